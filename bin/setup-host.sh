@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Installs what Hoody needs on a Debian 12 host, and nothing that is already there.
+# Idempotent: a second run only checks. Called by `npm run up` and `npm test`.
+set -euo pipefail
+
+[ "$(id -u)" = 0 ] || { echo "setup-host: must run as root" >&2; exit 1; }
+
+log() { printf '[setup] %s\n' "$*"; }
+
+# --- apt sources: bookworm-backports carries btrfs-progs >= 6.7 (simple quotas) and incus
+codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
+bp_list=/etc/apt/sources.list.d/hoody-backports.sources
+if [ "$codename" = bookworm ] && ! grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
+  log "adding bookworm-backports to apt sources"
+  cat >"$bp_list" <<SRC
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+  rm -f /var/lib/hoody-apt-updated
+fi
+
+apt_updated=0
+apt_update_once() {
+  if [ "$apt_updated" = 0 ]; then
+    log "apt-get update"
+    apt-get update -qq
+    apt_updated=1
+  fi
+}
+
+missing=()
+need_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed" || missing+=("$1"); }
+for p in lxc nftables uidmap mmdebstrap busybox-static iproute2 build-essential python3 curl ca-certificates procps chromium; do
+  need_pkg "$p"
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  apt_update_once
+  log "installing: ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# btrfs-progs: need >= 6.7 for `quota enable --simple`; take it from backports on bookworm.
+btrfs_ok() {
+  command -v btrfs >/dev/null || return 1
+  local v; v=$(btrfs --version | sed -n 's/.*v\([0-9]*\)\.\([0-9]*\).*/\1 \2/p')
+  set -- $v
+  [ "${1:-0}" -gt 6 ] || { [ "${1:-0}" -eq 6 ] && [ "${2:-0}" -ge 7 ]; }
+}
+if ! btrfs_ok; then
+  apt_update_once
+  if [ "$codename" = bookworm ]; then
+    log "installing btrfs-progs from bookworm-backports"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -t bookworm-backports btrfs-progs
+  else
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends btrfs-progs
+  fi
+fi
+
+# Kernel modules the host engine uses (no-ops when built in or already loaded).
+for m in btrfs loop veth bridge nf_tables nf_conntrack_bridge; do modprobe -q "$m" 2>/dev/null || true; done
+
+# npm dependencies (the lock file pins them); skipped when node_modules is current.
+cd "$(dirname "$0")/.."
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "npm ci"
+  npm ci --no-audit --no-fund
+fi
+log "host ready"

@@ -1,0 +1,17 @@
+import type { NextConfig } from 'next';
+
+const nextConfig: NextConfig = {
+  // Native / process-spawning modules must stay in node_modules and be
+  // required at runtime instead of being bundled.
+  serverExternalPackages: ['better-sqlite3', 'koffi', 'execa'],
+  typedRoutes: false,
+  poweredByHeader: false,
+  experimental: {
+    // Next 16 checks registry.npmjs.org for security advisories during
+    // `next build` / `next dev` (and can halt the build with an "upgrade"
+    // nudge when run by a coding agent). Keep builds offline and deterministic.
+    agentUpgrade: false,
+  },
+};
+
+export default nextConfig;

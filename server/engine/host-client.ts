@@ -1,0 +1,77 @@
+// Client of the host daemon's unix-socket API. Typed from the daemon's method table, so a change
+// on one side is a compile error on the other. Not privileged itself: it only needs the socket.
+import http from "node:http";
+import type { z } from "zod";
+import type { HostErrorCode, TemplateInfo } from "./protocol.js";
+import type { HostMethods, HostMethodName } from "../host/daemon.js";
+
+type In<M extends HostMethodName> = z.input<HostMethods[M]["input"]>;
+type Out<M extends HostMethodName> = Awaited<ReturnType<HostMethods[M]["handler"]>>;
+
+export class HostClientError extends Error {
+  constructor(
+    readonly code: HostErrorCode,
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+    this.name = "HostClientError";
+  }
+}
+
+export class HostClient {
+  constructor(readonly socketPath: string) {}
+
+  private request(method: string, input: unknown, onLine?: (line: unknown) => void, timeoutMs = 600_000): Promise<{ status: number; body: string }> {
+    const payload = JSON.stringify(input ?? {});
+    return new Promise((resolve, reject) => {
+      const req = http.request(
+        { socketPath: this.socketPath, path: `/v1/${method}`, method: "POST", headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) }, timeout: timeoutMs },
+        (res) => {
+          let buf = "";
+          let last = "";
+          res.setEncoding("utf8");
+          res.on("data", (chunk: string) => {
+            if (!onLine) return void (buf += chunk);
+            buf += chunk;
+            let i: number;
+            while ((i = buf.indexOf("\n")) >= 0) {
+              const line = buf.slice(0, i);
+              buf = buf.slice(i + 1);
+              if (line) {
+                last = line;
+                onLine(JSON.parse(line));
+              }
+            }
+          });
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: onLine ? last || buf : buf }));
+          res.on("error", reject);
+        },
+      );
+      req.on("timeout", () => req.destroy(new Error(`host daemon call ${method} timed out`)));
+      req.on("error", reject);
+      req.end(payload);
+    });
+  }
+
+  async call<M extends HostMethodName>(method: M, input: In<M>, timeoutMs?: number): Promise<Out<M>> {
+    const { body } = await this.request(method, input, undefined, timeoutMs);
+    const parsed = JSON.parse(body) as { result?: Out<M>; error?: { code: HostErrorCode; message: string } };
+    if (parsed.error) throw new HostClientError(parsed.error.code, parsed.error.message, 0);
+    return parsed.result as Out<M>;
+  }
+
+  async buildTemplate(recipe: string, opts: { name?: string; onProgress?: (percent: number, message: string) => void } = {}): Promise<TemplateInfo> {
+    let result: TemplateInfo | undefined;
+    let error: { code: HostErrorCode; message: string } | undefined;
+    await this.request("templates.build", { recipe, name: opts.name }, (line) => {
+      const l = line as { progress?: number; message?: string; result?: TemplateInfo; error?: { code: HostErrorCode; message: string } };
+      if (l.result) result = l.result;
+      else if (l.error) error = l.error;
+      else if (l.progress !== undefined) opts.onProgress?.(l.progress, l.message ?? "");
+    }, 3_600_000);
+    if (error) throw new HostClientError(error.code, error.message, 0);
+    if (!result) throw new Error("template build ended without a result");
+    return result;
+  }
+}

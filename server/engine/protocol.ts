@@ -1,0 +1,165 @@
+// The host daemon's typed API: the shapes both the daemon (server/host) and its client
+// (server/engine/host-client) agree on. Pure data, no privileged code: safe to import anywhere.
+import { z } from "zod";
+
+export const NAME_RE = /^[a-zA-Z0-9_-]{3,100}$/;
+export const TENANT_ID_RE = /^c[a-z0-9]{10}$/;
+export const TEMPLATE_NAME_RE = /^[a-z][a-z0-9-]{1,40}$/;
+export const SNAPSHOT_NAME_RE = /^[a-zA-Z0-9_-]{1,64}$/;
+export const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export const EnvSchema = z
+  .record(z.string().regex(ENV_KEY_RE), z.string().max(64 * 1024).refine((v) => !/[\n\r\0]/.test(v), "no newlines or NUL"))
+  .refine((e) => Object.keys(e).length <= 200, "at most 200 keys");
+export type Env = z.infer<typeof EnvSchema>;
+
+export const LimitsSchema = z.object({
+  memoryMiB: z.number().int().min(16).max(1024 * 1024),
+  /** CPU in thousandths of a core (1000 = one core). */
+  cpuMilli: z.number().int().min(10).max(1024 * 1000),
+  pids: z.number().int().min(8).max(1_000_000),
+});
+export type Limits = z.infer<typeof LimitsSchema>;
+
+const PORT_SPEC_RE = /^\d{1,5}(-\d{1,5})?(,\d{1,5}(-\d{1,5})?)*$/;
+const CIDR_RE = /^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?$/;
+
+export const FirewallRuleSchema = z.object({
+  direction: z.enum(["ingress", "egress"]),
+  action: z.enum(["allow", "reject", "drop"]),
+  protocol: z.enum(["tcp", "udp", "icmp4"]).optional(),
+  destination_port: z.string().regex(PORT_SPEC_RE).optional(),
+  /** Ingress: an IPv4 address or CIDR, or "host" for the Hoody host itself. */
+  source: z.union([z.literal("host"), z.string().regex(CIDR_RE)]).optional(),
+  /** Egress: an IPv4 address or CIDR. */
+  destination: z.string().regex(CIDR_RE).optional(),
+  description: z.string().max(255).optional(),
+  state: z.enum(["enabled", "disabled"]).default("enabled"),
+}).refine((r) => !r.destination_port || r.protocol === "tcp" || r.protocol === "udp", {
+  message: "destination_port needs protocol tcp or udp",
+  path: ["destination_port"],
+});
+export type FirewallRule = z.infer<typeof FirewallRuleSchema>;
+
+export const TemplateSettingsSchema = z.object({
+  initCmd: z.array(z.string().min(1)).min(1),
+  appPort: z.number().int().min(1).max(65535),
+  env: EnvSchema.default({}),
+  limits: LimitsSchema,
+  ramdiskMiB: z.number().int().min(1).max(65536),
+  firewall: z.array(FirewallRuleSchema).default([]),
+  ksm: z.boolean().default(true),
+  /** Read-only paths tenants bind-mount from the template instead of their own copy (shared page cache). */
+  sharedPaths: z.array(z.string().regex(/^\/[a-z0-9/_-]+$/)).default([]),
+  /** Seconds of no traffic before the router stops a tenant; null = never. */
+  idleTimeoutS: z.number().int().positive().nullable().default(null),
+});
+export type TemplateSettings = z.infer<typeof TemplateSettingsSchema>;
+
+export interface TemplateInfo {
+  name: string;
+  recipe: string | null;
+  settings: TemplateSettings;
+  subvolumeId: number;
+  createdAt: string;
+  /** Bytes the template's subvolume holds (its qgroup). */
+  bytes: number;
+  tenants: number;
+}
+
+export type TenantState = "creating" | "running" | "stopped" | "deleting";
+
+export const CreateTenantSchema = z.object({
+  template: z.string().regex(TEMPLATE_NAME_RE),
+  name: z.string().regex(NAME_RE).optional(),
+  env: EnvSchema.default({}),
+  limits: LimitsSchema.partial().default({}),
+  ramdiskMiB: z.number().int().min(1).max(65536).optional(),
+  ksm: z.boolean().optional(),
+  start: z.boolean().default(true),
+  /** Copy from a tenant (its latest state or one of its snapshots) instead of a template. */
+  sourceTenant: z.string().regex(TENANT_ID_RE).optional(),
+  sourceSnapshot: z.string().regex(SNAPSHOT_NAME_RE).optional(),
+});
+export type CreateTenantInput = z.input<typeof CreateTenantSchema>;
+
+export interface SnapshotInfo {
+  name: string;
+  createdAt: string;
+  subvolumeId: number;
+  bytes: number;
+}
+
+export interface TenantInfo {
+  id: string;
+  name: string;
+  template: string;
+  state: TenantState;
+  ip: string;
+  uidBase: number;
+  veth: string;
+  appPort: number;
+  env: Env;
+  limits: Limits;
+  ramdiskMiB: number;
+  ksm: boolean;
+  firewall: FirewallRule[];
+  createdAt: string;
+  subvolumeId: number;
+  snapshots: SnapshotInfo[];
+  /** Init process pid on the host, when running. */
+  pid: number | null;
+}
+
+export interface TenantStats {
+  id: string;
+  running: boolean;
+  deltaBytes: number;
+  snapshotBytes: number;
+  memoryBytes: number;
+  cpuUsageNs: number;
+  ksmMergingPages: number;
+  ksmProfitBytes: number;
+  pids: number;
+}
+
+export interface HostStats {
+  pool: { sizeBytes: number; usedBytes: number; quotaMode: QuotaMode };
+  ksm: { run: boolean; pagesShared: number; pagesSharing: number; savedBytes: number; generalProfitBytes: number };
+  memory: { totalBytes: number; availableBytes: number };
+  tenants: { total: number; running: number };
+  collectedMs: number;
+}
+
+export type QuotaMode = "simple" | "full" | "none";
+
+export interface HostInfo {
+  version: string;
+  pool: { path: string; uuid: string; quotaMode: QuotaMode; loopImage: string | null };
+  cgroup: "v1" | "v2";
+  ksm: { available: boolean };
+  lxcVersion: string;
+  btrfsVersion: string;
+  subnet: string;
+  nftTable: string;
+  outboundNat: boolean;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+/** Error codes the daemon answers with; stable, for the core to map to API errors. */
+export type HostErrorCode =
+  | "INVALID_INPUT"
+  | "TENANT_NOT_FOUND"
+  | "TEMPLATE_NOT_FOUND"
+  | "SNAPSHOT_NOT_FOUND"
+  | "TEMPLATE_IN_USE"
+  | "ALREADY_EXISTS"
+  | "EXHAUSTED"
+  | "INVALID_STATE"
+  | "SYSTEM_ERROR";

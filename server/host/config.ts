@@ -1,0 +1,52 @@
+// Host daemon settings, from the environment. Tests build their own (own pool, subnet, nft table,
+// veth prefix and uid slice) so they never collide with a running Hoody on the same machine.
+import path from "node:path";
+import { z } from "zod";
+
+const intFromEnv = (def: number) => z.coerce.number().int().nonnegative().default(def);
+
+export const HostConfigSchema = z.object({
+  dataDir: z.string().min(1),
+  /** Where the BTRFS pool is mounted. */
+  poolPath: z.string().min(1),
+  /** Loop image backing the pool; unset when poolPath is an existing BTRFS mount. */
+  poolImage: z.string().min(1).nullable(),
+  poolImageSizeMiB: intFromEnv(8192),
+  lxcPath: z.string().min(1),
+  cacheDir: z.string().min(1),
+  socketPath: z.string().min(1),
+  /** Tenant addresses come from this IPv4 subnet (a /16 to /28). */
+  subnet: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/(1[6-9]|2[0-8])$/),
+  /** First host uid of the tenant uid ranges, and how many 65536-wide ranges may be leased. */
+  uidBase: intFromEnv(10_000_000),
+  uidRanges: intFromEnv(4096),
+  nftTable: z.string().regex(/^[a-z][a-z0-9_]{0,30}$/),
+  /** Host-side veth names are prefix + tenant id; ≤5 chars so names fit IFNAMSIZ. */
+  vethPrefix: z.string().regex(/^[a-z]{2,5}$/),
+  outboundNat: z.boolean().default(false),
+  /** Seconds between SIGTERM and SIGKILL when a tenant stops. */
+  stopTimeoutS: intFromEnv(10),
+});
+export type HostConfig = z.infer<typeof HostConfigSchema>;
+
+export function hostConfigFromEnv(env: NodeJS.ProcessEnv = process.env): HostConfig {
+  const dataDir = env.HOODY_DATA_DIR ?? "/var/lib/hoody";
+  const poolPath = env.HOODY_POOL_PATH ?? path.join(dataDir, "pool");
+  const existingPool = env.HOODY_POOL_EXISTING === "1";
+  return HostConfigSchema.parse({
+    dataDir,
+    poolPath,
+    poolImage: existingPool ? null : (env.HOODY_POOL_IMAGE ?? path.join(dataDir, "pool.img")),
+    poolImageSizeMiB: env.HOODY_POOL_SIZE_MIB,
+    lxcPath: env.HOODY_LXC_PATH ?? path.join(dataDir, "lxc"),
+    cacheDir: env.HOODY_CACHE_DIR ?? "/var/cache/hoody",
+    socketPath: env.HOODY_HOSTD_SOCKET ?? path.join(dataDir, "run", "hostd.sock"),
+    subnet: env.HOODY_SUBNET ?? "10.77.0.0/16",
+    uidBase: env.HOODY_UID_BASE,
+    uidRanges: env.HOODY_UID_RANGES,
+    nftTable: env.HOODY_NFT_TABLE ?? "hoody",
+    vethPrefix: env.HOODY_VETH_PREFIX ?? "hdy",
+    outboundNat: env.HOODY_OUTBOUND_NAT === "1",
+    stopTimeoutS: env.HOODY_STOP_TIMEOUT_S,
+  });
+}

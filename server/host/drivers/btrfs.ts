@@ -1,0 +1,188 @@
+// BTRFS pool driver: a loop-backed image (default) or an existing BTRFS mount. Capabilities
+// (quota mode) are probed and reported, never assumed. Subvolume byte counts come from sysfs
+// (/sys/fs/btrfs/<uuid>/qgroups/0_<id>/exclusive) so stats spawn nothing.
+import fs from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { run, SysError } from "../sys.js";
+import type { QuotaMode } from "../../engine/protocol.js";
+
+export interface PoolOptions {
+  mountPath: string;
+  image: string | null;
+  imageSizeMiB: number;
+}
+
+export class BtrfsPool {
+  private constructor(
+    readonly mountPath: string,
+    readonly image: string | null,
+    readonly uuid: string,
+    readonly quotaMode: QuotaMode,
+    readonly progsVersion: string,
+  ) {}
+
+  /** Creates (if needed) and mounts the pool, enables quotas; idempotent. */
+  static async open(opts: PoolOptions): Promise<BtrfsPool> {
+    const progsVersion = (await run("btrfs", ["--version"])).stdout.split("\n")[0] ?? "";
+    await fs.mkdir(opts.mountPath, { recursive: true });
+    if (!(await isBtrfsMount(opts.mountPath))) {
+      if (!opts.image) throw new Error(`${opts.mountPath} is not a mounted BTRFS filesystem`);
+      await fs.mkdir(path.dirname(opts.image), { recursive: true });
+      const exists = await fs.stat(opts.image).then(() => true, () => false);
+      if (!exists) {
+        const fh = await fs.open(opts.image, "wx");
+        try {
+          await fh.truncate(opts.imageSizeMiB * 1024 * 1024);
+        } finally {
+          await fh.close();
+        }
+        await run("mkfs.btrfs", ["-q", "-L", "hoody", opts.image]);
+      }
+      // compress=zstd: templates and deltas are mostly text and binaries; space_cache=v2 is the modern default.
+      await run("mount", ["-o", "loop,compress=zstd:1,noatime", opts.image, opts.mountPath]);
+    }
+    const uuid = await fsUuid(opts.mountPath);
+    const quotaMode = await enableQuota(opts.mountPath, uuid);
+    // Tenant roots (mapped uids) must be able to traverse to their rootfs: search bit only, no listing.
+    await fs.chmod(opts.mountPath, 0o711);
+    for (const dir of ["templates", "tenants", "snapshots"]) {
+      await fs.mkdir(path.join(opts.mountPath, dir), { recursive: true });
+      await fs.chmod(path.join(opts.mountPath, dir), 0o711);
+    }
+    return new BtrfsPool(opts.mountPath, opts.image, uuid, quotaMode, progsVersion);
+  }
+
+  /** Unmounts the pool and detaches its loop device (tests, `down --all --destroy`). */
+  async close(): Promise<void> {
+    await run("umount", [this.mountPath], { okCodes: [32] });
+  }
+
+  path(...parts: string[]): string {
+    return path.join(this.mountPath, ...parts);
+  }
+
+  async createSubvolume(p: string): Promise<number> {
+    await run("btrfs", ["subvolume", "create", p]);
+    return this.subvolumeId(p);
+  }
+
+  /** O(1) copy: a snapshot shares every extent with its source until either side writes. */
+  async snapshot(src: string, dst: string, readonly: boolean): Promise<number> {
+    await run("btrfs", ["subvolume", "snapshot", ...(readonly ? ["-r"] : []), src, dst]);
+    return this.subvolumeId(dst);
+  }
+
+  async setReadonly(p: string, ro: boolean): Promise<void> {
+    await run("btrfs", ["property", "set", "-ts", p, "ro", String(ro)]);
+  }
+
+  async subvolumeId(p: string): Promise<number> {
+    const out = (await run("btrfs", ["inspect-internal", "rootid", p])).stdout.trim();
+    const id = Number(out);
+    if (!Number.isInteger(id) || id < 256) throw new Error(`unexpected subvolume id for ${p}: ${out}`);
+    return id;
+  }
+
+  async isSubvolume(p: string): Promise<boolean> {
+    const st = await fs.stat(p).catch(() => null);
+    // A subvolume's root directory always has inode 256 on BTRFS.
+    return !!st && st.isDirectory() && st.ino === 256;
+  }
+
+  /**
+   * Deletes a subvolume and its qgroup. Waits for the cleaner so the space (and, with simple quotas,
+   * the qgroup) is really gone: this is what GDPR erasure relies on. Missing subvolume: no error.
+   */
+  async deleteSubvolume(p: string): Promise<void> {
+    if (!(await this.isSubvolume(p))) {
+      await fs.rm(p, { recursive: true, force: true });
+      return;
+    }
+    const id = await this.subvolumeId(p);
+    await run("btrfs", ["property", "set", "-ts", p, "ro", "false"]).catch(() => undefined);
+    await run("btrfs", ["subvolume", "delete", "-c", p]);
+    await run("btrfs", ["subvolume", "sync", this.mountPath, String(id)], { timeoutMs: 300_000 });
+    if (this.quotaMode !== "none" && this.qgroupExists(id)) {
+      await run("btrfs", ["qgroup", "destroy", `0/${id}`, this.mountPath], { okCodes: [1] });
+    }
+  }
+
+  qgroupExists(id: number): boolean {
+    return readSysNumber(this.qgroupFile(id, "exclusive")) !== null;
+  }
+
+  private qgroupFile(id: number, field: "exclusive" | "referenced"): string {
+    return `/sys/fs/btrfs/${this.uuid}/qgroups/0_${id}/${field}`;
+  }
+
+  /** Bytes a subvolume owns: with simple quotas exactly what it wrote since it was made. */
+  subvolumeBytes(id: number): number {
+    return readSysNumber(this.qgroupFile(id, "exclusive")) ?? 0;
+  }
+
+  /** Forces a transaction commit so qgroup numbers include recent writes. One spawn per call, not per tenant. */
+  async sync(): Promise<void> {
+    await run("btrfs", ["filesystem", "sync", this.mountPath]);
+  }
+
+  async usage(): Promise<{ sizeBytes: number; usedBytes: number }> {
+    const st = await fs.statfs(this.mountPath);
+    const sizeBytes = st.blocks * st.bsize;
+    return { sizeBytes, usedBytes: sizeBytes - st.bfree * st.bsize };
+  }
+}
+
+function readSysNumber(file: string): number | null {
+  try {
+    const n = Number(readFileSync(file, "utf8").trim());
+    return Number.isFinite(n) ? n : null;
+  } catch {
+    return null;
+  }
+}
+
+async function isBtrfsMount(p: string): Promise<boolean> {
+  const mounts = await fs.readFile("/proc/self/mounts", "utf8");
+  const real = await fs.realpath(p);
+  return mounts.split("\n").some((line) => {
+    const [, mnt, type] = line.split(" ");
+    return type === "btrfs" && mnt?.replace(/\\040/g, " ") === real;
+  });
+}
+
+async function fsUuid(mountPath: string): Promise<string> {
+  const out = (await run("btrfs", ["filesystem", "show", mountPath])).stdout;
+  const m = /uuid:\s*([0-9a-f-]{36})/.exec(out);
+  if (!m?.[1]) throw new Error(`cannot read the BTRFS uuid of ${mountPath}`);
+  return m[1];
+}
+
+/** Simple quotas where progs and kernel have them (≥ 6.7), else full qgroups; reports which. */
+async function enableQuota(mountPath: string, uuid: string): Promise<QuotaMode> {
+  const current = currentQuotaMode(uuid);
+  if (current !== "none") return current;
+  try {
+    await run("btrfs", ["quota", "enable", "--simple", mountPath]);
+  } catch (e) {
+    if (!(e instanceof SysError)) throw e;
+    await run("btrfs", ["quota", "enable", mountPath]);
+    await run("btrfs", ["quota", "rescan", "-w", mountPath], { timeoutMs: 600_000 });
+  }
+  return currentQuotaMode(uuid);
+}
+
+function currentQuotaMode(uuid: string): QuotaMode {
+  const base = `/sys/fs/btrfs/${uuid}/qgroups`;
+  try {
+    const enabled = readFileSync(`${base}/enabled`, "utf8").trim();
+    if (enabled !== "1") return "none";
+  } catch {
+    return "none";
+  }
+  try {
+    return readFileSync(`${base}/mode`, "utf8").trim() === "squota" ? "simple" : "full";
+  } catch {
+    return "full";
+  }
+}

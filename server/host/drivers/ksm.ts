@@ -1,0 +1,78 @@
+// KSM: ksmd merges identical anonymous pages, but only in memory that opted in. The tenant's
+// processes opt in by inheriting PR_SET_MEMORY_MERGE from the lxc-start we spawn: we set it on this
+// process for exactly the synchronous spawn, then clear it, so the daemon's own heap is not scanned.
+import { readFileSync, writeFileSync, existsSync } from "node:fs";
+import koffi from "koffi";
+
+const PR_SET_MEMORY_MERGE = 67;
+const KSM_DIR = "/sys/kernel/mm/ksm";
+
+type Prctl = (option: number, a2: number, a3: number, a4: number, a5: number) => number;
+let prctl: Prctl | null = null;
+function libcPrctl(): Prctl {
+  if (!prctl) {
+    const libc = koffi.load("libc.so.6");
+    prctl = libc.func("int prctl(int, unsigned long, unsigned long, unsigned long, unsigned long)") as unknown as Prctl;
+  }
+  return prctl;
+}
+
+export function ksmAvailable(): boolean {
+  return existsSync(`${KSM_DIR}/run`);
+}
+
+/** Turns ksmd on (run=1); idempotent. */
+export function enableKsmd(): void {
+  if (!ksmAvailable()) return;
+  if (readFileSync(`${KSM_DIR}/run`, "utf8").trim() !== "1") writeFileSync(`${KSM_DIR}/run`, "1");
+}
+
+/** Runs a synchronous spawn with memory merging inherited by the child (or explicitly not). */
+export function spawnWithMemoryMerge<T>(merge: boolean, spawn: () => T): T {
+  if (!merge || !ksmAvailable()) return spawn();
+  const fn = libcPrctl();
+  if (fn(PR_SET_MEMORY_MERGE, 1, 0, 0, 0) !== 0) return spawn();
+  try {
+    return spawn();
+  } finally {
+    fn(PR_SET_MEMORY_MERGE, 0, 0, 0, 0);
+  }
+}
+
+function readNum(file: string): number {
+  try {
+    return Number(readFileSync(file, "utf8").trim()) || 0;
+  } catch {
+    return 0;
+  }
+}
+
+export function hostKsmStats() {
+  const pageSize = 4096;
+  const pagesShared = readNum(`${KSM_DIR}/pages_shared`);
+  const pagesSharing = readNum(`${KSM_DIR}/pages_sharing`);
+  return {
+    run: readNum(`${KSM_DIR}/run`) === 1,
+    pagesShared,
+    pagesSharing,
+    savedBytes: pagesSharing * pageSize,
+    generalProfitBytes: readNum(`${KSM_DIR}/general_profit`),
+  };
+}
+
+/** Per-process KSM numbers from /proc/PID/ksm_stat (merging pages and the kernel's profit estimate). */
+export function processKsm(pid: number): { mergingPages: number; profitBytes: number } {
+  try {
+    const text = readFileSync(`/proc/${pid}/ksm_stat`, "utf8");
+    let mergingPages = 0;
+    let profitBytes = 0;
+    for (const line of text.split("\n")) {
+      const [k, v] = line.split(" ");
+      if (k === "ksm_merging_pages") mergingPages = Number(v) || 0;
+      else if (k === "ksm_process_profit") profitBytes = Number(v) || 0;
+    }
+    return { mergingPages, profitBytes };
+  } catch {
+    return { mergingPages: 0, profitBytes: 0 };
+  }
+}

@@ -1,0 +1,168 @@
+// Firewall: one nftables table of Hoody's own (inet family; never touches other tables).
+// Tenants sit on routed veths (no shared L2), so every packet to, from or between tenants
+// crosses the inet hooks with conntrack:
+//   forward: tenant -> tenant (egress chain of the source, then ingress chain of the destination)
+//   input:   tenant -> host   (dropped unless it answers a host connection)
+//   output:  host -> tenant   (the destination's ingress chain; the template allows the app port from "host")
+// Per-tenant chains eg_<id>/in_<id> are reached through verdict maps keyed by the host-side veth
+// name, which a tenant cannot forge; the egress chain also drops source-address spoofing.
+import { run } from "../sys.js";
+import type { FirewallRule } from "../../engine/protocol.js";
+
+export interface NftTenant {
+  id: string;
+  veth: string;
+  ip: string;
+  rules: FirewallRule[];
+}
+
+export class Firewall {
+  constructor(
+    readonly table: string,
+    readonly vethPrefix: string,
+    readonly subnet: string,
+    readonly outboundNat: boolean,
+  ) {}
+
+  private async apply(script: string): Promise<void> {
+    await run("nft", ["-f", "-"], { input: script, timeoutMs: 30_000 });
+  }
+
+  /** Creates or refreshes the base table and chains; tenant chains and map elements are kept. */
+  async ensureBase(): Promise<void> {
+    const t = `inet ${this.table}`;
+    const p = `"${this.vethPrefix}*"`;
+    const lines = [
+      `add table ${t}`,
+      `add map ${t} tenant_egress { type ifname : verdict ; }`,
+      `add map ${t} tenant_ingress { type ifname : verdict ; }`,
+      `add chain ${t} forward { type filter hook forward priority 0 ; policy accept ; }`,
+      `add chain ${t} input { type filter hook input priority 0 ; policy accept ; }`,
+      `add chain ${t} output { type filter hook output priority 0 ; policy accept ; }`,
+      `flush chain ${t} forward`,
+      `flush chain ${t} input`,
+      `flush chain ${t} output`,
+      `add rule ${t} forward iifname ${p} ct state established,related accept`,
+      `add rule ${t} forward oifname ${p} ct state established,related accept`,
+      `add rule ${t} forward iifname vmap @tenant_egress`,
+      `add rule ${t} forward oifname vmap @tenant_ingress`,
+      ...(this.outboundNat ? [`add rule ${t} forward iifname ${p} oifname != ${p} accept`] : []),
+      `add rule ${t} forward iifname ${p} drop`,
+      `add rule ${t} forward oifname ${p} drop`,
+      `add rule ${t} input iifname ${p} ct state established,related accept`,
+      `add rule ${t} input iifname vmap @tenant_egress`,
+      `add rule ${t} input iifname ${p} drop`,
+      `add rule ${t} output oifname ${p} ct state established,related accept`,
+      `add rule ${t} output oifname vmap @tenant_ingress`,
+      `add rule ${t} output oifname ${p} drop`,
+    ];
+    await this.apply(lines.join("\n") + "\n");
+    if (this.outboundNat) {
+      const nat = `ip ${this.table}_nat`;
+      await this.apply(
+        [
+          `add table ${nat}`,
+          `add chain ${nat} postrouting { type nat hook postrouting priority 100 ; policy accept ; }`,
+          `flush chain ${nat} postrouting`,
+          `add rule ${nat} postrouting ip saddr ${this.subnet} oifname != ${p} masquerade`,
+        ].join("\n") + "\n",
+      );
+    }
+  }
+
+  /** Installs or replaces a tenant's chains atomically (one nft transaction). */
+  async setTenant(tenant: NftTenant): Promise<void> {
+    await this.apply(this.tenantScript(tenant));
+  }
+
+  tenantScript({ id, veth, ip, rules }: NftTenant): string {
+    const t = `inet ${this.table}`;
+    const eg = `eg_${id}`;
+    const ing = `in_${id}`;
+    const lines = [
+      `add chain ${t} ${eg}`,
+      `add chain ${t} ${ing}`,
+      `flush chain ${t} ${eg}`,
+      `flush chain ${t} ${ing}`,
+      `add rule ${t} ${eg} meta nfproto ipv6 drop`,
+      `add rule ${t} ${eg} ip saddr != ${ip} drop`,
+    ];
+    for (const r of rules) {
+      if (r.state === "disabled") continue;
+      const expr = ruleExpr(r);
+      if (r.direction === "egress") lines.push(`add rule ${t} ${eg} ${expr} ${verdict(r, "return")}`);
+      else lines.push(`add rule ${t} ${ing} ${expr} ${verdict(r, "accept")}`);
+    }
+    lines.push(`add rule ${t} ${ing} drop`);
+    // Map elements cannot be "replaced": delete-then-add inside the same transaction is atomic.
+    lines.push(`add element ${t} tenant_egress { "${veth}" : jump ${eg} }`);
+    lines.push(`add element ${t} tenant_ingress { "${veth}" : jump ${ing} }`);
+    return lines.join("\n") + "\n";
+  }
+
+  /** Removes a tenant's map elements and chains; missing pieces are not an error. */
+  async removeTenant(id: string, veth: string): Promise<void> {
+    const t = `inet ${this.table}`;
+    const steps = [
+      `delete element ${t} tenant_egress { "${veth}" }`,
+      `delete element ${t} tenant_ingress { "${veth}" }`,
+      `delete chain ${t} eg_${id}`,
+      `delete chain ${t} in_${id}`,
+    ];
+    try {
+      await this.apply(steps.join("\n") + "\n");
+    } catch {
+      for (const s of steps) await this.apply(s + "\n").catch(() => undefined);
+    }
+  }
+
+  /** The tenant chains present in the table (for adoption and leak checks). */
+  async tenantChains(): Promise<string[]> {
+    const r = await run("nft", ["-j", "list", "chains", "inet"], { okCodes: [1] });
+    if (r.exitCode !== 0) return [];
+    const data = JSON.parse(r.stdout) as { nftables: { chain?: { table: string; name: string } }[] };
+    return data.nftables
+      .map((o) => o.chain)
+      .filter((c): c is { table: string; name: string } => !!c && c.table === this.table && /^(eg|in)_/.test(c.name))
+      .map((c) => c.name);
+  }
+
+  /** Deletes the whole table (tests, `down --destroy`). */
+  async destroy(): Promise<void> {
+    await run("nft", ["delete", "table", "inet", this.table], { okCodes: [1] });
+    if (this.outboundNat) await run("nft", ["delete", "table", "ip", `${this.table}_nat`], { okCodes: [1] });
+  }
+}
+
+function verdict(r: FirewallRule, allow: "accept" | "return"): string {
+  if (r.action === "allow") return allow;
+  if (r.action === "drop") return "drop";
+  return r.protocol === "tcp" ? "reject with tcp reset" : "reject";
+}
+
+/** Builds the match part of a rule from validated fields only (the schema's regexes guard every value). */
+export function ruleExpr(r: FirewallRule): string {
+  const parts: string[] = [];
+  const addr = r.direction === "ingress" ? r.source : r.destination;
+  if (addr === "host") parts.push("fib saddr type local");
+  else if (addr) parts.push(`ip ${r.direction === "ingress" ? "saddr" : "daddr"} ${addr}`);
+  if (r.protocol === "icmp4") parts.push("meta l4proto icmp");
+  else if (r.protocol) {
+    parts.push(`meta l4proto ${r.protocol}`);
+    if (r.destination_port) parts.push(`${r.protocol} dport { ${portSet(r.destination_port)} }`);
+  }
+  return parts.join(" ");
+}
+
+export function portSet(spec: string): string {
+  return spec
+    .split(",")
+    .map((part) => {
+      const [lo, hi] = part.split("-").map(Number);
+      if (lo === undefined || !(lo >= 1 && lo <= 65535) || (hi !== undefined && !(hi >= lo && hi <= 65535))) {
+        throw new RangeError(`invalid port spec ${spec}`);
+      }
+      return hi === undefined ? String(lo) : `${lo}-${hi}`;
+    })
+    .join(", ");
+}

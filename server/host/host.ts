@@ -1,0 +1,765 @@
+// The host engine: templates and tenants on one machine. It has no database: the disk is its state
+// (subvolumes in the pool, one directory per tenant in the lxcpath holding the LXC config and a
+// hoody.json of what we decided for it). On start it adopts what is there; it never stops a tenant
+// because it restarted.
+import { randomInt, randomBytes } from "node:crypto";
+import fs from "node:fs/promises";
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+import type { HostConfig } from "./config.js";
+import { BtrfsPool } from "./drivers/btrfs.js";
+import { CgroupReader, detectCgroupLayout } from "./drivers/cgroup.js";
+import { enableKsmd, hostKsmStats, ksmAvailable, processKsm } from "./drivers/ksm.js";
+import { Lxc, UID_RANGE } from "./drivers/lxc.js";
+import { Firewall } from "./drivers/nft.js";
+import { KeyedMutex } from "./lock.js";
+import { RECIPES, type Progress } from "./recipes/index.js";
+import { Revert } from "./revert.js";
+import { run } from "./sys.js";
+import {
+  CreateTenantSchema,
+  EnvSchema,
+  FirewallRuleSchema,
+  LimitsSchema,
+  NAME_RE,
+  SNAPSHOT_NAME_RE,
+  TEMPLATE_NAME_RE,
+  TemplateSettingsSchema,
+  type CreateTenantInput,
+  type Env,
+  type ExecResult,
+  type FirewallRule,
+  type HostErrorCode,
+  type HostInfo,
+  type HostStats,
+  type SnapshotInfo,
+  type TemplateInfo,
+  type TemplateSettings,
+  type TenantInfo,
+  type TenantStats,
+} from "../engine/protocol.js";
+
+export class HostError extends Error {
+  constructor(
+    readonly code: HostErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = "HostError";
+  }
+}
+
+const TenantMetaSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  template: z.string(),
+  phase: z.enum(["creating", "ready", "deleting"]),
+  ip: z.string(),
+  uidBase: z.number().int(),
+  veth: z.string(),
+  createdAt: z.string(),
+  subvolumeId: z.number().int(),
+  initCmd: z.array(z.string()),
+  appPort: z.number().int(),
+  env: EnvSchema,
+  limits: LimitsSchema,
+  ramdiskMiB: z.number().int(),
+  ksm: z.boolean(),
+  sharedPaths: z.array(z.string()),
+  firewall: z.array(FirewallRuleSchema),
+  snapshots: z.array(z.object({ name: z.string(), createdAt: z.string(), subvolumeId: z.number().int() })),
+  /** Whether the operator wants it running (restored after a host reboot). */
+  wantRunning: z.boolean(),
+});
+type TenantMeta = z.infer<typeof TenantMetaSchema>;
+
+const TemplateMetaSchema = z.object({
+  name: z.string(),
+  recipe: z.string().nullable(),
+  settings: TemplateSettingsSchema,
+  createdAt: z.string(),
+  subvolumeId: z.number().int(),
+});
+type TemplateMeta = z.infer<typeof TemplateMetaSchema>;
+
+const META_FILE = "hoody.json";
+const RESERVED_ENV = /^HOODY_/;
+
+export interface DeleteReport {
+  id: string;
+  existed: boolean;
+  erased: string[];
+}
+
+export class Host {
+  private tenants = new Map<string, TenantMeta>();
+  private templates = new Map<string, TemplateMeta>();
+  private lock = new KeyedMutex();
+  private readonly cgroups: CgroupReader;
+  readonly lxc: Lxc;
+  readonly firewall: Firewall;
+
+  private constructor(
+    readonly config: HostConfig,
+    readonly pool: BtrfsPool,
+    private readonly versions: { lxc: string; btrfs: string },
+  ) {
+    const layout = detectCgroupLayout();
+    this.cgroups = new CgroupReader(layout);
+    this.lxc = new Lxc(config.lxcPath, layout);
+    this.firewall = new Firewall(config.nftTable, config.vethPrefix, config.subnet, config.outboundNat);
+  }
+
+  /** Opens the pool, checks tools once, and adopts every template and tenant on disk. */
+  static async open(config: HostConfig): Promise<Host> {
+    const [lxcVersion] = await Promise.all([
+      run("lxc-start", ["--version"]).then((r) => r.stdout.trim()),
+      run("nft", ["--version"]),
+    ]);
+    await fs.mkdir(config.dataDir, { recursive: true, mode: 0o711 });
+    await fs.chmod(config.dataDir, 0o711);
+    const pool = await BtrfsPool.open({ mountPath: config.poolPath, image: config.poolImage, imageSizeMiB: config.poolImageSizeMiB });
+    await fs.mkdir(config.lxcPath, { recursive: true, mode: 0o711 });
+    await fs.chmod(config.lxcPath, 0o711);
+    enableKsmd();
+    await ensureSubIdRange(config.uidBase, config.uidRanges * UID_RANGE);
+    const host = new Host(config, pool, { lxc: lxcVersion, btrfs: pool.progsVersion });
+    await host.firewall.ensureBase();
+    await host.adopt();
+    return host;
+  }
+
+  // ---------------------------------------------------------------- adoption
+
+  private async adopt(): Promise<void> {
+    for (const f of await fs.readdir(this.pool.path("templates"))) {
+      if (!f.endsWith(".json")) continue;
+      const meta = TemplateMetaSchema.parse(JSON.parse(await fs.readFile(this.pool.path("templates", f), "utf8")));
+      if (await this.pool.isSubvolume(this.pool.path("templates", meta.name))) this.templates.set(meta.name, meta);
+    }
+    // Unfinished template builds (crash mid-build) are ours by name: remove them.
+    for (const f of await fs.readdir(this.pool.path("templates"))) {
+      if (f.startsWith(".build-")) await this.pool.deleteSubvolume(this.pool.path("templates", f));
+    }
+    for (const id of await fs.readdir(this.config.lxcPath)) {
+      const file = path.join(this.config.lxcPath, id, META_FILE);
+      const text = await fs.readFile(file, "utf8").catch(() => null);
+      if (text === null) continue;
+      const meta = TenantMetaSchema.parse(JSON.parse(text));
+      this.tenants.set(meta.id, meta);
+      if (meta.phase !== "ready") {
+        // Half-created or half-deleted when we last stopped: finish the removal.
+        await this.deleteTenant(meta.id).catch(() => undefined);
+        continue;
+      }
+      await this.applyFirewall(meta);
+      if (this.cgroups.running(meta.id)) this.hostSideNetSysctls(meta);
+    }
+  }
+
+  // ---------------------------------------------------------------- info & stats
+
+  info(): HostInfo {
+    return {
+      version: "0.1.0",
+      pool: { path: this.pool.mountPath, uuid: this.pool.uuid, quotaMode: this.pool.quotaMode, loopImage: this.pool.image },
+      cgroup: this.cgroups.layout,
+      ksm: { available: ksmAvailable() },
+      lxcVersion: this.versions.lxc,
+      btrfsVersion: this.versions.btrfs,
+      subnet: this.config.subnet,
+      nftTable: this.config.nftTable,
+      outboundNat: this.config.outboundNat,
+    };
+  }
+
+  /** Reads sysfs/procfs/cgroup files only: no process per tenant. `sync` commits BTRFS first (one spawn). */
+  async stats(opts: { sync?: boolean } = {}): Promise<{ host: HostStats; tenants: TenantStats[] }> {
+    if (opts.sync) await this.pool.sync();
+    const t0 = performance.now();
+    const tenants = [...this.tenants.values()].map((m) => this.tenantStats(m));
+    const meminfo = await fs.readFile("/proc/meminfo", "utf8");
+    const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, "m").exec(meminfo)?.[1] ?? 0) * 1024;
+    const usage = await this.pool.usage();
+    return {
+      tenants,
+      host: {
+        pool: { ...usage, quotaMode: this.pool.quotaMode },
+        ksm: hostKsmStats(),
+        memory: { totalBytes: kb("MemTotal"), availableBytes: kb("MemAvailable") },
+        tenants: { total: tenants.length, running: tenants.filter((t) => t.running).length },
+        collectedMs: performance.now() - t0,
+      },
+    };
+  }
+
+  tenantStats(m: TenantMeta): TenantStats {
+    const pids = this.cgroups.pids(m.id);
+    let ksmMergingPages = 0;
+    let ksmProfitBytes = 0;
+    for (const pid of pids) {
+      const k = processKsm(pid);
+      ksmMergingPages += k.mergingPages;
+      ksmProfitBytes += k.profitBytes;
+    }
+    return {
+      id: m.id,
+      running: pids.length > 0,
+      deltaBytes: this.pool.subvolumeBytes(m.subvolumeId),
+      snapshotBytes: m.snapshots.reduce((s, snap) => s + this.pool.subvolumeBytes(snap.subvolumeId), 0),
+      memoryBytes: pids.length ? this.cgroups.memoryBytes(m.id) : 0,
+      cpuUsageNs: pids.length ? this.cgroups.cpuUsageNs(m.id) : 0,
+      ksmMergingPages,
+      ksmProfitBytes,
+      pids: pids.length,
+    };
+  }
+
+  // ---------------------------------------------------------------- templates
+
+  listTemplates(): TemplateInfo[] {
+    return [...this.templates.values()].map((t) => this.templateInfo(t));
+  }
+
+  private templateInfo(t: TemplateMeta): TemplateInfo {
+    return {
+      name: t.name,
+      recipe: t.recipe,
+      settings: t.settings,
+      subvolumeId: t.subvolumeId,
+      createdAt: t.createdAt,
+      bytes: this.pool.subvolumeBytes(t.subvolumeId),
+      tenants: [...this.tenants.values()].filter((m) => m.template === t.name).length,
+    };
+  }
+
+  private getTemplate(name: string): TemplateMeta {
+    const t = this.templates.get(name);
+    if (!t) throw new HostError("TEMPLATE_NOT_FOUND", `template ${name} not found`);
+    return t;
+  }
+
+  /** Builds a template from a built-in recipe. Existing template of that name: returned as is. */
+  async buildTemplate(recipeName: string, opts: { name?: string; progress?: Progress } = {}): Promise<TemplateInfo> {
+    const recipe = RECIPES[recipeName];
+    if (!recipe) throw new HostError("INVALID_INPUT", `unknown recipe ${recipeName}; known: ${Object.keys(RECIPES).join(", ")}`);
+    const name = opts.name ?? recipe.name;
+    if (!TEMPLATE_NAME_RE.test(name)) throw new HostError("INVALID_INPUT", `invalid template name ${name}`);
+    const progress = opts.progress ?? (() => undefined);
+    return this.lock.run(`template:${name}`, async () => {
+      const existing = this.templates.get(name);
+      if (existing) {
+        progress(100, "already built");
+        return this.templateInfo(existing);
+      }
+      return Revert.run(async (revert) => {
+        const buildPath = this.pool.path("templates", `.build-${name}-${randomBytes(4).toString("hex")}`);
+        await this.pool.createSubvolume(buildPath);
+        revert.add("build subvolume", () => this.pool.deleteSubvolume(buildPath));
+        await recipe.build(buildPath, progress, this.config.cacheDir);
+        return this.installTemplate(name, recipe.name, recipe.settings, buildPath, revert);
+      });
+    });
+  }
+
+  /** Moves a finished rootfs subvolume into place as a read-only template. */
+  private async installTemplate(name: string, recipe: string | null, settings: TemplateSettings, subvol: string, revert: Revert) {
+    const finalPath = this.pool.path("templates", name);
+    await fs.rename(subvol, finalPath);
+    revert.add("template subvolume", () => this.pool.deleteSubvolume(finalPath));
+    await this.pool.setReadonly(finalPath, true);
+    const meta: TemplateMeta = {
+      name,
+      recipe,
+      settings,
+      createdAt: new Date().toISOString(),
+      subvolumeId: await this.pool.subvolumeId(finalPath),
+    };
+    await writeJsonAtomic(this.pool.path("templates", `${name}.json`), meta);
+    this.templates.set(name, meta);
+    return this.templateInfo(meta);
+  }
+
+  /** A tenant's current filesystem becomes a new template (read-only snapshot; the tenant keeps running). */
+  async promoteTenant(id: string, name: string, settings?: Partial<TemplateSettings>): Promise<TemplateInfo> {
+    if (!TEMPLATE_NAME_RE.test(name)) throw new HostError("INVALID_INPUT", `invalid template name ${name}`);
+    return this.lock.run(`template:${name}`, () =>
+      this.lock.run(id, async () => {
+        const m = this.getTenant(id);
+        if (this.templates.has(name)) throw new HostError("ALREADY_EXISTS", `template ${name} exists`);
+        const base = this.templates.get(m.template)?.settings;
+        const merged = TemplateSettingsSchema.parse({
+          ...(base ?? {}),
+          initCmd: m.initCmd,
+          appPort: m.appPort,
+          env: m.env,
+          limits: m.limits,
+          ramdiskMiB: m.ramdiskMiB,
+          ksm: m.ksm,
+          firewall: m.firewall,
+          // Its own /usr may differ from the template's; the promoted copy carries it, so share it again.
+          sharedPaths: m.sharedPaths,
+          ...settings,
+        });
+        return Revert.run(async (revert) => {
+          const buildPath = this.pool.path("templates", `.build-${name}-${randomBytes(4).toString("hex")}`);
+          await this.pool.snapshot(this.pool.path("tenants", id), buildPath, false);
+          revert.add("promote snapshot", () => this.pool.deleteSubvolume(buildPath));
+          return this.installTemplate(name, null, merged, buildPath, revert);
+        });
+      }),
+    );
+  }
+
+  async deleteTemplate(name: string): Promise<{ existed: boolean }> {
+    return this.lock.run(`template:${name}`, async () => {
+      const t = this.templates.get(name);
+      if (!t) return { existed: false };
+      const users = [...this.tenants.values()].filter((m) => m.template === name).map((m) => m.id);
+      if (users.length) throw new HostError("TEMPLATE_IN_USE", `template ${name} is used by ${users.length} tenant(s): ${users.slice(0, 5).join(", ")}`);
+      this.templates.delete(name);
+      await fs.rm(this.pool.path("templates", `${name}.json`), { force: true });
+      await this.pool.deleteSubvolume(this.pool.path("templates", name));
+      return { existed: true };
+    });
+  }
+
+  // ---------------------------------------------------------------- tenants
+
+  listTenants(): TenantInfo[] {
+    return [...this.tenants.values()].map((m) => this.tenantInfo(m));
+  }
+
+  getTenantInfo(id: string): TenantInfo {
+    return this.tenantInfo(this.getTenant(id));
+  }
+
+  private getTenant(id: string): TenantMeta {
+    const m = this.tenants.get(id);
+    if (!m || m.phase === "deleting") throw new HostError("TENANT_NOT_FOUND", `tenant ${id} not found`);
+    return m;
+  }
+
+  private tenantInfo(m: TenantMeta): TenantInfo {
+    const pids = this.cgroups.pids(m.id);
+    return {
+      id: m.id,
+      name: m.name,
+      template: m.template,
+      state: m.phase === "creating" ? "creating" : m.phase === "deleting" ? "deleting" : pids.length ? "running" : "stopped",
+      ip: m.ip,
+      uidBase: m.uidBase,
+      veth: m.veth,
+      appPort: m.appPort,
+      env: m.env,
+      limits: m.limits,
+      ramdiskMiB: m.ramdiskMiB,
+      ksm: m.ksm,
+      firewall: m.firewall,
+      createdAt: m.createdAt,
+      subvolumeId: m.subvolumeId,
+      snapshots: m.snapshots.map((s) => this.snapshotInfo(s)),
+      pid: null,
+    };
+  }
+
+  private snapshotInfo(s: TenantMeta["snapshots"][number]): SnapshotInfo {
+    return { ...s, bytes: this.pool.subvolumeBytes(s.subvolumeId) };
+  }
+
+  private metaPath(id: string): string {
+    return path.join(this.lxc.dir(id), META_FILE);
+  }
+
+  private async saveMeta(m: TenantMeta): Promise<void> {
+    await writeJsonAtomic(this.metaPath(m.id), m);
+  }
+
+  private allocate(): { id: string; uidBase: number; ip: string } {
+    const used = [...this.tenants.values()];
+    let id: string;
+    do id = `c${randomBytes(8).toString("hex").slice(0, 10)}`;
+    while (this.tenants.has(id));
+    const usedUid = new Set(used.map((m) => m.uidBase));
+    let uidBase = -1;
+    for (let i = 0; i < this.config.uidRanges; i++) {
+      const b = this.config.uidBase + i * UID_RANGE;
+      if (!usedUid.has(b)) {
+        uidBase = b;
+        break;
+      }
+    }
+    if (uidBase < 0) throw new HostError("EXHAUSTED", "no free uid range: raise HOODY_UID_RANGES");
+    const usedIp = new Set(used.map((m) => m.ip));
+    const ip = firstFreeIp(this.config.subnet, usedIp);
+    if (!ip) throw new HostError("EXHAUSTED", `no free address in ${this.config.subnet}`);
+    return { id, uidBase, ip };
+  }
+
+  async createTenant(input: CreateTenantInput): Promise<TenantInfo> {
+    const parsed = CreateTenantSchema.safeParse(input);
+    if (!parsed.success) throw new HostError("INVALID_INPUT", parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+    const req = parsed.data;
+    assertNoReservedEnv(req.env);
+    const tpl = this.getTemplate(req.template);
+    const source = req.sourceTenant ? this.getTenant(req.sourceTenant) : null;
+    let sourcePath = this.pool.path("templates", tpl.name);
+    if (source) {
+      sourcePath = this.pool.path("tenants", source.id);
+      if (req.sourceSnapshot) {
+        if (!source.snapshots.some((s) => s.name === req.sourceSnapshot)) {
+          throw new HostError("SNAPSHOT_NOT_FOUND", `snapshot ${req.sourceSnapshot} of ${source.id} not found`);
+        }
+        sourcePath = this.pool.path("snapshots", source.id, req.sourceSnapshot);
+      }
+    }
+    const base = source ?? { ...tpl.settings, sharedPaths: tpl.settings.sharedPaths };
+    // Allocation and reservation are synchronous, so concurrent creates never lease the same id, uid range or IP.
+    const { id, uidBase, ip } = this.allocate();
+    const name = req.name ?? id;
+    if (!NAME_RE.test(name)) throw new HostError("INVALID_INPUT", `invalid name ${name}`);
+    const limits = LimitsSchema.parse({ ...(source?.limits ?? tpl.settings.limits), ...req.limits });
+    const meta: TenantMeta = {
+      id,
+      name,
+      template: tpl.name,
+      phase: "creating",
+      ip,
+      uidBase,
+      veth: `${this.config.vethPrefix}${id.slice(1)}`.slice(0, 15),
+      createdAt: new Date().toISOString(),
+      subvolumeId: 0,
+      initCmd: source?.initCmd ?? tpl.settings.initCmd,
+      appPort: source?.appPort ?? tpl.settings.appPort,
+      env: { ...(source ? source.env : tpl.settings.env), TENANT_NAME: name, ...req.env },
+      limits,
+      ramdiskMiB: req.ramdiskMiB ?? base.ramdiskMiB,
+      ksm: req.ksm ?? base.ksm,
+      sharedPaths: base.sharedPaths,
+      firewall: source?.firewall ?? tpl.settings.firewall,
+      snapshots: [],
+      wantRunning: req.start,
+    };
+    this.tenants.set(id, meta);
+    return this.lock.run(id, () =>
+      Revert.run(async (revert) => {
+        revert.add("lease", () => void this.tenants.delete(id));
+        await fs.mkdir(this.lxc.dir(id), { mode: 0o711 });
+        revert.add("tenant dir", () => this.lxc.removeDir(id));
+        await this.saveMeta(meta);
+        const rootfs = this.pool.path("tenants", id);
+        meta.subvolumeId = await this.pool.snapshot(sourcePath, rootfs, false);
+        revert.add("tenant subvolume", () => this.pool.deleteSubvolume(rootfs));
+        await this.writeLxcConfig(meta);
+        await this.applyFirewall(meta);
+        revert.add("firewall", () => this.firewall.removeTenant(id, meta.veth));
+        if (req.start) {
+          await this.startLocked(meta);
+          revert.add("running tenant", () => this.lxc.stop(id, { force: true, timeoutS: 0 }));
+        }
+        meta.phase = "ready";
+        await this.saveMeta(meta);
+        return this.tenantInfo(meta);
+      }),
+    );
+  }
+
+  private async writeLxcConfig(m: TenantMeta): Promise<void> {
+    const tpl = this.templates.get(m.template);
+    const env: Env = { ...m.env, HOODY_TENANT_ID: m.id, HOODY_TENANT_NAME: m.name };
+    await this.lxc.writeConfig({
+      name: m.id,
+      hostname: dnsLabel(m.name),
+      rootfs: this.pool.path("tenants", m.id),
+      uidBase: m.uidBase,
+      initCmd: m.initCmd,
+      env,
+      limits: m.limits,
+      ramdiskMiB: m.ramdiskMiB,
+      veth: m.veth,
+      ip: m.ip,
+      // Shared paths come from the template's subvolume (read-only, idmapped): one page cache for all tenants.
+      sharedMounts: tpl ? m.sharedPaths.map((p) => ({ hostPath: path.join(this.pool.path("templates", tpl.name), p), containerPath: p })) : [],
+      logDir: this.lxc.dir(m.id),
+    });
+  }
+
+  private async applyFirewall(m: TenantMeta): Promise<void> {
+    await this.firewall.setTenant({ id: m.id, veth: m.veth, ip: m.ip, rules: m.firewall });
+  }
+
+  /** Host side of the routed veth: answer ARP for other tenants and allow forwarding (nft decides). */
+  private hostSideNetSysctls(m: TenantMeta): void {
+    for (const [key, value] of [
+      ["proxy_arp", "1"],
+      ["forwarding", "1"],
+    ] as const) {
+      try {
+        writeFileSync(`/proc/sys/net/ipv4/conf/${m.veth}/${key}`, value);
+      } catch {
+        // The veth is gone if the tenant stopped meanwhile; nothing to set.
+      }
+    }
+  }
+
+  private async startLocked(m: TenantMeta): Promise<void> {
+    if (this.cgroups.running(m.id)) return;
+    await this.lxc.start(m.id, m.ksm);
+    this.hostSideNetSysctls(m);
+  }
+
+  async startTenant(id: string): Promise<TenantInfo> {
+    return this.lock.run(id, async () => {
+      const m = this.getTenant(id);
+      await this.startLocked(m);
+      if (!m.wantRunning) {
+        m.wantRunning = true;
+        await this.saveMeta(m);
+      }
+      return this.tenantInfo(m);
+    });
+  }
+
+  async stopTenant(id: string, opts: { force?: boolean; timeoutS?: number } = {}): Promise<TenantInfo> {
+    return this.lock.run(id, async () => {
+      const m = this.getTenant(id);
+      await this.lxc.stop(id, { force: opts.force, timeoutS: opts.timeoutS ?? this.config.stopTimeoutS });
+      if (m.wantRunning) {
+        m.wantRunning = false;
+        await this.saveMeta(m);
+      }
+      return this.tenantInfo(m);
+    });
+  }
+
+  async restartTenant(id: string): Promise<TenantInfo> {
+    return this.lock.run(id, async () => {
+      const m = this.getTenant(id);
+      await this.lxc.stop(id, { timeoutS: this.config.stopTimeoutS });
+      await this.startLocked(m);
+      return this.tenantInfo(m);
+    });
+  }
+
+  /**
+   * Changes env, limits or ramdisk. The config is rewritten at once; a running tenant is restarted
+   * so its app sees the change unless restart is false (then it applies at the next start).
+   */
+  async updateTenant(
+    id: string,
+    patch: { env?: Record<string, string | null>; limits?: Partial<z.infer<typeof LimitsSchema>>; ramdiskMiB?: number; restart?: boolean },
+  ): Promise<{ tenant: TenantInfo; restarted: boolean }> {
+    return this.lock.run(id, async () => {
+      const m = this.getTenant(id);
+      const env: Env = { ...m.env };
+      for (const [k, v] of Object.entries(patch.env ?? {})) {
+        if (v === null) delete env[k];
+        else env[k] = v;
+      }
+      const envParsed = EnvSchema.safeParse(env);
+      if (!envParsed.success) throw new HostError("INVALID_INPUT", envParsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+      assertNoReservedEnv(env);
+      const limits = LimitsSchema.safeParse({ ...m.limits, ...patch.limits });
+      if (!limits.success) throw new HostError("INVALID_INPUT", limits.error.message);
+      const prev = { env: m.env, limits: m.limits, ramdiskMiB: m.ramdiskMiB };
+      m.env = envParsed.data;
+      m.limits = limits.data;
+      if (patch.ramdiskMiB !== undefined) m.ramdiskMiB = patch.ramdiskMiB;
+      try {
+        await this.writeLxcConfig(m);
+        await this.saveMeta(m);
+      } catch (e) {
+        Object.assign(m, prev);
+        await this.writeLxcConfig(m).catch(() => undefined);
+        throw e;
+      }
+      const running = this.cgroups.running(id);
+      const restart = running && patch.restart !== false;
+      if (restart) {
+        await this.lxc.stop(id, { timeoutS: this.config.stopTimeoutS });
+        await this.startLocked(m);
+      }
+      return { tenant: this.tenantInfo(m), restarted: restart };
+    });
+  }
+
+  async setFirewall(id: string, rules: FirewallRule[]): Promise<TenantInfo> {
+    const parsed = z.array(FirewallRuleSchema).max(200).safeParse(rules);
+    if (!parsed.success) throw new HostError("INVALID_INPUT", parsed.error.message);
+    return this.lock.run(id, async () => {
+      const m = this.getTenant(id);
+      const prev = m.firewall;
+      m.firewall = parsed.data;
+      try {
+        await this.applyFirewall(m);
+        await this.saveMeta(m);
+      } catch (e) {
+        m.firewall = prev;
+        await this.applyFirewall(m).catch(() => undefined);
+        throw e;
+      }
+      return this.tenantInfo(m);
+    });
+  }
+
+  async exec(id: string, command: string[], timeoutMs = 30_000): Promise<ExecResult> {
+    const m = this.getTenant(id);
+    if (!command.length) throw new HostError("INVALID_INPUT", "command must not be empty");
+    if (!this.cgroups.running(id)) throw new HostError("INVALID_STATE", `tenant ${id} is not running`);
+    return this.lxc.exec(id, command, { timeoutMs, env: { ...m.env, HOODY_TENANT_ID: m.id, HOODY_TENANT_NAME: m.name } });
+  }
+
+  async initPid(id: string): Promise<number | null> {
+    this.getTenant(id);
+    return this.lxc.initPid(id);
+  }
+
+  /**
+   * Erases the tenant: stops it, removes its firewall chains, every snapshot, its subvolume (waiting
+   * for the BTRFS cleaner so the blocks and qgroup are gone), its LXC config, logs and metadata —
+   * which also releases its uid range and IP. Unknown id: not an error, `existed: false`.
+   */
+  async deleteTenant(id: string): Promise<DeleteReport> {
+    return this.lock.run(id, async () => {
+      const m = this.tenants.get(id);
+      if (!m) return { id, existed: false, erased: [] };
+      const erased: string[] = [];
+      m.phase = "deleting";
+      await this.saveMeta(m).catch(() => undefined);
+      if (this.cgroups.running(id)) {
+        await this.lxc.stop(id, { force: true, timeoutS: 0 });
+        erased.push("processes (force-stopped)");
+      }
+      await this.firewall.removeTenant(id, m.veth);
+      erased.push(`firewall chains eg_${id}, in_${id}`);
+      for (const s of m.snapshots) {
+        await this.pool.deleteSubvolume(this.pool.path("snapshots", id, s.name));
+        erased.push(`snapshot ${s.name} (subvolume ${s.subvolumeId})`);
+      }
+      await fs.rm(this.pool.path("snapshots", id), { recursive: true, force: true });
+      await this.pool.deleteSubvolume(this.pool.path("tenants", id));
+      erased.push(`filesystem (subvolume ${m.subvolumeId}, qgroup 0/${m.subvolumeId})`);
+      await this.lxc.removeDir(id);
+      erased.push("lxc config, console and lxc logs, metadata");
+      erased.push(`uid range ${m.uidBase}-${m.uidBase + UID_RANGE - 1} and address ${m.ip} released`);
+      this.tenants.delete(id);
+      return { id, existed: true, erased };
+    });
+  }
+
+  // ---------------------------------------------------------------- snapshots
+
+  async createSnapshot(id: string, name?: string): Promise<SnapshotInfo> {
+    const snapName = name ?? `snap-${new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15)}-${randomInt(1000, 9999)}`;
+    if (!SNAPSHOT_NAME_RE.test(snapName)) throw new HostError("INVALID_INPUT", `invalid snapshot name ${snapName}`);
+    return this.lock.run(id, async () => {
+      const m = this.getTenant(id);
+      if (m.snapshots.some((s) => s.name === snapName)) throw new HostError("ALREADY_EXISTS", `snapshot ${snapName} exists`);
+      return Revert.run(async (revert) => {
+        await fs.mkdir(this.pool.path("snapshots", id), { recursive: true });
+        const p = this.pool.path("snapshots", id, snapName);
+        const subvolumeId = await this.pool.snapshot(this.pool.path("tenants", id), p, true);
+        revert.add("snapshot subvolume", () => this.pool.deleteSubvolume(p));
+        const snap = { name: snapName, createdAt: new Date().toISOString(), subvolumeId };
+        m.snapshots.push(snap);
+        revert.add("snapshot entry", () => void m.snapshots.splice(m.snapshots.indexOf(snap), 1));
+        await this.saveMeta(m);
+        return this.snapshotInfo(snap);
+      });
+    });
+  }
+
+  listSnapshots(id: string): SnapshotInfo[] {
+    return this.getTenant(id).snapshots.map((s) => this.snapshotInfo(s));
+  }
+
+  /** Rolls the tenant's filesystem back to a snapshot (the snapshot stays). A running tenant is restarted. */
+  async restoreSnapshot(id: string, snapName: string): Promise<TenantInfo> {
+    return this.lock.run(id, async () => {
+      const m = this.getTenant(id);
+      if (!m.snapshots.some((s) => s.name === snapName)) throw new HostError("SNAPSHOT_NOT_FOUND", `snapshot ${snapName} not found`);
+      const wasRunning = this.cgroups.running(id);
+      if (wasRunning) await this.lxc.stop(id, { timeoutS: this.config.stopTimeoutS });
+      const live = this.pool.path("tenants", id);
+      const aside = this.pool.path("tenants", `.restore-${id}`);
+      const oldId = m.subvolumeId;
+      await Revert.run(async (revert) => {
+        await fs.rename(live, aside);
+        revert.add("put live back", () => fs.rename(aside, live));
+        m.subvolumeId = await this.pool.snapshot(this.pool.path("snapshots", id, snapName), live, false);
+        revert.add("restored subvolume", async () => {
+          m.subvolumeId = oldId;
+          await this.pool.deleteSubvolume(live);
+        });
+        await this.saveMeta(m);
+      });
+      await this.pool.deleteSubvolume(aside);
+      if (wasRunning) await this.startLocked(m);
+      return this.tenantInfo(m);
+    });
+  }
+
+  async deleteSnapshot(id: string, snapName: string): Promise<{ existed: boolean }> {
+    return this.lock.run(id, async () => {
+      const m = this.getTenant(id);
+      const snap = m.snapshots.find((s) => s.name === snapName);
+      if (!snap) return { existed: false };
+      await this.pool.deleteSubvolume(this.pool.path("snapshots", id, snapName));
+      m.snapshots = m.snapshots.filter((s) => s !== snap);
+      await this.saveMeta(m);
+      return { existed: true };
+    });
+  }
+}
+
+// ---------------------------------------------------------------- helpers
+
+async function writeJsonAtomic(file: string, data: unknown): Promise<void> {
+  const tmp = `${file}.tmp-${process.pid}-${randomBytes(3).toString("hex")}`;
+  await fs.writeFile(tmp, JSON.stringify(data, null, 2), { mode: 0o600 });
+  await fs.rename(tmp, file);
+}
+
+function assertNoReservedEnv(env: Record<string, unknown>): void {
+  const bad = Object.keys(env).filter((k) => RESERVED_ENV.test(k));
+  if (bad.length) throw new HostError("INVALID_INPUT", `reserved env prefix HOODY_: ${bad.join(", ")}`);
+}
+
+/** A safe hostname/DNS label from a tenant name: lowercase letters, digits and '-', ≤ 63 chars. */
+export function dnsLabel(name: string): string {
+  const label = name.toLowerCase().replace(/[^a-z0-9-]/g, "-").replace(/^-+|-+$/g, "").slice(0, 63);
+  return label || "tenant";
+}
+
+function ipToInt(ip: string): number {
+  return ip.split(".").reduce((acc, o) => acc * 256 + Number(o), 0);
+}
+function intToIp(n: number): string {
+  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".");
+}
+
+/** Lowest free address in the subnet, skipping network, the .1 gateway convention and broadcast. */
+export function firstFreeIp(subnet: string, used: Set<string>): string | null {
+  const [addr, bitsText] = subnet.split("/");
+  const bits = Number(bitsText);
+  const size = 2 ** (32 - bits);
+  const network = Math.floor(ipToInt(addr!) / size) * size;
+  for (let i = 2; i < size - 1; i++) {
+    const ip = intToIp(network + i);
+    if (!used.has(ip)) return ip;
+  }
+  return null;
+}
+
+/** LXC maps tenant uids from root's ranges in /etc/subuid and /etc/subgid; make sure ours is there. */
+export async function ensureSubIdRange(base: number, count: number): Promise<void> {
+  for (const file of ["/etc/subuid", "/etc/subgid"]) {
+    const text = await fs.readFile(file, "utf8").catch(() => "");
+    const covered = text.split("\n").some((line) => {
+      const [user, start, n] = line.split(":");
+      return user === "root" && Number(start) <= base && Number(start) + Number(n) >= base + count;
+    });
+    if (!covered) await fs.appendFile(file, `${text && !text.endsWith("\n") ? "\n" : ""}root:${base}:${count}\n`);
+  }
+}

@@ -1,0 +1,24 @@
+// Entry point of the privileged host daemon: `tsx server/host/main.ts` (npm run hostd).
+import { hostConfigFromEnv } from "./config.js";
+import { serve } from "./daemon.js";
+import { Host } from "./host.js";
+
+async function main() {
+  if (process.getuid?.() !== 0) throw new Error("the host daemon must run as root");
+  const config = hostConfigFromEnv();
+  const host = await Host.open(config);
+  const server = await serve(host, config.socketPath);
+  const t = host.listTenants();
+  console.log(
+    `hostd: pool ${config.poolPath} (quota ${host.pool.quotaMode}), ${t.length} tenants adopted (${t.filter((x) => x.state === "running").length} running), listening on ${config.socketPath}`,
+  );
+  // Stopping the daemon never stops tenants: LXC monitors are their own processes.
+  const stop = () => server.close(() => process.exit(0));
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+}
+
+main().catch((e) => {
+  console.error("hostd: fatal:", e);
+  process.exit(1);
+});

@@ -1,0 +1,310 @@
+#!/usr/bin/env python3
+"""Hoody starter app.
+
+A tiny standard-library-only HTTP app meant to run as PID 1 inside a
+per-tenant LXC application container:
+
+    /usr/bin/python3 /opt/hoody-app/app.py
+
+Environment:
+    PORT          TCP port to listen on (default 8080), bound on 0.0.0.0
+    TENANT_NAME   display name of the tenant (default "tenant")
+    APP_DB        SQLite database path (default /data/app.sqlite)
+    APP_SCRATCH   scratch file path (default /ramdisk/scratch.bin)
+
+Routes:
+    GET  /                   HTML hello page, increments the visit counter
+    GET  /api/info           JSON {tenant, visits, env, hostname, pid}
+    GET  /api/notes          JSON list of notes
+    POST /api/notes          body = note text; JSON {id}
+    POST /api/scratch?bytes=N  write N bytes (max 64 MiB) to the scratch file
+    GET  /healthz            200 "ok"
+
+Runs as PID 1, so SIGTERM/SIGINT are handled explicitly (the kernel ignores
+default-action signals for PID 1): the server stops accepting requests, the
+database is closed and the process exits 0.  It spawns no children, so there
+is nothing to reap.
+"""
+
+import datetime
+import html
+import json
+import os
+import signal
+import socket
+import sqlite3
+import sys
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+PORT_DEFAULT = 8080
+DB_PATH = os.environ.get("APP_DB", "/data/app.sqlite")
+SCRATCH_PATH = os.environ.get("APP_SCRATCH", "/ramdisk/scratch.bin")
+SCRATCH_MAX = 64 * 1024 * 1024
+NOTE_MAX = 1024 * 1024
+SECRET_PREFIX = "HOODY_SECRET"
+
+
+def log(msg):
+    ts = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    sys.stdout.write("%s %s\n" % (ts, msg))
+    sys.stdout.flush()
+
+
+def tenant_name():
+    return os.environ.get("TENANT_NAME") or "tenant"
+
+
+class Store:
+    """One shared SQLite connection guarded by a lock (requests are tiny)."""
+
+    def __init__(self, path):
+        d = os.path.dirname(path)
+        if d:
+            os.makedirs(d, exist_ok=True)
+        self.lock = threading.Lock()
+        # isolation_level=None: autocommit; explicit BEGIN where needed.
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA busy_timeout=10000")
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)"
+        )
+        self.db.execute("INSERT OR IGNORE INTO counters (name, value) VALUES ('visits', 0)")
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS notes ("
+            " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+            " body TEXT NOT NULL,"
+            " created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')))"
+        )
+
+    def visit(self):
+        with self.lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                self.db.execute("UPDATE counters SET value = value + 1 WHERE name = 'visits'")
+                (n,) = self.db.execute("SELECT value FROM counters WHERE name = 'visits'").fetchone()
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            return n
+
+    def visits(self):
+        with self.lock:
+            row = self.db.execute("SELECT value FROM counters WHERE name = 'visits'").fetchone()
+            return row[0] if row else 0
+
+    def add_note(self, body):
+        with self.lock:
+            cur = self.db.execute("INSERT INTO notes (body) VALUES (?)", (body,))
+            return cur.lastrowid
+
+    def notes(self):
+        with self.lock:
+            rows = self.db.execute("SELECT id, body, created_at FROM notes ORDER BY id").fetchall()
+        return [{"id": r[0], "body": r[1], "created_at": r[2]} for r in rows]
+
+    def close(self):
+        with self.lock:
+            try:
+                self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error:
+                pass
+            self.db.close()
+
+
+PAGE = """<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>{title}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem}}</style>
+</head>
+<body>
+<h1>Hello from {tenant}</h1>
+<p>This page has been visited <strong>{visits}</strong> time{plural}.</p>
+<p><small>host {host} &middot; pid {pid}</small></p>
+</body>
+</html>
+"""
+
+
+class Handler(BaseHTTPRequestHandler):
+    server_version = "hoody-starter/1"
+    protocol_version = "HTTP/1.1"
+    store = None  # set in main()
+
+    # -- helpers ---------------------------------------------------------
+    def _send(self, status, body, ctype):
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _json(self, status, obj):
+        self._send(status, json.dumps(obj) + "\n", "application/json")
+
+    def _read_body(self, limit):
+        length = self.headers.get("Content-Length")
+        if length is None:
+            if self.headers.get("Transfer-Encoding"):
+                return None, "chunked bodies not supported; send Content-Length"
+            return b"", None
+        try:
+            n = int(length)
+        except ValueError:
+            return None, "bad Content-Length"
+        if n < 0 or n > limit:
+            return None, "body too large (max %d bytes)" % limit
+        return self.rfile.read(n), None
+
+    def log_message(self, fmt, *args):
+        # Called once per request by log_request() and by log_error().
+        log("%s %s" % (self.address_string(), fmt % args))
+
+    # -- routes ----------------------------------------------------------
+    def do_GET(self):
+        path = urllib.parse.urlsplit(self.path).path
+        if path == "/":
+            n = self.store.visit()
+            page = PAGE.format(
+                title=html.escape(tenant_name()),
+                tenant=html.escape(tenant_name()),
+                visits=n,
+                plural="" if n == 1 else "s",
+                host=html.escape(socket.gethostname()),
+                pid=os.getpid(),
+            )
+            self._send(200, page, "text/html; charset=utf-8")
+        elif path == "/healthz":
+            self._send(200, "ok", "text/plain; charset=utf-8")
+        elif path == "/api/info":
+            env = {k: v for k, v in os.environ.items() if not k.startswith(SECRET_PREFIX)}
+            self._json(200, {
+                "tenant": tenant_name(),
+                "visits": self.store.visits(),
+                "env": env,
+                "hostname": socket.gethostname(),
+                "pid": os.getpid(),
+            })
+        elif path == "/api/notes":
+            self._json(200, self.store.notes())
+        else:
+            self._json(404, {"error": "not found"})
+
+    def do_HEAD(self):
+        path = urllib.parse.urlsplit(self.path).path
+        if path == "/healthz":
+            self._send(200, "ok", "text/plain; charset=utf-8")
+        else:
+            self._json(405, {"error": "HEAD is only supported on /healthz"})
+
+    def do_POST(self):
+        parts = urllib.parse.urlsplit(self.path)
+        if parts.path == "/api/notes":
+            body, err = self._read_body(NOTE_MAX)
+            if err:
+                self.close_connection = True
+                return self._json(413 if "large" in err else 400, {"error": err})
+            note_id = self.store.add_note(body.decode("utf-8", errors="replace"))
+            self._json(201, {"id": note_id})
+        elif parts.path == "/api/scratch":
+            # Drain any request body so keep-alive stays in sync.
+            _, err = self._read_body(NOTE_MAX)
+            if err:
+                self.close_connection = True
+            qs = urllib.parse.parse_qs(parts.query)
+            try:
+                n = int(qs.get("bytes", [""])[0])
+            except ValueError:
+                return self._json(400, {"error": "bytes=N required (integer)"})
+            if n < 0 or n > SCRATCH_MAX:
+                return self._json(400, {"error": "bytes must be between 0 and %d" % SCRATCH_MAX})
+            try:
+                written = write_scratch(SCRATCH_PATH, n)
+            except OSError as e:
+                return self._json(507, {"error": "write failed: %s" % e.strerror})
+            self._json(200, {"written": written})
+        else:
+            self._json(404, {"error": "not found"})
+
+
+def write_scratch(path, n):
+    chunk = b"\xa5" * (1024 * 1024)
+    written = 0
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        while written < n:
+            k = min(len(chunk), n - written)
+            f.write(chunk[:k] if k < len(chunk) else chunk)
+            written += k
+    os.replace(tmp, path)
+    return written
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True  # don't wait for idle keep-alive connections on shutdown
+    allow_reuse_address = True
+
+
+def main():
+    raw_port = os.environ.get("PORT") or str(PORT_DEFAULT)
+    try:
+        port = int(raw_port)
+        if not 0 < port < 65536:
+            raise ValueError
+    except ValueError:
+        log("fatal: invalid PORT %r" % raw_port)
+        return 2
+
+    stopping = threading.Event()
+    httpd = None
+
+    def on_signal(signum, _frame):
+        if stopping.is_set():
+            return
+        stopping.set()
+        log("received %s, shutting down" % signal.Signals(signum).name)
+        if httpd is not None:
+            # shutdown() blocks until serve_forever() returns, and
+            # serve_forever() runs in this (main) thread: call it elsewhere.
+            threading.Thread(target=httpd.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+    try:
+        Handler.store = Store(DB_PATH)
+    except (OSError, sqlite3.Error) as e:
+        log("fatal: cannot open database %s: %s" % (DB_PATH, e))
+        return 1
+
+    try:
+        httpd = Server(("0.0.0.0", port), Handler)
+    except OSError as e:
+        log("fatal: cannot listen on 0.0.0.0:%d: %s" % (port, e))
+        Handler.store.close()
+        return 1
+
+    log("hoody starter app: tenant=%r listening on 0.0.0.0:%d db=%s pid=%d"
+        % (tenant_name(), port, DB_PATH, os.getpid()))
+    t0 = time.monotonic()
+    if not stopping.is_set():
+        httpd.serve_forever(poll_interval=0.5)
+    httpd.server_close()
+    Handler.store.close()
+    log("stopped after %.1fs" % (time.monotonic() - t0))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+// The one wrapper every system command goes through: argument arrays (never a shell string),
+// a timeout on every call, and a typed error that carries what ran and what it said.
+import { execa, type Options as ExecaOptions } from "execa";
+
+export class SysError extends Error {
+  constructor(
+    readonly command: string,
+    readonly args: readonly string[],
+    readonly exitCode: number | undefined,
+    readonly stderr: string,
+    readonly timedOut: boolean,
+  ) {
+    super(
+      `${command} ${args.join(" ")} ${timedOut ? "timed out" : `exited ${exitCode ?? "?"}`}` +
+        (stderr ? `: ${stderr.trim().slice(0, 2000)}` : ""),
+    );
+    this.name = "SysError";
+  }
+}
+
+export interface RunOptions {
+  /** Milliseconds before the command is killed. */
+  timeoutMs?: number;
+  input?: string;
+  env?: Record<string, string>;
+  cwd?: string;
+  /** Exit codes that are not failures (e.g. 1 for "not found" lookups). */
+  okCodes?: readonly number[];
+  /** Called between spawn and completion; the spawn itself is synchronous (used for prctl inheritance). */
+  aroundSpawn?: <T>(spawn: () => T) => T;
+  maxBuffer?: number;
+}
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 60_000;
+
+export async function run(command: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  const options: ExecaOptions = {
+    timeout: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    reject: false,
+    stripFinalNewline: true,
+    input: opts.input,
+    cwd: opts.cwd,
+    env: opts.env,
+    extendEnv: true,
+    maxBuffer: opts.maxBuffer ?? 16 * 1024 * 1024,
+    // lxc-start -d daemonizes its monitor; it must outlive us (and it does: it re-parents).
+    cleanup: true,
+  };
+  const spawn = () => execa(command, [...args], options);
+  const subprocess = opts.aroundSpawn ? opts.aroundSpawn(spawn) : spawn();
+  const r = await subprocess;
+  const stdout = typeof r.stdout === "string" ? r.stdout : "";
+  const stderr = typeof r.stderr === "string" ? r.stderr : "";
+  const exitCode = r.exitCode ?? -1;
+  const ok = !r.timedOut && r.exitCode !== undefined && (r.exitCode === 0 || (opts.okCodes ?? []).includes(r.exitCode));
+  if (!ok) throw new SysError(command, args, r.exitCode, stderr || (r.originalMessage ?? ""), Boolean(r.timedOut));
+  return { stdout, stderr, exitCode };
+}
+
+/** Resolves to whether a command exists on PATH (checked once per tool at driver load). */
+export async function haveCommand(command: string): Promise<boolean> {
+  const r = await run("sh", ["-c", 'command -v "$1"', "sh", command], { okCodes: [1, 127] });
+  return r.exitCode === 0;
+}

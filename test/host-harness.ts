@@ -1,0 +1,132 @@
+// A throwaway Hoody host for integration tests: its own loop-backed BTRFS pool in a temp dir, its
+// own nft table, veth prefix, /24 subnet and uid slice, and a real host daemon process. stop()
+// removes all of it, even after failures.
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomInt } from "node:crypto";
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { execa } from "execa";
+import { HostClient } from "../server/engine/host-client.js";
+import { ensureSubIdRange } from "../server/host/host.js";
+
+const ROOT = path.resolve(import.meta.dirname, "..");
+export const TEST_UID_FLOOR = 1_000_000_000;
+const TEST_UID_SPAN = 2_147_483_648;
+/** Shared across runs so the slow `starter` rootfs is built once per machine. */
+export const TEST_CACHE_DIR = process.env.HOODY_CACHE_DIR ?? "/var/cache/hoody";
+
+export class TestHost {
+  daemon: ChildProcess | null = null;
+  readonly client: HostClient;
+  private constructor(
+    readonly dir: string,
+    readonly env: Record<string, string>,
+  ) {
+    this.client = new HostClient(env.HOODY_HOSTD_SOCKET!);
+  }
+
+  static async create(opts: { poolSizeMiB?: number } = {}): Promise<TestHost> {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "hoody-test-"));
+    await fs.chmod(dir, 0o711);
+    const tag = Math.random().toString(36).replace(/[^a-z]/g, "").slice(0, 3).padEnd(3, "x");
+    const slot = randomInt(0, 512);
+    await ensureSubIdRange(TEST_UID_FLOOR, TEST_UID_SPAN);
+    const env = {
+      HOODY_DATA_DIR: dir,
+      HOODY_POOL_SIZE_MIB: String(opts.poolSizeMiB ?? 3072),
+      HOODY_CACHE_DIR: TEST_CACHE_DIR,
+      HOODY_SUBNET: `10.${randomInt(200, 250)}.${randomInt(0, 255)}.0/24`,
+      HOODY_UID_BASE: String(TEST_UID_FLOOR + slot * 64 * 65536),
+      HOODY_UID_RANGES: "64",
+      HOODY_NFT_TABLE: `hoody_t${tag}`,
+      HOODY_VETH_PREFIX: `hx${tag}`.slice(0, 5),
+      HOODY_STOP_TIMEOUT_S: "3",
+      HOODY_HOSTD_SOCKET: path.join(dir, "run", "hostd.sock"),
+    };
+    const h = new TestHost(dir, env);
+    await h.startDaemon();
+    return h;
+  }
+
+  get poolPath(): string {
+    return path.join(this.dir, "pool");
+  }
+  get lxcPath(): string {
+    return path.join(this.dir, "lxc");
+  }
+
+  async startDaemon(): Promise<void> {
+    const child = spawn(path.join(ROOT, "node_modules/.bin/tsx"), [path.join(ROOT, "server/host/main.ts")], {
+      env: { ...process.env, ...this.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    this.daemon = child;
+    let output = "";
+    child.stdout!.on("data", (d) => (output += d));
+    child.stderr!.on("data", (d) => (output += d));
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`host daemon exited ${child.exitCode}: ${output}`);
+      if (/listening on/.test(output)) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`host daemon did not come up: ${output}`);
+  }
+
+  /** kill -9 the daemon (by its pid), as a crash would. */
+  async killDaemon(): Promise<void> {
+    const d = this.daemon;
+    if (!d || d.exitCode !== null) return;
+    const exited = new Promise((r) => d.once("exit", r));
+    d.kill("SIGKILL");
+    await exited;
+    this.daemon = null;
+  }
+
+  lxc(cmd: string, name: string, ...args: string[]) {
+    return execa(cmd, ["-P", this.lxcPath, "-n", name, ...args], { reject: false });
+  }
+
+  /** Removes every tenant, the table, the pool (unmount detaches the loop) and the temp dir. */
+  async stop(): Promise<void> {
+    const problems: string[] = [];
+    try {
+      if (this.daemon) {
+        for (const t of await this.client.call("tenants.list", {}).catch(() => [])) {
+          await this.client.call("tenants.delete", { id: t.id }).catch((e) => problems.push(String(e)));
+        }
+      }
+    } finally {
+      await this.killDaemon();
+      // Anything the daemon could not remove: stop containers by lxcpath, then the rest.
+      const names = await fs.readdir(this.lxcPath).catch(() => []);
+      for (const n of names) await execa("lxc-stop", ["-P", this.lxcPath, "-n", n, "-k"], { reject: false });
+      await execa("nft", ["delete", "table", "inet", this.env.HOODY_NFT_TABLE!], { reject: false });
+      await execa("umount", [this.poolPath], { reject: false });
+      await fs.rm(this.dir, { recursive: true, force: true });
+    }
+    if (problems.length) throw new Error(`cleanup problems: ${problems.join("; ")}`);
+  }
+}
+
+export async function httpGet(url: string, timeoutMs = 3000): Promise<{ status: number; body: string }> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  return { status: res.status, body: await res.text() };
+}
+
+/** Polls fn until it returns a truthy value or the deadline passes (readiness waits, not timing assertions). */
+export async function waitFor<T>(fn: () => Promise<T> | T, timeoutMs = 10_000, stepMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+  throw new Error(`condition not met in ${timeoutMs} ms${last ? `: ${String(last)}` : ""}`);
+}
