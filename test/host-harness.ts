@@ -12,7 +12,9 @@ import { ensureSubIdRange } from "../server/host/host.js";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 export const TEST_UID_FLOOR = 1_000_000_000;
-const TEST_UID_SPAN = 2_147_483_648;
+// 256 slots of 64 ranges, all below 2^31: procps prints larger uids as negative numbers.
+const TEST_UID_SLOTS = 256;
+const TEST_UID_SPAN = TEST_UID_SLOTS * 64 * 65536;
 /** Shared across runs so the slow `starter` rootfs is built once per machine. */
 export const TEST_CACHE_DIR = process.env.HOODY_CACHE_DIR ?? "/var/cache/hoody";
 
@@ -30,7 +32,7 @@ export class TestHost {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), "hoody-test-"));
     await fs.chmod(dir, 0o711);
     const tag = Math.random().toString(36).replace(/[^a-z]/g, "").slice(0, 3).padEnd(3, "x");
-    const slot = randomInt(0, 512);
+    const slot = randomInt(0, TEST_UID_SLOTS);
     await ensureSubIdRange(TEST_UID_FLOOR, TEST_UID_SPAN);
     const env = {
       HOODY_DATA_DIR: dir,
@@ -93,7 +95,8 @@ export class TestHost {
     const problems: string[] = [];
     try {
       if (this.daemon) {
-        for (const t of await this.client.call("tenants.list", {}).catch(() => [])) {
+        const tenants = await this.client.call("tenants.list", {}).catch(() => [] as { id: string }[]);
+        for (const t of tenants) {
           await this.client.call("tenants.delete", { id: t.id }).catch((e) => problems.push(String(e)));
         }
       }
@@ -116,13 +119,13 @@ export async function httpGet(url: string, timeoutMs = 3000): Promise<{ status: 
 }
 
 /** Polls fn until it returns a truthy value or the deadline passes (readiness waits, not timing assertions). */
-export async function waitFor<T>(fn: () => Promise<T> | T, timeoutMs = 10_000, stepMs = 50): Promise<T> {
+export async function waitFor<T>(fn: () => Promise<T> | T, timeoutMs = 10_000, stepMs = 50): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
     try {
       const v = await fn();
-      if (v) return v;
+      if (v) return v as NonNullable<T>;
     } catch (e) {
       last = e;
     }

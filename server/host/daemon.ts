@@ -20,11 +20,8 @@ import {
 const Id = z.object({ id: z.string().regex(TENANT_ID_RE) });
 const MAX_BODY = 8 * 1024 * 1024;
 
-type Method = { input: z.ZodType; handler: (host: Host, input: never) => Promise<unknown> | unknown };
-const method = <S extends z.ZodType>(input: S, handler: (host: Host, input: z.output<S>) => Promise<unknown> | unknown): Method => ({
-  input,
-  handler: handler as Method["handler"],
-});
+type Method = { input: z.ZodType; handler: (host: Host, input: never) => unknown };
+const method = <S extends z.ZodType, R>(input: S, handler: (host: Host, input: z.output<S>) => R) => ({ input, handler });
 
 export const METHODS = {
   "host.info": method(z.object({}), (h) => h.info()),

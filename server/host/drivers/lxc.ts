@@ -123,14 +123,20 @@ export class Lxc {
   async exec(
     name: string,
     argv: string[],
-    opts: { timeoutMs: number; env?: Env; maxOutput?: number },
+    opts: { timeoutMs: number; env?: Env; maxOutput?: number; ksm: boolean },
   ): Promise<{ exitCode: number; stdout: string; stderr: string; timedOut: boolean }> {
     const args = ["-P", this.lxcPath, "-n", name, "--clear-env"];
     for (const [k, v] of Object.entries(opts.env ?? {})) args.push("-v", `${k}=${v}`);
     args.push("-v", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "--", ...argv);
     const max = opts.maxOutput ?? 1024 * 1024;
     try {
-      const r = await run("lxc-attach", args, { timeoutMs: opts.timeoutMs, okCodes: range(1, 255), maxBuffer: max * 4 });
+      // Attached processes opt in to KSM like the tenant's own (they live in its cgroup and memory).
+      const r = await run("lxc-attach", args, {
+        timeoutMs: opts.timeoutMs,
+        okCodes: range(1, 255),
+        maxBuffer: max * 4,
+        aroundSpawn: (spawn) => spawnWithMemoryMerge(opts.ksm, spawn),
+      });
       return { exitCode: r.exitCode, stdout: r.stdout.slice(0, max), stderr: r.stderr.slice(0, max), timedOut: false };
     } catch (e) {
       if (e instanceof SysError && e.timedOut) return { exitCode: -1, stdout: "", stderr: e.stderr.slice(0, max), timedOut: true };
