@@ -24,15 +24,37 @@ export type Limits = z.infer<typeof LimitsSchema>;
 const PORT_SPEC_RE = /^\d{1,5}(-\d{1,5})?(,\d{1,5}(-\d{1,5})?)*$/;
 const CIDR_RE = /^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?$/;
 
+/** "80", "80-90", "80,443": ports 1-65535, ranges low to high. */
+const PortSpec = z
+  .string()
+  .regex(PORT_SPEC_RE)
+  .refine(
+    (spec) =>
+      spec.split(",").every((part) => {
+        const [lo = 0, hi = lo] = part.split("-").map(Number);
+        return lo >= 1 && hi >= lo && hi <= 65535;
+      }),
+    "ports must be 1-65535, ranges low-high",
+  );
+
+/** An IPv4 address or CIDR with octets ≤ 255 and a prefix ≤ 32. */
+const Cidr = z
+  .string()
+  .regex(CIDR_RE)
+  .refine((v) => {
+    const [addr = "", bits = "32"] = v.split("/");
+    return addr.split(".").every((o) => Number(o) <= 255) && Number(bits) <= 32;
+  }, "not an IPv4 address or CIDR");
+
 export const FirewallRuleSchema = z.object({
   direction: z.enum(["ingress", "egress"]),
   action: z.enum(["allow", "reject", "drop"]),
   protocol: z.enum(["tcp", "udp", "icmp4"]).optional(),
-  destination_port: z.string().regex(PORT_SPEC_RE).optional(),
+  destination_port: PortSpec.optional(),
   /** Ingress: an IPv4 address or CIDR, or "host" for the Hoody host itself. */
-  source: z.union([z.literal("host"), z.string().regex(CIDR_RE)]).optional(),
+  source: z.union([z.literal("host"), Cidr]).optional(),
   /** Egress: an IPv4 address or CIDR. */
-  destination: z.string().regex(CIDR_RE).optional(),
+  destination: Cidr.optional(),
   description: z.string().max(255).optional(),
   state: z.enum(["enabled", "disabled"]).default("enabled"),
 }).refine((r) => !r.destination_port || r.protocol === "tcp" || r.protocol === "udp", {

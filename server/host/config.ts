@@ -29,7 +29,7 @@ export const HostConfigSchema = z.object({
 });
 export type HostConfig = z.infer<typeof HostConfigSchema>;
 
-export function hostConfigFromEnv(env: NodeJS.ProcessEnv = process.env): HostConfig {
+export function hostConfigFromEnv(env: Record<string, string | undefined> = process.env): HostConfig {
   const dataDir = env.HOODY_DATA_DIR ?? "/var/lib/hoody";
   const poolPath = env.HOODY_POOL_PATH ?? path.join(dataDir, "pool");
   const existingPool = env.HOODY_POOL_EXISTING === "1";

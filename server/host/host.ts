@@ -155,6 +155,10 @@ export class Host {
       }
       await this.applyFirewall(meta);
       if (this.cgroups.running(meta.id)) this.hostSideNetSysctls(meta);
+      else if (meta.wantRunning) {
+        // Running when the host went down (reboot): bring it back. A failure is logged, not fatal.
+        await this.startLocked(meta).catch((e) => console.error(`hostd: could not restart ${meta.id}: ${(e as Error).message}`));
+      }
     }
   }
 
@@ -728,7 +732,7 @@ function assertNoReservedEnv(env: Record<string, unknown>): void {
 
 /** A safe hostname/DNS label from a tenant name: lowercase letters, digits and '-', ≤ 63 chars. */
 export function dnsLabel(name: string): string {
-  const label = name.toLowerCase().replace(/[^a-z0-9-]/g, "-").replace(/^-+|-+$/g, "").slice(0, 63);
+  const label = name.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 63).replace(/^-+|-+$/g, "");
   return label || "tenant";
 }
 

@@ -94,7 +94,7 @@ export class Firewall {
       else lines.push(`add rule ${t} ${ing} ${expr} ${verdict(r, "accept")}`);
     }
     lines.push(`add rule ${t} ${ing} drop`);
-    // Map elements cannot be "replaced": delete-then-add inside the same transaction is atomic.
+    // Re-adding an identical map element is a no-op, so this script also serves updates.
     lines.push(`add element ${t} tenant_egress { "${veth}" : jump ${eg} }`);
     lines.push(`add element ${t} tenant_ingress { "${veth}" : jump ${ing} }`);
     return lines.join("\n") + "\n";

@@ -1,0 +1,80 @@
+// `npm run up`: brings the whole system up on this machine (setup-host.sh already installed what
+// was missing). Idempotent: what is already built or running is left as it is.
+import { randomBytes } from "node:crypto";
+import fs from "node:fs/promises";
+import path from "node:path";
+import { execa } from "execa";
+import { ROOT, dataDir, startService } from "./services.js";
+import { config, domain, hostClient, hostd, routerPort, web, webPort } from "./stack.js";
+
+const log = (msg: string) => console.log(`[up] ${msg}`);
+
+/** A secret file created once (mode 0600) and never rewritten. */
+async function ensureSecret(file: string, make: () => string): Promise<"created" | "kept"> {
+  try {
+    await fs.writeFile(file, make() + "\n", { mode: 0o600, flag: "wx" });
+    return "created";
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    return "kept";
+  }
+}
+
+/** Rebuilds the dashboard only when the sources changed since the last build. */
+async function ensureWebBuild(): Promise<void> {
+  const stampFile = path.join(ROOT, ".next", "hoody-build-stamp");
+  const { stdout: head } = await execa("git", ["rev-parse", "HEAD"], { cwd: ROOT, reject: false });
+  const { stdout: dirty } = await execa("git", ["status", "--porcelain", "--", "app", "public", "server", "next.config.ts", "package-lock.json"], { cwd: ROOT, reject: false });
+  const stamp = `${head}\n${dirty}`;
+  const current = await fs.readFile(stampFile, "utf8").catch(() => null);
+  if (current === stamp && (await fs.stat(path.join(ROOT, ".next", "BUILD_ID")).catch(() => null))) {
+    log("dashboard build is current");
+    return;
+  }
+  log("building the dashboard (next build)");
+  await execa(path.join(ROOT, "node_modules/.bin/next"), ["build"], { cwd: ROOT, stdio: "inherit", env: { NEXT_TELEMETRY_DISABLED: "1" } });
+  await fs.writeFile(stampFile, stamp);
+}
+
+async function main() {
+  if (process.getuid?.() !== 0) throw new Error("npm run up must run as root (it manages LXC, BTRFS and nftables)");
+  const dir = dataDir();
+  await fs.mkdir(dir, { recursive: true, mode: 0o711 });
+  const tokenFile = path.join(dir, "admin-token");
+  const passwordFile = path.join(dir, "admin-password");
+  log(`admin token: ${await ensureSecret(tokenFile, () => `hdy_${randomBytes(24).toString("base64url")}`)}`);
+  log(`admin password: ${await ensureSecret(passwordFile, () => randomBytes(12).toString("base64url"))}`);
+
+  log(`host daemon: ${await startService(hostd)}`);
+  const info = await hostClient.call("host.info", {});
+  log(`pool ${info.pool.path} (quota: ${info.pool.quotaMode}), cgroup ${info.cgroup}, lxc ${info.lxcVersion}`);
+
+  for (const recipe of ["mini", "starter"]) {
+    let last = -1;
+    const tpl = await hostClient.buildTemplate(recipe, {
+      onProgress: (p, m) => {
+        if (p !== last) log(`template ${recipe}: ${p}% ${m}`);
+        last = p;
+      },
+    });
+    log(`template ${tpl.name}: ready (${(tpl.bytes / 1048576).toFixed(1)} MiB, ${tpl.tenants} tenants)`);
+  }
+
+  await ensureWebBuild();
+  log(`dashboard: ${await startService(web, 120_000)}`);
+
+  console.log(`
+Hoody is up.
+  Dashboard + API:   http://localhost:${webPort}/
+  Tenant URLs:       http://<tenant>.${domain}:${routerPort}/
+  Admin API token:   ${tokenFile}  (mode 0600)
+  Admin password:    ${passwordFile}  (mode 0600)
+  Data:              ${dir}   Logs: ${path.join(dir, "logs")}
+  Host daemon:       ${config.socketPath}
+Stop with: npm run down   (tenants keep running; npm run down -- --all stops them too)`);
+}
+
+main().catch((e) => {
+  console.error(`[up] failed: ${(e as Error).message}`);
+  process.exit(1);
+});

@@ -1,0 +1,85 @@
+// Background services started by `npm run up` and stopped by `npm run down`: each one a detached
+// process with a pid file and a log file under $HOODY_DATA_DIR. No broad process matching: a
+// service is whatever pid its pid file names, checked against its command line.
+import { spawn } from "node:child_process";
+import { openSync, closeSync } from "node:fs";
+import fs from "node:fs/promises";
+import path from "node:path";
+
+export const ROOT = path.resolve(import.meta.dirname, "..");
+
+export interface Service {
+  name: string;
+  command: string;
+  args: string[];
+  env?: Record<string, string>;
+  /** Resolves true once the service answers. */
+  healthy: () => Promise<boolean>;
+}
+
+export function dataDir(): string {
+  return process.env.HOODY_DATA_DIR ?? "/var/lib/hoody";
+}
+
+const pidFile = (name: string) => path.join(dataDir(), "run", `${name}.pid`);
+const logFile = (name: string) => path.join(dataDir(), "logs", `${name}.log`);
+
+/** The pid of a running service, or null (stale pid files are ignored). */
+export async function servicePid(s: Pick<Service, "name" | "args">): Promise<number | null> {
+  const text = await fs.readFile(pidFile(s.name), "utf8").catch(() => null);
+  const pid = Number(text?.trim());
+  if (!pid) return null;
+  const cmdline = await fs.readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => null);
+  // The pid must still be our process, not a recycled number.
+  return cmdline && s.args.some((a) => a.length > 3 && cmdline.includes(a)) ? pid : null;
+}
+
+export async function startService(s: Service, timeoutMs = 60_000): Promise<"started" | "running"> {
+  if ((await servicePid(s)) && (await s.healthy().catch(() => false))) return "running";
+  await fs.mkdir(path.dirname(pidFile(s.name)), { recursive: true, mode: 0o700 });
+  await fs.mkdir(path.dirname(logFile(s.name)), { recursive: true, mode: 0o700 });
+  const out = openSync(logFile(s.name), "a", 0o600);
+  const child = spawn(s.command, s.args, {
+    cwd: ROOT,
+    detached: true,
+    stdio: ["ignore", out, out],
+    env: { ...process.env, ...s.env },
+  });
+  closeSync(out);
+  child.unref();
+  await fs.writeFile(pidFile(s.name), `${child.pid}\n`, { mode: 0o600 });
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) break;
+    if (await s.healthy().catch(() => false)) return "started";
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const log = await fs.readFile(logFile(s.name), "utf8").catch(() => "");
+  throw new Error(`${s.name} did not become healthy; last log lines:\n${log.split("\n").slice(-20).join("\n")}`);
+}
+
+export async function stopService(s: Pick<Service, "name" | "args">, timeoutMs = 15_000): Promise<boolean> {
+  const pid = await servicePid(s);
+  if (!pid) {
+    await fs.rm(pidFile(s.name), { force: true });
+    return false;
+  }
+  // Detached services lead their own process group: stop the group (e.g. next start's workers).
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-pid, sig);
+    } catch {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        /* already gone */
+      }
+    }
+  };
+  signal("SIGTERM");
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && (await servicePid(s))) await new Promise((r) => setTimeout(r, 100));
+  if (await servicePid(s)) signal("SIGKILL");
+  await fs.rm(pidFile(s.name), { force: true });
+  return true;
+}

@@ -1,0 +1,28 @@
+// The services that make up a running Hoody, shared by up and down.
+import path from "node:path";
+import { HostClient } from "../server/engine/host-client.js";
+import { hostConfigFromEnv } from "../server/host/config.js";
+import { ROOT, type Service } from "./services.js";
+
+export const config = hostConfigFromEnv();
+export const webPort = Number(process.env.HOODY_PORT ?? 3000);
+export const routerPort = Number(process.env.HOODY_ROUTER_PORT ?? 8080);
+export const domain = process.env.HOODY_DOMAIN ?? "localhost";
+export const hostClient = new HostClient(config.socketPath);
+
+const tsx = path.join(ROOT, "node_modules/.bin/tsx");
+
+export const hostd: Service = {
+  name: "hostd",
+  command: tsx,
+  args: [path.join(ROOT, "server/host/main.ts")],
+  healthy: async () => !!(await hostClient.call("host.info", {}, 2000)),
+};
+
+export const web: Service = {
+  name: "web",
+  command: path.join(ROOT, "node_modules/.bin/next"),
+  args: ["start", "-p", String(webPort), "-H", "0.0.0.0"],
+  env: { NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1" },
+  healthy: async () => (await fetch(`http://127.0.0.1:${webPort}/api/health`, { signal: AbortSignal.timeout(2000) })).ok,
+};

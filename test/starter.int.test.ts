@@ -1,0 +1,111 @@
+// The `starter` template: Debian minbase + a Python app with SQLite state, /usr shared read-only
+// from the template (one page cache for all tenants), and KSM merging across tenants.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import fs from "node:fs/promises";
+import path from "node:path";
+import { execa } from "execa";
+import { TestHost, httpGet, waitFor } from "./host-harness.js";
+import type { TenantInfo } from "../server/engine/protocol.js";
+
+let h: TestHost;
+let t1: TenantInfo;
+let t2: TenantInfo;
+const progress: number[] = [];
+
+beforeAll(async () => {
+  h = await TestHost.create({ poolSizeMiB: 4096 });
+  await h.client.buildTemplate("starter", { onProgress: (p) => progress.push(p) });
+  t1 = await h.client.call("tenants.create", { template: "starter", name: "starter-one" });
+  t2 = await h.client.call("tenants.create", { template: "starter", name: "starter-two" });
+});
+afterAll(async () => {
+  await h?.stop();
+});
+
+describe("starter tenants", () => {
+  it("reported build progress", () => {
+    expect(progress.length).toBeGreaterThan(1);
+    expect(progress.at(-1)).toBe(100);
+  });
+
+  it("run and serve their own name and their own SQLite state", async () => {
+    for (const t of [t1, t2]) {
+      expect((await h.lxc("lxc-info", t.id, "-sH")).stdout.trim()).toBe("RUNNING");
+      const page = await waitFor(() => httpGet(`http://${t.ip}:8080/`).catch(() => null), 20_000);
+      expect(page.body).toContain(`Hello from ${t.name}`);
+    }
+    const post = await fetch(`http://${t1.ip}:8080/api/notes`, { method: "POST", body: "note-for-one" });
+    expect(post.ok).toBe(true);
+    expect((await httpGet(`http://${t1.ip}:8080/api/notes`)).body).toContain("note-for-one");
+    expect((await httpGet(`http://${t2.ip}:8080/api/notes`)).body).not.toContain("note-for-one");
+    await fs.stat(path.join(h.poolPath, "tenants", t1.id, "data/app.sqlite"));
+    await expect(fs.stat(path.join(h.poolPath, "templates/starter/data/app.sqlite"))).rejects.toThrow();
+  });
+
+  it("writes scratch files to its capped ramdisk", async () => {
+    const ok = await fetch(`http://${t1.ip}:8080/api/scratch?bytes=1048576`, { method: "POST" });
+    expect(ok.status).toBe(200);
+    const df = await h.client.call("tenants.exec", { id: t1.id, command: ["df", "-k", "/ramdisk"] });
+    expect(df.stdout).toMatch(/tmpfs\s+65536\s/);
+  });
+
+  it("mounts /usr read-only from the template", async () => {
+    const r = await h.client.call("tenants.exec", { id: t1.id, command: ["/bin/sh", "-c", "grep ' /usr ' /proc/self/mountinfo; touch /usr/x 2>&1; echo rc=$?"] });
+    expect(r.stdout).toMatch(/ \/usr ro,/);
+    expect(r.stdout).toMatch(/Read-only file system/);
+    expect(r.stdout).not.toContain("rc=0");
+  });
+
+  it("costs under 1 MiB of delta at creation", async () => {
+    const fresh = await h.client.call("tenants.create", { template: "starter", start: false });
+    const stats = await h.client.call("host.stats", { sync: true });
+    const delta = stats.tenants.find((t) => t.id === fresh.id)!.deltaBytes;
+    expect(delta).toBeLessThan(1024 * 1024);
+    await h.client.call("tenants.delete", { id: fresh.id });
+  });
+
+  it("merges identical memory of two tenants through KSM", async () => {
+    // Run a pidfile-free python that holds identical anonymous memory in each tenant.
+    for (const t of [t1, t2]) {
+      await h.client.call("tenants.exec", {
+        id: t.id,
+        command: ["/bin/sh", "-c", "nohup /usr/bin/python3 -c 'import time; b=[bytearray(b\"hoody\"*819) for _ in range(2000)]; time.sleep(600)' >/dev/null 2>&1 &"],
+      });
+    }
+    const merged = await waitFor(
+      async () => {
+        const s = await h.client.call("host.stats", {});
+        const pages = [t1, t2].map((t) => s.tenants.find((x) => x.id === t.id)!.ksmMergingPages);
+        return pages.every((p) => p > 0) ? pages : null;
+      },
+      120_000,
+      1000,
+    );
+    expect(merged.every((p) => p > 0)).toBe(true);
+    const pid = Number((await h.lxc("lxc-info", t1.id, "-pH")).stdout.trim());
+    const stat = await fs.readFile(`/proc/${pid}/ksm_stat`, "utf8");
+    expect(stat).toMatch(/ksm_merge_any: yes/);
+  });
+
+  it("opts a tenant out of KSM when asked", async () => {
+    const off = await h.client.call("tenants.create", { template: "starter", ksm: false });
+    const pid = Number((await h.lxc("lxc-info", off.id, "-pH")).stdout.trim());
+    expect(await fs.readFile(`/proc/${pid}/ksm_stat`, "utf8")).toMatch(/ksm_merge_any: no/);
+    await h.client.call("tenants.delete", { id: off.id });
+  });
+});
+
+describe("template lifecycle", () => {
+  it("promotes a tenant to a template whose tenants carry its data", async () => {
+    await fetch(`http://${t2.ip}:8080/api/notes`, { method: "POST", body: "golden-note" });
+    const tpl = await h.client.call("templates.promote", { id: t2.id, name: "golden" });
+    expect(tpl.name).toBe("golden");
+    const ro = await execa("btrfs", ["property", "get", "-ts", path.join(h.poolPath, "templates/golden"), "ro"]);
+    expect(ro.stdout.trim()).toBe("ro=true");
+    const child = await h.client.call("tenants.create", { template: "golden" });
+    const notes = await waitFor(() => httpGet(`http://${child.ip}:8080/api/notes`).catch(() => null), 20_000);
+    expect(notes.body).toContain("golden-note");
+    await h.client.call("tenants.delete", { id: child.id });
+    expect((await h.client.call("templates.delete", { name: "golden" })).existed).toBe(true);
+  });
+});
