@@ -24,18 +24,30 @@ export function dataDir(): string {
 const pidFile = (name: string) => path.join(dataDir(), "run", `${name}.pid`);
 const logFile = (name: string) => path.join(dataDir(), "logs", `${name}.log`);
 
-/** The pid of a running service, or null (stale pid files are ignored). */
-export async function servicePid(s: Pick<Service, "name" | "args">): Promise<number | null> {
+/** A process's start time (clock ticks since boot): with the pid it names one process for good. */
+async function startTime(pid: number): Promise<string | null> {
+  const stat = await fs.readFile(`/proc/${pid}/stat`, "utf8").catch(() => null);
+  // Field 22; the command name (field 2) may contain spaces, so count from the closing paren.
+  return stat ? (stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? null) : null;
+}
+
+/** The pid of a running service, or null. The pid file holds "pid starttime", so a recycled pid never matches. */
+export async function servicePid(s: Pick<Service, "name">): Promise<number | null> {
   const text = await fs.readFile(pidFile(s.name), "utf8").catch(() => null);
-  const pid = Number(text?.trim());
-  if (!pid) return null;
-  const cmdline = await fs.readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => null);
-  // The pid must still be our process, not a recycled number.
-  return cmdline && s.args.some((a) => a.length > 3 && cmdline.includes(a)) ? pid : null;
+  const [pidText, started] = (text ?? "").trim().split(" ");
+  const pid = Number(pidText);
+  if (!pid || !started) return null;
+  return (await startTime(pid)) === started ? pid : null;
 }
 
 export async function startService(s: Service, timeoutMs = 60_000): Promise<"started" | "running"> {
-  if ((await servicePid(s)) && (await s.healthy().catch(() => false))) return "running";
+  if (await servicePid(s)) {
+    if (await s.healthy().catch(() => false)) return "running";
+    throw new Error(`${s.name} runs (pid file ${pidFile(s.name)}) but is not healthy: see ${logFile(s.name)}`);
+  }
+  if (await s.healthy().catch(() => false)) {
+    throw new Error(`something else already answers for ${s.name} (port or socket in use), but not a service this data dir started`);
+  }
   await fs.mkdir(path.dirname(pidFile(s.name)), { recursive: true, mode: 0o700 });
   await fs.mkdir(path.dirname(logFile(s.name)), { recursive: true, mode: 0o700 });
   const out = openSync(logFile(s.name), "a", 0o600);
@@ -47,18 +59,18 @@ export async function startService(s: Service, timeoutMs = 60_000): Promise<"sta
   });
   closeSync(out);
   child.unref();
-  await fs.writeFile(pidFile(s.name), `${child.pid}\n`, { mode: 0o600 });
+  await fs.writeFile(pidFile(s.name), `${child.pid} ${await startTime(child.pid!)}\n`, { mode: 0o600 });
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) break;
-    if (await s.healthy().catch(() => false)) return "started";
+    if ((await s.healthy().catch(() => false)) && child.exitCode === null) return "started";
     await new Promise((r) => setTimeout(r, 200));
   }
   const log = await fs.readFile(logFile(s.name), "utf8").catch(() => "");
   throw new Error(`${s.name} did not become healthy; last log lines:\n${log.split("\n").slice(-20).join("\n")}`);
 }
 
-export async function stopService(s: Pick<Service, "name" | "args">, timeoutMs = 15_000): Promise<boolean> {
+export async function stopService(s: Pick<Service, "name">, timeoutMs = 15_000): Promise<boolean> {
   const pid = await servicePid(s);
   if (!pid) {
     await fs.rm(pidFile(s.name), { force: true });
