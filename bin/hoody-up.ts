@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
-import { ROOT, dataDir, startService } from "./services.js";
+import { ROOT, dataDir, servicePid, startService, stopService } from "./services.js";
 import { config, domain, hostClient, hostd, routerPort, web, webPort } from "./stack.js";
 
 const log = (msg: string) => console.log(`[up] ${msg}`);
@@ -20,20 +20,41 @@ async function ensureSecret(file: string, make: () => string): Promise<"created"
   }
 }
 
-/** Rebuilds the dashboard only when the sources changed since the last build. */
-async function ensureWebBuild(): Promise<void> {
-  const stampFile = path.join(ROOT, ".next", "hoody-build-stamp");
+/** What the code of some paths is now: HEAD plus uncommitted changes (a crude but honest version). */
+async function sourceStamp(paths: string[]): Promise<string> {
   const { stdout: head } = await execa("git", ["rev-parse", "HEAD"], { cwd: ROOT, reject: false });
-  const { stdout: dirty } = await execa("git", ["status", "--porcelain", "--", "app", "public", "server", "next.config.ts", "package-lock.json"], { cwd: ROOT, reject: false });
-  const stamp = `${head}\n${dirty}`;
+  const { stdout: diff } = await execa("git", ["diff", "HEAD", "--", ...paths], { cwd: ROOT, reject: false });
+  const { stdout: untracked } = await execa("git", ["ls-files", "--others", "--exclude-standard", "--", ...paths], { cwd: ROOT, reject: false });
+  return `${head}\n${diff.length}:${diff.slice(0, 64)}:${diff.slice(-64)}\n${untracked}`;
+}
+
+/** Rebuilds the dashboard only when its sources changed since the last build; says whether it did. */
+async function ensureWebBuild(): Promise<boolean> {
+  const stampFile = path.join(ROOT, ".next", "hoody-build-stamp");
+  const stamp = await sourceStamp(["app", "public", "server", "drizzle", "instrumentation.ts", "next.config.ts", "package-lock.json"]);
   const current = await fs.readFile(stampFile, "utf8").catch(() => null);
   if (current === stamp && (await fs.stat(path.join(ROOT, ".next", "BUILD_ID")).catch(() => null))) {
     log("dashboard build is current");
-    return;
+    return false;
   }
   log("building the dashboard (next build)");
   await execa(path.join(ROOT, "node_modules/.bin/next"), ["build"], { cwd: ROOT, stdio: "inherit", env: { NEXT_TELEMETRY_DISABLED: "1" } });
   await fs.writeFile(stampFile, stamp);
+  return true;
+}
+
+/** Restarts a running service whose code changed since it started (tenants are unaffected). */
+async function startCurrent(service: typeof hostd, stamp: string, timeoutMs?: number): Promise<string> {
+  const stampFile = path.join(dataDir(), "run", `${service.name}.stamp`);
+  const started = await fs.readFile(stampFile, "utf8").catch(() => null);
+  let note = "";
+  if ((await servicePid(service)) && started !== stamp) {
+    await stopService(service);
+    note = " (restarted: code changed)";
+  }
+  const r = await startService(service, timeoutMs);
+  await fs.writeFile(stampFile, stamp, { mode: 0o600 });
+  return r + note;
 }
 
 async function main() {
@@ -45,7 +66,7 @@ async function main() {
   log(`admin token: ${await ensureSecret(tokenFile, () => `hdy_${randomBytes(24).toString("base64url")}`)}`);
   log(`admin password: ${await ensureSecret(passwordFile, () => randomBytes(12).toString("base64url"))}`);
 
-  log(`host daemon: ${await startService(hostd)}`);
+  log(`host daemon: ${await startCurrent(hostd, await sourceStamp(["server/host", "server/engine"]))}`);
   const info = await hostClient.call("host.info", {});
   log(`pool ${info.pool.path} (quota: ${info.pool.quotaMode}), cgroup ${info.cgroup}, lxc ${info.lxcVersion}`);
 
@@ -61,7 +82,7 @@ async function main() {
   }
 
   await ensureWebBuild();
-  log(`dashboard: ${await startService(web, 120_000)}`);
+  log(`dashboard: ${await startCurrent(web, await fs.readFile(path.join(ROOT, ".next", "hoody-build-stamp"), "utf8"), 120_000)}`);
 
   console.log(`
 Hoody is up.

@@ -102,6 +102,10 @@ export const CreateTenantSchema = z.object({
   /** Copy from a tenant (its latest state or one of its snapshots) instead of a template. */
   sourceTenant: z.string().regex(TENANT_ID_RE).optional(),
   sourceSnapshot: z.string().regex(SNAPSHOT_NAME_RE).optional(),
+  /** Rules to install instead of the template's (or the source tenant's). */
+  firewall: z.array(FirewallRuleSchema).max(200).optional(),
+  /** Opaque owner labels (e.g. the control plane's project and request), kept with the tenant. */
+  labels: z.record(z.string().regex(/^[a-z0-9._-]{1,64}$/), z.string().max(256)).refine((l) => Object.keys(l).length <= 16).default({}),
 });
 export type CreateTenantInput = z.input<typeof CreateTenantSchema>;
 
@@ -129,8 +133,7 @@ export interface TenantInfo {
   createdAt: string;
   subvolumeId: number;
   snapshots: SnapshotInfo[];
-  /** Init process pid on the host, when running. */
-  pid: number | null;
+  labels: Record<string, string>;
 }
 
 export interface TenantStats {

@@ -71,6 +71,7 @@ const TenantMetaSchema = z.object({
   snapshots: z.array(z.object({ name: z.string(), createdAt: z.string(), subvolumeId: z.number().int() })),
   /** Whether the operator wants it running (restored after a host reboot). */
   wantRunning: z.boolean(),
+  labels: z.record(z.string(), z.string()).default({}),
 });
 type TenantMeta = z.infer<typeof TenantMetaSchema>;
 
@@ -364,7 +365,7 @@ export class Host {
       createdAt: m.createdAt,
       subvolumeId: m.subvolumeId,
       snapshots: m.snapshots.map((s) => this.snapshotInfo(s)),
-      pid: null,
+      labels: m.labels,
     };
   }
 
@@ -441,9 +442,10 @@ export class Host {
       ramdiskMiB: req.ramdiskMiB ?? base.ramdiskMiB,
       ksm: req.ksm ?? base.ksm,
       sharedPaths: base.sharedPaths,
-      firewall: source?.firewall ?? tpl.settings.firewall,
+      firewall: req.firewall ?? source?.firewall ?? tpl.settings.firewall,
       snapshots: [],
       wantRunning: req.start,
+      labels: req.labels,
     };
     this.tenants.set(id, meta);
     return this.lock.run(id, () =>

@@ -1,0 +1,14 @@
+// Runs once when the Next.js server starts: open the control plane and reconcile the database
+// with the engine before serving, then sweep expired snapshots periodically.
+export async function register() {
+  if (process.env.NEXT_RUNTIME !== "nodejs") return;
+  const { getCore } = await import("./server/core/instance");
+  const core = getCore();
+  try {
+    const report = await core.reconcile();
+    console.log(`[core] reconciled: ${JSON.stringify(report)}`);
+  } catch (e) {
+    console.error(`[core] reconcile at start failed (engine unreachable?): ${(e as Error).message}`);
+  }
+  setInterval(() => void core.expireSnapshots().catch(() => undefined), 60_000).unref();
+}

@@ -1,0 +1,899 @@
+// The one service layer. REST (server/rest) and tRPC (server/api) both call it; nothing else
+// writes the database or drives the engine. The database is the desired state, the engine the
+// actual one: every mutation goes engine-first with a compensating step if the database write
+// fails, and the reconciler repairs what a crash in between left.
+import { createHash, randomBytes } from "node:crypto";
+import { and, asc, desc, eq, like, sql, type SQL } from "drizzle-orm";
+import type { Db } from "../db/client";
+import * as t from "../db/schema";
+import type { Engine } from "../engine/types";
+import type { FirewallRule, TenantInfo, TenantStats } from "../engine/protocol";
+import { ENV_KEY_RE, FirewallRuleSchema } from "../engine/protocol";
+import { CoreError, fromEngine, notFound } from "./errors";
+import type { ListQuery } from "./schemas";
+import { MAX_ENV_KEYS } from "./schemas";
+
+export interface Actor {
+  /** "token:<id>", "operator", "system", "script:<name>". */
+  id: string;
+  /** null: every project (admin). */
+  projectId: string | null;
+}
+export const SYSTEM: Actor = { id: "system", projectId: null };
+
+export interface CoreSettings {
+  domain: string;
+  routerPort: number;
+  maxFirewallRules: number;
+}
+
+export type ContainerStatus = "creating" | "running" | "stopped" | "failed" | "deleting";
+
+export interface ContainerView {
+  id: string;
+  name: string;
+  project_id: string;
+  template: string;
+  status: ContainerStatus;
+  url: string;
+  ip: string | null;
+  environment_vars: Record<string, string>;
+  source_container_id: string | null;
+  snapshot_count: number;
+  comment: string | null;
+  ramdisk: boolean;
+  created_at: string;
+  updated_at: string;
+  stats?: ContainerStatsView;
+}
+
+export interface ContainerStatsView {
+  delta_disk_bytes: number;
+  snapshots_bytes: number;
+  ksm_saved_bytes: number;
+  ksm_merging_pages: number;
+  memory_bytes: number;
+  cpu_usage_ns: number;
+  pids: number;
+}
+
+export interface ProjectView {
+  id: string;
+  alias: string;
+  max_containers: number | null;
+  container_count: number;
+  created_at: string;
+  updated_at: string;
+}
+
+const id = (prefix: string) => `${prefix}${randomBytes(8).toString("hex").slice(0, 10)}`;
+const nowIso = () => new Date().toISOString();
+export const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
+
+/** A DNS label from a name: lowercase letters, digits and '-', never leading or trailing '-'. */
+export function dnsLabel(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 63).replace(/^-+|-+$/g, "") || "tenant";
+}
+
+export function statsView(s: TenantStats | undefined): ContainerStatsView {
+  return {
+    delta_disk_bytes: s?.deltaBytes ?? 0,
+    snapshots_bytes: s?.snapshotBytes ?? 0,
+    ksm_saved_bytes: Math.max(0, s?.ksmProfitBytes ?? 0),
+    ksm_merging_pages: s?.ksmMergingPages ?? 0,
+    memory_bytes: s?.memoryBytes ?? 0,
+    cpu_usage_ns: s?.cpuUsageNs ?? 0,
+    pids: s?.pids ?? 0,
+  };
+}
+
+export class Core {
+  constructor(
+    readonly db: Db,
+    readonly engine: Engine,
+    readonly settings: CoreSettings,
+  ) {}
+
+  // ------------------------------------------------------------------ audit & status logs
+
+  audit(actor: Actor, action: string, target: string | null, result: string, detail: Record<string, unknown> | null = null): void {
+    this.db.insert(t.auditLog).values({ actor: actor.id, action, target, result, detail }).run();
+  }
+
+  /** Runs a mutation and records it in the audit log with its outcome, success or failure. */
+  private async audited<T>(actor: Actor, action: string, target: string | null, fn: () => Promise<T>, detail?: (r: T) => Record<string, unknown> | null): Promise<T> {
+    try {
+      const r = await fn();
+      this.audit(actor, action, target, "ok", detail ? detail(r) : null);
+      return r;
+    } catch (e) {
+      const err = fromEngine(e);
+      this.audit(actor, action, target, `error:${err.code}`, null);
+      throw err;
+    }
+  }
+
+  private logStatus(containerId: string, from: string | null, to: string, by: Actor, durationMs?: number, metadata?: Record<string, unknown>): void {
+    this.db.insert(t.statusLogs).values({ containerId, fromStatus: from, toStatus: to, triggeredBy: by.id, durationMs: durationMs ?? null, metadata: metadata ?? null }).run();
+  }
+
+  // ------------------------------------------------------------------ projects
+
+  private projectRow(actor: Actor, projectId: string) {
+    if (actor.projectId && actor.projectId !== projectId) throw notFound("PROJECT", projectId);
+    const row = this.db.select().from(t.projects).where(eq(t.projects.id, projectId)).get();
+    if (!row) throw notFound("PROJECT", projectId);
+    return row;
+  }
+
+  private projectView(row: typeof t.projects.$inferSelect): ProjectView {
+    const count = this.db.select({ n: sql<number>`count(*)` }).from(t.containers).where(eq(t.containers.projectId, row.id)).get()?.n ?? 0;
+    return { id: row.id, alias: row.alias, max_containers: row.maxContainers, container_count: count, created_at: row.createdAt, updated_at: row.updatedAt };
+  }
+
+  listProjects(actor: Actor, q: { page: number; limit: number }) {
+    const where = actor.projectId ? eq(t.projects.id, actor.projectId) : undefined;
+    const total = this.db.select({ n: sql<number>`count(*)` }).from(t.projects).where(where).get()?.n ?? 0;
+    const rows = this.db.select().from(t.projects).where(where).orderBy(asc(t.projects.createdAt)).limit(q.limit).offset((q.page - 1) * q.limit).all();
+    return { projects: rows.map((r) => this.projectView(r)), pagination: pagination(total, q.page, q.limit) };
+  }
+
+  getProject(actor: Actor, projectId: string): ProjectView {
+    return this.projectView(this.projectRow(actor, projectId));
+  }
+
+  requireAdmin(actor: Actor): void {
+    if (actor.projectId) throw new CoreError(403, "RESOURCE_ACCESS_DENIED", "this needs an admin token");
+  }
+
+  async createProject(actor: Actor, body: { alias: string; max_containers?: number | null }): Promise<ProjectView> {
+    this.requireAdmin(actor);
+    return this.audited(actor, "project.create", null, async () => {
+      const pid = id("p");
+      this.db.insert(t.projects).values({ id: pid, alias: body.alias, maxContainers: body.max_containers ?? null }).run();
+      return this.getProject(actor, pid);
+    }, (p) => ({ project_id: p.id }));
+  }
+
+  async updateProject(actor: Actor, projectId: string, body: { alias?: string; max_containers?: number | null }): Promise<ProjectView> {
+    this.projectRow(actor, projectId);
+    return this.audited(actor, "project.update", `project:${projectId}`, async () => {
+      this.db
+        .update(t.projects)
+        .set({ ...(body.alias !== undefined && { alias: body.alias }), ...(body.max_containers !== undefined && { maxContainers: body.max_containers }), updatedAt: nowIso() })
+        .where(eq(t.projects.id, projectId))
+        .run();
+      return this.getProject(actor, projectId);
+    });
+  }
+
+  async deleteProject(actor: Actor, projectId: string): Promise<{ id: string }> {
+    this.requireAdmin(actor);
+    const p = this.projectView(this.projectRow(actor, projectId));
+    if (p.container_count > 0) throw new CoreError(409, "PROJECT_NOT_EMPTY", `project ${projectId} still has ${p.container_count} container(s)`);
+    return this.audited(actor, "project.delete", `project:${projectId}`, async () => {
+      this.db.delete(t.projects).where(eq(t.projects.id, projectId)).run();
+      return { id: projectId };
+    });
+  }
+
+  // ------------------------------------------------------------------ containers: reads
+
+  private containerRow(actor: Actor, containerId: string) {
+    const row = this.db.select().from(t.containers).where(eq(t.containers.id, containerId)).get();
+    // Another project's container is indistinguishable from a missing one.
+    if (!row || (actor.projectId && row.projectId !== actor.projectId)) throw notFound("CONTAINER", containerId);
+    return row;
+  }
+
+  url(label: string): string {
+    const port = this.settings.routerPort === 80 ? "" : `:${this.settings.routerPort}`;
+    return `http://${label}.${this.settings.domain}${port}/`;
+  }
+
+  private env(containerId: string): Record<string, string> {
+    const rows = this.db.select().from(t.envVars).where(eq(t.envVars.containerId, containerId)).orderBy(asc(t.envVars.key)).all();
+    return Object.fromEntries(rows.map((r) => [r.key, r.value]));
+  }
+
+  private view(row: typeof t.containers.$inferSelect, live?: TenantInfo | null, stats?: TenantStats): ContainerView {
+    const snapshotCount = this.db.select({ n: sql<number>`count(*)` }).from(t.snapshots).where(eq(t.snapshots.containerId, row.id)).get()?.n ?? 0;
+    let status = row.status as ContainerStatus;
+    // Running/stopped are facts of the engine; lifecycle states (creating, deleting, failed) are ours.
+    if (live && (status === "running" || status === "stopped")) status = live.state === "running" ? "running" : "stopped";
+    return {
+      id: row.id,
+      name: row.name,
+      project_id: row.projectId,
+      template: row.template,
+      status,
+      url: this.url(row.label),
+      ip: row.ip,
+      environment_vars: this.env(row.id),
+      source_container_id: row.sourceContainerId,
+      snapshot_count: snapshotCount,
+      comment: row.comment,
+      ramdisk: row.ramdisk,
+      created_at: row.createdAt,
+      updated_at: row.updatedAt,
+      ...(stats !== undefined || live !== undefined ? { stats: statsView(stats) } : {}),
+    };
+  }
+
+  async getContainer(actor: Actor, containerId: string): Promise<ContainerView> {
+    const row = this.containerRow(actor, containerId);
+    const [live, stats] = await Promise.all([
+      this.engine.getTenant(containerId).catch(() => null),
+      this.engine.stats().then((s) => s.tenants.find((x) => x.id === containerId)).catch(() => undefined),
+    ]);
+    return this.view(row, live, stats);
+  }
+
+  async listContainers(actor: Actor, q: ListQuery & { projectId?: string }) {
+    if (q.projectId) this.projectRow(actor, q.projectId);
+    const conds: SQL[] = [];
+    const scope = q.projectId ?? actor.projectId;
+    if (scope) conds.push(eq(t.containers.projectId, scope));
+    if (q.template) conds.push(eq(t.containers.template, q.template));
+    if (q.search) conds.push(like(t.containers.name, `%${q.search.replace(/[%_\\]/g, (c) => `\\${c}`)}%`));
+    // Running vs stopped is the engine's fact: filter on it after overlaying live state.
+    const live = new Map((await this.engine.listTenants().catch(() => [] as TenantInfo[])).map((x) => [x.id, x]));
+    if (q.status && q.status !== "running" && q.status !== "stopped") conds.push(eq(t.containers.status, q.status));
+    const where = conds.length ? and(...conds) : undefined;
+    const sortCol = { id: t.containers.id, name: t.containers.name, status: t.containers.status, created_at: t.containers.createdAt, updated_at: t.containers.updatedAt }[q.sort_by];
+    const order = q.sort_order === "asc" ? asc(sortCol) : desc(sortCol);
+    let views: ContainerView[];
+    let total: number;
+    if (q.status === "running" || q.status === "stopped") {
+      const all = this.db.select().from(t.containers).where(where).orderBy(order).all().map((r) => this.view(r, live.get(r.id) ?? null));
+      const matching = all.filter((v) => v.status === q.status);
+      total = matching.length;
+      views = matching.slice((q.page - 1) * q.limit, q.page * q.limit);
+    } else {
+      total = this.db.select({ n: sql<number>`count(*)` }).from(t.containers).where(where).get()?.n ?? 0;
+      views = this.db.select().from(t.containers).where(where).orderBy(order).limit(q.limit).offset((q.page - 1) * q.limit).all().map((r) => this.view(r, live.get(r.id) ?? null));
+    }
+    const stats = new Map((await this.engine.stats().catch(() => ({ tenants: [] as TenantStats[] }))).tenants.map((s) => [s.id, s]));
+    for (const v of views) v.stats = statsView(stats.get(v.id));
+    return { containers: views, pagination: pagination(total, q.page, q.limit) };
+  }
+
+  statusLogs(actor: Actor, containerId: string) {
+    this.containerRow(actor, containerId);
+    return this.db
+      .select()
+      .from(t.statusLogs)
+      .where(eq(t.statusLogs.containerId, containerId))
+      .orderBy(asc(t.statusLogs.id))
+      .all()
+      .map((r) => ({ from_status: r.fromStatus, to_status: r.toStatus, transition_time: r.at, duration_ms: r.durationMs, triggered_by: r.triggeredBy, metadata: r.metadata }));
+  }
+
+  // ------------------------------------------------------------------ containers: create / copy
+
+  private checkEnv(env: Record<string, unknown>): void {
+    const keys = Object.keys(env);
+    const bad = keys.filter((k) => !ENV_KEY_RE.test(k));
+    if (bad.length) throw new CoreError(422, "INVALID_ENV_KEY", `invalid env key(s): ${bad.map((k) => JSON.stringify(k.slice(0, 64))).join(", ")}`, { keys: bad.map((k) => k.slice(0, 64)) });
+    const reserved = keys.filter((k) => /^HOODY_/i.test(k));
+    if (reserved.length) throw new CoreError(422, "RESERVED_ENV_PREFIX", `the HOODY_ prefix is reserved: ${reserved.join(", ")}`);
+  }
+
+  private pickName(name: string | undefined): { name: string; label: string } {
+    if (name && name !== "rand") {
+      const label = dnsLabel(name);
+      const clash = this.db.select({ id: t.containers.id }).from(t.containers).where(eq(t.containers.label, label)).get();
+      if (clash) throw new CoreError(409, "CONTAINER_NAME_TAKEN", `a container named like ${name} exists (its URL label ${label} is taken)`);
+      return { name, label };
+    }
+    for (;;) {
+      const n = `tenant-${randomBytes(4).toString("hex")}`;
+      if (!this.db.select({ id: t.containers.id }).from(t.containers).where(eq(t.containers.label, n)).get()) return { name: n, label: n };
+    }
+  }
+
+  private checkQuota(projectId: string): void {
+    const p = this.db.select().from(t.projects).where(eq(t.projects.id, projectId)).get();
+    if (!p || p.maxContainers === null) return;
+    const n = this.db.select({ n: sql<number>`count(*)` }).from(t.containers).where(eq(t.containers.projectId, projectId)).get()?.n ?? 0;
+    if (n >= p.maxContainers) throw new CoreError(409, "PROJECT_CONTAINER_LIMIT", `project ${projectId} allows at most ${p.maxContainers} containers`);
+  }
+
+  private insertContainer(row: typeof t.containers.$inferInsert, env: Record<string, string>, rules: FirewallRule[]): void {
+    this.db.transaction((tx) => {
+      tx.insert(t.containers).values(row).run();
+      const envRows = Object.entries(env).map(([key, value]) => ({ containerId: row.id, key, value }));
+      if (envRows.length) tx.insert(t.envVars).values(envRows).run();
+      const ruleRows = rules.map((rule, position) => ({ containerId: row.id, position, rule }));
+      if (ruleRows.length) tx.insert(t.firewallRules).values(ruleRows).run();
+    });
+  }
+
+  /** Engine first, then the rows; if the rows cannot be written the tenant is removed again. */
+  private async provision(
+    actor: Actor,
+    projectId: string,
+    body: { name?: string; environment_vars?: Record<string, string>; autostart: boolean; comment?: string; ramdisk?: boolean; ramdisk_mib?: number; limits?: { memory_mib?: number; cpu_milli?: number; pids?: number } },
+    source: { template: string; sourceTenant?: string; sourceSnapshot?: string; firewall?: FirewallRule[]; sourceContainerId?: string },
+  ): Promise<ContainerView> {
+    this.projectRow(actor, projectId);
+    this.checkEnv(body.environment_vars ?? {});
+    if (Object.keys(body.environment_vars ?? {}).length > MAX_ENV_KEYS) throw new CoreError(422, "TOO_MANY_ENV_VARS", `at most ${MAX_ENV_KEYS} env vars`);
+    this.checkQuota(projectId);
+    const { name, label } = this.pickName(body.name);
+    const t0 = performance.now();
+    let tenant: TenantInfo;
+    try {
+      tenant = await this.engine.createTenant({
+        template: source.template,
+        name,
+        env: body.environment_vars ?? {},
+        limits: { memoryMiB: body.limits?.memory_mib, cpuMilli: body.limits?.cpu_milli, pids: body.limits?.pids },
+        ramdiskMiB: body.ramdisk_mib,
+        start: body.autostart,
+        sourceTenant: source.sourceTenant,
+        sourceSnapshot: source.sourceSnapshot,
+        firewall: source.firewall,
+        labels: { "hoody.owner": "core", "hoody.project": projectId },
+      });
+    } catch (e) {
+      throw fromEngine(e);
+    }
+    try {
+      this.insertContainer(
+        {
+          id: tenant.id,
+          projectId,
+          name,
+          label,
+          template: tenant.template,
+          status: tenant.state === "running" ? "running" : "stopped",
+          ip: tenant.ip,
+          sourceContainerId: source.sourceContainerId ?? null,
+          comment: body.comment ?? null,
+          ramdisk: body.ramdisk ?? true,
+        },
+        tenant.env,
+        tenant.firewall,
+      );
+    } catch (e) {
+      await this.engine.deleteTenant(tenant.id).catch(() => undefined);
+      if (String(e).includes("UNIQUE constraint failed: containers.label")) throw new CoreError(409, "CONTAINER_NAME_TAKEN", `a container named like ${name} exists`);
+      throw e;
+    }
+    this.logStatus(tenant.id, null, tenant.state === "running" ? "running" : "stopped", actor, Math.round(performance.now() - t0), { template: tenant.template, ...(source.sourceContainerId && { source_container_id: source.sourceContainerId }) });
+    return this.view(this.containerRow(SYSTEM, tenant.id), tenant);
+  }
+
+  async createContainer(actor: Actor, projectId: string, body: Parameters<Core["provision"]>[2] & { template: string }): Promise<ContainerView> {
+    return this.audited(actor, "container.create", `project:${projectId}`, () => this.provision(actor, projectId, body, { template: body.template }), (c) => ({
+      container_id: c.id,
+      template: c.template,
+      env_keys: Object.keys(body.environment_vars ?? {}),
+    }));
+  }
+
+  /** Copies a template (by name) or a visible container (its latest state or a named snapshot). */
+  async copyContainer(
+    actor: Actor,
+    sourceId: string,
+    body: { target_project_id: string; name?: string; source_snapshot?: string; copy_firewall_rules: boolean; environment_vars?: Record<string, string>; autostart: boolean },
+  ): Promise<ContainerView> {
+    return this.audited(actor, "container.copy", `container:${sourceId}`, async () => {
+      const src = this.db.select().from(t.containers).where(eq(t.containers.id, sourceId)).get();
+      if (src && (!actor.projectId || src.projectId === actor.projectId)) {
+        if (body.source_snapshot) this.snapshotRow(src.id, body.source_snapshot);
+        const snapName = body.source_snapshot ? this.snapshotRow(src.id, body.source_snapshot).name : undefined;
+        const tplRules = body.copy_firewall_rules ? undefined : (await this.engine.listTemplates()).find((x) => x.name === src.template)?.settings.firewall;
+        return this.provision(actor, body.target_project_id, body, {
+          template: src.template,
+          sourceTenant: src.id,
+          sourceSnapshot: snapName,
+          firewall: tplRules,
+          sourceContainerId: src.id,
+        });
+      }
+      const tpl = (await this.engine.listTemplates().catch((e) => Promise.reject(fromEngine(e)))).find((x) => x.name === sourceId);
+      if (!tpl) throw notFound("CONTAINER", sourceId);
+      if (body.source_snapshot) throw new CoreError(422, "VALIDATION_ERROR", "templates have no snapshots");
+      return this.provision(actor, body.target_project_id, body, { template: tpl.name });
+    }, (c) => ({ container_id: c.id }));
+  }
+
+  // ------------------------------------------------------------------ containers: changes
+
+  async updateContainer(
+    actor: Actor,
+    containerId: string,
+    body: { environment_vars?: Record<string, string | null>; name?: string; comment?: string; ramdisk_mib?: number; limits?: { memory_mib?: number; cpu_milli?: number; pids?: number }; restart: boolean },
+  ): Promise<{ container: ContainerView; restarted: boolean }> {
+    const row = this.containerRow(actor, containerId);
+    return this.audited(actor, "container.update", `container:${containerId}`, async () => {
+      if (body.environment_vars) this.checkEnv(body.environment_vars);
+      const current = this.env(containerId);
+      const merged = { ...current };
+      for (const [k, v] of Object.entries(body.environment_vars ?? {})) {
+        if (v === null) delete merged[k];
+        else merged[k] = v;
+      }
+      if (Object.keys(merged).length > MAX_ENV_KEYS) throw new CoreError(422, "TOO_MANY_ENV_VARS", `at most ${MAX_ENV_KEYS} env vars`);
+      let label = row.label;
+      if (body.name && body.name !== row.name) label = this.pickName(body.name).label;
+      const limits = body.limits && { memoryMiB: body.limits.memory_mib, cpuMilli: body.limits.cpu_milli, pids: body.limits.pids };
+      const needsEngine = body.environment_vars || limits || body.ramdisk_mib !== undefined;
+      let restarted = false;
+      if (needsEngine) {
+        const r = await this.engine
+          .updateTenant(containerId, { env: body.environment_vars, limits, ramdiskMiB: body.ramdisk_mib, restart: body.restart })
+          .catch((e) => Promise.reject(fromEngine(e)));
+        restarted = r.restarted;
+      }
+      this.db.transaction((tx) => {
+        if (body.environment_vars) {
+          tx.delete(t.envVars).where(eq(t.envVars.containerId, containerId)).run();
+          const rows = Object.entries(merged).map(([key, value]) => ({ containerId, key, value }));
+          if (rows.length) tx.insert(t.envVars).values(rows).run();
+        }
+        tx.update(t.containers)
+          .set({ ...(body.name && { name: body.name, label }), ...(body.comment !== undefined && { comment: body.comment }), updatedAt: nowIso() })
+          .where(eq(t.containers.id, containerId))
+          .run();
+      });
+      if (restarted) this.logStatus(containerId, "running", "running", actor, undefined, { cause: "env change restart" });
+      return { container: await this.getContainer(actor, containerId), restarted };
+    }, (r) => ({ env_keys: Object.keys(body.environment_vars ?? {}), restarted: r.restarted }));
+  }
+
+  async operation(actor: Actor, containerId: string, op: "start" | "stop" | "force-stop" | "restart") {
+    this.containerRow(actor, containerId);
+    return this.audited(actor, `container.${op}`, `container:${containerId}`, async () => {
+      const before = await this.engine.getTenant(containerId).catch((e) => Promise.reject(fromEngine(e)));
+      const allowed = before.state === "running" ? ["stop", "force-stop", "restart"] : before.state === "stopped" ? ["start", "restart"] : [];
+      if (!allowed.includes(op)) throw new CoreError(409, "INVALID_STATE_TRANSITION", `cannot ${op} a ${before.state} container`);
+      const t0 = performance.now();
+      const after =
+        op === "start"
+          ? await this.engine.startTenant(containerId)
+          : op === "stop"
+            ? await this.engine.stopTenant(containerId)
+            : op === "force-stop"
+              ? await this.engine.stopTenant(containerId, { force: true })
+              : await this.engine.restartTenant(containerId);
+      const status = after.state === "running" ? "running" : "stopped";
+      this.db.update(t.containers).set({ status, updatedAt: nowIso() }).where(eq(t.containers.id, containerId)).run();
+      this.logStatus(containerId, before.state, status, actor, Math.round(performance.now() - t0), { operation: op });
+      const row = this.containerRow(actor, containerId);
+      return { operation: op, container_id: containerId, project_id: row.projectId, status, message: `${op} completed`, error: null };
+    });
+  }
+
+  /** Used by the tenant router: wake/stop without an operator, logged as the system's. */
+  async setRunning(containerId: string, running: boolean, cause: string): Promise<void> {
+    const before = await this.engine.getTenant(containerId);
+    if ((before.state === "running") === running) return;
+    const t0 = performance.now();
+    if (running) await this.engine.startTenant(containerId);
+    else await this.engine.stopTenant(containerId);
+    const status = running ? "running" : "stopped";
+    this.db.update(t.containers).set({ status, updatedAt: nowIso() }).where(eq(t.containers.id, containerId)).run();
+    this.logStatus(containerId, before.state, status, SYSTEM, Math.round(performance.now() - t0), { cause });
+  }
+
+  async exec(actor: Actor, containerId: string, body: { command: string[]; timeout: number }) {
+    this.containerRow(actor, containerId);
+    return this.audited(actor, "container.exec", `container:${containerId}`, async () => {
+      const r = await this.engine.exec(containerId, body.command, body.timeout * 1000).catch((e) => Promise.reject(fromEngine(e)));
+      const cap = 256 * 1024;
+      return { exit_code: r.exitCode, stdout: r.stdout.slice(0, cap), stderr: r.stderr.slice(0, cap), timed_out: r.timedOut, truncated: r.stdout.length > cap || r.stderr.length > cap };
+    }, (r) => ({ argv0: body.command[0]?.slice(0, 100), exit_code: r.exit_code }));
+  }
+
+  // ------------------------------------------------------------------ GDPR erasure
+
+  /**
+   * Erases the tenant and every byte of its data: the engine removes its processes, filesystem,
+   * snapshots, config, logs and leases; here every row that holds its data goes (env vars,
+   * snapshots, firewall rules, status logs, audit entries about it, idempotent replays of its
+   * answers), the WAL is checkpointed so deleted pages do not linger, and only a receipt stays.
+   */
+  async deleteContainer(actor: Actor, containerId: string) {
+    const row = this.containerRow(actor, containerId);
+    this.db.update(t.containers).set({ status: "deleting", updatedAt: nowIso() }).where(eq(t.containers.id, containerId)).run();
+    let engineReport: { existed: boolean; erased: string[] };
+    try {
+      engineReport = await this.engine.deleteTenant(containerId);
+    } catch (e) {
+      this.db.update(t.containers).set({ status: "failed", updatedAt: nowIso() }).where(eq(t.containers.id, containerId)).run();
+      const err = fromEngine(e);
+      this.audit(actor, "container.delete", `container:${containerId}`, `error:${err.code}`);
+      throw err;
+    }
+    const counts = {
+      env_vars: this.db.select({ n: sql<number>`count(*)` }).from(t.envVars).where(eq(t.envVars.containerId, containerId)).get()?.n ?? 0,
+      snapshots: this.db.select({ n: sql<number>`count(*)` }).from(t.snapshots).where(eq(t.snapshots.containerId, containerId)).get()?.n ?? 0,
+      firewall_rules: this.db.select({ n: sql<number>`count(*)` }).from(t.firewallRules).where(eq(t.firewallRules.containerId, containerId)).get()?.n ?? 0,
+      status_logs: this.db.select({ n: sql<number>`count(*)` }).from(t.statusLogs).where(eq(t.statusLogs.containerId, containerId)).get()?.n ?? 0,
+    };
+    const receipt = {
+      id: id("r"),
+      containerId,
+      projectId: row.projectId,
+      requestedBy: actor.id,
+      erased: {
+        host: engineReport.erased,
+        database: [
+          `container row`,
+          `${counts.env_vars} env var(s)`,
+          `${counts.snapshots} snapshot record(s)`,
+          `${counts.firewall_rules} firewall rule(s)`,
+          `${counts.status_logs} status log entr(ies)`,
+          "audit entries and idempotent replays about it",
+        ],
+      },
+    };
+    this.db.transaction((tx) => {
+      tx.delete(t.envVars).where(eq(t.envVars.containerId, containerId)).run();
+      tx.delete(t.snapshots).where(eq(t.snapshots.containerId, containerId)).run();
+      tx.delete(t.firewallRules).where(eq(t.firewallRules.containerId, containerId)).run();
+      tx.delete(t.statusLogs).where(eq(t.statusLogs.containerId, containerId)).run();
+      tx.delete(t.idempotencyKeys).where(eq(t.idempotencyKeys.resourceId, containerId)).run();
+      tx.delete(t.auditLog).where(eq(t.auditLog.target, `container:${containerId}`)).run();
+      tx.delete(t.auditLog).where(sql`json_extract(${t.auditLog.detail}, '$.container_id') = ${containerId}`).run();
+      tx.delete(t.containers).where(eq(t.containers.id, containerId)).run();
+      tx.insert(t.erasureReceipts).values(receipt).run();
+    });
+    this.db.$client.pragma("wal_checkpoint(TRUNCATE)");
+    this.audit(actor, "container.erase", `receipt:${receipt.id}`, "ok");
+    return this.receiptView(receipt.id);
+  }
+
+  receiptView(receiptId: string) {
+    const r = this.db.select().from(t.erasureReceipts).where(eq(t.erasureReceipts.id, receiptId)).get();
+    if (!r) throw new CoreError(404, "RECEIPT_NOT_FOUND", `receipt ${receiptId} not found`);
+    return { receipt_id: r.id, container_id: r.containerId, project_id: r.projectId, erased_at: r.erasedAt, requested_by: r.requestedBy, erased: r.erased };
+  }
+
+  listReceipts(actor: Actor) {
+    const rows = this.db
+      .select()
+      .from(t.erasureReceipts)
+      .where(actor.projectId ? eq(t.erasureReceipts.projectId, actor.projectId) : undefined)
+      .orderBy(desc(t.erasureReceipts.erasedAt))
+      .limit(500)
+      .all();
+    return rows.map((r) => this.receiptView(r.id));
+  }
+
+  // ------------------------------------------------------------------ env
+
+  getEnv(actor: Actor, containerId: string): Record<string, string> {
+    this.containerRow(actor, containerId);
+    return this.env(containerId);
+  }
+
+  // ------------------------------------------------------------------ snapshots
+
+  private snapshotRow(containerId: string, nameOrAlias: string) {
+    const row =
+      this.db.select().from(t.snapshots).where(and(eq(t.snapshots.containerId, containerId), eq(t.snapshots.name, nameOrAlias))).get() ??
+      this.db.select().from(t.snapshots).where(and(eq(t.snapshots.containerId, containerId), eq(t.snapshots.alias, nameOrAlias))).get();
+    if (!row) throw notFound("SNAPSHOT", nameOrAlias);
+    return row;
+  }
+
+  private snapshotView(r: typeof t.snapshots.$inferSelect, bytes?: number) {
+    return { name: r.name, alias: r.alias, created_at: r.createdAt, last_used_at: r.lastUsedAt, expires_at: r.expiresAt, stateful: false, size: bytes ?? null };
+  }
+
+  /** Removes expired snapshots (of one container, or all). Called on every snapshot read and periodically. */
+  async expireSnapshots(containerId?: string): Promise<number> {
+    const now = nowIso();
+    const expired = this.db
+      .select()
+      .from(t.snapshots)
+      .where(and(sql`${t.snapshots.expiresAt} IS NOT NULL AND ${t.snapshots.expiresAt} <= ${now}`, containerId ? eq(t.snapshots.containerId, containerId) : undefined))
+      .all();
+    for (const s of expired) {
+      await this.engine.deleteSnapshot(s.containerId, s.name).catch(() => undefined);
+      this.db.delete(t.snapshots).where(and(eq(t.snapshots.containerId, s.containerId), eq(t.snapshots.name, s.name))).run();
+      this.audit(SYSTEM, "snapshot.expire", `container:${s.containerId}`, "ok", { snapshot: s.name });
+    }
+    return expired.length;
+  }
+
+  async listSnapshots(actor: Actor, containerId: string) {
+    this.containerRow(actor, containerId);
+    await this.expireSnapshots(containerId);
+    const sizes = new Map((await this.engine.getTenant(containerId).catch(() => null))?.snapshots.map((s) => [s.name, s.bytes]) ?? []);
+    return this.db
+      .select()
+      .from(t.snapshots)
+      .where(eq(t.snapshots.containerId, containerId))
+      .orderBy(asc(t.snapshots.createdAt))
+      .all()
+      .map((r) => this.snapshotView(r, sizes.get(r.name)));
+  }
+
+  async createSnapshot(actor: Actor, containerId: string, body: { alias?: string; expiry?: number }) {
+    this.containerRow(actor, containerId);
+    return this.audited(actor, "snapshot.create", `container:${containerId}`, async () => {
+      await this.expireSnapshots(containerId);
+      const stamp = nowIso().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
+      let name = `snap-${stamp}`;
+      for (let i = 2; this.db.select().from(t.snapshots).where(and(eq(t.snapshots.containerId, containerId), eq(t.snapshots.name, name))).get(); i++) name = `snap-${stamp}-${i}`;
+      const info = await this.engine.createSnapshot(containerId, name).catch((e) => Promise.reject(fromEngine(e)));
+      const replaced = body.alias
+        ? this.db.select().from(t.snapshots).where(and(eq(t.snapshots.containerId, containerId), eq(t.snapshots.alias, body.alias))).all()
+        : [];
+      const expiresAt = body.expiry ? new Date(Date.now() + body.expiry * 86_400_000).toISOString() : null;
+      this.db.insert(t.snapshots).values({ containerId, name, alias: body.alias ?? null, expiresAt }).run();
+      // An alias names one snapshot: the older one it named goes.
+      for (const old of replaced) {
+        await this.engine.deleteSnapshot(containerId, old.name).catch(() => undefined);
+        this.db.delete(t.snapshots).where(and(eq(t.snapshots.containerId, containerId), eq(t.snapshots.name, old.name))).run();
+      }
+      const row = this.snapshotRow(containerId, name);
+      return { ...this.snapshotView(row, info.bytes), replaced: replaced.map((r) => r.name) };
+    }, (s) => ({ snapshot: s.name }));
+  }
+
+  async restoreSnapshot(actor: Actor, containerId: string, nameOrAlias: string) {
+    this.containerRow(actor, containerId);
+    const snap = this.snapshotRow(containerId, nameOrAlias);
+    return this.audited(actor, "snapshot.restore", `container:${containerId}`, async () => {
+      await this.engine.restoreSnapshot(containerId, snap.name).catch((e) => Promise.reject(fromEngine(e)));
+      this.db.update(t.snapshots).set({ lastUsedAt: nowIso() }).where(and(eq(t.snapshots.containerId, containerId), eq(t.snapshots.name, snap.name))).run();
+      this.logStatus(containerId, null, "running", actor, undefined, { cause: `restore ${snap.name}` });
+      return this.getContainer(actor, containerId);
+    }, () => ({ snapshot: snap.name }));
+  }
+
+  async setSnapshotAlias(actor: Actor, containerId: string, nameOrAlias: string, alias: string) {
+    this.containerRow(actor, containerId);
+    const snap = this.snapshotRow(containerId, nameOrAlias);
+    this.db.update(t.snapshots).set({ alias: null }).where(and(eq(t.snapshots.containerId, containerId), eq(t.snapshots.alias, alias))).run();
+    this.db.update(t.snapshots).set({ alias }).where(and(eq(t.snapshots.containerId, containerId), eq(t.snapshots.name, snap.name))).run();
+    this.audit(actor, "snapshot.alias", `container:${containerId}`, "ok", { snapshot: snap.name });
+    return this.snapshotView(this.snapshotRow(containerId, snap.name));
+  }
+
+  async deleteSnapshot(actor: Actor, containerId: string, nameOrAlias: string) {
+    this.containerRow(actor, containerId);
+    const snap = this.snapshotRow(containerId, nameOrAlias);
+    return this.audited(actor, "snapshot.delete", `container:${containerId}`, async () => {
+      await this.engine.deleteSnapshot(containerId, snap.name).catch((e) => Promise.reject(fromEngine(e)));
+      this.db.delete(t.snapshots).where(and(eq(t.snapshots.containerId, containerId), eq(t.snapshots.name, snap.name))).run();
+      return { name: snap.name, deleted: true };
+    }, () => ({ snapshot: snap.name }));
+  }
+
+  // ------------------------------------------------------------------ firewall
+
+  private rules(containerId: string): FirewallRule[] {
+    return this.db
+      .select()
+      .from(t.firewallRules)
+      .where(eq(t.firewallRules.containerId, containerId))
+      .orderBy(asc(t.firewallRules.position))
+      .all()
+      .map((r) => r.rule as FirewallRule);
+  }
+
+  firewallView(containerId: string) {
+    const all = this.rules(containerId);
+    const dir = (d: "ingress" | "egress") => all.filter((r) => r.direction === d).map((r, index) => ({ index, ...r }));
+    return { ingress: dir("ingress"), egress: dir("egress"), rule_count: all.length, max_rules: this.settings.maxFirewallRules };
+  }
+
+  getFirewall(actor: Actor, containerId: string) {
+    this.containerRow(actor, containerId);
+    return this.firewallView(containerId);
+  }
+
+  private async replaceRules(actor: Actor, containerId: string, action: string, next: FirewallRule[]) {
+    if (next.length > this.settings.maxFirewallRules) throw new CoreError(422, "TOO_MANY_RULES", `at most ${this.settings.maxFirewallRules} rules`);
+    return this.audited(actor, action, `container:${containerId}`, async () => {
+      await this.engine.setFirewall(containerId, next).catch((e) => Promise.reject(fromEngine(e)));
+      this.db.transaction((tx) => {
+        tx.delete(t.firewallRules).where(eq(t.firewallRules.containerId, containerId)).run();
+        if (next.length) tx.insert(t.firewallRules).values(next.map((rule, position) => ({ containerId, position, rule }))).run();
+      });
+      return this.firewallView(containerId);
+    });
+  }
+
+  private parseRule(direction: "ingress" | "egress", body: Record<string, unknown>): FirewallRule {
+    const r = FirewallRuleSchema.safeParse({ ...body, direction });
+    if (!r.success) throw new CoreError(422, "INVALID_FIREWALL_RULE", r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "), r.error.issues.map((i) => ({ instancePath: `/${i.path.join("/")}`, message: i.message })));
+    return r.data;
+  }
+
+  /** Position of the n-th rule of a direction in the combined ordered list. */
+  private globalIndex(all: FirewallRule[], direction: string, index: number): number {
+    const positions = all.map((r, i) => (r.direction === direction ? i : -1)).filter((i) => i >= 0);
+    const p = positions[index];
+    if (p === undefined) throw notFound("RULE", `${direction}[${index}]`);
+    return p;
+  }
+
+  async addRule(actor: Actor, containerId: string, direction: "ingress" | "egress", body: Record<string, unknown>) {
+    this.containerRow(actor, containerId);
+    const rule = this.parseRule(direction, body);
+    const all = this.rules(containerId);
+    const same = (a: FirewallRule, b: FirewallRule) => JSON.stringify({ ...a, description: undefined, state: undefined }) === JSON.stringify({ ...b, description: undefined, state: undefined });
+    const dupIdx = all.filter((r) => r.direction === direction).findIndex((r) => same(r, rule));
+    if (dupIdx >= 0) throw new CoreError(409, "DUPLICATE_RULE", "an identical rule exists", { duplicate_of: { direction, index: dupIdx } });
+    return this.replaceRules(actor, containerId, "firewall.add", [...all, rule]);
+  }
+
+  async patchRule(actor: Actor, containerId: string, direction: "ingress" | "egress", index: number, body: Record<string, unknown>) {
+    this.containerRow(actor, containerId);
+    const all = this.rules(containerId);
+    const at = this.globalIndex(all, direction, index);
+    const next = [...all];
+    next[at] = this.parseRule(direction, { ...all[at], ...body, direction });
+    return this.replaceRules(actor, containerId, "firewall.update", next);
+  }
+
+  async deleteRule(actor: Actor, containerId: string, direction: "ingress" | "egress", index: number) {
+    this.containerRow(actor, containerId);
+    const all = this.rules(containerId);
+    const at = this.globalIndex(all, direction, index);
+    return this.replaceRules(actor, containerId, "firewall.delete", all.filter((_, i) => i !== at));
+  }
+
+  async resetFirewall(actor: Actor, containerId: string) {
+    const row = this.containerRow(actor, containerId);
+    const tpl = (await this.engine.listTemplates()).find((x) => x.name === row.template);
+    return this.replaceRules(actor, containerId, "firewall.reset", tpl?.settings.firewall ?? []);
+  }
+
+  // ------------------------------------------------------------------ templates
+
+  async listTemplates() {
+    const list = await this.engine.listTemplates().catch((e) => Promise.reject(fromEngine(e)));
+    return list.map((x) => ({ name: x.name, recipe: x.recipe, created_at: x.createdAt, size_bytes: x.bytes, tenants: x.tenants, app_port: x.settings.appPort, shared_paths: x.settings.sharedPaths, ksm: x.settings.ksm, idle_timeout_s: x.settings.idleTimeoutS }));
+  }
+
+  async buildTemplate(actor: Actor, body: { recipe: string; name?: string }, onProgress?: (p: number, m: string) => void) {
+    this.requireAdmin(actor);
+    return this.audited(actor, "template.build", `template:${body.name ?? body.recipe}`, async () => {
+      await this.engine.buildTemplate(body.recipe, { name: body.name, onProgress });
+      return (await this.listTemplates()).find((x) => x.name === (body.name ?? body.recipe))!;
+    });
+  }
+
+  async promote(actor: Actor, body: { container_id: string; name: string }) {
+    this.requireAdmin(actor);
+    this.containerRow(actor, body.container_id);
+    return this.audited(actor, "template.promote", `template:${body.name}`, async () => {
+      await this.engine.promote(body.container_id, body.name).catch((e) => Promise.reject(fromEngine(e)));
+      return (await this.listTemplates()).find((x) => x.name === body.name)!;
+    });
+  }
+
+  // ------------------------------------------------------------------ tokens & auth
+
+  /** Creates an API token; the secret is returned once and only its hash is kept. */
+  createToken(actor: Actor, body: { name: string; project_id: string | null }) {
+    this.requireAdmin(actor);
+    if (body.project_id) this.projectRow(actor, body.project_id);
+    const secret = `hdy_${randomBytes(24).toString("base64url")}`;
+    const tid = id("k");
+    this.db.insert(t.apiTokens).values({ id: tid, name: body.name, hash: sha256(secret), prefix: secret.slice(0, 8), projectId: body.project_id }).run();
+    this.audit(actor, "token.create", `token:${tid}`, "ok", { project_id: body.project_id });
+    return { id: tid, name: body.name, project_id: body.project_id, token: secret, prefix: secret.slice(0, 8) };
+  }
+
+  /** Makes sure a token secret exists as an admin token (the one `npm run up` writes). */
+  ensureAdminToken(secret: string, name = "admin (npm run up)") {
+    const hash = sha256(secret);
+    if (this.db.select().from(t.apiTokens).where(eq(t.apiTokens.hash, hash)).get()) return;
+    this.db.insert(t.apiTokens).values({ id: id("k"), name, hash, prefix: secret.slice(0, 8), projectId: null }).run();
+  }
+
+  listTokens(actor: Actor) {
+    this.requireAdmin(actor);
+    return this.db
+      .select()
+      .from(t.apiTokens)
+      .orderBy(asc(t.apiTokens.createdAt))
+      .all()
+      .map((r) => ({ id: r.id, name: r.name, prefix: r.prefix, project_id: r.projectId, created_at: r.createdAt, last_used_at: r.lastUsedAt, revoked_at: r.revokedAt }));
+  }
+
+  revokeToken(actor: Actor, tokenId: string) {
+    this.requireAdmin(actor);
+    const row = this.db.select().from(t.apiTokens).where(eq(t.apiTokens.id, tokenId)).get();
+    if (!row) throw notFound("TOKEN", tokenId);
+    this.db.update(t.apiTokens).set({ revokedAt: row.revokedAt ?? nowIso() }).where(eq(t.apiTokens.id, tokenId)).run();
+    this.audit(actor, "token.revoke", `token:${tokenId}`, "ok");
+    return { id: tokenId, revoked: true };
+  }
+
+  /** Resolves a bearer secret to an actor; throws 401 with Hoody's codes. */
+  authenticate(authorization: string | null): Actor {
+    if (!authorization) throw new CoreError(401, "MISSING_TOKEN", "send Authorization: Bearer <token>");
+    const m = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
+    if (!m?.[1]) throw new CoreError(401, "INVALID_TOKEN", "the Authorization header must be 'Bearer <token>'");
+    const row = this.db.select().from(t.apiTokens).where(eq(t.apiTokens.hash, sha256(m[1]))).get();
+    if (!row) throw new CoreError(401, "INVALID_TOKEN", "unknown token");
+    if (row.revokedAt) throw new CoreError(401, "TOKEN_REVOKED", "this token was revoked");
+    this.db.update(t.apiTokens).set({ lastUsedAt: nowIso() }).where(eq(t.apiTokens.id, row.id)).run();
+    return { id: `token:${row.id}`, projectId: row.projectId };
+  }
+
+  // ------------------------------------------------------------------ audit log
+
+  listAudit(actor: Actor, q: { page: number; limit: number; action?: string; target?: string; actor?: string }) {
+    this.requireAdmin(actor);
+    const conds: SQL[] = [];
+    if (q.action) conds.push(like(t.auditLog.action, `${q.action}%`));
+    if (q.target) conds.push(eq(t.auditLog.target, q.target));
+    if (q.actor) conds.push(eq(t.auditLog.actor, q.actor));
+    const where = conds.length ? and(...conds) : undefined;
+    const total = this.db.select({ n: sql<number>`count(*)` }).from(t.auditLog).where(where).get()?.n ?? 0;
+    const entries = this.db.select().from(t.auditLog).where(where).orderBy(desc(t.auditLog.id)).limit(q.limit).offset((q.page - 1) * q.limit).all();
+    return { entries, pagination: pagination(total, q.page, q.limit) };
+  }
+
+  // ------------------------------------------------------------------ reconciler
+
+  /**
+   * Compares the database (desired) with the engine (actual) and repairs what it can attribute:
+   * tenants the core created (label hoody.owner=core) but never recorded (a crash between the two
+   * steps) are removed; rows whose tenant vanished are marked failed; env drift is pushed to the
+   * engine; templates are mirrored. Tenants it cannot attribute are reported, never touched.
+   */
+  async reconcile(): Promise<{ removedOrphans: string[]; markedFailed: string[]; finished: string[]; envPushed: string[]; unattributed: string[] }> {
+    const report = { removedOrphans: [] as string[], markedFailed: [] as string[], finished: [] as string[], envPushed: [] as string[], unattributed: [] as string[] };
+    const tenants = await this.engine.listTenants();
+    const byId = new Map(tenants.map((x) => [x.id, x]));
+    const rows = this.db.select().from(t.containers).all();
+    const rowIds = new Set(rows.map((r) => r.id));
+    for (const tenant of tenants) {
+      if (rowIds.has(tenant.id)) continue;
+      if (tenant.labels["hoody.owner"] === "core") {
+        await this.engine.deleteTenant(tenant.id);
+        report.removedOrphans.push(tenant.id);
+      } else report.unattributed.push(tenant.id);
+    }
+    for (const row of rows) {
+      const tenant = byId.get(row.id);
+      if (!tenant) {
+        if (row.status !== "failed") {
+          this.db.update(t.containers).set({ status: row.status === "deleting" ? "failed" : "failed", updatedAt: nowIso() }).where(eq(t.containers.id, row.id)).run();
+          report.markedFailed.push(row.id);
+        }
+        continue;
+      }
+      if (row.status === "deleting") {
+        await this.deleteContainer(SYSTEM, row.id);
+        report.finished.push(row.id);
+        continue;
+      }
+      if (row.status === "creating" || row.status === "failed") {
+        this.db.update(t.containers).set({ status: tenant.state === "running" ? "running" : "stopped" }).where(eq(t.containers.id, row.id)).run();
+        report.finished.push(row.id);
+      }
+      const want = this.env(row.id);
+      if (JSON.stringify(sortKeys(want)) !== JSON.stringify(sortKeys(tenant.env))) {
+        const patch: Record<string, string | null> = { ...want };
+        for (const k of Object.keys(tenant.env)) if (!(k in want)) patch[k] = null;
+        await this.engine.updateTenant(row.id, { env: patch, restart: false });
+        report.envPushed.push(row.id);
+      }
+    }
+    if (Object.values(report).some((v) => v.length)) this.audit(SYSTEM, "reconcile", null, "ok", report);
+    return report;
+  }
+}
+
+function sortKeys(o: Record<string, string>) {
+  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+export function pagination(total: number, page: number, limit: number) {
+  return { total, page, limit, totalPages: Math.max(1, Math.ceil(total / limit)) };
+}
+

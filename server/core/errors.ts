@@ -1,0 +1,49 @@
+// Errors the service layer raises: an HTTP status and a stable upper-case code, which REST maps to
+// Hoody's envelope and tRPC to a TRPCError.
+import { HostClientError } from "../engine/host-client";
+
+export class CoreError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly data: unknown = null,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = "CoreError";
+  }
+}
+
+export const notFound = (what: "CONTAINER" | "PROJECT" | "SNAPSHOT" | "TEMPLATE" | "TOKEN" | "RULE", id: string) =>
+  new CoreError(404, `${what}_NOT_FOUND`, `${what.toLowerCase()} ${id} not found`);
+
+/** Maps an engine failure to a CoreError; anything unexpected stays a 500 with a generic message. */
+export function fromEngine(e: unknown): CoreError {
+  if (e instanceof CoreError) return e;
+  if (e instanceof HostClientError) {
+    switch (e.code) {
+      case "INVALID_INPUT":
+        return new CoreError(422, "VALIDATION_ERROR", e.message);
+      case "TENANT_NOT_FOUND":
+        return new CoreError(404, "CONTAINER_NOT_FOUND", e.message);
+      case "TEMPLATE_NOT_FOUND":
+        return new CoreError(404, "TEMPLATE_NOT_FOUND", e.message);
+      case "SNAPSHOT_NOT_FOUND":
+        return new CoreError(404, "SNAPSHOT_NOT_FOUND", e.message);
+      case "ALREADY_EXISTS":
+        return new CoreError(409, "ALREADY_EXISTS", e.message);
+      case "TEMPLATE_IN_USE":
+        return new CoreError(409, "TEMPLATE_IN_USE", e.message);
+      case "INVALID_STATE":
+        return new CoreError(409, "INVALID_STATE", e.message);
+      case "EXHAUSTED":
+        return new CoreError(503, "CAPACITY_EXHAUSTED", e.message, null, { "Retry-After": "30" });
+      default:
+        return new CoreError(500, "ENGINE_ERROR", e.message);
+    }
+  }
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (code === "ENOENT" || code === "ECONNREFUSED") return new CoreError(503, "ENGINE_UNAVAILABLE", "the host daemon is not reachable", null, { "Retry-After": "5" });
+  return new CoreError(500, "INTERNAL_ERROR", (e as Error)?.message ?? "internal error");
+}

@@ -1,0 +1,29 @@
+// The control plane of this process: one database, one engine, one Core. Created on first use
+// (and at server start by instrumentation.ts, which also runs the reconciler).
+import fs from "node:fs";
+import path from "node:path";
+import { openDb } from "../db/client";
+import { HostClient } from "../engine/host-client";
+import { HostEngine } from "../engine/host-engine";
+import { Core } from "./core";
+
+let core: Core | null = null;
+
+export function dataDir(): string {
+  return process.env.HOODY_DATA_DIR ?? "/var/lib/hoody";
+}
+
+export function getCore(): Core {
+  if (core) return core;
+  const dir = dataDir();
+  const db = openDb(process.env.HOODY_DB_PATH ?? path.join(dir, "hoody.db"));
+  const engine = new HostEngine(new HostClient(process.env.HOODY_HOSTD_SOCKET ?? path.join(dir, "run", "hostd.sock")));
+  core = new Core(db, engine, {
+    domain: process.env.HOODY_DOMAIN ?? "localhost",
+    routerPort: Number(process.env.HOODY_ROUTER_PORT ?? 8080),
+    maxFirewallRules: 100,
+  });
+  const tokenFile = path.join(dir, "admin-token");
+  if (fs.existsSync(tokenFile)) core.ensureAdminToken(fs.readFileSync(tokenFile, "utf8").trim());
+  return core;
+}

@@ -1,0 +1,114 @@
+// Request schemas of the public API (REST and tRPC share them; the OpenAPI document is generated
+// from them). Field names follow Hoody's API.
+import { z } from "zod";
+import { ENV_KEY_RE, FirewallRuleSchema, NAME_RE, SNAPSHOT_NAME_RE, TEMPLATE_NAME_RE } from "../engine/protocol";
+
+export const MAX_ENV_KEYS = 200;
+export const MAX_ENV_VALUE = 64 * 1024;
+
+export const Name = z.string().regex(NAME_RE, "3-100 characters: letters, digits, '-' and '_'");
+export const ProjectId = z.string().regex(/^p[a-z0-9]{10}$/);
+export const ContainerId = z.string().regex(/^c[a-z0-9]{10}$/);
+export const TemplateName = z.string().regex(TEMPLATE_NAME_RE);
+export const SnapshotName = z.string().regex(SNAPSHOT_NAME_RE);
+
+/** Env values: strings, no newlines/NUL (they go into LXC config lines), ≤ 64 KiB. */
+export const EnvValue = z
+  .string()
+  .max(MAX_ENV_VALUE, "at most 64 KiB")
+  .refine((v) => !/[\n\r\0]/.test(v), "no newlines or NUL");
+export const EnvKey = z.string().regex(ENV_KEY_RE, "keys match ^[A-Za-z_][A-Za-z0-9_]*$");
+export const EnvMap = z.record(z.string(), EnvValue);
+export const EnvPatch = z.record(z.string(), EnvValue.nullable());
+
+export const LimitsInput = z
+  .object({
+    memory_mib: z.number().int().min(16).max(1024 * 1024),
+    cpu_milli: z.number().int().min(10).max(1024 * 1000),
+    pids: z.number().int().min(8).max(1_000_000),
+  })
+  .partial()
+  .strict();
+
+export const CreateContainerBody = z
+  .object({
+    name: z.union([Name, z.literal("rand")]).optional(),
+    template: TemplateName.default("mini"),
+    environment_vars: EnvMap.optional(),
+    ramdisk: z.boolean().optional(),
+    ramdisk_mib: z.number().int().min(1).max(65536).optional(),
+    autostart: z.boolean().default(true),
+    comment: z.string().max(16000).optional(),
+    limits: LimitsInput.optional(),
+  })
+  .strict();
+
+export const CopyContainerBody = z
+  .object({
+    target_project_id: ProjectId,
+    name: z.union([Name, z.literal("rand")]).optional(),
+    source_snapshot: SnapshotName.optional(),
+    copy_firewall_rules: z.boolean().default(false),
+    copy_network_rules: z.boolean().default(false),
+    environment_vars: EnvMap.optional(),
+    autostart: z.boolean().default(true),
+  })
+  .strict();
+
+export const UpdateContainerBody = z
+  .object({
+    environment_vars: EnvPatch.optional(),
+    name: Name.optional(),
+    comment: z.string().max(16000).optional(),
+    ramdisk_mib: z.number().int().min(1).max(65536).optional(),
+    limits: LimitsInput.optional(),
+    restart: z.boolean().default(true),
+  })
+  .strict();
+
+export const PutEnvBody = z.object({ environment_vars: EnvPatch, restart: z.boolean().default(true) }).strict().or(EnvPatch);
+export const PutEnvKeyBody = z.object({ value: EnvValue, restart: z.boolean().default(true) }).strict();
+
+export const ListQuery = z.object({
+  page: z.coerce.number().int().min(1).default(1),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  sort_by: z.enum(["id", "name", "status", "created_at", "updated_at"]).default("created_at"),
+  sort_order: z.enum(["asc", "desc"]).default("desc"),
+  status: z.enum(["creating", "running", "stopped", "failed", "deleting"]).optional(),
+  template: TemplateName.optional(),
+  search: z.string().max(100).optional(),
+});
+export type ListQuery = z.infer<typeof ListQuery>;
+
+export const CreateProjectBody = z
+  .object({ alias: z.string().min(1).max(100), max_containers: z.number().int().min(0).max(100000).nullable().optional() })
+  .strict();
+export const UpdateProjectBody = CreateProjectBody.partial().strict();
+
+export const CreateSnapshotBody = z
+  .object({ alias: z.string().min(1).max(100).regex(/^[\w.-]+$/).optional(), expiry: z.number().int().min(1).max(3650).optional() })
+  .strict();
+
+export const FirewallRuleBody = z
+  .object({
+    action: z.enum(["allow", "reject", "drop"]),
+    protocol: z.enum(["tcp", "udp", "icmp4"]).optional(),
+    destination_port: z.string().max(200).optional(),
+    source: z.string().max(64).optional(),
+    destination: z.string().max(64).optional(),
+    description: z.string().max(255).optional(),
+    state: z.enum(["enabled", "disabled"]).default("enabled"),
+  })
+  .strict();
+export const FirewallPatchBody = FirewallRuleBody.partial().extend({ index: z.number().int().min(0) }).strict();
+export const FirewallDeleteBody = z.object({ index: z.number().int().min(0) }).strict();
+export { FirewallRuleSchema };
+
+export const ExecBody = z
+  .object({ command: z.array(z.string().max(64 * 1024)).min(1).max(256), timeout: z.number().int().min(1).max(600).default(30) })
+  .strict();
+
+export const BuildTemplateBody = z.object({ recipe: TemplateName, name: TemplateName.optional() }).strict();
+export const PromoteBody = z.object({ container_id: ContainerId, name: TemplateName }).strict();
+
+export const CreateTokenBody = z.object({ name: z.string().min(1).max(100), project_id: ProjectId.nullable().default(null) }).strict();

@@ -1,0 +1,166 @@
+// Desired state of the control plane. The host daemon holds the actual state; server/core keeps
+// the two in step. Every row that holds a tenant's data is keyed by its container id so a GDPR
+// erasure can find and remove all of it.
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+const now = sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`;
+
+export const projects = sqliteTable("projects", {
+  id: text("id").primaryKey(),
+  alias: text("alias").notNull(),
+  maxContainers: integer("max_containers"),
+  createdAt: text("created_at").notNull().default(now),
+  updatedAt: text("updated_at").notNull().default(now),
+});
+
+export const templates = sqliteTable("templates", {
+  name: text("name").primaryKey(),
+  recipe: text("recipe"),
+  settings: text("settings", { mode: "json" }).notNull(),
+  createdAt: text("created_at").notNull().default(now),
+});
+
+export const containers = sqliteTable(
+  "containers",
+  {
+    id: text("id").primaryKey(),
+    projectId: text("project_id")
+      .notNull()
+      .references(() => projects.id),
+    name: text("name").notNull(),
+    /** The DNS label of its URL; unique across the host. */
+    label: text("label").notNull(),
+    template: text("template").notNull(),
+    status: text("status").notNull(),
+    ip: text("ip"),
+    sourceContainerId: text("source_container_id"),
+    comment: text("comment"),
+    ramdisk: integer("ramdisk", { mode: "boolean" }).notNull().default(true),
+    createdAt: text("created_at").notNull().default(now),
+    updatedAt: text("updated_at").notNull().default(now),
+  },
+  (t) => [uniqueIndex("containers_label").on(t.label), index("containers_project").on(t.projectId)],
+);
+
+export const envVars = sqliteTable(
+  "env_vars",
+  {
+    containerId: text("container_id")
+      .notNull()
+      .references(() => containers.id, { onDelete: "cascade" }),
+    key: text("key").notNull(),
+    value: text("value").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.containerId, t.key] })],
+);
+
+export const snapshots = sqliteTable(
+  "snapshots",
+  {
+    containerId: text("container_id")
+      .notNull()
+      .references(() => containers.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    alias: text("alias"),
+    createdAt: text("created_at").notNull().default(now),
+    lastUsedAt: text("last_used_at"),
+    expiresAt: text("expires_at"),
+  },
+  (t) => [primaryKey({ columns: [t.containerId, t.name] })],
+);
+
+export const firewallRules = sqliteTable(
+  "firewall_rules",
+  {
+    containerId: text("container_id")
+      .notNull()
+      .references(() => containers.id, { onDelete: "cascade" }),
+    position: integer("position").notNull(),
+    rule: text("rule", { mode: "json" }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.containerId, t.position] })],
+);
+
+export const statusLogs = sqliteTable(
+  "status_logs",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    containerId: text("container_id")
+      .notNull()
+      .references(() => containers.id, { onDelete: "cascade" }),
+    fromStatus: text("from_status"),
+    toStatus: text("to_status").notNull(),
+    at: text("at").notNull().default(now),
+    durationMs: integer("duration_ms"),
+    triggeredBy: text("triggered_by").notNull(),
+    metadata: text("metadata", { mode: "json" }),
+  },
+  (t) => [index("status_logs_container").on(t.containerId)],
+);
+
+export const apiTokens = sqliteTable("api_tokens", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  /** sha256 of the secret; the secret itself is shown once and never stored. */
+  hash: text("hash").notNull().unique(),
+  /** First characters, to recognise a token in lists. */
+  prefix: text("prefix").notNull(),
+  /** null = admin (all projects). */
+  projectId: text("project_id").references(() => projects.id, { onDelete: "cascade" }),
+  createdAt: text("created_at").notNull().default(now),
+  lastUsedAt: text("last_used_at"),
+  revokedAt: text("revoked_at"),
+});
+
+export const auditLog = sqliteTable(
+  "audit_log",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    at: text("at").notNull().default(now),
+    /** "token:<id>", "operator", "system", "script:<name>". */
+    actor: text("actor").notNull(),
+    action: text("action").notNull(),
+    /** e.g. "container:c123", "project:p1". Never values of env vars or secrets. */
+    target: text("target"),
+    result: text("result").notNull(),
+    detail: text("detail", { mode: "json" }),
+  },
+  (t) => [index("audit_target").on(t.target), index("audit_at").on(t.at)],
+);
+
+export const erasureReceipts = sqliteTable("erasure_receipts", {
+  id: text("id").primaryKey(),
+  containerId: text("container_id").notNull(),
+  projectId: text("project_id").notNull(),
+  erasedAt: text("erased_at").notNull().default(now),
+  requestedBy: text("requested_by").notNull(),
+  erased: text("erased", { mode: "json" }).notNull(),
+});
+
+export const idempotencyKeys = sqliteTable(
+  "idempotency_keys",
+  {
+    key: text("key").notNull(),
+    actor: text("actor").notNull(),
+    requestHash: text("request_hash").notNull(),
+    status: integer("status").notNull(),
+    response: text("response").notNull(),
+    /** The container the answer is about, so its erasure also erases replays that hold its data. */
+    resourceId: text("resource_id"),
+    createdAt: text("created_at").notNull().default(now),
+  },
+  (t) => [primaryKey({ columns: [t.actor, t.key] })],
+);
+
+export const sessions = sqliteTable("sessions", {
+  /** sha256 of the cookie value. */
+  id: text("id").primaryKey(),
+  createdAt: text("created_at").notNull().default(now),
+  expiresAt: text("expires_at").notNull(),
+});
+
+export const settings = sqliteTable("settings", {
+  key: text("key").primaryKey(),
+  value: text("value").notNull(),
+});

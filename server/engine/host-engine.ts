@@ -1,0 +1,69 @@
+// The Engine over the embedded host daemon (its unix socket).
+import { HostClient } from "./host-client";
+import type { Engine, EngineCapabilities } from "./types";
+
+export class HostEngine implements Engine {
+  readonly kind = "host" as const;
+  constructor(readonly client: HostClient) {}
+
+  capabilities(): EngineCapabilities {
+    return { deltaDisk: true, ksm: true, snapshots: true, firewall: true };
+  }
+  info() {
+    return this.client.call("host.info", {});
+  }
+  stats(opts: { sync?: boolean } = {}) {
+    return this.client.call("host.stats", opts);
+  }
+  listTemplates() {
+    return this.client.call("templates.list", {});
+  }
+  buildTemplate(recipe: string, opts: { name?: string; onProgress?: (p: number, m: string) => void } = {}) {
+    return this.client.buildTemplate(recipe, opts);
+  }
+  promote(id: string, name: string, settings?: Parameters<Engine["promote"]>[2]) {
+    return this.client.call("templates.promote", { id, name, settings });
+  }
+  deleteTemplate(name: string) {
+    return this.client.call("templates.delete", { name });
+  }
+  listTenants() {
+    return this.client.call("tenants.list", {});
+  }
+  getTenant(id: string) {
+    return this.client.call("tenants.get", { id });
+  }
+  createTenant(input: Parameters<Engine["createTenant"]>[0]) {
+    return this.client.call("tenants.create", input);
+  }
+  startTenant(id: string) {
+    return this.client.call("tenants.start", { id });
+  }
+  stopTenant(id: string, opts: { force?: boolean; timeoutS?: number } = {}) {
+    return this.client.call("tenants.stop", { id, ...opts });
+  }
+  restartTenant(id: string) {
+    return this.client.call("tenants.restart", { id });
+  }
+  deleteTenant(id: string) {
+    return this.client.call("tenants.delete", { id });
+  }
+  updateTenant(id: string, patch: Parameters<Engine["updateTenant"]>[1]) {
+    return this.client.call("tenants.update", { id, ...patch });
+  }
+  setFirewall(id: string, rules: Parameters<Engine["setFirewall"]>[1]) {
+    return this.client.call("tenants.setFirewall", { id, rules });
+  }
+  exec(id: string, command: string[], timeoutMs?: number) {
+    return this.client.call("tenants.exec", { id, command, timeoutMs });
+  }
+  createSnapshot(id: string, name?: string) {
+    return this.client.call("snapshots.create", { id, name });
+  }
+  restoreSnapshot(id: string, name: string) {
+    return this.client.call("snapshots.restore", { id, name });
+  }
+  deleteSnapshot(id: string, name: string) {
+    return this.client.call("snapshots.delete", { id, name });
+  }
+}

@@ -1,0 +1,53 @@
+// The engine interface server/core talks to. The embedded host daemon implements it today
+// (host-engine.ts); an Incus cluster later. Capabilities are data, so the core and UI can tell
+// what an engine measures instead of guessing.
+import type {
+  CreateTenantInput,
+  ExecResult,
+  FirewallRule,
+  HostInfo,
+  HostStats,
+  Limits,
+  SnapshotInfo,
+  TemplateInfo,
+  TemplateSettings,
+  TenantInfo,
+  TenantStats,
+} from "./protocol";
+
+export interface EngineCapabilities {
+  deltaDisk: boolean;
+  ksm: boolean;
+  snapshots: boolean;
+  firewall: boolean;
+}
+
+export interface Engine {
+  readonly kind: "host" | "incus";
+  capabilities(): EngineCapabilities;
+  info(): Promise<HostInfo>;
+  stats(opts?: { sync?: boolean }): Promise<{ host: HostStats; tenants: TenantStats[] }>;
+
+  listTemplates(): Promise<TemplateInfo[]>;
+  buildTemplate(recipe: string, opts?: { name?: string; onProgress?: (percent: number, message: string) => void }): Promise<TemplateInfo>;
+  promote(id: string, name: string, settings?: Partial<TemplateSettings>): Promise<TemplateInfo>;
+  deleteTemplate(name: string): Promise<{ existed: boolean }>;
+
+  listTenants(): Promise<TenantInfo[]>;
+  getTenant(id: string): Promise<TenantInfo>;
+  createTenant(input: CreateTenantInput): Promise<TenantInfo>;
+  startTenant(id: string): Promise<TenantInfo>;
+  stopTenant(id: string, opts?: { force?: boolean; timeoutS?: number }): Promise<TenantInfo>;
+  restartTenant(id: string): Promise<TenantInfo>;
+  deleteTenant(id: string): Promise<{ id: string; existed: boolean; erased: string[] }>;
+  updateTenant(
+    id: string,
+    patch: { env?: Record<string, string | null>; limits?: Partial<Limits>; ramdiskMiB?: number; restart?: boolean },
+  ): Promise<{ tenant: TenantInfo; restarted: boolean }>;
+  setFirewall(id: string, rules: FirewallRule[]): Promise<TenantInfo>;
+  exec(id: string, command: string[], timeoutMs?: number): Promise<ExecResult>;
+
+  createSnapshot(id: string, name?: string): Promise<SnapshotInfo>;
+  restoreSnapshot(id: string, name: string): Promise<TenantInfo>;
+  deleteSnapshot(id: string, name: string): Promise<{ existed: boolean }>;
+}

@@ -1,0 +1,160 @@
+// The REST dispatcher: Web Request in, Hoody envelope out. Validation, auth, idempotency and the
+// error envelope live here once; each route is a line in routes.ts calling server/core.
+import { STATUS_CODES } from "node:http";
+import { z } from "zod";
+import type { Core } from "../core/core";
+import { CoreError, fromEngine } from "../core/errors";
+import { withIdempotency } from "../core/idempotency";
+import { ContainerId, EnvKey, ProjectId } from "../core/schemas";
+import { SNAPSHOT_NAME_RE } from "../engine/protocol";
+import { openApiDocument } from "./openapi";
+import { routes, type Method, type Route } from "./routes";
+
+export const MAX_BODY_BYTES = 2 * 1024 * 1024;
+const PREFIX = "/api/v1";
+
+interface Compiled {
+  route: Route;
+  re: RegExp;
+  names: string[];
+}
+const compiled: Compiled[] = routes.map((route) => {
+  const names: string[] = [];
+  const re = new RegExp(`^${route.path.replace(/\{(\w+)\}/g, (_, n: string) => (names.push(n), "([^/]+)"))}$`);
+  return { route, re, names };
+});
+
+/** Path parameters are checked before anything runs: a malformed id is simply not found. */
+function checkParams(route: Route, params: Record<string, string>): void {
+  for (const [k, v] of Object.entries(params)) {
+    if (k === "id" && route.path.startsWith("/containers/{id}/copy")) {
+      if (!/^[a-zA-Z0-9_-]{1,100}$/.test(v)) throw new CoreError(404, "CONTAINER_NOT_FOUND", "container or template not found");
+    } else if (k === "id" && route.path.startsWith("/containers")) {
+      if (!ContainerId.safeParse(v).success) throw new CoreError(404, "CONTAINER_NOT_FOUND", `container ${v.slice(0, 64)} not found`);
+    } else if (k === "id" && route.path.startsWith("/projects")) {
+      if (!ProjectId.safeParse(v).success) throw new CoreError(404, "PROJECT_NOT_FOUND", `project ${v.slice(0, 64)} not found`);
+    } else if (k === "id" && route.path.startsWith("/tokens")) {
+      if (!/^k[a-z0-9]{10}$/.test(v)) throw new CoreError(404, "TOKEN_NOT_FOUND", "token not found");
+    } else if (k === "name") {
+      if (!SNAPSHOT_NAME_RE.test(v) && !/^[\w.-]{1,100}$/.test(v)) throw new CoreError(404, "SNAPSHOT_NOT_FOUND", "snapshot not found");
+    } else if (k === "key") {
+      if (!EnvKey.safeParse(v).success) throw new CoreError(422, "INVALID_ENV_KEY", "keys match ^[A-Za-z_][A-Za-z0-9_]*$");
+      if (/^HOODY_/i.test(v)) throw new CoreError(422, "RESERVED_ENV_PREFIX", "the HOODY_ prefix is reserved");
+    } else if (k === "direction") {
+      if (v !== "ingress" && v !== "egress") throw new CoreError(404, "ROUTE_NOT_FOUND", "direction is ingress or egress");
+    }
+  }
+}
+
+function validation(e: z.ZodError, code = "VALIDATION_ERROR"): CoreError {
+  const data = e.issues.map((i) => ({ instancePath: i.path.length ? `/${i.path.join("/")}` : "", message: i.message }));
+  // An env key problem gets Hoody's specific code.
+  const envKey = e.issues.find((i) => i.path[0] === "environment_vars" && (i.code === "invalid_key" || String(i.message).includes("keys match")));
+  return new CoreError(422, envKey ? "INVALID_ENV_KEY" : code, data.map((d) => `${d.instancePath || "body"}: ${d.message}`).join("; ").slice(0, 2000), data);
+}
+
+export function envelope(status: number, message: string, data: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify({ statusCode: status, message, data }), { status, headers: { "content-type": "application/json", ...headers } });
+}
+
+export function errorResponse(e: unknown): Response {
+  const err = fromEngine(e);
+  if (err.status >= 500) console.error(`[rest] ${err.code}: ${err.message}`);
+  const body = { statusCode: err.status, error: STATUS_CODES[err.status] ?? "Error", message: err.status >= 500 && err.code === "INTERNAL_ERROR" ? "internal error" : err.message, code: err.code, data: err.data };
+  return new Response(JSON.stringify(body), { status: err.status, headers: { "content-type": "application/json", ...err.headers } });
+}
+
+async function readBody(req: Request): Promise<string> {
+  const len = Number(req.headers.get("content-length") ?? 0);
+  if (len > MAX_BODY_BYTES) throw new CoreError(413, "PAYLOAD_TOO_LARGE", `bodies are limited to ${MAX_BODY_BYTES} bytes`);
+  if (!req.body) return "";
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_BODY_BYTES) {
+      await reader.cancel();
+      throw new CoreError(413, "PAYLOAD_TOO_LARGE", `bodies are limited to ${MAX_BODY_BYTES} bytes`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+export async function handleRest(core: Core, req: Request): Promise<Response> {
+  try {
+    const url = new URL(req.url);
+    const path = url.pathname.startsWith(PREFIX) ? url.pathname.slice(PREFIX.length) || "/" : url.pathname;
+    const method = req.method.toUpperCase() as Method;
+    if (path === "/openapi.json" && method === "GET") return Response.json(openApiDocument());
+    let match: { c: Compiled; params: Record<string, string> } | null = null;
+    let pathKnown = false;
+    for (const c of compiled) {
+      const m = c.re.exec(path);
+      if (!m) continue;
+      pathKnown = true;
+      if (c.route.method !== method) continue;
+      const params: Record<string, string> = {};
+      let ok = true;
+      c.names.forEach((n, i) => {
+        try {
+          params[n] = decodeURIComponent(m[i + 1]!);
+        } catch {
+          ok = false;
+        }
+      });
+      if (!ok) throw new CoreError(404, "ROUTE_NOT_FOUND", "malformed path");
+      match = { c, params };
+      break;
+    }
+    if (!match) {
+      throw pathKnown ? new CoreError(405, "METHOD_NOT_ALLOWED", `${method} is not allowed here`) : new CoreError(404, "ROUTE_NOT_FOUND", `no route ${method} ${path.slice(0, 200)}`);
+    }
+    const { route } = match.c;
+    const actor = core.authenticate(req.headers.get("authorization"));
+    checkParams(route, match.params);
+
+    let query: unknown = undefined;
+    if (route.query) {
+      const q = route.query.safeParse(Object.fromEntries(url.searchParams));
+      if (!q.success) throw validation(q.error);
+      query = q.data;
+    }
+    const raw = await readBody(req);
+    let body: unknown = undefined;
+    if (route.body) {
+      const ct = req.headers.get("content-type");
+      if (raw && ct && !/^application\/(.+\+)?json\b/i.test(ct)) throw new CoreError(415, "UNSUPPORTED_MEDIA_TYPE", "send application/json");
+      let parsed: unknown = {};
+      if (raw.trim()) {
+        try {
+          parsed = JSON.parse(raw);
+        } catch {
+          throw new CoreError(422, "INVALID_JSON", "the body is not valid JSON");
+        }
+      }
+      const b = route.body.safeParse(parsed);
+      if (!b.success) throw validation(b.error);
+      body = b.data;
+    }
+
+    const run = async () => {
+      const data = await route.handler({ core, actor, params: match.params, body, query });
+      const status = route.status ?? 200;
+      const resourceId = data && typeof data === "object" && "id" in data && typeof data.id === "string" && data.id.startsWith("c") ? data.id : match.params.id?.startsWith("c") ? match.params.id : null;
+      return { status, body: JSON.stringify({ statusCode: status, message: route.message, data: data ?? null }), resourceId };
+    };
+    const key = req.headers.get("idempotency-key");
+    if (method === "POST" && key !== null) {
+      const r = await withIdempotency(core.db, actor.id, key, `${method} ${path}\n${raw}`, run);
+      return new Response(r.body, { status: r.status, headers: { "content-type": "application/json", ...(r.replayed && { "idempotent-replayed": "true" }) } });
+    }
+    const r = await run();
+    return new Response(r.body, { status: r.status, headers: { "content-type": "application/json" } });
+  } catch (e) {
+    return errorResponse(e);
+  }
+}

@@ -1,0 +1,220 @@
+// The REST API's route table: one entry per route with its zod schemas. The dispatcher
+// (handler.ts) validates with them and the OpenAPI document (openapi.ts) is generated from them,
+// so the two cannot drift. Handlers only translate HTTP into server/core calls.
+import { z } from "zod";
+import type { Actor, Core } from "../core/core";
+import {
+  BuildTemplateBody,
+  CopyContainerBody,
+  CreateContainerBody,
+  CreateProjectBody,
+  CreateSnapshotBody,
+  CreateTokenBody,
+  EnvKey,
+  ExecBody,
+  FirewallDeleteBody,
+  FirewallPatchBody,
+  FirewallRuleBody,
+  ListQuery,
+  PromoteBody,
+  PutEnvBody,
+  PutEnvKeyBody,
+  UpdateContainerBody,
+  UpdateProjectBody,
+} from "../core/schemas";
+
+export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+export interface RouteContext {
+  core: Core;
+  actor: Actor;
+  params: Record<string, string>;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- validated by the route's schema
+  query: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+export interface Route {
+  method: Method;
+  path: string;
+  summary: string;
+  tag: string;
+  body?: z.ZodType;
+  query?: z.ZodType;
+  status?: number;
+  message: string;
+  handler: (ctx: RouteContext) => unknown;
+}
+
+const PageQuery = z.object({ page: z.coerce.number().int().min(1).default(1), limit: z.coerce.number().int().min(1).max(100).default(20) });
+const AuditQuery = PageQuery.extend({ action: z.string().max(100).optional(), target: z.string().max(200).optional(), actor: z.string().max(200).optional() });
+const AliasBody = z.object({ alias: z.string().min(1).max(100).regex(/^[\w.-]+$/) }).strict();
+const Direction = (p: Record<string, string>) => {
+  const d = p.direction;
+  if (d !== "ingress" && d !== "egress") throw Object.assign(new Error("direction"), { notFound: true });
+  return d;
+};
+
+const op = (name: "start" | "stop" | "force-stop" | "restart"): Route => ({
+  method: "POST",
+  path: `/containers/{id}/${name}`,
+  summary: `${name} a container`,
+  tag: "Containers",
+  message: `Container ${name} completed`,
+  handler: ({ core, actor, params }) => core.operation(actor, params.id!, name),
+});
+
+export const routes: Route[] = [
+  // ---------------------------------------------------------------- projects
+  { method: "GET", path: "/projects", summary: "List projects", tag: "Projects", query: PageQuery, message: "Projects retrieved", handler: ({ core, actor, query }) => core.listProjects(actor, query) },
+  { method: "POST", path: "/projects", summary: "Create a project", tag: "Projects", body: CreateProjectBody, status: 201, message: "Project created successfully", handler: ({ core, actor, body }) => core.createProject(actor, body) },
+  { method: "GET", path: "/projects/{id}", summary: "Get a project", tag: "Projects", message: "Project retrieved", handler: ({ core, actor, params }) => core.getProject(actor, params.id!) },
+  { method: "PUT", path: "/projects/{id}", summary: "Update a project", tag: "Projects", body: UpdateProjectBody, message: "Project updated", handler: ({ core, actor, params, body }) => core.updateProject(actor, params.id!, body) },
+  { method: "PATCH", path: "/projects/{id}", summary: "Update a project", tag: "Projects", body: UpdateProjectBody, message: "Project updated", handler: ({ core, actor, params, body }) => core.updateProject(actor, params.id!, body) },
+  { method: "DELETE", path: "/projects/{id}", summary: "Delete an empty project", tag: "Projects", message: "Project deleted", handler: ({ core, actor, params }) => core.deleteProject(actor, params.id!) },
+  { method: "GET", path: "/projects/{id}/containers", summary: "List a project's containers", tag: "Containers", query: ListQuery, message: "Containers retrieved", handler: ({ core, actor, params, query }) => core.listContainers(actor, { ...query, projectId: params.id }) },
+  {
+    method: "POST",
+    path: "/projects/{id}/containers",
+    summary: "Create a container from a template; answers when it runs",
+    tag: "Containers",
+    body: CreateContainerBody,
+    status: 201,
+    message: "Container created successfully",
+    handler: ({ core, actor, params, body }) => core.createContainer(actor, params.id!, body),
+  },
+
+  // ---------------------------------------------------------------- containers
+  { method: "GET", path: "/containers", summary: "List containers", tag: "Containers", query: ListQuery, message: "Containers retrieved", handler: ({ core, actor, query }) => core.listContainers(actor, query) },
+  { method: "GET", path: "/containers/{id}", summary: "Get a container with its stats", tag: "Containers", message: "Container retrieved", handler: ({ core, actor, params }) => core.getContainer(actor, params.id!) },
+  {
+    method: "GET",
+    path: "/containers/{id}/stats",
+    summary: "A container's stats",
+    tag: "Containers",
+    message: "Stats retrieved",
+    handler: async ({ core, actor, params }) => (await core.getContainer(actor, params.id!)).stats,
+  },
+  ...(["PATCH", "PUT"] as const).map(
+    (method): Route => ({
+      method,
+      path: "/containers/{id}",
+      summary: "Update a container (env merge: null removes a key; restarts a running one unless restart: false)",
+      tag: "Containers",
+      body: UpdateContainerBody,
+      message: "Container updated",
+      handler: async ({ core, actor, params, body }) => {
+        const r = await core.updateContainer(actor, params.id!, body);
+        return { ...r.container, restarted: r.restarted };
+      },
+    }),
+  ),
+  {
+    method: "DELETE",
+    path: "/containers/{id}",
+    summary: "Erase a container and all its data (GDPR); answers with the erasure receipt",
+    tag: "Containers",
+    message: "Container erased",
+    handler: ({ core, actor, params }) => core.deleteContainer(actor, params.id!),
+  },
+  {
+    method: "POST",
+    path: "/containers/{id}/copy",
+    summary: "Copy a container (latest state or a snapshot) or a template (by name) into a project",
+    tag: "Containers",
+    body: CopyContainerBody,
+    status: 201,
+    message: "Container copied successfully",
+    handler: ({ core, actor, params, body }) => core.copyContainer(actor, params.id!, body),
+  },
+  op("start"),
+  op("stop"),
+  op("force-stop"),
+  op("restart"),
+  { method: "GET", path: "/containers/{id}/status-logs", summary: "State changes with time and cause", tag: "Containers", message: "Status logs retrieved", handler: ({ core, actor, params }) => core.statusLogs(actor, params.id!) },
+  { method: "POST", path: "/containers/{id}/exec", summary: "Run a command inside the container", tag: "Containers", body: ExecBody, message: "Command executed", handler: ({ core, actor, params, body }) => core.exec(actor, params.id!, body) },
+
+  // ---------------------------------------------------------------- env
+  { method: "GET", path: "/containers/{id}/env", summary: "A container's env vars", tag: "Environment", message: "Environment retrieved", handler: ({ core, actor, params }) => ({ environment_vars: core.getEnv(actor, params.id!) }) },
+  {
+    method: "PUT",
+    path: "/containers/{id}/env",
+    summary: "Merge env vars (null removes a key)",
+    tag: "Environment",
+    body: PutEnvBody,
+    message: "Environment updated",
+    handler: async ({ core, actor, params, body }) => {
+      const patch = "environment_vars" in body && typeof body.environment_vars === "object" && body.environment_vars !== null ? body : { environment_vars: body, restart: true };
+      const r = await core.updateContainer(actor, params.id!, { environment_vars: patch.environment_vars, restart: patch.restart ?? true });
+      return { environment_vars: r.container.environment_vars, restarted: r.restarted, synced: true };
+    },
+  },
+  {
+    method: "PUT",
+    path: "/containers/{id}/env/{key}",
+    summary: "Set one env var",
+    tag: "Environment",
+    body: PutEnvKeyBody,
+    message: "Environment variable set",
+    handler: async ({ core, actor, params, body }) => {
+      const key = EnvKey.safeParse(params.key);
+      const r = await core.updateContainer(actor, params.id!, { environment_vars: { [key.success ? key.data : params.key!]: body.value }, restart: body.restart });
+      return { environment_vars: r.container.environment_vars, restarted: r.restarted, synced: true };
+    },
+  },
+  {
+    method: "DELETE",
+    path: "/containers/{id}/env/{key}",
+    summary: "Remove one env var",
+    tag: "Environment",
+    message: "Environment variable removed",
+    handler: async ({ core, actor, params }) => {
+      const r = await core.updateContainer(actor, params.id!, { environment_vars: { [params.key!]: null }, restart: true });
+      return { environment_vars: r.container.environment_vars, restarted: r.restarted, synced: true };
+    },
+  },
+
+  // ---------------------------------------------------------------- snapshots
+  { method: "GET", path: "/containers/{id}/snapshots", summary: "List snapshots (expired ones are removed)", tag: "Snapshots", message: "Snapshots retrieved", handler: async ({ core, actor, params }) => ({ snapshots: await core.listSnapshots(actor, params.id!) }) },
+  { method: "POST", path: "/containers/{id}/snapshots", summary: "Create a snapshot (an alias reused replaces the older one)", tag: "Snapshots", body: CreateSnapshotBody, status: 201, message: "Snapshot created", handler: ({ core, actor, params, body }) => core.createSnapshot(actor, params.id!, body) },
+  ...(["PUT", "PATCH"] as const).map(
+    (method): Route => ({
+      method,
+      path: "/containers/{id}/snapshots/{name}",
+      summary: "Restore a snapshot (by name or alias)",
+      tag: "Snapshots",
+      message: "Snapshot restored",
+      handler: ({ core, actor, params }) => core.restoreSnapshot(actor, params.id!, params.name!),
+    }),
+  ),
+  { method: "DELETE", path: "/containers/{id}/snapshots/{name}", summary: "Delete a snapshot", tag: "Snapshots", message: "Snapshot deleted", handler: ({ core, actor, params }) => core.deleteSnapshot(actor, params.id!, params.name!) },
+  { method: "PUT", path: "/containers/{id}/snapshots/{name}/alias", summary: "Set a snapshot's alias", tag: "Snapshots", body: AliasBody, message: "Snapshot alias set", handler: ({ core, actor, params, body }) => core.setSnapshotAlias(actor, params.id!, params.name!, body.alias) },
+
+  // ---------------------------------------------------------------- firewall
+  { method: "GET", path: "/containers/{id}/firewall/rules", summary: "Firewall rules (first match wins)", tag: "Firewall", message: "Firewall rules retrieved", handler: ({ core, actor, params }) => core.getFirewall(actor, params.id!) },
+  { method: "POST", path: "/containers/{id}/firewall/reset", summary: "Reset to the template's rules", tag: "Firewall", message: "Firewall reset", handler: ({ core, actor, params }) => core.resetFirewall(actor, params.id!) },
+  { method: "POST", path: "/containers/{id}/firewall/{direction}", summary: "Append a rule (direction: ingress or egress)", tag: "Firewall", body: FirewallRuleBody, status: 201, message: "Firewall rule added", handler: ({ core, actor, params, body }) => core.addRule(actor, params.id!, Direction(params), body) },
+  {
+    method: "PATCH",
+    path: "/containers/{id}/firewall/{direction}",
+    summary: "Change the rule at index",
+    tag: "Firewall",
+    body: FirewallPatchBody,
+    message: "Firewall rule updated",
+    handler: ({ core, actor, params, body }) => {
+      const { index, ...rest } = body;
+      return core.patchRule(actor, params.id!, Direction(params), index, rest);
+    },
+  },
+  { method: "DELETE", path: "/containers/{id}/firewall/{direction}", summary: "Remove the rule at index", tag: "Firewall", body: FirewallDeleteBody, message: "Firewall rule removed", handler: ({ core, actor, params, body }) => core.deleteRule(actor, params.id!, Direction(params), body.index) },
+
+  // ---------------------------------------------------------------- templates, tokens, audit
+  { method: "GET", path: "/templates", summary: "List templates", tag: "Templates", message: "Templates retrieved", handler: async ({ core }) => ({ templates: await core.listTemplates() }) },
+  { method: "POST", path: "/templates", summary: "Build a template from a recipe (admin)", tag: "Templates", body: BuildTemplateBody, status: 201, message: "Template built", handler: ({ core, actor, body }) => core.buildTemplate(actor, body) },
+  { method: "POST", path: "/templates/promote", summary: "Promote a container to a template (admin)", tag: "Templates", body: PromoteBody, status: 201, message: "Template created", handler: ({ core, actor, body }) => core.promote(actor, body) },
+  { method: "GET", path: "/tokens", summary: "List API tokens (admin)", tag: "Tokens", message: "Tokens retrieved", handler: ({ core, actor }) => ({ tokens: core.listTokens(actor) }) },
+  { method: "POST", path: "/tokens", summary: "Create an API token, shown once (admin)", tag: "Tokens", body: CreateTokenBody, status: 201, message: "Token created", handler: ({ core, actor, body }) => core.createToken(actor, body) },
+  { method: "DELETE", path: "/tokens/{id}", summary: "Revoke an API token (admin)", tag: "Tokens", message: "Token revoked", handler: ({ core, actor, params }) => core.revokeToken(actor, params.id!) },
+  { method: "GET", path: "/audit", summary: "Audit log (admin)", tag: "Audit", query: AuditQuery, message: "Audit log retrieved", handler: ({ core, actor, query }) => core.listAudit(actor, query) },
+  { method: "GET", path: "/erasure-receipts", summary: "GDPR erasure receipts", tag: "Audit", message: "Receipts retrieved", handler: ({ core, actor }) => ({ receipts: core.listReceipts(actor) }) },
+  { method: "POST", path: "/reconcile", summary: "Reconcile the database with the engine (admin)", tag: "System", message: "Reconciled", handler: ({ core, actor }) => (core.requireAdmin(actor), core.reconcile()) },
+];
