@@ -186,6 +186,11 @@ export class Core {
     return row;
   }
 
+  /** Throws CONTAINER_NOT_FOUND unless the actor may see this container (checked before bodies are). */
+  assertContainerVisible(actor: Actor, containerId: string): void {
+    this.containerRow(actor, containerId);
+  }
+
   url(label: string): string {
     const port = this.settings.routerPort === 80 ? "" : `:${this.settings.routerPort}`;
     return `http://${label}.${this.settings.domain}${port}/`;

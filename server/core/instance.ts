@@ -5,9 +5,11 @@ import path from "node:path";
 import { openDb } from "../db/client";
 import { HostClient } from "../engine/host-client";
 import { HostEngine } from "../engine/host-engine";
+import { OperatorAuth } from "./auth";
 import { Core } from "./core";
 
 let core: Core | null = null;
+let auth: OperatorAuth | null = null;
 
 export function dataDir(): string {
   return process.env.HOODY_DATA_DIR ?? "/var/lib/hoody";
@@ -25,5 +27,13 @@ export function getCore(): Core {
   });
   const tokenFile = path.join(dir, "admin-token");
   if (fs.existsSync(tokenFile)) core.ensureAdminToken(fs.readFileSync(tokenFile, "utf8").trim());
+  auth = new OperatorAuth(db);
+  const passwordFile = path.join(dir, "admin-password");
+  auth.ensurePassword(fs.existsSync(passwordFile) ? fs.readFileSync(passwordFile, "utf8").trim() : null);
   return core;
+}
+
+export function getAuth(): OperatorAuth {
+  getCore();
+  return auth!;
 }

@@ -648,6 +648,9 @@ export class Host {
       erased.push(`filesystem (subvolume ${m.subvolumeId}, qgroup 0/${m.subvolumeId})`);
       await this.lxc.removeDir(id);
       erased.push("lxc config, console and lxc logs, metadata");
+      // Freed blocks still hold the bytes: discard them (on a loop image this punches holes, so the
+      // data is gone from the image file; on SSDs it is the device's TRIM).
+      if (await this.pool.discardFree()) erased.push("freed pool blocks discarded (fstrim)");
       erased.push(`uid range ${m.uidBase}-${m.uidBase + UID_RANGE - 1} and address ${m.ip} released`);
       this.tenants.delete(id);
       return { id, existed: true, erased };

@@ -116,6 +116,8 @@ export async function handleRest(core: Core, req: Request): Promise<Response> {
     const { route } = match.c;
     const actor = core.authenticate(req.headers.get("authorization"));
     checkParams(route, match.params);
+    // Scope before content: another project's container is a 404 whatever the body says.
+    if (route.path.startsWith("/containers/{id}") && !route.path.endsWith("/copy")) core.assertContainerVisible(actor, match.params.id!);
 
     let query: unknown = undefined;
     if (route.query) {

@@ -121,6 +121,12 @@ export class BtrfsPool {
     return readSysNumber(this.qgroupFile(id, "exclusive")) ?? 0;
   }
 
+  /** Discards free space (FITRIM); false where the device does not support it. */
+  async discardFree(): Promise<boolean> {
+    const r = await run("fstrim", [this.mountPath], { okCodes: [1, 32], timeoutMs: 300_000 });
+    return r.exitCode === 0;
+  }
+
   /** Forces a transaction commit so qgroup numbers include recent writes. One spawn per call, not per tenant. */
   async sync(): Promise<void> {
     await run("btrfs", ["filesystem", "sync", this.mountPath]);

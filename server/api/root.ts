@@ -1,0 +1,18 @@
+// All tRPC routers, assembled (one per domain), and the server-side caller factory.
+import { containersRouter } from "./routers/containers";
+import { projectsRouter } from "./routers/projects";
+import { auditRouter, authRouter, hostRouter, templatesRouter, tokensRouter } from "./routers/system";
+import { createCallerFactory, createTRPCRouter } from "./trpc";
+
+export const appRouter = createTRPCRouter({
+  containers: containersRouter,
+  projects: projectsRouter,
+  templates: templatesRouter,
+  tokens: tokensRouter,
+  audit: auditRouter,
+  host: hostRouter,
+  auth: authRouter,
+});
+
+export type AppRouter = typeof appRouter;
+export const createCaller = createCallerFactory(appRouter);

@@ -1,0 +1,375 @@
+// The REST API against the running stack: Next.js production build + real host daemon + real
+// LXC/BTRFS/nft. Every route is exercised for auth, scoping, validation and success.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import fs from "node:fs/promises";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { execa } from "execa";
+import { Validator } from "@seriousme/openapi-schema-validator";
+import { routes } from "../server/rest/routes";
+import { TestStack } from "./stack-harness.js";
+import { httpGet, waitFor } from "./host-harness.js";
+
+let s: TestStack;
+let projectA: string;
+let projectB: string;
+let tokenB: string;
+let c1: any;
+
+const fill = (p: string, ids: Record<string, string>) => p.replace(/\{(\w+)\}/g, (_, k: string) => ids[k] ?? "x");
+const probe = (from: string, ip: string) =>
+  s.api("POST", `/containers/${from}/exec`, { command: ["/bin/sh", "-c", `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 ${ip} 8080 && echo REACHED || echo BLOCKED`] });
+
+beforeAll(async () => {
+  s = await TestStack.create();
+  projectA = (await s.api("POST", "/projects", { alias: "alpha" })).body.data.id;
+  projectB = (await s.api("POST", "/projects", { alias: "beta", max_containers: 5 })).body.data.id;
+  tokenB = (await s.api("POST", "/tokens", { name: "beta-only", project_id: projectB })).body.data.token;
+  const r = await s.api("POST", `/projects/${projectA}/containers`, { name: "acme-corp", template: "mini", environment_vars: { PLAN: "pro" } });
+  expect(r.status).toBe(201);
+  c1 = r.body.data;
+});
+afterAll(async () => {
+  await s?.stop();
+});
+
+describe("auth", () => {
+  it("answers 401 MISSING_TOKEN on every route without a token, and INVALID_TOKEN with a bad one", async () => {
+    const ids = { id: c1.id, key: "PLAN", name: "snap", direction: "ingress" };
+    for (const r of routes) {
+      const p = fill(r.path, r.path.startsWith("/projects") ? { ...ids, id: projectA } : r.path.startsWith("/tokens") ? { id: "kaaaaaaaaaa" } : ids);
+      const a = await s.api(r.method, p, r.body ? {} : undefined, { token: null });
+      expect(a.status, `${r.method} ${p}`).toBe(401);
+      expect(a.body.code).toBe("MISSING_TOKEN");
+      expect(a.body).toMatchObject({ statusCode: 401, error: "Unauthorized" });
+      const b = await s.api(r.method, p, r.body ? {} : undefined, { token: "hdy_not-a-real-token" });
+      expect(b.body.code, `${r.method} ${p}`).toBe("INVALID_TOKEN");
+    }
+  });
+
+  it("refuses a revoked token", async () => {
+    const t = (await s.api("POST", "/tokens", { name: "short-lived", project_id: projectA })).body.data;
+    expect((await s.api("GET", "/containers", undefined, { token: t.token })).status).toBe(200);
+    expect((await s.api("DELETE", `/tokens/${t.id}`)).status).toBe(200);
+    const r = await s.api("GET", "/containers", undefined, { token: t.token });
+    expect(r.status).toBe(401);
+    expect(r.body.code).toBe("TOKEN_REVOKED");
+    const listed = (await s.api("GET", "/tokens")).body.data.tokens;
+    expect(listed.find((x: any) => x.id === t.id).revoked_at).toBeTruthy();
+    expect(JSON.stringify(listed)).not.toContain(t.token);
+  });
+
+  it("hides another project's containers behind 404 on every container route", async () => {
+    const ids = { id: c1.id, key: "PLAN", name: "snap", direction: "ingress" };
+    for (const r of routes.filter((x) => x.path.startsWith("/containers/{id}"))) {
+      const a = await s.api(r.method, fill(r.path, ids), r.body ? bodyFor(r.path) : undefined, { token: tokenB });
+      expect(a.status, `${r.method} ${r.path}`).toBe(404);
+      expect(a.body.code).toMatch(/CONTAINER_NOT_FOUND/);
+    }
+    const list = await s.api("GET", "/containers", undefined, { token: tokenB });
+    expect(list.body.data.containers).toEqual([]);
+    expect((await s.api("GET", `/projects/${projectA}`, undefined, { token: tokenB })).status).toBe(404);
+    expect((await s.api("POST", "/projects", { alias: "x" }, { token: tokenB })).body.code).toBe("RESOURCE_ACCESS_DENIED");
+  });
+});
+
+function bodyFor(p: string): unknown {
+  if (p.endsWith("/copy")) return { target_project_id: "paaaaaaaaaa" };
+  if (p.endsWith("/exec")) return { command: ["true"] };
+  if (p.endsWith("/env/{key}")) return { value: "v" };
+  if (p.endsWith("/env")) return { A: "b" };
+  if (p.endsWith("/alias")) return { alias: "a" };
+  if (p.includes("/firewall/{direction}")) return { action: "allow", index: 0 };
+  return {};
+}
+
+describe("containers", () => {
+  it("creates a running tenant with its URL in one call", async () => {
+    expect(c1).toMatchObject({ name: "acme-corp", project_id: projectA, template: "mini", status: "running", url: "http://acme-corp.localhost:8080/" });
+    expect(c1.environment_vars).toMatchObject({ PLAN: "pro", TENANT_NAME: "acme-corp" });
+    expect((await s.host.lxc("lxc-info", c1.id, "-sH")).stdout.trim()).toBe("RUNNING");
+    expect((await httpGet(`http://${c1.ip}:8080/`)).body).toContain("hello from acme-corp");
+  });
+
+  it("gets a container with stats, lists with pagination, sorting and filters", async () => {
+    const g = await s.api("GET", `/containers/${c1.id}`);
+    expect(g.body.data.stats).toHaveProperty("delta_disk_bytes");
+    expect(g.body.data.stats.memory_bytes).toBeGreaterThan(0);
+    const extra = await s.api("POST", `/projects/${projectA}/containers`, { template: "mini", autostart: false });
+    expect(extra.body.data.status).toBe("stopped");
+    const list = await s.api("GET", `/projects/${projectA}/containers?limit=1&sort_by=name&sort_order=asc`);
+    expect(list.body.data.pagination).toEqual({ total: 2, page: 1, limit: 1, totalPages: 2 });
+    const stopped = await s.api("GET", `/containers?status=stopped`);
+    expect(stopped.body.data.containers.map((c: any) => c.id)).toEqual([extra.body.data.id]);
+    expect((await s.api("GET", `/containers/${c1.id}/stats`)).body.data.pids).toBeGreaterThan(0);
+    expect((await s.api("DELETE", `/containers/${extra.body.data.id}`)).status).toBe(200);
+    expect((await s.api("GET", `/containers?limit=101`)).status).toBe(422);
+  });
+
+  it("rejects bad bodies with 422 and changes nothing", async () => {
+    const before = (await s.api("GET", "/containers")).body.data.pagination.total;
+    const bad: unknown[] = [
+      { name: "../etc/passwd", template: "mini" },
+      { name: "a;rm -rf /", template: "mini" },
+      { name: "$(reboot)", template: "mini" },
+      { name: "ünïcødé-name", template: "mini" },
+      { name: "ab", template: "mini" },
+      { template: "../mini" },
+      { template: "mini", environment_vars: { "BAD KEY": "x" } },
+      { template: "mini", environment_vars: { HOODY_X: "x" } },
+      { template: "mini", environment_vars: { BIG: "x".repeat(1024 * 1024) } },
+      { template: "mini", environment_vars: { A: 5 } },
+      { template: "mini", environment_vars: "nope" },
+      { template: "mini", autostart: "yes" },
+      { template: "mini", limits: { memory_mib: 1 } },
+      { template: "mini", unknown_field: 1 },
+      [],
+      "string",
+    ];
+    for (const b of bad) {
+      const r = await s.api("POST", `/projects/${projectA}/containers`, b);
+      expect(r.status, JSON.stringify(b).slice(0, 80)).toBe(422);
+      expect(r.body.code).toMatch(/^[A-Z_]+$/);
+    }
+    const codes = await Promise.all([
+      s.api("POST", `/projects/${projectA}/containers`, { template: "mini", environment_vars: { "BAD KEY": "x" } }),
+      s.api("POST", `/projects/${projectA}/containers`, { template: "mini", environment_vars: { HOODY_X: "x" } }),
+    ]);
+    expect(codes.map((c) => c.body.code)).toEqual(["INVALID_ENV_KEY", "RESERVED_ENV_PREFIX"]);
+    const invalidJson = await s.api("POST", `/projects/${projectA}/containers`, undefined, { raw: "{not json" });
+    expect([invalidJson.status, invalidJson.body.code]).toEqual([422, "INVALID_JSON"]);
+    const notFoundTpl = await s.api("POST", `/projects/${projectA}/containers`, { template: "nope" });
+    expect(notFoundTpl.status).toBe(404);
+    expect((await s.api("GET", "/containers/..%2F..%2Fetc")).status).toBe(404);
+    expect((await s.api("GET", "/containers")).body.data.pagination.total).toBe(before);
+    const subvols = await execa("btrfs", ["subvolume", "list", s.host.poolPath]);
+    expect(subvols.stdout.split("\n").filter((l) => l.includes("tenants/")).length).toBe(before);
+  });
+
+  it("replays an idempotent create and refuses the key with another body", async () => {
+    const key = `key-${Date.now()}`;
+    const body = { template: "mini", name: "idem-one" };
+    const a = await s.api("POST", `/projects/${projectA}/containers`, body, { headers: { "idempotency-key": key } });
+    const b = await s.api("POST", `/projects/${projectA}/containers`, body, { headers: { "idempotency-key": key } });
+    expect(a.status).toBe(201);
+    expect(b.status).toBe(201);
+    expect(b.body.data.id).toBe(a.body.data.id);
+    expect(b.headers.get("idempotent-replayed")).toBe("true");
+    const c = await s.api("POST", `/projects/${projectA}/containers`, { ...body, name: "idem-two" }, { headers: { "idempotency-key": key } });
+    expect([c.status, c.body.code]).toEqual([422, "IDEMPOTENCY_KEY_REUSED"]);
+    const named = (await s.api("GET", `/containers?search=idem`)).body.data.containers;
+    expect(named.length).toBe(1);
+    await s.api("DELETE", `/containers/${a.body.data.id}`);
+  });
+
+  it("changes env and the running tenant sees it (via exec); PUT/DELETE one key", async () => {
+    const u = await s.api("PATCH", `/containers/${c1.id}`, { environment_vars: { PLAN: "enterprise", SEATS: "10" } });
+    expect(u.status).toBe(200);
+    expect(u.body.data.restarted).toBe(true);
+    const e = await s.api("POST", `/containers/${c1.id}/exec`, { command: ["/bin/sh", "-c", "cat /tmp/www/env.txt"] });
+    expect(e.body.data.stdout).toContain("PLAN=enterprise");
+    expect(e.body.data.stdout).toContain("SEATS=10");
+    expect((await s.api("PUT", `/containers/${c1.id}/env/SEATS`, { value: "20", restart: false })).body.data).toMatchObject({ restarted: false });
+    expect((await s.api("PUT", `/containers/${c1.id}`, { environment_vars: { SEATS: null } })).status).toBe(200);
+    expect((await s.api("GET", `/containers/${c1.id}/env`)).body.data.environment_vars).not.toHaveProperty("SEATS");
+    expect((await s.api("PUT", `/containers/${c1.id}/env`, { FEATURE: "x" })).body.data.environment_vars.FEATURE).toBe("x");
+    expect((await s.api("DELETE", `/containers/${c1.id}/env/FEATURE`)).body.data.environment_vars).not.toHaveProperty("FEATURE");
+    expect((await s.api("PUT", `/containers/${c1.id}/env/bad-key`, { value: "1" })).body.code).toBe("INVALID_ENV_KEY");
+    expect((await s.api("PUT", `/containers/${c1.id}/env/HOODY_A`, { value: "1" })).body.code).toBe("RESERVED_ENV_PREFIX");
+    const after = await s.api("POST", `/containers/${c1.id}/exec`, { command: ["/bin/sh", "-c", "echo $PLAN"] });
+    expect(after.body.data.stdout.trim()).toBe("enterprise");
+  });
+
+  it("runs operations with state checks and logs the transitions", async () => {
+    expect((await s.api("POST", `/containers/${c1.id}/start`)).body.code).toBe("INVALID_STATE_TRANSITION");
+    const stop = await s.api("POST", `/containers/${c1.id}/stop`);
+    expect(stop.body.data).toMatchObject({ operation: "stop", container_id: c1.id, project_id: projectA, status: "stopped" });
+    expect((await s.host.lxc("lxc-info", c1.id, "-sH")).stdout.trim()).toBe("STOPPED");
+    expect((await s.api("POST", `/containers/${c1.id}/start`)).body.data.status).toBe("running");
+    expect((await s.api("POST", `/containers/${c1.id}/restart`)).body.data.status).toBe("running");
+    expect((await s.api("POST", `/containers/${c1.id}/force-stop`)).body.data.status).toBe("stopped");
+    await s.api("POST", `/containers/${c1.id}/start`);
+    const logs = (await s.api("GET", `/containers/${c1.id}/status-logs`)).body.data;
+    expect(logs.map((l: any) => l.to_status)).toEqual(expect.arrayContaining(["running", "stopped"]));
+    expect(logs[0]).toHaveProperty("transition_time");
+    expect(logs.some((l: any) => l.metadata?.operation === "force-stop")).toBe(true);
+  });
+
+  it("execs with exit codes and timeouts", async () => {
+    const r = await s.api("POST", `/containers/${c1.id}/exec`, { command: ["/bin/sh", "-c", "echo out; echo err >&2; exit 3"] });
+    expect(r.body.data).toMatchObject({ exit_code: 3, stdout: "out", stderr: "err", timed_out: false });
+    const t = await s.api("POST", `/containers/${c1.id}/exec`, { command: ["sleep", "10"], timeout: 1 });
+    expect(t.body.data.timed_out).toBe(true);
+    expect((await s.api("POST", `/containers/${c1.id}/exec`, { command: "ls" })).status).toBe(422);
+  });
+});
+
+describe("snapshots and copies", () => {
+  it("snapshots with alias and expiry, restores, copies from a named snapshot carrying its data", async () => {
+    await s.api("POST", `/containers/${c1.id}/exec`, { command: ["/bin/sh", "-c", "echo v1 > /data/state"] });
+    const snap = await s.api("POST", `/containers/${c1.id}/snapshots`, { alias: "golden", expiry: 7 });
+    expect(snap.status).toBe(201);
+    expect(snap.body.data.name).toMatch(/^snap-\d{8}-\d{6}/);
+    expect(snap.body.data.expires_at).toBeTruthy();
+    await s.api("POST", `/containers/${c1.id}/exec`, { command: ["/bin/sh", "-c", "echo v2 > /data/state"] });
+    const again = await s.api("POST", `/containers/${c1.id}/snapshots`, { alias: "golden" });
+    expect(again.body.data.replaced).toEqual([snap.body.data.name]);
+    const list = (await s.api("GET", `/containers/${c1.id}/snapshots`)).body.data.snapshots;
+    expect(list.map((x: any) => x.alias)).toEqual(["golden"]);
+    const v2name = again.body.data.name;
+    await s.api("POST", `/containers/${c1.id}/exec`, { command: ["/bin/sh", "-c", "echo v3 > /data/state"] });
+    expect((await s.api("PUT", `/containers/${c1.id}/snapshots/golden`)).status).toBe(200);
+    expect((await s.api("POST", `/containers/${c1.id}/exec`, { command: ["cat", "/data/state"] })).body.data.stdout).toBe("v2");
+    const copy = await s.api("POST", `/containers/${c1.id}/copy`, { target_project_id: projectB, name: "acme-copy", source_snapshot: v2name });
+    expect(copy.status).toBe(201);
+    expect(copy.body.data).toMatchObject({ project_id: projectB, source_container_id: c1.id, status: "running" });
+    expect((await s.api("POST", `/containers/${copy.body.data.id}/exec`, { command: ["cat", "/data/state"] }, { token: tokenB })).body.data.stdout).toBe("v2");
+    // A template copies too (the seed's POST /containers/$TEMPLATE/copy).
+    const fromTpl = await s.api("POST", `/containers/mini/copy`, { target_project_id: projectB }, { token: tokenB });
+    expect(fromTpl.status).toBe(201);
+    expect(fromTpl.body.data.template).toBe("mini");
+    expect((await s.api("PUT", `/containers/${c1.id}/snapshots/${v2name}/alias`, { alias: "renamed" })).body.data.alias).toBe("renamed");
+    expect((await s.api("DELETE", `/containers/${c1.id}/snapshots/renamed`)).status).toBe(200);
+    expect((await s.api("PATCH", `/containers/${c1.id}/snapshots/nope`)).status).toBe(404);
+    for (const id of [copy.body.data.id, fromTpl.body.data.id]) await s.api("DELETE", `/containers/${id}`);
+  });
+});
+
+describe("firewall", () => {
+  it("blocks a port, then allows it, applied at once; duplicates and resets", async () => {
+    const b = (await s.api("POST", `/projects/${projectA}/containers`, { template: "mini", name: "fw-target" })).body.data;
+    expect((await probe(c1.id, b.ip)).body.data.stdout).toContain("BLOCKED");
+    const add = await s.api("POST", `/containers/${b.id}/firewall/ingress`, { action: "allow", protocol: "tcp", destination_port: "8080", source: `${c1.ip}/32`, description: "from acme" });
+    expect(add.status).toBe(201);
+    expect(add.body.data.ingress.at(-1)).toMatchObject({ action: "allow", source: `${c1.ip}/32` });
+    expect((await probe(c1.id, b.ip)).body.data.stdout).toContain("REACHED");
+    const dup = await s.api("POST", `/containers/${b.id}/firewall/ingress`, { action: "allow", protocol: "tcp", destination_port: "8080", source: `${c1.ip}/32` });
+    expect([dup.status, dup.body.code]).toEqual([409, "DUPLICATE_RULE"]);
+    expect(dup.body.data.duplicate_of).toEqual({ direction: "ingress", index: 1 });
+    const idx = add.body.data.ingress.length - 1;
+    await s.api("PATCH", `/containers/${b.id}/firewall/ingress`, { index: idx, state: "disabled" });
+    expect((await probe(c1.id, b.ip)).body.data.stdout).toContain("BLOCKED");
+    await s.api("PATCH", `/containers/${b.id}/firewall/ingress`, { index: idx, state: "enabled" });
+    expect((await probe(c1.id, b.ip)).body.data.stdout).toContain("REACHED");
+    const del = await s.api("DELETE", `/containers/${b.id}/firewall/ingress`, { index: idx });
+    expect(del.body.data.rule_count).toBe(1);
+    expect((await probe(c1.id, b.ip)).body.data.stdout).toContain("BLOCKED");
+    await s.api("POST", `/containers/${b.id}/firewall/egress`, { action: "drop", protocol: "udp", destination_port: "53" });
+    const reset = await s.api("POST", `/containers/${b.id}/firewall/reset`);
+    expect(reset.body.data).toMatchObject({ rule_count: 1, max_rules: 100, egress: [] });
+    const rules = await s.api("GET", `/containers/${b.id}/firewall/rules`);
+    expect(rules.body.data.ingress[0]).toMatchObject({ index: 0, source: "host", destination_port: "8080" });
+    const badRule = await s.api("POST", `/containers/${b.id}/firewall/ingress`, { action: "allow", protocol: "tcp", destination_port: "1; flush ruleset" });
+    expect([badRule.status, badRule.body.code]).toEqual([422, "INVALID_FIREWALL_RULE"]);
+    await s.api("DELETE", `/containers/${b.id}`);
+  });
+});
+
+describe("projects, templates, tokens, audit", () => {
+  it("manages projects and enforces max_containers", async () => {
+    const p = await s.api("POST", "/projects", { alias: "tiny", max_containers: 0 });
+    expect(p.status).toBe(201);
+    const r = await s.api("POST", `/projects/${p.body.data.id}/containers`, { template: "mini" });
+    expect([r.status, r.body.code]).toEqual([409, "PROJECT_CONTAINER_LIMIT"]);
+    expect((await s.api("PUT", `/projects/${p.body.data.id}`, { alias: "tiny2" })).body.data.alias).toBe("tiny2");
+    expect((await s.api("PATCH", `/projects/${p.body.data.id}`, { max_containers: null })).body.data.max_containers).toBeNull();
+    expect((await s.api("GET", `/projects`)).body.data.projects.length).toBeGreaterThanOrEqual(3);
+    expect((await s.api("DELETE", `/projects/${projectA}`)).body.code).toBe("PROJECT_NOT_EMPTY");
+    expect((await s.api("DELETE", `/projects/${p.body.data.id}`)).status).toBe(200);
+    expect((await s.api("GET", `/projects/${p.body.data.id}`)).status).toBe(404);
+  });
+
+  it("lists, builds and promotes templates", async () => {
+    const list = (await s.api("GET", "/templates")).body.data.templates;
+    expect(list.map((t: any) => t.name)).toContain("mini");
+    expect((await s.api("POST", "/templates", { recipe: "mini" })).status).toBe(201);
+    expect((await s.api("POST", "/templates", { recipe: "nope" })).status).toBe(422);
+    const promoted = await s.api("POST", "/templates/promote", { container_id: c1.id, name: "acme-golden" });
+    expect(promoted.status).toBe(201);
+    expect(promoted.body.data.name).toBe("acme-golden");
+    expect((await s.api("POST", "/templates/promote", { container_id: c1.id, name: "not-allowed" }, { token: tokenB })).status).toBe(403);
+  });
+
+  it("records an audit log without secrets", async () => {
+    const a = (await s.api("GET", "/audit?limit=100")).body.data;
+    expect(a.entries.length).toBeGreaterThan(5);
+    expect(JSON.stringify(a)).not.toContain("enterprise");
+    expect(JSON.stringify(a)).not.toContain(s.adminToken);
+    expect(a.entries.some((e: any) => e.action === "container.update" && e.result === "ok")).toBe(true);
+    expect((await s.api("GET", "/audit", undefined, { token: tokenB })).status).toBe(403);
+    const rec = await s.api("POST", "/reconcile");
+    expect(rec.body.data).toMatchObject({ removedOrphans: [], markedFailed: [] });
+  });
+});
+
+describe("GDPR delete", () => {
+  it("erases the tenant from disk and database, keeps only a receipt; a second DELETE is 404", async () => {
+    const marker = `marker-${Date.now()}-zq`;
+    const secret = `secret-value-${Date.now()}-qz`;
+    const t = (await s.api("POST", `/projects/${projectA}/containers`, { template: "mini", name: "gdpr-subject", environment_vars: { SECRET_THING: secret } })).body.data;
+    await s.api("POST", `/containers/${t.id}/exec`, { command: ["/bin/sh", "-c", `echo ${marker} > /data/marker`] });
+    await s.api("POST", `/containers/${t.id}/snapshots`, { alias: "before-erase" });
+    await s.api("PATCH", `/containers/${t.id}`, { environment_vars: { OTHER: "x" } });
+    const del = await s.api("DELETE", `/containers/${t.id}`);
+    expect(del.status).toBe(200);
+    expect(del.body.data).toMatchObject({ container_id: t.id, project_id: projectA });
+    expect(del.body.data.erased.host.join("\n")).toMatch(/snapshot/);
+    expect((await s.api("DELETE", `/containers/${t.id}`)).body.code).toBe("CONTAINER_NOT_FOUND");
+    // Nothing on disk: no subvolume, no lxc dir, no chain.
+    expect((await execa("btrfs", ["subvolume", "list", s.host.poolPath])).stdout).not.toContain(t.id);
+    await expect(fs.stat(path.join(s.host.lxcPath, t.id))).rejects.toThrow();
+    expect((await execa("nft", ["list", "table", "inet", s.host.env.HOODY_NFT_TABLE!])).stdout).not.toContain(t.id);
+    // Nothing in the database but the receipt.
+    const db = new Database(path.join(s.host.dir, "hoody.db"), { readonly: true });
+    try {
+      for (const table of ["containers", "env_vars", "snapshots", "firewall_rules", "status_logs", "idempotency_keys"]) {
+        const rows = db.prepare(`SELECT * FROM ${table}`).all();
+        expect(JSON.stringify(rows), table).not.toContain(t.id);
+      }
+      const audit = JSON.stringify(db.prepare("SELECT * FROM audit_log").all());
+      expect(audit).not.toContain(t.id);
+      expect(audit).not.toContain("gdpr-subject");
+      const receipts = db.prepare("SELECT * FROM erasure_receipts WHERE container_id = ?").all(t.id);
+      expect(receipts.length).toBe(1);
+    } finally {
+      db.close();
+    }
+    // Not even in the database file's free pages or WAL, the logs, or anywhere in the data dir.
+    const grep = await execa("grep", ["-r", "-l", "-a", "-e", secret, "-e", marker, s.host.dir], { reject: false });
+    expect(grep.stdout).toBe("");
+    const receipts = (await s.api("GET", "/erasure-receipts")).body.data.receipts;
+    expect(receipts.some((r: any) => r.container_id === t.id)).toBe(true);
+  });
+});
+
+describe("OpenAPI", () => {
+  it("is a valid OpenAPI 3.1 document covering every route", async () => {
+    const res = await fetch(`${s.url}/api/v1/openapi.json`);
+    expect(res.status).toBe(200);
+    const doc = await res.json();
+    const validator = new Validator();
+    const result = await validator.validate(doc);
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
+    expect(validator.version).toBe("3.1");
+    for (const r of routes) expect(doc.paths[r.path]?.[r.method.toLowerCase()], `${r.method} ${r.path}`).toBeDefined();
+  });
+
+  it("answers unknown routes and wrong methods with the envelope", async () => {
+    expect((await s.api("GET", "/nope")).body).toMatchObject({ statusCode: 404, code: "ROUTE_NOT_FOUND" });
+    expect((await s.api("DELETE", "/containers")).body).toMatchObject({ statusCode: 405, code: "METHOD_NOT_ALLOWED" });
+    const health = await fetch(`${s.url}/api/health`);
+    expect(health.status).toBe(200);
+  });
+});
+
+describe("restart safety", () => {
+  it("keeps tenants running across a web server kill and restart; the reconciler finds nothing to repair", async () => {
+    await s.killWeb();
+    expect((await s.host.lxc("lxc-info", c1.id, "-sH")).stdout.trim()).toBe("RUNNING");
+    await s.startWeb();
+    const g = await s.api("GET", `/containers/${c1.id}`);
+    expect(g.body.data.status).toBe("running");
+    await waitFor(() => httpGet(`http://${c1.ip}:8080/`).catch(() => null));
+  });
+});

@@ -1,0 +1,114 @@
+// A whole Hoody for HTTP tests: a TestHost (own pool, daemon, nft table) plus the production Next.js
+// build (.next-test, made by `npm run build:test`) serving the API on a free port against its own
+// SQLite database. stop() ends the server (its process group) and removes everything.
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import fs from "node:fs/promises";
+import net from "node:net";
+import path from "node:path";
+import { TestHost } from "./host-harness.js";
+
+const ROOT = path.resolve(import.meta.dirname, "..");
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+    s.on("error", reject);
+  });
+}
+
+export interface ApiAnswer<T = any> {
+  status: number;
+  headers: Headers;
+  body: { statusCode: number; message: string; data: T; code?: string; error?: string };
+}
+
+export class TestStack {
+  private web: ChildProcess | null = null;
+  webLog = "";
+  private constructor(
+    readonly host: TestHost,
+    readonly port: number,
+    readonly adminToken: string,
+    readonly adminPassword: string,
+  ) {}
+
+  static async create(opts: { poolSizeMiB?: number; templates?: string[] } = {}): Promise<TestStack> {
+    await fs.stat(path.join(ROOT, ".next-test", "BUILD_ID")).catch(() => {
+      throw new Error("no .next-test build: run `npm run build:test` (npm test does)");
+    });
+    const host = await TestHost.create(opts);
+    for (const t of opts.templates ?? ["mini"]) await host.client.buildTemplate(t);
+    const adminToken = `hdy_${randomBytes(24).toString("base64url")}`;
+    const adminPassword = randomBytes(12).toString("base64url");
+    await fs.writeFile(path.join(host.dir, "admin-token"), adminToken + "\n", { mode: 0o600 });
+    await fs.writeFile(path.join(host.dir, "admin-password"), adminPassword + "\n", { mode: 0o600 });
+    const stack = new TestStack(host, await freePort(), adminToken, adminPassword);
+    await stack.startWeb();
+    return stack;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async startWeb(): Promise<void> {
+    const child = spawn(path.join(ROOT, "node_modules/.bin/next"), ["start", "-p", String(this.port), "-H", "127.0.0.1"], {
+      cwd: ROOT,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, ...this.host.env, HOODY_NEXT_DIST: ".next-test", NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", HOODY_ROUTER_PORT: "8080", HOODY_DOMAIN: "localhost" },
+    });
+    this.web = child;
+    child.stdout!.on("data", (d) => (this.webLog += d));
+    child.stderr!.on("data", (d) => (this.webLog += d));
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`web exited ${child.exitCode}: ${this.webLog}`);
+      const ok = await fetch(`${this.url}/api/health`).then((r) => r.ok, () => false);
+      if (ok && /\[core\] reconcil/.test(this.webLog)) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`web did not come up: ${this.webLog}`);
+  }
+
+  /** kill -9 the web server's process group, as a crash would. */
+  async killWeb(): Promise<void> {
+    const w = this.web;
+    if (!w || w.exitCode !== null) return;
+    const exited = new Promise((r) => w.once("exit", r));
+    try {
+      process.kill(-w.pid!, "SIGKILL");
+    } catch {
+      w.kill("SIGKILL");
+    }
+    await exited;
+    this.web = null;
+  }
+
+  async api<T = any>(method: string, p: string, body?: unknown, opts: { token?: string | null; headers?: Record<string, string>; raw?: string } = {}): Promise<ApiAnswer<T>> {
+    const token = opts.token === undefined ? this.adminToken : opts.token;
+    const headers: Record<string, string> = { ...(token ? { authorization: `Bearer ${token}` } : {}), ...opts.headers };
+    let payload: string | undefined = opts.raw;
+    if (body !== undefined) payload = JSON.stringify(body);
+    if (payload !== undefined && !headers["content-type"]) headers["content-type"] = "application/json";
+    const res = await fetch(`${this.url}/api/v1${p}`, { method, headers, body: payload });
+    const text = await res.text();
+    let parsed: any;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = { raw: text };
+    }
+    return { status: res.status, headers: res.headers, body: parsed };
+  }
+
+  async stop(): Promise<void> {
+    await this.killWeb();
+    await this.host.stop();
+  }
+}
