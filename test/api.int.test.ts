@@ -157,6 +157,14 @@ describe("containers", () => {
     expect(b.headers.get("idempotent-replayed")).toBe("true");
     const c = await s.api("POST", `/projects/${projectA}/containers`, { ...body, name: "idem-two" }, { headers: { "idempotency-key": key } });
     expect([c.status, c.body.code]).toEqual([422, "IDEMPOTENCY_KEY_REUSED"]);
+    // Answers with secrets are never stored for replay: the token's secret is not in the database.
+    const tok = await s.api("POST", "/tokens", { name: "idem-token" }, { headers: { "idempotency-key": `tok-${key}` } });
+    expect(tok.status).toBe(201);
+    const again = await s.api("POST", "/tokens", { name: "idem-token" }, { headers: { "idempotency-key": `tok-${key}` } });
+    expect([again.status, again.body.code]).toEqual([409, "IDEMPOTENT_ANSWER_NOT_STORED"]);
+    const raw = await execa("grep", ["-c", "-a", tok.body.data.token, path.join(s.host.dir, "hoody.db")], { reject: false });
+    expect(raw.stdout.trim()).toBe("0");
+    await s.api("DELETE", `/tokens/${tok.body.data.id}`);
     const named = (await s.api("GET", `/containers?search=idem`)).body.data.containers;
     expect(named.length).toBe(1);
     await s.api("DELETE", `/containers/${a.body.data.id}`);
@@ -197,7 +205,7 @@ describe("containers", () => {
 
   it("execs with exit codes and timeouts", async () => {
     const r = await s.api("POST", `/containers/${c1.id}/exec`, { command: ["/bin/sh", "-c", "echo out; echo err >&2; exit 3"] });
-    expect(r.body.data).toMatchObject({ exit_code: 3, stdout: "out", stderr: "err", timed_out: false });
+    expect(r.body.data).toMatchObject({ exit_code: 3, stdout: "out\n", stderr: "err\n", timed_out: false });
     const t = await s.api("POST", `/containers/${c1.id}/exec`, { command: ["sleep", "10"], timeout: 1 });
     expect(t.body.data.timed_out).toBe(true);
     expect((await s.api("POST", `/containers/${c1.id}/exec`, { command: "ls" })).status).toBe(422);
@@ -219,11 +227,11 @@ describe("snapshots and copies", () => {
     const v2name = again.body.data.name;
     await s.api("POST", `/containers/${c1.id}/exec`, { command: ["/bin/sh", "-c", "echo v3 > /data/state"] });
     expect((await s.api("PUT", `/containers/${c1.id}/snapshots/golden`)).status).toBe(200);
-    expect((await s.api("POST", `/containers/${c1.id}/exec`, { command: ["cat", "/data/state"] })).body.data.stdout).toBe("v2");
+    expect((await s.api("POST", `/containers/${c1.id}/exec`, { command: ["cat", "/data/state"] })).body.data.stdout).toBe("v2\n");
     const copy = await s.api("POST", `/containers/${c1.id}/copy`, { target_project_id: projectB, name: "acme-copy", source_snapshot: v2name });
     expect(copy.status).toBe(201);
     expect(copy.body.data).toMatchObject({ project_id: projectB, source_container_id: c1.id, status: "running" });
-    expect((await s.api("POST", `/containers/${copy.body.data.id}/exec`, { command: ["cat", "/data/state"] }, { token: tokenB })).body.data.stdout).toBe("v2");
+    expect((await s.api("POST", `/containers/${copy.body.data.id}/exec`, { command: ["cat", "/data/state"] }, { token: tokenB })).body.data.stdout).toBe("v2\n");
     // A template copies too (the seed's POST /containers/$TEMPLATE/copy).
     const fromTpl = await s.api("POST", `/containers/mini/copy`, { target_project_id: projectB }, { token: tokenB });
     expect(fromTpl.status).toBe(201);

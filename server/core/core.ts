@@ -221,7 +221,7 @@ export class Core {
       ramdisk: row.ramdisk,
       created_at: row.createdAt,
       updated_at: row.updatedAt,
-      ...(stats !== undefined || live !== undefined ? { stats: statsView(stats) } : {}),
+      ...(stats !== undefined ? { stats: statsView(stats) } : {}),
     };
   }
 

@@ -16,7 +16,17 @@ export interface StoredAnswer {
   resourceId: string | null;
 }
 
-export async function withIdempotency(db: Db, actorId: string, key: string, requestBody: string, run: () => Promise<StoredAnswer>): Promise<StoredAnswer & { replayed: boolean }> {
+const NOT_STORED = "";
+
+/** With `storeAnswer: false` only the request's hash is kept: a retry is refused, never replayed. */
+export async function withIdempotency(
+  db: Db,
+  actorId: string,
+  key: string,
+  requestBody: string,
+  run: () => Promise<StoredAnswer>,
+  storeAnswer = true,
+): Promise<StoredAnswer & { replayed: boolean }> {
   if (!KEY_RE.test(key)) throw new CoreError(422, "INVALID_IDEMPOTENCY_KEY", "Idempotency-Key must be 1-255 printable ASCII characters");
   const requestHash = sha256(requestBody);
   const slot = `${actorId}\0${key}`;
@@ -25,6 +35,7 @@ export async function withIdempotency(db: Db, actorId: string, key: string, requ
   const found = db.select().from(idempotencyKeys).where(and(eq(idempotencyKeys.actor, actorId), eq(idempotencyKeys.key, key))).get();
   if (found) {
     if (found.requestHash !== requestHash) throw new CoreError(422, "IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was used with a different request body");
+    if (found.response === NOT_STORED) throw new CoreError(409, "IDEMPOTENT_ANSWER_NOT_STORED", "this request already ran; its answer holds a secret or command output and is not kept for replay");
     return { status: found.status, body: found.response, resourceId: found.resourceId, replayed: true };
   }
   const p = run();
@@ -33,7 +44,7 @@ export async function withIdempotency(db: Db, actorId: string, key: string, requ
     const answer = await p;
     // Only successes are remembered: a failed attempt may be retried with the same key.
     if (answer.status < 400) {
-      db.insert(idempotencyKeys).values({ actor: actorId, key, requestHash, status: answer.status, response: answer.body, resourceId: answer.resourceId }).run();
+      db.insert(idempotencyKeys).values({ actor: actorId, key, requestHash, status: answer.status, response: storeAnswer ? answer.body : NOT_STORED, resourceId: answer.resourceId }).run();
     }
     return { ...answer, replayed: false };
   } finally {

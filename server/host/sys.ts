@@ -29,6 +29,8 @@ export interface RunOptions {
   /** Called between spawn and completion; the spawn itself is synchronous (used for prctl inheritance). */
   aroundSpawn?: <T>(spawn: () => T) => T;
   maxBuffer?: number;
+  /** Keep output byte-exact (exec); system tools' trailing newline is stripped by default. */
+  keepFinalNewline?: boolean;
 }
 
 export interface RunResult {
@@ -43,7 +45,7 @@ export async function run(command: string, args: readonly string[], opts: RunOpt
   const options: ExecaOptions = {
     timeout: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     reject: false,
-    stripFinalNewline: true,
+    stripFinalNewline: !opts.keepFinalNewline,
     input: opts.input,
     cwd: opts.cwd,
     env: opts.env,

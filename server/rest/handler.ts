@@ -151,7 +151,7 @@ export async function handleRest(core: Core, req: Request): Promise<Response> {
     };
     const key = req.headers.get("idempotency-key");
     if (method === "POST" && key !== null) {
-      const r = await withIdempotency(core.db, actor.id, key, `${method} ${path}\n${raw}`, run);
+      const r = await withIdempotency(core.db, actor.id, key, `${method} ${path}\n${raw}`, run, !route.noReplay);
       return new Response(r.body, { status: r.status, headers: { "content-type": "application/json", ...(r.replayed && { "idempotent-replayed": "true" }) } });
     }
     const r = await run();

@@ -42,6 +42,11 @@ export interface Route {
   query?: z.ZodType;
   status?: number;
   message: string;
+  /**
+   * Answers holding secrets or command output are not kept for Idempotency-Key replays: a retry
+   * with the key is refused (409) instead of replayed.
+   */
+  noReplay?: boolean;
   handler: (ctx: RouteContext) => unknown;
 }
 
@@ -131,7 +136,7 @@ export const routes: Route[] = [
   op("force-stop"),
   op("restart"),
   { method: "GET", path: "/containers/{id}/status-logs", summary: "State changes with time and cause", tag: "Containers", message: "Status logs retrieved", handler: ({ core, actor, params }) => core.statusLogs(actor, params.id!) },
-  { method: "POST", path: "/containers/{id}/exec", summary: "Run a command inside the container", tag: "Containers", body: ExecBody, message: "Command executed", handler: ({ core, actor, params, body }) => core.exec(actor, params.id!, body) },
+  { method: "POST", path: "/containers/{id}/exec", summary: "Run a command inside the container", tag: "Containers", body: ExecBody, message: "Command executed", noReplay: true, handler: ({ core, actor, params, body }) => core.exec(actor, params.id!, body) },
 
   // ---------------------------------------------------------------- env
   { method: "GET", path: "/containers/{id}/env", summary: "A container's env vars", tag: "Environment", message: "Environment retrieved", handler: ({ core, actor, params }) => ({ environment_vars: core.getEnv(actor, params.id!) }) },
@@ -212,7 +217,7 @@ export const routes: Route[] = [
   { method: "POST", path: "/templates", summary: "Build a template from a recipe (admin)", tag: "Templates", body: BuildTemplateBody, status: 201, message: "Template built", handler: ({ core, actor, body }) => core.buildTemplate(actor, body) },
   { method: "POST", path: "/templates/promote", summary: "Promote a container to a template (admin)", tag: "Templates", body: PromoteBody, status: 201, message: "Template created", handler: ({ core, actor, body }) => core.promote(actor, body) },
   { method: "GET", path: "/tokens", summary: "List API tokens (admin)", tag: "Tokens", message: "Tokens retrieved", handler: ({ core, actor }) => ({ tokens: core.listTokens(actor) }) },
-  { method: "POST", path: "/tokens", summary: "Create an API token, shown once (admin)", tag: "Tokens", body: CreateTokenBody, status: 201, message: "Token created", handler: ({ core, actor, body }) => core.createToken(actor, body) },
+  { method: "POST", path: "/tokens", summary: "Create an API token, shown once (admin)", tag: "Tokens", body: CreateTokenBody, status: 201, message: "Token created", noReplay: true, handler: ({ core, actor, body }) => core.createToken(actor, body) },
   { method: "DELETE", path: "/tokens/{id}", summary: "Revoke an API token (admin)", tag: "Tokens", message: "Token revoked", handler: ({ core, actor, params }) => core.revokeToken(actor, params.id!) },
   { method: "GET", path: "/audit", summary: "Audit log (admin)", tag: "Audit", query: AuditQuery, message: "Audit log retrieved", handler: ({ core, actor, query }) => core.listAudit(actor, query) },
   { method: "GET", path: "/erasure-receipts", summary: "GDPR erasure receipts", tag: "Audit", message: "Receipts retrieved", handler: ({ core, actor }) => ({ receipts: core.listReceipts(actor) }) },

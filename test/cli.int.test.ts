@@ -1,0 +1,46 @@
+// The hoody CLI as a real client of the running API.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import path from "node:path";
+import { execa } from "execa";
+import { TestStack } from "./stack-harness.js";
+
+let s: TestStack;
+const cli = (...args: string[]) =>
+  execa(path.resolve(import.meta.dirname, "../bin/hoody.js"), ["--url", s.url, "--token", s.adminToken, ...args], { reject: false });
+
+beforeAll(async () => {
+  s = await TestStack.create();
+});
+afterAll(async () => {
+  await s?.stop();
+});
+
+describe("hoody CLI", () => {
+  it("creates a project and a container, sets env, execs, snapshots and erases it", async () => {
+    const p = JSON.parse((await cli("--json", "projects", "create", "cli-project")).stdout);
+    const c = JSON.parse((await cli("--json", "containers", "create", p.id, "--name", "cli-tenant", "--env", "PLAN=basic")).stdout);
+    expect(c).toMatchObject({ name: "cli-tenant", status: "running", environment_vars: { PLAN: "basic" } });
+    const list = await cli("containers", "list", "--project", p.id);
+    expect(list.stdout).toMatch(/cli-tenant\s.*running/);
+    expect((await cli("containers", "env", c.id, "set", "PLAN=pro")).exitCode).toBe(0);
+    const ex = await cli("containers", "exec", c.id, "--", "cat", "/tmp/www/env.txt");
+    expect(ex.stdout).toContain("PLAN=pro");
+    const fail = await cli("containers", "exec", c.id, "--", "sh", "-c", "exit 7");
+    expect(fail.exitCode).toBe(7);
+    expect((await cli("snapshots", "create", c.id, "--alias", "first")).exitCode).toBe(0);
+    expect((await cli("snapshots", "list", c.id)).stdout).toContain("first");
+    const rm = await cli("containers", "rm", c.id);
+    expect(rm.stdout).toContain(`erased container ${c.id}`);
+    const again = await cli("containers", "get", c.id);
+    expect(again.exitCode).toBe(1);
+    expect(again.stderr).toContain("CONTAINER_NOT_FOUND");
+    expect((await cli("projects", "rm", p.id)).exitCode).toBe(0);
+  });
+
+  it("reports usage errors with exit 2 and API errors with their code", async () => {
+    expect((await cli("containers", "frobnicate")).exitCode).toBe(2);
+    const bad = await execa(path.resolve(import.meta.dirname, "../bin/hoody.js"), ["--url", s.url, "--token", "hdy_nope", "projects", "list"], { reject: false });
+    expect(bad.exitCode).toBe(1);
+    expect(bad.stderr).toContain("INVALID_TOKEN");
+  });
+});
