@@ -5,7 +5,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 import { ROOT, dataDir, servicePid, startService, stopService } from "./services.js";
-import { config, domain, hostClient, hostd, routerPort, web, webPort } from "./stack.js";
+import { config, domain, hostClient, hostd, router, routerPort, web, webPort } from "./stack.js";
 
 const log = (msg: string) => console.log(`[up] ${msg}`);
 
@@ -83,6 +83,8 @@ async function main() {
 
   await ensureWebBuild();
   log(`dashboard: ${await startCurrent(web, await fs.readFile(path.join(ROOT, ".next", "hoody-build-stamp"), "utf8"), 120_000)}`);
+  // The router starts after the web server, which applies database migrations first.
+  log(`tenant router: ${await startCurrent(router, await sourceStamp(["server/router", "server/core", "server/db", "server/engine", "drizzle"]))}`);
 
   console.log(`
 Hoody is up.

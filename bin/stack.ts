@@ -26,3 +26,11 @@ export const web: Service = {
   env: { NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1" },
   healthy: async () => (await fetch(`http://127.0.0.1:${webPort}/api/health`, { signal: AbortSignal.timeout(2000) })).ok,
 };
+
+export const router: Service = {
+  name: "router",
+  command: tsx,
+  args: [path.join(ROOT, "server/router/main.ts")],
+  env: { HOODY_ROUTER_PORT: String(routerPort), HOODY_DOMAIN: domain },
+  healthy: async () => (await fetch(`http://127.0.0.1:${routerPort}/.hoody/health`, { signal: AbortSignal.timeout(2000) })).ok,
+};

@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
+import http from "node:http";
 import net from "node:net";
 import path from "node:path";
 import { TestHost } from "./host-harness.js";
@@ -29,7 +30,10 @@ export interface ApiAnswer<T = any> {
 
 export class TestStack {
   private web: ChildProcess | null = null;
+  private routerProc: ChildProcess | null = null;
   webLog = "";
+  routerLog = "";
+  routerPort = 0;
   private constructor(
     readonly host: TestHost,
     readonly port: number,
@@ -76,6 +80,49 @@ export class TestStack {
     throw new Error(`web did not come up: ${this.webLog}`);
   }
 
+  get routerUrl(): string {
+    return `http://127.0.0.1:${this.routerPort}`;
+  }
+
+  /** The tenant router as its own process (as `npm run up` runs it), sweeping idle tenants every 300 ms. */
+  async startRouter(): Promise<void> {
+    this.routerPort ||= await freePort();
+    const child = spawn(path.join(ROOT, "node_modules/.bin/tsx"), [path.join(ROOT, "server/router/main.ts")], {
+      cwd: ROOT,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, ...this.host.env, HOODY_ROUTER_PORT: String(this.routerPort), HOODY_ROUTER_HOST: "127.0.0.1", HOODY_DOMAIN: "localhost", HOODY_IDLE_SWEEP_MS: "300" },
+    });
+    this.routerProc = child;
+    child.stdout!.on("data", (d) => (this.routerLog += d));
+    child.stderr!.on("data", (d) => (this.routerLog += d));
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`router exited ${child.exitCode}: ${this.routerLog}`);
+      if (await fetch(`${this.routerUrl}/.hoody/health`).then((r) => r.ok, () => false)) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`router did not come up: ${this.routerLog}`);
+  }
+
+  /** A request to a tenant through the router, by its URL label. */
+  viaRouter(label: string, p = "/", init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+    return new Promise((resolve, reject) => {
+      const req = http.request(
+        { host: "127.0.0.1", port: this.routerPort, path: p, method: init.method ?? "GET", headers: { host: `${label}.localhost:${this.routerPort}`, ...init.headers }, agent: false },
+        (res) => {
+          let body = "";
+          res.setEncoding("utf8");
+          res.on("data", (c: string) => (body += c));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+          res.on("error", reject);
+        },
+      );
+      req.on("error", reject);
+      req.end(init.body);
+    });
+  }
+
   /** kill -9 the web server's process group, as a crash would. */
   async killWeb(): Promise<void> {
     const w = this.web;
@@ -108,6 +155,16 @@ export class TestStack {
   }
 
   async stop(): Promise<void> {
+    if (this.routerProc && this.routerProc.exitCode === null) {
+      const r = this.routerProc;
+      const exited = new Promise((res) => r.once("exit", res));
+      try {
+        process.kill(-r.pid!, "SIGKILL");
+      } catch {
+        r.kill("SIGKILL");
+      }
+      await exited;
+    }
     await this.killWeb();
     await this.host.stop();
   }

@@ -42,9 +42,23 @@ export interface ContainerView {
   snapshot_count: number;
   comment: string | null;
   ramdisk: boolean;
+  /** null: the template's idle timeout; 0: never stopped for idleness. */
+  idle_timeout_s: number | null;
+  requests_total: number;
+  last_request_at: string | null;
   created_at: string;
   updated_at: string;
   stats?: ContainerStatsView;
+}
+
+/** What the tenant router needs to route a host name. */
+export interface RouteTarget {
+  id: string;
+  status: ContainerStatus;
+  ip: string | null;
+  appPort: number;
+  /** Effective idle timeout in seconds; null = never stop for idleness. */
+  idleTimeoutS: number | null;
 }
 
 export interface ContainerStatsView {
@@ -219,6 +233,9 @@ export class Core {
       snapshot_count: snapshotCount,
       comment: row.comment,
       ramdisk: row.ramdisk,
+      idle_timeout_s: row.idleTimeoutS,
+      requests_total: row.requestsTotal,
+      last_request_at: row.lastRequestAt,
       created_at: row.createdAt,
       updated_at: row.updatedAt,
       ...(stats !== undefined ? { stats: statsView(stats) } : {}),
@@ -318,7 +335,7 @@ export class Core {
   private async provision(
     actor: Actor,
     projectId: string,
-    body: { name?: string; environment_vars?: Record<string, string>; autostart: boolean; comment?: string; ramdisk?: boolean; ramdisk_mib?: number; limits?: { memory_mib?: number; cpu_milli?: number; pids?: number } },
+    body: { name?: string; environment_vars?: Record<string, string>; autostart: boolean; comment?: string; ramdisk?: boolean; ramdisk_mib?: number; idle_timeout_s?: number | null; limits?: { memory_mib?: number; cpu_milli?: number; pids?: number } },
     source: { template: string; sourceTenant?: string; sourceSnapshot?: string; firewall?: FirewallRule[]; sourceContainerId?: string },
   ): Promise<ContainerView> {
     this.projectRow(actor, projectId);
@@ -357,6 +374,7 @@ export class Core {
           sourceContainerId: source.sourceContainerId ?? null,
           comment: body.comment ?? null,
           ramdisk: body.ramdisk ?? true,
+          idleTimeoutS: body.idle_timeout_s ?? null,
         },
         tenant.env,
         tenant.firewall,
@@ -410,7 +428,7 @@ export class Core {
   async updateContainer(
     actor: Actor,
     containerId: string,
-    body: { environment_vars?: Record<string, string | null>; name?: string; comment?: string; ramdisk_mib?: number; limits?: { memory_mib?: number; cpu_milli?: number; pids?: number }; restart: boolean },
+    body: { environment_vars?: Record<string, string | null>; name?: string; comment?: string; ramdisk_mib?: number; idle_timeout_s?: number | null; limits?: { memory_mib?: number; cpu_milli?: number; pids?: number }; restart: boolean },
   ): Promise<{ container: ContainerView; restarted: boolean }> {
     const row = this.containerRow(actor, containerId);
     return this.audited(actor, "container.update", `container:${containerId}`, async () => {
@@ -440,7 +458,12 @@ export class Core {
           if (rows.length) tx.insert(t.envVars).values(rows).run();
         }
         tx.update(t.containers)
-          .set({ ...(body.name && { name: body.name, label }), ...(body.comment !== undefined && { comment: body.comment }), updatedAt: nowIso() })
+          .set({
+            ...(body.name && { name: body.name, label }),
+            ...(body.comment !== undefined && { comment: body.comment }),
+            ...(body.idle_timeout_s !== undefined && { idleTimeoutS: body.idle_timeout_s }),
+            updatedAt: nowIso(),
+          })
           .where(eq(t.containers.id, containerId))
           .run();
       });
@@ -482,6 +505,49 @@ export class Core {
     const status = running ? "running" : "stopped";
     this.db.update(t.containers).set({ status, updatedAt: nowIso() }).where(eq(t.containers.id, containerId)).run();
     this.logStatus(containerId, before.state, status, SYSTEM, Math.round(performance.now() - t0), { cause });
+  }
+
+  /** The router's lookup by DNS label; null when no container has it. */
+  async routeTarget(label: string): Promise<RouteTarget | null> {
+    const row = this.db.select().from(t.containers).where(eq(t.containers.label, label)).get();
+    if (!row) return null;
+    const live = await this.engine.getTenant(row.id).catch(() => null);
+    const tpl = (await this.templatesCached()).find((x) => x.name === row.template);
+    const idle = (await this.idleTimeouts()).get(row.id) ?? null;
+    let status = row.status as ContainerStatus;
+    if (live && (status === "running" || status === "stopped")) status = live.state === "running" ? "running" : "stopped";
+    return { id: row.id, status, ip: row.ip, appPort: live?.appPort ?? tpl?.settings.appPort ?? 8080, idleTimeoutS: idle };
+  }
+
+  private templateCache: { at: number; list: Awaited<ReturnType<Engine["listTemplates"]>> } | null = null;
+  private async templatesCached() {
+    if (!this.templateCache || Date.now() - this.templateCache.at > 5000) this.templateCache = { at: Date.now(), list: await this.engine.listTemplates() };
+    return this.templateCache.list;
+  }
+
+  /** Effective idle timeouts of every container (seconds; null = never), from the database alone. */
+  async idleTimeouts(): Promise<Map<string, number | null>> {
+    const templates = await this.templatesCached();
+    const rows = this.db.select({ id: t.containers.id, template: t.containers.template, idle: t.containers.idleTimeoutS }).from(t.containers).all();
+    return new Map(
+      rows.map((r) => [r.id, r.idle === null ? (templates.find((x) => x.name === r.template)?.settings.idleTimeoutS ?? null) : r.idle === 0 ? null : r.idle]),
+    );
+  }
+
+  labelOf(containerId: string): string | null {
+    return this.db.select({ label: t.containers.label }).from(t.containers).where(eq(t.containers.id, containerId)).get()?.label ?? null;
+  }
+
+  /** Adds the router's request counts (flushed in batches, not per request). */
+  recordRequests(counts: Map<string, { n: number; lastAt: string }>): void {
+    this.db.transaction((tx) => {
+      for (const [cid, c] of counts) {
+        tx.update(t.containers)
+          .set({ requestsTotal: sql`${t.containers.requestsTotal} + ${c.n}`, lastRequestAt: c.lastAt })
+          .where(eq(t.containers.id, cid))
+          .run();
+      }
+    });
   }
 
   async exec(actor: Actor, containerId: string, body: { command: string[]; timeout: number }) {
@@ -889,6 +955,12 @@ export class Core {
         report.envPushed.push(row.id);
       }
     }
+    // Mirror the engine's templates (the engine is their source of truth; the table serves queries and the UI).
+    const templates = await this.engine.listTemplates();
+    this.db.transaction((tx) => {
+      tx.delete(t.templates).run();
+      for (const tpl of templates) tx.insert(t.templates).values({ name: tpl.name, recipe: tpl.recipe, settings: tpl.settings, createdAt: tpl.createdAt }).run();
+    });
     if (Object.values(report).some((v) => v.length)) this.audit(SYSTEM, "reconcile", null, "ok", report);
     return report;
   }

@@ -30,6 +30,9 @@ export const LimitsInput = z
   .partial()
   .strict();
 
+/** Seconds without requests before the router stops the tenant; 0 = never, null = the template's. */
+export const IdleTimeout = z.number().int().min(0).max(30 * 86400).nullable();
+
 export const CreateContainerBody = z
   .object({
     name: z.union([Name, z.literal("rand")]).optional(),
@@ -40,6 +43,7 @@ export const CreateContainerBody = z
     autostart: z.boolean().default(true),
     comment: z.string().max(16000).optional(),
     limits: LimitsInput.optional(),
+    idle_timeout_s: IdleTimeout.optional(),
   })
   .strict();
 
@@ -62,6 +66,7 @@ export const UpdateContainerBody = z
     comment: z.string().max(16000).optional(),
     ramdisk_mib: z.number().int().min(1).max(65536).optional(),
     limits: LimitsInput.optional(),
+    idle_timeout_s: IdleTimeout.optional(),
     restart: z.boolean().default(true),
   })
   .strict();

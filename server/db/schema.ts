@@ -37,6 +37,11 @@ export const containers = sqliteTable(
     sourceContainerId: text("source_container_id"),
     comment: text("comment"),
     ramdisk: integer("ramdisk", { mode: "boolean" }).notNull().default(true),
+    /** Seconds without requests before the router stops it; null = the template's, 0 = never. */
+    idleTimeoutS: integer("idle_timeout_s"),
+    /** Requests through the tenant router (flushed from the router every few seconds). */
+    requestsTotal: integer("requests_total").notNull().default(0),
+    lastRequestAt: text("last_request_at"),
     createdAt: text("created_at").notNull().default(now),
     updatedAt: text("updated_at").notNull().default(now),
   },

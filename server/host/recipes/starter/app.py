@@ -19,6 +19,7 @@ Routes:
     POST /api/notes          body = note text; JSON {id}
     POST /api/scratch?bytes=N  write N bytes (max 64 MiB) to the scratch file
     GET  /healthz            200 "ok"
+    GET  /ws/echo            WebSocket echo (upgrade)
 
 Runs as PID 1, so SIGTERM/SIGINT are handled explicitly (the kernel ignores
 default-action signals for PID 1): the server stops accepting requests, the
@@ -26,7 +27,9 @@ database is closed and the process exits 0.  It spawns no children, so there
 is nothing to reap.
 """
 
+import base64
 import datetime
+import hashlib
 import html
 import json
 import os
@@ -166,6 +169,41 @@ class Handler(BaseHTTPRequestHandler):
             return None, "body too large (max %d bytes)" % limit
         return self.rfile.read(n), None
 
+    def _websocket_echo(self):
+        """RFC 6455 echo: enough of the protocol (unfragmented text/binary, ping, close) to
+        prove WebSocket upgrades pass through the tenant router."""
+        key = self.headers.get("Sec-WebSocket-Key", "")
+        accept = base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
+        self.send_response(101, "Switching Protocols")
+        self.send_header("Upgrade", "websocket")
+        self.send_header("Connection", "Upgrade")
+        self.send_header("Sec-WebSocket-Accept", accept)
+        self.end_headers()
+        self.close_connection = True
+        rf, wf = self.rfile, self.wfile
+        while True:
+            head = rf.read(2)
+            if len(head) < 2:
+                return
+            opcode, length = head[0] & 0x0F, head[1] & 0x7F
+            if length == 126:
+                length = int.from_bytes(rf.read(2), "big")
+            elif length == 127:
+                length = int.from_bytes(rf.read(8), "big")
+            if length > 1024 * 1024:
+                return
+            mask = rf.read(4) if head[1] & 0x80 else b"\0\0\0\0"
+            data = bytes(b ^ mask[i % 4] for i, b in enumerate(rf.read(length)))
+            if opcode == 0x8:
+                wf.write(b"\x88\x00")
+                wf.flush()
+                return
+            reply_op = 0xA if opcode == 0x9 else opcode
+            n = len(data)
+            hdr = bytes([0x80 | reply_op]) + (bytes([n]) if n < 126 else bytes([126]) + n.to_bytes(2, "big") if n < 65536 else bytes([127]) + n.to_bytes(8, "big"))
+            wf.write(hdr + data)
+            wf.flush()
+
     def log_message(self, fmt, *args):
         # Called once per request by log_request() and by log_error().
         log("%s %s" % (self.address_string(), fmt % args))
@@ -186,6 +224,8 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, page, "text/html; charset=utf-8")
         elif path == "/healthz":
             self._send(200, "ok", "text/plain; charset=utf-8")
+        elif path == "/ws/echo" and self.headers.get("Upgrade", "").lower() == "websocket":
+            self._websocket_echo()
         elif path == "/api/info":
             env = {k: v for k, v in os.environ.items() if not k.startswith(SECRET_PREFIX)}
             self._json(200, {
@@ -194,6 +234,7 @@ class Handler(BaseHTTPRequestHandler):
                 "env": env,
                 "hostname": socket.gethostname(),
                 "pid": os.getpid(),
+                "forwarded": {k.lower(): v for k, v in self.headers.items() if k.lower().startswith("x-forwarded-")},
             })
         elif path == "/api/notes":
             self._json(200, self.store.notes())

@@ -1,0 +1,259 @@
+// The tenant router: http://<label>.<domain>:<port>/ → the tenant's IP and app port. Streams bodies,
+// keeps connections alive, passes WebSocket upgrades (http-proxy-3 does the HTTP work; nothing here
+// parses HTTP). Scale to zero: a request for a stopped tenant wakes it (once, however many requests
+// arrive together) and waits until its app port accepts; a tenant idle past its timeout is stopped.
+import http from "node:http";
+import net from "node:net";
+import type { Duplex } from "node:stream";
+import { createProxyServer } from "http-proxy-3";
+import type { Core, RouteTarget } from "../core/core";
+import { sendProblem } from "./pages";
+
+/** How long a request waits for a running tenant's app to start listening before a 502. */
+const READY_WAIT_MS = 5_000;
+
+export interface RouterOptions {
+  domain: string;
+  /** Longest a request waits for a woken tenant's app port. */
+  wakeTimeoutMs: number;
+  /** How often idle tenants are looked for. */
+  idleSweepMs: number;
+  /** Upstream timeout for a proxied request (no bytes for this long: 502/504). */
+  upstreamTimeoutMs: number;
+  maxBodyBytes: number;
+  /** How long a label → target lookup is trusted. */
+  cacheMs: number;
+}
+
+export const DEFAULT_ROUTER_OPTIONS: RouterOptions = {
+  domain: "localhost",
+  wakeTimeoutMs: 20_000,
+  idleSweepMs: 5_000,
+  upstreamTimeoutMs: 120_000,
+  maxBodyBytes: 64 * 1024 * 1024,
+  cacheMs: 1_000,
+};
+
+interface Activity {
+  lastAt: number;
+  active: number;
+}
+
+export class TenantRouter {
+  readonly server: http.Server;
+  private readonly proxy = createProxyServer({ xfwd: true, ws: true, proxyTimeout: 0, timeout: 0 });
+  private readonly cache = new Map<string, { at: number; target: RouteTarget | null }>();
+  private readonly waking = new Map<string, Promise<void>>();
+  private readonly activity = new Map<string, Activity>();
+  /** Tenants whose app port has accepted since the router last saw it refuse. */
+  private readonly ready = new Set<string>();
+  private pending = new Map<string, { n: number; lastAt: string }>();
+  private timers: NodeJS.Timeout[] = [];
+  readonly startedAt = Date.now();
+
+  constructor(
+    private readonly core: Core,
+    private readonly opts: RouterOptions = DEFAULT_ROUTER_OPTIONS,
+  ) {
+    this.server = http.createServer({ requestTimeout: opts.upstreamTimeoutMs, headersTimeout: 30_000, keepAliveTimeout: 5_000 }, (req, res) => void this.onRequest(req, res));
+    this.server.on("upgrade", (req, socket, head) => void this.onUpgrade(req, socket, head));
+    this.proxy.on("proxyReq", (proxyReq, req) => {
+      if (!proxyReq.getHeader("x-forwarded-host") && req.headers.host) proxyReq.setHeader("x-forwarded-host", req.headers.host);
+    });
+  }
+
+  listen(port: number, host = "0.0.0.0"): Promise<void> {
+    this.timers.push(setInterval(() => void this.sweepIdle(), this.opts.idleSweepMs));
+    this.timers.push(setInterval(() => this.flushCounters(), 2_000));
+    for (const t of this.timers) t.unref();
+    return new Promise((resolve) => this.server.listen(port, host, resolve));
+  }
+
+  async close(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.flushCounters();
+    this.proxy.close();
+    this.server.closeAllConnections();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+
+  /** "<label>.<domain>[:port]" → label; null for the domain itself or another name. */
+  labelOf(hostHeader: string | undefined): string | null {
+    if (!hostHeader) return null;
+    const host = hostHeader.toLowerCase().replace(/:\d+$/, "").replace(/\.$/, "");
+    const suffix = `.${this.opts.domain}`;
+    if (!host.endsWith(suffix)) return null;
+    const label = host.slice(0, -suffix.length);
+    return /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(label) ? label : null;
+  }
+
+  private async target(label: string): Promise<RouteTarget | null> {
+    const hit = this.cache.get(label);
+    if (hit && Date.now() - hit.at < this.opts.cacheMs) return hit.target;
+    const target = await this.core.routeTarget(label);
+    this.cache.set(label, { at: Date.now(), target });
+    return target;
+  }
+
+  private touch(id: string, delta: number): void {
+    const a = this.activity.get(id) ?? { lastAt: Date.now(), active: 0 };
+    a.lastAt = Date.now();
+    a.active += delta;
+    this.activity.set(id, a);
+  }
+
+  private count(id: string): void {
+    const p = this.pending.get(id) ?? { n: 0, lastAt: "" };
+    p.n += 1;
+    p.lastAt = new Date().toISOString();
+    this.pending.set(id, p);
+  }
+
+  private flushCounters(): void {
+    if (!this.pending.size) return;
+    const batch = this.pending;
+    this.pending = new Map();
+    try {
+      this.core.recordRequests(batch);
+    } catch (e) {
+      console.error(`[router] could not record counters: ${(e as Error).message}`);
+    }
+  }
+
+  /** Starts a stopped tenant once, however many requests wait for it, and waits for its app port. */
+  private wake(t: RouteTarget): Promise<void> {
+    let p = this.waking.get(t.id);
+    if (!p) {
+      p = (async () => {
+        try {
+          await this.core.setRunning(t.id, true, "router: request for a stopped tenant");
+          for (const [label, v] of this.cache) if (v.target?.id === t.id) this.cache.delete(label);
+          await waitForPort(t.ip!, t.appPort, this.opts.wakeTimeoutMs);
+          this.touch(t.id, 0);
+        } finally {
+          this.waking.delete(t.id);
+        }
+      })();
+      this.waking.set(t.id, p);
+    }
+    return p;
+  }
+
+  /** Resolves the route; answers the problem itself and returns null when there is none. */
+  private async route(req: http.IncomingMessage, res: http.ServerResponse | null): Promise<RouteTarget | null> {
+    const label = this.labelOf(req.headers.host);
+    const fail = (status: number, detail: string, code: string) => {
+      if (res) sendProblem(req, res, status, detail, code);
+      return null;
+    };
+    if (!label) return fail(404, `No tenant answers at ${req.headers.host ?? "(no Host header)"}.`, "UNKNOWN_HOST");
+    const t = await this.target(label);
+    if (!t || !t.ip) return fail(404, `No tenant is called ${label}.`, "UNKNOWN_TENANT");
+    if (t.status === "deleting") return fail(410, `${label} is being deleted.`, "TENANT_GONE");
+    if (t.status === "failed" || t.status === "creating") return fail(503, `${label} is ${t.status}.`, "TENANT_UNAVAILABLE");
+    if (t.status !== "running") {
+      try {
+        await this.wake(t);
+        this.ready.add(t.id);
+      } catch (e) {
+        return fail(503, `${label} did not start in time: ${(e as Error).message}. Try again in a moment.`, "WAKE_TIMEOUT");
+      }
+    } else if (!this.ready.has(t.id)) {
+      // Running but not known to listen (just created, or it refused last time): wait a little
+      // rather than answer 502 while the app is still starting.
+      try {
+        await waitForPort(t.ip, t.appPort, READY_WAIT_MS);
+        this.ready.add(t.id);
+      } catch {
+        return fail(502, `${label} is running but its app does not accept connections on port ${t.appPort}.`, "UPSTREAM_ERROR");
+      }
+    }
+    return t;
+  }
+
+  private async onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    try {
+      // The platform's own health checks: answered here, never counted as tenant traffic.
+      if (req.url === "/.hoody/health") {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ status: "ok", uptime_s: Math.round((Date.now() - this.startedAt) / 1000) }));
+        return;
+      }
+      const len = Number(req.headers["content-length"] ?? 0);
+      if (len > this.opts.maxBodyBytes) return sendProblem(req, res, 413, `Bodies are limited to ${this.opts.maxBodyBytes} bytes.`, "BODY_TOO_LARGE");
+      const t = await this.route(req, res);
+      if (!t) return;
+      this.count(t.id);
+      this.touch(t.id, +1);
+      res.once("close", () => this.touch(t.id, -1));
+      this.proxy.web(req, res, { target: `http://${t.ip}:${t.appPort}`, proxyTimeout: this.opts.upstreamTimeoutMs }, (err) => {
+        this.cache.delete(this.labelOf(req.headers.host) ?? "");
+        this.ready.delete(t.id);
+        sendProblem(req, res, 502, `The app did not answer (${(err as NodeJS.ErrnoException).code ?? err.message}).`, "UPSTREAM_ERROR");
+      });
+    } catch (e) {
+      sendProblem(req, res, 502, `Routing failed: ${(e as Error).message}`, "ROUTER_ERROR");
+    }
+  }
+
+  private async onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on("error", () => socket.destroy());
+    try {
+      const t = await this.route(req, null);
+      if (!t) {
+        socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+        return;
+      }
+      this.count(t.id);
+      this.touch(t.id, +1);
+      socket.once("close", () => this.touch(t.id, -1));
+      this.proxy.ws(req, socket, head, { target: `http://${t.ip}:${t.appPort}` }, () => socket.destroy());
+    } catch {
+      socket.destroy();
+    }
+  }
+
+  /** Stops running tenants whose last request is older than their idle timeout (open connections keep them up). */
+  async sweepIdle(): Promise<string[]> {
+    const stopped: string[] = [];
+    const [tenants, timeouts] = await Promise.all([this.core.engine.listTenants().catch(() => []), this.core.idleTimeouts()]);
+    for (const tenant of tenants) {
+      const timeoutS = timeouts.get(tenant.id);
+      if (tenant.state !== "running" || timeoutS === null || timeoutS === undefined) continue;
+      // A tenant the router has not seen yet starts its idle clock now.
+      if (!this.activity.has(tenant.id)) this.activity.set(tenant.id, { lastAt: Date.now(), active: 0 });
+      const a = this.activity.get(tenant.id)!;
+      if (a.active > 0 || this.waking.has(tenant.id) || Date.now() - a.lastAt < timeoutS * 1000) continue;
+      try {
+        await this.core.setRunning(tenant.id, false, `router: idle for ${timeoutS}s`);
+        this.activity.delete(tenant.id);
+        this.ready.delete(tenant.id);
+        stopped.push(tenant.id);
+      } catch (e) {
+        console.error(`[router] could not stop idle ${tenant.id}: ${(e as Error).message}`);
+      }
+    }
+    if (stopped.length) this.cache.clear();
+    return stopped;
+  }
+}
+
+/** Resolves once host:port accepts a TCP connection; rejects after timeoutMs. */
+export async function waitForPort(host: string, port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect({ host, port });
+      const done = (v: boolean) => {
+        s.destroy();
+        resolve(v);
+      };
+      s.once("connect", () => done(true));
+      s.once("error", () => done(false));
+      s.setTimeout(500, () => done(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`port ${port} did not open within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

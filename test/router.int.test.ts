@@ -1,0 +1,105 @@
+// The tenant router on the real stack: Host-routed proxying, scale to zero, WebSockets, errors.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { TestStack } from "./stack-harness.js";
+import { waitFor } from "./host-harness.js";
+
+let s: TestStack;
+let project: string;
+
+beforeAll(async () => {
+  s = await TestStack.create({ templates: ["mini", "starter"], poolSizeMiB: 4096 });
+  await s.startRouter();
+  project = (await s.api("POST", "/projects", { alias: "router" })).body.data.id;
+});
+afterAll(async () => {
+  if (s && process.env.HOODY_TEST_VERBOSE) console.log(s.routerLog);
+  await s?.stop();
+});
+
+const create = async (body: Record<string, unknown>) => {
+  const r = await s.api("POST", `/projects/${project}/containers`, body);
+  expect(r.status).toBe(201);
+  return r.body.data;
+};
+
+describe("tenant router", () => {
+  it("serves each tenant's own content at its URL, with forwarding headers", async () => {
+    const a = await create({ template: "starter", name: "shop-one", idle_timeout_s: 0 });
+    const b = await create({ template: "starter", name: "shop-two", idle_timeout_s: 0 });
+    expect(a.url).toBe("http://shop-one.localhost:8080/");
+    await fetch(`http://${a.ip}:8080/api/notes`, { method: "POST", body: "note of one" });
+    const pa = await waitFor(async () => (await s.viaRouter("shop-one")).body || null, 20_000);
+    expect(pa).toContain("Hello from shop-one");
+    expect((await s.viaRouter("shop-two")).body).toContain("Hello from shop-two");
+    expect((await s.viaRouter("shop-one", "/api/notes")).body).toContain("note of one");
+    expect((await s.viaRouter("shop-two", "/api/notes")).body).not.toContain("note of one");
+    const post = await s.viaRouter("shop-two", "/api/notes", { method: "POST", body: "via router", headers: { "content-type": "text/plain" } });
+    expect(post.status).toBe(201);
+    const info = JSON.parse((await s.viaRouter("shop-one", "/api/info")).body);
+    expect(info.tenant).toBe("shop-one");
+    expect(info.forwarded).toMatchObject({ "x-forwarded-for": "127.0.0.1", "x-forwarded-proto": "http", "x-forwarded-host": `shop-one.localhost:${s.routerPort}` });
+    void b;
+  });
+
+  it("answers 404 for an unknown host and the router's own health without counting it", async () => {
+    const r = await s.viaRouter("nobody-here");
+    expect(r.status).toBe(404);
+    expect(r.body).toContain("No tenant is called nobody-here");
+    const j = await s.viaRouter("nobody-here", "/", { headers: { accept: "application/json" } });
+    expect(JSON.parse(j.body)).toMatchObject({ statusCode: 404, code: "UNKNOWN_TENANT" });
+    expect((await s.viaRouter("bad_label!")).status).toBe(404);
+    const h = await fetch(`${s.routerUrl}/.hoody/health`);
+    expect(h.status).toBe(200);
+  });
+
+  it("counts requests per tenant and exposes them in the API", async () => {
+    const c = (await s.api("GET", `/containers?search=shop-one`)).body.data.containers[0];
+    await waitFor(async () => (await s.api("GET", `/containers/${c.id}`)).body.data.requests_total >= 3, 10_000, 200);
+    expect((await s.api("GET", `/containers/${c.id}`)).body.data.last_request_at).toBeTruthy();
+  });
+
+  it("wakes a stopped tenant on the first request, once for 20 concurrent requests", async () => {
+    const t = await create({ template: "mini", name: "sleepy", autostart: false, idle_timeout_s: 0 });
+    expect((await s.host.lxc("lxc-info", t.id, "-sH")).stdout.trim()).toBe("STOPPED");
+    const answers = await Promise.all(Array.from({ length: 20 }, () => s.viaRouter("sleepy")));
+    expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200));
+    expect(answers.every((a) => a.body.includes("hello from sleepy"))).toBe(true);
+    const logs = (await s.api("GET", `/containers/${t.id}/status-logs`)).body.data;
+    const wakes = logs.filter((l: any) => l.to_status === "running" && String(l.metadata?.cause ?? "").startsWith("router"));
+    expect(wakes.length).toBe(1);
+    expect((await s.host.lxc("lxc-info", t.id, "-sH")).stdout.trim()).toBe("RUNNING");
+  });
+
+  it("stops a tenant idle past its timeout, and the next request wakes it again", async () => {
+    const t = await create({ template: "mini", name: "idler", idle_timeout_s: 2 });
+    expect((await s.viaRouter("idler")).status).toBe(200);
+    await waitFor(async () => (await s.host.lxc("lxc-info", t.id, "-sH")).stdout.trim() === "STOPPED", 20_000, 200);
+    const logs = (await s.api("GET", `/containers/${t.id}/status-logs`)).body.data;
+    expect(logs.at(-1)).toMatchObject({ to_status: "stopped" });
+    expect(String(logs.at(-1).metadata.cause)).toMatch(/idle/);
+    expect((await s.viaRouter("idler")).body).toContain("hello from idler");
+  });
+
+  it("passes WebSocket upgrades through (echo)", async () => {
+    const ws = new WebSocket(`${s.routerUrl.replace("http", "ws")}/ws/echo`, { headers: { host: `shop-one.localhost:${s.routerPort}` } });
+    const reply = await new Promise<string>((resolve, reject) => {
+      ws.on("open", () => ws.send("ping through the router"));
+      ws.on("message", (m) => resolve(String(m)));
+      ws.on("error", reject);
+    });
+    ws.close();
+    expect(reply).toBe("ping through the router");
+  });
+
+  it("answers 502 when the app does not answer", async () => {
+    const t = await create({ template: "mini", name: "broken-app", idle_timeout_s: 0 });
+    expect((await s.viaRouter("broken-app")).status).toBe(200);
+    // The app port now refuses the host (first match wins): running, but not answering.
+    const fw = await s.api("PATCH", `/containers/${t.id}/firewall/ingress`, { index: 0, action: "reject" });
+    expect(fw.status).toBe(200);
+    const r = await s.viaRouter("broken-app", "/", { headers: { accept: "application/json" } });
+    expect(r.status).toBe(502);
+    expect(JSON.parse(r.body).code).toBe("UPSTREAM_ERROR");
+  });
+});
