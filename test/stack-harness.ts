@@ -22,6 +22,18 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** SIGKILL a detached child's whole process group (by its pid, never by name) and wait for it. */
+async function killGroup(child: ChildProcess | null): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once("exit", r));
+  try {
+    process.kill(-child.pid!, "SIGKILL");
+  } catch {
+    child.kill("SIGKILL");
+  }
+  await exited;
+}
+
 export interface ApiAnswer<T = any> {
   status: number;
   headers: Headers;
@@ -125,15 +137,7 @@ export class TestStack {
 
   /** kill -9 the web server's process group, as a crash would. */
   async killWeb(): Promise<void> {
-    const w = this.web;
-    if (!w || w.exitCode !== null) return;
-    const exited = new Promise((r) => w.once("exit", r));
-    try {
-      process.kill(-w.pid!, "SIGKILL");
-    } catch {
-      w.kill("SIGKILL");
-    }
-    await exited;
+    await killGroup(this.web);
     this.web = null;
   }
 
@@ -155,16 +159,7 @@ export class TestStack {
   }
 
   async stop(): Promise<void> {
-    if (this.routerProc && this.routerProc.exitCode === null) {
-      const r = this.routerProc;
-      const exited = new Promise((res) => r.once("exit", res));
-      try {
-        process.kill(-r.pid!, "SIGKILL");
-      } catch {
-        r.kill("SIGKILL");
-      }
-      await exited;
-    }
+    await killGroup(this.routerProc);
     await this.killWeb();
     await this.host.stop();
   }

@@ -41,7 +41,10 @@ interface Activity {
 
 export class TenantRouter {
   readonly server: http.Server;
-  private readonly proxy = createProxyServer({ xfwd: true, ws: true, proxyTimeout: 0, timeout: 0 });
+  // Upstream connections are kept alive and reused: a new TCP connection per request overflows small
+  // app listen backlogs under load (measured: 1 s SYN-retry p99s without it).
+  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 32, timeout: 60_000 });
+  private readonly proxy = createProxyServer({ xfwd: true, ws: true, proxyTimeout: 0, timeout: 0, agent: this.agent });
   private readonly cache = new Map<string, { at: number; target: RouteTarget | null }>();
   private readonly waking = new Map<string, Promise<void>>();
   private readonly activity = new Map<string, Activity>();
@@ -73,6 +76,7 @@ export class TenantRouter {
     for (const t of this.timers) clearInterval(t);
     this.flushCounters();
     this.proxy.close();
+    this.agent.destroy();
     this.server.closeAllConnections();
     await new Promise<void>((r) => this.server.close(() => r()));
   }
