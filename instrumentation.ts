@@ -11,4 +11,7 @@ export async function register() {
     console.error(`[core] reconcile at start failed (engine unreachable?): ${(e as Error).message}`);
   }
   setInterval(() => void core.expireSnapshots().catch(() => undefined), 60_000).unref();
+  // Stats history for the dashboard's small charts (in memory; cheap: one stats read for all tenants).
+  void core.sampleStats().catch(() => undefined);
+  setInterval(() => void core.sampleStats().catch(() => undefined), 15_000).unref();
 }

@@ -53,7 +53,7 @@ describe("tRPC", () => {
     expect((await admin.containers.snapshots({ id: c.id })).map((x) => x.name)).toEqual([snap.name]);
     expect((await admin.containers.firewall({ id: c.id })).rule_count).toBe(1);
     const overview = await admin.host.overview();
-    expect(overview.host.tenants.running).toBe(1);
+    expect(overview.tenants.running).toBe(1);
     expect(overview.info.pool.quotaMode).toBe("simple");
     const receipt = await admin.containers.delete({ id: c.id });
     expect(receipt.container_id).toBe(c.id);

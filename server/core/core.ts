@@ -507,6 +507,56 @@ export class Core {
     this.logStatus(containerId, before.state, status, SYSTEM, Math.round(performance.now() - t0), { cause });
   }
 
+  async logs(actor: Actor, containerId: string): Promise<{ log: string }> {
+    this.containerRow(actor, containerId);
+    return { log: await this.engine.logs(containerId, 64 * 1024).catch((e) => Promise.reject(fromEngine(e))) };
+  }
+
+  // ------------------------------------------------------------------ stats history (dashboard charts)
+
+  private history = new Map<string, { at: string; delta: number; memory: number; ksm: number }[]>();
+
+  /** Takes one sample of every tenant's stats (kept in memory, last 120 per tenant). */
+  async sampleStats(): Promise<void> {
+    const { tenants } = await this.engine.stats();
+    const at = nowIso();
+    for (const s of tenants) {
+      const h = this.history.get(s.id) ?? [];
+      h.push({ at, delta: s.deltaBytes, memory: s.memoryBytes, ksm: Math.max(0, s.ksmProfitBytes) });
+      if (h.length > 120) h.shift();
+      this.history.set(s.id, h);
+    }
+    for (const id of this.history.keys()) if (!tenants.some((s) => s.id === id)) this.history.delete(id);
+  }
+
+  statsHistory(actor: Actor, containerId: string) {
+    this.containerRow(actor, containerId);
+    return this.history.get(containerId) ?? [];
+  }
+
+  /** Host-wide numbers for the overview: pool, deltas vs full copies, KSM, memory, counts, largest deltas. */
+  async overview() {
+    const [info, stats, templates] = await Promise.all([this.engine.info(), this.engine.stats(), this.engine.listTemplates()]);
+    const rows = this.db.select({ id: t.containers.id, name: t.containers.name, template: t.containers.template }).from(t.containers).all();
+    const byId = new Map(stats.tenants.map((s) => [s.id, s]));
+    const tplBytes = new Map(templates.map((x) => [x.name, x.bytes]));
+    const totalDelta = rows.reduce((sum, r) => sum + (byId.get(r.id)?.deltaBytes ?? 0), 0);
+    const fullCopies = rows.reduce((sum, r) => sum + (tplBytes.get(r.template) ?? 0) + (byId.get(r.id)?.deltaBytes ?? 0), 0);
+    const largest = rows
+      .map((r) => ({ id: r.id, name: r.name, delta_bytes: byId.get(r.id)?.deltaBytes ?? 0 }))
+      .sort((a, b) => b.delta_bytes - a.delta_bytes)
+      .slice(0, 10);
+    return {
+      info,
+      host: stats.host,
+      capabilities: this.engine.capabilities(),
+      tenants: { total: rows.length, running: rows.filter((r) => byId.get(r.id)?.running).length },
+      disk: { tenant_deltas_bytes: totalDelta, full_copies_bytes: fullCopies, snapshots_bytes: stats.tenants.reduce((s, x) => s + x.snapshotBytes, 0) },
+      ksm_saved_bytes: stats.tenants.reduce((s, x) => s + Math.max(0, x.ksmProfitBytes), 0),
+      largest_deltas: largest,
+    };
+  }
+
   /** The router's lookup by DNS label; null when no container has it. */
   async routeTarget(label: string): Promise<RouteTarget | null> {
     const row = this.db.select().from(t.containers).where(eq(t.containers.label, label)).get();

@@ -57,6 +57,9 @@ export class HostEngine implements Engine {
   exec(id: string, command: string[], timeoutMs?: number) {
     return this.client.call("tenants.exec", { id, command, timeoutMs });
   }
+  logs(id: string, maxBytes?: number) {
+    return this.client.call("tenants.logs", { id, maxBytes });
+  }
   createSnapshot(id: string, name?: string) {
     return this.client.call("snapshots.create", { id, name });
   }

@@ -46,6 +46,8 @@ export interface Engine {
   ): Promise<{ tenant: TenantInfo; restarted: boolean }>;
   setFirewall(id: string, rules: FirewallRule[]): Promise<TenantInfo>;
   exec(id: string, command: string[], timeoutMs?: number): Promise<ExecResult>;
+  /** The tail of the app's console output. */
+  logs(id: string, maxBytes?: number): Promise<string>;
 
   createSnapshot(id: string, name?: string): Promise<SnapshotInfo>;
   restoreSnapshot(id: string, name: string): Promise<TenantInfo>;

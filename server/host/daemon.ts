@@ -56,6 +56,7 @@ export const METHODS = {
     (h, i) => h.exec(i.id, i.command, i.timeoutMs),
   ),
   "tenants.initPid": method(Id, (h, i) => h.initPid(i.id)),
+  "tenants.logs": method(Id.extend({ maxBytes: z.number().int().min(1).max(1024 * 1024).optional() }), (h, i) => h.logs(i.id, i.maxBytes)),
   "snapshots.create": method(Id.extend({ name: z.string().regex(SNAPSHOT_NAME_RE).optional() }), (h, i) => h.createSnapshot(i.id, i.name)),
   "snapshots.list": method(Id, (h, i) => h.listSnapshots(i.id)),
   "snapshots.restore": method(Id.extend({ name: z.string().regex(SNAPSHOT_NAME_RE) }), (h, i) => h.restoreSnapshot(i.id, i.name)),

@@ -616,6 +616,23 @@ export class Host {
     return this.lxc.exec(id, command, { timeoutMs, ksm: m.ksm, env: { ...m.env, HOODY_TENANT_ID: m.id, HOODY_TENANT_NAME: m.name } });
   }
 
+  /** The tail of the app's console output (what its init writes to stdout/stderr). */
+  async logs(id: string, maxBytes = 64 * 1024): Promise<string> {
+    this.getTenant(id);
+    const file = path.join(this.lxc.dir(id), "console.log");
+    const fh = await fs.open(file, "r").catch(() => null);
+    if (!fh) return "";
+    try {
+      const { size } = await fh.stat();
+      const len = Math.min(size, maxBytes);
+      const buf = Buffer.alloc(len);
+      await fh.read(buf, 0, len, size - len);
+      return buf.toString("utf8");
+    } finally {
+      await fh.close();
+    }
+  }
+
   async initPid(id: string): Promise<number | null> {
     this.getTenant(id);
     return this.lxc.initPid(id);

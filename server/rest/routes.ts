@@ -135,6 +135,7 @@ export const routes: Route[] = [
   op("stop"),
   op("force-stop"),
   op("restart"),
+  { method: "GET", path: "/containers/{id}/logs", summary: "The tail of the app's console output", tag: "Containers", message: "Logs retrieved", handler: ({ core, actor, params }) => core.logs(actor, params.id!) },
   { method: "GET", path: "/containers/{id}/status-logs", summary: "State changes with time and cause", tag: "Containers", message: "Status logs retrieved", handler: ({ core, actor, params }) => core.statusLogs(actor, params.id!) },
   { method: "POST", path: "/containers/{id}/exec", summary: "Run a command inside the container", tag: "Containers", body: ExecBody, message: "Command executed", noReplay: true, handler: ({ core, actor, params, body }) => core.exec(actor, params.id!, body) },
 

@@ -23,10 +23,7 @@ export const auditRouter = createTRPCRouter({
 });
 
 export const hostRouter = createTRPCRouter({
-  overview: adminProcedure.query(async ({ ctx }) => {
-    const [info, stats] = await Promise.all([ctx.core.engine.info(), ctx.core.engine.stats()]);
-    return { info, host: stats.host, capabilities: ctx.core.engine.capabilities() };
-  }),
+  overview: adminProcedure.query(({ ctx }) => ctx.core.overview()),
   reconcile: adminProcedure.mutation(({ ctx }) => ctx.core.reconcile()),
 });
 
