@@ -53,7 +53,7 @@ export class TestStack {
     readonly adminPassword: string,
   ) {}
 
-  static async create(opts: { poolSizeMiB?: number; templates?: string[] } = {}): Promise<TestStack> {
+  static async create(opts: { poolSizeMiB?: number; templates?: string[]; port?: number; routerPort?: number; subnet16?: boolean; uidRanges?: number } = {}): Promise<TestStack> {
     await fs.stat(path.join(ROOT, ".next-test", "BUILD_ID")).catch(() => {
       throw new Error("no .next-test build: run `npm run build:test` (npm test does)");
     });
@@ -63,7 +63,8 @@ export class TestStack {
     const adminPassword = randomBytes(12).toString("base64url");
     await fs.writeFile(path.join(host.dir, "admin-token"), adminToken + "\n", { mode: 0o600 });
     await fs.writeFile(path.join(host.dir, "admin-password"), adminPassword + "\n", { mode: 0o600 });
-    const stack = new TestStack(host, await freePort(), adminToken, adminPassword);
+    const stack = new TestStack(host, opts.port ?? (await freePort()), adminToken, adminPassword);
+    if (opts.routerPort) stack.routerPort = opts.routerPort;
     await stack.startWeb();
     return stack;
   }
@@ -77,7 +78,7 @@ export class TestStack {
       cwd: ROOT,
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, ...this.host.env, HOODY_NEXT_DIST: ".next-test", NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", HOODY_ROUTER_PORT: "8080", HOODY_DOMAIN: "localhost" },
+      env: { ...process.env, ...this.host.env, HOODY_NEXT_DIST: ".next-test", NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", HOODY_ROUTER_PORT: String(this.routerPort || 8080), HOODY_DOMAIN: "localhost" },
     });
     this.web = child;
     child.stdout!.on("data", (d) => (this.webLog += d));

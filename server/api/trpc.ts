@@ -4,7 +4,7 @@ import { initTRPC, TRPCError } from "@trpc/server";
 import superjson from "superjson";
 import type { OperatorAuth } from "../core/auth";
 import type { Actor, Core } from "../core/core";
-import { CoreError, fromEngine } from "../core/errors";
+import { fromEngine, isCoreError } from "../core/errors";
 
 export interface TRPCContext {
   core: Core;
@@ -17,7 +17,7 @@ export interface TRPCContext {
 const t = initTRPC.context<TRPCContext>().create({
   transformer: superjson,
   errorFormatter({ shape, error }) {
-    const cause = error.cause instanceof CoreError ? error.cause : null;
+    const cause = isCoreError(error.cause) ? error.cause : null;
     return { ...shape, data: { ...shape.data, hoodyCode: cause?.code ?? null, details: cause?.data ?? null } };
   },
 });
@@ -40,7 +40,7 @@ const mapErrors = t.middleware(async ({ next }) => {
   const result = await next();
   if (!result.ok && !(result.error.cause instanceof TRPCError)) {
     const cause = result.error.cause;
-    if (cause instanceof CoreError || (cause && !(cause instanceof TRPCError) && result.error.code === "INTERNAL_SERVER_ERROR")) {
+    if (isCoreError(cause) || (cause && !(cause instanceof TRPCError) && result.error.code === "INTERNAL_SERVER_ERROR")) {
       const err = fromEngine(cause);
       throw new TRPCError({ code: STATUS_TO_CODE[err.status] ?? "INTERNAL_SERVER_ERROR", message: err.message, cause: err });
     }

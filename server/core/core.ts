@@ -215,11 +215,12 @@ export class Core {
     return Object.fromEntries(rows.map((r) => [r.key, r.value]));
   }
 
-  private view(row: typeof t.containers.$inferSelect, live?: TenantInfo | null, stats?: TenantStats): ContainerView {
+  /** `live` is the engine's running/stopped fact (a TenantInfo or stats row); stats are attached when given. */
+  private view(row: typeof t.containers.$inferSelect, live?: { state?: string; running?: boolean } | null, stats?: TenantStats): ContainerView {
     const snapshotCount = this.db.select({ n: sql<number>`count(*)` }).from(t.snapshots).where(eq(t.snapshots.containerId, row.id)).get()?.n ?? 0;
     let status = row.status as ContainerStatus;
     // Running/stopped are facts of the engine; lifecycle states (creating, deleting, failed) are ours.
-    if (live && (status === "running" || status === "stopped")) status = live.state === "running" ? "running" : "stopped";
+    if (live && (status === "running" || status === "stopped")) status = live.state === "running" || live.running === true ? "running" : "stopped";
     return {
       id: row.id,
       name: row.name,
@@ -246,7 +247,7 @@ export class Core {
     const row = this.containerRow(actor, containerId);
     const [live, stats] = await Promise.all([
       this.engine.getTenant(containerId).catch(() => null),
-      this.engine.stats().then((s) => s.tenants.find((x) => x.id === containerId)).catch(() => undefined),
+      this.engine.stats({ ids: [containerId] }).then((s) => s.tenants[0]).catch(() => undefined),
     ]);
     return this.view(row, live, stats);
   }
@@ -258,25 +259,26 @@ export class Core {
     if (scope) conds.push(eq(t.containers.projectId, scope));
     if (q.template) conds.push(eq(t.containers.template, q.template));
     if (q.search) conds.push(like(t.containers.name, `%${q.search.replace(/[%_\\]/g, (c) => `\\${c}`)}%`));
-    // Running vs stopped is the engine's fact: filter on it after overlaying live state.
-    const live = new Map((await this.engine.listTenants().catch(() => [] as TenantInfo[])).map((x) => [x.id, x]));
-    if (q.status && q.status !== "running" && q.status !== "stopped") conds.push(eq(t.containers.status, q.status));
-    const where = conds.length ? and(...conds) : undefined;
     const sortCol = { id: t.containers.id, name: t.containers.name, status: t.containers.status, created_at: t.containers.createdAt, updated_at: t.containers.updatedAt }[q.sort_by];
     const order = q.sort_order === "asc" ? asc(sortCol) : desc(sortCol);
+    if (q.status && q.status !== "running" && q.status !== "stopped") conds.push(eq(t.containers.status, q.status));
+    const where = conds.length ? and(...conds) : undefined;
+    const statsOf = (ids?: string[]) => this.engine.stats(ids ? { ids } : {}).then((r) => new Map(r.tenants.map((x) => [x.id, x])), () => new Map<string, TenantStats>());
     let views: ContainerView[];
     let total: number;
     if (q.status === "running" || q.status === "stopped") {
-      const all = this.db.select().from(t.containers).where(where).orderBy(order).all().map((r) => this.view(r, live.get(r.id) ?? null));
-      const matching = all.filter((v) => v.status === q.status);
+      // Running vs stopped is the engine's fact: every row's state is needed to filter on it.
+      const live = await statsOf();
+      const matching = this.db.select().from(t.containers).where(where).orderBy(order).all().map((r) => this.view(r, live.get(r.id) ?? null, live.get(r.id))).filter((v) => v.status === q.status);
       total = matching.length;
       views = matching.slice((q.page - 1) * q.limit, q.page * q.limit);
     } else {
+      // Only the page's rows are asked of the engine: cost grows with the page, not the fleet.
       total = this.db.select({ n: sql<number>`count(*)` }).from(t.containers).where(where).get()?.n ?? 0;
-      views = this.db.select().from(t.containers).where(where).orderBy(order).limit(q.limit).offset((q.page - 1) * q.limit).all().map((r) => this.view(r, live.get(r.id) ?? null));
+      const rows = this.db.select().from(t.containers).where(where).orderBy(order).limit(q.limit).offset((q.page - 1) * q.limit).all();
+      const live = await statsOf(rows.map((r) => r.id));
+      views = rows.map((r) => this.view(r, live.get(r.id) ?? null, live.get(r.id)));
     }
-    const stats = new Map((await this.engine.stats().catch(() => ({ tenants: [] as TenantStats[] }))).tenants.map((s) => [s.id, s]));
-    for (const v of views) v.stats = statsView(stats.get(v.id));
     return { containers: views, pagination: pagination(total, q.page, q.limit) };
   }
 

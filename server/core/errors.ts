@@ -15,13 +15,24 @@ export class CoreError extends Error {
   }
 }
 
+/**
+ * Structural checks, not instanceof: Next.js bundles each route and instrumentation separately, and
+ * the per-process Core (made by whichever bundle came first) throws that bundle's classes.
+ */
+export function isCoreError(e: unknown): e is CoreError {
+  return e instanceof Error && e.name === "CoreError" && typeof (e as CoreError).status === "number" && typeof (e as CoreError).code === "string";
+}
+function isHostClientError(e: unknown): e is HostClientError {
+  return e instanceof Error && e.name === "HostClientError" && typeof (e as HostClientError).code === "string";
+}
+
 export const notFound = (what: "CONTAINER" | "PROJECT" | "SNAPSHOT" | "TEMPLATE" | "TOKEN" | "RULE", id: string) =>
   new CoreError(404, `${what}_NOT_FOUND`, `${what.toLowerCase()} ${id} not found`);
 
 /** Maps an engine failure to a CoreError; anything unexpected stays a 500 with a generic message. */
 export function fromEngine(e: unknown): CoreError {
-  if (e instanceof CoreError) return e;
-  if (e instanceof HostClientError) {
+  if (isCoreError(e)) return e;
+  if (isHostClientError(e)) {
     switch (e.code) {
       case "INVALID_INPUT":
         return new CoreError(422, "VALIDATION_ERROR", e.message);

@@ -8,32 +8,35 @@ import { HostEngine } from "../engine/host-engine";
 import { OperatorAuth } from "./auth";
 import { Core } from "./core";
 
-let core: Core | null = null;
-let auth: OperatorAuth | null = null;
+// Next.js bundles instrumentation and each route separately: module-level singletons would be
+// several Cores (several DB handles, stats history the routes never see). One per process, on globalThis.
+const slot = globalThis as typeof globalThis & { __hoodyCore?: Core; __hoodyAuth?: OperatorAuth };
 
 export function dataDir(): string {
   return process.env.HOODY_DATA_DIR ?? "/var/lib/hoody";
 }
 
 export function getCore(): Core {
-  if (core) return core;
+  if (slot.__hoodyCore) return slot.__hoodyCore;
   const dir = dataDir();
   const db = openDb(process.env.HOODY_DB_PATH ?? path.join(dir, "hoody.db"));
   const engine = new HostEngine(new HostClient(process.env.HOODY_HOSTD_SOCKET ?? path.join(dir, "run", "hostd.sock")));
-  core = new Core(db, engine, {
+  const core = new Core(db, engine, {
     domain: process.env.HOODY_DOMAIN ?? "localhost",
     routerPort: Number(process.env.HOODY_ROUTER_PORT ?? 8080),
     maxFirewallRules: 100,
   });
   const tokenFile = path.join(dir, "admin-token");
   if (fs.existsSync(tokenFile)) core.ensureAdminToken(fs.readFileSync(tokenFile, "utf8").trim());
-  auth = new OperatorAuth(db);
+  const auth = new OperatorAuth(db);
   const passwordFile = path.join(dir, "admin-password");
   auth.ensurePassword(fs.existsSync(passwordFile) ? fs.readFileSync(passwordFile, "utf8").trim() : null);
+  slot.__hoodyAuth = auth;
+  slot.__hoodyCore = core;
   return core;
 }
 
 export function getAuth(): OperatorAuth {
   getCore();
-  return auth!;
+  return slot.__hoodyAuth!;
 }

@@ -12,7 +12,7 @@ export class HostEngine implements Engine {
   info() {
     return this.client.call("host.info", {});
   }
-  stats(opts: { sync?: boolean } = {}) {
+  stats(opts: { sync?: boolean; ids?: string[] } = {}) {
     return this.client.call("host.stats", opts);
   }
   listTemplates() {

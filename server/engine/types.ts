@@ -26,7 +26,8 @@ export interface Engine {
   readonly kind: "host" | "incus";
   capabilities(): EngineCapabilities;
   info(): Promise<HostInfo>;
-  stats(opts?: { sync?: boolean }): Promise<{ host: HostStats; tenants: TenantStats[] }>;
+  /** Stats of every tenant, or of `ids` only (a page of a table). */
+  stats(opts?: { sync?: boolean; ids?: string[] }): Promise<{ host: HostStats; tenants: TenantStats[] }>;
 
   listTemplates(): Promise<TemplateInfo[]>;
   buildTemplate(recipe: string, opts?: { name?: string; onProgress?: (percent: number, message: string) => void }): Promise<TemplateInfo>;

@@ -25,7 +25,7 @@ const method = <S extends z.ZodType, R>(input: S, handler: (host: Host, input: z
 
 export const METHODS = {
   "host.info": method(z.object({}), (h) => h.info()),
-  "host.stats": method(z.object({ sync: z.boolean().optional() }), (h, i) => h.stats(i)),
+  "host.stats": method(z.object({ sync: z.boolean().optional(), ids: z.array(z.string().regex(TENANT_ID_RE)).max(10_000).optional() }), (h, i) => h.stats(i)),
   "templates.list": method(z.object({}), (h) => h.listTemplates()),
   "templates.promote": method(
     Id.extend({ name: z.string().regex(TEMPLATE_NAME_RE), settings: TemplateSettingsSchema.partial().optional() }),

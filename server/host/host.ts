@@ -180,10 +180,11 @@ export class Host {
   }
 
   /** Reads sysfs/procfs/cgroup files only: no process per tenant. `sync` commits BTRFS first (one spawn). */
-  async stats(opts: { sync?: boolean } = {}): Promise<{ host: HostStats; tenants: TenantStats[] }> {
+  async stats(opts: { sync?: boolean; ids?: string[] } = {}): Promise<{ host: HostStats; tenants: TenantStats[] }> {
     if (opts.sync) await this.pool.sync();
     const t0 = performance.now();
-    const tenants = [...this.tenants.values()].map((m) => this.tenantStats(m));
+    const metas = opts.ids ? opts.ids.map((id) => this.tenants.get(id)).filter((m): m is TenantMeta => !!m) : [...this.tenants.values()];
+    const tenants = metas.map((m) => this.tenantStats(m));
     const meminfo = await fs.readFile("/proc/meminfo", "utf8");
     const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, "m").exec(meminfo)?.[1] ?? 0) * 1024;
     const usage = await this.pool.usage();
@@ -193,7 +194,9 @@ export class Host {
         pool: { ...usage, quotaMode: this.pool.quotaMode },
         ksm: hostKsmStats(),
         memory: { totalBytes: kb("MemTotal"), availableBytes: kb("MemAvailable") },
-        tenants: { total: tenants.length, running: tenants.filter((t) => t.running).length },
+        tenants: opts.ids
+          ? { total: this.tenants.size, running: [...this.tenants.keys()].filter((id) => this.cgroups.running(id)).length }
+          : { total: tenants.length, running: tenants.filter((t) => t.running).length },
         collectedMs: performance.now() - t0,
       },
     };

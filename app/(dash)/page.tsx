@@ -1,0 +1,252 @@
+"use client";
+// Overview: host-wide gauges (pool, deltas vs full copies, KSM, memory, tenant counts) and the
+// tenants with the largest deltas. Refreshes every 5 seconds.
+import Link from "next/link";
+import type { ReactNode } from "react";
+import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
+import { bytes } from "../_lib/format";
+import { api } from "../_lib/trpc";
+
+function pct(part: number, whole: number): number {
+  if (!Number.isFinite(part) || !Number.isFinite(whole) || whole <= 0) return 0;
+  return Math.min(100, Math.max(0, (part / whole) * 100));
+}
+
+function overviewError(err: { message: string; data?: { hoodyCode?: string | null } | null }): string {
+  if (err.data?.hoodyCode === "ENGINE_UNAVAILABLE" || /unreachable|not reachable/i.test(err.message)) {
+    return "The host daemon is not reachable — is `npm run up` running?";
+  }
+  return err.message;
+}
+
+function Card({ title, children, className = "" }: { title: string; children: ReactNode; className?: string }) {
+  return (
+    <section aria-label={title} className={`rounded-lg border border-neutral-200 bg-white p-4 shadow-sm ${className}`}>
+      <h2 className="text-sm font-medium text-neutral-600">{title}</h2>
+      <div className="mt-2">{children}</div>
+    </section>
+  );
+}
+
+function Gauge({ label, value, max }: { label: string; value: number; max: number }) {
+  const p = pct(value, max);
+  const color = p >= 90 ? "bg-red-600" : p >= 75 ? "bg-amber-500" : "bg-blue-600";
+  return (
+    <div
+      role="meter"
+      aria-label={label}
+      aria-valuemin={0}
+      aria-valuemax={100}
+      aria-valuenow={Math.round(p)}
+      aria-valuetext={`${bytes(value)} of ${bytes(max)} (${p.toFixed(0)}%)`}
+      className="h-2.5 w-full overflow-hidden rounded-full bg-neutral-100"
+    >
+      <div className={`h-full rounded-full ${color}`} style={{ width: `${p}%` }} />
+    </div>
+  );
+}
+
+function Fact({ term, children }: { term: string; children: ReactNode }) {
+  return (
+    <div className="flex flex-col">
+      <dt className="text-xs text-neutral-500">{term}</dt>
+      <dd className="font-medium">{children}</dd>
+    </div>
+  );
+}
+
+export default function OverviewPage() {
+  const q = api.host.overview.useQuery(undefined, { refetchInterval: 5_000 });
+
+  if (q.data === undefined && !q.isError) {
+    return (
+      <div>
+        <h1 className="text-xl font-semibold">Overview</h1>
+        <p role="status" className="mt-4 text-sm text-neutral-500">
+          Loading host numbers…
+        </p>
+      </div>
+    );
+  }
+
+  if (q.data === undefined) {
+    return (
+      <div>
+        <h1 className="text-xl font-semibold">Overview</h1>
+        <div role="alert" className="mt-4 rounded-lg border border-red-200 bg-red-50 p-4 text-sm text-red-800">
+          <p>{overviewError(q.error)}</p>
+          <button
+            type="button"
+            onClick={() => void q.refetch()}
+            className="mt-3 rounded border border-red-300 bg-white px-3 py-1.5 text-sm font-medium text-red-800 hover:bg-red-100 focus-visible:outline focus-visible:outline-2 focus-visible:outline-blue-600"
+          >
+            Try again
+          </button>
+        </div>
+      </div>
+    );
+  }
+
+  const o = q.data;
+  const pool = o.host.pool;
+  const mem = o.host.memory;
+  const memUsed = Math.max(0, mem.totalBytes - mem.availableBytes);
+  const saved = Math.max(0, o.disk.full_copies_bytes - o.disk.tenant_deltas_bytes);
+  const stopped = Math.max(0, o.tenants.total - o.tenants.running);
+  const chartData = o.largest_deltas.map((d) => ({ name: d.name, delta_bytes: d.delta_bytes }));
+
+  return (
+    <div className="space-y-6">
+      <div className="flex flex-wrap items-baseline justify-between gap-2">
+        <h1 className="text-xl font-semibold">Overview</h1>
+        <p className="text-xs text-neutral-500">
+          Host daemon {o.info.version} · refreshed every 5 s
+          {q.isFetching ? " · updating…" : ""}
+          {" · "}
+          <Link href="/settings" className="underline hover:text-neutral-900 focus-visible:outline focus-visible:outline-2 focus-visible:outline-blue-600">
+            Operator settings
+          </Link>
+        </p>
+      </div>
+      {q.isError && (
+        <p role="alert" className="rounded border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900">
+          Showing the last numbers: {overviewError(q.error)}
+        </p>
+      )}
+
+      <div className="grid gap-4 sm:grid-cols-2 lg:grid-cols-3">
+        <Card title="Storage pool">
+          <p className="text-2xl font-semibold">{bytes(pool.usedBytes)}</p>
+          <p className="mb-2 text-sm text-neutral-600">
+            used of {bytes(pool.sizeBytes)} ({pct(pool.usedBytes, pool.sizeBytes).toFixed(0)}%)
+          </p>
+          <Gauge label="Storage pool used" value={pool.usedBytes} max={pool.sizeBytes} />
+          <p className="mt-2 text-xs text-neutral-500">{bytes(Math.max(0, pool.sizeBytes - pool.usedBytes))} free</p>
+        </Card>
+
+        <Card title="Disk: tenant deltas vs full copies">
+          <dl className="grid grid-cols-2 gap-2 text-sm">
+            <Fact term="Tenant deltas">{bytes(o.disk.tenant_deltas_bytes)}</Fact>
+            <Fact term="As full copies">{bytes(o.disk.full_copies_bytes)}</Fact>
+          </dl>
+          <p className="mt-3 text-sm">
+            <span className="rounded bg-green-50 px-2 py-0.5 font-medium text-green-800">saved {bytes(saved)}</span>
+          </p>
+          <p className="mt-2 text-xs text-neutral-500">Snapshots hold {bytes(o.disk.snapshots_bytes)}.</p>
+        </Card>
+
+        <Card title="KSM memory saved">
+          <dl className="grid grid-cols-2 gap-2 text-sm">
+            <Fact term="Host-wide">{bytes(o.host.ksm.savedBytes)}</Fact>
+            <Fact term="Sum over tenants">{bytes(o.ksm_saved_bytes)}</Fact>
+          </dl>
+          <p className="mt-3 text-xs text-neutral-500">
+            KSM is {o.host.ksm.run ? "running" : "not running"}
+            {o.info.ksm.available ? "" : " (not available on this kernel)"} · {o.host.ksm.pagesSharing.toLocaleString()} pages sharing
+          </p>
+        </Card>
+
+        <Card title="Memory">
+          <p className="text-2xl font-semibold">{bytes(memUsed)}</p>
+          <p className="mb-2 text-sm text-neutral-600">
+            used of {bytes(mem.totalBytes)} ({pct(memUsed, mem.totalBytes).toFixed(0)}%)
+          </p>
+          <Gauge label="Memory used" value={memUsed} max={mem.totalBytes} />
+          <p className="mt-2 text-xs text-neutral-500">{bytes(mem.availableBytes)} available</p>
+        </Card>
+
+        <Card title="Tenants">
+          <dl className="grid grid-cols-3 gap-2 text-sm">
+            <Fact term="Running">
+              <span className="text-2xl font-semibold text-green-700">{o.tenants.running}</span>
+            </Fact>
+            <Fact term="Stopped">
+              <span className="text-2xl font-semibold text-neutral-700">{stopped}</span>
+            </Fact>
+            <Fact term="Total">
+              <span className="text-2xl font-semibold">{o.tenants.total}</span>
+            </Fact>
+          </dl>
+          <p className="mt-3 text-xs">
+            <Link href="/tenants" className="text-blue-700 underline hover:text-blue-900 focus-visible:outline focus-visible:outline-2 focus-visible:outline-blue-600">
+              All tenants
+            </Link>
+          </p>
+        </Card>
+
+        <Card title="Host facts">
+          <dl className="grid grid-cols-2 gap-x-4 gap-y-2 text-sm">
+            <Fact term="Quota mode">{o.host.pool.quotaMode}</Fact>
+            <Fact term="cgroup layout">{o.info.cgroup}</Fact>
+            <Fact term="LXC">{o.info.lxcVersion}</Fact>
+            <Fact term="btrfs">{o.info.btrfsVersion}</Fact>
+            <Fact term="Subnet">{o.info.subnet}</Fact>
+            <Fact term="Outbound NAT">{o.info.outboundNat ? "on" : "off"}</Fact>
+          </dl>
+        </Card>
+      </div>
+
+      {o.tenants.total === 0 ? (
+        <section aria-labelledby="empty-h" className="rounded-lg border border-dashed border-neutral-300 bg-white p-8 text-center">
+          <h2 id="empty-h" className="text-base font-medium">
+            No tenants yet
+          </h2>
+          <p className="mt-1 text-sm text-neutral-600">Create the first one from a template; it shares the template&apos;s files and only stores its own changes.</p>
+          <Link
+            href="/tenants/new"
+            className="mt-4 inline-block rounded bg-neutral-900 px-4 py-2 text-sm font-medium text-white hover:bg-neutral-700 focus-visible:outline focus-visible:outline-2 focus-visible:outline-blue-600"
+          >
+            Create a tenant
+          </Link>
+        </section>
+      ) : (
+        <section aria-labelledby="largest-h" className="rounded-lg border border-neutral-200 bg-white p-4 shadow-sm">
+          <h2 id="largest-h" className="text-sm font-medium text-neutral-600">
+            Largest tenant deltas
+          </h2>
+          <div className="mt-3 w-full" style={{ height: Math.max(120, chartData.length * 36 + 40) }}>
+            <ResponsiveContainer width="100%" height="100%">
+              <BarChart data={chartData} layout="vertical" margin={{ top: 4, right: 16, bottom: 4, left: 8 }}>
+                <CartesianGrid strokeDasharray="3 3" horizontal={false} stroke="#e5e5e5" />
+                <XAxis type="number" dataKey="delta_bytes" tickFormatter={(v: number) => bytes(v)} tick={{ fontSize: 12 }} />
+                <YAxis type="category" dataKey="name" width={130} tick={{ fontSize: 12 }} interval={0} tickFormatter={(v: string) => (v.length > 18 ? `${v.slice(0, 17)}…` : v)} />
+                <Tooltip formatter={(v) => [bytes(typeof v === "number" ? v : Number(v)), "Delta"]} cursor={{ fill: "#f5f5f5" }} />
+                <Bar dataKey="delta_bytes" name="Delta" fill="#2563eb" radius={[0, 3, 3, 0]} isAnimationActive={false} />
+              </BarChart>
+            </ResponsiveContainer>
+          </div>
+          {/* The same numbers as text, for screen readers and copy-paste. */}
+          <details className="mt-3 text-sm">
+            <summary className="cursor-pointer text-neutral-600">Show as a table</summary>
+            <div className="mt-2 overflow-x-auto">
+              <table className="w-full text-left text-sm">
+                <thead className="text-xs text-neutral-500">
+                  <tr>
+                    <th scope="col" className="py-1 pr-4 font-medium">
+                      Tenant
+                    </th>
+                    <th scope="col" className="py-1 font-medium">
+                      Delta
+                    </th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {o.largest_deltas.map((d) => (
+                    <tr key={d.id} className="border-t border-neutral-100">
+                      <td className="py-1 pr-4">
+                        <Link href={`/tenants/${d.id}`} className="text-blue-700 underline hover:text-blue-900">
+                          {d.name}
+                        </Link>
+                      </td>
+                      <td className="py-1 tabular-nums">{bytes(d.delta_bytes)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          </details>
+        </section>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,281 @@
+"use client";
+// Firewall: ingress and egress rule tables, enable/disable and remove per rule, add-rule form, reset to the template's rules.
+import { useId, useState } from "react";
+import { api } from "~/app/_lib/trpc";
+import type { Container, FirewallView, Rule } from "./types";
+import { btn, Card, ErrorBox, inputCls, labelCls, Spinner, tableCls, tdCls, thCls } from "./ui";
+
+type Direction = "ingress" | "egress";
+type Action = "allow" | "reject" | "drop";
+type Protocol = "" | "tcp" | "udp" | "icmp4";
+
+const ACTION_CLS: Record<string, string> = {
+  allow: "bg-green-50 text-green-800 ring-green-600/30",
+  reject: "bg-red-50 text-red-800 ring-red-600/30",
+  drop: "bg-red-50 text-red-800 ring-red-600/30",
+};
+
+export function FirewallSection({ c }: { c: Container }) {
+  const utils = api.useUtils();
+  const fw = api.containers.firewall.useQuery({ id: c.id });
+  const [busyKey, setBusyKey] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+
+  const done = (v: FirewallView) => {
+    utils.containers.firewall.setData({ id: c.id }, v);
+    void utils.audit.list.invalidate();
+  };
+  const patch = api.containers.patchRule.useMutation({ onSuccess: done, onSettled: () => setBusyKey(null) });
+  const remove = api.containers.deleteRule.useMutation({ onSuccess: done, onSettled: () => setBusyKey(null) });
+  const reset = api.containers.resetFirewall.useMutation({
+    onSuccess: (v) => {
+      done(v);
+      setNotice("Firewall reset to the template's rules.");
+    },
+  });
+  const opError = patch.error ?? remove.error ?? reset.error;
+
+  const table = (direction: Direction, rules: Rule[]) => (
+    <div>
+      <h3 className="mb-2 text-xs font-semibold uppercase tracking-wide text-neutral-500">
+        {direction === "ingress" ? "Ingress (traffic to the tenant)" : "Egress (traffic from the tenant)"}
+      </h3>
+      {rules.length === 0 ? (
+        <p className="mb-2 text-sm text-neutral-500">No {direction} rules.</p>
+      ) : (
+        <div className="relative -mx-4 overflow-x-auto">
+          <table className={tableCls} aria-label={`${direction} rules`}>
+            <thead className="bg-neutral-50">
+              <tr>
+                <th scope="col" className={thCls}>#</th>
+                <th scope="col" className={thCls}>Action</th>
+                <th scope="col" className={thCls}>Protocol</th>
+                <th scope="col" className={thCls}>Port</th>
+                <th scope="col" className={thCls}>{direction === "ingress" ? "Source" : "Destination"}</th>
+                <th scope="col" className={thCls}>Description</th>
+                <th scope="col" className={thCls}>State</th>
+                <th scope="col" className={thCls}>
+                  <span className="sr-only">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody className="divide-y divide-neutral-100">
+              {rules.map((r) => {
+                const key = `${direction}:${r.index}`;
+                const enabled = r.state !== "disabled";
+                const peer = direction === "ingress" ? r.source : r.destination;
+                const label = r.description || `${direction} rule ${r.index + 1}`;
+                return (
+                  <tr key={key} data-testid={`rule-${direction}`} className={enabled ? "" : "text-neutral-400"}>
+                    <td className={`${tdCls} tabular-nums text-neutral-500`}>{r.index + 1}</td>
+                    <td className={tdCls}>
+                      <span className={`inline-flex rounded px-1.5 py-0.5 text-xs font-medium ring-1 ring-inset ${ACTION_CLS[r.action] ?? ""}`}>{r.action}</span>
+                    </td>
+                    <td className={tdCls}>{r.protocol ?? "any"}</td>
+                    <td className={`${tdCls} font-mono text-xs`}>{r.destination_port ?? "any"}</td>
+                    <td className={`${tdCls} font-mono text-xs`}>{peer ?? "any"}</td>
+                    <td className={`${tdCls} max-w-[16rem] truncate`} title={r.description}>
+                      {r.description ?? <span className="text-neutral-400">–</span>}
+                    </td>
+                    <td className={tdCls}>
+                      <button
+                        type="button"
+                        role="switch"
+                        aria-checked={enabled}
+                        aria-label={`${label}: enabled`}
+                        disabled={busyKey === key}
+                        onClick={() => {
+                          setBusyKey(key);
+                          setNotice(null);
+                          patch.mutate({ id: c.id, direction, index: r.index, state: enabled ? "disabled" : "enabled" });
+                        }}
+                        className="inline-flex items-center gap-2 rounded text-xs focus-visible:outline focus-visible:outline-2 focus-visible:outline-blue-600 disabled:opacity-50"
+                      >
+                        <span aria-hidden="true" className={`relative inline-block h-4 w-7 rounded-full transition-colors ${enabled ? "bg-green-600" : "bg-neutral-300"}`}>
+                          <span className={`absolute top-0.5 h-3 w-3 rounded-full bg-white shadow transition-all ${enabled ? "left-3.5" : "left-0.5"}`} />
+                        </span>
+                        <span className={enabled ? "text-neutral-800" : "text-neutral-500"}>{enabled ? "Enabled" : "Disabled"}</span>
+                      </button>
+                    </td>
+                    <td className={`${tdCls} text-right`}>
+                      <button
+                        type="button"
+                        className={`${btn.small} text-red-700 hover:bg-red-50`}
+                        aria-label={`Remove ${label}`}
+                        disabled={busyKey === key}
+                        onClick={() => {
+                          setBusyKey(key);
+                          setNotice(null);
+                          remove.mutate({ id: c.id, direction, index: r.index });
+                        }}
+                      >
+                        Remove
+                      </button>
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </div>
+  );
+
+  return (
+    <Card
+      title="Firewall"
+      actions={
+        <>
+          {fw.data && (
+            <span className="text-xs text-neutral-500">
+              {fw.data.rule_count} of {fw.data.max_rules} rules
+            </span>
+          )}
+          <button
+            type="button"
+            className={btn.secondary}
+            disabled={reset.isPending}
+            title={`Replace the rules with those of the template ${c.template}`}
+            onClick={() => {
+              setNotice(null);
+              reset.mutate({ id: c.id });
+            }}
+          >
+            {reset.isPending && <Spinner className="h-3.5 w-3.5" />}
+            Reset to template
+          </button>
+        </>
+      }
+    >
+      {fw.isError ? (
+        <ErrorBox error={fw.error} title="Could not load the firewall" onRetry={() => void fw.refetch()} />
+      ) : fw.isPending ? (
+        <p className="text-sm text-neutral-500">Loading rules…</p>
+      ) : (
+        <div className="space-y-5">
+          <p role="status" aria-live="polite" className="text-sm text-green-700 empty:hidden">
+            {notice}
+          </p>
+          {opError && <ErrorBox error={opError} title="The rule was not changed" />}
+          {table("ingress", fw.data.ingress)}
+          {table("egress", fw.data.egress)}
+          <AddRule id={c.id} full={fw.data.rule_count >= fw.data.max_rules} onAdded={(v) => {
+            done(v);
+            setNotice("Rule added.");
+          }} />
+        </div>
+      )}
+
+    </Card>
+  );
+}
+
+function AddRule({ id, full, onAdded }: { id: string; full: boolean; onAdded: (v: FirewallView) => void }) {
+  const [direction, setDirection] = useState<Direction>("ingress");
+  const [action, setAction] = useState<Action>("allow");
+  const [protocol, setProtocol] = useState<Protocol>("tcp");
+  const [port, setPort] = useState("");
+  const [peer, setPeer] = useState("");
+  const [description, setDescription] = useState("");
+  const f = { direction: useId(), action: useId(), protocol: useId(), port: useId(), peer: useId(), description: useId() };
+  const add = api.containers.addRule.useMutation({
+    onSuccess: (v) => {
+      setPort("");
+      setPeer("");
+      setDescription("");
+      onAdded(v);
+    },
+  });
+  const portAllowed = protocol === "tcp" || protocol === "udp";
+  const portBad = port !== "" && !/^\d{1,5}(-\d{1,5})?(,\d{1,5}(-\d{1,5})?)*$/.test(port);
+
+  return (
+    <form
+      className="rounded-md border border-neutral-200 bg-neutral-50 p-3"
+      aria-label="Add a firewall rule"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (portBad) return;
+        add.mutate({
+          id,
+          direction,
+          action,
+          state: "enabled",
+          ...(protocol ? { protocol } : {}),
+          ...(portAllowed && port ? { destination_port: port } : {}),
+          ...(peer.trim() ? (direction === "ingress" ? { source: peer.trim() } : { destination: peer.trim() }) : {}),
+          ...(description.trim() ? { description: description.trim() } : {}),
+        });
+      }}
+    >
+      <h3 className="mb-2 text-xs font-semibold uppercase tracking-wide text-neutral-500">Add rule</h3>
+      <div className="grid grid-cols-2 gap-3 sm:grid-cols-3 lg:grid-cols-6">
+        <div>
+          <label className={labelCls} htmlFor={f.direction}>Direction</label>
+          <select id={f.direction} className={inputCls} value={direction} onChange={(e) => setDirection(e.target.value as Direction)}>
+            <option value="ingress">ingress</option>
+            <option value="egress">egress</option>
+          </select>
+        </div>
+        <div>
+          <label className={labelCls} htmlFor={f.action}>Action</label>
+          <select id={f.action} className={inputCls} value={action} onChange={(e) => setAction(e.target.value as Action)}>
+            <option value="allow">allow</option>
+            <option value="reject">reject</option>
+            <option value="drop">drop</option>
+          </select>
+        </div>
+        <div>
+          <label className={labelCls} htmlFor={f.protocol}>Protocol</label>
+          <select id={f.protocol} className={inputCls} value={protocol} onChange={(e) => setProtocol(e.target.value as Protocol)}>
+            <option value="">any</option>
+            <option value="tcp">tcp</option>
+            <option value="udp">udp</option>
+            <option value="icmp4">icmp4</option>
+          </select>
+        </div>
+        <div>
+          <label className={labelCls} htmlFor={f.port}>Port</label>
+          <input
+            id={f.port}
+            className={`${inputCls} font-mono`}
+            value={portAllowed ? port : ""}
+            disabled={!portAllowed}
+            placeholder={portAllowed ? "any, or 80,443 / 8000-8100" : "tcp/udp only"}
+            aria-invalid={portBad || undefined}
+            onChange={(e) => setPort(e.target.value.replace(/\s/g, ""))}
+          />
+        </div>
+        <div>
+          <label className={labelCls} htmlFor={f.peer}>{direction === "ingress" ? "Source" : "Destination"}</label>
+          <input
+            id={f.peer}
+            className={`${inputCls} font-mono`}
+            value={peer}
+            maxLength={64}
+            placeholder={direction === "ingress" ? "any, host, or 10.0.0.0/8" : "any, or 1.2.3.4/32"}
+            onChange={(e) => setPeer(e.target.value)}
+          />
+        </div>
+        <div className="col-span-2 sm:col-span-1">
+          <label className={labelCls} htmlFor={f.description}>Description</label>
+          <input id={f.description} className={inputCls} value={description} maxLength={255} onChange={(e) => setDescription(e.target.value)} />
+        </div>
+      </div>
+      {portBad && <p className="mt-2 text-xs text-red-700">Ports are numbers, ranges (8000-8100) or comma-separated lists.</p>}
+      {full && <p className="mt-2 text-xs text-amber-800">This tenant has the maximum number of rules; remove one first.</p>}
+      {add.error && (
+        <div className="mt-3">
+          <ErrorBox error={add.error} title="The rule was not added" />
+        </div>
+      )}
+      <div className="mt-3">
+        <button type="submit" className={btn.primary} disabled={add.isPending || portBad || full}>
+          {add.isPending && <Spinner className="h-3.5 w-3.5" />}
+          Add rule
+        </button>
+      </div>
+    </form>
+  );
+}

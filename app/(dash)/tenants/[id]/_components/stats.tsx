@@ -1,0 +1,83 @@
+"use client";
+// Stats cards (from containers.get, refreshed by the page every 5 s) and a small history chart.
+import type { ReactNode } from "react";
+import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
+import { ago, bytes, cpuSeconds } from "~/app/_lib/format";
+import { api } from "~/app/_lib/trpc";
+import type { Container } from "./types";
+import { Card, fmtDate } from "./ui";
+
+function Stat({ label, children, testId, hint, raw }: { label: string; children: ReactNode; testId?: string; hint?: string; raw?: number }) {
+  return (
+    <div className="rounded-lg border border-neutral-200 bg-white p-3 shadow-sm">
+      <dt className="text-xs font-medium text-neutral-500">{label}</dt>
+      <dd className="mt-1 text-lg font-semibold tabular-nums text-neutral-900" data-testid={testId} data-bytes={raw} title={hint}>
+        {children}
+      </dd>
+    </div>
+  );
+}
+
+export function StatsCards({ c }: { c: Container }) {
+  const s = c.stats;
+  return (
+    <dl className="grid grid-cols-2 gap-3 sm:grid-cols-4 lg:grid-cols-7" aria-label="Tenant stats (refresh every 5 seconds)">
+      <Stat label="Delta disk" testId="stat-delta" raw={s?.delta_disk_bytes} hint="Bytes this tenant wrote on top of its template (copy-on-write)">
+        {bytes(s?.delta_disk_bytes)}
+      </Stat>
+      <Stat label="Snapshots" testId="stat-snapshots" raw={s?.snapshots_bytes} hint={`${c.snapshot_count} snapshot(s), bytes exclusive to them`}>
+        {bytes(s?.snapshots_bytes)}
+      </Stat>
+      <Stat label="KSM saved" testId="stat-ksm" raw={s?.ksm_saved_bytes} hint="Memory shared with identical pages of other tenants">
+        {bytes(s?.ksm_saved_bytes)}
+      </Stat>
+      <Stat label="Memory" testId="stat-memory" raw={s?.memory_bytes}>
+        {bytes(s?.memory_bytes)}
+      </Stat>
+      <Stat label="CPU" testId="stat-cpu" hint="CPU time used since start">
+        {cpuSeconds(s?.cpu_usage_ns)}
+      </Stat>
+      <Stat label="Requests" testId="stat-requests">
+        {c.requests_total.toLocaleString()}
+      </Stat>
+      <Stat label="Last request" testId="stat-last-request" hint={fmtDate(c.last_request_at)}>
+        {ago(c.last_request_at)}
+      </Stat>
+    </dl>
+  );
+}
+
+const time = (iso: string) => new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+
+export function HistoryChart({ id }: { id: string }) {
+  const history = api.containers.statsHistory.useQuery({ id }, { refetchInterval: 5000 });
+  const data = history.data ?? [];
+  return (
+    <Card title="History" actions={<span className="text-xs text-neutral-500">delta disk, memory and KSM saved, sampled by the server</span>}>
+      {history.isError ? (
+        <p role="alert" className="text-sm text-red-700">
+          Could not load the history: {history.error.message}
+        </p>
+      ) : data.length < 2 ? (
+        <p className="flex h-[160px] items-center justify-center text-sm text-neutral-500">
+          {history.isPending ? "Loading…" : "Not enough samples yet — the chart appears after the server has taken two."}
+        </p>
+      ) : (
+        <div className="h-[160px] w-full" role="img" aria-label={`History of delta disk, memory and KSM saved over ${data.length} samples`}>
+          <ResponsiveContainer width="100%" height={160}>
+            <LineChart data={data} margin={{ top: 4, right: 8, bottom: 0, left: 0 }}>
+              <CartesianGrid stroke="#e5e5e5" strokeDasharray="3 3" vertical={false} />
+              <XAxis dataKey="at" tickFormatter={time} tick={{ fontSize: 11, fill: "#737373" }} minTickGap={40} />
+              <YAxis tickFormatter={(v: number) => bytes(v)} tick={{ fontSize: 11, fill: "#737373" }} width={76} />
+              <Tooltip formatter={(v) => bytes(Number(v))} labelFormatter={(l) => (typeof l === "string" ? fmtDate(l) : String(l))} contentStyle={{ fontSize: 12 }} />
+              <Legend wrapperStyle={{ fontSize: 12 }} />
+              <Line type="monotone" dataKey="delta" name="Delta disk" stroke="#2563eb" strokeWidth={2} dot={false} isAnimationActive={false} />
+              <Line type="monotone" dataKey="memory" name="Memory" stroke="#16a34a" strokeWidth={2} dot={false} isAnimationActive={false} />
+              <Line type="monotone" dataKey="ksm" name="KSM saved" stroke="#d97706" strokeWidth={2} dot={false} isAnimationActive={false} />
+            </LineChart>
+          </ResponsiveContainer>
+        </div>
+      )}
+    </Card>
+  );
+}

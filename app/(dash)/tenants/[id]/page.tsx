@@ -1,0 +1,205 @@
+"use client";
+// One tenant: header with URL and lifecycle buttons, live stats and history, environment, snapshots,
+// firewall, audit events, app log, and GDPR erasure (opened on load with ?erase=1).
+import Link from "next/link";
+import { useParams, usePathname, useSearchParams } from "next/navigation";
+import { Suspense, useEffect, useState } from "react";
+import { ago } from "~/app/_lib/format";
+import { api } from "~/app/_lib/trpc";
+import { AuditSection, LogSection } from "./_components/activity";
+import { EnvSection } from "./_components/env";
+import { EraseDialog, ReceiptView } from "./_components/erase";
+import { FirewallSection } from "./_components/firewall";
+import { SnapshotsSection } from "./_components/snapshots";
+import { HistoryChart, StatsCards } from "./_components/stats";
+import type { Container, Receipt } from "./_components/types";
+import { btn, ErrorBox, errorCode, fmtDate, Spinner, StatusBadge } from "./_components/ui";
+
+export default function TenantPage() {
+  return (
+    <Suspense fallback={<p className="text-sm text-neutral-500">Loading tenant…</p>}>
+      <Tenant />
+    </Suspense>
+  );
+}
+
+function Tenant() {
+  const { id } = useParams<{ id: string }>();
+  const search = useSearchParams();
+  const pathname = usePathname();
+  const [receipt, setReceipt] = useState<{ receipt: Receipt; name: string } | null>(null);
+  const [eraseOpen, setEraseOpen] = useState(search.get("erase") === "1");
+  const get = api.containers.get.useQuery({ id }, { refetchInterval: 5000, enabled: receipt === null, retry: (n, e) => !["CONTAINER_NOT_FOUND", "BAD_REQUEST"].includes(errorCode(e) ?? "") && n < 1 });
+
+  const closeErase = () => {
+    setEraseOpen(false);
+    if (search.get("erase")) window.history.replaceState(null, "", pathname);
+  };
+
+  if (receipt) return <ReceiptView receipt={receipt.receipt} name={receipt.name} />;
+
+  if (get.isPending) {
+    return (
+      <div role="status" className="flex items-center gap-2 text-sm text-neutral-500">
+        <Spinner /> Loading tenant…
+      </div>
+    );
+  }
+  if (get.isError && !get.data) {
+    const missing = errorCode(get.error) === "CONTAINER_NOT_FOUND" || errorCode(get.error) === "BAD_REQUEST";
+    return (
+      <div className="mx-auto max-w-xl space-y-4">
+        <Breadcrumb name={id} />
+        <ErrorBox
+          error={get.error}
+          title={missing ? "Tenant not found" : "Could not load this tenant"}
+          hint={missing ? "It may have been erased. Pick another from the list." : "Check that the Hoody server and its host daemon are running, then retry."}
+          onRetry={missing ? undefined : () => void get.refetch()}
+        />
+        <Link href="/tenants" className={btn.secondary}>
+          Back to tenants
+        </Link>
+      </div>
+    );
+  }
+  const c = get.data;
+  return (
+    <div className="space-y-5">
+      <Breadcrumb name={c.name} />
+      <Header c={c} stale={get.isError} />
+      <StatsCards c={c} />
+      <HistoryChart id={c.id} />
+      <div className="grid grid-cols-1 items-start gap-5 lg:grid-cols-2">
+        <EnvSection c={c} />
+        <AuditSection id={c.id} />
+      </div>
+      <SnapshotsSection c={c} />
+      <FirewallSection c={c} />
+      <LogSection id={c.id} />
+      <section aria-labelledby="danger-zone" className="rounded-lg border border-red-200 bg-white shadow-sm">
+        <div className="flex flex-col gap-3 p-4 sm:flex-row sm:items-center sm:justify-between">
+          <div>
+            <h2 id="danger-zone" className="text-sm font-semibold text-red-800">
+              Danger zone
+            </h2>
+            <p className="text-sm text-neutral-600">Erase this tenant and all its data for good (GDPR right to erasure). Only a receipt is kept.</p>
+          </div>
+          <button type="button" className={btn.danger} onClick={() => setEraseOpen(true)}>
+            Delete tenant (GDPR)
+          </button>
+        </div>
+      </section>
+      <EraseDialog
+        c={c}
+        open={eraseOpen}
+        onClose={closeErase}
+        onErased={(r) => {
+          setEraseOpen(false);
+          window.history.replaceState(null, "", pathname);
+          setReceipt({ receipt: r, name: c.name });
+        }}
+      />
+    </div>
+  );
+}
+
+function Breadcrumb({ name }: { name: string }) {
+  return (
+    <nav aria-label="Breadcrumb" className="text-sm text-neutral-500">
+      <Link href="/tenants" className="hover:text-neutral-900 hover:underline">
+        Tenants
+      </Link>{" "}
+      / <span className="text-neutral-700">{name}</span>
+    </nav>
+  );
+}
+
+function Header({ c, stale }: { c: Container; stale: boolean }) {
+  const utils = api.useUtils();
+  const [copied, setCopied] = useState<"ok" | "fail" | null>(null);
+  const [pendingOp, setPendingOp] = useState<string | null>(null);
+  const op = api.containers.operation.useMutation({
+    onMutate: (v) => setPendingOp(v.op),
+    onSettled: async () => {
+      setPendingOp(null);
+      await Promise.all([utils.containers.get.invalidate({ id: c.id }), utils.audit.list.invalidate(), utils.containers.list.invalidate()]);
+    },
+  });
+  useEffect(() => {
+    if (!copied) return;
+    const t = setTimeout(() => setCopied(null), 2000);
+    return () => clearTimeout(t);
+  }, [copied]);
+
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(c.url);
+      setCopied("ok");
+    } catch {
+      setCopied("fail");
+    }
+  };
+  const running = c.status === "running";
+  const stopped = c.status === "stopped";
+  const busy = op.isPending;
+
+  return (
+    <header className="rounded-lg border border-neutral-200 bg-white p-4 shadow-sm">
+      <div className="flex flex-col gap-4 lg:flex-row lg:items-start lg:justify-between">
+        <div className="min-w-0 space-y-1.5">
+          <div className="flex flex-wrap items-center gap-2">
+            <h1 className="truncate text-xl font-semibold tracking-tight" data-testid="tenant-name">
+              {c.name}
+            </h1>
+            <StatusBadge status={c.status} />
+            {stale && <span className="text-xs text-amber-700">(live refresh failing; showing the last data)</span>}
+          </div>
+          <div className="flex min-w-0 flex-wrap items-center gap-2 text-sm">
+            <span data-testid="tenant-url" className="min-w-0 break-all">
+              <a href={c.url} target="_blank" rel="noreferrer" className="font-mono text-blue-700 hover:underline">
+                {c.url}
+              </a>
+            </span>
+            <button type="button" className={btn.small + " border border-neutral-300 bg-white text-neutral-700 hover:bg-neutral-50"} onClick={() => void copy()} aria-label="Copy the tenant URL">
+              Copy
+            </button>
+            <span role="status" aria-live="polite" className="text-xs text-neutral-500">
+              {copied === "ok" ? "Copied" : copied === "fail" ? "Copy failed; select the URL instead" : ""}
+            </span>
+          </div>
+          <p className="text-xs text-neutral-500">
+            <span className="font-mono">{c.id}</span> · template {c.template} · {c.ip ?? "no IP"} · created <span title={fmtDate(c.created_at)}>{ago(c.created_at)}</span>
+            {c.source_container_id && (
+              <>
+                {" "}
+                · copied from{" "}
+                <Link href={`/tenants/${c.source_container_id}`} className="font-mono underline">
+                  {c.source_container_id}
+                </Link>
+              </>
+            )}
+          </p>
+        </div>
+        <div className="flex flex-wrap gap-2" role="group" aria-label="Lifecycle">
+          <button type="button" className={btn.secondary} disabled={busy || !stopped} onClick={() => op.mutate({ id: c.id, op: "start" })}>
+            {pendingOp === "start" && <Spinner className="h-3.5 w-3.5" />}
+            Start
+          </button>
+          <button type="button" className={btn.secondary} disabled={busy || !running} onClick={() => op.mutate({ id: c.id, op: "stop" })}>
+            {pendingOp === "stop" && <Spinner className="h-3.5 w-3.5" />}
+            Stop
+          </button>
+          <button type="button" className={btn.secondary} disabled={busy || !(running || stopped)} onClick={() => op.mutate({ id: c.id, op: "restart" })}>
+            {pendingOp === "restart" && <Spinner className="h-3.5 w-3.5" />}
+            Restart
+          </button>
+        </div>
+      </div>
+      {op.error && (
+        <div className="mt-3">
+          <ErrorBox error={op.error} title="The operation failed" hint="The tenant's current state is shown above; try again or check the app log." />
+        </div>
+      )}
+    </header>
+  );
+}

@@ -1,0 +1,335 @@
+"use client";
+// Tenants: a server-paginated, sortable, filterable table (built for thousands of rows); stats refresh live.
+import { keepPreviousData } from "@tanstack/react-query";
+import Link from "next/link";
+import { usePathname, useSearchParams } from "next/navigation";
+import { Suspense, useEffect, useMemo, useState } from "react";
+import { ago, bytes, cpuSeconds } from "~/app/_lib/format";
+import { api } from "~/app/_lib/trpc";
+import { btn, ErrorBox, fmtDate, inputCls, labelCls, Spinner, STATUSES, StatusBadge, tableCls, type Status } from "./[id]/_components/ui";
+
+// Compact cells; the table scrolls sideways when narrower than its twelve columns, with the actions column pinned on the right.
+const thCls = "px-2 py-2 text-xs font-medium text-neutral-600 whitespace-nowrap";
+const tdCls = "px-2 py-2 align-middle whitespace-nowrap";
+const pinned = "sticky right-0 shadow-[-6px_0_6px_-6px_rgba(0,0,0,0.15)]";
+
+type SortBy = "name" | "status" | "created_at";
+const SORTABLE: SortBy[] = ["name", "status", "created_at"];
+const PAGE_SIZES = [20, 50, 100];
+
+export default function TenantsPage() {
+  return (
+    <Suspense fallback={<p className="text-sm text-neutral-500">Loading tenants…</p>}>
+      <Tenants />
+    </Suspense>
+  );
+}
+
+function Tenants() {
+  const params = useSearchParams();
+  const pathname = usePathname();
+  const page = Math.max(1, Number(params.get("page")) || 1);
+  const limitParam = Number(params.get("limit"));
+  const limit = PAGE_SIZES.includes(limitParam) ? limitParam : 20;
+  const sortParam = params.get("sort") as SortBy | null;
+  const sortBy: SortBy = sortParam && SORTABLE.includes(sortParam) ? sortParam : "created_at";
+  const sortOrder: "asc" | "desc" = params.get("order") === "asc" ? "asc" : "desc";
+  const projectId = params.get("project") ?? "";
+  const statusParam = params.get("status") ?? "";
+  const status = (STATUSES as readonly string[]).includes(statusParam) ? (statusParam as Status) : "";
+  const template = params.get("template") ?? "";
+  const search = params.get("q") ?? "";
+
+  /** Updates the query string without a server round trip (Next syncs useSearchParams with history.replaceState). */
+  const setParams = (patch: Record<string, string | number | null>, resetPage = true) => {
+    // Read the URL now, not the render's params: a debounced call must not undo a newer change.
+    const next = new URLSearchParams(window.location.search);
+    for (const [k, v] of Object.entries(patch)) {
+      if (v === null || v === "") next.delete(k);
+      else next.set(k, String(v));
+    }
+    if (resetPage && !("page" in patch)) next.delete("page");
+    const qs = next.toString();
+    window.history.replaceState(null, "", qs ? `${pathname}?${qs}` : pathname);
+  };
+
+  // Search box: debounced into the query string.
+  const [searchInput, setSearchInput] = useState(search);
+  useEffect(() => {
+    if (searchInput.trim() === search) return;
+    const t = setTimeout(() => setParams({ q: searchInput.trim().slice(0, 100) || null }), 300);
+    return () => clearTimeout(t);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [searchInput]);
+
+  const input = {
+    page,
+    limit,
+    sort_by: sortBy,
+    sort_order: sortOrder,
+    ...(projectId && { projectId }),
+    ...(status && { status }),
+    ...(template && { template }),
+    ...(search && { search }),
+  };
+  const list = api.containers.list.useQuery(input, { refetchInterval: 5000, placeholderData: keepPreviousData });
+  const projects = api.projects.list.useQuery({ page: 1, limit: 100 });
+  const templates = api.templates.list.useQuery();
+  const alias = useMemo(() => new Map((projects.data?.projects ?? []).map((p) => [p.id, p.alias])), [projects.data]);
+
+  const utils = api.useUtils();
+  const [opError, setOpError] = useState<unknown>(null);
+  const [pendingId, setPendingId] = useState<string | null>(null);
+  const op = api.containers.operation.useMutation({
+    onMutate: (v) => {
+      setOpError(null);
+      setPendingId(v.id);
+    },
+    onError: (e) => setOpError(e),
+    onSettled: async () => {
+      setPendingId(null);
+      await utils.containers.list.invalidate();
+    },
+  });
+
+  const filtered = Boolean(projectId || status || template || search);
+  const rows = list.data?.containers ?? [];
+  const pg = list.data?.pagination;
+
+  const sortHeader = (col: SortBy, label: string) => {
+    const active = sortBy === col;
+    return (
+      <th scope="col" className={thCls} aria-sort={active ? (sortOrder === "asc" ? "ascending" : "descending") : "none"}>
+        <button
+          type="button"
+          className="inline-flex items-center gap-1 rounded hover:text-neutral-900 focus-visible:outline focus-visible:outline-2 focus-visible:outline-blue-600"
+          onClick={() => setParams({ sort: col, order: active ? (sortOrder === "asc" ? "desc" : "asc") : col === "created_at" ? "desc" : "asc" })}
+        >
+          {label}
+          <span aria-hidden="true" className={active ? "text-neutral-900" : "text-neutral-300"}>
+            {active ? (sortOrder === "asc" ? "▲" : "▼") : "↕"}
+          </span>
+        </button>
+      </th>
+    );
+  };
+
+  return (
+    <div className="space-y-5">
+      <div className="flex flex-wrap items-end justify-between gap-3">
+        <div>
+          <h1 className="text-xl font-semibold tracking-tight">Tenants</h1>
+          <p className="text-sm text-neutral-500">
+            One isolated container per customer.{pg ? ` ${pg.total.toLocaleString()} ${filtered ? "matching" : "in total"}.` : ""}
+          </p>
+        </div>
+        <Link href="/tenants/new" className={btn.primary}>
+          New tenant
+        </Link>
+      </div>
+
+      <form role="search" aria-label="Filter tenants" className="grid grid-cols-1 gap-3 rounded-lg border border-neutral-200 bg-white p-4 shadow-sm sm:grid-cols-2 lg:grid-cols-4" onSubmit={(e) => e.preventDefault()}>
+        <label className="block">
+          <span className={labelCls}>Search by name</span>
+          <input type="search" className={inputCls} placeholder="e.g. acme" value={searchInput} maxLength={100} onChange={(e) => setSearchInput(e.target.value)} />
+        </label>
+        <label className="block">
+          <span className={labelCls}>Project</span>
+          <select className={inputCls} value={projectId} onChange={(e) => setParams({ project: e.target.value })}>
+            <option value="">All projects</option>
+            {(projects.data?.projects ?? []).map((p) => (
+              <option key={p.id} value={p.id}>
+                {p.alias}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="block">
+          <span className={labelCls}>Status</span>
+          <select className={inputCls} value={status} onChange={(e) => setParams({ status: e.target.value })}>
+            <option value="">Any status</option>
+            {STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="block">
+          <span className={labelCls}>Template</span>
+          <select className={inputCls} value={template} onChange={(e) => setParams({ template: e.target.value })}>
+            <option value="">Any template</option>
+            {(templates.data ?? []).map((t) => (
+              <option key={t.name} value={t.name}>
+                {t.name}
+              </option>
+            ))}
+          </select>
+        </label>
+      </form>
+
+      {opError ? <ErrorBox error={opError} title="The operation failed" hint="Refresh the list to see the tenant's current state, then try again." /> : null}
+
+      {list.isError && !list.data ? (
+        <ErrorBox
+          error={list.error}
+          title="Could not load tenants"
+          hint="Check that the Hoody server and its host daemon are running (npm run up), then retry. If you were signed out, sign in again."
+          onRetry={() => void list.refetch()}
+        />
+      ) : list.isPending ? (
+        <div role="status" className="flex items-center gap-2 rounded-lg border border-neutral-200 bg-white p-8 text-sm text-neutral-500">
+          <Spinner /> Loading tenants…
+        </div>
+      ) : rows.length === 0 && !filtered && page === 1 ? (
+        <div className="rounded-lg border border-dashed border-neutral-300 bg-white p-10 text-center">
+          <p className="text-sm font-medium text-neutral-900">No tenants yet — create one</p>
+          <p className="mt-1 text-sm text-neutral-500">Each tenant is a real LXC container snapshotted from a template, with its own URL.</p>
+          <Link href="/tenants/new" className={`${btn.primary} mt-4`}>
+            New tenant
+          </Link>
+        </div>
+      ) : (
+        <div className="rounded-lg border border-neutral-200 bg-white shadow-sm">
+          <div className="relative overflow-x-auto">
+            <table className={tableCls} aria-busy={list.isFetching && list.isPlaceholderData}>
+              <caption className="sr-only">Tenants, page {page}; stats refresh every 5 seconds</caption>
+              <thead className="bg-neutral-50">
+                <tr>
+                  {sortHeader("name", "Name")}
+                  <th scope="col" className={thCls}>Project</th>
+                  <th scope="col" className={thCls}>Template</th>
+                  {sortHeader("status", "Status")}
+                  <th scope="col" className={thCls}>URL</th>
+                  <th scope="col" className={`${thCls} text-right`}>Delta disk</th>
+                  <th scope="col" className={`${thCls} text-right`}>KSM saved</th>
+                  <th scope="col" className={`${thCls} text-right`}>Memory</th>
+                  <th scope="col" className={`${thCls} text-right`}>CPU</th>
+                  <th scope="col" className={thCls}>Last request</th>
+                  {sortHeader("created_at", "Created")}
+                  <th scope="col" className={`${thCls} ${pinned} bg-neutral-50`}>
+                    <span className="sr-only">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody className="divide-y divide-neutral-100">
+                {rows.length === 0 ? (
+                  <tr>
+                    <td colSpan={12} className="px-3 py-8 text-center text-sm text-neutral-500">
+                      {filtered ? "No tenants match these filters." : "No tenants on this page."}{" "}
+                      <button
+                        type="button"
+                        className="text-blue-700 underline"
+                        onClick={() => {
+                          setSearchInput("");
+                          window.history.replaceState(null, "", filtered ? pathname : `${pathname}?${new URLSearchParams({ ...Object.fromEntries(params), page: "1" }).toString()}`);
+                        }}
+                      >
+                        {filtered ? "Clear filters" : "Go to the first page"}
+                      </button>
+                    </td>
+                  </tr>
+                ) : (
+                  rows.map((c) => {
+                    const busy = pendingId === c.id;
+                    return (
+                      <tr key={c.id} className="group hover:bg-neutral-50" data-testid="tenant-row" data-id={c.id}>
+                        <td className={`${tdCls} font-medium`}>
+                          <Link href={`/tenants/${c.id}`} className="text-neutral-900 hover:underline focus-visible:outline focus-visible:outline-2 focus-visible:outline-blue-600">
+                            {c.name}
+                          </Link>
+                        </td>
+                        <td className={`${tdCls} text-neutral-600`}>{alias.get(c.project_id) ?? <span className="font-mono text-xs">{c.project_id}</span>}</td>
+                        <td className={`${tdCls} text-neutral-600`}>{c.template}</td>
+                        <td className={tdCls}>
+                          <StatusBadge status={c.status} />
+                        </td>
+                        <td className={`${tdCls} max-w-[10rem] truncate`}>
+                          <a href={c.url} target="_blank" rel="noreferrer" className="text-blue-700 hover:underline" title={c.url}>
+                            {c.url.replace(/^https?:\/\//, "").replace(/\/$/, "")}
+                            <span className="sr-only"> (opens in a new tab)</span>
+                          </a>
+                        </td>
+                        <td className={`${tdCls} text-right tabular-nums`}>{bytes(c.stats?.delta_disk_bytes)}</td>
+                        <td className={`${tdCls} text-right tabular-nums`}>{bytes(c.stats?.ksm_saved_bytes)}</td>
+                        <td className={`${tdCls} text-right tabular-nums`}>{bytes(c.stats?.memory_bytes)}</td>
+                        <td className={`${tdCls} text-right tabular-nums`}>{cpuSeconds(c.stats?.cpu_usage_ns)}</td>
+                        <td className={`${tdCls} text-neutral-600`} title={fmtDate(c.last_request_at)}>
+                          {ago(c.last_request_at)}
+                        </td>
+                        <td className={`${tdCls} text-neutral-600`} title={fmtDate(c.created_at)}>
+                          {ago(c.created_at)}
+                        </td>
+                        <td className={`${tdCls} ${pinned} bg-white text-right group-hover:bg-neutral-50`}>
+                          <div className="flex justify-end gap-0.5">
+                            <Link href={`/tenants/${c.id}`} className={`${btn.small} text-neutral-700 hover:bg-neutral-100`} aria-label={`Open ${c.name}`}>
+                              Open
+                            </Link>
+                            {c.status === "running" ? (
+                              <button type="button" disabled={busy} className={`${btn.small} text-neutral-700 hover:bg-neutral-100`} aria-label={`Stop ${c.name}`} onClick={() => op.mutate({ id: c.id, op: "stop" })}>
+                                {busy ? "Stopping…" : "Stop"}
+                              </button>
+                            ) : (
+                              <button
+                                type="button"
+                                disabled={busy || c.status !== "stopped"}
+                                className={`${btn.small} text-neutral-700 hover:bg-neutral-100`}
+                                aria-label={`Start ${c.name}`}
+                                onClick={() => op.mutate({ id: c.id, op: "start" })}
+                              >
+                                {busy ? "Starting…" : "Start"}
+                              </button>
+                            )}
+                            <Link href={`/tenants/${c.id}?erase=1`} className={`${btn.small} text-red-700 hover:bg-red-50`} aria-label={`Delete ${c.name}`}>
+                              Delete
+                            </Link>
+                          </div>
+                        </td>
+                      </tr>
+                    );
+                  })
+                )}
+              </tbody>
+            </table>
+          </div>
+          {pg && (
+            <nav aria-label="Pagination" className="flex flex-wrap items-center justify-between gap-3 border-t border-neutral-200 px-4 py-3 text-sm text-neutral-600">
+              <div className="flex items-center gap-3">
+                <span>
+                  {pg.total === 0 ? "0 tenants" : `${((pg.page - 1) * pg.limit + 1).toLocaleString()}–${Math.min(pg.page * pg.limit, pg.total).toLocaleString()} of ${pg.total.toLocaleString()}`}
+                </span>
+                {list.isFetching && <Spinner className="h-3.5 w-3.5 text-neutral-400" />}
+              </div>
+              <div className="flex flex-wrap items-center gap-2">
+                <label className="flex items-center gap-2 whitespace-nowrap">
+                  <span>Rows per page</span>
+                  <select className={`${inputCls} w-auto py-1`} value={limit} onChange={(e) => setParams({ limit: Number(e.target.value) })}>
+                    {PAGE_SIZES.map((n) => (
+                      <option key={n} value={n}>
+                        {n}
+                      </option>
+                    ))}
+                  </select>
+                </label>
+                <button type="button" className={btn.secondary} disabled={page <= 1} onClick={() => setParams({ page: page - 1 > 1 ? page - 1 : null }, false)}>
+                  Previous
+                </button>
+                <span aria-live="polite">
+                  Page {page} of {pg.totalPages}
+                </span>
+                <button type="button" className={btn.secondary} disabled={page >= pg.totalPages} onClick={() => setParams({ page: page + 1 }, false)}>
+                  Next
+                </button>
+              </div>
+            </nav>
+          )}
+          {list.isError && list.data ? (
+            <p role="alert" className="border-t border-neutral-200 px-4 py-2 text-xs text-amber-800">
+              Live refresh failed ({list.error.message}); showing the last data.
+            </p>
+          ) : null}
+        </div>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,45 @@
+"use client";
+import { useRouter } from "next/navigation";
+import { useState } from "react";
+
+export default function LoginPage() {
+  const router = useRouter();
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  return (
+    <main className="mx-auto mt-[15vh] max-w-sm px-4">
+      <div className="mb-6 flex items-center gap-2 text-lg font-semibold">
+        <img src="/favicon.svg" alt="" width={26} height={26} /> Hoody
+      </div>
+      <form
+        className="space-y-4 rounded-lg border border-neutral-200 bg-white p-6 shadow-sm"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          setBusy(true);
+          setError(null);
+          const password = new FormData(e.currentTarget).get("password");
+          const res = await fetch("/api/auth/login", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ password }) });
+          setBusy(false);
+          if (res.ok) {
+            router.push("/");
+            router.refresh();
+          } else setError(res.status === 401 ? "Wrong password. It is in $HOODY_DATA_DIR/admin-password on the server." : "Sign-in failed; try again.");
+        }}
+      >
+        <h1 className="text-base font-medium">Operator sign-in</h1>
+        <label className="block text-sm">
+          <span className="mb-1 block text-neutral-600">Password</span>
+          <input name="password" type="password" required autoFocus autoComplete="current-password" className="w-full rounded border border-neutral-300 px-3 py-2 focus:border-blue-600 focus:outline-none" />
+        </label>
+        {error && (
+          <p role="alert" className="text-sm text-red-700">
+            {error}
+          </p>
+        )}
+        <button type="submit" disabled={busy} className="w-full rounded bg-neutral-900 px-3 py-2 text-sm font-medium text-white hover:bg-neutral-700 disabled:opacity-50">
+          {busy ? "Signing in…" : "Sign in"}
+        </button>
+      </form>
+    </main>
+  );
+}

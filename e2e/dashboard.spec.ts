@@ -1,0 +1,123 @@
+// The operator's day, in Debian chromium against the production build and the real engine.
+import fs from "node:fs";
+import { expect, test, type Page } from "@playwright/test";
+import { E2E_STATE } from "./global-setup";
+
+const state = () => JSON.parse(fs.readFileSync(E2E_STATE, "utf8")) as { password: string; token: string; url: string; routerPort: number };
+const SHOTS = "docs/screenshots";
+
+async function api(method: string, path: string, body?: unknown) {
+  const s = state();
+  const res = await fetch(`${s.url}/api/v1${path}`, { method, headers: { authorization: `Bearer ${s.token}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+  return (await res.json()) as { statusCode: number; data: any };
+}
+
+async function signIn(page: Page) {
+  await page.goto("/");
+  await expect(page).toHaveURL(/\/login$/);
+  await page.getByLabel("Password").fill(state().password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("navigation", { name: "Main" })).toBeVisible();
+}
+
+test.describe.configure({ mode: "serial" });
+
+test("sign in: a wrong password is refused, the right one opens the overview", async ({ page }) => {
+  await page.goto("/login");
+  await page.getByLabel("Password").fill("definitely-wrong");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("alert").filter({ hasText: "Wrong password" })).toBeVisible();
+  await signIn(page);
+});
+
+test("an operator creates a tenant, uses it, snapshots, restores and erases it", async ({ page, context }) => {
+  const project = (await api("POST", "/projects", { alias: "e2e-shop" })).data.id as string;
+  // A realistic table: 50+ tenants (stopped ones cost only their snapshot).
+  for (let i = 0; i < 52; i++) await api("POST", `/projects/${project}/containers`, { template: "mini", name: `customer-${String(i).padStart(3, "0")}`, autostart: false });
+  await signIn(page);
+
+  // New tenant from the UI.
+  await page.goto("/tenants/new");
+  await page.getByLabel("Project").selectOption({ label: "e2e-shop" }).catch(async () => page.getByLabel("Project").selectOption(project));
+  await page.getByLabel("Template").selectOption("starter");
+  await page.getByLabel("Name").fill("acme-e2e");
+  await page.getByRole("button", { name: "Add variable" }).click();
+  await page.getByLabel("Key").last().fill("GREETING");
+  await page.getByLabel("Value").last().fill("hello-from-e2e");
+  await page.getByRole("button", { name: "Create tenant" }).click();
+  await expect(page).toHaveURL(/\/tenants\/c[a-z0-9]{10}$/, { timeout: 30_000 });
+  const id = page.url().split("/").pop()!;
+  const url = await page.getByTestId("tenant-url").innerText();
+  expect(url).toContain(`acme-e2e.localhost:${state().routerPort}`);
+
+  // Its URL opens the tenant's own app (through the router).
+  const app = await context.newPage();
+  await app.goto(url.trim());
+  await expect(app.locator("body")).toContainText("Hello from acme-e2e");
+  await app.close();
+  await page.screenshot({ path: `${SHOTS}/tenant.png`, fullPage: true });
+
+  // The delta-disk number grows after a file is written inside the tenant.
+  const before = Number(await page.getByTestId("stat-delta").getAttribute("data-bytes"));
+  await api("POST", `/containers/${id}/exec`, { command: ["/bin/sh", "-c", "head -c 8000000 /dev/urandom > /data/blob && sync"] });
+  await expect
+    .poll(async () => Number(await page.getByTestId("stat-delta").getAttribute("data-bytes")), { timeout: 60_000, intervals: [1000, 2000, 5000] })
+    .toBeGreaterThan(before + 7_000_000);
+
+  // Edit an env var; the tenant's app shows it.
+  const row = page.locator("input[value='hello-from-e2e']");
+  await row.fill("changed-by-operator");
+  await page.getByRole("button", { name: "Save environment" }).click();
+  await expect(page.getByText(/Saved/)).toBeVisible({ timeout: 30_000 });
+  const info = await context.newPage();
+  await expect
+    .poll(async () => {
+      await info.goto(`${url.trim()}api/info`);
+      return info.locator("body").innerText();
+    }, { timeout: 30_000 })
+    .toContain("changed-by-operator");
+  await info.close();
+
+  // Snapshot, change, restore.
+  await api("POST", `/containers/${id}/exec`, { command: ["/bin/sh", "-c", "echo before > /data/state"] });
+  await page.getByLabel("Alias").fill("e2e-point");
+  await page.getByRole("button", { name: "Create snapshot" }).click();
+  await expect(page.getByText("e2e-point")).toBeVisible({ timeout: 30_000 });
+  await api("POST", `/containers/${id}/exec`, { command: ["/bin/sh", "-c", "echo after > /data/state"] });
+  await page.getByRole("button", { name: "Restore" }).first().click();
+  await page.getByRole("dialog").getByRole("button", { name: "Restore snapshot" }).click();
+  await expect
+    .poll(async () => (await api("POST", `/containers/${id}/exec`, { command: ["cat", "/data/state"] })).data?.stdout, { timeout: 30_000 })
+    .toBe("before\n");
+
+  // Screens of the overview and the table with 50+ tenants.
+  await page.goto("/");
+  await expect(page.getByText(/KSM/).first()).toBeVisible();
+  await page.screenshot({ path: `${SHOTS}/overview.png`, fullPage: true });
+  await page.goto("/tenants");
+  await expect(page.getByTestId("tenant-row").first()).toBeVisible();
+  await page.screenshot({ path: `${SHOTS}/tenants.png`, fullPage: true });
+
+  // GDPR delete with typed confirmation; the receipt is shown; the tenant leaves the table.
+  await page.goto(`/tenants/${id}`);
+  await page.getByRole("button", { name: "Delete tenant (GDPR)" }).click();
+  const dialog = page.getByRole("dialog");
+  const erase = dialog.getByRole("button", { name: "Erase permanently" });
+  await expect(erase).toBeDisabled();
+  await dialog.getByLabel("Type the tenant name to confirm").fill("acme-e2e");
+  await erase.click();
+  await expect(page.getByText(/receipt/i).first()).toBeVisible({ timeout: 60_000 });
+  await expect(page.getByRole("button", { name: "Download receipt (JSON)" }).or(page.getByRole("link", { name: "Download receipt (JSON)" }))).toBeVisible();
+  await page.goto("/tenants");
+  await expect(page.getByRole("link", { name: "customer-051", exact: true })).toBeVisible();
+  await expect(page.getByRole("link", { name: "acme-e2e" })).toHaveCount(0);
+  expect((await api("GET", `/containers/${id}`)).statusCode).toBe(404);
+});
+
+test("sign out ends the session", async ({ page }) => {
+  await signIn(page);
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/login$/);
+  await page.goto("/tenants");
+  await expect(page).toHaveURL(/\/login$/);
+});
