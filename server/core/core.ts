@@ -764,9 +764,10 @@ export class Core {
     this.containerRow(actor, containerId);
     const snap = this.snapshotRow(containerId, nameOrAlias);
     return this.audited(actor, "snapshot.restore", `container:${containerId}`, async () => {
-      await this.engine.restoreSnapshot(containerId, snap.name).catch((e) => Promise.reject(fromEngine(e)));
+      const after = await this.engine.restoreSnapshot(containerId, snap.name).catch((e) => Promise.reject(fromEngine(e)));
       this.db.update(t.snapshots).set({ lastUsedAt: nowIso() }).where(and(eq(t.snapshots.containerId, containerId), eq(t.snapshots.name, snap.name))).run();
-      this.logStatus(containerId, null, "running", actor, undefined, { cause: `restore ${snap.name}` });
+      const state = after.state === "running" ? "running" : "stopped";
+      this.logStatus(containerId, state, state, actor, undefined, { cause: `restore ${snap.name}` });
       return this.getContainer(actor, containerId);
     }, () => ({ snapshot: snap.name }));
   }

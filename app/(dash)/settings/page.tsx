@@ -2,28 +2,19 @@
 // Operator settings: change the sign-in password (other sessions are signed out; this one stays).
 import { useId, useState, type FormEvent } from "react";
 import { api } from "../../_lib/trpc";
+import { errorText as sharedErrorText } from "../../_lib/errors";
+import { input } from "../../_lib/styles";
 
 const MIN = 12;
 
-/** A readable message from a tRPC error (zod issues arrive as a JSON array). */
+/** Password-specific codes get their own sentence; the rest is the shared error text. */
 function errorText(err: { message: string; data?: { hoodyCode?: string | null } | null } | null | undefined): string {
   if (!err) return "";
   if (err.data?.hoodyCode === "INVALID_CREDENTIALS") return "The current password is wrong.";
   if (err.data?.hoodyCode === "WEAK_PASSWORD") return `Use at least ${MIN} characters for the new password.`;
-  try {
-    const parsed: unknown = JSON.parse(err.message);
-    if (Array.isArray(parsed)) {
-      return parsed
-        .map((i: { path?: unknown[]; message?: string }) => (i.path && i.path.length ? `${i.path.join(".")}: ${i.message ?? ""}` : (i.message ?? "")))
-        .join("; ");
-    }
-  } catch {
-    /* not JSON: already readable */
-  }
-  return err.message;
+  return sharedErrorText(err);
 }
 
-const input = "w-full rounded border border-neutral-300 bg-white px-3 py-2 text-sm focus:border-blue-600 focus:outline-none focus-visible:ring-2 focus-visible:ring-blue-600/30";
 const primary =
   "rounded bg-neutral-900 px-4 py-2 text-sm font-medium text-white hover:bg-neutral-700 disabled:cursor-not-allowed disabled:opacity-50 focus-visible:outline focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-blue-600";
 

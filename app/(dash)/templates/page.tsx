@@ -3,25 +3,12 @@
 import { useId, useState, type FormEvent } from "react";
 import { ago, bytes } from "../../_lib/format";
 import { api } from "../../_lib/trpc";
+import { errorText } from "../../_lib/errors";
+import { input, th, td } from "../../_lib/styles";
 
 const RECIPES = ["mini", "starter"] as const;
 const TEMPLATE_NAME_RE = /^[a-z][a-z0-9-]{1,40}$/;
 
-/** A readable message from a tRPC error (zod issues arrive as a JSON array). */
-function errorText(err: { message: string } | null | undefined): string {
-  if (!err) return "";
-  try {
-    const parsed: unknown = JSON.parse(err.message);
-    if (Array.isArray(parsed)) {
-      return parsed
-        .map((i: { path?: unknown[]; message?: string }) => (i.path && i.path.length ? `${i.path.join(".")}: ${i.message ?? ""}` : (i.message ?? "")))
-        .join("; ");
-    }
-  } catch {
-    /* not JSON: already readable */
-  }
-  return err.message;
-}
 
 function idle(s: number | null): string {
   if (s === null || s === 0) return "never";
@@ -31,7 +18,6 @@ function idle(s: number | null): string {
   return `${+(s / 86400).toFixed(1)} d`;
 }
 
-const input = "w-full rounded border border-neutral-300 bg-white px-3 py-2 text-sm focus:border-blue-600 focus:outline-none focus-visible:ring-2 focus-visible:ring-blue-600/30";
 const button =
   "rounded bg-neutral-900 px-4 py-2 text-sm font-medium text-white hover:bg-neutral-700 disabled:cursor-not-allowed disabled:opacity-50 focus-visible:outline focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-blue-600";
 
@@ -194,9 +180,7 @@ function PromoteForm() {
 
 export default function TemplatesPage() {
   const q = api.templates.list.useQuery();
-  const th = "px-3 py-2 font-medium whitespace-nowrap";
-  const td = "px-3 py-2 align-top";
-
+    
   return (
     <div className="space-y-6">
       <h1 className="text-xl font-semibold">Templates</h1>

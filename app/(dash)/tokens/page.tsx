@@ -3,30 +3,10 @@
 import { useId, useRef, useState, type FormEvent } from "react";
 import { ago } from "../../_lib/format";
 import { api } from "../../_lib/trpc";
+import { errorText } from "../../_lib/errors";
+import { input, focus, primary, secondary, danger, th, td } from "../../_lib/styles";
 
-/** A readable message from a tRPC error (zod issues arrive as a JSON array). */
-function errorText(err: { message: string } | null | undefined): string {
-  if (!err) return "";
-  try {
-    const parsed: unknown = JSON.parse(err.message);
-    if (Array.isArray(parsed)) {
-      return parsed
-        .map((i: { path?: unknown[]; message?: string }) => (i.path && i.path.length ? `${i.path.join(".")}: ${i.message ?? ""}` : (i.message ?? "")))
-        .join("; ");
-    }
-  } catch {
-    /* not JSON: already readable */
-  }
-  return err.message;
-}
 
-const input = "w-full rounded border border-neutral-300 bg-white px-3 py-2 text-sm focus:border-blue-600 focus:outline-none focus-visible:ring-2 focus-visible:ring-blue-600/30";
-const focus = "focus-visible:outline focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-blue-600";
-const primary = `rounded bg-neutral-900 px-4 py-2 text-sm font-medium text-white hover:bg-neutral-700 disabled:cursor-not-allowed disabled:opacity-50 ${focus}`;
-const secondary = `rounded border border-neutral-300 bg-white px-3 py-1.5 text-sm font-medium text-neutral-800 hover:bg-neutral-50 disabled:cursor-not-allowed disabled:opacity-50 ${focus}`;
-const danger = `rounded border border-red-300 bg-white px-3 py-1.5 text-sm font-medium text-red-700 hover:bg-red-50 disabled:cursor-not-allowed disabled:opacity-50 ${focus}`;
-const th = "px-3 py-2 font-medium whitespace-nowrap";
-const td = "px-3 py-2 align-top";
 
 function When({ iso }: { iso: string | null }) {
   if (!iso) return <span className="text-neutral-400">never</span>;

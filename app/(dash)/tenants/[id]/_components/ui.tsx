@@ -1,4 +1,6 @@
 "use client";
+import { errorText } from "../../../../_lib/errors";
+export { errorText };
 // Small UI pieces shared by the tenant pages: status badge, error text, dialog, cards, env rows.
 import { TRPCClientError } from "@trpc/client";
 import { useEffect, useId, useRef, type ReactNode } from "react";
@@ -32,24 +34,6 @@ export function StatusBadge({ status }: { status: string }) {
       {status}
     </span>
   );
-}
-
-/** The human-readable text of a tRPC (or any) error; input-validation issues become "field: message". */
-export function errorText(e: unknown): string {
-  if (!e) return "";
-  const msg = e instanceof Error ? e.message : String(e);
-  if (msg.trimStart().startsWith("[")) {
-    try {
-      const issues = JSON.parse(msg) as { path?: (string | number)[]; message?: string }[];
-      if (Array.isArray(issues) && issues.length) {
-        return issues.map((i) => (i.path && i.path.length ? `${i.path.join(".")}: ${i.message ?? "invalid"}` : (i.message ?? "invalid"))).join("; ");
-      }
-    } catch {
-      /* not JSON: fall through */
-    }
-  }
-  if (e instanceof TypeError && /fetch/i.test(msg)) return "Cannot reach the Hoody server. Check that it is running, then retry.";
-  return msg || "Something went wrong.";
 }
 
 /** Hoody's stable error code of a tRPC error, when it has one. */
