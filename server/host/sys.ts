@@ -31,6 +31,11 @@ export interface RunOptions {
   maxBuffer?: number;
   /** Keep output byte-exact (exec); system tools' trailing newline is stripped by default. */
   keepFinalNewline?: boolean;
+  /**
+   * On timeout, stop waiting for the output pipes after this grace period: a grandchild that
+   * inherited them (a command left running inside a tenant) must not hold the answer hostage.
+   */
+  abandonPipesAfterMs?: number;
 }
 
 export interface RunResult {
@@ -56,7 +61,16 @@ export async function run(command: string, args: readonly string[], opts: RunOpt
   };
   const spawn = () => execa(command, [...args], options);
   const subprocess = opts.aroundSpawn ? opts.aroundSpawn(spawn) : spawn();
+  let abandon: NodeJS.Timeout | undefined;
+  if (opts.abandonPipesAfterMs !== undefined) {
+    abandon = setTimeout(() => {
+      subprocess.stdout?.destroy();
+      subprocess.stderr?.destroy();
+    }, (opts.timeoutMs ?? DEFAULT_TIMEOUT_MS) + opts.abandonPipesAfterMs);
+    abandon.unref();
+  }
   const r = await subprocess;
+  clearTimeout(abandon);
   const stdout = typeof r.stdout === "string" ? r.stdout : "";
   const stderr = typeof r.stderr === "string" ? r.stderr : "";
   const exitCode = r.exitCode ?? -1;

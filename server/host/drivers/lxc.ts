@@ -136,6 +136,7 @@ export class Lxc {
         okCodes: range(1, 255),
         maxBuffer: max * 4,
         keepFinalNewline: true,
+        abandonPipesAfterMs: 500,
         aroundSpawn: (spawn) => spawnWithMemoryMerge(opts.ksm, spawn),
       });
       return { exitCode: r.exitCode, stdout: r.stdout.slice(0, max), stderr: r.stderr.slice(0, max), timedOut: false };
