@@ -46,6 +46,7 @@ export class TestStack {
   webLog = "";
   routerLog = "";
   routerPort = 0;
+  webEnv: Record<string, string> = {};
   private constructor(
     readonly host: TestHost,
     readonly port: number,
@@ -53,7 +54,7 @@ export class TestStack {
     readonly adminPassword: string,
   ) {}
 
-  static async create(opts: { poolSizeMiB?: number; templates?: string[]; port?: number; routerPort?: number; subnet16?: boolean; uidRanges?: number } = {}): Promise<TestStack> {
+  static async create(opts: { poolSizeMiB?: number; templates?: string[]; port?: number; routerPort?: number; subnet16?: boolean; uidRanges?: number; webEnv?: Record<string, string> } = {}): Promise<TestStack> {
     await fs.stat(path.join(ROOT, ".next-test", "BUILD_ID")).catch(() => {
       throw new Error("no .next-test build: run `npm run build:test` (npm test does)");
     });
@@ -65,6 +66,7 @@ export class TestStack {
     await fs.writeFile(path.join(host.dir, "admin-password"), adminPassword + "\n", { mode: 0o600 });
     const stack = new TestStack(host, opts.port ?? (await freePort()), adminToken, adminPassword);
     if (opts.routerPort) stack.routerPort = opts.routerPort;
+    stack.webEnv = opts.webEnv ?? {};
     await stack.startWeb();
     return stack;
   }
@@ -78,7 +80,7 @@ export class TestStack {
       cwd: ROOT,
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, ...this.host.env, HOODY_NEXT_DIST: ".next-test", NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", HOODY_ROUTER_PORT: String(this.routerPort || 8080), HOODY_DOMAIN: "localhost" },
+      env: { ...process.env, ...this.host.env, HOODY_NEXT_DIST: ".next-test", NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", HOODY_ROUTER_PORT: String(this.routerPort || 8080), HOODY_DOMAIN: "localhost", ...this.webEnv },
     });
     this.web = child;
     child.stdout!.on("data", (d) => (this.webLog += d));

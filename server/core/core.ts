@@ -12,6 +12,7 @@ import { ENV_KEY_RE, FirewallRuleSchema } from "../engine/protocol";
 import { CoreError, fromEngine, notFound } from "./errors";
 import type { ListQuery } from "./schemas";
 import { MAX_ENV_KEYS } from "./schemas";
+import { ScriptStore } from "./scripts";
 
 export interface Actor {
   /** "token:<id>", "operator", "system", "script:<name>". */
@@ -102,11 +103,14 @@ export function statsView(s: TenantStats | undefined): ContainerStatsView {
 }
 
 export class Core {
+  readonly scripts: ScriptStore;
   constructor(
     readonly db: Db,
     readonly engine: Engine,
     readonly settings: CoreSettings,
-  ) {}
+  ) {
+    this.scripts = new ScriptStore(db);
+  }
 
   // ------------------------------------------------------------------ audit & status logs
 

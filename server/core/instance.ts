@@ -7,10 +7,11 @@ import { HostClient } from "../engine/host-client";
 import { HostEngine } from "../engine/host-engine";
 import { OperatorAuth } from "./auth";
 import { Core } from "./core";
+import type { ScriptStore } from "./scripts";
 
 // Next.js bundles instrumentation and each route separately: module-level singletons would be
 // several Cores (several DB handles, stats history the routes never see). One per process, on globalThis.
-const slot = globalThis as typeof globalThis & { __hoodyCore?: Core; __hoodyAuth?: OperatorAuth };
+const slot = globalThis as typeof globalThis & { __hoodyCore?: Core; __hoodyAuth?: OperatorAuth; __hoodyScripts?: ScriptStore };
 
 export function dataDir(): string {
   return process.env.HOODY_DATA_DIR ?? "/var/lib/hoody";
@@ -32,6 +33,7 @@ export function getCore(): Core {
   const passwordFile = path.join(dir, "admin-password");
   auth.ensurePassword(fs.existsSync(passwordFile) ? fs.readFileSync(passwordFile, "utf8").trim() : null);
   slot.__hoodyAuth = auth;
+  slot.__hoodyScripts = core.scripts;
   slot.__hoodyCore = core;
   return core;
 }
@@ -39,4 +41,9 @@ export function getCore(): Core {
 export function getAuth(): OperatorAuth {
   getCore();
   return slot.__hoodyAuth!;
+}
+
+export function getScripts(): ScriptStore {
+  getCore();
+  return slot.__hoodyScripts!;
 }

@@ -169,3 +169,42 @@ export const settings = sqliteTable("settings", {
   key: text("key").primaryKey(),
   value: text("value").notNull(),
 });
+
+/** Exec scripts' settings and secrets (values set by the operator, never in the script file). */
+export const scriptValues = sqliteTable(
+  "script_values",
+  {
+    script: text("script").notNull(),
+    kind: text("kind", { enum: ["secret", "setting"] }).notNull(),
+    key: text("key").notNull(),
+    value: text("value").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.script, t.kind, t.key] })],
+);
+
+/** One row per script run: what ran, how it ended, how long it took. */
+export const scriptRuns = sqliteTable(
+  "script_runs",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    script: text("script").notNull(),
+    at: text("at").notNull().default(now),
+    status: integer("status").notNull(),
+    durationMs: integer("duration_ms").notNull(),
+    runKey: text("run_key"),
+    output: text("output").notNull().default(""),
+  },
+  (t) => [index("script_runs_script").on(t.script, t.id)],
+);
+
+/** run-once results, so a redelivered event (Stripe delivers at least once) does its work once. */
+export const scriptOnce = sqliteTable(
+  "script_once",
+  {
+    script: text("script").notNull(),
+    key: text("key").notNull(),
+    result: text("result").notNull(),
+    at: text("at").notNull().default(now),
+  },
+  (t) => [primaryKey({ columns: [t.script, t.key] })],
+);

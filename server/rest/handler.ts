@@ -40,6 +40,8 @@ function checkParams(route: Route, params: Record<string, string>): void {
     } else if (k === "key") {
       if (!EnvKey.safeParse(v).success) throw new CoreError(422, "INVALID_ENV_KEY", "keys match ^[A-Za-z_][A-Za-z0-9_]*$");
       if (/^HOODY_/i.test(v)) throw new CoreError(422, "RESERVED_ENV_PREFIX", "the HOODY_ prefix is reserved");
+    } else if (k === "script") {
+      if (!/^[A-Za-z0-9._\-/[\]]{1,200}$/.test(v) || v.split("/").some((seg) => seg === ".." || seg === "." || seg === "")) throw new CoreError(404, "SCRIPT_NOT_FOUND", "no such script");
     } else if (k === "direction") {
       if (v !== "ingress" && v !== "egress") throw new CoreError(404, "ROUTE_NOT_FOUND", "direction is ingress or egress");
     }

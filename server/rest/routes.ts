@@ -22,6 +22,7 @@ import {
   UpdateContainerBody,
   UpdateProjectBody,
 } from "../core/schemas";
+import { listScripts } from "../exec/files";
 
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
@@ -222,5 +223,33 @@ export const routes: Route[] = [
   { method: "DELETE", path: "/tokens/{id}", summary: "Revoke an API token (admin)", tag: "Tokens", message: "Token revoked", handler: ({ core, actor, params }) => core.revokeToken(actor, params.id!) },
   { method: "GET", path: "/audit", summary: "Audit log (admin)", tag: "Audit", query: AuditQuery, message: "Audit log retrieved", handler: ({ core, actor, query }) => core.listAudit(actor, query) },
   { method: "GET", path: "/erasure-receipts", summary: "GDPR erasure receipts", tag: "Audit", message: "Receipts retrieved", handler: ({ core, actor }) => ({ receipts: core.listReceipts(actor) }) },
+  {
+    method: "GET",
+    path: "/scripts",
+    summary: "Exec scripts: files, settings, masked secrets, recent runs (admin)",
+    tag: "Scripts",
+    message: "Scripts retrieved",
+    handler: async ({ core, actor }) => {
+      core.requireAdmin(actor);
+      const names = await listScripts();
+      return { scripts: names.map((name) => ({ name, route: `/exec/${name}`, settings: core.scripts.values(name, "setting"), secrets: core.scripts.maskedSecrets(name) })), runs: core.scripts.runs(undefined, 100) };
+    },
+  },
+  ...(["secrets", "settings"] as const).map(
+    (kind): Route => ({
+      method: "PUT",
+      path: `/scripts/{script}/${kind}`,
+      summary: `Merge a script's ${kind} (null removes a key; admin)`,
+      tag: "Scripts",
+      body: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,100}$/), z.string().max(16 * 1024).nullable()),
+      message: `Script ${kind} updated`,
+      handler: ({ core, actor, params, body }) => {
+        core.requireAdmin(actor);
+        core.scripts.setValues(params.script!, kind === "secrets" ? "secret" : "setting", body);
+        core.audit(actor, `script.${kind}`, `script:${params.script}`, "ok", { keys: Object.keys(body) });
+        return kind === "secrets" ? { secrets: core.scripts.maskedSecrets(params.script!) } : { settings: core.scripts.values(params.script!, "setting") };
+      },
+    }),
+  ),
   { method: "POST", path: "/reconcile", summary: "Reconcile the database with the engine (admin)", tag: "System", message: "Reconciled", handler: ({ core, actor }) => (core.requireAdmin(actor), core.reconcile()) },
 ];

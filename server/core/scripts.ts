@@ -1,0 +1,68 @@
+// Exec scripts' persistent side: operator-set secrets and settings, run-once results and the run
+// log. Used by the script runner (server/exec) and the REST routes; nothing else writes these rows.
+import { randomBytes } from "node:crypto";
+import { and, desc, eq } from "drizzle-orm";
+import type { Db } from "../db/client";
+import * as t from "../db/schema";
+import { sha256 } from "./core";
+
+export type ScriptValueKind = "secret" | "setting";
+
+export class ScriptStore {
+  constructor(private readonly db: Db) {}
+
+  values(script: string, kind: ScriptValueKind): Record<string, string> {
+    const rows = this.db.select().from(t.scriptValues).where(and(eq(t.scriptValues.script, script), eq(t.scriptValues.kind, kind))).all();
+    return Object.fromEntries(rows.map((r) => [r.key, r.value]));
+  }
+
+  /** Merges values; null removes a key. */
+  setValues(script: string, kind: ScriptValueKind, values: Record<string, string | null>): void {
+    this.db.transaction((tx) => {
+      for (const [key, value] of Object.entries(values)) {
+        tx.delete(t.scriptValues).where(and(eq(t.scriptValues.script, script), eq(t.scriptValues.kind, kind), eq(t.scriptValues.key, key))).run();
+        if (value !== null) tx.insert(t.scriptValues).values({ script, kind, key, value }).run();
+      }
+    });
+  }
+
+  /** Secrets for display: keys with masked values. */
+  maskedSecrets(script: string): Record<string, string> {
+    return Object.fromEntries(Object.entries(this.values(script, "secret")).map(([k, v]) => [k, v.length > 8 ? `${v.slice(0, 3)}…${v.slice(-2)}` : "••••"]));
+  }
+
+  onceResult(script: string, key: string): string | null {
+    return this.db.select().from(t.scriptOnce).where(and(eq(t.scriptOnce.script, script), eq(t.scriptOnce.key, key))).get()?.result ?? null;
+  }
+
+  storeOnce(script: string, key: string, result: string): void {
+    this.db.insert(t.scriptOnce).values({ script, key, result }).onConflictDoNothing().run();
+  }
+
+  recordRun(run: { script: string; status: number; durationMs: number; runKey: string | null; output: string }): void {
+    this.db.insert(t.scriptRuns).values({ ...run, output: run.output.slice(-16 * 1024) }).run();
+  }
+
+  runs(script?: string, limit = 100) {
+    return this.db
+      .select()
+      .from(t.scriptRuns)
+      .where(script ? eq(t.scriptRuns.script, script) : undefined)
+      .orderBy(desc(t.scriptRuns.id))
+      .limit(limit)
+      .all()
+      .map((r) => ({ id: r.id, script: r.script, at: r.at, status: r.status, duration_ms: r.durationMs, key: r.runKey, output: r.output }));
+  }
+
+  /** A project-scoped API token for one run; dropped when the run ends. */
+  mintRunToken(script: string, projectId: string): { id: string; secret: string } {
+    const secret = `hdy_${randomBytes(24).toString("base64url")}`;
+    const id = `k${randomBytes(8).toString("hex").slice(0, 10)}`;
+    this.db.insert(t.apiTokens).values({ id, name: `script:${script} (one run)`, hash: sha256(secret), prefix: secret.slice(0, 8), projectId }).run();
+    return { id, secret };
+  }
+
+  dropToken(id: string): void {
+    this.db.delete(t.apiTokens).where(eq(t.apiTokens.id, id)).run();
+  }
+}
