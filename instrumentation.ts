@@ -11,6 +11,8 @@ export async function register() {
     console.error(`[core] reconcile at start failed (engine unreachable?): ${(e as Error).message}`);
   }
   setInterval(() => void core.expireSnapshots().catch(() => undefined), 60_000).unref();
+  // Grace-period erasures (e.g. a cancelled subscription) run when they are due.
+  setInterval(() => void core.eraseDue().catch(() => undefined), Number(process.env.HOODY_ERASE_SWEEP_MS ?? 30_000)).unref();
   // Stats history for the dashboard's small charts (in memory; cheap: one stats read for all tenants).
   void core.sampleStats().catch(() => undefined);
   setInterval(() => void core.sampleStats().catch(() => undefined), 15_000).unref();

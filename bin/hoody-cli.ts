@@ -16,6 +16,7 @@ Commands:
   containers   create, copy, list, inspect, start/stop, erase containers; env vars; exec
   snapshots    list, create, restore and delete a container's snapshots
   tokens       list, create and revoke API tokens (admin)
+  scripts      exec scripts: list, and set their secrets and settings (admin)
 
 Global options:
   --url URL      API base URL (env HOODY_URL; default http://localhost:3000)
@@ -65,6 +66,13 @@ Errors print "error CODE: message" on stderr and exit 1; usage errors exit 2.`,
   hoody tokens revoke <token-id>
 
   A token with --project sees only that project; without, it is an admin token.`,
+
+  scripts: `Usage:
+  hoody scripts list                                   scripts, settings, masked secrets, recent runs
+  hoody scripts secrets set <script> KEY=VALUE ...     values are never shown again (masked)
+  hoody scripts secrets unset <script> KEY ...
+  hoody scripts settings set <script> KEY=VALUE ...    e.g. project_id=p... TEMPLATE=starter
+  hoody scripts settings unset <script> KEY ...`,
 };
 
 // ------------------------------------------------------------------ errors
@@ -611,7 +619,42 @@ const tokens: Record<string, Handler> = {
   },
 };
 
-const GROUPS: Record<string, Record<string, Handler>> = { projects, containers, snapshots, tokens };
+/** `secrets|settings set|unset <script> ...` → PUT /scripts/{script}/{kind}. */
+function scriptValues(kind: "secrets" | "settings"): Handler {
+  return async (cfg, inv) => {
+    allowOnly(inv, []);
+    const [verb, script, ...pairs] = inv.args;
+    if ((verb !== "set" && verb !== "unset") || !script || !pairs.length) throw new UsageError(`usage: hoody scripts ${kind} set|unset <script> ...`, "scripts");
+    const body: Record<string, string | null> = {};
+    for (const p of pairs) {
+      if (verb === "unset") body[p] = null;
+      else {
+        const i = p.indexOf("=");
+        if (i < 1) throw new UsageError(`expected KEY=VALUE, got '${p}'`, "scripts");
+        body[p.slice(0, i)] = p.slice(i + 1);
+      }
+    }
+    const d = await call<Record<string, Record<string, string>>>(cfg, "PUT", `/scripts/${enc(script)}/${kind}`, { body });
+    if (inv.values.json) return json(d);
+    for (const [k, v] of Object.entries(d[kind] ?? {})) out(`${k}=${v}`);
+  };
+}
+
+const scripts: Record<string, Handler> = {
+  async list(cfg, inv) {
+    allowOnly(inv, []);
+    positionals(inv, []);
+    const d = await call<{ scripts: { name: string; route: string; settings: Record<string, string>; secrets: Record<string, string> }[]; runs: { at: string; script: string; status: number; duration_ms: number }[] }>(cfg, "GET", "/scripts");
+    if (inv.values.json) return json(d);
+    table(["SCRIPT", "ROUTE", "SETTINGS", "SECRETS"], d.scripts.map((x) => [x.name, x.route, Object.keys(x.settings).join(",") || "-", Object.keys(x.secrets).join(",") || "-"]));
+    out("");
+    table(["WHEN", "SCRIPT", "STATUS", "MS"], d.runs.slice(0, 20).map((r) => [when(r.at), r.script, String(r.status), String(r.duration_ms)]));
+  },
+  secrets: scriptValues("secrets"),
+  settings: scriptValues("settings"),
+};
+
+const GROUPS: Record<string, Record<string, Handler>> = { projects, containers, snapshots, tokens, scripts };
 
 // ------------------------------------------------------------------ main
 

@@ -53,7 +53,8 @@ async function handle(event: Stripe.Event, ctx: ScriptContext): Promise<Record<s
         await ctx.hoody.containers.delete(c.id);
         return { tenant: c.id, action: "deleted" };
       }
-      return { tenant: c.id, action: "stopped", note: `kept for GRACE_SECONDS=${ctx.settings.GRACE_SECONDS}` };
+      await ctx.hoody.containers.deleteAfter(c.id, Number(ctx.settings.GRACE_SECONDS));
+      return { tenant: c.id, action: "stopped", erase_after_s: Number(ctx.settings.GRACE_SECONDS) };
     }
     case "invoice.payment_failed": {
       const c = await ctx.hoody.containers.find(name);

@@ -13,6 +13,7 @@ const NAV = [
   { href: "/", label: "Overview" },
   { href: "/tenants", label: "Tenants" },
   { href: "/templates", label: "Templates" },
+  { href: "/scripts", label: "Scripts" },
   { href: "/tokens", label: "API tokens" },
   { href: "/audit", label: "Audit log" },
   { href: "/settings", label: "Settings" },

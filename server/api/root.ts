@@ -1,6 +1,7 @@
 // All tRPC routers, assembled (one per domain), and the server-side caller factory.
 import { containersRouter } from "./routers/containers";
 import { projectsRouter } from "./routers/projects";
+import { scriptsRouter } from "./routers/scripts";
 import { auditRouter, authRouter, hostRouter, templatesRouter, tokensRouter } from "./routers/system";
 import { createCallerFactory, createTRPCRouter } from "./trpc";
 
@@ -12,6 +13,7 @@ export const appRouter = createTRPCRouter({
   audit: auditRouter,
   host: hostRouter,
   auth: authRouter,
+  scripts: scriptsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -45,6 +45,8 @@ export interface ContainerView {
   ramdisk: boolean;
   /** null: the template's idle timeout; 0: never stopped for idleness. */
   idle_timeout_s: number | null;
+  /** Scheduled erasure (grace period), if any. */
+  delete_at: string | null;
   requests_total: number;
   last_request_at: string | null;
   created_at: string;
@@ -239,6 +241,7 @@ export class Core {
       comment: row.comment,
       ramdisk: row.ramdisk,
       idle_timeout_s: row.idleTimeoutS,
+      delete_at: row.deleteAt,
       requests_total: row.requestsTotal,
       last_request_at: row.lastRequestAt,
       created_at: row.createdAt,
@@ -434,7 +437,7 @@ export class Core {
   async updateContainer(
     actor: Actor,
     containerId: string,
-    body: { environment_vars?: Record<string, string | null>; name?: string; comment?: string; ramdisk_mib?: number; idle_timeout_s?: number | null; limits?: { memory_mib?: number; cpu_milli?: number; pids?: number }; restart: boolean },
+    body: { environment_vars?: Record<string, string | null>; name?: string; comment?: string; ramdisk_mib?: number; idle_timeout_s?: number | null; delete_after_s?: number | null; limits?: { memory_mib?: number; cpu_milli?: number; pids?: number }; restart: boolean },
   ): Promise<{ container: ContainerView; restarted: boolean }> {
     const row = this.containerRow(actor, containerId);
     return this.audited(actor, "container.update", `container:${containerId}`, async () => {
@@ -468,6 +471,7 @@ export class Core {
             ...(body.name && { name: body.name, label }),
             ...(body.comment !== undefined && { comment: body.comment }),
             ...(body.idle_timeout_s !== undefined && { idleTimeoutS: body.idle_timeout_s }),
+            ...(body.delete_after_s !== undefined && { deleteAt: body.delete_after_s === null ? null : new Date(Date.now() + body.delete_after_s * 1000).toISOString() }),
             updatedAt: nowIso(),
           })
           .where(eq(t.containers.id, containerId))
@@ -689,6 +693,21 @@ export class Core {
       .limit(500)
       .all();
     return rows.map((r) => this.receiptView(r.id));
+  }
+
+  /** Erases containers whose grace period is over (called periodically). */
+  async eraseDue(): Promise<string[]> {
+    const due = this.db.select({ id: t.containers.id }).from(t.containers).where(sql`${t.containers.deleteAt} IS NOT NULL AND ${t.containers.deleteAt} <= ${nowIso()}`).all();
+    const erased: string[] = [];
+    for (const { id: cid } of due) {
+      try {
+        await this.deleteContainer({ id: "system:grace-period", projectId: null }, cid);
+        erased.push(cid);
+      } catch (e) {
+        console.error(`[core] scheduled erasure of ${cid} failed: ${(e as Error).message}`);
+      }
+    }
+    return erased;
   }
 
   // ------------------------------------------------------------------ env

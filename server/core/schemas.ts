@@ -67,6 +67,8 @@ export const UpdateContainerBody = z
     ramdisk_mib: z.number().int().min(1).max(65536).optional(),
     limits: LimitsInput.optional(),
     idle_timeout_s: IdleTimeout.optional(),
+    /** Erase the container this many seconds from now (a grace period); null cancels. */
+    delete_after_s: z.number().int().min(0).max(365 * 86400).nullable().optional(),
     restart: z.boolean().default(true),
   })
   .strict();

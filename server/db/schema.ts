@@ -42,6 +42,8 @@ export const containers = sqliteTable(
     /** Requests through the tenant router (flushed from the router every few seconds). */
     requestsTotal: integer("requests_total").notNull().default(0),
     lastRequestAt: text("last_request_at"),
+    /** When set, the container is erased (GDPR delete, by the system) at this time: a grace period. */
+    deleteAt: text("delete_at"),
     createdAt: text("created_at").notNull().default(now),
     updatedAt: text("updated_at").notNull().default(now),
   },

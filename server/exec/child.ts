@@ -46,6 +46,7 @@ function client(api: Job["api"]): HoodyClient {
       },
       stop: (id) => request("POST", `/containers/${id}/stop`),
       delete: (id) => request("DELETE", `/containers/${id}`),
+      deleteAfter: (id, seconds) => request("PATCH", `/containers/${id}`, { delete_after_s: seconds, restart: false }),
     },
   };
 }

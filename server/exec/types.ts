@@ -10,6 +10,8 @@ export interface HoodyClient {
     find(name: string): Promise<{ id: string; name: string; url: string; status: string } | null>;
     stop(id: string): Promise<unknown>;
     delete(id: string): Promise<unknown>;
+    /** Erase it this many seconds from now (a grace period). */
+    deleteAfter(id: string, seconds: number): Promise<unknown>;
   };
 }
 

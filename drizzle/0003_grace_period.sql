@@ -1,0 +1,1 @@
+ALTER TABLE `containers` ADD `delete_at` text;
