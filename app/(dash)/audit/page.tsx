@@ -3,6 +3,7 @@
 import { keepPreviousData } from "@tanstack/react-query";
 import { useId, useState, type FormEvent } from "react";
 import { ago } from "../../_lib/format";
+import { HeadRow } from "../../_lib/table";
 import { api } from "../../_lib/trpc";
 import { errorText } from "../../_lib/errors";
 import { input, focus, primary, secondary, th, td } from "../../_lib/styles";
@@ -134,26 +135,7 @@ function AuditSection() {
             <table className="relative w-full text-left text-sm">
               <caption className="sr-only">Audit log, newest first</caption>
               <thead className="bg-neutral-50 text-xs text-neutral-500">
-                <tr>
-                  <th scope="col" className={th}>
-                    Time
-                  </th>
-                  <th scope="col" className={th}>
-                    Actor
-                  </th>
-                  <th scope="col" className={th}>
-                    Action
-                  </th>
-                  <th scope="col" className={th}>
-                    Target
-                  </th>
-                  <th scope="col" className={th}>
-                    Result
-                  </th>
-                  <th scope="col" className={th}>
-                    Detail
-                  </th>
-                </tr>
+                <HeadRow cols={["Time", "Actor", "Action", "Target", "Result", "Detail"]} />
               </thead>
               <tbody>
                 {q.data.entries.map((e) => (

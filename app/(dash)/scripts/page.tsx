@@ -3,7 +3,8 @@
 import { useState } from "react";
 import { errorText } from "../../_lib/errors";
 import { ago } from "../../_lib/format";
-import { input, primary, td, th } from "../../_lib/styles";
+import { input, primary, td } from "../../_lib/styles";
+import { HeadRow } from "../../_lib/table";
 import { api } from "../../_lib/trpc";
 
 export default function ScriptsPage() {
@@ -23,12 +24,7 @@ export default function ScriptsPage() {
           <table className="w-full text-left text-sm">
             <caption className="sr-only">Scripts</caption>
             <thead className="bg-neutral-50 text-xs text-neutral-500">
-              <tr>
-                <th scope="col" className={th}>Script</th>
-                <th scope="col" className={th}>Route</th>
-                <th scope="col" className={th}>Settings</th>
-                <th scope="col" className={th}>Secrets (masked)</th>
-              </tr>
+              <HeadRow cols={["Script", "Route", "Settings", "Secrets (masked)"]} />
             </thead>
             <tbody>
               {q.data.scripts.length === 0 && (
@@ -92,14 +88,7 @@ export default function ScriptsPage() {
         <h2 className="px-4 pt-4 font-medium">Recent runs</h2>
         <table className="mt-2 w-full text-left text-sm">
           <thead className="bg-neutral-50 text-xs text-neutral-500">
-            <tr>
-              <th scope="col" className={th}>When</th>
-              <th scope="col" className={th}>Script</th>
-              <th scope="col" className={th}>Status</th>
-              <th scope="col" className={th}>Duration</th>
-              <th scope="col" className={th}>Run-once key</th>
-              <th scope="col" className={th}>Output</th>
-            </tr>
+            <HeadRow cols={["When", "Script", "Status", "Duration", "Run-once key", "Output"]} />
           </thead>
           <tbody>
             {q.data?.runs.map((r) => (
