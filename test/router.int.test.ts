@@ -75,6 +75,8 @@ describe("tenant router", () => {
     const t = await create({ template: "mini", name: "idler", idle_timeout_s: 2 });
     expect((await s.viaRouter("idler")).status).toBe(200);
     await waitFor(async () => (await s.host.lxc("lxc-info", t.id, "-sH")).stdout.trim() === "STOPPED", 20_000, 200);
+    // The router writes the status log right after the stop returns: wait for that write too.
+    await waitFor(async () => (await s.api("GET", `/containers/${t.id}/status-logs`)).body.data.at(-1)?.to_status === "stopped", 10_000, 100);
     const logs = (await s.api("GET", `/containers/${t.id}/status-logs`)).body.data;
     expect(logs.at(-1)).toMatchObject({ to_status: "stopped" });
     expect(String(logs.at(-1).metadata.cause)).toMatch(/idle/);

@@ -414,7 +414,6 @@ export class Core {
     return this.audited(actor, "container.copy", `container:${sourceId}`, async () => {
       const src = this.db.select().from(t.containers).where(eq(t.containers.id, sourceId)).get();
       if (src && (!actor.projectId || src.projectId === actor.projectId)) {
-        if (body.source_snapshot) this.snapshotRow(src.id, body.source_snapshot);
         const snapName = body.source_snapshot ? this.snapshotRow(src.id, body.source_snapshot).name : undefined;
         const tplRules = body.copy_firewall_rules ? undefined : (await this.engine.listTemplates()).find((x) => x.name === src.template)?.settings.firewall;
         return this.provision(actor, body.target_project_id, body, {
@@ -572,8 +571,10 @@ export class Core {
     const row = this.db.select().from(t.containers).where(eq(t.containers.label, label)).get();
     if (!row) return null;
     const live = await this.engine.getTenant(row.id).catch(() => null);
-    const tpl = (await this.templatesCached()).find((x) => x.name === row.template);
-    const idle = (await this.idleTimeouts()).get(row.id) ?? null;
+    const templates = await this.templatesCached();
+    const tpl = templates.find((x) => x.name === row.template);
+    // One row's timeout, not the whole table's: this runs on the router's lookups.
+    const idle = effectiveIdle(row, templates);
     let status = row.status as ContainerStatus;
     if (live && (status === "running" || status === "stopped")) status = live.state === "running" ? "running" : "stopped";
     return { id: row.id, status, ip: row.ip, appPort: live?.appPort ?? tpl?.settings.appPort ?? 8080, idleTimeoutS: idle };
@@ -588,10 +589,8 @@ export class Core {
   /** Effective idle timeouts of every container (seconds; null = never), from the database alone. */
   async idleTimeouts(): Promise<Map<string, number | null>> {
     const templates = await this.templatesCached();
-    const rows = this.db.select({ id: t.containers.id, template: t.containers.template, idle: t.containers.idleTimeoutS }).from(t.containers).all();
-    return new Map(
-      rows.map((r) => [r.id, r.idle === null ? (templates.find((x) => x.name === r.template)?.settings.idleTimeoutS ?? null) : r.idle === 0 ? null : r.idle]),
-    );
+    const rows = this.db.select({ id: t.containers.id, template: t.containers.template, idleTimeoutS: t.containers.idleTimeoutS }).from(t.containers).all();
+    return new Map(rows.map((r) => [r.id, effectiveIdle(r, templates)]));
   }
 
   labelOf(containerId: string): string | null {
@@ -1009,7 +1008,7 @@ export class Core {
       const tenant = byId.get(row.id);
       if (!tenant) {
         if (row.status !== "failed") {
-          this.db.update(t.containers).set({ status: row.status === "deleting" ? "failed" : "failed", updatedAt: nowIso() }).where(eq(t.containers.id, row.id)).run();
+          this.db.update(t.containers).set({ status: "failed", updatedAt: nowIso() }).where(eq(t.containers.id, row.id)).run();
           report.markedFailed.push(row.id);
         }
         continue;
@@ -1040,6 +1039,12 @@ export class Core {
     if (Object.values(report).some((v) => v.length)) this.audit(SYSTEM, "reconcile", null, "ok", report);
     return report;
   }
+}
+
+/** A container's own idle timeout, else its template's; 0 means never (null). */
+function effectiveIdle(row: { template: string; idleTimeoutS: number | null }, templates: { name: string; settings: { idleTimeoutS: number | null } }[]): number | null {
+  if (row.idleTimeoutS === 0) return null;
+  return row.idleTimeoutS ?? templates.find((x) => x.name === row.template)?.settings.idleTimeoutS ?? null;
 }
 
 function sortKeys(o: Record<string, string>) {
