@@ -1,7 +1,8 @@
-// A plain header row for the dashboard's tables: one column-scoped <th> per label.
+// A plain header row for the dashboard's tables: one column-scoped <th> per label, and optionally a
+// last, visually empty column (row actions) named for screen readers.
 import { th } from "./styles";
 
-export function HeadRow({ cols }: { cols: string[] }) {
+export function HeadRow({ cols, action }: { cols: string[]; action?: string }) {
   return (
     <tr>
       {cols.map((c) => (
@@ -9,6 +10,11 @@ export function HeadRow({ cols }: { cols: string[] }) {
           {c}
         </th>
       ))}
+      {action && (
+        <th scope="col" className={`${th} relative`}>
+          <span className="sr-only">{action}</span>
+        </th>
+      )}
     </tr>
   );
 }

@@ -218,26 +218,7 @@ function ReceiptsSection() {
           <div className="overflow-x-auto">
             <table className="w-full text-left text-sm">
               <thead className="bg-neutral-50 text-xs text-neutral-500">
-                <tr>
-                  <th scope="col" className={th}>
-                    Receipt
-                  </th>
-                  <th scope="col" className={th}>
-                    Erased
-                  </th>
-                  <th scope="col" className={th}>
-                    Container
-                  </th>
-                  <th scope="col" className={th}>
-                    Project
-                  </th>
-                  <th scope="col" className={th}>
-                    Requested by
-                  </th>
-                  <th scope="col" className={`${th} relative`}>
-                    <span className="sr-only">Download</span>
-                  </th>
-                </tr>
+                <HeadRow cols={["Receipt", "Erased", "Container", "Project", "Requested by"]} action="Download" />
               </thead>
               <tbody>
                 {q.data.map((r) => (

@@ -2,6 +2,7 @@
 // API tokens (create, show the secret once, revoke) and projects (list, create).
 import { useId, useRef, useState, type FormEvent } from "react";
 import { ago } from "../../_lib/format";
+import { HeadRow } from "../../_lib/table";
 import { api } from "../../_lib/trpc";
 import { errorText } from "../../_lib/errors";
 import { input, focus, primary, secondary, danger, th, td } from "../../_lib/styles";
@@ -151,29 +152,7 @@ function TokensSection({ projects }: { projects: { id: string; alias: string }[]
           <div className="overflow-x-auto">
             <table className="w-full text-left text-sm">
               <thead className="bg-neutral-50 text-xs text-neutral-500">
-                <tr>
-                  <th scope="col" className={th}>
-                    Name
-                  </th>
-                  <th scope="col" className={th}>
-                    Prefix
-                  </th>
-                  <th scope="col" className={th}>
-                    Project
-                  </th>
-                  <th scope="col" className={th}>
-                    Created
-                  </th>
-                  <th scope="col" className={th}>
-                    Last used
-                  </th>
-                  <th scope="col" className={th}>
-                    Revoked
-                  </th>
-                  <th scope="col" className={`${th} relative`}>
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
+                <HeadRow cols={["Name", "Prefix", "Project", "Created", "Last used", "Revoked"]} action="Actions" />
               </thead>
               <tbody>
                 {tokens.data.map((k) => (
