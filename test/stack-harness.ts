@@ -10,6 +10,8 @@ import path from "node:path";
 import { TestHost } from "./host-harness.js";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
+/** The production build the stack serves; HOODY_NEXT_DIST lets parallel work use a build of its own. */
+const NEXT_DIST = process.env.HOODY_NEXT_DIST ?? ".next-test";
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -55,8 +57,8 @@ export class TestStack {
   ) {}
 
   static async create(opts: { poolSizeMiB?: number; templates?: string[]; port?: number; routerPort?: number; subnet16?: boolean; uidRanges?: number; webEnv?: Record<string, string> } = {}): Promise<TestStack> {
-    await fs.stat(path.join(ROOT, ".next-test", "BUILD_ID")).catch(() => {
-      throw new Error("no .next-test build: run `npm run build:test` (npm test does)");
+    await fs.stat(path.join(ROOT, NEXT_DIST, "BUILD_ID")).catch(() => {
+      throw new Error(`no ${NEXT_DIST} build: run \`npm run build:test\` (npm test does)`);
     });
     const host = await TestHost.create(opts);
     for (const t of opts.templates ?? ["mini"]) await host.client.buildTemplate(t);
@@ -80,7 +82,7 @@ export class TestStack {
       cwd: ROOT,
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, ...this.host.env, HOODY_NEXT_DIST: ".next-test", NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", HOODY_ROUTER_PORT: String(this.routerPort || 8080), HOODY_DOMAIN: "localhost", ...this.webEnv },
+      env: { ...process.env, ...this.host.env, HOODY_NEXT_DIST: NEXT_DIST, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", HOODY_ROUTER_PORT: String(this.routerPort || 8080), HOODY_DOMAIN: "localhost", ...this.webEnv },
     });
     this.web = child;
     child.stdout!.on("data", (d) => (this.webLog += d));
