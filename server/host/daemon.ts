@@ -6,6 +6,7 @@ import http from "node:http";
 import path from "node:path";
 import { z } from "zod";
 import { Host, HostError } from "./host.js";
+import { trace } from "./sys.js";
 import {
   CreateTenantSchema,
   FirewallRuleSchema,
@@ -104,6 +105,7 @@ export async function serve(host: Host, socketPath: string): Promise<http.Server
       const name = (req.url ?? "").replace(/^\/v1\//, "");
       if (req.method !== "POST") return send(405, { error: { code: "INVALID_INPUT", message: "POST only" } });
       const body = await readBody(req);
+      trace({ rpc: name, body });
       if (name === "templates.build") {
         const input = BuildInput.safeParse(body);
         if (!input.success) throw new HostError("INVALID_INPUT", input.error.message);

@@ -1,6 +1,16 @@
 // The one wrapper every system command goes through: argument arrays (never a shell string),
 // a timeout on every call, and a typed error that carries what ran and what it said.
+import { appendFileSync } from "node:fs";
 import { execa, type Options as ExecaOptions } from "execa";
+
+/**
+ * HOODY_SYS_TRACE=<file>: every command (argv) and every daemon request is appended as a JSON line,
+ * so tests can prove what reached the privileged side (e.g. that no unvalidated input did).
+ */
+const TRACE_FILE = process.env.HOODY_SYS_TRACE;
+export function trace(entry: { argv: readonly string[] } | { rpc: string; body: unknown }): void {
+  if (TRACE_FILE) appendFileSync(TRACE_FILE, JSON.stringify(entry) + "\n");
+}
 
 export class SysError extends Error {
   constructor(
@@ -59,6 +69,7 @@ export async function run(command: string, args: readonly string[], opts: RunOpt
     // lxc-start -d daemonizes its monitor; it must outlive us (and it does: it re-parents).
     cleanup: true,
   };
+  trace({ argv: [command, ...args] });
   const spawn = () => execa(command, [...args], options);
   const subprocess = opts.aroundSpawn ? opts.aroundSpawn(spawn) : spawn();
   let abandon: NodeJS.Timeout | undefined;

@@ -6,7 +6,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
-import { run } from "../sys.js";
+import { run, trace } from "../sys.js";
 import { TemplateSettingsSchema, type TemplateSettings } from "../../engine/protocol.js";
 
 export type Progress = (percent: number, message: string) => void;
@@ -88,6 +88,7 @@ const starter: Recipe = {
       progress(100, "done (from cache)");
       return;
     }
+    trace({ argv: ["bash", path.join(dir, "build.sh"), rootfs] });
     const child = execa("bash", [path.join(dir, "build.sh"), rootfs], { all: true, timeout: 1_800_000, reject: false });
     let tail = "";
     for await (const line of child.iterable({ from: "all" })) {
