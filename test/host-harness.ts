@@ -28,7 +28,7 @@ export class TestHost {
     this.client = new HostClient(env.HOODY_HOSTD_SOCKET!);
   }
 
-  static async create(opts: { poolSizeMiB?: number; subnet16?: boolean; uidRanges?: number } = {}): Promise<TestHost> {
+  static async create(opts: { poolSizeMiB?: number; subnet16?: boolean; uidRanges?: number; hostEnv?: Record<string, string> } = {}): Promise<TestHost> {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), "hoody-test-"));
     await fs.chmod(dir, 0o711);
     const tag = Math.random().toString(36).replace(/[^a-z]/g, "").slice(0, 3).padEnd(3, "x");
@@ -39,13 +39,14 @@ export class TestHost {
       HOODY_POOL_SIZE_MIB: String(opts.poolSizeMiB ?? 3072),
       HOODY_CACHE_DIR: TEST_CACHE_DIR,
       HOODY_SUBNET: opts.subnet16 ? `10.${randomInt(200, 250)}.0.0/16` : `10.${randomInt(200, 250)}.${randomInt(0, 255)}.0/24`,
-      // A large run (benchmarks) takes the whole test span from its start; tests take a 64-range slot.
-      HOODY_UID_BASE: String(opts.uidRanges ? TEST_UID_FLOOR : TEST_UID_FLOOR + slot * 64 * 65536),
+      // A large run (benchmarks) takes the whole test span from its start; tests (and small pools) take a 64-range slot.
+      HOODY_UID_BASE: String(opts.uidRanges && opts.uidRanges > 64 ? TEST_UID_FLOOR : TEST_UID_FLOOR + slot * 64 * 65536),
       HOODY_UID_RANGES: String(opts.uidRanges ?? 64),
       HOODY_NFT_TABLE: `hoody_t${tag}`,
       HOODY_VETH_PREFIX: `hx${tag}`.slice(0, 5),
       HOODY_STOP_TIMEOUT_S: "3",
       HOODY_HOSTD_SOCKET: path.join(dir, "run", "hostd.sock"),
+      ...opts.hostEnv,
     };
     const h = new TestHost(dir, env);
     await h.startDaemon();
@@ -60,7 +61,10 @@ export class TestHost {
   }
 
   async startDaemon(): Promise<void> {
-    const child = spawn(path.join(ROOT, "node_modules/.bin/tsx"), [path.join(ROOT, "server/host/main.ts")], {
+    // node with tsx's loader, not the tsx CLI: the CLI runs the script in a child process, so a
+    // SIGKILL to its pid would leave the real daemon running and "kill -9 the daemon" would be a lie.
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "server/host/main.ts")], {
+      cwd: ROOT,
       env: { ...process.env, ...this.env },
       stdio: ["ignore", "pipe", "pipe"],
     });

@@ -9,6 +9,7 @@ import * as t from "../db/schema";
 import type { Engine } from "../engine/types";
 import type { FirewallRule, TenantInfo, TenantStats } from "../engine/protocol";
 import { ENV_KEY_RE, FirewallRuleSchema } from "../engine/protocol";
+import { admissionFromEnv, type Admission } from "./admission";
 import { CoreError, fromEngine, notFound } from "./errors";
 import type { ListQuery } from "./schemas";
 import { MAX_ENV_KEYS } from "./schemas";
@@ -106,12 +107,20 @@ export function statsView(s: TenantStats | undefined): ContainerStatsView {
 
 export class Core {
   readonly scripts: ScriptStore;
+  /** Bounds creates in flight against the engine (N running + M queued, the rest 429). */
+  readonly creates: Admission;
+  /** Creates between their engine call and their row: the reconciler must not take them for orphans. */
+  private inflightOps = new Set<string>();
+  /** Per project, creates not yet in the table: counted against max_containers so a burst cannot exceed it. */
+  private inflightByProject = new Map<string, number>();
   constructor(
     readonly db: Db,
     readonly engine: Engine,
     readonly settings: CoreSettings,
+    admission?: Admission,
   ) {
     this.scripts = new ScriptStore(db);
+    this.creates = admission ?? admissionFromEnv();
   }
 
   // ------------------------------------------------------------------ audit & status logs
@@ -326,7 +335,8 @@ export class Core {
   private checkQuota(projectId: string): void {
     const p = this.db.select().from(t.projects).where(eq(t.projects.id, projectId)).get();
     if (!p || p.maxContainers === null) return;
-    const n = this.db.select({ n: sql<number>`count(*)` }).from(t.containers).where(eq(t.containers.projectId, projectId)).get()?.n ?? 0;
+    const rows = this.db.select({ n: sql<number>`count(*)` }).from(t.containers).where(eq(t.containers.projectId, projectId)).get()?.n ?? 0;
+    const n = rows + (this.inflightByProject.get(projectId) ?? 0);
     if (n >= p.maxContainers) throw new CoreError(409, "PROJECT_CONTAINER_LIMIT", `project ${projectId} allows at most ${p.maxContainers} containers`);
   }
 
@@ -351,6 +361,30 @@ export class Core {
     this.checkEnv(body.environment_vars ?? {});
     if (Object.keys(body.environment_vars ?? {}).length > MAX_ENV_KEYS) throw new CoreError(422, "TOO_MANY_ENV_VARS", `at most ${MAX_ENV_KEYS} env vars`);
     this.checkQuota(projectId);
+    return this.creates.run(async () => {
+      // Checked again once admitted: rows and in-flight creates are counted at the moment the slot is taken.
+      this.checkQuota(projectId);
+      this.inflightByProject.set(projectId, (this.inflightByProject.get(projectId) ?? 0) + 1);
+      const op = randomBytes(8).toString("hex");
+      this.inflightOps.add(op);
+      try {
+        return await this.provisionAdmitted(actor, projectId, body, source, op);
+      } finally {
+        this.inflightOps.delete(op);
+        const n = (this.inflightByProject.get(projectId) ?? 1) - 1;
+        if (n > 0) this.inflightByProject.set(projectId, n);
+        else this.inflightByProject.delete(projectId);
+      }
+    });
+  }
+
+  private async provisionAdmitted(
+    actor: Actor,
+    projectId: string,
+    body: Parameters<Core["provision"]>[2],
+    source: Parameters<Core["provision"]>[3],
+    op: string,
+  ): Promise<ContainerView> {
     const { name, label } = this.pickName(body.name);
     const t0 = performance.now();
     let tenant: TenantInfo;
@@ -365,7 +399,7 @@ export class Core {
         sourceTenant: source.sourceTenant,
         sourceSnapshot: source.sourceSnapshot,
         firewall: source.firewall,
-        labels: { "hoody.owner": "core", "hoody.project": projectId },
+        labels: { "hoody.owner": "core", "hoody.project": projectId, "hoody.op": op },
       });
     } catch (e) {
       throw fromEngine(e);
@@ -999,6 +1033,8 @@ export class Core {
     const rowIds = new Set(rows.map((r) => r.id));
     for (const tenant of tenants) {
       if (rowIds.has(tenant.id)) continue;
+      // A create of this process between its engine call and its row is not an orphan.
+      if (this.inflightOps.has(tenant.labels["hoody.op"] ?? "")) continue;
       if (tenant.labels["hoody.owner"] === "core") {
         await this.engine.deleteTenant(tenant.id);
         report.removedOrphans.push(tenant.id);

@@ -1,0 +1,156 @@
+// One consistency check shared by the reliability tests: the database (read-only) and the machine
+// must agree. It reads the SQLite file, `btrfs subvolume list`, the lxcpath (config + hoody.json),
+// `nft -j list table`, `ip -o link`, `lxc-ls --active` and the daemon's own list, and returns every
+// disagreement as a sentence (an empty list = consistent), so a failing test says what leaked.
+import fs from "node:fs/promises";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { execa } from "execa";
+import type { TestHost } from "../host-harness.js";
+
+const UID_RANGE = 65536;
+
+export interface Snapshot {
+  rows: { id: string; status: string; ip: string | null; name: string }[];
+  tenantSubvolumes: string[];
+  otherSubvolumes: string[];
+  metas: Map<string, { phase: string; ip: string; uidBase: number; veth: string } | null>;
+  configs: Map<string, { ip: string | null; uidBase: number | null } | null>;
+  chains: string[];
+  mapKeys: { egress: string[]; ingress: string[] };
+  veths: string[];
+  active: string[];
+  daemon: { id: string; state: string }[] | null;
+}
+
+export async function observe(host: TestHost): Promise<Snapshot> {
+  const env = host.env;
+  const db = new Database(path.join(host.dir, "hoody.db"), { readonly: true, fileMustExist: true });
+  let rows: Snapshot["rows"];
+  try {
+    rows = db.prepare("SELECT id, status, ip, name FROM containers").all() as Snapshot["rows"];
+  } finally {
+    db.close();
+  }
+  const list = await execa("btrfs", ["subvolume", "list", host.poolPath]);
+  const subPaths = list.stdout
+    .split("\n")
+    .map((l) => /\spath (.+)$/.exec(l)?.[1])
+    .filter((p): p is string => !!p);
+  const tenantSubvolumes = subPaths.filter((p) => /^tenants\/[^/]+$/.test(p)).map((p) => p.slice("tenants/".length));
+  // Templates are the daemon's own (not tenants); everything else (snapshots, restore and build leftovers) is checked.
+  const otherSubvolumes = subPaths.filter((p) => !p.startsWith("tenants/") && !/^templates\/[a-z][a-z0-9-]*$/.test(p));
+
+  const metas: Snapshot["metas"] = new Map();
+  const configs: Snapshot["configs"] = new Map();
+  for (const id of await fs.readdir(host.lxcPath).catch(() => [] as string[])) {
+    const metaText = await fs.readFile(path.join(host.lxcPath, id, "hoody.json"), "utf8").catch(() => null);
+    metas.set(id, metaText ? (JSON.parse(metaText) as { phase: string; ip: string; uidBase: number; veth: string }) : null);
+    const cfg = await fs.readFile(path.join(host.lxcPath, id, "config"), "utf8").catch(() => null);
+    configs.set(
+      id,
+      cfg === null
+        ? null
+        : {
+            ip: /^lxc\.net\.0\.ipv4\.address\s*=\s*([\d.]+)/m.exec(cfg)?.[1] ?? null,
+            uidBase: Number(/^lxc\.idmap\s*=\s*u 0 (\d+) /m.exec(cfg)?.[1] ?? NaN) || null,
+          },
+    );
+  }
+
+  const nft = await execa("nft", ["-j", "list", "table", "inet", env.HOODY_NFT_TABLE!], { reject: false });
+  const objs = nft.exitCode === 0 ? (JSON.parse(nft.stdout).nftables as any[]) : [];
+  const chains = objs.map((o) => o.chain?.name).filter((n): n is string => typeof n === "string" && /^(eg|in)_/.test(n));
+  const mapKeys = { egress: [] as string[], ingress: [] as string[] };
+  for (const o of objs) {
+    if (!o.map || !["tenant_egress", "tenant_ingress"].includes(o.map.name)) continue;
+    const keys = (o.map.elem ?? []).map((e: any) => (Array.isArray(e) ? e[0] : e));
+    mapKeys[o.map.name === "tenant_egress" ? "egress" : "ingress"] = keys.map(String);
+  }
+
+  const links = await execa("ip", ["-o", "link", "show"]);
+  const prefix = env.HOODY_VETH_PREFIX!;
+  const veths = links.stdout
+    .split("\n")
+    .map((l) => /^\d+:\s+([^:@\s]+)/.exec(l)?.[1])
+    .filter((n): n is string => !!n && n.startsWith(prefix));
+
+  const ls = await execa("lxc-ls", ["-P", host.lxcPath, "--active", "-1"], { reject: false });
+  const active = ls.stdout.split("\n").map((s) => s.trim()).filter(Boolean);
+
+  const daemon = host.daemon ? await host.client.call("tenants.list", {}).then((l) => l.map((t) => ({ id: t.id, state: t.state })), () => null) : null;
+  return { rows, tenantSubvolumes, otherSubvolumes, metas, configs, chains, mapKeys, veths, active, daemon };
+}
+
+/**
+ * Every disagreement between the database and the machine. `settled` (after a reconcile) also
+ * demands that no row is left mid-lifecycle (creating, deleting, failed).
+ */
+export function problems(s: Snapshot, opts: { settled?: boolean; uidBase?: number; uidRanges?: number } = {}): string[] {
+  const out: string[] = [];
+  const rowIds = new Set(s.rows.map((r) => r.id));
+  for (const r of s.rows) {
+    if (opts.settled && !["running", "stopped"].includes(r.status)) out.push(`row ${r.id} left in status ${r.status}`);
+    if (r.status === "deleting") continue;
+    const meta = s.metas.get(r.id);
+    const cfg = s.configs.get(r.id);
+    if (!s.tenantSubvolumes.includes(r.id)) out.push(`row ${r.id} has no subvolume`);
+    if (!meta) out.push(`row ${r.id} has no hoody.json`);
+    else if (meta.phase !== "ready") out.push(`row ${r.id}: tenant phase ${meta.phase}`);
+    if (!cfg) out.push(`row ${r.id} has no lxc config`);
+    if (meta && cfg) {
+      if (r.ip !== meta.ip || cfg.ip !== meta.ip) out.push(`row ${r.id}: ip row=${r.ip} meta=${meta.ip} config=${cfg.ip}`);
+      if (cfg.uidBase !== meta.uidBase) out.push(`row ${r.id}: uid base meta=${meta.uidBase} config=${cfg.uidBase}`);
+      if (opts.uidBase !== undefined && opts.uidRanges !== undefined) {
+        const i = (meta.uidBase - opts.uidBase) / UID_RANGE;
+        if (!Number.isInteger(i) || i < 0 || i >= opts.uidRanges) out.push(`row ${r.id}: uid base ${meta.uidBase} outside the host's ranges`);
+      }
+      for (const c of [`eg_${r.id}`, `in_${r.id}`]) if (!s.chains.includes(c)) out.push(`row ${r.id}: nft chain ${c} missing`);
+      if (!s.mapKeys.egress.includes(meta.veth) || !s.mapKeys.ingress.includes(meta.veth)) out.push(`row ${r.id}: veth ${meta.veth} not in the nft maps`);
+    }
+    if (r.status === "running") {
+      if (!s.active.includes(r.id)) out.push(`row ${r.id} says running but lxc-ls does not list it active`);
+      if (meta && !s.veths.includes(meta.veth)) out.push(`row ${r.id} says running but its veth ${meta.veth} is absent`);
+    }
+  }
+  // Unowned: anything on the machine that no row accounts for.
+  for (const id of s.tenantSubvolumes) if (!rowIds.has(id)) out.push(`unowned subvolume tenants/${id}`);
+  for (const p of s.otherSubvolumes) {
+    const owner = /^snapshots\/([^/]+)\//.exec(p)?.[1];
+    if (!owner || !rowIds.has(owner)) out.push(`unowned subvolume ${p}`);
+  }
+  for (const id of s.metas.keys()) if (!rowIds.has(id)) out.push(`unowned lxc dir ${id} (hoody.json: ${s.metas.get(id) ? s.metas.get(id)!.phase : "none"})`);
+  for (const c of s.chains) if (!rowIds.has(c.slice(3))) out.push(`unowned nft chain ${c}`);
+  const ownedVeths = new Set([...s.rows].map((r) => s.metas.get(r.id)?.veth).filter(Boolean));
+  for (const v of new Set([...s.mapKeys.egress, ...s.mapKeys.ingress])) if (!ownedVeths.has(v)) out.push(`unowned nft map element ${v}`);
+  for (const v of s.veths) if (!ownedVeths.has(v)) out.push(`unowned veth ${v}`);
+  for (const a of s.active) if (!rowIds.has(a)) out.push(`unowned running container ${a}`);
+  // Leases: no IP or uid range twice (among everything on disk, owned or not).
+  const seenIp = new Map<string, string>();
+  const seenUid = new Map<number, string>();
+  for (const [id, m] of s.metas) {
+    if (!m) continue;
+    if (seenIp.has(m.ip)) out.push(`ip ${m.ip} leased twice: ${seenIp.get(m.ip)} and ${id}`);
+    seenIp.set(m.ip, id);
+    if (seenUid.has(m.uidBase)) out.push(`uid range ${m.uidBase} leased twice: ${seenUid.get(m.uidBase)} and ${id}`);
+    seenUid.set(m.uidBase, id);
+  }
+  const rowIps = s.rows.map((r) => r.ip).filter(Boolean);
+  if (new Set(rowIps).size !== rowIps.length) out.push(`the database holds an ip twice`);
+  // The daemon's view must match too (it is what the API reports).
+  if (s.daemon) {
+    const d = new Set(s.daemon.map((t) => t.id));
+    for (const id of d) if (!rowIds.has(id)) out.push(`daemon reports ${id}, which has no row`);
+    for (const r of s.rows) if (r.status !== "deleting" && !d.has(r.id)) out.push(`row ${r.id} unknown to the daemon`);
+    for (const t of s.daemon) if (t.state === "creating" || t.state === "deleting") out.push(`daemon holds ${t.id} in state ${t.state}`);
+  } else out.push("the daemon did not answer tenants.list");
+  return out;
+}
+
+export async function checkConsistency(host: TestHost, opts: { settled?: boolean } = {}): Promise<{ problems: string[]; snapshot: Snapshot }> {
+  const snapshot = await observe(host);
+  return {
+    snapshot,
+    problems: problems(snapshot, { ...opts, uidBase: Number(host.env.HOODY_UID_BASE), uidRanges: Number(host.env.HOODY_UID_RANGES) }),
+  };
+}
