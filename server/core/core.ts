@@ -3,15 +3,16 @@
 // actual one: every mutation goes engine-first with a compensating step if the database write
 // fails, and the reconciler repairs what a crash in between left.
 import { createHash, randomBytes } from "node:crypto";
+import type { z } from "zod";
 import { and, asc, desc, eq, like, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
 import * as t from "../db/schema";
 import type { Engine } from "../engine/types";
-import type { FirewallRule, TenantInfo, TenantStats } from "../engine/protocol";
+import type { FirewallRule, Limits, TenantInfo, TenantStats } from "../engine/protocol";
 import { ENV_KEY_RE, FirewallRuleSchema } from "../engine/protocol";
 import { admissionFromEnv, type Admission } from "./admission";
 import { CoreError, fromEngine, notFound } from "./errors";
-import type { ListQuery } from "./schemas";
+import type { LimitsInput, ListQuery } from "./schemas";
 import { MAX_ENV_KEYS } from "./schemas";
 import { ScriptStore } from "./scripts";
 
@@ -103,6 +104,15 @@ export function statsView(s: TenantStats | undefined): ContainerStatsView {
     cpu_usage_ns: s?.cpuUsageNs ?? 0,
     pids: s?.pids ?? 0,
   };
+}
+
+type LimitsBody = z.infer<typeof LimitsInput>;
+
+/** The API's snake_case limits as the engine's; only the keys given, so template defaults stay. */
+function engineLimits(l: LimitsBody): Partial<Limits> {
+  const out: Partial<Limits> = { memoryMiB: l.memory_mib, cpuMilli: l.cpu_milli, pids: l.pids, diskMiB: l.disk_mib };
+  for (const k of Object.keys(out) as (keyof Limits)[]) if (out[k] === undefined) delete out[k];
+  return out;
 }
 
 export class Core {
@@ -354,7 +364,7 @@ export class Core {
   private async provision(
     actor: Actor,
     projectId: string,
-    body: { name?: string; environment_vars?: Record<string, string>; autostart: boolean; comment?: string; ramdisk?: boolean; ramdisk_mib?: number; idle_timeout_s?: number | null; limits?: { memory_mib?: number; cpu_milli?: number; pids?: number } },
+    body: { name?: string; environment_vars?: Record<string, string>; autostart: boolean; comment?: string; ramdisk?: boolean; ramdisk_mib?: number; idle_timeout_s?: number | null; limits?: LimitsBody },
     source: { template: string; sourceTenant?: string; sourceSnapshot?: string; firewall?: FirewallRule[]; sourceContainerId?: string },
   ): Promise<ContainerView> {
     this.projectRow(actor, projectId);
@@ -393,7 +403,7 @@ export class Core {
         template: source.template,
         name,
         env: body.environment_vars ?? {},
-        limits: { memoryMiB: body.limits?.memory_mib, cpuMilli: body.limits?.cpu_milli, pids: body.limits?.pids },
+        limits: body.limits ? engineLimits(body.limits) : {},
         ramdiskMiB: body.ramdisk_mib,
         start: body.autostart,
         sourceTenant: source.sourceTenant,
@@ -470,7 +480,7 @@ export class Core {
   async updateContainer(
     actor: Actor,
     containerId: string,
-    body: { environment_vars?: Record<string, string | null>; name?: string; comment?: string; ramdisk_mib?: number; idle_timeout_s?: number | null; delete_after_s?: number | null; limits?: { memory_mib?: number; cpu_milli?: number; pids?: number }; restart: boolean },
+    body: { environment_vars?: Record<string, string | null>; name?: string; comment?: string; ramdisk_mib?: number; idle_timeout_s?: number | null; delete_after_s?: number | null; limits?: LimitsBody; restart: boolean },
   ): Promise<{ container: ContainerView; restarted: boolean }> {
     const row = this.containerRow(actor, containerId);
     return this.audited(actor, "container.update", `container:${containerId}`, async () => {
@@ -484,7 +494,7 @@ export class Core {
       if (Object.keys(merged).length > MAX_ENV_KEYS) throw new CoreError(422, "TOO_MANY_ENV_VARS", `at most ${MAX_ENV_KEYS} env vars`);
       let label = row.label;
       if (body.name && body.name !== row.name) label = this.pickName(body.name).label;
-      const limits = body.limits && { memoryMiB: body.limits.memory_mib, cpuMilli: body.limits.cpu_milli, pids: body.limits.pids };
+      const limits = body.limits && engineLimits(body.limits);
       const needsEngine = body.environment_vars || limits || body.ramdisk_mib !== undefined;
       let restarted = false;
       if (needsEngine) {

@@ -26,6 +26,7 @@ export const LimitsInput = z
     memory_mib: z.number().int().min(16).max(1024 * 1024),
     cpu_milli: z.number().int().min(10).max(1024 * 1000),
     pids: z.number().int().min(8).max(1_000_000),
+    disk_mib: z.number().int().min(16).max(16 * 1024 * 1024),
   })
   .partial()
   .strict();

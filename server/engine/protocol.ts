@@ -18,6 +18,8 @@ export const LimitsSchema = z.object({
   /** CPU in thousandths of a core (1000 = one core). */
   cpuMilli: z.number().int().min(10).max(1024 * 1000),
   pids: z.number().int().min(8).max(1_000_000),
+  /** Cap on the tenant's own bytes (its delta: what it wrote since its snapshot), via a qgroup limit; absent = none. */
+  diskMiB: z.number().int().min(16).max(16 * 1024 * 1024).optional(),
 });
 export type Limits = z.infer<typeof LimitsSchema>;
 

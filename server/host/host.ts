@@ -460,6 +460,7 @@ export class Host {
         const rootfs = this.pool.path("tenants", id);
         meta.subvolumeId = await this.pool.snapshot(sourcePath, rootfs, false);
         revert.add("tenant subvolume", () => this.pool.deleteSubvolume(rootfs));
+        await this.applyDiskLimit(meta);
         await this.writeLxcConfig(meta);
         await this.applyFirewall(meta);
         revert.add("firewall", () => this.firewall.removeTenant(id, meta.veth));
@@ -492,6 +493,10 @@ export class Host {
       sharedMounts: tpl ? m.sharedPaths.map((p) => ({ hostPath: path.join(this.pool.path("templates", tpl.name), p), containerPath: p })) : [],
       logDir: this.lxc.dir(m.id),
     });
+  }
+
+  private async applyDiskLimit(m: TenantMeta): Promise<void> {
+    await this.pool.limitExclusive(this.pool.path("tenants", m.id), m.limits.diskMiB ? m.limits.diskMiB * 1024 * 1024 : null);
   }
 
   private async applyFirewall(m: TenantMeta): Promise<void> {
@@ -577,10 +582,12 @@ export class Host {
       if (patch.ramdiskMiB !== undefined) m.ramdiskMiB = patch.ramdiskMiB;
       try {
         await this.writeLxcConfig(m);
+        if (prev.limits.diskMiB !== m.limits.diskMiB) await this.applyDiskLimit(m);
         await this.saveMeta(m);
       } catch (e) {
         Object.assign(m, prev);
         await this.writeLxcConfig(m).catch(() => undefined);
+        await this.applyDiskLimit(m).catch(() => undefined);
         throw e;
       }
       const running = this.cgroups.running(id);
@@ -721,6 +728,7 @@ export class Host {
           m.subvolumeId = oldId;
           await this.pool.deleteSubvolume(live);
         });
+        await this.applyDiskLimit(m);
         await this.saveMeta(m);
       });
       await this.pool.deleteSubvolume(aside);

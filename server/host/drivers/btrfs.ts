@@ -121,6 +121,16 @@ export class BtrfsPool {
     return readSysNumber(this.qgroupFile(id, "exclusive")) ?? 0;
   }
 
+  /**
+   * Caps a subvolume's exclusive bytes (its qgroup limit): with simple quotas, what the tenant wrote
+   * since its snapshot. Writes past it fail with EDQUOT inside the tenant, not ENOSPC for everyone.
+   * null lifts the cap. Without quotas there is nothing to enforce with, which info() reports.
+   */
+  async limitExclusive(p: string, bytes: number | null): Promise<void> {
+    if (this.quotaMode === "none") return;
+    await run("btrfs", ["qgroup", "limit", "-e", bytes === null ? "none" : String(bytes), p]);
+  }
+
   /** Discards free space (FITRIM); false where the device does not support it. */
   async discardFree(): Promise<boolean> {
     const r = await run("fstrim", [this.mountPath], { okCodes: [1, 32], timeoutMs: 300_000 });
