@@ -677,7 +677,8 @@ export class Core {
     try {
       engineReport = await this.engine.deleteTenant(containerId);
     } catch (e) {
-      this.db.update(t.containers).set({ status: "failed", updatedAt: nowIso() }).where(eq(t.containers.id, containerId)).run();
+      // The erasure was asked for: the row stays "deleting" (not "failed"), so a retry or the
+      // reconciler finishes it even if the engine meanwhile completed its part (e.g. it crashed mid-delete).
       const err = fromEngine(e);
       this.audit(actor, "container.delete", `container:${containerId}`, `error:${err.code}`);
       throw err;
@@ -1035,8 +1036,8 @@ export class Core {
    * steps) are removed; rows whose tenant vanished are marked failed; env drift is pushed to the
    * engine; templates are mirrored. Tenants it cannot attribute are reported, never touched.
    */
-  async reconcile(): Promise<{ removedOrphans: string[]; markedFailed: string[]; finished: string[]; envPushed: string[]; unattributed: string[] }> {
-    const report = { removedOrphans: [] as string[], markedFailed: [] as string[], finished: [] as string[], envPushed: [] as string[], unattributed: [] as string[] };
+  async reconcile(): Promise<{ removedOrphans: string[]; markedFailed: string[]; finished: string[]; envPushed: string[]; unattributed: string[]; errors: string[] }> {
+    const report = { removedOrphans: [] as string[], markedFailed: [] as string[], finished: [] as string[], envPushed: [] as string[], unattributed: [] as string[], errors: [] as string[] };
     const tenants = await this.engine.listTenants();
     const byId = new Map(tenants.map((x) => [x.id, x]));
     const rows = this.db.select().from(t.containers).all();
@@ -1046,22 +1047,28 @@ export class Core {
       // A create of this process between its engine call and its row is not an orphan.
       if (this.inflightOps.has(tenant.labels["hoody.op"] ?? "")) continue;
       if (tenant.labels["hoody.owner"] === "core") {
-        await this.engine.deleteTenant(tenant.id);
-        report.removedOrphans.push(tenant.id);
+        await this.engine.deleteTenant(tenant.id).then(
+          () => report.removedOrphans.push(tenant.id),
+          (e) => report.errors.push(`${tenant.id}: ${(e as Error).message}`),
+        );
       } else report.unattributed.push(tenant.id);
     }
     for (const row of rows) {
       const tenant = byId.get(row.id);
+      if (row.status === "deleting") {
+        // An erasure interrupted (crash, engine down): finish it, whether or not the engine still has the tenant.
+        // One row's failure (or a concurrent DELETE that got there first) must not stop the rest.
+        await this.deleteContainer(SYSTEM, row.id).then(
+          () => report.finished.push(row.id),
+          (e) => report.errors.push(`${row.id}: ${(e as Error).message}`),
+        );
+        continue;
+      }
       if (!tenant) {
         if (row.status !== "failed") {
           this.db.update(t.containers).set({ status: "failed", updatedAt: nowIso() }).where(eq(t.containers.id, row.id)).run();
           report.markedFailed.push(row.id);
         }
-        continue;
-      }
-      if (row.status === "deleting") {
-        await this.deleteContainer(SYSTEM, row.id);
-        report.finished.push(row.id);
         continue;
       }
       if (row.status === "creating" || row.status === "failed") {

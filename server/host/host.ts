@@ -25,6 +25,7 @@ import {
   NAME_RE,
   SNAPSHOT_NAME_RE,
   TEMPLATE_NAME_RE,
+  TENANT_ID_RE,
   TemplateSettingsSchema,
   type CreateTenantInput,
   type Env,
@@ -146,7 +147,12 @@ export class Host {
     for (const id of await fs.readdir(this.config.lxcPath)) {
       const file = path.join(this.config.lxcPath, id, META_FILE);
       const text = await fs.readFile(file, "utf8").catch(() => null);
-      if (text === null) continue;
+      if (text === null) {
+        // A create that died between making the tenant's directory and writing its hoody.json (the
+        // subvolume comes after): nothing else of it exists, so the directory goes too.
+        if (TENANT_ID_RE.test(id) && !(await this.pool.isSubvolume(this.pool.path("tenants", id)))) await this.lxc.removeDir(id);
+        continue;
+      }
       const meta = TenantMetaSchema.parse(JSON.parse(text));
       this.tenants.set(meta.id, meta);
       if (meta.phase !== "ready") {
