@@ -50,6 +50,9 @@ export function fromEngine(e: unknown): CoreError {
         return new CoreError(409, "INVALID_STATE", e.message);
       case "EXHAUSTED":
         return new CoreError(503, "CAPACITY_EXHAUSTED", e.message, null, { "Retry-After": "30" });
+      case "POOL_FULL":
+        // 507 Insufficient Storage: the pool has no room for another tenant; existing tenants are untouched.
+        return new CoreError(507, "POOL_FULL", e.message, null, { "Retry-After": "60" });
       default:
         return new CoreError(500, "ENGINE_ERROR", e.message);
     }

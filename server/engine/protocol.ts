@@ -188,5 +188,7 @@ export type HostErrorCode =
   | "TEMPLATE_IN_USE"
   | "ALREADY_EXISTS"
   | "EXHAUSTED"
+  /** The pool has no room left (below its free-space reserve, or a write hit ENOSPC). */
+  | "POOL_FULL"
   | "INVALID_STATE"
   | "SYSTEM_ERROR";

@@ -26,6 +26,11 @@ export const HostConfigSchema = z.object({
   outboundNat: z.boolean().default(false),
   /** Seconds between SIGTERM and SIGKILL when a tenant stops. */
   stopTimeoutS: intFromEnv(10),
+  /**
+   * Free space the pool keeps for the tenants already on it: creates are refused (POOL_FULL) below it,
+   * so a nearly full pool never gets a tenant that cannot write. Unset: 5% of the pool, at most 1 GiB.
+   */
+  poolMinFreeMiB: z.coerce.number().int().nonnegative().optional(),
 });
 export type HostConfig = z.infer<typeof HostConfigSchema>;
 
@@ -48,5 +53,6 @@ export function hostConfigFromEnv(env: Record<string, string | undefined> = proc
     vethPrefix: env.HOODY_VETH_PREFIX ?? "hdy",
     outboundNat: env.HOODY_OUTBOUND_NAT === "1",
     stopTimeoutS: env.HOODY_STOP_TIMEOUT_S,
+    poolMinFreeMiB: env.HOODY_POOL_MIN_FREE_MIB,
   });
 }

@@ -6,6 +6,7 @@ import http from "node:http";
 import path from "node:path";
 import { z } from "zod";
 import { Host, HostError } from "./host.js";
+import { SysError } from "./sys.js";
 import { trace } from "./sys.js";
 import {
   CreateTenantSchema,
@@ -72,8 +73,12 @@ const BuildInput = z.object({ recipe: z.string().regex(TEMPLATE_NAME_RE), name: 
 
 function errorBody(e: unknown): { status: number; body: { error: { code: HostErrorCode; message: string } } } {
   if (e instanceof HostError) {
-    const status = { INVALID_INPUT: 400, TENANT_NOT_FOUND: 404, TEMPLATE_NOT_FOUND: 404, SNAPSHOT_NOT_FOUND: 404, ALREADY_EXISTS: 409, TEMPLATE_IN_USE: 409, INVALID_STATE: 409, EXHAUSTED: 503, SYSTEM_ERROR: 500 }[e.code];
+    const status = { INVALID_INPUT: 400, TENANT_NOT_FOUND: 404, TEMPLATE_NOT_FOUND: 404, SNAPSHOT_NOT_FOUND: 404, ALREADY_EXISTS: 409, TEMPLATE_IN_USE: 409, INVALID_STATE: 409, EXHAUSTED: 503, POOL_FULL: 507, SYSTEM_ERROR: 500 }[e.code];
     return { status, body: { error: { code: e.code, message: e.message } } };
+  }
+  // A full pool shows up as ENOSPC from a file write or "No space left on device" from btrfs/lxc.
+  if ((e as NodeJS.ErrnoException)?.code === "ENOSPC" || (e instanceof SysError && /No space left on device/i.test(e.message))) {
+    return { status: 507, body: { error: { code: "POOL_FULL", message: `the pool is out of space: ${(e as Error).message.slice(0, 500)}` } } };
   }
   return { status: 500, body: { error: { code: "SYSTEM_ERROR", message: (e as Error)?.message ?? String(e) } } };
 }

@@ -411,11 +411,26 @@ export class Host {
     return { id, uidBase, ip };
   }
 
+  /**
+   * The pool's free-space reserve belongs to the tenants already on it: below it a create is refused
+   * with POOL_FULL instead of adding a tenant that cannot write (and that eats the others' room).
+   */
+  private async assertPoolRoom(): Promise<void> {
+    const st = await fs.statfs(this.pool.mountPath);
+    const MiB = 1024 * 1024;
+    const free = st.bavail * st.bsize;
+    const reserveMiB = this.config.poolMinFreeMiB ?? Math.min(1024, Math.floor((st.blocks * st.bsize * 0.05) / MiB));
+    if (free < reserveMiB * MiB) {
+      throw new HostError("POOL_FULL", `the pool has ${Math.floor(free / MiB)} MiB free, below its reserve of ${reserveMiB} MiB: free space or grow the pool`);
+    }
+  }
+
   async createTenant(input: CreateTenantInput): Promise<TenantInfo> {
     const parsed = CreateTenantSchema.safeParse(input);
     if (!parsed.success) throw new HostError("INVALID_INPUT", parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
     const req = parsed.data;
     assertNoReservedEnv(req.env);
+    await this.assertPoolRoom();
     const tpl = this.getTemplate(req.template);
     const source = req.sourceTenant ? this.getTenant(req.sourceTenant) : null;
     let sourcePath = this.pool.path("templates", tpl.name);
