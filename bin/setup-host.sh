@@ -59,6 +59,18 @@ if ! btrfs_ok; then
   fi
 fi
 
+# Incus (HOODY_ENGINE=incus and `npm run test:incus`): the container-only daemon and the client from
+# bookworm-backports. Not the `incus` metapackage (it pulls qemu); lxc/liblxc1 stay Debian's.
+if ! dpkg-query -W -f='${Status}' incus-base 2>/dev/null | grep -q "install ok installed" || ! command -v incus >/dev/null; then
+  apt_update_once
+  log "installing incus-base and incus-client"
+  if [ "$codename" = bookworm ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -t bookworm-backports incus-base incus-client
+  else
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends incus-base incus-client
+  fi
+fi
+
 # Kernel modules the host engine uses (no-ops when built in or already loaded).
 for m in btrfs loop veth bridge nf_tables nf_conntrack_bridge; do modprobe -q "$m" 2>/dev/null || true; done
 

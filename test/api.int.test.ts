@@ -10,6 +10,9 @@ import { routes } from "../server/rest/routes";
 import { TestStack } from "./stack-harness.js";
 import { httpGet, waitFor } from "./host-harness.js";
 
+// The same suite runs against the embedded host engine (default) and Incus (`npm run test:incus`
+// sets HOODY_TEST_ENGINE=incus: a real incusd of our own, see test/incus-harness.ts).
+const ENGINE = (process.env.HOODY_TEST_ENGINE ?? "host") as "host" | "incus";
 let s: TestStack;
 let projectA: string;
 let projectB: string;
@@ -17,11 +20,23 @@ let tokenB: string;
 let c1: any;
 
 const fill = (p: string, ids: Record<string, string>) => p.replace(/\{(\w+)\}/g, (_, k: string) => ids[k] ?? "x");
+/** RUNNING / STOPPED as the engine's own tool sees it: lxc-info, or Incus's API. */
+async function engineState(id: string): Promise<string> {
+  if (!s.incus) return (await s.host.lxc("lxc-info", id, "-sH")).stdout.trim();
+  const st = await s.incus.client.get<{ status: string }>(`/1.0/instances/${id}/state`);
+  return st.status.toUpperCase();
+}
+/** Tenant root filesystems the engine holds: BTRFS subvolumes under tenants/, or Incus tenant instances. */
+async function engineTenantCount(): Promise<number> {
+  if (!s.incus) return (await execa("btrfs", ["subvolume", "list", s.host.poolPath])).stdout.split("\n").filter((l) => l.includes("tenants/")).length;
+  const list = await s.incus.client.get<{ config: Record<string, string> }[]>("/1.0/instances", { recursion: 1 });
+  return list.filter((i) => i.config["user.hoody.kind"] === "tenant").length;
+}
 const probe = (from: string, ip: string) =>
   s.api("POST", `/containers/${from}/exec`, { command: ["/bin/sh", "-c", `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 ${ip} 8080 && echo REACHED || echo BLOCKED`] });
 
 beforeAll(async () => {
-  s = await TestStack.create();
+  s = await TestStack.create({ engine: ENGINE });
   projectA = (await s.api("POST", "/projects", { alias: "alpha" })).body.data.id;
   projectB = (await s.api("POST", "/projects", { alias: "beta", max_containers: 5 })).body.data.id;
   tokenB = (await s.api("POST", "/tokens", { name: "beta-only", project_id: projectB })).body.data.token;
@@ -87,7 +102,7 @@ describe("containers", () => {
   it("creates a running tenant with its URL in one call", async () => {
     expect(c1).toMatchObject({ name: "acme-corp", project_id: projectA, template: "mini", status: "running", url: "http://acme-corp.localhost:8080/" });
     expect(c1.environment_vars).toMatchObject({ PLAN: "pro", TENANT_NAME: "acme-corp" });
-    expect((await s.host.lxc("lxc-info", c1.id, "-sH")).stdout.trim()).toBe("RUNNING");
+    expect(await engineState(c1.id)).toBe("RUNNING");
     expect((await httpGet(`http://${c1.ip}:8080/`)).body).toContain("hello from acme-corp");
   });
 
@@ -142,8 +157,7 @@ describe("containers", () => {
     expect(notFoundTpl.status).toBe(404);
     expect((await s.api("GET", "/containers/..%2F..%2Fetc")).status).toBe(404);
     expect((await s.api("GET", "/containers")).body.data.pagination.total).toBe(before);
-    const subvols = await execa("btrfs", ["subvolume", "list", s.host.poolPath]);
-    expect(subvols.stdout.split("\n").filter((l) => l.includes("tenants/")).length).toBe(before);
+    expect(await engineTenantCount()).toBe(before);
   });
 
   it("replays an idempotent create and refuses the key with another body", async () => {
@@ -192,7 +206,7 @@ describe("containers", () => {
     expect((await s.api("POST", `/containers/${c1.id}/start`)).body.code).toBe("INVALID_STATE_TRANSITION");
     const stop = await s.api("POST", `/containers/${c1.id}/stop`);
     expect(stop.body.data).toMatchObject({ operation: "stop", container_id: c1.id, project_id: projectA, status: "stopped" });
-    expect((await s.host.lxc("lxc-info", c1.id, "-sH")).stdout.trim()).toBe("STOPPED");
+    expect(await engineState(c1.id)).toBe("STOPPED");
     expect((await s.api("POST", `/containers/${c1.id}/start`)).body.data.status).toBe("running");
     expect((await s.api("POST", `/containers/${c1.id}/restart`)).body.data.status).toBe("running");
     expect((await s.api("POST", `/containers/${c1.id}/force-stop`)).body.data.status).toBe("stopped");
@@ -326,10 +340,18 @@ describe("GDPR delete", () => {
     expect(del.body.data).toMatchObject({ container_id: t.id, project_id: projectA });
     expect(del.body.data.erased.host.join("\n")).toMatch(/snapshot/);
     expect((await s.api("DELETE", `/containers/${t.id}`)).body.code).toBe("CONTAINER_NOT_FOUND");
-    // Nothing on disk: no subvolume, no lxc dir, no chain.
-    expect((await execa("btrfs", ["subvolume", "list", s.host.poolPath])).stdout).not.toContain(t.id);
-    await expect(fs.stat(path.join(s.host.lxcPath, t.id))).rejects.toThrow();
-    expect((await execa("nft", ["list", "table", "inet", s.host.env.HOODY_NFT_TABLE!])).stdout).not.toContain(t.id);
+    if (s.incus) {
+      // Nothing left in Incus: no instance, no snapshot, no volume, no ACL, no nft rule for its address.
+      await expect(s.incus.client.get(`/1.0/instances/${t.id}`)).rejects.toThrow(/not found/i);
+      await expect(s.incus.client.get(`/1.0/network-acls/hoody-${t.id}`)).rejects.toThrow(/not found/i);
+      expect(JSON.stringify(await s.incus.client.get(`/1.0/storage-pools/${s.incus.pool}/volumes`))).not.toContain(t.id);
+      expect((await execa("nft", ["list", "table", "inet", "incus"])).stdout).not.toContain(`${t.ip} `);
+    } else {
+      // Nothing on disk: no subvolume, no lxc dir, no chain.
+      expect((await execa("btrfs", ["subvolume", "list", s.host.poolPath])).stdout).not.toContain(t.id);
+      await expect(fs.stat(path.join(s.host.lxcPath, t.id))).rejects.toThrow();
+      expect((await execa("nft", ["list", "table", "inet", s.host.env.HOODY_NFT_TABLE!])).stdout).not.toContain(t.id);
+    }
     // Nothing in the database but the receipt.
     const db = new Database(path.join(s.host.dir, "hoody.db"), { readonly: true });
     try {
@@ -377,7 +399,7 @@ describe("OpenAPI", () => {
 describe("restart safety", () => {
   it("keeps tenants running across a web server kill and restart; the reconciler finds nothing to repair", async () => {
     await s.killWeb();
-    expect((await s.host.lxc("lxc-info", c1.id, "-sH")).stdout.trim()).toBe("RUNNING");
+    expect(await engineState(c1.id)).toBe("RUNNING");
     await s.startWeb();
     const g = await s.api("GET", `/containers/${c1.id}`);
     expect(g.body.data.status).toBe("running");

@@ -16,7 +16,7 @@ import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { IncusClient } from "../server/engine/incus/client.js";
-import { importRecipe } from "../server/engine/incus/templates.js";
+import { importRecipe } from "../server/engine/incus/recipe-image.js";
 import type { IncusInstance } from "../server/engine/incus/types.js";
 import { TEST_CACHE_DIR } from "./host-harness.js";
 
@@ -126,6 +126,8 @@ export class IncusTestDaemon {
         await this.client.delete(`/1.0/instances/${n}`).catch(note(`delete instance ${n}`));
       }
       for (const url of await this.client.get<string[]>("/1.0/images").catch(() => [] as string[])) await this.client.delete(url).catch(note(`delete ${url}`));
+      // ACLs attached to the bridge cannot be deleted: detach them first.
+      await this.client.patch(`/1.0/networks/${this.network}`, { config: { "security.acls": "" } }).catch(() => undefined);
       for (const url of await this.client.get<string[]>("/1.0/network-acls").catch(() => [] as string[])) await this.client.delete(url).catch(note(`delete ${url}`));
       await this.client.delete(`/1.0/networks/${this.network}`).catch(note("delete network"));
       await this.client.delete(`/1.0/storage-pools/${this.pool}`).catch(note("delete pool"));
@@ -159,13 +161,19 @@ export class IncusTestDaemon {
   }
 }
 
-/** Deletes the chains incusd made for our bridge; drops `inet incus` only when no chain is left in it. */
+/** Deletes the chains incusd made for our bridge (and NICs on it); drops a table only when no chain is left in it. */
 async function removeIncusChains(network: string): Promise<void> {
-  const list = await execa("nft", ["-j", "list", "table", "inet", "incus"], { reject: false });
+  for (const family of ["inet", "bridge"]) await removeChainsFrom(family, network);
+}
+
+async function removeChainsFrom(family: string, network: string): Promise<void> {
+  const list = await execa("nft", ["-j", "list", "table", family, "incus"], { reject: false });
   if (list.exitCode !== 0) return;
   const items = (JSON.parse(list.stdout) as { nftables: { chain?: { name: string } }[] }).nftables;
   const chains = items.flatMap((i) => (i.chain ? [i.chain.name] : []));
-  for (const c of chains.filter((c) => c.endsWith(`.${network}`) || c.includes(`${network}.`))) await execa("nft", ["delete", "chain", "inet", "incus", c], { reject: false });
-  const left = chains.filter((c) => !(c.endsWith(`.${network}`) || c.includes(`${network}.`)));
-  if (left.length === 0) await execa("nft", ["delete", "table", "inet", "incus"], { reject: false });
+  for (const c of chains.filter((c) => c.endsWith(`.${network}`) || c.includes(`${network}.`))) await execa("nft", ["delete", "chain", family, "incus", c], { reject: false });
+  const after = await execa("nft", ["-j", "list", "table", family, "incus"], { reject: false });
+  if (after.exitCode !== 0) return;
+  const left = (JSON.parse(after.stdout) as { nftables: { chain?: unknown }[] }).nftables.filter((i) => i.chain);
+  if (left.length === 0) await execa("nft", ["delete", "table", family, "incus"], { reject: false });
 }

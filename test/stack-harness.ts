@@ -8,6 +8,7 @@ import http from "node:http";
 import net from "node:net";
 import path from "node:path";
 import { TestHost } from "./host-harness.js";
+import { IncusTestDaemon } from "./incus-harness.js";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 /** The production build the stack serves; HOODY_NEXT_DIST lets parallel work use a build of its own. */
@@ -49,6 +50,8 @@ export class TestStack {
   routerLog = "";
   routerPort = 0;
   webEnv: Record<string, string> = {};
+  /** engine "incus": the throwaway incusd the web server drives (HOODY_ENGINE=incus); the host daemon then only lends its data dir. */
+  incus: IncusTestDaemon | null = null;
   private constructor(
     readonly host: TestHost,
     readonly port: number,
@@ -56,20 +59,36 @@ export class TestStack {
     readonly adminPassword: string,
   ) {}
 
-  static async create(opts: { poolSizeMiB?: number; templates?: string[]; port?: number; routerPort?: number; subnet16?: boolean; uidRanges?: number; webEnv?: Record<string, string> } = {}): Promise<TestStack> {
+  static async create(opts: { poolSizeMiB?: number; templates?: string[]; port?: number; routerPort?: number; subnet16?: boolean; uidRanges?: number; webEnv?: Record<string, string>; engine?: "host" | "incus" } = {}): Promise<TestStack> {
     await fs.stat(path.join(ROOT, NEXT_DIST, "BUILD_ID")).catch(() => {
       throw new Error(`no ${NEXT_DIST} build: run \`npm run build:test\` (npm test does)`);
     });
     const host = await TestHost.create(opts);
-    for (const t of opts.templates ?? ["mini"]) await host.client.buildTemplate(t);
+    let incus: IncusTestDaemon | null = null;
+    if (opts.engine === "incus") {
+      try {
+        incus = await IncusTestDaemon.start();
+        for (const t of opts.templates ?? ["mini"]) await incus.importTemplate(t as "mini" | "starter");
+      } catch (e) {
+        await incus?.stop().catch(() => undefined);
+        await host.stop().catch(() => undefined);
+        throw e;
+      }
+    } else for (const t of opts.templates ?? ["mini"]) await host.client.buildTemplate(t);
     const adminToken = `hdy_${randomBytes(24).toString("base64url")}`;
     const adminPassword = randomBytes(12).toString("base64url");
     await fs.writeFile(path.join(host.dir, "admin-token"), adminToken + "\n", { mode: 0o600 });
     await fs.writeFile(path.join(host.dir, "admin-password"), adminPassword + "\n", { mode: 0o600 });
     const stack = new TestStack(host, opts.port ?? (await freePort()), adminToken, adminPassword);
     if (opts.routerPort) stack.routerPort = opts.routerPort;
-    stack.webEnv = opts.webEnv ?? {};
-    await stack.startWeb();
+    stack.webEnv = { ...incus?.env, ...opts.webEnv };
+    stack.incus = incus;
+    if (incus) {
+      await stack.startWeb().catch(async (e) => {
+        await stack.stop().catch(() => undefined);
+        throw e;
+      });
+    } else await stack.startWeb();
     return stack;
   }
 
@@ -166,6 +185,10 @@ export class TestStack {
   async stop(): Promise<void> {
     await killGroup(this.routerProc);
     await this.killWeb();
-    await this.host.stop();
+    try {
+      await this.incus?.stop();
+    } finally {
+      await this.host.stop();
+    }
   }
 }

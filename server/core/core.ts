@@ -54,6 +54,8 @@ export interface ContainerView {
   created_at: string;
   updated_at: string;
   stats?: ContainerStatsView;
+  /** Incus engine: the cluster member the container runs on. */
+  member?: string;
 }
 
 /** What the tenant router needs to route a host name. */
@@ -241,7 +243,7 @@ export class Core {
   }
 
   /** `live` is the engine's running/stopped fact (a TenantInfo or stats row); stats are attached when given. */
-  private view(row: typeof t.containers.$inferSelect, live?: { state?: string; running?: boolean } | null, stats?: TenantStats): ContainerView {
+  private view(row: typeof t.containers.$inferSelect, live?: { state?: string; running?: boolean; member?: string } | null, stats?: TenantStats): ContainerView {
     const snapshotCount = this.db.select({ n: sql<number>`count(*)` }).from(t.snapshots).where(eq(t.snapshots.containerId, row.id)).get()?.n ?? 0;
     let status = row.status as ContainerStatus;
     // Running/stopped are facts of the engine; lifecycle states (creating, deleting, failed) are ours.
@@ -266,6 +268,7 @@ export class Core {
       created_at: row.createdAt,
       updated_at: row.updatedAt,
       ...(stats !== undefined ? { stats: statsView(stats) } : {}),
+      ...(live?.member ? { member: live.member } : {}),
     };
   }
 
@@ -412,7 +415,9 @@ export class Core {
         labels: { "hoody.owner": "core", "hoody.project": projectId, "hoody.op": op },
       });
     } catch (e) {
-      throw fromEngine(e);
+      const err = fromEngine(e);
+      if (err.code === "ENGINE_UNAVAILABLE") this.healSoon();
+      throw err;
     }
     try {
       this.insertContainer(
@@ -680,6 +685,7 @@ export class Core {
       // The erasure was asked for: the row stays "deleting" (not "failed"), so a retry or the
       // reconciler finishes it even if the engine meanwhile completed its part (e.g. it crashed mid-delete).
       const err = fromEngine(e);
+      if (err.code === "ENGINE_UNAVAILABLE") this.healSoon();
       this.audit(actor, "container.delete", `container:${containerId}`, `error:${err.code}`);
       throw err;
     }
@@ -1029,6 +1035,33 @@ export class Core {
   }
 
   // ------------------------------------------------------------------ reconciler
+
+  private healing: Promise<void> | null = null;
+  private healAgain = false;
+
+  /**
+   * After an engine call whose outcome is unknown (the daemon died or restarted mid-call) a tenant
+   * may exist without its row, or an erasure may be half done. Reconcile as soon as the daemon
+   * answers again (every 2 s, for up to 10 min) instead of waiting for the next web start.
+   */
+  private healSoon(): void {
+    this.healAgain = true;
+    if (this.healing) return;
+    this.healing = (async () => {
+      for (let attempt = 0; attempt < 300 && this.healAgain; attempt++) {
+        await new Promise((r) => setTimeout(r, attempt ? 2000 : 500).unref());
+        this.healAgain = false;
+        try {
+          const report = await this.reconcile();
+          console.log(`[core] reconciled after an engine outage: ${JSON.stringify(report)}`);
+        } catch {
+          this.healAgain = true; // still down
+        }
+      }
+    })().finally(() => {
+      this.healing = null;
+    });
+  }
 
   /**
    * Compares the database (desired) with the engine (actual) and repairs what it can attribute:

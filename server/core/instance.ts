@@ -5,6 +5,7 @@ import path from "node:path";
 import { openDb } from "../db/client";
 import { HostClient } from "../engine/host-client";
 import { HostEngine } from "../engine/host-engine";
+import { incusEngineFromEnv } from "../engine/incus/engine";
 import { OperatorAuth } from "./auth";
 import { Core } from "./core";
 import type { ScriptStore } from "./scripts";
@@ -21,7 +22,11 @@ export function getCore(): Core {
   if (slot.__hoodyCore) return slot.__hoodyCore;
   const dir = dataDir();
   const db = openDb(process.env.HOODY_DB_PATH ?? path.join(dir, "hoody.db"));
-  const engine = new HostEngine(new HostClient(process.env.HOODY_HOSTD_SOCKET ?? path.join(dir, "run", "hostd.sock")));
+  // HOODY_ENGINE=incus drives an Incus server or cluster (HOODY_INCUS_* settings); the embedded host daemon is the default.
+  const engine =
+    process.env.HOODY_ENGINE === "incus"
+      ? incusEngineFromEnv(process.env)
+      : new HostEngine(new HostClient(process.env.HOODY_HOSTD_SOCKET ?? path.join(dir, "run", "hostd.sock")));
   const core = new Core(db, engine, {
     domain: process.env.HOODY_DOMAIN ?? "localhost",
     routerPort: Number(process.env.HOODY_ROUTER_PORT ?? 8080),

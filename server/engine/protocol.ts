@@ -136,6 +136,8 @@ export interface TenantInfo {
   subvolumeId: number;
   snapshots: SnapshotInfo[];
   labels: Record<string, string>;
+  /** Incus cluster member the tenant runs on (absent on the embedded host engine). */
+  member?: string;
 }
 
 export interface TenantStats {

@@ -2,16 +2,14 @@
 // files), packed as a unified image tarball (metadata.yaml + rootfs/), uploaded to /1.0/images, and
 // instantiated once per cluster member as a stopped instance. Tenants are local copies of it
 // (on BTRFS a snapshot); a copy across members would be a full transfer, so every member has its own.
+// Bundled into the web server: nothing here reads the recipes (recipe-image.ts does, under tsx).
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import fs from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
-import { execa } from "execa";
-import { RECIPES, type Progress } from "../../host/recipes/index.js";
-import { TemplateSettingsSchema, type TemplateSettings } from "../protocol.js";
-import type { IncusClient } from "./client.js";
-import type { IncusClusterMember, IncusInstance, IncusServer } from "./types.js";
+import type { TemplateSettings } from "../protocol";
+import type { IncusClient } from "./client";
+import type { IncusClusterMember, IncusInstance, IncusServer } from "./types";
 
 /** Config keys Hoody keeps on its instances (user.* keys are free-form for Incus). */
 export const K = {
@@ -33,36 +31,6 @@ export async function templateMembers(client: IncusClient): Promise<(string | nu
   if (!server.environment.server_clustered) return [null];
   const members = await client.get<IncusClusterMember[]>("/1.0/cluster/members", { recursion: 1 });
   return members.filter((m) => m.status === "Online").map((m) => m.server_name);
-}
-
-/** Builds a recipe's rootfs into a unified image tarball in a temp dir; returns the tarball's path. */
-export async function buildImageTarball(recipeName: string, cacheDir: string, progress: Progress = () => undefined): Promise<{ tarball: string; cleanup: () => Promise<void> }> {
-  const recipe = RECIPES[recipeName];
-  if (!recipe) throw new Error(`unknown recipe ${recipeName}; known: ${Object.keys(RECIPES).join(", ")}`);
-  const work = await fs.mkdtemp(path.join(os.tmpdir(), `hoody-incus-img-${recipeName}-`));
-  const cleanup = () => fs.rm(work, { recursive: true, force: true });
-  try {
-    const rootfs = path.join(work, "rootfs");
-    await fs.mkdir(rootfs, { mode: 0o755 });
-    await recipe.build(rootfs, (p, m) => progress(Math.round(p * 0.6), m), cacheDir);
-    const meta = [
-      "architecture: x86_64",
-      `creation_date: ${Math.floor(Date.now() / 1000)}`,
-      "properties:",
-      `  description: "hoody ${recipeName} template"`,
-      "  os: hoody",
-      `  release: "${recipeName}"`,
-      "",
-    ].join("\n");
-    await fs.writeFile(path.join(work, "metadata.yaml"), meta);
-    progress(65, "packing image");
-    const tarball = path.join(work, "image.tar");
-    await execa("tar", ["-cf", tarball, "--numeric-owner", "-C", work, "metadata.yaml", "rootfs"], { timeout: 600_000 });
-    return { tarball, cleanup };
-  } catch (e) {
-    await cleanup();
-    throw e;
-  }
 }
 
 /** Uploads a unified tarball; answers the image fingerprint. */
@@ -127,21 +95,3 @@ export async function createTemplateInstances(
   }
 }
 
-/** Recipe → image → template instances; the image is removed afterwards (instances do not need it). */
-export async function importRecipe(client: IncusClient, recipeName: string, name: string, cacheDir: string, where: TemplatePlacement, progress: Progress = () => undefined): Promise<IncusInstance[]> {
-  const recipe = RECIPES[recipeName];
-  if (!recipe) throw new Error(`unknown recipe ${recipeName}`);
-  const { tarball, cleanup } = await buildImageTarball(recipeName, cacheDir, progress);
-  try {
-    progress(70, "uploading image");
-    const fingerprint = await uploadImage(client, tarball);
-    try {
-      progress(85, "creating template instance");
-      return await createTemplateInstances(client, name, fingerprint, TemplateSettingsSchema.parse(recipe.settings), recipe.name, where);
-    } finally {
-      await client.delete(`/1.0/images/${fingerprint}`).catch(() => undefined);
-    }
-  } finally {
-    await cleanup();
-  }
-}
