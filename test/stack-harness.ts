@@ -50,6 +50,8 @@ export class TestStack {
   routerLog = "";
   routerPort = 0;
   webEnv: Record<string, string> = {};
+  /** Where the web server listens; "0.0.0.0" as `npm run up` does, for tests that must not reach it from a tenant. */
+  bindHost = "127.0.0.1";
   /** engine "incus": the throwaway incusd the web server drives (HOODY_ENGINE=incus); the host daemon then only lends its data dir. */
   incus: IncusTestDaemon | null = null;
   private constructor(
@@ -59,7 +61,7 @@ export class TestStack {
     readonly adminPassword: string,
   ) {}
 
-  static async create(opts: { poolSizeMiB?: number; templates?: string[]; port?: number; routerPort?: number; subnet16?: boolean; uidRanges?: number; webEnv?: Record<string, string>; engine?: "host" | "incus" } = {}): Promise<TestStack> {
+  static async create(opts: { poolSizeMiB?: number; templates?: string[]; port?: number; routerPort?: number; subnet16?: boolean; uidRanges?: number; webEnv?: Record<string, string>; engine?: "host" | "incus"; bindHost?: string } = {}): Promise<TestStack> {
     await fs.stat(path.join(ROOT, NEXT_DIST, "BUILD_ID")).catch(() => {
       throw new Error(`no ${NEXT_DIST} build: run \`npm run build:test\` (npm test does)`);
     });
@@ -83,6 +85,7 @@ export class TestStack {
     if (opts.routerPort) stack.routerPort = opts.routerPort;
     stack.webEnv = { ...incus?.env, ...opts.webEnv };
     stack.incus = incus;
+    stack.bindHost = opts.bindHost ?? "127.0.0.1";
     if (incus) {
       await stack.startWeb().catch(async (e) => {
         await stack.stop().catch(() => undefined);
@@ -97,7 +100,7 @@ export class TestStack {
   }
 
   async startWeb(): Promise<void> {
-    const child = spawn(path.join(ROOT, "node_modules/.bin/next"), ["start", "-p", String(this.port), "-H", "127.0.0.1"], {
+    const child = spawn(path.join(ROOT, "node_modules/.bin/next"), ["start", "-p", String(this.port), "-H", this.bindHost], {
       cwd: ROOT,
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
@@ -127,7 +130,7 @@ export class TestStack {
       cwd: ROOT,
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, ...this.host.env, HOODY_ROUTER_PORT: String(this.routerPort), HOODY_ROUTER_HOST: "127.0.0.1", HOODY_DOMAIN: "localhost", HOODY_IDLE_SWEEP_MS: "300" },
+      env: { ...process.env, ...this.host.env, HOODY_ROUTER_PORT: String(this.routerPort), HOODY_ROUTER_HOST: this.bindHost, HOODY_DOMAIN: "localhost", HOODY_IDLE_SWEEP_MS: "300" },
     });
     this.routerProc = child;
     child.stdout!.on("data", (d) => (this.routerLog += d));

@@ -1,0 +1,293 @@
+// Isolation, attacked from inside a tenant: tenant A runs the commands a hostile customer would,
+// against tenant B, the host, the kernel and the shared resources. Every "cannot" is paired with a
+// control showing the same probe succeeds where it is allowed, so a check cannot pass by accident.
+// Runs on the whole stack (production web build bound to 0.0.0.0 as `npm run up` does, router,
+// real host daemon, LXC, BTRFS, nftables).
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import fs from "node:fs/promises";
+import net from "node:net";
+import path from "node:path";
+import { execa } from "execa";
+import type { TenantInfo } from "../../server/engine/protocol.js";
+import { TestStack } from "../stack-harness.js";
+import { httpGet, waitFor } from "../host-harness.js";
+
+let s: TestStack;
+let A: TenantInfo;
+let B: TenantInfo;
+let C: TenantInfo;
+
+const sh = async (t: TenantInfo, script: string, timeoutMs = 30_000) => {
+  const r = await s.host.client.call("tenants.exec", { id: t.id, command: ["/bin/sh", "-c", script], timeoutMs });
+  return { ...r, out: r.stdout + r.stderr };
+};
+/** A TCP connection from inside `from`, answered REACHED only if it was accepted. */
+const tcpProbe = async (from: TenantInfo, ip: string, port: number) =>
+  (await sh(from, `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 ${ip} ${port} >/dev/null 2>&1 && echo REACHED || echo BLOCKED`)).stdout.trim();
+const appAnswers = async (t: TenantInfo) => (await httpGet(`http://${t.ip}:8080/`)).status === 200;
+
+/** A TCP listener inside a tenant that records what reaches it (busybox nc, restarted after each connection). */
+async function listen(t: TenantInfo, port: number): Promise<void> {
+  await sh(t, `(while :; do nc -l -p ${port} >> /tmp/got-${port} 2>/dev/null; done) </dev/null >/dev/null 2>&1 &`);
+}
+const received = async (t: TenantInfo, port: number) => (await sh(t, `cat /tmp/got-${port} 2>/dev/null; true`)).stdout;
+
+/**
+ * UDP needs a tool the tenants' busybox lacks (its nc is TCP only), so UDP runs the host's python3
+ * in the tenant's network namespace: the packets enter and leave through the tenant's own veth,
+ * exactly as the tenant's would.
+ */
+const inNetns = async (t: TenantInfo, code: string, timeoutMs = 10_000) =>
+  execa("nsenter", ["-t", String(await initPid(t)), "-n", "python3", "-c", code], { reject: false, timeout: timeoutMs });
+/** Datagrams arriving at t:port within `seconds`, one per line. */
+const udpReceive = (t: TenantInfo, port: number, seconds: number) =>
+  inNetns(t, `import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(("0.0.0.0",${port}))\ns.settimeout(${seconds})\ntry:\n  while True: print(s.recv(100).decode(), flush=True)\nexcept OSError: pass`, seconds * 1000 + 5000);
+const udpSend = (t: TenantInfo, ip: string, port: number, payload: string, from?: string) =>
+  inNetns(t, `import socket,time\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n${from ? `s.bind(("${from}",0))\n` : ""}for _ in range(3):\n  s.sendto(b"${payload}",("${ip}",${port})); time.sleep(0.2)`);
+
+async function initPid(t: TenantInfo): Promise<number> {
+  return Number((await s.host.lxc("lxc-info", t.id, "-pH")).stdout.trim());
+}
+
+/** Every process of a tenant: its init and all descendants, from the host's process table. */
+async function tenantProcesses(t: TenantInfo): Promise<{ pid: number; uid: number }[]> {
+  const root = await initPid(t);
+  const rows = (await execa("ps", ["-e", "-o", "pid=,ppid=,uid="])).stdout
+    .trim()
+    .split("\n")
+    .map((l) => l.trim().split(/\s+/).map(Number) as [number, number, number]);
+  const inside = new Set([root]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [pid, ppid] of rows) if (inside.has(ppid) && !inside.has(pid)) (inside.add(pid), (grew = true));
+  }
+  return rows.filter(([pid]) => inside.has(pid)).map(([pid, , uid]) => ({ pid, uid }));
+}
+
+/** The tenant's memory cgroup directory on the host (cgroup v1 memory controller or the v2 unified tree). */
+async function memoryCgroupDir(t: TenantInfo): Promise<{ dir: string; v2: boolean }> {
+  const lines = (await fs.readFile(`/proc/${await initPid(t)}/cgroup`, "utf8")).trim().split("\n");
+  const v1 = lines.find((l) => /^\d+:memory:/.test(l));
+  if (v1) return { dir: path.join("/sys/fs/cgroup/memory", v1.split(":")[2]!), v2: false };
+  const unified = lines.find((l) => l.startsWith("0::"))!.slice(3);
+  return { dir: path.join("/sys/fs/cgroup", unified), v2: true };
+}
+async function oomKills(t: TenantInfo): Promise<number> {
+  const { dir, v2 } = await memoryCgroupDir(t);
+  // The container's init sits in a leaf below the tenant's cgroup; count at the tenant's level.
+  for (let d = dir; d.length > "/sys/fs/cgroup".length; d = path.dirname(d)) {
+    const text = await fs.readFile(path.join(d, v2 ? "memory.events" : "memory.oom_control"), "utf8").catch(() => null);
+    const n = text?.match(/oom_kill (\d+)/)?.[1];
+    if (n !== undefined && Number(n) > 0) return Number(n);
+  }
+  return 0;
+}
+
+const tenant = (id: string) => s.host.client.call("tenants.get", { id });
+
+beforeAll(async () => {
+  s = await TestStack.create({ bindHost: "0.0.0.0" });
+  await s.startRouter();
+  const project = (await s.api("POST", "/projects", { alias: "isolation" })).body.data.id;
+  const make = async (name: string) => {
+    const r = await s.api("POST", `/projects/${project}/containers`, { name, template: "mini" });
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    return tenant(r.body.data.id);
+  };
+  A = await make("attacker");
+  B = await make("victim");
+  C = await make("bystander");
+  for (const t of [A, B, C]) await waitFor(() => appAnswers(t).catch(() => false));
+});
+afterAll(async () => {
+  await s?.stop();
+});
+
+describe("network isolation", () => {
+  it("tenant A reaches no port of tenant B over TCP, UDP or ICMP; B's own listeners and the host's access work", async () => {
+    const tcpPorts = [22, 5432, 40000];
+    for (const p of tcpPorts) await listen(B, p);
+    // Controls: the listeners accept from inside B, and the host reaches B's app port.
+    expect(await tcpProbe(B, "127.0.0.1", 5432)).toBe("REACHED");
+    expect(await received(B, 5432)).toContain("GET /");
+    await sh(B, "for f in /tmp/got-*; do : > $f; done");
+    expect(await appAnswers(B)).toBe(true);
+
+    for (const p of [8080, ...tcpPorts]) expect(await tcpProbe(A, B.ip, p), `A -> B:${p}`).toBe("BLOCKED");
+    for (const p of tcpPorts) expect(await received(B, p), `B:${p} got traffic`).not.toContain("GET /");
+    const ping = await sh(A, `ping -c 2 -W 1 ${B.ip}`);
+    expect(ping.out).toMatch(/100% packet loss/);
+    expect((await sh(A, "ping -c 1 -W 1 127.0.0.1")).out).toMatch(/ 0% packet loss/);
+    // UDP: B's own loopback datagram arrives (control), A's do not.
+    const local = udpReceive(B, 40001, 2);
+    await new Promise((r) => setTimeout(r, 300));
+    await inNetns(B, `import socket\nsocket.socket(socket.AF_INET,socket.SOCK_DGRAM).sendto(b"local-udp",("127.0.0.1",40001))`);
+    expect((await local).stdout).toContain("local-udp");
+    const remote = udpReceive(B, 40001, 2);
+    await new Promise((r) => setTimeout(r, 300));
+    await udpSend(A, B.ip, 40001, "from-attacker");
+    expect((await remote).stdout).not.toContain("from-attacker");
+  });
+
+  it("tenant A cannot reach the host's API, dashboard, router or any host listener, nor the daemon socket", async () => {
+    // A host address of our own: an empty bridge this test makes (this kernel has no dummy links).
+    const link = `${s.host.env.HOODY_VETH_PREFIX}hs`;
+    const hostIp = s.host.env.HOODY_SUBNET!.replace(/\.0\/24$/, ".1");
+    const server = net.createServer((c) => c.end("HOST\n"));
+    await new Promise<void>((res) => server.listen(0, "0.0.0.0", res));
+    const extra = (server.address() as net.AddressInfo).port;
+    try {
+      await execa("ip", ["link", "add", link, "type", "bridge"]);
+      await execa("ip", ["addr", "add", `${hostIp}/32`, "dev", link]);
+      await execa("ip", ["link", "set", link, "up"]);
+      // Control: the web server, the router and the listener are there on that address (for the host).
+      expect((await httpGet(`http://${hostIp}:${s.port}/api/health`)).status).toBe(200);
+      expect((await httpGet(`http://${hostIp}:${s.routerPort}/.hoody/health`)).status).toBe(200);
+      for (const port of [s.port, s.routerPort, extra]) expect(await tcpProbe(A, hostIp, port), `A -> host:${port}`).toBe("BLOCKED");
+    } finally {
+      server.close();
+      await execa("ip", ["link", "del", link], { reject: false });
+    }
+    // The daemon's socket (and the data dir around it) is not in the tenant's filesystem at all.
+    const socket = s.host.env.HOODY_HOSTD_SOCKET!;
+    expect((await fs.stat(socket)).isSocket()).toBe(true);
+    const look = await sh(A, `ls -la ${socket} 2>&1; grep -c '${s.host.dir}' /proc/self/mountinfo`);
+    expect(look.out).toMatch(/No such file or directory/);
+    expect(look.stdout).toMatch(/^0$/m);
+    expect((await sh(A, "find / -xdev -type s 2>/dev/null; echo end")).stdout).not.toContain("hostd.sock");
+  });
+
+  it("tenant A cannot spoof tenant B's address or touch the host side of its link", async () => {
+    // C lets B (only) send it UDP on 40002.
+    const rule = await s.api("POST", `/containers/${C.id}/firewall/ingress`, { action: "allow", protocol: "udp", destination_port: "40002", source: `${B.ip}/32` });
+    expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+    // Control: B's own datagram arrives.
+    const genuine = udpReceive(C, 40002, 2);
+    await new Promise((r) => setTimeout(r, 300));
+    await udpSend(B, C.ip, 40002, "genuine-b");
+    expect((await genuine).stdout).toContain("genuine-b");
+    // A claims B's address as its own (as the tenant's root can) and sends from it; changes its MAC too.
+    const mac = (await sh(A, "cat /sys/class/net/eth0/address")).stdout.trim();
+    const spoof = await sh(A, `ip addr add ${B.ip}/32 dev eth0 && ip link set eth0 address 02:00:00:00:00:42 && echo OK`);
+    expect(spoof.stdout).toContain("OK");
+    const forged = udpReceive(C, 40002, 2);
+    await new Promise((r) => setTimeout(r, 300));
+    const sent = await udpSend(A, C.ip, 40002, "forged-by-a", B.ip);
+    expect(sent.exitCode, sent.stderr).toBe(0);
+    expect((await forged).stdout).not.toContain("forged-by-a");
+    // A sees only its own links; the host's side of A's link and B are untouched.
+    const links = (await sh(A, "ip -o link | awk -F': ' '{print $2}'")).stdout.trim().split("\n");
+    expect(links.map((l) => l.split("@")[0]).sort()).toEqual(["eth0", "lo"]);
+    expect((await execa("ip", ["-o", "link", "show", A.veth])).stdout).toContain("state UP");
+    expect(await appAnswers(B)).toBe(true);
+    // Put A back as it was (the host's neighbour entry still has A's real MAC).
+    await sh(A, `ip addr del ${B.ip}/32 dev eth0; ip link set eth0 address ${mac}`);
+    await waitFor(() => appAnswers(A).catch(() => false));
+  });
+});
+
+describe("process, file and privilege isolation", () => {
+  it("tenant A sees none of tenant B's files or processes (the host sees both)", async () => {
+    const marker = `victim-secret-${Date.now()}`;
+    await sh(B, `echo ${marker} > /data/private.txt; (sleep 31337 </dev/null >/dev/null 2>&1 &)`);
+    // Controls: on the host, B's file is in B's subvolume and B's process is in the process table.
+    expect(await fs.readFile(path.join(s.host.poolPath, "tenants", B.id, "data/private.txt"), "utf8")).toContain(marker);
+    expect((await execa("ps", ["-e", "-o", "args="])).stdout).toContain("sleep 31337");
+    const files = await sh(A, `grep -rl ${marker} / --exclude-dir=proc --exclude-dir=sys 2>/dev/null; echo end`);
+    expect(files.stdout.trim()).toBe("end");
+    const procs = await sh(A, "cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' ' '; echo; ls /proc | grep -c '^[0-9]'");
+    expect(procs.stdout).not.toContain("31337");
+    expect(Number(procs.stdout.trim().split("\n").pop())).toBeLessThan(10);
+  });
+
+  it("every process of a tenant runs as a host uid of its own range, which no other tenant shares", async () => {
+    const ranges = await Promise.all([A, B, C].map(async (t) => ({ t, procs: await tenantProcesses(t) })));
+    for (const { t, procs } of ranges) {
+      expect(procs.length).toBeGreaterThan(0);
+      for (const p of procs) {
+        expect(p.uid, `pid ${p.pid} of ${t.name}`).toBeGreaterThanOrEqual(t.uidBase);
+        expect(p.uid).toBeLessThan(t.uidBase + 65536);
+      }
+    }
+    const bases = [A, B, C].map((t) => t.uidBase).sort((x, y) => x - y);
+    for (let i = 1; i < bases.length; i++) expect(bases[i]! - bases[i - 1]!).toBeGreaterThanOrEqual(65536);
+    // The tenant's root is the host uid at the base of its range, not root.
+    expect((await execa("ps", ["-o", "uid=", "-p", String(await initPid(A))])).stdout.trim()).toBe(String(A.uidBase));
+  });
+
+  it("tenant A cannot load kernel modules, make device nodes, mount host filesystems or write kernel sysctls", async () => {
+    const caps = (await sh(A, "grep CapBnd /proc/1/status")).stdout.split(/\s+/)[1]!;
+    const bnd = BigInt(`0x${caps}`);
+    // CAP_SYS_MODULE 16, CAP_SYS_RAWIO 17, CAP_SYS_BOOT 22, CAP_SYS_TIME 25, CAP_MAC_OVERRIDE 32, CAP_MAC_ADMIN 33.
+    for (const bit of [16n, 17n, 22n, 25n, 32n, 33n]) expect((bnd >> bit) & 1n, `capability ${bit} in the bounding set`).toBe(0n);
+    const mod = await sh(A, "echo junk > /tmp/x.ko; insmod /tmp/x.ko; echo rc=$?");
+    expect(mod.out).not.toContain("rc=0");
+    const loop = (await execa("findmnt", ["-no", "SOURCE", s.host.poolPath])).stdout.trim();
+    const dev = await sh(A, `mknod /tmp/pool b 7 0; echo mknod=$?; mkdir -p /mnt/x; mount -t btrfs ${loop} /mnt/x; echo mount=$?; mount -o remount,rw /sys; echo sys=$?`);
+    expect(dev.out).toMatch(/mknod=1/);
+    expect(dev.out).not.toMatch(/mount=0/);
+    expect(dev.out).not.toMatch(/sys=0/);
+    const before = await fs.readFile("/proc/sys/vm/swappiness", "utf8");
+    const sysctl = await sh(A, "echo 7 > /proc/sys/vm/swappiness; echo swap=$?; echo 3 > /proc/sys/vm/drop_caches; echo drop=$?; echo 1 > /proc/sys/kernel/panic; echo panic=$?");
+    expect(sysctl.out).toMatch(/swap=\d/);
+    expect(sysctl.out).not.toMatch(/swap=0|drop=0|panic=0/);
+    expect(await fs.readFile("/proc/sys/vm/swappiness", "utf8")).toBe(before);
+    // Whatever A mounts in its own namespace stays there.
+    await sh(A, "mkdir -p /mnt/t && mount -t tmpfs attacker-tmpfs /mnt/t; true");
+    expect(await fs.readFile("/proc/self/mounts", "utf8")).not.toContain("attacker-tmpfs");
+  });
+});
+
+describe("resource isolation", () => {
+  it("a fork loop in A stops at A's pids limit while B keeps answering", async () => {
+    const r = await sh(A, "i=0; while [ $i -lt 200 ]; do sleep 30 </dev/null >/dev/null 2>&1 & i=$((i+1)); done 2>&1 | head -3; echo done", 60_000);
+    expect(r.out).toMatch(/can't fork|Resource temporarily unavailable|fork/i);
+    const pidsOf = async (id: string) => (await s.host.client.call("host.stats", {})).tenants.find((t) => t.id === id)!.pids;
+    expect(await pidsOf(A.id)).toBeGreaterThan(50);
+    expect(await pidsOf(A.id)).toBeLessThanOrEqual(A.limits.pids);
+    expect(await appAnswers(B)).toBe(true);
+    await sh(A, 'for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = sleep ] && kill -9 ${p#/proc/}; done; true');
+    await waitFor(async () => (await pidsOf(A.id)) < 5);
+  });
+
+  it("a memory hog in A is killed inside A's cgroup while A's app and B keep answering", async () => {
+    const before = await oomKills(A);
+    // tail -c buffers what it keeps: 4x A's memory limit of anonymous memory.
+    const hog = await sh(A, `head -c ${A.limits.memoryMiB * 4}m /dev/zero | tail -c ${A.limits.memoryMiB * 3}m > /dev/null; echo rc=$?`, 60_000);
+    expect(hog.out).toMatch(/rc=137|Killed/);
+    expect(await oomKills(A)).toBeGreaterThan(before);
+    expect(await oomKills(B)).toBe(0);
+    expect(await appAnswers(A)).toBe(true);
+    expect(await appAnswers(B)).toBe(true);
+  });
+
+  it("filling A's ramdisk stops at A's cap; B's ramdisk is unaffected", async () => {
+    const fill = await sh(A, `dd if=/dev/zero of=/ramdisk/fill bs=1M count=${A.ramdiskMiB * 2} 2>&1; df -m /ramdisk | tail -1`);
+    expect(fill.out).toMatch(/No space left on device/);
+    const b = await sh(B, `dd if=/dev/zero of=/ramdisk/ok bs=1M count=${Math.floor(B.ramdiskMiB / 2)} 2>&1 && echo WROTE`);
+    expect(b.stdout).toContain("WROTE");
+    await sh(A, "rm -f /ramdisk/fill");
+    await sh(B, "rm -f /ramdisk/ok");
+    expect(await appAnswers(B)).toBe(true);
+  });
+
+  it("filling A's disk quota fails inside A only: B writes, the pool keeps its room", async () => {
+    const r = await s.api("PATCH", `/containers/${A.id}`, { limits: { disk_mib: 32 }, restart: false });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect((await tenant(A.id)).limits.diskMiB).toBe(32);
+    // Random bytes: the pool compresses, so zeros would hardly count against the quota.
+    const fill = await sh(A, "dd if=/dev/urandom of=/data/fill bs=1M count=128 conv=fsync 2>&1; sync", 60_000);
+    expect(fill.out).toMatch(/Disk quota exceeded|No space left/);
+    const written = (await fs.stat(path.join(s.host.poolPath, "tenants", A.id, "data/fill"))).size;
+    expect(written).toBeLessThanOrEqual(32 * 1024 * 1024);
+    const b = await sh(B, "dd if=/dev/urandom of=/data/ok bs=1M count=64 conv=fsync 2>&1 && echo WROTE", 60_000);
+    expect(b.stdout).toContain("WROTE");
+    expect(await appAnswers(A)).toBe(true);
+    expect(await appAnswers(B)).toBe(true);
+    // Freeing space inside A makes room again; lifting the quota is an API call too.
+    await sh(A, "rm -f /data/fill; sync");
+    await waitFor(async () => (await sh(A, "dd if=/dev/urandom of=/data/again bs=1M count=8 conv=fsync 2>&1 && echo WROTE")).stdout.includes("WROTE"), 20_000, 500);
+    await sh(A, "rm -f /data/again");
+    await sh(B, "rm -f /data/ok");
+  });
+});
