@@ -23,7 +23,8 @@ export default function LoginPage() {
           if (res.ok) {
             router.push("/");
             router.refresh();
-          } else setError(res.status === 401 ? "Wrong password. It is in $HOODY_DATA_DIR/admin-password on the server." : "Sign-in failed; try again.");
+          } else if (res.status === 429) setError(`Too many failed sign-ins. Try again in ${res.headers.get("retry-after") ?? "a few"} seconds.`);
+          else setError(res.status === 401 ? "Wrong password. It is in $HOODY_DATA_DIR/admin-password on the server." : "Sign-in failed; try again.");
         }}
       >
         <h1 className="text-base font-medium">Operator sign-in</h1>

@@ -25,8 +25,57 @@ function checkPassword(password: string, stored: string): boolean {
   return timingSafeEqual(actual, expected);
 }
 
+/**
+ * Failed sign-ins allowed per client and in total within a sliding window; past either budget the
+ * sign-in answers 429 with Retry-After, even for the right password, until old failures age out.
+ * The client key comes from X-Forwarded-For, which a client can forge; the global budget is what
+ * bounds a distributed or forged guessing run. Kept in memory: a restart starts the budgets afresh.
+ */
+export class SignInThrottle {
+  private readonly perClient = new Map<string, number[]>();
+  private global: number[] = [];
+  constructor(
+    readonly maxPerClient = 10,
+    readonly maxGlobal = 100,
+    readonly windowMs = 15 * 60 * 1000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private prune(list: number[]): number[] {
+    const floor = this.now() - this.windowMs;
+    return list.filter((t) => t > floor);
+  }
+
+  /** Throws 429 SIGN_IN_THROTTLED while the client's or the global budget is spent. */
+  check(client: string): void {
+    this.global = this.prune(this.global);
+    const mine = this.prune(this.perClient.get(client) ?? []);
+    if (mine.length) this.perClient.set(client, mine);
+    else this.perClient.delete(client);
+    const spent = mine.length >= this.maxPerClient ? mine : this.global.length >= this.maxGlobal ? this.global : null;
+    if (!spent) return;
+    const retryAfterS = Math.max(1, Math.ceil((spent[spent.length - (spent === mine ? this.maxPerClient : this.maxGlobal)]! + this.windowMs - this.now()) / 1000));
+    throw new CoreError(429, "SIGN_IN_THROTTLED", `too many failed sign-ins; try again in ${retryAfterS} s`, { retry_after_s: retryAfterS }, { "Retry-After": String(retryAfterS) });
+  }
+
+  fail(client: string): void {
+    const t = this.now();
+    this.global.push(t);
+    this.perClient.set(client, [...(this.perClient.get(client) ?? []), t]);
+    // Bounded memory under a forged-address flood: the global budget caps what is worth keeping.
+    if (this.perClient.size > 10 * this.maxGlobal) this.perClient.delete(this.perClient.keys().next().value!);
+  }
+
+  succeed(client: string): void {
+    this.perClient.delete(client);
+  }
+}
+
 export class OperatorAuth {
-  constructor(private readonly db: Db) {}
+  readonly throttle: SignInThrottle;
+  constructor(private readonly db: Db) {
+    this.throttle = new SignInThrottle(Number(process.env.HOODY_SIGNIN_MAX_PER_CLIENT ?? 10), Number(process.env.HOODY_SIGNIN_MAX_GLOBAL ?? 100));
+  }
 
   /** First run: the password `npm run up` generated becomes the operator password. */
   ensurePassword(initial: string | null): void {
@@ -35,9 +84,15 @@ export class OperatorAuth {
     this.db.insert(settings).values({ key: "admin_password", value: hashPassword(initial) }).run();
   }
 
-  signIn(password: string): { cookie: string; expiresAt: Date } {
+  /** `client` (the sign-in page's caller) subjects the attempt to the failed-attempt budgets. */
+  signIn(password: string, client?: string): { cookie: string; expiresAt: Date } {
+    if (client !== undefined) this.throttle.check(client);
     const row = this.db.select().from(settings).where(eq(settings.key, "admin_password")).get();
-    if (!row || !checkPassword(password, row.value)) throw new CoreError(401, "INVALID_CREDENTIALS", "wrong password");
+    if (!row || !checkPassword(password, row.value)) {
+      if (client !== undefined) this.throttle.fail(client);
+      throw new CoreError(401, "INVALID_CREDENTIALS", "wrong password");
+    }
+    if (client !== undefined) this.throttle.succeed(client);
     const cookie = randomBytes(32).toString("base64url");
     const expiresAt = new Date(Date.now() + SESSION_TTL_MS);
     this.db.delete(sessions).where(lt(sessions.expiresAt, new Date().toISOString())).run();

@@ -1,0 +1,198 @@
+// Shared by the fuzz and auth suites: raw HTTP requests (any path bytes, duplicate headers), the
+// error-envelope check, the "nothing changed" fingerprint of the whole stack, and the host daemon's
+// command trace (HOODY_SYS_TRACE).
+import { createHash } from "node:crypto";
+import fs from "node:fs/promises";
+import http from "node:http";
+import net from "node:net";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { execa } from "execa";
+import type { TestStack } from "../stack-harness.js";
+
+export interface RawAnswer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  text: string;
+  json: any;
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+
+/** One request through Node's client: the path is sent as given (percent-encoding is the caller's). */
+export function send(port: number, method: string, rawPath: string, headers: Record<string, string | string[]> = {}, body?: string | Buffer): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    // Framed explicitly: Node sends a DELETE's body unframed, which the server reads as a second request.
+    const framed = body === undefined ? headers : { ...headers, "content-length": String(Buffer.byteLength(body)) };
+    const req = http.request({ host: "127.0.0.1", port, method, path: rawPath, headers: framed, agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => {
+        const text = Buffer.concat(chunks).toString("utf8");
+        let json: any = null;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          /* not JSON */
+        }
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+      });
+      res.on("error", reject);
+    });
+    req.setTimeout(60_000, () => req.destroy(new Error(`timeout ${method} ${rawPath.slice(0, 200)}`)));
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+/** Bytes straight onto a socket, for what Node's client refuses to send (raw NUL, UTF-8, bad framing). */
+export function sendRaw(port: number, bytes: Buffer | string, timeoutMs = 15_000): Promise<{ status: number; text: string }> {
+  return new Promise((resolve) => {
+    const sock = net.connect(port, "127.0.0.1");
+    const chunks: Buffer[] = [];
+    const done = () => {
+      const text = Buffer.concat(chunks).toString("latin1");
+      const m = /^HTTP\/1\.[01] (\d{3})/.exec(text);
+      resolve({ status: m ? Number(m[1]) : 0, text });
+    };
+    sock.setTimeout(timeoutMs, () => sock.destroy());
+    sock.on("data", (c) => chunks.push(c));
+    sock.on("close", done);
+    sock.on("error", () => undefined);
+    sock.write(bytes);
+  });
+}
+
+/** The engine states a refusal may legitimately answer with a 503 (documented, with Retry-After). */
+export const DOCUMENTED_503 = new Set(["ENGINE_UNAVAILABLE", "CAPACITY_EXHAUSTED"]);
+
+/** Problems with an answer that is meant to be Hoody's error envelope (empty list = fine). */
+export function envelopeProblems(a: RawAnswer): string[] {
+  const p: string[] = [];
+  if (a.status >= 500 && !(a.status === 503 && DOCUMENTED_503.has(a.json?.code))) p.push(`status ${a.status}`);
+  if (!a.json || typeof a.json !== "object") return [...p, `not JSON: ${a.text.slice(0, 200)}`];
+  if (a.json.statusCode !== a.status) p.push(`statusCode ${a.json.statusCode} != ${a.status}`);
+  if (a.status >= 400) {
+    if (typeof a.json.code !== "string" || !/^[A-Z][A-Z0-9_]*$/.test(a.json.code)) p.push(`no stable code: ${JSON.stringify(a.json).slice(0, 200)}`);
+    if (typeof a.json.error !== "string" || typeof a.json.message !== "string") p.push("error/message missing");
+    if (!/^application\/json/.test(String(a.headers["content-type"]))) p.push(`content-type ${a.headers["content-type"]}`);
+  }
+  return p;
+}
+
+// ------------------------------------------------------------------ the stack's fingerprint
+
+const sha = (s: string | Buffer) => createHash("sha256").update(s).digest("hex").slice(0, 16);
+
+async function walk(root: string, skip: (rel: string) => boolean, hashContent: (rel: string) => boolean): Promise<string[]> {
+  const out: string[] = [];
+  async function rec(rel: string): Promise<void> {
+    const entries = await fs.readdir(path.join(root, rel), { withFileTypes: true }).catch(() => []);
+    for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (skip(r)) continue;
+      if (e.isDirectory()) {
+        out.push(`${r}/`);
+        await rec(r);
+      } else if (e.isFile() && hashContent(r)) {
+        out.push(`${r} ${sha(await fs.readFile(path.join(root, r)))}`);
+      } else {
+        out.push(r);
+      }
+    }
+  }
+  await rec("");
+  return out;
+}
+
+export interface Fingerprint {
+  parts: Record<string, string>;
+  /** Highest audit_log id: rows after it are compared by result only (refusals may be audited). */
+  auditMax: number;
+}
+
+/**
+ * Everything a request could change: the database rows (read-only handle), the pool's subvolumes,
+ * the nft table, the tenants' veths, every tenant's run state, the lxcpath and the data dir tree.
+ * Left out, on purpose: api_tokens.last_used_at (every authenticated request sets it) and the
+ * audit log, which records refused mutations as `error:<CODE>`; compareFingerprints checks that
+ * every audit row added meanwhile is such a refusal.
+ */
+export async function fingerprint(s: TestStack): Promise<Fingerprint> {
+  const parts: Record<string, string> = {};
+  const db = new Database(path.join(s.host.dir, "hoody.db"), { readonly: true, fileMustExist: true });
+  let auditMax = 0;
+  try {
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[];
+    for (const { name } of tables) {
+      if (name === "audit_log") {
+        auditMax = (db.prepare("SELECT max(id) AS m FROM audit_log").get() as { m: number | null }).m ?? 0;
+        continue;
+      }
+      let rows = db.prepare(`SELECT * FROM "${name}" ORDER BY rowid`).all() as Record<string, unknown>[];
+      if (name === "api_tokens") rows = rows.map(({ last_used_at: _, ...r }) => r);
+      if (name === "sqlite_sequence") rows = rows.filter((r) => r.name !== "audit_log");
+      parts[`db:${name}`] = JSON.stringify(rows);
+    }
+  } finally {
+    db.close();
+  }
+  const subvols = await execa("btrfs", ["subvolume", "list", s.host.poolPath]);
+  parts.subvolumes = subvols.stdout.replace(/ gen \d+/g, "");
+  const nft = await execa("nft", ["list", "table", "inet", s.host.env.HOODY_NFT_TABLE!]);
+  parts.nft = nft.stdout.replace(/counter packets \d+ bytes \d+/g, "counter");
+  const links = await execa("ip", ["-o", "link", "show"]);
+  const prefix = s.host.env.HOODY_VETH_PREFIX!;
+  parts.veths = links.stdout
+    .split("\n")
+    .map((l) => /^\d+: ([^:@]+)/.exec(l)?.[1] ?? "")
+    .filter((n) => n.startsWith(prefix))
+    .sort()
+    .join(" ");
+  const tenants = (await fs.readdir(s.host.lxcPath).catch(() => [] as string[])).sort();
+  const states: string[] = [];
+  for (const t of tenants) states.push(`${t}=${(await s.host.lxc("lxc-info", t, "-sH")).stdout.trim()}`);
+  parts.states = states.join(" ");
+  // Generated config and decisions are hashed; console logs grow on their own and are listed by name.
+  parts.lxc = (await walk(s.host.lxcPath, () => false, (r) => /(^|\/)(config|hoody\.json)$/.test(r))).join("\n");
+  parts.dataDir = (
+    await walk(
+      s.host.dir,
+      (r) => r === "pool" || r === "lxc" || r === "pool.img",
+      (r) => !/^hoody\.db/.test(r) && !/\.log$/.test(r) && !/^run\//.test(r),
+    )
+  ).join("\n");
+  return { parts, auditMax };
+}
+
+/** Differences between two fingerprints, plus audit rows after `before` that are not refusals. */
+export async function compareFingerprints(s: TestStack, before: Fingerprint, after: Fingerprint): Promise<string[]> {
+  const diffs: string[] = [];
+  for (const k of new Set([...Object.keys(before.parts), ...Object.keys(after.parts)])) {
+    const a = before.parts[k] ?? "";
+    const b = after.parts[k] ?? "";
+    if (a !== b) diffs.push(`${k} changed:\n  before: ${a.slice(0, 1500)}\n  after:  ${b.slice(0, 1500)}`);
+  }
+  const db = new Database(path.join(s.host.dir, "hoody.db"), { readonly: true, fileMustExist: true });
+  try {
+    const rows = db.prepare("SELECT * FROM audit_log WHERE id > ? AND result NOT LIKE 'error:%'").all(before.auditMax);
+    if (rows.length) diffs.push(`audit rows that are not refusals: ${JSON.stringify(rows).slice(0, 2000)}`);
+  } finally {
+    db.close();
+  }
+  return diffs;
+}
+
+// ------------------------------------------------------------------ the daemon's command trace
+
+/** Reads HOODY_SYS_TRACE lines appended since the last read. */
+export class TraceReader {
+  private offset = 0;
+  constructor(readonly file: string) {}
+  async next(): Promise<string[]> {
+    const buf = await fs.readFile(this.file).catch(() => Buffer.alloc(0));
+    const fresh = buf.subarray(this.offset).toString("utf8");
+    this.offset = buf.length;
+    return fresh.split("\n").filter(Boolean);
+  }
+}
