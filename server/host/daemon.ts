@@ -20,6 +20,15 @@ import {
 } from "../engine/protocol.js";
 
 const Id = z.object({ id: z.string().regex(TENANT_ID_RE) });
+
+/**
+ * Template settings to override on promote: only the keys given. (`.partial()` alone would still
+ * fill in the schema's defaults, so `{sharedPaths: []}` also wiped env, firewall, ksm and idle timeout.)
+ */
+export const TemplateSettingsPatchSchema = z.object(
+  Object.fromEntries(Object.entries(TemplateSettingsSchema.shape).map(([k, s]) => [k, (s instanceof z.ZodDefault ? s.unwrap() : s).optional()])),
+) as unknown as z.ZodType<Partial<z.output<typeof TemplateSettingsSchema>>, Partial<z.input<typeof TemplateSettingsSchema>>>;
+
 const MAX_BODY = 8 * 1024 * 1024;
 
 type Method = { input: z.ZodType; handler: (host: Host, input: never) => unknown };
@@ -30,7 +39,7 @@ export const METHODS = {
   "host.stats": method(z.object({ sync: z.boolean().optional(), ids: z.array(z.string().regex(TENANT_ID_RE)).max(10_000).optional() }), (h, i) => h.stats(i)),
   "templates.list": method(z.object({}), (h) => h.listTemplates()),
   "templates.promote": method(
-    Id.extend({ name: z.string().regex(TEMPLATE_NAME_RE), settings: TemplateSettingsSchema.partial().optional() }),
+    Id.extend({ name: z.string().regex(TEMPLATE_NAME_RE), settings: TemplateSettingsPatchSchema.optional() }),
     (h, i) => h.promoteTenant(i.id, i.name, i.settings),
   ),
   "templates.delete": method(z.object({ name: z.string().regex(TEMPLATE_NAME_RE) }), (h, i) => h.deleteTemplate(i.name)),
