@@ -1,0 +1,163 @@
+// The provisioning contenders, each measured from "asked" to "container running":
+// - hoody: POST /api/v1/projects/{id}/containers → 201 (the whole product: REST, core, database,
+//   host daemon, snapshot, config, firewall, lxc-start).
+// - floor: what that costs by hand with no product around it: `btrfs subvolume snapshot` of the same
+//   template + writing the same LXC config the daemon generated (name, rootfs, veth, IP and uid range
+//   swapped) + `lxc-start -d`. Nothing can be faster with LXC on BTRFS, so it is the reference.
+// - incus: `incus copy` + `incus start` (bench/lib/incus.ts).
+import fs from "node:fs/promises";
+import path from "node:path";
+import { execa } from "execa";
+import type { TestStack } from "../../test/stack-harness.js";
+import { TEST_UID_FLOOR } from "../../test/host-harness.js";
+
+export interface Contender {
+  readonly name: string;
+  /** Prepare a template once (untimed). */
+  prepare(template: string): Promise<void>;
+  /** Create a container from the template and return when it runs. */
+  create(template: string): Promise<{ id: string; label?: string }>;
+  /** Remove everything created so far (untimed). */
+  cleanup(): Promise<void>;
+  /** Remove whatever is left and any template copies (end of run, also on failure). */
+  close(): Promise<void>;
+  readonly alive: number;
+}
+
+export class HoodyContender implements Contender {
+  readonly name = "hoody";
+  private ids: string[] = [];
+  private seq = 0;
+  constructor(
+    private readonly stack: TestStack,
+    private readonly project: string,
+  ) {}
+  get alive() {
+    return this.ids.length;
+  }
+  async prepare(template: string) {
+    await this.stack.host.client.buildTemplate(template);
+  }
+  async create(template: string) {
+    const name = `bp${process.pid}x${this.seq++}`;
+    const r = await this.stack.api("POST", `/projects/${this.project}/containers`, { template, name, idle_timeout_s: 0 });
+    if (r.status !== 201 || r.body.data.status !== "running") throw new Error(`hoody create: ${r.status} ${JSON.stringify(r.body).slice(0, 400)}`);
+    this.ids.push(r.body.data.id);
+    return { id: r.body.data.id as string, label: name };
+  }
+  async cleanup() {
+    const ids = this.ids.splice(0);
+    for (const id of ids) {
+      const r = await this.stack.api("DELETE", `/containers/${id}`);
+      if (r.status !== 200) throw new Error(`hoody delete ${id}: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
+    }
+  }
+  async close() {
+    await this.cleanup().catch(() => undefined);
+  }
+}
+
+/** Floor containers take uid ranges far above what the daemon leases and addresses from the top of its /16. */
+const FLOOR_UID_FIRST_RANGE = 12_000;
+
+export class FloorContender implements Contender {
+  readonly name = "floor";
+  private live: string[] = [];
+  private seq = 0;
+  private readonly configs = new Map<string, string>();
+  private readonly lxcPath: string;
+  private readonly rootDir: string;
+  constructor(private readonly stack: TestStack) {
+    this.lxcPath = path.join(stack.host.dir, "floor-lxc");
+    this.rootDir = path.join(stack.host.poolPath, "floor");
+  }
+  get alive() {
+    return this.live.length;
+  }
+
+  /** The config the daemon generates for this template: made for a never-started tenant, then that tenant is removed. */
+  async prepare(template: string) {
+    if (this.configs.has(template)) return;
+    await fs.mkdir(this.lxcPath, { recursive: true, mode: 0o711 });
+    await fs.mkdir(this.rootDir, { recursive: true, mode: 0o711 });
+    const h = this.stack.host;
+    await h.client.buildTemplate(template);
+    const t = await h.client.call("tenants.create", { template, start: false });
+    try {
+      this.configs.set(template, await fs.readFile(path.join(h.lxcPath, t.id, "config"), "utf8"));
+    } finally {
+      await h.client.call("tenants.delete", { id: t.id });
+    }
+  }
+
+  private configFor(template: string, name: string, k: number): string {
+    const base = this.configs.get(template);
+    if (!base) throw new Error(`floor: template ${template} not prepared`);
+    // Addresses from the upper half of the daemon's subnet (it leases from the bottom up).
+    const [addr, bits] = this.stack.host.env.HOODY_SUBNET!.split("/");
+    const size = 2 ** (32 - Number(bits));
+    const network = addr!.split(".").reduce((acc, o) => acc * 256 + Number(o), 0);
+    const n = network + size / 2 + 2 + (k % (size / 2 - 4));
+    const ip = [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".");
+    const uid = TEST_UID_FLOOR + (FLOOR_UID_FIRST_RANGE + (k % 2000)) * 65536;
+    const dir = path.join(this.lxcPath, name);
+    return base
+      .split("\n")
+      .map((line) => {
+        const key = line.split(" = ")[0];
+        switch (key) {
+          case "lxc.uts.name":
+            return `lxc.uts.name = ${name}`;
+          case "lxc.rootfs.path":
+            return `lxc.rootfs.path = dir:${path.join(this.rootDir, name)}`;
+          case "lxc.idmap":
+            return line.replace(/ 0 \d+ 65536$/, ` 0 ${uid} 65536`);
+          case "lxc.net.0.veth.pair":
+            return `lxc.net.0.veth.pair = hfl${name.slice(1)}`;
+          case "lxc.net.0.ipv4.address":
+            return `lxc.net.0.ipv4.address = ${ip}/32`;
+          case "lxc.console.logfile":
+            return `lxc.console.logfile = ${path.join(dir, "console.log")}`;
+          case "lxc.log.file":
+            return `lxc.log.file = ${path.join(dir, "lxc.log")}`;
+          default:
+            return line;
+        }
+      })
+      .join("\n");
+  }
+
+  async create(template: string) {
+    const k = this.seq++;
+    const name = `f${process.pid % 1000}x${k}`;
+    const dir = path.join(this.lxcPath, name);
+    this.live.push(name);
+    await execa("btrfs", ["subvolume", "snapshot", path.join(this.stack.host.poolPath, "templates", template), path.join(this.rootDir, name)], { stdout: "ignore" });
+    await fs.mkdir(dir, { mode: 0o711 });
+    await fs.writeFile(path.join(dir, "config"), this.configFor(template, name, k), { mode: 0o600 });
+    const r = await execa("lxc-start", ["-P", this.lxcPath, "-n", name, "-d"], { reject: false });
+    if (r.exitCode !== 0) throw new Error(`floor lxc-start ${name}: ${r.stderr}`);
+    return { id: name };
+  }
+
+  async cleanup() {
+    const names = this.live.splice(0);
+    for (const n of names) {
+      await execa("lxc-stop", ["-P", this.lxcPath, "-n", n, "-k"], { reject: false });
+      await execa("btrfs", ["subvolume", "delete", path.join(this.rootDir, n)], { reject: false });
+      await fs.rm(path.join(this.lxcPath, n), { recursive: true, force: true });
+    }
+  }
+
+  async close() {
+    await this.cleanup();
+    // Anything left from an interrupted create.
+    for (const n of await fs.readdir(this.lxcPath).catch(() => [] as string[])) {
+      await execa("lxc-stop", ["-P", this.lxcPath, "-n", n, "-k"], { reject: false });
+      await fs.rm(path.join(this.lxcPath, n), { recursive: true, force: true });
+    }
+    for (const n of await fs.readdir(this.rootDir).catch(() => [] as string[])) {
+      await execa("btrfs", ["subvolume", "delete", path.join(this.rootDir, n)], { reject: false });
+    }
+  }
+}

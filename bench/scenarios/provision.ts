@@ -1,0 +1,101 @@
+// Provision: create → running for each contender, per template, sequentially (one at a time) and
+// concurrently (bursts of `concurrency`). Contenders alternate within the run: in the sequential
+// part each iteration lets every contender create one container, the first one rotating; in the
+// concurrent part each round gives every contender one burst, the order rotating. Cleanup between
+// is untimed. For hoody it also times create → first HTTP byte through the tenant URL (the router).
+import type { Contender } from "../lib/contenders.js";
+import type { TestStack } from "../../test/stack-harness.js";
+import { log, rotate, round, sleep, summarize, type Summary } from "../lib/util.js";
+
+export interface ProvisionOptions {
+  templates: string[];
+  sequential: number;
+  concurrency: number;
+  rounds: number;
+  /** Containers a contender keeps before an untimed cleanup. */
+  keep: number;
+}
+
+export interface ContenderResult {
+  sequential_ms: Summary;
+  concurrent_ms: Summary;
+  /** Containers per second over the bursts (burst size / burst wall time). */
+  concurrent_per_s: number;
+  ratio_to_floor: { sequential_median: number; concurrent_median: number } | null;
+}
+
+export interface ProvisionResult {
+  scenario: "provision";
+  options: ProvisionOptions;
+  contenders: string[];
+  skipped: Record<string, string>;
+  templates: Record<string, { contenders: Record<string, ContenderResult>; first_byte_via_router_ms: Summary }>;
+}
+
+async function firstByte(stack: TestStack, label: string, t0: number): Promise<number> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const r = await stack.viaRouter(label).catch(() => null);
+    if (r?.status === 200) return performance.now() - t0;
+    await sleep(2);
+  }
+  throw new Error(`no first byte from ${label} through the router`);
+}
+
+export async function provision(stack: TestStack, contenders: Contender[], skipped: Record<string, string>, opts: ProvisionOptions): Promise<ProvisionResult> {
+  const out: ProvisionResult = { scenario: "provision", options: opts, contenders: contenders.map((c) => c.name), skipped, templates: {} };
+  for (const template of opts.templates) {
+    for (const c of contenders) await c.prepare(template);
+    const seq: Record<string, number[]> = Object.fromEntries(contenders.map((c) => [c.name, []]));
+    const conc: Record<string, number[]> = Object.fromEntries(contenders.map((c) => [c.name, []]));
+    const burstRate: Record<string, number[]> = Object.fromEntries(contenders.map((c) => [c.name, []]));
+    const fb: number[] = [];
+    try {
+      log(`provision ${template}: ${opts.sequential} sequential per contender (${contenders.map((c) => c.name).join(", ")})`);
+      for (let i = 0; i < opts.sequential; i++) {
+        for (const c of rotate(contenders, i)) {
+          if (c.alive >= opts.keep) await c.cleanup();
+          const t0 = performance.now();
+          const made = await c.create(template);
+          seq[c.name]!.push(performance.now() - t0);
+          if (c.name === "hoody" && made.label) fb.push(await firstByte(stack, made.label, t0));
+        }
+      }
+      for (const c of contenders) await c.cleanup();
+      log(`provision ${template}: ${opts.rounds} round(s) of ${opts.concurrency} concurrent per contender`);
+      for (let r = 0; r < opts.rounds; r++) {
+        for (const c of rotate(contenders, r)) {
+          const b0 = performance.now();
+          const times = await Promise.all(
+            Array.from({ length: opts.concurrency }, async () => {
+              const t0 = performance.now();
+              await c.create(template);
+              return performance.now() - t0;
+            }),
+          );
+          burstRate[c.name]!.push(opts.concurrency / ((performance.now() - b0) / 1000));
+          conc[c.name]!.push(...times);
+          await c.cleanup();
+        }
+      }
+    } finally {
+      for (const c of contenders) await c.cleanup().catch((e) => log(`cleanup ${c.name}: ${(e as Error).message}`));
+    }
+    const results: Record<string, ContenderResult> = {};
+    const floorSeq = seq.floor?.length ? summarize(seq.floor).median : null;
+    const floorConc = conc.floor?.length ? summarize(conc.floor).median : null;
+    for (const c of contenders) {
+      const s = summarize(seq[c.name]!);
+      const k = summarize(conc[c.name]!);
+      results[c.name] = {
+        sequential_ms: s,
+        concurrent_ms: k,
+        concurrent_per_s: round(burstRate[c.name]!.reduce((a, b) => a + b, 0) / burstRate[c.name]!.length),
+        ratio_to_floor: floorSeq && floorConc ? { sequential_median: round(s.median / floorSeq, 2), concurrent_median: round(k.median / floorConc, 2) } : null,
+      };
+    }
+    out.templates[template] = { contenders: results, first_byte_via_router_ms: summarize(fb) };
+    log(`provision ${template}: ${JSON.stringify(Object.fromEntries(Object.entries(results).map(([k, v]) => [k, [v.sequential_ms.median, v.concurrent_ms.median]])))}`);
+  }
+  return out;
+}
