@@ -3,9 +3,9 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
-import { execa } from "execa";
-import { ROOT, dataDir, servicePid, startService, stopService } from "./services.js";
+import { dataDir, servicePid, startService, stopService } from "./services.js";
 import { config, domain, hostClient, hostd, router, routerPort, web, webPort } from "./stack.js";
+import { ensureWebBuild, sourceStamp, webStampFile } from "./web-build.js";
 
 const log = (msg: string) => console.log(`[up] ${msg}`);
 
@@ -18,29 +18,6 @@ async function ensureSecret(file: string, make: () => string): Promise<"created"
     if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
     return "kept";
   }
-}
-
-/** What the code of some paths is now: HEAD plus uncommitted changes (a crude but honest version). */
-async function sourceStamp(paths: string[]): Promise<string> {
-  const { stdout: head } = await execa("git", ["rev-parse", "HEAD"], { cwd: ROOT, reject: false });
-  const { stdout: diff } = await execa("git", ["diff", "HEAD", "--", ...paths], { cwd: ROOT, reject: false });
-  const { stdout: untracked } = await execa("git", ["ls-files", "--others", "--exclude-standard", "--", ...paths], { cwd: ROOT, reject: false });
-  return `${head}\n${diff.length}:${diff.slice(0, 64)}:${diff.slice(-64)}\n${untracked}`;
-}
-
-/** Rebuilds the dashboard only when its sources changed since the last build; says whether it did. */
-async function ensureWebBuild(): Promise<boolean> {
-  const stampFile = path.join(ROOT, ".next", "hoody-build-stamp");
-  const stamp = await sourceStamp(["app", "public", "server", "drizzle", "instrumentation.ts", "next.config.ts", "package-lock.json"]);
-  const current = await fs.readFile(stampFile, "utf8").catch(() => null);
-  if (current === stamp && (await fs.stat(path.join(ROOT, ".next", "BUILD_ID")).catch(() => null))) {
-    log("dashboard build is current");
-    return false;
-  }
-  log("building the dashboard (next build)");
-  await execa(path.join(ROOT, "node_modules/.bin/next"), ["build"], { cwd: ROOT, stdio: "inherit", env: { NEXT_TELEMETRY_DISABLED: "1" } });
-  await fs.writeFile(stampFile, stamp);
-  return true;
 }
 
 /** Restarts a running service whose code changed since it started (tenants are unaffected). */
@@ -81,8 +58,8 @@ async function main() {
     log(`template ${tpl.name}: ready (${(tpl.bytes / 1048576).toFixed(1)} MiB, ${tpl.tenants} tenants)`);
   }
 
-  await ensureWebBuild();
-  log(`dashboard: ${await startCurrent(web, await fs.readFile(path.join(ROOT, ".next", "hoody-build-stamp"), "utf8"), 120_000)}`);
+  await ensureWebBuild(undefined, log);
+  log(`dashboard: ${await startCurrent(web, await fs.readFile(webStampFile(), "utf8"), 120_000)}`);
   // The router starts after the web server, which applies database migrations first.
   log(`tenant router: ${await startCurrent(router, await sourceStamp(["server/router", "server/core", "server/db", "server/engine", "drizzle"]))}`);
 

@@ -20,6 +20,8 @@ export const TEST_CACHE_DIR = process.env.HOODY_CACHE_DIR ?? "/var/cache/hoody";
 
 export class TestHost {
   daemon: ChildProcess | null = null;
+  /** Everything every daemon process of this host printed (tests search it for leaked secrets). */
+  daemonLog = "";
   readonly client: HostClient;
   private constructor(
     readonly dir: string,
@@ -28,7 +30,14 @@ export class TestHost {
     this.client = new HostClient(env.HOODY_HOSTD_SOCKET!);
   }
 
-  static async create(opts: { poolSizeMiB?: number; subnet16?: boolean; uidRanges?: number; hostEnv?: Record<string, string> } = {}): Promise<TestHost> {
+  static async create(opts: Parameters<typeof TestHost.prepare>[0] = {}): Promise<TestHost> {
+    const h = await TestHost.prepare(opts);
+    await h.startDaemon();
+    return h;
+  }
+
+  /** The dir and environment of a test host, without starting its daemon (for tests that start it their own way). */
+  static async prepare(opts: { poolSizeMiB?: number; subnet16?: boolean; uidRanges?: number; hostEnv?: Record<string, string> } = {}): Promise<TestHost> {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), "hoody-test-"));
     await fs.chmod(dir, 0o711);
     const tag = Math.random().toString(36).replace(/[^a-z]/g, "").slice(0, 3).padEnd(3, "x");
@@ -48,9 +57,7 @@ export class TestHost {
       HOODY_HOSTD_SOCKET: path.join(dir, "run", "hostd.sock"),
       ...opts.hostEnv,
     };
-    const h = new TestHost(dir, env);
-    await h.startDaemon();
-    return h;
+    return new TestHost(dir, env);
   }
 
   get poolPath(): string {
@@ -70,8 +77,12 @@ export class TestHost {
     });
     this.daemon = child;
     let output = "";
-    child.stdout!.on("data", (d) => (output += d));
-    child.stderr!.on("data", (d) => (output += d));
+    const capture = (d: Buffer) => {
+      output += d;
+      this.daemonLog += d;
+    };
+    child.stdout!.on("data", capture);
+    child.stderr!.on("data", capture);
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`host daemon exited ${child.exitCode}: ${output}`);
