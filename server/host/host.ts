@@ -479,12 +479,22 @@ export class Host {
         revert.add("tenant dir", () => this.lxc.removeDir(id));
         await this.saveMeta(meta);
         const rootfs = this.pool.path("tenants", id);
-        meta.subvolumeId = await this.pool.snapshot(sourcePath, rootfs, false);
-        revert.add("tenant subvolume", () => this.pool.deleteSubvolume(rootfs));
-        await this.applyDiskLimit(meta);
-        await this.writeLxcConfig(meta);
-        await this.applyFirewall(meta);
-        revert.add("firewall", () => this.firewall.removeTenant(id, meta.veth));
+        // The snapshot, the LXC config and the firewall chains do not depend on each other: run
+        // together (one after the other they added 20–40 ms to every create; bench/run.ts provision).
+        // Whatever succeeded is registered for undo before the first failure is thrown.
+        const [snap, config, firewall] = await Promise.allSettled([
+          this.pool.snapshot(sourcePath, rootfs, false),
+          this.writeLxcConfig(meta),
+          this.applyFirewall(meta),
+        ]);
+        if (snap.status === "fulfilled") {
+          meta.subvolumeId = snap.value;
+          revert.add("tenant subvolume", () => this.pool.deleteSubvolume(rootfs));
+        }
+        if (firewall.status === "fulfilled") revert.add("firewall", () => this.firewall.removeTenant(id, meta.veth));
+        for (const r of [snap, config, firewall]) if (r.status === "rejected") throw r.reason;
+        // A new snapshot's qgroup has no limit: only set one when asked (a spawn saved on every create).
+        if (meta.limits.diskMiB) await this.applyDiskLimit(meta);
         if (req.start) {
           await this.startLocked(meta);
           revert.add("running tenant", () => this.lxc.stop(id, { force: true, timeoutS: 0 }));
