@@ -48,6 +48,20 @@ async function create(i: number): Promise<Outcome> {
   return { status: res.status, code: body.code, retryAfter: res.headers.get("retry-after"), id: body.data?.id, ms: performance.now() - t0 };
 }
 
+describe("a project's max_containers under a burst", () => {
+  it("20 concurrent creates into a project capped at 5 make exactly 5; the rest 409 PROJECT_CONTAINER_LIMIT", async () => {
+    // Rows are written after the engine call: the quota must count creates in flight, or a burst overshoots it.
+    const capped = (await s.api("POST", "/projects", { alias: "capped", max_containers: 5 })).body.data.id;
+    const answers = await Promise.all(Array.from({ length: 20 }, () => s.api("POST", `/projects/${capped}/containers`, { template: "mini" })));
+    const made = answers.filter((a) => a.status === 201);
+    for (const a of answers) if (a.status !== 201) expect(`${a.status} ${a.body.code}`).toBe("409 PROJECT_CONTAINER_LIMIT");
+    expect(made).toHaveLength(5);
+    expect((await s.api("GET", `/projects/${capped}`)).body.data.container_count).toBe(5);
+    // Give the capacity back to the burst below.
+    for (const a of made) expect((await s.api("DELETE", `/containers/${a.body.data.id}`)).status).toBe(200);
+  });
+});
+
 describe("200 concurrent creates", () => {
   it("each ends 201 or a clear 429/503; retries settle; DB and pool hold exactly the successes", async () => {
     const t0 = performance.now();
