@@ -5,6 +5,7 @@ import { z } from "zod";
 import type { Core } from "../core/core";
 import { CoreError, fromEngine } from "../core/errors";
 import { withIdempotency } from "../core/idempotency";
+import { findProtoKey } from "../core/input-guard";
 import { ContainerId, EnvKey, ProjectId } from "../core/schemas";
 import { SNAPSHOT_NAME_RE } from "../engine/protocol";
 import { openApiDocument } from "./openapi";
@@ -140,6 +141,8 @@ export async function handleRest(core: Core, req: Request): Promise<Response> {
           throw new CoreError(422, "INVALID_JSON", "the body is not valid JSON");
         }
       }
+      const proto = findProtoKey(parsed);
+      if (proto) throw new CoreError(422, route.path.endsWith("/env") || proto.startsWith("/environment_vars/") ? "INVALID_ENV_KEY" : "VALIDATION_ERROR", `${proto}: "__proto__" is not an accepted key`, [{ instancePath: proto, message: "not an accepted key" }]);
       const b = route.body.safeParse(parsed);
       if (!b.success) throw validation(b.error);
       body = b.data;
@@ -153,7 +156,13 @@ export async function handleRest(core: Core, req: Request): Promise<Response> {
     };
     const key = req.headers.get("idempotency-key");
     if (method === "POST" && key !== null) {
-      const r = await withIdempotency(core.db, actor.id, key, `${method} ${path}\n${raw}`, run, !route.noReplay);
+      // A create whose answer was lost to a crash: answer with the container it made.
+      const answerFor = async (id: string) => {
+        const data = await core.getContainer(actor, id).catch(() => null);
+        const status = route.status ?? 200;
+        return data && { status, body: JSON.stringify({ statusCode: status, message: route.message, data }), resourceId: id };
+      };
+      const r = await withIdempotency(core.db, actor.id, key, `${method} ${path}\n${raw}`, run, !route.noReplay, answerFor);
       return new Response(r.body, { status: r.status, headers: { "content-type": "application/json", ...(r.replayed && { "idempotent-replayed": "true" }) } });
     }
     const r = await run();
