@@ -15,6 +15,8 @@ export interface RawAnswer {
   headers: http.IncomingHttpHeaders;
   text: string;
   json: any;
+  /** Size of the request line and headers sent: past 16 KiB Node itself answers 431. */
+  requestHeadBytes: number;
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
@@ -24,7 +26,8 @@ export function send(port: number, method: string, rawPath: string, headers: Rec
   return new Promise((resolve, reject) => {
     // Framed explicitly: Node sends a DELETE's body unframed, which the server reads as a second request.
     const framed = body === undefined ? headers : { ...headers, "content-length": String(Buffer.byteLength(body)) };
-    const req = http.request({ host: "127.0.0.1", port, method, path: rawPath, headers: framed, agent }, (res) => {
+    // maxHeaderSize: Next's 308 for a '\\' path repeats the whole (long) URL in two headers.
+    const req = http.request({ host: "127.0.0.1", port, method, path: rawPath, headers: framed, agent, maxHeaderSize: 256 * 1024 }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => {
@@ -35,7 +38,8 @@ export function send(port: number, method: string, rawPath: string, headers: Rec
         } catch {
           /* not JSON */
         }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+        const requestHeadBytes = method.length + rawPath.length + 64 + Object.entries(framed).reduce((n, [k, v]) => n + [v].flat().reduce((m, x) => m + k.length + String(x).length + 4, 0), 0);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json, requestHeadBytes });
       });
       res.on("error", reject);
     });
