@@ -1,7 +1,7 @@
 // Where create → running time goes: the same mini create through the REST API, straight to the host
-// daemon (tenants.create), and by hand (the floor), alternating; plus each system command the daemon
-// ran with its duration (HOODY_SYS_TRACE gives the argv; timings come from an strace-free wrapper:
-// the daemon is run with HOODY_SYS_TIMING=1 which logs "sys <ms> <argv0>" lines to its stderr).
+// daemon (tenants.create), and by hand (the floor), alternating. The API−daemon gap is the web
+// server and core; daemon−floor is what hostd adds around snapshot + lxc-start. (For the steps inside
+// hostd, `strace -f -tt -e trace=execve -p <hostd pid>` shows each command it spawns.)
 // Usage: tsx bench/profile-create.ts [n]
 import { TestStack } from "../test/stack-harness.js";
 import { FloorContender, HoodyContender } from "./lib/contenders.js";

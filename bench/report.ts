@@ -91,7 +91,9 @@ export function provisionTable(p: ProvisionResult): string {
         rows.push([template, mode === "sequential" ? `${p.options.sequential} sequential` : `${p.options.concurrency}-way ×${p.options.rounds}`, name, ms(s.median), ms(s.p99), x(ratio), mode === "concurrent" ? `${c.concurrent_per_s}/s` : ""]);
       }
     }
-    rows.push([template, "create → first byte via router", "hoody", ms(t.first_byte_via_router_ms.median), ms(t.first_byte_via_router_ms.p99), "", ""]);
+    for (const [name, c] of Object.entries(t.contenders)) {
+      if (c.first_byte_ms) rows.push([template, name === "hoody" ? "create → first byte, tenant URL (router)" : "create → first byte, container IP", name, ms(c.first_byte_ms.median), ms(c.first_byte_ms.p99), "", ""]);
+    }
   }
   return table(["template", "run", "contender", "median", "p99", "÷ floor", "throughput"], rows);
 }
@@ -103,7 +105,7 @@ export function renderMarkdown(r: Results, chartDir: string): string {
   parts.push(`## Targets\n\n${table(["target", "measured", "met"], targets(r).map((t) => [t.target, t.measured, t.met === null ? "not measured" : t.met ? "**met**" : "**missed**"]))}\n`);
   if (r.provision) {
     const skipped = Object.entries(r.provision.skipped).map(([k, v]) => `${k} skipped: ${v}`).join("; ");
-    parts.push(`## Provision: create → running\n\nContenders alternate within the run. *hoody* = \`POST /api/v1/projects/{id}/containers\` → 201 running; *floor* = \`btrfs subvolume snapshot\` + the daemon's LXC config + \`lxc-start -d\` by hand; *incus* = \`incus copy\` + \`incus start\` on a BTRFS pool.${skipped ? ` ${skipped}.` : ""}\n\n${provisionTable(r.provision)}\n\n![provision](${chartDir}/provision.svg)\n`);
+    parts.push(`## Provision: create → running\n\nContenders alternate within the run. *hoody* = \`POST /api/v1/projects/{id}/containers\` → 201 running; *floor* = \`btrfs subvolume snapshot\` + the daemon's LXC config + \`lxc-start -d\` by hand; *incus* = \`incus copy\` + \`incus start\` on a BTRFS pool. The web server admits ${r.provision.hoody_create_concurrency} creates at a time and queues the rest (admission control), so in the ${r.provision.options.concurrency}-way runs a Hoody create's latency includes its wait in that queue; the floor and Incus start all ${r.provision.options.concurrency} at once.${skipped ? ` ${skipped}.` : ""}\n\n${provisionTable(r.provision)}\n\n![provision](${chartDir}/provision.svg)\n`);
   }
   if (r.wake) {
     parts.push(`## Wake: first byte from a stopped tenant through the router\n\n${table(["template", "n", "wake median", "wake p99", "warm request median"], Object.entries(r.wake.templates).map(([t, v]) => [t, r.wake!.n, ms(v.first_byte_ms.median), ms(v.first_byte_ms.p99), ms(v.warm_request_ms.median)]))}\n`);

@@ -5,6 +5,7 @@
 //   tsx bench/run.ts                    full run (npm run bench), results in bench/results/
 //   tsx bench/run.ts --smoke --out DIR  a few seconds per scenario (npm test's bench smoke test)
 //   --only provision,wake,density,stats,delete   a subset (development)
+//   --set density.target=50 --set provision.templates='["mini"]'   override a count (JSON or text)
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -26,12 +27,23 @@ const SCENARIOS = ["provision", "wake", "density", "stats", "delete"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 function parseArgs(argv: string[]) {
-  const args = { smoke: false, out: "", only: [...SCENARIOS] as Scenario[], noIncus: false };
+  const args = { smoke: false, out: "", only: [...SCENARIOS] as Scenario[], noIncus: false, set: [] as [string, unknown][] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "--smoke") args.smoke = true;
     else if (a === "--no-incus") args.noIncus = true;
     else if (a === "--out") args.out = argv[++i] ?? "";
+    else if (a === "--set") {
+      const [key, ...rest] = (argv[++i] ?? "").split("=");
+      const text = rest.join("=");
+      let value: unknown = text;
+      try {
+        value = JSON.parse(text);
+      } catch {
+        // plain text
+      }
+      args.set.push([key!, value]);
+    }
     else if (a === "--only") {
       const list = (argv[++i] ?? "").split(",") as Scenario[];
       for (const s of list) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario ${s}; known: ${SCENARIOS.join(", ")}`);
@@ -66,7 +78,12 @@ async function version(cmd: string, args: string[]): Promise<string | null> {
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
-  const cfg = args.smoke ? SMOKE : FULL;
+  const cfg = structuredClone(args.smoke ? SMOKE : FULL);
+  for (const [key, value] of args.set) {
+    const [scope, field] = key.split(".") as [keyof typeof cfg, string];
+    if (!cfg[scope] || !(field in cfg[scope])) throw new Error(`--set: unknown setting ${key}`);
+    (cfg[scope] as Record<string, unknown>)[field] = value;
+  }
   const t0 = Date.now();
   await fs.mkdir(args.out, { recursive: true });
   const errors: Record<string, string> = {};

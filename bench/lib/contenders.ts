@@ -16,7 +16,7 @@ export interface Contender {
   /** Prepare a template once (untimed). */
   prepare(template: string): Promise<void>;
   /** Create a container from the template and return when it runs. */
-  create(template: string): Promise<{ id: string; label?: string }>;
+  create(template: string): Promise<{ id: string; label?: string; ip?: string }>;
   /** Remove everything created so far (untimed). */
   cleanup(): Promise<void>;
   /** Remove whatever is left and any template copies (end of run, also on failure). */
@@ -43,7 +43,7 @@ export class HoodyContender implements Contender {
     const r = await this.stack.api("POST", `/projects/${this.project}/containers`, { template, name, idle_timeout_s: 0 });
     if (r.status !== 201 || r.body.data.status !== "running") throw new Error(`hoody create: ${r.status} ${JSON.stringify(r.body).slice(0, 400)}`);
     this.ids.push(r.body.data.id);
-    return { id: r.body.data.id as string, label: name };
+    return { id: r.body.data.id as string, label: name, ip: r.body.data.ip as string };
   }
   async cleanup() {
     const ids = this.ids.splice(0);
@@ -90,15 +90,19 @@ export class FloorContender implements Contender {
     }
   }
 
-  private configFor(template: string, name: string, k: number): string {
-    const base = this.configs.get(template);
-    if (!base) throw new Error(`floor: template ${template} not prepared`);
-    // Addresses from the upper half of the daemon's subnet (it leases from the bottom up).
+  /** Addresses from the upper half of the daemon's subnet (it leases from the bottom up). */
+  private ipFor(k: number): string {
     const [addr, bits] = this.stack.host.env.HOODY_SUBNET!.split("/");
     const size = 2 ** (32 - Number(bits));
     const network = addr!.split(".").reduce((acc, o) => acc * 256 + Number(o), 0);
     const n = network + size / 2 + 2 + (k % (size / 2 - 4));
-    const ip = [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".");
+    return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".");
+  }
+
+  private configFor(template: string, name: string, k: number): string {
+    const base = this.configs.get(template);
+    if (!base) throw new Error(`floor: template ${template} not prepared`);
+    const ip = this.ipFor(k);
     const uid = TEST_UID_FLOOR + (FLOOR_UID_FIRST_RANGE + (k % 2000)) * 65536;
     const dir = path.join(this.lxcPath, name);
     return base
@@ -137,7 +141,7 @@ export class FloorContender implements Contender {
     await fs.writeFile(path.join(dir, "config"), this.configFor(template, name, k), { mode: 0o600 });
     const r = await execa("lxc-start", ["-P", this.lxcPath, "-n", name, "-d"], { reject: false });
     if (r.exitCode !== 0) throw new Error(`floor lxc-start ${name}: ${r.stderr}`);
-    return { id: name };
+    return { id: name, ip: this.ipFor(k) };
   }
 
   async cleanup() {

@@ -52,7 +52,7 @@ export class IncusContender implements Contender {
     if (cp.exitCode !== 0) throw new Error(`incus copy ${name}: ${cp.stderr}`);
     const st = await this.incus(["start", name]);
     if (st.exitCode !== 0) throw new Error(`incus start ${name}: ${st.stderr}`);
-    return { id: name };
+    return { id: name, ip };
   }
   async cleanup() {
     for (const n of this.live.splice(0)) {

@@ -124,8 +124,8 @@ async function ksmOnOff(stack: TestStack, opts: DensityOptions, ids: string[]): 
     writeFileSync(`${dir}/sleep_millisecs`, "10");
     const scans0 = ksmRead("full_scans");
     const deadline = Date.now() + opts.ksmSettleMs;
-    // Two full scans: the first finds candidates, the second merges them.
-    while (Date.now() < deadline && ksmRead("full_scans") < scans0 + 2) await sleep(250);
+    // A page merges once it stayed the same over a whole scan: give it three.
+    while (Date.now() < deadline && ksmRead("full_scans") < scans0 + 3) await sleep(250);
     const stats = await stack.host.client.call("host.stats", { ids });
     const on = {
       used_mib: mib(memoryNow().usedBytes),

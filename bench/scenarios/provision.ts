@@ -22,6 +22,8 @@ export interface ContenderResult {
   /** Containers per second over the bursts (burst size / burst wall time). */
   concurrent_per_s: number;
   ratio_to_floor: { sequential_median: number; concurrent_median: number } | null;
+  /** Create → first HTTP byte from the app (sequential runs): hoody through the router, the others straight to the container's IP. */
+  first_byte_ms: Summary;
 }
 
 export interface ProvisionResult {
@@ -29,27 +31,39 @@ export interface ProvisionResult {
   options: ProvisionOptions;
   contenders: string[];
   skipped: Record<string, string>;
+  /** Creates the web server runs at once (the rest queue): HOODY_CREATE_CONCURRENCY. */
+  hoody_create_concurrency: number;
   templates: Record<string, { contenders: Record<string, ContenderResult>; first_byte_via_router_ms: Summary }>;
 }
 
-async function firstByte(stack: TestStack, label: string, t0: number): Promise<number> {
+/** Create → first byte: hoody through the router (its tenant URL), the others straight to the app's IP. */
+async function firstByte(stack: TestStack, made: { label?: string; ip?: string }, t0: number): Promise<number> {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
-    const r = await stack.viaRouter(label).catch(() => null);
+    const r = made.label
+      ? await stack.viaRouter(made.label).catch(() => null)
+      : await fetch(`http://${made.ip}:8080/`, { signal: AbortSignal.timeout(2000), headers: { connection: "close" } }).then((x) => x.text().then(() => ({ status: x.status })), () => null);
     if (r?.status === 200) return performance.now() - t0;
     await sleep(2);
   }
-  throw new Error(`no first byte from ${label} through the router`);
+  throw new Error(`no first byte from ${made.label ?? made.ip}`);
 }
 
 export async function provision(stack: TestStack, contenders: Contender[], skipped: Record<string, string>, opts: ProvisionOptions): Promise<ProvisionResult> {
-  const out: ProvisionResult = { scenario: "provision", options: opts, contenders: contenders.map((c) => c.name), skipped, templates: {} };
+  const out: ProvisionResult = {
+    scenario: "provision",
+    options: opts,
+    contenders: contenders.map((c) => c.name),
+    skipped,
+    hoody_create_concurrency: Number(stack.webEnv.HOODY_CREATE_CONCURRENCY ?? process.env.HOODY_CREATE_CONCURRENCY ?? 4),
+    templates: {},
+  };
   for (const template of opts.templates) {
     for (const c of contenders) await c.prepare(template);
     const seq: Record<string, number[]> = Object.fromEntries(contenders.map((c) => [c.name, []]));
     const conc: Record<string, number[]> = Object.fromEntries(contenders.map((c) => [c.name, []]));
     const burstRate: Record<string, number[]> = Object.fromEntries(contenders.map((c) => [c.name, []]));
-    const fb: number[] = [];
+    const fb: Record<string, number[]> = Object.fromEntries(contenders.map((c) => [c.name, []]));
     try {
       log(`provision ${template}: ${opts.sequential} sequential per contender (${contenders.map((c) => c.name).join(", ")})`);
       for (let i = 0; i < opts.sequential; i++) {
@@ -58,7 +72,8 @@ export async function provision(stack: TestStack, contenders: Contender[], skipp
           const t0 = performance.now();
           const made = await c.create(template);
           seq[c.name]!.push(performance.now() - t0);
-          if (c.name === "hoody" && made.label) fb.push(await firstByte(stack, made.label, t0));
+          // Waiting for every contender's app keeps one's app start-up from landing on the next one's create.
+          fb[c.name]!.push(await firstByte(stack, made, t0));
         }
       }
       for (const c of contenders) await c.cleanup();
@@ -92,9 +107,10 @@ export async function provision(stack: TestStack, contenders: Contender[], skipp
         concurrent_ms: k,
         concurrent_per_s: round(burstRate[c.name]!.reduce((a, b) => a + b, 0) / burstRate[c.name]!.length),
         ratio_to_floor: floorSeq && floorConc ? { sequential_median: round(s.median / floorSeq, 2), concurrent_median: round(k.median / floorConc, 2) } : null,
+        first_byte_ms: summarize(fb[c.name]!),
       };
     }
-    out.templates[template] = { contenders: results, first_byte_via_router_ms: summarize(fb) };
+    out.templates[template] = { contenders: results, first_byte_via_router_ms: summarize(fb.hoody ?? [0]) };
     log(`provision ${template}: ${JSON.stringify(Object.fromEntries(Object.entries(results).map(([k, v]) => [k, [v.sequential_ms.median, v.concurrent_ms.median]])))}`);
   }
   return out;
