@@ -12,6 +12,7 @@ import type { FirewallRule, Limits, TenantInfo, TenantStats } from "../engine/pr
 import { ENV_KEY_RE, FirewallRuleSchema } from "../engine/protocol";
 import { admissionFromEnv, type Admission } from "./admission";
 import { CoreError, fromEngine, notFound } from "./errors";
+import { claimIdempotencyKey } from "./idempotency";
 import type { LimitsInput, ListQuery } from "./schemas";
 import { MAX_ENV_KEYS } from "./schemas";
 import { ScriptStore } from "./scripts";
@@ -356,6 +357,7 @@ export class Core {
   private insertContainer(row: typeof t.containers.$inferInsert, env: Record<string, string>, rules: FirewallRule[]): void {
     this.db.transaction((tx) => {
       tx.insert(t.containers).values(row).run();
+      claimIdempotencyKey(tx, row.id);
       const envRows = Object.entries(env).map(([key, value]) => ({ containerId: row.id, key, value }));
       if (envRows.length) tx.insert(t.envVars).values(envRows).run();
       const ruleRows = rules.map((rule, position) => ({ containerId: row.id, position, rule }));

@@ -1,5 +1,9 @@
 // Idempotency-Key on POST: the same key with the same body replays the first answer; the same key
 // with another body is a 422. Keys are per actor; concurrent requests with one key run once.
+// A request that creates a resource claims its key in the resource's own transaction, so a crash
+// after the resource is committed but before the answer is stored cannot make a retry create a
+// second one: the retry answers with the resource that exists.
+import { AsyncLocalStorage } from "node:async_hooks";
 import { and, eq, lt } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { idempotencyKeys } from "../db/schema";
@@ -17,8 +21,33 @@ export interface StoredAnswer {
 }
 
 const NOT_STORED = "";
+/** The key is claimed by a committed resource whose answer was never stored (the process died in between). */
+const PENDING = "\u0000pending";
 
-/** With `storeAnswer: false` only the request's hash is kept: a retry is refused, never replayed. */
+interface Claim {
+  actorId: string;
+  key: string;
+  requestHash: string;
+  claimed: boolean;
+}
+const claims = new AsyncLocalStorage<Claim>();
+
+/**
+ * Called inside the transaction that writes a new resource: records the running request's key
+ * against it in that same transaction. No Idempotency-Key on the request: nothing to do.
+ */
+export function claimIdempotencyKey(tx: Pick<Db, "insert">, resourceId: string): void {
+  const c = claims.getStore();
+  if (!c || c.claimed) return;
+  tx.insert(idempotencyKeys).values({ actor: c.actorId, key: c.key, requestHash: c.requestHash, status: 0, response: PENDING, resourceId }).run();
+  c.claimed = true;
+}
+
+/**
+ * With `storeAnswer: false` only the request's hash is kept: a retry is refused, never replayed.
+ * `answerFor` rebuilds the answer about a resource whose key was claimed but whose answer was never
+ * stored (null when the resource is gone: then the request runs again).
+ */
 export async function withIdempotency(
   db: Db,
   actorId: string,
@@ -26,25 +55,36 @@ export async function withIdempotency(
   requestBody: string,
   run: () => Promise<StoredAnswer>,
   storeAnswer = true,
+  answerFor: (resourceId: string) => Promise<StoredAnswer | null> = async () => null,
 ): Promise<StoredAnswer & { replayed: boolean }> {
   if (!KEY_RE.test(key)) throw new CoreError(422, "INVALID_IDEMPOTENCY_KEY", "Idempotency-Key must be 1-255 printable ASCII characters");
   const requestHash = sha256(requestBody);
   const slot = `${actorId}\0${key}`;
   while (inflight.has(slot)) await inflight.get(slot)!.catch(() => undefined);
   db.delete(idempotencyKeys).where(lt(idempotencyKeys.createdAt, new Date(Date.now() - TTL_MS).toISOString())).run();
-  const found = db.select().from(idempotencyKeys).where(and(eq(idempotencyKeys.actor, actorId), eq(idempotencyKeys.key, key))).get();
+  const where = and(eq(idempotencyKeys.actor, actorId), eq(idempotencyKeys.key, key));
+  let found = db.select().from(idempotencyKeys).where(where).get();
+  if (found?.response === PENDING && found.requestHash === requestHash) {
+    const answer = found.resourceId ? await answerFor(found.resourceId) : null;
+    if (answer) return { ...answer, replayed: true };
+    db.delete(idempotencyKeys).where(where).run();
+    found = undefined;
+  }
   if (found) {
     if (found.requestHash !== requestHash) throw new CoreError(422, "IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was used with a different request body");
     if (found.response === NOT_STORED) throw new CoreError(409, "IDEMPOTENT_ANSWER_NOT_STORED", "this request already ran; its answer holds a secret or command output and is not kept for replay");
     return { status: found.status, body: found.response, resourceId: found.resourceId, replayed: true };
   }
-  const p = run();
+  const claim: Claim = { actorId, key, requestHash, claimed: false };
+  const p = claims.run(claim, run);
   inflight.set(slot, p);
   try {
     const answer = await p;
     // Only successes are remembered: a failed attempt may be retried with the same key.
     if (answer.status < 400) {
-      db.insert(idempotencyKeys).values({ actor: actorId, key, requestHash, status: answer.status, response: storeAnswer ? answer.body : NOT_STORED, resourceId: answer.resourceId }).run();
+      const values = { status: answer.status, response: storeAnswer ? answer.body : NOT_STORED, resourceId: answer.resourceId };
+      const updated = claim.claimed ? db.update(idempotencyKeys).set(values).where(where).run().changes : 0;
+      if (!updated) db.insert(idempotencyKeys).values({ actor: actorId, key, requestHash, ...values }).run();
     }
     return { ...answer, replayed: false };
   } finally {

@@ -1,0 +1,88 @@
+// Idempotency across a crash: the key is claimed in the resource's own transaction, so a process
+// that dies after committing the resource but before storing the answer cannot make a retry create
+// a second one. (The crash integration test kills the web server by chance inside that window only
+// rarely; here the window is forced: the first attempt commits its resource and then "dies".)
+import { describe, expect, it } from "vitest";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { openDb } from "../db/client";
+import { idempotencyKeys } from "../db/schema";
+import { admissionFromEnv, Admission } from "./admission";
+import { claimIdempotencyKey, withIdempotency } from "./idempotency";
+
+function tempDb() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hoody-idem-"));
+  return openDb(path.join(dir, "hoody.db"));
+}
+
+describe("withIdempotency and a crash between the resource and the stored answer", () => {
+  it("a retry answers with the resource the dead attempt made instead of making another", async () => {
+    const db = tempDb();
+    let made = 0;
+    const create = async () => {
+      made++;
+      db.transaction((tx) => claimIdempotencyKey(tx, `c${made}`));
+      return { status: 201, body: JSON.stringify({ id: `c${made}` }), resourceId: `c${made}` };
+    };
+    // The first attempt commits its resource, then the process dies before the answer is stored.
+    await expect(withIdempotency(db, "token:a", "signup-1", "{}", async () => (await create(), Promise.reject(new Error("SIGKILL"))))).rejects.toThrow("SIGKILL");
+    expect(made).toBe(1);
+    const answerFor = async (id: string) => ({ status: 201, body: JSON.stringify({ id, rebuilt: true }), resourceId: id });
+    const retry = await withIdempotency(db, "token:a", "signup-1", "{}", create, true, answerFor);
+    expect(retry).toMatchObject({ status: 201, replayed: true, resourceId: "c1" });
+    expect(JSON.parse(retry.body)).toEqual({ id: "c1", rebuilt: true });
+    expect(made).toBe(1);
+    // Another body with the key is still refused.
+    await expect(withIdempotency(db, "token:a", "signup-1", "{other}", create, true, answerFor)).rejects.toMatchObject({ code: "IDEMPOTENCY_KEY_REUSED" });
+  });
+
+  it("a claim whose resource is gone (erased, or never finished) lets the retry run again", async () => {
+    const db = tempDb();
+    let made = 0;
+    const create = async () => {
+      made++;
+      db.transaction((tx) => claimIdempotencyKey(tx, `c${made}`));
+      return { status: 201, body: `{"id":"c${made}"}`, resourceId: `c${made}` };
+    };
+    await expect(withIdempotency(db, "token:a", "k", "{}", async () => (await create(), Promise.reject(new Error("SIGKILL"))))).rejects.toThrow();
+    const r = await withIdempotency(db, "token:a", "k", "{}", create, true, async () => null);
+    expect(r).toMatchObject({ status: 201, replayed: false, resourceId: "c2" });
+    // A normal success stores the answer over the claim: the next retry replays it verbatim.
+    const again = await withIdempotency(db, "token:a", "k", "{}", create, true, async () => null);
+    expect(again).toMatchObject({ replayed: true, body: `{"id":"c2"}` });
+    expect(db.select().from(idempotencyKeys).all()).toHaveLength(1);
+    expect(made).toBe(2);
+  });
+
+  it("without a key nothing is claimed", () => {
+    const db = tempDb();
+    db.transaction((tx) => claimIdempotencyKey(tx, "c1"));
+    expect(db.select().from(idempotencyKeys).all()).toHaveLength(0);
+  });
+});
+
+describe("Admission", () => {
+  it("runs N at once, queues M in order, refuses the rest with 429 and Retry-After", async () => {
+    const a = new Admission("creates", 2, 1);
+    const gates: (() => void)[] = [];
+    const order: number[] = [];
+    const job = (i: number) => a.run(() => new Promise<void>((r) => gates.push(() => (order.push(i), r()))));
+    const running = [job(1), job(2), job(3)];
+    await expect(job(4)).rejects.toMatchObject({ status: 429, code: "TOO_MANY_REQUESTS", headers: { "Retry-After": expect.stringMatching(/^\d+$/) } });
+    expect(a.load).toEqual({ running: 2, queued: 1 });
+    gates.shift()!();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(a.load).toEqual({ running: 2, queued: 0 });
+    while (gates.length) gates.shift()!();
+    await Promise.all(running);
+    while (gates.length) gates.shift()!();
+    expect(order).toEqual([1, 2, 3]);
+    expect(a.load).toEqual({ running: 0, queued: 0 });
+  });
+
+  it("reads its bounds from the environment and ignores nonsense", () => {
+    expect(admissionFromEnv({ HOODY_CREATE_CONCURRENCY: "8", HOODY_CREATE_QUEUE: "0" })).toMatchObject({ maxRunning: 8, maxQueued: 0 });
+    expect(admissionFromEnv({ HOODY_CREATE_CONCURRENCY: "0", HOODY_CREATE_QUEUE: "x" })).toMatchObject({ maxRunning: 4, maxQueued: 64 });
+  });
+});
