@@ -147,6 +147,9 @@ const PROTO_KEYS = ["__proto__", "constructor", "prototype", "__defineGetter__",
 /** Keys no record-shaped body accepts (env keys and script value names). */
 const BAD_KEYS = ["bad key", "a;b", "../x", "", "1abc", "x-y", `${MARK}`, "HOODY_X", "é", "a\0b", "a\nb"];
 
+/** HOODY_ is reserved for env keys only; script settings and secrets may use it. */
+const badKeys = (r: Route) => (r.path.startsWith("/scripts/") ? BAD_KEYS.filter((k) => k !== "HOODY_X") : BAD_KEYS);
+
 /** A body the route must refuse: never a valid one, whatever the schema. */
 function invalidBody(r: Route): fc.Arbitrary<{ ct?: string; raw: string | Buffer; why: string }> {
   const valid = validBody(r) as Record<string, unknown>;
@@ -163,7 +166,7 @@ function invalidBody(r: Route): fc.Arbitrary<{ ct?: string; raw: string | Buffer
     deepNesting.map((raw) => ({ raw, why: "deep nesting" })),
     // The right shape plus hostile values and keys, with one key that no schema of this route accepts.
     fc
-      .tuple(fc.dictionary(fc.constantFrom(...Object.keys(valid), ...PROTO_KEYS), hostileJson, { maxKeys: 5 }), fc.constantFrom(...(recordBody(r) ? BAD_KEYS : [...PROTO_KEYS, MARK])), hostileJson, fc.boolean())
+      .tuple(fc.dictionary(fc.constantFrom(...Object.keys(valid), ...PROTO_KEYS), hostileJson, { maxKeys: 5 }), fc.constantFrom(...(recordBody(r) ? badKeys(r) : [...PROTO_KEYS, MARK])), hostileJson, fc.boolean())
       .map(([extra, poison, pv, stringly]) => {
         // Prototype keys as own JSON members (what JSON.parse makes of them), not as a prototype.
         const members = [...Object.entries(valid), ...Object.entries(extra)].map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v ?? null)}`);
