@@ -3,6 +3,7 @@
 // logged (script, status, duration, run-once key, output).
 import { spawn } from "node:child_process";
 import path from "node:path";
+import { SESSION_COOKIE } from "../core/auth";
 import type { ScriptStore } from "../core/scripts";
 import { resolveScript } from "./files";
 
@@ -22,16 +23,24 @@ const CHILD = path.join(process.cwd(), "server", "exec", "child.ts");
 /** run-once keys being worked on now: a concurrent redelivery waits for the first to finish. */
 const onceInFlight = new Map<string, Promise<void>>();
 
+/** Hoody's own answers on /exec (not the script's) carry the error envelope's stable code. */
+const PROBLEM_CODE: Record<number, string> = { 404: "SCRIPT_NOT_FOUND", 413: "PAYLOAD_TOO_LARGE", 500: "SCRIPT_ERROR", 504: "SCRIPT_TIMEOUT" };
 function problem(status: number, message: string): Response {
-  return new Response(JSON.stringify({ statusCode: status, error: status === 504 ? "Gateway Timeout" : "Script Error", message }), {
+  return new Response(JSON.stringify({ statusCode: status, error: status === 504 ? "Gateway Timeout" : status === 404 ? "Not Found" : "Script Error", message, code: PROBLEM_CODE[status] ?? "SCRIPT_ERROR", data: null }), {
     status,
     headers: { "content-type": "application/json" },
   });
 }
 
+function withoutSessionCookie(headers: [string, string][]): [string, string][] {
+  return headers
+    .map(([k, v]): [string, string] => (k === "cookie" ? [k, v.split(";").filter((c) => c.trim().split("=")[0] !== SESSION_COOKIE).join(";").trim()] : [k, v]))
+    .filter(([k, v]) => k !== "cookie" || v !== "");
+}
+
 export async function handleExec(store: ScriptStore, req: Request, segments: string[], apiBase: string, opts: RunnerOptions = DEFAULT_RUNNER): Promise<Response> {
   const route = await resolveScript(segments);
-  if (!route) return new Response(JSON.stringify({ statusCode: 404, error: "Not Found", message: "no such script" }), { status: 404, headers: { "content-type": "application/json" } });
+  if (!route) return problem(404, "no such script");
   const body = req.method === "GET" || req.method === "HEAD" ? null : Buffer.from(await req.arrayBuffer());
   if (body && body.length > opts.maxBodyBytes) return problem(413, `script bodies are limited to ${opts.maxBodyBytes} bytes`);
 
@@ -97,7 +106,8 @@ export async function handleExec(store: ScriptStore, req: Request, segments: str
         file: route.file,
         method: req.method,
         url: req.url,
-        headers: [...req.headers.entries()],
+        // The operator's dashboard session is never the script's to see (or to log into its run output).
+        headers: withoutSessionCookie([...req.headers.entries()]),
         bodyB64: body ? body.toString("base64") : null,
         params: route.params,
         secrets,

@@ -5,6 +5,7 @@
 // (Missing and malformed tokens on every route: test/api.int.test.ts.)
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fs from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { execa } from "execa";
@@ -25,8 +26,13 @@ let fx: { projectA: string; projectB: string; cA: string; cB: string; snapA: str
 const secrets = new Map<string, string>();
 const SCRIPT_SECRET = `whsec_${Math.random().toString(36).slice(2)}${Date.now()}`;
 
+const SCRIPTS = path.join(os.tmpdir(), `hoody-auth-scripts-${process.pid}`);
+
 beforeAll(async () => {
-  s = await TestStack.create({ webEnv: { HOODY_SIGNIN_MAX_PER_CLIENT: String(MAX_PER_CLIENT), HOODY_SIGNIN_MAX_GLOBAL: String(MAX_GLOBAL) } });
+  // An exec script that shows and logs every header it is handed.
+  await fs.mkdir(SCRIPTS, { recursive: true });
+  await fs.writeFile(path.join(SCRIPTS, "echo-headers.ts"), `export default async function (req: Request, ctx: { log: (...a: unknown[]) => void }) {\n  const h = [...req.headers.entries()];\n  ctx.log("headers", JSON.stringify(h));\n  return Response.json(h);\n}\n`);
+  s = await TestStack.create({ webEnv: { HOODY_SIGNIN_MAX_PER_CLIENT: String(MAX_PER_CLIENT), HOODY_SIGNIN_MAX_GLOBAL: String(MAX_GLOBAL), HOODY_SCRIPTS_DIR: SCRIPTS } });
   s.host.daemon!.stdout!.on("data", (d) => (daemonLog += d));
   s.host.daemon!.stderr!.on("data", (d) => (daemonLog += d));
   await s.startRouter();
@@ -54,6 +60,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await s?.stop();
+  await fs.rm(SCRIPTS, { recursive: true, force: true });
 });
 
 const fill = (r: Route, ids: Record<string, string>) => r.path.replace(/\{(\w+)\}/g, (_, k: string) => ids[k]!);
@@ -283,6 +290,22 @@ describe("sign-in and the session cookie", () => {
     expect(cleared).toMatch(/Max-Age=0/);
     expect((await trpc("projects.list", "query", { cookie })).status).toBe(401);
     expect((await fetch(`${s.url}/tenants`, { headers: { cookie }, redirect: "manual" })).status).toBe(307);
+  });
+
+  it("never hands the operator's session cookie to an exec script (nor into its logged output)", async () => {
+    const value = cookieValue((await signIn()).setCookie);
+    secrets.set("session cookie", value);
+    const res = await fetch(`${s.url}/exec/echo-headers`, { headers: { cookie: `theme=dark; hoody_session=${value}; lang=en` } });
+    expect(res.status).toBe(200);
+    const seen = JSON.stringify(await res.json());
+    expect(seen).not.toContain(value);
+    expect(seen).toContain("theme=dark; lang=en");
+    const runs = JSON.stringify((await s.api("GET", "/scripts")).body.data.runs);
+    expect(runs).toContain("theme=dark");
+    expect(runs).not.toContain(value);
+    const missing = await send(s.port, "GET", "/exec/no-such-script");
+    expect(envelopeProblems(missing)).toEqual([]);
+    expect([missing.status, missing.json.code]).toEqual([404, "SCRIPT_NOT_FOUND"]);
   });
 
   it("refuses a wrong or malformed password in the error envelope", async () => {

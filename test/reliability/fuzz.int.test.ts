@@ -438,6 +438,7 @@ describe("fuzzed framing: what Node's client would not send", () => {
     for (const p of paths) {
       const a = await send(s.port, "POST", p, { "content-type": "application/json" }, "{}");
       expect(a.status, `${p} → ${a.status} ${a.text.slice(0, 200)}`).toBe(404);
+      if (a.json) expect([envelopeProblems(a), a.json.code], p).toEqual([[], "SCRIPT_NOT_FOUND"]);
     }
     await expectUnchanged(before);
   });
