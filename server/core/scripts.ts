@@ -1,15 +1,21 @@
 // Exec scripts' persistent side: operator-set secrets and settings, run-once results and the run
 // log. Used by the script runner (server/exec) and the REST routes; nothing else writes these rows.
 import { randomBytes } from "node:crypto";
-import { and, desc, eq } from "drizzle-orm";
+import { and, desc, eq, like } from "drizzle-orm";
 import type { Db } from "../db/client";
 import * as t from "../db/schema";
 import { sha256 } from "./core";
 
 export type ScriptValueKind = "secret" | "setting";
 
+const RUN_TOKEN_PREFIX = "script:";
+const RUN_TOKEN_SUFFIX = " (one run)";
+
 export class ScriptStore {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Db) {
+    // A run's token lives only as long as its run; a server that died mid-run leaves it behind.
+    db.delete(t.apiTokens).where(like(t.apiTokens.name, `${RUN_TOKEN_PREFIX}%${RUN_TOKEN_SUFFIX}`)).run();
+  }
 
   values(script: string, kind: ScriptValueKind): Record<string, string> {
     const rows = this.db.select().from(t.scriptValues).where(and(eq(t.scriptValues.script, script), eq(t.scriptValues.kind, kind))).all();
@@ -58,7 +64,7 @@ export class ScriptStore {
   mintRunToken(script: string, projectId: string): { id: string; secret: string } {
     const secret = `hdy_${randomBytes(24).toString("base64url")}`;
     const id = `k${randomBytes(8).toString("hex").slice(0, 10)}`;
-    this.db.insert(t.apiTokens).values({ id, name: `script:${script} (one run)`, hash: sha256(secret), prefix: secret.slice(0, 8), projectId }).run();
+    this.db.insert(t.apiTokens).values({ id, name: `${RUN_TOKEN_PREFIX}${script}${RUN_TOKEN_SUFFIX}`, hash: sha256(secret), prefix: secret.slice(0, 8), projectId }).run();
     return { id, secret };
   }
 

@@ -48,76 +48,80 @@ export async function handleExec(store: ScriptStore, req: Request, segments: str
   const secrets = store.values(route.name, "secret");
   const projectId = settings.project_id ?? null;
   const token = projectId ? store.mintRunToken(route.name, projectId) : null;
-  const started = performance.now();
-  // spawn (not fork): the bundler must not try to resolve the child's path at build time.
-  const child = spawn(process.execPath, ["--import", "tsx", `--max-old-space-size=${opts.memoryMiB}`, CHILD], {
-    stdio: ["ignore", "pipe", "pipe", "ipc"],
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", NODE_ENV: "production" },
-    cwd: process.cwd(),
-  });
-  let output = "";
-  child.stdout!.on("data", (d) => (output += d));
-  child.stderr!.on("data", (d) => (output += d));
-  const held = new Set<string>();
-  let runKey: string | null = null;
-  const onceKey = (k: string) => `${route.name}\0${k}`;
+  // The run's token goes with the run, however it ends (a crash of this server: ScriptStore's start-up sweep).
+  try {
+    const started = performance.now();
+    // spawn (not fork): the bundler must not try to resolve the child's path at build time.
+    const child = spawn(process.execPath, ["--import", "tsx", `--max-old-space-size=${opts.memoryMiB}`, CHILD], {
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", NODE_ENV: "production" },
+      cwd: process.cwd(),
+    });
+    let output = "";
+    child.stdout!.on("data", (d) => (output += d));
+    child.stderr!.on("data", (d) => (output += d));
+    const held = new Set<string>();
+    let runKey: string | null = null;
+    const onceKey = (k: string) => `${route.name}\0${k}`;
 
-  const answer = await new Promise<Response>((resolve) => {
-    let done = false;
-    const finish = (r: Response) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      child.kill("SIGKILL");
-      resolve(r);
-    };
-    const timer = setTimeout(() => finish(problem(504, `the script did not answer within ${opts.timeoutMs} ms`)), opts.timeoutMs);
-    child.on("exit", (code, signal) => finish(problem(500, `the script's process ended (${signal ?? `exit ${code}`})`)));
-    child.on("error", (e) => finish(problem(500, `the script could not run: ${e.message}`)));
-    child.on("message", async (msg: { type: string; key?: string; result?: string; status?: number; headers?: [string, string][]; bodyB64?: string; logs?: string[]; message?: string }) => {
-      if (msg.type === "once-check" && msg.key) {
-        runKey = msg.key;
-        const k = onceKey(msg.key);
-        while (onceInFlight.has(k)) await onceInFlight.get(k);
-        const result = store.onceResult(route.name, msg.key);
-        if (result === null) {
-          let release!: () => void;
-          onceInFlight.set(k, new Promise<void>((r) => (release = r)));
-          held.add(k);
-          child.once("exit", () => {
-            onceInFlight.delete(k);
-            release();
-          });
+    const answer = await new Promise<Response>((resolve) => {
+      let done = false;
+      const finish = (r: Response) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        child.kill("SIGKILL");
+        resolve(r);
+      };
+      const timer = setTimeout(() => finish(problem(504, `the script did not answer within ${opts.timeoutMs} ms`)), opts.timeoutMs);
+      child.on("exit", (code, signal) => finish(problem(500, `the script's process ended (${signal ?? `exit ${code}`})`)));
+      child.on("error", (e) => finish(problem(500, `the script could not run: ${e.message}`)));
+      child.on("message", async (msg: { type: string; key?: string; result?: string; status?: number; headers?: [string, string][]; bodyB64?: string; logs?: string[]; message?: string }) => {
+        if (msg.type === "once-check" && msg.key) {
+          runKey = msg.key;
+          const k = onceKey(msg.key);
+          while (onceInFlight.has(k)) await onceInFlight.get(k);
+          const result = store.onceResult(route.name, msg.key);
+          if (result === null) {
+            let release!: () => void;
+            onceInFlight.set(k, new Promise<void>((r) => (release = r)));
+            held.add(k);
+            child.once("exit", () => {
+              onceInFlight.delete(k);
+              release();
+            });
+          }
+          child.send({ type: "once-answer", key: msg.key, result });
+        } else if (msg.type === "once-store" && msg.key) {
+          store.storeOnce(route.name, msg.key, msg.result ?? "null");
+        } else if (msg.type === "result") {
+          output += (msg.logs ?? []).join("\n");
+          finish(new Response(Buffer.from(msg.bodyB64 ?? "", "base64"), { status: msg.status, headers: msg.headers }));
+        } else if (msg.type === "error") {
+          output += (msg.logs ?? []).join("\n");
+          finish(problem(500, `the script failed: ${msg.message}`));
         }
-        child.send({ type: "once-answer", key: msg.key, result });
-      } else if (msg.type === "once-store" && msg.key) {
-        store.storeOnce(route.name, msg.key, msg.result ?? "null");
-      } else if (msg.type === "result") {
-        output += (msg.logs ?? []).join("\n");
-        finish(new Response(Buffer.from(msg.bodyB64 ?? "", "base64"), { status: msg.status, headers: msg.headers }));
-      } else if (msg.type === "error") {
-        output += (msg.logs ?? []).join("\n");
-        finish(problem(500, `the script failed: ${msg.message}`));
-      }
+      });
+      child.send({
+        type: "job",
+        job: {
+          file: route.file,
+          method: req.method,
+          url: req.url,
+          // The operator's dashboard session is never the script's to see (or to log into its run output).
+          headers: withoutSessionCookie([...req.headers.entries()]),
+          bodyB64: body ? body.toString("base64") : null,
+          params: route.params,
+          secrets,
+          settings,
+          api: { base: apiBase, token: token?.secret ?? null, projectId },
+        },
+      });
     });
-    child.send({
-      type: "job",
-      job: {
-        file: route.file,
-        method: req.method,
-        url: req.url,
-        // The operator's dashboard session is never the script's to see (or to log into its run output).
-        headers: withoutSessionCookie([...req.headers.entries()]),
-        bodyB64: body ? body.toString("base64") : null,
-        params: route.params,
-        secrets,
-        settings,
-        api: { base: apiBase, token: token?.secret ?? null, projectId },
-      },
-    });
-  });
-  for (const k of held) onceInFlight.delete(k);
-  if (token) store.dropToken(token.id);
-  store.recordRun({ script: route.name, status: answer.status, durationMs: Math.round(performance.now() - started), runKey, output });
-  return answer;
+    for (const k of held) onceInFlight.delete(k);
+    store.recordRun({ script: route.name, status: answer.status, durationMs: Math.round(performance.now() - started), runKey, output });
+    return answer;
+  } finally {
+    if (token) store.dropToken(token.id);
+  }
 }
