@@ -32,10 +32,12 @@ function problem(status: number, message: string): Response {
   });
 }
 
-function withoutSessionCookie(headers: [string, string][]): [string, string][] {
+function withoutHoodyCredentials(headers: [string, string][]): [string, string][] {
   return headers
     .map(([k, v]): [string, string] => (k === "cookie" ? [k, v.split(";").filter((c) => c.trim().split("=")[0] !== SESSION_COOKIE).join(";").trim()] : [k, v]))
-    .filter(([k, v]) => k !== "cookie" || v !== "");
+    .filter(([k, v]) => k !== "cookie" || v !== "")
+    // A Hoody API token is not the script's either (the run has its own); other Authorization schemes are the script's business.
+    .filter(([k, v]) => k !== "authorization" || !/^\s*bearer\s+hdy_/i.test(v));
 }
 
 export async function handleExec(store: ScriptStore, req: Request, segments: string[], apiBase: string, opts: RunnerOptions = DEFAULT_RUNNER): Promise<Response> {
@@ -109,7 +111,7 @@ export async function handleExec(store: ScriptStore, req: Request, segments: str
           method: req.method,
           url: req.url,
           // The operator's dashboard session is never the script's to see (or to log into its run output).
-          headers: withoutSessionCookie([...req.headers.entries()]),
+          headers: withoutHoodyCredentials([...req.headers.entries()]),
           bodyB64: body ? body.toString("base64") : null,
           params: route.params,
           secrets,

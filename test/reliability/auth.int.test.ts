@@ -303,6 +303,11 @@ describe("sign-in and the session cookie", () => {
     const runs = JSON.stringify((await s.api("GET", "/scripts")).body.data.runs);
     expect(runs).toContain("theme=dark");
     expect(runs).not.toContain(value);
+    // Nor a Hoody API token sent along; a script's own Authorization scheme reaches it.
+    const withToken = await fetch(`${s.url}/exec/echo-headers`, { headers: { authorization: `Bearer ${s.adminToken}` } });
+    expect(JSON.stringify(await withToken.json())).not.toContain(s.adminToken);
+    const own = await fetch(`${s.url}/exec/echo-headers`, { headers: { authorization: "Basic c2NyaXB0OnVzZXI=" } });
+    expect(JSON.stringify(await own.json())).toContain("Basic c2NyaXB0OnVzZXI=");
     const missing = await send(s.port, "GET", "/exec/no-such-script");
     expect(envelopeProblems(missing)).toEqual([]);
     expect([missing.status, missing.json.code]).toEqual([404, "SCRIPT_NOT_FOUND"]);
