@@ -64,7 +64,7 @@ export class FloorContender implements Contender {
   readonly name = "floor";
   private live: string[] = [];
   private seq = 0;
-  private readonly configs = new Map<string, string>();
+  private readonly configs = new Map<string, { text: string; id: string; ramdiskMiB: number }>();
   private readonly lxcPath: string;
   private readonly rootDir: string;
   constructor(private readonly stack: TestStack) {
@@ -84,7 +84,7 @@ export class FloorContender implements Contender {
     await h.client.buildTemplate(template);
     const t = await h.client.call("tenants.create", { template, start: false });
     try {
-      this.configs.set(template, await fs.readFile(path.join(h.lxcPath, t.id, "config"), "utf8"));
+      this.configs.set(template, { text: await fs.readFile(path.join(h.lxcPath, t.id, "config"), "utf8"), id: t.id, ramdiskMiB: t.ramdiskMiB });
     } finally {
       await h.client.call("tenants.delete", { id: t.id });
     }
@@ -100,8 +100,9 @@ export class FloorContender implements Contender {
   }
 
   private configFor(template: string, name: string, k: number): string {
-    const base = this.configs.get(template);
-    if (!base) throw new Error(`floor: template ${template} not prepared`);
+    const prepared = this.configs.get(template);
+    if (!prepared) throw new Error(`floor: template ${template} not prepared`);
+    const base = prepared.text;
     const ip = this.ipFor(k);
     const uid = TEST_UID_FLOOR + (FLOOR_UID_FIRST_RANGE + (k % 2000)) * 65536;
     const dir = path.join(this.lxcPath, name);
@@ -124,9 +125,18 @@ export class FloorContender implements Contender {
             return `lxc.console.logfile = ${path.join(dir, "console.log")}`;
           case "lxc.log.file":
             return `lxc.log.file = ${path.join(dir, "lxc.log")}`;
+          case "lxc.mount.entry":
+            // A mount from a host path of the tenant we copied the config from (its ramdisk, when
+            // the daemon keeps one on the host) becomes the equivalent size-capped tmpfs.
+            if (line.includes(prepared.id)) return `lxc.mount.entry = tmpfs ${line.split(" ")[3]} tmpfs rw,nosuid,nodev,size=${prepared.ramdiskMiB}m,mode=1777,create=dir 0 0`;
+            return line;
           default:
             return line;
         }
+      })
+      .map((line) => {
+        if (line.includes(prepared.id) && !line.startsWith("lxc.environment")) throw new Error(`floor: the daemon's config has a line the floor cannot replay: ${line}`);
+        return line;
       })
       .join("\n");
   }
