@@ -88,6 +88,18 @@ describe("tenants from mini", () => {
     expect(Number(df.stdout.trim().split(/\s+/)[1])).toBe(16 * 1024);
   });
 
+  it("keeps the ramdisk's files across a restart and a stop/start; owned by the tenant's root", async () => {
+    await sh(a, "echo warm-cache > /ramdisk/cache.txt");
+    const hostPath = path.join(h.dir, "ramdisk", a.id);
+    expect((await fs.stat(path.join(hostPath, "cache.txt"))).uid).toBe(a.uidBase);
+    await h.client.call("tenants.restart", { id: a.id });
+    expect((await sh(a, "cat /ramdisk/cache.txt")).stdout).toBe("warm-cache\n");
+    await h.client.call("tenants.stop", { id: a.id });
+    await h.client.call("tenants.start", { id: a.id });
+    expect((await sh(a, "cat /ramdisk/cache.txt; df -k /ramdisk | tail -1")).stdout).toMatch(/^warm-cache\n\S+\s+16384\s/);
+    await waitFor(() => httpGet(`http://${a.ip}:8080/`).catch(() => null));
+  });
+
   it("grows the delta-disk stat by what was written (±10%)", async () => {
     const before = (await h.client.call("host.stats", { sync: true })).tenants.find((t) => t.id === b.id)!;
     const w = await sh(b, "dd if=/dev/urandom of=/data/blob bs=1M count=24 2>&1 && sync");
@@ -187,6 +199,9 @@ describe("tenants from mini", () => {
     const report = await h.client.call("tenants.delete", { id: b.id });
     expect(report.existed).toBe(true);
     expect(report.erased.join("\n")).toMatch(/snapshot s1/);
+    expect(report.erased.join("\n")).toMatch(/ramdisk/);
+    expect(await fs.readFile("/proc/self/mountinfo", "utf8")).not.toContain(path.join(h.dir, "ramdisk", b.id));
+    await expect(fs.stat(path.join(h.dir, "ramdisk", b.id))).rejects.toThrow();
     const subvols = await execa("btrfs", ["subvolume", "list", h.poolPath]);
     expect(subvols.stdout).not.toContain(b.id);
     const qgroups = await execa("btrfs", ["qgroup", "show", h.poolPath]);

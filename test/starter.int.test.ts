@@ -46,7 +46,7 @@ describe("starter tenants", () => {
     const ok = await fetch(`http://${t1.ip}:8080/api/scratch?bytes=1048576`, { method: "POST" });
     expect(ok.status).toBe(200);
     const df = await h.client.call("tenants.exec", { id: t1.id, command: ["df", "-k", "/ramdisk"] });
-    expect(df.stdout).toMatch(/tmpfs\s+65536\s/);
+    expect(df.stdout).toMatch(/^hoody-ramdisk\s+65536\s/m);
   });
 
   it("mounts /usr read-only from the template", async () => {

@@ -12,6 +12,7 @@ import { BtrfsPool } from "./drivers/btrfs.js";
 import { CgroupReader, detectCgroupLayout } from "./drivers/cgroup.js";
 import { enableKsmd, hostKsmStats, ksmAvailable, processKsm } from "./drivers/ksm.js";
 import { Lxc, UID_RANGE } from "./drivers/lxc.js";
+import { Ramdisks } from "./drivers/ramdisk.js";
 import { Firewall } from "./drivers/nft.js";
 import { KeyedMutex } from "./lock.js";
 import { RECIPES, type Progress } from "./recipes/index.js";
@@ -101,6 +102,7 @@ export class Host {
   private readonly cgroups: CgroupReader;
   readonly lxc: Lxc;
   readonly firewall: Firewall;
+  readonly ramdisks: Ramdisks;
 
   private constructor(
     readonly config: HostConfig,
@@ -110,6 +112,7 @@ export class Host {
     const layout = detectCgroupLayout();
     this.cgroups = new CgroupReader(layout);
     this.lxc = new Lxc(config.lxcPath, layout);
+    this.ramdisks = new Ramdisks(path.join(config.dataDir, "ramdisk"));
     this.firewall = new Firewall(config.nftTable, config.vethPrefix, config.subnet, config.outboundNat);
   }
 
@@ -496,6 +499,7 @@ export class Host {
         // A new snapshot's qgroup has no limit: only set one when asked (a spawn saved on every create).
         if (meta.limits.diskMiB) await this.applyDiskLimit(meta);
         if (req.start) {
+          revert.add("ramdisk", async () => void (await this.ramdisks.remove(id)));
           await this.startLocked(meta);
           revert.add("running tenant", () => this.lxc.stop(id, { force: true, timeoutS: 0 }));
         }
@@ -517,7 +521,7 @@ export class Host {
       initCmd: m.initCmd,
       env,
       limits: m.limits,
-      ramdiskMiB: m.ramdiskMiB,
+      ramdiskPath: this.ramdisks.path(m.id),
       veth: m.veth,
       ip: m.ip,
       // Shared paths come from the template's subvolume (read-only, idmapped): one page cache for all tenants.
@@ -550,6 +554,7 @@ export class Host {
 
   private async startLocked(m: TenantMeta): Promise<void> {
     if (this.cgroups.running(m.id)) return;
+    await this.ramdisks.ensure(m.id, m.ramdiskMiB, m.uidBase);
     await this.lxc.start(m.id, m.ksm);
     this.hostSideNetSysctls(m);
   }
@@ -614,6 +619,7 @@ export class Host {
       try {
         await this.writeLxcConfig(m);
         if (prev.limits.diskMiB !== m.limits.diskMiB) await this.applyDiskLimit(m);
+        if (prev.ramdiskMiB !== m.ramdiskMiB && this.ramdisks.mounted(id)) await this.ramdisks.ensure(id, m.ramdiskMiB, m.uidBase);
         await this.saveMeta(m);
       } catch (e) {
         Object.assign(m, prev);
@@ -695,6 +701,7 @@ export class Host {
         await this.lxc.stop(id, { force: true, timeoutS: 0 });
         erased.push("processes (force-stopped)");
       }
+      if (await this.ramdisks.remove(id)) erased.push("ramdisk (tmpfs unmounted)");
       await this.firewall.removeTenant(id, m.veth);
       erased.push(`firewall chains eg_${id}, in_${id}`);
       for (const s of m.snapshots) {

@@ -19,7 +19,8 @@ export interface LxcTenantConfig {
   initCmd: string[];
   env: Env;
   limits: Limits;
-  ramdiskMiB: number;
+  /** The tenant's ramdisk on the host (a tmpfs, see ramdisk.ts), bind-mounted at /ramdisk. */
+  ramdiskPath: string;
   veth: string;
   ip: string;
   /** Host paths bind-mounted read-only (idmapped) at the same path inside. */
@@ -57,7 +58,7 @@ export class Lxc {
       "lxc.cap.drop = sys_module sys_rawio sys_time mac_admin mac_override sys_boot",
       "lxc.apparmor.profile = unconfined",
       "lxc.apparmor.allow_nesting = 0",
-      `lxc.mount.entry = tmpfs ramdisk tmpfs rw,nosuid,nodev,size=${c.ramdiskMiB}m,mode=1777,create=dir 0 0`,
+      `lxc.mount.entry = ${c.ramdiskPath} ramdisk none bind,create=dir 0 0`,
       "lxc.mount.entry = tmpfs tmp tmpfs rw,nosuid,nodev,size=64m,mode=1777,create=dir 0 0",
       ...c.sharedMounts.map(
         (m) => `lxc.mount.entry = ${m.hostPath} ${m.containerPath.replace(/^\//, "")} none bind,ro,idmap=container,create=dir 0 0`,
