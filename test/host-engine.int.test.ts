@@ -44,6 +44,9 @@ describe("tenants from mini", () => {
       const res = await waitFor(() => httpGet(`http://${t.ip}:8080/`).catch(() => null));
       expect(res.status).toBe(200);
       expect(res.body).toContain(`hello from ${t.name}`);
+      // The host side of its veth answers ARP for the tenant's neighbours, at once (no shared proxy queue).
+      expect(await fs.readFile(`/proc/sys/net/ipv4/conf/${t.veth}/proxy_arp`, "utf8")).toBe("1\n");
+      expect(await fs.readFile(`/proc/sys/net/ipv4/neigh/${t.veth}/proxy_delay`, "utf8")).toBe("0\n");
     }
   });
 
@@ -97,6 +100,10 @@ describe("tenants from mini", () => {
     await h.client.call("tenants.stop", { id: a.id });
     await h.client.call("tenants.start", { id: a.id });
     expect((await sh(a, "cat /ramdisk/cache.txt; df -k /ramdisk | tail -1")).stdout).toMatch(/^warm-cache\n\S+\s+16384\s/);
+    // Resized in place, contents kept, without a restart.
+    await h.client.call("tenants.update", { id: a.id, ramdiskMiB: 32, restart: false });
+    expect((await sh(a, "cat /ramdisk/cache.txt; df -k /ramdisk | tail -1")).stdout).toMatch(/^warm-cache\n\S+\s+32768\s/);
+    await h.client.call("tenants.update", { id: a.id, ramdiskMiB: 16, restart: false });
     await waitFor(() => httpGet(`http://${a.ip}:8080/`).catch(() => null));
   });
 

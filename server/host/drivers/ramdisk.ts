@@ -5,7 +5,25 @@
 import { readFileSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
+import koffi from "koffi";
 import { run } from "../sys.js";
+
+const MS_NOSUID = 2;
+const MS_NODEV = 4;
+const MS_REMOUNT = 32;
+type MountFn = (source: string, target: string, fstype: string, flags: number, data: string) => number;
+let libcMount: MountFn | null = null;
+
+/**
+ * mount(2) directly: every tenant start mounts (or resizes) its ramdisk, and a mount(8) process
+ * would be one more spawn on the create path. On failure mount(8) runs the same thing, for its message.
+ */
+async function mountTmpfs(target: string, flags: number, data: string): Promise<void> {
+  libcMount ??= koffi.load("libc.so.6").func("int mount(const char *, const char *, const char *, unsigned long, const char *)") as unknown as MountFn;
+  if (libcMount("hoody-ramdisk", target, "tmpfs", flags, data) === 0) return;
+  const opts = [flags & MS_REMOUNT ? "remount" : null, "nosuid", "nodev", data].filter(Boolean).join(",");
+  await run("mount", ["-t", "tmpfs", "-o", opts, "hoody-ramdisk", target]);
+}
 
 export class Ramdisks {
   constructor(readonly dir: string) {}
@@ -28,13 +46,10 @@ export class Ramdisks {
    */
   async ensure(id: string, sizeMiB: number, owner: number): Promise<void> {
     const p = this.path(id);
-    if (this.mounted(id)) {
-      await run("mount", ["-o", `remount,size=${sizeMiB}m`, p]);
-      return;
-    }
+    if (this.mounted(id)) return mountTmpfs(p, MS_REMOUNT | MS_NOSUID | MS_NODEV, `size=${sizeMiB}m`);
     await fs.mkdir(this.dir, { recursive: true, mode: 0o711 });
     await fs.mkdir(p, { recursive: true, mode: 0o700 });
-    await run("mount", ["-t", "tmpfs", "-o", `size=${sizeMiB}m,mode=1777,uid=${owner},gid=${owner},nosuid,nodev`, "hoody-ramdisk", p]);
+    await mountTmpfs(p, MS_NOSUID | MS_NODEV, `size=${sizeMiB}m,mode=1777,uid=${owner},gid=${owner}`);
   }
 
   /** Unmounts and removes the tenant's ramdisk (its contents are gone with it); says whether one was mounted. */
