@@ -48,6 +48,11 @@ describe("tenants from mini", () => {
       expect(await fs.readFile(`/proc/sys/net/ipv4/conf/${t.veth}/proxy_arp`, "utf8")).toBe("1\n");
       expect(await fs.readFile(`/proc/sys/net/ipv4/neigh/${t.veth}/proxy_delay`, "utf8")).toBe("0\n");
     }
+    // Addresses of the subnet without a running tenant never leave the box by the default route.
+    const unreachable = await execa("ip", ["route", "show", "type", "unreachable"]);
+    expect(unreachable.stdout).toContain(h.env.HOODY_SUBNET!);
+    const unused = h.env.HOODY_SUBNET!.replace(/\.0\/24$/, ".250");
+    expect((await execa("ip", ["route", "get", unused], { reject: false })).stderr).toMatch(/unreachable|No route/i);
   });
 
   it("is a BTRFS snapshot of its template", async () => {

@@ -122,6 +122,7 @@ export class TestHost {
       const names = await fs.readdir(this.lxcPath).catch(() => []);
       for (const n of names) await execa("lxc-stop", ["-P", this.lxcPath, "-n", n, "-k"], { reject: false });
       await execa("nft", ["delete", "table", "inet", this.env.HOODY_NFT_TABLE!], { reject: false });
+      await execa("ip", ["route", "del", "unreachable", this.env.HOODY_SUBNET!], { reject: false });
       // Tenants' ramdisks (host tmpfs mounts) and the pool: every mount under our dir, deepest first.
       const mounts = (await fs.readFile("/proc/self/mountinfo", "utf8")).split("\n").map((l) => l.split(" ")[4] ?? "").filter((m) => m.startsWith(this.dir + "/"));
       for (const m of mounts.sort((x, y) => y.length - x.length)) await execa("umount", [m], { reject: false });

@@ -86,12 +86,11 @@ export class TestStack {
     stack.webEnv = { ...incus?.env, ...opts.webEnv };
     stack.incus = incus;
     stack.bindHost = opts.bindHost ?? "127.0.0.1";
-    if (incus) {
-      await stack.startWeb().catch(async (e) => {
-        await stack.stop().catch(() => undefined);
-        throw e;
-      });
-    } else await stack.startWeb();
+    // A web server that does not come up must not leave the daemon, pool and table behind.
+    await stack.startWeb().catch(async (e) => {
+      await stack.stop().catch(() => undefined);
+      throw e;
+    });
     return stack;
   }
 

@@ -131,6 +131,10 @@ export class Host {
     await ensureSubIdRange(config.uidBase, config.uidRanges * UID_RANGE);
     const host = new Host(config, pool, { lxc: lxcVersion, btrfs: pool.progsVersion });
     await host.firewall.ensureBase();
+    // Each running tenant has a /32 route to its veth. Without a route for the rest of the subnet, a
+    // packet for a stopped or unknown tenant address (the router racing a stop) would follow the
+    // default route off the box; "unreachable" answers it on the spot instead.
+    await run("ip", ["route", "replace", "unreachable", config.subnet]);
     await host.adopt();
     return host;
   }
