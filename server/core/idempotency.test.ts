@@ -2,7 +2,7 @@
 // that dies after committing the resource but before storing the answer cannot make a retry create
 // a second one. (The crash integration test kills the web server by chance inside that window only
 // rarely; here the window is forced: the first attempt commits its resource and then "dies".)
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -11,8 +11,14 @@ import { idempotencyKeys } from "../db/schema";
 import { admissionFromEnv, Admission } from "./admission";
 import { claimIdempotencyKey, withIdempotency } from "./idempotency";
 
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
 function tempDb() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hoody-idem-"));
+  dirs.push(dir);
   return openDb(path.join(dir, "hoody.db"));
 }
 

@@ -10,7 +10,8 @@ import { ScriptStore } from "./scripts";
 
 describe("script run tokens", () => {
   it("are dropped after the run and swept at start-up; other tokens stay", () => {
-    const db = openDb(path.join(fs.mkdtempSync(path.join(os.tmpdir(), "hoody-scripts-")), "hoody.db"));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hoody-scripts-"));
+    const db = openDb(path.join(dir, "hoody.db"));
     db.insert(projects).values({ id: "p1", alias: "p1" } as typeof projects.$inferInsert).run();
     db.insert(apiTokens).values({ id: "kkeep", name: "ci", hash: "h0", prefix: "hdy_aaaa", projectId: "p1" }).run();
     const store = new ScriptStore(db);
@@ -21,5 +22,6 @@ describe("script run tokens", () => {
     expect(db.select().from(apiTokens).all().map((r) => r.id)).toHaveLength(2);
     new ScriptStore(db);
     expect(db.select().from(apiTokens).all().map((r) => r.id)).toEqual(["kkeep"]);
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 });
