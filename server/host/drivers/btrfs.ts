@@ -4,7 +4,7 @@
 import fs from "node:fs/promises";
 import { closeSync, openSync, readFileSync } from "node:fs";
 import path from "node:path";
-import koffi from "koffi";
+import { libcFunc } from "../libc.js";
 import { run, SysError } from "../sys.js";
 import type { QuotaMode } from "../../engine/protocol.js";
 
@@ -161,16 +161,11 @@ export class BtrfsPool {
 const BTRFS_IOC_INO_LOOKUP = 0xd0009412;
 const BTRFS_FIRST_FREE_OBJECTID = 256n;
 type Ioctl = (fd: number, request: number, arg: Buffer) => number;
-let libcIoctl: Ioctl | null | undefined;
 
-/** The subvolume id of the directory p is in, or null when the ioctl is unavailable (then the CLI answers). */
-export function subvolumeIdByIoctl(p: string): number | null {
-  try {
-    libcIoctl ??= koffi.load("libc.so.6").func("int ioctl(int, unsigned long, void *)") as unknown as Ioctl;
-  } catch {
-    libcIoctl = null;
-  }
-  if (!libcIoctl) return null;
+/** ioctl(request, args) on an fd of p; null when libc or p cannot be opened, else whether it succeeded. */
+function ioctlOnPath(p: string, request: number, args: Buffer): boolean | null {
+  const ioctl = libcFunc<Ioctl>("int ioctl(int, unsigned long, void *)");
+  if (!ioctl) return null;
   let fd: number;
   try {
     fd = openSync(p, "r");
@@ -178,15 +173,20 @@ export function subvolumeIdByIoctl(p: string): number | null {
     return null;
   }
   try {
-    const args = Buffer.alloc(4096);
-    args.writeBigUInt64LE(0n, 0);
-    args.writeBigUInt64LE(BTRFS_FIRST_FREE_OBJECTID, 8);
-    if (libcIoctl(fd, BTRFS_IOC_INO_LOOKUP, args) !== 0) return null;
-    const id = Number(args.readBigUInt64LE(0));
-    return Number.isInteger(id) && id > 0 ? id : null;
+    return ioctl(fd, request, args) === 0;
   } finally {
     closeSync(fd);
   }
+}
+
+/** The subvolume id of the directory p is in, or null when the ioctl is unavailable (then the CLI answers). */
+export function subvolumeIdByIoctl(p: string): number | null {
+  const args = Buffer.alloc(4096);
+  args.writeBigUInt64LE(0n, 0);
+  args.writeBigUInt64LE(BTRFS_FIRST_FREE_OBJECTID, 8);
+  if (!ioctlOnPath(p, BTRFS_IOC_INO_LOOKUP, args)) return null;
+  const id = Number(args.readBigUInt64LE(0));
+  return Number.isInteger(id) && id > 0 ? id : null;
 }
 
 // BTRFS_IOC_QGROUP_LIMIT = _IOR(0x94, 43, struct btrfs_ioctl_qgroup_limit_args { u64 qgroupid;
@@ -197,27 +197,11 @@ const BTRFS_QGROUP_LIMIT_MAX_EXCL = 1n << 1n;
 
 /** Sets (or clears, null) the exclusive-bytes limit of the subvolume at p; false when the ioctl is unavailable. */
 export function qgroupLimitByIoctl(p: string, bytes: number | null): boolean {
-  try {
-    libcIoctl ??= koffi.load("libc.so.6").func("int ioctl(int, unsigned long, void *)") as unknown as Ioctl;
-  } catch {
-    libcIoctl = null;
-  }
-  if (!libcIoctl) return false;
-  let fd: number;
-  try {
-    fd = openSync(p, "r");
-  } catch {
-    return false;
-  }
-  try {
-    const args = Buffer.alloc(48);
-    args.writeBigUInt64LE(0n, 0);
-    args.writeBigUInt64LE(BTRFS_QGROUP_LIMIT_MAX_EXCL, 8);
-    args.writeBigUInt64LE(bytes === null ? 0xffffffffffffffffn : BigInt(bytes), 24);
-    return libcIoctl(fd, BTRFS_IOC_QGROUP_LIMIT, args) === 0;
-  } finally {
-    closeSync(fd);
-  }
+  const args = Buffer.alloc(48);
+  args.writeBigUInt64LE(0n, 0);
+  args.writeBigUInt64LE(BTRFS_QGROUP_LIMIT_MAX_EXCL, 8);
+  args.writeBigUInt64LE(bytes === null ? 0xffffffffffffffffn : BigInt(bytes), 24);
+  return ioctlOnPath(p, BTRFS_IOC_QGROUP_LIMIT, args) === true;
 }
 
 function readSysNumber(file: string): number | null {

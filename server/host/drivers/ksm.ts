@@ -2,18 +2,15 @@
 // processes opt in by inheriting PR_SET_MEMORY_MERGE from the lxc-start we spawn: we set it on this
 // process for exactly the synchronous spawn, then clear it, so the daemon's own heap is not scanned.
 import { readFileSync, writeFileSync, existsSync } from "node:fs";
-import koffi from "koffi";
+import { libcFunc } from "../libc.js";
 
 const PR_SET_MEMORY_MERGE = 67;
 const KSM_DIR = "/sys/kernel/mm/ksm";
 
 type Prctl = (option: number, a2: number, a3: number, a4: number, a5: number) => number;
-let prctl: Prctl | null = null;
 function libcPrctl(): Prctl {
-  if (!prctl) {
-    const libc = koffi.load("libc.so.6");
-    prctl = libc.func("int prctl(int, unsigned long, unsigned long, unsigned long, unsigned long)") as unknown as Prctl;
-  }
+  const prctl = libcFunc<Prctl>("int prctl(int, unsigned long, unsigned long, unsigned long, unsigned long)");
+  if (!prctl) throw new Error("libc.so.6 cannot be loaded: PR_SET_MEMORY_MERGE is unavailable");
   return prctl;
 }
 

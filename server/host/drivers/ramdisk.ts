@@ -5,22 +5,21 @@
 import { readFileSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
-import koffi from "koffi";
+import { libcFunc } from "../libc.js";
 import { run } from "../sys.js";
 
 const MS_NOSUID = 2;
 const MS_NODEV = 4;
 const MS_REMOUNT = 32;
 type MountFn = (source: string, target: string, fstype: string, flags: number, data: string) => number;
-let libcMount: MountFn | null = null;
 
 /**
  * mount(2) directly: every tenant start mounts (or resizes) its ramdisk, and a mount(8) process
  * would be one more spawn on the create path. On failure mount(8) runs the same thing, for its message.
  */
 async function mountTmpfs(target: string, flags: number, data: string): Promise<void> {
-  libcMount ??= koffi.load("libc.so.6").func("int mount(const char *, const char *, const char *, unsigned long, const char *)") as unknown as MountFn;
-  if (libcMount("hoody-ramdisk", target, "tmpfs", flags, data) === 0) return;
+  const mount = libcFunc<MountFn>("int mount(const char *, const char *, const char *, unsigned long, const char *)");
+  if (mount?.("hoody-ramdisk", target, "tmpfs", flags, data) === 0) return;
   const opts = [flags & MS_REMOUNT ? "remount" : null, "nosuid", "nodev", data].filter(Boolean).join(",");
   await run("mount", ["-t", "tmpfs", "-o", opts, "hoody-ramdisk", target]);
 }
