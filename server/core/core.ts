@@ -12,7 +12,8 @@ import type { FirewallRule, Limits, TenantInfo, TenantStats } from "../engine/pr
 import { ENV_KEY_RE, FirewallRuleSchema } from "../engine/protocol";
 import { admissionFromEnv, type Admission } from "./admission";
 import { CoreError, fromEngine, notFound } from "./errors";
-import { claimIdempotencyKey } from "./idempotency";
+import { Idempotency } from "./idempotency";
+import { faultPoint } from "./fault";
 import type { LimitsInput, ListQuery } from "./schemas";
 import { MAX_ENV_KEYS } from "./schemas";
 import { ScriptStore } from "./scripts";
@@ -122,6 +123,8 @@ export class Core {
   readonly scripts: ScriptStore;
   /** Bounds creates in flight against the engine (N running + M queued, the rest 429). */
   readonly creates: Admission;
+  /** Idempotency-Keys: the REST layer runs requests through it, a create claims its key with its row. */
+  readonly idempotency: Idempotency;
   /** Creates between their engine call and their row: the reconciler must not take them for orphans. */
   private inflightOps = new Set<string>();
   /** Per project, creates not yet in the table: counted against max_containers so a burst cannot exceed it. */
@@ -133,6 +136,7 @@ export class Core {
     admission?: Admission,
   ) {
     this.scripts = new ScriptStore(db);
+    this.idempotency = new Idempotency(db);
     this.creates = admission ?? admissionFromEnv();
   }
 
@@ -357,7 +361,7 @@ export class Core {
   private insertContainer(row: typeof t.containers.$inferInsert, env: Record<string, string>, rules: FirewallRule[]): void {
     this.db.transaction((tx) => {
       tx.insert(t.containers).values(row).run();
-      claimIdempotencyKey(tx, row.id);
+      this.idempotency.claim(tx, row.id);
       const envRows = Object.entries(env).map(([key, value]) => ({ containerId: row.id, key, value }));
       if (envRows.length) tx.insert(t.envVars).values(envRows).run();
       const ruleRows = rules.map((rule, position) => ({ containerId: row.id, position, rule }));
@@ -444,6 +448,8 @@ export class Core {
       if (String(e).includes("UNIQUE constraint failed: containers.label")) throw new CoreError(409, "CONTAINER_NAME_TAKEN", `a container named like ${name} exists`);
       throw e;
     }
+    // The row (and the request's Idempotency-Key claim) is committed, the answer not yet stored.
+    faultPoint("after-container-row");
     this.logStatus(tenant.id, null, tenant.state === "running" ? "running" : "stopped", actor, Math.round(performance.now() - t0), { template: tenant.template, ...(source.sourceContainerId && { source_container_id: source.sourceContainerId }) });
     return this.view(this.containerRow(SYSTEM, tenant.id), tenant);
   }

@@ -1,7 +1,8 @@
 // Idempotency across a crash: the key is claimed in the resource's own transaction, so a process
 // that dies after committing the resource but before storing the answer cannot make a retry create
-// a second one. (The crash integration test kills the web server by chance inside that window only
-// rarely; here the window is forced: the first attempt commits its resource and then "dies".)
+// a second one. Here the window is forced in one process: the first attempt commits its resource
+// and then "dies". (test/reliability/crash.int.test.ts kills the real web server in that window with
+// a fault point: that also covers the Core and the REST route sharing one Idempotency.)
 import { afterAll, describe, expect, it } from "vitest";
 import fs from "node:fs";
 import os from "node:os";
@@ -9,7 +10,7 @@ import path from "node:path";
 import { openDb } from "../db/client";
 import { idempotencyKeys } from "../db/schema";
 import { admissionFromEnv, Admission } from "./admission";
-import { claimIdempotencyKey, withIdempotency } from "./idempotency";
+import { Idempotency } from "./idempotency";
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -22,40 +23,42 @@ function tempDb() {
   return openDb(path.join(dir, "hoody.db"));
 }
 
-describe("withIdempotency and a crash between the resource and the stored answer", () => {
+describe("Idempotency and a crash between the resource and the stored answer", () => {
   it("a retry answers with the resource the dead attempt made instead of making another", async () => {
     const db = tempDb();
+    const idem = new Idempotency(db);
     let made = 0;
     const create = async () => {
       made++;
-      db.transaction((tx) => claimIdempotencyKey(tx, `c${made}`));
+      db.transaction((tx) => idem.claim(tx, `c${made}`));
       return { status: 201, body: JSON.stringify({ id: `c${made}` }), resourceId: `c${made}` };
     };
     // The first attempt commits its resource, then the process dies before the answer is stored.
-    await expect(withIdempotency(db, "token:a", "signup-1", "{}", async () => (await create(), Promise.reject(new Error("SIGKILL"))))).rejects.toThrow("SIGKILL");
+    await expect(idem.run("token:a", "signup-1", "{}", async () => (await create(), Promise.reject(new Error("SIGKILL"))))).rejects.toThrow("SIGKILL");
     expect(made).toBe(1);
     const answerFor = async (id: string) => ({ status: 201, body: JSON.stringify({ id, rebuilt: true }), resourceId: id });
-    const retry = await withIdempotency(db, "token:a", "signup-1", "{}", create, true, answerFor);
+    const retry = await idem.run("token:a", "signup-1", "{}", create, true, answerFor);
     expect(retry).toMatchObject({ status: 201, replayed: true, resourceId: "c1" });
     expect(JSON.parse(retry.body)).toEqual({ id: "c1", rebuilt: true });
     expect(made).toBe(1);
     // Another body with the key is still refused.
-    await expect(withIdempotency(db, "token:a", "signup-1", "{other}", create, true, answerFor)).rejects.toMatchObject({ code: "IDEMPOTENCY_KEY_REUSED" });
+    await expect(idem.run("token:a", "signup-1", "{other}", create, true, answerFor)).rejects.toMatchObject({ code: "IDEMPOTENCY_KEY_REUSED" });
   });
 
   it("a claim whose resource is gone (erased, or never finished) lets the retry run again", async () => {
     const db = tempDb();
+    const idem = new Idempotency(db);
     let made = 0;
     const create = async () => {
       made++;
-      db.transaction((tx) => claimIdempotencyKey(tx, `c${made}`));
+      db.transaction((tx) => idem.claim(tx, `c${made}`));
       return { status: 201, body: `{"id":"c${made}"}`, resourceId: `c${made}` };
     };
-    await expect(withIdempotency(db, "token:a", "k", "{}", async () => (await create(), Promise.reject(new Error("SIGKILL"))))).rejects.toThrow();
-    const r = await withIdempotency(db, "token:a", "k", "{}", create, true, async () => null);
+    await expect(idem.run("token:a", "k", "{}", async () => (await create(), Promise.reject(new Error("SIGKILL"))))).rejects.toThrow();
+    const r = await idem.run("token:a", "k", "{}", create, true, async () => null);
     expect(r).toMatchObject({ status: 201, replayed: false, resourceId: "c2" });
     // A normal success stores the answer over the claim: the next retry replays it verbatim.
-    const again = await withIdempotency(db, "token:a", "k", "{}", create, true, async () => null);
+    const again = await idem.run("token:a", "k", "{}", create, true, async () => null);
     expect(again).toMatchObject({ replayed: true, body: `{"id":"c2"}` });
     expect(db.select().from(idempotencyKeys).all()).toHaveLength(1);
     expect(made).toBe(2);
@@ -63,7 +66,8 @@ describe("withIdempotency and a crash between the resource and the stored answer
 
   it("without a key nothing is claimed", () => {
     const db = tempDb();
-    db.transaction((tx) => claimIdempotencyKey(tx, "c1"));
+    const idem = new Idempotency(db);
+    db.transaction((tx) => idem.claim(tx, "c1"));
     expect(db.select().from(idempotencyKeys).all()).toHaveLength(0);
   });
 });

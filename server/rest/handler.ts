@@ -4,7 +4,6 @@ import { STATUS_CODES } from "node:http";
 import { z } from "zod";
 import type { Core } from "../core/core";
 import { CoreError, fromEngine } from "../core/errors";
-import { withIdempotency } from "../core/idempotency";
 import { findProtoKey } from "../core/input-guard";
 import { ContainerId, EnvKey, ProjectId } from "../core/schemas";
 import { SNAPSHOT_NAME_RE } from "../engine/protocol";
@@ -162,7 +161,7 @@ export async function handleRest(core: Core, req: Request): Promise<Response> {
         const status = route.status ?? 200;
         return data && { status, body: JSON.stringify({ statusCode: status, message: route.message, data }), resourceId: id };
       };
-      const r = await withIdempotency(core.db, actor.id, key, `${method} ${path}\n${raw}`, run, !route.noReplay, answerFor);
+      const r = await core.idempotency.run(actor.id, key, `${method} ${path}\n${raw}`, run, !route.noReplay, answerFor);
       return new Response(r.body, { status: r.status, headers: { "content-type": "application/json", ...(r.replayed && { "idempotent-replayed": "true" }) } });
     }
     const r = await run();

@@ -131,3 +131,31 @@ describe("kill -9 of the host daemon and the web server mid-flight", () => {
     });
   }
 });
+
+// The window between a create's committed row and its stored answer is milliseconds wide: the kills
+// above land in it only by chance. Here the web server dies exactly there (a fault point), and the
+// client's retry with its Idempotency-Key must answer with the container the dead attempt made.
+describe("the web server dies right after a create's row commits", () => {
+  it("the client's retry with the same Idempotency-Key answers with that container; no second one is made", async () => {
+    const create = () => s.api("POST", `/projects/${project}/containers`, { template: "mini", environment_vars: { CLIENT: "fault-1" } }, { headers: { "idempotency-key": "crash-fault-1" } });
+    await s.killWeb();
+    s.webEnv.HOODY_FAULT_POINT = "after-container-row";
+    try {
+      await s.startWeb();
+      await expect(create(), "the first attempt gets no answer: the web server died after the row").rejects.toThrow();
+    } finally {
+      delete s.webEnv.HOODY_FAULT_POINT;
+      await s.killWeb();
+    }
+    await s.startWeb();
+    const retry = await create();
+    expect(retry.status, JSON.stringify(retry.body)).toBe(201);
+    expect(retry.headers.get("idempotent-replayed")).toBe("true");
+    const settled = await checkConsistency(s.host, { settled: true });
+    expect(settled.problems).toEqual([]);
+    const withMarker = [];
+    for (const r of settled.snapshot.rows) if ((await s.api("GET", `/containers/${r.id}`)).body.data.environment_vars.CLIENT === "fault-1") withMarker.push(r.id);
+    expect(withMarker).toEqual([retry.body.data.id]);
+    expect((await s.api("DELETE", `/containers/${retry.body.data.id}`)).status).toBe(200);
+  });
+});
