@@ -46,8 +46,10 @@ describe("bench smoke", () => {
       expect(nums.length, s).toBeGreaterThan(3);
       for (const [at, n] of nums) {
         expect(Number.isFinite(n), `${s}.${at} = ${n}`).toBe(true);
-        // A least-squares intercept or R² may be negative; a used-memory difference is noise-signed.
-        if (!/intercept|r2|delta_mib|used_per_tenant|host_used/.test(at)) expect(n, `${s}.${at}`).toBeGreaterThanOrEqual(0);
+        // A least-squares fit's slope, intercept or R² may be negative (the smoke fits a few points a
+        // few tenants apart, where noise outweighs the per-tenant cost); a used-memory difference is
+        // noise-signed. The measured times they are fitted to are checked here like any other.
+        if (!/ms_per_1000_tenants|intercept|r2|delta_mib|used_per_tenant|host_used/.test(at)) expect(n, `${s}.${at}`).toBeGreaterThanOrEqual(0);
       }
     }
   });
