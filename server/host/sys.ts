@@ -4,11 +4,12 @@ import { appendFileSync } from "node:fs";
 import { execa, type Options as ExecaOptions } from "execa";
 
 /**
- * HOODY_SYS_TRACE=<file>: every command (argv) and every daemon request is appended as a JSON line,
- * so tests can prove what reached the privileged side (e.g. that no unvalidated input did).
+ * HOODY_SYS_TRACE=<file>: every command (argv), every script handed to a library and every daemon
+ * request is appended as a JSON line, so tests can prove what reached the privileged side (e.g. that
+ * no unvalidated input did).
  */
 const TRACE_FILE = process.env.HOODY_SYS_TRACE;
-export function trace(entry: { argv: readonly string[] } | { rpc: string; body: unknown }): void {
+export function trace(entry: { argv: readonly string[] } | { rpc: string; body: unknown } | { lib: string; input: string }): void {
   if (TRACE_FILE) appendFileSync(TRACE_FILE, JSON.stringify(entry) + "\n");
 }
 

@@ -4,7 +4,7 @@
 import fs from "node:fs/promises";
 import { closeSync, openSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { libcFunc } from "../libc.js";
+import { libcFunc } from "../ffi.js";
 import { run, SysError } from "../sys.js";
 import type { QuotaMode } from "../../engine/protocol.js";
 

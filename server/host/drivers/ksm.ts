@@ -2,7 +2,7 @@
 // processes opt in by inheriting PR_SET_MEMORY_MERGE from the lxc-start we spawn: we set it on this
 // process for exactly the synchronous spawn, then clear it, so the daemon's own heap is not scanned.
 import { readFileSync, writeFileSync, existsSync } from "node:fs";
-import { libcFunc } from "../libc.js";
+import { libcFunc } from "../ffi.js";
 
 const PR_SET_MEMORY_MERGE = 67;
 const KSM_DIR = "/sys/kernel/mm/ksm";

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
-import { libcFunc } from "../libc.js";
+import { libcFunc } from "../ffi.js";
 import { run } from "../sys.js";
 
 const MS_NOSUID = 2;
