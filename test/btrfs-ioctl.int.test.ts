@@ -1,12 +1,13 @@
 // The pool's ioctls (no process) do what the btrfs CLI does, on a real loop-backed pool: the
 // subvolume id lookup answers what `btrfs inspect-internal rootid` answers, and the exclusive-bytes
-// limit is what `btrfs qgroup show -e` reports and what the kernel enforces.
+// limit is what `btrfs qgroup show -e` reports and what the kernel enforces; a snapshot is what
+// `btrfs subvolume show` calls a snapshot of its source, writable or read-only as asked.
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BtrfsPool, qgroupLimitByIoctl, subvolumeIdByIoctl } from "../server/host/drivers/btrfs.js";
+import { BtrfsPool, qgroupLimitByIoctl, snapshotByIoctl, subvolumeIdByIoctl } from "../server/host/drivers/btrfs.js";
 
 let dir = "";
 let pool: BtrfsPool;
@@ -58,5 +59,36 @@ describe("BtrfsPool.subvolumeId", () => {
     expect(await maxExcl()).toBe("none");
     await pool.limitExclusive(c, 48 * 1024 * 1024);
     expect(await maxExcl()).toBe(String(48 * 1024 * 1024));
+  });
+});
+
+describe("BtrfsPool.snapshot", () => {
+  const show = async (p: string) => Object.fromEntries((await execa("btrfs", ["subvolume", "show", p])).stdout.split("\n").slice(1).map((l) => /^\s*([^:]+):\s*(.*)$/.exec(l)).filter((m) => m !== null).map((m) => [m[1], m[2]]));
+  it("makes a snapshot of its source by ioctl, writable or read-only, as btrfs subvolume show reports it", async () => {
+    const src = pool.path("tenants", "snapsrc");
+    await pool.createSubvolume(src);
+    await fs.writeFile(path.join(src, "marker"), "from the source");
+    for (const readonly of [false, true]) {
+      const dst = pool.path("snapshots", `snap-${readonly ? "ro" : "rw"}`);
+      await fs.mkdir(path.dirname(dst), { recursive: true });
+      expect(await snapshotByIoctl(src, dst, readonly)).toBe(true);
+      const info = await show(dst);
+      expect(info["Parent UUID"]).toBe((await show(src)).UUID);
+      expect(info.Flags).toBe(readonly ? "readonly" : "-");
+      expect(await fs.readFile(path.join(dst, "marker"), "utf8")).toBe("from the source");
+      const write = fs.writeFile(path.join(dst, "new"), "x");
+      if (readonly) await expect(write).rejects.toThrow(/EROFS|read-only/);
+      else await write;
+    }
+  });
+  it("creates nothing when the ioctl fails; the pool then refuses to snapshot over something, or says the tool's reason", async () => {
+    const src = pool.path("tenants", "snapsrc");
+    const taken = pool.path("snapshots", "snap-rw");
+    expect(await snapshotByIoctl(src, taken, false)).toBe(false);
+    expect(await snapshotByIoctl(pool.path("tenants", "missing"), pool.path("snapshots", "x"), false)).toBe(false);
+    await expect(fs.stat(pool.path("snapshots", "x"))).rejects.toThrow(/ENOENT/);
+    await expect(pool.snapshot(src, taken, false)).rejects.toThrow(/it exists/);
+    await expect(pool.snapshot(pool.path("tenants", "missing"), pool.path("snapshots", "x"), false)).rejects.toThrow(/^btrfs subvolume snapshot .* exited 1/);
+    await expect(fs.readdir(taken)).resolves.toEqual(["marker", "new"]); // untouched: no snapshot nested in it
   });
 });
