@@ -23,37 +23,36 @@ function tempDb() {
   return openDb(path.join(dir, "hoody.db"));
 }
 
+/** An Idempotency on a fresh database, and a create that claims the running request's key for resource c<n>. */
+function setup() {
+  const db = tempDb();
+  const idem = new Idempotency(db);
+  const created = { count: 0 };
+  const create = async () => {
+    const id = `c${++created.count}`;
+    db.transaction((tx) => idem.claim(tx, id));
+    return { status: 201, body: JSON.stringify({ id }), resourceId: id };
+  };
+  return { db, idem, created, create };
+}
+
 describe("Idempotency and a crash between the resource and the stored answer", () => {
   it("a retry answers with the resource the dead attempt made instead of making another", async () => {
-    const db = tempDb();
-    const idem = new Idempotency(db);
-    let made = 0;
-    const create = async () => {
-      made++;
-      db.transaction((tx) => idem.claim(tx, `c${made}`));
-      return { status: 201, body: JSON.stringify({ id: `c${made}` }), resourceId: `c${made}` };
-    };
+    const { idem, created, create } = setup();
     // The first attempt commits its resource, then the process dies before the answer is stored.
     await expect(idem.run("token:a", "signup-1", "{}", async () => (await create(), Promise.reject(new Error("SIGKILL"))))).rejects.toThrow("SIGKILL");
-    expect(made).toBe(1);
+    expect(created.count).toBe(1);
     const answerFor = async (id: string) => ({ status: 201, body: JSON.stringify({ id, rebuilt: true }), resourceId: id });
     const retry = await idem.run("token:a", "signup-1", "{}", create, true, answerFor);
     expect(retry).toMatchObject({ status: 201, replayed: true, resourceId: "c1" });
     expect(JSON.parse(retry.body)).toEqual({ id: "c1", rebuilt: true });
-    expect(made).toBe(1);
+    expect(created.count).toBe(1);
     // Another body with the key is still refused.
     await expect(idem.run("token:a", "signup-1", "{other}", create, true, answerFor)).rejects.toMatchObject({ code: "IDEMPOTENCY_KEY_REUSED" });
   });
 
   it("a claim whose resource is gone (erased, or never finished) lets the retry run again", async () => {
-    const db = tempDb();
-    const idem = new Idempotency(db);
-    let made = 0;
-    const create = async () => {
-      made++;
-      db.transaction((tx) => idem.claim(tx, `c${made}`));
-      return { status: 201, body: `{"id":"c${made}"}`, resourceId: `c${made}` };
-    };
+    const { db, idem, created, create } = setup();
     await expect(idem.run("token:a", "k", "{}", async () => (await create(), Promise.reject(new Error("SIGKILL"))))).rejects.toThrow();
     const r = await idem.run("token:a", "k", "{}", create, true, async () => null);
     expect(r).toMatchObject({ status: 201, replayed: false, resourceId: "c2" });
@@ -61,7 +60,7 @@ describe("Idempotency and a crash between the resource and the stored answer", (
     const again = await idem.run("token:a", "k", "{}", create, true, async () => null);
     expect(again).toMatchObject({ replayed: true, body: `{"id":"c2"}` });
     expect(db.select().from(idempotencyKeys).all()).toHaveLength(1);
-    expect(made).toBe(2);
+    expect(created.count).toBe(2);
   });
 
   it("without a key nothing is claimed", () => {
