@@ -60,7 +60,7 @@ export class Idempotency {
     actorId: string,
     key: string,
     requestBody: string,
-    run: () => Promise<StoredAnswer>,
+    execute: () => Promise<StoredAnswer>,
     storeAnswer = true,
     answerFor: (resourceId: string) => Promise<StoredAnswer | null> = async () => null,
   ): Promise<StoredAnswer & { replayed: boolean }> {
@@ -84,7 +84,7 @@ export class Idempotency {
       return { status: found.status, body: found.response, resourceId: found.resourceId, replayed: true };
     }
     const claim: Claim = { actorId, key, requestHash, claimed: false };
-    const p = this.claims.run(claim, run);
+    const p = this.claims.run(claim, execute);
     this.inflight.set(slot, p);
     try {
       const answer = await p;
