@@ -28,7 +28,9 @@ describe("tenant router", () => {
     const a = await create({ template: "starter", name: "shop-one", idle_timeout_s: 0 });
     const b = await create({ template: "starter", name: "shop-two", idle_timeout_s: 0 });
     expect(a.url).toBe("http://shop-one.localhost:8080/");
-    await fetch(`http://${a.ip}:8080/api/notes`, { method: "POST", body: "note of one" });
+    // 201 means the container runs, not that its app listens yet (the router waits for that; a
+    // direct request does not): post the note once the app takes it.
+    await waitFor(() => fetch(`http://${a.ip}:8080/api/notes`, { method: "POST", body: "note of one" }).then((r) => r.ok, () => false), 20_000);
     const pa = await waitFor(async () => (await s.viaRouter("shop-one")).body || null, 20_000);
     expect(pa).toContain("Hello from shop-one");
     expect((await s.viaRouter("shop-two")).body).toContain("Hello from shop-two");
