@@ -12,7 +12,7 @@ import { execa } from "execa";
 import { appRouter } from "../../server/api/root";
 import { routes, type Route } from "../../server/rest/routes";
 import { TestStack } from "../stack-harness.js";
-import { compareFingerprints, envelopeProblems, fingerprint, send } from "./fuzz-kit.js";
+import { compareFingerprints, envelopeProblems, fingerprint, makeFixture, send, validBodyFor, type Fixture } from "./fuzz-kit.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 // A small global budget so the throttle test need not spend a hundred scrypt checks.
@@ -21,7 +21,7 @@ const MAX_GLOBAL = 25;
 
 let s: TestStack;
 let daemonLog = "";
-let fx: { projectA: string; projectB: string; cA: string; cB: string; snapA: string; tokenA: { id: string; token: string }; tokenB: { id: string; token: string }; revoked: { id: string; token: string } };
+let fx: Fixture;
 /** Every secret the suite handles; none may appear in any log or file (hashes only). */
 const secrets = new Map<string, string>();
 const SCRIPT_SECRET = `whsec_${Math.random().toString(36).slice(2)}${Date.now()}`;
@@ -36,26 +36,14 @@ beforeAll(async () => {
   s.host.daemon!.stdout!.on("data", (d) => (daemonLog += d));
   s.host.daemon!.stderr!.on("data", (d) => (daemonLog += d));
   await s.startRouter();
-  const ok = <T = any>(a: { status: number; body: { data: T } }): T => {
-    expect(a.status, JSON.stringify(a.body)).toBeLessThan(300);
-    return a.body.data;
-  };
-  const projectA = ok(await s.api("POST", "/projects", { alias: "auth-a" })).id;
-  const projectB = ok(await s.api("POST", "/projects", { alias: "auth-b" })).id;
-  const cA = ok(await s.api("POST", `/projects/${projectA}/containers`, { name: "auth-a1", template: "mini" })).id;
-  const cB = ok(await s.api("POST", `/projects/${projectB}/containers`, { name: "auth-b1", template: "mini", autostart: false })).id;
-  const snapA = ok(await s.api("POST", `/containers/${cA}/snapshots`, { alias: "golden" })).name;
-  const tokenA = ok(await s.api("POST", "/tokens", { name: "auth-a", project_id: projectA }));
-  const tokenB = ok(await s.api("POST", "/tokens", { name: "auth-b", project_id: projectB }));
-  const revoked = ok(await s.api("POST", "/tokens", { name: "auth-revoked", project_id: null }));
-  ok(await s.api("DELETE", `/tokens/${revoked.id}`));
-  ok(await s.api("PUT", "/scripts/stripe-webhook/secrets", { STRIPE_WEBHOOK_SECRET: SCRIPT_SECRET }));
-  fx = { projectA, projectB, cA, cB, snapA, tokenA, tokenB, revoked };
+  fx = await makeFixture(s, "auth");
+  const put = await s.api("PUT", "/scripts/stripe-webhook/secrets", { STRIPE_WEBHOOK_SECRET: SCRIPT_SECRET });
+  expect(put.status, JSON.stringify(put.body)).toBeLessThan(300);
   secrets.set("admin token", s.adminToken);
   secrets.set("operator password", s.adminPassword);
-  secrets.set("project A token", tokenA.token);
-  secrets.set("project B token", tokenB.token);
-  secrets.set("revoked token", revoked.token);
+  secrets.set("project A token", fx.tokenA.token);
+  secrets.set("project B token", fx.tokenB.token);
+  secrets.set("revoked token", fx.revoked.token);
   secrets.set("script secret", SCRIPT_SECRET);
 });
 afterAll(async () => {
@@ -69,24 +57,7 @@ const idsOfA = (r: Route) => ({ id: r.path.startsWith("/projects") ? fx.projectA
 
 /** A body the route accepts, aimed at project A. */
 function validBody(r: Route): unknown {
-  if (!r.body) return undefined;
-  const p = r.path;
-  if (p === "/projects") return { alias: "auth-new" };
-  if (p === "/projects/{id}") return { alias: "auth-renamed" };
-  if (p === "/projects/{id}/containers") return { template: "mini" };
-  if (p === "/containers/{id}") return { environment_vars: { X: "1" }, restart: false };
-  if (p.endsWith("/copy")) return { target_project_id: fx.projectA };
-  if (p.endsWith("/exec")) return { command: ["true"] };
-  if (p.endsWith("/env/{key}")) return { value: "1", restart: false };
-  if (p.endsWith("/env")) return { X: "1" };
-  if (p.endsWith("/snapshots")) return { alias: "auth-snap" };
-  if (p.endsWith("/alias")) return { alias: "auth-alias" };
-  if (p.endsWith("/firewall/{direction}")) return r.method === "POST" ? { action: "allow", protocol: "tcp", destination_port: "81" } : r.method === "PATCH" ? { index: 0, state: "disabled" } : { index: 0 };
-  if (p === "/templates") return { recipe: "mini", name: "auth-tpl" };
-  if (p === "/templates/promote") return { container_id: fx.cA, name: "auth-promoted" };
-  if (p === "/tokens") return { name: "auth-token", project_id: fx.projectA };
-  if (p.startsWith("/scripts/")) return { X: "1" };
-  return undefined;
+  return r.body ? validBodyFor(r, fx, { tag: "auth", envKey: "X", command: ["true"] }) : undefined;
 }
 
 /** Routes only an admin token may use, whatever the project. */

@@ -1,6 +1,6 @@
-// Shared by the fuzz and auth suites: raw HTTP requests (any path bytes, duplicate headers), the
-// error-envelope check, the "nothing changed" fingerprint of the whole stack, and the host daemon's
-// command trace (HOODY_SYS_TRACE).
+// Shared by the fuzz and auth suites: their fixture and a valid body for each route, raw HTTP
+// requests (any path bytes, duplicate headers), the error-envelope check, the "nothing changed"
+// fingerprint of the whole stack, and the host daemon's command trace (HOODY_SYS_TRACE).
 import { createHash } from "node:crypto";
 import fs from "node:fs/promises";
 import http from "node:http";
@@ -8,7 +8,62 @@ import net from "node:net";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { execa } from "execa";
+import { expect } from "vitest";
+import type { Route } from "../../server/rest/routes";
 import type { TestStack } from "../stack-harness.js";
+
+export interface Fixture {
+  projectA: string;
+  projectB: string;
+  cA: string;
+  cB: string;
+  snapA: string;
+  tokenA: { id: string; token: string };
+  tokenB: { id: string; token: string };
+  revoked: { id: string; token: string };
+}
+
+/**
+ * Project A with a running container (extra create fields: `containerA`) and its snapshot "golden",
+ * project B with a stopped one, a token for each project and a revoked admin token; names start with `tag`.
+ */
+export async function makeFixture(s: TestStack, tag: string, containerA: Record<string, unknown> = {}): Promise<Fixture> {
+  const ok = <T = any>(a: { status: number; body: { data: T } }): T => {
+    expect(a.status, JSON.stringify(a.body)).toBeLessThan(300);
+    return a.body.data;
+  };
+  const projectA = ok(await s.api("POST", "/projects", { alias: `${tag}-a` })).id;
+  const projectB = ok(await s.api("POST", "/projects", { alias: `${tag}-b` })).id;
+  const cA = ok(await s.api("POST", `/projects/${projectA}/containers`, { name: `${tag}-a1`, template: "mini", ...containerA })).id;
+  const cB = ok(await s.api("POST", `/projects/${projectB}/containers`, { name: `${tag}-b1`, template: "mini", autostart: false })).id;
+  const snapA = ok(await s.api("POST", `/containers/${cA}/snapshots`, { alias: "golden" })).name;
+  const tokenA = ok(await s.api("POST", "/tokens", { name: `${tag}-a`, project_id: projectA }));
+  const tokenB = ok(await s.api("POST", "/tokens", { name: `${tag}-b`, project_id: projectB }));
+  const revoked = ok(await s.api("POST", "/tokens", { name: `${tag}-revoked`, project_id: null }));
+  ok(await s.api("DELETE", `/tokens/${revoked.id}`));
+  return { projectA, projectB, cA, cB, snapA, tokenA, tokenB, revoked };
+}
+
+/** A body route r accepts, aimed at project A; undefined for a route this table does not know. */
+export function validBodyFor(r: Route, fx: Fixture, o: { tag: string; envKey: string; command: string[] }): unknown {
+  const p = r.path;
+  if (p === "/projects") return { alias: `${o.tag}-new` };
+  if (p === "/projects/{id}") return { alias: `${o.tag}-renamed` };
+  if (p === "/projects/{id}/containers") return { template: "mini" };
+  if (p === "/containers/{id}") return { environment_vars: { [o.envKey]: "1" }, restart: false };
+  if (p.endsWith("/copy")) return { target_project_id: fx.projectA };
+  if (p.endsWith("/exec")) return { command: o.command };
+  if (p.endsWith("/env/{key}")) return { value: "1", restart: false };
+  if (p.endsWith("/env")) return { [o.envKey]: "1" };
+  if (p.endsWith("/snapshots")) return { alias: `${o.tag}-snap` };
+  if (p.endsWith("/alias")) return { alias: `${o.tag}-alias` };
+  if (p.endsWith("/firewall/{direction}")) return r.method === "POST" ? { action: "allow", protocol: "tcp", destination_port: "81" } : r.method === "PATCH" ? { index: 0, state: "disabled" } : { index: 0 };
+  if (p === "/templates") return { recipe: "mini", name: `${o.tag}-tpl` };
+  if (p === "/templates/promote") return { container_id: fx.cA, name: `${o.tag}-promoted` };
+  if (p === "/tokens") return { name: `${o.tag}-token`, project_id: fx.projectA };
+  if (p.startsWith("/scripts/")) return { [o.envKey]: "1" };
+  return undefined;
+}
 
 export interface RawAnswer {
   status: number;

@@ -14,7 +14,7 @@ import fc from "fast-check";
 import { appRouter } from "../../server/api/root";
 import { routes, type Route } from "../../server/rest/routes";
 import { TestStack } from "../stack-harness.js";
-import { compareFingerprints, envelopeProblems, fingerprint, send, sendRaw, TraceReader, type Fingerprint, type RawAnswer } from "./fuzz-kit.js";
+import { compareFingerprints, envelopeProblems, fingerprint, makeFixture, send, sendRaw, TraceReader, validBodyFor, type Fingerprint, type Fixture, type RawAnswer } from "./fuzz-kit.js";
 
 const SEED = Number(process.env.HOODY_FUZZ_SEED ?? Date.now() % 2 ** 31);
 /** Scales every property's number of runs (the default keeps the file around 2-3 minutes on 2 cores). */
@@ -26,7 +26,7 @@ const MARK = `ZZFUZZ-${randomBytes(3).toString("hex")}`;
 let s: TestStack;
 let trace: TraceReader;
 const traceFile = path.join(os.tmpdir(), `hoody-fuzz-trace-${process.pid}-${Date.now()}.jsonl`);
-let fx: { projectA: string; projectB: string; cA: string; cB: string; snapA: string; tokenA: { id: string; token: string }; tokenB: { id: string; token: string }; revoked: string };
+let fx: Fixture;
 
 beforeAll(async () => {
   console.log(`[fuzz] seed ${SEED} (HOODY_FUZZ_SEED=${SEED} replays), marker ${MARK}`);
@@ -34,21 +34,9 @@ beforeAll(async () => {
   s = await TestStack.create();
   delete process.env.HOODY_SYS_TRACE;
   trace = new TraceReader(traceFile);
-  const ok = <T>(a: { status: number; body: { data: T } }) => {
-    expect(a.status, JSON.stringify(a.body)).toBeLessThan(300);
-    return a.body.data;
-  };
-  const projectA = ok<any>(await s.api("POST", "/projects", { alias: "fuzz-a" })).id;
-  const projectB = ok<any>(await s.api("POST", "/projects", { alias: "fuzz-b" })).id;
-  const cA = ok<any>(await s.api("POST", `/projects/${projectA}/containers`, { name: "fuzz-a1", template: "mini", environment_vars: { PLAN: "pro" } })).id;
-  const cB = ok<any>(await s.api("POST", `/projects/${projectB}/containers`, { name: "fuzz-b1", template: "mini", autostart: false })).id;
-  const snapA = ok<any>(await s.api("POST", `/containers/${cA}/snapshots`, { alias: "golden" })).name;
-  ok(await s.api("POST", `/containers/${cA}/firewall/egress`, { action: "drop", protocol: "udp", destination_port: "53" }));
-  const tokenA = ok<any>(await s.api("POST", "/tokens", { name: "fuzz-a", project_id: projectA }));
-  const tokenB = ok<any>(await s.api("POST", "/tokens", { name: "fuzz-b", project_id: projectB }));
-  const rev = ok<any>(await s.api("POST", "/tokens", { name: "fuzz-revoked", project_id: null }));
-  ok(await s.api("DELETE", `/tokens/${rev.id}`));
-  fx = { projectA, projectB, cA, cB, snapA, tokenA, tokenB, revoked: rev.token };
+  fx = await makeFixture(s, "fuzz", { environment_vars: { PLAN: "pro" } });
+  const rule = await s.api("POST", `/containers/${fx.cA}/firewall/egress`, { action: "drop", protocol: "udp", destination_port: "53" });
+  expect(rule.status, JSON.stringify(rule.body)).toBeLessThan(300);
   await trace.next();
 });
 afterAll(async () => {
@@ -66,23 +54,7 @@ function validParams(r: Route): Record<string, string> {
 
 /** A body the route would accept (and act on): only ever sent with something else that must refuse it. */
 function validBody(r: Route): unknown {
-  const p = r.path;
-  if (p === "/projects") return { alias: "fuzz-new" };
-  if (p === "/projects/{id}") return { alias: "fuzz-renamed" };
-  if (p === "/projects/{id}/containers") return { template: "mini" };
-  if (p === "/containers/{id}") return { environment_vars: { FUZZ: "1" }, restart: false };
-  if (p.endsWith("/copy")) return { target_project_id: fx.projectA };
-  if (p.endsWith("/exec")) return { command: ["/bin/sh", "-c", `echo ${MARK}`] };
-  if (p.endsWith("/env/{key}")) return { value: "1", restart: false };
-  if (p.endsWith("/env")) return { FUZZ: "1" };
-  if (p.endsWith("/snapshots")) return { alias: "fuzz-snap" };
-  if (p.endsWith("/alias")) return { alias: "fuzz-alias" };
-  if (p.endsWith("/firewall/{direction}")) return r.method === "POST" ? { action: "allow", protocol: "tcp", destination_port: "81" } : r.method === "PATCH" ? { index: 0, state: "disabled" } : { index: 0 };
-  if (p === "/templates") return { recipe: "mini", name: "fuzz-tpl" };
-  if (p === "/templates/promote") return { container_id: fx.cA, name: "fuzz-promoted" };
-  if (p === "/tokens") return { name: "fuzz-token", project_id: fx.projectA };
-  if (p.startsWith("/scripts/")) return { FUZZ: "1" };
-  return {};
+  return validBodyFor(r, fx, { tag: "fuzz", envKey: "FUZZ", command: ["/bin/sh", "-c", `echo ${MARK}`] }) ?? {};
 }
 
 const isRead = (r: Route) => r.method === "GET";
@@ -186,11 +158,11 @@ const badAuth = fc.oneof(
   fc.constantFrom("", "Bearer", "Bearer ", "Basic YWRtaW46YWRtaW4=", "Token abc", "bearer", "Bearer hdy_", "Bearer\thdy_x y", `Bearer ${MARK}`, "Digest username=admin"),
   fc.string({ maxLength: 80 }).map((x) => `Bearer hdy_${x.replace(/[^\x21-\x7e]/g, "")}`),
   fc.integer({ min: 1000, max: 4000 }).map((n) => `Bearer ${"A".repeat(n)}`),
-  fc.constant("revoked").map(() => `Bearer ${fx.revoked}`),
-  fc.constant("revoked-lower").map(() => `bearer ${fx.revoked}`),
+  fc.constant("revoked").map(() => `Bearer ${fx.revoked.token}`),
+  fc.constant("revoked-lower").map(() => `bearer ${fx.revoked.token}`),
   // The admin token mangled, and a bogus header first with the admin's second (Node keeps the first).
   fc.constantFrom("suffix", "prefix", "case").map((m) => `Bearer ${m === "suffix" ? s.adminToken + "x" : m === "prefix" ? "x" + s.adminToken : s.adminToken.toUpperCase()}`),
-  fc.constant("dup").map(() => [`Bearer ${fx.revoked}`, `Bearer ${s.adminToken}`]),
+  fc.constant("dup").map(() => [`Bearer ${fx.revoked.token}`, `Bearer ${s.adminToken}`]),
 );
 
 // ------------------------------------------------------------------ checking answers
