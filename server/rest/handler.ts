@@ -147,19 +147,19 @@ export async function handleRest(core: Core, req: Request): Promise<Response> {
       body = b.data;
     }
 
+    const status = route.status ?? 200;
+    const answer = (data: unknown, resourceId: string | null) => ({ status, body: JSON.stringify({ statusCode: status, message: route.message, data: data ?? null }), resourceId });
     const run = async () => {
       const data = await route.handler({ core, actor, params: match.params, body, query });
-      const status = route.status ?? 200;
       const resourceId = data && typeof data === "object" && "id" in data && typeof data.id === "string" && data.id.startsWith("c") ? data.id : match.params.id?.startsWith("c") ? match.params.id : null;
-      return { status, body: JSON.stringify({ statusCode: status, message: route.message, data: data ?? null }), resourceId };
+      return answer(data, resourceId);
     };
     const key = req.headers.get("idempotency-key");
     if (method === "POST" && key !== null) {
       // A create whose answer was lost to a crash: answer with the container it made.
       const answerFor = async (id: string) => {
         const data = await core.getContainer(actor, id).catch(() => null);
-        const status = route.status ?? 200;
-        return data && { status, body: JSON.stringify({ statusCode: status, message: route.message, data }), resourceId: id };
+        return data && answer(data, id);
       };
       const r = await core.idempotency.run(actor.id, key, `${method} ${path}\n${raw}`, run, !route.noReplay, answerFor);
       return new Response(r.body, { status: r.status, headers: { "content-type": "application/json", ...(r.replayed && { "idempotent-replayed": "true" }) } });
