@@ -500,7 +500,7 @@ export class Host {
         }
         if (firewall.status === "fulfilled") revert.add("firewall", () => this.firewall.removeTenant(id, meta.veth));
         for (const r of [snap, config, firewall]) if (r.status === "rejected") throw r.reason;
-        // A new snapshot's qgroup has no limit: only set one when asked (a spawn saved on every create).
+        // A new snapshot's qgroup has no limit: only set one when asked.
         if (meta.limits.diskMiB) await this.applyDiskLimit(meta);
         if (req.start) {
           revert.add("ramdisk", async () => void (await this.ramdisks.remove(id)));
