@@ -21,9 +21,13 @@ const sh = async (t: TenantInfo, script: string, timeoutMs = 30_000) => {
   const r = await s.host.client.call("tenants.exec", { id: t.id, command: ["/bin/sh", "-c", script], timeoutMs });
   return { ...r, out: r.stdout + r.stderr };
 };
-/** A TCP connection from inside `from`, answered REACHED only if it was accepted. */
+/**
+ * A TCP connection from inside `from`, answered REACHED only if it was accepted. The request comes
+ * from a file, not a pipe: busybox nc exits when the peer closes, and a listener with no input closes
+ * at once, so a request still on its way through a pipe was sometimes never sent.
+ */
 const tcpProbe = async (from: TenantInfo, ip: string, port: number) =>
-  (await sh(from, `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 ${ip} ${port} >/dev/null 2>&1 && echo REACHED || echo BLOCKED`)).stdout.trim();
+  (await sh(from, `printf 'GET / HTTP/1.0\\r\\n\\r\\n' > /tmp/probe-request; nc -w 2 ${ip} ${port} < /tmp/probe-request >/dev/null 2>&1 && echo REACHED || echo BLOCKED`)).stdout.trim();
 const appAnswers = async (t: TenantInfo) => (await httpGet(`http://${t.ip}:8080/`)).status === 200;
 
 /** A TCP listener inside a tenant that records what reaches it (busybox nc, restarted after each connection). */
@@ -37,11 +41,22 @@ const received = async (t: TenantInfo, port: number) => (await sh(t, `cat /tmp/g
  * in the tenant's network namespace: the packets enter and leave through the tenant's own veth,
  * exactly as the tenant's would.
  */
-const inNetns = async (t: TenantInfo, code: string, timeoutMs = 10_000) =>
-  execa("nsenter", ["-t", String(await initPid(t)), "-n", "python3", "-c", code], { reject: false, timeout: timeoutMs });
-/** Datagrams arriving at t:port within `seconds`, one per line. */
-const udpReceive = (t: TenantInfo, port: number, seconds: number) =>
-  inNetns(t, `import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(("0.0.0.0",${port}))\ns.settimeout(${seconds})\ntry:\n  while True: print(s.recv(100).decode(), flush=True)\nexcept OSError: pass`, seconds * 1000 + 5000);
+const spawnInNetns = async (t: TenantInfo, code: string, timeoutMs = 10_000) => ({
+  child: execa("nsenter", ["-t", String(await initPid(t)), "-n", "python3", "-c", code], { reject: false, timeout: timeoutMs }),
+});
+const inNetns = async (t: TenantInfo, code: string, timeoutMs = 10_000) => (await spawnInNetns(t, code, timeoutMs)).child;
+/**
+ * A UDP receiver on t:port for `seconds`, returned once it is bound (it says so), so no datagram is
+ * sent before it can arrive; `done` gives the datagrams that arrived, one per line.
+ */
+async function udpReceiver(t: TenantInfo, port: number, seconds: number) {
+  const { child } = await spawnInNetns(t, `import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(("0.0.0.0",${port}))\nprint("BOUND", flush=True)\ns.settimeout(${seconds})\ntry:\n  while True: print(s.recv(100).decode(), flush=True)\nexcept OSError: pass`, seconds * 1000 + 5000);
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on("data", (d: Buffer) => String(d).includes("BOUND") && resolve());
+    child.then((r) => reject(new Error(`UDP receiver ended before it was bound: ${r.stderr}`)), reject);
+  });
+  return { done: child };
+}
 const udpSend = (t: TenantInfo, ip: string, port: number, payload: string, from?: string) =>
   inNetns(t, `import socket,time\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n${from ? `s.bind(("${from}",0))\n` : ""}for _ in range(3):\n  s.sendto(b"${payload}",("${ip}",${port})); time.sleep(0.2)`);
 
@@ -107,9 +122,13 @@ describe("network isolation", () => {
   it("tenant A reaches no port of tenant B over TCP, UDP or ICMP; B's own listeners and the host's access work", async () => {
     const tcpPorts = [22, 5432, 40000];
     for (const p of tcpPorts) await listen(B, p);
-    // Controls: the listeners accept from inside B, and the host reaches B's app port.
-    expect(await tcpProbe(B, "127.0.0.1", 5432)).toBe("REACHED");
-    expect(await received(B, 5432)).toContain("GET /");
+    // Controls: every listener accepts from inside B and records what it got, and the host reaches B's
+    // app port. The listeners start in the background, and a listener's write can trail the client's
+    // exit, so both are waited for.
+    for (const p of tcpPorts) {
+      await waitFor(async () => (await tcpProbe(B, "127.0.0.1", p)) === "REACHED");
+      await waitFor(async () => (await received(B, p)).includes("GET /"));
+    }
     await sh(B, "for f in /tmp/got-*; do : > $f; done");
     expect(await appAnswers(B)).toBe(true);
 
@@ -119,14 +138,12 @@ describe("network isolation", () => {
     expect(ping.out).toMatch(/100% packet loss/);
     expect((await sh(A, "ping -c 1 -W 1 127.0.0.1")).out).toMatch(/ 0% packet loss/);
     // UDP: B's own loopback datagram arrives (control), A's do not.
-    const local = udpReceive(B, 40001, 2);
-    await new Promise((r) => setTimeout(r, 300));
+    const local = await udpReceiver(B, 40001, 2);
     await inNetns(B, `import socket\nsocket.socket(socket.AF_INET,socket.SOCK_DGRAM).sendto(b"local-udp",("127.0.0.1",40001))`);
-    expect((await local).stdout).toContain("local-udp");
-    const remote = udpReceive(B, 40001, 2);
-    await new Promise((r) => setTimeout(r, 300));
+    expect((await local.done).stdout).toContain("local-udp");
+    const remote = await udpReceiver(B, 40001, 2);
     await udpSend(A, B.ip, 40001, "from-attacker");
-    expect((await remote).stdout).not.toContain("from-attacker");
+    expect((await remote.done).stdout).not.toContain("from-attacker");
   });
 
   it("tenant A cannot reach the host's API, dashboard, router or any host listener, nor the daemon socket", async () => {
@@ -162,19 +179,17 @@ describe("network isolation", () => {
     const rule = await s.api("POST", `/containers/${C.id}/firewall/ingress`, { action: "allow", protocol: "udp", destination_port: "40002", source: `${B.ip}/32` });
     expect(rule.status, JSON.stringify(rule.body)).toBe(201);
     // Control: B's own datagram arrives.
-    const genuine = udpReceive(C, 40002, 2);
-    await new Promise((r) => setTimeout(r, 300));
+    const genuine = await udpReceiver(C, 40002, 2);
     await udpSend(B, C.ip, 40002, "genuine-b");
-    expect((await genuine).stdout).toContain("genuine-b");
+    expect((await genuine.done).stdout).toContain("genuine-b");
     // A claims B's address as its own (as the tenant's root can) and sends from it; changes its MAC too.
     const mac = (await sh(A, "cat /sys/class/net/eth0/address")).stdout.trim();
     const spoof = await sh(A, `ip addr add ${B.ip}/32 dev eth0 && ip link set eth0 address 02:00:00:00:00:42 && echo OK`);
     expect(spoof.stdout).toContain("OK");
-    const forged = udpReceive(C, 40002, 2);
-    await new Promise((r) => setTimeout(r, 300));
+    const forged = await udpReceiver(C, 40002, 2);
     const sent = await udpSend(A, C.ip, 40002, "forged-by-a", B.ip);
     expect(sent.exitCode, sent.stderr).toBe(0);
-    expect((await forged).stdout).not.toContain("forged-by-a");
+    expect((await forged.done).stdout).not.toContain("forged-by-a");
     // A sees only its own links; the host's side of A's link and B are untouched.
     const links = (await sh(A, "ip -o link | awk -F': ' '{print $2}'")).stdout.trim().split("\n");
     expect(links.map((l) => l.split("@")[0]).sort()).toEqual(["eth0", "lo"]);
