@@ -274,6 +274,7 @@ export class Host {
         progress(100, "already built");
         return this.templateInfo(existing);
       }
+      await this.assertPoolRoom();
       return Revert.run(async (revert) => {
         const buildPath = this.pool.path("templates", `.build-${name}-${randomBytes(4).toString("hex")}`);
         await this.pool.createSubvolume(buildPath);
@@ -309,6 +310,7 @@ export class Host {
       this.lock.run(id, async () => {
         const m = this.getTenant(id);
         if (this.templates.has(name)) throw new HostError("ALREADY_EXISTS", `template ${name} exists`);
+        await this.assertPoolRoom();
         const base = this.templates.get(m.template)?.settings;
         const merged = TemplateSettingsSchema.parse({
           ...(base ?? {}),
@@ -419,8 +421,11 @@ export class Host {
   }
 
   /**
-   * The pool's free-space reserve belongs to the tenants already on it: below it a create is refused
-   * with POOL_FULL instead of adding a tenant that cannot write (and that eats the others' room).
+   * The pool's free-space reserve belongs to the tenants already on it: below it anything that adds
+   * to the pool (a create, a snapshot, a promote, a template build) is refused with POOL_FULL instead
+   * of eating the others' room. A snapshot is metadata at first, but it pins every block it shares,
+   * so once taken the tenant's deletes no longer free space. A restore is allowed: it frees the
+   * tenant's current delta, the way out of a full pool.
    */
   private async assertPoolRoom(): Promise<void> {
     const st = await fs.statfs(this.pool.mountPath);
@@ -740,6 +745,7 @@ export class Host {
     return this.lock.run(id, async () => {
       const m = this.getTenant(id);
       if (m.snapshots.some((s) => s.name === snapName)) throw new HostError("ALREADY_EXISTS", `snapshot ${snapName} exists`);
+      await this.assertPoolRoom();
       return Revert.run(async (revert) => {
         await fs.mkdir(this.pool.path("snapshots", id), { recursive: true });
         const p = this.pool.path("snapshots", id, snapName);

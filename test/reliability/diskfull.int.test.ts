@@ -3,6 +3,7 @@
 // HOODY_POOL_MIN_FREE_MIB, default 5% of the pool, for the tenants already there; an ENOSPC from
 // btrfs or a file write maps to the same code). Existing tenants keep running and answering HTTP,
 // no operation answers 500, the database stays consistent, and once space is freed creates work again.
+// Snapshots and promotes are refused below the reserve the same way.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fs from "node:fs/promises";
 import { execa } from "execa";
@@ -63,14 +64,18 @@ describe("a pool that runs out of space", () => {
     expect(r.status).toBe(507);
     expect(r.body).toMatchObject({ statusCode: 507, code: "POOL_FULL", error: "Insufficient Storage" });
     expect(r.body.message).toMatch(/pool/i);
-    // A copy is a create too; a snapshot either fits in metadata or is refused the same way; nothing answers 500.
+    // A copy is a create too; a snapshot and a promote add to the pool too (a snapshot pins the blocks
+    // it shares, so the tenant's deletes would stop freeing space): all refused the same way.
     const copy = await s.api("POST", `/containers/${tenants[1]!.id}/copy`, { target_project_id: project, name: "copy-too-many" });
-    expect(copy.status).toBe(507);
-    expect(copy.body.code).toBe("POOL_FULL");
     const snap = await s.api("POST", `/containers/${tenants[1]!.id}/snapshots`, {});
-    console.log(`[diskfull] copy on the full pool: ${copy.status} ${copy.body.code}; snapshot: ${snap.status} ${snap.body.code ?? ""}`);
-    expect([201, 507], `${snap.status} ${snap.body.code} ${snap.body.message}`).toContain(snap.status);
-    if (snap.status === 507) expect(snap.body.code).toBe("POOL_FULL");
+    const promote = await s.api("POST", "/templates/promote", { container_id: tenants[1]!.id, name: "full-promoted" });
+    console.log(`[diskfull] on the full pool: copy ${copy.status} ${copy.body.code}; snapshot ${snap.status} ${snap.body.code}; promote ${promote.status} ${promote.body.code}`);
+    for (const refused of [copy, snap, promote]) {
+      expect(refused.status, `${refused.body.code} ${refused.body.message}`).toBe(507);
+      expect(refused.body.code).toBe("POOL_FULL");
+    }
+    expect((await s.api("GET", `/containers/${tenants[1]!.id}/snapshots`)).body.data.snapshots).toEqual([]);
+    expect((await s.api("GET", "/templates")).body.data.templates.map((t: { name: string }) => t.name)).not.toContain("full-promoted");
     const list = await s.api("GET", `/projects/${project}/containers`);
     expect(list.status).toBe(200);
     expect(list.body.data.pagination.total).toBe(tenants.length);
@@ -82,7 +87,6 @@ describe("a pool that runs out of space", () => {
 
     // Free the space: the tenants delete what they wrote; creates work again.
     for (const t of tenants) await s.api("POST", `/containers/${t.id}/exec`, { command: ["/bin/rm", "-f", "/fill"] });
-    if (snap.status === 201) await s.api("DELETE", `/containers/${tenants[1]!.id}/snapshots/${snap.body.data.name}`);
     await waitFor(async () => {
       await execa("btrfs", ["filesystem", "sync", s.host.poolPath]);
       return (await poolFree()).freeMiB > before.freeMiB / 2;
@@ -90,6 +94,8 @@ describe("a pool that runs out of space", () => {
     const again = await s.api("POST", `/projects/${project}/containers`, { name: "after-cleanup", template: "mini" });
     expect(again.status, `${again.body.code} ${again.body.message}`).toBe(201);
     tenants.push({ id: again.body.data.id, ip: again.body.data.ip });
+    const snapAgain = await s.api("POST", `/containers/${tenants[1]!.id}/snapshots`, {});
+    expect(snapAgain.status, `${snapAgain.body.code} ${snapAgain.body.message}`).toBe(201);
     await allAnswer();
     const end = await checkConsistency(s.host, { settled: true });
     expect(end.problems).toEqual([]);
