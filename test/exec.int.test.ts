@@ -36,11 +36,12 @@ beforeAll(async () => {
   for (const f of ["stripe-webhook.ts", "signup.ts"]) await fs.copyFile(path.join(ROOT, "scripts", f), path.join(SCRIPTS, f));
   await fs.writeFile(path.join(SCRIPTS, "boom.ts"), `export default function () { throw new Error("boom on purpose"); }\n`);
   await fs.writeFile(path.join(SCRIPTS, "forever.ts"), `export default async function () { for (;;) {} }\n`);
-  s = await TestStack.create({ webEnv: { HOODY_SCRIPTS_DIR: SCRIPTS, HOODY_SCRIPT_TIMEOUT_MS: "4000", HOODY_ERASE_SWEEP_MS: "500" } });
+  await fs.writeFile(path.join(SCRIPTS, "never-loads.ts"), `for (;;) {}\nexport default () => new Response("unreachable");\n`);
+  s = await TestStack.create({ webEnv: { HOODY_SCRIPTS_DIR: SCRIPTS, HOODY_SCRIPT_TIMEOUT_MS: "8000", HOODY_SCRIPT_LOAD_TIMEOUT_MS: "12000", HOODY_ERASE_SWEEP_MS: "500" } });
   await s.startRouter();
   project = (await s.api("POST", "/projects", { alias: "billing" })).body.data.id;
   for (const script of ["stripe-webhook", "signup"]) {
-    expect((await s.api("PUT", `/scripts/${script}/settings`, { project_id: project, TEMPLATE: "mini", GRACE_SECONDS: "2" })).status).toBe(200);
+    expect((await s.api("PUT", `/scripts/${script}/settings`, { project_id: project, TEMPLATE: "mini", GRACE_SECONDS: "8" })).status).toBe(200);
   }
   // The operator sets the secret with the CLI; it is shown masked from then on.
   const cli = await execa(path.join(ROOT, "bin/hoody.js"), ["--url", s.url, "--token", s.adminToken, "scripts", "secrets", "set", "stripe-webhook", `STRIPE_WEBHOOK_SECRET=${WHSEC}`], { reject: false });
@@ -91,12 +92,12 @@ describe("stripe-webhook.ts", () => {
   it("stops the tenant on customer.subscription.deleted", async () => {
     const r = await exec("stripe-webhook", signed({ id: "evt_5", object: "event", type: "customer.subscription.deleted", data: { object: { object: "subscription", customer: "cus_ACME1" } } }));
     expect(r.status).toBe(200);
-    expect(await r.json()).toMatchObject({ action: "stopped", erase_after_s: 2 });
+    expect(await r.json()).toMatchObject({ action: "stopped", erase_after_s: 8 });
     const t = (await tenants())[0]!;
     expect(t.status).toBe("stopped");
     expect((await s.host.lxc("lxc-info", t.id, "-sH")).stdout.trim()).toBe("STOPPED");
     // After the grace period the tenant is erased, with a receipt.
-    await waitFor(async () => (await s.api("GET", `/containers/${t.id}`)).status === 404, 20_000, 500);
+    await waitFor(async () => (await s.api("GET", `/containers/${t.id}`)).status === 404, 30_000, 500);
     const receipts = (await s.api("GET", "/erasure-receipts")).body.data.receipts;
     expect(receipts.find((x: { container_id: string }) => x.container_id === t.id)?.requested_by).toBe("system:grace-period");
   });
@@ -122,6 +123,11 @@ describe("signup.ts and the runner", () => {
     expect((await boom.json()).message).toContain("boom on purpose");
     const forever = await exec("forever", { method: "GET" });
     expect(forever.status).toBe(504);
+    expect((await forever.json()).message).toMatch(/did not answer within 8000 ms/);
+    // A script that hangs while loading meets the load limit instead.
+    const neverLoads = await exec("never-loads", { method: "GET" });
+    expect(neverLoads.status).toBe(504);
+    expect((await neverLoads.json()).message).toMatch(/did not load within 12000 ms/);
     expect((await fetch(`${s.url}/api/health`)).status).toBe(200);
     expect((await exec("nope", { method: "GET" })).status).toBe(404);
   });

@@ -80,6 +80,7 @@ async function run(job: Job) {
       send({ type: "result", status: 405, headers: [["content-type", "text/plain"]], bodyB64: Buffer.from(`this script has no ${job.method} handler`).toString("base64"), logs, key: lastKey });
       return;
     }
+    send({ type: "loaded" });
     const req = new Request(job.url, { method: job.method, headers: job.headers, body: job.bodyB64 === null ? undefined : Buffer.from(job.bodyB64, "base64") });
     const res = await handler(req, ctx);
     const body = Buffer.from(await res.arrayBuffer());

@@ -1,6 +1,8 @@
 // Runs exec scripts outside the web server process: one child Node process per call, with a heap
 // limit and a time limit. A crash answers 500, a hang 504; either harms nothing else. Each run is
-// logged (script, status, duration, run-once key, output).
+// logged (script, status, duration, run-once key, output). The time limit is the script's own: it
+// starts once the script is loaded, so a busy host's slow Node start-up does not eat it; loading
+// has its own, separate limit.
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { SESSION_COOKIE } from "../core/auth";
@@ -8,13 +10,17 @@ import type { ScriptStore } from "../core/scripts";
 import { resolveScript } from "./files";
 
 export interface RunnerOptions {
+  /** The handler's budget, from the moment the script is loaded. */
   timeoutMs: number;
+  /** Starting Node and importing the script (and what it imports). */
+  loadTimeoutMs: number;
   memoryMiB: number;
   maxBodyBytes: number;
 }
 
 export const DEFAULT_RUNNER: RunnerOptions = {
   timeoutMs: Number(process.env.HOODY_SCRIPT_TIMEOUT_MS ?? 30_000),
+  loadTimeoutMs: Number(process.env.HOODY_SCRIPT_LOAD_TIMEOUT_MS ?? 30_000),
   memoryMiB: Number(process.env.HOODY_SCRIPT_MEMORY_MIB ?? 256),
   maxBodyBytes: 1024 * 1024,
 };
@@ -75,11 +81,14 @@ export async function handleExec(store: ScriptStore, req: Request, segments: str
         child.kill("SIGKILL");
         resolve(r);
       };
-      const timer = setTimeout(() => finish(problem(504, `the script did not answer within ${opts.timeoutMs} ms`)), opts.timeoutMs);
+      let timer = setTimeout(() => finish(problem(504, `the script did not load within ${opts.loadTimeoutMs} ms`)), opts.loadTimeoutMs);
       child.on("exit", (code, signal) => finish(problem(500, `the script's process ended (${signal ?? `exit ${code}`})`)));
       child.on("error", (e) => finish(problem(500, `the script could not run: ${e.message}`)));
       child.on("message", async (msg: { type: string; key?: string; result?: string; status?: number; headers?: [string, string][]; bodyB64?: string; logs?: string[]; message?: string }) => {
-        if (msg.type === "once-check" && msg.key) {
+        if (msg.type === "loaded") {
+          clearTimeout(timer);
+          timer = setTimeout(() => finish(problem(504, `the script did not answer within ${opts.timeoutMs} ms`)), opts.timeoutMs);
+        } else if (msg.type === "once-check" && msg.key) {
           runKey = msg.key;
           const k = onceKey(msg.key);
           while (onceInFlight.has(k)) await onceInFlight.get(k);
