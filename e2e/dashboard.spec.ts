@@ -51,9 +51,14 @@ test("an operator creates a tenant, uses it, snapshots, restores and erases it",
   expect(url).toContain(`acme-e2e.localhost:${state().routerPort}`);
 
   // Its URL opens the tenant's own app (through the router).
+  // (The router waits a few seconds for a new tenant's app; on a busy box it may need a reload.)
   const app = await context.newPage();
-  await app.goto(url.trim());
-  await expect(app.locator("body")).toContainText("Hello from acme-e2e");
+  await expect
+    .poll(async () => {
+      await app.goto(url.trim());
+      return app.locator("body").innerText();
+    }, { timeout: 30_000 })
+    .toContain("Hello from acme-e2e");
   await app.close();
   await page.screenshot({ path: `${SHOTS}/tenant.png`, fullPage: true });
 

@@ -164,12 +164,16 @@ export class TenantRouter {
       }
     } else if (!this.ready.has(t.id)) {
       // Running but not known to listen (just created, or it refused last time): wait a little
-      // rather than answer 502 while the app is still starting.
+      // rather than answer 502 while the app is still starting. The waiting request is activity:
+      // the idle sweep must not stop the tenant under it.
+      this.touch(t.id, +1);
       try {
         await waitForPort(t.ip, t.appPort, READY_WAIT_MS);
         this.ready.add(t.id);
       } catch {
         return fail(502, `${label} is running but its app does not accept connections on port ${t.appPort}.`, "UPSTREAM_ERROR");
+      } finally {
+        this.touch(t.id, -1);
       }
     }
     return t;
