@@ -143,8 +143,12 @@ export class BtrfsPool {
     await run("btrfs", ["qgroup", "limit", "-e", bytes === null ? "none" : String(bytes), p]);
   }
 
-  /** Discards free space (FITRIM); false where the device does not support it. */
+  /**
+   * Discards free space (FITRIM); false where the device does not support it. Commits first: blocks
+   * a deleted subvolume freed stay pinned (not free, so not trimmed) until their transaction commits.
+   */
   async discardFree(): Promise<boolean> {
+    await this.sync();
     const r = await run("fstrim", [this.mountPath], { okCodes: [1, 32], timeoutMs: 300_000 });
     return r.exitCode === 0;
   }
