@@ -188,9 +188,11 @@ describe("containers", () => {
     const u = await s.api("PATCH", `/containers/${c1.id}`, { environment_vars: { PLAN: "enterprise", SEATS: "10" } });
     expect(u.status).toBe(200);
     expect(u.body.data.restarted).toBe(true);
-    const e = await s.api("POST", `/containers/${c1.id}/exec`, { command: ["/bin/sh", "-c", "cat /tmp/www/env.txt"] });
-    expect(e.body.data.stdout).toContain("PLAN=enterprise");
-    expect(e.body.data.stdout).toContain("SEATS=10");
+    // The restarted init writes env.txt a moment after the answer: poll for it.
+    const envTxt = async () => (await s.api("POST", `/containers/${c1.id}/exec`, { command: ["/bin/sh", "-c", "cat /tmp/www/env.txt"] })).body.data.stdout as string;
+    const seen = await waitFor(async () => ((await envTxt()).includes("SEATS=10") ? envTxt() : null));
+    expect(seen).toContain("PLAN=enterprise");
+    expect(seen).toContain("SEATS=10");
     expect((await s.api("PUT", `/containers/${c1.id}/env/SEATS`, { value: "20", restart: false })).body.data).toMatchObject({ restarted: false });
     expect((await s.api("PUT", `/containers/${c1.id}`, { environment_vars: { SEATS: null } })).status).toBe(200);
     expect((await s.api("GET", `/containers/${c1.id}/env`)).body.data.environment_vars).not.toHaveProperty("SEATS");
@@ -263,6 +265,8 @@ describe("snapshots and copies", () => {
 describe("firewall", () => {
   it("blocks a port, then allows it, applied at once; duplicates and resets", async () => {
     const b = (await s.api("POST", `/projects/${projectA}/containers`, { template: "mini", name: "fw-target" })).body.data;
+    // Its app answers from inside it first, so a BLOCKED below is the firewall, not a slow start.
+    await waitFor(async () => (await probe(b.id, "127.0.0.1")).body.data.stdout.includes("REACHED"), 20_000);
     expect((await probe(c1.id, b.ip)).body.data.stdout).toContain("BLOCKED");
     const add = await s.api("POST", `/containers/${b.id}/firewall/ingress`, { action: "allow", protocol: "tcp", destination_port: "8080", source: `${c1.ip}/32`, description: "from acme" });
     expect(add.status).toBe(201);

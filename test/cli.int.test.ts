@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import path from "node:path";
 import { execa } from "execa";
 import { TestStack } from "./stack-harness.js";
+import { waitFor } from "./host-harness.js";
 
 let s: TestStack;
 const cli = (...args: string[]) =>
@@ -23,7 +24,11 @@ describe("hoody CLI", () => {
     const list = await cli("containers", "list", "--project", p.id);
     expect(list.stdout).toMatch(/cli-tenant\s.*running/);
     expect((await cli("containers", "env", c.id, "set", "PLAN=pro")).exitCode).toBe(0);
-    const ex = await cli("containers", "exec", c.id, "--", "cat", "/tmp/www/env.txt");
+    // The restarted init writes env.txt a moment after the answer: poll for it.
+    const ex = await waitFor(async () => {
+      const r = await cli("containers", "exec", c.id, "--", "cat", "/tmp/www/env.txt");
+      return r.stdout.includes("PLAN=pro") ? r : null;
+    });
     expect(ex.stdout).toContain("PLAN=pro");
     const fail = await cli("containers", "exec", c.id, "--", "sh", "-c", "exit 7");
     expect(fail.exitCode).toBe(7);

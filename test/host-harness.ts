@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomInt } from "node:crypto";
 import fs from "node:fs/promises";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
@@ -17,6 +18,54 @@ const TEST_UID_SLOTS = 256;
 const TEST_UID_SPAN = TEST_UID_SLOTS * 64 * 65536;
 /** Shared across runs so the slow `starter` rootfs is built once per machine. */
 export const TEST_CACHE_DIR = process.env.HOODY_CACHE_DIR ?? "/var/cache/hoody";
+
+const pickedPorts = new Set<number>();
+/**
+ * A TCP port free on 127.0.0.1 now, never handed out before by this process (two picks in a row
+ * could otherwise get the same port back before either is bound).
+ */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const srv = net.createServer();
+      srv.on("error", reject);
+      srv.listen(0, "127.0.0.1", () => {
+        const p = (srv.address() as net.AddressInfo).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    if (pickedPorts.has(port)) continue;
+    pickedPorts.add(port);
+    return port;
+  }
+}
+
+const pickedSubnets = new Set<string>();
+/**
+ * A private test subnet (10.200-250.x.0/24, or a /16) that no route or address on this host touches
+ * and that this process has not handed out: another run, an Incus test bridge or the benchmark can
+ * be up at the same time, and a clash would route one's tenants into the other.
+ */
+export async function freeTestSubnet(bits: 16 | 24): Promise<string> {
+  const seen = (await execa("ip", ["-4", "route", "show", "table", "all"])).stdout + (await execa("ip", ["-4", "-o", "addr"])).stdout;
+  const used24 = new Set([...seen.matchAll(/\b10\.(\d+)\.(\d+)\.\d+/g)].map((m) => `${m[1]}.${m[2]}`));
+  const used16 = new Set([...seen.matchAll(/\b10\.(\d+)\.\d+\.\d+\/(\d+)/g)].filter((m) => Number(m[2]) <= 16).map((m) => m[1]!));
+  for (const p of pickedSubnets) {
+    const [, second, third] = p.match(/^10\.(\d+)\.(\d+)\./)!;
+    if (p.endsWith("/16")) used16.add(second!);
+    else used24.add(`${second}.${third}`);
+  }
+  for (let i = 0; i < 1000; i++) {
+    const second = randomInt(200, 250);
+    const third = randomInt(0, 255);
+    const free = bits === 16 ? !used16.has(String(second)) && ![...used24].some((u) => u.startsWith(`${second}.`)) : !used16.has(String(second)) && !used24.has(`${second}.${third}`);
+    if (!free) continue;
+    const subnet = bits === 16 ? `10.${second}.0.0/16` : `10.${second}.${third}.0/24`;
+    pickedSubnets.add(subnet);
+    return subnet;
+  }
+  throw new Error("no free test subnet in 10.200-250.0.0/16");
+}
 
 export class TestHost {
   daemon: ChildProcess | null = null;
@@ -47,7 +96,7 @@ export class TestHost {
       HOODY_DATA_DIR: dir,
       HOODY_POOL_SIZE_MIB: String(opts.poolSizeMiB ?? 3072),
       HOODY_CACHE_DIR: TEST_CACHE_DIR,
-      HOODY_SUBNET: opts.subnet16 ? `10.${randomInt(200, 250)}.0.0/16` : `10.${randomInt(200, 250)}.${randomInt(0, 255)}.0/24`,
+      HOODY_SUBNET: await freeTestSubnet(opts.subnet16 ? 16 : 24),
       // A large run (benchmarks) takes the whole test span from its start; tests (and small pools) take a 64-range slot.
       HOODY_UID_BASE: String(opts.uidRanges && opts.uidRanges > 64 ? TEST_UID_FLOOR : TEST_UID_FLOOR + slot * 64 * 65536),
       HOODY_UID_RANGES: String(opts.uidRanges ?? 64),

@@ -4,27 +4,18 @@
 // TenantInfo and in the core's container view (what the API and dashboard print).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fs from "node:fs/promises";
-import net from "node:net";
 import path from "node:path";
 import { openDb } from "../server/db/client";
 import { Core, SYSTEM } from "../server/core/core";
 import { IncusClient } from "../server/engine/incus/client";
 import { IncusEngine } from "../server/engine/incus/engine";
 import { IncusTestDaemon } from "./incus-harness.js";
-import { TEST_CACHE_DIR, httpGet, waitFor } from "./host-harness.js";
+import { TEST_CACHE_DIR, freePort, httpGet, waitFor } from "./host-harness.js";
 
 const RUN = process.env.HOODY_TEST_ENGINE === "incus";
 const MEMBER = "hoody-m1";
 let d: IncusTestDaemon;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function engine(target?: string): IncusEngine {
   return new IncusEngine(new IncusClient({ socketPath: d.socket }), {

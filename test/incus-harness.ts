@@ -18,7 +18,7 @@ import { execa } from "execa";
 import { IncusClient } from "../server/engine/incus/client.js";
 import { importRecipe } from "../server/engine/incus/recipe-image.js";
 import type { IncusInstance } from "../server/engine/incus/types.js";
-import { TEST_CACHE_DIR } from "./host-harness.js";
+import { TEST_CACHE_DIR, freeTestSubnet } from "./host-harness.js";
 
 const INCUSD = "/usr/libexec/incus/incusd";
 /**
@@ -67,8 +67,7 @@ export class IncusTestDaemon {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), "hoody-incus-"));
     await fs.chmod(dir, 0o711);
     const tag = Math.random().toString(36).replace(/[^a-z]/g, "").slice(0, 4).padEnd(4, "x");
-    const third = randomInt(0, 255);
-    const d = new IncusTestDaemon(dir, `hp${tag}`, `hib${tag}`, `10.${randomInt(200, 250)}.${third}.0/24`, INCUS_TEST_UID_FLOOR + randomInt(0, SLOTS) * SLOT_RANGES * UID_RANGE);
+    const d = new IncusTestDaemon(dir, `hp${tag}`, `hib${tag}`, await freeTestSubnet(24), INCUS_TEST_UID_FLOOR + randomInt(0, SLOTS) * SLOT_RANGES * UID_RANGE);
     try {
       await d.startDaemon();
       await d.client.post("/1.0/storage-pools", { name: d.pool, driver: "btrfs", config: { size: `${opts.poolSizeGiB ?? 4}GiB` } });

@@ -5,25 +5,14 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import http from "node:http";
-import net from "node:net";
 import path from "node:path";
-import { TestHost } from "./host-harness.js";
+import { TestHost, freePort } from "./host-harness.js";
 import { IncusTestDaemon } from "./incus-harness.js";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 /** The production build the stack serves; HOODY_NEXT_DIST lets parallel work use a build of its own. */
 const NEXT_DIST = process.env.HOODY_NEXT_DIST ?? ".next-test";
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
-}
 
 /** SIGKILL a detached child's whole process group (by its pid, never by name) and wait for it. */
 async function killGroup(child: ChildProcess | null): Promise<void> {

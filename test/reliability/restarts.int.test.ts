@@ -3,22 +3,13 @@
 // (graceful and kill -9), and `npm run up` run again on a system that is up.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fs from "node:fs/promises";
-import net from "node:net";
 import path from "node:path";
 import { execa } from "execa";
 import { TestStack } from "../stack-harness.js";
-import { TestHost, httpGet, waitFor } from "../host-harness.js";
+import { TestHost, freePort, httpGet, waitFor } from "../host-harness.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer().listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Each tenant's init pid per lxc-info (0 when stopped): a restarted tenant gets a new one. */
 async function initPids(h: TestHost, ids: string[]): Promise<Record<string, number>> {
@@ -52,7 +43,7 @@ describe("restarting the stack's parts", () => {
     for (const id of ids) {
       const c = (await s.api("GET", `/containers/${id}`)).body.data;
       expect(c.status).toBe("running");
-      expect((await httpGet(`http://${c.ip}:8080/`)).status).toBe(200);
+      expect((await waitFor(() => httpGet(`http://${c.ip}:8080/`).catch(() => null))).status).toBe(200);
     }
     expect((await s.api("GET", `/containers/${stoppedId}`)).body.data.status).toBe("stopped");
   };
