@@ -76,7 +76,7 @@ export async function stopService(s: Pick<Service, "name">, timeoutMs = 15_000):
     await fs.rm(pidFile(s.name), { force: true });
     return false;
   }
-  // Detached services lead their own process group: stop the group (e.g. next start's workers).
+  // Detached services lead their own process group: stop the group (with any workers they start).
   const signal = (sig: NodeJS.Signals) => {
     try {
       process.kill(-pid, sig);

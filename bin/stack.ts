@@ -21,8 +21,9 @@ export const hostd: Service = {
 
 export const web: Service = {
   name: "web",
-  command: path.join(ROOT, "node_modules/.bin/next"),
-  args: ["start", "-p", String(webPort), "-H", "0.0.0.0"],
+  // Next behind our own HTTP server (server/web/main.ts), run by node itself so the pid is the server's.
+  command: process.execPath,
+  args: ["--import", "tsx", path.join(ROOT, "server/web/main.ts"), "-p", String(webPort), "-H", "0.0.0.0"],
   env: { NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1" },
   healthy: async () => (await fetch(`http://127.0.0.1:${webPort}/api/health`, { signal: AbortSignal.timeout(2000) })).ok,
 };

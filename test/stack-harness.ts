@@ -88,7 +88,7 @@ export class TestStack {
   }
 
   async startWeb(): Promise<void> {
-    const child = spawn(path.join(ROOT, "node_modules/.bin/next"), ["start", "-p", String(this.port), "-H", this.bindHost], {
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "server/web/main.ts"), "-p", String(this.port), "-H", this.bindHost], {
       cwd: ROOT,
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],

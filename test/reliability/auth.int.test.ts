@@ -312,8 +312,16 @@ describe("sign-in and the session cookie", () => {
     expect(locked.headers["set-cookie"]).toBeUndefined();
     // Another client still signs in.
     expect((await attempt("198.51.100.8", s.adminPassword)).status).toBe(200);
-    // A guessing run spread over many (forged) addresses spends the global budget: then everyone waits.
-    let n = MAX_PER_CLIENT;
+    // Those clients were named by a proxy on loopback (trusted by default). A client that talks to the
+    // web server itself (from 127.0.0.2) cannot name itself: a new forged X-Forwarded-For per try
+    // still counts against its own address, and so does X-Real-IP or Forwarded.
+    const direct = (i: number, password: string) =>
+      send(s.port, "POST", "/api/auth/login", { "content-type": "application/json", "x-forwarded-for": `192.0.2.${i}`, "x-real-ip": `192.0.2.${i}`, forwarded: `for=192.0.2.${i}` }, JSON.stringify({ password }), { localAddress: "127.0.0.2" });
+    for (let i = 0; i < MAX_PER_CLIENT; i++) expect((await direct(i, `wrong-direct-${i}`)).json.code).toBe("INVALID_CREDENTIALS");
+    const directLocked = await direct(99, s.adminPassword);
+    expect([directLocked.status, directLocked.json.code]).toEqual([429, "SIGN_IN_THROTTLED"]);
+    // A guessing run spread over many addresses behind the proxy spends the global budget: then everyone waits.
+    let n = 2 * MAX_PER_CLIENT;
     for (let i = 0; n < MAX_GLOBAL; i++, n++) expect((await attempt(`203.0.113.${i}`, "guess")).json.code).toBe("INVALID_CREDENTIALS");
     const global = await attempt("198.51.100.9", s.adminPassword);
     expect([global.status, global.json.code]).toEqual([429, "SIGN_IN_THROTTLED"]);

@@ -77,12 +77,13 @@ export interface RawAnswer {
 const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
 
 /** One request through Node's client: the path is sent as given (percent-encoding is the caller's). */
-export function send(port: number, method: string, rawPath: string, headers: Record<string, string | string[]> = {}, body?: string | Buffer): Promise<RawAnswer> {
+export function send(port: number, method: string, rawPath: string, headers: Record<string, string | string[]> = {}, body?: string | Buffer, opts: { localAddress?: string } = {}): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
     // Framed explicitly: Node sends a DELETE's body unframed, which the server reads as a second request.
     const framed = body === undefined ? headers : { ...headers, "content-length": String(Buffer.byteLength(body)) };
     // maxHeaderSize: Next's 308 for a '\\' path repeats the whole (long) URL in two headers.
-    const req = http.request({ host: "127.0.0.1", port, method, path: rawPath, headers: framed, agent, maxHeaderSize: 256 * 1024 }, (res) => {
+    // A local address of its own (e.g. 127.0.0.2) makes the request come from another peer; kept-alive sockets are the agent's.
+    const req = http.request({ host: "127.0.0.1", port, method, path: rawPath, headers: framed, maxHeaderSize: 256 * 1024, ...(opts.localAddress ? { localAddress: opts.localAddress, agent: false } : { agent }) }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => {

@@ -10,7 +10,11 @@ import { errorResponse, envelope } from "~/server/rest/handler";
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";
 
-/** The caller as the nearest hop reports it (Next sets X-Forwarded-For to the socket's address when absent). */
+/**
+ * The caller as the nearest hop reports it: a trusted proxy's last X-Forwarded-For entry, else the
+ * socket's address (the web server drops forwarding headers from anyone else, server/web/forwarded.ts,
+ * and Next then sets X-Forwarded-For to the socket's address).
+ */
 function clientKey(req: Request): string {
   return req.headers.get("x-forwarded-for")?.split(",").pop()?.trim().slice(0, 100) || "unknown";
 }
