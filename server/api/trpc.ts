@@ -4,7 +4,8 @@ import { initTRPC, TRPCError } from "@trpc/server";
 import superjson from "superjson";
 import type { OperatorAuth } from "../core/auth";
 import type { Actor, Core } from "../core/core";
-import { fromEngine, isCoreError } from "../core/errors";
+import { CoreError, fromEngine, isCoreError } from "../core/errors";
+import { findProtoKey } from "../core/input-guard";
 
 export interface TRPCContext {
   core: Core;
@@ -14,8 +15,28 @@ export interface TRPCContext {
   sessionCookie: string | null;
 }
 
+/**
+ * superjson, but an input holding a "__proto__" key is refused before superjson and zod drop the key
+ * without a word (see input-guard.ts): the same 422 the REST API answers.
+ */
+const transformer = {
+  input: {
+    serialize: (value: unknown) => superjson.serialize(value),
+    deserialize: (wire: unknown) => {
+      const at = findProtoKey(wire);
+      if (at) {
+        const where = at.replace(/^\/json/, "") || "/";
+        const cause = new CoreError(422, "VALIDATION_ERROR", `${where}: "__proto__" is not an accepted key`);
+        throw new TRPCError({ code: "UNPROCESSABLE_CONTENT", message: cause.message, cause });
+      }
+      return superjson.deserialize(wire as Parameters<typeof superjson.deserialize>[0]);
+    },
+  },
+  output: superjson,
+};
+
 const t = initTRPC.context<TRPCContext>().create({
-  transformer: superjson,
+  transformer,
   errorFormatter({ shape, error }) {
     const cause = isCoreError(error.cause) ? error.cause : null;
     return { ...shape, data: { ...shape.data, hoodyCode: cause?.code ?? null, details: cause?.data ?? null } };

@@ -416,6 +416,9 @@ describe("fuzzed framing: what Node's client would not send", () => {
   });
 
   it("prototype keys in record bodies never set a prototype or a hidden env var", async () => {
+    // Signed in first: the session is the one change the fingerprint must not see.
+    const login = await send(s.port, "POST", "/api/auth/login", { "content-type": "application/json" }, JSON.stringify({ password: s.adminPassword }));
+    const cookie = String(login.headers["set-cookie"]).split(";")[0]!;
     batch = [];
     const before = await fingerprint(s);
     const envBefore = (await s.api("GET", `/containers/${fx.cA}/env`)).body.data.environment_vars;
@@ -431,6 +434,14 @@ describe("fuzzed framing: what Node's client would not send", () => {
     for (const [method, p, raw] of cases) {
       const a = await fire(method, p, { authorization: `Bearer ${s.adminToken}`, "content-type": "application/json" }, raw, "proto key");
       expectRefused(a, method, p, raw, /^(INVALID_ENV_KEY|VALIDATION_ERROR)$/);
+    }
+    // The dashboard's tRPC refuses them the same way (superjson and zod would drop the key silently).
+    for (const input of [{ id: fx.cA, environment_vars: { ["__proto__"]: "x" } }, { id: fx.cA, environment_vars: { PLAN: "x" }, ["__proto__"]: { polluted: "yes" } }]) {
+      // A computed ["__proto__"] key is an own property, so JSON.stringify writes it.
+      const raw = `{"json":${JSON.stringify(input)}}`;
+      const a = await send(s.port, "POST", "/api/trpc/containers.update", { cookie, "content-type": "application/json" }, raw);
+      batch.push({ method: "mutation", path: "/api/trpc/containers.update", why: "proto key", answer: a });
+      expect([a.status, a.json?.error?.json?.data?.hoodyCode], `${raw} → ${a.text.slice(0, 300)}`).toEqual([422, "VALIDATION_ERROR"]);
     }
     const env = await s.api("GET", `/containers/${fx.cA}/env`);
     expect(env.body.data.environment_vars).toEqual(envBefore);
