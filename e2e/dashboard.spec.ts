@@ -1,6 +1,6 @@
 // The operator's day, in Debian chromium against the production build and the real engine.
 import fs from "node:fs";
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test, type Locator, type Page } from "@playwright/test";
 import { E2E_STATE } from "./global-setup";
 
 const state = () => JSON.parse(fs.readFileSync(E2E_STATE, "utf8")) as { password: string; token: string; url: string; routerPort: number };
@@ -18,6 +18,20 @@ async function signIn(page: Page) {
   await page.getByLabel("Password").fill(state().password);
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page.getByRole("navigation", { name: "Main" })).toBeVisible();
+}
+
+/**
+ * Clicks what opens a dialog until the dialog is there. Sections above the button load on their own
+ * (log, audit, snapshots) and can move it between Playwright's hit check and the click: CI once saw
+ * the GDPR button clicked and no dialog.
+ */
+async function openDialog(page: Page, trigger: Locator): Promise<Locator> {
+  const dialog = page.getByRole("dialog");
+  await expect(async () => {
+    if (!(await dialog.isVisible())) await trigger.click();
+    await expect(dialog).toBeVisible({ timeout: 2_000 });
+  }).toPass({ timeout: 30_000 });
+  return dialog;
 }
 
 test.describe.configure({ mode: "serial" });
@@ -89,8 +103,8 @@ test("an operator creates a tenant, uses it, snapshots, restores and erases it",
   await page.getByRole("button", { name: "Create snapshot" }).click();
   await expect(page.getByText("e2e-point")).toBeVisible({ timeout: 30_000 });
   await api("POST", `/containers/${id}/exec`, { command: ["/bin/sh", "-c", "echo after > /data/state"] });
-  await page.getByRole("button", { name: "Restore" }).first().click();
-  await page.getByRole("dialog").getByRole("button", { name: "Restore snapshot" }).click();
+  const restore = await openDialog(page, page.getByRole("button", { name: "Restore" }).first());
+  await restore.getByRole("button", { name: "Restore snapshot" }).click();
   await expect
     .poll(async () => (await api("POST", `/containers/${id}/exec`, { command: ["cat", "/data/state"] })).data?.stdout, { timeout: 30_000 })
     .toBe("before\n");
@@ -105,8 +119,7 @@ test("an operator creates a tenant, uses it, snapshots, restores and erases it",
 
   // GDPR delete with typed confirmation; the receipt is shown; the tenant leaves the table.
   await page.goto(`/tenants/${id}`);
-  await page.getByRole("button", { name: "Delete tenant (GDPR)" }).click();
-  const dialog = page.getByRole("dialog");
+  const dialog = await openDialog(page, page.getByRole("button", { name: "Delete tenant (GDPR)" }));
   const erase = dialog.getByRole("button", { name: "Erase permanently" });
   await expect(erase).toBeDisabled();
   await dialog.getByLabel("Type the tenant name to confirm").fill("acme-e2e");
