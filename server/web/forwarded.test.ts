@@ -35,4 +35,16 @@ describe("forwarding headers", () => {
     dropUntrustedForwarding(d, "127.0.0.1", trustedProxies(""));
     expect(d["x-forwarded-for"]).toBeUndefined();
   });
+
+  it("takes CIDR blocks and any IPv6 spelling", () => {
+    const list = trustedProxies("10.1.0.0/16,2001:db8:0:0::/64,0:0:0:0:0:0:0:1");
+    for (const peer of ["10.1.2.3", "::ffff:10.1.255.255", "2001:db8::abcd", "::1"]) expect(list.has(peer), peer).toBe(true);
+    for (const peer of ["10.2.0.1", "2001:db8:1::1", "127.0.0.1", "not-an-ip", undefined]) expect(list.has(peer), String(peer)).toBe(false);
+  });
+
+  it("refuses an entry that is no address or block, instead of never matching it", () => {
+    for (const bad of ["localhost", "10.0.0.0/33", "10.0.0.0/8/1", "10.0.0/8", "::1/129", "10.0.0.0/x"]) {
+      expect(() => trustedProxies(bad), bad).toThrow(/HOODY_TRUSTED_PROXIES/);
+    }
+  });
 });

@@ -13,22 +13,51 @@ const hostname = values.hostname!;
 const trusted = trustedProxies();
 
 const server = http.createServer();
+// A port in use must end the process (exit 1, as `next start` does), not leave it up with Next's
+// handlers only logging the error while something else answers the health check.
+server.on("error", (e) => {
+  console.error(`[web] cannot serve on ${hostname}:${port}: ${e.message}`);
+  process.exit(1);
+});
+// Requests that arrive while Next prepares (as with `next start`, it listens first) wait for it.
 const app = next({ dev: false, dir: process.cwd(), hostname, port });
-await app.prepare();
-const handle = app.getRequestHandler();
+const ready = app.prepare().then(
+  () => app.getRequestHandler(),
+  (e: unknown) => {
+    console.error("[web] Next.js did not start:", e);
+    process.exit(1);
+  },
+);
+let stopping = false;
 
 server.on("request", (req, res) => {
   dropUntrustedForwarding(req.headers, req.socket.remoteAddress, trusted);
-  void handle(req, res);
+  // While stopping, kept-alive clients (a proxy's pool) are told to reconnect elsewhere.
+  if (stopping) res.setHeader("connection", "close");
+  ready
+    .then((handle) => handle(req, res))
+    .catch((e: unknown) => {
+      console.error("[web] request failed:", e);
+      if (!res.headersSent) res.statusCode = 500;
+      res.end();
+    });
 });
-// Next adds its own upgrade listener on the first request; this one, added first, runs before it.
-server.on("upgrade", (req) => dropUntrustedForwarding(req.headers, req.socket.remoteAddress, trusted));
-server.listen(port, hostname, () => console.log(`[web] listening on http://${hostname}:${port} (trusted proxies: ${[...trusted].join(", ") || "none"})`));
+server.on("upgrade", (req, socket) => {
+  dropUntrustedForwarding(req.headers, req.socket.remoteAddress, trusted);
+  // Next adds its own upgrade listener on the first request (this one runs before it); until then
+  // nothing would answer the upgrade, so refuse it rather than leave the socket hanging.
+  if (server.listenerCount("upgrade") === 1) socket.destroy();
+});
+await new Promise<void>((resolve) => server.listen(port, hostname, resolve));
+console.log(`[web] listening on http://${hostname}:${port} (trusted proxies: ${trusted.entries.join(", ") || "none"})`);
+await ready;
 
-// A stop drains: no new connections, idle ones closed, requests in flight get up to 5 s to finish.
+// A stop drains: no new connections, idle ones closed, requests in flight get up to 12 s to finish
+// (the service manager waits 15 s before SIGKILL).
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
   process.once(signal, () => {
+    stopping = true;
     server.close(() => process.exit(0)).closeIdleConnections();
-    setTimeout(() => process.exit(0), 5_000).unref();
+    setTimeout(() => process.exit(0), 12_000).unref();
   });
 }
