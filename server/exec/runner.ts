@@ -74,6 +74,7 @@ export async function handleExec(store: ScriptStore, req: Request, segments: str
 
     const answer = await new Promise<Response>((resolve) => {
       let done = false;
+      let loaded = false;
       const finish = (r: Response) => {
         if (done) return;
         done = true;
@@ -86,6 +87,9 @@ export async function handleExec(store: ScriptStore, req: Request, segments: str
       child.on("error", (e) => finish(problem(500, `the script could not run: ${e.message}`)));
       child.on("message", async (msg: { type: string; key?: string; result?: string; status?: number; headers?: [string, string][]; bodyB64?: string; logs?: string[]; message?: string }) => {
         if (msg.type === "loaded") {
+          // Once only: the script runs in that process and could send "loaded" itself to rearm the timer.
+          if (loaded || done) return;
+          loaded = true;
           clearTimeout(timer);
           timer = setTimeout(() => finish(problem(504, `the script did not answer within ${opts.timeoutMs} ms`)), opts.timeoutMs);
         } else if (msg.type === "once-check" && msg.key) {
