@@ -234,7 +234,8 @@ export class TenantRouter {
       if (a.active > 0 || this.waking.has(tenant.id) || Date.now() - a.lastAt < timeoutS * 1000) continue;
       try {
         await this.core.setRunning(tenant.id, false, `router: idle for ${timeoutS}s`);
-        this.activity.delete(tenant.id);
+        // A request that arrived during the stop holds this entry (it will wake the tenant): keep its count.
+        if (this.activity.get(tenant.id)?.active === 0) this.activity.delete(tenant.id);
         this.ready.delete(tenant.id);
         stopped.push(tenant.id);
       } catch (e) {
