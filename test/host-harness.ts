@@ -47,20 +47,21 @@ const pickedSubnets = new Set<string>();
  * be up at the same time, and a clash would route one's tenants into the other.
  */
 export async function freeTestSubnet(bits: 16 | 24): Promise<string> {
-  const seen = (await execa("ip", ["-4", "route", "show", "table", "all"])).stdout + (await execa("ip", ["-4", "-o", "addr"])).stdout;
-  const used24 = new Set([...seen.matchAll(/\b10\.(\d+)\.(\d+)\.\d+/g)].map((m) => `${m[1]}.${m[2]}`));
-  const used16 = new Set([...seen.matchAll(/\b10\.(\d+)\.\d+\.\d+\/(\d+)/g)].filter((m) => Number(m[2]) <= 16).map((m) => m[1]!));
-  for (const p of pickedSubnets) {
-    const [, second, third] = p.match(/^10\.(\d+)\.(\d+)\./)!;
-    if (p.endsWith("/16")) used16.add(second!);
-    else used24.add(`${second}.${third}`);
-  }
+  const toInt = (ip: string) => ip.split(".").reduce((n, o) => n * 256 + Number(o), 0);
+  const range = (ip: string, len: number): [number, number] => {
+    const size = 2 ** (32 - len);
+    const start = Math.floor(toInt(ip) / size) * size;
+    return [start, start + size - 1];
+  };
+  // Every IPv4 block a route or an address of this host covers (a bare address is a /32), and our picks.
+  const seen = (await execa("ip", ["-4", "route", "show", "table", "all"])).stdout + "\n" + (await execa("ip", ["-4", "-o", "addr"])).stdout;
+  const taken = [...seen.matchAll(/\b(\d+\.\d+\.\d+\.\d+)(?:\/(\d+))?/g)].map((m) => range(m[1]!, Number(m[2] ?? 32)));
+  for (const p of pickedSubnets) taken.push(range(p.split("/")[0]!, Number(p.split("/")[1])));
   for (let i = 0; i < 1000; i++) {
-    const second = randomInt(200, 250);
-    const third = randomInt(0, 255);
-    const free = bits === 16 ? !used16.has(String(second)) && ![...used24].some((u) => u.startsWith(`${second}.`)) : !used16.has(String(second)) && !used24.has(`${second}.${third}`);
-    if (!free) continue;
-    const subnet = bits === 16 ? `10.${second}.0.0/16` : `10.${second}.${third}.0/24`;
+    const subnet = bits === 16 ? `10.${randomInt(200, 250)}.0.0/16` : `10.${randomInt(200, 250)}.${randomInt(0, 255)}.0/24`;
+    const [lo, hi] = range(subnet.split("/")[0]!, bits);
+    // A default route (0.0.0.0/0) covers everything and is no clash: blocks of /8 or wider do not count.
+    if (taken.some(([a, z]) => z - a < 2 ** 24 - 1 && a <= hi && lo <= z)) continue;
     pickedSubnets.add(subnet);
     return subnet;
   }
