@@ -6,7 +6,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import net from "node:net";
 
-export const FORWARDING_HEADERS = ["forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-port", "x-forwarded-proto", "x-real-ip"] as const;
+const FORWARDING_HEADERS = ["forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-port", "x-forwarded-proto", "x-real-ip"] as const;
 
 const DEFAULT_TRUSTED = "127.0.0.1,::1";
 
@@ -25,16 +25,15 @@ export function trustedProxies(value: string | undefined = process.env.HOODY_TRU
   const entries = (value ?? DEFAULT_TRUSTED).split(",").map((a) => a.trim()).filter(Boolean);
   const list = new net.BlockList();
   for (const entry of entries) {
-    const [address, prefix, extra] = entry.split("/");
-    const family = net.isIP(address ?? "");
-    const bits = prefix === undefined ? null : Number(prefix);
-    const max = family === 6 ? 128 : 32;
-    if (!family || extra !== undefined || (bits !== null && !(Number.isInteger(bits) && bits >= 0 && bits <= max && /^\d+$/.test(prefix!)))) {
+    const [address = "", prefix, extra] = entry.split("/");
+    const family = net.isIP(address);
+    const bits = prefix === undefined ? null : /^\d{1,3}$/.test(prefix) ? Number(prefix) : NaN;
+    if (!family || extra !== undefined || (bits !== null && !(bits <= (family === 6 ? 128 : 32)))) {
       throw new Error(`HOODY_TRUSTED_PROXIES: "${entry}" is not an IP address or CIDR block`);
     }
     const type = family === 6 ? "ipv6" : "ipv4";
-    if (bits === null) list.addAddress(address!, type);
-    else list.addSubnet(address!, bits, type);
+    if (bits === null) list.addAddress(address, type);
+    else list.addSubnet(address, bits, type);
   }
   return {
     entries,
@@ -48,7 +47,7 @@ export function trustedProxies(value: string | undefined = process.env.HOODY_TRU
 }
 
 /** An IPv4 peer on a dual-stack socket reads ::ffff:a.b.c.d: the same address as a.b.c.d. */
-export function normalizeAddress(address: string): string {
+function normalizeAddress(address: string): string {
   return address.toLowerCase().replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, "$1");
 }
 
