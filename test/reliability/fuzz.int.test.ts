@@ -213,6 +213,12 @@ function expectRefused(a: RawAnswer, method: string, rawPath: string, why: strin
   if (codes) expect(a.json.code, where).toMatch(codes);
 }
 
+/** An operator session cookie ("hoody_session=…"), signed in with the password, for the tRPC routes. */
+async function operatorSession(): Promise<string> {
+  const login = await send(s.port, "POST", "/api/auth/login", { "content-type": "application/json" }, JSON.stringify({ password: s.adminPassword }));
+  return String(login.headers["set-cookie"]).split(";")[0]!;
+}
+
 /** Nothing reached the daemon carrying the marker, and nothing changed since `before`. */
 async function expectUnchanged(before: Fingerprint): Promise<void> {
   const leaked = (await trace.next()).filter((l) => l.toUpperCase().includes(MARK.toUpperCase()));
@@ -332,8 +338,7 @@ describe("fuzzed API: every route refuses hostile input and nothing changes", ()
 
 describe("fuzzed tRPC: the dashboard's API, signed in", () => {
   it("malformed and hostile inputs on every procedure: a 4xx (or a read), never a 5xx, nothing changes", async () => {
-    const login = await send(s.port, "POST", "/api/auth/login", { "content-type": "application/json" }, JSON.stringify({ password: s.adminPassword }));
-    const cookie = String(login.headers["set-cookie"]).split(";")[0]!;
+    const cookie = await operatorSession();
     expect(cookie).toMatch(/^hoody_session=.+/);
     const procs = Object.entries((appRouter as unknown as { _def: { procedures: Record<string, { _def: { type: string } }> } })._def.procedures)
       // The one input-less mutation (reconcile) has nothing to refuse.
@@ -417,8 +422,7 @@ describe("fuzzed framing: what Node's client would not send", () => {
 
   it("prototype keys in record bodies never set a prototype or a hidden env var", async () => {
     // Signed in first: the session is the one change the fingerprint must not see.
-    const login = await send(s.port, "POST", "/api/auth/login", { "content-type": "application/json" }, JSON.stringify({ password: s.adminPassword }));
-    const cookie = String(login.headers["set-cookie"]).split(";")[0]!;
+    const cookie = await operatorSession();
     batch = [];
     const before = await fingerprint(s);
     const envBefore = (await s.api("GET", `/containers/${fx.cA}/env`)).body.data.environment_vars;

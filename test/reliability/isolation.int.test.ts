@@ -41,6 +41,8 @@ const received = async (t: TenantInfo, port: number) => (await sh(t, `cat /tmp/g
  * in the tenant's network namespace: the packets enter and leave through the tenant's own veth,
  * exactly as the tenant's would.
  */
+// The child comes wrapped: an execa child is itself a promise, and an async function returning it
+// bare would hand back its result, not the running process.
 const spawnInNetns = async (t: TenantInfo, code: string, timeoutMs = 10_000) => ({
   child: execa("nsenter", ["-t", String(await initPid(t)), "-n", "python3", "-c", code], { reject: false, timeout: timeoutMs }),
 });
