@@ -18,6 +18,7 @@ import { execa } from "execa";
 import { IncusClient } from "../server/engine/incus/client.js";
 import { importRecipe } from "../server/engine/incus/recipe-image.js";
 import type { IncusInstance } from "../server/engine/incus/types.js";
+import { ensureSubIdRange } from "../server/host/host.js";
 import { TEST_CACHE_DIR, freeTestSubnet } from "./host-harness.js";
 
 const INCUSD = "/usr/libexec/incus/incusd";
@@ -31,6 +32,8 @@ export const INCUS_TEST_UID_FLOOR = 2_075_000_000;
 const UID_RANGE = 65536;
 const SLOT_RANGES = 64;
 const SLOTS = Math.floor((2 ** 31 - INCUS_TEST_UID_FLOOR) / (SLOT_RANGES * UID_RANGE)); // 17
+/** The whole span, one /etc/subuid entry: incusd refuses an idmap base outside root's ranges. */
+const INCUS_TEST_UID_SPAN = SLOTS * SLOT_RANGES * UID_RANGE;
 
 export class IncusTestDaemon {
   private daemon: ChildProcess | null = null;
@@ -69,6 +72,9 @@ export class IncusTestDaemon {
     const tag = Math.random().toString(36).replace(/[^a-z]/g, "").slice(0, 4).padEnd(4, "x");
     const d = new IncusTestDaemon(dir, `hp${tag}`, `hib${tag}`, await freeTestSubnet(24), INCUS_TEST_UID_FLOOR + randomInt(0, SLOTS) * SLOT_RANGES * UID_RANGE);
     try {
+      // A new box has only the incus package's root:1000000:1000000000; incusd reads root's ranges
+      // when it starts, so ours must be there first.
+      await ensureSubIdRange(INCUS_TEST_UID_FLOOR, INCUS_TEST_UID_SPAN);
       await d.startDaemon();
       await d.client.post("/1.0/storage-pools", { name: d.pool, driver: "btrfs", config: { size: `${opts.poolSizeGiB ?? 4}GiB` } });
       await d.client.post("/1.0/networks", {
