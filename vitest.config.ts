@@ -8,7 +8,7 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["server/**/*.test.ts"],
+          include: ["server/**/*.test.ts", "bin/**/*.test.ts"],
           environment: "node",
         },
       },

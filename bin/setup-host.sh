@@ -7,20 +7,10 @@ set -euo pipefail
 
 log() { printf '[setup] %s\n' "$*"; }
 
-# --- apt sources: bookworm-backports carries btrfs-progs >= 6.7 (simple quotas) and incus
+# --- apt sources: bookworm-backports carries btrfs-progs >= 6.7 (simple quotas) and incus; it comes
+# from the mirror the machine's own sources already use.
 codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
-bp_list=/etc/apt/sources.list.d/hoody-backports.sources
-if [ "$codename" = bookworm ] && ! grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
-  log "adding bookworm-backports to apt sources"
-  cat >"$bp_list" <<SRC
-Types: deb
-URIs: http://deb.debian.org/debian
-Suites: bookworm-backports
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SRC
-  rm -f /var/lib/hoody-apt-updated
-fi
+if [ "$codename" = bookworm ]; then bash "$(dirname "$0")/apt-backports.sh" /etc/apt "$codename"; fi
 
 apt_updated=0
 apt_update_once() {
