@@ -63,6 +63,8 @@ test("an operator creates a tenant, uses it, snapshots, restores and erases it",
   const id = page.url().split("/").pop()!;
   const url = await page.getByTestId("tenant-url").innerText();
   expect(url).toContain(`acme-e2e.localhost:${state().routerPort}`);
+  // Its creation is an event about it: listed on its own page.
+  await expect(page.getByRole("cell", { name: "container.create", exact: true })).toBeVisible({ timeout: 30_000 });
 
   // Its URL opens the tenant's own app (through the router).
   // (The router waits a few seconds for a new tenant's app; on a busy box it may need a reload.)
@@ -130,6 +132,52 @@ test("an operator creates a tenant, uses it, snapshots, restores and erases it",
   await expect(page.getByRole("link", { name: "customer-051", exact: true })).toBeVisible();
   await expect(page.getByRole("link", { name: "acme-e2e" })).toHaveCount(0);
   expect((await api("GET", `/containers/${id}`)).statusCode).toBe(404);
+});
+
+test("the tenants table: every column readable at 1280 × 800, usable at 390 px", async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await signIn(page);
+  await page.goto("/tenants");
+  await expect(page.getByTestId("tenant-row").first()).toBeVisible();
+  const headers = page.locator("table thead th");
+  await expect(headers).toHaveCount(10);
+  // Measured in the page: no sideways scrolling, every header inside the visible box, not clipped and
+  // not covered (the pinned actions column sits on top of whatever scrolls under it), no URL cut off.
+  const problems = await page.evaluate(() => {
+    const table = document.querySelector("table")!;
+    const scroller = table.parentElement!;
+    const box = scroller.getBoundingClientRect();
+    const out: string[] = [];
+    if (scroller.scrollWidth > scroller.clientWidth) out.push(`the table scrolls: ${scroller.scrollWidth} > ${scroller.clientWidth} px`);
+    for (const th of Array.from(table.querySelectorAll("thead th"))) {
+      const r = th.getBoundingClientRect();
+      const label = th.textContent!.trim();
+      if (r.left < box.left - 0.5 || r.right > box.right + 0.5) out.push(`${label}: outside the visible table`);
+      if (th.scrollWidth > th.clientWidth) out.push(`${label}: clipped`);
+      if (!th.contains(document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2))) out.push(`${label}: covered`);
+    }
+    for (const a of Array.from(document.querySelectorAll<HTMLElement>("[data-testid=tenant-url-cell]"))) {
+      if (a.scrollWidth > a.clientWidth || a.getBoundingClientRect().right > box.right + 0.5) out.push(`URL cut off: ${a.textContent}`);
+    }
+    return out;
+  });
+  expect(problems).toEqual([]);
+  for (const label of ["Name and URL", "Project / template", "Status", "Delta disk", "KSM saved", "Memory", "CPU", "Last request", "Created"]) {
+    await expect(headers.filter({ hasText: label })).toBeInViewport({ ratio: 1 });
+  }
+
+  // A phone: the table scrolls sideways inside its box, the actions stay reachable, a row opens.
+  await page.setViewportSize({ width: 390, height: 844 });
+  const first = page.getByTestId("tenant-row").first();
+  const scroller = page.locator("table").locator("..");
+  expect(await scroller.evaluate((el) => el.scrollWidth > el.clientWidth)).toBe(true);
+  expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1)).toBe(true);
+  await expect(first.getByRole("link", { name: /^Open / })).toBeInViewport({ ratio: 1 });
+  await scroller.evaluate((el) => el.scrollTo({ left: el.scrollWidth }));
+  await expect(headers.filter({ hasText: "Created" })).toBeInViewport({ ratio: 1 });
+  const name = await first.getAttribute("data-id");
+  await first.getByRole("link", { name: /^Open / }).click();
+  await expect(page).toHaveURL(new RegExp(`/tenants/${name}$`));
 });
 
 test("sign out ends the session", async ({ page }) => {

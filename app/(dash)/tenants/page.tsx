@@ -8,7 +8,9 @@ import { ago, bytes, cpuSeconds } from "~/app/_lib/format";
 import { api } from "~/app/_lib/trpc";
 import { btn, ErrorBox, fmtDate, inputCls, labelCls, Spinner, STATUSES, StatusBadge, tableCls, type Status } from "./[id]/_components/ui";
 
-// Compact cells; the table scrolls sideways when narrower than its twelve columns, with the actions column pinned on the right.
+// Compact cells: ten columns (the URL under the name, the template under the project) fit a 1280 px
+// screen without truncating anything; narrower screens scroll the table sideways, with the actions
+// column pinned on the right.
 const thCls = "px-2 py-2 text-xs font-medium text-neutral-600 whitespace-nowrap";
 const tdCls = "px-2 py-2 align-middle whitespace-nowrap";
 const pinned = "sticky right-0 shadow-[-6px_0_6px_-6px_rgba(0,0,0,0.15)]";
@@ -196,11 +198,9 @@ function Tenants() {
               <caption className="sr-only">Tenants, page {page}; stats refresh every 5 seconds</caption>
               <thead className="bg-neutral-50">
                 <tr>
-                  {sortHeader("name", "Name")}
-                  <th scope="col" className={thCls}>Project</th>
-                  <th scope="col" className={thCls}>Template</th>
+                  {sortHeader("name", "Name and URL")}
+                  <th scope="col" className={thCls}>Project / template</th>
                   {sortHeader("status", "Status")}
-                  <th scope="col" className={thCls}>URL</th>
                   <th scope="col" className={`${thCls} text-right`}>Delta disk</th>
                   <th scope="col" className={`${thCls} text-right`}>KSM saved</th>
                   <th scope="col" className={`${thCls} text-right`}>Memory</th>
@@ -215,7 +215,7 @@ function Tenants() {
               <tbody className="divide-y divide-neutral-100">
                 {rows.length === 0 ? (
                   <tr>
-                    <td colSpan={12} className="px-3 py-8 text-center text-sm text-neutral-500">
+                    <td colSpan={10} className="px-3 py-8 text-center text-sm text-neutral-500">
                       {filtered ? "No tenants match these filters." : "No tenants on this page."}{" "}
                       <button
                         type="button"
@@ -234,21 +234,22 @@ function Tenants() {
                     const busy = pendingId === c.id;
                     return (
                       <tr key={c.id} className="group hover:bg-neutral-50" data-testid="tenant-row" data-id={c.id}>
-                        <td className={`${tdCls} font-medium`}>
-                          <Link href={`/tenants/${c.id}`} className="text-neutral-900 hover:underline focus-visible:outline focus-visible:outline-2 focus-visible:outline-blue-600">
+                        <td className="px-2 py-2 align-middle">
+                          <Link href={`/tenants/${c.id}`} className="font-medium text-neutral-900 hover:underline focus-visible:outline focus-visible:outline-2 focus-visible:outline-blue-600">
                             {c.name}
                           </Link>
-                        </td>
-                        <td className={`${tdCls} text-neutral-600`}>{alias.get(c.project_id) ?? <span className="font-mono text-xs">{c.project_id}</span>}</td>
-                        <td className={`${tdCls} text-neutral-600`}>{c.template}</td>
-                        <td className={tdCls}>
-                          <StatusBadge status={c.status} />
-                        </td>
-                        <td className={`${tdCls} max-w-[10rem] truncate`}>
-                          <a href={c.url} target="_blank" rel="noreferrer" className="text-blue-700 hover:underline" title={c.url}>
+                          {/* The whole URL, wrapping where it must: never cut off. */}
+                          <a href={c.url} target="_blank" rel="noreferrer" className="block break-all text-xs text-blue-700 hover:underline" data-testid="tenant-url-cell">
                             {c.url.replace(/^https?:\/\//, "").replace(/\/$/, "")}
                             <span className="sr-only"> (opens in a new tab)</span>
                           </a>
+                        </td>
+                        <td className={`${tdCls} text-neutral-600`}>
+                          {alias.get(c.project_id) ?? <span className="font-mono text-xs">{c.project_id}</span>}
+                          <span className="block text-xs text-neutral-500">{c.template}</span>
+                        </td>
+                        <td className={tdCls}>
+                          <StatusBadge status={c.status} suspended={c.suspended} />
                         </td>
                         <td className={`${tdCls} text-right tabular-nums`}>{bytes(c.stats?.delta_disk_bytes)}</td>
                         <td className={`${tdCls} text-right tabular-nums`}>{bytes(c.stats?.ksm_saved_bytes)}</td>

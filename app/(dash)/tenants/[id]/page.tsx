@@ -151,7 +151,7 @@ function Header({ c, stale }: { c: Container; stale: boolean }) {
             <h1 className="truncate text-xl font-semibold tracking-tight" data-testid="tenant-name">
               {c.name}
             </h1>
-            <StatusBadge status={c.status} />
+            <StatusBadge status={c.status} suspended={c.suspended} />
             {stale && <span className="text-xs text-amber-700">(live refresh failing; showing the last data)</span>}
           </div>
           <div className="flex min-w-0 flex-wrap items-center gap-2 text-sm">

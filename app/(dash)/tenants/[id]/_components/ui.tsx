@@ -23,15 +23,18 @@ const DOT: Record<string, string> = {
   deleting: "bg-amber-500",
 };
 
-export function StatusBadge({ status }: { status: string }) {
+/** A suspended tenant (stopped by an operator, the API or billing) is not woken by requests: it says so. */
+export function StatusBadge({ status, suspended = false }: { status: string; suspended?: boolean }) {
+  const shown = suspended && status === "stopped" ? "suspended" : status;
   return (
     <span
       data-testid="status-badge"
       data-status={status}
+      title={shown === "suspended" ? "Stopped and not woken by requests until started" : undefined}
       className={`inline-flex items-center gap-1.5 rounded-full px-2 py-0.5 text-xs font-medium ring-1 ring-inset ${BADGE[status] ?? BADGE.stopped}`}
     >
       <span aria-hidden="true" className={`h-1.5 w-1.5 rounded-full ${DOT[status] ?? DOT.stopped}`} />
-      {status}
+      {shown}
     </span>
   );
 }
