@@ -48,7 +48,8 @@ async function handle(event: Stripe.Event, ctx: ScriptContext): Promise<Record<s
     case "customer.subscription.deleted": {
       const c = await ctx.hoody.containers.find(name);
       if (!c) return { ignored: "no tenant for this customer" };
-      if (c.status === "running") await ctx.hoody.containers.stop(c.id);
+      // Suspended, not just stopped: a visitor to its URL must not wake it during the grace period.
+      await ctx.hoody.containers.suspend(c.id);
       if (Number(ctx.settings.GRACE_SECONDS ?? 0) === 0) {
         await ctx.hoody.containers.delete(c.id);
         return { tenant: c.id, action: "deleted" };
@@ -58,7 +59,7 @@ async function handle(event: Stripe.Event, ctx: ScriptContext): Promise<Record<s
     }
     case "invoice.payment_failed": {
       const c = await ctx.hoody.containers.find(name);
-      if (c?.status === "running") await ctx.hoody.containers.stop(c.id);
+      if (c) await ctx.hoody.containers.suspend(c.id);
       return { tenant: c?.id ?? null, action: c ? "stopped" : "none" };
     }
     default:

@@ -325,6 +325,14 @@ describe("projects, templates, tokens, audit", () => {
     expect(JSON.stringify(a)).not.toContain("enterprise");
     expect(JSON.stringify(a)).not.toContain(s.adminToken);
     expect(a.entries.some((e: any) => e.action === "container.update" && e.result === "ok")).toBe(true);
+    // Events about a tenant, its creation included, are found by its target.
+    const own = (await s.api("GET", `/audit?target=container:${c1.id}&limit=100`)).body.data.entries;
+    expect(own.find((e: any) => e.action === "container.create")).toMatchObject({ result: "ok", target: `container:${c1.id}`, detail: { container_id: c1.id, project_id: projectA } });
+    // A create that failed made no container: it is recorded against the project.
+    const full = (await s.api("POST", "/projects", { alias: "full", max_containers: 0 })).body.data.id;
+    expect((await s.api("POST", `/projects/${full}/containers`, { template: "mini" })).status).toBe(409);
+    const refused = (await s.api("GET", `/audit?target=project:${full}`)).body.data.entries;
+    expect(refused.map((e: any) => [e.action, e.result])).toEqual([["container.create", "error:PROJECT_CONTAINER_LIMIT"]]);
     expect((await s.api("GET", "/audit", undefined, { token: tokenB })).status).toBe(403);
     const rec = await s.api("POST", "/reconcile");
     expect(rec.body.data).toMatchObject({ removedOrphans: [], markedFailed: [] });

@@ -86,6 +86,31 @@ describe("tenant router", () => {
     expect((await s.viaRouter("idler")).body).toContain("hello from idler");
   });
 
+  it("never answers 502 from a stale lookup: a request right after an API stop re-reads the state", async () => {
+    const t = await create({ template: "mini", name: "stopped-by-api", idle_timeout_s: 0 });
+    const burst = () => Promise.all(Array.from({ length: 20 }, () => s.viaRouter("stopped-by-api", "/", { headers: { accept: "application/json" } })));
+    // The router now holds the tenant as running and ready (cached for a second).
+    expect((await s.viaRouter("stopped-by-api")).status).toBe(200);
+    // A stop that lets requests wake it: the 20 requests that follow at once find it stopped behind
+    // the router's cached "running", and wake it.
+    expect((await s.api("POST", `/containers/${t.id}/stop`, { wake_on_request: true })).status).toBe(200);
+    expect((await s.host.lxc("lxc-info", t.id, "-sH")).stdout.trim()).toBe("STOPPED");
+    const woken = await burst();
+    expect(woken.filter((a) => a.status === 502).map((a) => a.body)).toEqual([]);
+    expect(woken.map((a) => a.status)).toEqual(Array(20).fill(200));
+    // A plain stop suspends: the same burst gets the truth (503 TENANT_SUSPENDED), never a 502, and
+    // the tenant stays stopped until it is started.
+    expect((await s.api("POST", `/containers/${t.id}/stop`)).body.data.status).toBe("stopped");
+    const refused = await burst();
+    expect(refused.filter((a) => a.status === 502).map((a) => a.body)).toEqual([]);
+    expect(refused.map((a) => `${a.status} ${JSON.parse(a.body).code}`)).toEqual(Array(20).fill("503 TENANT_SUSPENDED"));
+    expect((await s.host.lxc("lxc-info", t.id, "-sH")).stdout.trim()).toBe("STOPPED");
+    expect((await s.api("GET", `/containers/${t.id}`)).body.data.suspended).toBe(true);
+    expect((await s.api("POST", `/containers/${t.id}/start`)).status).toBe(200);
+    expect((await s.api("GET", `/containers/${t.id}`)).body.data.suspended).toBe(false);
+    expect((await s.viaRouter("stopped-by-api")).body).toContain("hello from stopped-by-api");
+  });
+
   it("passes WebSocket upgrades through (echo)", async () => {
     const ws = new WebSocket(`${s.routerUrl.replace("http", "ws")}/ws/echo`, { headers: { host: `shop-one.localhost:${s.routerPort}` } });
     const reply = await new Promise<string>((resolve, reject) => {

@@ -9,12 +9,12 @@ import type { Db } from "../db/client";
 import * as t from "../db/schema";
 import type { Engine } from "../engine/types";
 import type { FirewallRule, Limits, TenantInfo, TenantStats } from "../engine/protocol";
-import { ENV_KEY_RE, FirewallRuleSchema } from "../engine/protocol";
+import { ENV_KEY_RE, ENV_MAX_TOTAL_BYTES, envBytes, FirewallRuleSchema } from "../engine/protocol";
 import { admissionFromEnv, type Admission } from "./admission";
 import { CoreError, fromEngine, notFound } from "./errors";
 import { Idempotency } from "./idempotency";
 import { faultPoint } from "./fault";
-import type { LimitsInput, ListQuery } from "./schemas";
+import type { CeilingsInput, LimitsInput, ListQuery } from "./schemas";
 import { MAX_ENV_KEYS } from "./schemas";
 import { ScriptStore } from "./scripts";
 
@@ -51,6 +51,8 @@ export interface ContainerView {
   idle_timeout_s: number | null;
   /** Scheduled erasure (grace period), if any. */
   delete_at: string | null;
+  /** Stopped by an operator, the API or a script: requests to its URL get 503, they do not wake it. */
+  suspended: boolean;
   requests_total: number;
   last_request_at: string | null;
   created_at: string;
@@ -68,6 +70,8 @@ export interface RouteTarget {
   appPort: number;
   /** Effective idle timeout in seconds; null = never stop for idleness. */
   idleTimeoutS: number | null;
+  /** Not to be woken by requests (stopped by an operator, the API or a script). */
+  suspended: boolean;
 }
 
 export interface ContainerStatsView {
@@ -84,6 +88,8 @@ export interface ProjectView {
   id: string;
   alias: string;
   max_containers: number | null;
+  /** Operator-set ceilings for what the project's tokens may ask for; absent keys: the template's defaults. */
+  ceilings: Record<string, number> | null;
   container_count: number;
   created_at: string;
   updated_at: string;
@@ -92,6 +98,13 @@ export interface ProjectView {
 const id = (prefix: string) => `${prefix}${randomBytes(8).toString("hex").slice(0, 10)}`;
 const nowIso = () => new Date().toISOString();
 export const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
+
+/** At most MAX_ENV_KEYS keys and ENV_MAX_TOTAL_BYTES in all: more could never start (see protocol.ts). */
+function checkEnvTotals(env: Record<string, string>): void {
+  if (Object.keys(env).length > MAX_ENV_KEYS) throw new CoreError(422, "TOO_MANY_ENV_VARS", `at most ${MAX_ENV_KEYS} env vars`);
+  const size = envBytes(env);
+  if (size > ENV_MAX_TOTAL_BYTES) throw new CoreError(422, "ENV_TOO_LARGE", `the environment would hold ${size} bytes; at most ${ENV_MAX_TOTAL_BYTES} in all`);
+}
 
 /** A DNS label from a name: lowercase letters, digits and '-', never leading or trailing '-'. */
 export function dnsLabel(name: string): string {
@@ -111,6 +124,7 @@ export function statsView(s: TenantStats | undefined): ContainerStatsView {
 }
 
 type LimitsBody = z.infer<typeof LimitsInput>;
+type Ceilings = z.infer<typeof CeilingsInput>;
 
 /** The API's snake_case limits as the engine's; only the keys given, so template defaults stay. */
 function engineLimits(l: LimitsBody): Partial<Limits> {
@@ -146,15 +160,26 @@ export class Core {
     this.db.insert(t.auditLog).values({ actor: actor.id, action, target, result, detail }).run();
   }
 
-  /** Runs a mutation and records it in the audit log with its outcome, success or failure. */
-  private async audited<T>(actor: Actor, action: string, target: string | null, fn: () => Promise<T>, detail?: (r: T) => Record<string, unknown> | null): Promise<T> {
+  /**
+   * Runs a mutation and records it in the audit log with its outcome, success or failure. `target`
+   * may name what the mutation made (a new container): then a failure, which made nothing, is
+   * recorded against `failedTarget`.
+   */
+  private async audited<T>(
+    actor: Actor,
+    action: string,
+    target: string | null | ((r: T) => string),
+    fn: () => Promise<T>,
+    detail?: (r: T) => Record<string, unknown> | null,
+    failedTarget: string | null = typeof target === "function" ? null : target,
+  ): Promise<T> {
     try {
       const r = await fn();
-      this.audit(actor, action, target, "ok", detail ? detail(r) : null);
+      this.audit(actor, action, typeof target === "function" ? target(r) : target, "ok", detail ? detail(r) : null);
       return r;
     } catch (e) {
       const err = fromEngine(e);
-      this.audit(actor, action, target, `error:${err.code}`, null);
+      this.audit(actor, action, failedTarget, `error:${err.code}`, null);
       throw err;
     }
   }
@@ -174,7 +199,7 @@ export class Core {
 
   private projectView(row: typeof t.projects.$inferSelect): ProjectView {
     const count = this.db.select({ n: sql<number>`count(*)` }).from(t.containers).where(eq(t.containers.projectId, row.id)).get()?.n ?? 0;
-    return { id: row.id, alias: row.alias, max_containers: row.maxContainers, container_count: count, created_at: row.createdAt, updated_at: row.updatedAt };
+    return { id: row.id, alias: row.alias, max_containers: row.maxContainers, ceilings: row.ceilings ?? null, container_count: count, created_at: row.createdAt, updated_at: row.updatedAt };
   }
 
   listProjects(actor: Actor, q: { page: number; limit: number }) {
@@ -192,21 +217,30 @@ export class Core {
     if (actor.projectId) throw new CoreError(403, "RESOURCE_ACCESS_DENIED", "this needs an admin token");
   }
 
-  async createProject(actor: Actor, body: { alias: string; max_containers?: number | null }): Promise<ProjectView> {
+  async createProject(actor: Actor, body: { alias: string; max_containers?: number | null; ceilings?: Ceilings | null }): Promise<ProjectView> {
     this.requireAdmin(actor);
     return this.audited(actor, "project.create", null, async () => {
       const pid = id("p");
-      this.db.insert(t.projects).values({ id: pid, alias: body.alias, maxContainers: body.max_containers ?? null }).run();
+      this.db.insert(t.projects).values({ id: pid, alias: body.alias, maxContainers: body.max_containers ?? null, ceilings: body.ceilings ?? null }).run();
       return this.getProject(actor, pid);
     }, (p) => ({ project_id: p.id }));
   }
 
-  async updateProject(actor: Actor, projectId: string, body: { alias?: string; max_containers?: number | null }): Promise<ProjectView> {
+  async updateProject(actor: Actor, projectId: string, body: { alias?: string; max_containers?: number | null; ceilings?: Ceilings | null }): Promise<ProjectView> {
     this.projectRow(actor, projectId);
     return this.audited(actor, "project.update", `project:${projectId}`, async () => {
+      // What a project may use is the operator's to set: its own token cannot lift it.
+      if (actor.projectId && (body.max_containers !== undefined || body.ceilings !== undefined)) {
+        throw new CoreError(403, "RESOURCE_ACCESS_DENIED", "max_containers and ceilings are set by the operator (an admin token)");
+      }
       this.db
         .update(t.projects)
-        .set({ ...(body.alias !== undefined && { alias: body.alias }), ...(body.max_containers !== undefined && { maxContainers: body.max_containers }), updatedAt: nowIso() })
+        .set({
+          ...(body.alias !== undefined && { alias: body.alias }),
+          ...(body.max_containers !== undefined && { maxContainers: body.max_containers }),
+          ...(body.ceilings !== undefined && { ceilings: body.ceilings }),
+          updatedAt: nowIso(),
+        })
         .where(eq(t.projects.id, projectId))
         .run();
       return this.getProject(actor, projectId);
@@ -268,6 +302,7 @@ export class Core {
       ramdisk: row.ramdisk,
       idle_timeout_s: row.idleTimeoutS,
       delete_at: row.deleteAt,
+      suspended: row.suspended,
       requests_total: row.requestsTotal,
       last_request_at: row.lastRequestAt,
       created_at: row.createdAt,
@@ -337,6 +372,33 @@ export class Core {
     if (reserved.length) throw new CoreError(422, "RESERVED_ENV_PREFIX", `the HOODY_ prefix is reserved: ${reserved.join(", ")}`);
   }
 
+  /**
+   * A project token asks for no more than the operator allows: the project's ceiling for each limit,
+   * or, where none is set, the template's default. Admins (the operator) are not capped.
+   */
+  private async checkCeilings(actor: Actor, projectId: string, template: string, asked: { limits?: LimitsBody; ramdisk_mib?: number }): Promise<void> {
+    if (!actor.projectId) return;
+    const wanted: Record<string, number | undefined> = { ...asked.limits, ramdisk_mib: asked.ramdisk_mib };
+    if (Object.values(wanted).every((v) => v === undefined)) return;
+    const ceilings = this.projectRow(actor, projectId).ceilings ?? {};
+    const tpl = (await this.templatesCached().catch((e) => Promise.reject(fromEngine(e)))).find((x) => x.name === template)?.settings;
+    const defaults: Record<string, number | undefined> = {
+      memory_mib: tpl?.limits.memoryMiB,
+      cpu_milli: tpl?.limits.cpuMilli,
+      pids: tpl?.limits.pids,
+      disk_mib: tpl?.limits.diskMiB,
+      ramdisk_mib: tpl?.ramdiskMiB,
+    };
+    const over: string[] = [];
+    for (const [key, value] of Object.entries(wanted)) {
+      const cap = ceilings[key] ?? defaults[key];
+      if (value !== undefined && (cap === undefined || value > cap)) over.push(`${key} ${value} (at most ${cap ?? "the template's default"})`);
+    }
+    if (over.length) {
+      throw new CoreError(403, "LIMIT_ABOVE_CEILING", `above what the operator allows this project: ${over.join(", ")}`, over.map((o) => ({ instancePath: `/limits/${o.split(" ")[0]}`, message: o })));
+    }
+  }
+
   private pickName(name: string | undefined): { name: string; label: string } {
     if (name && name !== "rand") {
       const label = dnsLabel(name);
@@ -378,7 +440,8 @@ export class Core {
   ): Promise<ContainerView> {
     this.projectRow(actor, projectId);
     this.checkEnv(body.environment_vars ?? {});
-    if (Object.keys(body.environment_vars ?? {}).length > MAX_ENV_KEYS) throw new CoreError(422, "TOO_MANY_ENV_VARS", `at most ${MAX_ENV_KEYS} env vars`);
+    checkEnvTotals(body.environment_vars ?? {});
+    await this.checkCeilings(actor, projectId, source.template, body);
     this.checkQuota(projectId);
     return this.creates.run(async () => {
       // Checked again once admitted: rows and in-flight creates are counted at the moment the slot is taken.
@@ -455,11 +518,15 @@ export class Core {
   }
 
   async createContainer(actor: Actor, projectId: string, body: Parameters<Core["provision"]>[2] & { template: string }): Promise<ContainerView> {
-    return this.audited(actor, "container.create", `project:${projectId}`, () => this.provision(actor, projectId, body, { template: body.template }), (c) => ({
-      container_id: c.id,
-      template: c.template,
-      env_keys: Object.keys(body.environment_vars ?? {}),
-    }));
+    // Recorded against the new container, so its page and the target filter list its creation.
+    return this.audited(
+      actor,
+      "container.create",
+      (c) => `container:${c.id}`,
+      () => this.provision(actor, projectId, body, { template: body.template }),
+      (c) => ({ container_id: c.id, project_id: projectId, template: c.template, env_keys: Object.keys(body.environment_vars ?? {}) }),
+      `project:${projectId}`,
+    );
   }
 
   /** Copies a template (by name) or a visible container (its latest state or a named snapshot). */
@@ -468,7 +535,8 @@ export class Core {
     sourceId: string,
     body: { target_project_id: string; name?: string; source_snapshot?: string; copy_firewall_rules: boolean; environment_vars?: Record<string, string>; autostart: boolean },
   ): Promise<ContainerView> {
-    return this.audited(actor, "container.copy", `container:${sourceId}`, async () => {
+    // Recorded against the copy (its creation); the source is named in the detail.
+    return this.audited(actor, "container.copy", (c) => `container:${c.id}`, async () => {
       const src = this.db.select().from(t.containers).where(eq(t.containers.id, sourceId)).get();
       if (src && (!actor.projectId || src.projectId === actor.projectId)) {
         const snapName = body.source_snapshot ? this.snapshotRow(src.id, body.source_snapshot).name : undefined;
@@ -485,7 +553,7 @@ export class Core {
       if (!tpl) throw notFound("CONTAINER", sourceId);
       if (body.source_snapshot) throw new CoreError(422, "VALIDATION_ERROR", "templates have no snapshots");
       return this.provision(actor, body.target_project_id, body, { template: tpl.name });
-    }, (c) => ({ container_id: c.id }));
+    }, (c) => ({ container_id: c.id, source: sourceId }), `container:${sourceId}`);
   }
 
   // ------------------------------------------------------------------ containers: changes
@@ -493,7 +561,17 @@ export class Core {
   async updateContainer(
     actor: Actor,
     containerId: string,
-    body: { environment_vars?: Record<string, string | null>; name?: string; comment?: string; ramdisk_mib?: number; idle_timeout_s?: number | null; delete_after_s?: number | null; limits?: LimitsBody; restart: boolean },
+    body: {
+      environment_vars?: Record<string, string | null>;
+      name?: string;
+      comment?: string;
+      ramdisk_mib?: number;
+      idle_timeout_s?: number | null;
+      delete_after_s?: number | null;
+      suspended?: boolean;
+      limits?: LimitsBody;
+      restart: boolean;
+    },
   ): Promise<{ container: ContainerView; restarted: boolean }> {
     const row = this.containerRow(actor, containerId);
     return this.audited(actor, "container.update", `container:${containerId}`, async () => {
@@ -504,7 +582,8 @@ export class Core {
         if (v === null) delete merged[k];
         else merged[k] = v;
       }
-      if (Object.keys(merged).length > MAX_ENV_KEYS) throw new CoreError(422, "TOO_MANY_ENV_VARS", `at most ${MAX_ENV_KEYS} env vars`);
+      checkEnvTotals(merged);
+      await this.checkCeilings(actor, row.projectId, row.template, body);
       let label = row.label;
       if (body.name && body.name !== row.name) label = this.pickName(body.name).label;
       const limits = body.limits && engineLimits(body.limits);
@@ -515,6 +594,14 @@ export class Core {
           .updateTenant(containerId, { env: body.environment_vars, limits, ramdiskMiB: body.ramdisk_mib, restart: body.restart })
           .catch((e) => Promise.reject(fromEngine(e)));
         restarted = r.restarted;
+      }
+      let stoppedBySuspend = false;
+      if (body.suspended) {
+        const live = await this.engine.getTenant(containerId).catch((e) => Promise.reject(fromEngine(e)));
+        if (live.state === "running") {
+          await this.engine.stopTenant(containerId).catch((e) => Promise.reject(fromEngine(e)));
+          stoppedBySuspend = true;
+        }
       }
       this.db.transaction((tx) => {
         if (body.environment_vars) {
@@ -528,17 +615,24 @@ export class Core {
             ...(body.comment !== undefined && { comment: body.comment }),
             ...(body.idle_timeout_s !== undefined && { idleTimeoutS: body.idle_timeout_s }),
             ...(body.delete_after_s !== undefined && { deleteAt: body.delete_after_s === null ? null : new Date(Date.now() + body.delete_after_s * 1000).toISOString() }),
+            ...(body.suspended !== undefined && { suspended: body.suspended }),
+            ...(stoppedBySuspend && { status: "stopped" }),
             updatedAt: nowIso(),
           })
           .where(eq(t.containers.id, containerId))
           .run();
       });
       if (restarted) this.logStatus(containerId, "running", "running", actor, undefined, { cause: "env change restart" });
+      if (stoppedBySuspend) this.logStatus(containerId, "running", "stopped", actor, undefined, { cause: "suspended", suspended: true });
       return { container: await this.getContainer(actor, containerId), restarted };
     }, (r) => ({ env_keys: Object.keys(body.environment_vars ?? {}), restarted: r.restarted }));
   }
 
-  async operation(actor: Actor, containerId: string, op: "start" | "stop" | "force-stop" | "restart") {
+  /**
+   * start, stop, force-stop, restart. A stop suspends the tenant (the router will not wake it: a
+   * billing stop must hold) unless `wakeOnRequest`; a start or restart lifts the suspension.
+   */
+  async operation(actor: Actor, containerId: string, op: "start" | "stop" | "force-stop" | "restart", opts: { wakeOnRequest?: boolean } = {}) {
     this.containerRow(actor, containerId);
     return this.audited(actor, `container.${op}`, `container:${containerId}`, async () => {
       const before = await this.engine.getTenant(containerId).catch((e) => Promise.reject(fromEngine(e)));
@@ -554,15 +648,19 @@ export class Core {
               ? await this.engine.stopTenant(containerId, { force: true })
               : await this.engine.restartTenant(containerId);
       const status = after.state === "running" ? "running" : "stopped";
-      this.db.update(t.containers).set({ status, updatedAt: nowIso() }).where(eq(t.containers.id, containerId)).run();
-      this.logStatus(containerId, before.state, status, actor, Math.round(performance.now() - t0), { operation: op });
+      const suspended = status === "stopped" && !opts.wakeOnRequest;
+      this.db.update(t.containers).set({ status, suspended, updatedAt: nowIso() }).where(eq(t.containers.id, containerId)).run();
+      this.logStatus(containerId, before.state, status, actor, Math.round(performance.now() - t0), { operation: op, ...(suspended && { suspended }) });
       const row = this.containerRow(actor, containerId);
       return { operation: op, container_id: containerId, project_id: row.projectId, status, message: `${op} completed`, error: null };
     });
   }
 
-  /** Used by the tenant router: wake/stop without an operator, logged as the system's. */
+  /** Used by the tenant router: wake/stop without an operator, logged as the system's. A suspended tenant is never woken. */
   async setRunning(containerId: string, running: boolean, cause: string): Promise<void> {
+    if (running && this.db.select({ s: t.containers.suspended }).from(t.containers).where(eq(t.containers.id, containerId)).get()?.s) {
+      throw new CoreError(409, "TENANT_SUSPENDED", `${containerId} is suspended: only a start lifts that`);
+    }
     const before = await this.engine.getTenant(containerId);
     if ((before.state === "running") === running) return;
     const t0 = performance.now();
@@ -634,7 +732,7 @@ export class Core {
     const idle = effectiveIdle(row, templates);
     let status = row.status as ContainerStatus;
     if (live && (status === "running" || status === "stopped")) status = live.state === "running" ? "running" : "stopped";
-    return { id: row.id, status, ip: row.ip, appPort: live?.appPort ?? tpl?.settings.appPort ?? 8080, idleTimeoutS: idle };
+    return { id: row.id, status, ip: row.ip, appPort: live?.appPort ?? tpl?.settings.appPort ?? 8080, idleTimeoutS: idle, suspended: row.suspended };
   }
 
   private templateCache: { at: number; list: Awaited<ReturnType<Engine["listTemplates"]>> } | null = null;

@@ -48,6 +48,8 @@ export function fromEngine(e: unknown): CoreError {
         return new CoreError(409, "TEMPLATE_IN_USE", e.message);
       case "INVALID_STATE":
         return new CoreError(409, "INVALID_STATE", e.message);
+      case "START_FAILED":
+        return new CoreError(422, "START_FAILED", e.message);
       case "EXHAUSTED":
         return new CoreError(503, "CAPACITY_EXHAUSTED", e.message, null, { "Retry-After": "30" });
       case "POOL_FULL":

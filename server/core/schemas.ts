@@ -31,6 +31,12 @@ export const LimitsInput = z
   .partial()
   .strict();
 
+/** Ramdisk size in MiB (a tmpfs cap). */
+export const RamdiskMiB = z.number().int().min(1).max(65536);
+
+/** Operator-set ceilings of a project: the most its own tokens may ask for (absent: the template's default). */
+export const CeilingsInput = LimitsInput.extend({ ramdisk_mib: RamdiskMiB.optional() }).strict();
+
 /** Seconds without requests before the router stops the tenant; 0 = never, null = the template's. */
 export const IdleTimeout = z.number().int().min(0).max(30 * 86400).nullable();
 
@@ -40,7 +46,7 @@ export const CreateContainerBody = z
     template: TemplateName.default("mini"),
     environment_vars: EnvMap.optional(),
     ramdisk: z.boolean().optional(),
-    ramdisk_mib: z.number().int().min(1).max(65536).optional(),
+    ramdisk_mib: RamdiskMiB.optional(),
     autostart: z.boolean().default(true),
     comment: z.string().max(16000).optional(),
     limits: LimitsInput.optional(),
@@ -65,14 +71,19 @@ export const UpdateContainerBody = z
     environment_vars: EnvPatch.optional(),
     name: Name.optional(),
     comment: z.string().max(16000).optional(),
-    ramdisk_mib: z.number().int().min(1).max(65536).optional(),
+    ramdisk_mib: RamdiskMiB.optional(),
     limits: LimitsInput.optional(),
     idle_timeout_s: IdleTimeout.optional(),
     /** Erase the container this many seconds from now (a grace period); null cancels. */
     delete_after_s: z.number().int().min(0).max(365 * 86400).nullable().optional(),
+    /** true: stopped now (if running) and not woken by requests until started; false: may be woken again. */
+    suspended: z.boolean().optional(),
     restart: z.boolean().default(true),
   })
   .strict();
+
+/** A stop suspends the tenant (the router answers 503 and does not wake it) unless it may wake on a request. */
+export const StopBody = z.object({ wake_on_request: z.boolean().default(false) }).strict();
 
 export const PutEnvBody = z.object({ environment_vars: EnvPatch, restart: z.boolean().default(true) }).strict().or(EnvPatch);
 export const PutEnvKeyBody = z.object({ value: EnvValue, restart: z.boolean().default(true) }).strict();
@@ -89,7 +100,7 @@ export const ListQuery = z.object({
 export type ListQuery = z.infer<typeof ListQuery>;
 
 export const CreateProjectBody = z
-  .object({ alias: z.string().min(1).max(100), max_containers: z.number().int().min(0).max(100000).nullable().optional() })
+  .object({ alias: z.string().min(1).max(100), max_containers: z.number().int().min(0).max(100000).nullable().optional(), ceilings: CeilingsInput.nullable().optional() })
   .strict();
 export const UpdateProjectBody = CreateProjectBody.partial().strict();
 

@@ -10,6 +10,11 @@ export const projects = sqliteTable("projects", {
   id: text("id").primaryKey(),
   alias: text("alias").notNull(),
   maxContainers: integer("max_containers"),
+  /**
+   * Operator-set ceilings for limits a project token may ask for (memory_mib, cpu_milli, pids,
+   * disk_mib, ramdisk_mib); a key not set here is capped at the template's default.
+   */
+  ceilings: text("ceilings", { mode: "json" }).$type<Record<string, number>>(),
   createdAt: text("created_at").notNull().default(now),
   updatedAt: text("updated_at").notNull().default(now),
 });
@@ -44,6 +49,8 @@ export const containers = sqliteTable(
     lastRequestAt: text("last_request_at"),
     /** When set, the container is erased (GDPR delete, by the system) at this time: a grace period. */
     deleteAt: text("delete_at"),
+    /** Stopped by an operator, the API or a script (billing): the router does not wake it. */
+    suspended: integer("suspended", { mode: "boolean" }).notNull().default(false),
     createdAt: text("created_at").notNull().default(now),
     updatedAt: text("updated_at").notNull().default(now),
   },

@@ -8,9 +8,23 @@ export const TEMPLATE_NAME_RE = /^[a-z][a-z0-9-]{1,40}$/;
 export const SNAPSHOT_NAME_RE = /^[a-zA-Z0-9_-]{1,64}$/;
 export const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/**
+ * All of a tenant's env together (KEY=VALUE and a NUL each). It is its init's environment, and
+ * execve refuses ("Argument list too long") argv + env beyond a quarter of the stack limit, never
+ * less than 128 KiB (ARG_MAX) whatever the host's limit: 96 KiB leaves room for the pointers, the
+ * init's arguments and LXC's own variables, so an accepted env always starts.
+ */
+export const ENV_MAX_TOTAL_BYTES = 96 * 1024;
+export function envBytes(env: Record<string, string>): number {
+  let n = 0;
+  for (const [k, v] of Object.entries(env)) n += Buffer.byteLength(k) + Buffer.byteLength(v) + 2;
+  return n;
+}
+
 export const EnvSchema = z
   .record(z.string().regex(ENV_KEY_RE), z.string().max(64 * 1024).refine((v) => !/[\n\r\0]/.test(v), "no newlines or NUL"))
-  .refine((e) => Object.keys(e).length <= 200, "at most 200 keys");
+  .refine((e) => Object.keys(e).length <= 200, "at most 200 keys")
+  .refine((e) => envBytes(e) <= ENV_MAX_TOTAL_BYTES, `at most ${ENV_MAX_TOTAL_BYTES / 1024} KiB in all`);
 export type Env = z.infer<typeof EnvSchema>;
 
 export const LimitsSchema = z.object({
@@ -193,4 +207,6 @@ export type HostErrorCode =
   /** The pool has no room left (below its free-space reserve, or a write hit ENOSPC). */
   | "POOL_FULL"
   | "INVALID_STATE"
+  /** A change made the tenant fail to start; it was rolled back (and the tenant started as before). */
+  | "START_FAILED"
   | "SYSTEM_ERROR";

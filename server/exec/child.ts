@@ -45,6 +45,7 @@ function client(api: Job["api"]): HoodyClient {
         return (page.containers as { name: string }[]).find((c) => c.name === name) as never ?? null;
       },
       stop: (id) => request("POST", `/containers/${id}/stop`),
+      suspend: (id) => request("PATCH", `/containers/${id}`, { suspended: true, restart: false }),
       delete: (id) => request("DELETE", `/containers/${id}`),
       deleteAfter: (id, seconds) => request("PATCH", `/containers/${id}`, { delete_after_s: seconds, restart: false }),
     },

@@ -8,7 +8,10 @@ export interface HoodyClient {
     create(body: { template: string; name?: string; environment_vars?: Record<string, string> }): Promise<{ id: string; name: string; url: string; status: string }>;
     /** Finds the script project's container with exactly this name. */
     find(name: string): Promise<{ id: string; name: string; url: string; status: string } | null>;
+    /** Stops it; it stays suspended (requests to its URL do not wake it) until started. */
     stop(id: string): Promise<unknown>;
+    /** Suspends it whatever its state: stopped now if running, and not woken by requests (billing). */
+    suspend(id: string): Promise<unknown>;
     delete(id: string): Promise<unknown>;
     /** Erase it this many seconds from now (a grace period). */
     deleteAfter(id: string, seconds: number): Promise<unknown>;

@@ -82,7 +82,7 @@ const BuildInput = z.object({ recipe: z.string().regex(TEMPLATE_NAME_RE), name: 
 
 function errorBody(e: unknown): { status: number; body: { error: { code: HostErrorCode; message: string } } } {
   if (e instanceof HostError) {
-    const status = { INVALID_INPUT: 400, TENANT_NOT_FOUND: 404, TEMPLATE_NOT_FOUND: 404, SNAPSHOT_NOT_FOUND: 404, ALREADY_EXISTS: 409, TEMPLATE_IN_USE: 409, INVALID_STATE: 409, EXHAUSTED: 503, POOL_FULL: 507, SYSTEM_ERROR: 500 }[e.code];
+    const status = ({ INVALID_INPUT: 400, TENANT_NOT_FOUND: 404, TEMPLATE_NOT_FOUND: 404, SNAPSHOT_NOT_FOUND: 404, ALREADY_EXISTS: 409, TEMPLATE_IN_USE: 409, INVALID_STATE: 409, START_FAILED: 422, EXHAUSTED: 503, POOL_FULL: 507, SYSTEM_ERROR: 500 } satisfies Record<HostErrorCode, number>)[e.code];
     return { status, body: { error: { code: e.code, message: e.message } } };
   }
   // A full pool shows up as ENOSPC from a file write or "No space left on device" from btrfs/lxc.

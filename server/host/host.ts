@@ -646,7 +646,19 @@ export class Host {
       const restart = running && patch.restart !== false;
       if (restart) {
         await this.lxc.stop(id, { timeoutS: this.config.stopTimeoutS });
-        await this.startLocked(m);
+        try {
+          await this.startLocked(m);
+        } catch (e) {
+          // The change does not start: the tenant gets its previous settings back and runs again.
+          const reason = (e as Error).message.split("\n")[0];
+          Object.assign(m, prev);
+          await this.writeLxcConfig(m);
+          await this.applyDiskLimit(m);
+          if (this.ramdisks.mounted(id)) await this.ramdisks.ensure(id, m.ramdiskMiB, m.uidBase);
+          await this.saveMeta(m);
+          const back = await this.startLocked(m).then(() => "and it runs again", (e2: Error) => `but it did not start either: ${e2.message.split("\n")[0]}`);
+          throw new HostError("START_FAILED", `the tenant did not start with this change (${reason}); its previous settings are back ${back}`);
+        }
       }
       return { tenant: this.tenantInfo(m), restarted: restart };
     });

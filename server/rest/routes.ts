@@ -19,6 +19,7 @@ import {
   PromoteBody,
   PutEnvBody,
   PutEnvKeyBody,
+  StopBody,
   UpdateContainerBody,
   UpdateProjectBody,
 } from "../core/schemas";
@@ -66,7 +67,9 @@ const op = (name: "start" | "stop" | "force-stop" | "restart"): Route => ({
   summary: `${name} a container`,
   tag: "Containers",
   message: `Container ${name} completed`,
-  handler: ({ core, actor, params }) => core.operation(actor, params.id!, name),
+  ...(name === "stop" || name === "force-stop"
+    ? { body: StopBody, handler: ({ core, actor, params, body }) => core.operation(actor, params.id!, name, { wakeOnRequest: body.wake_on_request }) }
+    : { handler: ({ core, actor, params }) => core.operation(actor, params.id!, name) }),
 });
 
 export const routes: Route[] = [

@@ -8,16 +8,19 @@ const TITLES: Record<number, string> = {
   502: "The app is not answering",
   503: "The app is starting",
 };
+/** Where one status has answers of different kinds. */
+const CODE_TITLES: Record<string, string> = { TENANT_SUSPENDED: "This tenant is suspended" };
 
 export function sendProblem(req: http.IncomingMessage, res: http.ServerResponse, status: number, detail: string, code: string): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  const title = TITLES[status] ?? "Error";
+  const title = CODE_TITLES[code] ?? TITLES[status] ?? "Error";
   const wantsJson = /application\/json/.test(req.headers.accept ?? "") && !/text\/html/.test(req.headers.accept ?? "");
   const headers: Record<string, string> = { "cache-control": "no-store", "x-hoody-router": code };
-  if (status === 503) headers["retry-after"] = "2";
+  // A suspended tenant stays so until its operator starts it: nothing to retry soon.
+  if (status === 503 && code !== "TENANT_SUSPENDED") headers["retry-after"] = "2";
   if (wantsJson) {
     res.writeHead(status, { ...headers, "content-type": "application/json" });
     res.end(JSON.stringify({ statusCode: status, error: title, message: detail, code }));

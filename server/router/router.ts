@@ -4,13 +4,16 @@
 // arrive together) and waits until its app port accepts; a tenant idle past its timeout is stopped.
 import http from "node:http";
 import net from "node:net";
-import type { Duplex } from "node:stream";
+import { Readable, type Duplex } from "node:stream";
 import { createProxyServer } from "http-proxy-3";
 import type { Core, RouteTarget } from "../core/core";
 import { sendProblem } from "./pages";
 
 /** How long a request waits for a running tenant's app to start listening before a 502. */
 const READY_WAIT_MS = 5_000;
+
+/** Upstream errors that mean "nothing took the connection": no byte of the request reached the app. */
+const CONNECT_FAILURES = new Set(["EHOSTUNREACH", "ENETUNREACH", "EHOSTDOWN", "ECONNREFUSED"]);
 
 export interface RouterOptions {
   domain: string;
@@ -93,7 +96,8 @@ export class TenantRouter {
 
   private async target(label: string): Promise<RouteTarget | null> {
     const hit = this.cache.get(label);
-    if (hit && Date.now() - hit.at < this.opts.cacheMs) return hit.target;
+    // A refusal is never answered from the cache: the operator may have just lifted the suspension.
+    if (hit && Date.now() - hit.at < this.opts.cacheMs && !hit.target?.suspended) return hit.target;
     const target = await this.core.routeTarget(label);
     this.cache.set(label, { at: Date.now(), target });
     return target;
@@ -155,11 +159,15 @@ export class TenantRouter {
     if (!t || !t.ip) return fail(404, `No tenant is called ${label}.`, "UNKNOWN_TENANT");
     if (t.status === "deleting") return fail(410, `${label} is being deleted.`, "TENANT_GONE");
     if (t.status === "failed" || t.status === "creating") return fail(503, `${label} is ${t.status}.`, "TENANT_UNAVAILABLE");
+    const suspended = () => fail(503, `${label} is suspended by its operator; requests do not start it.`, "TENANT_SUSPENDED");
+    if (t.status !== "running" && t.suspended) return suspended();
     if (t.status !== "running") {
       try {
         await this.wake(t);
         this.ready.add(t.id);
       } catch (e) {
+        // Suspended between the lookup and the wake: the core refused to start it.
+        if ((e as { code?: string }).code === "TENANT_SUSPENDED") return suspended();
         return fail(503, `${label} did not start in time: ${(e as Error).message}. Try again in a moment.`, "WAKE_TIMEOUT");
       }
     } else if (!this.ready.has(t.id)) {
@@ -194,11 +202,44 @@ export class TenantRouter {
       this.count(t.id);
       this.touch(t.id, +1);
       res.once("close", () => this.touch(t.id, -1));
-      this.proxy.web(req, res, { target: `http://${t.ip}:${t.appPort}`, proxyTimeout: this.opts.upstreamTimeoutMs }, (err) => {
-        this.cache.delete(this.labelOf(req.headers.host) ?? "");
-        this.ready.delete(t.id);
-        sendProblem(req, res, 502, `The app did not answer (${(err as NodeJS.ErrnoException).code ?? err.message}).`, "UPSTREAM_ERROR");
-      });
+      this.forward(req, res, t, false);
+    } catch (e) {
+      sendProblem(req, res, 502, `Routing failed: ${(e as Error).message}`, "ROUTER_ERROR");
+    }
+  }
+
+  private forward(req: http.IncomingMessage, res: http.ServerResponse, t: RouteTarget, retry: boolean): void {
+    // A retry has no body to send (only bodyless requests are retried): an empty stream, since the
+    // request's own stream was consumed by the first try.
+    const body = retry ? { buffer: Readable.from([]) } : {};
+    this.proxy.web(req, res, { target: `http://${t.ip}:${t.appPort}`, proxyTimeout: this.opts.upstreamTimeoutMs, ...body }, (err) => void this.onUpstreamError(req, res, t, err as NodeJS.ErrnoException, retry));
+  }
+
+  /**
+   * The app could not be reached. The lookup may be stale (the tenant was stopped since it was
+   * cached): re-read the tenant's state before answering, and if it no longer runs, route the
+   * request again, which wakes it. Only a request with no body is sent again; one whose body was
+   * already consumed is told the truth and to retry.
+   */
+  private async onUpstreamError(req: http.IncomingMessage, res: http.ServerResponse, t: RouteTarget, err: NodeJS.ErrnoException, retried: boolean): Promise<void> {
+    const label = this.labelOf(req.headers.host) ?? "";
+    this.cache.delete(label);
+    this.ready.delete(t.id);
+    const code = err.code ?? err.message;
+    try {
+      if (!retried && !res.headersSent && CONNECT_FAILURES.has(code)) {
+        const now = await this.target(label);
+        if (now?.id === t.id && now.status !== "running") {
+          if (hasBody(req)) {
+            void this.route(req, null).catch(() => undefined);
+            return sendProblem(req, res, 503, `${label} was stopped while this request was on its way; it is starting again. Send the request again.`, "TENANT_RESTARTING");
+          }
+          const again = await this.route(req, res);
+          if (again) this.forward(req, res, again, true);
+          return;
+        }
+      }
+      sendProblem(req, res, 502, `The app did not answer (${code}).`, "UPSTREAM_ERROR");
     } catch (e) {
       sendProblem(req, res, 502, `Routing failed: ${(e as Error).message}`, "ROUTER_ERROR");
     }
@@ -245,6 +286,11 @@ export class TenantRouter {
     if (stopped.length) this.cache.clear();
     return stopped;
   }
+}
+
+/** Whether a request carries a body (which a retry could not send again). */
+function hasBody(req: http.IncomingMessage): boolean {
+  return req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > 0;
 }
 
 /** Resolves once host:port accepts a TCP connection; rejects after timeoutMs. */

@@ -1,0 +1,115 @@
+// Hostile customers: what a project token and a tenant's own code try in order to get more than they
+// paid for, or to outlive a billing stop. Each refusal is paired with a control showing the same
+// request succeeds where it is allowed (the operator's token, a value within the ceiling), so a check
+// cannot pass because the probe never ran. Real stack: production web build, router, host daemon,
+// LXC, BTRFS, nftables.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import fs from "node:fs/promises";
+import path from "node:path";
+import { TestStack } from "../stack-harness.js";
+
+let s: TestStack;
+let project: string;
+let token: string;
+
+/** What the tenant's LXC config says now (the daemon writes it on every change). */
+const lxcConfig = (id: string) => fs.readFile(path.join(s.host.lxcPath, id, "config"), "utf8");
+const lxcState = async (id: string) => (await s.host.lxc("lxc-info", id, "-sH")).stdout.trim();
+
+beforeAll(async () => {
+  s = await TestStack.create({ templates: ["mini"], poolSizeMiB: 2048 });
+  await s.startRouter();
+  project = (await s.api("POST", "/projects", { alias: "customer", max_containers: 2 })).body.data.id;
+  token = (await s.api("POST", "/tokens", { name: "customer", project_id: project })).body.data.token;
+});
+afterAll(async () => {
+  await s?.stop();
+});
+
+describe("a project token cannot lift what the operator set (item 9)", () => {
+  it("cannot change its project's max_containers or ceilings; the operator can", async () => {
+    const lift = await s.api("PATCH", `/projects/${project}`, { max_containers: null }, { token });
+    expect([lift.status, lift.body.code]).toEqual([403, "RESOURCE_ACCESS_DENIED"]);
+    const ceil = await s.api("PATCH", `/projects/${project}`, { ceilings: { memory_mib: 1048576 } }, { token });
+    expect([ceil.status, ceil.body.code]).toEqual([403, "RESOURCE_ACCESS_DENIED"]);
+    const after = (await s.api("GET", `/projects/${project}`, undefined, { token })).body.data;
+    expect(after).toMatchObject({ max_containers: 2, ceilings: null });
+    // Controls: the token may rename its project; the operator may change both.
+    expect((await s.api("PATCH", `/projects/${project}`, { alias: "customer-renamed" }, { token })).body.data.alias).toBe("customer-renamed");
+    expect((await s.api("PATCH", `/projects/${project}`, { max_containers: 3 })).body.data.max_containers).toBe(3);
+    expect((await s.api("PATCH", `/projects/${project}`, { max_containers: 2 })).body.data.max_containers).toBe(2);
+  });
+
+  it("cannot ask for limits above the template's defaults or the project's ceilings; nothing changes", async () => {
+    const c = await s.api("POST", `/projects/${project}/containers`, { template: "mini", name: "greedy" }, { token });
+    expect(c.status).toBe(201);
+    const id = c.body.data.id;
+    const before = await lxcConfig(id);
+    const huge = { limits: { memory_mib: 1048576, cpu_milli: 1024000, pids: 1000000 }, ramdisk_mib: 65536 };
+    const patch = await s.api("PATCH", `/containers/${id}`, huge, { token });
+    expect([patch.status, patch.body.code]).toEqual([403, "LIMIT_ABOVE_CEILING"]);
+    expect(patch.body.message).toMatch(/memory_mib 1048576 \(at most \d+\)/);
+    expect(await lxcConfig(id)).toBe(before);
+    const create = await s.api("POST", `/projects/${project}/containers`, { template: "mini", name: "greedy-two", ...huge }, { token });
+    expect([create.status, create.body.code]).toEqual([403, "LIMIT_ABOVE_CEILING"]);
+    expect((await s.api("GET", `/projects/${project}/containers`, undefined, { token })).body.data.containers.map((x: { name: string }) => x.name)).toEqual(["greedy"]);
+    // Controls: within the template's defaults the token may tune its tenant; the operator may go
+    // above them, and raising the project's ceiling lets the token follow.
+    const within = await s.api("PATCH", `/containers/${id}`, { limits: { memory_mib: 64 }, restart: false }, { token });
+    expect(within.status).toBe(200);
+    expect(await lxcConfig(id)).toMatch(/^lxc\.cgroup2?\.memory\.(max|limit_in_bytes) = 67108864$/m);
+    expect((await s.api("PATCH", `/containers/${id}`, { limits: { memory_mib: 512 }, restart: false })).status).toBe(200);
+    expect(await lxcConfig(id)).toMatch(/^lxc\.cgroup2?\.memory\.(max|limit_in_bytes) = 536870912$/m);
+    const over = await s.api("PATCH", `/containers/${id}`, { limits: { memory_mib: 1024 }, restart: false }, { token });
+    expect(over.status).toBe(403);
+    expect((await s.api("PATCH", `/projects/${project}`, { ceilings: { memory_mib: 1024 } })).body.data.ceilings).toEqual({ memory_mib: 1024 });
+    expect((await s.api("PATCH", `/containers/${id}`, { limits: { memory_mib: 1024 }, restart: false }, { token })).status).toBe(200);
+    expect(await lxcConfig(id)).toMatch(/^lxc\.cgroup2?\.memory\.(max|limit_in_bytes) = 1073741824$/m);
+  });
+});
+
+describe("a billing stop holds (item 10)", () => {
+  it("a stopped tenant is not woken by a visitor; an idle stop still is", async () => {
+    const c = (await s.api("POST", `/projects/${project}/containers`, { template: "mini", name: "unpaid", idle_timeout_s: 0 }, { token })).body.data;
+    expect((await s.viaRouter("unpaid")).status).toBe(200);
+    expect((await s.api("POST", `/containers/${c.id}/stop`, undefined, { token })).status).toBe(200);
+    for (let i = 0; i < 5; i++) {
+      const r = await s.viaRouter("unpaid", "/", { headers: { accept: "application/json" } });
+      expect([r.status, JSON.parse(r.body).code]).toEqual([503, "TENANT_SUSPENDED"]);
+    }
+    expect(await lxcState(c.id)).toBe("STOPPED");
+    // A suspension of a tenant that the router had put to sleep holds too.
+    expect((await s.api("POST", `/containers/${c.id}/start`, undefined, { token })).status).toBe(200);
+    expect((await s.api("POST", `/containers/${c.id}/stop`, { wake_on_request: true }, { token })).status).toBe(200);
+    expect((await s.api("PATCH", `/containers/${c.id}`, { suspended: true }, { token })).body.data.suspended).toBe(true);
+    expect((await s.viaRouter("unpaid")).status).toBe(503);
+    expect(await lxcState(c.id)).toBe("STOPPED");
+    // Control: a stop that allows waking (the router's own idle stop is one) is woken by the same request.
+    expect((await s.api("PATCH", `/containers/${c.id}`, { suspended: false }, { token })).body.data.suspended).toBe(false);
+    expect((await s.viaRouter("unpaid")).body).toContain("hello from unpaid");
+    expect(await lxcState(c.id)).toBe("RUNNING");
+  });
+});
+
+describe("an environment too large to start is refused before anything changes (item 19)", () => {
+  it("20 values of 64 KiB: 422 ENV_TOO_LARGE, the tenant keeps running with its old env", async () => {
+    const c = (await s.api("GET", `/projects/${project}/containers?search=greedy`)).body.data.containers[0];
+    if ((await lxcState(c.id)) !== "RUNNING") expect((await s.api("POST", `/containers/${c.id}/start`)).status).toBe(200);
+    const before = await lxcConfig(c.id);
+    const env = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`BIG_${i}`, "x".repeat(64 * 1024)]));
+    const r = await s.api("PATCH", `/containers/${c.id}`, { environment_vars: env }, { token });
+    expect([r.status, r.body.code]).toEqual([422, "ENV_TOO_LARGE"]);
+    const put = await s.api("PUT", `/containers/${c.id}/env`, env, { token });
+    expect([put.status, put.body.code]).toEqual([422, "ENV_TOO_LARGE"]);
+    expect(await lxcConfig(c.id)).toBe(before);
+    expect(await lxcState(c.id)).toBe("RUNNING");
+    // Control: the largest accepted environment restarts the tenant and reaches its processes.
+    const fits = Object.fromEntries(Array.from({ length: 3 }, (_, i) => [`BIG_${i}`, `${i}`.repeat(30 * 1024)]));
+    const ok = await s.api("PATCH", `/containers/${c.id}`, { environment_vars: fits }, { token });
+    expect(ok.status).toBe(200);
+    expect(ok.body.data.restarted ?? true).toBe(true);
+    expect(await lxcState(c.id)).toBe("RUNNING");
+    const seen = await s.api("POST", `/containers/${c.id}/exec`, { command: ["/bin/sh", "-c", "printf %s \"$BIG_2\" | wc -c"] });
+    expect(seen.body.data.stdout.trim()).toBe(String(30 * 1024));
+  });
+});
