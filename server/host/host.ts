@@ -687,7 +687,7 @@ export class Host {
     const m = this.getTenant(id);
     if (!command.length) throw new HostError("INVALID_INPUT", "command must not be empty");
     if (!this.cgroups.running(id)) throw new HostError("INVALID_STATE", `tenant ${id} is not running`);
-    return this.lxc.exec(id, command, { timeoutMs, ksm: m.ksm, env: { ...m.env, HOODY_TENANT_ID: m.id, HOODY_TENANT_NAME: m.name } });
+    return this.lxc.exec(id, command, { timeoutMs, ksm: m.ksm });
   }
 
   /** The tail of the app's console output (what its init writes to stdout/stderr). */

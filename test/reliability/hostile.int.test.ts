@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fs from "node:fs/promises";
 import path from "node:path";
+import { execa } from "execa";
 import { TestStack } from "../stack-harness.js";
 
 let s: TestStack;
@@ -111,5 +112,51 @@ describe("an environment too large to start is refused before anything changes (
     expect(await lxcState(c.id)).toBe("RUNNING");
     const seen = await s.api("POST", `/containers/${c.id}/exec`, { command: ["/bin/sh", "-c", "printf %s \"$BIG_2\" | wc -c"] });
     expect(seen.body.data.stdout.trim()).toBe(String(30 * 1024));
+  });
+});
+
+describe("other users of the host see nothing of a tenant (item 11)", () => {
+  /** Runs a shell command as `nobody` on the host: an unprivileged local user. */
+  const asNobody = (cmd: string) => execa("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "--", "/bin/sh", "-c", cmd], { reject: false });
+
+  it("cannot read its files or the pool image, nor plant a file in its ramdisk", async () => {
+    const own = (await s.api("POST", "/projects", { alias: "host-users" })).body.data.id;
+    const c = (await s.api("POST", `/projects/${own}/containers`, { template: "mini", name: "private", environment_vars: { DB_PASSWORD: "pw-0f1e2d3c" } })).body.data;
+    const wrote = await s.api("POST", `/containers/${c.id}/exec`, { command: ["/bin/sh", "-c", "echo tenant-secret-77 > /secret.txt && echo from-inside > /ramdisk/own && echo ok"] });
+    expect(wrote.body.data.stdout).toBe("ok\n");
+    const file = path.join(s.host.poolPath, "tenants", c.id, "secret.txt");
+    const ramdisk = path.join(s.host.dir, "ramdisk", c.id, "fs");
+    // Controls: the paths are right (root reads them) and the probe user can read what is public.
+    expect(await fs.readFile(file, "utf8")).toBe("tenant-secret-77\n");
+    expect(await fs.readFile(path.join(ramdisk, "own"), "utf8")).toBe("from-inside\n");
+    expect((await asNobody("cat /etc/hostname >/dev/null && echo readable")).stdout).toBe("readable");
+    // nobody: no file, no listing, no image, no planting.
+    const read = await asNobody(`cat ${file}`);
+    expect(read.exitCode).not.toBe(0);
+    expect(read.stderr).toMatch(/Permission denied/);
+    expect((await asNobody(`ls ${path.join(s.host.poolPath, "tenants")}`)).stderr).toMatch(/Permission denied/);
+    expect((await asNobody(`head -c 1 ${path.join(s.host.dir, "pool.img")}`)).stderr).toMatch(/Permission denied/);
+    const plant = await asNobody(`echo planted > ${ramdisk}/planted`);
+    expect(plant.stderr).toMatch(/Permission denied/);
+    expect((await s.api("POST", `/containers/${c.id}/exec`, { command: ["ls", "/ramdisk"] })).body.data.stdout).toBe("own\n");
+  });
+
+  it("never finds a tenant's env values in any process's command line during an exec", async () => {
+    const c = (await s.api("GET", `/containers?search=private`)).body.data.containers[0];
+    const marker = `argv-marker-${Date.now()}`;
+    const exec = s.api("POST", `/containers/${c.id}/exec`, { command: ["/bin/sh", "-c", `echo "$DB_PASSWORD"; sleep 3; echo ${marker}`] });
+    // While the exec runs, every command line on the host, as the probe user sees them.
+    const seen = await (async () => {
+      for (let i = 0; i < 100; i++) {
+        const lines = (await asNobody("cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' ' '")).stdout;
+        if (lines.includes(marker)) return lines;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error("the exec's own command line was never seen: the probe did not run while it did");
+    })();
+    expect(seen).toContain(marker);
+    expect(seen).not.toContain("pw-0f1e2d3c");
+    // Control: the value did reach the command.
+    expect((await exec).body.data.stdout).toBe(`pw-0f1e2d3c\n${marker}\n`);
   });
 });

@@ -32,7 +32,7 @@ export class BtrfsPool {
       await fs.mkdir(path.dirname(opts.image), { recursive: true });
       const exists = await fs.stat(opts.image).then(() => true, () => false);
       if (!exists) {
-        const fh = await fs.open(opts.image, "wx");
+        const fh = await fs.open(opts.image, "wx", 0o600);
         try {
           await fh.truncate(opts.imageSizeMiB * 1024 * 1024);
         } finally {
@@ -40,16 +40,21 @@ export class BtrfsPool {
         }
         await run("mkfs.btrfs", ["-q", "-L", "hoody", opts.image]);
       }
+      // The image holds every tenant's bytes: root's alone (an image made by an older version was 0644).
+      await fs.chmod(opts.image, 0o600);
       // compress=zstd: templates and deltas are mostly text and binaries; space_cache=v2 is the modern default.
       await run("mount", ["-o", "loop,compress=zstd:1,noatime", opts.image, opts.mountPath]);
     }
     const uuid = await fsUuid(opts.mountPath);
     const quotaMode = await enableQuota(opts.mountPath, uuid);
-    // Tenant roots (mapped uids) must be able to traverse to their rootfs: search bit only, no listing.
+    // Tenants' roots (mapped uids) bind-mount shared read-only paths from templates/ inside their
+    // namespaces, so they must traverse to them: search bit only, no listing. A tenant's own rootfs
+    // and its snapshots are mounted by LXC's privileged side (an idmapped mount) and need nothing:
+    // no other host user may reach them.
     await fs.chmod(opts.mountPath, 0o711);
-    for (const dir of ["templates", "tenants", "snapshots"]) {
+    for (const [dir, mode] of [["templates", 0o711], ["tenants", 0o700], ["snapshots", 0o700]] as const) {
       await fs.mkdir(path.join(opts.mountPath, dir), { recursive: true });
-      await fs.chmod(path.join(opts.mountPath, dir), 0o711);
+      await fs.chmod(path.join(opts.mountPath, dir), mode);
     }
     return new BtrfsPool(opts.mountPath, opts.image, uuid, quotaMode, progsVersion);
   }

@@ -124,11 +124,12 @@ export class Lxc {
   async exec(
     name: string,
     argv: string[],
-    opts: { timeoutMs: number; env?: Env; maxOutput?: number; ksm: boolean },
+    opts: { timeoutMs: number; maxOutput?: number; ksm: boolean },
   ): Promise<{ exitCode: number; stdout: string; stderr: string; timedOut: boolean }> {
-    const args = ["-P", this.lxcPath, "-n", name, "--clear-env"];
-    for (const [k, v] of Object.entries(opts.env ?? {})) args.push("-v", `${k}=${v}`);
-    args.push("-v", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "--", ...argv);
+    // The tenant's env reaches the command from its config's lxc.environment lines (lxc-attach
+    // applies them after --clear-env), never through this argv: /proc/<pid>/cmdline is readable by
+    // every user of the host, and the values are the customer's secrets.
+    const args = ["-P", this.lxcPath, "-n", name, "--clear-env", "-v", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "--", ...argv];
     const max = opts.maxOutput ?? 1024 * 1024;
     try {
       // Attached processes opt in to KSM like the tenant's own (they live in its cgroup and memory).

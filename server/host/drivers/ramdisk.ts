@@ -24,19 +24,37 @@ async function mountTmpfs(target: string, flags: number, data: string): Promise<
   await run("mount", ["-t", "tmpfs", "-o", opts, "hoody-ramdisk", target]);
 }
 
+/** Mount points in the mount table (one read, no spawn). */
+function mountPoints(): Set<string> {
+  return new Set(
+    readFileSync("/proc/self/mountinfo", "utf8")
+      .split("\n")
+      .map((line) => line.split(" ")[4] ?? ""),
+  );
+}
+
+/**
+ * Layout: <dir>/<id>/ is the tenant's gate, mode 0700 and owned by its root (its host uid), and the
+ * tmpfs is mounted at <dir>/<id>/fs with /tmp's mode 1777 for the tenant's own users. The tenant's
+ * root passes the gate to bind-mount it; no other host user does (the tmpfs alone would let anyone
+ * on the host plant files in it). Ramdisks mounted by an older version at <dir>/<id> itself are
+ * used where they are until the tenant's erasure or the next reboot.
+ */
 export class Ramdisks {
   constructor(readonly dir: string) {}
 
-  path(id: string): string {
+  private gate(id: string): string {
     return path.join(this.dir, id);
   }
 
-  /** Whether the tenant's tmpfs is mounted (from the mount table: one read, no spawn). */
+  /** Where the tenant's tmpfs is (or will be) mounted. */
+  path(id: string): string {
+    const legacy = this.gate(id);
+    return mountPoints().has(legacy) ? legacy : path.join(legacy, "fs");
+  }
+
   mounted(id: string): boolean {
-    const target = this.path(id);
-    return readFileSync("/proc/self/mountinfo", "utf8")
-      .split("\n")
-      .some((line) => line.split(" ")[4] === target);
+    return mountPoints().has(this.path(id));
   }
 
   /**
@@ -48,6 +66,8 @@ export class Ramdisks {
     if (this.mounted(id)) return mountTmpfs(p, MS_REMOUNT | MS_NOSUID | MS_NODEV, `size=${sizeMiB}m`);
     await fs.mkdir(this.dir, { recursive: true, mode: 0o711 });
     await fs.mkdir(p, { recursive: true, mode: 0o700 });
+    await fs.chown(this.gate(id), owner, owner);
+    await fs.chmod(this.gate(id), 0o700);
     await mountTmpfs(p, MS_NOSUID | MS_NODEV, `size=${sizeMiB}m,mode=1777,uid=${owner},gid=${owner}`);
   }
 
@@ -55,7 +75,7 @@ export class Ramdisks {
   async remove(id: string): Promise<boolean> {
     const was = this.mounted(id);
     if (was) await run("umount", [this.path(id)]);
-    await fs.rm(this.path(id), { recursive: true, force: true });
+    await fs.rm(this.gate(id), { recursive: true, force: true });
     return was;
   }
 }
