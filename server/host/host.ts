@@ -562,7 +562,7 @@ export class Host {
    * host, which overflows with a few hundred tenants and leaves new neighbours unresolved (found
    * with the density benchmark's 500 tenants running beside the tests). Strict reverse-path
    * filtering drops a packet whose source address does not route back through this veth (a forged
-   * one) before it reaches conntrack's tables; nft's source check stands behind it.
+   * one) in routing, before any filter chain or tenant sees it; nft's source check stands behind it.
    */
   private hostSideNetSysctls(m: TenantMeta): void {
     for (const [file, value] of [
