@@ -21,7 +21,17 @@ describe("hostConfigFromEnv", () => {
       vethPrefix: "hdy",
       outboundNat: false,
       stopTimeoutS: 10,
+      tenantConntrackMax: 4096,
+      tenantInotifyInstances: 128,
+      tenantInotifyWatches: 65536,
+      tenantNamespaces: 128,
     });
+  });
+
+  it("takes per-tenant kernel shares from the environment and refuses a share of 0", () => {
+    const c = hostConfigFromEnv({ HOODY_TENANT_CONNTRACK_MAX: "64", HOODY_TENANT_INOTIFY_INSTANCES: "16", HOODY_TENANT_NAMESPACES: "8" });
+    expect([c.tenantConntrackMax, c.tenantInotifyInstances, c.tenantNamespaces]).toEqual([64, 16, 8]);
+    expect(() => hostConfigFromEnv({ HOODY_TENANT_CONNTRACK_MAX: "0" })).toThrow();
   });
 
   it("derives pool, lxc and socket paths from HOODY_DATA_DIR", () => {

@@ -4,6 +4,7 @@ import path from "node:path";
 import { z } from "zod";
 
 const intFromEnv = (def: number) => z.coerce.number().int().nonnegative().default(def);
+const capFromEnv = (def: number) => z.coerce.number().int().min(1).max(2 ** 31 - 1).default(def);
 
 export const HostConfigSchema = z.object({
   dataDir: z.string().min(1),
@@ -31,6 +32,17 @@ export const HostConfigSchema = z.object({
    * so a nearly full pool never gets a tenant that cannot write. Unset: 5% of the pool, at most 1 GiB.
    */
   poolMinFreeMiB: z.coerce.number().int().nonnegative().optional(),
+  /**
+   * Each tenant's share of counts the kernel keeps host-wide or per user (README, "Security model").
+   * Tenants' user namespaces belong to host root, so without a share of their own one tenant could
+   * use up root's count for everyone. The host limits are raised to fit every tenant at its share.
+   */
+  tenantConntrackMax: capFromEnv(4096),
+  /** Per uid inside the tenant, like the kernel's own per-user limits. */
+  tenantInotifyInstances: capFromEnv(128),
+  tenantInotifyWatches: capFromEnv(65536),
+  /** Of each kind: user, net, uts, ipc, mnt, pid, cgroup and time namespaces. */
+  tenantNamespaces: capFromEnv(128),
 });
 export type HostConfig = z.infer<typeof HostConfigSchema>;
 
@@ -54,5 +66,9 @@ export function hostConfigFromEnv(env: Record<string, string | undefined> = proc
     outboundNat: env.HOODY_OUTBOUND_NAT === "1",
     stopTimeoutS: env.HOODY_STOP_TIMEOUT_S,
     poolMinFreeMiB: env.HOODY_POOL_MIN_FREE_MIB,
+    tenantConntrackMax: env.HOODY_TENANT_CONNTRACK_MAX,
+    tenantInotifyInstances: env.HOODY_TENANT_INOTIFY_INSTANCES,
+    tenantInotifyWatches: env.HOODY_TENANT_INOTIFY_WATCHES,
+    tenantNamespaces: env.HOODY_TENANT_NAMESPACES,
   });
 }

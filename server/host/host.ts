@@ -14,6 +14,7 @@ import { enableKsmd, hostKsmStats, ksmAvailable, processKsm } from "./drivers/ks
 import { Lxc, UID_RANGE } from "./drivers/lxc.js";
 import { Ramdisks } from "./drivers/ramdisk.js";
 import { Firewall } from "./drivers/nft.js";
+import { hostSysctlFloors, raiseHostSysctls, tenantUsernsSysctls } from "./drivers/kernel.js";
 import { KeyedMutex } from "./lock.js";
 import { RECIPES, type Progress } from "./recipes/index.js";
 import { Revert } from "./revert.js";
@@ -121,6 +122,9 @@ export class Host {
     const [lxcVersion] = await Promise.all([
       run("lxc-start", ["--version"]).then((r) => r.stdout.trim()),
       run("nft", ["--version"]),
+      // Every tenant start runs them (the LXC hook that writes its kernel shares).
+      run("nsenter", ["--version"]),
+      run("sysctl", ["--version"]),
     ]);
     await fs.mkdir(config.dataDir, { recursive: true, mode: 0o711 });
     await fs.chmod(config.dataDir, 0o711);
@@ -131,6 +135,8 @@ export class Host {
     await ensureSubIdRange(config.uidBase, config.uidRanges * UID_RANGE);
     const host = new Host(config, pool, { lxc: lxcVersion, btrfs: pool.progsVersion });
     await host.firewall.ensureBase();
+    // After ensureBase: its conntrack rules load nf_conntrack, whose limit is one of these.
+    for (const r of await raiseHostSysctls(hostSysctlFloors(config))) console.log(`hostd: raised ${r.key} from ${r.from} to ${r.to}`);
     // Each running tenant has a /32 route to its veth. Without a route for the rest of the subnet, a
     // packet for a stopped or unknown tenant address (the router racing a stop) would follow the
     // default route off the box; "unreachable" answers it on the spot instead.
@@ -168,6 +174,8 @@ export class Host {
         continue;
       }
       await this.applyFirewall(meta);
+      // A config written before a change of this daemon (e.g. new kernel shares) is current from the next start.
+      await this.writeLxcConfig(meta);
       if (this.cgroups.running(meta.id)) this.hostSideNetSysctls(meta);
       else if (meta.wantRunning) {
         // Running when the host went down (reboot): bring it back. A failure is logged, not fatal.
@@ -503,7 +511,7 @@ export class Host {
           meta.subvolumeId = snap.value;
           revert.add("tenant subvolume", () => this.pool.deleteSubvolume(rootfs));
         }
-        if (firewall.status === "fulfilled") revert.add("firewall", () => this.firewall.removeTenant(id, meta.veth));
+        if (firewall.status === "fulfilled") revert.add("firewall", () => this.firewall.removeTenant(id, meta.veth, meta.ip));
         for (const r of [snap, config, firewall]) if (r.status === "rejected") throw r.reason;
         // A new snapshot's qgroup has no limit: only set one when asked.
         if (meta.limits.diskMiB) await this.applyDiskLimit(meta);
@@ -536,6 +544,7 @@ export class Host {
       // Shared paths come from the template's subvolume (read-only, idmapped): one page cache for all tenants.
       sharedMounts: tpl ? m.sharedPaths.map((p) => ({ hostPath: path.join(this.pool.path("templates", tpl.name), p), containerPath: p })) : [],
       logDir: this.lxc.dir(m.id),
+      usernsSysctls: tenantUsernsSysctls(this.config),
     });
   }
 
@@ -544,17 +553,20 @@ export class Host {
   }
 
   private async applyFirewall(m: TenantMeta): Promise<void> {
-    await this.firewall.setTenant({ id: m.id, veth: m.veth, ip: m.ip, rules: m.firewall });
+    await this.firewall.setTenant({ id: m.id, veth: m.veth, ip: m.ip, rules: m.firewall, conntrackMax: this.config.tenantConntrackMax });
   }
 
   /**
    * Host side of the routed veth: answer ARP for other tenants and allow forwarding (nft decides).
    * Proxy ARP replies at once: by default they wait up to 0.8 s in one queue of 64 for the whole
    * host, which overflows with a few hundred tenants and leaves new neighbours unresolved (found
-   * with the density benchmark's 500 tenants running beside the tests).
+   * with the density benchmark's 500 tenants running beside the tests). Strict reverse-path
+   * filtering drops a packet whose source address does not route back through this veth (a forged
+   * one) in routing, before any filter chain or tenant sees it; nft's source check stands behind it.
    */
   private hostSideNetSysctls(m: TenantMeta): void {
     for (const [file, value] of [
+      [`conf/${m.veth}/rp_filter`, "1"],
       [`conf/${m.veth}/proxy_arp`, "1"],
       [`conf/${m.veth}/forwarding`, "1"],
       [`neigh/${m.veth}/proxy_delay`, "0"],
@@ -729,7 +741,7 @@ export class Host {
         erased.push("processes (force-stopped)");
       }
       if (await this.ramdisks.remove(id)) erased.push("ramdisk (tmpfs unmounted)");
-      await this.firewall.removeTenant(id, m.veth);
+      await this.firewall.removeTenant(id, m.veth, m.ip);
       erased.push(`firewall chains eg_${id}, in_${id}`);
       for (const s of m.snapshots) {
         await this.pool.deleteSubvolume(this.pool.path("snapshots", id, s.name));

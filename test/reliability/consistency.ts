@@ -18,6 +18,8 @@ export interface Snapshot {
   configs: Map<string, { ip: string | null; uidBase: number | null } | null>;
   chains: string[];
   mapKeys: { egress: string[]; ingress: string[] };
+  /** Elements of the source-address set, as "<veth> <ip>". */
+  sources: string[];
   veths: string[];
   active: string[];
   daemon: { id: string; state: string }[] | null;
@@ -67,6 +69,9 @@ export async function observe(host: TestHost): Promise<Snapshot> {
     const keys = (o.map.elem ?? []).map((e: any) => (Array.isArray(e) ? e[0] : e));
     mapKeys[o.map.name === "tenant_egress" ? "egress" : "ingress"] = keys.map(String);
   }
+  const sources = objs
+    .filter((o) => o.set?.name === "tenant_source")
+    .flatMap((o) => (o.set.elem ?? []).map((e: any) => (e.concat as string[]).join(" ")));
 
   const links = await execa("ip", ["-o", "link", "show"]);
   const prefix = env.HOODY_VETH_PREFIX!;
@@ -79,7 +84,7 @@ export async function observe(host: TestHost): Promise<Snapshot> {
   const active = ls.stdout.split("\n").map((s) => s.trim()).filter(Boolean);
 
   const daemon = host.daemon ? await host.client.call("tenants.list", {}).then((l) => l.map((t) => ({ id: t.id, state: t.state })), () => null) : null;
-  return { rows, tenantSubvolumes, otherSubvolumes, metas, configs, chains, mapKeys, veths, active, daemon };
+  return { rows, tenantSubvolumes, otherSubvolumes, metas, configs, chains, mapKeys, sources, veths, active, daemon };
 }
 
 /**
@@ -107,6 +112,7 @@ export function problems(s: Snapshot, opts: { settled?: boolean; uidBase?: numbe
       }
       for (const c of [`eg_${r.id}`, `in_${r.id}`]) if (!s.chains.includes(c)) out.push(`row ${r.id}: nft chain ${c} missing`);
       if (!s.mapKeys.egress.includes(meta.veth) || !s.mapKeys.ingress.includes(meta.veth)) out.push(`row ${r.id}: veth ${meta.veth} not in the nft maps`);
+      if (!s.sources.includes(`${meta.veth} ${meta.ip}`)) out.push(`row ${r.id}: ${meta.veth} ${meta.ip} not in the nft source set`);
     }
     if (r.status === "running") {
       if (!s.active.includes(r.id)) out.push(`row ${r.id} says running but lxc-ls does not list it active`);
@@ -123,6 +129,7 @@ export function problems(s: Snapshot, opts: { settled?: boolean; uidBase?: numbe
   for (const c of s.chains) if (!rowIds.has(c.slice(3))) out.push(`unowned nft chain ${c}`);
   const ownedVeths = new Set([...s.rows].map((r) => s.metas.get(r.id)?.veth).filter(Boolean));
   for (const v of new Set([...s.mapKeys.egress, ...s.mapKeys.ingress])) if (!ownedVeths.has(v)) out.push(`unowned nft map element ${v}`);
+  for (const e of s.sources) if (!ownedVeths.has(e.split(" ")[0])) out.push(`unowned nft source element ${e}`);
   for (const v of s.veths) if (!ownedVeths.has(v)) out.push(`unowned veth ${v}`);
   for (const a of s.active) if (!rowIds.has(a)) out.push(`unowned running container ${a}`);
   // Leases: no IP or uid range twice (among everything on disk, owned or not).

@@ -11,16 +11,14 @@ import { execa } from "execa";
 import type { TenantInfo } from "../../server/engine/protocol.js";
 import { TestStack } from "../stack-harness.js";
 import { httpGet, waitFor } from "../host-harness.js";
+import { initPid as tenantInitPid, inTenant, tenantShell, udpReceiver as udpReceiverIn, udpSend as udpSendFrom } from "../tenant-probes.js";
 
 let s: TestStack;
 let A: TenantInfo;
 let B: TenantInfo;
 let C: TenantInfo;
 
-const sh = async (t: TenantInfo, script: string, timeoutMs = 30_000) => {
-  const r = await s.host.client.call("tenants.exec", { id: t.id, command: ["/bin/sh", "-c", script], timeoutMs });
-  return { ...r, out: r.stdout + r.stderr };
-};
+const sh = (t: TenantInfo, script: string, timeoutMs = 30_000) => tenantShell(s.host, t, script, timeoutMs);
 /**
  * A TCP connection from inside `from`, answered REACHED only if it was accepted. The request comes
  * from a file, not a pipe: busybox nc exits when the peer closes, and a listener with no input closes
@@ -36,37 +34,12 @@ async function listen(t: TenantInfo, port: number): Promise<void> {
 }
 const received = async (t: TenantInfo, port: number) => (await sh(t, `cat /tmp/got-${port} 2>/dev/null; true`)).stdout;
 
-/**
- * UDP needs a tool the tenants' busybox lacks (its nc is TCP only), so UDP runs the host's python3
- * in the tenant's network namespace: the packets enter and leave through the tenant's own veth,
- * exactly as the tenant's would.
- */
-// The child comes wrapped: an execa child is itself a promise, and an async function returning it
-// bare would hand back its result, not the running process.
-const spawnInNetns = async (t: TenantInfo, code: string, timeoutMs = 10_000) => ({
-  child: execa("nsenter", ["-t", String(await initPid(t)), "-n", "python3", "-c", code], { reject: false, timeout: timeoutMs }),
-});
-const inNetns = async (t: TenantInfo, code: string, timeoutMs = 10_000) => (await spawnInNetns(t, code, timeoutMs)).child;
-/**
- * A UDP receiver on t:port, returned once it is bound (it says so), so no datagram is sent before it
- * can arrive. It stops at the first datagram holding `stopAt` (or after `seconds`); `done` gives the
- * datagrams that arrived, one per line. A negative check sends `stopAt` from an allowed sender after
- * the forbidden one, so the receiver provably listened the whole time.
- */
-async function udpReceiver(t: TenantInfo, port: number, stopAt: string, seconds = 20) {
-  const { child } = await spawnInNetns(t, `import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(("0.0.0.0",${port}))\nprint("BOUND", flush=True)\ns.settimeout(${seconds})\ntry:\n  while True:\n    d=s.recv(100).decode(); print(d, flush=True)\n    if ${JSON.stringify(stopAt)} in d: break\nexcept OSError: pass`, seconds * 1000 + 5000);
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on("data", (d: Buffer) => String(d).includes("BOUND") && resolve());
-    child.then((r) => reject(new Error(`UDP receiver ended before it was bound: ${r.stderr}`)), reject);
-  });
-  return { done: child };
-}
-const udpSend = (t: TenantInfo, ip: string, port: number, payload: string, from?: string) =>
-  inNetns(t, `import socket,time\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n${from ? `s.bind(("${from}",0))\n` : ""}for _ in range(3):\n  s.sendto(b"${payload}",("${ip}",${port})); time.sleep(0.2)`);
-
-async function initPid(t: TenantInfo): Promise<number> {
-  return Number((await s.host.lxc("lxc-info", t.id, "-pH")).stdout.trim());
-}
+// UDP needs a tool the tenants' busybox lacks (its nc is TCP only): the probes run the host's
+// python3 in the tenant's network namespace (tenant-probes.ts).
+const inNetns = (t: TenantInfo, code: string) => inTenant(s.host, t, code);
+const udpReceiver = (t: TenantInfo, port: number, stopAt: string) => udpReceiverIn(s.host, t, port, stopAt);
+const udpSend = (t: TenantInfo, ip: string, port: number, payload: string, from?: string) => udpSendFrom(s.host, t, ip, port, payload, { from });
+const initPid = (t: TenantInfo) => tenantInitPid(s.host, t);
 
 /** Every process of a tenant: its init and all descendants, from the host's process table. */
 async function tenantProcesses(t: TenantInfo): Promise<{ pid: number; uid: number }[]> {

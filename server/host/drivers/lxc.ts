@@ -26,6 +26,8 @@ export interface LxcTenantConfig {
   /** Host paths bind-mounted read-only (idmapped) at the same path inside. */
   sharedMounts: { hostPath: string; containerPath: string }[];
   logDir: string;
+  /** user.* sysctls of the tenant's user namespace: its shares of per-user kernel counts (kernel.ts). */
+  usernsSysctls: Record<string, number>;
 }
 
 export class Lxc {
@@ -55,7 +57,16 @@ export class Lxc {
       "lxc.autodev = 1",
       "lxc.tty.max = 0",
       "lxc.pty.max = 16",
-      "lxc.cap.drop = sys_module sys_rawio sys_time mac_admin mac_override sys_boot",
+      // sys_resource: with it the tenant's root could raise its own user.* shares (usernsSysctls).
+      "lxc.cap.drop = sys_module sys_rawio sys_time mac_admin mac_override sys_boot sys_resource",
+      // The shares are written by host root into the tenant's user namespace after LXC made it and
+      // before the tenant's init runs, so they hold from its first instruction, and a failure fails
+      // the start. (lxc.sysctl writes from inside, where proc:mixed has made /proc/sys read-only.)
+      // Version 1 hooks get no arguments appended; LXC_PID is the tenant's init.
+      "lxc.hook.version = 1",
+      `lxc.hook.start-host = nsenter --target "$LXC_PID" --user -- sysctl -q -w ${Object.entries(c.usernsSysctls)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(" ")}`,
       "lxc.apparmor.profile = unconfined",
       "lxc.apparmor.allow_nesting = 0",
       `lxc.mount.entry = ${c.ramdiskPath} ramdisk none bind,create=dir 0 0`,

@@ -96,11 +96,29 @@ describe("ruleExpr", () => {
   });
 });
 
+describe("Firewall.baseScript", () => {
+  const lines = (nat: boolean) => new Firewall("hoody_x", "hx", "10.9.0.0/24", nat).baseScript().trimEnd().split("\n");
+
+  it.each([false, true])("checks a tenant's source address before any conntrack acceptance (outbound NAT %s)", (nat) => {
+    const l = lines(nat);
+    for (const chain of ["forward", "input"]) {
+      const rules = l.filter((x) => x.startsWith(`add rule inet hoody_x ${chain} `));
+      // A forged packet that copies another tenant's flow tuple is "established": the check must come first.
+      expect(rules.slice(0, 2)).toEqual([
+        `add rule inet hoody_x ${chain} iifname "hx*" meta nfproto ipv6 drop`,
+        `add rule inet hoody_x ${chain} iifname "hx*" iifname . ip saddr != @tenant_source drop`,
+      ]);
+      expect(rules.findIndex((x) => x.includes("ct state established"))).toBeGreaterThan(1);
+    }
+    expect(l).toContain(`add set inet hoody_x tenant_source { type ifname . ipv4_addr ; }`);
+  });
+});
+
 describe("Firewall.tenantScript", () => {
   const fw = new Firewall("hoody_x", "hx", "10.9.0.0/24", false);
   const T = "inet hoody_x";
   const script = (rules: FirewallRule[]) =>
-    fw.tenantScript({ id: "cabcdefghij", veth: "hxcabcdefghij", ip: "10.9.0.2", rules });
+    fw.tenantScript({ id: "cabcdefghij", veth: "hxcabcdefghij", ip: "10.9.0.2", rules, conntrackMax: 4096 });
   const lines = (rules: FirewallRule[]) => {
     const s = script(rules);
     expect(s.endsWith("\n")).toBe(true);
@@ -113,21 +131,27 @@ describe("Firewall.tenantScript", () => {
       `add chain ${T} in_cabcdefghij`,
       `flush chain ${T} eg_cabcdefghij`,
       `flush chain ${T} in_cabcdefghij`,
-      `add rule ${T} eg_cabcdefghij meta nfproto ipv6 drop`,
-      `add rule ${T} eg_cabcdefghij ip saddr != 10.9.0.2 drop`,
+      `add rule ${T} eg_cabcdefghij ct state new ct count over 4096 drop`,
       `add rule ${T} in_cabcdefghij drop`,
+      `add element ${T} tenant_source { "hxcabcdefghij" . 10.9.0.2 }`,
       `add element ${T} tenant_egress { "hxcabcdefghij" : jump eg_cabcdefghij }`,
       `add element ${T} tenant_ingress { "hxcabcdefghij" : jump in_cabcdefghij }`,
     ]);
   });
 
-  it("puts the anti-spoof drop in the egress chain, before any tenant rule", () => {
+  it("caps the tenant's new flows first in its egress chain, before any tenant rule can allow one", () => {
     const l = lines([rule({ direction: "egress", action: "allow", destination: "8.8.8.8" })]);
-    const spoof = l.indexOf(`add rule ${T} eg_cabcdefghij ip saddr != 10.9.0.2 drop`);
+    const cap = l.indexOf(`add rule ${T} eg_cabcdefghij ct state new ct count over 4096 drop`);
     const user = l.indexOf(`add rule ${T} eg_cabcdefghij ip daddr 8.8.8.8 return`);
-    expect(spoof).toBeGreaterThanOrEqual(0);
-    expect(user).toBeGreaterThan(spoof);
-    expect(l.filter((x) => x.includes("saddr !="))).toHaveLength(1);
+    expect(cap).toBe(l.findIndex((x) => x.startsWith(`add rule ${T} eg_cabcdefghij`)));
+    expect(user).toBeGreaterThan(cap);
+    // The source check lives in the base chains (before conntrack acceptance), not here.
+    expect(l.filter((x) => x.includes("saddr !="))).toHaveLength(0);
+  });
+
+  it("renders each tenant's own conntrack cap", () => {
+    const s = fw.tenantScript({ id: "cabcdefghij", veth: "hxcabcdefghij", ip: "10.9.0.2", rules: [], conntrackMax: 17 });
+    expect(s).toContain(`add rule ${T} eg_cabcdefghij ct state new ct count over 17 drop`);
   });
 
   it("egress allow returns, ingress allow accepts", () => {
@@ -181,15 +205,15 @@ describe("Firewall.tenantScript", () => {
       `add rule ${T} in_cabcdefghij meta l4proto tcp drop`,
       `add rule ${T} in_cabcdefghij drop`,
     ]);
-    // The final ingress drop comes before the map elements, which are the last two lines.
-    expect(l.indexOf(`add rule ${T} in_cabcdefghij drop`)).toBe(l.length - 3);
+    // The final ingress drop comes before the set and map elements, which are the last three lines.
+    expect(l.indexOf(`add rule ${T} in_cabcdefghij drop`)).toBe(l.length - 4);
   });
 
   it("keys the map elements by the veth name, not the tenant id", () => {
-    const s = fw.tenantScript({ id: "c0123456789", veth: "hxzz", ip: "10.9.0.5", rules: [] });
+    const s = fw.tenantScript({ id: "c0123456789", veth: "hxzz", ip: "10.9.0.5", rules: [], conntrackMax: 4096 });
     expect(s).toContain(`add element ${T} tenant_egress { "hxzz" : jump eg_c0123456789 }`);
     expect(s).toContain(`add element ${T} tenant_ingress { "hxzz" : jump in_c0123456789 }`);
-    expect(s).toContain(`ip saddr != 10.9.0.5 drop`);
+    expect(s).toContain(`add element ${T} tenant_source { "hxzz" . 10.9.0.5 }`);
     expect(s).not.toContain(`"c0123456789"`);
   });
 

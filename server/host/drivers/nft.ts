@@ -5,7 +5,9 @@
 //   input:   tenant -> host   (dropped unless it answers a host connection)
 //   output:  host -> tenant   (the destination's ingress chain; the template allows the app port from "host")
 // Per-tenant chains eg_<id>/in_<id> are reached through verdict maps keyed by the host-side veth
-// name, which a tenant cannot forge; the egress chain also drops source-address spoofing.
+// name, which a tenant cannot forge. Source addresses are checked against the set of (veth, address)
+// pairs before anything else: a forged packet that copies another tenant's flow tuple would otherwise
+// pass as "established". The egress chain caps the tenant's new flows (conntrack entries).
 import { run, SysError, trace } from "../sys.js";
 import { libFunc } from "../ffi.js";
 import type { FirewallRule } from "../../engine/protocol.js";
@@ -15,6 +17,8 @@ export interface NftTenant {
   veth: string;
   ip: string;
   rules: FirewallRule[];
+  /** Most conntrack entries the tenant's own new flows may hold at once (the table is host-wide). */
+  conntrackMax: number;
 }
 
 export class Firewall {
@@ -34,18 +38,42 @@ export class Firewall {
 
   /** Creates or refreshes the base table and chains; tenant chains and map elements are kept. */
   async ensureBase(): Promise<void> {
+    await this.apply(this.baseScript());
+    if (this.outboundNat) {
+      const nat = `ip ${this.table}_nat`;
+      const p = `"${this.vethPrefix}*"`;
+      await this.apply(
+        [
+          `add table ${nat}`,
+          `add chain ${nat} postrouting { type nat hook postrouting priority 100 ; policy accept ; }`,
+          `flush chain ${nat} postrouting`,
+          `add rule ${nat} postrouting ip saddr ${this.subnet} oifname != ${p} masquerade`,
+        ].join("\n") + "\n",
+      );
+    }
+  }
+
+  /** The base table, sets, maps and chains (one transaction; tenant chains and elements are kept). */
+  baseScript(): string {
     const t = `inet ${this.table}`;
     const p = `"${this.vethPrefix}*"`;
     const lines = [
       `add table ${t}`,
       `add map ${t} tenant_egress { type ifname : verdict ; }`,
       `add map ${t} tenant_ingress { type ifname : verdict ; }`,
+      `add set ${t} tenant_source { type ifname . ipv4_addr ; }`,
       `add chain ${t} forward { type filter hook forward priority 0 ; policy accept ; }`,
       `add chain ${t} input { type filter hook input priority 0 ; policy accept ; }`,
       `add chain ${t} output { type filter hook output priority 0 ; policy accept ; }`,
       `flush chain ${t} forward`,
       `flush chain ${t} input`,
       `flush chain ${t} output`,
+      // Before any conntrack acceptance: a packet from a tenant carries that tenant's address, and
+      // tenants have no IPv6 at all.
+      ...["forward", "input"].flatMap((chain) => [
+        `add rule ${t} ${chain} iifname ${p} meta nfproto ipv6 drop`,
+        `add rule ${t} ${chain} iifname ${p} iifname . ip saddr != @tenant_source drop`,
+      ]),
       `add rule ${t} forward iifname ${p} ct state established,related accept`,
       `add rule ${t} forward oifname ${p} ct state established,related accept`,
       `add rule ${t} forward iifname vmap @tenant_egress`,
@@ -60,18 +88,7 @@ export class Firewall {
       `add rule ${t} output oifname vmap @tenant_ingress`,
       `add rule ${t} output oifname ${p} drop`,
     ];
-    await this.apply(lines.join("\n") + "\n");
-    if (this.outboundNat) {
-      const nat = `ip ${this.table}_nat`;
-      await this.apply(
-        [
-          `add table ${nat}`,
-          `add chain ${nat} postrouting { type nat hook postrouting priority 100 ; policy accept ; }`,
-          `flush chain ${nat} postrouting`,
-          `add rule ${nat} postrouting ip saddr ${this.subnet} oifname != ${p} masquerade`,
-        ].join("\n") + "\n",
-      );
-    }
+    return lines.join("\n") + "\n";
   }
 
   /** Installs or replaces a tenant's chains atomically (one nft transaction). */
@@ -79,7 +96,7 @@ export class Firewall {
     await this.apply(this.tenantScript(tenant));
   }
 
-  tenantScript({ id, veth, ip, rules }: NftTenant): string {
+  tenantScript({ id, veth, ip, rules, conntrackMax }: NftTenant): string {
     const t = `inet ${this.table}`;
     const eg = `eg_${id}`;
     const ing = `in_${id}`;
@@ -88,8 +105,9 @@ export class Firewall {
       `add chain ${t} ${ing}`,
       `flush chain ${t} ${eg}`,
       `flush chain ${t} ${ing}`,
-      `add rule ${t} ${eg} meta nfproto ipv6 drop`,
-      `add rule ${t} ${eg} ip saddr != ${ip} drop`,
+      // One count per tenant (this rule's own list): over the cap, its new flows are dropped before
+      // they are confirmed, so they never take a table entry; other tenants' flows are not counted here.
+      `add rule ${t} ${eg} ct state new ct count over ${conntrackMax} drop`,
     ];
     for (const r of rules) {
       if (r.state === "disabled") continue;
@@ -98,16 +116,18 @@ export class Firewall {
       else lines.push(`add rule ${t} ${ing} ${expr} ${verdict(r, "accept")}`);
     }
     lines.push(`add rule ${t} ${ing} drop`);
-    // Re-adding an identical map element is a no-op, so this script also serves updates.
+    // Re-adding an identical map or set element is a no-op, so this script also serves updates.
+    lines.push(`add element ${t} tenant_source { "${veth}" . ${ip} }`);
     lines.push(`add element ${t} tenant_egress { "${veth}" : jump ${eg} }`);
     lines.push(`add element ${t} tenant_ingress { "${veth}" : jump ${ing} }`);
     return lines.join("\n") + "\n";
   }
 
   /** Removes a tenant's map elements and chains; missing pieces are not an error. */
-  async removeTenant(id: string, veth: string): Promise<void> {
+  async removeTenant(id: string, veth: string, ip: string): Promise<void> {
     const t = `inet ${this.table}`;
     const steps = [
+      `delete element ${t} tenant_source { "${veth}" . ${ip} }`,
       `delete element ${t} tenant_egress { "${veth}" }`,
       `delete element ${t} tenant_ingress { "${veth}" }`,
       `delete chain ${t} eg_${id}`,
