@@ -6,11 +6,13 @@ import http from "node:http";
 import { parseArgs } from "node:util";
 import next from "next";
 import { dropUntrustedForwarding, trustedProxies } from "./forwarded";
+import { isServedHost, SECURITY_HEADERS, servedHosts } from "./guards";
 
 const { values } = parseArgs({ options: { port: { type: "string", short: "p", default: process.env.PORT ?? "3000" }, hostname: { type: "string", short: "H", default: "0.0.0.0" } } });
 const port = Number(values.port);
 const hostname = values.hostname!;
 const trusted = trustedProxies();
+const served = servedHosts();
 
 const server = http.createServer();
 // A port in use must end the process (exit 1, as `next start` does), not leave it up with Next's
@@ -30,8 +32,19 @@ const ready = app.prepare().then(
 );
 let stopping = false;
 
+/** A request for a name this server does not serve: 421 in the error envelope, nothing else runs. */
+function misdirected(host: string | undefined): string {
+  const message = `this server does not answer for the host ${JSON.stringify((host ?? "").slice(0, 100))}; see HOODY_WEB_HOSTS`;
+  return JSON.stringify({ statusCode: 421, error: "Misdirected Request", message, code: "UNKNOWN_HOST", data: null });
+}
+
 server.on("request", (req, res) => {
   dropUntrustedForwarding(req.headers, req.socket.remoteAddress, trusted);
+  for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
+  if (!isServedHost(req.headers, served)) {
+    res.writeHead(421, { "content-type": "application/json", connection: "close" }).end(misdirected(req.headers.host));
+    return;
+  }
   // While stopping, kept-alive clients (a proxy's pool) are told to reconnect elsewhere.
   if (stopping) res.setHeader("connection", "close");
   ready
@@ -44,12 +57,17 @@ server.on("request", (req, res) => {
 });
 server.on("upgrade", (req, socket) => {
   dropUntrustedForwarding(req.headers, req.socket.remoteAddress, trusted);
+  if (!isServedHost(req.headers, served)) {
+    const body = misdirected(req.headers.host);
+    socket.end(`HTTP/1.1 421 Misdirected Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    return;
+  }
   // Next adds its own upgrade listener on the first request (this one runs before it); until then
   // nothing would answer the upgrade, so refuse it rather than leave the socket hanging.
   if (server.listenerCount("upgrade") === 1) socket.destroy();
 });
 await new Promise<void>((resolve) => server.listen(port, hostname, resolve));
-console.log(`[web] listening on http://${hostname}:${port} (trusted proxies: ${trusted.entries.join(", ") || "none"})`);
+console.log(`[web] listening on http://${hostname}:${port} (hosts: ${served === "any" ? "any" : [...served].join(", ")}; trusted proxies: ${trusted.entries.join(", ") || "none"})`);
 await ready;
 
 // A stop drains: no new connections, idle ones closed, requests in flight get up to 12 s to finish
