@@ -13,6 +13,7 @@ import path from "node:path";
 import fc from "fast-check";
 import { appRouter } from "../../server/api/root";
 import { routes, type Route } from "../../server/rest/routes";
+import { SAME_ORIGIN_HEADER, SAME_ORIGIN_VALUE } from "../../server/web/guards";
 import { TestStack } from "../stack-harness.js";
 import { compareFingerprints, envelopeProblems, fingerprint, makeFixture, send, sendRaw, TraceReader, validBodyFor, type Fingerprint, type Fixture, type RawAnswer } from "./fuzz-kit.js";
 
@@ -361,7 +362,7 @@ describe("fuzzed tRPC: the dashboard's API, signed in", () => {
       const a =
         type === "query"
           ? await send(s.port, "GET", `${p}${batchCall ? "&" : "?"}input=${encodeURIComponent(body)}`, { cookie })
-          : await send(s.port, "POST", p, { cookie, "content-type": "application/json" }, body);
+          : await send(s.port, "POST", p, { cookie, "content-type": "application/json", [SAME_ORIGIN_HEADER]: SAME_ORIGIN_VALUE }, body);
       batch.push({ method: type, path: p, why: raw.slice(0, 80), answer: a });
       const where = `${type} ${name} ${raw.slice(0, 200)} → ${a.status} ${a.text.slice(0, 300)}`;
       expect(a.status, where).toBeLessThan(500);
@@ -443,7 +444,7 @@ describe("fuzzed framing: what Node's client would not send", () => {
     for (const input of [{ id: fx.cA, environment_vars: { ["__proto__"]: "x" } }, { id: fx.cA, environment_vars: { PLAN: "x" }, ["__proto__"]: { polluted: "yes" } }]) {
       // A computed ["__proto__"] key is an own property, so JSON.stringify writes it.
       const raw = `{"json":${JSON.stringify(input)}}`;
-      const a = await send(s.port, "POST", "/api/trpc/containers.update", { cookie, "content-type": "application/json" }, raw);
+      const a = await send(s.port, "POST", "/api/trpc/containers.update", { cookie, "content-type": "application/json", [SAME_ORIGIN_HEADER]: SAME_ORIGIN_VALUE }, raw);
       batch.push({ method: "mutation", path: "/api/trpc/containers.update", why: "proto key", answer: a });
       expect([a.status, a.json?.error?.json?.data?.hoodyCode], `${raw} → ${a.text.slice(0, 300)}`).toEqual([422, "VALIDATION_ERROR"]);
     }
