@@ -3,9 +3,9 @@
 // body to sign-in used to be read whole before it was refused).
 import { CoreError } from "./errors";
 
+// What is left of a refused body is the web server's to drain or cut (server/web/main.ts).
 export function payloadTooLarge(limit: number): CoreError {
-  // Connection: close: the rest of the body is never read, so the connection cannot carry another request.
-  return new CoreError(413, "PAYLOAD_TOO_LARGE", `the body is limited to ${limit} bytes`, { limit_bytes: limit }, { connection: "close" });
+  return new CoreError(413, "PAYLOAD_TOO_LARGE", `the body is limited to ${limit} bytes`, { limit_bytes: limit });
 }
 
 /** Reads at most `limit` bytes of the body; more (declared or streamed) throws 413 PAYLOAD_TOO_LARGE. */
@@ -22,7 +22,7 @@ export async function readBody(req: Request, limit: number): Promise<Buffer> {
     size += value.byteLength;
     if (size > limit) {
       // Released, not cancelled: cancelling destroys the socket under the 413 (the client would see a
-      // reset instead of the answer). Unread, the rest waits in TCP until the connection closes.
+      // reset instead of the answer). The web server drains or cuts the rest once the 413 is sent.
       reader.releaseLock();
       throw payloadTooLarge(limit);
     }

@@ -13,6 +13,12 @@ export const BODY_LIMITS = {
   exec: 1024 * 1024,
 } as const;
 
+/**
+ * What the web server reads and throws away of a body a route left unread (a 413) before it cuts the
+ * connection: enough for a client to finish sending and read the answer, too little to stream forever.
+ */
+export const UNREAD_BODY_DRAIN = { bytes: 8 * 1024 * 1024, ms: 5_000 } as const;
+
 /** Creates running at once / waiting (HOODY_CREATE_CONCURRENCY / HOODY_CREATE_QUEUE). */
 export const CREATE_ADMISSION_DEFAULTS = { running: 4, queued: 64 } as const;
 

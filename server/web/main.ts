@@ -3,9 +3,11 @@
 // a peer that is not a trusted proxy are dropped before Next sees them (see forwarded.ts).
 // Usage: node --import tsx server/web/main.ts [-p PORT] [-H HOST]   (run from the project root)
 import http from "node:http";
+import type { Socket } from "node:net";
 import { parseArgs } from "node:util";
 import next from "next";
 import { dropUntrustedForwarding, trustedProxies } from "./forwarded";
+import { UNREAD_BODY_DRAIN } from "../core/limits";
 import { isServedHost, SECURITY_HEADERS, servedHosts } from "./guards";
 
 const { values } = parseArgs({ options: { port: { type: "string", short: "p", default: process.env.PORT ?? "3000" }, hostname: { type: "string", short: "H", default: "0.0.0.0" } } });
@@ -32,17 +34,44 @@ const ready = app.prepare().then(
 );
 let stopping = false;
 
+/**
+ * After the answer, what a route left of the body unread (a 413, or a route that ignores bodies) is
+ * read and thrown away, up to a bound: closing at once would make the kernel reset the connection
+ * under the answer (the client may lose it), and reading without a bound would let a client stream
+ * forever. Past the bound the connection is cut. A drained connection stays usable (keep-alive).
+ */
+function discardUnreadBody(req: http.IncomingMessage, socket: Socket): void {
+  if (req.complete || req.destroyed) return;
+  let left = UNREAD_BODY_DRAIN.bytes;
+  const cut = () => socket.destroy();
+  const timer = setTimeout(cut, UNREAD_BODY_DRAIN.ms);
+  const stop = () => clearTimeout(timer);
+  req.once("end", stop).once("close", stop);
+  req.on("readable", () => {
+    for (let chunk: Buffer | null; (chunk = req.read()) !== null; ) {
+      left -= chunk.length;
+      if (left < 0) {
+        stop();
+        return cut();
+      }
+    }
+  });
+}
+
 /** A request for a name this server does not serve: 421 in the error envelope, nothing else runs. */
-function misdirected(host: string | undefined): string {
-  const message = `this server does not answer for the host ${JSON.stringify((host ?? "").slice(0, 100))}; see HOODY_WEB_HOSTS`;
+function misdirected(headers: http.IncomingHttpHeaders): string {
+  const names = [headers.host ?? "", ...(headers["x-forwarded-host"] ? [String(headers["x-forwarded-host"])] : [])].map((n) => JSON.stringify(n.slice(0, 100)));
+  const message = `this server does not answer for ${names.join(" (forwarded for ")}${names.length > 1 ? ")" : ""}; see HOODY_WEB_HOSTS`;
   return JSON.stringify({ statusCode: 421, error: "Misdirected Request", message, code: "UNKNOWN_HOST", data: null });
 }
 
 server.on("request", (req, res) => {
   dropUntrustedForwarding(req.headers, req.socket.remoteAddress, trusted);
+  const socket = req.socket;
+  res.once("finish", () => discardUnreadBody(req, socket));
   for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
   if (!isServedHost(req.headers, served)) {
-    res.writeHead(421, { "content-type": "application/json", connection: "close" }).end(misdirected(req.headers.host));
+    res.writeHead(421, { "content-type": "application/json" }).end(misdirected(req.headers));
     return;
   }
   // While stopping, kept-alive clients (a proxy's pool) are told to reconnect elsewhere.
@@ -58,7 +87,7 @@ server.on("request", (req, res) => {
 server.on("upgrade", (req, socket) => {
   dropUntrustedForwarding(req.headers, req.socket.remoteAddress, trusted);
   if (!isServedHost(req.headers, served)) {
-    const body = misdirected(req.headers.host);
+    const body = misdirected(req.headers);
     socket.end(`HTTP/1.1 421 Misdirected Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
     return;
   }

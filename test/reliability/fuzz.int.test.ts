@@ -179,6 +179,13 @@ let batch: Sent[] = [];
 async function fire(method: string, rawPath: string, headers: Record<string, string | string[]>, body: string | Buffer | undefined, why: string): Promise<RawAnswer> {
   const answer = await send(s.port, method, `/api/v1${rawPath}`, headers, body);
   batch.push({ method, path: rawPath, why, answer });
+  // The fuzz speaks from loopback, a trusted proxy: a forwarded Host the web server does not serve is
+  // refused before any route (421, test/reliability/hostile-web). The route is then fuzzed without it.
+  if (answer.status === 421 && headers["x-forwarded-host"] !== undefined) {
+    expect([envelopeProblems(answer), answer.json.code], `${method} ${rawPath.slice(0, 200)} x-forwarded-host ${JSON.stringify(headers["x-forwarded-host"])}`).toEqual([[], "UNKNOWN_HOST"]);
+    const { "x-forwarded-host": _, ...rest } = headers;
+    return fire(method, rawPath, rest, body, why);
+  }
   return answer;
 }
 
