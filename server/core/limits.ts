@@ -14,8 +14,9 @@ export const BODY_LIMITS = {
 } as const;
 
 /**
- * What the web server reads and throws away of a body a route left unread (a 413) before it cuts the
- * connection: enough for a client to finish sending and read the answer, too little to stream forever.
+ * What the web server reads and throws away of a body a route left unread (a 413), and how long it
+ * keeps such a connection before it cuts it: enough for a client to finish sending or read the
+ * answer, too little to stream forever.
  */
 export const UNREAD_BODY_DRAIN = { bytes: 8 * 1024 * 1024, ms: 5_000 } as const;
 

@@ -36,26 +36,24 @@ let stopping = false;
 
 /**
  * After the answer, what a route left of the body unread (a 413, or a route that ignores bodies) is
- * read and thrown away, up to a bound: closing at once would make the kernel reset the connection
- * under the answer (the client may lose it), and reading without a bound would let a client stream
- * forever. Past the bound the connection is cut. A drained connection stays usable (keep-alive).
+ * read and thrown away up to a bound, then no longer read (TCP makes the client wait) until the
+ * connection is cut when the time bound ends. Closing at once would make the kernel reset the
+ * connection under the answer (the client may lose it), and reading without a bound would let a
+ * client stream forever. A body drained to its end leaves the connection usable (keep-alive).
  */
 function discardUnreadBody(req: http.IncomingMessage, socket: Socket): void {
   if (req.complete || req.destroyed) return;
   let left = UNREAD_BODY_DRAIN.bytes;
-  const cut = () => socket.destroy();
-  const timer = setTimeout(cut, UNREAD_BODY_DRAIN.ms);
+  const timer = setTimeout(() => socket.destroy(), UNREAD_BODY_DRAIN.ms);
   const stop = () => clearTimeout(timer);
   req.once("end", stop).once("close", stop);
-  req.on("readable", () => {
+  const drain = () => {
     for (let chunk: Buffer | null; (chunk = req.read()) !== null; ) {
       left -= chunk.length;
-      if (left < 0) {
-        stop();
-        return cut();
-      }
+      if (left < 0) return void req.off("readable", drain);
     }
-  });
+  };
+  req.on("readable", drain);
 }
 
 /** A request for a name this server does not serve: 421 in the error envelope, nothing else runs. */

@@ -96,7 +96,10 @@ function streamBody(p: string, headers: Record<string, string>, total: number, d
       answered = true;
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ ...rawAnswer(res.statusCode ?? 0, res.headers, Buffer.concat(chunks).toString("utf8")), sent }));
+      res.on("end", () => {
+        resolve({ ...rawAnswer(res.statusCode ?? 0, res.headers, Buffer.concat(chunks).toString("utf8")), sent });
+        req.destroy();
+      });
       res.on("error", reject);
     });
     // Writing into a connection the server closed after answering fails (EPIPE): expected then.
