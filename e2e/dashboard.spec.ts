@@ -36,6 +36,15 @@ async function openDialog(page: Page, trigger: Locator): Promise<Locator> {
 
 test.describe.configure({ mode: "serial" });
 
+// The web server's Content-Security-Policy must not block anything the dashboard needs: a refused
+// script or style shows up as a console error before it shows up as a broken page.
+let cspViolations: string[] = [];
+test.beforeEach(({ page }) => {
+  cspViolations = [];
+  page.on("console", (m) => m.type() === "error" && /Content Security Policy/i.test(m.text()) && cspViolations.push(m.text()));
+});
+test.afterEach(() => expect(cspViolations).toEqual([]));
+
 test("sign in: a wrong password is refused, the right one opens the overview", async ({ page }) => {
   await page.goto("/login");
   await page.getByLabel("Password").fill("definitely-wrong");

@@ -87,6 +87,11 @@ export class TestStack {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /** The web server's process id (0 when it is not running): its /proc entry shows what requests cost it. */
+  get webPid(): number {
+    return this.web?.pid ?? 0;
+  }
+
   async startWeb(): Promise<void> {
     const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "server/web/main.ts"), "-p", String(this.port), "-H", this.bindHost], {
       cwd: ROOT,

@@ -3,6 +3,7 @@
 // estimated from recent durations. A burst is shed early and clearly instead of piling up in the
 // host daemon until clients time out (a timed-out create is a lost create).
 import { CoreError } from "./errors";
+import { CREATE_ADMISSION_DEFAULTS, EXEC_ADMISSION_DEFAULTS } from "./limits";
 
 export class Admission {
   private active = 0;
@@ -52,7 +53,13 @@ export class Admission {
   }
 }
 
+const envInt = (v: string | undefined, def: number, min: number) => (v && /^\d+$/.test(v) && Number(v) >= min ? Number(v) : def);
+
 export function admissionFromEnv(env: Record<string, string | undefined> = process.env): Admission {
-  const int = (v: string | undefined, def: number, min: number) => (v && /^\d+$/.test(v) && Number(v) >= min ? Number(v) : def);
-  return new Admission("creates", int(env.HOODY_CREATE_CONCURRENCY, 4, 1), int(env.HOODY_CREATE_QUEUE, 64, 0));
+  return new Admission("creates", envInt(env.HOODY_CREATE_CONCURRENCY, CREATE_ADMISSION_DEFAULTS.running, 1), envInt(env.HOODY_CREATE_QUEUE, CREATE_ADMISSION_DEFAULTS.queued, 0));
+}
+
+/** Exec scripts: each run is a Node process, and anyone may call /exec, so they are admitted like creates. */
+export function execAdmissionFromEnv(env: Record<string, string | undefined> = process.env): Admission {
+  return new Admission("exec scripts", envInt(env.HOODY_EXEC_CONCURRENCY, EXEC_ADMISSION_DEFAULTS.running, 1), envInt(env.HOODY_EXEC_QUEUE, EXEC_ADMISSION_DEFAULTS.queued, 0));
 }

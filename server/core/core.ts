@@ -11,6 +11,7 @@ import type { Engine } from "../engine/types";
 import type { FirewallRule, Limits, TenantInfo, TenantStats } from "../engine/protocol";
 import { ENV_KEY_RE, ENV_MAX_TOTAL_BYTES, envBytes, FirewallRuleSchema } from "../engine/protocol";
 import { admissionFromEnv, type Admission } from "./admission";
+import { AuditTally } from "./audit-tally";
 import { CoreError, fromEngine, notFound } from "./errors";
 import { Idempotency } from "./idempotency";
 import { faultPoint } from "./fault";
@@ -158,6 +159,22 @@ export class Core {
 
   audit(actor: Actor, action: string, target: string | null, result: string, detail: Record<string, unknown> | null = null): void {
     this.db.insert(t.auditLog).values({ actor: actor.id, action, target, result, detail }).run();
+  }
+
+  /** Anonymous refusals, counted: one audit row per action and 15-minute window ("refused", counts by code in detail). */
+  readonly refusals = new AuditTally((action, windowStart, counts) => this.addRefusalCounts(action, windowStart, counts));
+
+  private addRefusalCounts(action: string, windowStart: Date, counts: Record<string, number>): void {
+    const target = `window:${windowStart.toISOString()}`;
+    this.db.transaction((tx) => {
+      const row = tx.select().from(t.auditLog).where(and(eq(t.auditLog.action, action), eq(t.auditLog.target, target), eq(t.auditLog.result, "refused"))).get();
+      const had = ((row?.detail as { counts?: Record<string, number> } | null)?.counts ?? {}) as Record<string, number>;
+      const merged = { ...had };
+      for (const [code, n] of Object.entries(counts)) merged[code] = (merged[code] ?? 0) + n;
+      const detail = { window_start: windowStart.toISOString(), window_s: this.refusals.windowMs / 1000, counts: merged, total: Object.values(merged).reduce((a, b) => a + b, 0) };
+      if (row) tx.update(t.auditLog).set({ detail, at: new Date().toISOString() }).where(eq(t.auditLog.id, row.id)).run();
+      else tx.insert(t.auditLog).values({ actor: "anonymous", action, target, result: "refused", detail }).run();
+    });
   }
 
   /**

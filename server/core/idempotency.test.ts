@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { openDb } from "../db/client";
 import { idempotencyKeys } from "../db/schema";
-import { admissionFromEnv, Admission } from "./admission";
+import { admissionFromEnv, Admission, execAdmissionFromEnv } from "./admission";
 import { Idempotency } from "./idempotency";
 
 const dirs: string[] = [];
@@ -93,5 +93,8 @@ describe("Admission", () => {
   it("reads its bounds from the environment and ignores nonsense", () => {
     expect(admissionFromEnv({ HOODY_CREATE_CONCURRENCY: "8", HOODY_CREATE_QUEUE: "0" })).toMatchObject({ maxRunning: 8, maxQueued: 0 });
     expect(admissionFromEnv({ HOODY_CREATE_CONCURRENCY: "0", HOODY_CREATE_QUEUE: "x" })).toMatchObject({ maxRunning: 4, maxQueued: 64 });
+    // Exec scripts (a Node process each) have their own bounds.
+    expect(execAdmissionFromEnv({ HOODY_EXEC_CONCURRENCY: "2", HOODY_EXEC_QUEUE: "0" })).toMatchObject({ what: "exec scripts", maxRunning: 2, maxQueued: 0 });
+    expect(execAdmissionFromEnv({ HOODY_EXEC_CONCURRENCY: "0", HOODY_EXEC_QUEUE: "x" })).toMatchObject({ maxRunning: 4, maxQueued: 16 });
   });
 });

@@ -5,11 +5,17 @@
 // has its own, separate limit.
 import { spawn } from "node:child_process";
 import path from "node:path";
+import { execAdmissionFromEnv, type Admission } from "../core/admission";
 import { SESSION_COOKIE } from "../core/auth";
+import { readBody } from "../core/body";
+import { BODY_LIMITS } from "../core/limits";
 import type { ScriptStore } from "../core/scripts";
-import { resolveScript } from "./files";
+import { errorResponse } from "../rest/handler";
+import { resolveScript, type ScriptRoute } from "./files";
 
 export interface RunnerOptions {
+  /** Runs at once and waiting; beyond that 429 with Retry-After. */
+  admission: Admission;
   /** The handler's budget, from the moment the script is loaded. */
   timeoutMs: number;
   /** Starting Node and importing the script (and what it imports). */
@@ -18,11 +24,13 @@ export interface RunnerOptions {
   maxBodyBytes: number;
 }
 
+// Only the /exec route imports this module, so its one admission is the process's.
 export const DEFAULT_RUNNER: RunnerOptions = {
+  admission: execAdmissionFromEnv(),
   timeoutMs: Number(process.env.HOODY_SCRIPT_TIMEOUT_MS ?? 30_000),
   loadTimeoutMs: Number(process.env.HOODY_SCRIPT_LOAD_TIMEOUT_MS ?? 30_000),
   memoryMiB: Number(process.env.HOODY_SCRIPT_MEMORY_MIB ?? 256),
-  maxBodyBytes: 1024 * 1024,
+  maxBodyBytes: BODY_LIMITS.exec,
 };
 
 const CHILD = path.join(process.cwd(), "server", "exec", "child.ts");
@@ -30,7 +38,7 @@ const CHILD = path.join(process.cwd(), "server", "exec", "child.ts");
 const onceInFlight = new Map<string, Promise<void>>();
 
 /** Hoody's own answers on /exec (not the script's) carry the error envelope's stable code. */
-const PROBLEM_CODE: Record<number, string> = { 404: "SCRIPT_NOT_FOUND", 413: "PAYLOAD_TOO_LARGE", 500: "SCRIPT_ERROR", 504: "SCRIPT_TIMEOUT" };
+const PROBLEM_CODE: Record<number, string> = { 404: "SCRIPT_NOT_FOUND", 500: "SCRIPT_ERROR", 504: "SCRIPT_TIMEOUT" };
 function problem(status: number, message: string): Response {
   return new Response(JSON.stringify({ statusCode: status, error: status === 504 ? "Gateway Timeout" : status === 404 ? "Not Found" : "Script Error", message, code: PROBLEM_CODE[status] ?? "SCRIPT_ERROR", data: null }), {
     status,
@@ -49,9 +57,17 @@ function withoutHoodyCredentials(headers: [string, string][]): [string, string][
 export async function handleExec(store: ScriptStore, req: Request, segments: string[], apiBase: string, opts: RunnerOptions = DEFAULT_RUNNER): Promise<Response> {
   const route = await resolveScript(segments);
   if (!route) return problem(404, "no such script");
-  const body = req.method === "GET" || req.method === "HEAD" ? null : Buffer.from(await req.arrayBuffer());
-  if (body && body.length > opts.maxBodyBytes) return problem(413, `script bodies are limited to ${opts.maxBodyBytes} bytes`);
+  try {
+    // The body is read (bounded) before a slot is taken: a slow upload must not hold one.
+    const body = req.method === "GET" || req.method === "HEAD" ? null : await readBody(req, opts.maxBodyBytes);
+    return await opts.admission.run(() => run(store, req, route, body, apiBase, opts));
+  } catch (e) {
+    return errorResponse(e);
+  }
+}
 
+/** One run of a script in its own process, from spawn to its answer (and its log entry). */
+async function run(store: ScriptStore, req: Request, route: ScriptRoute, body: Buffer | null, apiBase: string, opts: RunnerOptions): Promise<Response> {
   const settings = store.values(route.name, "setting");
   const secrets = store.values(route.name, "secret");
   const projectId = settings.project_id ?? null;

@@ -3,14 +3,15 @@
 import { STATUS_CODES } from "node:http";
 import { z } from "zod";
 import type { Core } from "../core/core";
+import { readBody } from "../core/body";
 import { CoreError, fromEngine } from "../core/errors";
 import { findProtoKey } from "../core/input-guard";
+import { BODY_LIMITS } from "../core/limits";
 import { ContainerId, EnvKey, ProjectId } from "../core/schemas";
 import { SNAPSHOT_NAME_RE } from "../engine/protocol";
 import { openApiDocument } from "./openapi";
 import { routes, type Method, type Route } from "./routes";
 
-export const MAX_BODY_BYTES = 2 * 1024 * 1024;
 const PREFIX = "/api/v1";
 
 interface Compiled {
@@ -66,26 +67,6 @@ export function errorResponse(e: unknown): Response {
   return new Response(JSON.stringify(body), { status: err.status, headers: { "content-type": "application/json", ...err.headers } });
 }
 
-async function readBody(req: Request): Promise<string> {
-  const len = Number(req.headers.get("content-length") ?? 0);
-  if (len > MAX_BODY_BYTES) throw new CoreError(413, "PAYLOAD_TOO_LARGE", `bodies are limited to ${MAX_BODY_BYTES} bytes`);
-  if (!req.body) return "";
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_BODY_BYTES) {
-      await reader.cancel();
-      throw new CoreError(413, "PAYLOAD_TOO_LARGE", `bodies are limited to ${MAX_BODY_BYTES} bytes`);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
-
 export async function handleRest(core: Core, req: Request): Promise<Response> {
   try {
     const url = new URL(req.url);
@@ -127,7 +108,7 @@ export async function handleRest(core: Core, req: Request): Promise<Response> {
       if (!q.success) throw validation(q.error);
       query = q.data;
     }
-    const raw = await readBody(req);
+    const raw = (await readBody(req, BODY_LIMITS.rest)).toString("utf8");
     let body: unknown = undefined;
     if (route.body) {
       const ct = req.headers.get("content-type");

@@ -7,6 +7,7 @@ import net from "node:net";
 import { Readable, type Duplex } from "node:stream";
 import { createProxyServer } from "http-proxy-3";
 import type { Core, RouteTarget } from "../core/core";
+import { dropForwarding, normalizeAddress } from "../web/forwarded";
 import { sendProblem } from "./pages";
 
 /** How long a request waits for a running tenant's app to start listening before a 502. */
@@ -47,7 +48,8 @@ export class TenantRouter {
   // Upstream connections are kept alive and reused: a new TCP connection per request overflows small
   // app listen backlogs under load (measured: 1 s SYN-retry p99s without it).
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 32, timeout: 60_000 });
-  private readonly proxy = createProxyServer({ xfwd: true, ws: true, proxyTimeout: 0, timeout: 0, agent: this.agent });
+  // xfwd off: it appends to the client's own X-Forwarded-* and keeps Forwarded/X-Real-IP (setForwarding replaces them).
+  private readonly proxy = createProxyServer({ xfwd: false, ws: true, proxyTimeout: 0, timeout: 0, agent: this.agent });
   private readonly cache = new Map<string, { at: number; target: RouteTarget | null }>();
   private readonly waking = new Map<string, Promise<void>>();
   private readonly activity = new Map<string, Activity>();
@@ -63,9 +65,9 @@ export class TenantRouter {
   ) {
     this.server = http.createServer({ requestTimeout: opts.upstreamTimeoutMs, headersTimeout: 30_000, keepAliveTimeout: 5_000 }, (req, res) => void this.onRequest(req, res));
     this.server.on("upgrade", (req, socket, head) => void this.onUpgrade(req, socket, head));
-    this.proxy.on("proxyReq", (proxyReq, req) => {
-      if (!proxyReq.getHeader("x-forwarded-host") && req.headers.host) proxyReq.setHeader("x-forwarded-host", req.headers.host);
-    });
+    // Before any other listener: every request and upgrade the tenant gets carries the router's own forwarding headers.
+    this.server.prependListener("request", setForwarding);
+    this.server.prependListener("upgrade", setForwarding);
   }
 
   listen(port: number, host = "0.0.0.0"): Promise<void> {
@@ -291,6 +293,19 @@ export class TenantRouter {
 /** Whether a request carries a body (which a retry could not send again). */
 function hasBody(req: http.IncomingMessage): boolean {
   return req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > 0;
+}
+
+/**
+ * What a tenant is told about the client is only what the router knows itself: a client's own
+ * X-Forwarded-*, Forwarded or X-Real-IP could name any address, host or scheme to the tenant's app.
+ * The port is the one this connection came in on (the router's, not the default 80).
+ */
+export function setForwarding(req: http.IncomingMessage): void {
+  dropForwarding(req.headers);
+  req.headers["x-forwarded-for"] = normalizeAddress(req.socket.remoteAddress ?? "");
+  req.headers["x-forwarded-proto"] = (req.socket as { encrypted?: boolean }).encrypted ? "https" : "http";
+  req.headers["x-forwarded-port"] = String(req.socket.localPort ?? "");
+  if (req.headers.host) req.headers["x-forwarded-host"] = req.headers.host;
 }
 
 /** Resolves once host:port accepts a TCP connection; rejects after timeoutMs. */

@@ -47,12 +47,16 @@ export function trustedProxies(value: string | undefined = process.env.HOODY_TRU
 }
 
 /** An IPv4 peer on a dual-stack socket reads ::ffff:a.b.c.d: the same address as a.b.c.d. */
-function normalizeAddress(address: string): string {
+export function normalizeAddress(address: string): string {
   return address.toLowerCase().replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, "$1");
+}
+
+/** Drops every forwarding header (in place). */
+export function dropForwarding(headers: IncomingHttpHeaders): void {
+  for (const h of FORWARDING_HEADERS) delete headers[h];
 }
 
 /** Drops the forwarding headers of a request whose peer is not a trusted proxy (in place). */
 export function dropUntrustedForwarding(headers: IncomingHttpHeaders, peer: string | undefined, trusted: TrustedProxies): void {
-  if (trusted.has(peer)) return;
-  for (const h of FORWARDING_HEADERS) delete headers[h];
+  if (!trusted.has(peer)) dropForwarding(headers);
 }

@@ -3,14 +3,18 @@
 // a peer that is not a trusted proxy are dropped before Next sees them (see forwarded.ts).
 // Usage: node --import tsx server/web/main.ts [-p PORT] [-H HOST]   (run from the project root)
 import http from "node:http";
+import type { Socket } from "node:net";
 import { parseArgs } from "node:util";
 import next from "next";
 import { dropUntrustedForwarding, trustedProxies } from "./forwarded";
+import { UNREAD_BODY_DRAIN } from "../core/limits";
+import { isServedHost, SECURITY_HEADERS, servedHosts } from "./guards";
 
 const { values } = parseArgs({ options: { port: { type: "string", short: "p", default: process.env.PORT ?? "3000" }, hostname: { type: "string", short: "H", default: "0.0.0.0" } } });
 const port = Number(values.port);
 const hostname = values.hostname!;
 const trusted = trustedProxies();
+const served = servedHosts();
 
 const server = http.createServer();
 // A port in use must end the process (exit 1, as `next start` does), not leave it up with Next's
@@ -30,8 +34,44 @@ const ready = app.prepare().then(
 );
 let stopping = false;
 
+/**
+ * After the answer, what a route left of the body unread (a 413, or a route that ignores bodies) is
+ * read and thrown away up to a bound, then no longer read (TCP makes the client wait) until the
+ * connection is cut when the time bound ends. Closing at once would make the kernel reset the
+ * connection under the answer (the client may lose it), and reading without a bound would let a
+ * client stream forever. A body drained to its end leaves the connection usable (keep-alive).
+ */
+function discardUnreadBody(req: http.IncomingMessage, socket: Socket): void {
+  if (req.complete || req.destroyed) return;
+  let left = UNREAD_BODY_DRAIN.bytes;
+  const timer = setTimeout(() => socket.destroy(), UNREAD_BODY_DRAIN.ms);
+  const stop = () => clearTimeout(timer);
+  req.once("end", stop).once("close", stop);
+  const drain = () => {
+    for (let chunk: Buffer | null; (chunk = req.read()) !== null; ) {
+      left -= chunk.length;
+      if (left < 0) return void req.off("readable", drain);
+    }
+  };
+  req.on("readable", drain);
+}
+
+/** A request for a name this server does not serve: 421 in the error envelope, nothing else runs. */
+function misdirected(headers: http.IncomingHttpHeaders): string {
+  const names = [headers.host ?? "", ...(headers["x-forwarded-host"] ? [String(headers["x-forwarded-host"])] : [])].map((n) => JSON.stringify(n.slice(0, 100)));
+  const message = `this server does not answer for ${names.join(" (forwarded for ")}${names.length > 1 ? ")" : ""}; see HOODY_WEB_HOSTS`;
+  return JSON.stringify({ statusCode: 421, error: "Misdirected Request", message, code: "UNKNOWN_HOST", data: null });
+}
+
 server.on("request", (req, res) => {
   dropUntrustedForwarding(req.headers, req.socket.remoteAddress, trusted);
+  const socket = req.socket;
+  res.once("finish", () => discardUnreadBody(req, socket));
+  for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
+  if (!isServedHost(req.headers, served)) {
+    res.writeHead(421, { "content-type": "application/json" }).end(misdirected(req.headers));
+    return;
+  }
   // While stopping, kept-alive clients (a proxy's pool) are told to reconnect elsewhere.
   if (stopping) res.setHeader("connection", "close");
   ready
@@ -44,12 +84,17 @@ server.on("request", (req, res) => {
 });
 server.on("upgrade", (req, socket) => {
   dropUntrustedForwarding(req.headers, req.socket.remoteAddress, trusted);
+  if (!isServedHost(req.headers, served)) {
+    const body = misdirected(req.headers);
+    socket.end(`HTTP/1.1 421 Misdirected Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    return;
+  }
   // Next adds its own upgrade listener on the first request (this one runs before it); until then
   // nothing would answer the upgrade, so refuse it rather than leave the socket hanging.
   if (server.listenerCount("upgrade") === 1) socket.destroy();
 });
 await new Promise<void>((resolve) => server.listen(port, hostname, resolve));
-console.log(`[web] listening on http://${hostname}:${port} (trusted proxies: ${trusted.entries.join(", ") || "none"})`);
+console.log(`[web] listening on http://${hostname}:${port} (hosts: ${served === "any" ? "any" : [...served].join(", ")}; trusted proxies: ${trusted.entries.join(", ") || "none"})`);
 await ready;
 
 // A stop drains: no new connections, idle ones closed, requests in flight get up to 12 s to finish

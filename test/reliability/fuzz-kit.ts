@@ -76,6 +76,17 @@ export interface RawAnswer {
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
 
+/** An answer as the tests look at it: its text, and its JSON when it is JSON. */
+export function rawAnswer(status: number, headers: http.IncomingHttpHeaders, text: string, requestHeadBytes = 0): RawAnswer {
+  let json: any = null;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    /* not JSON */
+  }
+  return { status, headers, text, json, requestHeadBytes };
+}
+
 /** One request through Node's client: the path is sent as given (percent-encoding is the caller's). */
 export function send(port: number, method: string, rawPath: string, headers: Record<string, string | string[]> = {}, body?: string | Buffer, opts: { localAddress?: string } = {}): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
@@ -87,15 +98,8 @@ export function send(port: number, method: string, rawPath: string, headers: Rec
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => {
-        const text = Buffer.concat(chunks).toString("utf8");
-        let json: any = null;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          /* not JSON */
-        }
         const requestHeadBytes = method.length + rawPath.length + 64 + Object.entries(framed).reduce((n, [k, v]) => n + [v].flat().reduce((m, x) => m + k.length + String(x).length + 4, 0), 0);
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json, requestHeadBytes });
+        resolve(rawAnswer(res.statusCode ?? 0, res.headers, Buffer.concat(chunks).toString("utf8"), requestHeadBytes));
       });
       res.on("error", reject);
     });
