@@ -101,21 +101,46 @@ export class BtrfsPool {
   }
 
   /**
-   * Deletes a subvolume and its qgroup. Waits for the cleaner so the space (and, with simple quotas,
-   * the qgroup) is really gone: this is what GDPR erasure relies on. Missing subvolume: no error.
+   * Deletes a subvolume, every subvolume nested in it (deepest first: BTRFS refuses to delete one
+   * that still holds another) and their qgroups. Waits for the cleaner so the space (and, with
+   * simple quotas, the qgroup) is really gone: this is what GDPR erasure relies on. The wait is
+   * bounded: a subvolume still in use (mounted by a process we failed to stop) fails the call
+   * instead of hanging it. Missing subvolume: no error.
    */
   async deleteSubvolume(p: string): Promise<void> {
     if (!(await this.isSubvolume(p))) {
       await fs.rm(p, { recursive: true, force: true });
       return;
     }
-    const id = await this.subvolumeId(p);
+    for (const nested of await this.nestedSubvolumes(p)) await this.deleteOneSubvolume(nested.path, nested.id);
+    await this.deleteOneSubvolume(p, await this.subvolumeId(p));
+  }
+
+  private async deleteOneSubvolume(p: string, id: number): Promise<void> {
     await run("btrfs", ["property", "set", "-ts", p, "ro", "false"]).catch(() => undefined);
     await run("btrfs", ["subvolume", "delete", "-c", p]);
-    await run("btrfs", ["subvolume", "sync", this.mountPath, String(id)], { timeoutMs: 300_000 });
+    await run("btrfs", ["subvolume", "sync", this.mountPath, String(id)], { timeoutMs: SUBVOLUME_SYNC_TIMEOUT_MS });
     if (this.quotaMode !== "none" && this.qgroupExists(id)) {
       await run("btrfs", ["qgroup", "destroy", `0/${id}`, this.mountPath], { okCodes: [1] });
     }
+  }
+
+  /**
+   * Subvolumes below p (a tenant could make them in its own tree), deepest first. Each listed path is
+   * checked against its id by ioctl: a subvolume name with a newline cannot forge a line of
+   * `btrfs subvolume list` that points us at someone else's subvolume.
+   */
+  async nestedSubvolumes(p: string): Promise<{ id: number; path: string }[]> {
+    const prefix = path.relative(this.mountPath, p) + "/";
+    const out = (await run("btrfs", ["subvolume", "list", this.mountPath])).stdout;
+    const found: { id: number; path: string }[] = [];
+    for (const line of out.split("\n")) {
+      const m = /^ID (\d+) .*? path (.*)$/.exec(line);
+      if (!m?.[2]?.startsWith(prefix)) continue;
+      const abs = path.join(this.mountPath, m[2]);
+      if ((await this.isSubvolume(abs)) && subvolumeIdByIoctl(abs) === Number(m[1])) found.push({ id: Number(m[1]), path: abs });
+    }
+    return found.sort((a, b) => b.path.split("/").length - a.path.split("/").length);
   }
 
   qgroupExists(id: number): boolean {
@@ -164,6 +189,9 @@ export class BtrfsPool {
     return { sizeBytes, usedBytes: sizeBytes - st.bfree * st.bsize };
   }
 }
+
+/** How long an erase waits for the BTRFS cleaner per subvolume before it fails loudly. */
+const SUBVOLUME_SYNC_TIMEOUT_MS = 60_000;
 
 // BTRFS_IOC_INO_LOOKUP = _IOWR(0x94, 18, struct btrfs_ioctl_ino_lookup_args { u64 treeid; u64 objectid;
 // char name[4080]; }). Asked for objectid 256 (a subvolume's root directory) with treeid 0, the
