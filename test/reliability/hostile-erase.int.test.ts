@@ -263,6 +263,18 @@ describe("items 3 and 20: erasure on a pool with history", () => {
     }
   });
 
+  it("a small file a tenant deletes leaves no stale copy in freed metadata leaves (the cause of item 20)", async () => {
+    const marker = `stale-${Date.now().toString(36)}-inline`;
+    const t = await createTenant({ name: "stale-copies" });
+    // Committed in a leaf, then that leaf copied on write many times (each commit frees the old copy).
+    await inside(t.id, `echo ${marker} > /data/record.txt; sync`);
+    expect(await inPoolImage([marker])).toEqual([marker]);
+    await inside(t.id, "for i in $(seq 1 30); do echo $i > /data/n$i; sync; done; rm /data/record.txt; sync");
+    // Nothing trims here: only the commit that freed each copy can have discarded it.
+    expect(await inPoolImage([marker])).toEqual([]);
+    expect((await s.api("DELETE", `/containers/${t.id}`)).status).toBe(200);
+  });
+
   it("a tenant's small (inline) and large files leave no byte in the pool image after its erase", async () => {
     const stamp = Date.now().toString(36);
     const smallMarker = `inline-${stamp}-note`;

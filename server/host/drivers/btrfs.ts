@@ -41,7 +41,9 @@ export class BtrfsPool {
         await run("mkfs.btrfs", ["-q", "-L", "hoody", opts.image]);
       }
       // compress=zstd: templates and deltas are mostly text and binaries; space_cache=v2 is the modern default.
-      await run("mount", ["-o", "loop,compress=zstd:1,noatime", opts.image, opts.mountPath]);
+      await run("mount", ["-o", `loop,compress=zstd:1,noatime,${SYNC_DISCARD}`, opts.image, opts.mountPath]);
+    } else if (!(await mountOptions(opts.mountPath)).includes(SYNC_DISCARD)) {
+      await run("mount", ["-o", `remount,${SYNC_DISCARD}`, opts.mountPath]);
     }
     const uuid = await fsUuid(opts.mountPath);
     const quotaMode = await enableQuota(opts.mountPath, uuid);
@@ -286,6 +288,22 @@ function readSysNumber(file: string): number | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * Every block BTRFS frees is discarded in the commit that frees it, before it can be allocated or
+ * held anywhere else. Without it (the kernel's default is discard=async, which leaves metadata block
+ * groups alone) a tenant's small files, stored inline in metadata leaves, stay readable in every
+ * copy-on-write copy of their leaf until something trims that exact block: the erase's fstrim
+ * reaches only what is in the free-space tree at that moment, not space an allocation cluster
+ * holds or blocks still pinned, so on a pool with history an erased tenant's note could survive.
+ */
+const SYNC_DISCARD = "discard";
+
+async function mountOptions(p: string): Promise<string[]> {
+  const real = await fs.realpath(p);
+  const line = (await fs.readFile("/proc/self/mounts", "utf8")).split("\n").find((l) => l.split(" ")[1]?.replace(/\\040/g, " ") === real);
+  return line?.split(" ")[3]?.split(",") ?? [];
 }
 
 async function isBtrfsMount(p: string): Promise<boolean> {
