@@ -717,7 +717,7 @@ export class Host {
   /**
    * Erases the tenant: its processes (the whole cgroup subtree), ramdisk, firewall chains, every
    * snapshot, its subvolume with any nested in it, a failed restore's leftover (waiting for the BTRFS
-   * cleaner so the blocks and qgroups are gone), then a verification pass over all of it; only then
+   * cleaner so the blocks are gone), then a verification pass over all of it; only then
    * its LXC config, logs and metadata go, which also releases its uid range and IP. Anything still
    * there fails the call with what it is (the tenant stays "deleting", so a retry or the next start
    * finishes it): the receipt never claims what did not happen. Unknown id: `existed: false`.
@@ -758,13 +758,14 @@ export class Host {
       }
       const nested = await this.pool.nestedSubvolumes(this.pool.path("tenants", id));
       await this.pool.deleteSubvolume(this.pool.path("tenants", id));
-      erased.push(`filesystem (subvolume ${m.subvolumeId}, qgroup 0/${m.subvolumeId}${nested.length ? `, ${nested.length} nested subvolume(s)` : ""})`);
+      const qgroup = this.pool.qgroupExists(m.subvolumeId) ? "" : `, qgroup 0/${m.subvolumeId}`;
+      erased.push(`filesystem (subvolume ${m.subvolumeId}${qgroup}${nested.length ? `, ${nested.length} nested subvolume(s)` : ""})`);
       // Freed blocks still hold the bytes: discard them (on a loop image this punches holes, so the
       // data is gone from the image file; on SSDs it is the device's TRIM).
       if (await this.pool.discardFree()) erased.push("freed pool blocks discarded (fstrim)");
       const left = await this.erasureLeftovers(m);
       if (left.length) throw new HostError("SYSTEM_ERROR", `erase of ${id} is incomplete, still present: ${left.join("; ")}`);
-      erased.push("verified gone: processes, cgroups, mounts, subvolumes, qgroups, firewall chains, veth");
+      erased.push("verified gone: processes, cgroups, mounts, paths, subvolumes, firewall chains, veth");
       await this.lxc.removeDir(id);
       if (await fs.lstat(this.lxc.dir(id)).then(() => true, () => false)) throw new HostError("SYSTEM_ERROR", `erase of ${id} is incomplete: ${this.lxc.dir(id)} is still present`);
       erased.push("lxc config, console and lxc logs, metadata");
@@ -782,8 +783,11 @@ export class Host {
     left.push(...this.cgroups.removeAll(m.id).map((d) => `cgroup ${d}`));
     left.push(...(await this.tenantMounts(m.id)).map((mp) => `mount ${mp}`));
     for (const p of this.tenantPoolPaths(m.id)) if (await fs.lstat(p).then(() => true, () => false)) left.push(`path ${p}`);
+    // Its subvolumes by id (a qgroup may rightly outlive them: with simple quotas a copy made from
+    // the tenant keeps the extents it shares charged to the tenant's qgroup until they are freed).
+    const ids = await this.pool.subvolumeIds();
     for (const subvolumeId of [m.subvolumeId, ...m.snapshots.map((s) => s.subvolumeId)]) {
-      if (subvolumeId && this.pool.qgroupExists(subvolumeId)) left.push(`qgroup 0/${subvolumeId}`);
+      if (ids.has(subvolumeId)) left.push(`subvolume ${subvolumeId}`);
     }
     const chains = await this.firewall.tenantChains();
     left.push(...chains.filter((c) => c === `eg_${m.id}` || c === `in_${m.id}`).map((c) => `nft chain ${c}`));

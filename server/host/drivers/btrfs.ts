@@ -127,6 +127,12 @@ export class BtrfsPool {
     }
   }
 
+  /** Ids of every subvolume in the pool. */
+  async subvolumeIds(): Promise<Set<number>> {
+    const out = (await run("btrfs", ["subvolume", "list", this.mountPath])).stdout;
+    return new Set([...out.matchAll(/^ID (\d+) /gm)].map((m) => Number(m[1])));
+  }
+
   /**
    * Subvolumes below p (a tenant could make them in its own tree), deepest first. Each listed path is
    * checked against its id by ioctl: a subvolume name with a newline cannot forge a line of
