@@ -173,6 +173,7 @@ export class Host {
         await this.deleteTenant(meta.id).catch(() => undefined);
         continue;
       }
+      await this.finishDeadRestore(meta);
       await this.applyFirewall(meta);
       // A config written before a change of this daemon (e.g. new kernel shares) is current from the next start.
       await this.writeLxcConfig(meta);
@@ -182,6 +183,19 @@ export class Host {
         await this.startLocked(meta).catch((e) => console.error(`hostd: could not restart ${meta.id}: ${(e as Error).message}`));
       }
     }
+  }
+
+  /**
+   * A restore that died midway left the previous filesystem aside: the metadata says which one is
+   * the tenant's (it is saved only once the restored subvolume is in place); the other goes.
+   */
+  private async finishDeadRestore(m: TenantMeta): Promise<void> {
+    const aside = this.restoreAsidePath(m.id);
+    if (!(await this.pool.isSubvolume(aside))) return;
+    const live = this.pool.path("tenants", m.id);
+    if ((await this.pool.isSubvolume(live)) && (await this.pool.subvolumeId(live)) !== m.subvolumeId) await this.pool.deleteSubvolume(live);
+    if (await this.pool.isSubvolume(live)) await this.pool.deleteSubvolume(aside);
+    else await fs.rename(aside, live);
   }
 
   // ---------------------------------------------------------------- info & stats
@@ -725,9 +739,12 @@ export class Host {
   }
 
   /**
-   * Erases the tenant: stops it, removes its firewall chains, every snapshot, its subvolume (waiting
-   * for the BTRFS cleaner so the blocks and qgroup are gone), its LXC config, logs and metadata —
-   * which also releases its uid range and IP. Unknown id: not an error, `existed: false`.
+   * Erases the tenant: its processes (the whole cgroup subtree), ramdisk, firewall chains, every
+   * snapshot, its subvolume with any nested in it, a failed restore's leftover (waiting for the BTRFS
+   * cleaner so the blocks are gone), then a verification pass over all of it; only then
+   * its LXC config, logs and metadata go, which also releases its uid range and IP. Anything still
+   * there fails the call with what it is (the tenant stays "deleting", so a retry or the next start
+   * finishes it): the receipt never claims what did not happen. Unknown id: `existed: false`.
    */
   async deleteTenant(id: string): Promise<DeleteReport> {
     return this.lock.run(id, async () => {
@@ -736,29 +753,95 @@ export class Host {
       const erased: string[] = [];
       m.phase = "deleting";
       await this.saveMeta(m).catch(() => undefined);
+      // Processes first: a subvolume unlinked under a running tenant stays mounted in it, and the
+      // cleaner would wait for it forever.
       if (this.cgroups.running(id)) {
         await this.lxc.stop(id, { force: true, timeoutS: 0 });
         erased.push("processes (force-stopped)");
       }
+      const survivors = await this.cgroups.killAll(id);
+      if (survivors.length) throw new HostError("SYSTEM_ERROR", `erase of ${id} stopped before its files: processes ${survivors.join(", ")} survived SIGKILL`);
+      this.cgroups.removeAll(id);
       if (await this.ramdisks.remove(id)) erased.push("ramdisk (tmpfs unmounted)");
+      const mounted = await this.tenantMounts(id);
+      if (mounted.length) throw new HostError("SYSTEM_ERROR", `erase of ${id} stopped before its files: still mounted at ${mounted.join(", ")}`);
       await this.firewall.removeTenant(id, m.veth, m.ip);
       erased.push(`firewall chains eg_${id}, in_${id}`);
-      for (const s of m.snapshots) {
-        await this.pool.deleteSubvolume(this.pool.path("snapshots", id, s.name));
-        erased.push(`snapshot ${s.name} (subvolume ${s.subvolumeId})`);
+      // Every snapshot on disk, also one a crash left out of the metadata.
+      const snapshotDir = this.pool.path("snapshots", id);
+      for (const name of await fs.readdir(snapshotDir).catch(() => [] as string[])) {
+        await this.pool.deleteSubvolume(path.join(snapshotDir, name));
+        const known = m.snapshots.find((s) => s.name === name);
+        erased.push(`snapshot ${name}${known ? ` (subvolume ${known.subvolumeId})` : ""}`);
       }
-      await fs.rm(this.pool.path("snapshots", id), { recursive: true, force: true });
+      await fs.rm(snapshotDir, { recursive: true, force: true });
+      const aside = this.restoreAsidePath(id);
+      if (await fs.lstat(aside).then(() => true, () => false)) {
+        await this.pool.deleteSubvolume(aside);
+        erased.push("filesystem left by a failed restore");
+      }
+      const nested = await this.pool.nestedSubvolumes(this.pool.path("tenants", id));
       await this.pool.deleteSubvolume(this.pool.path("tenants", id));
-      erased.push(`filesystem (subvolume ${m.subvolumeId}, qgroup 0/${m.subvolumeId})`);
-      await this.lxc.removeDir(id);
-      erased.push("lxc config, console and lxc logs, metadata");
+      const qgroup = this.pool.qgroupExists(m.subvolumeId) ? "" : `, qgroup 0/${m.subvolumeId}`;
+      erased.push(`filesystem (subvolume ${m.subvolumeId}${qgroup}${nested.length ? `, ${nested.length} nested subvolume(s)` : ""})`);
       // Freed blocks still hold the bytes: discard them (on a loop image this punches holes, so the
       // data is gone from the image file; on SSDs it is the device's TRIM).
       if (await this.pool.discardFree()) erased.push("freed pool blocks discarded (fstrim)");
+      const left = await this.erasureLeftovers(m);
+      if (left.length) throw new HostError("SYSTEM_ERROR", `erase of ${id} is incomplete, still present: ${left.join("; ")}`);
+      erased.push("verified gone: processes, cgroups, mounts, paths, subvolumes, firewall chains, veth");
+      await this.lxc.removeDir(id);
+      if (await fs.lstat(this.lxc.dir(id)).then(() => true, () => false)) throw new HostError("SYSTEM_ERROR", `erase of ${id} is incomplete: ${this.lxc.dir(id)} is still present`);
+      erased.push("lxc config, console and lxc logs, metadata");
       erased.push(`uid range ${m.uidBase}-${m.uidBase + UID_RANGE - 1} and address ${m.ip} released`);
       this.tenants.delete(id);
       return { id, existed: true, erased };
     });
+  }
+
+  /** What of an erased tenant is still on the host (empty when the erase is complete). */
+  private async erasureLeftovers(m: TenantMeta): Promise<string[]> {
+    const left: string[] = [];
+    const pids = this.cgroups.pids(m.id);
+    if (pids.length) left.push(`processes ${pids.join(", ")}`);
+    left.push(...this.cgroups.removeAll(m.id).map((d) => `cgroup ${d}`));
+    left.push(...(await this.tenantMounts(m.id)).map((mp) => `mount ${mp}`));
+    for (const p of this.tenantPoolPaths(m.id)) if (await fs.lstat(p).then(() => true, () => false)) left.push(`path ${p}`);
+    // Its subvolumes by id (a qgroup may rightly outlive them: with simple quotas a copy made from
+    // the tenant keeps the extents it shares charged to the tenant's qgroup until they are freed).
+    const ids = await this.pool.subvolumeIds();
+    for (const subvolumeId of [m.subvolumeId, ...m.snapshots.map((s) => s.subvolumeId)]) {
+      if (ids.has(subvolumeId)) left.push(`subvolume ${subvolumeId}`);
+    }
+    const chains = await this.firewall.tenantChains();
+    left.push(...chains.filter((c) => c === `eg_${m.id}` || c === `in_${m.id}`).map((c) => `nft chain ${c}`));
+    if (await fs.lstat(`/sys/class/net/${m.veth}`).then(() => true, () => false)) left.push(`veth ${m.veth}`);
+    return left;
+  }
+
+  private tenantPoolPaths(id: string): string[] {
+    return [this.pool.path("tenants", id), this.restoreAsidePath(id), this.pool.path("snapshots", id)];
+  }
+
+  /**
+   * Host mounts of the tenant: on its ramdisk or pool paths, or of them (a bind mount elsewhere whose
+   * root is in its subvolumes). BTRFS deletes a subvolume that is still mounted somewhere, and its
+   * cleaner then waits for that mount for ever: the erase must refuse instead.
+   */
+  private async tenantMounts(id: string): Promise<string[]> {
+    const rows = (await fs.readFile("/proc/self/mountinfo", "utf8")).split("\n").map((l) => l.split(" "));
+    const poolDev = rows.find((r) => r[4] === this.pool.mountPath)?.[2];
+    const under = (p: string, dir: string) => p === dir || p.startsWith(dir + "/");
+    const points = [this.ramdisks.path(id), ...this.tenantPoolPaths(id)];
+    const roots = this.tenantPoolPaths(id).map((p) => "/" + path.relative(this.pool.mountPath, p));
+    return rows
+      .filter((r) => points.some((p) => under(r[4] ?? "", p)) || (r[2] === poolDev && roots.some((root) => under(r[3] ?? "", root))))
+      .map((r) => r[4]!);
+  }
+
+  /** Where a restore keeps the tenant's previous filesystem until the restored one is in place. */
+  private restoreAsidePath(id: string): string {
+    return this.pool.path("tenants", `.restore-${id}`);
   }
 
   // ---------------------------------------------------------------- snapshots
@@ -788,17 +871,26 @@ export class Host {
     return this.getTenant(id).snapshots.map((s) => this.snapshotInfo(s));
   }
 
-  /** Rolls the tenant's filesystem back to a snapshot (the snapshot stays). A running tenant is restarted. */
+  /**
+   * Rolls the tenant's filesystem back to a snapshot (the snapshot stays). A running tenant is
+   * restarted. A failure anywhere puts everything back: the old filesystem, its limit and metadata,
+   * and the tenant running if it was; no `.restore-<id>` stays behind.
+   */
   async restoreSnapshot(id: string, snapName: string): Promise<TenantInfo> {
     return this.lock.run(id, async () => {
       const m = this.getTenant(id);
       if (!m.snapshots.some((s) => s.name === snapName)) throw new HostError("SNAPSHOT_NOT_FOUND", `snapshot ${snapName} not found`);
-      const wasRunning = this.cgroups.running(id);
-      if (wasRunning) await this.lxc.stop(id, { timeoutS: this.config.stopTimeoutS });
       const live = this.pool.path("tenants", id);
-      const aside = this.pool.path("tenants", `.restore-${id}`);
+      const aside = this.restoreAsidePath(id);
       const oldId = m.subvolumeId;
+      // A leftover of an earlier restore that died is the tenant's old data: it goes first.
+      await this.pool.deleteSubvolume(aside);
+      const wasRunning = this.cgroups.running(id);
       await Revert.run(async (revert) => {
+        if (wasRunning) {
+          await this.lxc.stop(id, { timeoutS: this.config.stopTimeoutS });
+          revert.add("running tenant", () => this.startLocked(m));
+        }
         await fs.rename(live, aside);
         revert.add("put live back", () => fs.rename(aside, live));
         m.subvolumeId = await this.pool.snapshot(this.pool.path("snapshots", id, snapName), live, false);
@@ -807,10 +899,14 @@ export class Host {
           await this.pool.deleteSubvolume(live);
         });
         await this.applyDiskLimit(m);
+        revert.add("metadata", async () => {
+          m.subvolumeId = oldId;
+          await this.saveMeta(m);
+        });
         await this.saveMeta(m);
+        if (wasRunning) await this.startLocked(m);
       });
       await this.pool.deleteSubvolume(aside);
-      if (wasRunning) await this.startLocked(m);
       return this.tenantInfo(m);
     });
   }

@@ -43,7 +43,9 @@ export class BtrfsPool {
       // The image holds every tenant's bytes: root's alone (an image made by an older version was 0644).
       await fs.chmod(opts.image, 0o600);
       // compress=zstd: templates and deltas are mostly text and binaries; space_cache=v2 is the modern default.
-      await run("mount", ["-o", "loop,compress=zstd:1,noatime", opts.image, opts.mountPath]);
+      await run("mount", ["-o", `loop,compress=zstd:1,noatime,${SYNC_DISCARD}`, opts.image, opts.mountPath]);
+    } else if (!(await mountOptions(opts.mountPath)).includes(SYNC_DISCARD)) {
+      await run("mount", ["-o", `remount,${SYNC_DISCARD}`, opts.mountPath]);
     }
     const uuid = await fsUuid(opts.mountPath);
     const quotaMode = await enableQuota(opts.mountPath, uuid);
@@ -106,21 +108,52 @@ export class BtrfsPool {
   }
 
   /**
-   * Deletes a subvolume and its qgroup. Waits for the cleaner so the space (and, with simple quotas,
-   * the qgroup) is really gone: this is what GDPR erasure relies on. Missing subvolume: no error.
+   * Deletes a subvolume, every subvolume nested in it (deepest first: BTRFS refuses to delete one
+   * that still holds another) and their qgroups. Waits for the cleaner so the space (and, with
+   * simple quotas, the qgroup) is really gone: this is what GDPR erasure relies on. The wait is
+   * bounded: a subvolume still in use (mounted by a process we failed to stop) fails the call
+   * instead of hanging it. Missing subvolume: no error.
    */
   async deleteSubvolume(p: string): Promise<void> {
     if (!(await this.isSubvolume(p))) {
       await fs.rm(p, { recursive: true, force: true });
       return;
     }
-    const id = await this.subvolumeId(p);
+    for (const nested of await this.nestedSubvolumes(p)) await this.deleteOneSubvolume(nested.path, nested.id);
+    await this.deleteOneSubvolume(p, await this.subvolumeId(p));
+  }
+
+  private async deleteOneSubvolume(p: string, id: number): Promise<void> {
     await run("btrfs", ["property", "set", "-ts", p, "ro", "false"]).catch(() => undefined);
     await run("btrfs", ["subvolume", "delete", "-c", p]);
-    await run("btrfs", ["subvolume", "sync", this.mountPath, String(id)], { timeoutMs: 300_000 });
+    await run("btrfs", ["subvolume", "sync", this.mountPath, String(id)], { timeoutMs: SUBVOLUME_SYNC_TIMEOUT_MS });
     if (this.quotaMode !== "none" && this.qgroupExists(id)) {
       await run("btrfs", ["qgroup", "destroy", `0/${id}`, this.mountPath], { okCodes: [1] });
     }
+  }
+
+  /** Ids of every subvolume in the pool. */
+  async subvolumeIds(): Promise<Set<number>> {
+    const out = (await run("btrfs", ["subvolume", "list", this.mountPath])).stdout;
+    return new Set([...out.matchAll(/^ID (\d+) /gm)].map((m) => Number(m[1])));
+  }
+
+  /**
+   * Subvolumes below p (a tenant could make them in its own tree), deepest first. Each listed path is
+   * checked against its id by ioctl: a subvolume name with a newline cannot forge a line of
+   * `btrfs subvolume list` that points us at someone else's subvolume.
+   */
+  async nestedSubvolumes(p: string): Promise<{ id: number; path: string }[]> {
+    const prefix = path.relative(this.mountPath, p) + "/";
+    const out = (await run("btrfs", ["subvolume", "list", this.mountPath])).stdout;
+    const found: { id: number; path: string }[] = [];
+    for (const line of out.split("\n")) {
+      const m = /^ID (\d+) .*? path (.*)$/.exec(line);
+      if (!m?.[2]?.startsWith(prefix)) continue;
+      const abs = path.join(this.mountPath, m[2]);
+      if ((await this.isSubvolume(abs)) && subvolumeIdByIoctl(abs) === Number(m[1])) found.push({ id: Number(m[1]), path: abs });
+    }
+    return found.sort((a, b) => b.path.split("/").length - a.path.split("/").length);
   }
 
   qgroupExists(id: number): boolean {
@@ -169,6 +202,9 @@ export class BtrfsPool {
     return { sizeBytes, usedBytes: sizeBytes - st.bfree * st.bsize };
   }
 }
+
+/** How long an erase waits for the BTRFS cleaner per subvolume before it fails loudly. */
+const SUBVOLUME_SYNC_TIMEOUT_MS = 60_000;
 
 // BTRFS_IOC_INO_LOOKUP = _IOWR(0x94, 18, struct btrfs_ioctl_ino_lookup_args { u64 treeid; u64 objectid;
 // char name[4080]; }). Asked for objectid 256 (a subvolume's root directory) with treeid 0, the
@@ -263,6 +299,22 @@ function readSysNumber(file: string): number | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * Every block BTRFS frees is discarded in the commit that frees it, before it can be allocated or
+ * held anywhere else. Without it (the kernel's default is discard=async, which leaves metadata block
+ * groups alone) a tenant's small files, stored inline in metadata leaves, stay readable in every
+ * copy-on-write copy of their leaf until something trims that exact block: the erase's fstrim
+ * reaches only what is in the free-space tree at that moment, not space an allocation cluster
+ * holds or blocks still pinned, so on a pool with history an erased tenant's note could survive.
+ */
+const SYNC_DISCARD = "discard";
+
+async function mountOptions(p: string): Promise<string[]> {
+  const real = await fs.realpath(p);
+  const line = (await fs.readFile("/proc/self/mounts", "utf8")).split("\n").find((l) => l.split(" ")[1]?.replace(/\\040/g, " ") === real);
+  return line?.split(" ")[3]?.split(",") ?? [];
 }
 
 async function isBtrfsMount(p: string): Promise<boolean> {

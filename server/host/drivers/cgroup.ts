@@ -1,6 +1,6 @@
 // Cgroup reading and limit settings for both layouts: pure v2 (production Debian 12) and hybrid
 // (v1 controllers + v2 unified, as on this build VM). LXC names a tenant's cgroup lxc.payload.<name>.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import type { Limits } from "../../engine/protocol.js";
 
 export type CgroupLayout = "v1" | "v2";
@@ -51,13 +51,13 @@ export class CgroupReader {
     return this.layout === "v2" ? `${ROOT}/lxc.payload.${name}` : `${ROOT}/${controller}/lxc.payload.${name}`;
   }
 
-  /** Pids in the tenant's cgroup (and its children on v2 via cgroup.procs of each level we know). */
+  /** Pids in the tenant's whole cgroup subtree. */
   pids(name: string): number[] {
-    const t = readText(`${this.dir("pids", name)}/cgroup.procs`);
-    if (!t) return [];
-    return t.split("\n").filter(Boolean).map(Number);
+    return cgroupTree(this.dir("pids", name)).flatMap((d) => (readText(`${d}/cgroup.procs`) ?? "").split("\n").filter(Boolean).map(Number));
   }
 
+  // memory.current / memory.usage_in_bytes, cpu.stat / cpuacct.usage and pids.current are
+  // hierarchical: the tenant's own cgroup already counts its children's.
   memoryBytes(name: string): number {
     return this.layout === "v2"
       ? readNum(`${this.dir("memory", name)}/memory.current`)
@@ -75,8 +75,92 @@ export class CgroupReader {
     return readNum(`${this.dir("pids", name)}/pids.current`);
   }
 
-  /** A tenant runs when its payload cgroup exists and holds processes. */
+  /** A tenant runs when any cgroup of its subtree holds processes. */
   running(name: string): boolean {
     return this.pids(name).length > 0;
+  }
+
+  /**
+   * Kills every process of the tenant's subtree, frozen first so that none can fork past the kill:
+   * cgroup.kill (v2, also the unified tree of a hybrid host) is that in one write; on v1 alone the
+   * freezer holds the subtree while each pid gets SIGKILL. Waits (bounded) until the subtree is empty;
+   * answers the pids still there.
+   */
+  async killAll(name: string, timeoutMs = 10_000): Promise<number[]> {
+    const unified = this.layout === "v2" ? `${ROOT}/lxc.payload.${name}` : `${ROOT}/unified/lxc.payload.${name}`;
+    const freezer = `${ROOT}/freezer/lxc.payload.${name}`;
+    const deadline = Date.now() + timeoutMs;
+    const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    while (this.running(name) && Date.now() < deadline) {
+      if (existsSync(`${unified}/cgroup.kill`)) writeFileSync(`${unified}/cgroup.kill`, "1");
+      else {
+        const frozen = existsSync(`${freezer}/freezer.state`) && tryWrite(`${freezer}/freezer.state`, "FROZEN");
+        while (frozen && readText(`${freezer}/freezer.state`)?.trim() !== "FROZEN" && Date.now() < deadline) await wait(10);
+        for (const pid of this.pids(name)) {
+          try {
+            process.kill(pid, "SIGKILL");
+          } catch {
+            // Gone already.
+          }
+        }
+        if (frozen) tryWrite(`${freezer}/freezer.state`, "THAWED");
+      }
+      await wait(20);
+    }
+    return this.pids(name);
+  }
+
+  /** Every hierarchy this host mounts (v1: one per controller, plus the unified and named ones). */
+  private hierarchies(): string[] {
+    if (this.layout === "v2") return [ROOT];
+    try {
+      return readdirSync(ROOT, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => `${ROOT}/${e.name}`);
+    } catch {
+      return [];
+    }
+  }
+
+  /** Removes the tenant's (empty) cgroups in every hierarchy, deepest first; answers those still there. */
+  removeAll(name: string): string[] {
+    const left: string[] = [];
+    for (const h of this.hierarchies()) {
+      for (const d of cgroupTree(`${h}/lxc.payload.${name}`).reverse()) {
+        try {
+          rmdirSync(d);
+        } catch {
+          left.push(d);
+        }
+      }
+    }
+    return left;
+  }
+}
+
+/**
+ * A cgroup and every cgroup below it, parents first. A tenant may make child cgroups (mount a v1
+ * controller inside, mkdir, move its processes there) and must not hide in them.
+ */
+function cgroupTree(top: string): string[] {
+  const dirs: string[] = [];
+  const walk = (dir: string) => {
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    dirs.push(dir);
+    for (const e of entries) if (e.isDirectory()) walk(`${dir}/${e.name}`);
+  };
+  walk(top);
+  return dirs;
+}
+
+function tryWrite(file: string, value: string): boolean {
+  try {
+    writeFileSync(file, value);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -11,6 +11,17 @@ import type { Env, Limits } from "../../engine/protocol.js";
 
 export const UID_RANGE = 65536;
 
+/**
+ * Seccomp denylist (LXC format 2) of the ioctls that make a BTRFS subvolume or snapshot. A subvolume
+ * made inside a tenant's tree gets a qgroup of its own, outside the tenant's disk limit: refusing
+ * the ioctl (EPERM) keeps every byte a tenant writes in the qgroup that has its limit. Numbers are
+ * _IOW(0x94, nr, 4096-byte args) for SNAP_CREATE (1), SUBVOL_CREATE (14), SNAP_CREATE_V2 (23) and
+ * SUBVOL_CREATE_V2 (24), in decimal (LXC reads them as such); the kernel takes the request as 32
+ * bits, so only the low 32 bits are compared (a set high bit must not slip past).
+ */
+const BTRFS_SUBVOLUME_IOCTLS = [0x50009401, 0x5000940e, 0x50009417, 0x50009418];
+const SECCOMP_PROFILE = ["2", "denylist", "[all]", ...BTRFS_SUBVOLUME_IOCTLS.map((req) => `ioctl errno 1 [1,${req},SCMP_CMP_MASKED_EQ,${0xffffffff}]`)].join("\n") + "\n";
+
 export interface LxcTenantConfig {
   name: string;
   hostname: string;
@@ -69,6 +80,7 @@ export class Lxc {
         .join(" ")}`,
       "lxc.apparmor.profile = unconfined",
       "lxc.apparmor.allow_nesting = 0",
+      `lxc.seccomp.profile = ${path.join(this.dir(c.name), "seccomp")}`,
       `lxc.mount.entry = ${c.ramdiskPath} ramdisk none bind,create=dir 0 0`,
       "lxc.mount.entry = tmpfs tmp tmpfs rw,nosuid,nodev,size=64m,mode=1777,create=dir 0 0",
       ...c.sharedMounts.map(
@@ -94,6 +106,7 @@ export class Lxc {
   async writeConfig(c: LxcTenantConfig): Promise<void> {
     const dir = this.dir(c.name);
     await fs.mkdir(dir, { recursive: true, mode: 0o711 });
+    await fs.writeFile(path.join(dir, "seccomp"), SECCOMP_PROFILE, { mode: 0o600 });
     const tmp = path.join(dir, "config.tmp");
     await fs.writeFile(tmp, this.configText(c), { mode: 0o600 });
     await fs.rename(tmp, path.join(dir, "config"));
