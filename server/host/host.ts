@@ -595,6 +595,7 @@ export class Host {
 
   private async startLocked(m: TenantMeta): Promise<void> {
     if (this.cgroups.running(m.id)) return;
+    this.cgroups.applyLastingLimits(m.id, m.limits);
     await this.ramdisks.ensure(m.id, m.ramdiskMiB, m.uidBase);
     await this.lxc.start(m.id, m.ksm);
     this.hostSideNetSysctls(m);

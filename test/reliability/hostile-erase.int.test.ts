@@ -136,7 +136,9 @@ describe("item 4: a tenant hiding in a child cgroup", () => {
   const hide = v2
     ? "mkdir -p /sys/fs/cgroup/hide && for p in $(cat /sys/fs/cgroup/cgroup.procs); do echo $p > /sys/fs/cgroup/hide/cgroup.procs 2>/dev/null; done; echo hidden"
     : "mkdir -p /tmp/cg && mount -t cgroup -o pids cgroup /tmp/cg && mkdir -p /tmp/cg/hide && for p in $(cat /tmp/cg/cgroup.procs); do echo $p > /tmp/cg/hide/cgroup.procs 2>/dev/null; done; echo hidden";
-  const topCgroup = (id: string) => (v2 ? `/sys/fs/cgroup/lxc.payload.${id}` : `/sys/fs/cgroup/pids/lxc.payload.${id}`);
+  // The tenant's lasting cgroup, and LXC's container cgroup in it (the tenant's cgroup namespace root).
+  const tenantCgroup = (id: string) => (v2 ? `/sys/fs/cgroup/hoody.tenants/${id}` : `/sys/fs/cgroup/pids/hoody.tenants/${id}`);
+  const topCgroup = (id: string) => `${tenantCgroup(id)}/payload`;
   const procsIn = async (dir: string) => (await fs.readFile(`${dir}/cgroup.procs`, "utf8").catch(() => "")).split("\n").filter(Boolean);
 
   async function hidden(id: string): Promise<void> {
@@ -166,6 +168,7 @@ describe("item 4: a tenant hiding in a child cgroup", () => {
     expect(del.body.data.erased.host.join("\n")).toMatch(/processes \(force-stopped\)/);
     expect(await lxcState(t.id)).not.toBe("RUNNING");
     expect(existsSync(topCgroup(t.id))).toBe(false);
+    expect(existsSync(tenantCgroup(t.id))).toBe(false);
   });
 
   it("the router's idle sweep stops a hidden tenant", async () => {

@@ -4,6 +4,7 @@
 // cannot pass because the probe never ran. Real stack: production web build, router, host daemon,
 // LXC, BTRFS, nftables.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { existsSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
@@ -18,7 +19,7 @@ const lxcConfig = (id: string) => fs.readFile(path.join(s.host.lxcPath, id, "con
 const lxcState = async (id: string) => (await s.host.lxc("lxc-info", id, "-sH")).stdout.trim();
 
 beforeAll(async () => {
-  s = await TestStack.create({ templates: ["mini"], poolSizeMiB: 2048 });
+  s = await TestStack.create({ templates: ["mini", "starter"], poolSizeMiB: 3072 });
   await s.startRouter();
   project = (await s.api("POST", "/projects", { alias: "customer", max_containers: 2 })).body.data.id;
   token = (await s.api("POST", "/tokens", { name: "customer", project_id: project })).body.data.token;
@@ -160,3 +161,85 @@ describe("other users of the host see nothing of a tenant (item 11)", () => {
     expect((await exec).body.data.stdout).toBe(`pw-0f1e2d3c\n${marker}\n`);
   });
 });
+
+describe("a tenant's ramdisk and socket buffers count against its own memory limit (item 5)", () => {
+  const v2 = existsSync("/sys/fs/cgroup/cgroup.controllers");
+  /** Bytes held in the tenant's ramdisk, as the host's tmpfs counts them. */
+  const ramdiskUsed = async (id: string) => {
+    const st = await fs.statfs(path.join(s.host.dir, "ramdisk", id, "fs"));
+    return (st.blocks - st.bfree) * st.bsize;
+  };
+  const fill = async (id: string, n: number) =>
+    (await s.api("POST", `/containers/${id}/exec`, { command: ["/bin/sh", "-c", `dd if=/dev/zero of=/ramdisk/fill-${n} bs=1M count=45 2>&1; echo rc=$?`], timeout: 60 })).body.data;
+  const restart = async (id: string) => {
+    const r = await s.api("POST", `/containers/${id}/restart`);
+    if (r.status !== 200) expect((await s.api("POST", `/containers/${id}/start`)).status).toBe(200);
+  };
+  let own: string;
+
+  it("45 MiB written to /ramdisk, restart, repeat: a 64 MiB tenant never holds more than 64 MiB", async () => {
+    own = (await s.api("POST", "/projects", { alias: "memory" })).body.data.id;
+    const small = (await s.api("POST", `/projects/${own}/containers`, { template: "mini", name: "ram-small", limits: { memory_mib: 64 }, ramdisk_mib: 200 })).body.data;
+    const large = (await s.api("POST", `/projects/${own}/containers`, { template: "mini", name: "ram-large", limits: { memory_mib: 256 }, ramdisk_mib: 200 })).body.data;
+    for (let i = 0; i < 3; i++) {
+      await fill(small.id, i);
+      await fill(large.id, i);
+      await restart(small.id);
+      await restart(large.id);
+    }
+    // Control: the same writes and restarts keep 135 MiB in a tenant whose limit allows it.
+    expect(await ramdiskUsed(large.id)).toBeGreaterThanOrEqual(135 * 1024 * 1024);
+    expect(await ramdiskUsed(small.id)).toBeLessThanOrEqual(64 * 1024 * 1024);
+    // The tenant's own cgroup (which outlives its runs) carries what its ramdisk holds.
+    const lasting = v2 ? `/sys/fs/cgroup/hoody.tenants/${large.id}/memory.current` : `/sys/fs/cgroup/memory/hoody.tenants/${large.id}/memory.usage_in_bytes`;
+    expect(Number(await fs.readFile(lasting, "utf8"))).toBeGreaterThanOrEqual(135 * 1024 * 1024);
+  });
+
+  it("60 loopback TCP pairs whose receivers never read stay within the tenant's limit", async () => {
+    const t = (await s.api("POST", `/projects/${own}/containers`, { template: "starter", name: "sock-hog", limits: { memory_mib: 128 } })).body.data;
+    // Senders write without blocking until the kernel refuses more; the receivers never read.
+    const probe = [
+      "import socket",
+      "srv = socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen(128)",
+      "pairs, queued = [], 0",
+      "for _ in range(60):",
+      "    c = socket.socket(); c.connect(srv.getsockname()); a, _ = srv.accept()",
+      "    c.setblocking(False); pairs.append((c, a))",
+      "chunk = b'x' * 65536",
+      "for c, _ in pairs:",
+      "    while True:",
+      "        try: queued += c.send(chunk)",
+      "        except (BlockingIOError, OSError): break",
+      "print(queued, flush=True)",
+      "import time; time.sleep(6)",
+    ].join("\n");
+    const before = await memAvailable();
+    const run = s.api("POST", `/containers/${t.id}/exec`, { command: ["python3", "-c", probe], timeout: 60 });
+    // While the sockets are held: what the tenant's cgroup counts for them, and (logged only: other
+    // work on the host moves it too) the host's MemAvailable.
+    const tcp = v2 ? `/sys/fs/cgroup/hoody.tenants/${t.id}/memory.current` : `/sys/fs/cgroup/memory/hoody.tenants/${t.id}/memory.kmem.tcp.usage_in_bytes`;
+    let peak = 0;
+    let hostLoss = 0;
+    const deadline = Date.now() + 8_000;
+    while (Date.now() < deadline) {
+      peak = Math.max(peak, Number(await fs.readFile(tcp, "utf8").catch(() => "0")));
+      hostLoss = Math.max(hostLoss, before - (await memAvailable()));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const queued = Number((await run).body.data.stdout.trim());
+    // Control: the probe did fill socket buffers, and they are charged to the tenant.
+    expect(queued).toBeGreaterThan(8 * 1024 * 1024);
+    expect(peak).toBeGreaterThan(8 * 1024 * 1024);
+    // The fix: about the tenant's limit, no more (the issue saw 235 MB queued while 14.6 MB were
+    // counted). The kernel charges a little past a cgroup's socket limit before it refuses (it
+    // force-charges an skb already in flight and signals pressure), hence the tenth.
+    console.log(`[hostile] sockets: ${queued} bytes queued, ${peak} bytes counted, host MemAvailable down ${hostLoss}`);
+    expect(queued).toBeLessThanOrEqual(1.1 * 128 * 1024 * 1024);
+    expect(peak).toBeLessThanOrEqual(1.1 * 128 * 1024 * 1024);
+  });
+});
+
+/** The host's MemAvailable in bytes. */
+async function memAvailable(): Promise<number> {
+  return Number(/MemAvailable:\s+(\d+) kB/.exec(await fs.readFile("/proc/meminfo", "utf8"))![1]) * 1024;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { limitConfigLines } from "./cgroup.js";
+import { limitConfigLines, placementConfigLines } from "./cgroup.js";
 
 describe("limitConfigLines", () => {
   it("v2: memory bytes, no swap, pids and cpu.max quota/period", () => {
@@ -11,9 +11,10 @@ describe("limitConfigLines", () => {
     ]);
   });
 
-  it("v1: limit_in_bytes, pids, cfs period and quota", () => {
+  it("v1: limit_in_bytes, the TCP buffer cap (socket buffers counted), pids, cfs period and quota", () => {
     expect(limitConfigLines("v1", { memoryMiB: 64, cpuMilli: 250, pids: 100 })).toEqual([
       "lxc.cgroup.memory.limit_in_bytes = 67108864",
+      "lxc.cgroup.memory.kmem.tcp.limit_in_bytes = 67108864",
       "lxc.cgroup.pids.max = 100",
       "lxc.cgroup.cpu.cfs_period_us = 100000",
       "lxc.cgroup.cpu.cfs_quota_us = 25000",
@@ -40,5 +41,11 @@ describe("limitConfigLines", () => {
     expect(limitConfigLines("v2", { memoryMiB: 1024 * 1024, cpuMilli: 1000, pids: 8 })[0]).toBe(
       "lxc.cgroup2.memory.max = 1099511627776",
     );
+  });
+});
+
+describe("placementConfigLines", () => {
+  it("puts the container below the tenant's own lasting cgroup, the monitor apart", () => {
+    expect(placementConfigLines("c0123456789")).toEqual(["lxc.cgroup.dir.container = hoody.tenants/c0123456789/payload", "lxc.cgroup.dir.monitor = hoody.monitors/c0123456789"]);
   });
 });

@@ -1,13 +1,27 @@
 // Cgroup reading and limit settings for both layouts: pure v2 (production Debian 12) and hybrid
-// (v1 controllers + v2 unified, as on this build VM). LXC names a tenant's cgroup lxc.payload.<name>.
-import { existsSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+// (v1 controllers + v2 unified, as on this build VM).
+//
+// Each tenant has a cgroup of its own that outlives its runs, hoody.tenants/<id>, with LXC's
+// container cgroup below it (.../payload, made and removed by LXC at each start and stop). Memory
+// charged while the tenant ran but still held when it stops, above all its ramdisk's pages (a host
+// tmpfs that survives restarts), stays counted there; the tenant's memory limit is set on that cgroup
+// too, so its next run shares the limit with what the previous ones left instead of getting a fresh
+// one each restart. Tenants started by an older version sit in lxc.payload.<id> until their next start.
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import type { Limits } from "../../engine/protocol.js";
 
 export type CgroupLayout = "v1" | "v2";
 const ROOT = "/sys/fs/cgroup";
 
+const TENANTS = "hoody.tenants";
+
 export function detectCgroupLayout(): CgroupLayout {
   return existsSync(`${ROOT}/cgroup.controllers`) ? "v2" : "v1";
+}
+
+/** LXC config lines that place a tenant's cgroups: its container below its own lasting cgroup. */
+export function placementConfigLines(name: string): string[] {
+  return [`lxc.cgroup.dir.container = ${TENANTS}/${name}/payload`, `lxc.cgroup.dir.monitor = hoody.monitors/${name}`];
 }
 
 /** LXC config lines that enforce a tenant's limits. */
@@ -25,6 +39,10 @@ export function limitConfigLines(layout: CgroupLayout, limits: Limits): string[]
   }
   return [
     `lxc.cgroup.memory.limit_in_bytes = ${mem}`,
+    // v1 counts socket buffers apart from memory.usage and only once a TCP limit is written: without
+    // it, a tenant's unread socket buffers would be host memory outside its limit. (v2 counts them in
+    // memory.current.)
+    `lxc.cgroup.memory.kmem.tcp.limit_in_bytes = ${mem}`,
     `lxc.cgroup.pids.max = ${limits.pids}`,
     `lxc.cgroup.cpu.cfs_period_us = ${period}`,
     `lxc.cgroup.cpu.cfs_quota_us = ${quota}`,
@@ -47,8 +65,40 @@ function readNum(file: string): number {
 export class CgroupReader {
   constructor(readonly layout: CgroupLayout) {}
 
+  /** The hierarchy a controller lives in: the one tree on v2, its own tree on v1. */
+  private hierarchy(controller: string): string {
+    return this.layout === "v2" ? ROOT : `${ROOT}/${controller}`;
+  }
+
+  /** The tenant's lasting cgroup in a hierarchy, or where an older version's run still is. */
   private dir(controller: string, name: string): string {
-    return this.layout === "v2" ? `${ROOT}/lxc.payload.${name}` : `${ROOT}/${controller}/lxc.payload.${name}`;
+    const h = this.hierarchy(controller);
+    const legacy = `${h}/lxc.payload.${name}`;
+    return existsSync(legacy) ? legacy : `${h}/${TENANTS}/${name}`;
+  }
+
+  /**
+   * Sets the tenant's memory limit on its lasting cgroup (made if missing) before LXC makes the
+   * container below it, and whenever the limit changes: the container cgroup gets the same limit
+   * from the LXC config, this one also bounds what outlives a run.
+   */
+  applyLastingLimits(name: string, limits: Limits): void {
+    const mem = String(limits.memoryMiB * 1024 * 1024);
+    if (this.layout === "v2") {
+      const dir = `${ROOT}/${TENANTS}/${name}`;
+      mkdirSync(dir, { recursive: true });
+      // Controllers are delegated level by level; memory must be on at the tenant's cgroup.
+      for (const level of [ROOT, `${ROOT}/${TENANTS}`]) tryWrite(`${level}/cgroup.subtree_control`, "+memory +pids +cpu");
+      writeFileSync(`${dir}/memory.max`, mem);
+      tryWrite(`${dir}/memory.swap.max`, "0");
+      return;
+    }
+    const dir = `${ROOT}/memory/${TENANTS}/${name}`;
+    mkdirSync(dir, { recursive: true });
+    // Raising: the limit first; lowering: the TCP cap may not exceed it (and neither may be below use).
+    const [first, second] = Number(mem) >= readNum(`${dir}/memory.limit_in_bytes`) ? ["memory.limit_in_bytes", "memory.kmem.tcp.limit_in_bytes"] : ["memory.kmem.tcp.limit_in_bytes", "memory.limit_in_bytes"];
+    writeFileSync(`${dir}/${first}`, mem);
+    tryWrite(`${dir}/${second}`, mem);
   }
 
   /** Pids in the tenant's whole cgroup subtree. */
@@ -87,8 +137,8 @@ export class CgroupReader {
    * answers the pids still there.
    */
   async killAll(name: string, timeoutMs = 10_000): Promise<number[]> {
-    const unified = this.layout === "v2" ? `${ROOT}/lxc.payload.${name}` : `${ROOT}/unified/lxc.payload.${name}`;
-    const freezer = `${ROOT}/freezer/lxc.payload.${name}`;
+    const unified = this.dir("unified", name);
+    const freezer = this.dir("freezer", name);
     const deadline = Date.now() + timeoutMs;
     const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
     while (this.running(name) && Date.now() < deadline) {
@@ -124,7 +174,7 @@ export class CgroupReader {
   removeAll(name: string): string[] {
     const left: string[] = [];
     for (const h of this.hierarchies()) {
-      for (const d of cgroupTree(`${h}/lxc.payload.${name}`).reverse()) {
+      for (const d of [`${h}/lxc.payload.${name}`, `${h}/${TENANTS}/${name}`, `${h}/hoody.monitors/${name}`].flatMap((top) => cgroupTree(top).reverse())) {
         try {
           rmdirSync(d);
         } catch {

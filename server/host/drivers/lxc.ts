@@ -6,7 +6,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { run, SysError } from "../sys.js";
 import { spawnWithMemoryMerge } from "./ksm.js";
-import { limitConfigLines, type CgroupLayout } from "./cgroup.js";
+import { limitConfigLines, placementConfigLines, type CgroupLayout } from "./cgroup.js";
 import type { Env, Limits } from "../../engine/protocol.js";
 
 export const UID_RANGE = 65536;
@@ -93,6 +93,7 @@ export class Lxc {
       "lxc.net.0.flags = up",
       `lxc.net.0.ipv4.address = ${c.ip}/32`,
       "lxc.net.0.ipv4.gateway = dev",
+      ...placementConfigLines(c.name),
       ...limitConfigLines(this.cgroupLayout, c.limits),
       `lxc.console.logfile = ${path.join(c.logDir, "console.log")}`,
       "lxc.console.size = 1MB",
