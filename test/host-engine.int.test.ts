@@ -237,11 +237,12 @@ describe("tenants from mini", () => {
 describe("failure and bad input", () => {
   it("rolls a failed create back completely: no subvolume, config, chain or lease", async () => {
     const src = await h.client.call("tenants.create", { template: "mini", name: "source", start: false });
-    // A template whose shared path does not exist makes lxc-start fail after every other step ran.
+    // A template whose shared path does not exist makes the start fail (at the share's host-side
+    // mount, just before lxc-start) after every other step ran.
     await h.client.call("templates.promote", { id: src.id, name: "broken", settings: { sharedPaths: ["/does-not-exist"] } });
     const subvolumePaths = async () => (await execa("btrfs", ["subvolume", "list", h.poolPath])).stdout.split("\n").map((l) => l.replace(/^.* path /, "")).sort();
     const before = await subvolumePaths();
-    await expect(h.client.call("tenants.create", { template: "broken", name: "doomed" })).rejects.toThrow(/lxc-start/);
+    await expect(h.client.call("tenants.create", { template: "broken", name: "doomed" })).rejects.toThrow(/cannot share \/does-not-exist/);
     expect(await subvolumePaths()).toEqual(before);
     const list = await h.client.call("tenants.list", {});
     expect(list.map((t) => t.name)).not.toContain("doomed");

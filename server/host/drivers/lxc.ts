@@ -7,6 +7,7 @@ import path from "node:path";
 import { run, SysError } from "../sys.js";
 import { spawnWithMemoryMerge } from "./ksm.js";
 import { limitConfigLines, type CgroupLayout } from "./cgroup.js";
+import { LXCFS_MOUNT_HOOK } from "./lxcfs.js";
 import type { Env, Limits } from "../../engine/protocol.js";
 
 export const UID_RANGE = 65536;
@@ -23,11 +24,13 @@ export interface LxcTenantConfig {
   ramdiskPath: string;
   veth: string;
   ip: string;
-  /** Host paths bind-mounted read-only (idmapped) at the same path inside. */
+  /** Host-side share mounts (already idmapped and read-only, see shares.ts) bound at containerPath. */
   sharedMounts: { hostPath: string; containerPath: string }[];
   logDir: string;
   /** user.* sysctls of the tenant's user namespace: its shares of per-user kernel counts (kernel.ts). */
   usernsSysctls: Record<string, number>;
+  /** An lxcfs serves /var/lib/lxcfs: bind its /proc and /sys/devices/system/cpu files over the tenant's. */
+  lxcfs: boolean;
 }
 
 export class Lxc {
@@ -67,12 +70,17 @@ export class Lxc {
       `lxc.hook.start-host = nsenter --target "$LXC_PID" --user -- sysctl -q -w ${Object.entries(c.usernsSysctls)
         .map(([k, v]) => `${k}=${v}`)
         .join(" ")}`,
+      // After LXC mounted the tenant's /proc and /sys, before pivot_root (LXC's 00-lxcfs.conf; its
+      // post-stop reboot hook is left out: it only sleeps 0.5 s for a container reboot, which tenants never do).
+      ...(c.lxcfs ? [`lxc.hook.mount = ${LXCFS_MOUNT_HOOK}`] : []),
       "lxc.apparmor.profile = unconfined",
       "lxc.apparmor.allow_nesting = 0",
       `lxc.mount.entry = ${c.ramdiskPath} ramdisk none bind,create=dir 0 0`,
       "lxc.mount.entry = tmpfs tmp tmpfs rw,nosuid,nodev,size=64m,mode=1777,create=dir 0 0",
       ...c.sharedMounts.map(
-        (m) => `lxc.mount.entry = ${m.hostPath} ${m.containerPath.replace(/^\//, "")} none bind,ro,idmap=container,create=dir 0 0`,
+        // A plain bind in the tenant's namespace of its locked copy of the host mount: no idmap option,
+        // which would make LXC's privileged side attach a fresh, unlocked clone instead.
+        (m) => `lxc.mount.entry = ${m.hostPath} ${m.containerPath.replace(/^\//, "")} none bind,ro,create=dir 0 0`,
       ),
       "lxc.net.0.type = veth",
       "lxc.net.0.veth.mode = router",
