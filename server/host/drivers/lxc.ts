@@ -7,7 +7,7 @@ import path from "node:path";
 import { run, SysError } from "../sys.js";
 import { spawnWithMemoryMerge } from "./ksm.js";
 import { limitConfigLines, type CgroupLayout } from "./cgroup.js";
-import { LXCFS_MOUNT_HOOK } from "./lxcfs.js";
+import { LXCFS_DIR, LXCFS_MOUNT_HOOK } from "./lxcfs.js";
 import type { Env, Limits } from "../../engine/protocol.js";
 
 export const UID_RANGE = 65536;
@@ -56,7 +56,10 @@ export class Lxc {
       // App containers: PID 1 is the app, so a graceful stop is SIGTERM rather than SIGPWR.
       "lxc.signal.halt = SIGTERM",
       "lxc.signal.stop = SIGKILL",
-      "lxc.mount.auto = proc:mixed sys:ro cgroup:mixed",
+      // No sysfs: all of it but the network class is the host's (every tenant's btrfs qgroup usage and
+      // limit, KSM counters, hardware), and a view hidden by an overmount here would be the tenant's
+      // root's to unmount. With no sysfs in its mount namespace, the kernel refuses it a new one.
+      "lxc.mount.auto = proc:mixed cgroup:mixed",
       "lxc.autodev = 1",
       "lxc.tty.max = 0",
       "lxc.pty.max = 16",
@@ -72,7 +75,14 @@ export class Lxc {
         .join(" ")}`,
       // After LXC mounted the tenant's /proc and /sys, before pivot_root (LXC's 00-lxcfs.conf; its
       // post-stop reboot hook is left out: it only sleeps 0.5 s for a container reboot, which tenants never do).
-      ...(c.lxcfs ? [`lxc.hook.mount = ${LXCFS_MOUNT_HOOK}`] : []),
+      ...(c.lxcfs
+        ? [
+            // The hook binds lxcfs's cpu directory onto /sys/devices/system/cpu unchecked; with no
+            // sysfs (above) the mount point is made here, in the tenant's own (empty) /sys directory.
+            `lxc.mount.entry = ${LXCFS_DIR}/sys/devices/system/cpu sys/devices/system/cpu none bind,create=dir 0 0`,
+            `lxc.hook.mount = ${LXCFS_MOUNT_HOOK}`,
+          ]
+        : []),
       "lxc.apparmor.profile = unconfined",
       "lxc.apparmor.allow_nesting = 0",
       `lxc.mount.entry = ${c.ramdiskPath} ramdisk none bind,create=dir 0 0`,
