@@ -65,6 +65,8 @@ describe("what a tenant sees of the host (item 17)", () => {
     expect(Number(/^(\d+)$/m.exec(r.stdout)?.[1])).toBe(cpus);
     const uptime = Number(/^uptime (\S+)/m.exec(r.stdout)?.[1]);
     expect(uptime).toBeLessThan(Math.min(hostUptime, 600));
+    // The daemon found an lxcfs serving, or started one (nothing else does on this box), and said which.
+    expect(h.daemonLog).toMatch(/hostd: (lxcfs already serves|(replaced a dead lxcfs mount: )?started lxcfs \(pid \d+\)) /);
     for (const f of ["meminfo", "cpuinfo", "uptime", "loadavg", "stat", "diskstats", "swaps"]) {
       expect(r.stdout, f).toMatch(new RegExp(` /proc/${f} .* - fuse\\.lxcfs `));
     }
