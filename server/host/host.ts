@@ -14,6 +14,7 @@ import { enableKsmd, hostKsmStats, ksmAvailable, processKsm } from "./drivers/ks
 import { Lxc, UID_RANGE } from "./drivers/lxc.js";
 import { Ramdisks } from "./drivers/ramdisk.js";
 import { Shares, type Share } from "./drivers/shares.js";
+import { TenantProcs } from "./drivers/procfs.js";
 import { Firewall } from "./drivers/nft.js";
 import { hostSysctlFloors, raiseHostSysctls, tenantUsernsSysctls } from "./drivers/kernel.js";
 import { ensureLxcfs } from "./drivers/lxcfs.js";
@@ -107,6 +108,7 @@ export class Host {
   readonly firewall: Firewall;
   readonly ramdisks: Ramdisks;
   readonly shares: Shares;
+  readonly procs: TenantProcs;
 
   private constructor(
     readonly config: HostConfig,
@@ -120,6 +122,7 @@ export class Host {
     this.lxc = new Lxc(config.lxcPath, layout);
     this.ramdisks = new Ramdisks(path.join(config.dataDir, "ramdisk"));
     this.shares = new Shares(path.join(config.dataDir, "shares"));
+    this.procs = new TenantProcs(path.join(config.dataDir, "proc"));
     this.firewall = new Firewall(config.nftTable, config.vethPrefix, config.subnet, config.outboundNat);
   }
 
@@ -526,6 +529,7 @@ export class Host {
         if (req.start) {
           revert.add("ramdisk", async () => void (await this.ramdisks.remove(id)));
           revert.add("shares", async () => void (await this.shares.remove(id)));
+          revert.add("proc", async () => void (await this.procs.remove(id)));
           await this.startLocked(meta);
           revert.add("running tenant", () => this.lxc.stop(id, { force: true, timeoutS: 0 }));
         }
@@ -555,6 +559,7 @@ export class Host {
       logDir: this.lxc.dir(m.id),
       usernsSysctls: tenantUsernsSysctls(this.config),
       lxcfs: this.lxcfs,
+      procPoint: this.procs.point(m.id),
     });
   }
 
@@ -600,6 +605,7 @@ export class Host {
     await this.ramdisks.ensure(m.id, m.ramdiskMiB, m.uidBase);
     // Before lxc-start: only mounts that exist when the tenant's mount namespace is made get locked read-only in it.
     await this.shares.ensure(m.id, m.uidBase, UID_RANGE, this.sharesOf(m));
+    await this.procs.prepare(m.id);
     await this.lxc.start(m.id, m.ksm);
     this.hostSideNetSysctls(m);
   }
@@ -620,6 +626,7 @@ export class Host {
     return this.lock.run(id, async () => {
       const m = this.getTenant(id);
       await this.lxc.stop(id, { force: opts.force, timeoutS: opts.timeoutS ?? this.config.stopTimeoutS });
+      await this.procs.release(id);
       if (m.wantRunning) {
         m.wantRunning = false;
         await this.saveMeta(m);
@@ -760,6 +767,7 @@ export class Host {
       }
       if (await this.ramdisks.remove(id)) erased.push("ramdisk (tmpfs unmounted)");
       if (await this.shares.remove(id)) erased.push("shared read-only mounts (unmounted)");
+      if (await this.procs.remove(id)) erased.push("its /proc on the host (unmounted)");
       await this.firewall.removeTenant(id, m.veth, m.ip);
       erased.push(`firewall chains eg_${id}, in_${id}`);
       for (const s of m.snapshots) {

@@ -16,6 +16,7 @@ const base: LxcTenantConfig = {
   logDir: "/l/c1",
   usernsSysctls: {},
   lxcfs: true,
+  procPoint: "/d/proc/c1",
 };
 
 describe("Lxc.configText mounts", () => {
@@ -25,8 +26,16 @@ describe("Lxc.configText mounts", () => {
     expect(text).not.toMatch(/^lxc\.mount\.entry = .*idmap/m);
   });
 
+  it("mounts no proc or sysfs itself: /proc comes from the host-side point, built by the start-host hook", () => {
+    const text = new Lxc("/l", "v2").configText(base);
+    expect(text).toContain("lxc.mount.auto = cgroup:mixed\n");
+    expect(text).toContain("lxc.mount.entry = /d/proc/c1 proc none bind,create=dir 0 0\n");
+    expect(text).toMatch(/^lxc\.hook\.start-host = \S+\/tenant-proc\.hook\.sh \/d\/proc\/c1 \/var\/lib\/lxcfs$/m);
+  });
+
   it("adds lxcfs's mount hook only where an lxcfs serves", () => {
     expect(new Lxc("/l", "v2").configText(base)).toContain("lxc.hook.mount = /usr/share/lxcfs/lxc.mount.hook\n");
     expect(new Lxc("/l", "v2").configText({ ...base, lxcfs: false })).not.toContain("lxcfs");
+    expect(new Lxc("/l", "v2").configText({ ...base, lxcfs: false })).toMatch(/tenant-proc\.hook\.sh \/d\/proc\/c1 -$/m);
   });
 });

@@ -8,6 +8,7 @@ import { run, SysError } from "../sys.js";
 import { spawnWithMemoryMerge } from "./ksm.js";
 import { limitConfigLines, type CgroupLayout } from "./cgroup.js";
 import { LXCFS_DIR, LXCFS_MOUNT_HOOK } from "./lxcfs.js";
+import { TENANT_PROC_HOOK } from "./procfs.js";
 import type { Env, Limits } from "../../engine/protocol.js";
 
 export const UID_RANGE = 65536;
@@ -31,6 +32,8 @@ export interface LxcTenantConfig {
   usernsSysctls: Record<string, number>;
   /** An lxcfs serves /var/lib/lxcfs: bind its /proc and /sys/devices/system/cpu files over the tenant's. */
   lxcfs: boolean;
+  /** The host-side point the tenant's /proc comes from (procfs.ts). */
+  procPoint: string;
 }
 
 export class Lxc {
@@ -59,7 +62,10 @@ export class Lxc {
       // No sysfs: all of it but the network class is the host's (every tenant's btrfs qgroup usage and
       // limit, KSM counters, hardware), and a view hidden by an overmount here would be the tenant's
       // root's to unmount. With no sysfs in its mount namespace, the kernel refuses it a new one.
-      "lxc.mount.auto = proc:mixed cgroup:mixed",
+      // No proc here either: LXC would mount it inside, where what covers it is the tenant's; the
+      // tenant's /proc comes from the host (procfs.ts), built by the start-host hook below.
+      "lxc.mount.auto = cgroup:mixed",
+      `lxc.mount.entry = ${c.procPoint} proc none bind,create=dir 0 0`,
       "lxc.autodev = 1",
       "lxc.tty.max = 0",
       "lxc.pty.max = 16",
@@ -73,8 +79,10 @@ export class Lxc {
       `lxc.hook.start-host = nsenter --target "$LXC_PID" --user -- sysctl -q -w ${Object.entries(c.usernsSysctls)
         .map(([k, v]) => `${k}=${v}`)
         .join(" ")}`,
-      // After LXC mounted the tenant's /proc and /sys, before pivot_root (LXC's 00-lxcfs.conf; its
-      // post-stop reboot hook is left out: it only sleeps 0.5 s for a container reboot, which tenants never do).
+      `lxc.hook.start-host = ${TENANT_PROC_HOOK} ${c.procPoint} ${c.lxcfs ? LXCFS_DIR : "-"}`,
+      // LXC's lxcfs mount hook (00-lxcfs.conf; its post-stop reboot hook is left out: it only sleeps
+      // 0.5 s for a container reboot, which tenants never do). Of its binds only /sys/devices/system/cpu
+      // applies: at mount-hook time /proc is still empty, and the start-host hook lays the /proc files, locked.
       ...(c.lxcfs
         ? [
             // The hook binds lxcfs's cpu directory onto /sys/devices/system/cpu unchecked; with no

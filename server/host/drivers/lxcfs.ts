@@ -1,7 +1,7 @@
 // lxcfs: a FUSE filesystem whose /proc/{meminfo,cpuinfo,uptime,loadavg,stat,diskstats,swaps} and
-// /sys/devices/system/cpu answer for the cgroup of the process reading them. LXC's lxcfs mount hook
-// binds them over the tenant's own /proc and /sys files, so a tenant sees its memory limit, its CPUs
-// and its uptime instead of the host's (as Incus does). One lxcfs serves the whole host at
+// /sys/devices/system/cpu answer for the cgroup of the process reading them. Laid over the tenant's
+// own /proc (tenant-proc.hook.sh) and /sys (LXC's lxcfs mount hook), they show a tenant its memory
+// limit, its CPUs and its uptime instead of the host's (as Incus does). One lxcfs serves the whole host at
 // /var/lib/lxcfs: on Debian with systemd lxcfs.service runs it; where nothing does (no systemd as
 // PID 1), the daemon starts it, detached, so it outlives the daemon like the tenants it serves.
 import { readFileSync } from "node:fs";
