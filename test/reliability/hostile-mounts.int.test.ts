@@ -72,6 +72,41 @@ describe("what a tenant sees of the host (item 17)", () => {
     }
   });
 
+  it("the tenant's root cannot take that view apart: no umount, no fresh procfs, no bind of the raw one", async () => {
+    // In a mount namespace of its own (unshare -m, as the tenant's root can), so the tenant's own stays whole.
+    const r = await sh(
+      starter,
+      "unshare -m sh -c '" +
+        "grep MemTotal /proc/meminfo; umount /proc/meminfo; echo umount=$?; umount -l /proc/meminfo; echo umount_lazy=$?; " +
+        "mkdir -p /mnt/p /mnt/b /mnt/t; mount -t proc proc /mnt/p; echo proc=$?; mount --bind /proc /mnt/b; echo bind=$?; " +
+        "grep MemTotal /proc/meminfo; " +
+        // proc:mixed's read-only /proc/sys: the tenant's root may unmount it, as before (item 1's test relies on that).
+        "grep -q \" /proc/sys ro,\" /proc/self/mountinfo && echo SYS_RO; umount -l /proc/sys && echo SYS_UNMOUNTED; " +
+        // Even with the whole /proc detached, nothing is under it and no procfs may be mounted.
+        "umount -l /proc; echo proc_umount=$?; ls /proc | wc -l; mount -t proc proc /mnt/p; echo proc_after=$?; " +
+        // Control: this root may mount what is its own.
+        "mount -t tmpfs own /mnt/t && echo TMPFS_OK'",
+    );
+    const limit = `MemTotal:${" ".repeat(9)}${starter.limits.memoryMiB * 1024} kB`;
+    expect(r.stdout, r.out).toContain("TMPFS_OK");
+    expect(r.stdout, r.out).toContain("SYS_RO");
+    expect(r.stdout, r.out).toContain("SYS_UNMOUNTED");
+    expect(r.stdout.split("\n").filter((l) => l.startsWith("MemTotal")), r.out).toEqual([limit, limit]);
+    for (const probe of ["umount", "umount_lazy", "proc", "bind", "proc_after"]) expect(r.stdout, r.out).toMatch(new RegExp(`^${probe}=[1-9]`, "m"));
+    expect(r.stdout, r.out).toMatch(/^proc_umount=0\n0$/m);
+  });
+
+  it("/proc/cmdline and the boot id are the tenant's, not the host's", async () => {
+    const host = { cmdline: await fs.readFile("/proc/cmdline", "utf8"), bootId: await fs.readFile("/proc/sys/kernel/random/boot_id", "utf8") };
+    const r = await sh(mini, "echo cmdline=[$(cat /proc/cmdline)]; echo boot_id=$(cat /proc/sys/kernel/random/boot_id)");
+    // Control: the host's boot line is not empty, and the tenant has a boot id.
+    expect(host.cmdline.trim()).not.toBe("");
+    expect(r.stdout, r.out).toContain("cmdline=[]");
+    const bootId = /^boot_id=([0-9a-f-]{36})$/m.exec(r.stdout)?.[1];
+    expect(bootId, r.out).toBeDefined();
+    expect(bootId).not.toBe(host.bootId.trim());
+  });
+
   it("other tenants' qgroups and the host's KSM counters: the tenant has no sysfs and may not mount one", async () => {
     const { uuid } = (await h.client.call("host.info", {})).pool;
     const qgroups = `/sys/fs/btrfs/${uuid}/qgroups`;
@@ -93,4 +128,5 @@ describe("what a tenant sees of the host (item 17)", () => {
     expect(r.out).not.toContain(`0_${starter.subvolumeId}`);
   });
 });
+
 
