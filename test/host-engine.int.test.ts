@@ -98,7 +98,8 @@ describe("tenants from mini", () => {
 
   it("keeps the ramdisk's files across a restart and a stop/start; owned by the tenant's root", async () => {
     await sh(a, "echo warm-cache > /ramdisk/cache.txt");
-    const hostPath = path.join(h.dir, "ramdisk", a.id);
+    // The tmpfs is mounted below the tenant's gate directory (ramdisk.ts).
+    const hostPath = path.join(h.dir, "ramdisk", a.id, "fs");
     expect((await fs.stat(path.join(hostPath, "cache.txt"))).uid).toBe(a.uidBase);
     await h.client.call("tenants.restart", { id: a.id });
     expect((await sh(a, "cat /ramdisk/cache.txt")).stdout).toBe("warm-cache\n");
