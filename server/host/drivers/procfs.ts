@@ -35,15 +35,16 @@ export class TenantProcs {
   }
 
   /**
-   * Unmounts every layer at the point (its tmpfs and the procfs tree on it). Also after a stop: the
-   * procfs would otherwise keep the stopped tenant's pid namespace alive.
+   * Unmounts whatever is left at the point (the hook detaches the host's copy once the tenant has its
+   * own; a start that failed half-way leaves it).
    */
   async release(id: string): Promise<boolean> {
     const p = this.point(id);
     const under = () => mountPoints().some((m) => m === p || m.startsWith(p + "/") || m.startsWith(p + ".stage"));
     const was = under();
     for (let i = 0; i < 8 && under(); i++) {
-      for (const m of mountPoints().filter((x) => x === p || x === p + ".stage")) await run("umount", ["-R", "-l", m]).catch(() => undefined);
+      // One lazy detach takes a whole tree (umount -R trips over mounts their parents took along).
+      for (const m of mountPoints().filter((x) => x === p || x === p + ".stage")) await run("umount", ["-l", m]).catch(() => undefined);
     }
     if (under()) throw new Error(`cannot unmount the tenant's /proc at ${p}`);
     return was;

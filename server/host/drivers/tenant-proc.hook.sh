@@ -10,7 +10,7 @@ stage="$point.stage"
 mkdir -p "$stage"
 mount -t tmpfs -o size=16k,mode=700 hoody-stage "$stage"
 mount --make-private "$stage"
-trap 'umount -R -l "$stage" 2>/dev/null; rmdir "$stage" 2>/dev/null' EXIT
+trap 'umount -l "$stage" 2>/dev/null; rmdir "$stage" 2>/dev/null' EXIT
 mkdir "$stage/proc" "$stage/sys" "$stage/net"
 # A procfs of the tenant's pid namespace (nsenter --pid forks into it), mounted in the host's namespace.
 nsenter --target "$LXC_PID" --pid -- mount -t proc -o nosuid,nodev,noexec proc "$stage/proc"
@@ -38,3 +38,9 @@ mount --move "$stage/sys" "$point/sys"
 mount --rbind "$point/sys/net" "$stage/net"
 mount -o remount,bind,rw "$stage/net"
 mount --move "$stage/net" "$point/sys/net"
+# Detach the host's copy: made private first, so its unmount does not propagate, the tenant keeps its
+# /proc and the host keeps no procfs of the tenant (nor its pid namespace alive) in the data dir.
+# (umount -l: one lazy detach takes a whole tree; umount -R trips over mounts its parents took along.)
+mount --make-rprivate "$point"
+umount -l "$point"
+umount -l "$point"
