@@ -98,7 +98,8 @@ describe("tenants from mini", () => {
 
   it("keeps the ramdisk's files across a restart and a stop/start; owned by the tenant's root", async () => {
     await sh(a, "echo warm-cache > /ramdisk/cache.txt");
-    const hostPath = path.join(h.dir, "ramdisk", a.id);
+    // The tmpfs is mounted below the tenant's gate directory (ramdisk.ts).
+    const hostPath = path.join(h.dir, "ramdisk", a.id, "fs");
     expect((await fs.stat(path.join(hostPath, "cache.txt"))).uid).toBe(a.uidBase);
     await h.client.call("tenants.restart", { id: a.id });
     expect((await sh(a, "cat /ramdisk/cache.txt")).stdout).toBe("warm-cache\n");
@@ -237,11 +238,12 @@ describe("tenants from mini", () => {
 describe("failure and bad input", () => {
   it("rolls a failed create back completely: no subvolume, config, chain or lease", async () => {
     const src = await h.client.call("tenants.create", { template: "mini", name: "source", start: false });
-    // A template whose shared path does not exist makes lxc-start fail after every other step ran.
+    // A template whose shared path does not exist makes the start fail (at the share's host-side
+    // mount, just before lxc-start) after every other step ran.
     await h.client.call("templates.promote", { id: src.id, name: "broken", settings: { sharedPaths: ["/does-not-exist"] } });
     const subvolumePaths = async () => (await execa("btrfs", ["subvolume", "list", h.poolPath])).stdout.split("\n").map((l) => l.replace(/^.* path /, "")).sort();
     const before = await subvolumePaths();
-    await expect(h.client.call("tenants.create", { template: "broken", name: "doomed" })).rejects.toThrow(/lxc-start/);
+    await expect(h.client.call("tenants.create", { template: "broken", name: "doomed" })).rejects.toThrow(/cannot share \/does-not-exist/);
     expect(await subvolumePaths()).toEqual(before);
     const list = await h.client.call("tenants.list", {});
     expect(list.map((t) => t.name)).not.toContain("doomed");

@@ -13,8 +13,11 @@ import { CgroupReader, detectCgroupLayout } from "./drivers/cgroup.js";
 import { enableKsmd, hostKsmStats, ksmAvailable, processKsm } from "./drivers/ksm.js";
 import { Lxc, UID_RANGE } from "./drivers/lxc.js";
 import { Ramdisks } from "./drivers/ramdisk.js";
+import { Shares, type Share } from "./drivers/shares.js";
+import { TenantProcs } from "./drivers/procfs.js";
 import { Firewall } from "./drivers/nft.js";
 import { hostSysctlFloors, raiseHostSysctls, tenantUsernsSysctls } from "./drivers/kernel.js";
+import { ensureLxcfs } from "./drivers/lxcfs.js";
 import { KeyedMutex } from "./lock.js";
 import { RECIPES, type Progress } from "./recipes/index.js";
 import { Revert } from "./revert.js";
@@ -104,16 +107,22 @@ export class Host {
   readonly lxc: Lxc;
   readonly firewall: Firewall;
   readonly ramdisks: Ramdisks;
+  readonly shares: Shares;
+  readonly procs: TenantProcs;
 
   private constructor(
     readonly config: HostConfig,
     readonly pool: BtrfsPool,
     private readonly versions: { lxc: string; btrfs: string },
+    /** Whether an lxcfs serves /var/lib/lxcfs, so tenants' configs get its mount hook. */
+    private readonly lxcfs: boolean,
   ) {
     const layout = detectCgroupLayout();
     this.cgroups = new CgroupReader(layout);
     this.lxc = new Lxc(config.lxcPath, layout);
     this.ramdisks = new Ramdisks(path.join(config.dataDir, "ramdisk"));
+    this.shares = new Shares(path.join(config.dataDir, "shares"));
+    this.procs = new TenantProcs(path.join(config.dataDir, "proc"));
     this.firewall = new Firewall(config.nftTable, config.vethPrefix, config.subnet, config.outboundNat);
   }
 
@@ -133,7 +142,9 @@ export class Host {
     await fs.chmod(config.lxcPath, 0o711);
     enableKsmd();
     await ensureSubIdRange(config.uidBase, config.uidRanges * UID_RANGE);
-    const host = new Host(config, pool, { lxc: lxcVersion, btrfs: pool.progsVersion });
+    const lxcfs = await ensureLxcfs(path.join(config.dataDir, "lxcfs.log"));
+    console.log(`hostd: ${lxcfs.message}`);
+    const host = new Host(config, pool, { lxc: lxcVersion, btrfs: pool.progsVersion }, lxcfs.serving);
     await host.firewall.ensureBase();
     // After ensureBase: its conntrack rules load nf_conntrack, whose limit is one of these.
     for (const r of await raiseHostSysctls(hostSysctlFloors(config))) console.log(`hostd: raised ${r.key} from ${r.from} to ${r.to}`);
@@ -531,6 +542,8 @@ export class Host {
         if (meta.limits.diskMiB) await this.applyDiskLimit(meta);
         if (req.start) {
           revert.add("ramdisk", async () => void (await this.ramdisks.remove(id)));
+          revert.add("shares", async () => void (await this.shares.remove(id)));
+          revert.add("proc", async () => void (await this.procs.remove(id)));
           await this.startLocked(meta);
           revert.add("running tenant", () => this.lxc.stop(id, { force: true, timeoutS: 0 }));
         }
@@ -555,11 +568,19 @@ export class Host {
       ramdiskPath: this.ramdisks.path(m.id),
       veth: m.veth,
       ip: m.ip,
-      // Shared paths come from the template's subvolume (read-only, idmapped): one page cache for all tenants.
-      sharedMounts: tpl ? m.sharedPaths.map((p) => ({ hostPath: path.join(this.pool.path("templates", tpl.name), p), containerPath: p })) : [],
+      // Shared paths come from the template's subvolume: one page cache for all tenants.
+      sharedMounts: this.sharesOf(m).map((s) => ({ hostPath: this.shares.path(m.id, s.containerPath), containerPath: s.containerPath })),
       logDir: this.lxc.dir(m.id),
       usernsSysctls: tenantUsernsSysctls(this.config),
+      lxcfs: this.lxcfs,
+      procPoint: this.procs.point(m.id),
     });
+  }
+
+  /** The template paths shared into the tenant (none if its template is gone). */
+  private sharesOf(m: TenantMeta): Share[] {
+    const tpl = this.templates.get(m.template);
+    return tpl ? m.sharedPaths.map((p) => ({ hostPath: path.join(this.pool.path("templates", tpl.name), p), containerPath: p })) : [];
   }
 
   private async applyDiskLimit(m: TenantMeta): Promise<void> {
@@ -597,6 +618,9 @@ export class Host {
     if (this.cgroups.running(m.id)) return;
     this.cgroups.applyLastingLimits(m.id, m.limits);
     await this.ramdisks.ensure(m.id, m.ramdiskMiB, m.uidBase);
+    // Before lxc-start: only mounts that exist when the tenant's mount namespace is made get locked read-only in it.
+    await this.shares.ensure(m.id, m.uidBase, UID_RANGE, this.sharesOf(m));
+    await this.procs.prepare(m.id);
     await this.lxc.start(m.id, m.ksm);
     this.hostSideNetSysctls(m);
   }
@@ -617,6 +641,7 @@ export class Host {
     return this.lock.run(id, async () => {
       const m = this.getTenant(id);
       await this.lxc.stop(id, { force: opts.force, timeoutS: opts.timeoutS ?? this.config.stopTimeoutS });
+      await this.procs.release(id);
       if (m.wantRunning) {
         m.wantRunning = false;
         await this.saveMeta(m);
@@ -764,6 +789,8 @@ export class Host {
       if (survivors.length) throw new HostError("SYSTEM_ERROR", `erase of ${id} stopped before its files: processes ${survivors.join(", ")} survived SIGKILL`);
       this.cgroups.removeAll(id);
       if (await this.ramdisks.remove(id)) erased.push("ramdisk (tmpfs unmounted)");
+      if (await this.shares.remove(id)) erased.push("shared read-only mounts (unmounted)");
+      if (await this.procs.remove(id)) erased.push("its /proc on the host (unmounted)");
       const mounted = await this.tenantMounts(id);
       if (mounted.length) throw new HostError("SYSTEM_ERROR", `erase of ${id} stopped before its files: still mounted at ${mounted.join(", ")}`);
       await this.firewall.removeTenant(id, m.veth, m.ip);

@@ -1,6 +1,6 @@
 // The one wrapper every system command goes through: argument arrays (never a shell string),
 // a timeout on every call, and a typed error that carries what ran and what it said.
-import { appendFileSync } from "node:fs";
+import { appendFileSync, closeSync, openSync } from "node:fs";
 import { execa, type Options as ExecaOptions } from "execa";
 
 /**
@@ -89,6 +89,25 @@ export async function run(command: string, args: readonly string[], opts: RunOpt
   const ok = !r.timedOut && r.exitCode !== undefined && (r.exitCode === 0 || (opts.okCodes ?? []).includes(r.exitCode));
   if (!ok) throw new SysError(command, args, r.exitCode, stderr || (r.originalMessage ?? ""), Boolean(r.timedOut));
   return { stdout, stderr, exitCode };
+}
+
+/**
+ * Starts a long-running service that must outlive the daemon (its own session, output appended to
+ * logFile) and returns its pid without waiting for it; `exited` settles if it ends.
+ */
+export function startDetached(command: string, args: readonly string[], logFile: string): { pid: number; exited: Promise<number> } {
+  trace({ argv: [command, ...args] });
+  // The file itself, not a pipe through us: the service keeps writing after the daemon is gone.
+  const log = openSync(logFile, "a", 0o600);
+  try {
+    // (execa's types name only fds 3-9; it hands any fd number to the child as is.)
+    const fd = log as 3;
+    const child = execa(command, [...args], { detached: true, cleanup: false, reject: false, stdin: "ignore", stdout: fd, stderr: fd });
+    child.unref();
+    return { pid: child.pid!, exited: child.then((r) => r.exitCode ?? -1) };
+  } finally {
+    closeSync(log);
+  }
 }
 
 /** Resolves to whether a command exists on PATH (checked once per tool at driver load). */

@@ -165,7 +165,8 @@ describe("network isolation", () => {
     await udpSend(B, C.ip, 40002, "genuine-b");
     expect((await genuine.done).stdout).toContain("genuine-b");
     // A claims B's address as its own (as the tenant's root can) and sends from it; changes its MAC too.
-    const mac = (await sh(A, "cat /sys/class/net/eth0/address")).stdout.trim();
+    const mac = (await sh(A, "ip -o link show eth0 | sed 's/.*link\\/ether \\([^ ]*\\).*/\\1/'")).stdout.trim();
+    expect(mac).toMatch(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
     const spoof = await sh(A, `ip addr add ${B.ip}/32 dev eth0 && ip link set eth0 address 02:00:00:00:00:42 && echo OK`);
     expect(spoof.stdout).toContain("OK");
     const forged = await udpReceiver(C, 40002, "end-of-test");

@@ -53,6 +53,8 @@ describe("Lxc.configText kernel shares", () => {
     sharedMounts: [],
     logDir: "/l/c1",
     usernsSysctls: { "user.max_inotify_instances": 128, "user.max_net_namespaces": 8 },
+    lxcfs: false,
+    procPoint: "/d/proc/c1",
   });
 
   it("writes the shares into the tenant's user namespace from the host before init runs", () => {

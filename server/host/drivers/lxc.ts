@@ -7,6 +7,8 @@ import path from "node:path";
 import { run, SysError } from "../sys.js";
 import { spawnWithMemoryMerge } from "./ksm.js";
 import { limitConfigLines, placementConfigLines, type CgroupLayout } from "./cgroup.js";
+import { LXCFS_DIR, LXCFS_MOUNT_HOOK } from "./lxcfs.js";
+import { TENANT_PROC_HOOK } from "./procfs.js";
 import type { Env, Limits } from "../../engine/protocol.js";
 
 export const UID_RANGE = 65536;
@@ -34,11 +36,15 @@ export interface LxcTenantConfig {
   ramdiskPath: string;
   veth: string;
   ip: string;
-  /** Host paths bind-mounted read-only (idmapped) at the same path inside. */
+  /** Host-side share mounts (already idmapped and read-only, see shares.ts) bound at containerPath. */
   sharedMounts: { hostPath: string; containerPath: string }[];
   logDir: string;
   /** user.* sysctls of the tenant's user namespace: its shares of per-user kernel counts (kernel.ts). */
   usernsSysctls: Record<string, number>;
+  /** An lxcfs serves /var/lib/lxcfs: bind its /proc and /sys/devices/system/cpu files over the tenant's. */
+  lxcfs: boolean;
+  /** The host-side point the tenant's /proc comes from (procfs.ts). */
+  procPoint: string;
 }
 
 export class Lxc {
@@ -64,7 +70,13 @@ export class Lxc {
       // App containers: PID 1 is the app, so a graceful stop is SIGTERM rather than SIGPWR.
       "lxc.signal.halt = SIGTERM",
       "lxc.signal.stop = SIGKILL",
-      "lxc.mount.auto = proc:mixed sys:ro cgroup:mixed",
+      // No sysfs: all of it but the network class is the host's (every tenant's btrfs qgroup usage and
+      // limit, KSM counters, hardware), and a view hidden by an overmount here would be the tenant's
+      // root's to unmount. With no sysfs in its mount namespace, the kernel refuses it a new one.
+      // No proc here either: LXC would mount it inside, where what covers it is the tenant's; the
+      // tenant's /proc comes from the host (procfs.ts), built by the start-host hook below.
+      "lxc.mount.auto = cgroup:mixed",
+      `lxc.mount.entry = ${c.procPoint} proc none bind,create=dir 0 0`,
       "lxc.autodev = 1",
       "lxc.tty.max = 0",
       "lxc.pty.max = 16",
@@ -78,13 +90,27 @@ export class Lxc {
       `lxc.hook.start-host = nsenter --target "$LXC_PID" --user -- sysctl -q -w ${Object.entries(c.usernsSysctls)
         .map(([k, v]) => `${k}=${v}`)
         .join(" ")}`,
+      `lxc.hook.start-host = ${TENANT_PROC_HOOK} ${c.procPoint} ${c.lxcfs ? LXCFS_DIR : "-"}`,
+      // LXC's lxcfs mount hook (00-lxcfs.conf; its post-stop reboot hook is left out: it only sleeps
+      // 0.5 s for a container reboot, which tenants never do). Of its binds only /sys/devices/system/cpu
+      // applies: at mount-hook time /proc is still empty, and the start-host hook lays the /proc files, locked.
+      ...(c.lxcfs
+        ? [
+            // The hook binds lxcfs's cpu directory onto /sys/devices/system/cpu unchecked; with no
+            // sysfs (above) the mount point is made here, in the tenant's own (empty) /sys directory.
+            `lxc.mount.entry = ${LXCFS_DIR}/sys/devices/system/cpu sys/devices/system/cpu none bind,create=dir 0 0`,
+            `lxc.hook.mount = ${LXCFS_MOUNT_HOOK}`,
+          ]
+        : []),
       "lxc.apparmor.profile = unconfined",
       "lxc.apparmor.allow_nesting = 0",
       `lxc.seccomp.profile = ${path.join(this.dir(c.name), "seccomp")}`,
       `lxc.mount.entry = ${c.ramdiskPath} ramdisk none bind,create=dir 0 0`,
       "lxc.mount.entry = tmpfs tmp tmpfs rw,nosuid,nodev,size=64m,mode=1777,create=dir 0 0",
       ...c.sharedMounts.map(
-        (m) => `lxc.mount.entry = ${m.hostPath} ${m.containerPath.replace(/^\//, "")} none bind,ro,idmap=container,create=dir 0 0`,
+        // A plain bind in the tenant's namespace of its locked copy of the host mount: no idmap option,
+        // which would make LXC's privileged side attach a fresh, unlocked clone instead.
+        (m) => `lxc.mount.entry = ${m.hostPath} ${m.containerPath.replace(/^\//, "")} none bind,ro,create=dir 0 0`,
       ),
       "lxc.net.0.type = veth",
       "lxc.net.0.veth.mode = router",

@@ -1,0 +1,41 @@
+import { describe, expect, it } from "vitest";
+import { Lxc, type LxcTenantConfig } from "./lxc.js";
+
+const base: LxcTenantConfig = {
+  name: "c1",
+  hostname: "h",
+  rootfs: "/r",
+  uidBase: 100000,
+  initCmd: ["/bin/sh"],
+  env: {},
+  limits: { memoryMiB: 64, cpuMilli: 100, pids: 64 },
+  ramdiskPath: "/rd",
+  veth: "hx1",
+  ip: "10.0.0.2",
+  sharedMounts: [{ hostPath: "/data/shares/c1/usr", containerPath: "/usr" }],
+  logDir: "/l/c1",
+  usernsSysctls: {},
+  lxcfs: true,
+  procPoint: "/d/proc/c1",
+};
+
+describe("Lxc.configText mounts", () => {
+  it("binds a share's host-side mount plainly: an idmap option would attach an unlocked clone", () => {
+    const text = new Lxc("/l", "v2").configText(base);
+    expect(text).toContain("lxc.mount.entry = /data/shares/c1/usr usr none bind,ro,create=dir 0 0\n");
+    expect(text).not.toMatch(/^lxc\.mount\.entry = .*idmap/m);
+  });
+
+  it("mounts no proc or sysfs itself: /proc comes from the host-side point, built by the start-host hook", () => {
+    const text = new Lxc("/l", "v2").configText(base);
+    expect(text).toContain("lxc.mount.auto = cgroup:mixed\n");
+    expect(text).toContain("lxc.mount.entry = /d/proc/c1 proc none bind,create=dir 0 0\n");
+    expect(text).toMatch(/^lxc\.hook\.start-host = \S+\/tenant-proc\.hook\.sh \/d\/proc\/c1 \/var\/lib\/lxcfs$/m);
+  });
+
+  it("adds lxcfs's mount hook only where an lxcfs serves", () => {
+    expect(new Lxc("/l", "v2").configText(base)).toContain("lxc.hook.mount = /usr/share/lxcfs/lxc.mount.hook\n");
+    expect(new Lxc("/l", "v2").configText({ ...base, lxcfs: false })).not.toContain("lxcfs");
+    expect(new Lxc("/l", "v2").configText({ ...base, lxcfs: false })).toMatch(/tenant-proc\.hook\.sh \/d\/proc\/c1 -$/m);
+  });
+});

@@ -1,0 +1,76 @@
+// The tenant's /proc. LXC mounts proc inside the tenant's own mount namespace, where anything laid
+// over it (lxcfs's files, a cover for /proc/cmdline) is the tenant's root's to unmount, and where a
+// proc with nothing locked on it lets that root mount a fresh, complete one. The kernel locks mounts
+// that propagate into a namespace of a less privileged user namespace (all but the top one). So each
+// tenant's /proc is bound from a shared mount point on the host (`point`), made before lxc-start, and a
+// start-host hook (tenant-proc.hook.sh) builds the tenant's procfs with its covers on the host and
+// attaches it there in one piece: inside, the covers are locked, and the proc they sit on is not fully
+// visible, so the kernel refuses the tenant a new procfs.
+import { readFileSync } from "node:fs";
+import fs from "node:fs/promises";
+import path from "node:path";
+import { libcFunc } from "../ffi.js";
+import { run } from "../sys.js";
+
+export const TENANT_PROC_HOOK = path.join(import.meta.dirname, "tenant-proc.hook.sh");
+const MS_NOSUID = 2;
+const MS_NODEV = 4;
+const MS_NOEXEC = 8;
+const MS_PRIVATE = 1 << 18;
+const MS_SHARED = 1 << 20;
+type MountFn = (source: string | null, target: string, fstype: string | null, flags: number, data: string | null) => number;
+
+function mountPoints(): string[] {
+  return readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .map((line) => line.split(" ")[4] ?? "");
+}
+
+export class TenantProcs {
+  constructor(readonly dir: string) {}
+
+  /** The host-side mount point the tenant's /proc is bound from (and its procfs propagates through). */
+  point(id: string): string {
+    return path.join(this.dir, id);
+  }
+
+  /**
+   * Unmounts whatever is left at the point (the hook detaches the host's copy once the tenant has its
+   * own; a start that failed half-way leaves it).
+   */
+  async release(id: string): Promise<boolean> {
+    const p = this.point(id);
+    const under = () => mountPoints().some((m) => m === p || m.startsWith(p + "/") || m.startsWith(p + ".stage"));
+    const was = under();
+    for (let i = 0; i < 8 && under(); i++) {
+      // One lazy detach takes a whole tree (umount -R trips over mounts their parents took along).
+      for (const m of mountPoints().filter((x) => x === p || x === p + ".stage")) await run("umount", ["-l", m]).catch(() => undefined);
+    }
+    if (under()) throw new Error(`cannot unmount the tenant's /proc at ${p}`);
+    return was;
+  }
+
+  /** A clean point before each start: the last start's procfs (of a pid namespace now gone) is unmounted. */
+  async prepare(id: string): Promise<void> {
+    const p = this.point(id);
+    await this.release(id);
+    await fs.mkdir(p, { recursive: true, mode: 0o711 });
+    const mount = libcFunc<MountFn>("int mount(const char *, const char *, const char *, unsigned long, const char *)");
+    // An empty tmpfs (not a bind of this directory, whose host path the tenant's mountinfo would show),
+    // in a peer group of its own: its copy in the tenant's namespace becomes its slave.
+    for (const [src, type, flags, data] of [
+      ["hoody-proc", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=555"],
+      [null, null, MS_PRIVATE, null],
+      [null, null, MS_SHARED, null],
+    ] as const) {
+      if (mount?.(src, p, type, flags, data) !== 0) throw new Error(`mount (${type ?? "propagation"} ${flags}) on ${p} failed`);
+    }
+  }
+
+  /** Unmounts the tenant's /proc on the host and removes its point; says whether one was mounted. */
+  async remove(id: string): Promise<boolean> {
+    const was = await this.release(id);
+    await fs.rm(this.point(id), { recursive: true, force: true });
+    return was;
+  }
+}

@@ -1,0 +1,46 @@
+#!/bin/sh
+# LXC start-host hook (host root, host mount namespace, after the tenant's namespaces exist and before
+# its init runs): builds the tenant's /proc on the host and attaches it at the tenant's propagation
+# point, from where it propagates into the tenant's namespace (procfs.ts says why).
+# Usage: tenant-proc.hook.sh <point> <lxcfs dir or ->
+set -eu
+point="$1"; lxcfs="$2"
+# A private scratch mount: nothing built here propagates anywhere until it is attached at the point.
+stage="$point.stage"
+mkdir -p "$stage"
+mount -t tmpfs -o size=16k,mode=700 hoody-stage "$stage"
+mount --make-private "$stage"
+trap 'umount -l "$stage" 2>/dev/null; rmdir "$stage" 2>/dev/null' EXIT
+mkdir "$stage/proc" "$stage/sys" "$stage/net"
+# A procfs of the tenant's pid namespace (nsenter --pid forks into it), mounted in the host's namespace.
+nsenter --target "$LXC_PID" --pid -- mount -t proc -o nosuid,nodev,noexec proc "$stage/proc"
+if [ "$lxcfs" != - ]; then
+  for f in meminfo cpuinfo uptime loadavg stat diskstats swaps slabinfo; do
+    if [ -e "$lxcfs/proc/$f" ]; then mount --bind "$lxcfs/proc/$f" "$stage/proc/$f"; fi
+  done
+fi
+# An empty boot line, and a boot id of the tenant's own, new at every start (as LXC gives one). Both
+# files live on the scratch tmpfs, so the tenant's mountinfo names no host path.
+: > "$stage/cmdline"
+mount --bind "$stage/cmdline" "$stage/proc/cmdline"
+mount -o remount,bind,ro "$stage/proc/cmdline"
+cat /proc/sys/kernel/random/uuid > "$stage/boot_id"
+mount --bind "$stage/boot_id" "$stage/proc/sys/kernel/random/boot_id"
+mount -o remount,bind,ro "$stage/proc/sys/kernel/random/boot_id"
+# The whole tree in one copy: inside, every mount below its top arrives locked.
+mount --rbind "$stage/proc" "$point"
+# proc:mixed's read-only /proc/sys with its net part writable, each attached on its own: inside it is
+# the top of its propagation, so the tenant's root may unmount it as under LXC's proc:mixed (the
+# user.* shares in /proc/sys stay guarded by the missing CAP_SYS_RESOURCE), but not make it writable.
+mount --rbind "$point/sys" "$stage/sys"
+mount -o remount,bind,ro "$stage/sys"
+mount --move "$stage/sys" "$point/sys"
+mount --rbind "$point/sys/net" "$stage/net"
+mount -o remount,bind,rw "$stage/net"
+mount --move "$stage/net" "$point/sys/net"
+# Detach the host's copy: made private first, so its unmount does not propagate, the tenant keeps its
+# /proc and the host keeps no procfs of the tenant (nor its pid namespace alive) in the data dir.
+# (umount -l: one lazy detach takes a whole tree; umount -R trips over mounts its parents took along.)
+mount --make-rprivate "$point"
+umount -l "$point"
+umount -l "$point"
