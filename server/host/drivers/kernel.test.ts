@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { hostConfigFromEnv } from "../config.js";
 import { hostSysctlFloors, tenantUsernsSysctls } from "./kernel.js";
-import { Lxc } from "./lxc.js";
 
 const defaults = hostConfigFromEnv({} as NodeJS.ProcessEnv);
 
@@ -35,34 +34,5 @@ describe("hostSysctlFloors", () => {
   it("stays within the kernel's int range", () => {
     const f = hostSysctlFloors({ ...defaults, uidRanges: 1_000_000, tenantInotifyWatches: 2 ** 31 - 1 });
     for (const v of Object.values(f)) expect(v).toBeLessThanOrEqual(2 ** 31 - 1);
-  });
-});
-
-describe("Lxc.configText kernel shares", () => {
-  const text = new Lxc("/l", "v2").configText({
-    name: "c1",
-    hostname: "h",
-    rootfs: "/r",
-    uidBase: 100000,
-    initCmd: ["/bin/sh"],
-    env: {},
-    limits: { memoryMiB: 64, cpuMilli: 100, pids: 64 },
-    ramdiskPath: "/rd",
-    veth: "hx1",
-    ip: "10.0.0.2",
-    sharedMounts: [],
-    logDir: "/l/c1",
-    usernsSysctls: { "user.max_inotify_instances": 128, "user.max_net_namespaces": 8 },
-    lxcfs: false,
-    procPoint: "/d/proc/c1",
-  });
-
-  it("writes the shares into the tenant's user namespace from the host before init runs", () => {
-    expect(text).toContain("lxc.hook.version = 1\n");
-    expect(text).toContain('lxc.hook.start-host = nsenter --target "$LXC_PID" --user -- sysctl -q -w user.max_inotify_instances=128 user.max_net_namespaces=8\n');
-  });
-
-  it("drops CAP_SYS_RESOURCE, with which the tenant could raise its shares", () => {
-    expect(text).toMatch(/^lxc\.cap\.drop = .*\bsys_resource\b/m);
   });
 });

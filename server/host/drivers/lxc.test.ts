@@ -39,3 +39,16 @@ describe("Lxc.configText mounts", () => {
     expect(new Lxc("/l", "v2").configText({ ...base, lxcfs: false })).toMatch(/tenant-proc\.hook\.sh \/d\/proc\/c1 -$/m);
   });
 });
+
+describe("Lxc.configText kernel shares", () => {
+  const text = new Lxc("/l", "v2").configText({ ...base, usernsSysctls: { "user.max_inotify_instances": 128, "user.max_net_namespaces": 8 } });
+
+  it("writes the shares into the tenant's user namespace from the host before init runs", () => {
+    expect(text).toContain("lxc.hook.version = 1\n");
+    expect(text).toContain('lxc.hook.start-host = nsenter --target "$LXC_PID" --user -- sysctl -q -w user.max_inotify_instances=128 user.max_net_namespaces=8\n');
+  });
+
+  it("drops CAP_SYS_RESOURCE, with which the tenant could raise its shares", () => {
+    expect(text).toMatch(/^lxc\.cap\.drop = .*\bsys_resource\b/m);
+  });
+});
