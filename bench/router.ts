@@ -28,7 +28,8 @@ try {
     // Wake: stop it, then time the first byte of a request through the router.
     const wakes: number[] = [];
     for (let i = 0; i < 10; i++) {
-      await s.api("POST", `/containers/${t.id}/stop`);
+      // A stop the router may undo (a plain API stop suspends the tenant).
+      await s.api("POST", `/containers/${t.id}/stop`, { wake_on_request: true });
       const t0 = performance.now();
       const r = await s.viaRouter(t.name);
       if (r.status !== 200) throw new Error(`wake ${i}: ${r.status}`);

@@ -5,11 +5,14 @@
 //   template + writing the same LXC config the daemon generated (name, rootfs, veth, IP and uid range
 //   swapped) + `lxc-start -d`. Nothing can be faster with LXC on BTRFS, so it is the reference.
 // - incus: `incus copy` + `incus start` (bench/lib/incus.ts).
+import { existsSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 import type { TestStack } from "../../test/stack-harness.js";
 import { TEST_UID_FLOOR } from "../../test/host-harness.js";
+import { TenantProcs } from "../../server/host/drivers/procfs.js";
+import { Shares } from "../../server/host/drivers/shares.js";
 
 export interface Contender {
   readonly name: string;
@@ -64,12 +67,18 @@ export class FloorContender implements Contender {
   readonly name = "floor";
   private live: string[] = [];
   private seq = 0;
-  private readonly configs = new Map<string, { text: string; id: string; ramdiskMiB: number }>();
+  private readonly configs = new Map<string, { text: string; id: string; ramdiskMiB: number; seccomp: string | null }>();
   private readonly lxcPath: string;
   private readonly rootDir: string;
+  // The host-side work the daemon does before each start, by the daemon's own drivers: a /proc point
+  // for the start-host hook, and a template's shared paths mounted (idmapped, locked read-only).
+  private readonly procs: TenantProcs;
+  private readonly shares: Shares;
   constructor(private readonly stack: TestStack) {
     this.lxcPath = path.join(stack.host.dir, "floor-lxc");
     this.rootDir = path.join(stack.host.poolPath, "floor");
+    this.procs = new TenantProcs(path.join(stack.host.dir, "floor-proc"));
+    this.shares = new Shares(path.join(stack.host.dir, "floor-shares"));
   }
   get alive() {
     return this.live.length;
@@ -84,7 +93,10 @@ export class FloorContender implements Contender {
     await h.client.buildTemplate(template);
     const t = await h.client.call("tenants.create", { template, start: false });
     try {
-      this.configs.set(template, { text: await fs.readFile(path.join(h.lxcPath, t.id, "config"), "utf8"), id: t.id, ramdiskMiB: t.ramdiskMiB });
+      const text = await fs.readFile(path.join(h.lxcPath, t.id, "config"), "utf8");
+      const seccompPath = /^lxc\.seccomp\.profile = (.+)$/m.exec(text)?.[1];
+      const seccomp = seccompPath ? await fs.readFile(seccompPath, "utf8") : null;
+      this.configs.set(template, { text, id: t.id, ramdiskMiB: t.ramdiskMiB, seccomp });
     } finally {
       await h.client.call("tenants.delete", { id: t.id });
     }
@@ -106,6 +118,8 @@ export class FloorContender implements Contender {
     const ip = this.ipFor(k);
     const uid = TEST_UID_FLOOR + (FLOOR_UID_FIRST_RANGE + (k % 2000)) * 65536;
     const dir = path.join(this.lxcPath, name);
+    const procPoint = (id: string) => path.join(this.stack.host.dir, "proc", id);
+    const sharesDir = path.join(this.stack.host.dir, "shares", prepared.id);
     return base
       .split("\n")
       .map((line) => {
@@ -125,11 +139,22 @@ export class FloorContender implements Contender {
             return `lxc.console.logfile = ${path.join(dir, "console.log")}`;
           case "lxc.log.file":
             return `lxc.log.file = ${path.join(dir, "lxc.log")}`;
-          case "lxc.mount.entry":
-            // A mount from a host path of the tenant we copied the config from (its ramdisk, when
-            // the daemon keeps one on the host) becomes the equivalent size-capped tmpfs.
-            if (line.includes(prepared.id)) return `lxc.mount.entry = tmpfs ${line.split(" ")[3]} tmpfs rw,nosuid,nodev,size=${prepared.ramdiskMiB}m,mode=1777,create=dir 0 0`;
-            return line;
+          case "lxc.mount.entry": {
+            if (!line.includes(prepared.id)) return line;
+            const [source, target] = line.split(" ").slice(2, 4) as [string, string];
+            if (source === procPoint(prepared.id)) return line.replace(source, this.procs.point(name));
+            if (source.startsWith(sharesDir + "/")) return line.replace(source, this.shares.path(name, target));
+            // The ramdisk (a host tmpfs the daemon keeps) becomes the equivalent size-capped tmpfs.
+            return `lxc.mount.entry = tmpfs ${target} tmpfs rw,nosuid,nodev,size=${prepared.ramdiskMiB}m,mode=1777,create=dir 0 0`;
+          }
+          case "lxc.hook.start-host":
+            return line.replace(procPoint(prepared.id), this.procs.point(name));
+          case "lxc.seccomp.profile":
+            return `lxc.seccomp.profile = ${path.join(dir, "seccomp")}`;
+          case "lxc.cgroup.dir.container":
+            return `lxc.cgroup.dir.container = hoody.floor/${name}/payload`;
+          case "lxc.cgroup.dir.monitor":
+            return `lxc.cgroup.dir.monitor = hoody.floor-monitors/${name}`;
           default:
             return line;
         }
@@ -148,7 +173,14 @@ export class FloorContender implements Contender {
     this.live.push(name);
     await execa("btrfs", ["subvolume", "snapshot", path.join(this.stack.host.poolPath, "templates", template), path.join(this.rootDir, name)], { stdout: "ignore" });
     await fs.mkdir(dir, { mode: 0o711 });
-    await fs.writeFile(path.join(dir, "config"), this.configFor(template, name, k), { mode: 0o600 });
+    const config = this.configFor(template, name, k);
+    const prepared = this.configs.get(template)!;
+    if (prepared.seccomp !== null) await fs.writeFile(path.join(dir, "seccomp"), prepared.seccomp, { mode: 0o600 });
+    await this.procs.prepare(name);
+    const shared = [...config.matchAll(/^lxc\.mount\.entry = (\S+) (\S+) none bind,ro/gm)].filter((m) => m[1]!.startsWith(this.shares.dir + "/"));
+    const uid = Number(/^lxc\.idmap = u 0 (\d+) /m.exec(config)![1]);
+    await this.shares.ensure(name, uid, 65536, shared.map((m) => ({ hostPath: path.join(this.stack.host.poolPath, "templates", template, m[2]!), containerPath: `/${m[2]!}` })));
+    await fs.writeFile(path.join(dir, "config"), config, { mode: 0o600 });
     const r = await execa("lxc-start", ["-P", this.lxcPath, "-n", name, "-d"], { reject: false });
     if (r.exitCode !== 0) throw new Error(`floor lxc-start ${name}: ${r.stderr}`);
     return { id: name, ip: this.ipFor(k) };
@@ -158,6 +190,9 @@ export class FloorContender implements Contender {
     const names = this.live.splice(0);
     for (const n of names) {
       await execa("lxc-stop", ["-P", this.lxcPath, "-n", n, "-k"], { reject: false });
+      await this.procs.remove(n).catch(() => undefined);
+      await this.shares.remove(n).catch(() => undefined);
+      await removeFloorCgroups(n);
       await execa("btrfs", ["subvolume", "delete", path.join(this.rootDir, n)], { reject: false });
       await fs.rm(path.join(this.lxcPath, n), { recursive: true, force: true });
     }
@@ -168,10 +203,24 @@ export class FloorContender implements Contender {
     // Anything left from an interrupted create.
     for (const n of await fs.readdir(this.lxcPath).catch(() => [] as string[])) {
       await execa("lxc-stop", ["-P", this.lxcPath, "-n", n, "-k"], { reject: false });
+      await this.procs.remove(n).catch(() => undefined);
+      await this.shares.remove(n).catch(() => undefined);
+      await removeFloorCgroups(n);
       await fs.rm(path.join(this.lxcPath, n), { recursive: true, force: true });
     }
     for (const n of await fs.readdir(this.rootDir).catch(() => [] as string[])) {
       await execa("btrfs", ["subvolume", "delete", path.join(this.rootDir, n)], { reject: false });
     }
+    await removeFloorCgroups(null);
   }
+}
+
+/**
+ * The floor's lasting cgroups (LXC removes the container's and the monitor's, not the dirs above
+ * them): one container's, or (null) the floor's parents once all are gone.
+ */
+async function removeFloorCgroups(name: string | null): Promise<void> {
+  const roots = existsSync("/sys/fs/cgroup/cgroup.controllers") ? ["/sys/fs/cgroup"] : (await fs.readdir("/sys/fs/cgroup")).map((h) => `/sys/fs/cgroup/${h}`);
+  const dirs = name ? [`hoody.floor/${name}`, `hoody.floor-monitors/${name}`] : ["hoody.floor", "hoody.floor-monitors"];
+  for (const r of roots) for (const d of dirs) await fs.rmdir(`${r}/${d}`).catch(() => undefined);
 }

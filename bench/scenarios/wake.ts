@@ -27,7 +27,8 @@ export async function wake(stack: TestStack, project: string, templates: string[
     for (let i = 0; i < n; i++) {
       for (const template of rotate(templates, i)) {
         const t = tenants[template]!;
-        const s = await stack.api("POST", `/containers/${t.id}/stop`);
+        // A stop the router may undo, as its own idle stops are (a plain API stop suspends the tenant).
+        const s = await stack.api("POST", `/containers/${t.id}/stop`, { wake_on_request: true });
         if (s.status !== 200) throw new Error(`wake: stop: ${s.status} ${JSON.stringify(s.body).slice(0, 300)}`);
         // The router trusts a lookup for its cacheMs (1 s); a stop made elsewhere (the API here) is
         // seen after that. (The router's own idle sweep clears its cache at once.)
