@@ -1,5 +1,5 @@
 // Probes that run as a tenant would, for the suites that attack a real host from inside tenants
-// (reliability/isolation, reliability/hostile-kernel).
+// (reliability/isolation, reliability/hostile/kernel).
 import { execa } from "execa";
 import type { TenantInfo } from "../server/engine/protocol.js";
 import type { TestHost } from "./host-harness.js";

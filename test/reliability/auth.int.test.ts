@@ -327,7 +327,7 @@ describe("sign-in and the session cookie", () => {
     for (let i = 0; n < MAX_GLOBAL; i++, n++) expect((await attempt(`203.0.113.${i}`, "guess")).json.code).toBe("INVALID_CREDENTIALS");
     const global = await attempt("198.51.100.9", s.adminPassword);
     expect([global.status, global.json.code]).toEqual([429, "SIGN_IN_THROTTLED"]);
-    // Refusals are counted in the audit log (one row per window, test/reliability/hostile-web), without the passwords tried.
+    // Refusals are counted in the audit log (one row per window, test/reliability/hostile/web.ts), without the passwords tried.
     const audit = await waitFor(async () => {
       const text = JSON.stringify((await s.api("GET", "/audit?action=operator.sign_in&limit=100")).body.data.entries);
       return /"SIGN_IN_THROTTLED":\d+/.test(text) ? text : null;

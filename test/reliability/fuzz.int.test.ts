@@ -180,7 +180,7 @@ async function fire(method: string, rawPath: string, headers: Record<string, str
   const answer = await send(s.port, method, `/api/v1${rawPath}`, headers, body);
   batch.push({ method, path: rawPath, why, answer });
   // The fuzz speaks from loopback, a trusted proxy: a forwarded Host the web server does not serve is
-  // refused before any route (421, test/reliability/hostile-web). The route is then fuzzed without it.
+  // refused before any route (421, test/reliability/hostile/web.ts). The route is then fuzzed without it.
   if (answer.status === 421 && headers["x-forwarded-host"] !== undefined) {
     expect([envelopeProblems(answer), answer.json.code], `${method} ${rawPath.slice(0, 200)} x-forwarded-host ${JSON.stringify(headers["x-forwarded-host"])}`).toEqual([[], "UNKNOWN_HOST"]);
     const { "x-forwarded-host": _, ...rest } = headers;

@@ -5,9 +5,9 @@
 // paired with a control proving the probe was live.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fs from "node:fs/promises";
-import type { TenantInfo } from "../../server/engine/protocol.js";
-import { TestHost, httpGet, waitFor } from "../host-harness.js";
-import { tenantShell } from "../tenant-probes.js";
+import type { TenantInfo } from "../../../server/engine/protocol.js";
+import { TestHost, httpGet, waitFor } from "../../host-harness.js";
+import { tenantShell } from "../../tenant-probes.js";
 
 const MEMORY_MIB = 192;
 
