@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { dnsLabel, firstFreeIp } from "./host.js";
+import { dnsLabel, firstFreeIp, ramdiskSizeMiB } from "./host.js";
 
 describe("firstFreeIp", () => {
   it("starts at .2 in a /24 (skips the network address and the .1 gateway)", () => {
@@ -83,5 +83,13 @@ describe("dnsLabel", () => {
 
   it("keeps a valid label unchanged", () => {
     expect(dnsLabel("web-01")).toBe("web-01");
+  });
+});
+
+describe("ramdiskSizeMiB", () => {
+  it("is what was asked for, at most three quarters of the memory limit (its pages count against it)", () => {
+    expect(ramdiskSizeMiB({ ramdiskMiB: 16, limits: { memoryMiB: 64 } })).toBe(16);
+    expect(ramdiskSizeMiB({ ramdiskMiB: 200, limits: { memoryMiB: 64 } })).toBe(48);
+    expect(ramdiskSizeMiB({ ramdiskMiB: 64, limits: { memoryMiB: 16 } })).toBe(12);
   });
 });

@@ -617,7 +617,7 @@ export class Host {
   private async startLocked(m: TenantMeta): Promise<void> {
     if (this.cgroups.running(m.id)) return;
     this.cgroups.applyLastingLimits(m.id, m.limits);
-    await this.ramdisks.ensure(m.id, m.ramdiskMiB, m.uidBase);
+    await this.ramdisks.ensure(m.id, ramdiskSizeMiB(m), m.uidBase);
     // Before lxc-start: only mounts that exist when the tenant's mount namespace is made get locked read-only in it.
     await this.shares.ensure(m.id, m.uidBase, UID_RANGE, this.sharesOf(m));
     await this.procs.prepare(m.id);
@@ -686,7 +686,7 @@ export class Host {
       try {
         await this.writeLxcConfig(m);
         if (prev.limits.diskMiB !== m.limits.diskMiB) await this.applyDiskLimit(m);
-        if (prev.ramdiskMiB !== m.ramdiskMiB && this.ramdisks.mounted(id)) await this.ramdisks.ensure(id, m.ramdiskMiB, m.uidBase);
+        if (ramdiskSizeMiB(prev) !== ramdiskSizeMiB(m) && this.ramdisks.mounted(id)) await this.ramdisks.ensure(id, ramdiskSizeMiB(m), m.uidBase);
         await this.saveMeta(m);
       } catch (e) {
         Object.assign(m, prev);
@@ -706,7 +706,7 @@ export class Host {
           Object.assign(m, prev);
           await this.writeLxcConfig(m);
           await this.applyDiskLimit(m);
-          if (this.ramdisks.mounted(id)) await this.ramdisks.ensure(id, m.ramdiskMiB, m.uidBase);
+          if (this.ramdisks.mounted(id)) await this.ramdisks.ensure(id, ramdiskSizeMiB(m), m.uidBase);
           await this.saveMeta(m);
           const back = await this.startLocked(m).then(() => "and it runs again", (e2: Error) => `but it did not start either: ${e2.message.split("\n")[0]}`);
           throw new HostError("START_FAILED", `the tenant did not start with this change (${reason}); its previous settings are back ${back}`);
@@ -989,6 +989,15 @@ export function firstFreeIp(subnet: string, used: Set<string>): string | null {
     if (!used.has(ip)) return ip;
   }
   return null;
+}
+
+/**
+ * The ramdisk's tmpfs size: what was asked for, but at most three quarters of the memory limit. Its
+ * pages count against that limit and outlive the tenant's runs; a ramdisk allowed to hold all of it
+ * would leave a stopped tenant no memory to start its init in, ever again.
+ */
+export function ramdiskSizeMiB(m: { ramdiskMiB: number; limits: { memoryMiB: number } }): number {
+  return Math.max(1, Math.min(m.ramdiskMiB, Math.floor((m.limits.memoryMiB * 3) / 4)));
 }
 
 /** LXC maps tenant uids from root's ranges in /etc/subuid and /etc/subgid; make sure ours is there. */
