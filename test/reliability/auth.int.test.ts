@@ -256,7 +256,11 @@ describe("sign-in and the session cookie", () => {
     const value = cookieValue((await signIn()).setCookie);
     const cookie = `hoody_session=${value}`;
     expect((await trpc("projects.list", "query", { cookie })).status).toBe(200);
-    const out = await fetch(`${s.url}/api/auth/logout`, { method: "POST", headers: { cookie } });
+    // A cross-site form post (the cookie rides along, the dashboard's header does not) signs nobody out.
+    const forged = await fetch(`${s.url}/api/auth/logout`, { method: "POST", headers: { cookie, origin: "http://evil.example", "content-type": "application/x-www-form-urlencoded" } });
+    expect([forged.status, (await forged.json()).code]).toEqual([403, "CROSS_SITE_REQUEST"]);
+    expect((await trpc("projects.list", "query", { cookie })).status).toBe(200);
+    const out = await fetch(`${s.url}/api/auth/logout`, { method: "POST", headers: { cookie, [SAME_ORIGIN_HEADER]: SAME_ORIGIN_VALUE } });
     expect(out.status).toBe(200);
     const cleared = out.headers.getSetCookie().find((x) => x.startsWith("hoody_session="))!;
     expect(cleared).toMatch(/^hoody_session=;/);
