@@ -25,3 +25,9 @@ export const CREATE_ADMISSION_DEFAULTS = { running: 4, queued: 64 } as const;
 
 /** Exec scripts running at once / waiting for a slot (HOODY_EXEC_CONCURRENCY / HOODY_EXEC_QUEUE). */
 export const EXEC_ADMISSION_DEFAULTS = { running: 4, queued: 16 } as const;
+
+/**
+ * Runs kept in each exec script's log: every anonymous call to a script writes a row, so the log is a
+ * window, not a history (the oldest go first).
+ */
+export const SCRIPT_RUNS_KEPT = 1000;

@@ -25,3 +25,17 @@ describe("script run tokens", () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });
+
+describe("script run log", () => {
+  it("keeps each script's last runs only; other scripts' runs stay", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hoody-scripts-"));
+    const db = openDb(path.join(dir, "hoody.db"));
+    const store = new ScriptStore(db);
+    const run = (script: string, n: number) => store.recordRun({ script, status: 200, durationMs: n, runKey: null, output: `run ${n}` }, 5);
+    run("other", 0);
+    for (let n = 1; n <= 12; n++) run("signup", n);
+    expect(store.runs("signup").map((r) => r.duration_ms)).toEqual([12, 11, 10, 9, 8]);
+    expect(store.runs("other").map((r) => r.duration_ms)).toEqual([0]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});

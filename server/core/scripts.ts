@@ -1,10 +1,11 @@
 // Exec scripts' persistent side: operator-set secrets and settings, run-once results and the run
 // log. Used by the script runner (server/exec) and the REST routes; nothing else writes these rows.
 import { randomBytes } from "node:crypto";
-import { and, desc, eq, like } from "drizzle-orm";
+import { and, desc, eq, like, lt } from "drizzle-orm";
 import type { Db } from "../db/client";
 import * as t from "../db/schema";
 import { sha256 } from "./core";
+import { SCRIPT_RUNS_KEPT } from "./limits";
 
 export type ScriptValueKind = "secret" | "setting";
 
@@ -45,8 +46,13 @@ export class ScriptStore {
     this.db.insert(t.scriptOnce).values({ script, key, result }).onConflictDoNothing().run();
   }
 
-  recordRun(run: { script: string; status: number; durationMs: number; runKey: string | null; output: string }): void {
-    this.db.insert(t.scriptRuns).values({ ...run, output: run.output.slice(-16 * 1024) }).run();
+  /** Logs a run and keeps the script's last `kept` runs (anonymous callers must not grow the database). */
+  recordRun(run: { script: string; status: number; durationMs: number; runKey: string | null; output: string }, kept = SCRIPT_RUNS_KEPT): void {
+    this.db.transaction((tx) => {
+      tx.insert(t.scriptRuns).values({ ...run, output: run.output.slice(-16 * 1024) }).run();
+      const oldestKept = tx.select({ id: t.scriptRuns.id }).from(t.scriptRuns).where(eq(t.scriptRuns.script, run.script)).orderBy(desc(t.scriptRuns.id)).limit(1).offset(kept - 1).get();
+      if (oldestKept) tx.delete(t.scriptRuns).where(and(eq(t.scriptRuns.script, run.script), lt(t.scriptRuns.id, oldestKept.id))).run();
+    });
   }
 
   runs(script?: string, limit = 100) {
