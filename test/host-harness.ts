@@ -10,6 +10,7 @@ import path from "node:path";
 import { execa } from "execa";
 import { HostClient } from "../server/engine/host-client.js";
 import { ensureSubIdRange } from "../server/host/host.js";
+import { CgroupReader, detectCgroupLayout } from "../server/host/drivers/cgroup.js";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 export const TEST_UID_FLOOR = 1_000_000_000;
@@ -170,7 +171,12 @@ export class TestHost {
       await this.killDaemon();
       // Anything the daemon could not remove: stop containers by lxcpath, then the rest.
       const names = await fs.readdir(this.lxcPath).catch(() => []);
-      for (const n of names) await execa("lxc-stop", ["-P", this.lxcPath, "-n", n, "-k"], { reject: false });
+      const cgroups = new CgroupReader(detectCgroupLayout());
+      for (const n of names) {
+        await execa("lxc-stop", ["-P", this.lxcPath, "-n", n, "-k"], { reject: false });
+        // Its lasting cgroup outlives the container (LXC removes only the ones it made for the run).
+        cgroups.removeAll(n);
+      }
       await execa("nft", ["delete", "table", "inet", this.env.HOODY_NFT_TABLE!], { reject: false });
       await execa("ip", ["route", "del", "unreachable", this.env.HOODY_SUBNET!], { reject: false });
       // Tenants' ramdisks (host tmpfs mounts) and the pool: every mount under our dir, deepest first.
