@@ -1,8 +1,11 @@
-#!/bin/sh
+#!/bin/busybox sh
 # LXC start-host hook (host root, host mount namespace, after the tenant's namespaces exist and before
 # its init runs): builds the tenant's /proc on the host and attaches it at the tenant's propagation
 # point, from where it propagates into the tenant's namespace (procfs.ts says why).
 # Usage: tenant-proc.hook.sh <point> <lxcfs dir or ->
+# Run by busybox's sh (busybox-static, installed by setup), which runs its own static mount, mkdir and
+# nsenter applets, far cheaper to start than util-linux's dynamically linked tools: the hook's ~25
+# commands are on every start's critical path (measured: create → running 112 → 93 ms median).
 set -eu
 point="$1"; lxcfs="$2"
 # A private scratch mount: nothing built here propagates anywhere until it is attached at the point.
