@@ -6,11 +6,11 @@
 // start-host hook (tenant-proc.hook.sh) builds the tenant's procfs with its covers on the host and
 // attaches it there in one piece: inside, the covers are locked, and the proc they sit on is not fully
 // visible, so the kernel refuses the tenant a new procfs.
-import { readFileSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { libcFunc } from "../ffi.js";
 import { run } from "../sys.js";
+import { mountPoints } from "../mountinfo.js";
 
 export const TENANT_PROC_HOOK = path.join(import.meta.dirname, "tenant-proc.hook.sh");
 const MS_NOSUID = 2;
@@ -20,11 +20,6 @@ const MS_PRIVATE = 1 << 18;
 const MS_SHARED = 1 << 20;
 type MountFn = (source: string | null, target: string, fstype: string | null, flags: number, data: string | null) => number;
 
-function mountPoints(): string[] {
-  return readFileSync("/proc/self/mountinfo", "utf8")
-    .split("\n")
-    .map((line) => line.split(" ")[4] ?? "");
-}
 
 export class TenantProcs {
   constructor(readonly dir: string) {}
@@ -40,11 +35,11 @@ export class TenantProcs {
    */
   async release(id: string): Promise<boolean> {
     const p = this.point(id);
-    const under = () => mountPoints().some((m) => m === p || m.startsWith(p + "/") || m.startsWith(p + ".stage"));
+    const under = () => [...mountPoints()].some((m) => m === p || m.startsWith(p + "/") || m.startsWith(p + ".stage"));
     const was = under();
     for (let i = 0; i < 8 && under(); i++) {
       // One lazy detach takes a whole tree (umount -R trips over mounts their parents took along).
-      for (const m of mountPoints().filter((x) => x === p || x === p + ".stage")) await run("umount", ["-l", m]).catch(() => undefined);
+      for (const m of [...mountPoints()].filter((x) => x === p || x === p + ".stage")) await run("umount", ["-l", m]).catch(() => undefined);
     }
     if (under()) throw new Error(`cannot unmount the tenant's /proc at ${p}`);
     return was;

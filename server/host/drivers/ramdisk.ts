@@ -2,11 +2,11 @@
 // tmpfs made inside the container's own mount namespace would vanish with every restart; this one
 // survives the tenant's restarts (Hoody's documented behaviour) and goes with a host reboot or the
 // tenant's erasure. Its pages are charged to the memory cgroup of the tenant process that writes them.
-import { readFileSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { libcFunc } from "../ffi.js";
 import { run } from "../sys.js";
+import { mountPoints } from "../mountinfo.js";
 
 const MS_NOSUID = 2;
 const MS_NODEV = 4;
@@ -24,14 +24,6 @@ async function mountTmpfs(target: string, flags: number, data: string): Promise<
   await run("mount", ["-t", "tmpfs", "-o", opts, "hoody-ramdisk", target]);
 }
 
-/** Mount points in the mount table (one read, no spawn). */
-function mountPoints(): Set<string> {
-  return new Set(
-    readFileSync("/proc/self/mountinfo", "utf8")
-      .split("\n")
-      .map((line) => line.split(" ")[4] ?? ""),
-  );
-}
 
 /**
  * Layout: <dir>/<id>/ is the tenant's gate, mode 0700 and owned by its root (its host uid), and the

@@ -6,12 +6,12 @@
 // less privileged user namespace (MNT_LOCK_READONLY, kept by every bind of them). So the daemon mounts
 // each share on the host, idmapped to the tenant's uid range and read-only, before the tenant starts;
 // LXC's child then binds its inherited, locked copy (a plain bind, see Lxc.configText).
-import { readFileSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import koffi from "koffi";
 import { libcFunc } from "../ffi.js";
 import { run } from "../sys.js";
+import { mountPoints } from "../mountinfo.js";
 
 const SYS_OPEN_TREE = 428;
 const SYS_MOVE_MOUNT = 429;
@@ -42,14 +42,6 @@ export interface Share {
   containerPath: string;
 }
 
-/** Mount points in the mount table (one read, no spawn). */
-function mountPoints(): Set<string> {
-  return new Set(
-    readFileSync("/proc/self/mountinfo", "utf8")
-      .split("\n")
-      .map((line) => line.split(" ")[4] ?? ""),
-  );
-}
 
 /** Layout: <dir>/<id>/<containerPath without its leading slash, '/' → '_'> is the host-side mount. */
 export class Shares {
