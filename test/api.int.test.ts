@@ -303,6 +303,10 @@ describe("projects, templates, tokens, audit", () => {
     expect((await s.api("PUT", `/projects/${p.body.data.id}`, { alias: "tiny2" })).body.data.alias).toBe("tiny2");
     expect((await s.api("PATCH", `/projects/${p.body.data.id}`, { max_containers: null })).body.data.max_containers).toBeNull();
     expect((await s.api("GET", `/projects`)).body.data.projects.length).toBeGreaterThanOrEqual(3);
+    // A trailing slash is the same route, answered directly (no 308 round trip).
+    const slashed = await fetch(`${s.url}/api/v1/projects/?limit=2`, { headers: { authorization: `Bearer ${s.adminToken}` }, redirect: "manual" });
+    expect(slashed.status).toBe(200);
+    expect(((await slashed.json()) as { data: { pagination: { limit: number } } }).data.pagination.limit).toBe(2);
     expect((await s.api("DELETE", `/projects/${projectA}`)).body.code).toBe("PROJECT_NOT_EMPTY");
     expect((await s.api("DELETE", `/projects/${p.body.data.id}`)).status).toBe(200);
     expect((await s.api("GET", `/projects/${p.body.data.id}`)).status).toBe(404);

@@ -9,6 +9,7 @@ import next from "next";
 import { dropUntrustedForwarding, trustedProxies } from "./forwarded";
 import { UNREAD_BODY_DRAIN } from "../core/limits";
 import { isServedHost, SECURITY_HEADERS, servedHosts } from "./guards";
+import { withoutApiTrailingSlash } from "./paths";
 
 const { values } = parseArgs({ options: { port: { type: "string", short: "p", default: process.env.PORT ?? "3000" }, hostname: { type: "string", short: "H", default: "0.0.0.0" } } });
 const port = Number(values.port);
@@ -74,6 +75,7 @@ server.on("request", (req, res) => {
   }
   // While stopping, kept-alive clients (a proxy's pool) are told to reconnect elsewhere.
   if (stopping) res.setHeader("connection", "close");
+  if (req.url) req.url = withoutApiTrailingSlash(req.url);
   ready
     .then((handle) => handle(req, res))
     .catch((e: unknown) => {
