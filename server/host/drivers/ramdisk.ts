@@ -46,7 +46,10 @@ export class Ramdisks {
   }
 
   mounted(id: string): boolean {
-    return mountPoints().has(this.path(id));
+    // One read of the mount table for both places (path() would read it a second time).
+    const points = mountPoints();
+    const legacy = this.gate(id);
+    return points.has(legacy) || points.has(path.join(legacy, "fs"));
   }
 
   /**
