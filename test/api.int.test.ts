@@ -269,25 +269,55 @@ describe("firewall", () => {
     await waitFor(async () => (await probe(b.id, "127.0.0.1")).body.data.stdout.includes("REACHED"), 20_000);
     expect((await probe(c1.id, b.ip)).body.data.stdout).toContain("BLOCKED");
     const add = await s.api("POST", `/containers/${b.id}/firewall/ingress`, { action: "allow", protocol: "tcp", destination_port: "8080", source: `${c1.ip}/32`, description: "from acme" });
-    expect(add.status).toBe(201);
-    expect(add.body.data.ingress.at(-1)).toMatchObject({ action: "allow", source: `${c1.ip}/32` });
+    expect(add.status).toBe(200);
+    expect(add.body.data.ingress.at(-1)).toMatchObject({ action: "allow", source: `${c1.ip}/32`, direction: "ingress" });
     expect((await probe(c1.id, b.ip)).body.data.stdout).toContain("REACHED");
-    const dup = await s.api("POST", `/containers/${b.id}/firewall/ingress`, { action: "allow", protocol: "tcp", destination_port: "8080", source: `${c1.ip}/32` });
-    expect([dup.status, dup.body.code]).toEqual([409, "DUPLICATE_RULE"]);
-    expect(dup.body.data.duplicate_of).toEqual({ direction: "ingress", index: 1 });
+    // A repeat (description and state aside) changes nothing and names the rule it repeats, with 200 as the SDK types it.
+    const dup = await s.api("POST", `/containers/${b.id}/firewall/ingress`, { action: "allow", protocol: "tcp", destination_port: "8080", source: `${c1.ip}/32`, description: "again" });
+    expect(dup.status).toBe(200);
+    expect(dup.body.data).toMatchObject({ duplicate: true, duplicate_of: { direction: "ingress", index: 1 }, description: "from acme", source: `${c1.ip}/32` });
+    expect((await s.api("GET", `/containers/${b.id}/firewall/rules`)).body.data.rule_count).toBe(2);
+    // The SDK's toggle: the rule named by its fields gets the state.
+    const off = await s.api("PATCH", `/containers/${b.id}/firewall/ingress`, { state: "disabled", source: `${c1.ip}/32`, destination_port: "8080" });
+    expect(off.status).toBe(200);
+    expect(off.body.data).toMatchObject({ direction: "ingress", new_state: "disabled", updated: { source: `${c1.ip}/32`, state: "disabled" } });
+    expect((await probe(c1.id, b.ip)).body.data.stdout).toContain("BLOCKED");
     const idx = add.body.data.ingress.length - 1;
-    await s.api("PATCH", `/containers/${b.id}/firewall/ingress`, { index: idx, state: "disabled" });
-    expect((await probe(c1.id, b.ip)).body.data.stdout).toContain("BLOCKED");
-    await s.api("PATCH", `/containers/${b.id}/firewall/ingress`, { index: idx, state: "enabled" });
+    // Ours: by index.
+    expect((await s.api("PATCH", `/containers/${b.id}/firewall/ingress`, { index: idx, state: "enabled" })).body.data).toMatchObject({ new_state: "enabled", index: idx });
     expect((await probe(c1.id, b.ip)).body.data.stdout).toContain("REACHED");
-    const del = await s.api("DELETE", `/containers/${b.id}/firewall/ingress`, { index: idx });
-    expect(del.body.data.rule_count).toBe(1);
+    // Fields that name no rule, or none at all: refused, nothing changes.
+    const none = await s.api("PATCH", `/containers/${b.id}/firewall/ingress`, { state: "disabled", destination_port: "9999", protocol: "tcp" });
+    expect([none.status, none.body.code]).toEqual([404, "RULE_NOT_FOUND"]);
+    expect((await s.api("PATCH", `/containers/${b.id}/firewall/ingress`, { state: "disabled" })).body.code).toBe("RULE_FILTER_REQUIRED");
+    expect((await s.api("DELETE", `/containers/${b.id}/firewall/ingress`, {})).body.code).toBe("RULE_FILTER_REQUIRED");
+    expect((await probe(c1.id, b.ip)).body.data.stdout).toContain("REACHED");
+    // The SDK's remove: first match by fields.
+    const del = await s.api("DELETE", `/containers/${b.id}/firewall/ingress`, { source: `${c1.ip}/32` });
+    expect(del.body.data).toMatchObject({ direction: "ingress", removed_count: 1, removed: [{ source: `${c1.ip}/32` }], rule_count: 1 });
     expect((await probe(c1.id, b.ip)).body.data.stdout).toContain("BLOCKED");
+    // source_port and ICMP fields are stored and answered; {all: true} removes every egress rule.
+    await s.api("POST", `/containers/${b.id}/firewall/egress`, { action: "drop", protocol: "udp", destination_port: "53", source_port: "1024-65535", description: "no dns" });
+    const icmp = await s.api("POST", `/containers/${b.id}/firewall/egress`, { action: "drop", protocol: "icmp4", icmp_type: "8", icmp_code: "0", description: "no ping" });
+    expect(icmp.body.data.egress.map((r: any) => [r.source_port, r.icmp_type, r.icmp_code])).toEqual([["1024-65535", undefined, undefined], [undefined, "8", "0"]]);
+    if (!s.incus) {
+      const nft = (await execa("nft", ["list", "table", "inet", s.host.env.HOODY_NFT_TABLE!])).stdout;
+      expect(nft).toMatch(/udp sport 1024-65535 udp dport 53 drop/);
+      expect(nft).toMatch(/icmp type echo-request icmp code net-unreachable drop/);
+    }
+    for (const [body, code] of [
+      [{ action: "drop", protocol: "tcp", icmp_type: "8" }, "INVALID_FIREWALL_RULE"],
+      [{ action: "drop", protocol: "icmp4", icmp_code: "0" }, "INVALID_FIREWALL_RULE"],
+      [{ action: "drop", protocol: "udp", source: "10.0.0.1" }, "INVALID_FIREWALL_RULE"],
+    ] as const) {
+      const r = await s.api("POST", `/containers/${b.id}/firewall/egress`, body);
+      expect([r.status, r.body.code], JSON.stringify(body)).toEqual([422, code]);
+    }
+    const wipe = await s.api("DELETE", `/containers/${b.id}/firewall/egress`, { all: true });
+    expect(wipe.body.data).toMatchObject({ removed_count: 2, egress: [] });
     await s.api("POST", `/containers/${b.id}/firewall/egress`, { action: "drop", protocol: "udp", destination_port: "53" });
     const reset = await s.api("POST", `/containers/${b.id}/firewall/reset`);
-    expect(reset.body.data).toMatchObject({ rule_count: 1, max_rules: 100, egress: [] });
-    const rules = await s.api("GET", `/containers/${b.id}/firewall/rules`);
-    expect(rules.body.data.ingress[0]).toMatchObject({ index: 0, source: "host", destination_port: "8080" });
+    expect(reset.body.data).toMatchObject({ rule_count: 1, max_rules: 100, egress: [], rules: { egress: [] } });
     const badRule = await s.api("POST", `/containers/${b.id}/firewall/ingress`, { action: "allow", protocol: "tcp", destination_port: "1; flush ruleset" });
     expect([badRule.status, badRule.body.code]).toEqual([422, "INVALID_FIREWALL_RULE"]);
     await s.api("DELETE", `/containers/${b.id}`);

@@ -1022,9 +1022,15 @@ export class Core {
     });
   }
 
+  /** A rule from the API: the schema's checks, and the address that a direction can match on. */
   private parseRule(direction: "ingress" | "egress", body: Record<string, unknown>): FirewallRule {
+    const invalid = (message: string, issues: { instancePath: string; message: string }[]) => new CoreError(422, "INVALID_FIREWALL_RULE", message, issues);
+    // An ingress rule filters traffic to this container, an egress rule traffic from it: the other
+    // address is the container's own and cannot be matched on (refused, never silently ignored).
+    const other = direction === "ingress" ? "destination" : "source";
+    if (body[other] !== undefined) throw invalid(`${other}: ${direction} rules match on ${direction === "ingress" ? "source" : "destination"}; the ${other} is this container`, [{ instancePath: `/${other}`, message: `not used by ${direction} rules` }]);
     const r = FirewallRuleSchema.safeParse({ ...body, direction });
-    if (!r.success) throw new CoreError(422, "INVALID_FIREWALL_RULE", r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "), r.error.issues.map((i) => ({ instancePath: `/${i.path.join("/")}`, message: i.message })));
+    if (!r.success) throw invalid(r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "), r.error.issues.map((i) => ({ instancePath: `/${i.path.join("/")}`, message: i.message })));
     return r.data;
   }
 
@@ -1036,36 +1042,107 @@ export class Core {
     return p;
   }
 
+  /** The rules of a direction matching every given field (the SDK's way to name a rule), with their index in the direction. */
+  private matching(all: FirewallRule[], direction: string, filter: Record<string, unknown>): { rule: FirewallRule; index: number; at: number }[] {
+    const keys = Object.keys(filter).filter((k) => filter[k] !== undefined);
+    const out: { rule: FirewallRule; index: number; at: number }[] = [];
+    let index = 0;
+    all.forEach((rule, at) => {
+      if (rule.direction !== direction) return;
+      if (keys.every((k) => (rule as Record<string, unknown>)[k] === filter[k])) out.push({ rule, index, at });
+      index++;
+    });
+    return out;
+  }
+
+  /**
+   * Appends a rule. A rule that repeats one of the direction (all fields but description and
+   * state) changes nothing and answers that rule with `duplicate_of`, as Hoody's API does.
+   */
   async addRule(actor: Actor, containerId: string, direction: "ingress" | "egress", body: Record<string, unknown>) {
     this.containerRow(actor, containerId);
     const rule = this.parseRule(direction, body);
     const all = this.rules(containerId);
-    const same = (a: FirewallRule, b: FirewallRule) => JSON.stringify({ ...a, description: undefined, state: undefined }) === JSON.stringify({ ...b, description: undefined, state: undefined });
-    const dupIdx = all.filter((r) => r.direction === direction).findIndex((r) => same(r, rule));
-    if (dupIdx >= 0) throw new CoreError(409, "DUPLICATE_RULE", "an identical rule exists", { duplicate_of: { direction, index: dupIdx } });
+    const key = (r: FirewallRule) => JSON.stringify(Object.entries({ ...r, description: undefined, state: undefined }).filter(([, v]) => v !== undefined).sort(([a], [b]) => a.localeCompare(b)));
+    const dup = this.matching(all, direction, {}).find((m) => key(m.rule) === key(rule));
+    if (dup) {
+      this.audit(actor, "firewall.add", `container:${containerId}`, "duplicate", { direction, index: dup.index });
+      return { ...dup.rule, duplicate: true as const, duplicate_of: { direction, index: dup.index } };
+    }
     return this.replaceRules(actor, containerId, "firewall.add", [...all, rule]);
   }
 
-  async patchRule(actor: Actor, containerId: string, direction: "ingress" | "egress", index: number, body: Record<string, unknown>) {
+  /**
+   * PATCH /firewall/{direction}. With `index`: that rule gets the given fields (ours). Without: the
+   * first rule matching the given fields gets `state` (the SDK's toggle).
+   */
+  async toggleRule(actor: Actor, containerId: string, direction: "ingress" | "egress", body: Record<string, unknown> & { index?: number; state?: "enabled" | "disabled" }) {
     this.containerRow(actor, containerId);
     const all = this.rules(containerId);
-    const at = this.globalIndex(all, direction, index);
-    const next = [...all];
-    next[at] = this.parseRule(direction, { ...all[at], ...body, direction });
-    return this.replaceRules(actor, containerId, "firewall.update", next);
+    const { index, state, ...fields } = body;
+    let at: number;
+    let next: FirewallRule;
+    if (index !== undefined) {
+      at = this.globalIndex(all, direction, index);
+      next = this.parseRule(direction, { ...all[at], ...fields, ...(state && { state }), direction: undefined });
+    } else {
+      if (!state) throw new CoreError(422, "VALIDATION_ERROR", "state: required (the rule's new state)", [{ instancePath: "/state", message: "required" }]);
+      const filter = this.ruleFilter(direction, fields);
+      const m = this.matching(all, direction, filter)[0];
+      if (!m) throw new CoreError(404, "RULE_NOT_FOUND", `no ${direction} rule matches ${JSON.stringify(filter)}`);
+      at = m.at;
+      next = { ...m.rule, state };
+    }
+    const rules = [...all];
+    rules[at] = next;
+    const view = await this.replaceRules(actor, containerId, "firewall.update", rules);
+    const dirIndex = this.matching(rules, direction, {}).find((m) => m.at === at)!.index;
+    return { direction, new_state: next.state, updated: next, index: dirIndex, ...view };
   }
 
-  async deleteRule(actor: Actor, containerId: string, direction: "ingress" | "egress", index: number) {
+  /** The identifying fields of a toggle or remove; at least one is needed (or `all` / `index`). */
+  private ruleFilter(direction: "ingress" | "egress", fields: Record<string, unknown>): Record<string, unknown> {
+    const filter = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+    if (!Object.keys(filter).length) throw new CoreError(422, "RULE_FILTER_REQUIRED", `name the ${direction} rule by index or by its fields (action, protocol, destination_port, …)`);
+    return filter;
+  }
+
+  /** DELETE /firewall/{direction}: the rule at `index` (ours), or the first rule matching the fields, or every match with `all` (no fields: every rule of the direction). */
+  async removeRules(actor: Actor, containerId: string, direction: "ingress" | "egress", body: Record<string, unknown> & { index?: number; all?: boolean }) {
     this.containerRow(actor, containerId);
     const all = this.rules(containerId);
-    const at = this.globalIndex(all, direction, index);
-    return this.replaceRules(actor, containerId, "firewall.delete", all.filter((_, i) => i !== at));
+    const { index, all: every, ...fields } = body;
+    const given = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+    let removed: { rule: FirewallRule; at: number }[];
+    if (index !== undefined) {
+      if (Object.keys(given).length || every) throw new CoreError(422, "VALIDATION_ERROR", "name a rule by index or by its fields, not both");
+      const at = this.globalIndex(all, direction, index);
+      removed = [{ rule: all[at]!, at }];
+    } else {
+      const filter = every ? given : this.ruleFilter(direction, given);
+      const matches = this.matching(all, direction, filter);
+      removed = every ? matches : matches.slice(0, 1);
+      if (!every && !removed.length) throw new CoreError(404, "RULE_NOT_FOUND", `no ${direction} rule matches ${JSON.stringify(filter)}`);
+    }
+    const gone = new Set(removed.map((r) => r.at));
+    const view = gone.size ? await this.replaceRules(actor, containerId, "firewall.delete", all.filter((_, i) => !gone.has(i))) : this.firewallView(containerId);
+    return { direction, removed_count: removed.length, removed: removed.map((r) => r.rule), ...view };
+  }
+
+  /** The dashboard's form of a change: the rule at index gets the given fields. */
+  patchRule(actor: Actor, containerId: string, direction: "ingress" | "egress", index: number, body: Record<string, unknown>) {
+    return this.toggleRule(actor, containerId, direction, { ...body, index });
+  }
+
+  deleteRule(actor: Actor, containerId: string, direction: "ingress" | "egress", index: number) {
+    return this.removeRules(actor, containerId, direction, { index });
   }
 
   async resetFirewall(actor: Actor, containerId: string) {
     const row = this.containerRow(actor, containerId);
     const tpl = (await this.engine.listTemplates()).find((x) => x.name === row.template);
-    return this.replaceRules(actor, containerId, "firewall.reset", tpl?.settings.firewall ?? []);
+    const view = await this.replaceRules(actor, containerId, "firewall.reset", tpl?.settings.firewall ?? []);
+    return { rules: { ingress: view.ingress, egress: view.egress }, ...view };
   }
 
   // ------------------------------------------------------------------ templates

@@ -1,7 +1,7 @@
 // Request schemas of the public API (REST and tRPC share them; the OpenAPI document is generated
 // from them). Field names follow Hoody's API.
 import { z } from "zod";
-import { ENV_KEY_RE, FirewallRuleSchema, NAME_RE, SNAPSHOT_NAME_RE, TEMPLATE_NAME_RE } from "../engine/protocol";
+import { ENV_KEY_RE, FirewallRuleFields, FirewallRuleSchema, NAME_RE, SNAPSHOT_NAME_RE, TEMPLATE_NAME_RE } from "../engine/protocol";
 
 export const MAX_ENV_KEYS = 200;
 export const MAX_ENV_VALUE = 64 * 1024;
@@ -108,19 +108,21 @@ export const CreateSnapshotBody = z
   .object({ alias: z.string().min(1).max(100).regex(/^[\w.-]+$/).optional(), expiry: z.number().int().min(1).max(3650).optional() })
   .strict();
 
-export const FirewallRuleBody = z
-  .object({
-    action: z.enum(["allow", "reject", "drop"]),
-    protocol: z.enum(["tcp", "udp", "icmp4"]).optional(),
-    destination_port: z.string().max(200).optional(),
-    source: z.string().max(64).optional(),
-    destination: z.string().max(64).optional(),
-    description: z.string().max(255).optional(),
-    state: z.enum(["enabled", "disabled"]).default("enabled"),
-  })
-  .strict();
-export const FirewallPatchBody = FirewallRuleBody.partial().extend({ index: z.number().int().min(0) }).strict();
-export const FirewallDeleteBody = z.object({ index: z.number().int().min(0) }).strict();
+/** A rule as the SDK sends it (direction from the path). Cross-field checks run in core (INVALID_FIREWALL_RULE). */
+export const FirewallRuleBody = FirewallRuleFields.omit({ direction: true }).strict();
+
+/** The fields that identify a rule in a toggle or remove (first match in the direction's order). */
+const RuleFilter = FirewallRuleFields.omit({ direction: true, state: true }).partial();
+export const RULE_FILTER_KEYS = Object.keys(RuleFilter.shape) as (keyof z.infer<typeof RuleFilter>)[];
+
+/**
+ * PATCH /firewall/{direction}. The SDK's toggle: `state` plus fields that identify the rule. Ours as
+ * well: `index` (the rule's position in its direction) plus the fields to change.
+ */
+export const FirewallPatchBody = RuleFilter.extend({ index: z.number().int().min(0).optional(), state: z.enum(["enabled", "disabled"]).optional() }).strict();
+
+/** DELETE /firewall/{direction}: the SDK's fields (first match, or every match with `all`), or our `index`. */
+export const FirewallDeleteBody = RuleFilter.extend({ index: z.number().int().min(0).optional(), all: z.boolean().optional(), state: z.enum(["enabled", "disabled"]).optional() }).strict();
 export { FirewallRuleSchema };
 
 export const ExecBody = z

@@ -38,11 +38,15 @@ export const LimitsSchema = z.object({
 export type Limits = z.infer<typeof LimitsSchema>;
 
 const PORT_SPEC_RE = /^\d{1,5}(-\d{1,5})?(,\d{1,5}(-\d{1,5})?)*$/;
-const CIDR_RE = /^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?$/;
+const IPV4 = String.raw`\d{1,3}(?:\.\d{1,3}){3}`;
+/** One item of an address list: an address, a CIDR, or a range "a-b" (as Incus ACLs write them). */
+const ADDR_ITEM = String.raw`${IPV4}(?:\/\d{1,2}|-${IPV4})?`;
+const ADDR_LIST_RE = new RegExp(`^${ADDR_ITEM}(?:,${ADDR_ITEM})*$`);
 
 /** "80", "80-90", "80,443": ports 1-65535, ranges low to high. */
-const PortSpec = z
+export const PortSpec = z
   .string()
+  .max(64)
   .regex(PORT_SPEC_RE)
   .refine(
     (spec) =>
@@ -53,29 +57,57 @@ const PortSpec = z
     "ports must be 1-65535, ranges low-high",
   );
 
-/** An IPv4 address or CIDR with octets ≤ 255 and a prefix ≤ 32. */
-const Cidr = z
-  .string()
-  .regex(CIDR_RE)
-  .refine((v) => {
-    const [addr = "", bits = "32"] = v.split("/");
-    return addr.split(".").every((o) => Number(o) <= 255) && Number(bits) <= 32;
-  }, "not an IPv4 address or CIDR");
+/** An IPv4 address as a number (octets already checked by the regex's shape). */
+export function ipv4Number(a: string): number {
+  return a.split(".").reduce((n, o) => n * 256 + Number(o), 0);
+}
 
-export const FirewallRuleSchema = z.object({
+/** Comma-separated IPv4 addresses, CIDRs (prefix ≤ 32) and ranges (low-high), octets ≤ 255. */
+export const AddressList = z
+  .string()
+  .max(512)
+  .regex(ADDR_LIST_RE, "IPv4 addresses, CIDRs or ranges a-b, comma-separated")
+  .refine(
+    (v) =>
+      v.split(",").every((item) => {
+        const [addr = "", bits = "32"] = item.split("/");
+        const ends = addr.split("-");
+        const octetsOk = ends.every((e) => e.split(".").every((o) => Number(o) <= 255));
+        return octetsOk && Number(bits) <= 32 && (ends.length === 1 || ipv4Number(ends[0]!) <= ipv4Number(ends[1]!));
+      }),
+    "not IPv4 addresses, CIDRs or ranges",
+  );
+
+/** ICMP type or code: a number 0-255 as a string (the SDK's form). */
+export const IcmpNumber = z.string().max(8).regex(/^\d{1,3}$/, "a number 0-255").refine((v) => Number(v) <= 255, "a number 0-255");
+
+/** The fields of a rule, without its cross-field checks (shared by the API's filters and bodies). */
+export const FirewallRuleFields = z.object({
   direction: z.enum(["ingress", "egress"]),
   action: z.enum(["allow", "reject", "drop"]),
   protocol: z.enum(["tcp", "udp", "icmp4"]).optional(),
   destination_port: PortSpec.optional(),
-  /** Ingress: an IPv4 address or CIDR, or "host" for the Hoody host itself. */
-  source: z.union([z.literal("host"), Cidr]).optional(),
-  /** Egress: an IPv4 address or CIDR. */
-  destination: Cidr.optional(),
+  source_port: PortSpec.optional(),
+  /** Ingress: IPv4 addresses/CIDRs/ranges, or "host" for the Hoody host itself. */
+  source: z.union([z.literal("host"), AddressList]).optional(),
+  /** Egress: IPv4 addresses/CIDRs/ranges. */
+  destination: AddressList.optional(),
+  icmp_type: IcmpNumber.optional(),
+  icmp_code: IcmpNumber.optional(),
   description: z.string().max(255).optional(),
   state: z.enum(["enabled", "disabled"]).default("enabled"),
-}).refine((r) => !r.destination_port || r.protocol === "tcp" || r.protocol === "udp", {
-  message: "destination_port needs protocol tcp or udp",
-  path: ["destination_port"],
+});
+
+/**
+ * A stored and rendered rule. Ports need tcp or udp and ICMP fields icmp4, as Incus ACLs require;
+ * a code needs its type (Incus matches a code only with a type). Which address a direction matches
+ * is checked at the API (core), not here, so rules stored before that check still load.
+ */
+export const FirewallRuleSchema = FirewallRuleFields.superRefine((r, ctx) => {
+  const ports = r.protocol === "tcp" || r.protocol === "udp";
+  for (const f of ["destination_port", "source_port"] as const) if (r[f] && !ports) ctx.addIssue({ code: "custom", message: `${f} needs protocol tcp or udp`, path: [f] });
+  for (const f of ["icmp_type", "icmp_code"] as const) if (r[f] && r.protocol !== "icmp4") ctx.addIssue({ code: "custom", message: `${f} needs protocol icmp4`, path: [f] });
+  if (r.icmp_code && !r.icmp_type) ctx.addIssue({ code: "custom", message: "icmp_code needs icmp_type", path: ["icmp_code"] });
 });
 export type FirewallRule = z.infer<typeof FirewallRuleSchema>;
 

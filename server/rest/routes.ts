@@ -202,20 +202,26 @@ export const routes: Route[] = [
   // ---------------------------------------------------------------- firewall
   { method: "GET", path: "/containers/{id}/firewall/rules", summary: "Firewall rules (first match wins)", tag: "Firewall", message: "Firewall rules retrieved", handler: ({ core, actor, params }) => core.getFirewall(actor, params.id!) },
   { method: "POST", path: "/containers/{id}/firewall/reset", summary: "Reset to the template's rules", tag: "Firewall", message: "Firewall reset", handler: ({ core, actor, params }) => core.resetFirewall(actor, params.id!) },
-  { method: "POST", path: "/containers/{id}/firewall/{direction}", summary: "Append a rule (direction: ingress or egress)", tag: "Firewall", body: FirewallRuleBody, status: 201, message: "Firewall rule added", handler: ({ core, actor, params, body }) => core.addRule(actor, params.id!, Direction(params), body) },
+  // Answers 200 (as the SDK types it): a repeat of an existing rule changes nothing and answers that rule with `duplicate_of`.
+  { method: "POST", path: "/containers/{id}/firewall/{direction}", summary: "Append a rule (direction: ingress or egress); a duplicate answers the rule it repeats", tag: "Firewall", body: FirewallRuleBody, message: "Firewall rule added", handler: ({ core, actor, params, body }) => core.addRule(actor, params.id!, Direction(params), body) },
   {
     method: "PATCH",
     path: "/containers/{id}/firewall/{direction}",
-    summary: "Change the rule at index",
+    summary: "Set the state of the first rule matching the given fields (the SDK's toggle), or change the rule at index",
     tag: "Firewall",
     body: FirewallPatchBody,
     message: "Firewall rule updated",
-    handler: ({ core, actor, params, body }) => {
-      const { index, ...rest } = body;
-      return core.patchRule(actor, params.id!, Direction(params), index, rest);
-    },
+    handler: ({ core, actor, params, body }) => core.toggleRule(actor, params.id!, Direction(params), body),
   },
-  { method: "DELETE", path: "/containers/{id}/firewall/{direction}", summary: "Remove the rule at index", tag: "Firewall", body: FirewallDeleteBody, message: "Firewall rule removed", handler: ({ core, actor, params, body }) => core.deleteRule(actor, params.id!, Direction(params), body.index) },
+  {
+    method: "DELETE",
+    path: "/containers/{id}/firewall/{direction}",
+    summary: "Remove the first rule matching the given fields, every match with all: true (no fields: every rule of the direction), or the rule at index",
+    tag: "Firewall",
+    body: FirewallDeleteBody,
+    message: "Firewall rule removed",
+    handler: ({ core, actor, params, body }) => core.removeRules(actor, params.id!, Direction(params), body),
+  },
 
   // ---------------------------------------------------------------- templates, tokens, audit
   { method: "GET", path: "/templates", summary: "List templates", tag: "Templates", message: "Templates retrieved", handler: async ({ core }) => ({ templates: await core.listTemplates() }) },

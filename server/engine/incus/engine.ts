@@ -484,6 +484,9 @@ export class IncusEngine implements Engine {
       const out: IncusNetworkAclRule = { action: r.action, state: r.state === "disabled" ? "disabled" : "enabled", description: r.description ?? "" };
       if (r.protocol) out.protocol = r.protocol;
       if (r.destination_port) out.destination_port = r.destination_port;
+      if (r.source_port) out.source_port = r.source_port;
+      if (r.icmp_type) out.icmp_type = r.icmp_type;
+      if (r.icmp_code) out.icmp_code = r.icmp_code;
       if (r.direction === "ingress") {
         out.destination = `${ip}/32`;
         if (r.source) out.source = r.source === "host" ? `${gateway}/32` : r.source;

@@ -110,6 +110,9 @@ export interface IncusNetworkAclRule {
   destination?: string;
   protocol?: string;
   destination_port?: string;
+  source_port?: string;
+  icmp_type?: string;
+  icmp_code?: string;
   description?: string;
   state: "enabled" | "disabled" | "logged";
 }

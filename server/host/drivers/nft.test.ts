@@ -283,3 +283,37 @@ describe("FirewallRuleSchema", () => {
     expect(ok({ direction: "ingress", action: "allow", state: "off" })).toBe(false);
   });
 });
+
+describe("the SDK's rule fields", () => {
+  const ok = (r: unknown) => FirewallRuleSchema.safeParse(r).success;
+
+  it("renders a source port set before the destination ports", () => {
+    expect(ruleExpr(rule({ direction: "ingress", action: "allow", protocol: "udp", source_port: "53,1000-2000", destination_port: "5353" }))).toBe(
+      "meta l4proto udp udp sport { 53, 1000-2000 } udp dport { 5353 }",
+    );
+  });
+
+  it("renders icmp type and code as numbers", () => {
+    expect(ruleExpr(rule({ direction: "ingress", action: "drop", protocol: "icmp4", icmp_type: "8", icmp_code: "0" }))).toBe("meta l4proto icmp icmp type 8 icmp code 0");
+    expect(ruleExpr(rule({ direction: "egress", action: "allow", protocol: "icmp4", icmp_type: "0" }))).toBe("meta l4proto icmp icmp type 0");
+  });
+
+  it("renders address lists as a set and ranges as they are", () => {
+    expect(ruleExpr(rule({ direction: "ingress", action: "allow", source: "10.0.0.0/8,192.168.1.1-192.168.1.9" }))).toBe("ip saddr { 10.0.0.0/8, 192.168.1.1-192.168.1.9 }");
+    expect(ruleExpr(rule({ direction: "egress", action: "drop", destination: "1.1.1.1-1.1.1.3" }))).toBe("ip daddr 1.1.1.1-1.1.1.3");
+  });
+
+  it("refuses fields the protocol cannot honour", () => {
+    expect(ok({ direction: "ingress", action: "allow", protocol: "icmp4", source_port: "80" })).toBe(false);
+    expect(ok({ direction: "ingress", action: "allow", source_port: "80" })).toBe(false);
+    expect(ok({ direction: "ingress", action: "allow", protocol: "tcp", icmp_type: "8" })).toBe(false);
+    expect(ok({ direction: "ingress", action: "allow", protocol: "icmp4", icmp_code: "0" })).toBe(false);
+    expect(ok({ direction: "ingress", action: "allow", protocol: "icmp4", icmp_type: "256" })).toBe(false);
+    expect(ok({ direction: "ingress", action: "allow", protocol: "icmp4", icmp_type: "8; flush ruleset" })).toBe(false);
+    expect(ok({ direction: "ingress", action: "allow", protocol: "icmp4", icmp_type: "8", icmp_code: "3" })).toBe(true);
+  });
+
+  it.each(["10.0.0.9-10.0.0.1", "10.0.0.1,", "10.0.0.1, 10.0.0.2", "10.0.0.1,host", "1.2.3.4-1.2.3.5/24"])("refuses the address list %j", (v) => {
+    expect(ok({ direction: "ingress", action: "allow", source: v })).toBe(false);
+  });
+});

@@ -2,7 +2,7 @@
 // Firewall: ingress and egress rule tables, enable/disable and remove per rule, add-rule form, reset to the template's rules.
 import { useId, useState } from "react";
 import { api } from "~/app/_lib/trpc";
-import type { Container, FirewallView, Rule } from "./types";
+import type { AddRuleResult, Container, FirewallView, Rule } from "./types";
 import { btn, Card, ErrorBox, inputCls, labelCls, Spinner, tableCls, tdCls, thCls } from "./ui";
 
 type Direction = "ingress" | "egress";
@@ -161,6 +161,8 @@ export function FirewallSection({ c }: { c: Container }) {
           {table("ingress", fw.data.ingress)}
           {table("egress", fw.data.egress)}
           <AddRule id={c.id} full={fw.data.rule_count >= fw.data.max_rules} onAdded={(v) => {
+            // A repeat of an existing rule changes nothing; the API names the rule it repeats.
+            if ("duplicate" in v) return setNotice(`The same rule exists already (${v.duplicate_of.direction} #${v.duplicate_of.index + 1}); nothing was added.`);
             done(v);
             setNotice("Rule added.");
           }} />
@@ -171,7 +173,7 @@ export function FirewallSection({ c }: { c: Container }) {
   );
 }
 
-function AddRule({ id, full, onAdded }: { id: string; full: boolean; onAdded: (v: FirewallView) => void }) {
+function AddRule({ id, full, onAdded }: { id: string; full: boolean; onAdded: (v: AddRuleResult) => void }) {
   const [direction, setDirection] = useState<Direction>("ingress");
   const [action, setAction] = useState<Action>("allow");
   const [protocol, setProtocol] = useState<Protocol>("tcp");

@@ -6,5 +6,6 @@ type Out = inferRouterOutputs<AppRouter>;
 export type Container = Out["containers"]["get"];
 export type Snapshot = Out["containers"]["snapshots"][number];
 export type FirewallView = Out["containers"]["firewall"];
+export type AddRuleResult = Out["containers"]["addRule"];
 export type Rule = FirewallView["ingress"][number];
 export type Receipt = Out["containers"]["delete"];
