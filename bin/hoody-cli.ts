@@ -575,9 +575,9 @@ const snapshots: Record<string, Handler> = {
   async restore(cfg, inv) {
     allowOnly(inv, []);
     const [id, name] = positionals(inv, ["container-id", "name-or-alias"]);
-    const c = await call<ContainerView>(cfg, "PUT", `/containers/${enc(id!)}/snapshots/${enc(name!)}`);
-    if (inv.values.json) return json(c);
-    out(`${c.id}: restored ${name} (status ${c.status})`);
+    const r = await call<{ container: ContainerView }>(cfg, "PUT", `/containers/${enc(id!)}/snapshots/${enc(name!)}`);
+    if (inv.values.json) return json(r);
+    out(`${r.container.id}: restored ${name} (status ${r.container.status})`);
   },
   async rm(cfg, inv) {
     allowOnly(inv, []);

@@ -116,7 +116,33 @@ describe("containers", () => {
     expect(list.body.data.pagination).toEqual({ total: 2, page: 1, limit: 1, totalPages: 2 });
     const stopped = await s.api("GET", `/containers?status=stopped`);
     expect(stopped.body.data.containers.map((c: any) => c.id)).toEqual([extra.body.data.id]);
-    expect((await s.api("GET", `/containers/${c1.id}/stats`)).body.data.pids).toBeGreaterThan(0);
+    const st = (await s.api("GET", `/containers/${c1.id}/stats`)).body.data;
+    // The SDK's structure, from the engine's cgroup, qgroup and interface counters; ours ride along.
+    expect(st).toMatchObject({ id: c1.id, project_id: projectA, project_name: "alpha", status: "running", status_code: 103 });
+    expect(st.processes).toBeGreaterThan(0);
+    expect(st.pids).toBe(st.processes);
+    expect(Date.parse(st.started_at)).toBeGreaterThan(Date.parse(c1.created_at) - 5000);
+    expect(Date.parse(st.started_at)).toBeLessThanOrEqual(Date.now());
+    expect(st.cpu.usage).toBeGreaterThan(0);
+    expect(st.cpu.allocated_time).toBeGreaterThan(0);
+    expect(st.cpu.usage_percent).toBeGreaterThanOrEqual(0);
+    expect(st.memory.usage).toBeGreaterThan(0);
+    expect(st.memory.total).toBeGreaterThanOrEqual(st.memory.usage);
+    expect(st.memory.usage_peak).toBeGreaterThanOrEqual(st.memory.usage);
+    expect(st.disk.root.total).toBeGreaterThan(0);
+    expect(st.disk.root.usage).toBe(st.delta_disk_bytes);
+    expect(typeof st.ksm_saved_bytes).toBe("number");
+    expect(st.processing_time).toMatch(/^\d+(\.\d+)?ms$/);
+    expect(st.network[0]).toMatchObject({ interface: "eth0", addresses: [{ address: c1.ip, family: "inet" }], state: "up" });
+    // Counters move with traffic: a request to its app is bytes received and sent.
+    const n0 = st.network[0].counters;
+    await httpGet(`http://${c1.ip}:8080/`);
+    const n1 = (await s.api("GET", `/containers/${c1.id}/stats`)).body.data.network[0].counters;
+    expect(n1.bytes_received).toBeGreaterThan(n0.bytes_received);
+    expect(n1.bytes_sent).toBeGreaterThan(n0.bytes_sent);
+    expect(n1.packets_received).toBeGreaterThan(n0.packets_received);
+    const stStopped = (await s.api("GET", `/containers/${extra.body.data.id}/stats`)).body.data;
+    expect(stStopped).toMatchObject({ status: "stopped", status_code: 102, processes: 0, memory: { usage: 0 } });
     expect((await s.api("DELETE", `/containers/${extra.body.data.id}`)).status).toBe(200);
     expect((await s.api("GET", `/containers?limit=101`)).status).toBe(422);
   });
@@ -196,8 +222,16 @@ describe("containers", () => {
     expect((await s.api("PUT", `/containers/${c1.id}/env/SEATS`, { value: "20", restart: false })).body.data).toMatchObject({ restarted: false });
     expect((await s.api("PUT", `/containers/${c1.id}`, { environment_vars: { SEATS: null } })).status).toBe(200);
     expect((await s.api("GET", `/containers/${c1.id}/env`)).body.data.environment_vars).not.toHaveProperty("SEATS");
-    expect((await s.api("PUT", `/containers/${c1.id}/env`, { FEATURE: "x" })).body.data.environment_vars.FEATURE).toBe("x");
-    expect((await s.api("DELETE", `/containers/${c1.id}/env/FEATURE`)).body.data.environment_vars).not.toHaveProperty("FEATURE");
+    // The SDK's bulk set (a flat map) follows Hoody: no restart; new exec sessions see it at once, the app at its next start.
+    const bulk = await s.api("PUT", `/containers/${c1.id}/env`, { FEATURE: "x" });
+    expect(bulk.body.data).toMatchObject({ environment_vars: { FEATURE: "x" }, synced: true, restarted: false });
+    expect((await s.api("POST", `/containers/${c1.id}/exec`, { command: ["/bin/sh", "-c", "echo $FEATURE"] })).body.data.stdout.trim()).toBe("x");
+    expect(await envTxt()).not.toContain("FEATURE=x");
+    const unset = await s.api("DELETE", `/containers/${c1.id}/env/FEATURE`);
+    expect(unset.body.data).toMatchObject({ restarted: false, synced: true });
+    expect(unset.body.data.environment_vars).not.toHaveProperty("FEATURE");
+    // Idempotent, as Hoody documents it.
+    expect((await s.api("DELETE", `/containers/${c1.id}/env/FEATURE`)).status).toBe(200);
     expect((await s.api("PUT", `/containers/${c1.id}/env/bad-key`, { value: "1" })).body.code).toBe("INVALID_ENV_KEY");
     expect((await s.api("PUT", `/containers/${c1.id}/env/HOODY_A`, { value: "1" })).body.code).toBe("RESERVED_ENV_PREFIX");
     const after = await s.api("POST", `/containers/${c1.id}/exec`, { command: ["/bin/sh", "-c", "echo $PLAN"] });
@@ -213,10 +247,21 @@ describe("containers", () => {
     expect((await s.api("POST", `/containers/${c1.id}/restart`)).body.data.status).toBe("running");
     expect((await s.api("POST", `/containers/${c1.id}/force-stop`)).body.data.status).toBe("stopped");
     await s.api("POST", `/containers/${c1.id}/start`);
-    const logs = (await s.api("GET", `/containers/${c1.id}/status-logs`)).body.data;
+    const { logs, pagination } = (await s.api("GET", `/containers/${c1.id}/status-logs?limit=100`)).body.data;
     expect(logs.map((l: any) => l.to_status)).toEqual(expect.arrayContaining(["running", "stopped"]));
-    expect(logs[0]).toHaveProperty("transition_time");
+    expect(logs[0]).toMatchObject({ container_id: c1.id, id: expect.any(String), transition_time: expect.any(String) });
     expect(logs.some((l: any) => l.metadata?.operation === "force-stop")).toBe(true);
+    // Newest first by default; page/limit/sort as the SDK sends them.
+    expect(logs[0].metadata?.operation).toBe("start");
+    expect(pagination).toEqual({ total: logs.length, page: 1, limit: 100, totalPages: 1 });
+    const times = logs.map((l: any) => l.transition_time);
+    expect(times).toEqual([...times].sort().reverse());
+    const asc = (await s.api("GET", `/containers/${c1.id}/status-logs?page=2&limit=2&sort_by=transition_time&sort_order=asc`)).body.data;
+    expect(asc.logs.map((l: any) => l.id)).toEqual([...logs].reverse().slice(2, 4).map((l: any) => l.id));
+    expect(asc.pagination).toEqual({ total: logs.length, page: 2, limit: 2, totalPages: Math.ceil(logs.length / 2) });
+    const byStatus = (await s.api("GET", `/containers/${c1.id}/status-logs?sort_by=to_status&sort_order=asc&limit=100`)).body.data.logs.map((l: any) => l.to_status);
+    expect(byStatus).toEqual([...byStatus].sort());
+    expect((await s.api("GET", `/containers/${c1.id}/status-logs?sort_by=nope`)).status).toBe(422);
   });
 
   it("execs with exit codes and timeouts", async () => {
@@ -236,27 +281,37 @@ describe("snapshots and copies", () => {
     await s.api("POST", `/containers/${c1.id}/exec`, { command: ["/bin/sh", "-c", "echo v1 > /data/state"] });
     const snap = await s.api("POST", `/containers/${c1.id}/snapshots`, { alias: "golden", expiry: 7 });
     expect(snap.status).toBe(201);
-    expect(snap.body.data.name).toMatch(/^snap-\d{8}-\d{6}/);
-    expect(snap.body.data.expires_at).toBeTruthy();
+    expect(snap.body.data).toMatchObject({ container_id: c1.id, project_id: projectA, snapshot: { alias: "golden", stateful: false } });
+    expect(snap.body.data.snapshot.name).toMatch(/^snap-\d{8}-\d{6}/);
+    expect(snap.body.data.snapshot.expires_at).toBeTruthy();
     await s.api("POST", `/containers/${c1.id}/exec`, { command: ["/bin/sh", "-c", "echo v2 > /data/state"] });
     const again = await s.api("POST", `/containers/${c1.id}/snapshots`, { alias: "golden" });
-    expect(again.body.data.replaced).toEqual([snap.body.data.name]);
-    const list = (await s.api("GET", `/containers/${c1.id}/snapshots`)).body.data.snapshots;
-    expect(list.map((x: any) => x.alias)).toEqual(["golden"]);
-    const v2name = again.body.data.name;
+    expect(again.body.data.replaced).toEqual([snap.body.data.snapshot.name]);
+    const listed = (await s.api("GET", `/containers/${c1.id}/snapshots`)).body.data;
+    expect(listed).toMatchObject({ container_id: c1.id, project_id: projectA, snapshot_count: 1 });
+    expect(listed.snapshots.map((x: any) => x.alias)).toEqual(["golden"]);
+    expect(listed.snapshots[0].size).toBeGreaterThanOrEqual(0);
+    const v2name = again.body.data.snapshot.name;
     await s.api("POST", `/containers/${c1.id}/exec`, { command: ["/bin/sh", "-c", "echo v3 > /data/state"] });
-    expect((await s.api("PUT", `/containers/${c1.id}/snapshots/golden`)).status).toBe(200);
+    const restored = await s.api("PUT", `/containers/${c1.id}/snapshots/golden`);
+    expect(restored.status).toBe(200);
+    expect(restored.body.data).toMatchObject({ success: true, message: expect.any(String), snapshot: { name: v2name, alias: "golden" }, container: { id: c1.id, status: "running" } });
+    expect(restored.body.data.snapshot.last_used_at).toBeTruthy();
     expect((await s.api("POST", `/containers/${c1.id}/exec`, { command: ["cat", "/data/state"] })).body.data.stdout).toBe("v2\n");
     const copy = await s.api("POST", `/containers/${c1.id}/copy`, { target_project_id: projectB, name: "acme-copy", source_snapshot: v2name });
     expect(copy.status).toBe(201);
-    expect(copy.body.data).toMatchObject({ project_id: projectB, source_container_id: c1.id, status: "running" });
+    expect(copy.body.data).toMatchObject({ project_id: projectB, source_container_id: c1.id, status: "running", copy_firewall_rules: false, copy_network_rules: false });
     expect((await s.api("POST", `/containers/${copy.body.data.id}/exec`, { command: ["cat", "/data/state"] }, { token: tokenB })).body.data.stdout).toBe("v2\n");
     // A template copies too (the seed's POST /containers/$TEMPLATE/copy).
     const fromTpl = await s.api("POST", `/containers/mini/copy`, { target_project_id: projectB }, { token: tokenB });
     expect(fromTpl.status).toBe(201);
     expect(fromTpl.body.data.template).toBe("mini");
-    expect((await s.api("PUT", `/containers/${c1.id}/snapshots/${v2name}/alias`, { alias: "renamed" })).body.data.alias).toBe("renamed");
-    expect((await s.api("DELETE", `/containers/${c1.id}/snapshots/renamed`)).status).toBe(200);
+    expect((await s.api("PUT", `/containers/${c1.id}/snapshots/${v2name}/alias`, { alias: "renamed" })).body.data).toMatchObject({ container_id: c1.id, project_id: projectA, snapshot: { name: v2name, alias: "renamed" } });
+    // alias: null clears it (the SDK's way); the snapshot is then found by its name only.
+    expect((await s.api("PUT", `/containers/${c1.id}/snapshots/renamed/alias`, { alias: null })).body.data.snapshot).toMatchObject({ name: v2name, alias: null });
+    expect((await s.api("DELETE", `/containers/${c1.id}/snapshots/renamed`)).status).toBe(404);
+    const gone = await s.api("DELETE", `/containers/${c1.id}/snapshots/${v2name}`);
+    expect(gone.body.data).toMatchObject({ container_id: c1.id, project_id: projectA, snapshot_name: v2name });
     expect((await s.api("PATCH", `/containers/${c1.id}/snapshots/nope`)).status).toBe(404);
     for (const id of [copy.body.data.id, fromTpl.body.data.id]) await s.api("DELETE", `/containers/${id}`);
   });

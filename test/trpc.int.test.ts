@@ -50,7 +50,7 @@ describe("tRPC", () => {
     const e = await admin.containers.exec({ id: c.id, command: ["/bin/sh", "-c", "echo $A"] });
     expect(e.stdout.trim()).toBe("2");
     const snap = await admin.containers.createSnapshot({ id: c.id, alias: "s" });
-    expect((await admin.containers.snapshots({ id: c.id })).map((x) => x.name)).toEqual([snap.name]);
+    expect((await admin.containers.snapshots({ id: c.id })).snapshots.map((x) => x.name)).toEqual([snap.snapshot.name]);
     expect((await admin.containers.firewall({ id: c.id })).rule_count).toBe(1);
     const overview = await admin.host.overview();
     expect(overview.tenants.running).toBe(1);

@@ -3,6 +3,7 @@
 // actual one: every mutation goes engine-first with a compensating step if the database write
 // fails, and the reconciler repairs what a crash in between left.
 import { createHash, randomBytes } from "node:crypto";
+import { availableParallelism } from "node:os";
 import type { z } from "zod";
 import { and, asc, desc, eq, like, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
@@ -15,7 +16,7 @@ import { AuditTally } from "./audit-tally";
 import { CoreError, fromEngine, notFound } from "./errors";
 import { Idempotency } from "./idempotency";
 import { faultPoint } from "./fault";
-import type { CeilingsInput, LimitsInput, ListQuery } from "./schemas";
+import type { CeilingsInput, LimitsInput, ListQuery, StatusLogQuery } from "./schemas";
 import { MAX_ENV_KEYS } from "./schemas";
 import { ScriptStore } from "./scripts";
 
@@ -95,6 +96,9 @@ export interface ProjectView {
   created_at: string;
   updated_at: string;
 }
+
+/** Incus's status codes, which Hoody's stats answer carries: Running 103, Stopped 102, Frozen 110, Starting 106, Stopping 107, Error 112. */
+const STATUS_CODES: Record<string, number> = { running: 103, stopped: 102, paused: 110, creating: 106, deleting: 107, failed: 112 };
 
 const id = (prefix: string) => `${prefix}${randomBytes(8).toString("hex").slice(0, 10)}`;
 const nowIso = () => new Date().toISOString();
@@ -368,15 +372,24 @@ export class Core {
     return { containers: views, pagination: pagination(total, q.page, q.limit) };
   }
 
-  statusLogs(actor: Actor, containerId: string) {
+  /** State changes with time and cause, paged and sorted as the SDK asks (default: newest first). */
+  statusLogs(actor: Actor, containerId: string, q: StatusLogQuery = { page: 1, limit: 20, sort_by: "transition_time", sort_order: "desc" }) {
     this.containerRow(actor, containerId);
-    return this.db
+    const where = eq(t.statusLogs.containerId, containerId);
+    const total = this.db.select({ n: sql<number>`count(*)` }).from(t.statusLogs).where(where).get()?.n ?? 0;
+    // transition_time and created_at are the same instant here (a row is written when the change happens).
+    const col = { transition_time: t.statusLogs.at, created_at: t.statusLogs.at, to_status: t.statusLogs.toStatus, from_status: t.statusLogs.fromStatus }[q.sort_by];
+    const dir = q.sort_order === "asc" ? asc : desc;
+    const logs = this.db
       .select()
       .from(t.statusLogs)
-      .where(eq(t.statusLogs.containerId, containerId))
-      .orderBy(asc(t.statusLogs.id))
+      .where(where)
+      .orderBy(dir(col), dir(t.statusLogs.id))
+      .limit(q.limit)
+      .offset((q.page - 1) * q.limit)
       .all()
-      .map((r) => ({ from_status: r.fromStatus, to_status: r.toStatus, transition_time: r.at, duration_ms: r.durationMs, triggered_by: r.triggeredBy, metadata: r.metadata }));
+      .map((r) => ({ id: String(r.id), container_id: r.containerId, from_status: r.fromStatus, to_status: r.toStatus, transition_time: r.at, duration_ms: r.durationMs, triggered_by: r.triggeredBy, metadata: r.metadata }));
+    return { logs, pagination: pagination(total, q.page, q.limit) };
   }
 
   // ------------------------------------------------------------------ containers: create / copy
@@ -695,7 +708,7 @@ export class Core {
 
   // ------------------------------------------------------------------ stats history (dashboard charts)
 
-  private history = new Map<string, { at: string; delta: number; memory: number; ksm: number }[]>();
+  private history = new Map<string, { at: string; delta: number; memory: number; ksm: number; cpu: number }[]>();
 
   /** Takes one sample of every tenant's stats (kept in memory, last 120 per tenant). */
   async sampleStats(): Promise<void> {
@@ -703,11 +716,88 @@ export class Core {
     const at = nowIso();
     for (const s of tenants) {
       const h = this.history.get(s.id) ?? [];
-      h.push({ at, delta: s.deltaBytes, memory: s.memoryBytes, ksm: Math.max(0, s.ksmProfitBytes) });
+      h.push({ at, delta: s.deltaBytes, memory: s.memoryBytes, ksm: Math.max(0, s.ksmProfitBytes), cpu: s.cpuUsageNs });
       if (h.length > 120) h.shift();
       this.history.set(s.id, h);
     }
     for (const id of this.history.keys()) if (!tenants.some((s) => s.id === id)) this.history.delete(id);
+  }
+
+  /**
+   * GET /containers/{id}/stats in the SDK's structure (cpu, memory, disk, network, processes), from
+   * the engine's cgroup, qgroup and interface counters; our own figures (delta disk, KSM) ride along.
+   */
+  async containerStats(actor: Actor, containerId: string) {
+    const t0 = performance.now();
+    const row = this.containerRow(actor, containerId);
+    const engineId = row.id; // ENGINE-NAME
+    const [live, all] = await Promise.all([
+      this.engine.getTenant(engineId).catch(() => null),
+      this.engine.stats({ ids: [engineId] }).catch((e) => Promise.reject(fromEngine(e))),
+    ]);
+    const s = all.tenants[0];
+    const status = this.view(row, live ?? s ?? null).status;
+    const now = Date.now();
+    // Last start: the engine's (its oldest process), else the status log's last transition to running.
+    const lastRun = this.db
+      .select({ at: t.statusLogs.at })
+      .from(t.statusLogs)
+      .where(and(eq(t.statusLogs.containerId, row.id), eq(t.statusLogs.toStatus, "running")))
+      .orderBy(desc(t.statusLogs.id))
+      .get()?.at;
+    const startedAt = s?.startedAt ?? lastRun ?? row.createdAt;
+    const cores = (s?.cpuLimitMilli ?? availableParallelism() * 1000) / 1000;
+    const usageNs = s?.cpuUsageNs ?? 0;
+    // Percent of the tenant's CPU allowance since the last sample (every 15 s), else averaged over its run.
+    const prev = [...(this.history.get(row.id) ?? [])].reverse().find((h) => now - Date.parse(h.at) >= 500 && h.cpu <= usageNs);
+    const [spanNs, usedNs] = prev ? [(now - Date.parse(prev.at)) * 1e6, usageNs - prev.cpu] : [(now - Date.parse(startedAt)) * 1e6, usageNs];
+    const cpuPercent = s?.running && spanNs > 0 ? Math.min(100, Math.round((usedNs / (spanNs * cores)) * 10000) / 100) : 0;
+    const memTotal = s?.memoryLimitBytes || all.host.memory.totalBytes;
+    const n = s?.network;
+    const project = this.db.select({ alias: t.projects.alias }).from(t.projects).where(eq(t.projects.id, row.projectId)).get();
+    return {
+      id: row.id,
+      project_id: row.projectId,
+      project_name: project?.alias ?? null,
+      server_name: live?.member ?? null,
+      status,
+      status_code: STATUS_CODES[status] ?? 112,
+      processes: s?.pids ?? 0,
+      started_at: startedAt,
+      cpu: { usage: usageNs, allocated_time: Math.round(cores * 1e9), usage_percent: cpuPercent },
+      memory: {
+        usage: s?.memoryBytes ?? 0,
+        total: memTotal,
+        usage_percent: memTotal ? Math.round(((s?.memoryBytes ?? 0) / memTotal) * 10000) / 100 : 0,
+        swap_usage: s?.swapBytes ?? 0,
+        usage_peak: s?.memoryPeakBytes ?? s?.memoryBytes ?? 0,
+      },
+      // The root disk's usage is the tenant's own bytes (its delta from the template); its total is its cap, else the pool's free room plus them.
+      disk: { root: { usage: s?.deltaBytes ?? 0, total: s?.diskLimitBytes ?? Math.max(0, all.host.pool.sizeBytes - all.host.pool.usedBytes) + (s?.deltaBytes ?? 0) } },
+      network: n
+        ? [
+            {
+              interface: n.interface,
+              addresses: n.address ? [{ address: n.address, family: "inet", netmask: "32", scope: "global" }] : [],
+              counters: {
+                bytes_received: n.bytesReceived,
+                bytes_sent: n.bytesSent,
+                packets_received: n.packetsReceived,
+                packets_sent: n.packetsSent,
+                errors_received: n.errorsReceived,
+                errors_sent: n.errorsSent,
+                packets_dropped_inbound: n.droppedInbound,
+                packets_dropped_outbound: n.droppedOutbound,
+              },
+              host_interface: n.hostInterface,
+              state: s?.running ? "up" : "down",
+              type: "broadcast",
+            },
+          ]
+        : [],
+      ...statsView(s),
+      processing_time: `${(performance.now() - t0).toFixed(1)}ms`,
+    };
   }
 
   statsHistory(actor: Actor, containerId: string) {
@@ -920,21 +1010,23 @@ export class Core {
     return expired.length;
   }
 
+  /** The SDK's listSnapshots answer: the container, its count (there is no per-container maximum here) and its snapshots, oldest first. */
   async listSnapshots(actor: Actor, containerId: string) {
-    this.containerRow(actor, containerId);
+    const row = this.containerRow(actor, containerId);
     await this.expireSnapshots(containerId);
-    const sizes = new Map((await this.engine.getTenant(containerId).catch(() => null))?.snapshots.map((s) => [s.name, s.bytes]) ?? []);
-    return this.db
+    const sizes = new Map((await this.engine.getTenant(row.id /* ENGINE-NAME */).catch(() => null))?.snapshots.map((s) => [s.name, s.bytes]) ?? []);
+    const snapshots = this.db
       .select()
       .from(t.snapshots)
       .where(eq(t.snapshots.containerId, containerId))
       .orderBy(asc(t.snapshots.createdAt))
       .all()
       .map((r) => this.snapshotView(r, sizes.get(r.name)));
+    return { container_id: row.id, project_id: row.projectId, snapshot_count: snapshots.length, max_snapshots: null, snapshots };
   }
 
   async createSnapshot(actor: Actor, containerId: string, body: { alias?: string; expiry?: number }) {
-    this.containerRow(actor, containerId);
+    const owner = this.containerRow(actor, containerId);
     return this.audited(actor, "snapshot.create", `container:${containerId}`, async () => {
       await this.expireSnapshots(containerId);
       const stamp = nowIso().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
@@ -952,8 +1044,8 @@ export class Core {
         this.db.delete(t.snapshots).where(and(eq(t.snapshots.containerId, containerId), eq(t.snapshots.name, old.name))).run();
       }
       const row = this.snapshotRow(containerId, name);
-      return { ...this.snapshotView(row, info.bytes), replaced: replaced.map((r) => r.name) };
-    }, (s) => ({ snapshot: s.name }));
+      return { container_id: owner.id, project_id: owner.projectId, snapshot: this.snapshotView(row, info.bytes), replaced: replaced.map((r) => r.name) };
+    }, (s) => ({ snapshot: s.snapshot.name }));
   }
 
   async restoreSnapshot(actor: Actor, containerId: string, nameOrAlias: string) {
@@ -964,26 +1056,30 @@ export class Core {
       this.db.update(t.snapshots).set({ lastUsedAt: nowIso() }).where(and(eq(t.snapshots.containerId, containerId), eq(t.snapshots.name, snap.name))).run();
       const state = after.state === "running" ? "running" : "stopped";
       this.logStatus(containerId, state, state, actor, undefined, { cause: `restore ${snap.name}` });
-      return this.getContainer(actor, containerId);
+      const size = after.snapshots.find((x) => x.name === snap.name)?.bytes;
+      return { success: true, message: `restored ${snap.name}`, snapshot: this.snapshotView(this.snapshotRow(containerId, snap.name), size), container: await this.getContainer(actor, containerId) };
     }, () => ({ snapshot: snap.name }));
   }
 
-  async setSnapshotAlias(actor: Actor, containerId: string, nameOrAlias: string, alias: string) {
-    this.containerRow(actor, containerId);
+  /** An alias names one snapshot: given to another, it moves; null removes it. */
+  async setSnapshotAlias(actor: Actor, containerId: string, nameOrAlias: string, alias: string | null) {
+    const row = this.containerRow(actor, containerId);
     const snap = this.snapshotRow(containerId, nameOrAlias);
-    this.db.update(t.snapshots).set({ alias: null }).where(and(eq(t.snapshots.containerId, containerId), eq(t.snapshots.alias, alias))).run();
-    this.db.update(t.snapshots).set({ alias }).where(and(eq(t.snapshots.containerId, containerId), eq(t.snapshots.name, snap.name))).run();
+    this.db.transaction((tx) => {
+      if (alias !== null) tx.update(t.snapshots).set({ alias: null }).where(and(eq(t.snapshots.containerId, containerId), eq(t.snapshots.alias, alias))).run();
+      tx.update(t.snapshots).set({ alias }).where(and(eq(t.snapshots.containerId, containerId), eq(t.snapshots.name, snap.name))).run();
+    });
     this.audit(actor, "snapshot.alias", `container:${containerId}`, "ok", { snapshot: snap.name });
-    return this.snapshotView(this.snapshotRow(containerId, snap.name));
+    return { container_id: row.id, project_id: row.projectId, snapshot: this.snapshotView(this.snapshotRow(containerId, snap.name)) };
   }
 
   async deleteSnapshot(actor: Actor, containerId: string, nameOrAlias: string) {
-    this.containerRow(actor, containerId);
+    const row = this.containerRow(actor, containerId);
     const snap = this.snapshotRow(containerId, nameOrAlias);
     return this.audited(actor, "snapshot.delete", `container:${containerId}`, async () => {
       await this.engine.deleteSnapshot(containerId, snap.name).catch((e) => Promise.reject(fromEngine(e)));
       this.db.delete(t.snapshots).where(and(eq(t.snapshots.containerId, containerId), eq(t.snapshots.name, snap.name))).run();
-      return { name: snap.name, deleted: true };
+      return { container_id: row.id, project_id: row.projectId, snapshot_name: snap.name, name: snap.name, deleted: true };
     }, () => ({ snapshot: snap.name }));
   }
 

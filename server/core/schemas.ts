@@ -85,8 +85,14 @@ export const UpdateContainerBody = z
 /** A stop suspends the tenant (the router answers 503 and does not wake it) unless it may wake on a request. */
 export const StopBody = z.object({ wake_on_request: z.boolean().default(false) }).strict();
 
-export const PutEnvBody = z.object({ environment_vars: EnvPatch, restart: z.boolean().default(true) }).strict().or(EnvPatch);
-export const PutEnvKeyBody = z.object({ value: EnvValue, restart: z.boolean().default(true) }).strict();
+/**
+ * The env routes follow Hoody's documented propagation (the SDK has no restart switch): a change is
+ * written at once, so new exec sessions see it, and reaches the app at its next start; `restart: true`
+ * restarts a running container now.
+ */
+export const PutEnvBody = z.object({ environment_vars: EnvPatch, restart: z.boolean().default(false) }).strict().or(EnvPatch);
+export const PutEnvKeyBody = z.object({ value: EnvValue, restart: z.boolean().default(false) }).strict();
+export const EnvRestartQuery = z.object({ restart: z.enum(["true", "false"]).default("false").transform((v) => v === "true") });
 
 export const ListQuery = z.object({
   page: z.coerce.number().int().min(1).default(1),
@@ -98,6 +104,15 @@ export const ListQuery = z.object({
   search: z.string().max(100).optional(),
 });
 export type ListQuery = z.infer<typeof ListQuery>;
+
+/** GET /containers/{id}/status-logs: the SDK's paging and sorting. */
+export const StatusLogQuery = z.object({
+  page: z.coerce.number().int().min(1).default(1),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  sort_by: z.enum(["transition_time", "created_at", "to_status", "from_status"]).default("transition_time"),
+  sort_order: z.enum(["asc", "desc"]).default("desc"),
+});
+export type StatusLogQuery = z.infer<typeof StatusLogQuery>;
 
 export const CreateProjectBody = z
   .object({ alias: z.string().min(1).max(100), max_containers: z.number().int().min(0).max(100000).nullable().optional(), ceilings: CeilingsInput.nullable().optional() })

@@ -196,6 +196,33 @@ export interface TenantStats {
   ksmMergingPages: number;
   ksmProfitBytes: number;
   pids: number;
+  /** Memory limit in bytes (0: none known); the most its lasting cgroup held (null: not reported); swap in use. */
+  memoryLimitBytes: number;
+  memoryPeakBytes: number | null;
+  swapBytes: number;
+  /** CPU allowed, in thousandths of a core (null: not limited). */
+  cpuLimitMilli: number | null;
+  /** Cap on its own bytes (null: none). */
+  diskLimitBytes: number | null;
+  /** Its address and interface counters from the tenant's side (received = what the host side sent), null when it has none. */
+  network: TenantNetwork | null;
+  /** When its current run started (ISO), null when stopped. Filled when stats are asked for by `ids` (one read per process). */
+  startedAt: string | null;
+}
+
+export interface TenantNetwork {
+  /** The interface as the tenant names it, and the host side's (the veth, or Incus's host_name). */
+  interface: string;
+  hostInterface: string | null;
+  address: string | null;
+  bytesReceived: number;
+  bytesSent: number;
+  packetsReceived: number;
+  packetsSent: number;
+  errorsReceived: number;
+  errorsSent: number;
+  droppedInbound: number;
+  droppedOutbound: number;
 }
 
 export interface HostStats {

@@ -11,6 +11,7 @@ import type { HostConfig } from "./config.js";
 import { BtrfsPool } from "./drivers/btrfs.js";
 import { CgroupReader, detectCgroupLayout } from "./drivers/cgroup.js";
 import { enableKsmd, hostKsmStats, ksmAvailable, processKsm } from "./drivers/ksm.js";
+import { netDevCounters, oldestStartMs, type IfaceCounters } from "./drivers/procinfo.js";
 import { Lxc, UID_RANGE } from "./drivers/lxc.js";
 import { Ramdisks } from "./drivers/ramdisk.js";
 import { Shares, type Share } from "./drivers/shares.js";
@@ -230,7 +231,8 @@ export class Host {
     if (opts.sync) await this.pool.sync();
     const t0 = performance.now();
     const metas = opts.ids ? opts.ids.map((id) => this.tenants.get(id)).filter((m): m is TenantMeta => !!m) : [...this.tenants.values()];
-    const tenants = metas.map((m) => this.tenantStats(m));
+    const net = netDevCounters();
+    const tenants = metas.map((m) => this.tenantStats(m, net, !!opts.ids));
     const meminfo = await fs.readFile("/proc/meminfo", "utf8");
     const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, "m").exec(meminfo)?.[1] ?? 0) * 1024;
     const usage = await this.pool.usage();
@@ -248,7 +250,8 @@ export class Host {
     };
   }
 
-  tenantStats(m: TenantMeta): TenantStats {
+  /** `net`: /proc/net/dev read once for all; `withStart`: also read each process's start time (pages and single tenants only). */
+  tenantStats(m: TenantMeta, net: Map<string, IfaceCounters> = netDevCounters(), withStart = false): TenantStats {
     const pids = this.cgroups.pids(m.id);
     let ksmMergingPages = 0;
     let ksmProfitBytes = 0;
@@ -257,16 +260,39 @@ export class Host {
       ksmMergingPages += k.mergingPages;
       ksmProfitBytes += k.profitBytes;
     }
+    const running = pids.length > 0;
+    const c = net.get(m.veth);
+    const started = running && withStart ? oldestStartMs(pids) : null;
     return {
       id: m.id,
-      running: pids.length > 0,
+      running,
       deltaBytes: this.pool.subvolumeBytes(m.subvolumeId),
       snapshotBytes: m.snapshots.reduce((s, snap) => s + this.pool.subvolumeBytes(snap.subvolumeId), 0),
-      memoryBytes: pids.length ? this.cgroups.memoryBytes(m.id) : 0,
-      cpuUsageNs: pids.length ? this.cgroups.cpuUsageNs(m.id) : 0,
+      memoryBytes: running ? this.cgroups.memoryBytes(m.id) : 0,
+      cpuUsageNs: running ? this.cgroups.cpuUsageNs(m.id) : 0,
       ksmMergingPages,
       ksmProfitBytes,
       pids: pids.length,
+      memoryLimitBytes: m.limits.memoryMiB * 1024 * 1024,
+      memoryPeakBytes: this.cgroups.memoryPeakBytes(m.id),
+      swapBytes: running ? this.cgroups.swapBytes(m.id) : 0,
+      cpuLimitMilli: m.limits.cpuMilli,
+      diskLimitBytes: m.limits.diskMiB ? m.limits.diskMiB * 1024 * 1024 : null,
+      // The host side of the veth receives what the tenant sends.
+      network: {
+        interface: "eth0",
+        hostInterface: m.veth,
+        address: m.ip,
+        bytesReceived: c?.txBytes ?? 0,
+        bytesSent: c?.rxBytes ?? 0,
+        packetsReceived: c?.txPackets ?? 0,
+        packetsSent: c?.rxPackets ?? 0,
+        errorsReceived: c?.txErrors ?? 0,
+        errorsSent: c?.rxErrors ?? 0,
+        droppedInbound: c?.txDropped ?? 0,
+        droppedOutbound: c?.rxDropped ?? 0,
+      },
+      startedAt: started === null ? null : new Date(started).toISOString(),
     };
   }
 

@@ -11,6 +11,7 @@ import {
   CreateSnapshotBody,
   CreateTokenBody,
   EnvKey,
+  EnvRestartQuery,
   ExecBody,
   FirewallDeleteBody,
   FirewallPatchBody,
@@ -19,6 +20,7 @@ import {
   PromoteBody,
   PutEnvBody,
   PutEnvKeyBody,
+  StatusLogQuery,
   StopBody,
   UpdateContainerBody,
   UpdateProjectBody,
@@ -49,12 +51,15 @@ export interface Route {
    * with the key is refused (409) instead of replayed.
    */
   noReplay?: boolean;
+  /** The code of a body the schema refuses (default VALIDATION_ERROR). */
+  invalidBodyCode?: string;
   handler: (ctx: RouteContext) => unknown;
 }
 
 const PageQuery = z.object({ page: z.coerce.number().int().min(1).default(1), limit: z.coerce.number().int().min(1).max(100).default(20) });
 const AuditQuery = PageQuery.extend({ action: z.string().max(100).optional(), target: z.string().max(200).optional(), actor: z.string().max(200).optional() });
-const AliasBody = z.object({ alias: z.string().min(1).max(100).regex(/^[\w.-]+$/) }).strict();
+/** null removes the alias (the SDK's way to clear it). */
+const AliasBody = z.object({ alias: z.string().min(1).max(100).regex(/^[\w.-]+$/).nullable() }).strict();
 const Direction = (p: Record<string, string>) => {
   const d = p.direction;
   if (d !== "ingress" && d !== "egress") throw Object.assign(new Error("direction"), { notFound: true });
@@ -98,10 +103,10 @@ export const routes: Route[] = [
   {
     method: "GET",
     path: "/containers/{id}/stats",
-    summary: "A container's stats",
+    summary: "A container's stats: cpu, memory, disk, network and processes (the SDK's structure), plus delta disk and KSM",
     tag: "Containers",
     message: "Stats retrieved",
-    handler: async ({ core, actor, params }) => (await core.getContainer(actor, params.id!)).stats,
+    handler: ({ core, actor, params }) => core.containerStats(actor, params.id!),
   },
   ...(["PATCH", "PUT"] as const).map(
     (method): Route => ({
@@ -133,14 +138,15 @@ export const routes: Route[] = [
     body: CopyContainerBody,
     status: 201,
     message: "Container copied successfully",
-    handler: ({ core, actor, params, body }) => core.copyContainer(actor, params.id!, body),
+    // The SDK's copy answer also says which rules were copied.
+    handler: async ({ core, actor, params, body }) => ({ ...(await core.copyContainer(actor, params.id!, body)), copy_firewall_rules: body.copy_firewall_rules, copy_network_rules: body.copy_network_rules }),
   },
   op("start"),
   op("stop"),
   op("force-stop"),
   op("restart"),
   { method: "GET", path: "/containers/{id}/logs", summary: "The tail of the app's console output", tag: "Containers", message: "Logs retrieved", handler: ({ core, actor, params }) => core.logs(actor, params.id!) },
-  { method: "GET", path: "/containers/{id}/status-logs", summary: "State changes with time and cause", tag: "Containers", message: "Status logs retrieved", handler: ({ core, actor, params }) => core.statusLogs(actor, params.id!) },
+  { method: "GET", path: "/containers/{id}/status-logs", summary: "State changes with time and cause (paged; newest first unless sorted otherwise)", tag: "Containers", query: StatusLogQuery, message: "Status logs retrieved", handler: ({ core, actor, params, query }) => core.statusLogs(actor, params.id!, query) },
   { method: "POST", path: "/containers/{id}/exec", summary: "Run a command inside the container", tag: "Containers", body: ExecBody, message: "Command executed", noReplay: true, handler: ({ core, actor, params, body }) => core.exec(actor, params.id!, body) },
 
   // ---------------------------------------------------------------- env
@@ -148,13 +154,13 @@ export const routes: Route[] = [
   {
     method: "PUT",
     path: "/containers/{id}/env",
-    summary: "Merge env vars (null removes a key)",
+    summary: "Merge env vars (null removes a key); new exec sessions see the change at once, the app at its next start (restart: true restarts it now)",
     tag: "Environment",
     body: PutEnvBody,
     message: "Environment updated",
     handler: async ({ core, actor, params, body }) => {
-      const patch = "environment_vars" in body && typeof body.environment_vars === "object" && body.environment_vars !== null ? body : { environment_vars: body, restart: true };
-      const r = await core.updateContainer(actor, params.id!, { environment_vars: patch.environment_vars, restart: patch.restart ?? true });
+      const patch = "environment_vars" in body && typeof body.environment_vars === "object" && body.environment_vars !== null ? body : { environment_vars: body, restart: false };
+      const r = await core.updateContainer(actor, params.id!, { environment_vars: patch.environment_vars, restart: patch.restart ?? false });
       return { environment_vars: r.container.environment_vars, restarted: r.restarted, synced: true };
     },
   },
@@ -174,17 +180,18 @@ export const routes: Route[] = [
   {
     method: "DELETE",
     path: "/containers/{id}/env/{key}",
-    summary: "Remove one env var",
+    summary: "Remove one env var (idempotent: 200 whether it existed or not)",
     tag: "Environment",
+    query: EnvRestartQuery,
     message: "Environment variable removed",
-    handler: async ({ core, actor, params }) => {
-      const r = await core.updateContainer(actor, params.id!, { environment_vars: { [params.key!]: null }, restart: true });
+    handler: async ({ core, actor, params, query }) => {
+      const r = await core.updateContainer(actor, params.id!, { environment_vars: { [params.key!]: null }, restart: query.restart });
       return { environment_vars: r.container.environment_vars, restarted: r.restarted, synced: true };
     },
   },
 
   // ---------------------------------------------------------------- snapshots
-  { method: "GET", path: "/containers/{id}/snapshots", summary: "List snapshots (expired ones are removed)", tag: "Snapshots", message: "Snapshots retrieved", handler: async ({ core, actor, params }) => ({ snapshots: await core.listSnapshots(actor, params.id!) }) },
+  { method: "GET", path: "/containers/{id}/snapshots", summary: "List snapshots (expired ones are removed)", tag: "Snapshots", message: "Snapshots retrieved", handler: ({ core, actor, params }) => core.listSnapshots(actor, params.id!) },
   { method: "POST", path: "/containers/{id}/snapshots", summary: "Create a snapshot (an alias reused replaces the older one)", tag: "Snapshots", body: CreateSnapshotBody, status: 201, message: "Snapshot created", handler: ({ core, actor, params, body }) => core.createSnapshot(actor, params.id!, body) },
   ...(["PUT", "PATCH"] as const).map(
     (method): Route => ({
@@ -203,13 +210,14 @@ export const routes: Route[] = [
   { method: "GET", path: "/containers/{id}/firewall/rules", summary: "Firewall rules (first match wins)", tag: "Firewall", message: "Firewall rules retrieved", handler: ({ core, actor, params }) => core.getFirewall(actor, params.id!) },
   { method: "POST", path: "/containers/{id}/firewall/reset", summary: "Reset to the template's rules", tag: "Firewall", message: "Firewall reset", handler: ({ core, actor, params }) => core.resetFirewall(actor, params.id!) },
   // Answers 200 (as the SDK types it): a repeat of an existing rule changes nothing and answers that rule with `duplicate_of`.
-  { method: "POST", path: "/containers/{id}/firewall/{direction}", summary: "Append a rule (direction: ingress or egress); a duplicate answers the rule it repeats", tag: "Firewall", body: FirewallRuleBody, message: "Firewall rule added", handler: ({ core, actor, params, body }) => core.addRule(actor, params.id!, Direction(params), body) },
+  { method: "POST", path: "/containers/{id}/firewall/{direction}", summary: "Append a rule (direction: ingress or egress); a duplicate answers the rule it repeats", tag: "Firewall", body: FirewallRuleBody, invalidBodyCode: "INVALID_FIREWALL_RULE", message: "Firewall rule added", handler: ({ core, actor, params, body }) => core.addRule(actor, params.id!, Direction(params), body) },
   {
     method: "PATCH",
     path: "/containers/{id}/firewall/{direction}",
     summary: "Set the state of the first rule matching the given fields (the SDK's toggle), or change the rule at index",
     tag: "Firewall",
     body: FirewallPatchBody,
+    invalidBodyCode: "INVALID_FIREWALL_RULE",
     message: "Firewall rule updated",
     handler: ({ core, actor, params, body }) => core.toggleRule(actor, params.id!, Direction(params), body),
   },
@@ -219,6 +227,7 @@ export const routes: Route[] = [
     summary: "Remove the first rule matching the given fields, every match with all: true (no fields: every rule of the direction), or the rule at index",
     tag: "Firewall",
     body: FirewallDeleteBody,
+    invalidBodyCode: "INVALID_FIREWALL_RULE",
     message: "Firewall rule removed",
     handler: ({ core, actor, params, body }) => core.removeRules(actor, params.id!, Direction(params), body),
   },

@@ -252,6 +252,9 @@ export class IncusEngine implements Engine {
     const tenants = all.filter((i) => !wanted || wanted.has(i.name)).map((i): TenantStats => {
       const s = i.state;
       const running = i.status === "Running";
+      const limits = JSON.parse(i.config[T.limits] ?? "{}") as Partial<Limits>;
+      const eth0 = s?.network?.eth0;
+      const n = running ? eth0?.counters : undefined;
       return {
         id: i.name,
         running,
@@ -262,6 +265,27 @@ export class IncusEngine implements Engine {
         ksmMergingPages: 0,
         ksmProfitBytes: 0,
         pids: running ? (s?.processes ?? 0) : 0,
+        memoryLimitBytes: limits.memoryMiB ? limits.memoryMiB * 1024 * 1024 : 0,
+        memoryPeakBytes: running ? (s?.memory?.usage_peak ?? null) : null,
+        swapBytes: running ? (s?.memory?.swap_usage ?? 0) : 0,
+        cpuLimitMilli: limits.cpuMilli ?? null,
+        diskLimitBytes: limits.diskMiB ? limits.diskMiB * 1024 * 1024 : null,
+        // Incus counts from the instance's side already.
+        network: {
+          interface: "eth0",
+          hostInterface: eth0?.host_name || null,
+          address: i.config[T.ip] || null,
+          bytesReceived: n?.bytes_received ?? 0,
+          bytesSent: n?.bytes_sent ?? 0,
+          packetsReceived: n?.packets_received ?? 0,
+          packetsSent: n?.packets_sent ?? 0,
+          errorsReceived: n?.errors_received ?? 0,
+          errorsSent: n?.errors_sent ?? 0,
+          droppedInbound: n?.packets_dropped_inbound ?? 0,
+          droppedOutbound: n?.packets_dropped_outbound ?? 0,
+        },
+        // last_used_at is when Incus last started it.
+        startedAt: running && i.last_used_at && !i.last_used_at.startsWith("0001") ? new Date(i.last_used_at).toISOString() : null,
       };
     });
     return {

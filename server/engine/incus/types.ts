@@ -56,7 +56,15 @@ export interface IncusInstanceState {
   cpu: { usage: number };
   memory: { usage: number; usage_peak: number; swap_usage: number };
   disk: Record<string, { usage: number; total?: number }> | null;
-  network: Record<string, { addresses: { family: string; address: string; netmask: string; scope: string }[]; host_name: string; hwaddr: string }> | null;
+  network: Record<
+    string,
+    {
+      addresses: { family: string; address: string; netmask: string; scope: string }[];
+      host_name: string;
+      hwaddr: string;
+      counters?: { bytes_received: number; bytes_sent: number; packets_received: number; packets_sent: number; errors_received: number; errors_sent: number; packets_dropped_inbound: number; packets_dropped_outbound: number };
+    }
+  > | null;
 }
 
 export interface IncusSnapshot {

@@ -114,6 +114,17 @@ export class CgroupReader {
       : readNum(`${this.dir("memory", name)}/memory.usage_in_bytes`);
   }
 
+  /** The most the lasting cgroup held (v2 memory.peak needs Linux 5.19); null where the kernel does not say. */
+  memoryPeakBytes(name: string): number | null {
+    const t = readText(`${this.dir("memory", name)}/${this.layout === "v2" ? "memory.peak" : "memory.max_usage_in_bytes"}`);
+    return t === null ? null : Number(t.trim()) || 0;
+  }
+
+  /** Swap in use (tenants get swap.max 0, so this stays 0 unless an operator allowed swap). */
+  swapBytes(name: string): number {
+    return this.layout === "v2" ? readNum(`${this.dir("memory", name)}/memory.swap.current`) : Math.max(0, readNum(`${this.dir("memory", name)}/memory.memsw.usage_in_bytes`) - this.memoryBytes(name));
+  }
+
   cpuUsageNs(name: string): number {
     if (this.layout === "v1") return readNum(`${this.dir("cpuacct", name)}/cpuacct.usage`);
     const stat = readText(`${this.dir("cpu", name)}/cpu.stat`) ?? "";

@@ -26,14 +26,14 @@ export function SnapshotsSection({ c }: { c: Container }) {
     onSuccess: async (s) => {
       setAlias("");
       setExpiry("");
-      setNotice(`Snapshot ${s.name} created${s.replaced.length ? ` (replaced ${s.replaced.join(", ")}, which had the same alias)` : ""}.`);
+      setNotice(`Snapshot ${s.snapshot.name} created${s.replaced.length ? ` (replaced ${s.replaced.join(", ")}, which had the same alias)` : ""}.`);
       await refresh();
     },
   });
   const restore = api.containers.restoreSnapshot.useMutation({
     onMutate: () => setNotice(null),
-    onSuccess: async (container, v) => {
-      utils.containers.get.setData({ id: c.id }, container);
+    onSuccess: async (r, v) => {
+      utils.containers.get.setData({ id: c.id }, r.container);
       setRestoring(null);
       setNotice(`Restored snapshot ${v.name}.`);
       await refresh();
@@ -55,7 +55,7 @@ export function SnapshotsSection({ c }: { c: Container }) {
   const aliasBad = alias !== "" && !ALIAS_RE.test(alias);
   const expiryNum = expiry === "" ? undefined : Number(expiry);
   const expiryBad = expiryNum !== undefined && (!Number.isInteger(expiryNum) || expiryNum < 1 || expiryNum > 3650);
-  const list = snaps.data ?? [];
+  const list = snaps.data?.snapshots ?? [];
 
   return (
     <Card title="Snapshots" actions={<span className="text-xs text-neutral-500">{list.length} snapshot(s)</span>}>

@@ -4,7 +4,7 @@ import type { AppRouter } from "~/server/api/root";
 
 type Out = inferRouterOutputs<AppRouter>;
 export type Container = Out["containers"]["get"];
-export type Snapshot = Out["containers"]["snapshots"][number];
+export type Snapshot = Out["containers"]["snapshots"]["snapshots"][number];
 export type FirewallView = Out["containers"]["firewall"];
 export type AddRuleResult = Out["containers"]["addRule"];
 export type Rule = FirewallView["ingress"][number];
