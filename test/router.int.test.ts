@@ -68,7 +68,7 @@ describe("tenant router", () => {
     const answers = await Promise.all(Array.from({ length: 20 }, () => s.viaRouter("sleepy")));
     expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200));
     expect(answers.every((a) => a.body.includes("hello from sleepy"))).toBe(true);
-    const logs = (await s.api("GET", `/containers/${t.id}/status-logs`)).body.data;
+    const logs = (await s.api("GET", `/containers/${t.id}/status-logs?sort_order=asc&limit=100`)).body.data.logs;
     const wakes = logs.filter((l: any) => l.to_status === "running" && String(l.metadata?.cause ?? "").startsWith("router"));
     expect(wakes.length).toBe(1);
     expect((await s.host.lxc("lxc-info", t.id, "-sH")).stdout.trim()).toBe("RUNNING");
@@ -79,8 +79,8 @@ describe("tenant router", () => {
     expect((await s.viaRouter("idler")).status).toBe(200);
     await waitFor(async () => (await s.host.lxc("lxc-info", t.id, "-sH")).stdout.trim() === "STOPPED", 20_000, 200);
     // The router writes the status log right after the stop returns: wait for that write too.
-    await waitFor(async () => (await s.api("GET", `/containers/${t.id}/status-logs`)).body.data.at(-1)?.to_status === "stopped", 10_000, 100);
-    const logs = (await s.api("GET", `/containers/${t.id}/status-logs`)).body.data;
+    await waitFor(async () => (await s.api("GET", `/containers/${t.id}/status-logs?sort_order=asc&limit=100`)).body.data.logs.at(-1)?.to_status === "stopped", 10_000, 100);
+    const logs = (await s.api("GET", `/containers/${t.id}/status-logs?sort_order=asc&limit=100`)).body.data.logs;
     expect(logs.at(-1)).toMatchObject({ to_status: "stopped" });
     expect(String(logs.at(-1).metadata.cause)).toMatch(/idle/);
     expect((await s.viaRouter("idler")).body).toContain("hello from idler");

@@ -36,7 +36,7 @@ export async function makeFixture(s: TestStack, tag: string, containerA: Record<
   const projectB = ok(await s.api("POST", "/projects", { alias: `${tag}-b` })).id;
   const cA = ok(await s.api("POST", `/projects/${projectA}/containers`, { name: `${tag}-a1`, template: "mini", ...containerA })).id;
   const cB = ok(await s.api("POST", `/projects/${projectB}/containers`, { name: `${tag}-b1`, template: "mini", autostart: false })).id;
-  const snapA = ok(await s.api("POST", `/containers/${cA}/snapshots`, { alias: "golden" })).name;
+  const snapA = ok(await s.api("POST", `/containers/${cA}/snapshots`, { alias: "golden" })).snapshot.name;
   const tokenA = ok(await s.api("POST", "/tokens", { name: `${tag}-a`, project_id: projectA }));
   const tokenB = ok(await s.api("POST", "/tokens", { name: `${tag}-b`, project_id: projectB }));
   const revoked = ok(await s.api("POST", "/tokens", { name: `${tag}-revoked`, project_id: null }));

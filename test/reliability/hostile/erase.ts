@@ -234,7 +234,7 @@ describe("items 3 and 20: erasure on a pool with history", () => {
     expect(snap.status).toBe(201);
     await inside(t.id, "echo after-snapshot > /data/state.txt");
     // The snapshot's subvolume vanishes behind the daemon's back: the restore must fail midway.
-    await execa("btrfs", ["subvolume", "delete", path.join(s.host.poolPath, "snapshots", t.id, snap.body.data.name)]);
+    await execa("btrfs", ["subvolume", "delete", path.join(s.host.poolPath, "snapshots", t.id, snap.body.data.snapshot.name)]);
     const r = await s.api("PUT", `/containers/${t.id}/snapshots/broken`);
     expect(r.status).toBeGreaterThanOrEqual(500);
     expect(existsSync(path.join(s.host.poolPath, "tenants", `.restore-${t.id}`))).toBe(false);

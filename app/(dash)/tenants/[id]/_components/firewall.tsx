@@ -72,7 +72,16 @@ export function FirewallSection({ c }: { c: Container }) {
                       <span className={`inline-flex rounded px-1.5 py-0.5 text-xs font-medium ring-1 ring-inset ${ACTION_CLS[r.action] ?? ""}`}>{r.action}</span>
                     </td>
                     <td className={tdCls}>{r.protocol ?? "any"}</td>
-                    <td className={`${tdCls} font-mono text-xs`}>{r.destination_port ?? "any"}</td>
+                    <td className={`${tdCls} font-mono text-xs`}>
+                      {r.protocol === "icmp4" ? (
+                        r.icmp_type ? `type ${r.icmp_type}${r.icmp_code ? ` code ${r.icmp_code}` : ""}` : "any"
+                      ) : (
+                        <>
+                          {r.destination_port ?? "any"}
+                          {r.source_port && <span className="block text-neutral-500">from port {r.source_port}</span>}
+                        </>
+                      )}
+                    </td>
                     <td className={`${tdCls} font-mono text-xs`}>{peer ?? "any"}</td>
                     <td className={`${tdCls} max-w-[16rem] truncate`} title={r.description}>
                       {r.description ?? <span className="text-neutral-400">–</span>}
@@ -255,7 +264,7 @@ function AddRule({ id, full, onAdded }: { id: string; full: boolean; onAdded: (v
             id={f.peer}
             className={`${inputCls} font-mono`}
             value={peer}
-            maxLength={64}
+            maxLength={512}
             placeholder={direction === "ingress" ? "any, host, or 10.0.0.0/8" : "any, or 1.2.3.4/32"}
             onChange={(e) => setPeer(e.target.value)}
           />
