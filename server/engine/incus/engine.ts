@@ -249,7 +249,14 @@ export class IncusEngine implements Engine {
     ]);
     const all = list.filter((i) => i.config[K.kind] === "tenant");
     const wanted = opts.ids ? new Set(opts.ids) : null;
-    const tenants = all.filter((i) => !wanted || wanted.has(i.name)).map((i): TenantStats => {
+    let picked = all.filter((i) => !wanted || wanted.has(i.name));
+    // One tenant's stats (GET …/stats) are read fresh: the listing is cached for up to 2 s, and
+    // counters read twice within that would not move.
+    if (opts.ids?.length === 1 && picked.length === 1) {
+      const fresh = await this.client.get<IncusInstanceFull>(`/1.0/instances/${encodeURIComponent(picked[0]!.name)}`, { recursion: 1 }).catch(() => null);
+      if (fresh?.state) picked = [fresh];
+    }
+    const tenants = picked.map((i): TenantStats => {
       const s = i.state;
       const running = i.status === "Running";
       const limits = JSON.parse(i.config[T.limits] ?? "{}") as Partial<Limits>;
