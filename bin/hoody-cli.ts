@@ -31,7 +31,8 @@ Errors print "error CODE: message" on stderr and exit 1; usage errors exit 2.`,
   hoody projects list [--page N] [--limit N]
   hoody projects create <alias> [--max N]     N: the most containers it may hold
   hoody projects get <project-id>
-  hoody projects rm <project-id>              the project must be empty`,
+  hoody projects rm <project-id> [--erase-containers]
+                                              without the flag the project must be empty`,
 
   containers: `Usage:
   hoody containers create <project-id> [--template T] [--name N] [--env K=V ...] [--no-start] [--url-only]
@@ -112,6 +113,7 @@ const OPTIONS = {
   name: { type: "string" },
   env: { type: "string", multiple: true },
   "no-start": { type: "boolean" },
+  "erase-containers": { type: "boolean" },
   "url-only": { type: "boolean" },
   project: { type: "string" },
   snapshot: { type: "string" },
@@ -138,6 +140,7 @@ interface Values {
   name?: string;
   env?: string[];
   "no-start"?: boolean;
+  "erase-containers"?: boolean;
   "url-only"?: boolean;
   project?: string;
   snapshot?: string;
@@ -415,11 +418,16 @@ const projects: Record<string, Handler> = {
     json(await call<ProjectView>(cfg, "GET", `/projects/${enc(id!)}`));
   },
   async rm(cfg, inv) {
-    allowOnly(inv, []);
+    allowOnly(inv, ["erase-containers"]);
     const [id] = positionals(inv, ["project-id"]);
-    const d = await call<{ id: string }>(cfg, "DELETE", `/projects/${enc(id!)}`);
+    // The API erases a project's containers with it (as Hoody's does): the CLI asks for that in so many words.
+    if (!inv.values["erase-containers"]) {
+      const p = await call<ProjectView>(cfg, "GET", `/projects/${enc(id!)}`);
+      if (p.container_count > 0) throw new ApiError("PROJECT_NOT_EMPTY", `project ${id} has ${p.container_count} container(s); add --erase-containers to erase them (each with its GDPR receipt) and the project`);
+    }
+    const d = await call<{ id: string; deleted: { containers: number }; receipts: string[] }>(cfg, "DELETE", `/projects/${enc(id!)}`);
     if (inv.values.json) return json(d);
-    out(`deleted project ${d.id}`);
+    out(`deleted project ${d.id}${d.deleted.containers ? ` and erased ${d.deleted.containers} container(s) (receipts ${d.receipts.join(", ")})` : ""}`);
   },
 };
 

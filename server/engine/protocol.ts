@@ -115,6 +115,10 @@ export const CreateTenantSchema = z.object({
   ramdiskMiB: z.number().int().min(1).max(65536).optional(),
   ksm: z.boolean().optional(),
   start: z.boolean().default(true),
+  /** Started again when the host boots if it was running when it went down; false: stays stopped until started. */
+  autostart: z.boolean().default(true),
+  /** Incus: the cluster member to place it on (the host engine has one place and ignores it). */
+  member: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/).optional(),
   /** Copy from a tenant (its latest state or one of its snapshots) instead of a template. */
   sourceTenant: z.string().regex(TENANT_ID_RE).optional(),
   sourceSnapshot: z.string().regex(SNAPSHOT_NAME_RE).optional(),

@@ -57,6 +57,7 @@ export const METHODS = {
       env: z.record(z.string(), z.string().nullable()).optional(),
       limits: LimitsSchema.partial().optional(),
       ramdiskMiB: z.number().int().min(1).max(65536).optional(),
+      autostart: z.boolean().optional(),
       restart: z.boolean().optional(),
     }),
     (h, i) => h.updateTenant(i.id, i),

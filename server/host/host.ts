@@ -77,6 +77,8 @@ const TenantMetaSchema = z.object({
   snapshots: z.array(z.object({ name: z.string(), createdAt: z.string(), subvolumeId: z.number().int() })),
   /** Whether the operator wants it running (restored after a host reboot). */
   wantRunning: z.boolean(),
+  /** Brought back at a host boot when it wanted to run (Hoody's autostart); false: stays stopped until started. */
+  autostart: z.boolean().default(true),
   labels: z.record(z.string(), z.string()).default({}),
 });
 type TenantMeta = z.infer<typeof TenantMetaSchema>;
@@ -189,8 +191,8 @@ export class Host {
       // A config written before a change of this daemon (e.g. new kernel shares) is current from the next start.
       await this.writeLxcConfig(meta);
       if (this.cgroups.running(meta.id)) this.hostSideNetSysctls(meta);
-      else if (meta.wantRunning) {
-        // Running when the host went down (reboot): bring it back. A failure is logged, not fatal.
+      else if (meta.wantRunning && meta.autostart) {
+        // Running when the host went down (reboot) and meant to come back: bring it back. A failure is logged, not fatal.
         await this.startLocked(meta).catch((e) => console.error(`hostd: could not restart ${meta.id}: ${(e as Error).message}`));
       }
     }
@@ -514,6 +516,7 @@ export class Host {
       firewall: req.firewall ?? source?.firewall ?? tpl.settings.firewall,
       snapshots: [],
       wantRunning: req.start,
+      autostart: req.autostart,
       labels: req.labels,
     };
     this.tenants.set(id, meta);
@@ -665,10 +668,16 @@ export class Host {
    */
   async updateTenant(
     id: string,
-    patch: { env?: Record<string, string | null>; limits?: Partial<z.infer<typeof LimitsSchema>>; ramdiskMiB?: number; restart?: boolean },
+    patch: { env?: Record<string, string | null>; limits?: Partial<z.infer<typeof LimitsSchema>>; ramdiskMiB?: number; autostart?: boolean; restart?: boolean },
   ): Promise<{ tenant: TenantInfo; restarted: boolean }> {
     return this.lock.run(id, async () => {
       const m = this.getTenant(id);
+      if (patch.autostart !== undefined && patch.autostart !== m.autostart) {
+        // A boot-time choice: nothing changes for the running tenant, so it alone never restarts it.
+        m.autostart = patch.autostart;
+        await this.saveMeta(m);
+        if (patch.env === undefined && patch.limits === undefined && patch.ramdiskMiB === undefined) return { tenant: this.tenantInfo(m), restarted: false };
+      }
       const env: Env = { ...m.env };
       for (const [k, v] of Object.entries(patch.env ?? {})) {
         if (v === null) delete env[k];

@@ -39,10 +39,10 @@ import {
   type TenantInfo,
   type TenantStats,
 } from "../protocol";
-import type { Engine, EngineCapabilities } from "../types";
+import type { Engine, EngineCapabilities, EngineServer } from "../types";
 import { IncusApiError, IncusClient } from "./client";
 import { K, createTemplateInstances, templateInstanceName, templateMembers, uploadImage } from "./templates";
-import type { IncusInstanceFull, IncusNetworkAclRule, IncusServer, IncusSnapshot } from "./types";
+import type { IncusClusterMember, IncusInstanceFull, IncusNetworkAclRule, IncusServer, IncusSnapshot } from "./types";
 
 export interface IncusEngineConfig {
   pool: string;
@@ -238,6 +238,25 @@ export class IncusEngine implements Engine {
       nftTable: "incus",
       outboundNat: net.nat,
     };
+  }
+
+  /** A lone incusd is one place; a cluster has one per member (a member's specs from its own /1.0/resources). */
+  async servers(): Promise<EngineServer[]> {
+    const server = await this.serverInfo();
+    const specsOf = async (member: string | null): Promise<EngineServer["specs"]> => {
+      const r = await this.client
+        .get<{ cpu?: { total?: number; sockets?: { name?: string }[] }; memory?: { total?: number } }>("/1.0/resources", member ? { target: member } : undefined)
+        .catch(() => null);
+      const pool = await this.client
+        .get<{ space?: { total?: number } }>(`/1.0/storage-pools/${this.config.pool}/resources`, member ? { target: member } : undefined)
+        .catch(() => null);
+      return { cpuModel: r?.cpu?.sockets?.[0]?.name ?? null, cpuThreads: r?.cpu?.total ?? null, memoryBytes: r?.memory?.total ?? null, diskBytes: pool?.space?.total ?? null };
+    };
+    if (!server.environment.server_clustered) return [{ key: "incus", name: server.environment.server_name, member: null, online: true, specs: await specsOf(null) }];
+    const members = await this.client.get<IncusClusterMember[]>("/1.0/cluster/members", { recursion: 1 }).catch((e) => mapError(e));
+    return Promise.all(
+      members.map(async (m) => ({ key: `incus:${m.server_name}`, name: m.server_name, member: m.server_name, online: m.status === "Online", specs: await specsOf(m.status === "Online" ? m.server_name : null) })),
+    );
   }
 
   async stats(opts: { sync?: boolean; ids?: string[] } = {}): Promise<{ host: HostStats; tenants: TenantStats[] }> {
@@ -512,12 +531,13 @@ export class IncusEngine implements Engine {
     });
   }
 
-  private async chooseSource(template: string, list: IncusInstanceFull[]): Promise<{ source: string; target?: string }> {
+  private async chooseSource(template: string, list: IncusInstanceFull[], member?: string): Promise<{ source: string; target?: string }> {
     const tpls = list.filter((i) => i.config[K.kind] === "template" && i.config[K.template] === template);
     if (!tpls.length) fail("TEMPLATE_NOT_FOUND", `template ${template} not found`);
     const server = await this.serverInfo();
     if (!server.environment.server_clustered) return { source: tpls[0]!.name };
-    const target = this.config.target;
+    // A member asked for by the caller (the API's server_id) wins over the configured default.
+    const target = member ?? this.config.target;
     if (target && !target.startsWith("@")) {
       const local = tpls.find((t) => t.location === target);
       // No template on that member yet: Incus transfers the primary's copy (a full copy).
@@ -547,10 +567,11 @@ export class IncusEngine implements Engine {
       if (!src) fail("TENANT_NOT_FOUND", `tenant ${req.sourceTenant} not found`);
       const info = this.tenantInfo(src);
       if (req.sourceSnapshot && !(src.snapshots ?? []).some((s) => s.name === req.sourceSnapshot)) fail("SNAPSHOT_NOT_FOUND", `snapshot ${req.sourceSnapshot} of ${src.name} not found`);
-      source = { source: req.sourceSnapshot ? `${src.name}/${req.sourceSnapshot}` : src.name, target: src.location && src.location !== "none" && (await this.serverInfo()).environment.server_clustered ? src.location : undefined };
+      const clustered = (await this.serverInfo()).environment.server_clustered;
+      source = { source: req.sourceSnapshot ? `${src.name}/${req.sourceSnapshot}` : src.name, target: clustered ? (req.member ?? (src.location && src.location !== "none" ? src.location : undefined)) : undefined };
       base = { initCmd: JSON.parse(src.config[T.init] ?? "[]"), appPort: info.appPort, env: info.env, limits: info.limits, ramdiskMiB: info.ramdiskMiB, firewall: info.firewall };
     } else {
-      source = await this.chooseSource(req.template, list);
+      source = await this.chooseSource(req.template, list, req.member);
       base = { initCmd: tpl.initCmd, appPort: tpl.appPort, env: tpl.env, limits: tpl.limits, ramdiskMiB: tpl.ramdiskMiB, firewall: tpl.firewall };
     }
     const limits = LimitsSchema.safeParse({ ...base.limits, ...req.limits });
@@ -584,6 +605,8 @@ export class IncusEngine implements Engine {
       ...Object.fromEntries(Object.entries(env).map(([k, v]) => [`environment.${k}`, v])),
       "environment.HOODY_TENANT_ID": id,
       "environment.HOODY_TENANT_NAME": name,
+      // Unset, Incus brings an instance back at boot if it was running; false keeps it stopped (Hoody's autostart).
+      ...(!req.autostart && { "boot.autostart": "false" }),
       "security.idmap.isolated": "true",
       ...(lease.uidBase !== undefined && { "security.idmap.base": String(lease.uidBase) }),
       ...this.limitsConfig(limits.data),
@@ -705,10 +728,22 @@ export class IncusEngine implements Engine {
 
   async updateTenant(
     id: string,
-    patch: { env?: Record<string, string | null>; limits?: Partial<Limits>; ramdiskMiB?: number; restart?: boolean },
+    patch: { env?: Record<string, string | null>; limits?: Partial<Limits>; ramdiskMiB?: number; autostart?: boolean; restart?: boolean },
   ): Promise<{ tenant: TenantInfo; restarted: boolean }> {
     return this.locks.run(id, async () => {
       const inst = await this.tenantInstance(id);
+      if (patch.autostart !== undefined) {
+        // A boot-time key: changing it alone never restarts the tenant.
+        const config = { ...inst.config };
+        if (patch.autostart) delete config["boot.autostart"];
+        else config["boot.autostart"] = "false";
+        await this.client
+          .put(`/1.0/instances/${id}`, { architecture: inst.architecture, config, devices: inst.devices, profiles: inst.profiles, ephemeral: inst.ephemeral, stateful: inst.stateful, description: inst.description })
+          .catch((e) => mapError(e, { tenant: id }));
+        this.invalidate();
+        if (patch.env === undefined && patch.limits === undefined && patch.ramdiskMiB === undefined) return { tenant: await this.getTenant(id), restarted: false };
+        inst.config = config;
+      }
       const info = this.tenantInfo(inst);
       const env: Record<string, string> = { ...info.env };
       for (const [k, v] of Object.entries(patch.env ?? {})) {
