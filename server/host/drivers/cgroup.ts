@@ -63,7 +63,11 @@ function readNum(file: string): number {
 }
 
 export class CgroupReader {
-  constructor(readonly layout: CgroupLayout) {}
+  constructor(
+    readonly layout: CgroupLayout,
+    /** Which freezer pauses use; "auto" (the daemon's) is freezerKind()'s choice. Both are always read and thawed. */
+    private readonly freezer: "auto" | "v1" | "v2" = "auto",
+  ) {}
 
   /** The hierarchy a controller lives in: the one tree on v2, its own tree on v1. */
   private hierarchy(controller: string): string {
@@ -182,6 +186,7 @@ export class CgroupReader {
    * stop or an erase is never held up by a pause); the v1 freezer controller only without one.
    */
   freezerKind(): "v2" | "v1" {
+    if (this.freezer !== "auto") return this.freezer;
     return this.unifiedRoot() ? "v2" : "v1";
   }
 
@@ -206,8 +211,9 @@ export class CgroupReader {
     const v1 = this.layout === "v1" ? `${this.containerDir(`${ROOT}/freezer`, name)}/freezer.state` : null;
     const v2 = unified ? `${this.containerDir(unified, name)}/cgroup.freeze` : null;
     if (frozen) {
-      if (this.freezerKind() === "v2") writeFileSync(v2!, "1");
-      else writeFileSync(v1!, "FROZEN");
+      const file = this.freezerKind() === "v2" ? v2 : v1;
+      if (!file) throw new Error(`no cgroup ${this.freezerKind()} freezer on this host`);
+      writeFileSync(file, this.freezerKind() === "v2" ? "1" : "FROZEN");
     } else {
       if (v2 && existsSync(v2)) writeFileSync(v2, "0");
       if (v1 && existsSync(v1)) writeFileSync(v1, "THAWED");
