@@ -245,6 +245,12 @@ describe("containers", () => {
     const logs = (await s.api("GET", `/containers/${c1.id}/status-logs`)).body.data;
     const entries = (Array.isArray(logs) ? logs : logs.logs) as { from_status: string; to_status: string }[];
     expect(entries.map((l) => `${l.from_status}>${l.to_status}`)).toEqual(expect.arrayContaining(["running>paused", "paused>running"]));
+    // A paused tenant can be stopped (thawed first) and started again, unfrozen.
+    expect((await s.api("POST", `/containers/${c1.id}/pause`)).body.data.status).toBe("paused");
+    expect((await s.api("POST", `/containers/${c1.id}/stop`)).body.data).toMatchObject({ operation: "stop", status: "stopped", error: false });
+    expect(await engineState(id)).toBe("STOPPED");
+    expect((await s.api("POST", `/containers/${c1.id}/start`)).body.data.status).toBe("running");
+    expect(await engineFrozen(id)).toBe(false);
   });
 
   it("execs with exit codes and timeouts", async () => {
