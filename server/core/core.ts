@@ -663,6 +663,7 @@ export class Core {
         throw new CoreError(409, "INVALID_STATE_TRANSITION", `cannot ${op} a ${before.state} container (a ${before.state} one allows: ${allowed.join(", ") || "nothing"})`, { status: before.state, allowed });
       }
       const t0 = performance.now();
+      // ENGINE-NAME: these engine calls (pause/resume among them) take the row's engine name once it exists.
       const run = {
         start: () => this.engine.startTenant(containerId),
         stop: () => this.engine.stopTenant(containerId),
