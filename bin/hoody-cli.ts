@@ -13,7 +13,7 @@ const USAGE: Record<string, string> = {
 
 Commands:
   projects     list, create, get and delete projects
-  containers   create, copy, list, inspect, start/stop, erase containers; env vars; exec
+  containers   create, copy, list, inspect, start/stop, pause/resume, erase containers; env vars; exec
   snapshots    list, create, restore and delete a container's snapshots
   tokens       list, create and revoke API tokens (admin)
   scripts      exec scripts: list, and set their secrets and settings (admin)
@@ -40,7 +40,7 @@ Errors print "error CODE: message" on stderr and exit 1; usage errors exit 2.`,
                         [--copy-firewall] [--env K=V ...] [--no-start] [--url-only]
   hoody containers list [--project ID] [--status S] [--template T] [--search Q] [--page N] [--limit N]
   hoody containers get <id>
-  hoody containers start|stop|restart|force-stop <id>
+  hoody containers start|stop|restart|force-stop|pause|resume <id>
   hoody containers rm <id>                            erase it and all its data; prints the receipt
   hoody containers env <id>                           list its env vars
   hoody containers env <id> set K=V [K=V ...] [--no-restart]
@@ -48,7 +48,7 @@ Errors print "error CODE: message" on stderr and exit 1; usage errors exit 2.`,
   hoody containers exec <id> [--timeout SECONDS] -- <cmd> [args...]
 
   create/copy print the container as JSON (--url-only: just its URL); --template defaults to mini;
-  --name defaults to a random one. Status is one of creating, running, stopped, failed, deleting.
+  --name defaults to a random one. Status is one of creating, running, paused, stopped, failed, deleting.
   Env changes restart a running container unless --no-restart. exec prints the command's stdout
   and stderr and exits with its exit code (124 if it timed out; --timeout 1-600, default 30).`,
 
@@ -457,7 +457,7 @@ function printEnv(env: Record<string, string>): void {
 }
 
 const operation =
-  (op: "start" | "stop" | "restart" | "force-stop"): Handler =>
+  (op: "start" | "stop" | "restart" | "force-stop" | "pause" | "resume"): Handler =>
   async (cfg, inv) => {
     allowOnly(inv, []);
     const [id] = positionals(inv, ["id"]);
@@ -514,6 +514,8 @@ const containers: Record<string, Handler> = {
   stop: operation("stop"),
   restart: operation("restart"),
   "force-stop": operation("force-stop"),
+  pause: operation("pause"),
+  resume: operation("resume"),
   async rm(cfg, inv) {
     allowOnly(inv, []);
     const [id] = positionals(inv, ["id"]);

@@ -18,6 +18,7 @@ import { faultPoint } from "./fault";
 import type { CeilingsInput, CopyContainerBody, CreateContainerBody, LimitsInput, ListQuery, ProjectListQuery } from "./schemas";
 import { MAX_ENV_KEYS } from "./schemas";
 import { ScriptStore } from "./scripts";
+import { allowedOperations, ENGINE_STATUSES, engineStatus, type ContainerOperation, type ContainerStatus } from "./status";
 
 export interface Actor {
   /** "token:<id>", "operator", "system", "script:<name>". */
@@ -33,7 +34,7 @@ export interface CoreSettings {
   maxFirewallRules: number;
 }
 
-export type ContainerStatus = "creating" | "running" | "stopped" | "failed" | "deleting";
+export type { ContainerOperation, ContainerStatus };
 
 export interface ContainerView {
   id: string;
@@ -534,11 +535,11 @@ export class Core {
   }
 
   /** `live` is the engine's running/stopped fact (a TenantInfo or stats row); stats are attached when given. */
-  private view(row: typeof t.containers.$inferSelect, live?: { state?: string; running?: boolean; member?: string } | null, stats?: TenantStats): ContainerView {
+  private view(row: typeof t.containers.$inferSelect, live?: { state?: string; running?: boolean; paused?: boolean; member?: string } | null, stats?: TenantStats): ContainerView {
     const snapshotCount = this.db.select({ n: sql<number>`count(*)` }).from(t.snapshots).where(eq(t.snapshots.containerId, row.id)).get()?.n ?? 0;
     let status = row.status as ContainerStatus;
-    // Running/stopped are facts of the engine; lifecycle states (creating, deleting, failed) are ours.
-    if (live && (status === "running" || status === "stopped")) status = live.state === "running" || live.running === true ? "running" : "stopped";
+    // Running/paused/stopped are facts of the engine; lifecycle states (creating, deleting, failed) are ours.
+    if (live && ENGINE_STATUSES.has(status)) status = engineStatus(live);
     const server = row.serverId ? this.db.select({ name: t.servers.name }).from(t.servers).where(eq(t.servers.id, row.serverId)).get() : undefined;
     const lastUsed = this.db
       .select({ name: t.snapshots.name })
@@ -605,13 +606,14 @@ export class Core {
     if (q.search) conds.push(like(t.containers.name, `%${q.search.replace(/[%_\\]/g, (c) => `\\${c}`)}%`));
     const sortCol = { id: t.containers.id, name: t.containers.name, status: t.containers.status, created_at: t.containers.createdAt, updated_at: t.containers.updatedAt }[q.sort_by];
     const order = q.sort_order === "asc" ? asc(sortCol) : desc(sortCol);
-    if (q.status && q.status !== "running" && q.status !== "stopped") conds.push(eq(t.containers.status, q.status));
+    const engineFilter = q.status !== undefined && ENGINE_STATUSES.has(q.status);
+    if (q.status && !engineFilter) conds.push(eq(t.containers.status, q.status));
     const where = conds.length ? and(...conds) : undefined;
     const statsOf = (ids?: string[]) => this.engine.stats(ids ? { ids } : {}).then((r) => new Map(r.tenants.map((x) => [x.id, x])), () => new Map<string, TenantStats>());
     let views: ContainerView[];
     let total: number;
-    if (q.status === "running" || q.status === "stopped") {
-      // Running vs stopped is the engine's fact: every row's state is needed to filter on it.
+    if (engineFilter) {
+      // Running, paused or stopped is the engine's fact: every row's state is needed to filter on it.
       const live = await statsOf();
       const matching = this.db.select().from(t.containers).where(where).orderBy(order).all().map((r) => this.view(r, live.get(r.id) ?? null, live.get(r.id))).filter((v) => v.status === q.status);
       total = matching.length;
@@ -939,30 +941,38 @@ export class Core {
   }
 
   /**
-   * start, stop, force-stop, restart. A stop suspends the tenant (the router will not wake it: a
-   * billing stop must hold) unless `wakeOnRequest`; a start or restart lifts the suspension.
+   * start, stop, force-stop, restart, pause, resume. A stop suspends the tenant (the router will not
+   * wake it: a billing stop must hold) unless `wakeOnRequest`; a start or restart lifts the
+   * suspension; pause and resume leave it as it is. Allowed as Hoody documents: running → stop,
+   * force-stop, restart, pause; stopped → start, restart; paused → resume, stop, force-stop (a
+   * stop thaws it first). The answer has the SDK's ApiContainersManageResponse shape.
    */
-  async operation(actor: Actor, containerId: string, op: "start" | "stop" | "force-stop" | "restart", opts: { wakeOnRequest?: boolean } = {}) {
+  async operation(actor: Actor, containerId: string, op: ContainerOperation, opts: { wakeOnRequest?: boolean } = {}) {
     this.containerRow(actor, containerId);
     return this.audited(actor, `container.${op}`, `container:${containerId}`, async () => {
       const before = await this.engine.getTenant(containerId).catch((e) => Promise.reject(fromEngine(e)));
-      const allowed = before.state === "running" ? ["stop", "force-stop", "restart"] : before.state === "stopped" ? ["start", "restart"] : [];
-      if (!allowed.includes(op)) throw new CoreError(409, "INVALID_STATE_TRANSITION", `cannot ${op} a ${before.state} container`);
+      const allowed = allowedOperations(before.state);
+      if (!allowed.includes(op)) {
+        throw new CoreError(409, "INVALID_STATE_TRANSITION", `cannot ${op} a ${before.state} container (a ${before.state} one allows: ${allowed.join(", ") || "nothing"})`, { status: before.state, allowed });
+      }
       const t0 = performance.now();
-      const after =
-        op === "start"
-          ? await this.engine.startTenant(containerId)
-          : op === "stop"
-            ? await this.engine.stopTenant(containerId)
-            : op === "force-stop"
-              ? await this.engine.stopTenant(containerId, { force: true })
-              : await this.engine.restartTenant(containerId);
-      const status = after.state === "running" ? "running" : "stopped";
+      // ENGINE-NAME: these engine calls (pause/resume among them) take the row's engine name once it exists.
+      const run = {
+        start: () => this.engine.startTenant(containerId),
+        stop: () => this.engine.stopTenant(containerId),
+        "force-stop": () => this.engine.stopTenant(containerId, { force: true }),
+        restart: () => this.engine.restartTenant(containerId),
+        pause: () => this.engine.pauseTenant(containerId),
+        resume: () => this.engine.resumeTenant(containerId),
+      }[op];
+      const after = await run().catch((e) => Promise.reject(fromEngine(e)));
+      const status = engineStatus(after);
+      const suspends = op !== "pause" && op !== "resume";
       const suspended = status === "stopped" && !opts.wakeOnRequest;
-      this.db.update(t.containers).set({ status, suspended, updatedAt: nowIso() }).where(eq(t.containers.id, containerId)).run();
-      this.logStatus(containerId, before.state, status, actor, Math.round(performance.now() - t0), { operation: op, ...(suspended && { suspended }) });
+      this.db.update(t.containers).set({ status, ...(suspends && { suspended }), updatedAt: nowIso() }).where(eq(t.containers.id, containerId)).run();
+      this.logStatus(containerId, before.state, status, actor, Math.round(performance.now() - t0), { operation: op, ...(suspends && suspended && { suspended }) });
       const row = this.containerRow(actor, containerId);
-      return { operation: op, container_id: containerId, project_id: row.projectId, status, message: `${op} completed`, error: null };
+      return { operation: op, container_id: containerId, project_id: row.projectId, status, message: `${op} completed`, error: false };
     });
   }
 
@@ -972,6 +982,12 @@ export class Core {
       throw new CoreError(409, "TENANT_SUSPENDED", `${containerId} is suspended: only a start lifts that`);
     }
     const before = await this.engine.getTenant(containerId);
+    // Pausing is deliberate, like a suspension: requests do not resume a paused tenant, and idleness
+    // does not stop it (its idle clock does not run while it is paused).
+    if (before.state === "paused") {
+      if (running) throw new CoreError(409, "TENANT_PAUSED", `${containerId} is paused: only a resume lifts that`);
+      return;
+    }
     if ((before.state === "running") === running) return;
     const t0 = performance.now();
     if (running) await this.engine.startTenant(containerId);
@@ -1024,7 +1040,8 @@ export class Core {
       info,
       host: stats.host,
       capabilities: this.engine.capabilities(),
-      tenants: { total: rows.length, running: rows.filter((r) => byId.get(r.id)?.running).length },
+      // running counts paused ones too (they hold processes and memory); paused says how many of them are.
+      tenants: { total: rows.length, running: rows.filter((r) => byId.get(r.id)?.running).length, paused: rows.filter((r) => byId.get(r.id)?.paused).length },
       disk: { tenant_deltas_bytes: totalDelta, full_copies_bytes: fullCopies, snapshots_bytes: stats.tenants.reduce((s, x) => s + x.snapshotBytes, 0) },
       ksm_saved_bytes: stats.tenants.reduce((s, x) => s + Math.max(0, x.ksmProfitBytes), 0),
       largest_deltas: largest,
@@ -1041,7 +1058,7 @@ export class Core {
     // One row's timeout, not the whole table's: this runs on the router's lookups.
     const idle = effectiveIdle(row, templates);
     let status = row.status as ContainerStatus;
-    if (live && (status === "running" || status === "stopped")) status = live.state === "running" ? "running" : "stopped";
+    if (live && ENGINE_STATUSES.has(status)) status = engineStatus(live);
     return { id: row.id, status, ip: row.ip, appPort: live?.appPort ?? tpl?.settings.appPort ?? 8080, idleTimeoutS: idle, suspended: row.suspended };
   }
 
@@ -1255,7 +1272,7 @@ export class Core {
     return this.audited(actor, "snapshot.restore", `container:${containerId}`, async () => {
       const after = await this.engine.restoreSnapshot(containerId, snap.name).catch((e) => Promise.reject(fromEngine(e)));
       this.db.update(t.snapshots).set({ lastUsedAt: nowIso() }).where(and(eq(t.snapshots.containerId, containerId), eq(t.snapshots.name, snap.name))).run();
-      const state = after.state === "running" ? "running" : "stopped";
+      const state = engineStatus(after);
       this.logStatus(containerId, state, state, actor, undefined, { cause: `restore ${snap.name}` });
       return this.getContainer(actor, containerId);
     }, () => ({ snapshot: snap.name }));
@@ -1526,7 +1543,7 @@ export class Core {
       const placeId = places.get(this.serverKey(tenant.member));
       if (placeId && row.serverId !== placeId) this.db.update(t.containers).set({ serverId: placeId }).where(eq(t.containers.id, row.id)).run();
       if (row.status === "creating" || row.status === "failed") {
-        this.db.update(t.containers).set({ status: tenant.state === "running" ? "running" : "stopped" }).where(eq(t.containers.id, row.id)).run();
+        this.db.update(t.containers).set({ status: engineStatus(tenant) }).where(eq(t.containers.id, row.id)).run();
         report.finished.push(row.id);
       }
       const want = this.env(row.id);

@@ -146,7 +146,7 @@ export const ListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   sort_by: z.enum(["id", "name", "status", "created_at", "updated_at"]).default("created_at"),
   sort_order: z.enum(["asc", "desc"]).default("desc"),
-  status: z.enum(["creating", "running", "stopped", "failed", "deleting"]).optional(),
+  status: z.enum(["creating", "running", "paused", "stopped", "failed", "deleting"]).optional(),
   template: TemplateName.optional(),
   search: z.string().max(100).optional(),
 });

@@ -60,6 +60,12 @@ export class HostEngine implements Engine {
   restartTenant(id: string) {
     return this.client.call("tenants.restart", { id });
   }
+  pauseTenant(id: string) {
+    return this.client.call("tenants.pause", { id });
+  }
+  resumeTenant(id: string) {
+    return this.client.call("tenants.resume", { id });
+  }
   deleteTenant(id: string) {
     return this.client.call("tenants.delete", { id });
   }

@@ -105,7 +105,8 @@ export interface TemplateInfo {
   tenants: number;
 }
 
-export type TenantState = "creating" | "running" | "stopped" | "deleting";
+/** "paused": running, its processes frozen by the cgroup freezer (Incus: "Frozen"). */
+export type TenantState = "creating" | "running" | "paused" | "stopped" | "deleting";
 
 export const CreateTenantSchema = z.object({
   template: z.string().regex(TEMPLATE_NAME_RE),
@@ -160,7 +161,10 @@ export interface TenantInfo {
 
 export interface TenantStats {
   id: string;
+  /** Has processes (also when paused). */
   running: boolean;
+  /** Its processes are frozen (pause). */
+  paused: boolean;
   deltaBytes: number;
   snapshotBytes: number;
   memoryBytes: number;

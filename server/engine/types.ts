@@ -53,6 +53,10 @@ export interface Engine {
   startTenant(id: string): Promise<TenantInfo>;
   stopTenant(id: string, opts?: { force?: boolean; timeoutS?: number }): Promise<TenantInfo>;
   restartTenant(id: string): Promise<TenantInfo>;
+  /** Freezes a running tenant (state "paused"); INVALID_STATE unless it runs unpaused. */
+  pauseTenant(id: string): Promise<TenantInfo>;
+  /** Thaws a paused tenant; INVALID_STATE unless it is paused. */
+  resumeTenant(id: string): Promise<TenantInfo>;
   deleteTenant(id: string): Promise<{ id: string; existed: boolean; erased: string[] }>;
   updateTenant(
     id: string,

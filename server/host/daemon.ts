@@ -51,6 +51,8 @@ export const METHODS = {
     h.stopTenant(i.id, i),
   ),
   "tenants.restart": method(Id, (h, i) => h.restartTenant(i.id)),
+  "tenants.pause": method(Id, (h, i) => h.pauseTenant(i.id)),
+  "tenants.resume": method(Id, (h, i) => h.resumeTenant(i.id)),
   "tenants.delete": method(Id, (h, i) => h.deleteTenant(i.id)),
   "tenants.update": method(
     Id.extend({

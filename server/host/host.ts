@@ -262,6 +262,7 @@ export class Host {
     return {
       id: m.id,
       running: pids.length > 0,
+      paused: pids.length > 0 && this.cgroups.frozen(m.id),
       deltaBytes: this.pool.subvolumeBytes(m.subvolumeId),
       snapshotBytes: m.snapshots.reduce((s, snap) => s + this.pool.subvolumeBytes(snap.subvolumeId), 0),
       memoryBytes: pids.length ? this.cgroups.memoryBytes(m.id) : 0,
@@ -405,7 +406,7 @@ export class Host {
       id: m.id,
       name: m.name,
       template: m.template,
-      state: m.phase === "creating" ? "creating" : m.phase === "deleting" ? "deleting" : pids.length ? "running" : "stopped",
+      state: m.phase === "creating" ? "creating" : m.phase === "deleting" ? "deleting" : !pids.length ? "stopped" : this.cgroups.frozen(m.id) ? "paused" : "running",
       ip: m.ip,
       uidBase: m.uidBase,
       veth: m.veth,
@@ -628,6 +629,35 @@ export class Host {
     this.hostSideNetSysctls(m);
   }
 
+  /**
+   * Stops the tenant, thawing it first if it is paused: a graceful stop needs the app to run to
+   * handle its SIGTERM (frozen, it would only be killed after the timeout).
+   */
+  private async stopLocked(id: string, opts: { force?: boolean; timeoutS: number }): Promise<void> {
+    if (this.cgroups.frozen(id)) await this.cgroups.setFrozen(id, false);
+    await this.lxc.stop(id, opts);
+  }
+
+  /** Freezes a running tenant's processes where they are (cgroup freezer); its memory, ramdisk and address stay. */
+  async pauseTenant(id: string): Promise<TenantInfo> {
+    return this.lock.run(id, async () => {
+      const m = this.getTenant(id);
+      if (!this.cgroups.running(id)) throw new HostError("INVALID_STATE", `tenant ${id} is not running`);
+      if (this.cgroups.frozen(id)) throw new HostError("INVALID_STATE", `tenant ${id} is already paused`);
+      await this.cgroups.setFrozen(id, true);
+      return this.tenantInfo(m);
+    });
+  }
+
+  async resumeTenant(id: string): Promise<TenantInfo> {
+    return this.lock.run(id, async () => {
+      const m = this.getTenant(id);
+      if (!this.cgroups.running(id) || !this.cgroups.frozen(id)) throw new HostError("INVALID_STATE", `tenant ${id} is not paused`);
+      await this.cgroups.setFrozen(id, false);
+      return this.tenantInfo(m);
+    });
+  }
+
   async startTenant(id: string): Promise<TenantInfo> {
     return this.lock.run(id, async () => {
       const m = this.getTenant(id);
@@ -643,7 +673,7 @@ export class Host {
   async stopTenant(id: string, opts: { force?: boolean; timeoutS?: number } = {}): Promise<TenantInfo> {
     return this.lock.run(id, async () => {
       const m = this.getTenant(id);
-      await this.lxc.stop(id, { force: opts.force, timeoutS: opts.timeoutS ?? this.config.stopTimeoutS });
+      await this.stopLocked(id, { force: opts.force, timeoutS: opts.timeoutS ?? this.config.stopTimeoutS });
       await this.procs.release(id);
       if (m.wantRunning) {
         m.wantRunning = false;
@@ -656,7 +686,7 @@ export class Host {
   async restartTenant(id: string): Promise<TenantInfo> {
     return this.lock.run(id, async () => {
       const m = this.getTenant(id);
-      await this.lxc.stop(id, { timeoutS: this.config.stopTimeoutS });
+      await this.stopLocked(id, { timeoutS: this.config.stopTimeoutS });
       await this.startLocked(m);
       return this.tenantInfo(m);
     });
@@ -703,7 +733,8 @@ export class Host {
         await this.applyDiskLimit(m).catch(() => undefined);
         throw e;
       }
-      const running = this.cgroups.running(id);
+      // A paused tenant stays paused (pausing is deliberate): the change applies at its next start.
+      const running = this.cgroups.running(id) && !this.cgroups.frozen(id);
       const restart = running && patch.restart !== false;
       if (restart) {
         await this.lxc.stop(id, { timeoutS: this.config.stopTimeoutS });
@@ -748,6 +779,8 @@ export class Host {
     const m = this.getTenant(id);
     if (!command.length) throw new HostError("INVALID_INPUT", "command must not be empty");
     if (!this.cgroups.running(id)) throw new HostError("INVALID_STATE", `tenant ${id} is not running`);
+    // An attached command would join the frozen cgroup and hang until a resume.
+    if (this.cgroups.frozen(id)) throw new HostError("INVALID_STATE", `tenant ${id} is paused`);
     return this.lxc.exec(id, command, { timeoutMs, ksm: m.ksm });
   }
 
@@ -925,7 +958,7 @@ export class Host {
       const wasRunning = this.cgroups.running(id);
       await Revert.run(async (revert) => {
         if (wasRunning) {
-          await this.lxc.stop(id, { timeoutS: this.config.stopTimeoutS });
+          await this.stopLocked(id, { timeoutS: this.config.stopTimeoutS });
           revert.add("running tenant", () => this.startLocked(m));
         }
         await fs.rename(live, aside);

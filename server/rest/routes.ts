@@ -2,7 +2,7 @@
 // (handler.ts) validates with them and the OpenAPI document (openapi.ts) is generated from them,
 // so the two cannot drift. Handlers only translate HTTP into server/core calls.
 import { z } from "zod";
-import type { Actor, Core } from "../core/core";
+import type { Actor, ContainerOperation, Core } from "../core/core";
 import {
   BuildTemplateBody,
   CopyContainerBody,
@@ -64,10 +64,19 @@ const Direction = (p: Record<string, string>) => {
   return d;
 };
 
-const op = (name: "start" | "stop" | "force-stop" | "restart"): Route => ({
+const OP_SUMMARY: Record<ContainerOperation, string> = {
+  start: "Start a stopped container (lifts a suspension)",
+  stop: "Stop a running or paused container (suspends it unless wake_on_request)",
+  "force-stop": "Kill a running or paused container (suspends it unless wake_on_request)",
+  restart: "Restart a container",
+  pause: "Pause a running container: freeze its processes (cgroup freezer); its URL answers 503 TENANT_PAUSED until a resume",
+  resume: "Resume a paused container",
+};
+
+const op = (name: ContainerOperation): Route => ({
   method: "POST",
   path: `/containers/{id}/${name}`,
-  summary: `${name} a container`,
+  summary: OP_SUMMARY[name],
   tag: "Containers",
   message: `Container ${name} completed`,
   ...(name === "stop" || name === "force-stop"
@@ -155,6 +164,8 @@ export const routes: Route[] = [
   op("stop"),
   op("force-stop"),
   op("restart"),
+  op("pause"),
+  op("resume"),
   { method: "GET", path: "/containers/{id}/logs", summary: "The tail of the app's console output", tag: "Containers", message: "Logs retrieved", handler: ({ core, actor, params }) => core.logs(actor, params.id!) },
   { method: "GET", path: "/containers/{id}/status-logs", summary: "State changes with time and cause", tag: "Containers", message: "Status logs retrieved", handler: ({ core, actor, params }) => core.statusLogs(actor, params.id!) },
   { method: "POST", path: "/containers/{id}/exec", summary: "Run a command inside the container", tag: "Containers", body: ExecBody, message: "Command executed", noReplay: true, handler: ({ core, actor, params, body }) => core.exec(actor, params.id!, body) },

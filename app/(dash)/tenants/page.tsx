@@ -268,7 +268,7 @@ function Tenants() {
                             <Link href={`/tenants/${c.id}`} className={`${btn.small} text-neutral-700 hover:bg-neutral-100`} aria-label={`Open ${c.name}`}>
                               Open
                             </Link>
-                            {c.status === "running" ? (
+                            {c.status === "running" || c.status === "paused" ? (
                               <button type="button" disabled={busy} className={`${btn.small} text-neutral-700 hover:bg-neutral-100`} aria-label={`Stop ${c.name}`} onClick={() => op.mutate({ id: c.id, op: "stop" })}>
                                 {busy ? "Stopping…" : "Stop"}
                               </button>

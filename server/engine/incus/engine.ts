@@ -196,12 +196,11 @@ export class IncusEngine implements Engine {
     for (const [k, v] of Object.entries(c)) if (k.startsWith("environment.") && !RESERVED_ENV.test(k.slice(12))) env[k.slice(12)] = v;
     const labels: Record<string, string> = {};
     for (const [k, v] of Object.entries(c)) if (k.startsWith(T.labelPrefix)) labels[k.slice(T.labelPrefix.length)] = v;
-    const running = i.status === "Running";
     return {
       id: i.name,
       name: c[T.name] ?? i.name,
       template: c[K.template] ?? "",
-      state: running ? "running" : "stopped",
+      state: i.status === "Running" ? "running" : i.status === "Frozen" ? "paused" : "stopped",
       ip: c[T.ip] ?? "",
       uidBase: Number(c["security.idmap.base"] ?? c["volatile.idmap.base"] ?? 0),
       veth: i.state?.network?.eth0?.host_name ?? c["volatile.eth0.host_name"] ?? "",
@@ -270,10 +269,11 @@ export class IncusEngine implements Engine {
     const wanted = opts.ids ? new Set(opts.ids) : null;
     const tenants = all.filter((i) => !wanted || wanted.has(i.name)).map((i): TenantStats => {
       const s = i.state;
-      const running = i.status === "Running";
+      const running = isUp(i);
       return {
         id: i.name,
         running,
+        paused: i.status === "Frozen",
         deltaBytes: 0,
         snapshotBytes: (i.snapshots ?? []).reduce((sum, x) => sum + Math.max(0, x.size ?? 0), 0),
         memoryBytes: running ? (s?.memory?.usage ?? 0) : 0,
@@ -289,7 +289,7 @@ export class IncusEngine implements Engine {
         pool: { sizeBytes: pool.space.total, usedBytes: pool.space.used, quotaMode: "none" },
         ksm: { run: false, pagesShared: 0, pagesSharing: 0, savedBytes: 0, generalProfitBytes: 0 },
         memory: { totalBytes: resources.memory.total, availableBytes: Math.max(0, resources.memory.total - resources.memory.used) },
-        tenants: { total: all.length, running: all.filter((i) => i.status === "Running").length },
+        tenants: { total: all.length, running: all.filter(isUp).length },
         collectedMs: performance.now() - t0,
       },
     };
@@ -657,7 +657,7 @@ export class IncusEngine implements Engine {
     return this.getTenant(id);
   }
 
-  private async setState(id: string, action: "start" | "stop" | "restart", opts: { force?: boolean; timeoutS?: number } = {}): Promise<void> {
+  private async setState(id: string, action: "start" | "stop" | "restart" | "freeze" | "unfreeze", opts: { force?: boolean; timeoutS?: number } = {}): Promise<void> {
     await this.client
       .put(`/1.0/instances/${id}/state`, { action, timeout: opts.timeoutS ?? this.config.stopTimeoutS, force: opts.force ?? false })
       .catch((e) => mapError(e, { tenant: id }));
@@ -667,15 +667,41 @@ export class IncusEngine implements Engine {
   async startTenant(id: string): Promise<TenantInfo> {
     return this.locks.run(id, async () => {
       const i = await this.tenantInstance(id);
-      if (i.status !== "Running") await this.setState(id, "start");
+      // A paused (Frozen) tenant is up: start leaves it paused, as the host engine does.
+      if (!isUp(i)) await this.setState(id, "start");
       return this.getTenant(id);
     });
+  }
+
+  /** Incus's freeze: the cgroup freezer on the instance's cgroup (status "Frozen"). */
+  async pauseTenant(id: string): Promise<TenantInfo> {
+    return this.locks.run(id, async () => {
+      const i = await this.tenantInstance(id);
+      if (i.status !== "Running") fail("INVALID_STATE", `tenant ${id} is not running${i.status === "Frozen" ? " (already paused)" : ""}`);
+      await this.setState(id, "freeze");
+      return this.getTenant(id);
+    });
+  }
+
+  async resumeTenant(id: string): Promise<TenantInfo> {
+    return this.locks.run(id, async () => {
+      const i = await this.tenantInstance(id);
+      if (i.status !== "Frozen") fail("INVALID_STATE", `tenant ${id} is not paused`);
+      await this.setState(id, "unfreeze");
+      return this.getTenant(id);
+    });
+  }
+
+  /** A stop of a paused tenant thaws it first: a graceful stop needs the app to run to handle its signal. */
+  private async thawIfFrozen(i: IncusInstanceFull): Promise<void> {
+    if (i.status === "Frozen") await this.setState(i.name, "unfreeze");
   }
 
   async stopTenant(id: string, opts: { force?: boolean; timeoutS?: number } = {}): Promise<TenantInfo> {
     return this.locks.run(id, async () => {
       const i = await this.tenantInstance(id);
-      if (i.status === "Running") {
+      await this.thawIfFrozen(i);
+      if (isUp(i)) {
         await this.setState(id, "stop", opts).catch(async (e) => {
           // A graceful stop that timed out ends in a forced one, as the host engine's SIGKILL does.
           if (opts.force) throw e;
@@ -689,7 +715,8 @@ export class IncusEngine implements Engine {
   async restartTenant(id: string): Promise<TenantInfo> {
     return this.locks.run(id, async () => {
       const i = await this.tenantInstance(id);
-      if (i.status === "Running") await this.stopInside(id);
+      await this.thawIfFrozen(i);
+      if (isUp(i)) await this.stopInside(id);
       await this.setState(id, "start");
       return this.getTenant(id);
     });
@@ -709,7 +736,8 @@ export class IncusEngine implements Engine {
         throw e;
       }
       const erased: string[] = [];
-      if (inst.status === "Running") {
+      if (isUp(inst)) {
+        await this.thawIfFrozen(inst);
         await this.setState(id, "stop", { force: true, timeoutS: 0 });
         erased.push("processes (force-stopped)");
       }
@@ -855,7 +883,8 @@ export class IncusEngine implements Engine {
     return this.locks.run(id, async () => {
       const inst = await this.tenantInstance(id);
       if (!(inst.snapshots ?? []).some((s) => s.name === name)) fail("SNAPSHOT_NOT_FOUND", `snapshot ${name} not found`);
-      const wasRunning = inst.status === "Running";
+      const wasRunning = isUp(inst);
+      await this.thawIfFrozen(inst);
       if (wasRunning) await this.stopInside(id);
       await this.client.put(`/1.0/instances/${id}`, { restore: name }).catch((e) => mapError(e, { tenant: id, snapshot: name }));
       // The restore also rolled the config back to the snapshot's; keep today's (env, firewall, limits).
@@ -906,4 +935,9 @@ export function incusEngineFromEnv(env: NodeJS.ProcessEnv): IncusEngine {
     cacheDir: env.HOODY_CACHE_DIR ?? "/var/cache/hoody",
     stopTimeoutS: Number(env.HOODY_STOP_TIMEOUT_S ?? 10),
   });
+}
+
+/** Has processes: running, or paused (Frozen). */
+function isUp(i: { status: string }): boolean {
+  return i.status === "Running" || i.status === "Frozen";
 }
