@@ -15,6 +15,7 @@ import { AuditTally } from "./audit-tally";
 import { CoreError, fromEngine, notFound } from "./errors";
 import { Idempotency } from "./idempotency";
 import { faultPoint } from "./fault";
+import { aliasTarget, newPublicId, type IdKind } from "./ids";
 import type { CeilingsInput, LimitsInput, ListQuery } from "./schemas";
 import { MAX_ENV_KEYS } from "./schemas";
 import { ScriptStore } from "./scripts";
@@ -37,6 +38,8 @@ export type ContainerStatus = "creating" | "running" | "stopped" | "failed" | "d
 
 export interface ContainerView {
   id: string;
+  /** The engine's name of the tenant (its LXC container / Incus instance); not an API id. */
+  engine_name: string;
   name: string;
   project_id: string;
   template: string;
@@ -96,6 +99,7 @@ export interface ProjectView {
   updated_at: string;
 }
 
+/** Ids of things the SDK does not address by a 24-hex id (tokens `k…`, receipts `r…`). */
 const id = (prefix: string) => `${prefix}${randomBytes(8).toString("hex").slice(0, 10)}`;
 const nowIso = () => new Date().toISOString();
 export const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
@@ -207,10 +211,18 @@ export class Core {
 
   // ------------------------------------------------------------------ projects
 
+  /** The id a request named, or the current id of an old (pre-0006) one; null when neither exists. */
+  private canonicalId(kind: IdKind, given: string): string | null {
+    const table = kind === "project" ? t.projects : t.containers;
+    if (this.db.select({ id: table.id }).from(table).where(eq(table.id, given)).get()) return given;
+    return aliasTarget(this.db, kind, given);
+  }
+
+  /** Looks a project up by its id or an old alias of it (scope is checked on the row found). */
   private projectRow(actor: Actor, projectId: string) {
-    if (actor.projectId && actor.projectId !== projectId) throw notFound("PROJECT", projectId);
-    const row = this.db.select().from(t.projects).where(eq(t.projects.id, projectId)).get();
-    if (!row) throw notFound("PROJECT", projectId);
+    const pid = this.canonicalId("project", projectId);
+    const row = pid === null ? undefined : this.db.select().from(t.projects).where(eq(t.projects.id, pid)).get();
+    if (!row || (actor.projectId && actor.projectId !== row.id)) throw notFound("PROJECT", projectId);
     return row;
   }
 
@@ -237,14 +249,14 @@ export class Core {
   async createProject(actor: Actor, body: { alias: string; max_containers?: number | null; ceilings?: Ceilings | null }): Promise<ProjectView> {
     this.requireAdmin(actor);
     return this.audited(actor, "project.create", null, async () => {
-      const pid = id("p");
+      const pid = newPublicId();
       this.db.insert(t.projects).values({ id: pid, alias: body.alias, maxContainers: body.max_containers ?? null, ceilings: body.ceilings ?? null }).run();
       return this.getProject(actor, pid);
     }, (p) => ({ project_id: p.id }));
   }
 
-  async updateProject(actor: Actor, projectId: string, body: { alias?: string; max_containers?: number | null; ceilings?: Ceilings | null }): Promise<ProjectView> {
-    this.projectRow(actor, projectId);
+  async updateProject(actor: Actor, given: string, body: { alias?: string; max_containers?: number | null; ceilings?: Ceilings | null }): Promise<ProjectView> {
+    const projectId = this.projectRow(actor, given).id;
     return this.audited(actor, "project.update", `project:${projectId}`, async () => {
       // What a project may use is the operator's to set: its own token cannot lift it.
       if (actor.projectId && (body.max_containers !== undefined || body.ceilings !== undefined)) {
@@ -264,9 +276,10 @@ export class Core {
     });
   }
 
-  async deleteProject(actor: Actor, projectId: string): Promise<{ id: string }> {
+  async deleteProject(actor: Actor, given: string): Promise<{ id: string }> {
     this.requireAdmin(actor);
-    const p = this.projectView(this.projectRow(actor, projectId));
+    const p = this.projectView(this.projectRow(actor, given));
+    const projectId = p.id;
     if (p.container_count > 0) throw new CoreError(409, "PROJECT_NOT_EMPTY", `project ${projectId} still has ${p.container_count} container(s)`);
     return this.audited(actor, "project.delete", `project:${projectId}`, async () => {
       this.db.delete(t.projects).where(eq(t.projects.id, projectId)).run();
@@ -276,16 +289,18 @@ export class Core {
 
   // ------------------------------------------------------------------ containers: reads
 
+  /** By its id or an old alias of it: every caller then uses row.id (the database) and row.engineName (the engine). */
   private containerRow(actor: Actor, containerId: string) {
-    const row = this.db.select().from(t.containers).where(eq(t.containers.id, containerId)).get();
+    const cid = this.canonicalId("container", containerId);
+    const row = cid === null ? undefined : this.db.select().from(t.containers).where(eq(t.containers.id, cid)).get();
     // Another project's container is indistinguishable from a missing one.
     if (!row || (actor.projectId && row.projectId !== actor.projectId)) throw notFound("CONTAINER", containerId);
     return row;
   }
 
-  /** Throws CONTAINER_NOT_FOUND unless the actor may see this container (checked before bodies are). */
-  assertContainerVisible(actor: Actor, containerId: string): void {
-    this.containerRow(actor, containerId);
+  /** Throws CONTAINER_NOT_FOUND unless the actor may see this container (checked before bodies are); its current id. */
+  assertContainerVisible(actor: Actor, containerId: string): string {
+    return this.containerRow(actor, containerId).id;
   }
 
   url(label: string): string {
@@ -306,6 +321,7 @@ export class Core {
     if (live && (status === "running" || status === "stopped")) status = live.state === "running" || live.running === true ? "running" : "stopped";
     return {
       id: row.id,
+      engine_name: row.engineName,
       name: row.name,
       project_id: row.projectId,
       template: row.template,
@@ -332,16 +348,15 @@ export class Core {
   async getContainer(actor: Actor, containerId: string): Promise<ContainerView> {
     const row = this.containerRow(actor, containerId);
     const [live, stats] = await Promise.all([
-      this.engine.getTenant(containerId).catch(() => null),
-      this.engine.stats({ ids: [containerId] }).then((s) => s.tenants[0]).catch(() => undefined),
+      this.engine.getTenant(row.engineName).catch(() => null),
+      this.engine.stats({ ids: [row.engineName] }).then((s) => s.tenants[0]).catch(() => undefined),
     ]);
     return this.view(row, live, stats);
   }
 
   async listContainers(actor: Actor, q: ListQuery & { projectId?: string }) {
-    if (q.projectId) this.projectRow(actor, q.projectId);
     const conds: SQL[] = [];
-    const scope = q.projectId ?? actor.projectId;
+    const scope = q.projectId ? this.projectRow(actor, q.projectId).id : actor.projectId;
     if (scope) conds.push(eq(t.containers.projectId, scope));
     if (q.template) conds.push(eq(t.containers.template, q.template));
     if (q.search) conds.push(like(t.containers.name, `%${q.search.replace(/[%_\\]/g, (c) => `\\${c}`)}%`));
@@ -349,31 +364,32 @@ export class Core {
     const order = q.sort_order === "asc" ? asc(sortCol) : desc(sortCol);
     if (q.status && q.status !== "running" && q.status !== "stopped") conds.push(eq(t.containers.status, q.status));
     const where = conds.length ? and(...conds) : undefined;
+    // Keyed by engine name: the engine knows its tenants by that, not by the public id.
     const statsOf = (ids?: string[]) => this.engine.stats(ids ? { ids } : {}).then((r) => new Map(r.tenants.map((x) => [x.id, x])), () => new Map<string, TenantStats>());
     let views: ContainerView[];
     let total: number;
     if (q.status === "running" || q.status === "stopped") {
       // Running vs stopped is the engine's fact: every row's state is needed to filter on it.
       const live = await statsOf();
-      const matching = this.db.select().from(t.containers).where(where).orderBy(order).all().map((r) => this.view(r, live.get(r.id) ?? null, live.get(r.id))).filter((v) => v.status === q.status);
+      const matching = this.db.select().from(t.containers).where(where).orderBy(order).all().map((r) => this.view(r, live.get(r.engineName) ?? null, live.get(r.engineName))).filter((v) => v.status === q.status);
       total = matching.length;
       views = matching.slice((q.page - 1) * q.limit, q.page * q.limit);
     } else {
       // Only the page's rows are asked of the engine: cost grows with the page, not the fleet.
       total = this.db.select({ n: sql<number>`count(*)` }).from(t.containers).where(where).get()?.n ?? 0;
       const rows = this.db.select().from(t.containers).where(where).orderBy(order).limit(q.limit).offset((q.page - 1) * q.limit).all();
-      const live = await statsOf(rows.map((r) => r.id));
-      views = rows.map((r) => this.view(r, live.get(r.id) ?? null, live.get(r.id)));
+      const live = await statsOf(rows.map((r) => r.engineName));
+      views = rows.map((r) => this.view(r, live.get(r.engineName) ?? null, live.get(r.engineName)));
     }
     return { containers: views, pagination: pagination(total, q.page, q.limit) };
   }
 
   statusLogs(actor: Actor, containerId: string) {
-    this.containerRow(actor, containerId);
+    const row = this.containerRow(actor, containerId);
     return this.db
       .select()
       .from(t.statusLogs)
-      .where(eq(t.statusLogs.containerId, containerId))
+      .where(eq(t.statusLogs.containerId, row.id))
       .orderBy(asc(t.statusLogs.id))
       .all()
       .map((r) => ({ from_status: r.fromStatus, to_status: r.toStatus, transition_time: r.at, duration_ms: r.durationMs, triggered_by: r.triggeredBy, metadata: r.metadata }));
@@ -451,11 +467,12 @@ export class Core {
   /** Engine first, then the rows; if the rows cannot be written the tenant is removed again. */
   private async provision(
     actor: Actor,
-    projectId: string,
+    givenProjectId: string,
     body: { name?: string; environment_vars?: Record<string, string>; autostart: boolean; comment?: string; ramdisk?: boolean; ramdisk_mib?: number; idle_timeout_s?: number | null; limits?: LimitsBody },
+    /** sourceTenant: the source's engine name; sourceContainerId: its public id. */
     source: { template: string; sourceTenant?: string; sourceSnapshot?: string; firewall?: FirewallRule[]; sourceContainerId?: string },
   ): Promise<ContainerView> {
-    this.projectRow(actor, projectId);
+    const projectId = this.projectRow(actor, givenProjectId).id;
     this.checkEnv(body.environment_vars ?? {});
     checkEnvTotals(body.environment_vars ?? {});
     await this.checkCeilings(actor, projectId, source.template, body);
@@ -505,10 +522,12 @@ export class Core {
       if (err.code === "ENGINE_UNAVAILABLE") this.healSoon();
       throw err;
     }
+    const cid = newPublicId();
     try {
       this.insertContainer(
         {
-          id: tenant.id,
+          id: cid,
+          engineName: tenant.id,
           projectId,
           name,
           label,
@@ -530,8 +549,8 @@ export class Core {
     }
     // The row (and the request's Idempotency-Key claim) is committed, the answer not yet stored.
     faultPoint("after-container-row");
-    this.logStatus(tenant.id, null, tenant.state === "running" ? "running" : "stopped", actor, Math.round(performance.now() - t0), { template: tenant.template, ...(source.sourceContainerId && { source_container_id: source.sourceContainerId }) });
-    return this.view(this.containerRow(SYSTEM, tenant.id), tenant);
+    this.logStatus(cid, null, tenant.state === "running" ? "running" : "stopped", actor, Math.round(performance.now() - t0), { template: tenant.template, ...(source.sourceContainerId && { source_container_id: source.sourceContainerId }) });
+    return this.view(this.containerRow(SYSTEM, cid), tenant);
   }
 
   async createContainer(actor: Actor, projectId: string, body: Parameters<Core["provision"]>[2] & { template: string }): Promise<ContainerView> {
@@ -554,13 +573,14 @@ export class Core {
   ): Promise<ContainerView> {
     // Recorded against the copy (its creation); the source is named in the detail.
     return this.audited(actor, "container.copy", (c) => `container:${c.id}`, async () => {
-      const src = this.db.select().from(t.containers).where(eq(t.containers.id, sourceId)).get();
+      const srcId = this.canonicalId("container", sourceId);
+      const src = srcId === null ? undefined : this.db.select().from(t.containers).where(eq(t.containers.id, srcId)).get();
       if (src && (!actor.projectId || src.projectId === actor.projectId)) {
         const snapName = body.source_snapshot ? this.snapshotRow(src.id, body.source_snapshot).name : undefined;
         const tplRules = body.copy_firewall_rules ? undefined : (await this.engine.listTemplates()).find((x) => x.name === src.template)?.settings.firewall;
         return this.provision(actor, body.target_project_id, body, {
           template: src.template,
-          sourceTenant: src.id,
+          sourceTenant: src.engineName,
           sourceSnapshot: snapName,
           firewall: tplRules,
           sourceContainerId: src.id,
@@ -577,7 +597,7 @@ export class Core {
 
   async updateContainer(
     actor: Actor,
-    containerId: string,
+    given: string,
     body: {
       environment_vars?: Record<string, string | null>;
       name?: string;
@@ -590,7 +610,8 @@ export class Core {
       restart: boolean;
     },
   ): Promise<{ container: ContainerView; restarted: boolean }> {
-    const row = this.containerRow(actor, containerId);
+    const row = this.containerRow(actor, given);
+    const containerId = row.id;
     return this.audited(actor, "container.update", `container:${containerId}`, async () => {
       if (body.environment_vars) this.checkEnv(body.environment_vars);
       const current = this.env(containerId);
@@ -608,15 +629,15 @@ export class Core {
       let restarted = false;
       if (needsEngine) {
         const r = await this.engine
-          .updateTenant(containerId, { env: body.environment_vars, limits, ramdiskMiB: body.ramdisk_mib, restart: body.restart })
+          .updateTenant(row.engineName, { env: body.environment_vars, limits, ramdiskMiB: body.ramdisk_mib, restart: body.restart })
           .catch((e) => Promise.reject(fromEngine(e)));
         restarted = r.restarted;
       }
       let stoppedBySuspend = false;
       if (body.suspended) {
-        const live = await this.engine.getTenant(containerId).catch((e) => Promise.reject(fromEngine(e)));
+        const live = await this.engine.getTenant(row.engineName).catch((e) => Promise.reject(fromEngine(e)));
         if (live.state === "running") {
-          await this.engine.stopTenant(containerId).catch((e) => Promise.reject(fromEngine(e)));
+          await this.engine.stopTenant(row.engineName).catch((e) => Promise.reject(fromEngine(e)));
           stoppedBySuspend = true;
         }
       }
@@ -649,21 +670,21 @@ export class Core {
    * start, stop, force-stop, restart. A stop suspends the tenant (the router will not wake it: a
    * billing stop must hold) unless `wakeOnRequest`; a start or restart lifts the suspension.
    */
-  async operation(actor: Actor, containerId: string, op: "start" | "stop" | "force-stop" | "restart", opts: { wakeOnRequest?: boolean } = {}) {
-    this.containerRow(actor, containerId);
+  async operation(actor: Actor, given: string, op: "start" | "stop" | "force-stop" | "restart", opts: { wakeOnRequest?: boolean } = {}) {
+    const { id: containerId, engineName } = this.containerRow(actor, given);
     return this.audited(actor, `container.${op}`, `container:${containerId}`, async () => {
-      const before = await this.engine.getTenant(containerId).catch((e) => Promise.reject(fromEngine(e)));
+      const before = await this.engine.getTenant(engineName).catch((e) => Promise.reject(fromEngine(e)));
       const allowed = before.state === "running" ? ["stop", "force-stop", "restart"] : before.state === "stopped" ? ["start", "restart"] : [];
       if (!allowed.includes(op)) throw new CoreError(409, "INVALID_STATE_TRANSITION", `cannot ${op} a ${before.state} container`);
       const t0 = performance.now();
       const after =
         op === "start"
-          ? await this.engine.startTenant(containerId)
+          ? await this.engine.startTenant(engineName)
           : op === "stop"
-            ? await this.engine.stopTenant(containerId)
+            ? await this.engine.stopTenant(engineName)
             : op === "force-stop"
-              ? await this.engine.stopTenant(containerId, { force: true })
-              : await this.engine.restartTenant(containerId);
+              ? await this.engine.stopTenant(engineName, { force: true })
+              : await this.engine.restartTenant(engineName);
       const status = after.state === "running" ? "running" : "stopped";
       const suspended = status === "stopped" && !opts.wakeOnRequest;
       this.db.update(t.containers).set({ status, suspended, updatedAt: nowIso() }).where(eq(t.containers.id, containerId)).run();
@@ -675,26 +696,29 @@ export class Core {
 
   /** Used by the tenant router: wake/stop without an operator, logged as the system's. A suspended tenant is never woken. */
   async setRunning(containerId: string, running: boolean, cause: string): Promise<void> {
-    if (running && this.db.select({ s: t.containers.suspended }).from(t.containers).where(eq(t.containers.id, containerId)).get()?.s) {
+    const row = this.db.select({ suspended: t.containers.suspended, engineName: t.containers.engineName }).from(t.containers).where(eq(t.containers.id, containerId)).get();
+    if (!row) throw notFound("CONTAINER", containerId);
+    if (running && row.suspended) {
       throw new CoreError(409, "TENANT_SUSPENDED", `${containerId} is suspended: only a start lifts that`);
     }
-    const before = await this.engine.getTenant(containerId);
+    const before = await this.engine.getTenant(row.engineName);
     if ((before.state === "running") === running) return;
     const t0 = performance.now();
-    if (running) await this.engine.startTenant(containerId);
-    else await this.engine.stopTenant(containerId);
+    if (running) await this.engine.startTenant(row.engineName);
+    else await this.engine.stopTenant(row.engineName);
     const status = running ? "running" : "stopped";
     this.db.update(t.containers).set({ status, updatedAt: nowIso() }).where(eq(t.containers.id, containerId)).run();
     this.logStatus(containerId, before.state, status, SYSTEM, Math.round(performance.now() - t0), { cause });
   }
 
   async logs(actor: Actor, containerId: string): Promise<{ log: string }> {
-    this.containerRow(actor, containerId);
-    return { log: await this.engine.logs(containerId, 64 * 1024).catch((e) => Promise.reject(fromEngine(e))) };
+    const row = this.containerRow(actor, containerId);
+    return { log: await this.engine.logs(row.engineName, 64 * 1024).catch((e) => Promise.reject(fromEngine(e))) };
   }
 
   // ------------------------------------------------------------------ stats history (dashboard charts)
 
+  /** Keyed by engine name (what the engine's stats name). */
   private history = new Map<string, { at: string; delta: number; memory: number; ksm: number }[]>();
 
   /** Takes one sample of every tenant's stats (kept in memory, last 120 per tenant). */
@@ -711,27 +735,26 @@ export class Core {
   }
 
   statsHistory(actor: Actor, containerId: string) {
-    this.containerRow(actor, containerId);
-    return this.history.get(containerId) ?? [];
+    return this.history.get(this.containerRow(actor, containerId).engineName) ?? [];
   }
 
   /** Host-wide numbers for the overview: pool, deltas vs full copies, KSM, memory, counts, largest deltas. */
   async overview() {
     const [info, stats, templates] = await Promise.all([this.engine.info(), this.engine.stats(), this.engine.listTemplates()]);
-    const rows = this.db.select({ id: t.containers.id, name: t.containers.name, template: t.containers.template }).from(t.containers).all();
-    const byId = new Map(stats.tenants.map((s) => [s.id, s]));
+    const rows = this.db.select({ id: t.containers.id, engineName: t.containers.engineName, name: t.containers.name, template: t.containers.template }).from(t.containers).all();
+    const byEngine = new Map(stats.tenants.map((s) => [s.id, s]));
     const tplBytes = new Map(templates.map((x) => [x.name, x.bytes]));
-    const totalDelta = rows.reduce((sum, r) => sum + (byId.get(r.id)?.deltaBytes ?? 0), 0);
-    const fullCopies = rows.reduce((sum, r) => sum + (tplBytes.get(r.template) ?? 0) + (byId.get(r.id)?.deltaBytes ?? 0), 0);
+    const totalDelta = rows.reduce((sum, r) => sum + (byEngine.get(r.engineName)?.deltaBytes ?? 0), 0);
+    const fullCopies = rows.reduce((sum, r) => sum + (tplBytes.get(r.template) ?? 0) + (byEngine.get(r.engineName)?.deltaBytes ?? 0), 0);
     const largest = rows
-      .map((r) => ({ id: r.id, name: r.name, delta_bytes: byId.get(r.id)?.deltaBytes ?? 0 }))
+      .map((r) => ({ id: r.id, name: r.name, delta_bytes: byEngine.get(r.engineName)?.deltaBytes ?? 0 }))
       .sort((a, b) => b.delta_bytes - a.delta_bytes)
       .slice(0, 10);
     return {
       info,
       host: stats.host,
       capabilities: this.engine.capabilities(),
-      tenants: { total: rows.length, running: rows.filter((r) => byId.get(r.id)?.running).length },
+      tenants: { total: rows.length, running: rows.filter((r) => byEngine.get(r.engineName)?.running).length },
       disk: { tenant_deltas_bytes: totalDelta, full_copies_bytes: fullCopies, snapshots_bytes: stats.tenants.reduce((s, x) => s + x.snapshotBytes, 0) },
       ksm_saved_bytes: stats.tenants.reduce((s, x) => s + Math.max(0, x.ksmProfitBytes), 0),
       largest_deltas: largest,
@@ -742,7 +765,7 @@ export class Core {
   async routeTarget(label: string): Promise<RouteTarget | null> {
     const row = this.db.select().from(t.containers).where(eq(t.containers.label, label)).get();
     if (!row) return null;
-    const live = await this.engine.getTenant(row.id).catch(() => null);
+    const live = await this.engine.getTenant(row.engineName).catch(() => null);
     const templates = await this.templatesCached();
     const tpl = templates.find((x) => x.name === row.template);
     // One row's timeout, not the whole table's: this runs on the router's lookups.
@@ -758,11 +781,14 @@ export class Core {
     return this.templateCache.list;
   }
 
-  /** Effective idle timeouts of every container (seconds; null = never), from the database alone. */
-  async idleTimeouts(): Promise<Map<string, number | null>> {
+  /**
+   * Effective idle timeouts of every container (seconds; null = never), from the database alone,
+   * keyed by engine name (the router matches them to the engine's tenant list) with the public id.
+   */
+  async idleTimeouts(): Promise<Map<string, { id: string; timeoutS: number | null }>> {
     const templates = await this.templatesCached();
-    const rows = this.db.select({ id: t.containers.id, template: t.containers.template, idleTimeoutS: t.containers.idleTimeoutS }).from(t.containers).all();
-    return new Map(rows.map((r) => [r.id, effectiveIdle(r, templates)]));
+    const rows = this.db.select({ id: t.containers.id, engineName: t.containers.engineName, template: t.containers.template, idleTimeoutS: t.containers.idleTimeoutS }).from(t.containers).all();
+    return new Map(rows.map((r) => [r.engineName, { id: r.id, timeoutS: effectiveIdle(r, templates) }]));
   }
 
   labelOf(containerId: string): string | null {
@@ -781,10 +807,10 @@ export class Core {
     });
   }
 
-  async exec(actor: Actor, containerId: string, body: { command: string[]; timeout: number }) {
-    this.containerRow(actor, containerId);
+  async exec(actor: Actor, given: string, body: { command: string[]; timeout: number }) {
+    const { id: containerId, engineName } = this.containerRow(actor, given);
     return this.audited(actor, "container.exec", `container:${containerId}`, async () => {
-      const r = await this.engine.exec(containerId, body.command, body.timeout * 1000).catch((e) => Promise.reject(fromEngine(e)));
+      const r = await this.engine.exec(engineName, body.command, body.timeout * 1000).catch((e) => Promise.reject(fromEngine(e)));
       const cap = 256 * 1024;
       return { exit_code: r.exitCode, stdout: r.stdout.slice(0, cap), stderr: r.stderr.slice(0, cap), timed_out: r.timedOut, truncated: r.stdout.length > cap || r.stderr.length > cap };
     }, (r) => ({ argv0: body.command[0]?.slice(0, 100), exit_code: r.exit_code }));
@@ -798,12 +824,13 @@ export class Core {
    * snapshots, firewall rules, status logs, audit entries about it, idempotent replays of its
    * answers), the WAL is checkpointed so deleted pages do not linger, and only a receipt stays.
    */
-  async deleteContainer(actor: Actor, containerId: string) {
-    const row = this.containerRow(actor, containerId);
+  async deleteContainer(actor: Actor, given: string) {
+    const row = this.containerRow(actor, given);
+    const containerId = row.id;
     this.db.update(t.containers).set({ status: "deleting", updatedAt: nowIso() }).where(eq(t.containers.id, containerId)).run();
     let engineReport: { existed: boolean; erased: string[] };
     try {
-      engineReport = await this.engine.deleteTenant(containerId);
+      engineReport = await this.engine.deleteTenant(row.engineName);
     } catch (e) {
       // The erasure was asked for: the row stays "deleting" (not "failed"), so a retry or the
       // reconciler finishes it even if the engine meanwhile completed its part (e.g. it crashed mid-delete).
@@ -817,6 +844,8 @@ export class Core {
       snapshots: this.db.select({ n: sql<number>`count(*)` }).from(t.snapshots).where(eq(t.snapshots.containerId, containerId)).get()?.n ?? 0,
       firewall_rules: this.db.select({ n: sql<number>`count(*)` }).from(t.firewallRules).where(eq(t.firewallRules.containerId, containerId)).get()?.n ?? 0,
       status_logs: this.db.select({ n: sql<number>`count(*)` }).from(t.statusLogs).where(eq(t.statusLogs.containerId, containerId)).get()?.n ?? 0,
+      // Its id from before 0006_public_ids, if it had one: an identifier of it like the others.
+      id_aliases: this.db.select({ n: sql<number>`count(*)` }).from(t.idAliases).where(and(eq(t.idAliases.kind, "container"), eq(t.idAliases.newId, containerId))).get()?.n ?? 0,
     };
     const receipt = {
       id: id("r"),
@@ -831,6 +860,7 @@ export class Core {
           `${counts.snapshots} snapshot record(s)`,
           `${counts.firewall_rules} firewall rule(s)`,
           `${counts.status_logs} status log entr(ies)`,
+          `${counts.id_aliases} old id alias(es)`,
           "audit entries and idempotent replays about it",
         ],
       },
@@ -843,6 +873,7 @@ export class Core {
       tx.delete(t.idempotencyKeys).where(eq(t.idempotencyKeys.resourceId, containerId)).run();
       tx.delete(t.auditLog).where(eq(t.auditLog.target, `container:${containerId}`)).run();
       tx.delete(t.auditLog).where(sql`json_extract(${t.auditLog.detail}, '$.container_id') = ${containerId}`).run();
+      tx.delete(t.idAliases).where(and(eq(t.idAliases.kind, "container"), eq(t.idAliases.newId, containerId))).run();
       tx.delete(t.containers).where(eq(t.containers.id, containerId)).run();
       tx.insert(t.erasureReceipts).values(receipt).run();
     });
@@ -886,8 +917,7 @@ export class Core {
   // ------------------------------------------------------------------ env
 
   getEnv(actor: Actor, containerId: string): Record<string, string> {
-    this.containerRow(actor, containerId);
-    return this.env(containerId);
+    return this.env(this.containerRow(actor, containerId).id);
   }
 
   // ------------------------------------------------------------------ snapshots
@@ -913,17 +943,18 @@ export class Core {
       .where(and(sql`${t.snapshots.expiresAt} IS NOT NULL AND ${t.snapshots.expiresAt} <= ${now}`, containerId ? eq(t.snapshots.containerId, containerId) : undefined))
       .all();
     for (const s of expired) {
-      await this.engine.deleteSnapshot(s.containerId, s.name).catch(() => undefined);
+      const engineName = this.db.select({ n: t.containers.engineName }).from(t.containers).where(eq(t.containers.id, s.containerId)).get()?.n;
+      if (engineName) await this.engine.deleteSnapshot(engineName, s.name).catch(() => undefined);
       this.db.delete(t.snapshots).where(and(eq(t.snapshots.containerId, s.containerId), eq(t.snapshots.name, s.name))).run();
       this.audit(SYSTEM, "snapshot.expire", `container:${s.containerId}`, "ok", { snapshot: s.name });
     }
     return expired.length;
   }
 
-  async listSnapshots(actor: Actor, containerId: string) {
-    this.containerRow(actor, containerId);
+  async listSnapshots(actor: Actor, given: string) {
+    const { id: containerId, engineName } = this.containerRow(actor, given);
     await this.expireSnapshots(containerId);
-    const sizes = new Map((await this.engine.getTenant(containerId).catch(() => null))?.snapshots.map((s) => [s.name, s.bytes]) ?? []);
+    const sizes = new Map((await this.engine.getTenant(engineName).catch(() => null))?.snapshots.map((s) => [s.name, s.bytes]) ?? []);
     return this.db
       .select()
       .from(t.snapshots)
@@ -933,14 +964,14 @@ export class Core {
       .map((r) => this.snapshotView(r, sizes.get(r.name)));
   }
 
-  async createSnapshot(actor: Actor, containerId: string, body: { alias?: string; expiry?: number }) {
-    this.containerRow(actor, containerId);
+  async createSnapshot(actor: Actor, given: string, body: { alias?: string; expiry?: number }) {
+    const { id: containerId, engineName } = this.containerRow(actor, given);
     return this.audited(actor, "snapshot.create", `container:${containerId}`, async () => {
       await this.expireSnapshots(containerId);
       const stamp = nowIso().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
       let name = `snap-${stamp}`;
       for (let i = 2; this.db.select().from(t.snapshots).where(and(eq(t.snapshots.containerId, containerId), eq(t.snapshots.name, name))).get(); i++) name = `snap-${stamp}-${i}`;
-      const info = await this.engine.createSnapshot(containerId, name).catch((e) => Promise.reject(fromEngine(e)));
+      const info = await this.engine.createSnapshot(engineName, name).catch((e) => Promise.reject(fromEngine(e)));
       const replaced = body.alias
         ? this.db.select().from(t.snapshots).where(and(eq(t.snapshots.containerId, containerId), eq(t.snapshots.alias, body.alias))).all()
         : [];
@@ -948,7 +979,7 @@ export class Core {
       this.db.insert(t.snapshots).values({ containerId, name, alias: body.alias ?? null, expiresAt }).run();
       // An alias names one snapshot: the older one it named goes.
       for (const old of replaced) {
-        await this.engine.deleteSnapshot(containerId, old.name).catch(() => undefined);
+        await this.engine.deleteSnapshot(engineName, old.name).catch(() => undefined);
         this.db.delete(t.snapshots).where(and(eq(t.snapshots.containerId, containerId), eq(t.snapshots.name, old.name))).run();
       }
       const row = this.snapshotRow(containerId, name);
@@ -956,11 +987,11 @@ export class Core {
     }, (s) => ({ snapshot: s.name }));
   }
 
-  async restoreSnapshot(actor: Actor, containerId: string, nameOrAlias: string) {
-    this.containerRow(actor, containerId);
+  async restoreSnapshot(actor: Actor, given: string, nameOrAlias: string) {
+    const { id: containerId, engineName } = this.containerRow(actor, given);
     const snap = this.snapshotRow(containerId, nameOrAlias);
     return this.audited(actor, "snapshot.restore", `container:${containerId}`, async () => {
-      const after = await this.engine.restoreSnapshot(containerId, snap.name).catch((e) => Promise.reject(fromEngine(e)));
+      const after = await this.engine.restoreSnapshot(engineName, snap.name).catch((e) => Promise.reject(fromEngine(e)));
       this.db.update(t.snapshots).set({ lastUsedAt: nowIso() }).where(and(eq(t.snapshots.containerId, containerId), eq(t.snapshots.name, snap.name))).run();
       const state = after.state === "running" ? "running" : "stopped";
       this.logStatus(containerId, state, state, actor, undefined, { cause: `restore ${snap.name}` });
@@ -968,8 +999,8 @@ export class Core {
     }, () => ({ snapshot: snap.name }));
   }
 
-  async setSnapshotAlias(actor: Actor, containerId: string, nameOrAlias: string, alias: string) {
-    this.containerRow(actor, containerId);
+  async setSnapshotAlias(actor: Actor, given: string, nameOrAlias: string, alias: string) {
+    const containerId = this.containerRow(actor, given).id;
     const snap = this.snapshotRow(containerId, nameOrAlias);
     this.db.update(t.snapshots).set({ alias: null }).where(and(eq(t.snapshots.containerId, containerId), eq(t.snapshots.alias, alias))).run();
     this.db.update(t.snapshots).set({ alias }).where(and(eq(t.snapshots.containerId, containerId), eq(t.snapshots.name, snap.name))).run();
@@ -977,11 +1008,11 @@ export class Core {
     return this.snapshotView(this.snapshotRow(containerId, snap.name));
   }
 
-  async deleteSnapshot(actor: Actor, containerId: string, nameOrAlias: string) {
-    this.containerRow(actor, containerId);
+  async deleteSnapshot(actor: Actor, given: string, nameOrAlias: string) {
+    const { id: containerId, engineName } = this.containerRow(actor, given);
     const snap = this.snapshotRow(containerId, nameOrAlias);
     return this.audited(actor, "snapshot.delete", `container:${containerId}`, async () => {
-      await this.engine.deleteSnapshot(containerId, snap.name).catch((e) => Promise.reject(fromEngine(e)));
+      await this.engine.deleteSnapshot(engineName, snap.name).catch((e) => Promise.reject(fromEngine(e)));
       this.db.delete(t.snapshots).where(and(eq(t.snapshots.containerId, containerId), eq(t.snapshots.name, snap.name))).run();
       return { name: snap.name, deleted: true };
     }, () => ({ snapshot: snap.name }));
@@ -1006,14 +1037,14 @@ export class Core {
   }
 
   getFirewall(actor: Actor, containerId: string) {
-    this.containerRow(actor, containerId);
-    return this.firewallView(containerId);
+    return this.firewallView(this.containerRow(actor, containerId).id);
   }
 
-  private async replaceRules(actor: Actor, containerId: string, action: string, next: FirewallRule[]) {
+  private async replaceRules(actor: Actor, row: { id: string; engineName: string }, action: string, next: FirewallRule[]) {
     if (next.length > this.settings.maxFirewallRules) throw new CoreError(422, "TOO_MANY_RULES", `at most ${this.settings.maxFirewallRules} rules`);
+    const containerId = row.id;
     return this.audited(actor, action, `container:${containerId}`, async () => {
-      await this.engine.setFirewall(containerId, next).catch((e) => Promise.reject(fromEngine(e)));
+      await this.engine.setFirewall(row.engineName, next).catch((e) => Promise.reject(fromEngine(e)));
       this.db.transaction((tx) => {
         tx.delete(t.firewallRules).where(eq(t.firewallRules.containerId, containerId)).run();
         if (next.length) tx.insert(t.firewallRules).values(next.map((rule, position) => ({ containerId, position, rule }))).run();
@@ -1036,36 +1067,36 @@ export class Core {
     return p;
   }
 
-  async addRule(actor: Actor, containerId: string, direction: "ingress" | "egress", body: Record<string, unknown>) {
-    this.containerRow(actor, containerId);
+  async addRule(actor: Actor, given: string, direction: "ingress" | "egress", body: Record<string, unknown>) {
+    const row = this.containerRow(actor, given);
     const rule = this.parseRule(direction, body);
-    const all = this.rules(containerId);
+    const all = this.rules(row.id);
     const same = (a: FirewallRule, b: FirewallRule) => JSON.stringify({ ...a, description: undefined, state: undefined }) === JSON.stringify({ ...b, description: undefined, state: undefined });
     const dupIdx = all.filter((r) => r.direction === direction).findIndex((r) => same(r, rule));
     if (dupIdx >= 0) throw new CoreError(409, "DUPLICATE_RULE", "an identical rule exists", { duplicate_of: { direction, index: dupIdx } });
-    return this.replaceRules(actor, containerId, "firewall.add", [...all, rule]);
+    return this.replaceRules(actor, row, "firewall.add", [...all, rule]);
   }
 
-  async patchRule(actor: Actor, containerId: string, direction: "ingress" | "egress", index: number, body: Record<string, unknown>) {
-    this.containerRow(actor, containerId);
-    const all = this.rules(containerId);
+  async patchRule(actor: Actor, given: string, direction: "ingress" | "egress", index: number, body: Record<string, unknown>) {
+    const row = this.containerRow(actor, given);
+    const all = this.rules(row.id);
     const at = this.globalIndex(all, direction, index);
     const next = [...all];
     next[at] = this.parseRule(direction, { ...all[at], ...body, direction });
-    return this.replaceRules(actor, containerId, "firewall.update", next);
+    return this.replaceRules(actor, row, "firewall.update", next);
   }
 
-  async deleteRule(actor: Actor, containerId: string, direction: "ingress" | "egress", index: number) {
-    this.containerRow(actor, containerId);
-    const all = this.rules(containerId);
+  async deleteRule(actor: Actor, given: string, direction: "ingress" | "egress", index: number) {
+    const row = this.containerRow(actor, given);
+    const all = this.rules(row.id);
     const at = this.globalIndex(all, direction, index);
-    return this.replaceRules(actor, containerId, "firewall.delete", all.filter((_, i) => i !== at));
+    return this.replaceRules(actor, row, "firewall.delete", all.filter((_, i) => i !== at));
   }
 
   async resetFirewall(actor: Actor, containerId: string) {
     const row = this.containerRow(actor, containerId);
     const tpl = (await this.engine.listTemplates()).find((x) => x.name === row.template);
-    return this.replaceRules(actor, containerId, "firewall.reset", tpl?.settings.firewall ?? []);
+    return this.replaceRules(actor, row, "firewall.reset", tpl?.settings.firewall ?? []);
   }
 
   // ------------------------------------------------------------------ templates
@@ -1085,9 +1116,9 @@ export class Core {
 
   async promote(actor: Actor, body: { container_id: string; name: string }) {
     this.requireAdmin(actor);
-    this.containerRow(actor, body.container_id);
+    const row = this.containerRow(actor, body.container_id);
     return this.audited(actor, "template.promote", `template:${body.name}`, async () => {
-      await this.engine.promote(body.container_id, body.name).catch((e) => Promise.reject(fromEngine(e)));
+      await this.engine.promote(row.engineName, body.name).catch((e) => Promise.reject(fromEngine(e)));
       return (await this.listTemplates()).find((x) => x.name === body.name)!;
     });
   }
@@ -1097,12 +1128,13 @@ export class Core {
   /** Creates an API token; the secret is returned once and only its hash is kept. */
   createToken(actor: Actor, body: { name: string; project_id: string | null }) {
     this.requireAdmin(actor);
-    if (body.project_id) this.projectRow(actor, body.project_id);
+    // An old project id names the project it became: the token row holds the current id.
+    const projectId = body.project_id ? this.projectRow(actor, body.project_id).id : null;
     const secret = `hdy_${randomBytes(24).toString("base64url")}`;
     const tid = id("k");
-    this.db.insert(t.apiTokens).values({ id: tid, name: body.name, hash: sha256(secret), prefix: secret.slice(0, 8), projectId: body.project_id }).run();
-    this.audit(actor, "token.create", `token:${tid}`, "ok", { project_id: body.project_id });
-    return { id: tid, name: body.name, project_id: body.project_id, token: secret, prefix: secret.slice(0, 8) };
+    this.db.insert(t.apiTokens).values({ id: tid, name: body.name, hash: sha256(secret), prefix: secret.slice(0, 8), projectId }).run();
+    this.audit(actor, "token.create", `token:${tid}`, "ok", { project_id: projectId });
+    return { id: tid, name: body.name, project_id: projectId, token: secret, prefix: secret.slice(0, 8) };
   }
 
   /** Makes sure a token secret exists as an admin token (the one `npm run up` writes). */
@@ -1194,12 +1226,13 @@ export class Core {
    */
   async reconcile(): Promise<{ removedOrphans: string[]; markedFailed: string[]; finished: string[]; envPushed: string[]; unattributed: string[]; errors: string[] }> {
     const report = { removedOrphans: [] as string[], markedFailed: [] as string[], finished: [] as string[], envPushed: [] as string[], unattributed: [] as string[], errors: [] as string[] };
+    // The engine names its tenants by engine name; rows are matched on that, reported by public id.
     const tenants = await this.engine.listTenants();
-    const byId = new Map(tenants.map((x) => [x.id, x]));
+    const byEngine = new Map(tenants.map((x) => [x.id, x]));
     const rows = this.db.select().from(t.containers).all();
-    const rowIds = new Set(rows.map((r) => r.id));
+    const rowNames = new Set(rows.map((r) => r.engineName));
     for (const tenant of tenants) {
-      if (rowIds.has(tenant.id)) continue;
+      if (rowNames.has(tenant.id)) continue;
       // A create of this process between its engine call and its row is not an orphan.
       if (this.inflightOps.has(tenant.labels["hoody.op"] ?? "")) continue;
       if (tenant.labels["hoody.owner"] === "core") {
@@ -1210,7 +1243,7 @@ export class Core {
       } else report.unattributed.push(tenant.id);
     }
     for (const row of rows) {
-      const tenant = byId.get(row.id);
+      const tenant = byEngine.get(row.engineName);
       if (row.status === "deleting") {
         // An erasure interrupted (crash, engine down): finish it, whether or not the engine still has the tenant.
         // One row's failure (or a concurrent DELETE that got there first) must not stop the rest.
@@ -1235,7 +1268,7 @@ export class Core {
       if (JSON.stringify(sortKeys(want)) !== JSON.stringify(sortKeys(tenant.env))) {
         const patch: Record<string, string | null> = { ...want };
         for (const k of Object.keys(tenant.env)) if (!(k in want)) patch[k] = null;
-        await this.engine.updateTenant(row.id, { env: patch, restart: false });
+        await this.engine.updateTenant(row.engineName, { env: patch, restart: false });
         report.envPushed.push(row.id);
       }
     }
