@@ -168,7 +168,7 @@ function Header({ c, stale }: { c: Container; stale: boolean }) {
             </span>
           </div>
           <p className="text-xs text-neutral-500">
-            <span className="font-mono">{c.id}</span> · template {c.template} · {c.ip ?? "no IP"}
+            <span className="font-mono">{c.id}</span> · engine name <span className="font-mono" title="what LXC or Incus calls it (not an API id)">{c.engine_name}</span> · template {c.template} · {c.ip ?? "no IP"}
             {c.member && <span data-testid="tenant-member"> · member {c.member}</span>} · created <span title={fmtDate(c.created_at)}>{ago(c.created_at)}</span>
             {c.source_container_id && (
               <>
