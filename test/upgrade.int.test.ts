@@ -152,6 +152,8 @@ describe("upgrading an install of the previous release in place", () => {
     expect(logs.some((l: any) => l.metadata?.operation === "restart")).toBe(true);
     const audit = (await api("GET", `/audit?target=container:${id}&limit=100`)).body.data.entries.map((e: any) => e.action);
     expect(audit).toEqual(expect.arrayContaining(["container.create", "snapshot.create", "firewall.add", "container.restart"]));
+    // The audit filter by an old id finds the same entries.
+    expect((await api("GET", `/audit?target=container:${old.app.id}&limit=100`)).body.data.entries.map((e: any) => e.action)).toEqual((await api("GET", `/audit?target=container:${id}&limit=100`)).body.data.entries.map((e: any) => e.action));
     expect((await api("GET", `/containers/${old.copy.id}`)).body.data.source_container_id).toBe(id);
     // The project's token (made before the upgrade) sees its project under the new id.
     const scoped = await api("GET", "/containers?limit=100", undefined, projectToken);

@@ -1181,7 +1181,12 @@ export class Core {
     this.requireAdmin(actor);
     const conds: SQL[] = [];
     if (q.action) conds.push(like(t.auditLog.action, `${q.action}%`));
-    if (q.target) conds.push(eq(t.auditLog.target, q.target));
+    if (q.target) {
+      // Entries were rewritten to the new ids (0006_public_ids): an old id in the filter means its row's.
+      const m = /^(project|container):(.+)$/.exec(q.target);
+      const current = m ? aliasTarget(this.db, m[1] as IdKind, m[2]!) : null;
+      conds.push(eq(t.auditLog.target, current ? `${m![1]}:${current}` : q.target));
+    }
     if (q.actor) conds.push(eq(t.auditLog.actor, q.actor));
     const where = conds.length ? and(...conds) : undefined;
     const total = this.db.select({ n: sql<number>`count(*)` }).from(t.auditLog).where(where).get()?.n ?? 0;
