@@ -13,7 +13,7 @@ const USAGE: Record<string, string> = {
 
 Commands:
   projects     list, create, get and delete projects
-  containers   create, copy, list, inspect, start/stop, erase containers; env vars; exec
+  containers   create, copy, list, inspect, start/stop, pause/resume, erase containers; env vars; exec
   snapshots    list, create, restore and delete a container's snapshots
   tokens       list, create and revoke API tokens (admin)
   scripts      exec scripts: list, and set their secrets and settings (admin)
@@ -31,7 +31,8 @@ Errors print "error CODE: message" on stderr and exit 1; usage errors exit 2.`,
   hoody projects list [--page N] [--limit N]
   hoody projects create <alias> [--max N]     N: the most containers it may hold
   hoody projects get <project-id>
-  hoody projects rm <project-id>              the project must be empty`,
+  hoody projects rm <project-id> [--erase-containers]
+                                              without the flag the project must be empty`,
 
   containers: `Usage:
   hoody containers create <project-id> [--template T] [--name N] [--env K=V ...] [--no-start] [--url-only]
@@ -39,7 +40,7 @@ Errors print "error CODE: message" on stderr and exit 1; usage errors exit 2.`,
                         [--copy-firewall] [--env K=V ...] [--no-start] [--url-only]
   hoody containers list [--project ID] [--status S] [--template T] [--search Q] [--page N] [--limit N]
   hoody containers get <id>
-  hoody containers start|stop|restart|force-stop <id>
+  hoody containers start|stop|restart|force-stop|pause|resume <id>
   hoody containers rm <id>                            erase it and all its data; prints the receipt
   hoody containers env <id>                           list its env vars
   hoody containers env <id> set K=V [K=V ...] [--no-restart]
@@ -47,7 +48,7 @@ Errors print "error CODE: message" on stderr and exit 1; usage errors exit 2.`,
   hoody containers exec <id> [--timeout SECONDS] -- <cmd> [args...]
 
   create/copy print the container as JSON (--url-only: just its URL); --template defaults to mini;
-  --name defaults to a random one. Status is one of creating, running, stopped, failed, deleting.
+  --name defaults to a random one. Status is one of creating, running, paused, stopped, failed, deleting.
   Env changes restart a running container unless --no-restart. exec prints the command's stdout
   and stderr and exits with its exit code (124 if it timed out; --timeout 1-600, default 30).`,
 
@@ -112,6 +113,7 @@ const OPTIONS = {
   name: { type: "string" },
   env: { type: "string", multiple: true },
   "no-start": { type: "boolean" },
+  "erase-containers": { type: "boolean" },
   "url-only": { type: "boolean" },
   project: { type: "string" },
   snapshot: { type: "string" },
@@ -138,6 +140,7 @@ interface Values {
   name?: string;
   env?: string[];
   "no-start"?: boolean;
+  "erase-containers"?: boolean;
   "url-only"?: boolean;
   project?: string;
   snapshot?: string;
@@ -415,11 +418,16 @@ const projects: Record<string, Handler> = {
     json(await call<ProjectView>(cfg, "GET", `/projects/${enc(id!)}`));
   },
   async rm(cfg, inv) {
-    allowOnly(inv, []);
+    allowOnly(inv, ["erase-containers"]);
     const [id] = positionals(inv, ["project-id"]);
-    const d = await call<{ id: string }>(cfg, "DELETE", `/projects/${enc(id!)}`);
+    // The API erases a project's containers with it (as Hoody's does): the CLI asks for that in so many words.
+    if (!inv.values["erase-containers"]) {
+      const p = await call<ProjectView>(cfg, "GET", `/projects/${enc(id!)}`);
+      if (p.container_count > 0) throw new ApiError("PROJECT_NOT_EMPTY", `project ${id} has ${p.container_count} container(s); add --erase-containers to erase them (each with its GDPR receipt) and the project`);
+    }
+    const d = await call<{ id: string; deleted: { containers: number }; receipts: string[] }>(cfg, "DELETE", `/projects/${enc(id!)}`);
     if (inv.values.json) return json(d);
-    out(`deleted project ${d.id}`);
+    out(`deleted project ${d.id}${d.deleted.containers ? ` and erased ${d.deleted.containers} container(s) (receipts ${d.receipts.join(", ")})` : ""}`);
   },
 };
 
@@ -449,7 +457,7 @@ function printEnv(env: Record<string, string>): void {
 }
 
 const operation =
-  (op: "start" | "stop" | "restart" | "force-stop"): Handler =>
+  (op: "start" | "stop" | "restart" | "force-stop" | "pause" | "resume"): Handler =>
   async (cfg, inv) => {
     allowOnly(inv, []);
     const [id] = positionals(inv, ["id"]);
@@ -506,6 +514,8 @@ const containers: Record<string, Handler> = {
   stop: operation("stop"),
   restart: operation("restart"),
   "force-stop": operation("force-stop"),
+  pause: operation("pause"),
+  resume: operation("resume"),
   async rm(cfg, inv) {
     allowOnly(inv, []);
     const [id] = positionals(inv, ["id"]);

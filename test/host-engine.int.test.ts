@@ -5,6 +5,8 @@ import fs from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import { execa } from "execa";
+import { existsSync, readFileSync } from "node:fs";
+import { CgroupReader, detectCgroupLayout } from "../server/host/drivers/cgroup.js";
 import { TestHost, httpGet, waitFor } from "./host-harness.js";
 import type { TenantInfo } from "../server/engine/protocol.js";
 
@@ -205,6 +207,46 @@ describe("tenants from mini", () => {
     expect(await initPid(a)).toBe(pidBefore);
     // It was restarted by the snapshot restore above: its app may still be coming up.
     expect((await waitFor(() => httpGet(`http://${a.ip}:8080/`).catch(() => null))).status).toBe(200);
+  });
+
+  it("pauses with the cgroup freezer: the app stops answering, the other tenant does not; the pause outlives a daemon restart", async () => {
+    const unified = existsSync("/sys/fs/cgroup/cgroup.controllers") ? "/sys/fs/cgroup" : "/sys/fs/cgroup/unified";
+    const events = () => readFileSync(`${unified}/hoody.tenants/${a.id}/payload/cgroup.events`, "utf8");
+    expect((await httpGet(`http://${a.ip}:8080/`)).status).toBe(200);
+    expect((await h.client.call("tenants.pause", { id: a.id })).state).toBe("paused");
+    expect(events()).toMatch(/^frozen 1$/m);
+    // Frozen, its httpd takes no request (the kernel still completes the handshake); the other tenant, the live control, does.
+    await expect(httpGet(`http://${a.ip}:8080/`, 1500)).rejects.toThrow();
+    expect((await httpGet(`http://${b.ip}:8080/`, 1500)).status).toBe(200);
+    expect((await h.client.call("host.stats", { ids: [a.id, b.id] })).tenants.map((t) => [t.id, t.running, t.paused])).toEqual([
+      [a.id, true, true],
+      [b.id, true, false],
+    ]);
+    await expect(h.client.call("tenants.exec", { id: a.id, command: ["/bin/true"] })).rejects.toMatchObject({ code: "INVALID_STATE" });
+    await expect(h.client.call("tenants.pause", { id: a.id })).rejects.toMatchObject({ code: "INVALID_STATE" });
+    await expect(h.client.call("tenants.resume", { id: b.id })).rejects.toMatchObject({ code: "INVALID_STATE" });
+    const pid = await initPid(a);
+    await h.killDaemon();
+    await h.startDaemon();
+    expect((await h.client.call("tenants.get", { id: a.id })).state).toBe("paused");
+    expect(events()).toMatch(/^frozen 1$/m);
+    expect((await h.client.call("tenants.resume", { id: a.id })).state).toBe("running");
+    expect(events()).toMatch(/^frozen 0$/m);
+    expect(await initPid(a)).toBe(pid);
+    expect((await httpGet(`http://${a.ip}:8080/`)).status).toBe(200);
+  });
+
+  it.skipIf(!existsSync("/sys/fs/cgroup/freezer"))("hybrid host: a tenant frozen by the v1 freezer (a freeze the daemon did not make) reads as paused and its resume thaws it", async () => {
+    const state = () => readFileSync(`/sys/fs/cgroup/freezer/hoody.tenants/${a.id}/payload/freezer.state`, "utf8").trim();
+    expect(state()).toBe("THAWED");
+    // The driver's v1 path, as a host without a unified tree would run it.
+    await new CgroupReader(detectCgroupLayout(), "v1").setFrozen(a.id, true);
+    expect(state()).toBe("FROZEN");
+    expect((await h.client.call("tenants.get", { id: a.id })).state).toBe("paused");
+    await expect(httpGet(`http://${a.ip}:8080/`, 1500)).rejects.toThrow();
+    expect((await h.client.call("tenants.resume", { id: a.id })).state).toBe("running");
+    expect(state()).toBe("THAWED");
+    expect((await httpGet(`http://${a.ip}:8080/`)).status).toBe(200);
   });
 
   it("erases everything on delete; deleting twice is fine", async () => {

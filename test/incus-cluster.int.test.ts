@@ -73,6 +73,34 @@ describe.skipIf(!RUN)("Incus cluster placement (runs under npm run test:incus: n
     }
   });
 
+  it("lists each member as a server with a stable id; create places on server_id and keeps autostart in boot.autostart", async () => {
+    const e = engine();
+    const dir = await fs.mkdtemp(path.join(d.dir, "db-"));
+    const db = openDb(path.join(dir, "hoody.db"));
+    const core = new Core(db, e, { domain: "localhost", routerPort: 8080, maxFirewallRules: 100 });
+    try {
+      const servers = await core.listServers(SYSTEM);
+      expect(servers.map((x) => [x.name, x.member, x.engine, x.status])).toEqual([[MEMBER, MEMBER, "incus", "active"]]);
+      const sid = servers[0]!.id;
+      expect(sid).toMatch(/^[0-9a-f]{24}$/);
+      // Same id from a second Core on the same database (a restart).
+      expect((await new Core(db, e, { domain: "localhost", routerPort: 8080, maxFirewallRules: 100 }).getServer(SYSTEM, sid)).member).toBe(MEMBER);
+      const project = await core.createProject(SYSTEM, { alias: "servers" });
+      await expect(core.createContainer(SYSTEM, project.id, { container_image: "mini", server_id: "0123456789abcdef01234567" })).rejects.toMatchObject({ status: 404, code: "SERVER_NOT_FOUND" });
+      const c = await core.createContainer(SYSTEM, project.id, { container_image: "mini", server_id: sid, autostart: false, start: true });
+      expect([c.server_id, c.server_name, c.member, c.status, c.autostart]).toEqual([sid, MEMBER, MEMBER, "running", false]);
+      const conf = async () => (await d.client.get<{ config: Record<string, string> }>(`/1.0/instances/${c.id}`)).config["boot.autostart"];
+      expect(await conf()).toBe("false");
+      const u = await core.updateContainer(SYSTEM, c.id, { autostart: true, restart: true });
+      expect([u.container.autostart, u.restarted]).toEqual([true, false]);
+      // Unset: Incus restores the last state at boot (ours: back if it was running).
+      expect(await conf()).toBeUndefined();
+      await core.deleteContainer(SYSTEM, c.id);
+    } finally {
+      e.close();
+    }
+  });
+
   it("lets Incus place without a target, and a target that is no member fails and leaves nothing behind", async () => {
     const e = engine();
     try {

@@ -159,6 +159,7 @@ export default function OverviewPage() {
           <dl className="grid grid-cols-3 gap-2 text-sm">
             <Fact term="Running">
               <span className="text-2xl font-semibold text-green-700">{o.tenants.running}</span>
+              {o.tenants.paused > 0 && <span className="block text-xs text-sky-700">{o.tenants.paused} paused</span>}
             </Fact>
             <Fact term="Stopped">
               <span className="text-2xl font-semibold text-neutral-700">{stopped}</span>

@@ -2,7 +2,7 @@
 import { containersRouter } from "./routers/containers";
 import { projectsRouter } from "./routers/projects";
 import { scriptsRouter } from "./routers/scripts";
-import { auditRouter, authRouter, hostRouter, templatesRouter, tokensRouter } from "./routers/system";
+import { auditRouter, authRouter, hostRouter, serversRouter, templatesRouter, tokensRouter } from "./routers/system";
 import { createCallerFactory, createTRPCRouter } from "./trpc";
 
 export const appRouter = createTRPCRouter({
@@ -12,6 +12,7 @@ export const appRouter = createTRPCRouter({
   tokens: tokensRouter,
   audit: auditRouter,
   host: hostRouter,
+  servers: serversRouter,
   auth: authRouter,
   scripts: scriptsRouter,
 });

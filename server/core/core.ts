@@ -7,7 +7,7 @@ import type { z } from "zod";
 import { and, asc, desc, eq, like, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
 import * as t from "../db/schema";
-import type { Engine } from "../engine/types";
+import type { Engine, EngineServer } from "../engine/types";
 import type { FirewallRule, Limits, TenantInfo, TenantStats } from "../engine/protocol";
 import { ENV_KEY_RE, ENV_MAX_TOTAL_BYTES, envBytes, FirewallRuleSchema } from "../engine/protocol";
 import { admissionFromEnv, type Admission } from "./admission";
@@ -16,9 +16,10 @@ import { CoreError, fromEngine, notFound } from "./errors";
 import { Idempotency } from "./idempotency";
 import { faultPoint } from "./fault";
 import { aliasTarget, newPublicId, type IdKind } from "./ids";
-import type { CeilingsInput, LimitsInput, ListQuery } from "./schemas";
+import type { CeilingsInput, CopyContainerBody, CreateContainerBody, LimitsInput, ListQuery, ProjectListQuery } from "./schemas";
 import { MAX_ENV_KEYS } from "./schemas";
 import { ScriptStore } from "./scripts";
+import { allowedOperations, ENGINE_STATUSES, engineStatus, type ContainerOperation, type ContainerStatus } from "./status";
 
 export interface Actor {
   /** "token:<id>", "operator", "system", "script:<name>". */
@@ -34,7 +35,7 @@ export interface CoreSettings {
   maxFirewallRules: number;
 }
 
-export type ContainerStatus = "creating" | "running" | "stopped" | "failed" | "deleting";
+export type { ContainerOperation, ContainerStatus };
 
 export interface ContainerView {
   id: string;
@@ -42,7 +43,27 @@ export interface ContainerView {
   engine_name: string;
   name: string;
   project_id: string;
+  project_alias: string | null;
+  /** Where it runs (GET /servers); null only for an old row the reconciler has not placed yet. */
+  server_id: string | null;
+  server_name: string | null;
   template: string;
+  /** Hoody's name of the template. */
+  container_image: string;
+  color: string;
+  autostart: boolean;
+  /** Hoody features this server does not offer: always false here (a true on create is refused). */
+  ai: false;
+  hoody_kit: false;
+  dev_kit: false;
+  kvm: false;
+  prespawn: false;
+  is_default: false;
+  /** No template here runs an SSH server (a key on create is refused). */
+  ssh_public_key: null;
+  ramdisk_scope: "container";
+  realm_ids: string[];
+  last_used_snapshot: string | null;
   status: ContainerStatus;
   url: string;
   ip: string | null;
@@ -90,7 +111,12 @@ export interface ContainerStatsView {
 
 export interface ProjectView {
   id: string;
+  /** The one operator of this box (a stable 24-hex id): Hoody's projects belong to a user. */
+  user_id: string;
   alias: string;
+  color: string;
+  is_default: false;
+  realm_ids: string[];
   max_containers: number | null;
   /** Operator-set ceilings for what the project's tokens may ask for; absent keys: the template's defaults. */
   ceilings: Record<string, number> | null;
@@ -101,6 +127,71 @@ export interface ProjectView {
 
 /** Ids of things the SDK does not address by a 24-hex id (tokens `k…`, receipts `r…`). */
 const id = (prefix: string) => `${prefix}${randomBytes(8).toString("hex").slice(0, 10)}`;
+/** "#abc" / "AABBCC" → "#AABBCC" (Hoody's normal form). */
+export function normalizeColor(c: string): string {
+  let h = c.replace(/^#/, "").toUpperCase();
+  if (h.length === 3) h = [...h].map((x) => x + x).join("");
+  return `#${h}`;
+}
+const randomColor = () => `#${randomBytes(3).toString("hex").toUpperCase()}`;
+
+/** Why each Hoody field this server cannot honour is refused (FEATURE_NOT_OFFERED names the field). */
+const NOT_OFFERED: Record<string, string> = {
+  ai: "Hoody's AI features are not offered by this server",
+  hoody_kit: "Hoody Kit is not installed by this server (build a template with what you need)",
+  dev_kit: "the dev kit is not installed by this server (build a template with what you need)",
+  kvm: "/dev/kvm passthrough is not offered by this server",
+  dev_kvm: "/dev/kvm passthrough is not offered by this server",
+  cache: "cached images are not used here: every container is a copy-on-write clone of its template",
+  cache_image: "cached images are not used here: every container is a copy-on-write clone of its template",
+  prespawn: "prespawn containers are not offered by this server",
+  ssh_public_key: "no template on this server runs an SSH server: use exec (POST /containers/{id}/exec)",
+  realm_ids: "realms are not offered by this server",
+  realm_id: "realms are not offered by this server",
+  ramdisk: "every container here has its own /ramdisk; ramdisk: false cannot be honoured",
+  ramdisk_scope: "a ramdisk shared by a project's containers is not offered; each has its own",
+};
+
+/** Refuses (422 FEATURE_NOT_OFFERED) a Hoody field set to a value this server cannot honour; false/absent/empty pass. */
+export function refuseNotOffered(body: Record<string, unknown>): void {
+  const bad = Object.keys(NOT_OFFERED).filter((f) => {
+    const v = body[f];
+    if (f === "ssh_public_key") return typeof v === "string" && v.trim() !== "";
+    if (f === "realm_ids") return Array.isArray(v) && v.length > 0;
+    if (f === "realm_id") return typeof v === "string" && v !== "";
+    if (f === "ramdisk") return v === false;
+    if (f === "ramdisk_scope") return v !== undefined && v !== "container";
+    return v === true;
+  });
+  if (bad.length) {
+    throw new CoreError(422, "FEATURE_NOT_OFFERED", bad.map((f) => `${f}: ${NOT_OFFERED[f]}`).join("; "), bad.map((f) => ({ instancePath: `/${f}`, field: f, message: NOT_OFFERED[f] })));
+  }
+}
+
+export interface ServerView {
+  /** One id serves as the rental's, the server's and the server_id create takes (Hoody has three; here they are one place). */
+  id: string;
+  server_id: string;
+  name: string;
+  status: "active" | "offline";
+  engine: "host" | "incus";
+  /** Incus: the cluster member; null on the host engine and a lone incusd. */
+  member: string | null;
+  containers: number;
+  is_free_tier: false;
+  pool_id: null;
+  created_at: string;
+  server: {
+    id: string;
+    name: string;
+    is_vm: false;
+    specs: {
+      cpu: { model: string | null; cores: null; threads: number | null } | null;
+      ram: { capacity_gb: number } | null;
+      disks: { total_gb: number } | null;
+    };
+  };
+}
 const nowIso = () => new Date().toISOString();
 export const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
 
@@ -228,13 +319,38 @@ export class Core {
 
   private projectView(row: typeof t.projects.$inferSelect): ProjectView {
     const count = this.db.select({ n: sql<number>`count(*)` }).from(t.containers).where(eq(t.containers.projectId, row.id)).get()?.n ?? 0;
-    return { id: row.id, alias: row.alias, max_containers: row.maxContainers, ceilings: row.ceilings ?? null, container_count: count, created_at: row.createdAt, updated_at: row.updatedAt };
+    return {
+      id: row.id,
+      user_id: this.operatorId(),
+      alias: row.alias,
+      color: row.color ?? "#6B7280",
+      is_default: false,
+      realm_ids: [],
+      max_containers: row.maxContainers,
+      ceilings: row.ceilings ?? null,
+      container_count: count,
+      created_at: row.createdAt,
+      updated_at: row.updatedAt,
+    };
   }
 
-  listProjects(actor: Actor, q: { page: number; limit: number }) {
+  private operatorIdCache: string | null = null;
+  /** The stable 24-hex id of this box's one operator (made once, kept in settings): Hoody's user_id of every project. */
+  operatorId(): string {
+    if (this.operatorIdCache) return this.operatorIdCache;
+    this.db.insert(t.settings).values({ key: "operator_user_id", value: newPublicId() }).onConflictDoNothing().run();
+    this.operatorIdCache = this.db.select().from(t.settings).where(eq(t.settings.key, "operator_user_id")).get()!.value;
+    return this.operatorIdCache;
+  }
+
+  listProjects(actor: Actor, q: { page: number; limit: number } & Partial<Pick<ProjectListQuery, "sort_by" | "sort_order" | "realm_id">>) {
+    refuseNotOffered({ realm_id: q.realm_id });
     const where = actor.projectId ? eq(t.projects.id, actor.projectId) : undefined;
     const total = this.db.select({ n: sql<number>`count(*)` }).from(t.projects).where(where).get()?.n ?? 0;
-    const rows = this.db.select().from(t.projects).where(where).orderBy(asc(t.projects.createdAt)).limit(q.limit).offset((q.page - 1) * q.limit).all();
+    const col = { id: t.projects.id, alias: t.projects.alias, created_at: t.projects.createdAt, updated_at: t.projects.updatedAt }[q.sort_by ?? "created_at"];
+    // The id breaks ties (rows made in the same millisecond), so pages never overlap.
+    const order = q.sort_order === "desc" ? [desc(col), desc(t.projects.id)] : [asc(col), asc(t.projects.id)];
+    const rows = this.db.select().from(t.projects).where(where).orderBy(...order).limit(q.limit).offset((q.page - 1) * q.limit).all();
     return { projects: rows.map((r) => this.projectView(r)), pagination: pagination(total, q.page, q.limit) };
   }
 
@@ -246,17 +362,19 @@ export class Core {
     if (actor.projectId) throw new CoreError(403, "RESOURCE_ACCESS_DENIED", "this needs an admin token");
   }
 
-  async createProject(actor: Actor, body: { alias: string; max_containers?: number | null; ceilings?: Ceilings | null }): Promise<ProjectView> {
+  async createProject(actor: Actor, body: { alias: string; color?: string; max_containers?: number | null; ceilings?: Ceilings | null; realm_ids?: string[] }): Promise<ProjectView> {
     this.requireAdmin(actor);
+    refuseNotOffered(body);
     return this.audited(actor, "project.create", null, async () => {
       const pid = newPublicId();
-      this.db.insert(t.projects).values({ id: pid, alias: body.alias, maxContainers: body.max_containers ?? null, ceilings: body.ceilings ?? null }).run();
+      this.db.insert(t.projects).values({ id: pid, alias: body.alias, color: body.color ? normalizeColor(body.color) : randomColor(), maxContainers: body.max_containers ?? null, ceilings: body.ceilings ?? null }).run();
       return this.getProject(actor, pid);
     }, (p) => ({ project_id: p.id }));
   }
 
-  async updateProject(actor: Actor, given: string, body: { alias?: string; max_containers?: number | null; ceilings?: Ceilings | null }): Promise<ProjectView> {
+  async updateProject(actor: Actor, given: string, body: { alias?: string; color?: string; max_containers?: number | null; ceilings?: Ceilings | null; realm_ids?: string[] }): Promise<ProjectView> {
     const projectId = this.projectRow(actor, given).id;
+    refuseNotOffered(body);
     return this.audited(actor, "project.update", `project:${projectId}`, async () => {
       // What a project may use is the operator's to set: its own token cannot lift it.
       if (actor.projectId && (body.max_containers !== undefined || body.ceilings !== undefined)) {
@@ -266,6 +384,7 @@ export class Core {
         .update(t.projects)
         .set({
           ...(body.alias !== undefined && { alias: body.alias }),
+          ...(body.color !== undefined && { color: normalizeColor(body.color) }),
           ...(body.max_containers !== undefined && { maxContainers: body.max_containers }),
           ...(body.ceilings !== undefined && { ceilings: body.ceilings }),
           updatedAt: nowIso(),
@@ -276,15 +395,130 @@ export class Core {
     });
   }
 
-  async deleteProject(actor: Actor, given: string): Promise<{ id: string }> {
+  /**
+   * Erases every container of the project (each through deleteContainer, so each gets its GDPR
+   * receipt), then the project and its tokens. The first erasure that fails stops it: the project
+   * stays with what remains, and the error lists what was erased (with receipts) and what was not.
+   */
+  async deleteProject(actor: Actor, given: string, opts: { includeDeletedItems?: boolean } = {}) {
     this.requireAdmin(actor);
-    const p = this.projectView(this.projectRow(actor, given));
-    const projectId = p.id;
-    if (p.container_count > 0) throw new CoreError(409, "PROJECT_NOT_EMPTY", `project ${projectId} still has ${p.container_count} container(s)`);
+    const projectId = this.projectRow(actor, given).id;
     return this.audited(actor, "project.delete", `project:${projectId}`, async () => {
-      this.db.delete(t.projects).where(eq(t.projects.id, projectId)).run();
-      return { id: projectId };
+      const erased: { id: string; name: string; receipt_id: string }[] = [];
+      // A create that lands while we erase is erased too; a project that keeps refilling is left (409).
+      for (let round = 0; round < 3; round++) {
+        const rows = this.db.select({ id: t.containers.id, name: t.containers.name }).from(t.containers).where(eq(t.containers.projectId, projectId)).orderBy(asc(t.containers.createdAt)).all();
+        if (!rows.length) break;
+        for (const r of rows) {
+          try {
+            const receipt = await this.deleteContainer(actor, r.id);
+            erased.push({ id: r.id, name: r.name, receipt_id: receipt.receipt_id });
+          } catch (e) {
+            const err = fromEngine(e);
+            if (err.code === "CONTAINER_NOT_FOUND") continue; // erased meanwhile by another request: its receipt is that request's
+            const remaining = this.db.select({ n: sql<number>`count(*)` }).from(t.containers).where(eq(t.containers.projectId, projectId)).get()?.n ?? 0;
+            throw new CoreError(
+              err.status,
+              "PROJECT_DELETE_INCOMPLETE",
+              `erasing container ${r.id} failed (${err.code}: ${err.message}); ${erased.length} container(s) were erased, ${remaining} remain; the project was kept`,
+              { failed: { id: r.id, name: r.name, code: err.code, message: err.message }, erased, remaining },
+            );
+          }
+        }
+      }
+      const tokens = this.db.transaction((tx) => {
+        const left = tx.select({ n: sql<number>`count(*)` }).from(t.containers).where(eq(t.containers.projectId, projectId)).get()?.n ?? 0;
+        if (left > 0) throw new CoreError(409, "PROJECT_NOT_EMPTY", `containers keep being created in project ${projectId} (${left} now); ${erased.length} were erased`, { erased, remaining: left });
+        const n = tx.select({ n: sql<number>`count(*)` }).from(t.apiTokens).where(eq(t.apiTokens.projectId, projectId)).get()?.n ?? 0;
+        tx.delete(t.projects).where(eq(t.projects.id, projectId)).run();
+        tx.delete(t.idAliases).where(and(eq(t.idAliases.kind, "project"), eq(t.idAliases.newId, projectId))).run();
+        return n;
+      });
+      return {
+        id: projectId,
+        deleted: { containers: erased.length, permissions: 0, aliases: 0, tokens },
+        ...(opts.includeDeletedItems && { deleted_items: { containers: erased.map(({ id: cid, name }) => ({ id: cid, name })) } }),
+        receipts: erased.map((e) => e.receipt_id),
+      };
+    }, (r) => ({ containers: r.deleted.containers, receipts: r.receipts }));
+  }
+
+  // ------------------------------------------------------------------ servers
+
+  /** The engine's key of the place a tenant runs on (see EngineServer.key). */
+  private serverKey(member: string | undefined): string {
+    if (this.engine.kind === "host") return "host";
+    return member ? `incus:${member}` : "incus";
+  }
+
+  /** Asks the engine where tenants can run and gives each place its stable row (made once, name kept current). */
+  private async syncServers(): Promise<{ row: typeof t.servers.$inferSelect; place: EngineServer }[]> {
+    const places = await this.engine.servers().catch((e) => Promise.reject(fromEngine(e)));
+    return places.map((place) => {
+      this.db.insert(t.servers).values({ id: newPublicId(), key: place.key, name: place.name }).onConflictDoNothing().run();
+      let row = this.db.select().from(t.servers).where(eq(t.servers.key, place.key)).get()!;
+      if (row.name !== place.name) {
+        this.db.update(t.servers).set({ name: place.name, updatedAt: nowIso() }).where(eq(t.servers.id, row.id)).run();
+        row = { ...row, name: place.name };
+      }
+      return { row, place };
     });
+  }
+
+  private serverView(row: typeof t.servers.$inferSelect, place: EngineServer): ServerView {
+    const n = this.db.select({ n: sql<number>`count(*)` }).from(t.containers).where(eq(t.containers.serverId, row.id)).get()?.n ?? 0;
+    const gb = (b: number | null) => (b === null ? null : Math.round((b / 1024 ** 3) * 10) / 10);
+    const ram = gb(place.specs.memoryBytes);
+    const disk = gb(place.specs.diskBytes);
+    return {
+      id: row.id,
+      server_id: row.id,
+      name: row.name,
+      status: place.online ? "active" : "offline",
+      engine: this.engine.kind,
+      member: place.member,
+      containers: n,
+      is_free_tier: false,
+      pool_id: null,
+      created_at: row.createdAt,
+      server: {
+        id: row.id,
+        name: row.name,
+        is_vm: false,
+        specs: {
+          cpu: place.specs.cpuThreads === null && place.specs.cpuModel === null ? null : { model: place.specs.cpuModel, cores: null, threads: place.specs.cpuThreads },
+          ram: ram === null ? null : { capacity_gb: ram },
+          disks: disk === null ? null : { total_gb: disk },
+        },
+      },
+    };
+  }
+
+  /** Where tenants can run: this box (host engine) or each Incus cluster member. Any token may read it (create needs the id). */
+  async listServers(_actor: Actor): Promise<ServerView[]> {
+    return (await this.syncServers()).map(({ row, place }) => this.serverView(row, place));
+  }
+
+  async getServer(actor: Actor, serverId: string): Promise<ServerView> {
+    const s = (await this.listServers(actor)).find((x) => x.id === serverId);
+    if (!s) throw new CoreError(404, "SERVER_NOT_FOUND", `server ${serverId} not found (GET /servers lists where containers can run)`);
+    return s;
+  }
+
+  /** The place a create or copy asked for, checked: unknown (or gone from the cluster) → 404, offline → 409. */
+  private async placeFor(serverId: string | undefined): Promise<EngineServer | null> {
+    if (!serverId) return null;
+    const hit = (await this.syncServers()).find((x) => x.row.id === serverId);
+    if (!hit) throw new CoreError(404, "SERVER_NOT_FOUND", `server ${serverId} not found (GET /servers lists where containers can run)`);
+    if (!hit.place.online) throw new CoreError(409, "SERVER_OFFLINE", `server ${hit.row.name} is offline`);
+    return hit.place;
+  }
+
+  /** The servers row id of a place by its key, syncing once if the place has not been seen yet; null if the engine does not answer. */
+  private async serverIdOf(member: string | undefined): Promise<string | null> {
+    const key = this.serverKey(member);
+    const get = () => this.db.select({ id: t.servers.id }).from(t.servers).where(eq(t.servers.key, key)).get()?.id ?? null;
+    return get() ?? (await this.syncServers().then(get, () => null));
   }
 
   // ------------------------------------------------------------------ containers: reads
@@ -314,17 +548,40 @@ export class Core {
   }
 
   /** `live` is the engine's running/stopped fact (a TenantInfo or stats row); stats are attached when given. */
-  private view(row: typeof t.containers.$inferSelect, live?: { state?: string; running?: boolean; member?: string } | null, stats?: TenantStats): ContainerView {
+  private view(row: typeof t.containers.$inferSelect, live?: { state?: string; running?: boolean; paused?: boolean; member?: string } | null, stats?: TenantStats): ContainerView {
     const snapshotCount = this.db.select({ n: sql<number>`count(*)` }).from(t.snapshots).where(eq(t.snapshots.containerId, row.id)).get()?.n ?? 0;
     let status = row.status as ContainerStatus;
-    // Running/stopped are facts of the engine; lifecycle states (creating, deleting, failed) are ours.
-    if (live && (status === "running" || status === "stopped")) status = live.state === "running" || live.running === true ? "running" : "stopped";
+    // Running/paused/stopped are facts of the engine; lifecycle states (creating, deleting, failed) are ours.
+    if (live && ENGINE_STATUSES.has(status)) status = engineStatus(live);
+    const server = row.serverId ? this.db.select({ name: t.servers.name }).from(t.servers).where(eq(t.servers.id, row.serverId)).get() : undefined;
+    const lastUsed = this.db
+      .select({ name: t.snapshots.name })
+      .from(t.snapshots)
+      .where(and(eq(t.snapshots.containerId, row.id), sql`${t.snapshots.lastUsedAt} IS NOT NULL`))
+      .orderBy(desc(t.snapshots.lastUsedAt))
+      .get();
     return {
       id: row.id,
       engine_name: row.engineName,
       name: row.name,
       project_id: row.projectId,
+      project_alias: this.db.select({ alias: t.projects.alias }).from(t.projects).where(eq(t.projects.id, row.projectId)).get()?.alias ?? null,
+      server_id: row.serverId,
+      server_name: server?.name ?? null,
       template: row.template,
+      container_image: row.template,
+      color: row.color ?? "#6B7280",
+      autostart: row.autostart,
+      ai: false,
+      hoody_kit: false,
+      dev_kit: false,
+      kvm: false,
+      prespawn: false,
+      is_default: false,
+      ssh_public_key: null,
+      ramdisk_scope: "container",
+      realm_ids: [],
+      last_used_snapshot: lastUsed?.name ?? null,
       status,
       url: this.url(row.label),
       ip: row.ip,
@@ -362,14 +619,15 @@ export class Core {
     if (q.search) conds.push(like(t.containers.name, `%${q.search.replace(/[%_\\]/g, (c) => `\\${c}`)}%`));
     const sortCol = { id: t.containers.id, name: t.containers.name, status: t.containers.status, created_at: t.containers.createdAt, updated_at: t.containers.updatedAt }[q.sort_by];
     const order = q.sort_order === "asc" ? asc(sortCol) : desc(sortCol);
-    if (q.status && q.status !== "running" && q.status !== "stopped") conds.push(eq(t.containers.status, q.status));
+    const engineFilter = q.status !== undefined && ENGINE_STATUSES.has(q.status);
+    if (q.status && !engineFilter) conds.push(eq(t.containers.status, q.status));
     const where = conds.length ? and(...conds) : undefined;
     // Keyed by engine name: the engine knows its tenants by that, not by the public id.
     const statsOf = (ids?: string[]) => this.engine.stats(ids ? { ids } : {}).then((r) => new Map(r.tenants.map((x) => [x.id, x])), () => new Map<string, TenantStats>());
     let views: ContainerView[];
     let total: number;
-    if (q.status === "running" || q.status === "stopped") {
-      // Running vs stopped is the engine's fact: every row's state is needed to filter on it.
+    if (engineFilter) {
+      // Running, paused or stopped is the engine's fact: every row's state is needed to filter on it.
       const live = await statsOf();
       const matching = this.db.select().from(t.containers).where(where).orderBy(order).all().map((r) => this.view(r, live.get(r.engineName) ?? null, live.get(r.engineName))).filter((v) => v.status === q.status);
       total = matching.length;
@@ -468,9 +726,9 @@ export class Core {
   private async provision(
     actor: Actor,
     givenProjectId: string,
-    body: { name?: string; environment_vars?: Record<string, string>; autostart: boolean; comment?: string; ramdisk?: boolean; ramdisk_mib?: number; idle_timeout_s?: number | null; limits?: LimitsBody },
+    body: { name?: string; environment_vars?: Record<string, string>; start: boolean; autostart: boolean; comment?: string | null; color?: string; ramdisk_mib?: number; idle_timeout_s?: number | null; limits?: LimitsBody },
     /** sourceTenant: the source's engine name; sourceContainerId: its public id. */
-    source: { template: string; sourceTenant?: string; sourceSnapshot?: string; firewall?: FirewallRule[]; sourceContainerId?: string },
+    source: { template: string; sourceTenant?: string; sourceSnapshot?: string; firewall?: FirewallRule[]; sourceContainerId?: string; place?: EngineServer | null },
   ): Promise<ContainerView> {
     const projectId = this.projectRow(actor, givenProjectId).id;
     this.checkEnv(body.environment_vars ?? {});
@@ -511,7 +769,10 @@ export class Core {
         env: body.environment_vars ?? {},
         limits: body.limits ? engineLimits(body.limits) : {},
         ramdiskMiB: body.ramdisk_mib,
-        start: body.autostart,
+        start: body.start,
+        autostart: body.autostart,
+        // Only Incus places by member; the host engine has one place.
+        ...(this.engine.kind === "incus" && source.place?.member ? { member: source.place.member } : {}),
         sourceTenant: source.sourceTenant,
         sourceSnapshot: source.sourceSnapshot,
         firewall: source.firewall,
@@ -523,6 +784,7 @@ export class Core {
       throw err;
     }
     const cid = newPublicId();
+    const serverId = await this.serverIdOf(tenant.member);
     try {
       this.insertContainer(
         {
@@ -536,7 +798,10 @@ export class Core {
           ip: tenant.ip,
           sourceContainerId: source.sourceContainerId ?? null,
           comment: body.comment ?? null,
-          ramdisk: body.ramdisk ?? true,
+          ramdisk: true,
+          color: body.color ? normalizeColor(body.color) : randomColor(),
+          autostart: body.autostart,
+          serverId,
           idleTimeoutS: body.idle_timeout_s ?? null,
         },
         tenant.env,
@@ -553,14 +818,25 @@ export class Core {
     return this.view(this.containerRow(SYSTEM, cid), tenant);
   }
 
-  async createContainer(actor: Actor, projectId: string, body: Parameters<Core["provision"]>[2] & { template: string }): Promise<ContainerView> {
+  /** Takes Hoody's create body (container_image, server_id, …) and our older one (template). */
+  async createContainer(actor: Actor, projectId: string, body: z.input<typeof CreateContainerBody>): Promise<ContainerView> {
+    if (body.container_image && body.template && body.container_image !== body.template) {
+      throw new CoreError(422, "VALIDATION_ERROR", `container_image (${body.container_image}) and template (${body.template}) name different templates; send one`, [{ instancePath: "/container_image", message: "differs from template" }]);
+    }
+    refuseNotOffered(body);
+    const template = body.container_image ?? body.template ?? "mini";
+    const autostart = body.autostart ?? true;
     // Recorded against the new container, so its page and the target filter list its creation.
     return this.audited(
       actor,
       "container.create",
       (c) => `container:${c.id}`,
-      () => this.provision(actor, projectId, body, { template: body.template }),
-      (c) => ({ container_id: c.id, project_id: projectId, template: c.template, env_keys: Object.keys(body.environment_vars ?? {}) }),
+      async () => {
+        this.projectRow(actor, projectId);
+        const place = await this.placeFor(body.server_id);
+        return this.provision(actor, projectId, { ...body, autostart, start: body.start ?? autostart }, { template, place });
+      },
+      (c) => ({ container_id: c.id, project_id: c.project_id, template: c.template, env_keys: Object.keys(body.environment_vars ?? {}) }),
       `project:${projectId}`,
     );
   }
@@ -569,10 +845,14 @@ export class Core {
   async copyContainer(
     actor: Actor,
     sourceId: string,
-    body: { target_project_id: string; name?: string; source_snapshot?: string; copy_firewall_rules: boolean; environment_vars?: Record<string, string>; autostart: boolean },
+    input: z.input<typeof CopyContainerBody>,
   ): Promise<ContainerView> {
+    refuseNotOffered(input);
+    const autostart = input.autostart ?? true;
+    const body = { ...input, copy_firewall_rules: input.copy_firewall_rules ?? false, autostart, start: input.start ?? autostart };
     // Recorded against the copy (its creation); the source is named in the detail.
     return this.audited(actor, "container.copy", (c) => `container:${c.id}`, async () => {
+      const place = await this.placeFor(body.target_server_id);
       const srcId = this.canonicalId("container", sourceId);
       const src = srcId === null ? undefined : this.db.select().from(t.containers).where(eq(t.containers.id, srcId)).get();
       if (src && (!actor.projectId || src.projectId === actor.projectId)) {
@@ -584,12 +864,13 @@ export class Core {
           sourceSnapshot: snapName,
           firewall: tplRules,
           sourceContainerId: src.id,
+          place,
         });
       }
       const tpl = (await this.engine.listTemplates().catch((e) => Promise.reject(fromEngine(e)))).find((x) => x.name === sourceId);
       if (!tpl) throw notFound("CONTAINER", sourceId);
       if (body.source_snapshot) throw new CoreError(422, "VALIDATION_ERROR", "templates have no snapshots");
-      return this.provision(actor, body.target_project_id, body, { template: tpl.name });
+      return this.provision(actor, body.target_project_id, body, { template: tpl.name, place });
     }, (c) => ({ container_id: c.id, source: sourceId }), `container:${sourceId}`);
   }
 
@@ -601,7 +882,14 @@ export class Core {
     body: {
       environment_vars?: Record<string, string | null>;
       name?: string;
-      comment?: string;
+      comment?: string | null;
+      color?: string;
+      autostart?: boolean;
+      ai?: boolean;
+      ssh_public_key?: string | null;
+      ramdisk?: boolean;
+      ramdisk_scope?: "container" | "project";
+      realm_ids?: string[];
       ramdisk_mib?: number;
       idle_timeout_s?: number | null;
       delete_after_s?: number | null;
@@ -612,6 +900,7 @@ export class Core {
   ): Promise<{ container: ContainerView; restarted: boolean }> {
     const row = this.containerRow(actor, given);
     const containerId = row.id;
+    refuseNotOffered(body);
     return this.audited(actor, "container.update", `container:${containerId}`, async () => {
       if (body.environment_vars) this.checkEnv(body.environment_vars);
       const current = this.env(containerId);
@@ -626,10 +915,12 @@ export class Core {
       if (body.name && body.name !== row.name) label = this.pickName(body.name).label;
       const limits = body.limits && engineLimits(body.limits);
       const needsEngine = body.environment_vars || limits || body.ramdisk_mib !== undefined;
+      // autostart is the engine's to act on at boot: it changes alone without a restart.
+      const autostart = body.autostart !== undefined && body.autostart !== row.autostart ? body.autostart : undefined;
       let restarted = false;
-      if (needsEngine) {
+      if (needsEngine || autostart !== undefined) {
         const r = await this.engine
-          .updateTenant(row.engineName, { env: body.environment_vars, limits, ramdiskMiB: body.ramdisk_mib, restart: body.restart })
+          .updateTenant(row.engineName, { env: body.environment_vars, limits, ramdiskMiB: body.ramdisk_mib, autostart, restart: needsEngine ? body.restart : false })
           .catch((e) => Promise.reject(fromEngine(e)));
         restarted = r.restarted;
       }
@@ -651,6 +942,8 @@ export class Core {
           .set({
             ...(body.name && { name: body.name, label }),
             ...(body.comment !== undefined && { comment: body.comment }),
+            ...(body.color !== undefined && { color: normalizeColor(body.color) }),
+            ...(autostart !== undefined && { autostart }),
             ...(body.idle_timeout_s !== undefined && { idleTimeoutS: body.idle_timeout_s }),
             ...(body.delete_after_s !== undefined && { deleteAt: body.delete_after_s === null ? null : new Date(Date.now() + body.delete_after_s * 1000).toISOString() }),
             ...(body.suspended !== undefined && { suspended: body.suspended }),
@@ -667,30 +960,37 @@ export class Core {
   }
 
   /**
-   * start, stop, force-stop, restart. A stop suspends the tenant (the router will not wake it: a
-   * billing stop must hold) unless `wakeOnRequest`; a start or restart lifts the suspension.
+   * start, stop, force-stop, restart, pause, resume. A stop suspends the tenant (the router will not
+   * wake it: a billing stop must hold) unless `wakeOnRequest`; a start or restart lifts the
+   * suspension; pause and resume leave it as it is. Allowed as Hoody documents: running → stop,
+   * force-stop, restart, pause; stopped → start, restart; paused → resume, stop, force-stop (a
+   * stop thaws it first). The answer has the SDK's ApiContainersManageResponse shape.
    */
-  async operation(actor: Actor, given: string, op: "start" | "stop" | "force-stop" | "restart", opts: { wakeOnRequest?: boolean } = {}) {
+  async operation(actor: Actor, given: string, op: ContainerOperation, opts: { wakeOnRequest?: boolean } = {}) {
     const { id: containerId, engineName } = this.containerRow(actor, given);
     return this.audited(actor, `container.${op}`, `container:${containerId}`, async () => {
       const before = await this.engine.getTenant(engineName).catch((e) => Promise.reject(fromEngine(e)));
-      const allowed = before.state === "running" ? ["stop", "force-stop", "restart"] : before.state === "stopped" ? ["start", "restart"] : [];
-      if (!allowed.includes(op)) throw new CoreError(409, "INVALID_STATE_TRANSITION", `cannot ${op} a ${before.state} container`);
+      const allowed = allowedOperations(before.state);
+      if (!allowed.includes(op)) {
+        throw new CoreError(409, "INVALID_STATE_TRANSITION", `cannot ${op} a ${before.state} container (a ${before.state} one allows: ${allowed.join(", ") || "nothing"})`, { status: before.state, allowed });
+      }
       const t0 = performance.now();
-      const after =
-        op === "start"
-          ? await this.engine.startTenant(engineName)
-          : op === "stop"
-            ? await this.engine.stopTenant(engineName)
-            : op === "force-stop"
-              ? await this.engine.stopTenant(engineName, { force: true })
-              : await this.engine.restartTenant(engineName);
-      const status = after.state === "running" ? "running" : "stopped";
+      const run = {
+        start: () => this.engine.startTenant(engineName),
+        stop: () => this.engine.stopTenant(engineName),
+        "force-stop": () => this.engine.stopTenant(engineName, { force: true }),
+        restart: () => this.engine.restartTenant(engineName),
+        pause: () => this.engine.pauseTenant(engineName),
+        resume: () => this.engine.resumeTenant(engineName),
+      }[op];
+      const after = await run().catch((e) => Promise.reject(fromEngine(e)));
+      const status = engineStatus(after);
+      const suspends = op !== "pause" && op !== "resume";
       const suspended = status === "stopped" && !opts.wakeOnRequest;
-      this.db.update(t.containers).set({ status, suspended, updatedAt: nowIso() }).where(eq(t.containers.id, containerId)).run();
-      this.logStatus(containerId, before.state, status, actor, Math.round(performance.now() - t0), { operation: op, ...(suspended && { suspended }) });
+      this.db.update(t.containers).set({ status, ...(suspends && { suspended }), updatedAt: nowIso() }).where(eq(t.containers.id, containerId)).run();
+      this.logStatus(containerId, before.state, status, actor, Math.round(performance.now() - t0), { operation: op, ...(suspends && suspended && { suspended }) });
       const row = this.containerRow(actor, containerId);
-      return { operation: op, container_id: containerId, project_id: row.projectId, status, message: `${op} completed`, error: null };
+      return { operation: op, container_id: containerId, project_id: row.projectId, status, message: `${op} completed`, error: false };
     });
   }
 
@@ -702,6 +1002,12 @@ export class Core {
       throw new CoreError(409, "TENANT_SUSPENDED", `${containerId} is suspended: only a start lifts that`);
     }
     const before = await this.engine.getTenant(row.engineName);
+    // Pausing is deliberate, like a suspension: requests do not resume a paused tenant, and idleness
+    // does not stop it (its idle clock does not run while it is paused).
+    if (before.state === "paused") {
+      if (running) throw new CoreError(409, "TENANT_PAUSED", `${containerId} is paused: only a resume lifts that`);
+      return;
+    }
     if ((before.state === "running") === running) return;
     const t0 = performance.now();
     if (running) await this.engine.startTenant(row.engineName);
@@ -754,7 +1060,8 @@ export class Core {
       info,
       host: stats.host,
       capabilities: this.engine.capabilities(),
-      tenants: { total: rows.length, running: rows.filter((r) => byEngine.get(r.engineName)?.running).length },
+      // running counts paused ones too (they hold processes and memory); paused says how many of them are.
+      tenants: { total: rows.length, running: rows.filter((r) => byEngine.get(r.engineName)?.running).length, paused: rows.filter((r) => byEngine.get(r.engineName)?.paused).length },
       disk: { tenant_deltas_bytes: totalDelta, full_copies_bytes: fullCopies, snapshots_bytes: stats.tenants.reduce((s, x) => s + x.snapshotBytes, 0) },
       ksm_saved_bytes: stats.tenants.reduce((s, x) => s + Math.max(0, x.ksmProfitBytes), 0),
       largest_deltas: largest,
@@ -771,7 +1078,7 @@ export class Core {
     // One row's timeout, not the whole table's: this runs on the router's lookups.
     const idle = effectiveIdle(row, templates);
     let status = row.status as ContainerStatus;
-    if (live && (status === "running" || status === "stopped")) status = live.state === "running" ? "running" : "stopped";
+    if (live && ENGINE_STATUSES.has(status)) status = engineStatus(live);
     return { id: row.id, status, ip: row.ip, appPort: live?.appPort ?? tpl?.settings.appPort ?? 8080, idleTimeoutS: idle, suspended: row.suspended };
   }
 
@@ -993,16 +1300,17 @@ export class Core {
     return this.audited(actor, "snapshot.restore", `container:${containerId}`, async () => {
       const after = await this.engine.restoreSnapshot(engineName, snap.name).catch((e) => Promise.reject(fromEngine(e)));
       this.db.update(t.snapshots).set({ lastUsedAt: nowIso() }).where(and(eq(t.snapshots.containerId, containerId), eq(t.snapshots.name, snap.name))).run();
-      const state = after.state === "running" ? "running" : "stopped";
+      const state = engineStatus(after);
       this.logStatus(containerId, state, state, actor, undefined, { cause: `restore ${snap.name}` });
       return this.getContainer(actor, containerId);
     }, () => ({ snapshot: snap.name }));
   }
 
-  async setSnapshotAlias(actor: Actor, given: string, nameOrAlias: string, alias: string) {
+  /** alias null removes the snapshot's alias (Hoody's way). */
+  async setSnapshotAlias(actor: Actor, given: string, nameOrAlias: string, alias: string | null) {
     const containerId = this.containerRow(actor, given).id;
     const snap = this.snapshotRow(containerId, nameOrAlias);
-    this.db.update(t.snapshots).set({ alias: null }).where(and(eq(t.snapshots.containerId, containerId), eq(t.snapshots.alias, alias))).run();
+    if (alias !== null) this.db.update(t.snapshots).set({ alias: null }).where(and(eq(t.snapshots.containerId, containerId), eq(t.snapshots.alias, alias))).run();
     this.db.update(t.snapshots).set({ alias }).where(and(eq(t.snapshots.containerId, containerId), eq(t.snapshots.name, snap.name))).run();
     this.audit(actor, "snapshot.alias", `container:${containerId}`, "ok", { snapshot: snap.name });
     return this.snapshotView(this.snapshotRow(containerId, snap.name));
@@ -1234,6 +1542,8 @@ export class Core {
     // The engine names its tenants by engine name; rows are matched on that, reported by public id.
     const tenants = await this.engine.listTenants();
     const byEngine = new Map(tenants.map((x) => [x.id, x]));
+    // Rows made before servers existed (or tenants Incus moved) get the place they run on.
+    const places = new Map((await this.syncServers().catch(() => [])).map((x) => [x.place.key, x.row.id]));
     const rows = this.db.select().from(t.containers).all();
     const rowNames = new Set(rows.map((r) => r.engineName));
     for (const tenant of tenants) {
@@ -1265,8 +1575,10 @@ export class Core {
         }
         continue;
       }
+      const placeId = places.get(this.serverKey(tenant.member));
+      if (placeId && row.serverId !== placeId) this.db.update(t.containers).set({ serverId: placeId }).where(eq(t.containers.id, row.id)).run();
       if (row.status === "creating" || row.status === "failed") {
-        this.db.update(t.containers).set({ status: tenant.state === "running" ? "running" : "stopped" }).where(eq(t.containers.id, row.id)).run();
+        this.db.update(t.containers).set({ status: engineStatus(tenant) }).where(eq(t.containers.id, row.id)).run();
         report.finished.push(row.id);
       }
       const want = this.env(row.id);

@@ -42,15 +42,51 @@ export const CeilingsInput = LimitsInput.extend({ ramdisk_mib: RamdiskMiB.option
 /** Seconds without requests before the router stops the tenant; 0 = never, null = the template's. */
 export const IdleTimeout = z.number().int().min(0).max(30 * 86400).nullable();
 
+/** A server (where tenants run, GET /servers): 24 lowercase hex, as Hoody's SDK checks. */
+export const ServerId = z.string().regex(/^[0-9a-f]{24}$/, "24 lowercase hex characters");
+/** #RGB or #RRGGBB, the # optional (Hoody's form); stored as uppercase #RRGGBB. */
+export const Color = z.string().regex(/^#?(?:[0-9A-Fa-f]{3}|[0-9A-Fa-f]{6})$/, "a hex color: #RGB or #RRGGBB");
+export const Comment = z.string().max(16000);
+/**
+ * Fields of Hoody's API for features this server does not offer: false (or absent) is accepted, true
+ * is refused with FEATURE_NOT_OFFERED naming the field (server/core checks, so tRPC refuses alike).
+ */
+const NotOffered = z.boolean().optional();
+/** Hoody's SSH key field; no template here runs an SSH server, so only null or "" is accepted (core refuses a key). */
+const SshPublicKey = z.string().max(16000).nullable().optional();
+/** Hoody's realms do not exist here: only an empty list is accepted (core refuses others). */
+const RealmIds = z.array(z.string().max(100)).max(100).optional();
+
 export const CreateContainerBody = z
   .object({
+    /** Where to run it (GET /servers); absent: the engine chooses (this box, or the least-loaded Incus member). */
+    server_id: ServerId.optional(),
     name: z.union([Name, z.literal("rand")]).optional(),
-    template: TemplateName.default("mini"),
+    /** The template (Hoody's field name); null or absent: "mini". */
+    container_image: TemplateName.nullable().optional(),
+    /** Our older name of container_image; both given must agree. */
+    template: TemplateName.optional(),
+    color: Color.optional(),
     environment_vars: EnvMap.optional(),
     ramdisk: z.boolean().optional(),
     ramdisk_mib: RamdiskMiB.optional(),
+    /** Start it now; absent: as autostart (so autostart: false makes a stopped container, as before). */
+    start: z.boolean().optional(),
+    /** Brought back when the host boots if it was running when it went down; false: stays stopped until started. */
     autostart: z.boolean().default(true),
-    comment: z.string().max(16000).optional(),
+    ssh_public_key: SshPublicKey,
+    comment: Comment.nullable().optional(),
+    ai: NotOffered,
+    hoody_kit: NotOffered,
+    dev_kit: NotOffered,
+    kvm: NotOffered,
+    dev_kvm: NotOffered,
+    cache: NotOffered,
+    cache_image: NotOffered,
+    prespawn: NotOffered,
+    /** There is no prespawn pool: every create is fresh, so either value is honoured. */
+    bypass_prespawn: z.boolean().optional(),
+    realm_ids: RealmIds,
     limits: LimitsInput.optional(),
     idle_timeout_s: IdleTimeout.optional(),
   })
@@ -59,11 +95,18 @@ export const CreateContainerBody = z
 export const CopyContainerBody = z
   .object({
     target_project_id: ProjectId,
+    /** Where the copy runs (GET /servers); absent: the source's server. */
+    target_server_id: ServerId.optional(),
     name: z.union([Name, z.literal("rand")]).optional(),
     source_snapshot: SnapshotName.optional(),
     copy_firewall_rules: z.boolean().default(false),
     copy_network_rules: z.boolean().default(false),
     environment_vars: EnvMap.optional(),
+    ssh_public_key: SshPublicKey,
+    kvm: NotOffered,
+    dev_kvm: NotOffered,
+    /** Start the copy now; absent: as autostart. */
+    start: z.boolean().optional(),
     autostart: z.boolean().default(true),
   })
   .strict();
@@ -72,7 +115,17 @@ export const UpdateContainerBody = z
   .object({
     environment_vars: EnvPatch.optional(),
     name: Name.optional(),
-    comment: z.string().max(16000).optional(),
+    /** null clears it (Hoody's way). */
+    comment: Comment.nullable().optional(),
+    color: Color.optional(),
+    autostart: z.boolean().optional(),
+    ai: NotOffered,
+    ssh_public_key: SshPublicKey,
+    /** Every container here has its own /ramdisk: true is what it has; false is refused. */
+    ramdisk: z.boolean().optional(),
+    /** "container" is what every ramdisk here is; "project" (shared) is refused. */
+    ramdisk_scope: z.enum(["container", "project"]).optional(),
+    realm_ids: RealmIds,
     ramdisk_mib: RamdiskMiB.optional(),
     limits: LimitsInput.optional(),
     idle_timeout_s: IdleTimeout.optional(),
@@ -95,16 +148,36 @@ export const ListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   sort_by: z.enum(["id", "name", "status", "created_at", "updated_at"]).default("created_at"),
   sort_order: z.enum(["asc", "desc"]).default("desc"),
-  status: z.enum(["creating", "running", "stopped", "failed", "deleting"]).optional(),
+  status: z.enum(["creating", "running", "paused", "stopped", "failed", "deleting"]).optional(),
   template: TemplateName.optional(),
   search: z.string().max(100).optional(),
 });
 export type ListQuery = z.infer<typeof ListQuery>;
 
 export const CreateProjectBody = z
-  .object({ alias: z.string().min(1).max(100), max_containers: z.number().int().min(0).max(100000).nullable().optional(), ceilings: CeilingsInput.nullable().optional() })
+  .object({
+    alias: z.string().min(1).max(100),
+    /** Absent: a random color is made (as Hoody does). */
+    color: Color.optional(),
+    max_containers: z.number().int().min(0).max(100000).nullable().optional(),
+    ceilings: CeilingsInput.nullable().optional(),
+    realm_ids: RealmIds,
+  })
   .strict();
 export const UpdateProjectBody = CreateProjectBody.partial().strict();
+
+/** Hoody's projects.list query: paging and sorting (default: oldest first). realm_id is refused (no realms here). */
+export const ProjectListQuery = z.object({
+  page: z.coerce.number().int().min(1).default(1),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  sort_by: z.enum(["id", "alias", "created_at", "updated_at"]).default("created_at"),
+  sort_order: z.enum(["asc", "desc"]).default("asc"),
+  realm_id: z.string().max(100).optional(),
+});
+export type ProjectListQuery = z.infer<typeof ProjectListQuery>;
+
+/** Hoody's projects.delete query: include_deleted_items lists the erased containers by id and name. */
+export const ProjectDeleteQuery = z.object({ include_deleted_items: z.enum(["true", "false", "1", "0"]).optional() });
 
 export const CreateSnapshotBody = z
   .object({ alias: z.string().min(1).max(100).regex(/^[\w.-]+$/).optional(), expiry: z.number().int().min(1).max(3650).optional() })

@@ -17,19 +17,29 @@ afterEach(() => {
   for (const d of tmp.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 });
 
-/** A migrations folder with the entries before `tag` only: the schema the previous release had. */
-function folderBefore(tag: string): string {
+/** The last migration of the previous release (1c2c837), whose ids were `p`/`c` + 10 characters. */
+const PREVIOUS_RELEASE_LAST = "0004_suspended_and_ceilings";
+
+/** A migrations folder with the entries up to `tag` only: the schema the previous release had. */
+function folderUpTo(tag: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hoody-mig-"));
   tmp.push(dir);
   fs.mkdirSync(path.join(dir, "meta"));
   const journal = JSON.parse(fs.readFileSync(path.join(DRIZZLE, "meta/_journal.json"), "utf8"));
-  const cut = journal.entries.findIndex((e: { tag: string }) => e.tag === tag);
-  expect(cut).toBeGreaterThan(0);
-  journal.entries = journal.entries.slice(0, cut);
+  const last = journal.entries.findIndex((e: { tag: string }) => e.tag === tag);
+  expect(last).toBeGreaterThan(0);
+  journal.entries = journal.entries.slice(0, last + 1);
   for (const e of journal.entries) fs.copyFileSync(path.join(DRIZZLE, `${e.tag}.sql`), path.join(dir, `${e.tag}.sql`));
   fs.writeFileSync(path.join(dir, "meta/_journal.json"), JSON.stringify(journal));
   return dir;
 }
+
+describe("the migration journal", () => {
+  it("has strictly increasing timestamps in order: the migrator skips any entry not later than the last one applied", () => {
+    const { entries } = JSON.parse(fs.readFileSync(path.join(DRIZZLE, "meta/_journal.json"), "utf8")) as { entries: { tag: string; when: number }[] };
+    for (let i = 1; i < entries.length; i++) expect(entries[i]!.when, `${entries[i - 1]!.tag} → ${entries[i]!.tag}`).toBeGreaterThan(entries[i - 1]!.when);
+  });
+});
 
 describe("0006_public_ids", () => {
   it("gives projects and containers 24-hex ids, rewrites every reference and keeps aliases", () => {
@@ -38,7 +48,7 @@ describe("0006_public_ids", () => {
     const file = path.join(dir, "hoody.db");
     const old = new Database(file);
     old.pragma("foreign_keys = ON");
-    migrate(drizzle(old), { migrationsFolder: folderBefore("0006_public_ids") });
+    migrate(drizzle(old), { migrationsFolder: folderUpTo(PREVIOUS_RELEASE_LAST) });
     const P = "pabcdefghij";
     const C = "c0123456789";
     const C2 = "c9876543210";

@@ -15,6 +15,8 @@ export const projects = sqliteTable("projects", {
    * disk_mib, ramdisk_mib); a key not set here is capped at the template's default.
    */
   ceilings: text("ceilings", { mode: "json" }).$type<Record<string, number>>(),
+  /** "#RRGGBB" (uppercase), for dashboards; Hoody's clients set and show it. */
+  color: text("color"),
   createdAt: text("created_at").notNull().default(now),
   updatedAt: text("updated_at").notNull().default(now),
 });
@@ -57,6 +59,12 @@ export const containers = sqliteTable(
     deleteAt: text("delete_at"),
     /** Stopped by an operator, the API or a script (billing): the router does not wake it. */
     suspended: integer("suspended", { mode: "boolean" }).notNull().default(false),
+    /** "#RRGGBB" (uppercase), for dashboards. */
+    color: text("color"),
+    /** Started again when the host boots (if it was running when the host went down); false: stays stopped. */
+    autostart: integer("autostart", { mode: "boolean" }).notNull().default(true),
+    /** Where it runs (servers.id); null only for rows older than the servers table until the reconciler fills it. */
+    serverId: text("server_id"),
     createdAt: text("created_at").notNull().default(now),
     updatedAt: text("updated_at").notNull().default(now),
   },
@@ -76,6 +84,19 @@ export const idAliases = sqliteTable(
   },
   (t) => [index("id_aliases_new").on(t.newId)],
 );
+
+/**
+ * Where tenants can run: this box (host engine) or one row per Incus cluster member, each with a
+ * stable 24-hex id (Hoody's server_id) made the first time the place is seen, so it survives restarts.
+ */
+export const servers = sqliteTable("servers", {
+  id: text("id").primaryKey(),
+  /** "host" (this box), "incus" (a lone incusd) or "incus:<member name>". */
+  key: text("key").notNull().unique(),
+  name: text("name").notNull(),
+  createdAt: text("created_at").notNull().default(now),
+  updatedAt: text("updated_at").notNull().default(now),
+});
 
 export const envVars = sqliteTable(
   "env_vars",

@@ -1,6 +1,7 @@
 // The Engine over the embedded host daemon (its unix socket).
+import os from "node:os";
 import { HostClient } from "./host-client";
-import type { Engine, EngineCapabilities } from "./types";
+import type { Engine, EngineCapabilities, EngineServer } from "./types";
 
 export class HostEngine implements Engine {
   readonly kind = "host" as const;
@@ -11,6 +12,20 @@ export class HostEngine implements Engine {
   }
   info() {
     return this.client.call("host.info", {});
+  }
+  /** The daemon runs on this box (its socket is local), so this process's view of the machine is the daemon's. */
+  async servers(): Promise<EngineServer[]> {
+    const host = await this.client.call("host.stats", { ids: [] }).then((s) => s.host, () => null);
+    const cpus = os.cpus();
+    return [
+      {
+        key: "host",
+        name: os.hostname(),
+        member: null,
+        online: host !== null,
+        specs: { cpuModel: cpus[0]?.model?.trim() || null, cpuThreads: cpus.length || null, memoryBytes: os.totalmem(), diskBytes: host?.pool.sizeBytes ?? null },
+      },
+    ];
   }
   stats(opts: { sync?: boolean; ids?: string[] } = {}) {
     return this.client.call("host.stats", opts);
@@ -44,6 +59,12 @@ export class HostEngine implements Engine {
   }
   restartTenant(id: string) {
     return this.client.call("tenants.restart", { id });
+  }
+  pauseTenant(id: string) {
+    return this.client.call("tenants.pause", { id });
+  }
+  resumeTenant(id: string) {
+    return this.client.call("tenants.resume", { id });
   }
   deleteTenant(id: string) {
     return this.client.call("tenants.delete", { id });

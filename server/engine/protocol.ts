@@ -105,7 +105,8 @@ export interface TemplateInfo {
   tenants: number;
 }
 
-export type TenantState = "creating" | "running" | "stopped" | "deleting";
+/** "paused": running, its processes frozen by the cgroup freezer (Incus: "Frozen"). */
+export type TenantState = "creating" | "running" | "paused" | "stopped" | "deleting";
 
 export const CreateTenantSchema = z.object({
   template: z.string().regex(TEMPLATE_NAME_RE),
@@ -115,6 +116,10 @@ export const CreateTenantSchema = z.object({
   ramdiskMiB: z.number().int().min(1).max(65536).optional(),
   ksm: z.boolean().optional(),
   start: z.boolean().default(true),
+  /** Started again when the host boots if it was running when it went down; false: stays stopped until started. */
+  autostart: z.boolean().default(true),
+  /** Incus: the cluster member to place it on (the host engine has one place and ignores it). */
+  member: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/).optional(),
   /** Copy from a tenant (its latest state or one of its snapshots) instead of a template. */
   sourceTenant: z.string().regex(TENANT_ID_RE).optional(),
   sourceSnapshot: z.string().regex(SNAPSHOT_NAME_RE).optional(),
@@ -156,7 +161,10 @@ export interface TenantInfo {
 
 export interface TenantStats {
   id: string;
+  /** Has processes (also when paused). */
   running: boolean;
+  /** Its processes are frozen (pause). */
+  paused: boolean;
   deltaBytes: number;
   snapshotBytes: number;
   memoryBytes: number;

@@ -22,10 +22,23 @@ export interface EngineCapabilities {
   firewall: boolean;
 }
 
+/** A place tenants can run: this box (host engine) or an Incus server / cluster member. */
+export interface EngineServer {
+  /** Stable across restarts: "host", "incus" (a lone incusd) or "incus:<member>". */
+  key: string;
+  name: string;
+  /** The Incus member to target; null where there is one place. */
+  member: string | null;
+  online: boolean;
+  specs: { cpuModel: string | null; cpuThreads: number | null; memoryBytes: number | null; diskBytes: number | null };
+}
+
 export interface Engine {
   readonly kind: "host" | "incus";
   capabilities(): EngineCapabilities;
   info(): Promise<HostInfo>;
+  /** Where tenants can run (one entry on the host engine; each cluster member on Incus). */
+  servers(): Promise<EngineServer[]>;
   /** Stats of every tenant, or of `ids` only (a page of a table). */
   stats(opts?: { sync?: boolean; ids?: string[] }): Promise<{ host: HostStats; tenants: TenantStats[] }>;
 
@@ -40,10 +53,14 @@ export interface Engine {
   startTenant(id: string): Promise<TenantInfo>;
   stopTenant(id: string, opts?: { force?: boolean; timeoutS?: number }): Promise<TenantInfo>;
   restartTenant(id: string): Promise<TenantInfo>;
+  /** Freezes a running tenant (state "paused"); INVALID_STATE unless it runs unpaused. */
+  pauseTenant(id: string): Promise<TenantInfo>;
+  /** Thaws a paused tenant; INVALID_STATE unless it is paused. */
+  resumeTenant(id: string): Promise<TenantInfo>;
   deleteTenant(id: string): Promise<{ id: string; existed: boolean; erased: string[] }>;
   updateTenant(
     id: string,
-    patch: { env?: Record<string, string | null>; limits?: Partial<Limits>; ramdiskMiB?: number; restart?: boolean },
+    patch: { env?: Record<string, string | null>; limits?: Partial<Limits>; ramdiskMiB?: number; autostart?: boolean; restart?: boolean },
   ): Promise<{ tenant: TenantInfo; restarted: boolean }>;
   setFirewall(id: string, rules: FirewallRule[]): Promise<TenantInfo>;
   exec(id: string, command: string[], timeoutMs?: number): Promise<ExecResult>;

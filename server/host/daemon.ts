@@ -51,12 +51,15 @@ export const METHODS = {
     h.stopTenant(i.id, i),
   ),
   "tenants.restart": method(Id, (h, i) => h.restartTenant(i.id)),
+  "tenants.pause": method(Id, (h, i) => h.pauseTenant(i.id)),
+  "tenants.resume": method(Id, (h, i) => h.resumeTenant(i.id)),
   "tenants.delete": method(Id, (h, i) => h.deleteTenant(i.id)),
   "tenants.update": method(
     Id.extend({
       env: z.record(z.string(), z.string().nullable()).optional(),
       limits: LimitsSchema.partial().optional(),
       ramdiskMiB: z.number().int().min(1).max(65536).optional(),
+      autostart: z.boolean().optional(),
       restart: z.boolean().optional(),
     }),
     (h, i) => h.updateTenant(i.id, i),

@@ -77,6 +77,8 @@ const TenantMetaSchema = z.object({
   snapshots: z.array(z.object({ name: z.string(), createdAt: z.string(), subvolumeId: z.number().int() })),
   /** Whether the operator wants it running (restored after a host reboot). */
   wantRunning: z.boolean(),
+  /** Brought back at a host boot when it wanted to run (Hoody's autostart); false: stays stopped until started. */
+  autostart: z.boolean().default(true),
   labels: z.record(z.string(), z.string()).default({}),
 });
 type TenantMeta = z.infer<typeof TenantMetaSchema>;
@@ -189,8 +191,8 @@ export class Host {
       // A config written before a change of this daemon (e.g. new kernel shares) is current from the next start.
       await this.writeLxcConfig(meta);
       if (this.cgroups.running(meta.id)) this.hostSideNetSysctls(meta);
-      else if (meta.wantRunning) {
-        // Running when the host went down (reboot): bring it back. A failure is logged, not fatal.
+      else if (meta.wantRunning && meta.autostart) {
+        // Running when the host went down (reboot) and meant to come back: bring it back. A failure is logged, not fatal.
         await this.startLocked(meta).catch((e) => console.error(`hostd: could not restart ${meta.id}: ${(e as Error).message}`));
       }
     }
@@ -260,6 +262,7 @@ export class Host {
     return {
       id: m.id,
       running: pids.length > 0,
+      paused: pids.length > 0 && this.cgroups.frozen(m.id),
       deltaBytes: this.pool.subvolumeBytes(m.subvolumeId),
       snapshotBytes: m.snapshots.reduce((s, snap) => s + this.pool.subvolumeBytes(snap.subvolumeId), 0),
       memoryBytes: pids.length ? this.cgroups.memoryBytes(m.id) : 0,
@@ -403,7 +406,7 @@ export class Host {
       id: m.id,
       name: m.name,
       template: m.template,
-      state: m.phase === "creating" ? "creating" : m.phase === "deleting" ? "deleting" : pids.length ? "running" : "stopped",
+      state: m.phase === "creating" ? "creating" : m.phase === "deleting" ? "deleting" : !pids.length ? "stopped" : this.cgroups.frozen(m.id) ? "paused" : "running",
       ip: m.ip,
       uidBase: m.uidBase,
       veth: m.veth,
@@ -514,6 +517,7 @@ export class Host {
       firewall: req.firewall ?? source?.firewall ?? tpl.settings.firewall,
       snapshots: [],
       wantRunning: req.start,
+      autostart: req.autostart,
       labels: req.labels,
     };
     this.tenants.set(id, meta);
@@ -625,6 +629,35 @@ export class Host {
     this.hostSideNetSysctls(m);
   }
 
+  /**
+   * Stops the tenant, thawing it first if it is paused: a graceful stop needs the app to run to
+   * handle its SIGTERM (frozen, it would only be killed after the timeout).
+   */
+  private async stopLocked(id: string, opts: { force?: boolean; timeoutS: number }): Promise<void> {
+    if (this.cgroups.frozen(id)) await this.cgroups.setFrozen(id, false);
+    await this.lxc.stop(id, opts);
+  }
+
+  /** Freezes a running tenant's processes where they are (cgroup freezer); its memory, ramdisk and address stay. */
+  async pauseTenant(id: string): Promise<TenantInfo> {
+    return this.lock.run(id, async () => {
+      const m = this.getTenant(id);
+      if (!this.cgroups.running(id)) throw new HostError("INVALID_STATE", `tenant ${id} is not running`);
+      if (this.cgroups.frozen(id)) throw new HostError("INVALID_STATE", `tenant ${id} is already paused`);
+      await this.cgroups.setFrozen(id, true);
+      return this.tenantInfo(m);
+    });
+  }
+
+  async resumeTenant(id: string): Promise<TenantInfo> {
+    return this.lock.run(id, async () => {
+      const m = this.getTenant(id);
+      if (!this.cgroups.running(id) || !this.cgroups.frozen(id)) throw new HostError("INVALID_STATE", `tenant ${id} is not paused`);
+      await this.cgroups.setFrozen(id, false);
+      return this.tenantInfo(m);
+    });
+  }
+
   async startTenant(id: string): Promise<TenantInfo> {
     return this.lock.run(id, async () => {
       const m = this.getTenant(id);
@@ -640,7 +673,7 @@ export class Host {
   async stopTenant(id: string, opts: { force?: boolean; timeoutS?: number } = {}): Promise<TenantInfo> {
     return this.lock.run(id, async () => {
       const m = this.getTenant(id);
-      await this.lxc.stop(id, { force: opts.force, timeoutS: opts.timeoutS ?? this.config.stopTimeoutS });
+      await this.stopLocked(id, { force: opts.force, timeoutS: opts.timeoutS ?? this.config.stopTimeoutS });
       await this.procs.release(id);
       if (m.wantRunning) {
         m.wantRunning = false;
@@ -653,7 +686,7 @@ export class Host {
   async restartTenant(id: string): Promise<TenantInfo> {
     return this.lock.run(id, async () => {
       const m = this.getTenant(id);
-      await this.lxc.stop(id, { timeoutS: this.config.stopTimeoutS });
+      await this.stopLocked(id, { timeoutS: this.config.stopTimeoutS });
       await this.startLocked(m);
       return this.tenantInfo(m);
     });
@@ -665,10 +698,16 @@ export class Host {
    */
   async updateTenant(
     id: string,
-    patch: { env?: Record<string, string | null>; limits?: Partial<z.infer<typeof LimitsSchema>>; ramdiskMiB?: number; restart?: boolean },
+    patch: { env?: Record<string, string | null>; limits?: Partial<z.infer<typeof LimitsSchema>>; ramdiskMiB?: number; autostart?: boolean; restart?: boolean },
   ): Promise<{ tenant: TenantInfo; restarted: boolean }> {
     return this.lock.run(id, async () => {
       const m = this.getTenant(id);
+      if (patch.autostart !== undefined && patch.autostart !== m.autostart) {
+        // A boot-time choice: nothing changes for the running tenant, so it alone never restarts it.
+        m.autostart = patch.autostart;
+        await this.saveMeta(m);
+        if (patch.env === undefined && patch.limits === undefined && patch.ramdiskMiB === undefined) return { tenant: this.tenantInfo(m), restarted: false };
+      }
       const env: Env = { ...m.env };
       for (const [k, v] of Object.entries(patch.env ?? {})) {
         if (v === null) delete env[k];
@@ -694,7 +733,8 @@ export class Host {
         await this.applyDiskLimit(m).catch(() => undefined);
         throw e;
       }
-      const running = this.cgroups.running(id);
+      // A paused tenant stays paused (pausing is deliberate): the change applies at its next start.
+      const running = this.cgroups.running(id) && !this.cgroups.frozen(id);
       const restart = running && patch.restart !== false;
       if (restart) {
         await this.lxc.stop(id, { timeoutS: this.config.stopTimeoutS });
@@ -739,6 +779,8 @@ export class Host {
     const m = this.getTenant(id);
     if (!command.length) throw new HostError("INVALID_INPUT", "command must not be empty");
     if (!this.cgroups.running(id)) throw new HostError("INVALID_STATE", `tenant ${id} is not running`);
+    // An attached command would join the frozen cgroup and hang until a resume.
+    if (this.cgroups.frozen(id)) throw new HostError("INVALID_STATE", `tenant ${id} is paused`);
     return this.lxc.exec(id, command, { timeoutMs, ksm: m.ksm });
   }
 
@@ -916,7 +958,7 @@ export class Host {
       const wasRunning = this.cgroups.running(id);
       await Revert.run(async (revert) => {
         if (wasRunning) {
-          await this.lxc.stop(id, { timeoutS: this.config.stopTimeoutS });
+          await this.stopLocked(id, { timeoutS: this.config.stopTimeoutS });
           revert.add("running tenant", () => this.startLocked(m));
         }
         await fs.rename(live, aside);

@@ -34,6 +34,8 @@ function checkParams(route: Route, params: Record<string, string>): void {
       if (!ContainerId.safeParse(v).success) throw new CoreError(404, "CONTAINER_NOT_FOUND", `container ${v.slice(0, 64)} not found`);
     } else if (k === "id" && route.path.startsWith("/projects")) {
       if (!ProjectId.safeParse(v).success) throw new CoreError(404, "PROJECT_NOT_FOUND", `project ${v.slice(0, 64)} not found`);
+    } else if (k === "id" && route.path.startsWith("/servers")) {
+      if (!/^[0-9a-f]{24}$/.test(v)) throw new CoreError(404, "SERVER_NOT_FOUND", `server ${v.slice(0, 64)} not found`);
     } else if (k === "id" && route.path.startsWith("/tokens")) {
       if (!/^k[a-z0-9]{10}$/.test(v)) throw new CoreError(404, "TOKEN_NOT_FOUND", "token not found");
     } else if (k === "name") {

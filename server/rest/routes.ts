@@ -2,7 +2,7 @@
 // (handler.ts) validates with them and the OpenAPI document (openapi.ts) is generated from them,
 // so the two cannot drift. Handlers only translate HTTP into server/core calls.
 import { z } from "zod";
-import type { Actor, Core } from "../core/core";
+import type { Actor, ContainerOperation, Core } from "../core/core";
 import {
   BuildTemplateBody,
   CopyContainerBody,
@@ -16,6 +16,8 @@ import {
   FirewallPatchBody,
   FirewallRuleBody,
   ListQuery,
+  ProjectDeleteQuery,
+  ProjectListQuery,
   PromoteBody,
   PutEnvBody,
   PutEnvKeyBody,
@@ -54,17 +56,27 @@ export interface Route {
 
 const PageQuery = z.object({ page: z.coerce.number().int().min(1).default(1), limit: z.coerce.number().int().min(1).max(100).default(20) });
 const AuditQuery = PageQuery.extend({ action: z.string().max(100).optional(), target: z.string().max(200).optional(), actor: z.string().max(200).optional() });
-const AliasBody = z.object({ alias: z.string().min(1).max(100).regex(/^[\w.-]+$/) }).strict();
+/** null removes the alias (Hoody's way). */
+const AliasBody = z.object({ alias: z.string().min(1).max(100).regex(/^[\w.-]+$/).nullable() }).strict();
 const Direction = (p: Record<string, string>) => {
   const d = p.direction;
   if (d !== "ingress" && d !== "egress") throw Object.assign(new Error("direction"), { notFound: true });
   return d;
 };
 
-const op = (name: "start" | "stop" | "force-stop" | "restart"): Route => ({
+const OP_SUMMARY: Record<ContainerOperation, string> = {
+  start: "Start a stopped container (lifts a suspension)",
+  stop: "Stop a running or paused container (suspends it unless wake_on_request)",
+  "force-stop": "Kill a running or paused container (suspends it unless wake_on_request)",
+  restart: "Restart a container",
+  pause: "Pause a running container: freeze its processes (cgroup freezer); its URL answers 503 TENANT_PAUSED until a resume",
+  resume: "Resume a paused container",
+};
+
+const op = (name: ContainerOperation): Route => ({
   method: "POST",
   path: `/containers/{id}/${name}`,
-  summary: `${name} a container`,
+  summary: OP_SUMMARY[name],
   tag: "Containers",
   message: `Container ${name} completed`,
   ...(name === "stop" || name === "force-stop"
@@ -74,12 +86,20 @@ const op = (name: "start" | "stop" | "force-stop" | "restart"): Route => ({
 
 export const routes: Route[] = [
   // ---------------------------------------------------------------- projects
-  { method: "GET", path: "/projects", summary: "List projects", tag: "Projects", query: PageQuery, message: "Projects retrieved", handler: ({ core, actor, query }) => core.listProjects(actor, query) },
+  { method: "GET", path: "/projects", summary: "List projects (sort_by: id, alias, created_at, updated_at; sort_order)", tag: "Projects", query: ProjectListQuery, message: "Projects retrieved", handler: ({ core, actor, query }) => core.listProjects(actor, query) },
   { method: "POST", path: "/projects", summary: "Create a project", tag: "Projects", body: CreateProjectBody, status: 201, message: "Project created successfully", handler: ({ core, actor, body }) => core.createProject(actor, body) },
   { method: "GET", path: "/projects/{id}", summary: "Get a project", tag: "Projects", message: "Project retrieved", handler: ({ core, actor, params }) => core.getProject(actor, params.id!) },
   { method: "PUT", path: "/projects/{id}", summary: "Update a project", tag: "Projects", body: UpdateProjectBody, message: "Project updated", handler: ({ core, actor, params, body }) => core.updateProject(actor, params.id!, body) },
   { method: "PATCH", path: "/projects/{id}", summary: "Update a project", tag: "Projects", body: UpdateProjectBody, message: "Project updated", handler: ({ core, actor, params, body }) => core.updateProject(actor, params.id!, body) },
-  { method: "DELETE", path: "/projects/{id}", summary: "Delete an empty project", tag: "Projects", message: "Project deleted", handler: ({ core, actor, params }) => core.deleteProject(actor, params.id!) },
+  {
+    method: "DELETE",
+    path: "/projects/{id}",
+    summary: "Delete a project: erases each of its containers (each with its GDPR receipt), then the project; stops at the first failed erasure",
+    tag: "Projects",
+    query: ProjectDeleteQuery,
+    message: "Project deleted",
+    handler: ({ core, actor, params, query }) => core.deleteProject(actor, params.id!, { includeDeletedItems: query.include_deleted_items === "true" || query.include_deleted_items === "1" }),
+  },
   { method: "GET", path: "/projects/{id}/containers", summary: "List a project's containers", tag: "Containers", query: ListQuery, message: "Containers retrieved", handler: ({ core, actor, params, query }) => core.listContainers(actor, { ...query, projectId: params.id }) },
   {
     method: "POST",
@@ -91,6 +111,11 @@ export const routes: Route[] = [
     message: "Container created successfully",
     handler: ({ core, actor, params, body }) => core.createContainer(actor, params.id!, body),
   },
+
+  // ---------------------------------------------------------------- servers
+  // Hoody's server-rental list/get: here the places tenants can run (this box, or each Incus member), not rentals.
+  { method: "GET", path: "/servers", summary: "Where containers can run: this box, or each Incus cluster member (the server_id create takes)", tag: "Servers", message: "Servers retrieved", handler: ({ core, actor }) => core.listServers(actor) },
+  { method: "GET", path: "/servers/{id}", summary: "One server", tag: "Servers", message: "Server retrieved", handler: ({ core, actor, params }) => core.getServer(actor, params.id!) },
 
   // ---------------------------------------------------------------- containers
   { method: "GET", path: "/containers", summary: "List containers", tag: "Containers", query: ListQuery, message: "Containers retrieved", handler: ({ core, actor, query }) => core.listContainers(actor, query) },
@@ -139,6 +164,8 @@ export const routes: Route[] = [
   op("stop"),
   op("force-stop"),
   op("restart"),
+  op("pause"),
+  op("resume"),
   { method: "GET", path: "/containers/{id}/logs", summary: "The tail of the app's console output", tag: "Containers", message: "Logs retrieved", handler: ({ core, actor, params }) => core.logs(actor, params.id!) },
   { method: "GET", path: "/containers/{id}/status-logs", summary: "State changes with time and cause", tag: "Containers", message: "Status logs retrieved", handler: ({ core, actor, params }) => core.statusLogs(actor, params.id!) },
   { method: "POST", path: "/containers/{id}/exec", summary: "Run a command inside the container", tag: "Containers", body: ExecBody, message: "Command executed", noReplay: true, handler: ({ core, actor, params, body }) => core.exec(actor, params.id!, body) },

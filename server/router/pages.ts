@@ -9,7 +9,9 @@ const TITLES: Record<number, string> = {
   503: "The app is starting",
 };
 /** Where one status has answers of different kinds. */
-const CODE_TITLES: Record<string, string> = { TENANT_SUSPENDED: "This tenant is suspended" };
+const CODE_TITLES: Record<string, string> = { TENANT_SUSPENDED: "This tenant is suspended", TENANT_PAUSED: "This tenant is paused" };
+/** Held by an operator's decision, not by something that passes: nothing to retry soon. */
+const DELIBERATE = new Set(["TENANT_SUSPENDED", "TENANT_PAUSED"]);
 
 export function sendProblem(req: http.IncomingMessage, res: http.ServerResponse, status: number, detail: string, code: string): void {
   if (res.headersSent) {
@@ -19,8 +21,8 @@ export function sendProblem(req: http.IncomingMessage, res: http.ServerResponse,
   const title = CODE_TITLES[code] ?? TITLES[status] ?? "Error";
   const wantsJson = /application\/json/.test(req.headers.accept ?? "") && !/text\/html/.test(req.headers.accept ?? "");
   const headers: Record<string, string> = { "cache-control": "no-store", "x-hoody-router": code };
-  // A suspended tenant stays so until its operator starts it: nothing to retry soon.
-  if (status === 503 && code !== "TENANT_SUSPENDED") headers["retry-after"] = "2";
+  // A suspended or paused tenant stays so until its operator starts or resumes it.
+  if (status === 503 && !DELIBERATE.has(code)) headers["retry-after"] = "2";
   if (wantsJson) {
     res.writeHead(status, { ...headers, "content-type": "application/json" });
     res.end(JSON.stringify({ statusCode: status, error: title, message: detail, code }));

@@ -98,8 +98,8 @@ export class TenantRouter {
 
   private async target(label: string): Promise<RouteTarget | null> {
     const hit = this.cache.get(label);
-    // A refusal is never answered from the cache: the operator may have just lifted the suspension.
-    if (hit && Date.now() - hit.at < this.opts.cacheMs && !hit.target?.suspended) return hit.target;
+    // A refusal is never answered from the cache: the operator may have just lifted the suspension or resumed it.
+    if (hit && Date.now() - hit.at < this.opts.cacheMs && !hit.target?.suspended && hit.target?.status !== "paused") return hit.target;
     const target = await this.core.routeTarget(label);
     this.cache.set(label, { at: Date.now(), target });
     return target;
@@ -161,6 +161,9 @@ export class TenantRouter {
     if (!t || !t.ip) return fail(404, `No tenant is called ${label}.`, "UNKNOWN_TENANT");
     if (t.status === "deleting") return fail(410, `${label} is being deleted.`, "TENANT_GONE");
     if (t.status === "failed" || t.status === "creating") return fail(503, `${label} is ${t.status}.`, "TENANT_UNAVAILABLE");
+    // Pausing is deliberate, like a suspension: a request does not resume the tenant.
+    const paused = () => fail(503, `${label} is paused by its operator; requests do not resume it.`, "TENANT_PAUSED");
+    if (t.status === "paused") return paused();
     const suspended = () => fail(503, `${label} is suspended by its operator; requests do not start it.`, "TENANT_SUSPENDED");
     if (t.status !== "running" && t.suspended) return suspended();
     if (t.status !== "running") {
@@ -168,8 +171,9 @@ export class TenantRouter {
         await this.wake(t);
         this.ready.add(t.id);
       } catch (e) {
-        // Suspended between the lookup and the wake: the core refused to start it.
+        // Suspended or paused between the lookup and the wake: the core refused to start it.
         if ((e as { code?: string }).code === "TENANT_SUSPENDED") return suspended();
+        if ((e as { code?: string }).code === "TENANT_PAUSED") return paused();
         return fail(503, `${label} did not start in time: ${(e as Error).message}. Try again in a moment.`, "WAKE_TIMEOUT");
       }
     } else if (!this.ready.has(t.id)) {
@@ -271,9 +275,12 @@ export class TenantRouter {
     // The engine lists tenants by engine name; everything the router keeps is by public id.
     for (const tenant of tenants) {
       const row = timeouts.get(tenant.id);
-      const timeoutS = row?.timeoutS;
-      if (!row || tenant.state !== "running" || timeoutS === null || timeoutS === undefined) continue;
+      if (!row) continue;
       const id = row.id;
+      const timeoutS = row.timeoutS;
+      // A paused tenant is never stopped for idleness, and its idle clock restarts at its resume.
+      if (tenant.state === "paused") this.activity.set(id, { lastAt: Date.now(), active: this.activity.get(id)?.active ?? 0 });
+      if (tenant.state !== "running" || timeoutS === null || timeoutS === undefined) continue;
       // A tenant the router has not seen yet starts its idle clock now.
       if (!this.activity.has(id)) this.activity.set(id, { lastAt: Date.now(), active: 0 });
       const a = this.activity.get(id)!;

@@ -235,6 +235,8 @@ function Tenants() {
                     return (
                       <tr key={c.id} className="group hover:bg-neutral-50" data-testid="tenant-row" data-id={c.id}>
                         <td className="px-2 py-2 align-middle">
+                          {/* The color the API stores (Hoody's clients set it): a dot, decoration only. */}
+                          <span aria-hidden="true" className="mr-1.5 inline-block h-2 w-2 rounded-full align-middle" style={{ backgroundColor: c.color }} />
                           <Link href={`/tenants/${c.id}`} className="font-medium text-neutral-900 hover:underline focus-visible:outline focus-visible:outline-2 focus-visible:outline-blue-600">
                             {c.name}
                           </Link>
@@ -266,7 +268,7 @@ function Tenants() {
                             <Link href={`/tenants/${c.id}`} className={`${btn.small} text-neutral-700 hover:bg-neutral-100`} aria-label={`Open ${c.name}`}>
                               Open
                             </Link>
-                            {c.status === "running" ? (
+                            {c.status === "running" || c.status === "paused" ? (
                               <button type="button" disabled={busy} className={`${btn.small} text-neutral-700 hover:bg-neutral-100`} aria-label={`Stop ${c.name}`} onClick={() => op.mutate({ id: c.id, op: "stop" })}>
                                 {busy ? "Stopping…" : "Stop"}
                               </button>

@@ -32,7 +32,7 @@ export const containersRouter = createTRPCRouter({
     return ctx.core.updateContainer(ctx.actor, id, body);
   }),
   operation: adminProcedure
-    .input(Id.extend({ op: z.enum(["start", "stop", "force-stop", "restart"]) }))
+    .input(Id.extend({ op: z.enum(["start", "stop", "force-stop", "restart", "pause", "resume"]) }))
     .mutation(({ ctx, input }) => ctx.core.operation(ctx.actor, input.id, input.op)),
   delete: adminProcedure.input(Id).mutation(({ ctx, input }) => ctx.core.deleteContainer(ctx.actor, input.id)),
   exec: adminProcedure.input(ExecBody.extend({ id: ContainerId })).mutation(({ ctx, input }) => ctx.core.exec(ctx.actor, input.id, input)),

@@ -12,5 +12,5 @@ export const projectsRouter = createTRPCRouter({
     const { id, ...body } = input;
     return ctx.core.updateProject(ctx.actor, id, body);
   }),
-  delete: adminProcedure.input(z.object({ id: ProjectId })).mutation(({ ctx, input }) => ctx.core.deleteProject(ctx.actor, input.id)),
+  delete: adminProcedure.input(z.object({ id: ProjectId })).mutation(({ ctx, input }) => ctx.core.deleteProject(ctx.actor, input.id, { includeDeletedItems: true })),
 });

@@ -22,6 +22,10 @@ export const auditRouter = createTRPCRouter({
   receipts: adminProcedure.query(({ ctx }) => ctx.core.listReceipts(ctx.actor)),
 });
 
+export const serversRouter = createTRPCRouter({
+  list: adminProcedure.query(({ ctx }) => ctx.core.listServers(ctx.actor)),
+});
+
 export const hostRouter = createTRPCRouter({
   overview: adminProcedure.query(({ ctx }) => ctx.core.overview()),
   reconcile: adminProcedure.mutation(({ ctx }) => ctx.core.reconcile()),

@@ -39,10 +39,10 @@ import {
   type TenantInfo,
   type TenantStats,
 } from "../protocol";
-import type { Engine, EngineCapabilities } from "../types";
+import type { Engine, EngineCapabilities, EngineServer } from "../types";
 import { IncusApiError, IncusClient } from "./client";
 import { K, createTemplateInstances, templateInstanceName, templateMembers, uploadImage } from "./templates";
-import type { IncusInstanceFull, IncusNetworkAclRule, IncusServer, IncusSnapshot } from "./types";
+import type { IncusClusterMember, IncusInstanceFull, IncusNetworkAclRule, IncusServer, IncusSnapshot } from "./types";
 
 export interface IncusEngineConfig {
   pool: string;
@@ -196,12 +196,11 @@ export class IncusEngine implements Engine {
     for (const [k, v] of Object.entries(c)) if (k.startsWith("environment.") && !RESERVED_ENV.test(k.slice(12))) env[k.slice(12)] = v;
     const labels: Record<string, string> = {};
     for (const [k, v] of Object.entries(c)) if (k.startsWith(T.labelPrefix)) labels[k.slice(T.labelPrefix.length)] = v;
-    const running = i.status === "Running";
     return {
       id: i.name,
       name: c[T.name] ?? i.name,
       template: c[K.template] ?? "",
-      state: running ? "running" : "stopped",
+      state: i.status === "Running" ? "running" : i.status === "Frozen" ? "paused" : "stopped",
       ip: c[T.ip] ?? "",
       uidBase: Number(c["security.idmap.base"] ?? c["volatile.idmap.base"] ?? 0),
       veth: i.state?.network?.eth0?.host_name ?? c["volatile.eth0.host_name"] ?? "",
@@ -240,6 +239,25 @@ export class IncusEngine implements Engine {
     };
   }
 
+  /** A lone incusd is one place; a cluster has one per member (a member's specs from its own /1.0/resources). */
+  async servers(): Promise<EngineServer[]> {
+    const server = await this.serverInfo();
+    const specsOf = async (member: string | null): Promise<EngineServer["specs"]> => {
+      const r = await this.client
+        .get<{ cpu?: { total?: number; sockets?: { name?: string }[] }; memory?: { total?: number } }>("/1.0/resources", member ? { target: member } : undefined)
+        .catch(() => null);
+      const pool = await this.client
+        .get<{ space?: { total?: number } }>(`/1.0/storage-pools/${this.config.pool}/resources`, member ? { target: member } : undefined)
+        .catch(() => null);
+      return { cpuModel: r?.cpu?.sockets?.[0]?.name ?? null, cpuThreads: r?.cpu?.total ?? null, memoryBytes: r?.memory?.total ?? null, diskBytes: pool?.space?.total ?? null };
+    };
+    if (!server.environment.server_clustered) return [{ key: "incus", name: server.environment.server_name, member: null, online: true, specs: await specsOf(null) }];
+    const members = await this.client.get<IncusClusterMember[]>("/1.0/cluster/members", { recursion: 1 }).catch((e) => mapError(e));
+    return Promise.all(
+      members.map(async (m) => ({ key: `incus:${m.server_name}`, name: m.server_name, member: m.server_name, online: m.status === "Online", specs: await specsOf(m.status === "Online" ? m.server_name : null) })),
+    );
+  }
+
   async stats(opts: { sync?: boolean; ids?: string[] } = {}): Promise<{ host: HostStats; tenants: TenantStats[] }> {
     const t0 = performance.now();
     const [list, pool, resources] = await Promise.all([
@@ -251,10 +269,11 @@ export class IncusEngine implements Engine {
     const wanted = opts.ids ? new Set(opts.ids) : null;
     const tenants = all.filter((i) => !wanted || wanted.has(i.name)).map((i): TenantStats => {
       const s = i.state;
-      const running = i.status === "Running";
+      const running = isUp(i);
       return {
         id: i.name,
         running,
+        paused: i.status === "Frozen",
         deltaBytes: 0,
         snapshotBytes: (i.snapshots ?? []).reduce((sum, x) => sum + Math.max(0, x.size ?? 0), 0),
         memoryBytes: running ? (s?.memory?.usage ?? 0) : 0,
@@ -270,7 +289,7 @@ export class IncusEngine implements Engine {
         pool: { sizeBytes: pool.space.total, usedBytes: pool.space.used, quotaMode: "none" },
         ksm: { run: false, pagesShared: 0, pagesSharing: 0, savedBytes: 0, generalProfitBytes: 0 },
         memory: { totalBytes: resources.memory.total, availableBytes: Math.max(0, resources.memory.total - resources.memory.used) },
-        tenants: { total: all.length, running: all.filter((i) => i.status === "Running").length },
+        tenants: { total: all.length, running: all.filter(isUp).length },
         collectedMs: performance.now() - t0,
       },
     };
@@ -512,12 +531,13 @@ export class IncusEngine implements Engine {
     });
   }
 
-  private async chooseSource(template: string, list: IncusInstanceFull[]): Promise<{ source: string; target?: string }> {
+  private async chooseSource(template: string, list: IncusInstanceFull[], member?: string): Promise<{ source: string; target?: string }> {
     const tpls = list.filter((i) => i.config[K.kind] === "template" && i.config[K.template] === template);
     if (!tpls.length) fail("TEMPLATE_NOT_FOUND", `template ${template} not found`);
     const server = await this.serverInfo();
     if (!server.environment.server_clustered) return { source: tpls[0]!.name };
-    const target = this.config.target;
+    // A member asked for by the caller (the API's server_id) wins over the configured default.
+    const target = member ?? this.config.target;
     if (target && !target.startsWith("@")) {
       const local = tpls.find((t) => t.location === target);
       // No template on that member yet: Incus transfers the primary's copy (a full copy).
@@ -547,10 +567,11 @@ export class IncusEngine implements Engine {
       if (!src) fail("TENANT_NOT_FOUND", `tenant ${req.sourceTenant} not found`);
       const info = this.tenantInfo(src);
       if (req.sourceSnapshot && !(src.snapshots ?? []).some((s) => s.name === req.sourceSnapshot)) fail("SNAPSHOT_NOT_FOUND", `snapshot ${req.sourceSnapshot} of ${src.name} not found`);
-      source = { source: req.sourceSnapshot ? `${src.name}/${req.sourceSnapshot}` : src.name, target: src.location && src.location !== "none" && (await this.serverInfo()).environment.server_clustered ? src.location : undefined };
+      const clustered = (await this.serverInfo()).environment.server_clustered;
+      source = { source: req.sourceSnapshot ? `${src.name}/${req.sourceSnapshot}` : src.name, target: clustered ? (req.member ?? (src.location && src.location !== "none" ? src.location : undefined)) : undefined };
       base = { initCmd: JSON.parse(src.config[T.init] ?? "[]"), appPort: info.appPort, env: info.env, limits: info.limits, ramdiskMiB: info.ramdiskMiB, firewall: info.firewall };
     } else {
-      source = await this.chooseSource(req.template, list);
+      source = await this.chooseSource(req.template, list, req.member);
       base = { initCmd: tpl.initCmd, appPort: tpl.appPort, env: tpl.env, limits: tpl.limits, ramdiskMiB: tpl.ramdiskMiB, firewall: tpl.firewall };
     }
     const limits = LimitsSchema.safeParse({ ...base.limits, ...req.limits });
@@ -584,6 +605,8 @@ export class IncusEngine implements Engine {
       ...Object.fromEntries(Object.entries(env).map(([k, v]) => [`environment.${k}`, v])),
       "environment.HOODY_TENANT_ID": id,
       "environment.HOODY_TENANT_NAME": name,
+      // Unset, Incus brings an instance back at boot if it was running; false keeps it stopped (Hoody's autostart).
+      ...(!req.autostart && { "boot.autostart": "false" }),
       "security.idmap.isolated": "true",
       ...(lease.uidBase !== undefined && { "security.idmap.base": String(lease.uidBase) }),
       ...this.limitsConfig(limits.data),
@@ -634,7 +657,7 @@ export class IncusEngine implements Engine {
     return this.getTenant(id);
   }
 
-  private async setState(id: string, action: "start" | "stop" | "restart", opts: { force?: boolean; timeoutS?: number } = {}): Promise<void> {
+  private async setState(id: string, action: "start" | "stop" | "restart" | "freeze" | "unfreeze", opts: { force?: boolean; timeoutS?: number } = {}): Promise<void> {
     await this.client
       .put(`/1.0/instances/${id}/state`, { action, timeout: opts.timeoutS ?? this.config.stopTimeoutS, force: opts.force ?? false })
       .catch((e) => mapError(e, { tenant: id }));
@@ -644,15 +667,41 @@ export class IncusEngine implements Engine {
   async startTenant(id: string): Promise<TenantInfo> {
     return this.locks.run(id, async () => {
       const i = await this.tenantInstance(id);
-      if (i.status !== "Running") await this.setState(id, "start");
+      // A paused (Frozen) tenant is up: start leaves it paused, as the host engine does.
+      if (!isUp(i)) await this.setState(id, "start");
       return this.getTenant(id);
     });
+  }
+
+  /** Incus's freeze: the cgroup freezer on the instance's cgroup (status "Frozen"). */
+  async pauseTenant(id: string): Promise<TenantInfo> {
+    return this.locks.run(id, async () => {
+      const i = await this.tenantInstance(id);
+      if (i.status !== "Running") fail("INVALID_STATE", `tenant ${id} is not running${i.status === "Frozen" ? " (already paused)" : ""}`);
+      await this.setState(id, "freeze");
+      return this.getTenant(id);
+    });
+  }
+
+  async resumeTenant(id: string): Promise<TenantInfo> {
+    return this.locks.run(id, async () => {
+      const i = await this.tenantInstance(id);
+      if (i.status !== "Frozen") fail("INVALID_STATE", `tenant ${id} is not paused`);
+      await this.setState(id, "unfreeze");
+      return this.getTenant(id);
+    });
+  }
+
+  /** A stop of a paused tenant thaws it first: a graceful stop needs the app to run to handle its signal. */
+  private async thawIfFrozen(i: IncusInstanceFull): Promise<void> {
+    if (i.status === "Frozen") await this.setState(i.name, "unfreeze");
   }
 
   async stopTenant(id: string, opts: { force?: boolean; timeoutS?: number } = {}): Promise<TenantInfo> {
     return this.locks.run(id, async () => {
       const i = await this.tenantInstance(id);
-      if (i.status === "Running") {
+      await this.thawIfFrozen(i);
+      if (isUp(i)) {
         await this.setState(id, "stop", opts).catch(async (e) => {
           // A graceful stop that timed out ends in a forced one, as the host engine's SIGKILL does.
           if (opts.force) throw e;
@@ -666,7 +715,8 @@ export class IncusEngine implements Engine {
   async restartTenant(id: string): Promise<TenantInfo> {
     return this.locks.run(id, async () => {
       const i = await this.tenantInstance(id);
-      if (i.status === "Running") await this.stopInside(id);
+      await this.thawIfFrozen(i);
+      if (isUp(i)) await this.stopInside(id);
       await this.setState(id, "start");
       return this.getTenant(id);
     });
@@ -686,7 +736,8 @@ export class IncusEngine implements Engine {
         throw e;
       }
       const erased: string[] = [];
-      if (inst.status === "Running") {
+      if (isUp(inst)) {
+        await this.thawIfFrozen(inst);
         await this.setState(id, "stop", { force: true, timeoutS: 0 });
         erased.push("processes (force-stopped)");
       }
@@ -705,10 +756,22 @@ export class IncusEngine implements Engine {
 
   async updateTenant(
     id: string,
-    patch: { env?: Record<string, string | null>; limits?: Partial<Limits>; ramdiskMiB?: number; restart?: boolean },
+    patch: { env?: Record<string, string | null>; limits?: Partial<Limits>; ramdiskMiB?: number; autostart?: boolean; restart?: boolean },
   ): Promise<{ tenant: TenantInfo; restarted: boolean }> {
     return this.locks.run(id, async () => {
       const inst = await this.tenantInstance(id);
+      if (patch.autostart !== undefined) {
+        // A boot-time key: changing it alone never restarts the tenant.
+        const config = { ...inst.config };
+        if (patch.autostart) delete config["boot.autostart"];
+        else config["boot.autostart"] = "false";
+        await this.client
+          .put(`/1.0/instances/${id}`, { architecture: inst.architecture, config, devices: inst.devices, profiles: inst.profiles, ephemeral: inst.ephemeral, stateful: inst.stateful, description: inst.description })
+          .catch((e) => mapError(e, { tenant: id }));
+        this.invalidate();
+        if (patch.env === undefined && patch.limits === undefined && patch.ramdiskMiB === undefined) return { tenant: await this.getTenant(id), restarted: false };
+        inst.config = config;
+      }
       const info = this.tenantInfo(inst);
       const env: Record<string, string> = { ...info.env };
       for (const [k, v] of Object.entries(patch.env ?? {})) {
@@ -820,7 +883,8 @@ export class IncusEngine implements Engine {
     return this.locks.run(id, async () => {
       const inst = await this.tenantInstance(id);
       if (!(inst.snapshots ?? []).some((s) => s.name === name)) fail("SNAPSHOT_NOT_FOUND", `snapshot ${name} not found`);
-      const wasRunning = inst.status === "Running";
+      const wasRunning = isUp(inst);
+      await this.thawIfFrozen(inst);
       if (wasRunning) await this.stopInside(id);
       await this.client.put(`/1.0/instances/${id}`, { restore: name }).catch((e) => mapError(e, { tenant: id, snapshot: name }));
       // The restore also rolled the config back to the snapshot's; keep today's (env, firewall, limits).
@@ -871,4 +935,9 @@ export function incusEngineFromEnv(env: NodeJS.ProcessEnv): IncusEngine {
     cacheDir: env.HOODY_CACHE_DIR ?? "/var/cache/hoody",
     stopTimeoutS: Number(env.HOODY_STOP_TIMEOUT_S ?? 10),
   });
+}
+
+/** Has processes: running, or paused (Frozen). */
+function isUp(i: { status: string }): boolean {
+  return i.status === "Running" || i.status === "Frozen";
 }

@@ -63,7 +63,11 @@ function readNum(file: string): number {
 }
 
 export class CgroupReader {
-  constructor(readonly layout: CgroupLayout) {}
+  constructor(
+    readonly layout: CgroupLayout,
+    /** Which freezer pauses use; "auto" (the daemon's) is freezerKind()'s choice. Both are always read and thawed. */
+    private readonly freezer: "auto" | "v1" | "v2" = "auto",
+  ) {}
 
   /** The hierarchy a controller lives in: the one tree on v2, its own tree on v1. */
   private hierarchy(controller: string): string {
@@ -158,6 +162,70 @@ export class CgroupReader {
       await wait(20);
     }
     return this.pids(name);
+  }
+
+  /**
+   * The tenant's container cgroup (LXC's `payload`, or an older version's lxc.payload.<id>) in a
+   * hierarchy. Pausing freezes this one, as LXC's own lxc-freeze does: LXC removes it at every stop,
+   * so a stop can never leave a frozen cgroup behind for the next run (the lasting one would).
+   */
+  private containerDir(hierarchy: string, name: string): string {
+    const legacy = `${hierarchy}/lxc.payload.${name}`;
+    return existsSync(legacy) ? legacy : `${hierarchy}/${TENANTS}/${name}/payload`;
+  }
+
+  /** The unified tree: the whole of /sys/fs/cgroup on v2, /sys/fs/cgroup/unified on a hybrid host (if mounted). */
+  private unifiedRoot(): string | null {
+    if (this.layout === "v2") return ROOT;
+    return existsSync(`${ROOT}/unified/cgroup.procs`) ? `${ROOT}/unified` : null;
+  }
+
+  /**
+   * How pauses are made: the cgroup v2 freezer (cgroup.freeze) wherever a unified tree exists, so a
+   * hybrid host runs the same code as a pure v2 one (and SIGKILL reaches v2-frozen tasks: a forced
+   * stop or an erase is never held up by a pause); the v1 freezer controller only without one.
+   */
+  freezerKind(): "v2" | "v1" {
+    if (this.freezer !== "auto") return this.freezer;
+    return this.unifiedRoot() ? "v2" : "v1";
+  }
+
+  /**
+   * Whether the tenant's container cgroup is frozen, by either freezer: what the kernel says it is
+   * (cgroup.events "frozen 1", freezer.state FROZEN), not what was asked for.
+   */
+  frozen(name: string): boolean {
+    const unified = this.unifiedRoot();
+    if (unified && /^frozen 1$/m.test(readText(`${this.containerDir(unified, name)}/cgroup.events`) ?? "")) return true;
+    return this.layout === "v1" && readText(`${this.containerDir(`${ROOT}/freezer`, name)}/freezer.state`)?.trim() === "FROZEN";
+  }
+
+  /**
+   * Freezes (pause) or thaws (resume) the tenant's container cgroup and waits until the kernel
+   * reports it done: freezing completes only once every task of the subtree has stopped. A thaw
+   * clears both freezers (a tenant may have frozen its own v1 cgroup). A freeze that does not
+   * complete in time is undone and throws.
+   */
+  async setFrozen(name: string, frozen: boolean, timeoutMs = 10_000): Promise<void> {
+    const unified = this.unifiedRoot();
+    const v1 = this.layout === "v1" ? `${this.containerDir(`${ROOT}/freezer`, name)}/freezer.state` : null;
+    const v2 = unified ? `${this.containerDir(unified, name)}/cgroup.freeze` : null;
+    if (frozen) {
+      const file = this.freezerKind() === "v2" ? v2 : v1;
+      if (!file) throw new Error(`no cgroup ${this.freezerKind()} freezer on this host`);
+      writeFileSync(file, this.freezerKind() === "v2" ? "1" : "FROZEN");
+    } else {
+      if (v2 && existsSync(v2)) writeFileSync(v2, "0");
+      if (v1 && existsSync(v1)) writeFileSync(v1, "THAWED");
+    }
+    const deadline = Date.now() + timeoutMs;
+    while (this.frozen(name) !== frozen) {
+      if (Date.now() > deadline) {
+        if (frozen) await this.setFrozen(name, false, timeoutMs).catch(() => undefined);
+        throw new Error(`the cgroup of ${name} did not ${frozen ? "freeze" : "thaw"} within ${timeoutMs} ms`);
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
   }
 
   /** Every hierarchy this host mounts (v1: one per controller, plus the unified and named ones). */

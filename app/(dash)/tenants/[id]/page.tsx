@@ -141,6 +141,7 @@ function Header({ c, stale }: { c: Container; stale: boolean }) {
   };
   const running = c.status === "running";
   const stopped = c.status === "stopped";
+  const paused = c.status === "paused";
   const busy = op.isPending;
 
   return (
@@ -168,7 +169,9 @@ function Header({ c, stale }: { c: Container; stale: boolean }) {
             </span>
           </div>
           <p className="text-xs text-neutral-500">
+            <span aria-hidden="true" className="mr-1 inline-block h-2 w-2 rounded-full align-middle" style={{ backgroundColor: c.color }} />
             <span className="font-mono">{c.id}</span> · engine name <span className="font-mono" title="what LXC or Incus calls it (not an API id)">{c.engine_name}</span> · template {c.template} · {c.ip ?? "no IP"}
+            {c.server_name && <span data-testid="tenant-server"> · server {c.server_name}</span>}
             {c.member && <span data-testid="tenant-member"> · member {c.member}</span>} · created <span title={fmtDate(c.created_at)}>{ago(c.created_at)}</span>
             {c.source_container_id && (
               <>
@@ -186,7 +189,7 @@ function Header({ c, stale }: { c: Container; stale: boolean }) {
             {pendingOp === "start" && <Spinner className="h-3.5 w-3.5" />}
             Start
           </button>
-          <button type="button" className={btn.secondary} disabled={busy || !running} onClick={() => op.mutate({ id: c.id, op: "stop" })}>
+          <button type="button" className={btn.secondary} disabled={busy || !(running || paused)} onClick={() => op.mutate({ id: c.id, op: "stop" })}>
             {pendingOp === "stop" && <Spinner className="h-3.5 w-3.5" />}
             Stop
           </button>
@@ -194,6 +197,17 @@ function Header({ c, stale }: { c: Container; stale: boolean }) {
             {pendingOp === "restart" && <Spinner className="h-3.5 w-3.5" />}
             Restart
           </button>
+          {paused ? (
+            <button type="button" className={btn.secondary} disabled={busy} onClick={() => op.mutate({ id: c.id, op: "resume" })}>
+              {pendingOp === "resume" && <Spinner className="h-3.5 w-3.5" />}
+              Resume
+            </button>
+          ) : (
+            <button type="button" className={btn.secondary} disabled={busy || !running} onClick={() => op.mutate({ id: c.id, op: "pause" })} title="Freeze its processes in place; its URL answers 503 until resumed">
+              {pendingOp === "pause" && <Spinner className="h-3.5 w-3.5" />}
+              Pause
+            </button>
+          )}
         </div>
       </div>
       {op.error && (
