@@ -72,7 +72,7 @@ Errors print "error CODE: message" on stderr and exit 1; usage errors exit 2.`,
   hoody scripts list                                   scripts, settings, masked secrets, recent runs
   hoody scripts secrets set <script> KEY=VALUE ...     values are never shown again (masked)
   hoody scripts secrets unset <script> KEY ...
-  hoody scripts settings set <script> KEY=VALUE ...    e.g. project_id=p... TEMPLATE=starter
+  hoody scripts settings set <script> KEY=VALUE ...    e.g. project_id=6650f1c2a1b2c3d4e5f60718 TEMPLATE=starter
   hoody scripts settings unset <script> KEY ...`,
 };
 

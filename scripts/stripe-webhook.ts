@@ -1,7 +1,7 @@
 // Stripe (billing) webhook → tenant lifecycle. Settings: project_id, TEMPLATE (default "starter"),
 // GRACE_SECONDS (0 = delete at once on cancellation). Secret: STRIPE_WEBHOOK_SECRET.
 //   hoody scripts secrets set stripe-webhook STRIPE_WEBHOOK_SECRET=whsec_...
-//   hoody scripts settings set stripe-webhook project_id=p... TEMPLATE=starter
+//   hoody scripts settings set stripe-webhook project_id=<project id> TEMPLATE=starter
 import Stripe from "stripe";
 import type { ScriptContext } from "../server/exec/types";
 

@@ -111,8 +111,22 @@ describe("containers", () => {
   it("creates a running tenant with its URL in one call", async () => {
     expect(c1).toMatchObject({ name: "acme-corp", project_id: projectA, template: "mini", status: "running", url: "http://acme-corp.localhost:8080/" });
     expect(c1.environment_vars).toMatchObject({ PLAN: "pro", TENANT_NAME: "acme-corp" });
-    expect(await engineState(c1.id)).toBe("RUNNING");
+    expect(await engineState(c1.engine_name)).toBe("RUNNING");
     expect((await httpGet(`http://${c1.ip}:8080/`)).body).toContain("hello from acme-corp");
+  });
+
+  it("gives projects and containers 24-hex ids (Hoody's SDK checks them); the engine keeps its own short name", async () => {
+    for (const id of [projectA, projectB, c1.id]) expect(id).toMatch(/^[0-9a-f]{24}$/);
+    // 4 bytes of creation seconds first: ids sort by creation.
+    expect(Math.abs(parseInt(c1.id.slice(0, 8), 16) - Date.parse(c1.created_at) / 1000)).toBeLessThan(5);
+    expect(c1.engine_name).toMatch(/^c[a-z0-9]{10}$/);
+    // An id of the old shape that is no alias is simply not found; a malformed one too.
+    expect((await s.api("GET", "/containers/c0000000000")).body.code).toBe("CONTAINER_NOT_FOUND");
+    expect((await s.api("GET", "/projects/p0000000000")).body.code).toBe("PROJECT_NOT_FOUND");
+    // The engine name is not an API id: the container is not found by it.
+    expect((await s.api("GET", `/containers/${c1.engine_name}`)).body.code).toBe("CONTAINER_NOT_FOUND");
+    expect((await s.api("GET", `/containers/${c1.id.toUpperCase()}`)).body.code).toBe("CONTAINER_NOT_FOUND");
+    expect((await s.api("GET", `/containers/${c1.id}`)).body.data.id).toBe(c1.id);
   });
 
   it("gets a container with stats, lists with pagination, sorting and filters", async () => {
@@ -251,7 +265,7 @@ describe("containers", () => {
     expect((await s.api("POST", `/containers/${c1.id}/start`)).body.code).toBe("INVALID_STATE_TRANSITION");
     const stop = await s.api("POST", `/containers/${c1.id}/stop`);
     expect(stop.body.data).toMatchObject({ operation: "stop", container_id: c1.id, project_id: projectA, status: "stopped", error: false });
-    expect(await engineState(c1.id)).toBe("STOPPED");
+    expect(await engineState(c1.engine_name)).toBe("STOPPED");
     expect((await s.api("POST", `/containers/${c1.id}/start`)).body.data.status).toBe("running");
     expect((await s.api("POST", `/containers/${c1.id}/restart`)).body.data.status).toBe("running");
     expect((await s.api("POST", `/containers/${c1.id}/force-stop`)).body.data.status).toBe("stopped");
@@ -274,7 +288,7 @@ describe("containers", () => {
   });
 
   it("pauses and resumes through the engine's freezer, only from the states that allow it", async () => {
-    const id = c1.id; // ENGINE-NAME: the engine's name of c1 once public ids are 24-hex
+    const id = c1.engine_name; // the freezer is the engine's: it knows c1 by its engine name
     expect((await s.api("POST", `/containers/${c1.id}/resume`)).body.code).toBe("INVALID_STATE_TRANSITION");
     expect(await engineFrozen(id)).toBe(false);
     const p = await s.api("POST", `/containers/${c1.id}/pause`);
@@ -476,15 +490,15 @@ describe("GDPR delete", () => {
     expect((await s.api("DELETE", `/containers/${t.id}`)).body.code).toBe("CONTAINER_NOT_FOUND");
     if (s.incus) {
       // Nothing left in Incus: no instance, no snapshot, no volume, no ACL, no nft rule for its address.
-      await expect(s.incus.client.get(`/1.0/instances/${t.id}`)).rejects.toThrow(/not found/i);
-      await expect(s.incus.client.get(`/1.0/network-acls/hoody-${t.id}`)).rejects.toThrow(/not found/i);
-      expect(JSON.stringify(await s.incus.client.get(`/1.0/storage-pools/${s.incus.pool}/volumes`))).not.toContain(t.id);
+      await expect(s.incus.client.get(`/1.0/instances/${t.engine_name}`)).rejects.toThrow(/not found/i);
+      await expect(s.incus.client.get(`/1.0/network-acls/hoody-${t.engine_name}`)).rejects.toThrow(/not found/i);
+      expect(JSON.stringify(await s.incus.client.get(`/1.0/storage-pools/${s.incus.pool}/volumes`))).not.toContain(t.engine_name);
       expect((await execa("nft", ["list", "table", "inet", "incus"])).stdout).not.toContain(`${t.ip} `);
     } else {
       // Nothing on disk: no subvolume, no lxc dir, no chain.
-      expect((await execa("btrfs", ["subvolume", "list", s.host.poolPath])).stdout).not.toContain(t.id);
-      await expect(fs.stat(path.join(s.host.lxcPath, t.id))).rejects.toThrow();
-      expect((await execa("nft", ["list", "table", "inet", s.host.env.HOODY_NFT_TABLE!])).stdout).not.toContain(t.id);
+      expect((await execa("btrfs", ["subvolume", "list", s.host.poolPath])).stdout).not.toContain(t.engine_name);
+      await expect(fs.stat(path.join(s.host.lxcPath, t.engine_name))).rejects.toThrow();
+      expect((await execa("nft", ["list", "table", "inet", s.host.env.HOODY_NFT_TABLE!])).stdout).not.toContain(t.engine_name);
     }
     // Nothing in the database but the receipt.
     const db = new Database(path.join(s.host.dir, "hoody.db"), { readonly: true });
@@ -492,9 +506,11 @@ describe("GDPR delete", () => {
       for (const table of ["containers", "env_vars", "snapshots", "firewall_rules", "status_logs", "idempotency_keys"]) {
         const rows = db.prepare(`SELECT * FROM ${table}`).all();
         expect(JSON.stringify(rows), table).not.toContain(t.id);
+        expect(JSON.stringify(rows), table).not.toContain(t.engine_name);
       }
       const audit = JSON.stringify(db.prepare("SELECT * FROM audit_log").all());
       expect(audit).not.toContain(t.id);
+      expect(audit).not.toContain(t.engine_name);
       expect(audit).not.toContain("gdpr-subject");
       const receipts = db.prepare("SELECT * FROM erasure_receipts WHERE container_id = ?").all(t.id);
       expect(receipts.length).toBe(1);
@@ -533,7 +549,7 @@ describe("OpenAPI", () => {
 describe("restart safety", () => {
   it("keeps tenants running across a web server kill and restart; the reconciler finds nothing to repair", async () => {
     await s.killWeb();
-    expect(await engineState(c1.id)).toBe("RUNNING");
+    expect(await engineState(c1.engine_name)).toBe("RUNNING");
     await s.startWeb();
     const g = await s.api("GET", `/containers/${c1.id}`);
     expect(g.body.data.status).toBe("running");

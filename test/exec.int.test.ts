@@ -54,7 +54,7 @@ afterAll(async () => {
   await fs.rm(SCRIPTS, { recursive: true, force: true });
 });
 
-const tenants = async () => (await s.api("GET", `/projects/${project}/containers?limit=100`)).body.data.containers as { id: string; name: string; status: string; url: string; suspended: boolean }[];
+const tenants = async () => (await s.api("GET", `/projects/${project}/containers?limit=100`)).body.data.containers as { id: string; engine_name: string; name: string; status: string; url: string; suspended: boolean }[];
 
 describe("stripe-webhook.ts", () => {
   it("provisions one running tenant on checkout.session.completed; its URL answers", async () => {
@@ -96,11 +96,11 @@ describe("stripe-webhook.ts", () => {
     const t = (await tenants())[0]!;
     expect(t.status).toBe("stopped");
     expect(t.suspended).toBe(true);
-    expect((await s.host.lxc("lxc-info", t.id, "-sH")).stdout.trim()).toBe("STOPPED");
+    expect((await s.host.lxc("lxc-info", t.engine_name, "-sH")).stdout.trim()).toBe("STOPPED");
     // Suspended, not just stopped: a visitor to its URL cannot wake it during the grace period.
     const visit = await s.viaRouter(t.name, "/", { headers: { accept: "application/json" } });
     expect([visit.status, JSON.parse(visit.body).code]).toEqual([503, "TENANT_SUSPENDED"]);
-    expect((await s.host.lxc("lxc-info", t.id, "-sH")).stdout.trim()).toBe("STOPPED");
+    expect((await s.host.lxc("lxc-info", t.engine_name, "-sH")).stdout.trim()).toBe("STOPPED");
     // After the grace period the tenant is erased, with a receipt.
     await waitFor(async () => (await s.api("GET", `/containers/${t.id}`)).status === 404, 30_000, 500);
     const receipts = (await s.api("GET", "/erasure-receipts")).body.data.receipts;

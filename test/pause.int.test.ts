@@ -23,7 +23,7 @@ afterAll(async () => {
 const create = async (name: string, body: Record<string, unknown> = {}) => {
   const r = await s.api("POST", `/projects/${project}/containers`, { template: "mini", name, idle_timeout_s: 0, ...body });
   expect(r.status).toBe(201);
-  return r.body.data as { id: string; status: string };
+  return r.body.data as { id: string; engine_name: string; status: string };
 };
 const op = (id: string, name: string) => s.api("POST", `/containers/${id}/${name}`);
 const status = async (id: string) => (await s.api("GET", `/containers/${id}`)).body.data.status as string;
@@ -51,7 +51,7 @@ async function advanceOver(pid: number, ms: number): Promise<number> {
 describe("pause and resume", () => {
   it("freezes the tenant's processes in place, refuses its URL with TENANT_PAUSED, and resumes it", async () => {
     const c = await create("frosty");
-    const engineName = c.id; // ENGINE-NAME: the engine's short name of the container (row.engineName once ids are 24-hex)
+    const engineName = c.engine_name; // what LXC and the cgroup tree call it
     const ok = await waitFor(async () => ((await s.viaRouter("frosty")).status === 200 ? true : null), 20_000);
     expect(ok).toBe(true);
     // A loop in the tenant that counts every 50 ms into its ramdisk; its pipes closed so exec returns at once.
@@ -134,7 +134,7 @@ describe("pause and resume", () => {
 
   it("stops a paused tenant (graceful and forced), and its next run is not frozen", async () => {
     const c = await create("thaw-stop");
-    const engineName = c.id; // ENGINE-NAME
+    const engineName = c.engine_name;
     for (const stop of ["stop", "force-stop"]) {
       expect((await op(c.id, "pause")).status, stop).toBe(200);
       expect(cgroupEvents(engineName)).toMatch(/^frozen 1$/m);
@@ -160,7 +160,7 @@ describe("pause and resume", () => {
     const control = await create("idle-control", { idle_timeout_s: 1 });
     await waitFor(async () => (await status(control.id)) === "stopped", 20_000, 200);
     expect(await status(held.id)).toBe("paused");
-    expect(cgroupEvents(held.id /* ENGINE-NAME */)).toMatch(/^frozen 1$/m);
+    expect(cgroupEvents(held.engine_name)).toMatch(/^frozen 1$/m);
     // Resumed, its idle clock starts again and the router stops it like any other idle tenant.
     expect((await op(held.id, "resume")).status).toBe(200);
     await waitFor(async () => (await status(held.id)) === "stopped", 20_000, 200);

@@ -64,20 +64,20 @@ describe("tenant router", () => {
 
   it("wakes a stopped tenant on the first request, once for 20 concurrent requests", async () => {
     const t = await create({ template: "mini", name: "sleepy", autostart: false, idle_timeout_s: 0 });
-    expect((await s.host.lxc("lxc-info", t.id, "-sH")).stdout.trim()).toBe("STOPPED");
+    expect((await s.host.lxc("lxc-info", t.engine_name, "-sH")).stdout.trim()).toBe("STOPPED");
     const answers = await Promise.all(Array.from({ length: 20 }, () => s.viaRouter("sleepy")));
     expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200));
     expect(answers.every((a) => a.body.includes("hello from sleepy"))).toBe(true);
     const logs = (await s.api("GET", `/containers/${t.id}/status-logs?sort_order=asc&limit=100`)).body.data.logs;
     const wakes = logs.filter((l: any) => l.to_status === "running" && String(l.metadata?.cause ?? "").startsWith("router"));
     expect(wakes.length).toBe(1);
-    expect((await s.host.lxc("lxc-info", t.id, "-sH")).stdout.trim()).toBe("RUNNING");
+    expect((await s.host.lxc("lxc-info", t.engine_name, "-sH")).stdout.trim()).toBe("RUNNING");
   });
 
   it("stops a tenant idle past its timeout, and the next request wakes it again", async () => {
     const t = await create({ template: "mini", name: "idler", idle_timeout_s: 2 });
     expect((await s.viaRouter("idler")).status).toBe(200);
-    await waitFor(async () => (await s.host.lxc("lxc-info", t.id, "-sH")).stdout.trim() === "STOPPED", 20_000, 200);
+    await waitFor(async () => (await s.host.lxc("lxc-info", t.engine_name, "-sH")).stdout.trim() === "STOPPED", 20_000, 200);
     // The router writes the status log right after the stop returns: wait for that write too.
     await waitFor(async () => (await s.api("GET", `/containers/${t.id}/status-logs?sort_order=asc&limit=100`)).body.data.logs.at(-1)?.to_status === "stopped", 10_000, 100);
     const logs = (await s.api("GET", `/containers/${t.id}/status-logs?sort_order=asc&limit=100`)).body.data.logs;
@@ -94,7 +94,7 @@ describe("tenant router", () => {
     // A stop that lets requests wake it: the 20 requests that follow at once find it stopped behind
     // the router's cached "running", and wake it.
     expect((await s.api("POST", `/containers/${t.id}/stop`, { wake_on_request: true })).status).toBe(200);
-    expect((await s.host.lxc("lxc-info", t.id, "-sH")).stdout.trim()).toBe("STOPPED");
+    expect((await s.host.lxc("lxc-info", t.engine_name, "-sH")).stdout.trim()).toBe("STOPPED");
     const woken = await burst();
     expect(woken.filter((a) => a.status === 502).map((a) => a.body)).toEqual([]);
     expect(woken.map((a) => a.status)).toEqual(Array(20).fill(200));
@@ -104,7 +104,7 @@ describe("tenant router", () => {
     const refused = await burst();
     expect(refused.filter((a) => a.status === 502).map((a) => a.body)).toEqual([]);
     expect(refused.map((a) => `${a.status} ${JSON.parse(a.body).code}`)).toEqual(Array(20).fill("503 TENANT_SUSPENDED"));
-    expect((await s.host.lxc("lxc-info", t.id, "-sH")).stdout.trim()).toBe("STOPPED");
+    expect((await s.host.lxc("lxc-info", t.engine_name, "-sH")).stdout.trim()).toBe("STOPPED");
     expect((await s.api("GET", `/containers/${t.id}`)).body.data.suspended).toBe(true);
     expect((await s.api("POST", `/containers/${t.id}/start`)).status).toBe(200);
     expect((await s.api("GET", `/containers/${t.id}`)).body.data.suspended).toBe(false);

@@ -15,12 +15,25 @@ let project: string;
 let serverId: string;
 const HEX24 = /^[0-9a-f]{24}$/;
 
-/** What lxc-info says of a tenant: RUNNING / STOPPED, or GONE when LXC no longer knows it. */
+/**
+ * The engine's name of a container by its API id (LXC, the pool and cgroups know it by that), asked
+ * once while it exists and remembered, so checks after its erasure still look in the right place.
+ */
+const engineNames = new Map<string, string>();
+async function engineOf(id: string): Promise<string> {
+  if (!engineNames.has(id)) {
+    const r = await s.api("GET", `/containers/${id}`);
+    if (r.status !== 200) throw new Error(`no engine name for ${id}: ${r.body.code}`);
+    engineNames.set(id, r.body.data.engine_name);
+  }
+  return engineNames.get(id)!;
+}
+/** What lxc-info says of a tenant (by API id): RUNNING / STOPPED, or GONE when LXC no longer knows it. */
 async function lxcState(id: string): Promise<string> {
-  const r = await s.host.lxc("lxc-info", id, "-sH");
+  const r = await s.host.lxc("lxc-info", await engineOf(id), "-sH");
   return r.exitCode === 0 ? r.stdout.trim() : "GONE";
 }
-const initPid = async (id: string) => Number((await s.host.lxc("lxc-info", id, "-pH")).stdout.trim() || 0);
+const initPid = async (id: string) => Number((await s.host.lxc("lxc-info", await engineOf(id), "-pH")).stdout.trim() || 0);
 /** Tenant subvolumes in the pool, per `btrfs subvolume list`. */
 async function subvolumes(): Promise<string[]> {
   return (await execa("btrfs", ["subvolume", "list", s.host.poolPath])).stdout.split("\n").filter((l) => l.includes("tenants/"));
@@ -147,10 +160,11 @@ describe("create with the SDK's body", () => {
     expect(patched.body.data).toMatchObject({ autostart: false, restarted: false });
     expect(await initPid(off.id)).toBe(pid);
     const all = [on.id, never.id, off.id];
+    for (const id of all) await engineOf(id);
     // A boot as the daemon sees it: it is gone, every tenant is dead, then it starts again.
     const boot = async () => {
       await s.host.killDaemon();
-      for (const id of all) await s.host.lxc("lxc-stop", id, "-k");
+      for (const id of all) await s.host.lxc("lxc-stop", await engineOf(id), "-k");
       expect(await Promise.all(all.map(lxcState))).toEqual(["STOPPED", "STOPPED", "STOPPED"]);
       await s.host.startDaemon();
     };
@@ -202,7 +216,7 @@ describe("projects", () => {
     // Live control: they exist where the checks below look.
     for (const id of ids) expect(await lxcState(id)).toBe("RUNNING");
     const vols = await subvolumes();
-    for (const id of ids) expect(vols.some((l) => l.endsWith(`tenants/${id}`))).toBe(true);
+    for (const id of ids) expect(vols.some((l) => l.endsWith(`tenants/${engineNames.get(id)}`))).toBe(true);
 
     const d = await s.api("DELETE", `/projects/${p}?include_deleted_items=true`);
     expect(d.status).toBe(200);
@@ -218,7 +232,7 @@ describe("projects", () => {
       expect(await lxcState(id)).toBe("GONE");
     }
     const after = await subvolumes();
-    for (const id of ids) expect(after.some((l) => l.includes(`/${id}`))).toBe(false);
+    for (const id of ids) expect(after.some((l) => l.includes(`/${engineNames.get(id)}`))).toBe(false);
     expect((await s.api("GET", `/projects/${p}`)).status).toBe(404);
     expect((await s.api("GET", "/containers", undefined, { token: token.token })).body.code).toBe("INVALID_TOKEN");
     // Without include_deleted_items the list is left out; an empty project deletes as before.
@@ -233,7 +247,8 @@ describe("projects", () => {
     const first = (await s.api("POST", `/projects/${p}/containers`, { name: "stuck-1", container_image: "mini" })).body.data.id;
     const second = (await s.api("POST", `/projects/${p}/containers`, { name: "stuck-2", container_image: "mini" })).body.data.id;
     // A stray mount inside the second tenant's filesystem: the daemon refuses to erase under it.
-    const mnt = path.join(s.host.poolPath, "tenants", second, "stray-mount");
+    await engineOf(first);
+    const mnt = path.join(s.host.poolPath, "tenants", await engineOf(second), "stray-mount");
     await fs.mkdir(mnt);
     await execa("mount", ["-t", "tmpfs", "-o", "size=1m", "stray", mnt]);
     let mounted = true;

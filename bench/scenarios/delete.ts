@@ -41,6 +41,8 @@ export async function gdprDelete(stack: TestStack, project: string, opts: { temp
       const r = await stack.api("POST", `/projects/${project}/containers`, { template: opts.template, name: `bd${process.pid}x${i}` });
       if (r.status !== 201) throw new Error(`delete: create: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
       const id: string = r.body.data.id;
+      // The machine knows the tenant by its engine name (LXC container, subvolume, nft chain), not the API id.
+      const eng: string = r.body.data.engine_name;
       leftovers.push(id);
       const marker = randomBytes(16).toString("hex");
       for (let s = 0; s < opts.snapshots; s++) {
@@ -49,7 +51,7 @@ export async function gdprDelete(stack: TestStack, project: string, opts: { temp
         const snap = await stack.api("POST", `/containers/${id}/snapshots`, { alias: `s${s}` });
         if (snap.status !== 201) throw new Error(`delete: snapshot: ${snap.status} ${JSON.stringify(snap.body).slice(0, 300)}`);
       }
-      const before = await h.client.call("tenants.get", { id });
+      const before = await h.client.call("tenants.get", { id: eng });
       const subvols = [before.subvolumeId, ...before.snapshots.map((s) => s.subvolumeId)];
       const t0 = performance.now();
       const d = await stack.api("DELETE", `/containers/${id}`);
@@ -60,16 +62,16 @@ export async function gdprDelete(stack: TestStack, project: string, opts: { temp
       check((receipt.match(/snapshot \S+ \(subvolume \d+\)/g) ?? []).length === opts.snapshots, `${id}: receipt names ${opts.snapshots} snapshots`);
       check((await stack.api("GET", `/containers/${id}`)).status === 404, `${id}: API answers 404`);
       const list = (await execa("btrfs", ["subvolume", "list", h.poolPath])).stdout;
-      check(!list.includes(id), `${id}: no subvolume named after it (btrfs subvolume list)`);
+      check(!list.includes(eng), `${id}: no subvolume named after it (btrfs subvolume list)`);
       for (const sv of subvols) {
         const q = await fs.stat(`/sys/fs/btrfs/${info.pool.uuid}/qgroups/0_${sv}`).then(() => true, () => false);
         check(!q, `${id}: qgroup 0/${sv} gone`);
       }
-      check(!(await fs.stat(path.join(h.lxcPath, id)).then(() => true, () => false)), `${id}: lxc directory gone`);
-      check((await execa("lxc-info", ["-P", h.lxcPath, "-n", id], { reject: false })).exitCode !== 0, `${id}: lxc-info knows no container`);
+      check(!(await fs.stat(path.join(h.lxcPath, eng)).then(() => true, () => false)), `${id}: lxc directory gone`);
+      check((await execa("lxc-info", ["-P", h.lxcPath, "-n", eng], { reject: false })).exitCode !== 0, `${id}: lxc-info knows no container`);
       check((await execa("ip", ["link", "show", before.veth], { reject: false })).exitCode !== 0, `${id}: veth ${before.veth} gone`);
       const nft = (await execa("nft", ["list", "table", "inet", h.env.HOODY_NFT_TABLE!], { reject: false })).stdout;
-      check(!nft.includes(id) && !nft.includes(before.veth), `${id}: no nft chain or map entry`);
+      check(!nft.includes(eng) && !nft.includes(before.veth), `${id}: no nft chain or map entry`);
     }
   } finally {
     for (const id of leftovers) await stack.api("DELETE", `/containers/${id}`).catch(() => undefined);

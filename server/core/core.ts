@@ -16,6 +16,7 @@ import { AuditTally } from "./audit-tally";
 import { CoreError, fromEngine, notFound } from "./errors";
 import { Idempotency } from "./idempotency";
 import { faultPoint } from "./fault";
+import { aliasTarget, newPublicId, type IdKind } from "./ids";
 import type { CeilingsInput, CopyContainerBody, CreateContainerBody, LimitsInput, ListQuery, ProjectListQuery, StatusLogQuery } from "./schemas";
 import { MAX_ENV_KEYS } from "./schemas";
 import { ScriptStore } from "./scripts";
@@ -39,6 +40,8 @@ export type { ContainerOperation, ContainerStatus };
 
 export interface ContainerView {
   id: string;
+  /** The engine's name of the tenant (its LXC container / Incus instance); not an API id. */
+  engine_name: string;
   name: string;
   project_id: string;
   project_alias: string | null;
@@ -126,9 +129,8 @@ export interface ProjectView {
 /** Incus's status codes, which Hoody's stats answer carries: Running 103, Stopped 102, Frozen 110, Starting 106, Stopping 107, Error 112. */
 const STATUS_CODES: Record<string, number> = { running: 103, stopped: 102, paused: 110, creating: 106, deleting: 107, failed: 112 };
 
+/** Ids of things the SDK does not address by a 24-hex id (tokens `k…`, receipts `r…`). */
 const id = (prefix: string) => `${prefix}${randomBytes(8).toString("hex").slice(0, 10)}`;
-/** A 24-hex id as Hoody's SDK checks them: 4 bytes of seconds then 8 random bytes (ObjectId-like). */
-export const objectId = () => Math.floor(Date.now() / 1000).toString(16).padStart(8, "0").slice(-8) + randomBytes(8).toString("hex");
 /** "#abc" / "AABBCC" → "#AABBCC" (Hoody's normal form). */
 export function normalizeColor(c: string): string {
   let h = c.replace(/^#/, "").toUpperCase();
@@ -304,10 +306,18 @@ export class Core {
 
   // ------------------------------------------------------------------ projects
 
+  /** The id a request named, or the current id of an old (pre-0006) one; null when neither exists. */
+  private canonicalId(kind: IdKind, given: string): string | null {
+    const table = kind === "project" ? t.projects : t.containers;
+    if (this.db.select({ id: table.id }).from(table).where(eq(table.id, given)).get()) return given;
+    return aliasTarget(this.db, kind, given);
+  }
+
+  /** Looks a project up by its id or an old alias of it (scope is checked on the row found). */
   private projectRow(actor: Actor, projectId: string) {
-    if (actor.projectId && actor.projectId !== projectId) throw notFound("PROJECT", projectId);
-    const row = this.db.select().from(t.projects).where(eq(t.projects.id, projectId)).get();
-    if (!row) throw notFound("PROJECT", projectId);
+    const pid = this.canonicalId("project", projectId);
+    const row = pid === null ? undefined : this.db.select().from(t.projects).where(eq(t.projects.id, pid)).get();
+    if (!row || (actor.projectId && actor.projectId !== row.id)) throw notFound("PROJECT", projectId);
     return row;
   }
 
@@ -332,7 +342,7 @@ export class Core {
   /** The stable 24-hex id of this box's one operator (made once, kept in settings): Hoody's user_id of every project. */
   operatorId(): string {
     if (this.operatorIdCache) return this.operatorIdCache;
-    this.db.insert(t.settings).values({ key: "operator_user_id", value: objectId() }).onConflictDoNothing().run();
+    this.db.insert(t.settings).values({ key: "operator_user_id", value: newPublicId() }).onConflictDoNothing().run();
     this.operatorIdCache = this.db.select().from(t.settings).where(eq(t.settings.key, "operator_user_id")).get()!.value;
     return this.operatorIdCache;
   }
@@ -360,14 +370,14 @@ export class Core {
     this.requireAdmin(actor);
     refuseNotOffered(body);
     return this.audited(actor, "project.create", null, async () => {
-      const pid = id("p");
+      const pid = newPublicId();
       this.db.insert(t.projects).values({ id: pid, alias: body.alias, color: body.color ? normalizeColor(body.color) : randomColor(), maxContainers: body.max_containers ?? null, ceilings: body.ceilings ?? null }).run();
       return this.getProject(actor, pid);
     }, (p) => ({ project_id: p.id }));
   }
 
-  async updateProject(actor: Actor, projectId: string, body: { alias?: string; color?: string; max_containers?: number | null; ceilings?: Ceilings | null; realm_ids?: string[] }): Promise<ProjectView> {
-    this.projectRow(actor, projectId);
+  async updateProject(actor: Actor, given: string, body: { alias?: string; color?: string; max_containers?: number | null; ceilings?: Ceilings | null; realm_ids?: string[] }): Promise<ProjectView> {
+    const projectId = this.projectRow(actor, given).id;
     refuseNotOffered(body);
     return this.audited(actor, "project.update", `project:${projectId}`, async () => {
       // What a project may use is the operator's to set: its own token cannot lift it.
@@ -394,9 +404,9 @@ export class Core {
    * receipt), then the project and its tokens. The first erasure that fails stops it: the project
    * stays with what remains, and the error lists what was erased (with receipts) and what was not.
    */
-  async deleteProject(actor: Actor, projectId: string, opts: { includeDeletedItems?: boolean } = {}) {
+  async deleteProject(actor: Actor, given: string, opts: { includeDeletedItems?: boolean } = {}) {
     this.requireAdmin(actor);
-    this.projectRow(actor, projectId);
+    const projectId = this.projectRow(actor, given).id;
     return this.audited(actor, "project.delete", `project:${projectId}`, async () => {
       const erased: { id: string; name: string; receipt_id: string }[] = [];
       // A create that lands while we erase is erased too; a project that keeps refilling is left (409).
@@ -425,6 +435,7 @@ export class Core {
         if (left > 0) throw new CoreError(409, "PROJECT_NOT_EMPTY", `containers keep being created in project ${projectId} (${left} now); ${erased.length} were erased`, { erased, remaining: left });
         const n = tx.select({ n: sql<number>`count(*)` }).from(t.apiTokens).where(eq(t.apiTokens.projectId, projectId)).get()?.n ?? 0;
         tx.delete(t.projects).where(eq(t.projects.id, projectId)).run();
+        tx.delete(t.idAliases).where(and(eq(t.idAliases.kind, "project"), eq(t.idAliases.newId, projectId))).run();
         return n;
       });
       return {
@@ -448,7 +459,7 @@ export class Core {
   private async syncServers(): Promise<{ row: typeof t.servers.$inferSelect; place: EngineServer }[]> {
     const places = await this.engine.servers().catch((e) => Promise.reject(fromEngine(e)));
     return places.map((place) => {
-      this.db.insert(t.servers).values({ id: objectId(), key: place.key, name: place.name }).onConflictDoNothing().run();
+      this.db.insert(t.servers).values({ id: newPublicId(), key: place.key, name: place.name }).onConflictDoNothing().run();
       let row = this.db.select().from(t.servers).where(eq(t.servers.key, place.key)).get()!;
       if (row.name !== place.name) {
         this.db.update(t.servers).set({ name: place.name, updatedAt: nowIso() }).where(eq(t.servers.id, row.id)).run();
@@ -516,16 +527,18 @@ export class Core {
 
   // ------------------------------------------------------------------ containers: reads
 
+  /** By its id or an old alias of it: every caller then uses row.id (the database) and row.engineName (the engine). */
   private containerRow(actor: Actor, containerId: string) {
-    const row = this.db.select().from(t.containers).where(eq(t.containers.id, containerId)).get();
+    const cid = this.canonicalId("container", containerId);
+    const row = cid === null ? undefined : this.db.select().from(t.containers).where(eq(t.containers.id, cid)).get();
     // Another project's container is indistinguishable from a missing one.
     if (!row || (actor.projectId && row.projectId !== actor.projectId)) throw notFound("CONTAINER", containerId);
     return row;
   }
 
-  /** Throws CONTAINER_NOT_FOUND unless the actor may see this container (checked before bodies are). */
-  assertContainerVisible(actor: Actor, containerId: string): void {
-    this.containerRow(actor, containerId);
+  /** Throws CONTAINER_NOT_FOUND unless the actor may see this container (checked before bodies are); its current id. */
+  assertContainerVisible(actor: Actor, containerId: string): string {
+    return this.containerRow(actor, containerId).id;
   }
 
   url(label: string): string {
@@ -553,6 +566,7 @@ export class Core {
       .get();
     return {
       id: row.id,
+      engine_name: row.engineName,
       name: row.name,
       project_id: row.projectId,
       project_alias: this.db.select({ alias: t.projects.alias }).from(t.projects).where(eq(t.projects.id, row.projectId)).get()?.alias ?? null,
@@ -595,16 +609,15 @@ export class Core {
   async getContainer(actor: Actor, containerId: string): Promise<ContainerView> {
     const row = this.containerRow(actor, containerId);
     const [live, stats] = await Promise.all([
-      this.engine.getTenant(containerId).catch(() => null),
-      this.engine.stats({ ids: [containerId] }).then((s) => s.tenants[0]).catch(() => undefined),
+      this.engine.getTenant(row.engineName).catch(() => null),
+      this.engine.stats({ ids: [row.engineName] }).then((s) => s.tenants[0]).catch(() => undefined),
     ]);
     return this.view(row, live, stats);
   }
 
   async listContainers(actor: Actor, q: ListQuery & { projectId?: string }) {
-    if (q.projectId) this.projectRow(actor, q.projectId);
     const conds: SQL[] = [];
-    const scope = q.projectId ?? actor.projectId;
+    const scope = q.projectId ? this.projectRow(actor, q.projectId).id : actor.projectId;
     if (scope) conds.push(eq(t.containers.projectId, scope));
     if (q.template) conds.push(eq(t.containers.template, q.template));
     if (q.search) conds.push(like(t.containers.name, `%${q.search.replace(/[%_\\]/g, (c) => `\\${c}`)}%`));
@@ -613,28 +626,29 @@ export class Core {
     const engineFilter = q.status !== undefined && ENGINE_STATUSES.has(q.status);
     if (q.status && !engineFilter) conds.push(eq(t.containers.status, q.status));
     const where = conds.length ? and(...conds) : undefined;
+    // Keyed by engine name: the engine knows its tenants by that, not by the public id.
     const statsOf = (ids?: string[]) => this.engine.stats(ids ? { ids } : {}).then((r) => new Map(r.tenants.map((x) => [x.id, x])), () => new Map<string, TenantStats>());
     let views: ContainerView[];
     let total: number;
     if (engineFilter) {
       // Running, paused or stopped is the engine's fact: every row's state is needed to filter on it.
       const live = await statsOf();
-      const matching = this.db.select().from(t.containers).where(where).orderBy(order).all().map((r) => this.view(r, live.get(r.id) ?? null, live.get(r.id))).filter((v) => v.status === q.status);
+      const matching = this.db.select().from(t.containers).where(where).orderBy(order).all().map((r) => this.view(r, live.get(r.engineName) ?? null, live.get(r.engineName))).filter((v) => v.status === q.status);
       total = matching.length;
       views = matching.slice((q.page - 1) * q.limit, q.page * q.limit);
     } else {
       // Only the page's rows are asked of the engine: cost grows with the page, not the fleet.
       total = this.db.select({ n: sql<number>`count(*)` }).from(t.containers).where(where).get()?.n ?? 0;
       const rows = this.db.select().from(t.containers).where(where).orderBy(order).limit(q.limit).offset((q.page - 1) * q.limit).all();
-      const live = await statsOf(rows.map((r) => r.id));
-      views = rows.map((r) => this.view(r, live.get(r.id) ?? null, live.get(r.id)));
+      const live = await statsOf(rows.map((r) => r.engineName));
+      views = rows.map((r) => this.view(r, live.get(r.engineName) ?? null, live.get(r.engineName)));
     }
     return { containers: views, pagination: pagination(total, q.page, q.limit) };
   }
 
   /** State changes with time and cause, paged and sorted as the SDK asks (default: newest first). */
-  statusLogs(actor: Actor, containerId: string, q: StatusLogQuery = { page: 1, limit: 20, sort_by: "transition_time", sort_order: "desc" }) {
-    this.containerRow(actor, containerId);
+  statusLogs(actor: Actor, given: string, q: StatusLogQuery = { page: 1, limit: 20, sort_by: "transition_time", sort_order: "desc" }) {
+    const containerId = this.containerRow(actor, given).id;
     const where = eq(t.statusLogs.containerId, containerId);
     const total = this.db.select({ n: sql<number>`count(*)` }).from(t.statusLogs).where(where).get()?.n ?? 0;
     // transition_time and created_at are the same instant here (a row is written when the change happens).
@@ -724,11 +738,12 @@ export class Core {
   /** Engine first, then the rows; if the rows cannot be written the tenant is removed again. */
   private async provision(
     actor: Actor,
-    projectId: string,
+    givenProjectId: string,
     body: { name?: string; environment_vars?: Record<string, string>; start: boolean; autostart: boolean; comment?: string | null; color?: string; ramdisk_mib?: number; idle_timeout_s?: number | null; limits?: LimitsBody },
+    /** sourceTenant: the source's engine name; sourceContainerId: its public id. */
     source: { template: string; sourceTenant?: string; sourceSnapshot?: string; firewall?: FirewallRule[]; sourceContainerId?: string; place?: EngineServer | null },
   ): Promise<ContainerView> {
-    this.projectRow(actor, projectId);
+    const projectId = this.projectRow(actor, givenProjectId).id;
     this.checkEnv(body.environment_vars ?? {});
     checkEnvTotals(body.environment_vars ?? {});
     await this.checkCeilings(actor, projectId, source.template, body);
@@ -781,11 +796,13 @@ export class Core {
       if (err.code === "ENGINE_UNAVAILABLE") this.healSoon();
       throw err;
     }
+    const cid = newPublicId();
     const serverId = await this.serverIdOf(tenant.member);
     try {
       this.insertContainer(
         {
-          id: tenant.id,
+          id: cid,
+          engineName: tenant.id,
           projectId,
           name,
           label,
@@ -810,8 +827,8 @@ export class Core {
     }
     // The row (and the request's Idempotency-Key claim) is committed, the answer not yet stored.
     faultPoint("after-container-row");
-    this.logStatus(tenant.id, null, tenant.state === "running" ? "running" : "stopped", actor, Math.round(performance.now() - t0), { template: tenant.template, ...(source.sourceContainerId && { source_container_id: source.sourceContainerId }) });
-    return this.view(this.containerRow(SYSTEM, tenant.id), tenant);
+    this.logStatus(cid, null, tenant.state === "running" ? "running" : "stopped", actor, Math.round(performance.now() - t0), { template: tenant.template, ...(source.sourceContainerId && { source_container_id: source.sourceContainerId }) });
+    return this.view(this.containerRow(SYSTEM, cid), tenant);
   }
 
   /** Takes Hoody's create body (container_image, server_id, …) and our older one (template). */
@@ -832,7 +849,7 @@ export class Core {
         const place = await this.placeFor(body.server_id);
         return this.provision(actor, projectId, { ...body, autostart, start: body.start ?? autostart }, { template, place });
       },
-      (c) => ({ container_id: c.id, project_id: projectId, template: c.template, env_keys: Object.keys(body.environment_vars ?? {}) }),
+      (c) => ({ container_id: c.id, project_id: c.project_id, template: c.template, env_keys: Object.keys(body.environment_vars ?? {}) }),
       `project:${projectId}`,
     );
   }
@@ -849,13 +866,14 @@ export class Core {
     // Recorded against the copy (its creation); the source is named in the detail.
     return this.audited(actor, "container.copy", (c) => `container:${c.id}`, async () => {
       const place = await this.placeFor(body.target_server_id);
-      const src = this.db.select().from(t.containers).where(eq(t.containers.id, sourceId)).get();
+      const srcId = this.canonicalId("container", sourceId);
+      const src = srcId === null ? undefined : this.db.select().from(t.containers).where(eq(t.containers.id, srcId)).get();
       if (src && (!actor.projectId || src.projectId === actor.projectId)) {
         const snapName = body.source_snapshot ? this.snapshotRow(src.id, body.source_snapshot).name : undefined;
         const tplRules = body.copy_firewall_rules ? undefined : (await this.engine.listTemplates()).find((x) => x.name === src.template)?.settings.firewall;
         return this.provision(actor, body.target_project_id, body, {
           template: src.template,
-          sourceTenant: src.id,
+          sourceTenant: src.engineName,
           sourceSnapshot: snapName,
           firewall: tplRules,
           sourceContainerId: src.id,
@@ -873,7 +891,7 @@ export class Core {
 
   async updateContainer(
     actor: Actor,
-    containerId: string,
+    given: string,
     body: {
       environment_vars?: Record<string, string | null>;
       name?: string;
@@ -893,7 +911,8 @@ export class Core {
       restart: boolean;
     },
   ): Promise<{ container: ContainerView; restarted: boolean }> {
-    const row = this.containerRow(actor, containerId);
+    const row = this.containerRow(actor, given);
+    const containerId = row.id;
     refuseNotOffered(body);
     return this.audited(actor, "container.update", `container:${containerId}`, async () => {
       if (body.environment_vars) this.checkEnv(body.environment_vars);
@@ -914,15 +933,15 @@ export class Core {
       let restarted = false;
       if (needsEngine || autostart !== undefined) {
         const r = await this.engine
-          .updateTenant(containerId, { env: body.environment_vars, limits, ramdiskMiB: body.ramdisk_mib, autostart, restart: needsEngine ? body.restart : false })
+          .updateTenant(row.engineName, { env: body.environment_vars, limits, ramdiskMiB: body.ramdisk_mib, autostart, restart: needsEngine ? body.restart : false })
           .catch((e) => Promise.reject(fromEngine(e)));
         restarted = r.restarted;
       }
       let stoppedBySuspend = false;
       if (body.suspended) {
-        const live = await this.engine.getTenant(containerId).catch((e) => Promise.reject(fromEngine(e)));
+        const live = await this.engine.getTenant(row.engineName).catch((e) => Promise.reject(fromEngine(e)));
         if (live.state === "running") {
-          await this.engine.stopTenant(containerId).catch((e) => Promise.reject(fromEngine(e)));
+          await this.engine.stopTenant(row.engineName).catch((e) => Promise.reject(fromEngine(e)));
           stoppedBySuspend = true;
         }
       }
@@ -960,23 +979,22 @@ export class Core {
    * force-stop, restart, pause; stopped → start, restart; paused → resume, stop, force-stop (a
    * stop thaws it first). The answer has the SDK's ApiContainersManageResponse shape.
    */
-  async operation(actor: Actor, containerId: string, op: ContainerOperation, opts: { wakeOnRequest?: boolean } = {}) {
-    this.containerRow(actor, containerId);
+  async operation(actor: Actor, given: string, op: ContainerOperation, opts: { wakeOnRequest?: boolean } = {}) {
+    const { id: containerId, engineName } = this.containerRow(actor, given);
     return this.audited(actor, `container.${op}`, `container:${containerId}`, async () => {
-      const before = await this.engine.getTenant(containerId).catch((e) => Promise.reject(fromEngine(e)));
+      const before = await this.engine.getTenant(engineName).catch((e) => Promise.reject(fromEngine(e)));
       const allowed = allowedOperations(before.state);
       if (!allowed.includes(op)) {
         throw new CoreError(409, "INVALID_STATE_TRANSITION", `cannot ${op} a ${before.state} container (a ${before.state} one allows: ${allowed.join(", ") || "nothing"})`, { status: before.state, allowed });
       }
       const t0 = performance.now();
-      // ENGINE-NAME: these engine calls (pause/resume among them) take the row's engine name once it exists.
       const run = {
-        start: () => this.engine.startTenant(containerId),
-        stop: () => this.engine.stopTenant(containerId),
-        "force-stop": () => this.engine.stopTenant(containerId, { force: true }),
-        restart: () => this.engine.restartTenant(containerId),
-        pause: () => this.engine.pauseTenant(containerId),
-        resume: () => this.engine.resumeTenant(containerId),
+        start: () => this.engine.startTenant(engineName),
+        stop: () => this.engine.stopTenant(engineName),
+        "force-stop": () => this.engine.stopTenant(engineName, { force: true }),
+        restart: () => this.engine.restartTenant(engineName),
+        pause: () => this.engine.pauseTenant(engineName),
+        resume: () => this.engine.resumeTenant(engineName),
       }[op];
       const after = await run().catch((e) => Promise.reject(fromEngine(e)));
       const status = engineStatus(after);
@@ -991,10 +1009,12 @@ export class Core {
 
   /** Used by the tenant router: wake/stop without an operator, logged as the system's. A suspended tenant is never woken. */
   async setRunning(containerId: string, running: boolean, cause: string): Promise<void> {
-    if (running && this.db.select({ s: t.containers.suspended }).from(t.containers).where(eq(t.containers.id, containerId)).get()?.s) {
+    const row = this.db.select({ suspended: t.containers.suspended, engineName: t.containers.engineName }).from(t.containers).where(eq(t.containers.id, containerId)).get();
+    if (!row) throw notFound("CONTAINER", containerId);
+    if (running && row.suspended) {
       throw new CoreError(409, "TENANT_SUSPENDED", `${containerId} is suspended: only a start lifts that`);
     }
-    const before = await this.engine.getTenant(containerId);
+    const before = await this.engine.getTenant(row.engineName);
     // Pausing is deliberate, like a suspension: requests do not resume a paused tenant, and idleness
     // does not stop it (its idle clock does not run while it is paused).
     if (before.state === "paused") {
@@ -1003,20 +1023,21 @@ export class Core {
     }
     if ((before.state === "running") === running) return;
     const t0 = performance.now();
-    if (running) await this.engine.startTenant(containerId);
-    else await this.engine.stopTenant(containerId);
+    if (running) await this.engine.startTenant(row.engineName);
+    else await this.engine.stopTenant(row.engineName);
     const status = running ? "running" : "stopped";
     this.db.update(t.containers).set({ status, updatedAt: nowIso() }).where(eq(t.containers.id, containerId)).run();
     this.logStatus(containerId, before.state, status, SYSTEM, Math.round(performance.now() - t0), { cause });
   }
 
   async logs(actor: Actor, containerId: string): Promise<{ log: string }> {
-    this.containerRow(actor, containerId);
-    return { log: await this.engine.logs(containerId, 64 * 1024).catch((e) => Promise.reject(fromEngine(e))) };
+    const row = this.containerRow(actor, containerId);
+    return { log: await this.engine.logs(row.engineName, 64 * 1024).catch((e) => Promise.reject(fromEngine(e))) };
   }
 
   // ------------------------------------------------------------------ stats history (dashboard charts)
 
+  /** Keyed by engine name (what the engine's stats name). */
   private history = new Map<string, { at: string; delta: number; memory: number; ksm: number; cpu: number }[]>();
 
   /** Takes one sample of every tenant's stats (kept in memory, last 120 per tenant). */
@@ -1039,7 +1060,7 @@ export class Core {
   async containerStats(actor: Actor, containerId: string) {
     const t0 = performance.now();
     const row = this.containerRow(actor, containerId);
-    const engineId = row.id; // ENGINE-NAME
+    const engineId = row.engineName;
     const [live, all] = await Promise.all([
       this.engine.getTenant(engineId).catch(() => null),
       this.engine.stats({ ids: [engineId] }).catch((e) => Promise.reject(fromEngine(e))),
@@ -1058,7 +1079,7 @@ export class Core {
     const cores = (s?.cpuLimitMilli ?? availableParallelism() * 1000) / 1000;
     const usageNs = s?.cpuUsageNs ?? 0;
     // Percent of the tenant's CPU allowance since the last sample (every 15 s), else averaged over its run.
-    const prev = [...(this.history.get(row.id) ?? [])].reverse().find((h) => now - Date.parse(h.at) >= 500 && h.cpu <= usageNs);
+    const prev = [...(this.history.get(row.engineName) ?? [])].reverse().find((h) => now - Date.parse(h.at) >= 500 && h.cpu <= usageNs);
     const [spanNs, usedNs] = prev ? [(now - Date.parse(prev.at)) * 1e6, usageNs - prev.cpu] : [(now - Date.parse(startedAt)) * 1e6, usageNs];
     const cpuPercent = s?.running && spanNs > 0 ? Math.min(100, Math.round((usedNs / (spanNs * cores)) * 10000) / 100) : 0;
     const memTotal = s?.memoryLimitBytes || all.host.memory.totalBytes;
@@ -1110,20 +1131,19 @@ export class Core {
   }
 
   statsHistory(actor: Actor, containerId: string) {
-    this.containerRow(actor, containerId);
-    return this.history.get(containerId) ?? [];
+    return this.history.get(this.containerRow(actor, containerId).engineName) ?? [];
   }
 
   /** Host-wide numbers for the overview: pool, deltas vs full copies, KSM, memory, counts, largest deltas. */
   async overview() {
     const [info, stats, templates] = await Promise.all([this.engine.info(), this.engine.stats(), this.engine.listTemplates()]);
-    const rows = this.db.select({ id: t.containers.id, name: t.containers.name, template: t.containers.template }).from(t.containers).all();
-    const byId = new Map(stats.tenants.map((s) => [s.id, s]));
+    const rows = this.db.select({ id: t.containers.id, engineName: t.containers.engineName, name: t.containers.name, template: t.containers.template }).from(t.containers).all();
+    const byEngine = new Map(stats.tenants.map((s) => [s.id, s]));
     const tplBytes = new Map(templates.map((x) => [x.name, x.bytes]));
-    const totalDelta = rows.reduce((sum, r) => sum + (byId.get(r.id)?.deltaBytes ?? 0), 0);
-    const fullCopies = rows.reduce((sum, r) => sum + (tplBytes.get(r.template) ?? 0) + (byId.get(r.id)?.deltaBytes ?? 0), 0);
+    const totalDelta = rows.reduce((sum, r) => sum + (byEngine.get(r.engineName)?.deltaBytes ?? 0), 0);
+    const fullCopies = rows.reduce((sum, r) => sum + (tplBytes.get(r.template) ?? 0) + (byEngine.get(r.engineName)?.deltaBytes ?? 0), 0);
     const largest = rows
-      .map((r) => ({ id: r.id, name: r.name, delta_bytes: byId.get(r.id)?.deltaBytes ?? 0 }))
+      .map((r) => ({ id: r.id, name: r.name, delta_bytes: byEngine.get(r.engineName)?.deltaBytes ?? 0 }))
       .sort((a, b) => b.delta_bytes - a.delta_bytes)
       .slice(0, 10);
     return {
@@ -1131,7 +1151,7 @@ export class Core {
       host: stats.host,
       capabilities: this.engine.capabilities(),
       // running counts paused ones too (they hold processes and memory); paused says how many of them are.
-      tenants: { total: rows.length, running: rows.filter((r) => byId.get(r.id)?.running).length, paused: rows.filter((r) => byId.get(r.id)?.paused).length },
+      tenants: { total: rows.length, running: rows.filter((r) => byEngine.get(r.engineName)?.running).length, paused: rows.filter((r) => byEngine.get(r.engineName)?.paused).length },
       disk: { tenant_deltas_bytes: totalDelta, full_copies_bytes: fullCopies, snapshots_bytes: stats.tenants.reduce((s, x) => s + x.snapshotBytes, 0) },
       ksm_saved_bytes: stats.tenants.reduce((s, x) => s + Math.max(0, x.ksmProfitBytes), 0),
       largest_deltas: largest,
@@ -1142,7 +1162,7 @@ export class Core {
   async routeTarget(label: string): Promise<RouteTarget | null> {
     const row = this.db.select().from(t.containers).where(eq(t.containers.label, label)).get();
     if (!row) return null;
-    const live = await this.engine.getTenant(row.id).catch(() => null);
+    const live = await this.engine.getTenant(row.engineName).catch(() => null);
     const templates = await this.templatesCached();
     const tpl = templates.find((x) => x.name === row.template);
     // One row's timeout, not the whole table's: this runs on the router's lookups.
@@ -1158,11 +1178,14 @@ export class Core {
     return this.templateCache.list;
   }
 
-  /** Effective idle timeouts of every container (seconds; null = never), from the database alone. */
-  async idleTimeouts(): Promise<Map<string, number | null>> {
+  /**
+   * Effective idle timeouts of every container (seconds; null = never), from the database alone,
+   * keyed by engine name (the router matches them to the engine's tenant list) with the public id.
+   */
+  async idleTimeouts(): Promise<Map<string, { id: string; timeoutS: number | null }>> {
     const templates = await this.templatesCached();
-    const rows = this.db.select({ id: t.containers.id, template: t.containers.template, idleTimeoutS: t.containers.idleTimeoutS }).from(t.containers).all();
-    return new Map(rows.map((r) => [r.id, effectiveIdle(r, templates)]));
+    const rows = this.db.select({ id: t.containers.id, engineName: t.containers.engineName, template: t.containers.template, idleTimeoutS: t.containers.idleTimeoutS }).from(t.containers).all();
+    return new Map(rows.map((r) => [r.engineName, { id: r.id, timeoutS: effectiveIdle(r, templates) }]));
   }
 
   labelOf(containerId: string): string | null {
@@ -1181,10 +1204,10 @@ export class Core {
     });
   }
 
-  async exec(actor: Actor, containerId: string, body: { command: string[]; timeout: number }) {
-    this.containerRow(actor, containerId);
+  async exec(actor: Actor, given: string, body: { command: string[]; timeout: number }) {
+    const { id: containerId, engineName } = this.containerRow(actor, given);
     return this.audited(actor, "container.exec", `container:${containerId}`, async () => {
-      const r = await this.engine.exec(containerId, body.command, body.timeout * 1000).catch((e) => Promise.reject(fromEngine(e)));
+      const r = await this.engine.exec(engineName, body.command, body.timeout * 1000).catch((e) => Promise.reject(fromEngine(e)));
       const cap = 256 * 1024;
       return { exit_code: r.exitCode, stdout: r.stdout.slice(0, cap), stderr: r.stderr.slice(0, cap), timed_out: r.timedOut, truncated: r.stdout.length > cap || r.stderr.length > cap };
     }, (r) => ({ argv0: body.command[0]?.slice(0, 100), exit_code: r.exit_code }));
@@ -1198,12 +1221,13 @@ export class Core {
    * snapshots, firewall rules, status logs, audit entries about it, idempotent replays of its
    * answers), the WAL is checkpointed so deleted pages do not linger, and only a receipt stays.
    */
-  async deleteContainer(actor: Actor, containerId: string) {
-    const row = this.containerRow(actor, containerId);
+  async deleteContainer(actor: Actor, given: string) {
+    const row = this.containerRow(actor, given);
+    const containerId = row.id;
     this.db.update(t.containers).set({ status: "deleting", updatedAt: nowIso() }).where(eq(t.containers.id, containerId)).run();
     let engineReport: { existed: boolean; erased: string[] };
     try {
-      engineReport = await this.engine.deleteTenant(containerId);
+      engineReport = await this.engine.deleteTenant(row.engineName);
     } catch (e) {
       // The erasure was asked for: the row stays "deleting" (not "failed"), so a retry or the
       // reconciler finishes it even if the engine meanwhile completed its part (e.g. it crashed mid-delete).
@@ -1217,6 +1241,8 @@ export class Core {
       snapshots: this.db.select({ n: sql<number>`count(*)` }).from(t.snapshots).where(eq(t.snapshots.containerId, containerId)).get()?.n ?? 0,
       firewall_rules: this.db.select({ n: sql<number>`count(*)` }).from(t.firewallRules).where(eq(t.firewallRules.containerId, containerId)).get()?.n ?? 0,
       status_logs: this.db.select({ n: sql<number>`count(*)` }).from(t.statusLogs).where(eq(t.statusLogs.containerId, containerId)).get()?.n ?? 0,
+      // Its id from before 0006_public_ids, if it had one: an identifier of it like the others.
+      id_aliases: this.db.select({ n: sql<number>`count(*)` }).from(t.idAliases).where(and(eq(t.idAliases.kind, "container"), eq(t.idAliases.newId, containerId))).get()?.n ?? 0,
     };
     const receipt = {
       id: id("r"),
@@ -1231,6 +1257,7 @@ export class Core {
           `${counts.snapshots} snapshot record(s)`,
           `${counts.firewall_rules} firewall rule(s)`,
           `${counts.status_logs} status log entr(ies)`,
+          `${counts.id_aliases} old id alias(es)`,
           "audit entries and idempotent replays about it",
         ],
       },
@@ -1243,6 +1270,7 @@ export class Core {
       tx.delete(t.idempotencyKeys).where(eq(t.idempotencyKeys.resourceId, containerId)).run();
       tx.delete(t.auditLog).where(eq(t.auditLog.target, `container:${containerId}`)).run();
       tx.delete(t.auditLog).where(sql`json_extract(${t.auditLog.detail}, '$.container_id') = ${containerId}`).run();
+      tx.delete(t.idAliases).where(and(eq(t.idAliases.kind, "container"), eq(t.idAliases.newId, containerId))).run();
       tx.delete(t.containers).where(eq(t.containers.id, containerId)).run();
       tx.insert(t.erasureReceipts).values(receipt).run();
     });
@@ -1286,8 +1314,7 @@ export class Core {
   // ------------------------------------------------------------------ env
 
   getEnv(actor: Actor, containerId: string): Record<string, string> {
-    this.containerRow(actor, containerId);
-    return this.env(containerId);
+    return this.env(this.containerRow(actor, containerId).id);
   }
 
   // ------------------------------------------------------------------ snapshots
@@ -1313,7 +1340,8 @@ export class Core {
       .where(and(sql`${t.snapshots.expiresAt} IS NOT NULL AND ${t.snapshots.expiresAt} <= ${now}`, containerId ? eq(t.snapshots.containerId, containerId) : undefined))
       .all();
     for (const s of expired) {
-      await this.engine.deleteSnapshot(s.containerId, s.name).catch(() => undefined);
+      const engineName = this.db.select({ n: t.containers.engineName }).from(t.containers).where(eq(t.containers.id, s.containerId)).get()?.n;
+      if (engineName) await this.engine.deleteSnapshot(engineName, s.name).catch(() => undefined);
       this.db.delete(t.snapshots).where(and(eq(t.snapshots.containerId, s.containerId), eq(t.snapshots.name, s.name))).run();
       this.audit(SYSTEM, "snapshot.expire", `container:${s.containerId}`, "ok", { snapshot: s.name });
     }
@@ -1321,10 +1349,11 @@ export class Core {
   }
 
   /** The SDK's listSnapshots answer: the container, its count (there is no per-container maximum here) and its snapshots, oldest first. */
-  async listSnapshots(actor: Actor, containerId: string) {
-    const row = this.containerRow(actor, containerId);
+  async listSnapshots(actor: Actor, given: string) {
+    const row = this.containerRow(actor, given);
+    const containerId = row.id;
     await this.expireSnapshots(containerId);
-    const sizes = new Map((await this.engine.getTenant(row.id /* ENGINE-NAME */).catch(() => null))?.snapshots.map((s) => [s.name, s.bytes]) ?? []);
+    const sizes = new Map((await this.engine.getTenant(row.engineName).catch(() => null))?.snapshots.map((s) => [s.name, s.bytes]) ?? []);
     const snapshots = this.db
       .select()
       .from(t.snapshots)
@@ -1335,14 +1364,15 @@ export class Core {
     return { container_id: row.id, project_id: row.projectId, snapshot_count: snapshots.length, max_snapshots: null, snapshots };
   }
 
-  async createSnapshot(actor: Actor, containerId: string, body: { alias?: string; expiry?: number }) {
-    const owner = this.containerRow(actor, containerId);
+  async createSnapshot(actor: Actor, given: string, body: { alias?: string; expiry?: number }) {
+    const owner = this.containerRow(actor, given);
+    const { id: containerId, engineName } = owner;
     return this.audited(actor, "snapshot.create", `container:${containerId}`, async () => {
       await this.expireSnapshots(containerId);
       const stamp = nowIso().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
       let name = `snap-${stamp}`;
       for (let i = 2; this.db.select().from(t.snapshots).where(and(eq(t.snapshots.containerId, containerId), eq(t.snapshots.name, name))).get(); i++) name = `snap-${stamp}-${i}`;
-      const info = await this.engine.createSnapshot(containerId, name).catch((e) => Promise.reject(fromEngine(e)));
+      const info = await this.engine.createSnapshot(engineName, name).catch((e) => Promise.reject(fromEngine(e)));
       const replaced = body.alias
         ? this.db.select().from(t.snapshots).where(and(eq(t.snapshots.containerId, containerId), eq(t.snapshots.alias, body.alias))).all()
         : [];
@@ -1350,7 +1380,7 @@ export class Core {
       this.db.insert(t.snapshots).values({ containerId, name, alias: body.alias ?? null, expiresAt }).run();
       // An alias names one snapshot: the older one it named goes.
       for (const old of replaced) {
-        await this.engine.deleteSnapshot(containerId, old.name).catch(() => undefined);
+        await this.engine.deleteSnapshot(engineName, old.name).catch(() => undefined);
         this.db.delete(t.snapshots).where(and(eq(t.snapshots.containerId, containerId), eq(t.snapshots.name, old.name))).run();
       }
       const row = this.snapshotRow(containerId, name);
@@ -1358,11 +1388,11 @@ export class Core {
     }, (s) => ({ snapshot: s.snapshot.name }));
   }
 
-  async restoreSnapshot(actor: Actor, containerId: string, nameOrAlias: string) {
-    this.containerRow(actor, containerId);
+  async restoreSnapshot(actor: Actor, given: string, nameOrAlias: string) {
+    const { id: containerId, engineName } = this.containerRow(actor, given);
     const snap = this.snapshotRow(containerId, nameOrAlias);
     return this.audited(actor, "snapshot.restore", `container:${containerId}`, async () => {
-      const after = await this.engine.restoreSnapshot(containerId, snap.name).catch((e) => Promise.reject(fromEngine(e)));
+      const after = await this.engine.restoreSnapshot(engineName, snap.name).catch((e) => Promise.reject(fromEngine(e)));
       this.db.update(t.snapshots).set({ lastUsedAt: nowIso() }).where(and(eq(t.snapshots.containerId, containerId), eq(t.snapshots.name, snap.name))).run();
       const state = engineStatus(after);
       this.logStatus(containerId, state, state, actor, undefined, { cause: `restore ${snap.name}` });
@@ -1372,8 +1402,9 @@ export class Core {
   }
 
   /** An alias names one snapshot: given to another, it moves; null removes it. */
-  async setSnapshotAlias(actor: Actor, containerId: string, nameOrAlias: string, alias: string | null) {
-    const row = this.containerRow(actor, containerId);
+  async setSnapshotAlias(actor: Actor, given: string, nameOrAlias: string, alias: string | null) {
+    const row = this.containerRow(actor, given);
+    const containerId = row.id;
     const snap = this.snapshotRow(containerId, nameOrAlias);
     this.db.transaction((tx) => {
       if (alias !== null) tx.update(t.snapshots).set({ alias: null }).where(and(eq(t.snapshots.containerId, containerId), eq(t.snapshots.alias, alias))).run();
@@ -1383,11 +1414,12 @@ export class Core {
     return { container_id: row.id, project_id: row.projectId, snapshot: this.snapshotView(this.snapshotRow(containerId, snap.name)) };
   }
 
-  async deleteSnapshot(actor: Actor, containerId: string, nameOrAlias: string) {
-    const row = this.containerRow(actor, containerId);
+  async deleteSnapshot(actor: Actor, given: string, nameOrAlias: string) {
+    const row = this.containerRow(actor, given);
+    const { id: containerId, engineName } = row;
     const snap = this.snapshotRow(containerId, nameOrAlias);
     return this.audited(actor, "snapshot.delete", `container:${containerId}`, async () => {
-      await this.engine.deleteSnapshot(containerId, snap.name).catch((e) => Promise.reject(fromEngine(e)));
+      await this.engine.deleteSnapshot(engineName, snap.name).catch((e) => Promise.reject(fromEngine(e)));
       this.db.delete(t.snapshots).where(and(eq(t.snapshots.containerId, containerId), eq(t.snapshots.name, snap.name))).run();
       return { container_id: row.id, project_id: row.projectId, snapshot_name: snap.name, name: snap.name, deleted: true };
     }, () => ({ snapshot: snap.name }));
@@ -1412,14 +1444,14 @@ export class Core {
   }
 
   getFirewall(actor: Actor, containerId: string) {
-    this.containerRow(actor, containerId);
-    return this.firewallView(containerId);
+    return this.firewallView(this.containerRow(actor, containerId).id);
   }
 
-  private async replaceRules(actor: Actor, containerId: string, action: string, next: FirewallRule[]) {
+  private async replaceRules(actor: Actor, row: { id: string; engineName: string }, action: string, next: FirewallRule[]) {
     if (next.length > this.settings.maxFirewallRules) throw new CoreError(422, "TOO_MANY_RULES", `at most ${this.settings.maxFirewallRules} rules`);
+    const containerId = row.id;
     return this.audited(actor, action, `container:${containerId}`, async () => {
-      await this.engine.setFirewall(containerId, next).catch((e) => Promise.reject(fromEngine(e)));
+      await this.engine.setFirewall(row.engineName, next).catch((e) => Promise.reject(fromEngine(e)));
       this.db.transaction((tx) => {
         tx.delete(t.firewallRules).where(eq(t.firewallRules.containerId, containerId)).run();
         if (next.length) tx.insert(t.firewallRules).values(next.map((rule, position) => ({ containerId, position, rule }))).run();
@@ -1465,8 +1497,9 @@ export class Core {
    * Appends a rule. A rule that repeats one of the direction (all fields but description and
    * state) changes nothing and answers that rule with `duplicate_of`, as Hoody's API does.
    */
-  async addRule(actor: Actor, containerId: string, direction: "ingress" | "egress", body: Record<string, unknown>) {
-    this.containerRow(actor, containerId);
+  async addRule(actor: Actor, given: string, direction: "ingress" | "egress", body: Record<string, unknown>) {
+    const row = this.containerRow(actor, given);
+    const containerId = row.id;
     const rule = this.parseRule(direction, body);
     const all = this.rules(containerId);
     const key = (r: FirewallRule) => JSON.stringify(Object.entries({ ...r, description: undefined, state: undefined }).filter(([, v]) => v !== undefined).sort(([a], [b]) => a.localeCompare(b)));
@@ -1475,15 +1508,16 @@ export class Core {
       this.audit(actor, "firewall.add", `container:${containerId}`, "duplicate", { direction, index: dup.index });
       return { ...dup.rule, duplicate: true as const, duplicate_of: { direction, index: dup.index } };
     }
-    return this.replaceRules(actor, containerId, "firewall.add", [...all, rule]);
+    return this.replaceRules(actor, row, "firewall.add", [...all, rule]);
   }
 
   /**
    * PATCH /firewall/{direction}. With `index`: that rule gets the given fields (ours). Without: the
    * first rule matching the given fields gets `state` (the SDK's toggle).
    */
-  async toggleRule(actor: Actor, containerId: string, direction: "ingress" | "egress", body: Record<string, unknown> & { index?: number; state?: "enabled" | "disabled" }) {
-    this.containerRow(actor, containerId);
+  async toggleRule(actor: Actor, given: string, direction: "ingress" | "egress", body: Record<string, unknown> & { index?: number; state?: "enabled" | "disabled" }) {
+    const row = this.containerRow(actor, given);
+    const containerId = row.id;
     const all = this.rules(containerId);
     const { index, state, ...fields } = body;
     let at: number;
@@ -1501,7 +1535,7 @@ export class Core {
     }
     const rules = [...all];
     rules[at] = next;
-    const view = await this.replaceRules(actor, containerId, "firewall.update", rules);
+    const view = await this.replaceRules(actor, row, "firewall.update", rules);
     const dirIndex = this.matching(rules, direction, {}).find((m) => m.at === at)!.index;
     return { direction, new_state: next.state, updated: next, index: dirIndex, ...view };
   }
@@ -1514,8 +1548,9 @@ export class Core {
   }
 
   /** DELETE /firewall/{direction}: the rule at `index` (ours), or the first rule matching the fields, or every match with `all` (no fields: every rule of the direction). */
-  async removeRules(actor: Actor, containerId: string, direction: "ingress" | "egress", body: Record<string, unknown> & { index?: number; all?: boolean }) {
-    this.containerRow(actor, containerId);
+  async removeRules(actor: Actor, containerGiven: string, direction: "ingress" | "egress", body: Record<string, unknown> & { index?: number; all?: boolean }) {
+    const row = this.containerRow(actor, containerGiven);
+    const containerId = row.id;
     const all = this.rules(containerId);
     const { index, all: every, ...fields } = body;
     const given = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
@@ -1531,7 +1566,7 @@ export class Core {
       if (!every && !removed.length) throw new CoreError(404, "RULE_NOT_FOUND", `no ${direction} rule matches ${JSON.stringify(filter)}`);
     }
     const gone = new Set(removed.map((r) => r.at));
-    const view = gone.size ? await this.replaceRules(actor, containerId, "firewall.delete", all.filter((_, i) => !gone.has(i))) : this.firewallView(containerId);
+    const view = gone.size ? await this.replaceRules(actor, row, "firewall.delete", all.filter((_, i) => !gone.has(i))) : this.firewallView(containerId);
     return { direction, removed_count: removed.length, removed: removed.map((r) => r.rule), ...view };
   }
 
@@ -1547,7 +1582,7 @@ export class Core {
   async resetFirewall(actor: Actor, containerId: string) {
     const row = this.containerRow(actor, containerId);
     const tpl = (await this.engine.listTemplates()).find((x) => x.name === row.template);
-    const view = await this.replaceRules(actor, containerId, "firewall.reset", tpl?.settings.firewall ?? []);
+    const view = await this.replaceRules(actor, row, "firewall.reset", tpl?.settings.firewall ?? []);
     return { rules: { ingress: view.ingress, egress: view.egress }, ...view };
   }
 
@@ -1568,9 +1603,9 @@ export class Core {
 
   async promote(actor: Actor, body: { container_id: string; name: string }) {
     this.requireAdmin(actor);
-    this.containerRow(actor, body.container_id);
+    const row = this.containerRow(actor, body.container_id);
     return this.audited(actor, "template.promote", `template:${body.name}`, async () => {
-      await this.engine.promote(body.container_id, body.name).catch((e) => Promise.reject(fromEngine(e)));
+      await this.engine.promote(row.engineName, body.name).catch((e) => Promise.reject(fromEngine(e)));
       return (await this.listTemplates()).find((x) => x.name === body.name)!;
     });
   }
@@ -1580,12 +1615,13 @@ export class Core {
   /** Creates an API token; the secret is returned once and only its hash is kept. */
   createToken(actor: Actor, body: { name: string; project_id: string | null }) {
     this.requireAdmin(actor);
-    if (body.project_id) this.projectRow(actor, body.project_id);
+    // An old project id names the project it became: the token row holds the current id.
+    const projectId = body.project_id ? this.projectRow(actor, body.project_id).id : null;
     const secret = `hdy_${randomBytes(24).toString("base64url")}`;
     const tid = id("k");
-    this.db.insert(t.apiTokens).values({ id: tid, name: body.name, hash: sha256(secret), prefix: secret.slice(0, 8), projectId: body.project_id }).run();
-    this.audit(actor, "token.create", `token:${tid}`, "ok", { project_id: body.project_id });
-    return { id: tid, name: body.name, project_id: body.project_id, token: secret, prefix: secret.slice(0, 8) };
+    this.db.insert(t.apiTokens).values({ id: tid, name: body.name, hash: sha256(secret), prefix: secret.slice(0, 8), projectId }).run();
+    this.audit(actor, "token.create", `token:${tid}`, "ok", { project_id: projectId });
+    return { id: tid, name: body.name, project_id: projectId, token: secret, prefix: secret.slice(0, 8) };
   }
 
   /** Makes sure a token secret exists as an admin token (the one `npm run up` writes). */
@@ -1632,7 +1668,12 @@ export class Core {
     this.requireAdmin(actor);
     const conds: SQL[] = [];
     if (q.action) conds.push(like(t.auditLog.action, `${q.action}%`));
-    if (q.target) conds.push(eq(t.auditLog.target, q.target));
+    if (q.target) {
+      // Entries were rewritten to the new ids (0006_public_ids): an old id in the filter means its row's.
+      const m = /^(project|container):(.+)$/.exec(q.target);
+      const current = m ? aliasTarget(this.db, m[1] as IdKind, m[2]!) : null;
+      conds.push(eq(t.auditLog.target, current ? `${m![1]}:${current}` : q.target));
+    }
     if (q.actor) conds.push(eq(t.auditLog.actor, q.actor));
     const where = conds.length ? and(...conds) : undefined;
     const total = this.db.select({ n: sql<number>`count(*)` }).from(t.auditLog).where(where).get()?.n ?? 0;
@@ -1677,14 +1718,15 @@ export class Core {
    */
   async reconcile(): Promise<{ removedOrphans: string[]; markedFailed: string[]; finished: string[]; envPushed: string[]; unattributed: string[]; errors: string[] }> {
     const report = { removedOrphans: [] as string[], markedFailed: [] as string[], finished: [] as string[], envPushed: [] as string[], unattributed: [] as string[], errors: [] as string[] };
+    // The engine names its tenants by engine name; rows are matched on that, reported by public id.
     const tenants = await this.engine.listTenants();
-    const byId = new Map(tenants.map((x) => [x.id, x]));
+    const byEngine = new Map(tenants.map((x) => [x.id, x]));
     // Rows made before servers existed (or tenants Incus moved) get the place they run on.
     const places = new Map((await this.syncServers().catch(() => [])).map((x) => [x.place.key, x.row.id]));
     const rows = this.db.select().from(t.containers).all();
-    const rowIds = new Set(rows.map((r) => r.id));
+    const rowNames = new Set(rows.map((r) => r.engineName));
     for (const tenant of tenants) {
-      if (rowIds.has(tenant.id)) continue;
+      if (rowNames.has(tenant.id)) continue;
       // A create of this process between its engine call and its row is not an orphan.
       if (this.inflightOps.has(tenant.labels["hoody.op"] ?? "")) continue;
       if (tenant.labels["hoody.owner"] === "core") {
@@ -1695,7 +1737,7 @@ export class Core {
       } else report.unattributed.push(tenant.id);
     }
     for (const row of rows) {
-      const tenant = byId.get(row.id);
+      const tenant = byEngine.get(row.engineName);
       if (row.status === "deleting") {
         // An erasure interrupted (crash, engine down): finish it, whether or not the engine still has the tenant.
         // One row's failure (or a concurrent DELETE that got there first) must not stop the rest.
@@ -1722,7 +1764,7 @@ export class Core {
       if (JSON.stringify(sortKeys(want)) !== JSON.stringify(sortKeys(tenant.env))) {
         const patch: Record<string, string | null> = { ...want };
         for (const k of Object.keys(tenant.env)) if (!(k in want)) patch[k] = null;
-        await this.engine.updateTenant(row.id, { env: patch, restart: false });
+        await this.engine.updateTenant(row.engineName, { env: patch, restart: false });
         report.envPushed.push(row.id);
       }
     }

@@ -1,14 +1,16 @@
 // Request schemas of the public API (REST and tRPC share them; the OpenAPI document is generated
 // from them). Field names follow Hoody's API.
 import { z } from "zod";
+import { idShape } from "./ids";
 import { ENV_KEY_RE, FirewallRuleFields, FirewallRuleSchema, NAME_RE, SNAPSHOT_NAME_RE, TEMPLATE_NAME_RE } from "../engine/protocol";
 
 export const MAX_ENV_KEYS = 200;
 export const MAX_ENV_VALUE = 64 * 1024;
 
 export const Name = z.string().regex(NAME_RE, "3-100 characters: letters, digits, '-' and '_'");
-export const ProjectId = z.string().regex(/^p[a-z0-9]{10}$/);
-export const ContainerId = z.string().regex(/^c[a-z0-9]{10}$/);
+/** 24 hex (server/core/ids.ts), or an id from before 0006_public_ids, which still answers for a release. */
+export const ProjectId = z.string().regex(idShape("project"), "a project id: 24 lowercase hex characters");
+export const ContainerId = z.string().regex(idShape("container"), "a container id: 24 lowercase hex characters");
 export const TemplateName = z.string().regex(TEMPLATE_NAME_RE);
 export const SnapshotName = z.string().regex(SNAPSHOT_NAME_RE);
 

@@ -5,6 +5,7 @@ import { and, desc, eq, like, lt } from "drizzle-orm";
 import type { Db } from "../db/client";
 import * as t from "../db/schema";
 import { sha256 } from "./core";
+import { aliasTarget } from "./ids";
 import { SCRIPT_RUNS_KEPT } from "./limits";
 
 export type ScriptValueKind = "secret" | "setting";
@@ -70,7 +71,9 @@ export class ScriptStore {
   mintRunToken(script: string, projectId: string): { id: string; secret: string } {
     const secret = `hdy_${randomBytes(24).toString("base64url")}`;
     const id = `k${randomBytes(8).toString("hex").slice(0, 10)}`;
-    this.db.insert(t.apiTokens).values({ id, name: `${RUN_TOKEN_PREFIX}${script}${RUN_TOKEN_SUFFIX}`, hash: sha256(secret), prefix: secret.slice(0, 8), projectId }).run();
+    // A project_id setting made before the 24-hex ids names the project it became.
+    const pid = aliasTarget(this.db, "project", projectId) ?? projectId;
+    this.db.insert(t.apiTokens).values({ id, name: `${RUN_TOKEN_PREFIX}${script}${RUN_TOKEN_SUFFIX}`, hash: sha256(secret), prefix: secret.slice(0, 8), projectId: pid }).run();
     return { id, secret };
   }
 

@@ -31,7 +31,13 @@ export const templates = sqliteTable("templates", {
 export const containers = sqliteTable(
   "containers",
   {
+    /** The public id (24 hex, server/core/ids.ts). */
     id: text("id").primaryKey(),
+    /**
+     * The engine's own name of the tenant (its TenantInfo.id: host daemon and Incus pick `c` + 10
+     * hex, short enough for veth and cgroup names). server/core passes only this to the engine.
+     */
+    engineName: text("engine_name").notNull(),
     projectId: text("project_id")
       .notNull()
       .references(() => projects.id),
@@ -62,7 +68,21 @@ export const containers = sqliteTable(
     createdAt: text("created_at").notNull().default(now),
     updatedAt: text("updated_at").notNull().default(now),
   },
-  (t) => [uniqueIndex("containers_label").on(t.label), index("containers_project").on(t.projectId)],
+  (t) => [uniqueIndex("containers_label").on(t.label), uniqueIndex("containers_engine_name").on(t.engineName), index("containers_project").on(t.projectId)],
+);
+
+/**
+ * Ids from before the public ids became 24 hex (drizzle/0006_public_ids.sql): an old project or
+ * container id still finds its row for one release. A GDPR erasure removes its container's alias.
+ */
+export const idAliases = sqliteTable(
+  "id_aliases",
+  {
+    oldId: text("old_id").primaryKey(),
+    kind: text("kind", { enum: ["project", "container"] }).notNull(),
+    newId: text("new_id").notNull(),
+  },
+  (t) => [index("id_aliases_new").on(t.newId)],
 );
 
 /**

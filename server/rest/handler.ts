@@ -102,7 +102,8 @@ export async function handleRest(core: Core, req: Request): Promise<Response> {
     const actor = core.authenticate(req.headers.get("authorization"));
     checkParams(route, match.params);
     // Scope before content: another project's container is a 404 whatever the body says.
-    if (route.path.startsWith("/containers/{id}") && !route.path.endsWith("/copy")) core.assertContainerVisible(actor, match.params.id!);
+    // Its current id: an old (pre-0006) id in the path is an alias of it.
+    const containerId = route.path.startsWith("/containers/{id}") && !route.path.endsWith("/copy") ? core.assertContainerVisible(actor, match.params.id!) : null;
 
     let query: unknown = undefined;
     if (route.query) {
@@ -134,7 +135,9 @@ export async function handleRest(core: Core, req: Request): Promise<Response> {
     const answer = (data: unknown, resourceId: string | null) => ({ status, body: JSON.stringify({ statusCode: status, message: route.message, data: data ?? null }), resourceId });
     const run = async () => {
       const data = await route.handler({ core, actor, params: match.params, body, query });
-      const resourceId = data && typeof data === "object" && "id" in data && typeof data.id === "string" && data.id.startsWith("c") ? data.id : match.params.id?.startsWith("c") ? match.params.id : null;
+      // The container the answer is about (its erasure erases the replay): the one a create or copy made, else the path's.
+      const creates = method === "POST" && (route.path === "/projects/{id}/containers" || route.path === "/containers/{id}/copy");
+      const resourceId = creates && data && typeof data === "object" && "id" in data && typeof data.id === "string" ? data.id : containerId;
       return answer(data, resourceId);
     };
     const key = req.headers.get("idempotency-key");

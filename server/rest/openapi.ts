@@ -1,6 +1,7 @@
 // OpenAPI 3.1 document generated from the same route table and zod schemas that validate requests.
 import { STATUS_CODES } from "node:http";
 import { z } from "zod";
+import { PUBLIC_ID_RE } from "../core/ids";
 import { routes } from "./routes";
 
 const ErrorEnvelope = {
@@ -21,10 +22,16 @@ function jsonSchema(schema: z.ZodType): Record<string, unknown> {
   return s;
 }
 
+/** Project and container ids are 24 hex (a copy's source may also be a template's name). */
+function pathParamSchema(path: string, name: string): Record<string, unknown> {
+  if (name !== "id" || path.endsWith("/copy") || !(path.startsWith("/projects/") || path.startsWith("/containers/"))) return { type: "string" };
+  return { type: "string", pattern: PUBLIC_ID_RE.source, example: "6650f1c2a1b2c3d4e5f60718", description: "24 lowercase hex characters; an id from before the 24-hex ids still answers (an alias) for one release" };
+}
+
 export function openApiDocument(serverUrl = "/api/v1") {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of routes) {
-    const params = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: { type: "string" } }));
+    const params = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: pathParamSchema(r.path, m[1]!) }));
     const query: unknown[] = [];
     if (r.query) {
       const qs = jsonSchema(r.query) as { properties?: Record<string, unknown>; required?: string[] };

@@ -272,23 +272,27 @@ export class TenantRouter {
   async sweepIdle(): Promise<string[]> {
     const stopped: string[] = [];
     const [tenants, timeouts] = await Promise.all([this.core.engine.listTenants().catch(() => []), this.core.idleTimeouts()]);
+    // The engine lists tenants by engine name; everything the router keeps is by public id.
     for (const tenant of tenants) {
-      const timeoutS = timeouts.get(tenant.id);
+      const row = timeouts.get(tenant.id);
+      if (!row) continue;
+      const id = row.id;
+      const timeoutS = row.timeoutS;
       // A paused tenant is never stopped for idleness, and its idle clock restarts at its resume.
-      if (tenant.state === "paused") this.activity.set(tenant.id, { lastAt: Date.now(), active: this.activity.get(tenant.id)?.active ?? 0 });
+      if (tenant.state === "paused") this.activity.set(id, { lastAt: Date.now(), active: this.activity.get(id)?.active ?? 0 });
       if (tenant.state !== "running" || timeoutS === null || timeoutS === undefined) continue;
       // A tenant the router has not seen yet starts its idle clock now.
-      if (!this.activity.has(tenant.id)) this.activity.set(tenant.id, { lastAt: Date.now(), active: 0 });
-      const a = this.activity.get(tenant.id)!;
-      if (a.active > 0 || this.waking.has(tenant.id) || Date.now() - a.lastAt < timeoutS * 1000) continue;
+      if (!this.activity.has(id)) this.activity.set(id, { lastAt: Date.now(), active: 0 });
+      const a = this.activity.get(id)!;
+      if (a.active > 0 || this.waking.has(id) || Date.now() - a.lastAt < timeoutS * 1000) continue;
       try {
-        await this.core.setRunning(tenant.id, false, `router: idle for ${timeoutS}s`);
+        await this.core.setRunning(id, false, `router: idle for ${timeoutS}s`);
         // A request that arrived during the stop holds this entry (it will wake the tenant): keep its count.
-        if (this.activity.get(tenant.id)?.active === 0) this.activity.delete(tenant.id);
-        this.ready.delete(tenant.id);
-        stopped.push(tenant.id);
+        if (this.activity.get(id)?.active === 0) this.activity.delete(id);
+        this.ready.delete(id);
+        stopped.push(id);
       } catch (e) {
-        console.error(`[router] could not stop idle ${tenant.id}: ${(e as Error).message}`);
+        console.error(`[router] could not stop idle ${id}: ${(e as Error).message}`);
       }
     }
     if (stopped.length) this.cache.clear();

@@ -11,7 +11,8 @@ import type { TestHost } from "../host-harness.js";
 const UID_RANGE = 65536;
 
 export interface Snapshot {
-  rows: { id: string; status: string; ip: string | null; name: string }[];
+  /** id: the API's; engine: the engine's name, which is what the machine (lxcpath, subvolumes, chains) knows. */
+  rows: { id: string; engine: string; status: string; ip: string | null; name: string }[];
   tenantSubvolumes: string[];
   otherSubvolumes: string[];
   metas: Map<string, { phase: string; ip: string; uidBase: number; veth: string } | null>;
@@ -30,7 +31,7 @@ export async function observe(host: TestHost): Promise<Snapshot> {
   const db = new Database(path.join(host.dir, "hoody.db"), { readonly: true, fileMustExist: true });
   let rows: Snapshot["rows"];
   try {
-    rows = db.prepare("SELECT id, status, ip, name FROM containers").all() as Snapshot["rows"];
+    rows = db.prepare("SELECT id, engine_name AS engine, status, ip, name FROM containers").all() as Snapshot["rows"];
   } finally {
     db.close();
   }
@@ -93,13 +94,14 @@ export async function observe(host: TestHost): Promise<Snapshot> {
  */
 export function problems(s: Snapshot, opts: { settled?: boolean; uidBase?: number; uidRanges?: number } = {}): string[] {
   const out: string[] = [];
-  const rowIds = new Set(s.rows.map((r) => r.id));
+  // The machine names tenants by engine name; sentences name rows by their API id.
+  const rowIds = new Set(s.rows.map((r) => r.engine));
   for (const r of s.rows) {
     if (opts.settled && !["running", "stopped"].includes(r.status)) out.push(`row ${r.id} left in status ${r.status}`);
     if (r.status === "deleting") continue;
-    const meta = s.metas.get(r.id);
-    const cfg = s.configs.get(r.id);
-    if (!s.tenantSubvolumes.includes(r.id)) out.push(`row ${r.id} has no subvolume`);
+    const meta = s.metas.get(r.engine);
+    const cfg = s.configs.get(r.engine);
+    if (!s.tenantSubvolumes.includes(r.engine)) out.push(`row ${r.id} has no subvolume`);
     if (!meta) out.push(`row ${r.id} has no hoody.json`);
     else if (meta.phase !== "ready") out.push(`row ${r.id}: tenant phase ${meta.phase}`);
     if (!cfg) out.push(`row ${r.id} has no lxc config`);
@@ -110,12 +112,12 @@ export function problems(s: Snapshot, opts: { settled?: boolean; uidBase?: numbe
         const i = (meta.uidBase - opts.uidBase) / UID_RANGE;
         if (!Number.isInteger(i) || i < 0 || i >= opts.uidRanges) out.push(`row ${r.id}: uid base ${meta.uidBase} outside the host's ranges`);
       }
-      for (const c of [`eg_${r.id}`, `in_${r.id}`]) if (!s.chains.includes(c)) out.push(`row ${r.id}: nft chain ${c} missing`);
+      for (const c of [`eg_${r.engine}`, `in_${r.engine}`]) if (!s.chains.includes(c)) out.push(`row ${r.id}: nft chain ${c} missing`);
       if (!s.mapKeys.egress.includes(meta.veth) || !s.mapKeys.ingress.includes(meta.veth)) out.push(`row ${r.id}: veth ${meta.veth} not in the nft maps`);
       if (!s.sources.includes(`${meta.veth} ${meta.ip}`)) out.push(`row ${r.id}: ${meta.veth} ${meta.ip} not in the nft source set`);
     }
     if (r.status === "running") {
-      if (!s.active.includes(r.id)) out.push(`row ${r.id} says running but lxc-ls does not list it active`);
+      if (!s.active.includes(r.engine)) out.push(`row ${r.id} says running but lxc-ls does not list it active`);
       if (meta && !s.veths.includes(meta.veth)) out.push(`row ${r.id} says running but its veth ${meta.veth} is absent`);
     }
   }
@@ -127,7 +129,7 @@ export function problems(s: Snapshot, opts: { settled?: boolean; uidBase?: numbe
   }
   for (const id of s.metas.keys()) if (!rowIds.has(id)) out.push(`unowned lxc dir ${id} (hoody.json: ${s.metas.get(id) ? s.metas.get(id)!.phase : "none"})`);
   for (const c of s.chains) if (!rowIds.has(c.slice(3))) out.push(`unowned nft chain ${c}`);
-  const ownedVeths = new Set([...s.rows].map((r) => s.metas.get(r.id)?.veth).filter(Boolean));
+  const ownedVeths = new Set([...s.rows].map((r) => s.metas.get(r.engine)?.veth).filter(Boolean));
   for (const v of new Set([...s.mapKeys.egress, ...s.mapKeys.ingress])) if (!ownedVeths.has(v)) out.push(`unowned nft map element ${v}`);
   for (const e of s.sources) if (!ownedVeths.has(e.split(" ")[0])) out.push(`unowned nft source element ${e}`);
   for (const v of s.veths) if (!ownedVeths.has(v)) out.push(`unowned veth ${v}`);
@@ -148,7 +150,7 @@ export function problems(s: Snapshot, opts: { settled?: boolean; uidBase?: numbe
   if (s.daemon) {
     const d = new Set(s.daemon.map((t) => t.id));
     for (const id of d) if (!rowIds.has(id)) out.push(`daemon reports ${id}, which has no row`);
-    for (const r of s.rows) if (r.status !== "deleting" && !d.has(r.id)) out.push(`row ${r.id} unknown to the daemon`);
+    for (const r of s.rows) if (r.status !== "deleting" && !d.has(r.engine)) out.push(`row ${r.id} unknown to the daemon`);
     for (const t of s.daemon) if (t.state === "creating" || t.state === "deleting") out.push(`daemon holds ${t.id} in state ${t.state}`);
   } else out.push("the daemon did not answer tenants.list");
   return out;

@@ -14,7 +14,7 @@ import { checkConsistency } from "./consistency.js";
 const MiB = 1024 * 1024;
 let s: TestStack;
 let project: string;
-const tenants: { id: string; ip: string }[] = [];
+const tenants: { id: string; engine_name: string; ip: string }[] = [];
 
 async function poolFree(): Promise<{ freeMiB: number; sizeMiB: number }> {
   const st = await fs.statfs(s.host.poolPath);
@@ -27,7 +27,7 @@ beforeAll(async () => {
   for (let i = 0; i < 3; i++) {
     const r = await s.api("POST", `/projects/${project}/containers`, { name: `full-${i}`, template: "mini" });
     expect(r.status).toBe(201);
-    tenants.push({ id: r.body.data.id, ip: r.body.data.ip });
+    tenants.push({ id: r.body.data.id, engine_name: r.body.data.engine_name, ip: r.body.data.ip });
   }
 });
 afterAll(async () => {
@@ -36,7 +36,7 @@ afterAll(async () => {
 
 async function allAnswer(): Promise<void> {
   for (const t of tenants) {
-    const info = await s.host.lxc("lxc-info", t.id, "-s");
+    const info = await s.host.lxc("lxc-info", t.engine_name, "-s");
     expect(info.stdout, t.id).toMatch(/RUNNING/);
     const res = await waitFor(() => httpGet(`http://${t.ip}:8080/`).catch(() => null), 10_000);
     expect(res.status, `${t.id} over HTTP`).toBe(200);
@@ -93,7 +93,7 @@ describe("a pool that runs out of space", () => {
     }, 60_000, 500);
     const again = await s.api("POST", `/projects/${project}/containers`, { name: "after-cleanup", template: "mini" });
     expect(again.status, `${again.body.code} ${again.body.message}`).toBe(201);
-    tenants.push({ id: again.body.data.id, ip: again.body.data.ip });
+    tenants.push({ id: again.body.data.id, engine_name: again.body.data.engine_name, ip: again.body.data.ip });
     const snapAgain = await s.api("POST", `/containers/${tenants[1]!.id}/snapshots`, {});
     expect(snapAgain.status, `${snapAgain.body.code} ${snapAgain.body.message}`).toBe(201);
     await allAnswer();

@@ -60,7 +60,7 @@ describe("GDPR delete", () => {
 
     // Nothing anywhere in the data dir (database + WAL, lxc configs and logs, hostd/web logs, the pool's raw image).
     expect(await filesContaining(s.host.dir, needles)).toEqual([]);
-    expect(await filesContaining(s.host.dir, [t.id, `subject-${stamp}`]).then((f) => f.filter((p) => !p.endsWith("hoody.db") && !p.endsWith("hoody.db-wal")))).toEqual([]);
+    expect(await filesContaining(s.host.dir, [t.id, t.engine_name, `subject-${stamp}`]).then((f) => f.filter((p) => !p.endsWith("hoody.db") && !p.endsWith("hoody.db-wal")))).toEqual([]);
     // The services' own output: web, router, host daemon.
     for (const [name, log] of [["web", s.webLog], ["router", s.routerLog], ["hostd", s.host.daemonLog]] as const) {
       for (const n of needles) expect(log.includes(n), `${name} log holds ${n}`).toBe(false);
@@ -69,8 +69,8 @@ describe("GDPR delete", () => {
     const receipts = (await s.api("GET", "/erasure-receipts")).body.data.receipts;
     expect(receipts.filter((r: any) => r.container_id === t.id)).toHaveLength(1);
     expect((await s.api("GET", `/containers/${t.id}`)).body.code).toBe("CONTAINER_NOT_FOUND");
-    expect((await execa("btrfs", ["subvolume", "list", s.host.poolPath])).stdout).not.toContain(t.id);
-    await expect(fs.stat(path.join(s.host.lxcPath, t.id))).rejects.toThrow();
+    expect((await execa("btrfs", ["subvolume", "list", s.host.poolPath])).stdout).not.toContain(t.engine_name);
+    await expect(fs.stat(path.join(s.host.lxcPath, t.engine_name))).rejects.toThrow();
     const kept = (await s.api("GET", `/containers/${other.id}`)).body.data;
     expect(kept.environment_vars).toMatchObject({ KEEP: "other-tenant-data" });
   });

@@ -76,6 +76,8 @@ async function oomKills(t: TenantInfo): Promise<number> {
 }
 
 const tenant = (id: string) => s.host.client.call("tenants.get", { id });
+/** API ids by engine name: A, B and C are the daemon's views (engine names), the API knows its own ids. */
+const apiId = new Map<string, string>();
 
 beforeAll(async () => {
   s = await TestStack.create({ bindHost: "0.0.0.0" });
@@ -84,7 +86,8 @@ beforeAll(async () => {
   const make = async (name: string) => {
     const r = await s.api("POST", `/projects/${project}/containers`, { name, template: "mini" });
     expect(r.status, JSON.stringify(r.body)).toBe(201);
-    return tenant(r.body.data.id);
+    apiId.set(r.body.data.engine_name, r.body.data.id);
+    return tenant(r.body.data.engine_name);
   };
   A = await make("attacker");
   B = await make("victim");
@@ -158,7 +161,7 @@ describe("network isolation", () => {
 
   it("tenant A cannot spoof tenant B's address or touch the host side of its link", async () => {
     // C lets B (only) send it UDP on 40002.
-    const rule = await s.api("POST", `/containers/${C.id}/firewall/ingress`, { action: "allow", protocol: "udp", destination_port: "40002", source: `${B.ip}/32` });
+    const rule = await s.api("POST", `/containers/${apiId.get(C.id)}/firewall/ingress`, { action: "allow", protocol: "udp", destination_port: "40002", source: `${B.ip}/32` });
     expect(rule.status, JSON.stringify(rule.body)).toBe(201);
     // Control: B's own datagram arrives.
     const genuine = await udpReceiver(C, 40002, "genuine-b");
@@ -273,7 +276,7 @@ describe("resource isolation", () => {
   });
 
   it("filling A's disk quota fails inside A only: B writes, the pool keeps its room", async () => {
-    const r = await s.api("PATCH", `/containers/${A.id}`, { limits: { disk_mib: 32 }, restart: false });
+    const r = await s.api("PATCH", `/containers/${apiId.get(A.id)}`, { limits: { disk_mib: 32 }, restart: false });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     expect((await tenant(A.id)).limits.diskMiB).toBe(32);
     // Random bytes: the pool compresses, so zeros would hardly count against the quota.

@@ -75,7 +75,7 @@ describe("200 concurrent creates", () => {
     );
     for (const o of first) {
       expect([201, 429, 503], `${o.status} ${o.code}`).toContain(o.status);
-      if (o.status === 201) expect(o.id).toMatch(/^c[a-z0-9]{10}$/);
+      if (o.status === 201) expect(o.id).toMatch(/^[0-9a-f]{24}$/);
       else {
         expect(o.code).toMatch(o.status === 429 ? /^TOO_MANY_REQUESTS$/ : /^CAPACITY_EXHAUSTED$/);
         expect(Number(o.retryAfter)).toBeGreaterThan(0);

@@ -11,17 +11,19 @@ import { TestHost, freePort, httpGet, waitFor } from "../host-harness.js";
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
 
-/** Each tenant's init pid per lxc-info (0 when stopped): a restarted tenant gets a new one. */
-async function initPids(h: TestHost, ids: string[]): Promise<Record<string, number>> {
+/** Each tenant's init pid per lxc-info (0 when stopped; LXC knows it by its engine name): a restarted tenant gets a new one. */
+async function initPids(h: TestHost, tenants: { id: string; engine_name: string }[]): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
-  for (const id of ids) out[id] = Number((await h.lxc("lxc-info", id, "-pH")).stdout.trim() || 0);
+  for (const t of tenants) out[t.id] = Number((await h.lxc("lxc-info", t.engine_name, "-pH")).stdout.trim() || 0);
   return out;
 }
 
 describe("restarting the stack's parts", () => {
   let s: TestStack;
   const ids: string[] = [];
+  const made: { id: string; engine_name: string }[] = [];
   let stoppedId = "";
+  let stoppedEngine = "";
 
   beforeAll(async () => {
     s = await TestStack.create();
@@ -30,16 +32,19 @@ describe("restarting the stack's parts", () => {
       const r = await s.api("POST", `/projects/${project}/containers`, { name, template: "mini" });
       expect(r.status).toBe(201);
       ids.push(r.body.data.id);
+      made.push(r.body.data);
     }
-    stoppedId = (await s.api("POST", `/projects/${project}/containers`, { name: "sleeper", template: "mini", autostart: false })).body.data.id;
+    const sleeper = (await s.api("POST", `/projects/${project}/containers`, { name: "sleeper", template: "mini", autostart: false })).body.data;
+    stoppedId = sleeper.id;
+    stoppedEngine = sleeper.engine_name;
   });
   afterAll(async () => {
     await s?.stop();
   });
 
   const expectUnchanged = async (before: Record<string, number>) => {
-    expect(await initPids(s.host, ids)).toEqual(before);
-    expect((await s.host.lxc("lxc-info", stoppedId, "-sH")).stdout.trim()).toBe("STOPPED");
+    expect(await initPids(s.host, made)).toEqual(before);
+    expect((await s.host.lxc("lxc-info", stoppedEngine, "-sH")).stdout.trim()).toBe("STOPPED");
     for (const id of ids) {
       const c = (await s.api("GET", `/containers/${id}`)).body.data;
       expect(c.status).toBe("running");
@@ -49,7 +54,7 @@ describe("restarting the stack's parts", () => {
   };
 
   it("host daemon: a graceful restart and a kill -9 leave tenants running with the same init", async () => {
-    const before = await initPids(s.host, ids);
+    const before = await initPids(s.host, made);
     expect(Object.values(before).every((p) => p > 0)).toBe(true);
     const daemon = s.host.daemon!;
     const exited = new Promise((r) => daemon.once("exit", r));
@@ -63,7 +68,7 @@ describe("restarting the stack's parts", () => {
   });
 
   it("web server: a kill -9 and a restart leave tenants running; the reconciler repairs nothing", async () => {
-    const before = await initPids(s.host, ids);
+    const before = await initPids(s.host, made);
     await s.killWeb();
     await s.startWeb();
     await expectUnchanged(before);
@@ -96,11 +101,10 @@ describe("npm run up, run again", () => {
     const api = (method: string, p: string, body?: unknown) =>
       fetch(`http://127.0.0.1:${env.HOODY_PORT}/api/v1${p}`, { method, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) }).then((r) => r.json() as Promise<any>);
     const project = (await api("POST", "/projects", { alias: "up-again" })).data.id;
-    const made: { id: string; ip: string }[] = [];
+    const made: { id: string; engine_name: string; ip: string }[] = [];
     for (const template of ["mini", "starter"]) made.push((await api("POST", `/projects/${project}/containers`, { template })).data);
-    const ids = made.map((c) => c.id as string);
     await waitFor(async () => (await Promise.all(made.map((c) => httpGet(`http://${c.ip}:8080/`).then((r) => r.status === 200, () => false)))).every(Boolean), 30_000);
-    const before = await initPids(h, ids);
+    const before = await initPids(h, made);
     const servicePids = async () => Object.fromEntries(await Promise.all(["hostd", "web", "router"].map(async (n) => [n, await fs.readFile(path.join(h.dir, "run", `${n}.pid`), "utf8")])));
     const servicesBefore = await servicePids();
 
@@ -108,7 +112,7 @@ describe("npm run up, run again", () => {
     expect(second.exitCode, second.all).toBe(0);
     expect(second.all).not.toMatch(/restarted|building the dashboard/);
     expect(await servicePids()).toEqual(servicesBefore);
-    expect(await initPids(h, ids)).toEqual(before);
+    expect(await initPids(h, made)).toEqual(before);
     for (const c of made) expect((await httpGet(`http://${c.ip}:8080/`)).status).toBe(200);
   });
 });

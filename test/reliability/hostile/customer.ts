@@ -15,8 +15,10 @@ let project: string;
 let token: string;
 
 /** What the tenant's LXC config says now (the daemon writes it on every change). */
-const lxcConfig = (id: string) => fs.readFile(path.join(s.host.lxcPath, id, "config"), "utf8");
-const lxcState = async (id: string) => (await s.host.lxc("lxc-info", id, "-sH")).stdout.trim();
+/** The engine's name of a container (its LXC name), which is not its API id. */
+const engineName = async (id: string): Promise<string> => (await s.api("GET", `/containers/${id}`)).body.data.engine_name;
+const lxcConfig = async (id: string) => fs.readFile(path.join(s.host.lxcPath, await engineName(id), "config"), "utf8");
+const lxcState = async (id: string) => (await s.host.lxc("lxc-info", await engineName(id), "-sH")).stdout.trim();
 
 beforeAll(async () => {
   s = await TestStack.create({ templates: ["mini", "starter"], poolSizeMiB: 3072 });
@@ -193,7 +195,7 @@ describe("a tenant's ramdisk and socket buffers count against its own memory lim
     // And the small one still starts: its ramdisk may take three quarters of its limit, never all of
     // it, so what outlives a run always leaves room for the next one's init.
     expect(await ramdiskUsed(small.id)).toBeLessThanOrEqual(48 * 1024 * 1024);
-    expect((await s.host.lxc("lxc-info", small.id, "-sH")).stdout.trim()).toBe("RUNNING");
+    expect((await s.host.lxc("lxc-info", small.engine_name, "-sH")).stdout.trim()).toBe("RUNNING");
     // What the ramdisk holds from earlier runs is part of this run's budget: 32 MiB more (in /tmp, the
     // run's own memory) do not fit beside 48 MiB in 64. Control: they fit in the large tenant.
     const more = async (id: string) =>
@@ -201,7 +203,7 @@ describe("a tenant's ramdisk and socket buffers count against its own memory lim
     expect(await more(large.id)).toBe(String(32 * 1024 * 1024));
     expect(await more(small.id)).not.toBe(String(32 * 1024 * 1024));
     // The tenant's own cgroup (which outlives its runs) carries what its ramdisk holds.
-    const lasting = v2 ? `/sys/fs/cgroup/hoody.tenants/${large.id}/memory.current` : `/sys/fs/cgroup/memory/hoody.tenants/${large.id}/memory.usage_in_bytes`;
+    const lasting = v2 ? `/sys/fs/cgroup/hoody.tenants/${large.engine_name}/memory.current` : `/sys/fs/cgroup/memory/hoody.tenants/${large.engine_name}/memory.usage_in_bytes`;
     expect(Number(await fs.readFile(lasting, "utf8"))).toBeGreaterThanOrEqual(135 * 1024 * 1024);
   });
 
@@ -227,7 +229,7 @@ describe("a tenant's ramdisk and socket buffers count against its own memory lim
     const run = s.api("POST", `/containers/${t.id}/exec`, { command: ["python3", "-c", probe], timeout: 60 });
     // While the sockets are held: what the tenant's cgroup counts for them, and (logged only: other
     // work on the host moves it too) the host's MemAvailable.
-    const tcp = v2 ? `/sys/fs/cgroup/hoody.tenants/${t.id}/memory.current` : `/sys/fs/cgroup/memory/hoody.tenants/${t.id}/memory.kmem.tcp.usage_in_bytes`;
+    const tcp = v2 ? `/sys/fs/cgroup/hoody.tenants/${t.engine_name}/memory.current` : `/sys/fs/cgroup/memory/hoody.tenants/${t.engine_name}/memory.kmem.tcp.usage_in_bytes`;
     let peak = 0;
     let hostLoss = 0;
     const deadline = Date.now() + 8_000;

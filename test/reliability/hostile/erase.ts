@@ -71,7 +71,14 @@ afterAll(async () => {
   if (probeBinary) await fs.rm(path.dirname(probeBinary), { recursive: true, force: true });
 });
 
-async function createTenant(body: Record<string, unknown> = {}): Promise<{ id: string; ip: string }> {
+/** A container as the API answers it: `id` for the API, `engine_name` for the host's own tools and paths. */
+interface Tenant {
+  id: string;
+  ip: string;
+  engine_name: string;
+}
+
+async function createTenant(body: Record<string, unknown> = {}): Promise<Tenant> {
   const r = await s.api("POST", `/projects/${project}/containers`, { template: "mini", ...body });
   expect(r.status, JSON.stringify(r.body)).toBe(201);
   return r.body.data;
@@ -85,14 +92,14 @@ async function inside(id: string, script: string): Promise<string> {
 }
 
 /** What the probe binary answers inside the tenant. */
-async function probe(id: string, ...args: string[]): Promise<string> {
-  const target = path.join(s.host.poolPath, "tenants", id, "probe");
+async function probe(t: Tenant, ...args: string[]): Promise<string> {
+  const target = path.join(s.host.poolPath, "tenants", t.engine_name, "probe");
   if (!existsSync(target)) await fs.copyFile(probeBinary, target);
   await fs.chmod(target, 0o755);
-  return (await inside(id, `/probe ${args.join(" ")}`)).trim();
+  return (await inside(t.id, `/probe ${args.join(" ")}`)).trim();
 }
 
-const lxcState = async (id: string) => (await s.host.lxc("lxc-info", id, "-sH")).stdout.trim();
+const lxcState = async (engineName: string) => (await s.host.lxc("lxc-info", engineName, "-sH")).stdout.trim();
 
 /** The needles the pool's raw image holds (committed first, so what is on disk is what is searched). */
 async function inPoolImage(needles: string[]): Promise<string[]> {
@@ -114,14 +121,14 @@ describe("item 2: disk quota", () => {
   it("a tenant cannot make a subvolume or snapshot outside its qgroup, and its bytes count", async () => {
     const t = await createTenant({ name: "quota-escape", limits: { disk_mib: 64 } });
     // Control: BTRFS ioctls reach the filesystem from inside (this one is allowed and answers).
-    expect(await probe(t.id, "lookup", "/data")).toMatch(/^OK \d+$/);
+    expect(await probe(t, "lookup", "/data")).toMatch(/^OK \d+$/);
     // The attack of the issue, every variant: refused by seccomp before btrfs sees it.
-    expect(await probe(t.id, "subvol", "/data", "nested")).toBe("ERR Operation not permitted");
-    expect(await probe(t.id, "subvol", "/data", "nested-high", "high")).toBe("ERR Operation not permitted");
-    expect(await probe(t.id, "subvol2", "/data", "nested2")).toBe("ERR Operation not permitted");
-    expect(await probe(t.id, "snap", "/", "/data", "rootcopy")).toBe("ERR Operation not permitted");
-    expect(await probe(t.id, "snap2", "/", "/data", "rootcopy2")).toBe("ERR Operation not permitted");
-    expect((await subvolumePaths()).filter((p) => p.startsWith(`tenants/${t.id}/`))).toEqual([]);
+    expect(await probe(t, "subvol", "/data", "nested")).toBe("ERR Operation not permitted");
+    expect(await probe(t, "subvol", "/data", "nested-high", "high")).toBe("ERR Operation not permitted");
+    expect(await probe(t, "subvol2", "/data", "nested2")).toBe("ERR Operation not permitted");
+    expect(await probe(t, "snap", "/", "/data", "rootcopy")).toBe("ERR Operation not permitted");
+    expect(await probe(t, "snap2", "/", "/data", "rootcopy2")).toBe("ERR Operation not permitted");
+    expect((await subvolumePaths()).filter((p) => p.startsWith(`tenants/${t.engine_name}/`))).toEqual([]);
     // What it writes counts against its limit: delta_disk_bytes follows, and the limit holds.
     await inside(t.id, "dd if=/dev/urandom of=/data/fill bs=1M count=24 2>/dev/null; sync");
     await waitFor(async () => (await s.api("GET", `/containers/${t.id}`)).body.data.stats.delta_disk_bytes >= 24 * MiB, 20_000, 250);
@@ -141,8 +148,9 @@ describe("item 4: a tenant hiding in a child cgroup", () => {
   const topCgroup = (id: string) => `${tenantCgroup(id)}/payload`;
   const procsIn = async (dir: string) => (await fs.readFile(`${dir}/cgroup.procs`, "utf8").catch(() => "")).split("\n").filter(Boolean);
 
-  async function hidden(id: string): Promise<void> {
-    expect(await inside(id, hide)).toContain("hidden");
+  async function hidden(t: Tenant): Promise<void> {
+    const id = t.engine_name;
+    expect(await inside(t.id, hide)).toContain("hidden");
     // Control: the hide worked (the top cgroup is empty, the child holds the app) and LXC says it runs.
     await waitFor(async () => (await procsIn(topCgroup(id))).length === 0, 10_000);
     expect((await procsIn(`${topCgroup(id)}/hide`)).length).toBeGreaterThan(0);
@@ -151,7 +159,7 @@ describe("item 4: a tenant hiding in a child cgroup", () => {
 
   it("state, stats, exec, stop and DELETE see the whole subtree", async () => {
     const t = await createTenant({ name: "hider" });
-    await hidden(t.id);
+    await hidden(t);
     const view = (await s.api("GET", `/containers/${t.id}`)).body.data;
     expect(view.status).toBe("running");
     expect(view.stats.pids).toBeGreaterThan(0);
@@ -159,22 +167,22 @@ describe("item 4: a tenant hiding in a child cgroup", () => {
     expect(view.stats.cpu_usage_ns).toBeGreaterThan(0);
     expect(await inside(t.id, "echo still-reachable")).toContain("still-reachable");
     expect((await s.api("POST", `/containers/${t.id}/stop`)).status).toBe(200);
-    expect(await lxcState(t.id)).toBe("STOPPED");
+    expect(await lxcState(t.engine_name)).toBe("STOPPED");
     // DELETE stops it first (no rootfs unlinked under a running container) and does not hang.
     expect((await s.api("POST", `/containers/${t.id}/start`)).status).toBe(200);
-    await hidden(t.id);
+    await hidden(t);
     const del = await s.api("DELETE", `/containers/${t.id}`);
     expect(del.status, JSON.stringify(del.body)).toBe(200);
     expect(del.body.data.erased.host.join("\n")).toMatch(/processes \(force-stopped\)/);
-    expect(await lxcState(t.id)).not.toBe("RUNNING");
-    expect(existsSync(topCgroup(t.id))).toBe(false);
-    expect(existsSync(tenantCgroup(t.id))).toBe(false);
+    expect(await lxcState(t.engine_name)).not.toBe("RUNNING");
+    expect(existsSync(topCgroup(t.engine_name))).toBe(false);
+    expect(existsSync(tenantCgroup(t.engine_name))).toBe(false);
   });
 
   it("the router's idle sweep stops a hidden tenant", async () => {
     const t = await createTenant({ name: "idle-hider", idle_timeout_s: 1 });
-    await hidden(t.id);
-    await waitFor(async () => (await lxcState(t.id)) === "STOPPED", 30_000, 200);
+    await hidden(t);
+    await waitFor(async () => (await lxcState(t.engine_name)) === "STOPPED", 30_000, 200);
     expect((await s.api("DELETE", `/containers/${t.id}`)).status).toBe(200);
   });
 });
@@ -207,13 +215,13 @@ describe("items 3 and 20: erasure on a pool with history", () => {
     const large = { nested: `nested-${stamp}-large`, aside: `aside-${stamp}-large` };
     const t = await createTenant({ name: "erase-me" });
     // Nested subvolumes (two deep) as an older tenant or a gap in the ioctl filter would leave them.
-    const root = path.join(s.host.poolPath, "tenants", t.id);
+    const root = path.join(s.host.poolPath, "tenants", t.engine_name);
     await execa("btrfs", ["subvolume", "create", path.join(root, "data/nested")]);
     await execa("btrfs", ["subvolume", "create", path.join(root, "data/nested/deeper")]);
     await inside(t.id, `echo ${small.nested} > /data/nested/note.txt; echo ${small.deeper} > /data/nested/deeper/note.txt; ${largeMarkerScript(large.nested, "/data/nested/big")}`);
     // A restore that died after moving the old filesystem aside (kill -9 of the daemon there).
     await inside(t.id, `echo ${small.aside} > /data/aside.txt; ${largeMarkerScript(large.aside, "/data/aside-big")}`);
-    await execa("btrfs", ["subvolume", "snapshot", root, path.join(s.host.poolPath, "tenants", `.restore-${t.id}`)]);
+    await execa("btrfs", ["subvolume", "snapshot", root, path.join(s.host.poolPath, "tenants", `.restore-${t.engine_name}`)]);
     await inside(t.id, "rm /data/aside.txt /data/aside-big; sync");
     const needles = [...Object.values(small), ...Object.values(large)];
     // Control: every marker is in the image now.
@@ -223,7 +231,7 @@ describe("items 3 and 20: erasure on a pool with history", () => {
     expect(del.status, JSON.stringify(del.body)).toBe(200);
     expect(del.body.data.erased.host.join("\n")).toMatch(/2 nested subvolume\(s\)/);
     expect(del.body.data.erased.host.join("\n")).toMatch(/failed restore/);
-    expect((await subvolumePaths()).filter((p) => p.includes(t.id))).toEqual([]);
+    expect((await subvolumePaths()).filter((p) => p.includes(t.engine_name))).toEqual([]);
     expect(await inPoolImage(needles)).toEqual([]);
   });
 
@@ -234,11 +242,11 @@ describe("items 3 and 20: erasure on a pool with history", () => {
     expect(snap.status).toBe(201);
     await inside(t.id, "echo after-snapshot > /data/state.txt");
     // The snapshot's subvolume vanishes behind the daemon's back: the restore must fail midway.
-    await execa("btrfs", ["subvolume", "delete", path.join(s.host.poolPath, "snapshots", t.id, snap.body.data.snapshot.name)]);
+    await execa("btrfs", ["subvolume", "delete", path.join(s.host.poolPath, "snapshots", t.engine_name, snap.body.data.snapshot.name)]);
     const r = await s.api("PUT", `/containers/${t.id}/snapshots/broken`);
     expect(r.status).toBeGreaterThanOrEqual(500);
-    expect(existsSync(path.join(s.host.poolPath, "tenants", `.restore-${t.id}`))).toBe(false);
-    expect(await lxcState(t.id)).toBe("RUNNING");
+    expect(existsSync(path.join(s.host.poolPath, "tenants", `.restore-${t.engine_name}`))).toBe(false);
+    expect(await lxcState(t.engine_name)).toBe("RUNNING");
     expect((await inside(t.id, "cat /data/state.txt")).trim()).toBe("after-snapshot");
     expect((await s.api("DELETE", `/containers/${t.id}`)).status).toBe(200);
   });
@@ -248,7 +256,7 @@ describe("items 3 and 20: erasure on a pool with history", () => {
     // Its rootfs bind-mounted elsewhere on the host: BTRFS would delete the subvolume and its cleaner
     // then wait for that mount for ever (the hang of the issue, there with a running container).
     const pin = await fs.mkdtemp(path.join(os.tmpdir(), "hoody-pin-"));
-    await execa("mount", ["--bind", path.join(s.host.poolPath, "tenants", t.id), pin]);
+    await execa("mount", ["--bind", path.join(s.host.poolPath, "tenants", t.engine_name), pin]);
     let mounted = true;
     try {
       const first = await s.api("DELETE", `/containers/${t.id}`);

@@ -170,7 +170,7 @@ function Header({ c, stale }: { c: Container; stale: boolean }) {
           </div>
           <p className="text-xs text-neutral-500">
             <span aria-hidden="true" className="mr-1 inline-block h-2 w-2 rounded-full align-middle" style={{ backgroundColor: c.color }} />
-            <span className="font-mono">{c.id}</span> · template {c.template} · {c.ip ?? "no IP"}
+            <span className="font-mono">{c.id}</span> · engine name <span className="font-mono" title="what LXC or Incus calls it (not an API id)">{c.engine_name}</span> · template {c.template} · {c.ip ?? "no IP"}
             {c.server_name && <span data-testid="tenant-server"> · server {c.server_name}</span>}
             {c.member && <span data-testid="tenant-member"> · member {c.member}</span>} · created <span title={fmtDate(c.created_at)}>{ago(c.created_at)}</span>
             {c.source_container_id && (
