@@ -371,8 +371,9 @@ describe("containers", () => {
     c1 = { id: r.data.id, name: "sdk-one" };
     const got = await until(c1.id, "running");
     expect(got).toMatchObject({ id: c1.id, project_id: projectA, server_id: serverId, server_name: expect.any(String), name: "sdk-one", color: "#3366FF", container_image: "mini", status: "running" });
-    // The app runs with the env it was created with.
+    // The app runs with the env it was created with, and the key is root's authorized_keys.
     expect((await appEnv(c1.id)).PLAN).toBe("pro");
+    expect(await sh(c1.id, "cat /root/.ssh/authorized_keys; stat -c %a /root/.ssh/authorized_keys")).toBe(`${SSH_KEY}\n600`);
   });
 
   it("hoody_kit, dev_kit, ai, kvm, dev_kvm and cache set to true are refused with a code, and create nothing", async () => {
@@ -424,6 +425,8 @@ describe("containers", () => {
     expect(r.data).toMatchObject({ id: c1.id, name: "sdk-one-renamed", color: "#AA0000", comment: null, autostart: false, project_id: projectA, server_id: serverId });
     const back = await containers.update(c1.id, { name: "sdk-one", autostart: true, ssh_public_key: null });
     expect(back.data).toMatchObject({ name: "sdk-one", autostart: true, ssh_public_key: null });
+    // null removes the key from the running tenant; the control shows the probe reads the file.
+    expect(await sh(c1.id, "ls /root/.ssh/authorized_keys 2>&1 || true")).toContain("No such file");
     await until(c1.id, "running");
   });
 

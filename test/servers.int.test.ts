@@ -14,6 +14,7 @@ let s: TestStack;
 let project: string;
 let serverId: string;
 const HEX24 = /^[0-9a-f]{24}$/;
+const SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKH4OGhL+SNgvCPEhxrVcGUHuRAATfj/XJv89casTSOK servers-test";
 
 /**
  * The engine's name of a container by its API id (LXC, the pool and cgroups know it by that), asked
@@ -137,14 +138,37 @@ describe("create with the SDK's body", () => {
       expect(r.body.message).toContain(field);
       expect(r.body.data).toEqual([expect.objectContaining({ field, instancePath: `/${field}` })]);
     }
-    const key = await s.api("POST", `/projects/${project}/containers`, { container_image: "mini", ssh_public_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBogus test@x" });
-    expect([key.status, key.body.code, key.body.data[0].field]).toEqual([422, "FEATURE_NOT_OFFERED", "ssh_public_key"]);
+    // Two key lines in one field would be two keys: refused, like anything that is not one OpenSSH key line.
+    const key = await s.api("POST", `/projects/${project}/containers`, { container_image: "mini", ssh_public_key: `${SSH_KEY}\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBogus extra` });
+    expect([key.status, key.body.code, key.body.data[0].instancePath]).toEqual([422, "VALIDATION_ERROR", "/ssh_public_key"]);
     expect(await count()).toBe(had);
     expect((await subvolumes()).length).toBe(before);
     // The same body without the refused fields is accepted (the refusals above were about them).
     const ok = await s.api("POST", `/projects/${project}/containers`, { server_id: serverId, container_image: "mini", template: "mini", start: false });
     expect(ok.status).toBe(201);
     expect(await s.api("DELETE", `/containers/${ok.body.data.id}`).then((d) => d.status)).toBe(200);
+  });
+
+  it("writes ssh_public_key as root's authorized_keys when the tenant runs: a stopped one gets it at its start, a copy keeps it", async () => {
+    const keyFile = async (id: string) => {
+      const r = await s.api("POST", `/containers/${id}/exec`, { command: ["/bin/sh", "-c", "cat /root/.ssh/authorized_keys 2>/dev/null || echo NONE"] });
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      return String(r.body.data.stdout).trim();
+    };
+    const c = await s.api("POST", `/projects/${project}/containers`, { container_image: "mini", ssh_public_key: SSH_KEY, autostart: false });
+    expect([c.status, c.body.data.status, c.body.data.ssh_public_key]).toEqual([201, "stopped", SSH_KEY]);
+    expect((await s.api("POST", `/containers/${c.body.data.id}/start`)).status).toBe(200);
+    expect(await keyFile(c.body.data.id)).toBe(SSH_KEY);
+    const copy = await s.api("POST", `/containers/${c.body.data.id}/copy`, { target_project_id: project });
+    expect([copy.status, copy.body.data.ssh_public_key]).toEqual([201, SSH_KEY]);
+    expect(await keyFile(copy.body.data.id)).toBe(SSH_KEY);
+    // Removed while stopped: the file goes at the next start (the copy, as the control, keeps its key).
+    expect((await s.api("POST", `/containers/${c.body.data.id}/stop`)).status).toBe(200);
+    expect((await s.api("PATCH", `/containers/${c.body.data.id}`, { ssh_public_key: null })).body.data.ssh_public_key).toBeNull();
+    expect((await s.api("POST", `/containers/${c.body.data.id}/start`)).status).toBe(200);
+    expect(await keyFile(c.body.data.id)).toBe("NONE");
+    expect(await keyFile(copy.body.data.id)).toBe(SSH_KEY);
+    for (const id of [c.body.data.id, copy.body.data.id]) expect((await s.api("DELETE", `/containers/${id}`)).status).toBe(200);
   });
 
   it("honours autostart at a host boot: autostart=true tenants come back, autostart=false ones stay stopped", async () => {

@@ -60,8 +60,8 @@ export interface ContainerView {
   kvm: false;
   prespawn: false;
   is_default: false;
-  /** No template here runs an SSH server (a key on create is refused). */
-  ssh_public_key: null;
+  /** The key Hoody manages as the tenant's /root/.ssh/authorized_keys (null: none). */
+  ssh_public_key: string | null;
   ramdisk_scope: "container";
   realm_ids: string[];
   last_used_snapshot: string | null;
@@ -149,7 +149,6 @@ const NOT_OFFERED: Record<string, string> = {
   cache: "cached images are not used here: every container is a copy-on-write clone of its template",
   cache_image: "cached images are not used here: every container is a copy-on-write clone of its template",
   prespawn: "prespawn containers are not offered by this server",
-  ssh_public_key: "no template on this server runs an SSH server: use exec (POST /containers/{id}/exec)",
   realm_ids: "realms are not offered by this server",
   realm_id: "realms are not offered by this server",
   ramdisk: "every container here has its own /ramdisk; ramdisk: false cannot be honoured",
@@ -160,7 +159,6 @@ const NOT_OFFERED: Record<string, string> = {
 export function refuseNotOffered(body: Record<string, unknown>): void {
   const bad = Object.keys(NOT_OFFERED).filter((f) => {
     const v = body[f];
-    if (f === "ssh_public_key") return typeof v === "string" && v.trim() !== "";
     if (f === "realm_ids") return Array.isArray(v) && v.length > 0;
     if (f === "realm_id") return typeof v === "string" && v !== "";
     if (f === "ramdisk") return v === false;
@@ -582,7 +580,7 @@ export class Core {
       kvm: false,
       prespawn: false,
       is_default: false,
-      ssh_public_key: null,
+      ssh_public_key: row.sshPublicKey,
       ramdisk_scope: "container",
       realm_ids: [],
       last_used_snapshot: lastUsed?.name ?? null,
@@ -739,9 +737,9 @@ export class Core {
   private async provision(
     actor: Actor,
     givenProjectId: string,
-    body: { name?: string; environment_vars?: Record<string, string>; start: boolean; autostart: boolean; comment?: string | null; color?: string; ramdisk_mib?: number; idle_timeout_s?: number | null; limits?: LimitsBody },
+    body: { name?: string; environment_vars?: Record<string, string>; start: boolean; autostart: boolean; comment?: string | null; color?: string; ssh_public_key?: string | null; ramdisk_mib?: number; idle_timeout_s?: number | null; limits?: LimitsBody },
     /** sourceTenant: the source's engine name; sourceContainerId: its public id. */
-    source: { template: string; sourceTenant?: string; sourceSnapshot?: string; firewall?: FirewallRule[]; sourceContainerId?: string; place?: EngineServer | null },
+    source: { template: string; sourceTenant?: string; sourceSnapshot?: string; firewall?: FirewallRule[]; sourceContainerId?: string; place?: EngineServer | null; sshKey?: { desired: string | null; onDisk: string | null } },
   ): Promise<ContainerView> {
     const projectId = this.projectRow(actor, givenProjectId).id;
     this.checkEnv(body.environment_vars ?? {});
@@ -797,6 +795,19 @@ export class Core {
       throw err;
     }
     const cid = newPublicId();
+    const sshKey = body.ssh_public_key !== undefined ? body.ssh_public_key || null : (source.sshKey?.desired ?? null);
+    const running = tenant.state === "running";
+    let sshOnDisk = source.sshKey?.onDisk ?? null;
+    try {
+      // Written while only the engine holds the tenant: a failure removes it like any failed create.
+      if (running && sshKey !== sshOnDisk) {
+        await this.writeSshKey(tenant.id, sshKey);
+        sshOnDisk = sshKey;
+      }
+    } catch (e) {
+      await this.engine.deleteTenant(tenant.id).catch(() => undefined);
+      throw e;
+    }
     const serverId = await this.serverIdOf(tenant.member);
     try {
       this.insertContainer(
@@ -815,6 +826,8 @@ export class Core {
           color: body.color ? normalizeColor(body.color) : randomColor(),
           autostart: body.autostart,
           serverId,
+          sshPublicKey: sshKey,
+          sshKeyApplied: sshOnDisk,
           idleTimeoutS: body.idle_timeout_s ?? null,
         },
         tenant.env,
@@ -878,6 +891,8 @@ export class Core {
           firewall: tplRules,
           sourceContainerId: src.id,
           place,
+          // Its files are copied, authorized_keys included: the copy keeps the source's key unless given one.
+          sshKey: { desired: src.sshPublicKey, onDisk: snapName ? src.sshPublicKey : src.sshKeyApplied },
         });
       }
       const tpl = (await this.engine.listTemplates().catch((e) => Promise.reject(fromEngine(e)))).find((x) => x.name === sourceId);
@@ -888,6 +903,28 @@ export class Core {
   }
 
   // ------------------------------------------------------------------ containers: changes
+
+  /**
+   * Makes the tenant's /root/.ssh/authorized_keys hold exactly `key` (null: removes it). Run inside
+   * the tenant as its own root, so a link the tenant planted can only point into its own namespace.
+   */
+  private async writeSshKey(engineName: string, key: string | null): Promise<void> {
+    const script = 'set -e; umask 077; if [ -n "$1" ]; then mkdir -p /root/.ssh; printf "%s\\n" "$1" > /root/.ssh/.authorized_keys.hoody; mv -f /root/.ssh/.authorized_keys.hoody /root/.ssh/authorized_keys; else rm -f /root/.ssh/authorized_keys; fi';
+    const r = await this.engine.exec(engineName, ["/bin/sh", "-c", script, "sh", key ?? ""], 10_000).catch((e) => Promise.reject(fromEngine(e)));
+    if (r.exitCode !== 0) throw new CoreError(500, "SSH_KEY_NOT_APPLIED", `writing /root/.ssh/authorized_keys failed (exit ${r.exitCode}): ${r.stderr.slice(0, 500)}`);
+  }
+
+  /** A key set while the tenant was stopped reaches it when it runs (start, restart, resume, router wake). Best effort: the start stands. */
+  private async applyPendingSshKey(containerId: string): Promise<void> {
+    const row = this.db.select().from(t.containers).where(eq(t.containers.id, containerId)).get();
+    if (!row || row.sshPublicKey === row.sshKeyApplied) return;
+    try {
+      await this.writeSshKey(row.engineName, row.sshPublicKey);
+      this.db.update(t.containers).set({ sshKeyApplied: row.sshPublicKey }).where(eq(t.containers.id, containerId)).run();
+    } catch (e) {
+      this.audit(SYSTEM, "container.ssh_key", `container:${containerId}`, `error:${(e as CoreError).code ?? "INTERNAL"}`);
+    }
+  }
 
   async updateContainer(
     actor: Actor,
@@ -930,46 +967,74 @@ export class Core {
       const needsEngine = body.environment_vars || limits || body.ramdisk_mib !== undefined;
       // autostart is the engine's to act on at boot: it changes alone without a restart.
       const autostart = body.autostart !== undefined && body.autostart !== row.autostart ? body.autostart : undefined;
-      let restarted = false;
-      if (needsEngine || autostart !== undefined) {
-        const r = await this.engine
-          .updateTenant(row.engineName, { env: body.environment_vars, limits, ramdiskMiB: body.ramdisk_mib, autostart, restart: needsEngine ? body.restart : false })
-          .catch((e) => Promise.reject(fromEngine(e)));
-        restarted = r.restarted;
-      }
-      let stoppedBySuspend = false;
-      if (body.suspended) {
+      // The key first: if it cannot be written nothing else changes; if a later step fails, the old one is written back.
+      const sshKey = body.ssh_public_key === undefined ? undefined : body.ssh_public_key || null;
+      let sshApplied = row.sshKeyApplied;
+      if (sshKey !== undefined && sshKey !== row.sshKeyApplied) {
         const live = await this.engine.getTenant(row.engineName).catch((e) => Promise.reject(fromEngine(e)));
         if (live.state === "running") {
-          await this.engine.stopTenant(row.engineName).catch((e) => Promise.reject(fromEngine(e)));
-          stoppedBySuspend = true;
+          await this.writeSshKey(row.engineName, sshKey);
+          sshApplied = sshKey;
         }
       }
-      this.db.transaction((tx) => {
-        if (body.environment_vars) {
-          tx.delete(t.envVars).where(eq(t.envVars.containerId, containerId)).run();
-          const rows = Object.entries(merged).map(([key, value]) => ({ containerId, key, value }));
-          if (rows.length) tx.insert(t.envVars).values(rows).run();
-        }
-        tx.update(t.containers)
-          .set({
-            ...(body.name && { name: body.name, label }),
-            ...(body.comment !== undefined && { comment: body.comment }),
-            ...(body.color !== undefined && { color: normalizeColor(body.color) }),
-            ...(autostart !== undefined && { autostart }),
-            ...(body.idle_timeout_s !== undefined && { idleTimeoutS: body.idle_timeout_s }),
-            ...(body.delete_after_s !== undefined && { deleteAt: body.delete_after_s === null ? null : new Date(Date.now() + body.delete_after_s * 1000).toISOString() }),
-            ...(body.suspended !== undefined && { suspended: body.suspended }),
-            ...(stoppedBySuspend && { status: "stopped" }),
-            updatedAt: nowIso(),
-          })
-          .where(eq(t.containers.id, containerId))
-          .run();
-      });
-      if (restarted) this.logStatus(containerId, "running", "running", actor, undefined, { cause: "env change restart" });
-      if (stoppedBySuspend) this.logStatus(containerId, "running", "stopped", actor, undefined, { cause: "suspended", suspended: true });
-      return { container: await this.getContainer(actor, containerId), restarted };
+      try {
+        return await this.applyUpdate(actor, row, body, { merged, label, limits, needsEngine, autostart, sshKey, sshApplied });
+      } catch (e) {
+        if (sshApplied !== row.sshKeyApplied) await this.writeSshKey(row.engineName, row.sshKeyApplied).catch(() => undefined);
+        throw e;
+      }
     }, (r) => ({ env_keys: Object.keys(body.environment_vars ?? {}), restarted: r.restarted }));
+  }
+
+  private async applyUpdate(
+    actor: Actor,
+    row: typeof t.containers.$inferSelect,
+    body: Parameters<Core["updateContainer"]>[2],
+    p: { merged: Record<string, string>; label: string; limits: ReturnType<typeof engineLimits> | undefined; needsEngine: unknown; autostart: boolean | undefined; sshKey: string | null | undefined; sshApplied: string | null },
+  ): Promise<{ container: ContainerView; restarted: boolean }> {
+    const { merged, label, limits, needsEngine, autostart } = p;
+    const containerId = row.id;
+    let restarted = false;
+    if (needsEngine || autostart !== undefined) {
+      const r = await this.engine
+        .updateTenant(row.engineName, { env: body.environment_vars, limits, ramdiskMiB: body.ramdisk_mib, autostart, restart: needsEngine ? body.restart : false })
+        .catch((e) => Promise.reject(fromEngine(e)));
+      restarted = r.restarted;
+    }
+    let stoppedBySuspend = false;
+    if (body.suspended) {
+      const live = await this.engine.getTenant(row.engineName).catch((e) => Promise.reject(fromEngine(e)));
+      if (live.state === "running") {
+        await this.engine.stopTenant(row.engineName).catch((e) => Promise.reject(fromEngine(e)));
+        stoppedBySuspend = true;
+      }
+    }
+    this.db.transaction((tx) => {
+      if (body.environment_vars) {
+        tx.delete(t.envVars).where(eq(t.envVars.containerId, containerId)).run();
+        const rows = Object.entries(merged).map(([key, value]) => ({ containerId, key, value }));
+        if (rows.length) tx.insert(t.envVars).values(rows).run();
+      }
+      tx.update(t.containers)
+        .set({
+          ...(body.name && { name: body.name, label }),
+          ...(body.comment !== undefined && { comment: body.comment }),
+          ...(body.color !== undefined && { color: normalizeColor(body.color) }),
+          ...(autostart !== undefined && { autostart }),
+          ...(p.sshKey !== undefined && { sshPublicKey: p.sshKey, sshKeyApplied: p.sshApplied }),
+          ...(body.idle_timeout_s !== undefined && { idleTimeoutS: body.idle_timeout_s }),
+          ...(body.delete_after_s !== undefined && { deleteAt: body.delete_after_s === null ? null : new Date(Date.now() + body.delete_after_s * 1000).toISOString() }),
+          ...(body.suspended !== undefined && { suspended: body.suspended }),
+          ...(stoppedBySuspend && { status: "stopped" }),
+          updatedAt: nowIso(),
+        })
+        .where(eq(t.containers.id, containerId))
+        .run();
+    });
+    if (restarted) this.logStatus(containerId, "running", "running", actor, undefined, { cause: "env change restart" });
+    if (stoppedBySuspend) this.logStatus(containerId, "running", "stopped", actor, undefined, { cause: "suspended", suspended: true });
+    // A restart (env change) runs the same filesystem: the key written above is still there.
+    return { container: await this.getContainer(actor, containerId), restarted };
   }
 
   /**
@@ -1002,6 +1067,7 @@ export class Core {
       const suspended = status === "stopped" && !opts.wakeOnRequest;
       this.db.update(t.containers).set({ status, ...(suspends && { suspended }), updatedAt: nowIso() }).where(eq(t.containers.id, containerId)).run();
       this.logStatus(containerId, before.state, status, actor, Math.round(performance.now() - t0), { operation: op, ...(suspends && suspended && { suspended }) });
+      if (status === "running") await this.applyPendingSshKey(containerId);
       const row = this.containerRow(actor, containerId);
       return { operation: op, container_id: containerId, project_id: row.projectId, status, message: `${op} completed`, error: false };
     });
@@ -1028,6 +1094,7 @@ export class Core {
     const status = running ? "running" : "stopped";
     this.db.update(t.containers).set({ status, updatedAt: nowIso() }).where(eq(t.containers.id, containerId)).run();
     this.logStatus(containerId, before.state, status, SYSTEM, Math.round(performance.now() - t0), { cause });
+    if (running) await this.applyPendingSshKey(containerId);
   }
 
   async logs(actor: Actor, containerId: string): Promise<{ log: string }> {

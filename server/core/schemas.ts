@@ -52,8 +52,12 @@ export const Comment = z.string().max(16000);
  * is refused with FEATURE_NOT_OFFERED naming the field (server/core checks, so tRPC refuses alike).
  */
 const NotOffered = z.boolean().optional();
-/** Hoody's SSH key field; no template here runs an SSH server, so only null or "" is accepted (core refuses a key). */
-const SshPublicKey = z.string().max(16000).nullable().optional();
+/**
+ * Hoody's SSH key: one OpenSSH public key line, written as the tenant's /root/.ssh/authorized_keys
+ * (for a template that runs sshd); null or "" removes it. One line only: nothing else is smuggled in.
+ */
+export const SSH_PUBLIC_KEY_RE = /^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) [A-Za-z0-9+/]+={0,3}( [ -~]{0,200})?$/;
+const SshPublicKey = z.union([z.literal(""), z.string().max(16000).regex(SSH_PUBLIC_KEY_RE, "one OpenSSH public key line (type, base64 key, optional comment)")]).nullable().optional();
 /** Hoody's realms do not exist here: only an empty list is accepted (core refuses others). */
 const RealmIds = z.array(z.string().max(100)).max(100).optional();
 

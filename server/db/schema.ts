@@ -65,6 +65,10 @@ export const containers = sqliteTable(
     autostart: integer("autostart", { mode: "boolean" }).notNull().default(true),
     /** Where it runs (servers.id); null only for rows older than the servers table until the reconciler fills it. */
     serverId: text("server_id"),
+    /** Hoody's ssh_public_key: the content of the tenant's /root/.ssh/authorized_keys, which Hoody manages. */
+    sshPublicKey: text("ssh_public_key"),
+    /** The key last written into the tenant (null: none written); differs from sshPublicKey while a change waits for the tenant to run. */
+    sshKeyApplied: text("ssh_key_applied"),
     createdAt: text("created_at").notNull().default(now),
     updatedAt: text("updated_at").notNull().default(now),
   },
