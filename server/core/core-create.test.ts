@@ -225,4 +225,13 @@ describe("copy", () => {
     expect(rowOf(h.db, rekeyed.id)).toMatchObject({ sshPublicKey: KEY_B, sshKeyApplied: KEY_B });
   });
 
+  it("gives a copy from a snapshot the source's current key, although the snapshot holds the key of its time", async () => {
+    sshAwareExec(h.engine);
+    const src = await h.core.createContainer(SYSTEM, h.projectId, { ssh_public_key: KEY_A });
+    await h.core.createSnapshot(SYSTEM, src.id, { alias: "before" });
+    await h.core.updateContainer(SYSTEM, src.id, { ssh_public_key: KEY_B, restart: false });
+    const copy = await h.core.copyContainer(SYSTEM, src.id, { target_project_id: h.projectId, source_snapshot: "before" });
+    expect(rowOf(h.db, copy.id)).toMatchObject({ sshPublicKey: KEY_B, sshKeyApplied: KEY_B });
+    expect(h.engine.tenant(copy.engine_name).files.get("/root/.ssh/authorized_keys")).toBe(`${KEY_B}\n`);
+  });
 });
