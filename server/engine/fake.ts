@@ -111,6 +111,8 @@ interface Injected {
   message?: string;
   /** The effect happens, then the call fails: the outcome a caller sees as unknown. */
   after: boolean;
+  /** Calls to let through before this one fails. */
+  skip: number;
 }
 
 interface Hold {
@@ -189,10 +191,13 @@ export class FakeEngine implements Engine {
     return tpl;
   }
 
-  /** The next call of `method` fails with `failure` (queued: several calls fail in order). `after`: its effect happens first. */
-  failNext(method: FakeMethod, failure: FakeFailure, opts: { message?: string; after?: boolean } = {}): void {
+  /**
+   * The next call of `method` fails with `failure` (queued: several calls fail in order). `after`:
+   * its effect happens first; `skip`: that many calls succeed before it.
+   */
+  failNext(method: FakeMethod, failure: FakeFailure, opts: { message?: string; after?: boolean; skip?: number } = {}): void {
     const q = this.failures.get(method) ?? [];
-    q.push({ failure, message: opts.message, after: opts.after ?? false });
+    q.push({ failure, message: opts.message, after: opts.after ?? false, skip: opts.skip ?? 0 });
     this.failures.set(method, q);
   }
 
@@ -239,7 +244,9 @@ export class FakeEngine implements Engine {
     this.calls.push({ method, args });
     // Engines answer asynchronously: callers must not rely on a synchronous effect.
     await Promise.resolve();
-    const injected = this.failures.get(method)?.shift();
+    const queue = this.failures.get(method);
+    const head = queue?.[0];
+    const injected = head && head.skip-- <= 0 ? queue!.shift() : undefined;
     const raise = (i: Injected): never => {
       if (i.failure === "UNAVAILABLE") throw unavailable(i.message);
       return fail(i.failure, i.message ?? `injected ${i.failure} on ${method}`);
