@@ -7,7 +7,7 @@ import { eq } from "drizzle-orm";
 import { expect } from "vitest";
 import { openDb, type Db } from "../db/client";
 import * as t from "../db/schema";
-import { FakeEngine, type FakeEngineOptions } from "../engine/fake";
+import { FakeEngine, type FakeEngineOptions } from "../engine/fake/engine";
 import { Admission } from "./admission";
 import { Core, SYSTEM, type Actor, type CoreSettings } from "./core";
 

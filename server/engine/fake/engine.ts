@@ -6,7 +6,6 @@
 // next call of a method fail (before or after its effect) or hold it mid-way.
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
-import { HostClientError } from "./host-client";
 import {
   CreateTenantSchema,
   EnvSchema,
@@ -20,7 +19,6 @@ import {
   type Env,
   type ExecResult,
   type FirewallRule,
-  type HostErrorCode,
   type HostInfo,
   type HostStats,
   type Limits,
@@ -28,117 +26,32 @@ import {
   type TemplateInfo,
   type TemplateSettings,
   type TenantInfo,
-  type TenantState,
   type TenantStats,
-} from "./protocol";
-import type { Engine, EngineCapabilities, EngineServer } from "./types";
+} from "../protocol";
+import type { Engine, EngineCapabilities, EngineServer } from "../types";
+import {
+  DEFAULT_TEMPLATE_SETTINGS,
+  fail,
+  issues,
+  MiB,
+  RESERVED_ENV,
+  snapshotInfo,
+  tenantInfo,
+  tenantStats,
+  unavailable,
+  type ExecHandler,
+  type FakeCall,
+  type FakeEngineOptions,
+  type FakeFailure,
+  type FakeMethod,
+  type FakeSnapshot,
+  type FakeTemplate,
+  type FakeTenant,
+  type Hold,
+  type Injected,
+} from "./model";
 
-/** What a failure looks like: an engine code (a HostClientError), or "UNAVAILABLE" (the socket refused, as a dead daemon does). */
-export type FakeFailure = HostErrorCode | "UNAVAILABLE";
-
-/** Methods of the Engine that can be recorded, failed or held. */
-export type FakeMethod = Exclude<keyof Engine, "kind" | "capabilities">;
-
-export interface FakeSnapshot {
-  name: string;
-  createdAt: string;
-  subvolumeId: number;
-  bytes: number;
-  /** The tenant's files and delta when it was taken (a restore or a copy gets them back). */
-  files: Map<string, string>;
-  deltaBytes: number;
-}
-
-/** A tenant as the fake holds it: its TenantInfo fields plus what the real engines keep on disk. */
-export interface FakeTenant {
-  id: string;
-  name: string;
-  template: string;
-  state: TenantState;
-  ip: string;
-  uidBase: number;
-  appPort: number;
-  env: Env;
-  limits: Limits;
-  ramdiskMiB: number;
-  ksm: boolean;
-  firewall: FirewallRule[];
-  createdAt: string;
-  subvolumeId: number;
-  snapshots: FakeSnapshot[];
-  labels: Record<string, string>;
-  member?: string;
-  autostart: boolean;
-  /** A few files of its filesystem (e.g. /root/.ssh/authorized_keys), copied with it like its subvolume. */
-  files: Map<string, string>;
-  /** Its own bytes (what it wrote since its template); tests grow it with write(). */
-  deltaBytes: number;
-  /** How many times its processes were (re)started. */
-  starts: number;
-  log: string;
-}
-
-export interface FakeTemplate {
-  name: string;
-  recipe: string | null;
-  settings: TemplateSettings;
-  createdAt: string;
-  subvolumeId: number;
-  bytes: number;
-  files: Map<string, string>;
-}
-
-export interface FakeEngineOptions {
-  kind?: "host" | "incus";
-  capabilities?: Partial<EngineCapabilities>;
-  /** Places tenants run on; default one online "host" (or "incus" for kind incus). */
-  servers?: EngineServer[];
-  /** Recipes buildTemplate knows (others: INVALID_INPUT, as the daemon answers). */
-  recipes?: string[];
-  /** At most this many tenants (then EXHAUSTED, like a full uid range or subnet). */
-  maxTenants?: number;
-}
-
-export interface FakeCall {
-  method: FakeMethod;
-  args: unknown[];
-}
-
-type ExecHandler = (tenant: FakeTenant, command: string[]) => ExecResult | undefined;
-
-interface Injected {
-  failure: FakeFailure;
-  message?: string;
-  /** The effect happens, then the call fails: the outcome a caller sees as unknown. */
-  after: boolean;
-  /** Calls to let through before this one fails. */
-  skip: number;
-}
-
-interface Hold {
-  reached: () => void;
-  release: Promise<void>;
-}
-
-const MiB = 1024 * 1024;
-export const DEFAULT_TEMPLATE_SETTINGS: TemplateSettings = TemplateSettingsSchema.parse({
-  initCmd: ["/sbin/init"],
-  appPort: 8080,
-  env: {},
-  limits: { memoryMiB: 256, cpuMilli: 1000, pids: 512 },
-  ramdiskMiB: 64,
-  firewall: [],
-});
-
-function fail(code: HostErrorCode, message: string): never {
-  throw new HostClientError(code, message, 0);
-}
-/** A refused unix socket, as the host client sees a dead daemon (core maps it to ENGINE_UNAVAILABLE). */
-function unavailable(message = "connect ECONNREFUSED /var/lib/hoody/run/hostd.sock"): Error {
-  return Object.assign(new Error(message), { code: "ECONNREFUSED" });
-}
-const issues = (e: z.ZodError) => e.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
-const RESERVED_ENV = /^HOODY_/;
+export * from "./model";
 
 export class FakeEngine implements Engine {
   readonly kind: "host" | "incus";
@@ -301,34 +214,9 @@ export class FakeEngine implements Engine {
           tenants: { total: all.length, running: all.filter((t) => t.state === "running" || t.state === "paused").length },
           collectedMs: 1,
         },
-        tenants: picked.map((t) => this.tenantStats(t, !!opts.ids)),
+        tenants: picked.map((t) => tenantStats(t, !!opts.ids)),
       };
     });
-  }
-
-  private tenantStats(t: FakeTenant, detailed: boolean): TenantStats {
-    const up = t.state === "running" || t.state === "paused";
-    return {
-      id: t.id,
-      running: up,
-      paused: t.state === "paused",
-      deltaBytes: t.deltaBytes,
-      snapshotBytes: t.snapshots.reduce((s, x) => s + x.bytes, 0),
-      memoryBytes: up ? 32 * MiB : 0,
-      cpuUsageNs: t.starts * 1_000_000,
-      ksmMergingPages: 0,
-      ksmProfitBytes: 0,
-      pids: up ? 3 : 0,
-      memoryLimitBytes: t.limits.memoryMiB * MiB,
-      memoryPeakBytes: up ? 40 * MiB : null,
-      swapBytes: 0,
-      cpuLimitMilli: t.limits.cpuMilli,
-      diskLimitBytes: t.limits.diskMiB ? t.limits.diskMiB * MiB : null,
-      network: up
-        ? { interface: "eth0", hostInterface: `hv${t.id.slice(1)}`, address: t.ip, bytesReceived: 0, bytesSent: 0, packetsReceived: 0, packetsSent: 0, errorsReceived: 0, errorsSent: 0, droppedInbound: 0, droppedOutbound: 0 }
-        : null,
-      startedAt: detailed && up ? t.createdAt : null,
-    };
   }
 
   // ---------------------------------------------------------------- templates
@@ -391,39 +279,12 @@ export class FakeEngine implements Engine {
 
   // ---------------------------------------------------------------- tenants
 
-  private tenantInfo(t: FakeTenant): TenantInfo {
-    return {
-      id: t.id,
-      name: t.name,
-      template: t.template,
-      state: t.state,
-      ip: t.ip,
-      uidBase: t.uidBase,
-      veth: `hv${t.id.slice(1)}`,
-      appPort: t.appPort,
-      env: { ...t.env },
-      limits: { ...t.limits },
-      ramdiskMiB: t.ramdiskMiB,
-      ksm: t.ksm,
-      firewall: structuredClone(t.firewall),
-      createdAt: t.createdAt,
-      subvolumeId: t.subvolumeId,
-      snapshots: t.snapshots.map((s) => this.snapshotInfo(s)),
-      labels: { ...t.labels },
-      ...(t.member ? { member: t.member } : {}),
-    };
-  }
-
-  private snapshotInfo(s: FakeSnapshot): SnapshotInfo {
-    return { name: s.name, createdAt: s.createdAt, subvolumeId: s.subvolumeId, bytes: s.bytes };
-  }
-
   listTenants(): Promise<TenantInfo[]> {
-    return this.op("listTenants", [], () => [...this.tenants.values()].map((t) => this.tenantInfo(t)));
+    return this.op("listTenants", [], () => [...this.tenants.values()].map((t) => tenantInfo(t)));
   }
 
   getTenant(id: string): Promise<TenantInfo> {
-    return this.op("getTenant", [id], () => this.tenantInfo(this.tenant(id)));
+    return this.op("getTenant", [id], () => tenantInfo(this.tenant(id)));
   }
 
   createTenant(input: CreateTenantInput): Promise<TenantInfo> {
@@ -476,7 +337,7 @@ export class FakeEngine implements Engine {
     };
     if (t.member === undefined) delete t.member;
     this.tenants.set(id, t);
-    return this.tenantInfo(t);
+    return tenantInfo(t);
   }
 
   startTenant(id: string): Promise<TenantInfo> {
@@ -487,7 +348,7 @@ export class FakeEngine implements Engine {
         t.state = "running";
         t.starts++;
       }
-      return this.tenantInfo(t);
+      return tenantInfo(t);
     });
   }
 
@@ -496,7 +357,7 @@ export class FakeEngine implements Engine {
       const t = this.tenant(id);
       // A paused tenant is thawed first, then stopped.
       t.state = "stopped";
-      return this.tenantInfo(t);
+      return tenantInfo(t);
     });
   }
 
@@ -505,7 +366,7 @@ export class FakeEngine implements Engine {
       const t = this.tenant(id);
       t.state = "running";
       t.starts++;
-      return this.tenantInfo(t);
+      return tenantInfo(t);
     });
   }
 
@@ -514,7 +375,7 @@ export class FakeEngine implements Engine {
       const t = this.tenant(id);
       if (t.state !== "running") fail("INVALID_STATE", `tenant ${id} is not running${t.state === "paused" ? " (already paused)" : ""}`);
       t.state = "paused";
-      return this.tenantInfo(t);
+      return tenantInfo(t);
     });
   }
 
@@ -523,7 +384,7 @@ export class FakeEngine implements Engine {
       const t = this.tenant(id);
       if (t.state !== "paused") fail("INVALID_STATE", `tenant ${id} is not paused`);
       t.state = "running";
-      return this.tenantInfo(t);
+      return tenantInfo(t);
     });
   }
 
@@ -553,7 +414,7 @@ export class FakeEngine implements Engine {
       if (patch.autostart !== undefined && patch.autostart !== t.autostart) {
         // A boot-time choice alone never restarts the tenant.
         t.autostart = patch.autostart;
-        if (patch.env === undefined && patch.limits === undefined && patch.ramdiskMiB === undefined) return { tenant: this.tenantInfo(t), restarted: false };
+        if (patch.env === undefined && patch.limits === undefined && patch.ramdiskMiB === undefined) return { tenant: tenantInfo(t), restarted: false };
       }
       const env: Env = { ...t.env };
       for (const [k, v] of Object.entries(patch.env ?? {})) {
@@ -572,7 +433,7 @@ export class FakeEngine implements Engine {
       // A paused tenant stays paused: the change applies at its next start.
       const restarted = t.state === "running" && patch.restart !== false;
       if (restarted) t.starts++;
-      return { tenant: this.tenantInfo(t), restarted };
+      return { tenant: tenantInfo(t), restarted };
     });
   }
 
@@ -582,7 +443,7 @@ export class FakeEngine implements Engine {
       if (!parsed.success) fail("INVALID_INPUT", parsed.error.message);
       const t = this.tenant(id);
       t.firewall = parsed.data;
-      return this.tenantInfo(t);
+      return tenantInfo(t);
     });
   }
 
@@ -611,7 +472,7 @@ export class FakeEngine implements Engine {
       // What the snapshot pins: the tenant's delta at the time (exclusive bytes grow as the tenant diverges; kept simple here).
       const snap: FakeSnapshot = { name: snapName, createdAt: new Date().toISOString(), subvolumeId: this.nextSubvolume++, bytes: t.deltaBytes, files: new Map(t.files), deltaBytes: t.deltaBytes };
       t.snapshots.push(snap);
-      return this.snapshotInfo(snap);
+      return snapshotInfo(snap);
     });
   }
 
@@ -624,7 +485,7 @@ export class FakeEngine implements Engine {
       t.subvolumeId = this.nextSubvolume++;
       // A running tenant is restarted on the restored filesystem.
       if (t.state === "running") t.starts++;
-      return this.tenantInfo(t);
+      return tenantInfo(t);
     });
   }
 
