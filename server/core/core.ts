@@ -467,8 +467,10 @@ export class Core {
     });
   }
 
-  private serverView(row: typeof t.servers.$inferSelect, place: EngineServer): ServerView {
-    const n = this.db.select({ n: sql<number>`count(*)` }).from(t.containers).where(eq(t.containers.serverId, row.id)).get()?.n ?? 0;
+  /** `containers` counts what the actor can see: a project token's own, not other projects' tenants. */
+  private serverView(actor: Actor, row: typeof t.servers.$inferSelect, place: EngineServer): ServerView {
+    const mine = actor.projectId ? and(eq(t.containers.serverId, row.id), eq(t.containers.projectId, actor.projectId)) : eq(t.containers.serverId, row.id);
+    const n = this.db.select({ n: sql<number>`count(*)` }).from(t.containers).where(mine).get()?.n ?? 0;
     const gb = (b: number | null) => (b === null ? null : Math.round((b / 1024 ** 3) * 10) / 10);
     const ram = gb(place.specs.memoryBytes);
     const disk = gb(place.specs.diskBytes);
@@ -497,8 +499,8 @@ export class Core {
   }
 
   /** Where tenants can run: this box (host engine) or each Incus cluster member. Any token may read it (create needs the id). */
-  async listServers(_actor: Actor): Promise<ServerView[]> {
-    return (await this.syncServers()).map(({ row, place }) => this.serverView(row, place));
+  async listServers(actor: Actor): Promise<ServerView[]> {
+    return (await this.syncServers()).map(({ row, place }) => this.serverView(actor, row, place));
   }
 
   async getServer(actor: Actor, serverId: string): Promise<ServerView> {

@@ -125,7 +125,7 @@ export async function handleRest(core: Core, req: Request): Promise<Response> {
         }
       }
       const proto = findProtoKey(parsed);
-      if (proto) throw new CoreError(422, route.path.endsWith("/env") || proto.startsWith("/environment_vars/") ? "INVALID_ENV_KEY" : "VALIDATION_ERROR", `${proto}: "__proto__" is not an accepted key`, [{ instancePath: proto, message: "not an accepted key" }]);
+      if (proto) throw new CoreError(422, route.path.endsWith("/env") || proto.startsWith("/environment_vars/") ? "INVALID_ENV_KEY" : (route.invalidBodyCode ?? "VALIDATION_ERROR"), `${proto}: "__proto__" is not an accepted key`, [{ instancePath: proto, message: "not an accepted key" }]);
       const b = route.body.safeParse(parsed);
       if (!b.success) throw validation(b.error, route.invalidBodyCode);
       body = b.data;

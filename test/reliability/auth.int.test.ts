@@ -24,6 +24,8 @@ const MAX_GLOBAL = 25;
 let s: TestStack;
 let daemonLog = "";
 let fx: Fixture;
+/** The one server (this box) the fixture's containers run on. */
+let server: string;
 /** Every secret the suite handles; none may appear in any log or file (hashes only). */
 const secrets = new Map<string, string>();
 const SCRIPT_SECRET = `whsec_${Math.random().toString(36).slice(2)}${Date.now()}`;
@@ -39,6 +41,7 @@ beforeAll(async () => {
   s.host.daemon!.stderr!.on("data", (d) => (daemonLog += d));
   await s.startRouter();
   fx = await makeFixture(s, "auth");
+  server = (await s.api("GET", "/servers")).body.data[0].id;
   const put = await s.api("PUT", "/scripts/stripe-webhook/secrets", { STRIPE_WEBHOOK_SECRET: SCRIPT_SECRET });
   expect(put.status, JSON.stringify(put.body)).toBeLessThan(300);
   secrets.set("admin token", s.adminToken);
@@ -55,7 +58,7 @@ afterAll(async () => {
 
 const fill = (r: Route, ids: Record<string, string>) => r.path.replace(/\{(\w+)\}/g, (_, k: string) => ids[k]!);
 /** Project A's resources, for each route's parameters. */
-const idsOfA = (r: Route) => ({ id: r.path.startsWith("/projects") ? fx.projectA : r.path.startsWith("/tokens") ? fx.tokenA.id : fx.cA, name: fx.snapA, key: "PLAN", direction: "ingress", script: "stripe-webhook" });
+const idsOfA = (r: Route) => ({ id: r.path.startsWith("/projects") ? fx.projectA : r.path.startsWith("/tokens") ? fx.tokenA.id : r.path.startsWith("/servers") ? server : fx.cA, name: fx.snapA, key: "PLAN", direction: "ingress", script: "stripe-webhook" });
 
 /** A body the route accepts, aimed at project A. */
 function validBody(r: Route): unknown {
@@ -79,6 +82,8 @@ const ADMIN_ONLY = new Set([
 ]);
 /** Reads a project token may make: answers scoped to its own project. */
 const SCOPED_LISTS = new Set(["GET /projects", "GET /containers", "GET /templates", "GET /erasure-receipts"]);
+/** Where tenants run: any token reads them (create takes server_id), each counting only the containers it can see. */
+const SERVERS = new Set(["GET /servers", "GET /servers/{id}"]);
 const key = (r: Route) => `${r.method} ${r.path}`;
 
 describe("REST: revoked and project-scoped tokens on every route", () => {
@@ -86,7 +91,7 @@ describe("REST: revoked and project-scoped tokens on every route", () => {
     for (const r of routes) {
       const k = key(r);
       const scoped = r.path.startsWith("/projects/{id}") || r.path.startsWith("/containers/{id}");
-      expect(ADMIN_ONLY.has(k) || SCOPED_LISTS.has(k) || scoped, k).toBe(true);
+      expect(ADMIN_ONLY.has(k) || SCOPED_LISTS.has(k) || SERVERS.has(k) || scoped, k).toBe(true);
     }
   });
 
@@ -109,6 +114,11 @@ describe("REST: revoked and project-scoped tokens on every route", () => {
       } else if (SCOPED_LISTS.has(key(r))) {
         expect(a.status, where).toBe(200);
         for (const other of [fx.cA, fx.projectA, fx.tokenA.id]) expect(JSON.stringify(a.body), where).not.toContain(other);
+      } else if (SERVERS.has(key(r))) {
+        expect(a.status, where).toBe(200);
+        // B's one container, not A's too (the admin's count below is the control).
+        const counts = (Array.isArray(a.body.data) ? a.body.data : [a.body.data]).map((x: { id: string; containers: number }) => [x.id, x.containers]);
+        expect(counts, where).toEqual([[server, 1]]);
       } else {
         expect(a.status, where).toBe(404);
         expect(a.body.code, where).toMatch(r.path.startsWith("/projects") ? /^PROJECT_NOT_FOUND$/ : /^CONTAINER_NOT_FOUND$/);
@@ -120,6 +130,8 @@ describe("REST: revoked and project-scoped tokens on every route", () => {
     const list = await s.api("GET", "/containers", undefined, { token: fx.tokenB.token });
     expect(list.body.data.containers.map((c: { id: string }) => c.id)).toEqual([fx.cB]);
     expect((await s.api("GET", "/projects", undefined, { token: fx.tokenB.token })).body.data.projects.map((p: { id: string }) => p.id)).toEqual([fx.projectB]);
+    // Control for the servers' counts: the admin sees both projects' containers there.
+    expect((await s.api("GET", `/servers/${server}`)).body.data.containers).toBe(2);
     expect(await compareFingerprints(s, before, await fingerprint(s))).toEqual([]);
   });
 

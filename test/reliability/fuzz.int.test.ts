@@ -281,7 +281,9 @@ describe("fuzzed API: every route refuses hostile input and nothing changes", ()
       const h: Record<string, string> = { ...headers, authorization: `Bearer ${s.adminToken}`, "content-type": b.ct ?? "application/json" };
       if (idem !== null && r.method === "POST") h["idempotency-key"] = `${MARK}-${idem}`;
       const a = await fire(r.method, p, h, b.raw, b.why);
-      expectRefused(a, r.method, p, `${r.method} ${r.path}: ${b.why}`, /^(VALIDATION_ERROR|INVALID_JSON|UNSUPPORTED_MEDIA_TYPE|INVALID_ENV_KEY|RESERVED_ENV_PREFIX|PAYLOAD_TOO_LARGE)$/);
+      // A body the schema refuses carries the route's own code (firewall: INVALID_FIREWALL_RULE), else VALIDATION_ERROR.
+      const invalid = r.invalidBodyCode ?? "VALIDATION_ERROR";
+      expectRefused(a, r.method, p, `${r.method} ${r.path}: ${b.why}`, new RegExp(`^(${invalid}|INVALID_JSON|UNSUPPORTED_MEDIA_TYPE|INVALID_ENV_KEY|RESERVED_ENV_PREFIX|PAYLOAD_TOO_LARGE)$`));
     });
   });
 

@@ -127,8 +127,8 @@ describe("other users of the host see nothing of a tenant (item 11)", () => {
     const c = (await s.api("POST", `/projects/${own}/containers`, { template: "mini", name: "private", environment_vars: { DB_PASSWORD: "pw-0f1e2d3c" } })).body.data;
     const wrote = await s.api("POST", `/containers/${c.id}/exec`, { command: ["/bin/sh", "-c", "echo tenant-secret-77 > /secret.txt && echo from-inside > /ramdisk/own && echo ok"] });
     expect(wrote.body.data.stdout).toBe("ok\n");
-    const file = path.join(s.host.poolPath, "tenants", c.id, "secret.txt");
-    const ramdisk = path.join(s.host.dir, "ramdisk", c.id, "fs");
+    const file = path.join(s.host.poolPath, "tenants", c.engine_name, "secret.txt");
+    const ramdisk = path.join(s.host.dir, "ramdisk", c.engine_name, "fs");
     // Controls: the paths are right (root reads them) and the probe user can read what is public.
     expect(await fs.readFile(file, "utf8")).toBe("tenant-secret-77\n");
     expect(await fs.readFile(path.join(ramdisk, "own"), "utf8")).toBe("from-inside\n");
@@ -168,7 +168,7 @@ describe("a tenant's ramdisk and socket buffers count against its own memory lim
   const v2 = existsSync("/sys/fs/cgroup/cgroup.controllers");
   /** Bytes held in the tenant's ramdisk, as the host's tmpfs counts them. */
   const ramdiskUsed = async (id: string) => {
-    const st = await fs.statfs(path.join(s.host.dir, "ramdisk", id, "fs"));
+    const st = await fs.statfs(path.join(s.host.dir, "ramdisk", await engineName(id), "fs"));
     return (st.blocks - st.bfree) * st.bsize;
   };
   const fill = async (id: string, n: number) =>
