@@ -1,12 +1,8 @@
 // Client of the host daemon's unix-socket API. Typed from the daemon's method table, so a change
 // on one side is a compile error on the other. Not privileged itself: it only needs the socket.
 import http from "node:http";
-import type { z } from "zod";
-import type { HostErrorCode, TemplateInfo } from "./protocol.js";
-import type { HostMethods, HostMethodName } from "../host/daemon.js";
-
-type In<M extends HostMethodName> = z.input<HostMethods[M]["input"]>;
-type Out<M extends HostMethodName> = Awaited<ReturnType<HostMethods[M]["handler"]>>;
+import type { HostErrorCode, TemplateInfo } from "../shared/protocol.js";
+import type { HostMethodInput as In, HostMethodName, HostMethodResult as Out } from "../shared/host-api.js";
 
 export class HostClientError extends Error {
   constructor(

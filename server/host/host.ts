@@ -34,6 +34,7 @@ import {
   TENANT_ID_RE,
   TemplateSettingsSchema,
   type CreateTenantInput,
+  type DeleteReport,
   type Env,
   type ExecResult,
   type FirewallRule,
@@ -45,7 +46,7 @@ import {
   type TemplateSettings,
   type TenantInfo,
   type TenantStats,
-} from "../engine/protocol.js";
+} from "../shared/protocol.js";
 
 export class HostError extends Error {
   constructor(
@@ -95,12 +96,6 @@ type TemplateMeta = z.infer<typeof TemplateMetaSchema>;
 
 const META_FILE = "hoody.json";
 const RESERVED_ENV = /^HOODY_/;
-
-export interface DeleteReport {
-  id: string;
-  existed: boolean;
-  erased: string[];
-}
 
 export class Host {
   private tenants = new Map<string, TenantMeta>();

@@ -8,7 +8,7 @@ import { CoreError, fromEngine } from "../core/errors";
 import { findProtoKey } from "../core/input-guard";
 import { BODY_LIMITS } from "../core/limits";
 import { ContainerId, EnvKey, ProjectId } from "../core/schemas";
-import { SNAPSHOT_NAME_RE } from "../engine/protocol";
+import { SNAPSHOT_NAME_RE } from "../shared/protocol";
 import { openApiDocument } from "./openapi";
 import { routes, type Method, type Route } from "./routes";
 

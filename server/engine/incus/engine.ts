@@ -38,7 +38,7 @@ import {
   type TemplateSettings,
   type TenantInfo,
   type TenantStats,
-} from "../protocol";
+} from "../../shared/protocol";
 import type { Engine, EngineCapabilities, EngineServer } from "../types";
 import { IncusApiError, IncusClient } from "./client";
 import { K, createTemplateInstances, templateInstanceName, templateMembers, uploadImage } from "./templates";

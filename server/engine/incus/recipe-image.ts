@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { RECIPES, type Progress } from "../../host/recipes/index.js";
-import { TemplateSettingsSchema } from "../protocol.js";
+import { TemplateSettingsSchema } from "../../shared/protocol.js";
 import type { IncusClient } from "./client.js";
 import { createTemplateInstances, uploadImage, type TemplatePlacement } from "./templates.js";
 import type { IncusInstance } from "./types.js";

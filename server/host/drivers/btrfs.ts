@@ -6,7 +6,7 @@ import { closeSync, openSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { libcFunc } from "../ffi.js";
 import { run, SysError } from "../sys.js";
-import type { QuotaMode } from "../../engine/protocol.js";
+import type { QuotaMode } from "../../shared/protocol.js";
 
 export interface PoolOptions {
   mountPath: string;

@@ -8,7 +8,7 @@
 // too, so its next run shares the limit with what the previous ones left instead of getting a fresh
 // one each restart. Tenants started by an older version sit in lxc.payload.<id> until their next start.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
-import type { Limits } from "../../engine/protocol.js";
+import type { Limits } from "../../shared/protocol.js";
 
 export type CgroupLayout = "v1" | "v2";
 const ROOT = "/sys/fs/cgroup";

@@ -9,7 +9,7 @@ import { spawnWithMemoryMerge } from "./ksm.js";
 import { limitConfigLines, placementConfigLines, type CgroupLayout } from "./cgroup.js";
 import { LXCFS_DIR, LXCFS_MOUNT_HOOK } from "./lxcfs.js";
 import { TENANT_PROC_HOOK } from "./procfs.js";
-import type { Env, Limits } from "../../engine/protocol.js";
+import type { Env, Limits } from "../../shared/protocol.js";
 
 export const UID_RANGE = 65536;
 

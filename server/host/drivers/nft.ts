@@ -10,7 +10,7 @@
 // pass as "established". The egress chain caps the tenant's new flows (conntrack entries).
 import { run, SysError, trace } from "../sys.js";
 import { libFunc } from "../ffi.js";
-import type { FirewallRule } from "../../engine/protocol.js";
+import type { FirewallRule } from "../../shared/protocol.js";
 
 export interface NftTenant {
   id: string;

@@ -7,7 +7,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { run, trace } from "../sys.js";
-import { TemplateSettingsSchema, type TemplateSettings } from "../../engine/protocol.js";
+import { TemplateSettingsSchema, type TemplateSettings } from "../../shared/protocol.js";
 
 export type Progress = (percent: number, message: string) => void;
 

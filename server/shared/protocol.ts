@@ -1,5 +1,5 @@
-// The host daemon's typed API: the shapes both the daemon (server/host) and its client
-// (server/engine/host-client) agree on. Pure data, no privileged code: safe to import anywhere.
+// The shapes both engines, the host daemon (server/host) and its client (server/engine/host-client)
+// agree on. Pure data, no privileged code: safe to import anywhere.
 import { z } from "zod";
 
 export const NAME_RE = /^[a-zA-Z0-9_-]{3,100}$/;
@@ -189,6 +189,13 @@ export interface TenantInfo {
   labels: Record<string, string>;
   /** Incus cluster member the tenant runs on (absent on the embedded host engine). */
   member?: string;
+}
+
+/** What deleting a tenant erased; `existed: false` for an unknown id. */
+export interface DeleteReport {
+  id: string;
+  existed: boolean;
+  erased: string[];
 }
 
 export interface TenantStats {
