@@ -5,7 +5,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
-import { RECIPES } from "../../server/host/recipes/index.js";
+import { RECIPES } from "../../server/recipes/index.js";
 import type { TestStack } from "../../test/stack-harness.js";
 import type { Contender } from "./contenders.js";
 

@@ -6,8 +6,7 @@ import http from "node:http";
 import path from "node:path";
 import type { z } from "zod";
 import { Host, HostError } from "./host.js";
-import { SysError } from "./sys.js";
-import { trace } from "./sys.js";
+import { SysError, trace } from "../shared/sys.js";
 import type { HostErrorCode } from "../shared/protocol.js";
 import { HOST_INPUTS, type HostMethodName, type HostResults, TemplateBuildInput } from "../shared/host-api.js";
 

@@ -20,9 +20,9 @@ import { Firewall } from "./drivers/nft.js";
 import { hostSysctlFloors, raiseHostSysctls, tenantUsernsSysctls } from "./drivers/kernel.js";
 import { ensureLxcfs } from "./drivers/lxcfs.js";
 import { KeyedMutex } from "./lock.js";
-import { RECIPES, type Progress } from "./recipes/index.js";
+import { RECIPES, type Progress } from "../recipes/index.js";
 import { Revert } from "./revert.js";
-import { run } from "./sys.js";
+import { run } from "../shared/sys.js";
 import {
   CreateTenantSchema,
   EnvSchema,

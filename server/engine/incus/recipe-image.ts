@@ -4,7 +4,7 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
-import { RECIPES, type Progress } from "../../host/recipes/index.js";
+import { RECIPES, type Progress } from "../../recipes/index.js";
 import { TemplateSettingsSchema } from "../../shared/protocol.js";
 import type { IncusClient } from "./client.js";
 import { createTemplateInstances, uploadImage, type TemplatePlacement } from "./templates.js";

@@ -4,7 +4,7 @@
 // without a single chown.
 import fs from "node:fs/promises";
 import path from "node:path";
-import { run, SysError } from "../sys.js";
+import { run, SysError } from "../../shared/sys.js";
 import { spawnWithMemoryMerge } from "./ksm.js";
 import { limitConfigLines, placementConfigLines, type CgroupLayout } from "./cgroup.js";
 import { LXCFS_DIR, LXCFS_MOUNT_HOOK } from "./lxcfs.js";

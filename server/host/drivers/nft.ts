@@ -8,7 +8,7 @@
 // name, which a tenant cannot forge. Source addresses are checked against the set of (veth, address)
 // pairs before anything else: a forged packet that copies another tenant's flow tuple would otherwise
 // pass as "established". The egress chain caps the tenant's new flows (conntrack entries).
-import { run, SysError, trace } from "../sys.js";
+import { run, SysError, trace } from "../../shared/sys.js";
 import { libFunc } from "../ffi.js";
 import type { FirewallRule } from "../../shared/protocol.js";
 
