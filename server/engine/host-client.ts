@@ -1,19 +1,9 @@
 // Client of the host daemon's unix-socket API. Typed from the daemon's method table, so a change
 // on one side is a compile error on the other. Not privileged itself: it only needs the socket.
 import http from "node:http";
-import type { HostErrorCode, TemplateInfo } from "../shared/protocol.js";
+import { EngineError, type EngineErrorCode } from "../shared/errors.js";
+import type { TemplateInfo } from "../shared/protocol.js";
 import type { HostMethodInput as In, HostMethodName, HostMethodResult as Out } from "../shared/host-api.js";
-
-export class HostClientError extends Error {
-  constructor(
-    readonly code: HostErrorCode,
-    message: string,
-    readonly status: number,
-  ) {
-    super(message);
-    this.name = "HostClientError";
-  }
-}
 
 export class HostClient {
   constructor(readonly socketPath: string) {}
@@ -52,21 +42,21 @@ export class HostClient {
 
   async call<M extends HostMethodName>(method: M, input: In<M>, timeoutMs?: number): Promise<Out<M>> {
     const { body } = await this.request(method, input, undefined, timeoutMs);
-    const parsed = JSON.parse(body) as { result?: Out<M>; error?: { code: HostErrorCode; message: string } };
-    if (parsed.error) throw new HostClientError(parsed.error.code, parsed.error.message, 0);
+    const parsed = JSON.parse(body) as { result?: Out<M>; error?: { code: EngineErrorCode; message: string } };
+    if (parsed.error) throw new EngineError(parsed.error.code, parsed.error.message);
     return parsed.result as Out<M>;
   }
 
   async buildTemplate(recipe: string, opts: { name?: string; onProgress?: (percent: number, message: string) => void } = {}): Promise<TemplateInfo> {
     let result: TemplateInfo | undefined;
-    let error: { code: HostErrorCode; message: string } | undefined;
+    let error: { code: EngineErrorCode; message: string } | undefined;
     await this.request("templates.build", { recipe, name: opts.name }, (line) => {
-      const l = line as { progress?: number; message?: string; result?: TemplateInfo; error?: { code: HostErrorCode; message: string } };
+      const l = line as { progress?: number; message?: string; result?: TemplateInfo; error?: { code: EngineErrorCode; message: string } };
       if (l.result) result = l.result;
       else if (l.error) error = l.error;
       else if (l.progress !== undefined) opts.onProgress?.(l.progress, l.message ?? "");
     }, 3_600_000);
-    if (error) throw new HostClientError(error.code, error.message, 0);
+    if (error) throw new EngineError(error.code, error.message);
     if (!result) throw new Error("template build ended without a result");
     return result;
   }

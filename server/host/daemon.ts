@@ -1,13 +1,13 @@
 // The host daemon's API: JSON over HTTP on a root-only unix socket. Every method validates its input
-// with zod; errors answer {error: {code, message}} with a stable HostErrorCode. The daemon knows
+// with zod; errors answer {error: {code, message}} with a stable EngineErrorCode. The daemon knows
 // nothing of users, tokens or the database: whoever can open the socket is the control plane.
 import fs from "node:fs/promises";
 import http from "node:http";
 import path from "node:path";
 import type { z } from "zod";
-import { Host, HostError } from "./host.js";
+import type { Host } from "./host.js";
 import { SysError, trace } from "../shared/sys.js";
-import type { HostErrorCode } from "../shared/protocol.js";
+import { EngineError, type EngineErrorCode } from "../shared/errors.js";
 import { HOST_INPUTS, type HostMethodName, type HostResults, TemplateBuildInput } from "../shared/host-api.js";
 
 const MAX_BODY = 8 * 1024 * 1024;
@@ -41,9 +41,9 @@ const HANDLERS: Handlers = {
   "snapshots.delete": (h, i) => h.deleteSnapshot(i.id, i.name),
 };
 
-function errorBody(e: unknown): { status: number; body: { error: { code: HostErrorCode; message: string } } } {
-  if (e instanceof HostError) {
-    const status = ({ INVALID_INPUT: 400, TENANT_NOT_FOUND: 404, TEMPLATE_NOT_FOUND: 404, SNAPSHOT_NOT_FOUND: 404, ALREADY_EXISTS: 409, TEMPLATE_IN_USE: 409, INVALID_STATE: 409, START_FAILED: 422, EXHAUSTED: 503, POOL_FULL: 507, SYSTEM_ERROR: 500 } satisfies Record<HostErrorCode, number>)[e.code];
+function errorBody(e: unknown): { status: number; body: { error: { code: EngineErrorCode; message: string } } } {
+  if (e instanceof EngineError) {
+    const status = ({ INVALID_INPUT: 400, TENANT_NOT_FOUND: 404, TEMPLATE_NOT_FOUND: 404, SNAPSHOT_NOT_FOUND: 404, ALREADY_EXISTS: 409, TEMPLATE_IN_USE: 409, INVALID_STATE: 409, START_FAILED: 422, EXHAUSTED: 503, POOL_FULL: 507, SYSTEM_ERROR: 500 } satisfies Record<EngineErrorCode, number>)[e.code];
     return { status, body: { error: { code: e.code, message: e.message } } };
   }
   // A full pool shows up as ENOSPC from a file write or "No space left on device" from btrfs/lxc.
@@ -58,7 +58,7 @@ async function readBody(req: http.IncomingMessage): Promise<unknown> {
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY) throw new HostError("INVALID_INPUT", "request body too large");
+    if (size > MAX_BODY) throw new EngineError("INVALID_INPUT", "request body too large");
     chunks.push(chunk as Buffer);
   }
   const text = Buffer.concat(chunks).toString("utf8");
@@ -66,7 +66,7 @@ async function readBody(req: http.IncomingMessage): Promise<unknown> {
   try {
     return JSON.parse(text);
   } catch {
-    throw new HostError("INVALID_INPUT", "body is not JSON");
+    throw new EngineError("INVALID_INPUT", "body is not JSON");
   }
 }
 
@@ -83,7 +83,7 @@ export async function serve(host: Host, socketPath: string): Promise<http.Server
       trace({ rpc: name, body });
       if (name === "templates.build") {
         const input = TemplateBuildInput.safeParse(body);
-        if (!input.success) throw new HostError("INVALID_INPUT", input.error.message);
+        if (!input.success) throw new EngineError("INVALID_INPUT", input.error.message);
         res.writeHead(200, { "content-type": "application/x-ndjson" });
         try {
           const result = await host.buildTemplate(input.data.recipe, {
@@ -100,7 +100,7 @@ export async function serve(host: Host, socketPath: string): Promise<http.Server
       const method = name as HostMethodName;
       const input = HOST_INPUTS[method].safeParse(body);
       if (!input.success) {
-        throw new HostError("INVALID_INPUT", input.error.issues.map((i) => `${i.path.join(".") || "(body)"}: ${i.message}`).join("; "));
+        throw new EngineError("INVALID_INPUT", input.error.issues.map((i) => `${i.path.join(".") || "(body)"}: ${i.message}`).join("; "));
       }
       const result = await (HANDLERS[method] as (h: Host, i: unknown) => unknown)(host, input.data);
       send(200, { result: result ?? null });

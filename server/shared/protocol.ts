@@ -268,19 +268,3 @@ export interface ExecResult {
   stderr: string;
   timedOut: boolean;
 }
-
-/** Error codes the daemon answers with; stable, for the core to map to API errors. */
-export type HostErrorCode =
-  | "INVALID_INPUT"
-  | "TENANT_NOT_FOUND"
-  | "TEMPLATE_NOT_FOUND"
-  | "SNAPSHOT_NOT_FOUND"
-  | "TEMPLATE_IN_USE"
-  | "ALREADY_EXISTS"
-  | "EXHAUSTED"
-  /** The pool has no room left (below its free-space reserve, or a write hit ENOSPC). */
-  | "POOL_FULL"
-  | "INVALID_STATE"
-  /** A change made the tenant fail to start; it was rolled back (and the tenant started as before). */
-  | "START_FAILED"
-  | "SYSTEM_ERROR";

@@ -16,7 +16,7 @@ import path from "node:path";
 import { execa } from "execa";
 import { randomBytes, randomInt } from "node:crypto";
 import { z } from "zod";
-import { HostClientError } from "../host-client";
+import { EngineError, type EngineErrorCode, isEngineError } from "../../shared/errors";
 import {
   CreateTenantSchema,
   EnvSchema,
@@ -29,7 +29,6 @@ import {
   type CreateTenantInput,
   type ExecResult,
   type FirewallRule,
-  type HostErrorCode,
   type HostInfo,
   type HostStats,
   type Limits,
@@ -69,13 +68,13 @@ const T = {
 } as const;
 const RESERVED_ENV = /^HOODY_/;
 
-function fail(code: HostErrorCode, message: string): never {
-  throw new HostClientError(code, message, 0);
+function fail(code: EngineErrorCode, message: string): never {
+  throw new EngineError(code, message);
 }
 
-/** Incus errors in the engine's vocabulary (the core maps HostClientError codes to API errors). */
+/** Incus errors in the engine's vocabulary (the core maps EngineError codes to API errors). */
 function mapError(e: unknown, what: { tenant?: string; snapshot?: string } = {}): never {
-  if (e instanceof HostClientError) throw e;
+  if (isEngineError(e)) throw e;
   if (e instanceof IncusApiError) {
     if (e.status === 404) {
       if (what.snapshot) fail("SNAPSHOT_NOT_FOUND", `snapshot ${what.snapshot} not found`);
@@ -766,7 +765,7 @@ export class IncusEngine implements Engine {
       try {
         inst = await this.tenantInstance(id);
       } catch (e) {
-        if (e instanceof HostClientError && e.code === "TENANT_NOT_FOUND") return { id, existed: false, erased: [] };
+        if (isEngineError(e) && e.code === "TENANT_NOT_FOUND") return { id, existed: false, erased: [] };
         throw e;
       }
       const erased: string[] = [];
