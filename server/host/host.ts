@@ -21,7 +21,7 @@ import { hostSysctlFloors, raiseHostSysctls, tenantUsernsSysctls } from "./drive
 import { ensureLxcfs } from "./drivers/lxcfs.js";
 import { KeyedMutex } from "./lock.js";
 import { RECIPES, type Progress } from "../recipes/index.js";
-import { Revert } from "./revert.js";
+import { Revert } from "../shared/revert.js";
 import { EngineError } from "../shared/errors.js";
 import { run } from "../shared/sys.js";
 import {

@@ -17,6 +17,7 @@ import { execa } from "execa";
 import { randomBytes, randomInt } from "node:crypto";
 import { z } from "zod";
 import { EngineError, type EngineErrorCode, isEngineError } from "../../shared/errors";
+import { Revert } from "../../shared/revert";
 import {
   CreateTenantSchema,
   EnvSchema,
@@ -648,45 +649,45 @@ export class IncusEngine implements Engine {
     // Template-only keys have no meaning on a tenant: an empty value drops them.
     for (const k of [K.settings, K.recipe]) delete config[k];
     const acl = this.aclName(id);
-    const undo: (() => Promise<unknown>)[] = [];
     try {
-      await this.client.post("/1.0/network-acls", { name: acl, description: `hoody tenant ${id}`, ...this.aclRules(ip, firewall, net.gateway) });
-      undo.push(() => this.client.delete(`/1.0/network-acls/${acl}`));
-      await this.attachAcl(id, true);
-      undo.push(() => this.attachAcl(id, false));
-      undo.push(() => this.client.delete(`/1.0/instances/${id}`).catch(() => undefined));
-      undo.push(() => this.client.put(`/1.0/instances/${id}/state`, { action: "stop", force: true }).catch(() => undefined));
-      await this.client.post(
-        "/1.0/instances",
-        {
-          name: id,
-          type: "container",
-          source: { type: "copy", source: source.source, instance_only: true },
-          config,
-          devices: {
-            root: { type: "disk", path: "/", pool: this.config.pool, ...(diskMiB && { size: `${diskMiB}MiB` }) },
-            eth0: {
-              type: "nic",
-              network: this.config.network,
-              name: "eth0",
-              "ipv4.address": ip,
-              "security.port_isolation": "true",
-              "security.mac_filtering": "true",
-              "security.ipv4_filtering": "true",
+      await Revert.run(async (revert) => {
+        await this.client.post("/1.0/network-acls", { name: acl, description: `hoody tenant ${id}`, ...this.aclRules(ip, firewall, net.gateway) });
+        revert.add("network ACL", () => this.client.delete(`/1.0/network-acls/${acl}`));
+        await this.attachAcl(id, true);
+        revert.add("ACL on the bridge", () => this.attachAcl(id, false));
+        // The copy may have failed before the instance existed: nothing to undo then, not a problem.
+        revert.add("instance", () => this.client.delete(`/1.0/instances/${id}`).catch(() => undefined));
+        revert.add("instance stop", () => this.client.put(`/1.0/instances/${id}/state`, { action: "stop", force: true }).catch(() => undefined));
+        await this.client.post(
+          "/1.0/instances",
+          {
+            name: id,
+            type: "container",
+            source: { type: "copy", source: source.source, instance_only: true },
+            config,
+            devices: {
+              root: { type: "disk", path: "/", pool: this.config.pool, ...(diskMiB && { size: `${diskMiB}MiB` }) },
+              eth0: {
+                type: "nic",
+                network: this.config.network,
+                name: "eth0",
+                "ipv4.address": ip,
+                "security.port_isolation": "true",
+                "security.mac_filtering": "true",
+                "security.ipv4_filtering": "true",
+              },
             },
+            start: req.start,
           },
-          start: req.start,
-        },
-        source.target ? { target: source.target } : undefined,
-      );
+          source.target ? { target: source.target } : undefined,
+        );
+      });
     } catch (e) {
-      for (const u of undo.reverse()) await u().catch(() => undefined);
+      mapError(e);
+    } finally {
       lease.release();
       this.invalidate();
-      mapError(e);
     }
-    lease.release();
-    this.invalidate();
     return this.getTenant(id);
   }
 
