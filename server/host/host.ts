@@ -19,7 +19,7 @@ import { TenantProcs } from "./drivers/procfs.js";
 import { Firewall } from "./drivers/nft.js";
 import { hostSysctlFloors, raiseHostSysctls, tenantUsernsSysctls } from "./drivers/kernel.js";
 import { ensureLxcfs } from "./drivers/lxcfs.js";
-import { KeyedMutex } from "./lock.js";
+import { KeyedMutex } from "../shared/lock.js";
 import { RECIPES, type Progress } from "../recipes/index.js";
 import { Revert } from "../shared/revert.js";
 import { EngineError } from "../shared/errors.js";

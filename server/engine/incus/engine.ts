@@ -17,6 +17,7 @@ import { execa } from "execa";
 import { randomBytes, randomInt } from "node:crypto";
 import { z } from "zod";
 import { EngineError, type EngineErrorCode, isEngineError } from "../../shared/errors";
+import { KeyedMutex } from "../../shared/lock";
 import { Revert } from "../../shared/revert";
 import {
   CreateTenantSchema,
@@ -99,22 +100,10 @@ function intToIp(n: number): string {
   return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".");
 }
 
-/** A small keyed mutex: one mutation per tenant (and one network/ACL list update) at a time. */
-class Locks {
-  private tails = new Map<string, Promise<unknown>>();
-  run<R>(key: string, fn: () => Promise<R>): Promise<R> {
-    const prev = this.tails.get(key) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
-    const tail = next.catch(() => undefined);
-    this.tails.set(key, tail);
-    void tail.then(() => this.tails.get(key) === tail && this.tails.delete(key));
-    return next;
-  }
-}
-
 export class IncusEngine implements Engine {
   readonly kind = "incus" as const;
-  private locks = new Locks();
+  /** One mutation per tenant (and one template or network-ACL list update) at a time. */
+  private locks = new KeyedMutex();
   private cache: { at: number; list: IncusInstanceFull[] } | null = null;
   private events: { close(): void } | null = null;
   private reservedIps = new Set<string>();
