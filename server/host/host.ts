@@ -19,6 +19,7 @@ import { TenantProcs } from "./drivers/procfs.js";
 import { Firewall } from "./drivers/nft.js";
 import { hostSysctlFloors, raiseHostSysctls, tenantUsernsSysctls } from "./drivers/kernel.js";
 import { ensureLxcfs } from "./drivers/lxcfs.js";
+import { firstFreeIp } from "../shared/ip.js";
 import { KeyedMutex } from "../shared/lock.js";
 import { RECIPES, type Progress } from "../recipes/index.js";
 import { Revert } from "../shared/revert.js";
@@ -1022,26 +1023,6 @@ function assertNoReservedEnv(env: Record<string, unknown>): void {
 export function dnsLabel(name: string): string {
   const label = name.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 63).replace(/^-+|-+$/g, "");
   return label || "tenant";
-}
-
-function ipToInt(ip: string): number {
-  return ip.split(".").reduce((acc, o) => acc * 256 + Number(o), 0);
-}
-function intToIp(n: number): string {
-  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".");
-}
-
-/** Lowest free address in the subnet, skipping network, the .1 gateway convention and broadcast. */
-export function firstFreeIp(subnet: string, used: Set<string>): string | null {
-  const [addr, bitsText] = subnet.split("/");
-  const bits = Number(bitsText);
-  const size = 2 ** (32 - bits);
-  const network = Math.floor(ipToInt(addr!) / size) * size;
-  for (let i = 2; i < size - 1; i++) {
-    const ip = intToIp(network + i);
-    if (!used.has(ip)) return ip;
-  }
-  return null;
 }
 
 /**

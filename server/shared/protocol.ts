@@ -1,6 +1,7 @@
 // The shapes both engines, the host daemon (server/host) and its client (server/engine/host-client)
 // agree on. Pure data, no privileged code: safe to import anywhere.
 import { z } from "zod";
+import { ipToInt } from "./ip";
 
 export const NAME_RE = /^[a-zA-Z0-9_-]{3,100}$/;
 export const TENANT_ID_RE = /^c[a-z0-9]{10}$/;
@@ -57,11 +58,6 @@ export const PortSpec = z
     "ports must be 1-65535, ranges low-high",
   );
 
-/** An IPv4 address as a number (octets already checked by the regex's shape). */
-export function ipv4Number(a: string): number {
-  return a.split(".").reduce((n, o) => n * 256 + Number(o), 0);
-}
-
 /** Comma-separated IPv4 addresses, CIDRs (prefix ≤ 32) and ranges (low-high), octets ≤ 255. */
 export const AddressList = z
   .string()
@@ -73,7 +69,7 @@ export const AddressList = z
         const [addr = "", bits = "32"] = item.split("/");
         const ends = addr.split("-");
         const octetsOk = ends.every((e) => e.split(".").every((o) => Number(o) <= 255));
-        return octetsOk && Number(bits) <= 32 && (ends.length === 1 || ipv4Number(ends[0]!) <= ipv4Number(ends[1]!));
+        return octetsOk && Number(bits) <= 32 && (ends.length === 1 || ipToInt(ends[0]!) <= ipToInt(ends[1]!));
       }),
     "not IPv4 addresses, CIDRs or ranges",
   );

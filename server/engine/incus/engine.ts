@@ -17,6 +17,7 @@ import { execa } from "execa";
 import { randomBytes, randomInt } from "node:crypto";
 import { z } from "zod";
 import { EngineError, type EngineErrorCode, isEngineError } from "../../shared/errors";
+import { cidrBlock, firstFreeIp, intToIp } from "../../shared/ip";
 import { KeyedMutex } from "../../shared/lock";
 import { Revert } from "../../shared/revert";
 import {
@@ -93,13 +94,6 @@ function quoteInitArg(a: string): string {
   return a;
 }
 
-function ipToInt(ip: string): number {
-  return ip.split(".").reduce((acc, o) => acc * 256 + Number(o), 0);
-}
-function intToIp(n: number): string {
-  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".");
-}
-
 export class IncusEngine implements Engine {
   readonly kind = "incus" as const;
   /** One mutation per tenant (and one template or network-ACL list update) at a time. */
@@ -167,10 +161,9 @@ export class IncusEngine implements Engine {
     const n = await this.client.get<{ config: Record<string, string> }>(`/1.0/networks/${this.config.network}`).catch((e) => mapError(e));
     const cidr = n.config["ipv4.address"];
     if (!cidr || cidr === "none") fail("SYSTEM_ERROR", `network ${this.config.network} has no IPv4 address`);
-    const [gateway, bits] = cidr.split("/") as [string, string];
-    const prefix = Number(bits);
-    const size = 2 ** (32 - prefix);
-    const subnet = `${intToIp(Math.floor(ipToInt(gateway) / size) * size)}/${prefix}`;
+    const gateway = cidr.split("/")[0]!;
+    const { network, bits: prefix } = cidrBlock(cidr);
+    const subnet = `${intToIp(network)}/${prefix}`;
     const want = { "security.acls.default.ingress.action": "reject", "security.acls.default.egress.action": "reject" };
     if (Object.entries(want).some(([k, v]) => n.config[k] !== v)) {
       await this.client.patch(`/1.0/networks/${this.config.network}`, { config: want }).catch((e) => mapError(e));
@@ -457,17 +450,9 @@ export class IncusEngine implements Engine {
     let id: string;
     do id = `c${randomBytes(8).toString("hex").slice(0, 10)}`;
     while (names.has(id));
-    const usedIp = new Set([...list.map((i) => i.config[T.ip]).filter(Boolean), ...this.reservedIps]);
-    const size = 2 ** (32 - net.prefix);
-    const network = ipToInt(net.subnet.split("/")[0]!);
-    let ip: string | null = null;
-    for (let k = 2; k < size - 1; k++) {
-      const cand = intToIp(network + k);
-      if (cand !== net.gateway && !usedIp.has(cand)) {
-        ip = cand;
-        break;
-      }
-    }
+    // The bridge's own address may sit anywhere in the subnet: never leased.
+    const usedIp = new Set([...list.flatMap((i) => i.config[T.ip] ?? []), ...this.reservedIps, net.gateway]);
+    const ip = firstFreeIp(net.subnet, usedIp);
     if (!ip) fail("EXHAUSTED", `no free address in ${net.subnet}`);
     let uidBase: number | undefined;
     if (this.config.uidBase !== undefined) {
