@@ -11,6 +11,7 @@ import * as t from "../db/schema";
 import type { Engine, EngineServer } from "../engine/types";
 import type { FirewallRule, Limits, TenantInfo, TenantStats } from "../shared/protocol";
 import { ENV_KEY_RE, ENV_MAX_TOTAL_BYTES, envBytes, FirewallRuleSchema } from "../shared/protocol";
+import { dnsLabel } from "../shared/names";
 import { admissionFromEnv, type Admission } from "./admission";
 import { AuditTally } from "./audit-tally";
 import { CoreError, fromEngine, notFound } from "./errors";
@@ -202,11 +203,6 @@ function checkEnvTotals(env: Record<string, string>): void {
   if (Object.keys(env).length > MAX_ENV_KEYS) throw new CoreError(422, "TOO_MANY_ENV_VARS", `at most ${MAX_ENV_KEYS} env vars`);
   const size = envBytes(env);
   if (size > ENV_MAX_TOTAL_BYTES) throw new CoreError(422, "ENV_TOO_LARGE", `the environment would hold ${size} bytes; at most ${ENV_MAX_TOTAL_BYTES} in all`);
-}
-
-/** A DNS label from a name: lowercase letters, digits and '-', never leading or trailing '-'. */
-export function dnsLabel(name: string): string {
-  return name.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 63).replace(/^-+|-+$/g, "") || "tenant";
 }
 
 export function statsView(s: TenantStats | undefined): ContainerStatsView {

@@ -21,6 +21,7 @@ import { hostSysctlFloors, raiseHostSysctls, tenantUsernsSysctls } from "./drive
 import { ensureLxcfs } from "./drivers/lxcfs.js";
 import { firstFreeIp } from "../shared/ip.js";
 import { KeyedMutex } from "../shared/lock.js";
+import { dnsLabel } from "../shared/names.js";
 import { RECIPES, type Progress } from "../recipes/index.js";
 import { Revert } from "../shared/revert.js";
 import { EngineError } from "../shared/errors.js";
@@ -1017,12 +1018,6 @@ async function writeJsonAtomic(file: string, data: unknown): Promise<void> {
 function assertNoReservedEnv(env: Record<string, unknown>): void {
   const bad = Object.keys(env).filter((k) => RESERVED_ENV.test(k));
   if (bad.length) throw new EngineError("INVALID_INPUT", `reserved env prefix HOODY_: ${bad.join(", ")}`);
-}
-
-/** A safe hostname/DNS label from a tenant name: lowercase letters, digits and '-', ≤ 63 chars. */
-export function dnsLabel(name: string): string {
-  const label = name.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 63).replace(/^-+|-+$/g, "");
-  return label || "tenant";
 }
 
 /**
