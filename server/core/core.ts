@@ -11,6 +11,7 @@ import * as t from "../db/schema";
 import type { Engine, EngineServer } from "../engine/types";
 import type { FirewallRule, Limits, TenantInfo, TenantStats } from "../shared/protocol";
 import { ENV_KEY_RE, ENV_MAX_TOTAL_BYTES, envBytes, FirewallRuleSchema } from "../shared/protocol";
+import { reservedEnvKeys } from "../shared/env";
 import { dnsLabel } from "../shared/names";
 import { admissionFromEnv, type Admission } from "./admission";
 import { AuditTally } from "./audit-tally";
@@ -666,7 +667,7 @@ export class Core {
     const keys = Object.keys(env);
     const bad = keys.filter((k) => !ENV_KEY_RE.test(k));
     if (bad.length) throw new CoreError(422, "INVALID_ENV_KEY", `invalid env key(s): ${bad.map((k) => JSON.stringify(k.slice(0, 64))).join(", ")}`, { keys: bad.map((k) => k.slice(0, 64)) });
-    const reserved = keys.filter((k) => /^HOODY_/i.test(k));
+    const reserved = reservedEnvKeys(keys);
     if (reserved.length) throw new CoreError(422, "RESERVED_ENV_PREFIX", `the HOODY_ prefix is reserved: ${reserved.join(", ")}`);
   }
 

@@ -19,6 +19,7 @@ import { TenantProcs } from "./drivers/procfs.js";
 import { Firewall } from "./drivers/nft.js";
 import { hostSysctlFloors, raiseHostSysctls, tenantUsernsSysctls } from "./drivers/kernel.js";
 import { ensureLxcfs } from "./drivers/lxcfs.js";
+import { reservedEnvKeys } from "../shared/env.js";
 import { firstFreeIp } from "../shared/ip.js";
 import { KeyedMutex } from "../shared/lock.js";
 import { dnsLabel } from "../shared/names.js";
@@ -87,7 +88,6 @@ const TemplateMetaSchema = z.object({
 type TemplateMeta = z.infer<typeof TemplateMetaSchema>;
 
 const META_FILE = "hoody.json";
-const RESERVED_ENV = /^HOODY_/;
 
 export class Host {
   private tenants = new Map<string, TenantMeta>();
@@ -1016,7 +1016,7 @@ async function writeJsonAtomic(file: string, data: unknown): Promise<void> {
 }
 
 function assertNoReservedEnv(env: Record<string, unknown>): void {
-  const bad = Object.keys(env).filter((k) => RESERVED_ENV.test(k));
+  const bad = reservedEnvKeys(env);
   if (bad.length) throw new EngineError("INVALID_INPUT", `reserved env prefix HOODY_: ${bad.join(", ")}`);
 }
 

@@ -8,6 +8,7 @@ import { CoreError, fromEngine } from "../core/errors";
 import { findProtoKey } from "../core/input-guard";
 import { BODY_LIMITS } from "../core/limits";
 import { ContainerId, EnvKey, ProjectId } from "../core/schemas";
+import { isReservedEnvKey } from "../shared/env";
 import { SNAPSHOT_NAME_RE } from "../shared/protocol";
 import { openApiDocument } from "./openapi";
 import { routes, type Method, type Route } from "./routes";
@@ -42,7 +43,7 @@ function checkParams(route: Route, params: Record<string, string>): void {
       if (!SNAPSHOT_NAME_RE.test(v) && !/^[\w.-]{1,100}$/.test(v)) throw new CoreError(404, "SNAPSHOT_NOT_FOUND", "snapshot not found");
     } else if (k === "key") {
       if (!EnvKey.safeParse(v).success) throw new CoreError(422, "INVALID_ENV_KEY", "keys match ^[A-Za-z_][A-Za-z0-9_]*$");
-      if (/^HOODY_/i.test(v)) throw new CoreError(422, "RESERVED_ENV_PREFIX", "the HOODY_ prefix is reserved");
+      if (isReservedEnvKey(v)) throw new CoreError(422, "RESERVED_ENV_PREFIX", "the HOODY_ prefix is reserved");
     } else if (k === "script") {
       if (!/^[A-Za-z0-9._\-/[\]]{1,200}$/.test(v) || v.split("/").some((seg) => seg === ".." || seg === "." || seg === "")) throw new CoreError(404, "SCRIPT_NOT_FOUND", "no such script");
     } else if (k === "direction") {

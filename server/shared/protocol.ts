@@ -1,13 +1,15 @@
 // The shapes both engines, the host daemon (server/host) and its client (server/engine/host-client)
 // agree on. Pure data, no privileged code: safe to import anywhere.
 import { z } from "zod";
+import { ENV_KEY_RE } from "./env";
 import { ipToInt } from "./ip";
+
+export { ENV_KEY_RE };
 
 export const NAME_RE = /^[a-zA-Z0-9_-]{3,100}$/;
 export const TENANT_ID_RE = /^c[a-z0-9]{10}$/;
 export const TEMPLATE_NAME_RE = /^[a-z][a-z0-9-]{1,40}$/;
 export const SNAPSHOT_NAME_RE = /^[a-zA-Z0-9_-]{1,64}$/;
-export const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
  * All of a tenant's env together (KEY=VALUE and a NUL each). It is its init's environment, and

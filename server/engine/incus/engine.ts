@@ -16,6 +16,7 @@ import path from "node:path";
 import { execa } from "execa";
 import { randomBytes, randomInt } from "node:crypto";
 import { z } from "zod";
+import { isReservedEnvKey, reservedEnvKeys } from "../../shared/env";
 import { EngineError, type EngineErrorCode, isEngineError } from "../../shared/errors";
 import { cidrBlock, firstFreeIp, intToIp } from "../../shared/ip";
 import { KeyedMutex } from "../../shared/lock";
@@ -69,7 +70,6 @@ const T = {
   firewall: "user.hoody.firewall",
   labelPrefix: "user.hoody.label.",
 } as const;
-const RESERVED_ENV = /^HOODY_/;
 
 function fail(code: EngineErrorCode, message: string): never {
   throw new EngineError(code, message);
@@ -175,7 +175,7 @@ export class IncusEngine implements Engine {
   private tenantInfo(i: IncusInstanceFull): TenantInfo {
     const c = i.config;
     const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(c)) if (k.startsWith("environment.") && !RESERVED_ENV.test(k.slice(12))) env[k.slice(12)] = v;
+    for (const [k, v] of Object.entries(c)) if (k.startsWith("environment.") && !isReservedEnvKey(k.slice(12))) env[k.slice(12)] = v;
     const labels: Record<string, string> = {};
     for (const [k, v] of Object.entries(c)) if (k.startsWith(T.labelPrefix)) labels[k.slice(T.labelPrefix.length)] = v;
     return {
@@ -562,7 +562,7 @@ export class IncusEngine implements Engine {
     const parsed = CreateTenantSchema.safeParse(input);
     if (!parsed.success) fail("INVALID_INPUT", parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
     const req = parsed.data;
-    const reserved = Object.keys(req.env).filter((k) => RESERVED_ENV.test(k));
+    const reserved = reservedEnvKeys(req.env);
     if (reserved.length) fail("INVALID_INPUT", `reserved env prefix HOODY_: ${reserved.join(", ")}`);
     const list = await this.instances(true);
     const tplInst = list.find((i) => i.config[K.kind] === "template" && i.config[K.template] === req.template);
@@ -788,13 +788,13 @@ export class IncusEngine implements Engine {
       }
       const envParsed = EnvSchema.safeParse(env);
       if (!envParsed.success) fail("INVALID_INPUT", envParsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
-      const reserved = Object.keys(env).filter((k) => RESERVED_ENV.test(k));
+      const reserved = reservedEnvKeys(env);
       if (reserved.length) fail("INVALID_INPUT", `reserved env prefix HOODY_: ${reserved.join(", ")}`);
       const limits = LimitsSchema.safeParse({ ...info.limits, ...patch.limits });
       if (!limits.success) fail("INVALID_INPUT", limits.error.message);
       const config: Record<string, string> = {};
       // volatile.* keys are Incus's own (it refuses their removal): carried over as they are.
-      for (const [k, v] of Object.entries(inst.config)) if (!(k.startsWith("environment.") && !RESERVED_ENV.test(k.slice(12)))) config[k] = v;
+      for (const [k, v] of Object.entries(inst.config)) if (!(k.startsWith("environment.") && !isReservedEnvKey(k.slice(12)))) config[k] = v;
       for (const [k, v] of Object.entries(envParsed.data)) config[`environment.${k}`] = v;
       Object.assign(config, this.limitsConfig(limits.data), { [T.limits]: JSON.stringify(limits.data) });
       if (patch.ramdiskMiB !== undefined) {

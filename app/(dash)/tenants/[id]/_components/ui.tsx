@@ -1,4 +1,5 @@
 "use client";
+import { ENV_KEY_RE, isReservedEnvKey } from "~/server/shared/env";
 import { errorText } from "../../../../_lib/errors";
 export { errorText };
 // Small UI pieces shared by the tenant pages: status badge, error text, dialog, cards, env rows.
@@ -196,7 +197,6 @@ export interface EnvRow {
 
 let rowSeq = 0;
 export const newRow = (key = "", value = ""): EnvRow => ({ id: ++rowSeq, key, value });
-export const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Client-side check of env rows; returns per-row messages keyed by row id. */
 export function envProblems(rows: EnvRow[]): Map<number, string> {
@@ -207,7 +207,7 @@ export function envProblems(rows: EnvRow[]): Map<number, string> {
     if (!k && !r.value) continue;
     if (!k) out.set(r.id, "Enter a key (or remove the row).");
     else if (!ENV_KEY_RE.test(k)) out.set(r.id, "Keys start with a letter or _ and contain only letters, digits and _.");
-    else if (/^HOODY_/i.test(k)) out.set(r.id, "The HOODY_ prefix is reserved.");
+    else if (isReservedEnvKey(k)) out.set(r.id, "The HOODY_ prefix is reserved.");
     else if (seen.has(k)) out.set(r.id, `Duplicate key ${k}.`);
     else if (/[\n\r\0]/.test(r.value)) out.set(r.id, "Values cannot contain newlines.");
     seen.add(k);
