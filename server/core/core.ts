@@ -12,6 +12,7 @@ import type { Engine, EngineServer } from "../engine/types";
 import type { FirewallRule, Limits, TenantInfo, TenantStats } from "../shared/protocol";
 import { ENV_KEY_RE, ENV_MAX_TOTAL_BYTES, envBytes, FirewallRuleSchema } from "../shared/protocol";
 import { reservedEnvKeys } from "../shared/env";
+import { issuePointers, issuesText } from "../shared/issues";
 import { dnsLabel } from "../shared/names";
 import { admissionFromEnv, type Admission } from "./admission";
 import { AuditTally } from "./audit-tally";
@@ -1532,7 +1533,7 @@ export class Core {
     const other = direction === "ingress" ? "destination" : "source";
     if (body[other] !== undefined) throw invalid(`${other}: ${direction} rules match on ${direction === "ingress" ? "source" : "destination"}; the ${other} is this container`, [{ instancePath: `/${other}`, message: `not used by ${direction} rules` }]);
     const r = FirewallRuleSchema.safeParse({ ...body, direction });
-    if (!r.success) throw invalid(r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "), r.error.issues.map((i) => ({ instancePath: `/${i.path.join("/")}`, message: i.message })));
+    if (!r.success) throw invalid(issuesText(r.error.issues), issuePointers(r.error.issues));
     return r.data;
   }
 

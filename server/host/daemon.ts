@@ -8,6 +8,7 @@ import type { z } from "zod";
 import type { Host } from "./host.js";
 import { SysError, trace } from "../shared/sys.js";
 import { EngineError, type EngineErrorCode } from "../shared/errors.js";
+import { issuesText } from "../shared/issues.js";
 import { HOST_INPUTS, type HostMethodName, type HostResults, TemplateBuildInput } from "../shared/host-api.js";
 
 const MAX_BODY = 8 * 1024 * 1024;
@@ -83,7 +84,7 @@ export async function serve(host: Host, socketPath: string): Promise<http.Server
       trace({ rpc: name, body });
       if (name === "templates.build") {
         const input = TemplateBuildInput.safeParse(body);
-        if (!input.success) throw new EngineError("INVALID_INPUT", input.error.message);
+        if (!input.success) throw new EngineError("INVALID_INPUT", issuesText(input.error.issues));
         res.writeHead(200, { "content-type": "application/x-ndjson" });
         try {
           const result = await host.buildTemplate(input.data.recipe, {
@@ -100,7 +101,7 @@ export async function serve(host: Host, socketPath: string): Promise<http.Server
       const method = name as HostMethodName;
       const input = HOST_INPUTS[method].safeParse(body);
       if (!input.success) {
-        throw new EngineError("INVALID_INPUT", input.error.issues.map((i) => `${i.path.join(".") || "(body)"}: ${i.message}`).join("; "));
+        throw new EngineError("INVALID_INPUT", issuesText(input.error.issues));
       }
       const result = await (HANDLERS[method] as (h: Host, i: unknown) => unknown)(host, input.data);
       send(200, { result: result ?? null });

@@ -21,6 +21,7 @@ import { hostSysctlFloors, raiseHostSysctls, tenantUsernsSysctls } from "./drive
 import { ensureLxcfs } from "./drivers/lxcfs.js";
 import { reservedEnvKeys } from "../shared/env.js";
 import { firstFreeIp } from "../shared/ip.js";
+import { issuesText } from "../shared/issues.js";
 import { KeyedMutex } from "../shared/lock.js";
 import { dnsLabel } from "../shared/names.js";
 import { RECIPES, type Progress } from "../recipes/index.js";
@@ -488,7 +489,7 @@ export class Host {
 
   async createTenant(input: CreateTenantInput): Promise<TenantInfo> {
     const parsed = CreateTenantSchema.safeParse(input);
-    if (!parsed.success) throw new EngineError("INVALID_INPUT", parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+    if (!parsed.success) throw new EngineError("INVALID_INPUT", issuesText(parsed.error.issues));
     const req = parsed.data;
     assertNoReservedEnv(req.env);
     await this.assertPoolRoom();
@@ -727,10 +728,10 @@ export class Host {
         else env[k] = v;
       }
       const envParsed = EnvSchema.safeParse(env);
-      if (!envParsed.success) throw new EngineError("INVALID_INPUT", envParsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+      if (!envParsed.success) throw new EngineError("INVALID_INPUT", issuesText(envParsed.error.issues));
       assertNoReservedEnv(env);
       const limits = LimitsSchema.safeParse({ ...m.limits, ...patch.limits });
-      if (!limits.success) throw new EngineError("INVALID_INPUT", limits.error.message);
+      if (!limits.success) throw new EngineError("INVALID_INPUT", issuesText(limits.error.issues));
       const prev = { env: m.env, limits: m.limits, ramdiskMiB: m.ramdiskMiB };
       m.env = envParsed.data;
       m.limits = limits.data;
@@ -771,7 +772,7 @@ export class Host {
 
   async setFirewall(id: string, rules: FirewallRule[]): Promise<TenantInfo> {
     const parsed = z.array(FirewallRuleSchema).max(200).safeParse(rules);
-    if (!parsed.success) throw new EngineError("INVALID_INPUT", parsed.error.message);
+    if (!parsed.success) throw new EngineError("INVALID_INPUT", issuesText(parsed.error.issues));
     return this.lock.run(id, async () => {
       const m = this.getTenant(id);
       const prev = m.firewall;

@@ -9,6 +9,7 @@ import { findProtoKey } from "../core/input-guard";
 import { BODY_LIMITS } from "../core/limits";
 import { ContainerId, EnvKey, ProjectId } from "../core/schemas";
 import { isReservedEnvKey } from "../shared/env";
+import { issuePointers, issuesText } from "../shared/issues";
 import { SNAPSHOT_NAME_RE } from "../shared/protocol";
 import { openApiDocument } from "./openapi";
 import { routes, type Method, type Route } from "./routes";
@@ -53,10 +54,10 @@ function checkParams(route: Route, params: Record<string, string>): void {
 }
 
 function validation(e: z.ZodError, code = "VALIDATION_ERROR"): CoreError {
-  const data = e.issues.map((i) => ({ instancePath: i.path.length ? `/${i.path.join("/")}` : "", message: i.message }));
+  const data = issuePointers(e.issues);
   // An env key problem gets Hoody's specific code.
   const envKey = e.issues.find((i) => i.path[0] === "environment_vars" && (i.code === "invalid_key" || String(i.message).includes("keys match")));
-  return new CoreError(422, envKey ? "INVALID_ENV_KEY" : code, data.map((d) => `${d.instancePath || "body"}: ${d.message}`).join("; ").slice(0, 2000), data);
+  return new CoreError(422, envKey ? "INVALID_ENV_KEY" : code, issuesText(e.issues).slice(0, 2000), data);
 }
 
 export function envelope(status: number, message: string, data: unknown, headers: Record<string, string> = {}): Response {

@@ -19,6 +19,7 @@ import { z } from "zod";
 import { isReservedEnvKey, reservedEnvKeys } from "../../shared/env";
 import { EngineError, type EngineErrorCode, isEngineError } from "../../shared/errors";
 import { cidrBlock, firstFreeIp, intToIp } from "../../shared/ip";
+import { issuesText } from "../../shared/issues";
 import { KeyedMutex } from "../../shared/lock";
 import { Revert } from "../../shared/revert";
 import {
@@ -560,7 +561,7 @@ export class IncusEngine implements Engine {
 
   async createTenant(input: CreateTenantInput): Promise<TenantInfo> {
     const parsed = CreateTenantSchema.safeParse(input);
-    if (!parsed.success) fail("INVALID_INPUT", parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+    if (!parsed.success) fail("INVALID_INPUT", issuesText(parsed.error.issues));
     const req = parsed.data;
     const reserved = reservedEnvKeys(req.env);
     if (reserved.length) fail("INVALID_INPUT", `reserved env prefix HOODY_: ${reserved.join(", ")}`);
@@ -583,7 +584,7 @@ export class IncusEngine implements Engine {
       base = { initCmd: tpl.initCmd, appPort: tpl.appPort, env: tpl.env, limits: tpl.limits, ramdiskMiB: tpl.ramdiskMiB, firewall: tpl.firewall };
     }
     const limits = LimitsSchema.safeParse({ ...base.limits, ...req.limits });
-    if (!limits.success) fail("INVALID_INPUT", limits.error.message);
+    if (!limits.success) fail("INVALID_INPUT", issuesText(limits.error.issues));
     const net = await this.network();
     const lease = await this.allocate(list);
     const { id, ip } = lease;
@@ -787,11 +788,11 @@ export class IncusEngine implements Engine {
         else env[k] = v;
       }
       const envParsed = EnvSchema.safeParse(env);
-      if (!envParsed.success) fail("INVALID_INPUT", envParsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+      if (!envParsed.success) fail("INVALID_INPUT", issuesText(envParsed.error.issues));
       const reserved = reservedEnvKeys(env);
       if (reserved.length) fail("INVALID_INPUT", `reserved env prefix HOODY_: ${reserved.join(", ")}`);
       const limits = LimitsSchema.safeParse({ ...info.limits, ...patch.limits });
-      if (!limits.success) fail("INVALID_INPUT", limits.error.message);
+      if (!limits.success) fail("INVALID_INPUT", issuesText(limits.error.issues));
       const config: Record<string, string> = {};
       // volatile.* keys are Incus's own (it refuses their removal): carried over as they are.
       for (const [k, v] of Object.entries(inst.config)) if (!(k.startsWith("environment.") && !isReservedEnvKey(k.slice(12)))) config[k] = v;
@@ -817,7 +818,7 @@ export class IncusEngine implements Engine {
 
   async setFirewall(id: string, rules: FirewallRule[]): Promise<TenantInfo> {
     const parsed = z.array(FirewallRuleSchema).max(200).safeParse(rules);
-    if (!parsed.success) fail("INVALID_INPUT", parsed.error.message);
+    if (!parsed.success) fail("INVALID_INPUT", issuesText(parsed.error.issues));
     return this.locks.run(id, async () => {
       const inst = await this.tenantInstance(id);
       const net = await this.network();
