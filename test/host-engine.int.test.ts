@@ -7,7 +7,7 @@ import path from "node:path";
 import { execa } from "execa";
 import { existsSync, readFileSync } from "node:fs";
 import { CgroupReader, detectCgroupLayout } from "../server/host/drivers/cgroup.js";
-import { TestHost, httpGet, waitFor } from "./host-harness.js";
+import { TestHost, httpGet, waitFor } from "../testkit/host-harness.js";
 import type { TenantInfo } from "../server/shared/protocol.js";
 
 let h: TestHost;

@@ -35,8 +35,8 @@ import type {
   ApiProjectsCreateRequest,
   ApiProjectsUpdateRequest,
 } from "../../shared/reference/hoody-sdk/generated/types.js";
-import { TestStack } from "./stack-harness.js";
-import { waitFor } from "./host-harness.js";
+import { TestStack } from "../testkit/stack-harness.js";
+import { waitFor } from "../testkit/host-harness.js";
 
 const HEX24 = /^[0-9a-f]{24}$/;
 const STATUSES = ["creating", "running", "paused", "stopped", "failed", "deleted", "copying", "deleting", "claiming"];

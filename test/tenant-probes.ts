@@ -2,7 +2,7 @@
 // (reliability/isolation, reliability/hostile/kernel).
 import { execa } from "execa";
 import type { TenantInfo } from "../server/shared/protocol.js";
-import type { TestHost } from "./host-harness.js";
+import type { TestHost } from "../testkit/host-harness.js";
 
 /** A shell command inside the tenant (lxc-attach: its namespaces, cgroup and capabilities). */
 export async function tenantShell(h: TestHost, t: TenantInfo, script: string, timeoutMs = 30_000) {

@@ -6,8 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fs from "node:fs/promises";
 import path from "node:path";
-import { TestStack } from "../stack-harness.js";
-import { waitFor } from "../host-harness.js";
+import { TestStack } from "../../testkit/stack-harness.js";
+import { waitFor } from "../../testkit/host-harness.js";
 import { checkConsistency } from "./consistency.js";
 
 const PER_ROUND = 25; // creates and deletes each: 50 concurrent requests

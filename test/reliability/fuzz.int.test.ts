@@ -14,7 +14,7 @@ import fc from "fast-check";
 import { appRouter } from "../../server/api/root";
 import { routes, type Route } from "../../server/rest/routes";
 import { SAME_ORIGIN_HEADER, SAME_ORIGIN_VALUE } from "../../server/web/guards";
-import { TestStack } from "../stack-harness.js";
+import { TestStack } from "../../testkit/stack-harness.js";
 import { compareFingerprints, envelopeProblems, fingerprint, makeFixture, send, sendRaw, TraceReader, validBodyFor, type Fingerprint, type Fixture, type RawAnswer } from "./fuzz-kit.js";
 
 const SEED = Number(process.env.HOODY_FUZZ_SEED ?? Date.now() % 2 ** 31);

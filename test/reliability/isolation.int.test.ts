@@ -9,8 +9,8 @@ import net from "node:net";
 import path from "node:path";
 import { execa } from "execa";
 import type { TenantInfo } from "../../server/shared/protocol.js";
-import { TestStack } from "../stack-harness.js";
-import { httpGet, waitFor } from "../host-harness.js";
+import { TestStack } from "../../testkit/stack-harness.js";
+import { httpGet, waitFor } from "../../testkit/host-harness.js";
 import { initPid as tenantInitPid, inTenant, tenantShell, udpReceiver as udpReceiverIn, udpSend as udpSendFrom } from "../tenant-probes.js";
 
 let s: TestStack;

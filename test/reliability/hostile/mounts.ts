@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fs from "node:fs/promises";
 import type { TenantInfo } from "../../../server/shared/protocol.js";
-import { TestHost, httpGet, waitFor } from "../../host-harness.js";
+import { TestHost, httpGet, waitFor } from "../../../testkit/host-harness.js";
 import { tenantShell } from "../../tenant-probes.js";
 
 const MEMORY_MIB = 192;

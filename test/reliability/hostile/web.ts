@@ -11,8 +11,8 @@ import Database from "better-sqlite3";
 import { execa } from "execa";
 import { appRouter } from "../../../server/api/root";
 import { SAME_ORIGIN_HEADER, SAME_ORIGIN_VALUE } from "../../../server/web/guards";
-import { waitFor } from "../../host-harness.js";
-import { TestStack } from "../../stack-harness.js";
+import { waitFor } from "../../../testkit/host-harness.js";
+import { TestStack } from "../../../testkit/stack-harness.js";
 import { compareFingerprints, envelopeProblems, fingerprint, rawAnswer, send, sendRaw, type RawAnswer } from "../fuzz-kit.js";
 
 const EXEC_RUNNING = 2;
