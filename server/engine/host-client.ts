@@ -18,10 +18,9 @@ export class HostClient {
           let last = "";
           res.setEncoding("utf8");
           res.on("data", (chunk: string) => {
-            if (!onLine) return void (buf += chunk);
             buf += chunk;
-            let i: number;
-            while ((i = buf.indexOf("\n")) >= 0) {
+            if (!onLine) return;
+            for (let i = buf.indexOf("\n"); i >= 0; i = buf.indexOf("\n")) {
               const line = buf.slice(0, i);
               buf = buf.slice(i + 1);
               if (line) {

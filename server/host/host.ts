@@ -573,7 +573,6 @@ export class Host {
   }
 
   private async writeLxcConfig(m: TenantMeta): Promise<void> {
-    const tpl = this.templates.get(m.template);
     const env: Env = { ...m.env, HOODY_TENANT_ID: m.id, HOODY_TENANT_NAME: m.name };
     await this.lxc.writeConfig({
       name: m.id,

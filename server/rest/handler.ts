@@ -1,7 +1,7 @@
 // The REST dispatcher: Web Request in, Hoody envelope out. Validation, auth, idempotency and the
 // error envelope live here once; each route is a line in routes.ts calling server/core.
 import { STATUS_CODES } from "node:http";
-import { z } from "zod";
+import type { z } from "zod";
 import type { Core } from "../core/core";
 import { readBody } from "../core/body";
 import { CoreError, fromEngine } from "../core/errors";
@@ -23,7 +23,12 @@ interface Compiled {
 }
 const compiled: Compiled[] = routes.map((route) => {
   const names: string[] = [];
-  const re = new RegExp(`^${route.path.replace(/\{(\w+)\}/g, (_, n: string) => (names.push(n), "([^/]+)"))}$`);
+  const re = new RegExp(
+    `^${route.path.replace(/\{(\w+)\}/g, (_, n: string) => {
+      names.push(n);
+      return "([^/]+)";
+    })}$`,
+  );
   return { route, re, names };
 });
 
@@ -107,14 +112,14 @@ export async function handleRest(core: Core, req: Request): Promise<Response> {
     // Its current id: an old (pre-0006) id in the path is an alias of it.
     const containerId = route.path.startsWith("/containers/{id}") && !route.path.endsWith("/copy") ? core.assertContainerVisible(actor, match.params.id!) : null;
 
-    let query: unknown = undefined;
+    let query: unknown;
     if (route.query) {
       const q = route.query.safeParse(Object.fromEntries(url.searchParams));
       if (!q.success) throw validation(q.error);
       query = q.data;
     }
     const raw = (await readBody(req, BODY_LIMITS.rest)).toString("utf8");
-    let body: unknown = undefined;
+    let body: unknown;
     if (route.body) {
       const ct = req.headers.get("content-type");
       if (raw && ct && !/^application\/(.+\+)?json\b/i.test(ct)) throw new CoreError(415, "UNSUPPORTED_MEDIA_TYPE", "send application/json");

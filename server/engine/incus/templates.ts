@@ -6,7 +6,6 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import fs from "node:fs/promises";
-import path from "node:path";
 import type { TemplateSettings } from "../../shared/protocol";
 import type { IncusClient } from "./client";
 import type { IncusClusterMember, IncusInstance, IncusServer } from "./types";
