@@ -135,6 +135,7 @@ export function Dialog({ open, title, onClose, children, initialFocus }: { open:
   const hid = useId();
   const closeRef = useRef(onClose);
   closeRef.current = onClose;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: set up once per opening; onClose is read through closeRef, initialFocus only at opening.
   useEffect(() => {
     if (!open) return;
     const before = document.activeElement as HTMLElement | null;
@@ -167,10 +168,10 @@ export function Dialog({ open, title, onClose, children, initialFocus }: { open:
       document.body.style.overflow = overflow;
       before?.focus?.();
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [open]);
   if (!open) return null;
   return (
+    // biome-ignore lint/a11y/noStaticElementInteractions: a click on the backdrop closes the dialog; keyboard users have Escape (above).
     <div className="fixed inset-0 z-50 flex items-end justify-center bg-neutral-900/40 p-0 sm:items-center sm:p-4" onMouseDown={(e) => e.target === e.currentTarget && onClose()}>
       <div
         ref={ref}
