@@ -66,7 +66,7 @@ describe("upgrading an install of the previous release in place", () => {
   let project = "";
   let projectToken = "";
   const old: Record<"app" | "copy" | "sleeper" | "erased", any> = { app: null, copy: null, sleeper: null, erased: null };
-  let pidsBefore: Record<string, number> = {};
+  const pidsBefore: Record<string, number> = {};
   let logsBefore = 0;
   let upgraded: { exitCode?: number; all?: string } = {};
 

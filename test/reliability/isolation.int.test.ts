@@ -51,7 +51,12 @@ async function tenantProcesses(t: TenantInfo): Promise<{ pid: number; uid: numbe
   const inside = new Set([root]);
   for (let grew = true; grew; ) {
     grew = false;
-    for (const [pid, ppid] of rows) if (inside.has(ppid) && !inside.has(pid)) (inside.add(pid), (grew = true));
+    for (const [pid, ppid] of rows) {
+      if (inside.has(ppid) && !inside.has(pid)) {
+        inside.add(pid);
+        grew = true;
+      }
+    }
   }
   return rows.filter(([pid]) => inside.has(pid)).map(([pid, , uid]) => ({ pid, uid }));
 }

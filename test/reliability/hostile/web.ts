@@ -176,7 +176,8 @@ describe("item 12: exec scripts run at most N at once, then a bounded queue, the
     const answers: (RawAnswer | null)[] = Array(8).fill(null);
     const calls = answers.map(async (_, i) => {
       const r = await fetch(`${s.url}/exec/gate`, { method: "POST", body: "{}" });
-      return (answers[i] = rawAnswer(r.status, Object.fromEntries(r.headers), await r.text()));
+      answers[i] = rawAnswer(r.status, Object.fromEntries(r.headers), await r.text());
+      return answers[i];
     });
     // The probe is live: scripts do run side by side, up to the limit.
     await waitFor(() => gate.arrived >= EXEC_RUNNING, 60_000);
