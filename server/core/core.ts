@@ -1836,6 +1836,7 @@ export class Core {
     // Mirror the engine's templates (the engine is their source of truth; the table serves queries and the UI).
     const templates = await this.engine.listTemplates();
     this.db.transaction((tx) => {
+      // biome-ignore lint/suspicious/noDrizzleDeleteWithoutWhere: the mirror is rewritten whole, in this one transaction.
       tx.delete(t.templates).run();
       for (const tpl of templates) tx.insert(t.templates).values({ name: tpl.name, recipe: tpl.recipe, settings: tpl.settings, createdAt: tpl.createdAt }).run();
     });
