@@ -1,9 +1,9 @@
-// Client of the host daemon's unix-socket API. Typed from the daemon's method table, so a change
+// Client of the host daemon's unix-socket API. Typed from the contract (server/shared/host-api.ts), so a change
 // on one side is a compile error on the other. Not privileged itself: it only needs the socket.
 import http from "node:http";
-import { EngineError, type EngineErrorCode } from "../shared/errors.js";
-import type { TemplateInfo } from "../shared/protocol.js";
-import type { HostMethodInput as In, HostMethodName, HostMethodResult as Out } from "../shared/host-api.js";
+import { EngineError, type EngineErrorCode } from "../shared/errors";
+import type { TemplateInfo } from "../shared/protocol";
+import type { HostMethodInput as In, HostMethodName, HostMethodResult as Out } from "../shared/host-api";
 
 export class HostClient {
   constructor(readonly socketPath: string) {}
