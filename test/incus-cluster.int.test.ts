@@ -89,7 +89,7 @@ describe.skipIf(!RUN)("Incus cluster placement (runs under npm run test:incus: n
       await expect(core.createContainer(SYSTEM, project.id, { container_image: "mini", server_id: "0123456789abcdef01234567" })).rejects.toMatchObject({ status: 404, code: "SERVER_NOT_FOUND" });
       const c = await core.createContainer(SYSTEM, project.id, { container_image: "mini", server_id: sid, autostart: false, start: true });
       expect([c.server_id, c.server_name, c.member, c.status, c.autostart]).toEqual([sid, MEMBER, MEMBER, "running", false]);
-      const conf = async () => (await d.client.get<{ config: Record<string, string> }>(`/1.0/instances/${c.id}`)).config["boot.autostart"];
+      const conf = async () => (await d.client.get<{ config: Record<string, string> }>(`/1.0/instances/${c.engine_name}`)).config["boot.autostart"];
       expect(await conf()).toBe("false");
       const u = await core.updateContainer(SYSTEM, c.id, { autostart: true, restart: true });
       expect([u.container.autostart, u.restarted]).toEqual([true, false]);
