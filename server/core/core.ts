@@ -737,7 +737,7 @@ export class Core {
     givenProjectId: string,
     body: { name?: string; environment_vars?: Record<string, string>; start: boolean; autostart: boolean; comment?: string | null; color?: string; ssh_public_key?: string | null; ramdisk_mib?: number; idle_timeout_s?: number | null; limits?: LimitsBody },
     /** sourceTenant: the source's engine name; sourceContainerId: its public id. */
-    source: { template: string; sourceTenant?: string; sourceSnapshot?: string; firewall?: FirewallRule[]; sourceContainerId?: string; place?: EngineServer | null; sshKey?: { desired: string | null; onDisk: string | null } },
+    source: { template: string; sourceTenant?: string; sourceSnapshot?: string; firewall?: FirewallRule[]; sourceContainerId?: string; place?: EngineServer | null; sshKey?: { desired: string | null; onDisk: string | null | undefined } },
   ): Promise<ContainerView> {
     const projectId = this.projectRow(actor, givenProjectId).id;
     this.checkEnv(body.environment_vars ?? {});
@@ -795,10 +795,12 @@ export class Core {
     const cid = newPublicId();
     const sshKey = body.ssh_public_key !== undefined ? body.ssh_public_key || null : (source.sshKey?.desired ?? null);
     const running = tenant.state === "running";
+    // undefined: the copied files hold a key not known here, so it is written whatever it is.
+    const onDiskKnown = source.sshKey?.onDisk !== undefined || !source.sshKey;
     let sshOnDisk = source.sshKey?.onDisk ?? null;
     try {
       // Written while only the engine holds the tenant: a failure removes it like any failed create.
-      if (running && sshKey !== sshOnDisk) {
+      if (running && (!onDiskKnown || sshKey !== sshOnDisk)) {
         await this.writeSshKey(tenant.id, sshKey);
         sshOnDisk = sshKey;
       }
@@ -890,7 +892,8 @@ export class Core {
           sourceContainerId: src.id,
           place,
           // Its files are copied, authorized_keys included: the copy keeps the source's key unless given one.
-          sshKey: { desired: src.sshPublicKey, onDisk: snapName ? src.sshPublicKey : src.sshKeyApplied },
+          // A snapshot holds the key of its time, which may differ from the row's now: not known.
+          sshKey: { desired: src.sshPublicKey, onDisk: snapName ? undefined : src.sshKeyApplied },
         });
       }
       const tpl = (await this.engine.listTemplates().catch((e) => Promise.reject(fromEngine(e)))).find((x) => x.name === sourceId);

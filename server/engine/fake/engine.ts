@@ -1,0 +1,500 @@
+// An in-memory Engine for unit tests of server/core (Incus's storage/drivers/driver_mock.go idea: a
+// fake behind the same interface). No root, LXC or BTRFS: tenants, templates, snapshots and rules
+// are plain objects. It checks its inputs with the same schemas and fails with the same
+// HostClientError codes as the host daemon and the Incus engine, so core's error mapping and
+// rollbacks run as they do against the real ones. Every call is recorded, and a test can make the
+// next call of a method fail (before or after its effect) or hold it mid-way.
+import { randomBytes } from "node:crypto";
+import { z } from "zod";
+import {
+  CreateTenantSchema,
+  EnvSchema,
+  FirewallRuleSchema,
+  LimitsSchema,
+  NAME_RE,
+  SNAPSHOT_NAME_RE,
+  TEMPLATE_NAME_RE,
+  TemplateSettingsSchema,
+  type CreateTenantInput,
+  type Env,
+  type ExecResult,
+  type FirewallRule,
+  type HostInfo,
+  type HostStats,
+  type Limits,
+  type SnapshotInfo,
+  type TemplateInfo,
+  type TemplateSettings,
+  type TenantInfo,
+  type TenantStats,
+} from "../protocol";
+import type { Engine, EngineCapabilities, EngineServer } from "../types";
+import {
+  DEFAULT_TEMPLATE_SETTINGS,
+  fail,
+  issues,
+  MiB,
+  RESERVED_ENV,
+  snapshotInfo,
+  tenantInfo,
+  tenantStats,
+  unavailable,
+  type ExecHandler,
+  type FakeCall,
+  type FakeEngineOptions,
+  type FakeFailure,
+  type FakeMethod,
+  type FakeSnapshot,
+  type FakeTemplate,
+  type FakeTenant,
+  type Hold,
+  type Injected,
+} from "./model";
+
+export * from "./model";
+
+export class FakeEngine implements Engine {
+  readonly kind: "host" | "incus";
+  readonly tenants = new Map<string, FakeTenant>();
+  readonly templates = new Map<string, FakeTemplate>();
+  /** Every call in order, with its arguments (what the engine was asked). */
+  readonly calls: FakeCall[] = [];
+  /** Answers exec; default: exit 0 with no output. Return undefined to fall back to the default. */
+  onExec: ExecHandler | null = null;
+  private readonly caps: EngineCapabilities;
+  private readonly places: EngineServer[];
+  private readonly recipes: Set<string>;
+  private readonly maxTenants: number;
+  private readonly failures = new Map<FakeMethod, Injected[]>();
+  private readonly holds = new Map<FakeMethod, Hold>();
+  private nextSubvolume = 256;
+  private nextIp = 2;
+
+  constructor(opts: FakeEngineOptions = {}) {
+    this.kind = opts.kind ?? "host";
+    this.caps = { deltaDisk: true, ksm: true, snapshots: true, firewall: true, ...opts.capabilities };
+    this.places = opts.servers ?? [
+      {
+        key: this.kind,
+        name: this.kind === "host" ? "fake-host" : "fake-incus",
+        member: null,
+        online: true,
+        specs: { cpuModel: "Fake CPU", cpuThreads: 4, memoryBytes: 8 * 1024 * MiB, diskBytes: 100 * 1024 * MiB },
+      },
+    ];
+    this.recipes = new Set(opts.recipes ?? ["mini", "node"]);
+    this.maxTenants = opts.maxTenants ?? Infinity;
+    this.addTemplate("mini");
+  }
+
+  // ---------------------------------------------------------------- test controls
+
+  /** Adds (or replaces) a template as a build would leave it. */
+  addTemplate(name: string, settings: Partial<TemplateSettings> = {}, recipe: string | null = name): FakeTemplate {
+    const tpl: FakeTemplate = {
+      name,
+      recipe,
+      settings: TemplateSettingsSchema.parse({ ...DEFAULT_TEMPLATE_SETTINGS, ...settings }),
+      createdAt: new Date().toISOString(),
+      subvolumeId: this.nextSubvolume++,
+      bytes: 300 * MiB,
+      files: new Map(),
+    };
+    this.templates.set(name, tpl);
+    return tpl;
+  }
+
+  /**
+   * The next call of `method` fails with `failure` (queued: several calls fail in order). `after`:
+   * its effect happens first; `skip`: that many calls succeed before it.
+   */
+  failNext(method: FakeMethod, failure: FakeFailure, opts: { message?: string; after?: boolean; skip?: number } = {}): void {
+    const q = this.failures.get(method) ?? [];
+    q.push({ failure, message: opts.message, after: opts.after ?? false, skip: opts.skip ?? 0 });
+    this.failures.set(method, q);
+  }
+
+  /**
+   * Holds the next call of `method` after its effect, before it answers: `reached` resolves when the
+   * call is held there, `release()` lets it answer. For windows such as "tenant made, row not yet written".
+   */
+  hold(method: FakeMethod): { reached: Promise<void>; release: () => void } {
+    let reached!: () => void;
+    let release!: () => void;
+    const reachedP = new Promise<void>((r) => (reached = r));
+    const releaseP = new Promise<void>((r) => (release = r));
+    this.holds.set(method, { reached, release: releaseP });
+    return { reached: reachedP, release };
+  }
+
+  /** The calls of one method, their arguments only. */
+  callsOf(method: FakeMethod): unknown[][] {
+    return this.calls.filter((c) => c.method === method).map((c) => c.args);
+  }
+
+  /** The tenant (a test's handle on its state); TENANT_NOT_FOUND like the engine when there is none. */
+  tenant(id: string): FakeTenant {
+    return this.tenants.get(id) ?? fail("TENANT_NOT_FOUND", `tenant ${id} not found`);
+  }
+
+  /** The tenant writes `bytes` more to its own filesystem (its delta grows). */
+  write(id: string, bytes: number, file?: { path: string; content: string }): void {
+    const t = this.tenant(id);
+    t.deltaBytes += bytes;
+    if (file) t.files.set(file.path, file.content);
+  }
+
+  /** A tenant made outside the core (no hoody.owner label unless given): what reconcile must leave alone. */
+  async adopt(input: CreateTenantInput): Promise<TenantInfo> {
+    return this.doCreate(input);
+  }
+
+  /**
+   * Runs a method's effect under the test controls: records the call, throws an injected failure
+   * before or after the effect, and waits while a hold is set.
+   */
+  private async op<T>(method: FakeMethod, args: unknown[], effect: () => T | Promise<T>): Promise<T> {
+    this.calls.push({ method, args });
+    // Engines answer asynchronously: callers must not rely on a synchronous effect.
+    await Promise.resolve();
+    const queue = this.failures.get(method);
+    const head = queue?.[0];
+    const injected = head && head.skip-- <= 0 ? queue!.shift() : undefined;
+    const raise = (i: Injected): never => {
+      if (i.failure === "UNAVAILABLE") throw unavailable(i.message);
+      return fail(i.failure, i.message ?? `injected ${i.failure} on ${method}`);
+    };
+    if (injected && !injected.after) raise(injected);
+    const result = await effect();
+    const hold = this.holds.get(method);
+    if (hold) {
+      this.holds.delete(method);
+      hold.reached();
+      await hold.release;
+    }
+    if (injected) raise(injected);
+    return result;
+  }
+
+  // ---------------------------------------------------------------- host
+
+  capabilities(): EngineCapabilities {
+    return { ...this.caps };
+  }
+
+  info(): Promise<HostInfo> {
+    return this.op("info", [], () => ({
+      version: "fake",
+      pool: { path: "/fake/pool", uuid: "00000000-0000-0000-0000-000000000000", quotaMode: "simple" as const, loopImage: null },
+      cgroup: "v2" as const,
+      ksm: { available: this.caps.ksm },
+      lxcVersion: "fake",
+      btrfsVersion: "fake",
+      subnet: "10.99.0.0/16",
+      nftTable: "hoody_fake",
+      outboundNat: true,
+    }));
+  }
+
+  servers(): Promise<EngineServer[]> {
+    return this.op("servers", [], () => this.places.map((p) => ({ ...p, specs: { ...p.specs } })));
+  }
+
+  stats(opts: { sync?: boolean; ids?: string[] } = {}): Promise<{ host: HostStats; tenants: TenantStats[] }> {
+    return this.op("stats", [opts], () => {
+      const all = [...this.tenants.values()];
+      const picked = opts.ids ? opts.ids.map((id) => this.tenants.get(id)).filter((x): x is FakeTenant => !!x) : all;
+      const poolSize = 100 * 1024 * MiB;
+      const used = [...this.templates.values()].reduce((s, t) => s + t.bytes, 0) + all.reduce((s, t) => s + t.deltaBytes + t.snapshots.reduce((a, x) => a + x.bytes, 0), 0);
+      return {
+        host: {
+          pool: { sizeBytes: poolSize, usedBytes: used, quotaMode: "simple" as const },
+          ksm: { run: this.caps.ksm, pagesShared: 0, pagesSharing: 0, savedBytes: 0, generalProfitBytes: 0 },
+          memory: { totalBytes: 8 * 1024 * MiB, availableBytes: 6 * 1024 * MiB },
+          tenants: { total: all.length, running: all.filter((t) => t.state === "running" || t.state === "paused").length },
+          collectedMs: 1,
+        },
+        tenants: picked.map((t) => tenantStats(t, !!opts.ids)),
+      };
+    });
+  }
+
+  // ---------------------------------------------------------------- templates
+
+  private templateInfo(t: FakeTemplate): TemplateInfo {
+    return {
+      name: t.name,
+      recipe: t.recipe,
+      settings: structuredClone(t.settings),
+      subvolumeId: t.subvolumeId,
+      createdAt: t.createdAt,
+      bytes: t.bytes,
+      tenants: [...this.tenants.values()].filter((x) => x.template === t.name).length,
+    };
+  }
+
+  private getTemplate(name: string): FakeTemplate {
+    return this.templates.get(name) ?? fail("TEMPLATE_NOT_FOUND", `template ${name} not found`);
+  }
+
+  listTemplates(): Promise<TemplateInfo[]> {
+    return this.op("listTemplates", [], () => [...this.templates.values()].map((t) => this.templateInfo(t)));
+  }
+
+  buildTemplate(recipe: string, opts: { name?: string; onProgress?: (percent: number, message: string) => void } = {}): Promise<TemplateInfo> {
+    return this.op("buildTemplate", [recipe, { name: opts.name }], () => {
+      if (!this.recipes.has(recipe)) fail("INVALID_INPUT", `unknown recipe ${recipe}; known: ${[...this.recipes].join(", ")}`);
+      const name = opts.name ?? recipe;
+      if (!TEMPLATE_NAME_RE.test(name)) fail("INVALID_INPUT", `invalid template name ${name}`);
+      // An existing template of that name is returned as it is (as the daemon does).
+      const existing = this.templates.get(name);
+      if (existing) return this.templateInfo(existing);
+      opts.onProgress?.(0, "starting");
+      opts.onProgress?.(100, "done");
+      return this.templateInfo(this.addTemplate(name, {}, recipe));
+    });
+  }
+
+  promote(id: string, name: string, settings: Partial<TemplateSettings> = {}): Promise<TemplateInfo> {
+    return this.op("promote", [id, name, settings], () => {
+      if (!TEMPLATE_NAME_RE.test(name)) fail("INVALID_INPUT", `invalid template name ${name}`);
+      const t = this.tenant(id);
+      if (this.templates.has(name)) fail("ALREADY_EXISTS", `template ${name} exists`);
+      const from = this.getTemplate(t.template).settings;
+      const tpl = this.addTemplate(name, { ...from, appPort: t.appPort, env: t.env, limits: t.limits, ramdiskMiB: t.ramdiskMiB, firewall: t.firewall, ...settings }, null);
+      tpl.files = new Map(t.files);
+      return this.templateInfo(tpl);
+    });
+  }
+
+  deleteTemplate(name: string): Promise<{ existed: boolean }> {
+    return this.op("deleteTemplate", [name], () => {
+      if (!this.templates.has(name)) return { existed: false };
+      const users = [...this.tenants.values()].filter((t) => t.template === name).map((t) => t.id);
+      if (users.length) fail("TEMPLATE_IN_USE", `template ${name} is used by ${users.length} tenant(s): ${users.slice(0, 5).join(", ")}`);
+      this.templates.delete(name);
+      return { existed: true };
+    });
+  }
+
+  // ---------------------------------------------------------------- tenants
+
+  listTenants(): Promise<TenantInfo[]> {
+    return this.op("listTenants", [], () => [...this.tenants.values()].map((t) => tenantInfo(t)));
+  }
+
+  getTenant(id: string): Promise<TenantInfo> {
+    return this.op("getTenant", [id], () => tenantInfo(this.tenant(id)));
+  }
+
+  createTenant(input: CreateTenantInput): Promise<TenantInfo> {
+    return this.op("createTenant", [structuredClone(input)], () => this.doCreate(input));
+  }
+
+  private doCreate(input: CreateTenantInput): TenantInfo {
+    const parsed = CreateTenantSchema.safeParse(input);
+    if (!parsed.success) return fail("INVALID_INPUT", issues(parsed.error));
+    const req = parsed.data;
+    const reserved = Object.keys(req.env).filter((k) => RESERVED_ENV.test(k));
+    if (reserved.length) fail("INVALID_INPUT", `reserved env prefix HOODY_: ${reserved.join(", ")}`);
+    const tpl = this.getTemplate(req.template);
+    const source = req.sourceTenant ? this.tenant(req.sourceTenant) : null;
+    const snap = source && req.sourceSnapshot ? (source.snapshots.find((s) => s.name === req.sourceSnapshot) ?? fail("SNAPSHOT_NOT_FOUND", `snapshot ${req.sourceSnapshot} of ${source.id} not found`)) : null;
+    if (this.tenants.size >= this.maxTenants) fail("EXHAUSTED", `no free address (fake limit of ${this.maxTenants} tenants)`);
+    if (this.kind === "incus" && req.member && !this.places.some((p) => p.member === req.member)) fail("INVALID_INPUT", `no cluster member ${req.member}`);
+    let id: string;
+    do id = `c${randomBytes(8).toString("hex").slice(0, 10)}`;
+    while (this.tenants.has(id));
+    const name = req.name ?? id;
+    if (!NAME_RE.test(name)) fail("INVALID_INPUT", `invalid name ${name}`);
+    const limits = LimitsSchema.safeParse({ ...(source?.limits ?? tpl.settings.limits), ...req.limits });
+    if (!limits.success) fail("INVALID_INPUT", limits.error.message);
+    const n = this.nextIp++;
+    const t: FakeTenant = {
+      id,
+      name,
+      template: tpl.name,
+      state: req.start ? "running" : "stopped",
+      ip: `10.99.${Math.floor(n / 256)}.${n % 256}`,
+      uidBase: 100_000 + n * 65536,
+      appPort: source?.appPort ?? tpl.settings.appPort,
+      // As the daemon does: the source's (or template's) env, its name, then what was asked.
+      env: { ...(source ? source.env : tpl.settings.env), TENANT_NAME: name, ...req.env },
+      limits: limits.data,
+      ramdiskMiB: req.ramdiskMiB ?? source?.ramdiskMiB ?? tpl.settings.ramdiskMiB,
+      ksm: req.ksm ?? source?.ksm ?? tpl.settings.ksm,
+      firewall: structuredClone(req.firewall ?? source?.firewall ?? tpl.settings.firewall),
+      createdAt: new Date().toISOString(),
+      subvolumeId: this.nextSubvolume++,
+      snapshots: [],
+      labels: req.labels,
+      ...(this.kind === "incus" ? { member: req.member ?? this.places[0]?.member ?? undefined } : {}),
+      autostart: req.autostart,
+      files: new Map(snap ? snap.files : source ? source.files : tpl.files),
+      deltaBytes: snap ? snap.deltaBytes : (source?.deltaBytes ?? 0),
+      starts: req.start ? 1 : 0,
+      log: "",
+    };
+    if (t.member === undefined) delete t.member;
+    this.tenants.set(id, t);
+    return tenantInfo(t);
+  }
+
+  startTenant(id: string): Promise<TenantInfo> {
+    return this.op("startTenant", [id], () => {
+      const t = this.tenant(id);
+      // Like lxc-start of a running tenant: nothing to do. A paused one stays paused.
+      if (t.state === "stopped") {
+        t.state = "running";
+        t.starts++;
+      }
+      return tenantInfo(t);
+    });
+  }
+
+  stopTenant(id: string, opts: { force?: boolean; timeoutS?: number } = {}): Promise<TenantInfo> {
+    return this.op("stopTenant", [id, opts], () => {
+      const t = this.tenant(id);
+      // A paused tenant is thawed first, then stopped.
+      t.state = "stopped";
+      return tenantInfo(t);
+    });
+  }
+
+  restartTenant(id: string): Promise<TenantInfo> {
+    return this.op("restartTenant", [id], () => {
+      const t = this.tenant(id);
+      t.state = "running";
+      t.starts++;
+      return tenantInfo(t);
+    });
+  }
+
+  pauseTenant(id: string): Promise<TenantInfo> {
+    return this.op("pauseTenant", [id], () => {
+      const t = this.tenant(id);
+      if (t.state !== "running") fail("INVALID_STATE", `tenant ${id} is not running${t.state === "paused" ? " (already paused)" : ""}`);
+      t.state = "paused";
+      return tenantInfo(t);
+    });
+  }
+
+  resumeTenant(id: string): Promise<TenantInfo> {
+    return this.op("resumeTenant", [id], () => {
+      const t = this.tenant(id);
+      if (t.state !== "paused") fail("INVALID_STATE", `tenant ${id} is not paused`);
+      t.state = "running";
+      return tenantInfo(t);
+    });
+  }
+
+  /** The erasure report lists what went, as the daemon's does; an unknown id is `existed: false`. */
+  deleteTenant(id: string): Promise<{ id: string; existed: boolean; erased: string[] }> {
+    return this.op("deleteTenant", [id], () => {
+      const t = this.tenants.get(id);
+      if (!t) return { id, existed: false, erased: [] };
+      const erased: string[] = [];
+      if (t.state === "running" || t.state === "paused") erased.push("processes (force-stopped)");
+      erased.push(`firewall chains eg_${id}, in_${id}`);
+      for (const s of t.snapshots) erased.push(`snapshot ${s.name} (subvolume ${s.subvolumeId})`);
+      erased.push(`filesystem (subvolume ${t.subvolumeId})`);
+      erased.push("lxc config, console and lxc logs, metadata");
+      erased.push(`uid range ${t.uidBase}-${t.uidBase + 65535} and address ${t.ip} released`);
+      this.tenants.delete(id);
+      return { id, existed: true, erased };
+    });
+  }
+
+  updateTenant(
+    id: string,
+    patch: { env?: Record<string, string | null>; limits?: Partial<Limits>; ramdiskMiB?: number; autostart?: boolean; restart?: boolean },
+  ): Promise<{ tenant: TenantInfo; restarted: boolean }> {
+    return this.op("updateTenant", [id, structuredClone(patch)], () => {
+      const t = this.tenant(id);
+      if (patch.autostart !== undefined && patch.autostart !== t.autostart) {
+        // A boot-time choice alone never restarts the tenant.
+        t.autostart = patch.autostart;
+        if (patch.env === undefined && patch.limits === undefined && patch.ramdiskMiB === undefined) return { tenant: tenantInfo(t), restarted: false };
+      }
+      const env: Env = { ...t.env };
+      for (const [k, v] of Object.entries(patch.env ?? {})) {
+        if (v === null) delete env[k];
+        else env[k] = v;
+      }
+      const envParsed = EnvSchema.safeParse(env);
+      if (!envParsed.success) fail("INVALID_INPUT", issues(envParsed.error));
+      const reserved = Object.keys(env).filter((k) => RESERVED_ENV.test(k));
+      if (reserved.length) fail("INVALID_INPUT", `reserved env prefix HOODY_: ${reserved.join(", ")}`);
+      const limits = LimitsSchema.safeParse({ ...t.limits, ...patch.limits });
+      if (!limits.success) fail("INVALID_INPUT", limits.error.message);
+      t.env = envParsed.data;
+      t.limits = limits.data;
+      if (patch.ramdiskMiB !== undefined) t.ramdiskMiB = patch.ramdiskMiB;
+      // A paused tenant stays paused: the change applies at its next start.
+      const restarted = t.state === "running" && patch.restart !== false;
+      if (restarted) t.starts++;
+      return { tenant: tenantInfo(t), restarted };
+    });
+  }
+
+  setFirewall(id: string, rules: FirewallRule[]): Promise<TenantInfo> {
+    return this.op("setFirewall", [id, structuredClone(rules)], () => {
+      const parsed = z.array(FirewallRuleSchema).max(200).safeParse(rules);
+      if (!parsed.success) fail("INVALID_INPUT", parsed.error.message);
+      const t = this.tenant(id);
+      t.firewall = parsed.data;
+      return tenantInfo(t);
+    });
+  }
+
+  exec(id: string, command: string[], timeoutMs?: number): Promise<ExecResult> {
+    return this.op("exec", [id, [...command], timeoutMs], () => {
+      const t = this.tenant(id);
+      if (!command.length) fail("INVALID_INPUT", "command must not be empty");
+      if (t.state === "paused") fail("INVALID_STATE", `tenant ${id} is paused`);
+      if (t.state !== "running") fail("INVALID_STATE", `tenant ${id} is not running`);
+      return this.onExec?.(t, command) ?? { exitCode: 0, stdout: "", stderr: "", timedOut: false };
+    });
+  }
+
+  logs(id: string, maxBytes = 64 * 1024): Promise<string> {
+    return this.op("logs", [id, maxBytes], () => this.tenant(id).log.slice(-maxBytes));
+  }
+
+  // ---------------------------------------------------------------- snapshots
+
+  createSnapshot(id: string, name?: string): Promise<SnapshotInfo> {
+    return this.op("createSnapshot", [id, name], () => {
+      const snapName = name ?? `snap-${new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15)}-${1000 + Math.floor(Math.random() * 9000)}`;
+      if (!SNAPSHOT_NAME_RE.test(snapName)) fail("INVALID_INPUT", `invalid snapshot name ${snapName}`);
+      const t = this.tenant(id);
+      if (t.snapshots.some((s) => s.name === snapName)) fail("ALREADY_EXISTS", `snapshot ${snapName} exists`);
+      // What the snapshot pins: the tenant's delta at the time (exclusive bytes grow as the tenant diverges; kept simple here).
+      const snap: FakeSnapshot = { name: snapName, createdAt: new Date().toISOString(), subvolumeId: this.nextSubvolume++, bytes: t.deltaBytes, files: new Map(t.files), deltaBytes: t.deltaBytes };
+      t.snapshots.push(snap);
+      return snapshotInfo(snap);
+    });
+  }
+
+  restoreSnapshot(id: string, name: string): Promise<TenantInfo> {
+    return this.op("restoreSnapshot", [id, name], () => {
+      const t = this.tenant(id);
+      const snap = t.snapshots.find((s) => s.name === name) ?? fail("SNAPSHOT_NOT_FOUND", `snapshot ${name} not found`);
+      t.files = new Map(snap.files);
+      t.deltaBytes = snap.deltaBytes;
+      t.subvolumeId = this.nextSubvolume++;
+      // A running tenant is restarted on the restored filesystem.
+      if (t.state === "running") t.starts++;
+      return tenantInfo(t);
+    });
+  }
+
+  deleteSnapshot(id: string, name: string): Promise<{ existed: boolean }> {
+    return this.op("deleteSnapshot", [id, name], () => {
+      const t = this.tenant(id);
+      const before = t.snapshots.length;
+      t.snapshots = t.snapshots.filter((s) => s.name !== name);
+      return { existed: t.snapshots.length < before };
+    });
+  }
+}
