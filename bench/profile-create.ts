@@ -3,7 +3,7 @@
 // server and core; daemon−floor is what hostd adds around snapshot + lxc-start. (For the steps inside
 // hostd, `strace -f -tt -e trace=execve -p <hostd pid>` shows each command it spawns.)
 // Usage: tsx bench/profile-create.ts [n]
-import { TestStack } from "../test/stack-harness.js";
+import { TestStack } from "../testkit/stack-harness.js";
 import { FloorContender, HoodyContender } from "./lib/contenders.js";
 import { summarize } from "./lib/util.js";
 

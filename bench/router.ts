@@ -2,7 +2,7 @@
 // alternating, same tenant, same duration), and the wake latency of a stopped tenant (first byte
 // through the router). Needs `npm run build:test`. Usage: tsx bench/router.ts [seconds]
 import autocannon from "autocannon";
-import { TestStack } from "../test/stack-harness.js";
+import { TestStack } from "../testkit/stack-harness.js";
 
 const seconds = Number(process.argv[2] ?? 10);
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;

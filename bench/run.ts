@@ -11,7 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { existsSync } from "node:fs";
 import { execa } from "execa";
-import { TestStack } from "../test/stack-harness.js";
+import { TestStack } from "../testkit/stack-harness.js";
 import { FloorContender, HoodyContender, type Contender } from "./lib/contenders.js";
 import { incusContender } from "./lib/incus.js";
 import { log, MiB, round } from "./lib/util.js";

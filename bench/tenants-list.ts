@@ -1,7 +1,7 @@
 // The dashboard's tenants table with N tenants: time of its tRPC query (containers.list, one page
 // of 50 with live stats) over HTTP with an operator session. Tenants are real (stopped) LXC
 // tenants on a real pool. Needs `npm run build:test`. Usage: tsx bench/tenants-list.ts [N]
-import { TestStack } from "../test/stack-harness.js";
+import { TestStack } from "../testkit/stack-harness.js";
 
 const n = Number(process.argv[2] ?? 1000);
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;

@@ -231,7 +231,10 @@ let cachedToken: string | null = null;
 function token(cfg: Config): string {
   if (cachedToken) return cachedToken;
   const given = cfg.tokenFlag ?? process.env.HOODY_TOKEN;
-  if (given?.trim()) return (cachedToken = given.trim());
+  if (given?.trim()) {
+    cachedToken = given.trim();
+    return cachedToken;
+  }
   const file = path.join(process.env.HOODY_DATA_DIR ?? "/var/lib/hoody", "admin-token");
   let secret: string;
   try {
@@ -240,7 +243,8 @@ function token(cfg: Config): string {
     throw new ApiError("NO_TOKEN", `no API token: pass --token, set HOODY_TOKEN, or make ${file} readable (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
   if (!secret) throw new ApiError("NO_TOKEN", `${file} is empty`);
-  return (cachedToken = secret);
+  cachedToken = secret;
+  return secret;
 }
 
 /** Success: {statusCode, message, data}; error: {statusCode, error, message, code, data}. */
@@ -330,7 +334,7 @@ function bytes(n: number | null | undefined): string | null {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
   let v = n;
   let u = 0;
-  while (v >= 1024 && u < units.length - 1) (v /= 1024), u++;
+  for (; v >= 1024 && u < units.length - 1; u++) v /= 1024;
   return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
 }
 

@@ -2,7 +2,7 @@
 // on fixed ports, torn down afterwards. The admin password is handed to the tests via a file.
 import fs from "node:fs/promises";
 import path from "node:path";
-import { TestStack } from "../test/stack-harness";
+import { TestStack } from "../testkit/stack-harness";
 
 export const E2E_PORT = Number(process.env.HOODY_E2E_PORT ?? 3917);
 export const E2E_ROUTER_PORT = Number(process.env.HOODY_E2E_ROUTER_PORT ?? 3918);

@@ -8,11 +8,11 @@ import Database from "better-sqlite3";
 import { execa } from "execa";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { routes } from "../server/rest/routes";
-import { TestStack } from "./stack-harness.js";
-import { httpGet, waitFor } from "./host-harness.js";
+import { TestStack } from "../testkit/stack-harness.js";
+import { httpGet, waitFor } from "../testkit/host-harness.js";
 
 // The same suite runs against the embedded host engine (default) and Incus (`npm run test:incus`
-// sets HOODY_TEST_ENGINE=incus: a real incusd of our own, see test/incus-harness.ts).
+// sets HOODY_TEST_ENGINE=incus: a real incusd of our own, see testkit/incus-harness.ts).
 const ENGINE = (process.env.HOODY_TEST_ENGINE ?? "host") as "host" | "incus";
 let s: TestStack;
 let projectA: string;

@@ -18,7 +18,7 @@ const results: Record<string, any> = {};
 /** Every number in a result, with its path. */
 function numbers(v: unknown, at = "", acc: [string, number][] = []): [string, number][] {
   if (typeof v === "number") acc.push([at, v]);
-  else if (Array.isArray(v)) v.forEach((x, i) => numbers(x, `${at}[${i}]`, acc));
+  else if (Array.isArray(v)) for (const [i, x] of v.entries()) numbers(x, `${at}[${i}]`, acc);
   else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) numbers(x, at ? `${at}.${k}` : k, acc);
   return acc;
 }

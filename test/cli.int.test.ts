@@ -2,8 +2,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import path from "node:path";
 import { execa } from "execa";
-import { TestStack } from "./stack-harness.js";
-import { waitFor } from "./host-harness.js";
+import { TestStack } from "../testkit/stack-harness.js";
+import { waitFor } from "../testkit/host-harness.js";
 
 let s: TestStack;
 const cli = (...args: string[]) =>

@@ -5,8 +5,8 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import Stripe from "stripe";
 import { execa } from "execa";
-import { TestStack } from "./stack-harness.js";
-import { waitFor } from "./host-harness.js";
+import { TestStack } from "../testkit/stack-harness.js";
+import { waitFor } from "../testkit/host-harness.js";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const SCRIPTS = path.join(ROOT, "test-results", `scripts-${process.pid}`);

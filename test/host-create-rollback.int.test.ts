@@ -4,7 +4,7 @@
 import fs from "node:fs/promises";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TestHost } from "./host-harness.js";
+import { TestHost } from "../testkit/host-harness.js";
 
 let h: TestHost;
 beforeAll(async () => {

@@ -7,8 +7,8 @@ import path from "node:path";
 import { execa } from "execa";
 import { existsSync, readFileSync } from "node:fs";
 import { CgroupReader, detectCgroupLayout } from "../server/host/drivers/cgroup.js";
-import { TestHost, httpGet, waitFor } from "./host-harness.js";
-import type { TenantInfo } from "../server/engine/protocol.js";
+import { TestHost, httpGet, waitFor } from "../testkit/host-harness.js";
+import type { TenantInfo } from "../server/shared/protocol.js";
 
 let h: TestHost;
 /** From inside tenant `from`: an HTTP GET over nc (busybox wget needs NSS, which the static build lacks). */

@@ -9,8 +9,8 @@ import { openDb } from "../server/db/client";
 import { Core, SYSTEM } from "../server/core/core";
 import { IncusClient } from "../server/engine/incus/client";
 import { IncusEngine } from "../server/engine/incus/engine";
-import { IncusTestDaemon } from "./incus-harness.js";
-import { TEST_CACHE_DIR, freePort, httpGet, waitFor } from "./host-harness.js";
+import { IncusTestDaemon } from "../testkit/incus-harness.js";
+import { TEST_CACHE_DIR, freePort, httpGet, waitFor } from "../testkit/host-harness.js";
 
 const RUN = process.env.HOODY_TEST_ENGINE === "incus";
 const MEMBER = "hoody-m1";

@@ -4,8 +4,8 @@
 // transition is checked, logged and audited.
 import fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TestStack } from "./stack-harness.js";
-import { waitFor } from "./host-harness.js";
+import { TestStack } from "../testkit/stack-harness.js";
+import { waitFor } from "../testkit/host-harness.js";
 
 let s: TestStack;
 let project: string;

@@ -1,8 +1,8 @@
 // The tenant router on the real stack: Host-routed proxying, scale to zero, WebSockets, errors.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { TestStack } from "./stack-harness.js";
-import { waitFor } from "./host-harness.js";
+import { TestStack } from "../testkit/stack-harness.js";
+import { waitFor } from "../testkit/host-harness.js";
 
 let s: TestStack;
 let project: string;

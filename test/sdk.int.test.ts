@@ -35,8 +35,8 @@ import type {
   ApiProjectsCreateRequest,
   ApiProjectsUpdateRequest,
 } from "../../shared/reference/hoody-sdk/generated/types.js";
-import { TestStack } from "./stack-harness.js";
-import { waitFor } from "./host-harness.js";
+import { TestStack } from "../testkit/stack-harness.js";
+import { waitFor } from "../testkit/host-harness.js";
 
 const HEX24 = /^[0-9a-f]{24}$/;
 const STATUSES = ["creating", "running", "paused", "stopped", "failed", "deleted", "copying", "deleting", "claiming"];
@@ -147,7 +147,8 @@ function sdkMethods(cls: { prototype: object }): string[] {
 const called: Record<string, Set<string>> = {};
 /** A service whose top-level calls are recorded; calls it makes internally (a pager's list) are not. */
 function recorded<T extends object>(name: string, svc: T): T {
-  const seen = (called[name] = new Set());
+  const seen = new Set<string>();
+  called[name] = seen;
   return new Proxy(svc, {
     get(target, prop) {
       const v: unknown = Reflect.get(target, prop, target);

@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
-import { TestHost, httpGet, waitFor } from "./host-harness.js";
-import type { TenantInfo } from "../server/engine/protocol.js";
+import { TestHost, httpGet, waitFor } from "../testkit/host-harness.js";
+import type { TenantInfo } from "../server/shared/protocol.js";
 
 let h: TestHost;
 let t1: TenantInfo;

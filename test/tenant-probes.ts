@@ -1,8 +1,8 @@
 // Probes that run as a tenant would, for the suites that attack a real host from inside tenants
 // (reliability/isolation, reliability/hostile/kernel).
 import { execa } from "execa";
-import type { TenantInfo } from "../server/engine/protocol.js";
-import type { TestHost } from "./host-harness.js";
+import type { TenantInfo } from "../server/shared/protocol.js";
+import type { TestHost } from "../testkit/host-harness.js";
 
 /** A shell command inside the tenant (lxc-attach: its namespaces, cgroup and capabilities). */
 export async function tenantShell(h: TestHost, t: TenantInfo, script: string, timeoutMs = 30_000) {

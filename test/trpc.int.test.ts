@@ -8,7 +8,7 @@ import { OperatorAuth, OPERATOR } from "../server/core/auth";
 import { Core } from "../server/core/core";
 import { openDb } from "../server/db/client";
 import { HostEngine } from "../server/engine/host-engine";
-import { TestHost } from "./host-harness.js";
+import { TestHost } from "../testkit/host-harness.js";
 
 let h: TestHost;
 let core: Core;

@@ -13,7 +13,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { execa } from "execa";
-import { TEST_CACHE_DIR, TestHost, freePort, httpGet, waitFor } from "./host-harness.js";
+import { TEST_CACHE_DIR, TestHost, freePort, httpGet, waitFor } from "../testkit/host-harness.js";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 /** The last release whose ids were `p`/`c` + 10 characters. */
@@ -66,7 +66,7 @@ describe("upgrading an install of the previous release in place", () => {
   let project = "";
   let projectToken = "";
   const old: Record<"app" | "copy" | "sleeper" | "erased", any> = { app: null, copy: null, sleeper: null, erased: null };
-  let pidsBefore: Record<string, number> = {};
+  const pidsBefore: Record<string, number> = {};
   let logsBefore = 0;
   let upgraded: { exitCode?: number; all?: string } = {};
 

@@ -30,6 +30,7 @@ export default function LoginPage() {
         <h1 className="text-base font-medium">Operator sign-in</h1>
         <label className="block text-sm">
           <span className="mb-1 block text-neutral-600">Password</span>
+          {/* biome-ignore lint/a11y/noAutofocus: the page's only field; signing in is all it is for. */}
           <input name="password" type="password" required autoFocus autoComplete="current-password" className="w-full rounded border border-neutral-300 px-3 py-2 focus:border-blue-600 focus:outline-none" />
         </label>
         {error && (

@@ -9,10 +9,11 @@ import { existsSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
-import type { TestStack } from "../../test/stack-harness.js";
-import { TEST_UID_FLOOR } from "../../test/host-harness.js";
+import type { TestStack } from "../../testkit/stack-harness.js";
+import { TEST_UID_FLOOR } from "../../testkit/host-harness.js";
 import { TenantProcs } from "../../server/host/drivers/procfs.js";
 import { Shares } from "../../server/host/drivers/shares.js";
+import { cidrBlock, intToIp } from "../../server/shared/ip.js";
 
 export interface Contender {
   readonly name: string;
@@ -104,11 +105,8 @@ export class FloorContender implements Contender {
 
   /** Addresses from the upper half of the daemon's subnet (it leases from the bottom up). */
   private ipFor(k: number): string {
-    const [addr, bits] = this.stack.host.env.HOODY_SUBNET!.split("/");
-    const size = 2 ** (32 - Number(bits));
-    const network = addr!.split(".").reduce((acc, o) => acc * 256 + Number(o), 0);
-    const n = network + size / 2 + 2 + (k % (size / 2 - 4));
-    return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".");
+    const { network, size } = cidrBlock(this.stack.host.env.HOODY_SUBNET!);
+    return intToIp(network + size / 2 + 2 + (k % (size / 2 - 4)));
   }
 
   private configFor(template: string, name: string, k: number): string {

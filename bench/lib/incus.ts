@@ -1,15 +1,15 @@
 // The Incus contender: `incus copy tpl-<template> <name>` + `incus start <name>` on a private incusd
-// (test/incus-harness.ts: its own INCUS_DIR, a BTRFS pool on a loop image, a bridge of its own),
+// (testkit/incus-harness.ts: its own INCUS_DIR, a BTRFS pool on a loop image, a bridge of its own),
 // from the same rootfs the host recipes build. The copy gets what a Hoody tenant gets: the app as
 // init, its env, memory/CPU/pids limits, an isolated uid range and a static address.
 import fs from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
-import { RECIPES } from "../../server/host/recipes/index.js";
-import type { TestStack } from "../../test/stack-harness.js";
+import { RECIPES } from "../../server/recipes/index.js";
+import type { TestStack } from "../../testkit/stack-harness.js";
 import type { Contender } from "./contenders.js";
 
-type Daemon = Awaited<ReturnType<typeof import("../../test/incus-harness.js").IncusTestDaemon.start>>;
+type Daemon = Awaited<ReturnType<typeof import("../../testkit/incus-harness.js").IncusTestDaemon.start>>;
 
 export class IncusContender implements Contender {
   readonly name = "incus";
@@ -76,7 +76,7 @@ export async function incusContender(_stack: TestStack, templates: string[]): Pr
   if (!fs.existsSync("/usr/libexec/incus/incusd")) return { skip: "incus is not installed (/usr/libexec/incus/incusd missing; bin/setup-host.sh installs incus-base from bookworm-backports)" };
   const version = (await execa("incus", ["--version"], { reject: false })).stdout.trim();
   if (!version) return { skip: "the incus client is not installed" };
-  const { IncusTestDaemon } = await import("../../test/incus-harness.js");
+  const { IncusTestDaemon } = await import("../../testkit/incus-harness.js");
   const d = await IncusTestDaemon.start({ poolSizeGiB: 8 });
   const c = new IncusContender(d);
   try {

@@ -66,8 +66,8 @@ export function lineChart(opts: {
   const yMax = (axis: "left" | "right") => Math.max(1e-9, ...opts.series.filter((s) => (s.axis ?? "left") === axis).flatMap((s) => s.points.map((p) => p.y))) * 1.1;
   const yl = yMax("left");
   const yr = opts.y2Label ? yMax("right") : 1;
-  const X = (x: number) => m.l + (x / xMax) * pw;
-  const Y = (y: number, axis: "left" | "right") => m.t + ph - (y / (axis === "left" ? yl : yr)) * ph;
+  const xAt = (x: number) => m.l + (x / xMax) * pw;
+  const yAt = (y: number, axis: "left" | "right") => m.t + ph - (y / (axis === "left" ? yl : yr)) * ph;
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="#fff"/>`,
@@ -80,18 +80,18 @@ export function lineChart(opts: {
   if (opts.y2Label) out.push(`<line x1="${m.l + pw}" y1="${m.t}" x2="${m.l + pw}" y2="${m.t + ph}" stroke="#333"/>`, `<text transform="translate(${width - 12} ${m.t + ph / 2}) rotate(90)" text-anchor="middle">${esc(opts.y2Label)}</text>`);
   for (let i = 0; i <= 4; i++) {
     const xv = (xMax * i) / 4;
-    out.push(`<text x="${X(xv)}" y="${m.t + ph + 16}" text-anchor="middle">${fmt(xv)}</text>`);
+    out.push(`<text x="${xAt(xv)}" y="${m.t + ph + 16}" text-anchor="middle">${fmt(xv)}</text>`);
     const yv = (yl * i) / 4;
-    out.push(`<text x="${m.l - 6}" y="${Y(yv, "left") + 4}" text-anchor="end">${fmt(yv)}</text>`);
-    out.push(`<line x1="${m.l}" y1="${Y(yv, "left")}" x2="${m.l + pw}" y2="${Y(yv, "left")}" stroke="#eee"/>`);
-    if (opts.y2Label) out.push(`<text x="${m.l + pw + 6}" y="${Y((yr * i) / 4, "right") + 4}">${fmt((yr * i) / 4)}</text>`);
+    out.push(`<text x="${m.l - 6}" y="${yAt(yv, "left") + 4}" text-anchor="end">${fmt(yv)}</text>`);
+    out.push(`<line x1="${m.l}" y1="${yAt(yv, "left")}" x2="${m.l + pw}" y2="${yAt(yv, "left")}" stroke="#eee"/>`);
+    if (opts.y2Label) out.push(`<text x="${m.l + pw + 6}" y="${yAt((yr * i) / 4, "right") + 4}">${fmt((yr * i) / 4)}</text>`);
   }
   opts.series.forEach((s, i) => {
     const axis = s.axis ?? "left";
     const c = COLORS[i % COLORS.length];
-    const d = s.points.map((p, j) => `${j ? "L" : "M"}${X(p.x).toFixed(1)},${Y(p.y, axis).toFixed(1)}`).join(" ");
+    const d = s.points.map((p, j) => `${j ? "L" : "M"}${xAt(p.x).toFixed(1)},${yAt(p.y, axis).toFixed(1)}`).join(" ");
     if (d) out.push(`<path d="${d}" fill="none" stroke="${c}" stroke-width="2"/>`);
-    for (const p of s.points) out.push(`<circle cx="${X(p.x).toFixed(1)}" cy="${Y(p.y, axis).toFixed(1)}" r="3" fill="${c}"/>`);
+    for (const p of s.points) out.push(`<circle cx="${xAt(p.x).toFixed(1)}" cy="${yAt(p.y, axis).toFixed(1)}" r="3" fill="${c}"/>`);
     out.push(`<rect x="${m.l + 10}" y="${m.t + 4 + i * 15}" width="10" height="10" fill="${c}"/><text x="${m.l + 24}" y="${m.t + 13 + i * 15}">${esc(s.name)}</text>`);
   });
   out.push("</svg>");

@@ -6,7 +6,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { execa } from "execa";
-import type { TestStack } from "../../test/stack-harness.js";
+import type { TestStack } from "../../testkit/stack-harness.js";
 import { log, summarize, type Summary } from "../lib/util.js";
 
 export interface DeleteResult {

@@ -9,8 +9,9 @@
 // 3. Idle memory per tenant, then KSM on vs off for the same set (KSM scanning sped up for the
 //    measurement, `echo 2 > run` to unmerge; the host's KSM settings are restored afterwards).
 import { writeFileSync } from "node:fs";
-import type { TestStack } from "../../test/stack-harness.js";
-import { httpGet, waitFor } from "../../test/host-harness.js";
+import type { TestStack } from "../../testkit/stack-harness.js";
+import { httpGet, waitFor } from "../../testkit/host-harness.js";
+import type { TenantInfo } from "../../server/shared/protocol.js";
 import { ksmRead, log, memoryNow, percentile, round, sleep, summarize, MiB, type Summary } from "../lib/util.js";
 import { statsProbe, type StatsPoint } from "./stats.js";
 
@@ -183,7 +184,7 @@ export async function density(stack: TestStack, opts: DensityOptions): Promise<D
       stoppedReason = `stopped by the benchmark's safety floor: MemAvailable ${mib(avail)} MiB < ${mib(opts.minAvailableBytes)} MiB`;
       break;
     }
-    let t;
+    let t: TenantInfo;
     const t0 = performance.now();
     try {
       t = await c.call("tenants.create", { template: opts.template });

@@ -4,7 +4,7 @@
 // concurrent part each round gives every contender one burst, the order rotating. Cleanup between
 // is untimed. For hoody it also times create → first HTTP byte through the tenant URL (the router).
 import type { Contender } from "../lib/contenders.js";
-import type { TestStack } from "../../test/stack-harness.js";
+import type { TestStack } from "../../testkit/stack-harness.js";
 import { log, rotate, round, sleep, summarize, type Summary } from "../lib/util.js";
 
 export interface ProvisionOptions {

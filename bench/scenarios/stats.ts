@@ -2,7 +2,7 @@
 // qgroup in sysfs, memory and CPU from cgroup files, KSM from /proc/PID/ksm_stat) at growing tenant
 // counts. Reported in-daemon (collectedMs) and as the client's round trip over the socket (JSON of
 // every tenant included). Must grow linearly: a least-squares fit and its R² are reported.
-import type { TestStack } from "../../test/stack-harness.js";
+import type { TestStack } from "../../testkit/stack-harness.js";
 import { linearFit, log, memoryNow, percentile, round, MiB } from "../lib/util.js";
 
 export interface StatsPoint {

@@ -1,6 +1,6 @@
 // Wake: a stopped tenant's first byte through the router (the router starts it, holds the request
 // until the app listens, then proxies). Templates alternate within the run.
-import type { TestStack } from "../../test/stack-harness.js";
+import type { TestStack } from "../../testkit/stack-harness.js";
 import { log, rotate, sleep, summarize, type Summary } from "../lib/util.js";
 
 export interface WakeResult {

@@ -23,7 +23,11 @@ describe("AuditTally", () => {
     const tally = new AuditTally((_a, _w, c) => writes.push(c), 60_000, 20);
     for (let i = 0; i < 50; i++) tally.add("x", "A");
     await new Promise<void>((resolve) => {
-      const t = setInterval(() => writes.length && (clearInterval(t), resolve()), 5);
+      const t = setInterval(() => {
+        if (!writes.length) return;
+        clearInterval(t);
+        resolve();
+      }, 5);
     });
     expect(writes).toEqual([{ A: 50 }]);
   });

@@ -2,7 +2,7 @@
 // asked, what it asks, what it records, and what it undoes when the second step fails.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { eq } from "drizzle-orm";
-import type { FirewallRule } from "../engine/protocol";
+import type { FirewallRule } from "../shared/protocol";
 import { auditOf, expectCoreError, fakeCore, KEY_A, KEY_B, rowOf, sshAwareExec, SYSTEM, t, type FakeCore } from "./fake-core";
 
 let h: FakeCore;

@@ -9,8 +9,11 @@ import { and, asc, desc, eq, like, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
 import * as t from "../db/schema";
 import type { Engine, EngineServer } from "../engine/types";
-import type { FirewallRule, Limits, TenantInfo, TenantStats } from "../engine/protocol";
-import { ENV_KEY_RE, ENV_MAX_TOTAL_BYTES, envBytes, FirewallRuleSchema } from "../engine/protocol";
+import type { FirewallRule, Limits, TenantInfo, TenantStats } from "../shared/protocol";
+import { ENV_KEY_RE, ENV_MAX_TOTAL_BYTES, envBytes, FirewallRuleSchema } from "../shared/protocol";
+import { reservedEnvKeys } from "../shared/env";
+import { issuePointers, issuesText } from "../shared/issues";
+import { dnsLabel } from "../shared/names";
 import { admissionFromEnv, type Admission } from "./admission";
 import { AuditTally } from "./audit-tally";
 import { CoreError, fromEngine, notFound } from "./errors";
@@ -202,11 +205,6 @@ function checkEnvTotals(env: Record<string, string>): void {
   if (Object.keys(env).length > MAX_ENV_KEYS) throw new CoreError(422, "TOO_MANY_ENV_VARS", `at most ${MAX_ENV_KEYS} env vars`);
   const size = envBytes(env);
   if (size > ENV_MAX_TOTAL_BYTES) throw new CoreError(422, "ENV_TOO_LARGE", `the environment would hold ${size} bytes; at most ${ENV_MAX_TOTAL_BYTES} in all`);
-}
-
-/** A DNS label from a name: lowercase letters, digits and '-', never leading or trailing '-'. */
-export function dnsLabel(name: string): string {
-  return name.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 63).replace(/^-+|-+$/g, "") || "tenant";
 }
 
 export function statsView(s: TenantStats | undefined): ContainerStatsView {
@@ -672,7 +670,7 @@ export class Core {
     const keys = Object.keys(env);
     const bad = keys.filter((k) => !ENV_KEY_RE.test(k));
     if (bad.length) throw new CoreError(422, "INVALID_ENV_KEY", `invalid env key(s): ${bad.map((k) => JSON.stringify(k.slice(0, 64))).join(", ")}`, { keys: bad.map((k) => k.slice(0, 64)) });
-    const reserved = keys.filter((k) => /^HOODY_/i.test(k));
+    const reserved = reservedEnvKeys(keys);
     if (reserved.length) throw new CoreError(422, "RESERVED_ENV_PREFIX", `the HOODY_ prefix is reserved: ${reserved.join(", ")}`);
   }
 
@@ -1540,7 +1538,7 @@ export class Core {
     const other = direction === "ingress" ? "destination" : "source";
     if (body[other] !== undefined) throw invalid(`${other}: ${direction} rules match on ${direction === "ingress" ? "source" : "destination"}; the ${other} is this container`, [{ instancePath: `/${other}`, message: `not used by ${direction} rules` }]);
     const r = FirewallRuleSchema.safeParse({ ...body, direction });
-    if (!r.success) throw invalid(r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "), r.error.issues.map((i) => ({ instancePath: `/${i.path.join("/")}`, message: i.message })));
+    if (!r.success) throw invalid(issuesText(r.error.issues), issuePointers(r.error.issues));
     return r.data;
   }
 
@@ -1843,6 +1841,7 @@ export class Core {
     // Mirror the engine's templates (the engine is their source of truth; the table serves queries and the UI).
     const templates = await this.engine.listTemplates();
     this.db.transaction((tx) => {
+      // biome-ignore lint/suspicious/noDrizzleDeleteWithoutWhere: the mirror is rewritten whole, in this one transaction.
       tx.delete(t.templates).run();
       for (const tpl of templates) tx.insert(t.templates).values({ name: tpl.name, recipe: tpl.recipe, settings: tpl.settings, createdAt: tpl.createdAt }).run();
     });

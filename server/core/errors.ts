@@ -1,6 +1,6 @@
 // Errors the service layer raises: an HTTP status and a stable upper-case code, which REST maps to
 // Hoody's envelope and tRPC to a TRPCError.
-import { HostClientError } from "../engine/host-client";
+import { isEngineError } from "../shared/errors";
 
 export class CoreError extends Error {
   constructor(
@@ -22,9 +22,6 @@ export class CoreError extends Error {
 export function isCoreError(e: unknown): e is CoreError {
   return e instanceof Error && e.name === "CoreError" && typeof (e as CoreError).status === "number" && typeof (e as CoreError).code === "string";
 }
-function isHostClientError(e: unknown): e is HostClientError {
-  return e instanceof Error && e.name === "HostClientError" && typeof (e as HostClientError).code === "string";
-}
 
 export const notFound = (what: "CONTAINER" | "PROJECT" | "SNAPSHOT" | "TEMPLATE" | "TOKEN" | "RULE", id: string) =>
   new CoreError(404, `${what}_NOT_FOUND`, `${what.toLowerCase()} ${id} not found`);
@@ -32,7 +29,7 @@ export const notFound = (what: "CONTAINER" | "PROJECT" | "SNAPSHOT" | "TEMPLATE"
 /** Maps an engine failure to a CoreError; anything unexpected stays a 500 with a generic message. */
 export function fromEngine(e: unknown): CoreError {
   if (isCoreError(e)) return e;
-  if (isHostClientError(e)) {
+  if (isEngineError(e)) {
     switch (e.code) {
       case "INVALID_INPUT":
         return new CoreError(422, "VALIDATION_ERROR", e.message);

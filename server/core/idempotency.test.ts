@@ -40,7 +40,11 @@ describe("Idempotency and a crash between the resource and the stored answer", (
   it("a retry answers with the resource the dead attempt made instead of making another", async () => {
     const { idem, created, create } = setup();
     // The first attempt commits its resource, then the process dies before the answer is stored.
-    await expect(idem.run("token:a", "signup-1", "{}", async () => (await create(), Promise.reject(new Error("SIGKILL"))))).rejects.toThrow("SIGKILL");
+    const dies = async () => {
+      await create();
+      throw new Error("SIGKILL");
+    };
+    await expect(idem.run("token:a", "signup-1", "{}", dies)).rejects.toThrow("SIGKILL");
     expect(created.count).toBe(1);
     const answerFor = async (id: string) => ({ status: 201, body: JSON.stringify({ id, rebuilt: true }), resourceId: id });
     const retry = await idem.run("token:a", "signup-1", "{}", create, true, answerFor);
@@ -53,7 +57,11 @@ describe("Idempotency and a crash between the resource and the stored answer", (
 
   it("a claim whose resource is gone (erased, or never finished) lets the retry run again", async () => {
     const { db, idem, created, create } = setup();
-    await expect(idem.run("token:a", "k", "{}", async () => (await create(), Promise.reject(new Error("SIGKILL"))))).rejects.toThrow();
+    const dies = async () => {
+      await create();
+      throw new Error("SIGKILL");
+    };
+    await expect(idem.run("token:a", "k", "{}", dies)).rejects.toThrow();
     const r = await idem.run("token:a", "k", "{}", create, true, async () => null);
     expect(r).toMatchObject({ status: 201, replayed: false, resourceId: "c2" });
     // A normal success stores the answer over the claim: the next retry replays it verbatim.
@@ -76,7 +84,7 @@ describe("Admission", () => {
     const a = new Admission("creates", 2, 1);
     const gates: (() => void)[] = [];
     const order: number[] = [];
-    const job = (i: number) => a.run(() => new Promise<void>((r) => gates.push(() => (order.push(i), r()))));
+    const job = (i: number) => a.run(() => new Promise<void>((r) => gates.push(() => { order.push(i); r(); })));
     const running = [job(1), job(2), job(3)];
     await expect(job(4)).rejects.toMatchObject({ status: 429, code: "TOO_MANY_REQUESTS", headers: { "Retry-After": expect.stringMatching(/^\d+$/) } });
     expect(a.load).toEqual({ running: 2, queued: 1 });

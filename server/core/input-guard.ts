@@ -9,7 +9,7 @@ export function findProtoKey(value: unknown): string | null {
     const [v, at] = stack.pop()!;
     if (v === null || typeof v !== "object") continue;
     if (Array.isArray(v)) {
-      v.forEach((x, i) => stack.push([x, `${at}/${i}`]));
+      for (const [i, x] of v.entries()) stack.push([x, `${at}/${i}`]);
       continue;
     }
     for (const k of Object.keys(v)) {

@@ -2,7 +2,7 @@
 // from them). Field names follow Hoody's API.
 import { z } from "zod";
 import { idShape } from "./ids";
-import { ENV_KEY_RE, FirewallRuleFields, FirewallRuleSchema, NAME_RE, SNAPSHOT_NAME_RE, TEMPLATE_NAME_RE } from "../engine/protocol";
+import { ENV_KEY_RE, FirewallRuleFields, FirewallRuleSchema, NAME_RE, SNAPSHOT_NAME_RE, TEMPLATE_NAME_RE } from "../shared/protocol";
 
 export const MAX_ENV_KEYS = 200;
 export const MAX_ENV_VALUE = 64 * 1024;

@@ -1,23 +1,9 @@
-// Client of the host daemon's unix-socket API. Typed from the daemon's method table, so a change
+// Client of the host daemon's unix-socket API. Typed from the contract (server/shared/host-api.ts), so a change
 // on one side is a compile error on the other. Not privileged itself: it only needs the socket.
 import http from "node:http";
-import type { z } from "zod";
-import type { HostErrorCode, TemplateInfo } from "./protocol.js";
-import type { HostMethods, HostMethodName } from "../host/daemon.js";
-
-type In<M extends HostMethodName> = z.input<HostMethods[M]["input"]>;
-type Out<M extends HostMethodName> = Awaited<ReturnType<HostMethods[M]["handler"]>>;
-
-export class HostClientError extends Error {
-  constructor(
-    readonly code: HostErrorCode,
-    message: string,
-    readonly status: number,
-  ) {
-    super(message);
-    this.name = "HostClientError";
-  }
-}
+import { EngineError, type EngineErrorCode } from "../shared/errors";
+import type { TemplateInfo } from "../shared/protocol";
+import type { HostMethodInput as In, HostMethodName, HostMethodResult as Out } from "../shared/host-api";
 
 export class HostClient {
   constructor(readonly socketPath: string) {}
@@ -32,10 +18,9 @@ export class HostClient {
           let last = "";
           res.setEncoding("utf8");
           res.on("data", (chunk: string) => {
-            if (!onLine) return void (buf += chunk);
             buf += chunk;
-            let i: number;
-            while ((i = buf.indexOf("\n")) >= 0) {
+            if (!onLine) return;
+            for (let i = buf.indexOf("\n"); i >= 0; i = buf.indexOf("\n")) {
               const line = buf.slice(0, i);
               buf = buf.slice(i + 1);
               if (line) {
@@ -56,21 +41,21 @@ export class HostClient {
 
   async call<M extends HostMethodName>(method: M, input: In<M>, timeoutMs?: number): Promise<Out<M>> {
     const { body } = await this.request(method, input, undefined, timeoutMs);
-    const parsed = JSON.parse(body) as { result?: Out<M>; error?: { code: HostErrorCode; message: string } };
-    if (parsed.error) throw new HostClientError(parsed.error.code, parsed.error.message, 0);
+    const parsed = JSON.parse(body) as { result?: Out<M>; error?: { code: EngineErrorCode; message: string } };
+    if (parsed.error) throw new EngineError(parsed.error.code, parsed.error.message);
     return parsed.result as Out<M>;
   }
 
   async buildTemplate(recipe: string, opts: { name?: string; onProgress?: (percent: number, message: string) => void } = {}): Promise<TemplateInfo> {
     let result: TemplateInfo | undefined;
-    let error: { code: HostErrorCode; message: string } | undefined;
+    let error: { code: EngineErrorCode; message: string } | undefined;
     await this.request("templates.build", { recipe, name: opts.name }, (line) => {
-      const l = line as { progress?: number; message?: string; result?: TemplateInfo; error?: { code: HostErrorCode; message: string } };
+      const l = line as { progress?: number; message?: string; result?: TemplateInfo; error?: { code: EngineErrorCode; message: string } };
       if (l.result) result = l.result;
       else if (l.error) error = l.error;
       else if (l.progress !== undefined) opts.onProgress?.(l.progress, l.message ?? "");
     }, 3_600_000);
-    if (error) throw new HostClientError(error.code, error.message, 0);
+    if (error) throw new EngineError(error.code, error.message);
     if (!result) throw new Error("template build ended without a result");
     return result;
   }

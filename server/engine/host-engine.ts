@@ -1,6 +1,6 @@
 // The Engine over the embedded host daemon (its unix socket).
 import os from "node:os";
-import { HostClient } from "./host-client";
+import type { HostClient } from "./host-client";
 import type { Engine, EngineCapabilities, EngineServer } from "./types";
 
 export class HostEngine implements Engine {

@@ -3,6 +3,7 @@
 // what an engine measures instead of guessing.
 import type {
   CreateTenantInput,
+  DeleteReport,
   ExecResult,
   FirewallRule,
   HostInfo,
@@ -13,7 +14,7 @@ import type {
   TemplateSettings,
   TenantInfo,
   TenantStats,
-} from "./protocol";
+} from "../shared/protocol";
 
 export interface EngineCapabilities {
   deltaDisk: boolean;
@@ -57,7 +58,7 @@ export interface Engine {
   pauseTenant(id: string): Promise<TenantInfo>;
   /** Thaws a paused tenant; INVALID_STATE unless it is paused. */
   resumeTenant(id: string): Promise<TenantInfo>;
-  deleteTenant(id: string): Promise<{ id: string; existed: boolean; erased: string[] }>;
+  deleteTenant(id: string): Promise<DeleteReport>;
   updateTenant(
     id: string,
     patch: { env?: Record<string, string | null>; limits?: Partial<Limits>; ramdiskMiB?: number; autostart?: boolean; restart?: boolean },

@@ -25,7 +25,7 @@ process.on("message", (msg: { type: string; key?: string; result?: string | null
 });
 
 function client(api: Job["api"]): HoodyClient {
-  const request = async (method: string, path: string, body?: unknown) => {
+  const request = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     if (!api.token) throw new Error("this script has no project: set it with `hoody scripts settings set <script> project_id=<id>`");
     const res = await fetch(`${api.base}${path}`, {
       method,
@@ -34,15 +34,15 @@ function client(api: Job["api"]): HoodyClient {
     });
     const json = (await res.json().catch(() => ({}))) as { data?: unknown; code?: string; message?: string };
     if (!res.ok) throw Object.assign(new Error(`${json.code ?? res.status}: ${json.message ?? "request failed"}`), { status: res.status, code: json.code });
-    return json.data as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    return json.data as T;
   };
   return {
     request,
     containers: {
       create: (body) => request("POST", `/projects/${api.projectId}/containers`, body),
       find: async (name) => {
-        const page = await request("GET", `/projects/${api.projectId}/containers?search=${encodeURIComponent(name)}&limit=100`);
-        return (page.containers as { name: string }[]).find((c) => c.name === name) as never ?? null;
+        const page = await request<{ containers: { id: string; name: string; url: string; status: string }[] }>("GET", `/projects/${api.projectId}/containers?search=${encodeURIComponent(name)}&limit=100`);
+        return page.containers.find((c) => c.name === name) ?? null;
       },
       stop: (id) => request("POST", `/containers/${id}/stop`),
       suspend: (id) => request("PATCH", `/containers/${id}`, { suspended: true, restart: false }),

@@ -19,10 +19,15 @@ import { TenantProcs } from "./drivers/procfs.js";
 import { Firewall } from "./drivers/nft.js";
 import { hostSysctlFloors, raiseHostSysctls, tenantUsernsSysctls } from "./drivers/kernel.js";
 import { ensureLxcfs } from "./drivers/lxcfs.js";
-import { KeyedMutex } from "./lock.js";
-import { RECIPES, type Progress } from "./recipes/index.js";
-import { Revert } from "./revert.js";
-import { run } from "./sys.js";
+import { reservedEnvKeys } from "../shared/env.js";
+import { firstFreeIp } from "../shared/ip.js";
+import { issuesText } from "../shared/issues.js";
+import { KeyedMutex } from "../shared/lock.js";
+import { dnsLabel } from "../shared/names.js";
+import { RECIPES, type Progress } from "../recipes/index.js";
+import { Revert } from "../shared/revert.js";
+import { EngineError } from "../shared/errors.js";
+import { run } from "../shared/sys.js";
 import {
   CreateTenantSchema,
   EnvSchema,
@@ -34,10 +39,10 @@ import {
   TENANT_ID_RE,
   TemplateSettingsSchema,
   type CreateTenantInput,
+  type DeleteReport,
   type Env,
   type ExecResult,
   type FirewallRule,
-  type HostErrorCode,
   type HostInfo,
   type HostStats,
   type SnapshotInfo,
@@ -45,17 +50,7 @@ import {
   type TemplateSettings,
   type TenantInfo,
   type TenantStats,
-} from "../engine/protocol.js";
-
-export class HostError extends Error {
-  constructor(
-    readonly code: HostErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = "HostError";
-  }
-}
+} from "../shared/protocol.js";
 
 const TenantMetaSchema = z.object({
   id: z.string(),
@@ -94,13 +89,6 @@ const TemplateMetaSchema = z.object({
 type TemplateMeta = z.infer<typeof TemplateMetaSchema>;
 
 const META_FILE = "hoody.json";
-const RESERVED_ENV = /^HOODY_/;
-
-export interface DeleteReport {
-  id: string;
-  existed: boolean;
-  erased: string[];
-}
 
 export class Host {
   private tenants = new Map<string, TenantMeta>();
@@ -319,16 +307,16 @@ export class Host {
 
   private getTemplate(name: string): TemplateMeta {
     const t = this.templates.get(name);
-    if (!t) throw new HostError("TEMPLATE_NOT_FOUND", `template ${name} not found`);
+    if (!t) throw new EngineError("TEMPLATE_NOT_FOUND", `template ${name} not found`);
     return t;
   }
 
   /** Builds a template from a built-in recipe. Existing template of that name: returned as is. */
   async buildTemplate(recipeName: string, opts: { name?: string; progress?: Progress } = {}): Promise<TemplateInfo> {
     const recipe = RECIPES[recipeName];
-    if (!recipe) throw new HostError("INVALID_INPUT", `unknown recipe ${recipeName}; known: ${Object.keys(RECIPES).join(", ")}`);
+    if (!recipe) throw new EngineError("INVALID_INPUT", `unknown recipe ${recipeName}; known: ${Object.keys(RECIPES).join(", ")}`);
     const name = opts.name ?? recipe.name;
-    if (!TEMPLATE_NAME_RE.test(name)) throw new HostError("INVALID_INPUT", `invalid template name ${name}`);
+    if (!TEMPLATE_NAME_RE.test(name)) throw new EngineError("INVALID_INPUT", `invalid template name ${name}`);
     const progress = opts.progress ?? (() => undefined);
     return this.lock.run(`template:${name}`, async () => {
       const existing = this.templates.get(name);
@@ -367,11 +355,11 @@ export class Host {
 
   /** A tenant's current filesystem becomes a new template (read-only snapshot; the tenant keeps running). */
   async promoteTenant(id: string, name: string, settings?: Partial<TemplateSettings>): Promise<TemplateInfo> {
-    if (!TEMPLATE_NAME_RE.test(name)) throw new HostError("INVALID_INPUT", `invalid template name ${name}`);
+    if (!TEMPLATE_NAME_RE.test(name)) throw new EngineError("INVALID_INPUT", `invalid template name ${name}`);
     return this.lock.run(`template:${name}`, () =>
       this.lock.run(id, async () => {
         const m = this.getTenant(id);
-        if (this.templates.has(name)) throw new HostError("ALREADY_EXISTS", `template ${name} exists`);
+        if (this.templates.has(name)) throw new EngineError("ALREADY_EXISTS", `template ${name} exists`);
         await this.assertPoolRoom();
         const base = this.templates.get(m.template)?.settings;
         const merged = TemplateSettingsSchema.parse({
@@ -402,7 +390,7 @@ export class Host {
       const t = this.templates.get(name);
       if (!t) return { existed: false };
       const users = [...this.tenants.values()].filter((m) => m.template === name).map((m) => m.id);
-      if (users.length) throw new HostError("TEMPLATE_IN_USE", `template ${name} is used by ${users.length} tenant(s): ${users.slice(0, 5).join(", ")}`);
+      if (users.length) throw new EngineError("TEMPLATE_IN_USE", `template ${name} is used by ${users.length} tenant(s): ${users.slice(0, 5).join(", ")}`);
       this.templates.delete(name);
       await fs.rm(this.pool.path("templates", `${name}.json`), { force: true });
       await this.pool.deleteSubvolume(this.pool.path("templates", name));
@@ -422,7 +410,7 @@ export class Host {
 
   private getTenant(id: string): TenantMeta {
     const m = this.tenants.get(id);
-    if (!m || m.phase === "deleting") throw new HostError("TENANT_NOT_FOUND", `tenant ${id} not found`);
+    if (!m || m.phase === "deleting") throw new EngineError("TENANT_NOT_FOUND", `tenant ${id} not found`);
     return m;
   }
 
@@ -475,10 +463,10 @@ export class Host {
         break;
       }
     }
-    if (uidBase < 0) throw new HostError("EXHAUSTED", "no free uid range: raise HOODY_UID_RANGES");
+    if (uidBase < 0) throw new EngineError("EXHAUSTED", "no free uid range: raise HOODY_UID_RANGES");
     const usedIp = new Set(used.map((m) => m.ip));
     const ip = firstFreeIp(this.config.subnet, usedIp);
-    if (!ip) throw new HostError("EXHAUSTED", `no free address in ${this.config.subnet}`);
+    if (!ip) throw new EngineError("EXHAUSTED", `no free address in ${this.config.subnet}`);
     return { id, uidBase, ip };
   }
 
@@ -495,13 +483,13 @@ export class Host {
     const free = st.bavail * st.bsize;
     const reserveMiB = this.config.poolMinFreeMiB ?? Math.min(1024, Math.floor((st.blocks * st.bsize * 0.05) / MiB));
     if (free < reserveMiB * MiB) {
-      throw new HostError("POOL_FULL", `the pool has ${Math.floor(free / MiB)} MiB free, below its reserve of ${reserveMiB} MiB: free space or grow the pool`);
+      throw new EngineError("POOL_FULL", `the pool has ${Math.floor(free / MiB)} MiB free, below its reserve of ${reserveMiB} MiB: free space or grow the pool`);
     }
   }
 
   async createTenant(input: CreateTenantInput): Promise<TenantInfo> {
     const parsed = CreateTenantSchema.safeParse(input);
-    if (!parsed.success) throw new HostError("INVALID_INPUT", parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+    if (!parsed.success) throw new EngineError("INVALID_INPUT", issuesText(parsed.error.issues));
     const req = parsed.data;
     assertNoReservedEnv(req.env);
     await this.assertPoolRoom();
@@ -512,7 +500,7 @@ export class Host {
       sourcePath = this.pool.path("tenants", source.id);
       if (req.sourceSnapshot) {
         if (!source.snapshots.some((s) => s.name === req.sourceSnapshot)) {
-          throw new HostError("SNAPSHOT_NOT_FOUND", `snapshot ${req.sourceSnapshot} of ${source.id} not found`);
+          throw new EngineError("SNAPSHOT_NOT_FOUND", `snapshot ${req.sourceSnapshot} of ${source.id} not found`);
         }
         sourcePath = this.pool.path("snapshots", source.id, req.sourceSnapshot);
       }
@@ -521,7 +509,7 @@ export class Host {
     // Allocation and reservation are synchronous, so concurrent creates never lease the same id, uid range or IP.
     const { id, uidBase, ip } = this.allocate();
     const name = req.name ?? id;
-    if (!NAME_RE.test(name)) throw new HostError("INVALID_INPUT", `invalid name ${name}`);
+    if (!NAME_RE.test(name)) throw new EngineError("INVALID_INPUT", `invalid name ${name}`);
     const limits = LimitsSchema.parse({ ...(source?.limits ?? tpl.settings.limits), ...req.limits });
     const meta: TenantMeta = {
       id,
@@ -585,7 +573,6 @@ export class Host {
   }
 
   private async writeLxcConfig(m: TenantMeta): Promise<void> {
-    const tpl = this.templates.get(m.template);
     const env: Env = { ...m.env, HOODY_TENANT_ID: m.id, HOODY_TENANT_NAME: m.name };
     await this.lxc.writeConfig({
       name: m.id,
@@ -668,8 +655,8 @@ export class Host {
   async pauseTenant(id: string): Promise<TenantInfo> {
     return this.lock.run(id, async () => {
       const m = this.getTenant(id);
-      if (!this.cgroups.running(id)) throw new HostError("INVALID_STATE", `tenant ${id} is not running`);
-      if (this.cgroups.frozen(id)) throw new HostError("INVALID_STATE", `tenant ${id} is already paused`);
+      if (!this.cgroups.running(id)) throw new EngineError("INVALID_STATE", `tenant ${id} is not running`);
+      if (this.cgroups.frozen(id)) throw new EngineError("INVALID_STATE", `tenant ${id} is already paused`);
       await this.cgroups.setFrozen(id, true);
       return this.tenantInfo(m);
     });
@@ -678,7 +665,7 @@ export class Host {
   async resumeTenant(id: string): Promise<TenantInfo> {
     return this.lock.run(id, async () => {
       const m = this.getTenant(id);
-      if (!this.cgroups.running(id) || !this.cgroups.frozen(id)) throw new HostError("INVALID_STATE", `tenant ${id} is not paused`);
+      if (!this.cgroups.running(id) || !this.cgroups.frozen(id)) throw new EngineError("INVALID_STATE", `tenant ${id} is not paused`);
       await this.cgroups.setFrozen(id, false);
       return this.tenantInfo(m);
     });
@@ -740,10 +727,10 @@ export class Host {
         else env[k] = v;
       }
       const envParsed = EnvSchema.safeParse(env);
-      if (!envParsed.success) throw new HostError("INVALID_INPUT", envParsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+      if (!envParsed.success) throw new EngineError("INVALID_INPUT", issuesText(envParsed.error.issues));
       assertNoReservedEnv(env);
       const limits = LimitsSchema.safeParse({ ...m.limits, ...patch.limits });
-      if (!limits.success) throw new HostError("INVALID_INPUT", limits.error.message);
+      if (!limits.success) throw new EngineError("INVALID_INPUT", issuesText(limits.error.issues));
       const prev = { env: m.env, limits: m.limits, ramdiskMiB: m.ramdiskMiB };
       m.env = envParsed.data;
       m.limits = limits.data;
@@ -775,7 +762,7 @@ export class Host {
           if (this.ramdisks.mounted(id)) await this.ramdisks.ensure(id, ramdiskSizeMiB(m), m.uidBase);
           await this.saveMeta(m);
           const back = await this.startLocked(m).then(() => "and it runs again", (e2: Error) => `but it did not start either: ${e2.message.split("\n")[0]}`);
-          throw new HostError("START_FAILED", `the tenant did not start with this change (${reason}); its previous settings are back ${back}`);
+          throw new EngineError("START_FAILED", `the tenant did not start with this change (${reason}); its previous settings are back ${back}`);
         }
       }
       return { tenant: this.tenantInfo(m), restarted: restart };
@@ -784,7 +771,7 @@ export class Host {
 
   async setFirewall(id: string, rules: FirewallRule[]): Promise<TenantInfo> {
     const parsed = z.array(FirewallRuleSchema).max(200).safeParse(rules);
-    if (!parsed.success) throw new HostError("INVALID_INPUT", parsed.error.message);
+    if (!parsed.success) throw new EngineError("INVALID_INPUT", issuesText(parsed.error.issues));
     return this.lock.run(id, async () => {
       const m = this.getTenant(id);
       const prev = m.firewall;
@@ -803,10 +790,10 @@ export class Host {
 
   async exec(id: string, command: string[], timeoutMs = 30_000): Promise<ExecResult> {
     const m = this.getTenant(id);
-    if (!command.length) throw new HostError("INVALID_INPUT", "command must not be empty");
-    if (!this.cgroups.running(id)) throw new HostError("INVALID_STATE", `tenant ${id} is not running`);
+    if (!command.length) throw new EngineError("INVALID_INPUT", "command must not be empty");
+    if (!this.cgroups.running(id)) throw new EngineError("INVALID_STATE", `tenant ${id} is not running`);
     // An attached command would join the frozen cgroup and hang until a resume.
-    if (this.cgroups.frozen(id)) throw new HostError("INVALID_STATE", `tenant ${id} is paused`);
+    if (this.cgroups.frozen(id)) throw new EngineError("INVALID_STATE", `tenant ${id} is paused`);
     return this.lxc.exec(id, command, { timeoutMs, ksm: m.ksm });
   }
 
@@ -854,13 +841,13 @@ export class Host {
         erased.push("processes (force-stopped)");
       }
       const survivors = await this.cgroups.killAll(id);
-      if (survivors.length) throw new HostError("SYSTEM_ERROR", `erase of ${id} stopped before its files: processes ${survivors.join(", ")} survived SIGKILL`);
+      if (survivors.length) throw new EngineError("SYSTEM_ERROR", `erase of ${id} stopped before its files: processes ${survivors.join(", ")} survived SIGKILL`);
       this.cgroups.removeAll(id);
       if (await this.ramdisks.remove(id)) erased.push("ramdisk (tmpfs unmounted)");
       if (await this.shares.remove(id)) erased.push("shared read-only mounts (unmounted)");
       if (await this.procs.remove(id)) erased.push("its /proc on the host (unmounted)");
       const mounted = await this.tenantMounts(id);
-      if (mounted.length) throw new HostError("SYSTEM_ERROR", `erase of ${id} stopped before its files: still mounted at ${mounted.join(", ")}`);
+      if (mounted.length) throw new EngineError("SYSTEM_ERROR", `erase of ${id} stopped before its files: still mounted at ${mounted.join(", ")}`);
       await this.firewall.removeTenant(id, m.veth, m.ip);
       erased.push(`firewall chains eg_${id}, in_${id}`);
       // Every snapshot on disk, also one a crash left out of the metadata.
@@ -884,10 +871,10 @@ export class Host {
       // data is gone from the image file; on SSDs it is the device's TRIM).
       if (await this.pool.discardFree()) erased.push("freed pool blocks discarded (fstrim)");
       const left = await this.erasureLeftovers(m);
-      if (left.length) throw new HostError("SYSTEM_ERROR", `erase of ${id} is incomplete, still present: ${left.join("; ")}`);
+      if (left.length) throw new EngineError("SYSTEM_ERROR", `erase of ${id} is incomplete, still present: ${left.join("; ")}`);
       erased.push("verified gone: processes, cgroups, mounts, paths, subvolumes, firewall chains, veth");
       await this.lxc.removeDir(id);
-      if (await fs.lstat(this.lxc.dir(id)).then(() => true, () => false)) throw new HostError("SYSTEM_ERROR", `erase of ${id} is incomplete: ${this.lxc.dir(id)} is still present`);
+      if (await fs.lstat(this.lxc.dir(id)).then(() => true, () => false)) throw new EngineError("SYSTEM_ERROR", `erase of ${id} is incomplete: ${this.lxc.dir(id)} is still present`);
       erased.push("lxc config, console and lxc logs, metadata");
       erased.push(`uid range ${m.uidBase}-${m.uidBase + UID_RANGE - 1} and address ${m.ip} released`);
       this.tenants.delete(id);
@@ -944,10 +931,10 @@ export class Host {
 
   async createSnapshot(id: string, name?: string): Promise<SnapshotInfo> {
     const snapName = name ?? `snap-${new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15)}-${randomInt(1000, 9999)}`;
-    if (!SNAPSHOT_NAME_RE.test(snapName)) throw new HostError("INVALID_INPUT", `invalid snapshot name ${snapName}`);
+    if (!SNAPSHOT_NAME_RE.test(snapName)) throw new EngineError("INVALID_INPUT", `invalid snapshot name ${snapName}`);
     return this.lock.run(id, async () => {
       const m = this.getTenant(id);
-      if (m.snapshots.some((s) => s.name === snapName)) throw new HostError("ALREADY_EXISTS", `snapshot ${snapName} exists`);
+      if (m.snapshots.some((s) => s.name === snapName)) throw new EngineError("ALREADY_EXISTS", `snapshot ${snapName} exists`);
       await this.assertPoolRoom();
       return Revert.run(async (revert) => {
         await fs.mkdir(this.pool.path("snapshots", id), { recursive: true });
@@ -975,7 +962,7 @@ export class Host {
   async restoreSnapshot(id: string, snapName: string): Promise<TenantInfo> {
     return this.lock.run(id, async () => {
       const m = this.getTenant(id);
-      if (!m.snapshots.some((s) => s.name === snapName)) throw new HostError("SNAPSHOT_NOT_FOUND", `snapshot ${snapName} not found`);
+      if (!m.snapshots.some((s) => s.name === snapName)) throw new EngineError("SNAPSHOT_NOT_FOUND", `snapshot ${snapName} not found`);
       const live = this.pool.path("tenants", id);
       const aside = this.restoreAsidePath(id);
       const oldId = m.subvolumeId;
@@ -1029,34 +1016,8 @@ async function writeJsonAtomic(file: string, data: unknown): Promise<void> {
 }
 
 function assertNoReservedEnv(env: Record<string, unknown>): void {
-  const bad = Object.keys(env).filter((k) => RESERVED_ENV.test(k));
-  if (bad.length) throw new HostError("INVALID_INPUT", `reserved env prefix HOODY_: ${bad.join(", ")}`);
-}
-
-/** A safe hostname/DNS label from a tenant name: lowercase letters, digits and '-', ≤ 63 chars. */
-export function dnsLabel(name: string): string {
-  const label = name.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 63).replace(/^-+|-+$/g, "");
-  return label || "tenant";
-}
-
-function ipToInt(ip: string): number {
-  return ip.split(".").reduce((acc, o) => acc * 256 + Number(o), 0);
-}
-function intToIp(n: number): string {
-  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".");
-}
-
-/** Lowest free address in the subnet, skipping network, the .1 gateway convention and broadcast. */
-export function firstFreeIp(subnet: string, used: Set<string>): string | null {
-  const [addr, bitsText] = subnet.split("/");
-  const bits = Number(bitsText);
-  const size = 2 ** (32 - bits);
-  const network = Math.floor(ipToInt(addr!) / size) * size;
-  for (let i = 2; i < size - 1; i++) {
-    const ip = intToIp(network + i);
-    if (!used.has(ip)) return ip;
-  }
-  return null;
+  const bad = reservedEnvKeys(env);
+  if (bad.length) throw new EngineError("INVALID_INPUT", `reserved env prefix HOODY_: ${bad.join(", ")}`);
 }
 
 /**

@@ -1,14 +1,16 @@
 // The REST dispatcher: Web Request in, Hoody envelope out. Validation, auth, idempotency and the
 // error envelope live here once; each route is a line in routes.ts calling server/core.
 import { STATUS_CODES } from "node:http";
-import { z } from "zod";
+import type { z } from "zod";
 import type { Core } from "../core/core";
 import { readBody } from "../core/body";
 import { CoreError, fromEngine } from "../core/errors";
 import { findProtoKey } from "../core/input-guard";
 import { BODY_LIMITS } from "../core/limits";
 import { ContainerId, EnvKey, ProjectId } from "../core/schemas";
-import { SNAPSHOT_NAME_RE } from "../engine/protocol";
+import { isReservedEnvKey } from "../shared/env";
+import { issuePointers, issuesText } from "../shared/issues";
+import { SNAPSHOT_NAME_RE } from "../shared/protocol";
 import { openApiDocument } from "./openapi";
 import { routes, type Method, type Route } from "./routes";
 
@@ -21,7 +23,12 @@ interface Compiled {
 }
 const compiled: Compiled[] = routes.map((route) => {
   const names: string[] = [];
-  const re = new RegExp(`^${route.path.replace(/\{(\w+)\}/g, (_, n: string) => (names.push(n), "([^/]+)"))}$`);
+  const re = new RegExp(
+    `^${route.path.replace(/\{(\w+)\}/g, (_, n: string) => {
+      names.push(n);
+      return "([^/]+)";
+    })}$`,
+  );
   return { route, re, names };
 });
 
@@ -42,7 +49,7 @@ function checkParams(route: Route, params: Record<string, string>): void {
       if (!SNAPSHOT_NAME_RE.test(v) && !/^[\w.-]{1,100}$/.test(v)) throw new CoreError(404, "SNAPSHOT_NOT_FOUND", "snapshot not found");
     } else if (k === "key") {
       if (!EnvKey.safeParse(v).success) throw new CoreError(422, "INVALID_ENV_KEY", "keys match ^[A-Za-z_][A-Za-z0-9_]*$");
-      if (/^HOODY_/i.test(v)) throw new CoreError(422, "RESERVED_ENV_PREFIX", "the HOODY_ prefix is reserved");
+      if (isReservedEnvKey(v)) throw new CoreError(422, "RESERVED_ENV_PREFIX", "the HOODY_ prefix is reserved");
     } else if (k === "script") {
       if (!/^[A-Za-z0-9._\-/[\]]{1,200}$/.test(v) || v.split("/").some((seg) => seg === ".." || seg === "." || seg === "")) throw new CoreError(404, "SCRIPT_NOT_FOUND", "no such script");
     } else if (k === "direction") {
@@ -52,10 +59,10 @@ function checkParams(route: Route, params: Record<string, string>): void {
 }
 
 function validation(e: z.ZodError, code = "VALIDATION_ERROR"): CoreError {
-  const data = e.issues.map((i) => ({ instancePath: i.path.length ? `/${i.path.join("/")}` : "", message: i.message }));
+  const data = issuePointers(e.issues);
   // An env key problem gets Hoody's specific code.
   const envKey = e.issues.find((i) => i.path[0] === "environment_vars" && (i.code === "invalid_key" || String(i.message).includes("keys match")));
-  return new CoreError(422, envKey ? "INVALID_ENV_KEY" : code, data.map((d) => `${d.instancePath || "body"}: ${d.message}`).join("; ").slice(0, 2000), data);
+  return new CoreError(422, envKey ? "INVALID_ENV_KEY" : code, issuesText(e.issues).slice(0, 2000), data);
 }
 
 export function envelope(status: number, message: string, data: unknown, headers: Record<string, string> = {}): Response {
@@ -105,14 +112,14 @@ export async function handleRest(core: Core, req: Request): Promise<Response> {
     // Its current id: an old (pre-0006) id in the path is an alias of it.
     const containerId = route.path.startsWith("/containers/{id}") && !route.path.endsWith("/copy") ? core.assertContainerVisible(actor, match.params.id!) : null;
 
-    let query: unknown = undefined;
+    let query: unknown;
     if (route.query) {
       const q = route.query.safeParse(Object.fromEntries(url.searchParams));
       if (!q.success) throw validation(q.error);
       query = q.data;
     }
     const raw = (await readBody(req, BODY_LIMITS.rest)).toString("utf8");
-    let body: unknown = undefined;
+    let body: unknown;
     if (route.body) {
       const ct = req.headers.get("content-type");
       if (raw && ct && !/^application\/(.+\+)?json\b/i.test(ct)) throw new CoreError(415, "UNSUPPORTED_MEDIA_TYPE", "send application/json");

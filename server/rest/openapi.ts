@@ -42,7 +42,8 @@ export function openApiDocument(serverUrl = "/api/v1") {
     for (const code of [401, 404, 422, 429, 500, 503]) {
       errors[String(code)] = { description: STATUS_CODES[code], content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } };
     }
-    (paths[r.path] ??= {})[r.method.toLowerCase()] = {
+    paths[r.path] ??= {};
+    paths[r.path]![r.method.toLowerCase()] = {
       summary: r.summary,
       tags: [r.tag],
       operationId: `${r.method.toLowerCase()}${r.path.replace(/\{(\w+)\}/g, "By_$1").replace(/[^a-zA-Z0-9]+(.)?/g, (_, c: string | undefined) => (c ? c.toUpperCase() : ""))}`,

@@ -158,7 +158,7 @@ export class TenantRouter {
     };
     if (!label) return fail(404, `No tenant answers at ${req.headers.host ?? "(no Host header)"}.`, "UNKNOWN_HOST");
     const t = await this.target(label);
-    if (!t || !t.ip) return fail(404, `No tenant is called ${label}.`, "UNKNOWN_TENANT");
+    if (!t?.ip) return fail(404, `No tenant is called ${label}.`, "UNKNOWN_TENANT");
     if (t.status === "deleting") return fail(410, `${label} is being deleted.`, "TENANT_GONE");
     if (t.status === "failed" || t.status === "creating") return fail(503, `${label} is ${t.status}.`, "TENANT_UNAVAILABLE");
     // Pausing is deliberate, like a suspension: a request does not resume the tenant.

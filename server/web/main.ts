@@ -49,7 +49,7 @@ function discardUnreadBody(req: http.IncomingMessage, socket: Socket): void {
   const stop = () => clearTimeout(timer);
   req.once("end", stop).once("close", stop);
   const drain = () => {
-    for (let chunk: Buffer | null; (chunk = req.read()) !== null; ) {
+    for (let chunk: Buffer | null = req.read(); chunk !== null; chunk = req.read()) {
       left -= chunk.length;
       if (left < 0) return void req.off("readable", drain);
     }

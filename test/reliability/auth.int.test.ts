@@ -12,8 +12,8 @@ import { execa } from "execa";
 import { appRouter } from "../../server/api/root";
 import { routes, type Route } from "../../server/rest/routes";
 import { SAME_ORIGIN_HEADER, SAME_ORIGIN_VALUE } from "../../server/web/guards";
-import { waitFor } from "../host-harness.js";
-import { TestStack } from "../stack-harness.js";
+import { waitFor } from "../../testkit/host-harness.js";
+import { TestStack } from "../../testkit/stack-harness.js";
 import { compareFingerprints, envelopeProblems, fingerprint, makeFixture, send, validBodyFor, type Fixture } from "./fuzz-kit.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");

@@ -6,7 +6,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { execa } from "execa";
-import type { TestHost } from "../host-harness.js";
+import type { TestHost } from "../../testkit/host-harness.js";
 
 const UID_RANGE = 65536;
 

@@ -6,8 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fs from "node:fs/promises";
 import path from "node:path";
-import { TestStack } from "../stack-harness.js";
-import { waitFor } from "../host-harness.js";
+import { TestStack } from "../../testkit/stack-harness.js";
+import { waitFor } from "../../testkit/host-harness.js";
 import { checkConsistency } from "./consistency.js";
 
 const PER_ROUND = 25; // creates and deletes each: 50 concurrent requests
@@ -90,7 +90,12 @@ describe("kill -9 of the host daemon and the web server mid-flight", () => {
       const victims = [...live.keys()].slice(0, PER_ROUND);
       let answered = 0;
       let onAnswer = () => {};
-      const counted = (p: Promise<Attempt>) => p.then((a) => (answered++, onAnswer(), a));
+      const counted = (p: Promise<Attempt>) =>
+        p.then((a) => {
+          answered++;
+          onAnswer();
+          return a;
+        });
       const t0 = performance.now();
       const creates = Array.from({ length: PER_ROUND }, (_, i) => counted(post(round, i)));
       const deletes = victims.map((id) => counted(del(id)));
@@ -101,7 +106,14 @@ describe("kill -9 of the host daemon and the web server mid-flight", () => {
       const half = await halfStates();
       const created = await Promise.all(creates);
       const deleted = await Promise.all(deletes);
-      const tally = (a: Attempt[]) => Object.entries(a.reduce<Record<string, number>>((m, x) => ((m[`${x.status}${x.code ? ` ${x.code}` : ""}`] = (m[`${x.status}${x.code ? ` ${x.code}` : ""}`] ?? 0) + 1), m), {})).map(([k, n]) => `${n}× ${k}`).join(", ");
+      const tally = (a: Attempt[]) => {
+        const byKind = new Map<string, number>();
+        for (const x of a) {
+          const kind = `${x.status}${x.code ? ` ${x.code}` : ""}`;
+          byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
+        }
+        return [...byKind].map(([k, n]) => `${n}× ${k}`).join(", ");
+      };
       console.log(`[crash] round ${round + 1} (${what}): killed at ${killedMs} ms; creates: ${tally(created)}; deletes: ${tally(deleted)}; on disk at the kill: ${JSON.stringify(half)}`);
       // Nothing may answer with an unexplained error before the kill: 201/200, or the engine-down 503.
       for (const a of [...created, ...deleted]) if (a.status !== "died") expect([200, 201, 503], `${a.status} ${a.code}`).toContain(a.status);
@@ -114,7 +126,11 @@ describe("kill -9 of the host daemon and the web server mid-flight", () => {
       } else {
         // The web server saw its engine calls die: it must reconcile by itself once the daemon is back.
         let last: string[] = [];
-        const healed = await waitFor(async () => ((last = (await checkConsistency(s.host, { settled: true })).problems), last.length === 0), 60_000, 500).catch(() => false);
+        const settled = async () => {
+          last = (await checkConsistency(s.host, { settled: true })).problems;
+          return last.length === 0;
+        };
+        const healed = await waitFor(settled, 60_000, 500).catch(() => false);
         expect(healed ? [] : last, `60 s after the daemon restarted (killed at ${killedMs} ms)`).toEqual([]);
       }
 

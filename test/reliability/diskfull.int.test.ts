@@ -7,8 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fs from "node:fs/promises";
 import { execa } from "execa";
-import { TestStack } from "../stack-harness.js";
-import { httpGet, waitFor } from "../host-harness.js";
+import { TestStack } from "../../testkit/stack-harness.js";
+import { httpGet, waitFor } from "../../testkit/host-harness.js";
 import { checkConsistency } from "./consistency.js";
 
 const MiB = 1024 * 1024;

@@ -10,7 +10,7 @@ import Database from "better-sqlite3";
 import { execa } from "execa";
 import { expect } from "vitest";
 import type { Route } from "../../server/rest/routes";
-import type { TestStack } from "../stack-harness.js";
+import type { TestStack } from "../../testkit/stack-harness.js";
 
 export interface Fixture {
   projectA: string;

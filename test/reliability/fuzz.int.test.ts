@@ -14,7 +14,7 @@ import fc from "fast-check";
 import { appRouter } from "../../server/api/root";
 import { routes, type Route } from "../../server/rest/routes";
 import { SAME_ORIGIN_HEADER, SAME_ORIGIN_VALUE } from "../../server/web/guards";
-import { TestStack } from "../stack-harness.js";
+import { TestStack } from "../../testkit/stack-harness.js";
 import { compareFingerprints, envelopeProblems, fingerprint, makeFixture, send, sendRaw, TraceReader, validBodyFor, type Fingerprint, type Fixture, type RawAnswer } from "./fuzz-kit.js";
 
 const SEED = Number(process.env.HOODY_FUZZ_SEED ?? Date.now() % 2 ** 31);
@@ -389,6 +389,10 @@ describe("fuzzed framing: what Node's client would not send", () => {
     const head = (method: string, p: string, extra = "") => `${method} ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\n${auth}${extra}Connection: close\r\n`;
     const create = `/api/v1/projects/${fx.projectA}/containers`;
     const valid = JSON.stringify({ template: "mini", name: "fuzz-raw" });
+    const tooLarge = (st: number, text: string) => {
+      expect(st).toBe(413);
+      expect(text).toContain("PAYLOAD_TOO_LARGE");
+    };
     const cases: { name: string; bytes: Buffer | string; expect: (st: number, text: string) => void }[] = [
       { name: "raw NUL in the path", bytes: head("GET", `/api/v1/containers/c\0${MARK}`) + "\r\n", expect: (st) => expect(st).toBe(400) },
       { name: "raw UTF-8 in the path", bytes: Buffer.concat([Buffer.from(`GET /api/v1/containers/${MARK}`), Buffer.from("é😀", "utf8"), Buffer.from(` HTTP/1.1\r\nHost: x\r\n${auth}Connection: close\r\n\r\n`)]), expect: (st) => expect(st).toBeLessThan(500) },
@@ -398,8 +402,8 @@ describe("fuzzed framing: what Node's client would not send", () => {
       { name: "Content-Length and Transfer-Encoding (smuggling shape)", bytes: head("POST", create, `Content-Type: application/json\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n`) + `\r\n0\r\n\r\nPOST ${create} HTTP/1.1\r\n\r\n`, expect: (st) => expect(st).toBe(400) },
       { name: "obs-fold header", bytes: head("POST", create, `Content-Type: application/json\r\nX-Fuzz: a\r\n  folded ${MARK}\r\nContent-Length: 1\r\n`) + "\r\n{", expect: (st) => expect(st).toBeLessThan(500) },
       { name: "header block over 16 KiB", bytes: head("POST", create, `X-Fuzz: ${"h".repeat(20_000)}\r\nContent-Type: application/json\r\nContent-Length: ${valid.length}\r\n`) + "\r\n" + valid, expect: (st) => expect(st).toBe(431) },
-      { name: "Content-Length over the body limit", bytes: head("POST", create, `Content-Type: application/json\r\nContent-Length: ${3 * 1024 * 1024}\r\n`) + "\r\n{", expect: (st, text) => (expect(st).toBe(413), expect(text).toContain("PAYLOAD_TOO_LARGE")) },
-      { name: "chunked body over the body limit", bytes: head("POST", create, "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n") + `\r\n${(3 * 1024 * 1024).toString(16)}\r\n{"template":"${"x".repeat(3 * 1024 * 1024 - 15)}"}\r\n0\r\n\r\n`, expect: (st, text) => (expect(st).toBe(413), expect(text).toContain("PAYLOAD_TOO_LARGE")) },
+      { name: "Content-Length over the body limit", bytes: head("POST", create, `Content-Type: application/json\r\nContent-Length: ${3 * 1024 * 1024}\r\n`) + "\r\n{", expect: tooLarge },
+      { name: "chunked body over the body limit", bytes: head("POST", create, "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n") + `\r\n${(3 * 1024 * 1024).toString(16)}\r\n{"template":"${"x".repeat(3 * 1024 * 1024 - 15)}"}\r\n0\r\n\r\n`, expect: tooLarge },
       { name: "a body shorter than its Content-Length, then close", bytes: head("POST", create, `Content-Type: application/json\r\nContent-Length: ${valid.length + 10}\r\n`) + "\r\n" + valid, expect: (st) => expect(st).toBeLessThan(500) },
       { name: "method override headers do not turn a GET into a DELETE", bytes: head("GET", `/api/v1/containers/${fx.cA}`, "X-HTTP-Method-Override: DELETE\r\nX-Method-Override: DELETE\r\n") + "\r\n", expect: (st) => expect(st).toBe(200) },
       { name: "unknown method", bytes: head("PROPFIND", `/api/v1/containers/${fx.cA}`) + "\r\n", expect: (st) => expect(st).toBeLessThan(500) },

@@ -8,9 +8,9 @@ import fs from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import { execa } from "execa";
-import type { TenantInfo } from "../../server/engine/protocol.js";
-import { TestStack } from "../stack-harness.js";
-import { httpGet, waitFor } from "../host-harness.js";
+import type { TenantInfo } from "../../server/shared/protocol.js";
+import { TestStack } from "../../testkit/stack-harness.js";
+import { httpGet, waitFor } from "../../testkit/host-harness.js";
 import { initPid as tenantInitPid, inTenant, tenantShell, udpReceiver as udpReceiverIn, udpSend as udpSendFrom } from "../tenant-probes.js";
 
 let s: TestStack;
@@ -51,7 +51,12 @@ async function tenantProcesses(t: TenantInfo): Promise<{ pid: number; uid: numbe
   const inside = new Set([root]);
   for (let grew = true; grew; ) {
     grew = false;
-    for (const [pid, ppid] of rows) if (inside.has(ppid) && !inside.has(pid)) (inside.add(pid), (grew = true));
+    for (const [pid, ppid] of rows) {
+      if (inside.has(ppid) && !inside.has(pid)) {
+        inside.add(pid);
+        grew = true;
+      }
+    }
   }
   return rows.filter(([pid]) => inside.has(pid)).map(([pid, , uid]) => ({ pid, uid }));
 }

@@ -4,7 +4,7 @@
 // same Idempotency-Key as told; none is lost or duplicated, capacity is used to the last range,
 // and afterwards the database and the pool hold exactly the successful ones.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TestStack } from "../stack-harness.js";
+import { TestStack } from "../../testkit/stack-harness.js";
 import { checkConsistency } from "./consistency.js";
 
 const CLIENTS = 200;

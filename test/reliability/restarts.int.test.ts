@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
-import { TestStack } from "../stack-harness.js";
-import { TestHost, freePort, httpGet, waitFor } from "../host-harness.js";
+import { TestStack } from "../../testkit/stack-harness.js";
+import { TestHost, freePort, httpGet, waitFor } from "../../testkit/host-harness.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 

@@ -6,7 +6,7 @@ import { ago } from "../../_lib/format";
 import { HeadRow } from "../../_lib/table";
 import { api } from "../../_lib/trpc";
 import { errorText } from "../../_lib/errors";
-import { input, focus, primary, secondary, th, td } from "../../_lib/styles";
+import { input, focus, primary, secondary, td } from "../../_lib/styles";
 
 const PAGE_SIZE = 50;
 

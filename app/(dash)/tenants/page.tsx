@@ -57,11 +57,11 @@ function Tenants() {
 
   // Search box: debounced into the query string.
   const [searchInput, setSearchInput] = useState(search);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: debounces typing only; a query-string change from elsewhere must not re-arm it.
   useEffect(() => {
     if (searchInput.trim() === search) return;
     const t = setTimeout(() => setParams({ q: searchInput.trim().slice(0, 100) || null }), 300);
     return () => clearTimeout(t);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [searchInput]);
 
   const input = {

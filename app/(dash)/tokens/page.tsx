@@ -5,7 +5,7 @@ import { ago } from "../../_lib/format";
 import { HeadRow } from "../../_lib/table";
 import { api } from "../../_lib/trpc";
 import { errorText } from "../../_lib/errors";
-import { input, focus, primary, secondary, danger, th, td } from "../../_lib/styles";
+import { input, primary, secondary, danger, th, td } from "../../_lib/styles";
 
 
 
@@ -181,6 +181,7 @@ function TokensSection({ projects }: { projects: { id: string; alias: string }[]
                       {k.revoked_at ? null : confirming === k.id ? (
                         <span className="inline-flex flex-wrap items-center justify-end gap-2">
                           <span className="text-xs text-neutral-700">Revoke “{k.name}”?</span>
+                          {/* biome-ignore lint/a11y/noAutofocus: the confirmation replaces the Revoke button the keyboard was on; focus follows it. */}
                           <button type="button" className={danger} disabled={revoke.isPending} onClick={() => revoke.mutate({ id: k.id })} autoFocus>
                             {revoke.isPending ? "Revoking…" : "Yes, revoke"}
                           </button>

@@ -1,7 +1,7 @@
 // An in-memory Engine for unit tests of server/core (Incus's storage/drivers/driver_mock.go idea: a
 // fake behind the same interface). No root, LXC or BTRFS: tenants, templates, snapshots and rules
 // are plain objects. It checks its inputs with the same schemas and fails with the same
-// HostClientError codes as the host daemon and the Incus engine, so core's error mapping and
+// EngineError codes as the host daemon and the Incus engine, so core's error mapping and
 // rollbacks run as they do against the real ones. Every call is recorded, and a test can make the
 // next call of a method fail (before or after its effect) or hold it mid-way.
 import { randomBytes } from "node:crypto";
@@ -27,14 +27,14 @@ import {
   type TemplateSettings,
   type TenantInfo,
   type TenantStats,
-} from "../protocol";
+} from "../../shared/protocol";
+import { reservedEnvKeys } from "../../shared/env";
+import { issuesText } from "../../shared/issues";
 import type { Engine, EngineCapabilities, EngineServer } from "../types";
 import {
   DEFAULT_TEMPLATE_SETTINGS,
   fail,
-  issues,
   MiB,
-  RESERVED_ENV,
   snapshotInfo,
   tenantInfo,
   tenantStats,
@@ -293,9 +293,9 @@ export class FakeEngine implements Engine {
 
   private doCreate(input: CreateTenantInput): TenantInfo {
     const parsed = CreateTenantSchema.safeParse(input);
-    if (!parsed.success) return fail("INVALID_INPUT", issues(parsed.error));
+    if (!parsed.success) return fail("INVALID_INPUT", issuesText(parsed.error.issues));
     const req = parsed.data;
-    const reserved = Object.keys(req.env).filter((k) => RESERVED_ENV.test(k));
+    const reserved = reservedEnvKeys(req.env);
     if (reserved.length) fail("INVALID_INPUT", `reserved env prefix HOODY_: ${reserved.join(", ")}`);
     const tpl = this.getTemplate(req.template);
     const source = req.sourceTenant ? this.tenant(req.sourceTenant) : null;
@@ -422,8 +422,8 @@ export class FakeEngine implements Engine {
         else env[k] = v;
       }
       const envParsed = EnvSchema.safeParse(env);
-      if (!envParsed.success) fail("INVALID_INPUT", issues(envParsed.error));
-      const reserved = Object.keys(env).filter((k) => RESERVED_ENV.test(k));
+      if (!envParsed.success) fail("INVALID_INPUT", issuesText(envParsed.error.issues));
+      const reserved = reservedEnvKeys(env);
       if (reserved.length) fail("INVALID_INPUT", `reserved env prefix HOODY_: ${reserved.join(", ")}`);
       const limits = LimitsSchema.safeParse({ ...t.limits, ...patch.limits });
       if (!limits.success) fail("INVALID_INPUT", limits.error.message);

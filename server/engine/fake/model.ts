@@ -1,12 +1,10 @@
 // The fake engine's model (server/engine/fake/engine.ts): what it holds for tenants, snapshots and
-// templates, its errors (the real engines' HostClientError codes), and the engine's views of them.
-import type { z } from "zod";
-import { HostClientError } from "../host-client";
+// templates, its errors (the real engines' EngineError codes), and the engine's views of them.
+import { EngineError, type EngineErrorCode } from "../../shared/errors";
 import {
   TemplateSettingsSchema,
   type ExecResult,
   type FirewallRule,
-  type HostErrorCode,
   type Limits,
   type SnapshotInfo,
   type TemplateSettings,
@@ -14,11 +12,11 @@ import {
   type TenantState,
   type TenantStats,
   type Env,
-} from "../protocol";
+} from "../../shared/protocol";
 import type { Engine, EngineCapabilities, EngineServer } from "../types";
 
-/** What a failure looks like: an engine code (a HostClientError), or "UNAVAILABLE" (the socket refused, as a dead daemon does). */
-export type FakeFailure = HostErrorCode | "UNAVAILABLE";
+/** What a failure looks like: an engine code (an EngineError), or "UNAVAILABLE" (the socket refused, as a dead daemon does). */
+export type FakeFailure = EngineErrorCode | "UNAVAILABLE";
 
 /** Methods of the Engine that can be recorded, failed or held. */
 export type FakeMethod = Exclude<keyof Engine, "kind" | "capabilities">;
@@ -114,15 +112,13 @@ export const DEFAULT_TEMPLATE_SETTINGS: TemplateSettings = TemplateSettingsSchem
   firewall: [],
 });
 
-export function fail(code: HostErrorCode, message: string): never {
-  throw new HostClientError(code, message, 0);
+export function fail(code: EngineErrorCode, message: string): never {
+  throw new EngineError(code, message);
 }
 /** A refused unix socket, as the host client sees a dead daemon (core maps it to ENGINE_UNAVAILABLE). */
 export function unavailable(message = "connect ECONNREFUSED /var/lib/hoody/run/hostd.sock"): Error {
   return Object.assign(new Error(message), { code: "ECONNREFUSED" });
 }
-export const issues = (e: z.ZodError) => e.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
-export const RESERVED_ENV = /^HOODY_/;
 
 export function tenantStats(t: FakeTenant, detailed: boolean): TenantStats {
   const up = t.state === "running" || t.state === "paused";

@@ -2,7 +2,7 @@
 // next to their sources, which a bundled web server cannot do. Prints {"tarball","dir","settings"} as JSON; exit 3: no such recipe.
 //   tsx server/engine/incus/build-image.ts <recipe> <cacheDir>
 import path from "node:path";
-import { RECIPES } from "../../host/recipes/index.js";
+import { RECIPES } from "../../recipes/index.js";
 import { buildImageTarball } from "./recipe-image.js";
 
 const [recipe, cacheDir] = process.argv.slice(2);

@@ -16,7 +16,12 @@ import path from "node:path";
 import { execa } from "execa";
 import { randomBytes, randomInt } from "node:crypto";
 import { z } from "zod";
-import { HostClientError } from "../host-client";
+import { isReservedEnvKey, reservedEnvKeys } from "../../shared/env";
+import { EngineError, type EngineErrorCode, isEngineError } from "../../shared/errors";
+import { cidrBlock, firstFreeIp, intToIp } from "../../shared/ip";
+import { issuesText } from "../../shared/issues";
+import { KeyedMutex } from "../../shared/lock";
+import { Revert } from "../../shared/revert";
 import {
   CreateTenantSchema,
   EnvSchema,
@@ -29,7 +34,6 @@ import {
   type CreateTenantInput,
   type ExecResult,
   type FirewallRule,
-  type HostErrorCode,
   type HostInfo,
   type HostStats,
   type Limits,
@@ -38,7 +42,7 @@ import {
   type TemplateSettings,
   type TenantInfo,
   type TenantStats,
-} from "../protocol";
+} from "../../shared/protocol";
 import type { Engine, EngineCapabilities, EngineServer } from "../types";
 import { IncusApiError, IncusClient } from "./client";
 import { K, createTemplateInstances, templateInstanceName, templateMembers, uploadImage } from "./templates";
@@ -67,15 +71,14 @@ const T = {
   firewall: "user.hoody.firewall",
   labelPrefix: "user.hoody.label.",
 } as const;
-const RESERVED_ENV = /^HOODY_/;
 
-function fail(code: HostErrorCode, message: string): never {
-  throw new HostClientError(code, message, 0);
+function fail(code: EngineErrorCode, message: string): never {
+  throw new EngineError(code, message);
 }
 
-/** Incus errors in the engine's vocabulary (the core maps HostClientError codes to API errors). */
+/** Incus errors in the engine's vocabulary (the core maps EngineError codes to API errors). */
 function mapError(e: unknown, what: { tenant?: string; snapshot?: string } = {}): never {
-  if (e instanceof HostClientError) throw e;
+  if (isEngineError(e)) throw e;
   if (e instanceof IncusApiError) {
     if (e.status === 404) {
       if (what.snapshot) fail("SNAPSHOT_NOT_FOUND", `snapshot ${what.snapshot} not found`);
@@ -92,29 +95,10 @@ function quoteInitArg(a: string): string {
   return a;
 }
 
-function ipToInt(ip: string): number {
-  return ip.split(".").reduce((acc, o) => acc * 256 + Number(o), 0);
-}
-function intToIp(n: number): string {
-  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".");
-}
-
-/** A small keyed mutex: one mutation per tenant (and one network/ACL list update) at a time. */
-class Locks {
-  private tails = new Map<string, Promise<unknown>>();
-  run<R>(key: string, fn: () => Promise<R>): Promise<R> {
-    const prev = this.tails.get(key) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
-    const tail = next.catch(() => undefined);
-    this.tails.set(key, tail);
-    void tail.then(() => this.tails.get(key) === tail && this.tails.delete(key));
-    return next;
-  }
-}
-
 export class IncusEngine implements Engine {
   readonly kind = "incus" as const;
-  private locks = new Locks();
+  /** One mutation per tenant (and one template or network-ACL list update) at a time. */
+  private locks = new KeyedMutex();
   private cache: { at: number; list: IncusInstanceFull[] } | null = null;
   private events: { close(): void } | null = null;
   private reservedIps = new Set<string>();
@@ -178,10 +162,9 @@ export class IncusEngine implements Engine {
     const n = await this.client.get<{ config: Record<string, string> }>(`/1.0/networks/${this.config.network}`).catch((e) => mapError(e));
     const cidr = n.config["ipv4.address"];
     if (!cidr || cidr === "none") fail("SYSTEM_ERROR", `network ${this.config.network} has no IPv4 address`);
-    const [gateway, bits] = cidr.split("/") as [string, string];
-    const prefix = Number(bits);
-    const size = 2 ** (32 - prefix);
-    const subnet = `${intToIp(Math.floor(ipToInt(gateway) / size) * size)}/${prefix}`;
+    const gateway = cidr.split("/")[0]!;
+    const { network, bits: prefix } = cidrBlock(cidr);
+    const subnet = `${intToIp(network)}/${prefix}`;
     const want = { "security.acls.default.ingress.action": "reject", "security.acls.default.egress.action": "reject" };
     if (Object.entries(want).some(([k, v]) => n.config[k] !== v)) {
       await this.client.patch(`/1.0/networks/${this.config.network}`, { config: want }).catch((e) => mapError(e));
@@ -193,7 +176,7 @@ export class IncusEngine implements Engine {
   private tenantInfo(i: IncusInstanceFull): TenantInfo {
     const c = i.config;
     const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(c)) if (k.startsWith("environment.") && !RESERVED_ENV.test(k.slice(12))) env[k.slice(12)] = v;
+    for (const [k, v] of Object.entries(c)) if (k.startsWith("environment.") && !isReservedEnvKey(k.slice(12))) env[k.slice(12)] = v;
     const labels: Record<string, string> = {};
     for (const [k, v] of Object.entries(c)) if (k.startsWith(T.labelPrefix)) labels[k.slice(T.labelPrefix.length)] = v;
     return {
@@ -468,17 +451,9 @@ export class IncusEngine implements Engine {
     let id: string;
     do id = `c${randomBytes(8).toString("hex").slice(0, 10)}`;
     while (names.has(id));
-    const usedIp = new Set([...list.map((i) => i.config[T.ip]).filter(Boolean), ...this.reservedIps]);
-    const size = 2 ** (32 - net.prefix);
-    const network = ipToInt(net.subnet.split("/")[0]!);
-    let ip: string | null = null;
-    for (let k = 2; k < size - 1; k++) {
-      const cand = intToIp(network + k);
-      if (cand !== net.gateway && !usedIp.has(cand)) {
-        ip = cand;
-        break;
-      }
-    }
+    // The bridge's own address may sit anywhere in the subnet: never leased.
+    const usedIp = new Set([...list.flatMap((i) => i.config[T.ip] ?? []), ...this.reservedIps, net.gateway]);
+    const ip = firstFreeIp(net.subnet, usedIp);
     if (!ip) fail("EXHAUSTED", `no free address in ${net.subnet}`);
     let uidBase: number | undefined;
     if (this.config.uidBase !== undefined) {
@@ -586,9 +561,9 @@ export class IncusEngine implements Engine {
 
   async createTenant(input: CreateTenantInput): Promise<TenantInfo> {
     const parsed = CreateTenantSchema.safeParse(input);
-    if (!parsed.success) fail("INVALID_INPUT", parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+    if (!parsed.success) fail("INVALID_INPUT", issuesText(parsed.error.issues));
     const req = parsed.data;
-    const reserved = Object.keys(req.env).filter((k) => RESERVED_ENV.test(k));
+    const reserved = reservedEnvKeys(req.env);
     if (reserved.length) fail("INVALID_INPUT", `reserved env prefix HOODY_: ${reserved.join(", ")}`);
     const list = await this.instances(true);
     const tplInst = list.find((i) => i.config[K.kind] === "template" && i.config[K.template] === req.template);
@@ -609,7 +584,7 @@ export class IncusEngine implements Engine {
       base = { initCmd: tpl.initCmd, appPort: tpl.appPort, env: tpl.env, limits: tpl.limits, ramdiskMiB: tpl.ramdiskMiB, firewall: tpl.firewall };
     }
     const limits = LimitsSchema.safeParse({ ...base.limits, ...req.limits });
-    if (!limits.success) fail("INVALID_INPUT", limits.error.message);
+    if (!limits.success) fail("INVALID_INPUT", issuesText(limits.error.issues));
     const net = await this.network();
     const lease = await this.allocate(list);
     const { id, ip } = lease;
@@ -649,45 +624,45 @@ export class IncusEngine implements Engine {
     // Template-only keys have no meaning on a tenant: an empty value drops them.
     for (const k of [K.settings, K.recipe]) delete config[k];
     const acl = this.aclName(id);
-    const undo: (() => Promise<unknown>)[] = [];
     try {
-      await this.client.post("/1.0/network-acls", { name: acl, description: `hoody tenant ${id}`, ...this.aclRules(ip, firewall, net.gateway) });
-      undo.push(() => this.client.delete(`/1.0/network-acls/${acl}`));
-      await this.attachAcl(id, true);
-      undo.push(() => this.attachAcl(id, false));
-      undo.push(() => this.client.delete(`/1.0/instances/${id}`).catch(() => undefined));
-      undo.push(() => this.client.put(`/1.0/instances/${id}/state`, { action: "stop", force: true }).catch(() => undefined));
-      await this.client.post(
-        "/1.0/instances",
-        {
-          name: id,
-          type: "container",
-          source: { type: "copy", source: source.source, instance_only: true },
-          config,
-          devices: {
-            root: { type: "disk", path: "/", pool: this.config.pool, ...(diskMiB && { size: `${diskMiB}MiB` }) },
-            eth0: {
-              type: "nic",
-              network: this.config.network,
-              name: "eth0",
-              "ipv4.address": ip,
-              "security.port_isolation": "true",
-              "security.mac_filtering": "true",
-              "security.ipv4_filtering": "true",
+      await Revert.run(async (revert) => {
+        await this.client.post("/1.0/network-acls", { name: acl, description: `hoody tenant ${id}`, ...this.aclRules(ip, firewall, net.gateway) });
+        revert.add("network ACL", () => this.client.delete(`/1.0/network-acls/${acl}`));
+        await this.attachAcl(id, true);
+        revert.add("ACL on the bridge", () => this.attachAcl(id, false));
+        // The copy may have failed before the instance existed: nothing to undo then, not a problem.
+        revert.add("instance", () => this.client.delete(`/1.0/instances/${id}`).catch(() => undefined));
+        revert.add("instance stop", () => this.client.put(`/1.0/instances/${id}/state`, { action: "stop", force: true }).catch(() => undefined));
+        await this.client.post(
+          "/1.0/instances",
+          {
+            name: id,
+            type: "container",
+            source: { type: "copy", source: source.source, instance_only: true },
+            config,
+            devices: {
+              root: { type: "disk", path: "/", pool: this.config.pool, ...(diskMiB && { size: `${diskMiB}MiB` }) },
+              eth0: {
+                type: "nic",
+                network: this.config.network,
+                name: "eth0",
+                "ipv4.address": ip,
+                "security.port_isolation": "true",
+                "security.mac_filtering": "true",
+                "security.ipv4_filtering": "true",
+              },
             },
+            start: req.start,
           },
-          start: req.start,
-        },
-        source.target ? { target: source.target } : undefined,
-      );
+          source.target ? { target: source.target } : undefined,
+        );
+      });
     } catch (e) {
-      for (const u of undo.reverse()) await u().catch(() => undefined);
+      mapError(e);
+    } finally {
       lease.release();
       this.invalidate();
-      mapError(e);
     }
-    lease.release();
-    this.invalidate();
     return this.getTenant(id);
   }
 
@@ -766,7 +741,7 @@ export class IncusEngine implements Engine {
       try {
         inst = await this.tenantInstance(id);
       } catch (e) {
-        if (e instanceof HostClientError && e.code === "TENANT_NOT_FOUND") return { id, existed: false, erased: [] };
+        if (isEngineError(e) && e.code === "TENANT_NOT_FOUND") return { id, existed: false, erased: [] };
         throw e;
       }
       const erased: string[] = [];
@@ -813,14 +788,14 @@ export class IncusEngine implements Engine {
         else env[k] = v;
       }
       const envParsed = EnvSchema.safeParse(env);
-      if (!envParsed.success) fail("INVALID_INPUT", envParsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
-      const reserved = Object.keys(env).filter((k) => RESERVED_ENV.test(k));
+      if (!envParsed.success) fail("INVALID_INPUT", issuesText(envParsed.error.issues));
+      const reserved = reservedEnvKeys(env);
       if (reserved.length) fail("INVALID_INPUT", `reserved env prefix HOODY_: ${reserved.join(", ")}`);
       const limits = LimitsSchema.safeParse({ ...info.limits, ...patch.limits });
-      if (!limits.success) fail("INVALID_INPUT", limits.error.message);
+      if (!limits.success) fail("INVALID_INPUT", issuesText(limits.error.issues));
       const config: Record<string, string> = {};
       // volatile.* keys are Incus's own (it refuses their removal): carried over as they are.
-      for (const [k, v] of Object.entries(inst.config)) if (!(k.startsWith("environment.") && !RESERVED_ENV.test(k.slice(12)))) config[k] = v;
+      for (const [k, v] of Object.entries(inst.config)) if (!(k.startsWith("environment.") && !isReservedEnvKey(k.slice(12)))) config[k] = v;
       for (const [k, v] of Object.entries(envParsed.data)) config[`environment.${k}`] = v;
       Object.assign(config, this.limitsConfig(limits.data), { [T.limits]: JSON.stringify(limits.data) });
       if (patch.ramdiskMiB !== undefined) {
@@ -843,7 +818,7 @@ export class IncusEngine implements Engine {
 
   async setFirewall(id: string, rules: FirewallRule[]): Promise<TenantInfo> {
     const parsed = z.array(FirewallRuleSchema).max(200).safeParse(rules);
-    if (!parsed.success) fail("INVALID_INPUT", parsed.error.message);
+    if (!parsed.success) fail("INVALID_INPUT", issuesText(parsed.error.issues));
     return this.locks.run(id, async () => {
       const inst = await this.tenantInstance(id);
       const net = await this.network();

@@ -1,4 +1,4 @@
-// Templates on Incus: the rootfs the host engine's recipes build (server/host/recipes, the same
+// Templates on Incus: the rootfs the recipes build (server/recipes, the same
 // files), packed as a unified image tarball (metadata.yaml + rootfs/), uploaded to /1.0/images, and
 // instantiated once per cluster member as a stopped instance. Tenants are local copies of it
 // (on BTRFS a snapshot); a copy across members would be a full transfer, so every member has its own.
@@ -6,8 +6,7 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import fs from "node:fs/promises";
-import path from "node:path";
-import type { TemplateSettings } from "../protocol";
+import type { TemplateSettings } from "../../shared/protocol";
 import type { IncusClient } from "./client";
 import type { IncusClusterMember, IncusInstance, IncusServer } from "./types";
 

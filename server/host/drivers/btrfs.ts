@@ -5,8 +5,8 @@ import fs from "node:fs/promises";
 import { closeSync, openSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { libcFunc } from "../ffi.js";
-import { run, SysError } from "../sys.js";
-import type { QuotaMode } from "../../engine/protocol.js";
+import { run, SysError } from "../../shared/sys.js";
+import type { QuotaMode } from "../../shared/protocol.js";
 
 export interface PoolOptions {
   mountPath: string;

@@ -7,8 +7,8 @@
 // tmpfs that survives restarts), stays counted there; the tenant's memory limit is set on that cgroup
 // too, so its next run shares the limit with what the previous ones left instead of getting a fresh
 // one each restart. Tenants started by an older version sit in lxc.payload.<id> until their next start.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
-import type { Limits } from "../../engine/protocol.js";
+import { type Dirent, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import type { Limits } from "../../shared/protocol.js";
 
 export type CgroupLayout = "v1" | "v2";
 const ROOT = "/sys/fs/cgroup";
@@ -272,7 +272,7 @@ export class CgroupReader {
 function cgroupTree(top: string): string[] {
   const dirs: string[] = [];
   const walk = (dir: string) => {
-    let entries;
+    let entries: Dirent[];
     try {
       entries = readdirSync(dir, { withFileTypes: true });
     } catch {

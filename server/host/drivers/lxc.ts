@@ -4,12 +4,12 @@
 // without a single chown.
 import fs from "node:fs/promises";
 import path from "node:path";
-import { run, SysError } from "../sys.js";
+import { run, SysError } from "../../shared/sys.js";
 import { spawnWithMemoryMerge } from "./ksm.js";
 import { limitConfigLines, placementConfigLines, type CgroupLayout } from "./cgroup.js";
 import { LXCFS_DIR, LXCFS_MOUNT_HOOK } from "./lxcfs.js";
 import { TENANT_PROC_HOOK } from "./procfs.js";
-import type { Env, Limits } from "../../engine/protocol.js";
+import type { Env, Limits } from "../../shared/protocol.js";
 
 export const UID_RANGE = 65536;
 

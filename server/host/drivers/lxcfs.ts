@@ -6,7 +6,7 @@
 // PID 1), the daemon starts it, detached, so it outlives the daemon like the tenants it serves.
 import { readFileSync } from "node:fs";
 import fs from "node:fs/promises";
-import { haveCommand, run, startDetached } from "../sys.js";
+import { haveCommand, run, startDetached } from "../../shared/sys.js";
 
 export const LXCFS_DIR = "/var/lib/lxcfs";
 /** LXC's hook (from the lxcfs package, as in /usr/share/lxc/config/common.conf.d/00-lxcfs.conf). */

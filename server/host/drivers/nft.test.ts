@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FirewallRuleSchema, type FirewallRule } from "../../engine/protocol.js";
+import { FirewallRuleSchema, type FirewallRule } from "../../shared/protocol.js";
 import { Firewall, portSet, ruleExpr } from "./nft.js";
 
 type RuleInput = Omit<FirewallRule, "state"> & { state?: FirewallRule["state"] };

@@ -8,9 +8,9 @@
 // name, which a tenant cannot forge. Source addresses are checked against the set of (veth, address)
 // pairs before anything else: a forged packet that copies another tenant's flow tuple would otherwise
 // pass as "established". The egress chain caps the tenant's new flows (conntrack entries).
-import { run, SysError, trace } from "../sys.js";
+import { run, SysError, trace } from "../../shared/sys.js";
 import { libFunc } from "../ffi.js";
-import type { FirewallRule } from "../../engine/protocol.js";
+import type { FirewallRule } from "../../shared/protocol.js";
 
 export interface NftTenant {
   id: string;
@@ -193,8 +193,9 @@ class NftLibrary {
     const outputBuffer = fn<(ctx: unknown) => string | null>("const char *nft_ctx_get_output_buffer(void *ctx)");
     const runCmd = fn<NftFn<[unknown, string], number>>("int nft_run_cmd_from_buffer(void *ctx, const char *buf)");
     const ctx = ctxNew?.(0); // NFT_CTX_DEFAULT
-    if (!ctx || !bufferOutput || !bufferError || !errorBuffer || !outputBuffer || !runCmd || bufferOutput(ctx) !== 0 || bufferError(ctx) !== 0) return (NftLibrary.loaded = null);
-    return (NftLibrary.loaded = new NftLibrary(ctx, runCmd, errorBuffer, outputBuffer));
+    if (!ctx || !bufferOutput || !bufferError || !errorBuffer || !outputBuffer || !runCmd || bufferOutput(ctx) !== 0 || bufferError(ctx) !== 0) NftLibrary.loaded = null;
+    else NftLibrary.loaded = new NftLibrary(ctx, runCmd, errorBuffer, outputBuffer);
+    return NftLibrary.loaded;
   }
 
   run(script: string): Promise<void> {

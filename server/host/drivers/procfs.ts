@@ -9,7 +9,7 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { libcFunc } from "../ffi.js";
-import { run } from "../sys.js";
+import { run } from "../../shared/sys.js";
 import { mountPoints } from "../mountinfo.js";
 
 export const TENANT_PROC_HOOK = path.join(import.meta.dirname, "tenant-proc.hook.sh");

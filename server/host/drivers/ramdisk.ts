@@ -5,7 +5,7 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { libcFunc } from "../ffi.js";
-import { run } from "../sys.js";
+import { run } from "../../shared/sys.js";
 import { mountPoints } from "../mountinfo.js";
 
 const MS_NOSUID = 2;

@@ -10,7 +10,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import koffi from "koffi";
 import { libcFunc } from "../ffi.js";
-import { run } from "../sys.js";
+import { run } from "../../shared/sys.js";
 import { mountPoints } from "../mountinfo.js";
 
 const SYS_OPEN_TREE = 428;

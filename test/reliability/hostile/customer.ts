@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
-import { TestStack } from "../../stack-harness.js";
+import { TestStack } from "../../../testkit/stack-harness.js";
 
 let s: TestStack;
 let project: string;

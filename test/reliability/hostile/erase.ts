@@ -9,8 +9,8 @@ import { existsSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
-import { TestStack } from "../../stack-harness.js";
-import { waitFor } from "../../host-harness.js";
+import { TestStack } from "../../../testkit/stack-harness.js";
+import { waitFor } from "../../../testkit/host-harness.js";
 
 const MiB = 1024 * 1024;
 let s: TestStack;

@@ -5,10 +5,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fs from "node:fs/promises";
 import { execa } from "execa";
-import type { FirewallRule, TenantInfo } from "../../../server/engine/protocol.js";
+import type { FirewallRule, TenantInfo } from "../../../server/shared/protocol.js";
 import { hostConfigFromEnv } from "../../../server/host/config.js";
 import { hostSysctlFloors } from "../../../server/host/drivers/kernel.js";
-import { TestHost, httpGet, waitFor } from "../../host-harness.js";
+import { TestHost, httpGet, waitFor } from "../../../testkit/host-harness.js";
 import { inTenant, printed, spawnInTenant, tenantShell, udpReceiver, udpSend } from "../../tenant-probes.js";
 
 /** Small shares, so the attacks reach them quickly; the inotify share is the default. */

@@ -5,8 +5,8 @@
 // paired with a control proving the probe was live.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fs from "node:fs/promises";
-import type { TenantInfo } from "../../../server/engine/protocol.js";
-import { TestHost, httpGet, waitFor } from "../../host-harness.js";
+import type { TenantInfo } from "../../../server/shared/protocol.js";
+import { TestHost, httpGet, waitFor } from "../../../testkit/host-harness.js";
 import { tenantShell } from "../../tenant-probes.js";
 
 const MEMORY_MIB = 192;

@@ -11,8 +11,8 @@ import Database from "better-sqlite3";
 import { execa } from "execa";
 import { appRouter } from "../../../server/api/root";
 import { SAME_ORIGIN_HEADER, SAME_ORIGIN_VALUE } from "../../../server/web/guards";
-import { waitFor } from "../../host-harness.js";
-import { TestStack } from "../../stack-harness.js";
+import { waitFor } from "../../../testkit/host-harness.js";
+import { TestStack } from "../../../testkit/stack-harness.js";
 import { compareFingerprints, envelopeProblems, fingerprint, rawAnswer, send, sendRaw, type RawAnswer } from "../fuzz-kit.js";
 
 const EXEC_RUNNING = 2;
@@ -176,7 +176,8 @@ describe("item 12: exec scripts run at most N at once, then a bounded queue, the
     const answers: (RawAnswer | null)[] = Array(8).fill(null);
     const calls = answers.map(async (_, i) => {
       const r = await fetch(`${s.url}/exec/gate`, { method: "POST", body: "{}" });
-      return (answers[i] = rawAnswer(r.status, Object.fromEntries(r.headers), await r.text()));
+      answers[i] = rawAnswer(r.status, Object.fromEntries(r.headers), await r.text());
+      return answers[i];
     });
     // The probe is live: scripts do run side by side, up to the limit.
     await waitFor(() => gate.arrived >= EXEC_RUNNING, 60_000);

@@ -55,6 +55,7 @@ export function LogSection({ id }: { id: string }) {
   const stick = useRef(true);
   const text = logs.data?.log ?? "";
   // Keep following the tail unless the reader scrolled up.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs when the text changes, which the effect reads through the DOM.
   useEffect(() => {
     const el = pre.current;
     if (el && stick.current) el.scrollTop = el.scrollHeight;
@@ -77,6 +78,8 @@ export function LogSection({ id }: { id: string }) {
         <pre
           ref={pre}
           data-testid="tenant-log"
+          role="region"
+          // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be reachable by keyboard to be scrolled (WCAG 2.1.1).
           tabIndex={0}
           aria-label="App log"
           onScroll={(e) => {

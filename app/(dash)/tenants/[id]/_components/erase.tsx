@@ -18,12 +18,12 @@ export function EraseDialog({ c, open, onClose, onErased }: { c: Container; open
       await utils.containers.list.invalidate();
     },
   });
+  // biome-ignore lint/correctness/useExhaustiveDependencies: reset on opening only; the mutation object changes on every render.
   useEffect(() => {
     if (open) {
       setTyped("");
       erase.reset();
     }
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [open]);
 
   const envCount = Object.keys(c.environment_vars).length;
@@ -148,8 +148,8 @@ export function ReceiptView({ receipt, name }: { receipt: Receipt; name: string 
             <div key={g.label}>
               <h3 className="text-xs font-semibold uppercase tracking-wide text-neutral-500">{g.label}</h3>
               <ul className="mt-1 list-disc space-y-0.5 pl-5 text-sm text-neutral-700">
-                {g.items.map((it, i) => (
-                  <li key={i}>{it}</li>
+                {g.items.map((it) => (
+                  <li key={it}>{it}</li>
                 ))}
               </ul>
             </div>

@@ -100,7 +100,8 @@ export function SnapshotsSection({ c }: { c: Container }) {
       <p role="status" aria-live="polite" className="mb-2 text-sm text-green-700 empty:hidden">
         {notice}
       </p>
-      {[create.error, del.error].map((e, i) => (e ? <div key={i} className="mb-3"><ErrorBox error={e} /></div> : null))}
+      {create.error && <div className="mb-3"><ErrorBox error={create.error} /></div>}
+      {del.error && <div className="mb-3"><ErrorBox error={del.error} /></div>}
 
       {snaps.isError ? (
         <ErrorBox error={snaps.error} title="Could not load snapshots" onRetry={() => void snaps.refetch()} />

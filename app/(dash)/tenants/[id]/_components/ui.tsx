@@ -1,4 +1,5 @@
 "use client";
+import { ENV_KEY_RE, isReservedEnvKey } from "~/server/shared/env";
 import { errorText } from "../../../../_lib/errors";
 export { errorText };
 // Small UI pieces shared by the tenant pages: status badge, error text, dialog, cards, env rows.
@@ -134,6 +135,7 @@ export function Dialog({ open, title, onClose, children, initialFocus }: { open:
   const hid = useId();
   const closeRef = useRef(onClose);
   closeRef.current = onClose;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: set up once per opening; onClose is read through closeRef, initialFocus only at opening.
   useEffect(() => {
     if (!open) return;
     const before = document.activeElement as HTMLElement | null;
@@ -166,10 +168,10 @@ export function Dialog({ open, title, onClose, children, initialFocus }: { open:
       document.body.style.overflow = overflow;
       before?.focus?.();
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [open]);
   if (!open) return null;
   return (
+    // biome-ignore lint/a11y/noStaticElementInteractions: a click on the backdrop closes the dialog; keyboard users have Escape (above).
     <div className="fixed inset-0 z-50 flex items-end justify-center bg-neutral-900/40 p-0 sm:items-center sm:p-4" onMouseDown={(e) => e.target === e.currentTarget && onClose()}>
       <div
         ref={ref}
@@ -196,7 +198,6 @@ export interface EnvRow {
 
 let rowSeq = 0;
 export const newRow = (key = "", value = ""): EnvRow => ({ id: ++rowSeq, key, value });
-export const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Client-side check of env rows; returns per-row messages keyed by row id. */
 export function envProblems(rows: EnvRow[]): Map<number, string> {
@@ -207,7 +208,7 @@ export function envProblems(rows: EnvRow[]): Map<number, string> {
     if (!k && !r.value) continue;
     if (!k) out.set(r.id, "Enter a key (or remove the row).");
     else if (!ENV_KEY_RE.test(k)) out.set(r.id, "Keys start with a letter or _ and contain only letters, digits and _.");
-    else if (/^HOODY_/i.test(k)) out.set(r.id, "The HOODY_ prefix is reserved.");
+    else if (isReservedEnvKey(k)) out.set(r.id, "The HOODY_ prefix is reserved.");
     else if (seen.has(k)) out.set(r.id, `Duplicate key ${k}.`);
     else if (/[\n\r\0]/.test(r.value)) out.set(r.id, "Values cannot contain newlines.");
     seen.add(k);

@@ -1,4 +1,4 @@
-// Serializes async operations per key (one tenant at a time), while different keys run in parallel.
+// Serializes async operations per key (one tenant at a time; both engines), while different keys run in parallel.
 export class KeyedMutex {
   private tails = new Map<string, Promise<unknown>>();
 

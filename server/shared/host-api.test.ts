@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { TemplateSettingsPatchSchema } from "./daemon.js";
+import { TemplateSettingsPatchSchema } from "./host-api";
 
 describe("templates.promote settings patch", () => {
   it("keeps only the keys given (no schema defaults that would wipe the tenant's env or firewall)", () => {

@@ -11,6 +11,7 @@ import { execa } from "execa";
 import { HostClient } from "../server/engine/host-client.js";
 import { ensureSubIdRange } from "../server/host/host.js";
 import { CgroupReader, detectCgroupLayout } from "../server/host/drivers/cgroup.js";
+import { cidrBlock } from "../server/shared/ip.js";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 export const TEST_UID_FLOOR = 1_000_000_000;
@@ -48,11 +49,9 @@ const pickedSubnets = new Set<string>();
  * be up at the same time, and a clash would route one's tenants into the other.
  */
 export async function freeTestSubnet(bits: 16 | 24): Promise<string> {
-  const toInt = (ip: string) => ip.split(".").reduce((n, o) => n * 256 + Number(o), 0);
   const range = (ip: string, len: number): [number, number] => {
-    const size = 2 ** (32 - len);
-    const start = Math.floor(toInt(ip) / size) * size;
-    return [start, start + size - 1];
+    const { network, size } = cidrBlock(`${ip}/${len}`);
+    return [network, network + size - 1];
   };
   // Every IPv4 block a route or an address of this host covers (a bare address is a /32), and our picks.
   const seen = (await execa("ip", ["-4", "route", "show", "table", "all"])).stdout + "\n" + (await execa("ip", ["-4", "-o", "addr"])).stdout;

@@ -1,12 +1,15 @@
-// The host daemon's typed API: the shapes both the daemon (server/host) and its client
-// (server/engine/host-client) agree on. Pure data, no privileged code: safe to import anywhere.
+// The shapes both engines, the host daemon (server/host) and its client (server/engine/host-client)
+// agree on. Pure data, no privileged code: safe to import anywhere.
 import { z } from "zod";
+import { ENV_KEY_RE } from "./env";
+import { ipToInt } from "./ip";
+
+export { ENV_KEY_RE };
 
 export const NAME_RE = /^[a-zA-Z0-9_-]{3,100}$/;
 export const TENANT_ID_RE = /^c[a-z0-9]{10}$/;
 export const TEMPLATE_NAME_RE = /^[a-z][a-z0-9-]{1,40}$/;
 export const SNAPSHOT_NAME_RE = /^[a-zA-Z0-9_-]{1,64}$/;
-export const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
  * All of a tenant's env together (KEY=VALUE and a NUL each). It is its init's environment, and
@@ -57,11 +60,6 @@ export const PortSpec = z
     "ports must be 1-65535, ranges low-high",
   );
 
-/** An IPv4 address as a number (octets already checked by the regex's shape). */
-export function ipv4Number(a: string): number {
-  return a.split(".").reduce((n, o) => n * 256 + Number(o), 0);
-}
-
 /** Comma-separated IPv4 addresses, CIDRs (prefix ≤ 32) and ranges (low-high), octets ≤ 255. */
 export const AddressList = z
   .string()
@@ -73,7 +71,7 @@ export const AddressList = z
         const [addr = "", bits = "32"] = item.split("/");
         const ends = addr.split("-");
         const octetsOk = ends.every((e) => e.split(".").every((o) => Number(o) <= 255));
-        return octetsOk && Number(bits) <= 32 && (ends.length === 1 || ipv4Number(ends[0]!) <= ipv4Number(ends[1]!));
+        return octetsOk && Number(bits) <= 32 && (ends.length === 1 || ipToInt(ends[0]!) <= ipToInt(ends[1]!));
       }),
     "not IPv4 addresses, CIDRs or ranges",
   );
@@ -191,6 +189,13 @@ export interface TenantInfo {
   member?: string;
 }
 
+/** What deleting a tenant erased; `existed: false` for an unknown id. */
+export interface DeleteReport {
+  id: string;
+  existed: boolean;
+  erased: string[];
+}
+
 export interface TenantStats {
   id: string;
   /** Has processes (also when paused). */
@@ -261,19 +266,3 @@ export interface ExecResult {
   stderr: string;
   timedOut: boolean;
 }
-
-/** Error codes the daemon answers with; stable, for the core to map to API errors. */
-export type HostErrorCode =
-  | "INVALID_INPUT"
-  | "TENANT_NOT_FOUND"
-  | "TEMPLATE_NOT_FOUND"
-  | "SNAPSHOT_NOT_FOUND"
-  | "TEMPLATE_IN_USE"
-  | "ALREADY_EXISTS"
-  | "EXHAUSTED"
-  /** The pool has no room left (below its free-space reserve, or a write hit ENOSPC). */
-  | "POOL_FULL"
-  | "INVALID_STATE"
-  /** A change made the tenant fail to start; it was rolled back (and the tenant started as before). */
-  | "START_FAILED"
-  | "SYSTEM_ERROR";

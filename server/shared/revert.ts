@@ -1,9 +1,10 @@
-// A revert list (as in Incus's storage drivers): each step of a multi-step operation registers
-// how to undo itself; on failure the undo steps run in reverse, on success they are dropped.
+// A revert list (as in Incus's shared/revert), used by both engines: each step of a multi-step
+// operation registers how to undo itself; on failure the undo steps run in reverse, on success they
+// are dropped.
 export class Revert {
-  private steps: { label: string; undo: () => Promise<void> | void }[] = [];
+  private steps: { label: string; undo: () => unknown }[] = [];
 
-  add(label: string, undo: () => Promise<void> | void): void {
+  add(label: string, undo: () => unknown): void {
     this.steps.push({ label, undo });
   }
 
