@@ -38,7 +38,7 @@ describe("tenant router", () => {
     expect((await s.viaRouter("shop-one", "/api/notes")).body).toContain("note of one");
     expect((await s.viaRouter("shop-two", "/api/notes")).body).not.toContain("note of one");
     const post = await s.viaRouter("shop-two", "/api/notes", { method: "POST", body: "via router", headers: { "content-type": "text/plain" } });
-    expect(post.status).toBe(201);
+    expect(post.status, post.body).toBe(201);
     const info = JSON.parse((await s.viaRouter("shop-one", "/api/info")).body);
     expect(info.tenant).toBe("shop-one");
     expect(info.forwarded).toMatchObject({ "x-forwarded-for": "127.0.0.1", "x-forwarded-proto": "http", "x-forwarded-host": `shop-one.localhost:${s.routerPort}` });
