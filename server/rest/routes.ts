@@ -86,17 +86,17 @@ const op = (name: ContainerOperation): Route => ({
   tag: "Containers",
   message: `Container ${name} completed`,
   ...(name === "stop" || name === "force-stop"
-    ? { body: StopBody, handler: ({ core, actor, params, body }) => core.operation(actor, params.id!, name, { wakeOnRequest: body.wake_on_request }) }
-    : { handler: ({ core, actor, params }) => core.operation(actor, params.id!, name) }),
+    ? { body: StopBody, handler: ({ core, actor, params, body }) => core.lifecycle.operation(actor, params.id!, name, { wakeOnRequest: body.wake_on_request }) }
+    : { handler: ({ core, actor, params }) => core.lifecycle.operation(actor, params.id!, name) }),
 });
 
 export const routes: Route[] = [
   // ---------------------------------------------------------------- projects
-  { method: "GET", path: "/projects", summary: "List projects (sort_by: id, alias, created_at, updated_at; sort_order)", tag: "Projects", query: ProjectListQuery, message: "Projects retrieved", handler: ({ core, actor, query }) => core.listProjects(actor, query) },
-  { method: "POST", path: "/projects", summary: "Create a project", tag: "Projects", body: CreateProjectBody, status: 201, message: "Project created successfully", handler: ({ core, actor, body }) => core.createProject(actor, body) },
-  { method: "GET", path: "/projects/{id}", summary: "Get a project", tag: "Projects", message: "Project retrieved", handler: ({ core, actor, params }) => core.getProject(actor, params.id!) },
-  { method: "PUT", path: "/projects/{id}", summary: "Update a project", tag: "Projects", body: UpdateProjectBody, message: "Project updated", handler: ({ core, actor, params, body }) => core.updateProject(actor, params.id!, body) },
-  { method: "PATCH", path: "/projects/{id}", summary: "Update a project", tag: "Projects", body: UpdateProjectBody, message: "Project updated", handler: ({ core, actor, params, body }) => core.updateProject(actor, params.id!, body) },
+  { method: "GET", path: "/projects", summary: "List projects (sort_by: id, alias, created_at, updated_at; sort_order)", tag: "Projects", query: ProjectListQuery, message: "Projects retrieved", handler: ({ core, actor, query }) => core.projects.list(actor, query) },
+  { method: "POST", path: "/projects", summary: "Create a project", tag: "Projects", body: CreateProjectBody, status: 201, message: "Project created successfully", handler: ({ core, actor, body }) => core.projects.create(actor, body) },
+  { method: "GET", path: "/projects/{id}", summary: "Get a project", tag: "Projects", message: "Project retrieved", handler: ({ core, actor, params }) => core.projects.get(actor, params.id!) },
+  { method: "PUT", path: "/projects/{id}", summary: "Update a project", tag: "Projects", body: UpdateProjectBody, message: "Project updated", handler: ({ core, actor, params, body }) => core.projects.update(actor, params.id!, body) },
+  { method: "PATCH", path: "/projects/{id}", summary: "Update a project", tag: "Projects", body: UpdateProjectBody, message: "Project updated", handler: ({ core, actor, params, body }) => core.projects.update(actor, params.id!, body) },
   {
     method: "DELETE",
     path: "/projects/{id}",
@@ -104,9 +104,9 @@ export const routes: Route[] = [
     tag: "Projects",
     query: ProjectDeleteQuery,
     message: "Project deleted",
-    handler: ({ core, actor, params, query }) => core.deleteProject(actor, params.id!, { includeDeletedItems: query.include_deleted_items === "true" || query.include_deleted_items === "1" }),
+    handler: ({ core, actor, params, query }) => core.erasure.deleteProject(actor, params.id!, { includeDeletedItems: query.include_deleted_items === "true" || query.include_deleted_items === "1" }),
   },
-  { method: "GET", path: "/projects/{id}/containers", summary: "List a project's containers", tag: "Containers", query: ListQuery, message: "Containers retrieved", handler: ({ core, actor, params, query }) => core.listContainers(actor, { ...query, projectId: params.id }) },
+  { method: "GET", path: "/projects/{id}/containers", summary: "List a project's containers", tag: "Containers", query: ListQuery, message: "Containers retrieved", handler: ({ core, actor, params, query }) => core.containers.list(actor, { ...query, projectId: params.id }) },
   {
     method: "POST",
     path: "/projects/{id}/containers",
@@ -115,24 +115,24 @@ export const routes: Route[] = [
     body: CreateContainerBody,
     status: 201,
     message: "Container created successfully",
-    handler: ({ core, actor, params, body }) => core.createContainer(actor, params.id!, body),
+    handler: ({ core, actor, params, body }) => core.provisioning.create(actor, params.id!, body),
   },
 
   // ---------------------------------------------------------------- servers
   // Hoody's server-rental list/get: here the places tenants can run (this box, or each Incus member), not rentals.
-  { method: "GET", path: "/servers", summary: "Where containers can run: this box, or each Incus cluster member (the server_id create takes)", tag: "Servers", message: "Servers retrieved", handler: ({ core, actor }) => core.listServers(actor) },
-  { method: "GET", path: "/servers/{id}", summary: "One server", tag: "Servers", message: "Server retrieved", handler: ({ core, actor, params }) => core.getServer(actor, params.id!) },
+  { method: "GET", path: "/servers", summary: "Where containers can run: this box, or each Incus cluster member (the server_id create takes)", tag: "Servers", message: "Servers retrieved", handler: ({ core, actor }) => core.servers.list(actor) },
+  { method: "GET", path: "/servers/{id}", summary: "One server", tag: "Servers", message: "Server retrieved", handler: ({ core, actor, params }) => core.servers.get(actor, params.id!) },
 
   // ---------------------------------------------------------------- containers
-  { method: "GET", path: "/containers", summary: "List containers", tag: "Containers", query: ListQuery, message: "Containers retrieved", handler: ({ core, actor, query }) => core.listContainers(actor, query) },
-  { method: "GET", path: "/containers/{id}", summary: "Get a container with its stats", tag: "Containers", message: "Container retrieved", handler: ({ core, actor, params }) => core.getContainer(actor, params.id!) },
+  { method: "GET", path: "/containers", summary: "List containers", tag: "Containers", query: ListQuery, message: "Containers retrieved", handler: ({ core, actor, query }) => core.containers.list(actor, query) },
+  { method: "GET", path: "/containers/{id}", summary: "Get a container with its stats", tag: "Containers", message: "Container retrieved", handler: ({ core, actor, params }) => core.containers.get(actor, params.id!) },
   {
     method: "GET",
     path: "/containers/{id}/stats",
     summary: "A container's stats: cpu, memory, disk, network and processes (the SDK's structure), plus delta disk and KSM",
     tag: "Containers",
     message: "Stats retrieved",
-    handler: ({ core, actor, params }) => core.containerStats(actor, params.id!),
+    handler: ({ core, actor, params }) => core.stats.get(actor, params.id!),
   },
   ...(["PATCH", "PUT"] as const).map(
     (method): Route => ({
@@ -143,7 +143,7 @@ export const routes: Route[] = [
       body: UpdateContainerBody,
       message: "Container updated",
       handler: async ({ core, actor, params, body }) => {
-        const r = await core.updateContainer(actor, params.id!, body);
+        const r = await core.lifecycle.update(actor, params.id!, body);
         return { ...r.container, restarted: r.restarted };
       },
     }),
@@ -154,7 +154,7 @@ export const routes: Route[] = [
     summary: "Erase a container and all its data (GDPR); answers with the erasure receipt",
     tag: "Containers",
     message: "Container erased",
-    handler: ({ core, actor, params }) => core.deleteContainer(actor, params.id!),
+    handler: ({ core, actor, params }) => core.erasure.deleteContainer(actor, params.id!),
   },
   {
     method: "POST",
@@ -165,7 +165,7 @@ export const routes: Route[] = [
     status: 201,
     message: "Container copied successfully",
     // The SDK's copy answer also says which rules were copied.
-    handler: async ({ core, actor, params, body }) => ({ ...(await core.copyContainer(actor, params.id!, body)), copy_firewall_rules: body.copy_firewall_rules, copy_network_rules: body.copy_network_rules }),
+    handler: async ({ core, actor, params, body }) => ({ ...(await core.provisioning.copy(actor, params.id!, body)), copy_firewall_rules: body.copy_firewall_rules, copy_network_rules: body.copy_network_rules }),
   },
   op("start"),
   op("stop"),
@@ -173,12 +173,12 @@ export const routes: Route[] = [
   op("restart"),
   op("pause"),
   op("resume"),
-  { method: "GET", path: "/containers/{id}/logs", summary: "The tail of the app's console output", tag: "Containers", message: "Logs retrieved", handler: ({ core, actor, params }) => core.logs(actor, params.id!) },
-  { method: "GET", path: "/containers/{id}/status-logs", summary: "State changes with time and cause (paged; newest first unless sorted otherwise)", tag: "Containers", query: StatusLogQuery, message: "Status logs retrieved", handler: ({ core, actor, params, query }) => core.statusLogs(actor, params.id!, query) },
-  { method: "POST", path: "/containers/{id}/exec", summary: "Run a command inside the container", tag: "Containers", body: ExecBody, message: "Command executed", noReplay: true, handler: ({ core, actor, params, body }) => core.exec(actor, params.id!, body) },
+  { method: "GET", path: "/containers/{id}/logs", summary: "The tail of the app's console output", tag: "Containers", message: "Logs retrieved", handler: ({ core, actor, params }) => core.containers.logs(actor, params.id!) },
+  { method: "GET", path: "/containers/{id}/status-logs", summary: "State changes with time and cause (paged; newest first unless sorted otherwise)", tag: "Containers", query: StatusLogQuery, message: "Status logs retrieved", handler: ({ core, actor, params, query }) => core.containers.statusLogs(actor, params.id!, query) },
+  { method: "POST", path: "/containers/{id}/exec", summary: "Run a command inside the container", tag: "Containers", body: ExecBody, message: "Command executed", noReplay: true, handler: ({ core, actor, params, body }) => core.lifecycle.exec(actor, params.id!, body) },
 
   // ---------------------------------------------------------------- env
-  { method: "GET", path: "/containers/{id}/env", summary: "A container's env vars", tag: "Environment", message: "Environment retrieved", handler: ({ core, actor, params }) => ({ environment_vars: core.getEnv(actor, params.id!) }) },
+  { method: "GET", path: "/containers/{id}/env", summary: "A container's env vars", tag: "Environment", message: "Environment retrieved", handler: ({ core, actor, params }) => ({ environment_vars: core.containers.env(actor, params.id!) }) },
   {
     method: "PUT",
     path: "/containers/{id}/env",
@@ -188,7 +188,7 @@ export const routes: Route[] = [
     message: "Environment updated",
     handler: async ({ core, actor, params, body }) => {
       const patch = "environment_vars" in body && typeof body.environment_vars === "object" && body.environment_vars !== null ? body : { environment_vars: body, restart: false };
-      const r = await core.updateContainer(actor, params.id!, { environment_vars: patch.environment_vars, restart: patch.restart ?? false });
+      const r = await core.lifecycle.update(actor, params.id!, { environment_vars: patch.environment_vars, restart: patch.restart ?? false });
       return { environment_vars: r.container.environment_vars, restarted: r.restarted, synced: true };
     },
   },
@@ -201,7 +201,7 @@ export const routes: Route[] = [
     message: "Environment variable set",
     handler: async ({ core, actor, params, body }) => {
       const key = EnvKey.safeParse(params.key);
-      const r = await core.updateContainer(actor, params.id!, { environment_vars: { [key.success ? key.data : params.key!]: body.value }, restart: body.restart });
+      const r = await core.lifecycle.update(actor, params.id!, { environment_vars: { [key.success ? key.data : params.key!]: body.value }, restart: body.restart });
       return { environment_vars: r.container.environment_vars, restarted: r.restarted, synced: true };
     },
   },
@@ -213,14 +213,14 @@ export const routes: Route[] = [
     query: EnvRestartQuery,
     message: "Environment variable removed",
     handler: async ({ core, actor, params, query }) => {
-      const r = await core.updateContainer(actor, params.id!, { environment_vars: { [params.key!]: null }, restart: query.restart });
+      const r = await core.lifecycle.update(actor, params.id!, { environment_vars: { [params.key!]: null }, restart: query.restart });
       return { environment_vars: r.container.environment_vars, restarted: r.restarted, synced: true };
     },
   },
 
   // ---------------------------------------------------------------- snapshots
-  { method: "GET", path: "/containers/{id}/snapshots", summary: "List snapshots (expired ones are removed)", tag: "Snapshots", message: "Snapshots retrieved", handler: ({ core, actor, params }) => core.listSnapshots(actor, params.id!) },
-  { method: "POST", path: "/containers/{id}/snapshots", summary: "Create a snapshot (an alias reused replaces the older one)", tag: "Snapshots", body: CreateSnapshotBody, status: 201, message: "Snapshot created", handler: ({ core, actor, params, body }) => core.createSnapshot(actor, params.id!, body) },
+  { method: "GET", path: "/containers/{id}/snapshots", summary: "List snapshots (expired ones are removed)", tag: "Snapshots", message: "Snapshots retrieved", handler: ({ core, actor, params }) => core.snapshots.list(actor, params.id!) },
+  { method: "POST", path: "/containers/{id}/snapshots", summary: "Create a snapshot (an alias reused replaces the older one)", tag: "Snapshots", body: CreateSnapshotBody, status: 201, message: "Snapshot created", handler: ({ core, actor, params, body }) => core.snapshots.create(actor, params.id!, body) },
   ...(["PUT", "PATCH"] as const).map(
     (method): Route => ({
       method,
@@ -228,17 +228,17 @@ export const routes: Route[] = [
       summary: "Restore a snapshot (by name or alias)",
       tag: "Snapshots",
       message: "Snapshot restored",
-      handler: ({ core, actor, params }) => core.restoreSnapshot(actor, params.id!, params.name!),
+      handler: ({ core, actor, params }) => core.snapshots.restore(actor, params.id!, params.name!),
     }),
   ),
-  { method: "DELETE", path: "/containers/{id}/snapshots/{name}", summary: "Delete a snapshot", tag: "Snapshots", message: "Snapshot deleted", handler: ({ core, actor, params }) => core.deleteSnapshot(actor, params.id!, params.name!) },
-  { method: "PUT", path: "/containers/{id}/snapshots/{name}/alias", summary: "Set a snapshot's alias", tag: "Snapshots", body: AliasBody, message: "Snapshot alias set", handler: ({ core, actor, params, body }) => core.setSnapshotAlias(actor, params.id!, params.name!, body.alias) },
+  { method: "DELETE", path: "/containers/{id}/snapshots/{name}", summary: "Delete a snapshot", tag: "Snapshots", message: "Snapshot deleted", handler: ({ core, actor, params }) => core.snapshots.delete(actor, params.id!, params.name!) },
+  { method: "PUT", path: "/containers/{id}/snapshots/{name}/alias", summary: "Set a snapshot's alias", tag: "Snapshots", body: AliasBody, message: "Snapshot alias set", handler: ({ core, actor, params, body }) => core.snapshots.setAlias(actor, params.id!, params.name!, body.alias) },
 
   // ---------------------------------------------------------------- firewall
-  { method: "GET", path: "/containers/{id}/firewall/rules", summary: "Firewall rules (first match wins)", tag: "Firewall", message: "Firewall rules retrieved", handler: ({ core, actor, params }) => core.getFirewall(actor, params.id!) },
-  { method: "POST", path: "/containers/{id}/firewall/reset", summary: "Reset to the template's rules", tag: "Firewall", message: "Firewall reset", handler: ({ core, actor, params }) => core.resetFirewall(actor, params.id!) },
+  { method: "GET", path: "/containers/{id}/firewall/rules", summary: "Firewall rules (first match wins)", tag: "Firewall", message: "Firewall rules retrieved", handler: ({ core, actor, params }) => core.firewall.get(actor, params.id!) },
+  { method: "POST", path: "/containers/{id}/firewall/reset", summary: "Reset to the template's rules", tag: "Firewall", message: "Firewall reset", handler: ({ core, actor, params }) => core.firewall.reset(actor, params.id!) },
   // Answers 200 (as the SDK types it): a repeat of an existing rule changes nothing and answers that rule with `duplicate_of`.
-  { method: "POST", path: "/containers/{id}/firewall/{direction}", summary: "Append a rule (direction: ingress or egress); a duplicate answers the rule it repeats", tag: "Firewall", body: FirewallRuleBody, invalidBodyCode: "INVALID_FIREWALL_RULE", message: "Firewall rule added", handler: ({ core, actor, params, body }) => core.addRule(actor, params.id!, Direction(params), body) },
+  { method: "POST", path: "/containers/{id}/firewall/{direction}", summary: "Append a rule (direction: ingress or egress); a duplicate answers the rule it repeats", tag: "Firewall", body: FirewallRuleBody, invalidBodyCode: "INVALID_FIREWALL_RULE", message: "Firewall rule added", handler: ({ core, actor, params, body }) => core.firewall.add(actor, params.id!, Direction(params), body) },
   {
     method: "PATCH",
     path: "/containers/{id}/firewall/{direction}",
@@ -247,7 +247,7 @@ export const routes: Route[] = [
     body: FirewallPatchBody,
     invalidBodyCode: "INVALID_FIREWALL_RULE",
     message: "Firewall rule updated",
-    handler: ({ core, actor, params, body }) => core.toggleRule(actor, params.id!, Direction(params), body),
+    handler: ({ core, actor, params, body }) => core.firewall.toggle(actor, params.id!, Direction(params), body),
   },
   {
     method: "DELETE",
@@ -257,18 +257,18 @@ export const routes: Route[] = [
     body: FirewallDeleteBody,
     invalidBodyCode: "INVALID_FIREWALL_RULE",
     message: "Firewall rule removed",
-    handler: ({ core, actor, params, body }) => core.removeRules(actor, params.id!, Direction(params), body),
+    handler: ({ core, actor, params, body }) => core.firewall.remove(actor, params.id!, Direction(params), body),
   },
 
   // ---------------------------------------------------------------- templates, tokens, audit
-  { method: "GET", path: "/templates", summary: "List templates", tag: "Templates", message: "Templates retrieved", handler: async ({ core }) => ({ templates: await core.listTemplates() }) },
-  { method: "POST", path: "/templates", summary: "Build a template from a recipe (admin)", tag: "Templates", body: BuildTemplateBody, status: 201, message: "Template built", handler: ({ core, actor, body }) => core.buildTemplate(actor, body) },
-  { method: "POST", path: "/templates/promote", summary: "Promote a container to a template (admin)", tag: "Templates", body: PromoteBody, status: 201, message: "Template created", handler: ({ core, actor, body }) => core.promote(actor, body) },
-  { method: "GET", path: "/tokens", summary: "List API tokens (admin)", tag: "Tokens", message: "Tokens retrieved", handler: ({ core, actor }) => ({ tokens: core.listTokens(actor) }) },
-  { method: "POST", path: "/tokens", summary: "Create an API token, shown once (admin)", tag: "Tokens", body: CreateTokenBody, status: 201, message: "Token created", noReplay: true, handler: ({ core, actor, body }) => core.createToken(actor, body) },
-  { method: "DELETE", path: "/tokens/{id}", summary: "Revoke an API token (admin)", tag: "Tokens", message: "Token revoked", handler: ({ core, actor, params }) => core.revokeToken(actor, params.id!) },
-  { method: "GET", path: "/audit", summary: "Audit log (admin)", tag: "Audit", query: AuditQuery, message: "Audit log retrieved", handler: ({ core, actor, query }) => core.listAudit(actor, query) },
-  { method: "GET", path: "/erasure-receipts", summary: "GDPR erasure receipts", tag: "Audit", message: "Receipts retrieved", handler: ({ core, actor }) => ({ receipts: core.listReceipts(actor) }) },
+  { method: "GET", path: "/templates", summary: "List templates", tag: "Templates", message: "Templates retrieved", handler: async ({ core }) => ({ templates: await core.templates.list() }) },
+  { method: "POST", path: "/templates", summary: "Build a template from a recipe (admin)", tag: "Templates", body: BuildTemplateBody, status: 201, message: "Template built", handler: ({ core, actor, body }) => core.templates.build(actor, body) },
+  { method: "POST", path: "/templates/promote", summary: "Promote a container to a template (admin)", tag: "Templates", body: PromoteBody, status: 201, message: "Template created", handler: ({ core, actor, body }) => core.templates.promote(actor, body) },
+  { method: "GET", path: "/tokens", summary: "List API tokens (admin)", tag: "Tokens", message: "Tokens retrieved", handler: ({ core, actor }) => ({ tokens: core.tokens.list(actor) }) },
+  { method: "POST", path: "/tokens", summary: "Create an API token, shown once (admin)", tag: "Tokens", body: CreateTokenBody, status: 201, message: "Token created", noReplay: true, handler: ({ core, actor, body }) => core.tokens.create(actor, body) },
+  { method: "DELETE", path: "/tokens/{id}", summary: "Revoke an API token (admin)", tag: "Tokens", message: "Token revoked", handler: ({ core, actor, params }) => core.tokens.revoke(actor, params.id!) },
+  { method: "GET", path: "/audit", summary: "Audit log (admin)", tag: "Audit", query: AuditQuery, message: "Audit log retrieved", handler: ({ core, actor, query }) => core.audit.list(actor, query) },
+  { method: "GET", path: "/erasure-receipts", summary: "GDPR erasure receipts", tag: "Audit", message: "Receipts retrieved", handler: ({ core, actor }) => ({ receipts: core.erasure.receipts(actor) }) },
   {
     method: "GET",
     path: "/scripts",
@@ -276,7 +276,7 @@ export const routes: Route[] = [
     tag: "Scripts",
     message: "Scripts retrieved",
     handler: async ({ core, actor }) => {
-      core.requireAdmin(actor);
+      core.tokens.requireAdmin(actor);
       const names = await listScripts();
       return { scripts: names.map((name) => ({ name, route: `/exec/${name}`, settings: core.scripts.values(name, "setting"), secrets: core.scripts.maskedSecrets(name) })), runs: core.scripts.runs(undefined, 100) };
     },
@@ -290,15 +290,15 @@ export const routes: Route[] = [
       body: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,100}$/), z.string().max(16 * 1024).nullable()),
       message: `Script ${kind} updated`,
       handler: ({ core, actor, params, body }) => {
-        core.requireAdmin(actor);
+        core.tokens.requireAdmin(actor);
         core.scripts.setValues(params.script!, kind === "secrets" ? "secret" : "setting", body);
-        core.audit(actor, `script.${kind}`, `script:${params.script}`, "ok", { keys: Object.keys(body) });
+        core.audit.record(actor, `script.${kind}`, `script:${params.script}`, "ok", { keys: Object.keys(body) });
         return kind === "secrets" ? { secrets: core.scripts.maskedSecrets(params.script!) } : { settings: core.scripts.values(params.script!, "setting") };
       },
     }),
   ),
   { method: "POST", path: "/reconcile", summary: "Reconcile the database with the engine (admin)", tag: "System", message: "Reconciled", handler: ({ core, actor }) => {
-    core.requireAdmin(actor);
-    return core.reconcile();
+    core.tokens.requireAdmin(actor);
+    return core.reconciler.reconcile();
   } },
 ];
