@@ -2,7 +2,8 @@
 // engine: which rows go, what the receipt says, what stays when the engine fails, and what the
 // reconciler repairs, reports or leaves alone.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { eq, sql } from "drizzle-orm";
+import { eq } from "drizzle-orm";
+import { count as countRows } from "./context";
 import { auditOf, expectCoreError, fakeCore, rowOf, SYSTEM, t, type FakeCore } from "./fake-core";
 
 let h: FakeCore;
@@ -22,7 +23,7 @@ async function populated(name = "victim") {
 }
 
 const count = (table: typeof t.envVars | typeof t.snapshots | typeof t.firewallRules | typeof t.statusLogs, id: string) =>
-  h.db.select({ n: sql<number>`count(*)` }).from(table).where(eq(table.containerId, id)).get()!.n;
+  countRows(h.db, table, eq(table.containerId, id));
 
 describe("delete (GDPR erasure)", () => {
   it("erases every row about the container and answers a receipt with exactly what went", async () => {

@@ -29,7 +29,7 @@ export { sha256 } from "./ids";
 export type { ContainerOperation, ContainerStatsView, ContainerStatus, ContainerView, ProjectView, RouteTarget, ServerView } from "./views";
 
 export class Core {
-  readonly ctx: CoreContext;
+  private readonly ctx: CoreContext;
   readonly audit: AuditService;
   readonly projects: ProjectService;
   readonly servers: ServerService;
