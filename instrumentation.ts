@@ -5,15 +5,15 @@ export async function register() {
   const { getCore } = await import("./server/core/instance");
   const core = getCore();
   try {
-    const report = await core.reconcile();
+    const report = await core.reconciler.reconcile();
     console.log(`[core] reconciled: ${JSON.stringify(report)}`);
   } catch (e) {
     console.error(`[core] reconcile at start failed (engine unreachable?): ${(e as Error).message}`);
   }
-  setInterval(() => void core.expireSnapshots().catch(() => undefined), 60_000).unref();
+  setInterval(() => void core.snapshots.expire().catch(() => undefined), 60_000).unref();
   // Grace-period erasures (e.g. a cancelled subscription) run when they are due.
-  setInterval(() => void core.eraseDue().catch(() => undefined), Number(process.env.HOODY_ERASE_SWEEP_MS ?? 30_000)).unref();
+  setInterval(() => void core.erasure.eraseDue().catch(() => undefined), Number(process.env.HOODY_ERASE_SWEEP_MS ?? 30_000)).unref();
   // Stats history for the dashboard's small charts (in memory; cheap: one stats read for all tenants).
-  void core.sampleStats().catch(() => undefined);
-  setInterval(() => void core.sampleStats().catch(() => undefined), 15_000).unref();
+  void core.stats.sample().catch(() => undefined);
+  setInterval(() => void core.stats.sample().catch(() => undefined), 15_000).unref();
 }

@@ -61,13 +61,13 @@ describe.skipIf(!RUN)("Incus cluster placement (runs under npm run test:incus: n
       expect((await d.client.get<{ config: Record<string, string> }>(`/1.0/instances/${t.id}`)).config["user.hoody.label.hoody.owner"]).toBe("core");
       expect((await e.listTenants()).find((x) => x.id === t.id)?.labels).toEqual({ "hoody.owner": "core" });
       // Not in the core's database: the reconciler removes it as an orphan of the core.
-      expect((await core.reconcile()).removedOrphans).toEqual([t.id]);
+      expect((await core.reconciler.reconcile()).removedOrphans).toEqual([t.id]);
       await expect(d.client.get(`/1.0/instances/${t.id}`)).rejects.toThrow(/not found/i);
       // Through the core: the container view carries the member.
-      const project = await core.createProject(SYSTEM, { alias: "placement" });
-      const c = await core.createContainer(SYSTEM, project.id, { template: "mini", autostart: true });
-      expect(c.member ?? (await core.getContainer(SYSTEM, c.id)).member).toBe(MEMBER);
-      await core.deleteContainer(SYSTEM, c.id);
+      const project = await core.projects.create(SYSTEM, { alias: "placement" });
+      const c = await core.provisioning.create(SYSTEM, project.id, { template: "mini", autostart: true });
+      expect(c.member ?? (await core.containers.get(SYSTEM, c.id)).member).toBe(MEMBER);
+      await core.erasure.deleteContainer(SYSTEM, c.id);
     } finally {
       e.close();
     }
@@ -79,24 +79,24 @@ describe.skipIf(!RUN)("Incus cluster placement (runs under npm run test:incus: n
     const db = openDb(path.join(dir, "hoody.db"));
     const core = new Core(db, e, { domain: "localhost", routerPort: 8080, maxFirewallRules: 100 });
     try {
-      const servers = await core.listServers(SYSTEM);
+      const servers = await core.servers.list(SYSTEM);
       expect(servers.map((x) => [x.name, x.member, x.engine, x.status])).toEqual([[MEMBER, MEMBER, "incus", "active"]]);
       const sid = servers[0]!.id;
       expect(sid).toMatch(/^[0-9a-f]{24}$/);
       // Same id from a second Core on the same database (a restart).
-      expect((await new Core(db, e, { domain: "localhost", routerPort: 8080, maxFirewallRules: 100 }).getServer(SYSTEM, sid)).member).toBe(MEMBER);
-      const project = await core.createProject(SYSTEM, { alias: "servers" });
-      await expect(core.createContainer(SYSTEM, project.id, { container_image: "mini", server_id: "0123456789abcdef01234567" })).rejects.toMatchObject({ status: 404, code: "SERVER_NOT_FOUND" });
-      const c = await core.createContainer(SYSTEM, project.id, { container_image: "mini", server_id: sid, autostart: false, start: true });
+      expect((await new Core(db, e, { domain: "localhost", routerPort: 8080, maxFirewallRules: 100 }).servers.get(SYSTEM, sid)).member).toBe(MEMBER);
+      const project = await core.projects.create(SYSTEM, { alias: "servers" });
+      await expect(core.provisioning.create(SYSTEM, project.id, { container_image: "mini", server_id: "0123456789abcdef01234567" })).rejects.toMatchObject({ status: 404, code: "SERVER_NOT_FOUND" });
+      const c = await core.provisioning.create(SYSTEM, project.id, { container_image: "mini", server_id: sid, autostart: false, start: true });
       expect([c.server_id, c.server_name, c.member, c.status, c.autostart]).toEqual([sid, MEMBER, MEMBER, "running", false]);
       // Incus knows the tenant by its engine name, not the API's 24-hex id.
       const conf = async () => (await d.client.get<{ config: Record<string, string> }>(`/1.0/instances/${c.engine_name}`)).config["boot.autostart"];
       expect(await conf()).toBe("false");
-      const u = await core.updateContainer(SYSTEM, c.id, { autostart: true, restart: true });
+      const u = await core.lifecycle.update(SYSTEM, c.id, { autostart: true, restart: true });
       expect([u.container.autostart, u.restarted]).toEqual([true, false]);
       // Unset: Incus restores the last state at boot (ours: back if it was running).
       expect(await conf()).toBeUndefined();
-      await core.deleteContainer(SYSTEM, c.id);
+      await core.erasure.deleteContainer(SYSTEM, c.id);
     } finally {
       e.close();
     }

@@ -77,7 +77,7 @@ describe("tRPC", () => {
     const listed = await admin.tokens.list();
     expect(JSON.stringify(listed)).not.toContain(t.token);
     await admin.tokens.revoke({ id: t.id });
-    expect(() => core.authenticate(`Bearer ${t.token}`)).toThrow(/revoked/);
+    expect(() => core.tokens.authenticate(`Bearer ${t.token}`)).toThrow(/revoked/);
   });
 
   it("signs operators in with the password, changes it, and ends other sessions", async () => {

@@ -5,7 +5,8 @@ import { eq, lt } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { sessions, settings } from "../db/schema";
 import { CoreError } from "./errors";
-import { sha256, type Actor } from "./core";
+import type { Actor } from "./context";
+import { sha256 } from "./ids";
 
 export const SESSION_COOKIE = "hoody_session";
 const SESSION_TTL_MS = 7 * 24 * 3600 * 1000;

@@ -2,7 +2,8 @@
 // engine: which rows go, what the receipt says, what stays when the engine fails, and what the
 // reconciler repairs, reports or leaves alone.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { eq, sql } from "drizzle-orm";
+import { eq } from "drizzle-orm";
+import { count as countRows } from "./context";
 import { auditOf, expectCoreError, fakeCore, rowOf, SYSTEM, t, type FakeCore } from "./fake-core";
 
 let h: FakeCore;
@@ -13,16 +14,16 @@ afterEach(() => h.close());
 
 /** A container with something in every table that holds its data. */
 async function populated(name = "victim") {
-  const c = await h.core.createContainer(SYSTEM, h.projectId, { name, environment_vars: { SECRET: "s3cret", B: "2" } });
-  await h.core.createSnapshot(SYSTEM, c.id, { alias: "a" });
-  await h.core.addRule(SYSTEM, c.id, "ingress", { action: "allow", protocol: "tcp", destination_port: "80" });
-  await h.core.operation(SYSTEM, c.id, "restart");
+  const c = await h.core.provisioning.create(SYSTEM, h.projectId, { name, environment_vars: { SECRET: "s3cret", B: "2" } });
+  await h.core.snapshots.create(SYSTEM, c.id, { alias: "a" });
+  await h.core.firewall.add(SYSTEM, c.id, "ingress", { action: "allow", protocol: "tcp", destination_port: "80" });
+  await h.core.lifecycle.operation(SYSTEM, c.id, "restart");
   h.db.insert(t.idempotencyKeys).values({ key: `k-${name}`, actor: "token:x", requestHash: "h", status: 201, response: JSON.stringify(c), resourceId: c.id }).run();
   return c;
 }
 
 const count = (table: typeof t.envVars | typeof t.snapshots | typeof t.firewallRules | typeof t.statusLogs, id: string) =>
-  h.db.select({ n: sql<number>`count(*)` }).from(table).where(eq(table.containerId, id)).get()!.n;
+  countRows(h.db, table, eq(table.containerId, id));
 
 describe("delete (GDPR erasure)", () => {
   it("erases every row about the container and answers a receipt with exactly what went", async () => {
@@ -30,7 +31,7 @@ describe("delete (GDPR erasure)", () => {
     const other = await populated("bystander");
     const before = { env: count(t.envVars, c.id), snaps: count(t.snapshots, c.id), rules: count(t.firewallRules, c.id), logs: count(t.statusLogs, c.id) };
     expect(before).toEqual({ env: 3, snaps: 1, rules: 1, logs: 2 });
-    const receipt = await h.core.deleteContainer(SYSTEM, c.id);
+    const receipt = await h.core.erasure.deleteContainer(SYSTEM, c.id);
     expect(h.engine.callsOf("deleteTenant")).toEqual([[c.engine_name]]);
     expect(h.engine.tenants.has(c.engine_name)).toBe(false);
     expect(receipt).toMatchObject({ container_id: c.id, project_id: h.projectId, requested_by: "system" });
@@ -53,7 +54,7 @@ describe("delete (GDPR erasure)", () => {
     expect(audit.filter((a) => a.target === `container:${other.id}`).length).toBeGreaterThan(0);
     expect(JSON.stringify(h.db.select().from(t.envVars).all())).not.toContain(c.id);
     expect(auditOf(h.db, "container.erase")).toMatchObject([{ target: `receipt:${receipt.receipt_id}`, result: "ok" }]);
-    expect(h.core.listReceipts(SYSTEM).map((r) => r.receipt_id)).toEqual([receipt.receipt_id]);
+    expect(h.core.erasure.receipts(SYSTEM).map((r) => r.receipt_id)).toEqual([receipt.receipt_id]);
     // The bystander is whole.
     expect(count(t.envVars, other.id)).toBe(3);
     expect(h.engine.tenants.has(other.engine_name)).toBe(true);
@@ -62,8 +63,8 @@ describe("delete (GDPR erasure)", () => {
   it("finds a container by its old id and erases that alias too", async () => {
     const c = await populated();
     h.db.insert(t.idAliases).values({ oldId: "cold0000001", kind: "container", newId: c.id }).run();
-    expect((await h.core.getContainer(SYSTEM, "cold0000001")).id).toBe(c.id);
-    const receipt = await h.core.deleteContainer(SYSTEM, "cold0000001");
+    expect((await h.core.containers.get(SYSTEM, "cold0000001")).id).toBe(c.id);
+    const receipt = await h.core.erasure.deleteContainer(SYSTEM, "cold0000001");
     expect(receipt.container_id).toBe(c.id);
     expect((receipt.erased as { database: string[] }).database).toContain("1 old id alias(es)");
     expect(h.db.select().from(t.idAliases).all()).toEqual([]);
@@ -72,23 +73,23 @@ describe("delete (GDPR erasure)", () => {
   it("keeps the row 'deleting' with its data when the engine fails, and a retry finishes it", async () => {
     const c = await populated();
     h.engine.failNext("deleteTenant", "SYSTEM_ERROR", { message: "erase stopped before its files: still mounted" });
-    await expectCoreError(h.core.deleteContainer(SYSTEM, c.id), 500, "ENGINE_ERROR");
+    await expectCoreError(h.core.erasure.deleteContainer(SYSTEM, c.id), 500, "ENGINE_ERROR");
     expect(rowOf(h.db, c.id)!.status).toBe("deleting");
     expect(count(t.envVars, c.id)).toBe(3);
     expect(h.db.select().from(t.erasureReceipts).all()).toEqual([]);
-    expect((await h.core.getContainer(SYSTEM, c.id)).status).toBe("deleting");
-    await h.core.deleteContainer(SYSTEM, c.id);
+    expect((await h.core.containers.get(SYSTEM, c.id)).status).toBe("deleting");
+    await h.core.erasure.deleteContainer(SYSTEM, c.id);
     expect(rowOf(h.db, c.id)).toBeUndefined();
   });
 
   it("erases the row when the engine no longer has the tenant (existed: false), and hides other projects' containers", async () => {
     const c = await populated();
     h.engine.tenants.delete(c.engine_name);
-    const receipt = await h.core.deleteContainer(SYSTEM, c.id);
+    const receipt = await h.core.erasure.deleteContainer(SYSTEM, c.id);
     expect((receipt.erased as { host: string[] }).host).toEqual([]);
     const d = await populated("other");
-    const other = await h.core.createProject(SYSTEM, { alias: "other" });
-    await expectCoreError(h.core.deleteContainer({ id: "token:x", projectId: other.id }, d.id), 404, "CONTAINER_NOT_FOUND");
+    const other = await h.core.projects.create(SYSTEM, { alias: "other" });
+    await expectCoreError(h.core.erasure.deleteContainer({ id: "token:x", projectId: other.id }, d.id), 404, "CONTAINER_NOT_FOUND");
     expect(rowOf(h.db, d.id)!.status).toBe("running");
   });
 });
@@ -96,35 +97,35 @@ describe("delete (GDPR erasure)", () => {
 describe("project delete", () => {
   it("erases each container with its receipt, then the project and its tokens", async () => {
     const ids = [(await populated("one")).id, (await populated("two")).id];
-    h.core.createToken(SYSTEM, { name: "ci", project_id: h.projectId });
-    const r = await h.core.deleteProject(SYSTEM, h.projectId, { includeDeletedItems: true });
+    h.core.tokens.create(SYSTEM, { name: "ci", project_id: h.projectId });
+    const r = await h.core.erasure.deleteProject(SYSTEM, h.projectId, { includeDeletedItems: true });
     expect(r).toMatchObject({ id: h.projectId, deleted: { containers: 2, tokens: 1 }, deleted_items: { containers: [{ id: ids[0], name: "one" }, { id: ids[1], name: "two" }] } });
-    expect(r.receipts.map((x) => h.core.receiptView(x).container_id)).toEqual(ids);
+    expect(r.receipts.map((x) => h.core.erasure.receipt(x).container_id)).toEqual(ids);
     expect(h.db.select().from(t.projects).all()).toEqual([]);
     expect(h.db.select().from(t.apiTokens).all()).toEqual([]);
     expect(h.engine.tenants.size).toBe(0);
-    await expectCoreError(h.core.deleteProject(h.member, h.projectId), 403, "RESOURCE_ACCESS_DENIED");
+    await expectCoreError(h.core.erasure.deleteProject(h.member, h.projectId), 403, "RESOURCE_ACCESS_DENIED");
   });
 
   it("stops at the first failed erasure, keeps the project and says what was erased and what remains", async () => {
     const [one, two, three] = [await populated("one"), await populated("two"), await populated("three")];
     h.engine.failNext("deleteTenant", "SYSTEM_ERROR", { skip: 1 });
-    const e = await expectCoreError(h.core.deleteProject(SYSTEM, h.projectId), 500, "PROJECT_DELETE_INCOMPLETE");
+    const e = await expectCoreError(h.core.erasure.deleteProject(SYSTEM, h.projectId), 500, "PROJECT_DELETE_INCOMPLETE");
     expect(e.data).toMatchObject({ failed: { id: two.id, name: "two", code: "ENGINE_ERROR" }, erased: [{ id: one.id, name: "one" }], remaining: 2 });
     expect(rowOf(h.db, one.id)).toBeUndefined();
     expect(rowOf(h.db, two.id)!.status).toBe("deleting");
     expect(rowOf(h.db, three.id)!.status).toBe("running");
     expect(h.engine.tenants.has(three.engine_name)).toBe(true);
-    expect(h.core.getProject(SYSTEM, h.projectId).container_count).toBe(2);
+    expect(h.core.projects.get(SYSTEM, h.projectId).container_count).toBe(2);
   });
 });
 
 describe("reconcile", () => {
   it("removes tenants core made but never recorded, and reports others without touching them", async () => {
-    const kept = await h.core.createContainer(SYSTEM, h.projectId, {});
+    const kept = await h.core.provisioning.create(SYSTEM, h.projectId, {});
     const orphan = await h.engine.adopt({ template: "mini", labels: { "hoody.owner": "core", "hoody.project": h.projectId, "hoody.op": "gone" } });
     const foreign = await h.engine.adopt({ template: "mini", labels: { "made.by": "operator" } });
-    const r = await h.core.reconcile();
+    const r = await h.core.reconciler.reconcile();
     expect(r).toMatchObject({ removedOrphans: [orphan.id], unattributed: [foreign.id], markedFailed: [], errors: [] });
     expect([...h.engine.tenants.keys()].sort()).toEqual([kept.engine_name, foreign.id].sort());
     expect(auditOf(h.db, "reconcile")).toHaveLength(1);
@@ -132,9 +133,9 @@ describe("reconcile", () => {
 
   it("leaves a tenant whose create is still between its engine call and its row", async () => {
     const held = h.engine.hold("createTenant");
-    const creating = h.core.createContainer(SYSTEM, h.projectId, {});
+    const creating = h.core.provisioning.create(SYSTEM, h.projectId, {});
     await held.reached;
-    const r = await h.core.reconcile();
+    const r = await h.core.reconciler.reconcile();
     expect(r.removedOrphans).toEqual([]);
     held.release();
     const c = await creating;
@@ -142,23 +143,23 @@ describe("reconcile", () => {
   });
 
   it("marks rows whose tenant vanished failed (once), and brings them back when the tenant returns", async () => {
-    const c = await h.core.createContainer(SYSTEM, h.projectId, {});
+    const c = await h.core.provisioning.create(SYSTEM, h.projectId, {});
     const tenant = h.engine.tenant(c.engine_name);
     h.engine.tenants.delete(c.engine_name);
-    expect((await h.core.reconcile()).markedFailed).toEqual([c.id]);
+    expect((await h.core.reconciler.reconcile()).markedFailed).toEqual([c.id]);
     expect(rowOf(h.db, c.id)!.status).toBe("failed");
-    expect((await h.core.reconcile()).markedFailed).toEqual([]);
+    expect((await h.core.reconciler.reconcile()).markedFailed).toEqual([]);
     tenant.state = "stopped";
     h.engine.tenants.set(c.engine_name, tenant);
-    expect((await h.core.reconcile()).finished).toEqual([c.id]);
+    expect((await h.core.reconciler.reconcile()).finished).toEqual([c.id]);
     expect(rowOf(h.db, c.id)!.status).toBe("stopped");
   });
 
   it("finishes an interrupted erasure after an outage, with or without the tenant", async () => {
-    const a = await h.core.createContainer(SYSTEM, h.projectId, {});
-    const b = await h.core.createContainer(SYSTEM, h.projectId, {});
+    const a = await h.core.provisioning.create(SYSTEM, h.projectId, {});
+    const b = await h.core.provisioning.create(SYSTEM, h.projectId, {});
     h.engine.failNext("deleteTenant", "UNAVAILABLE", { after: true });
-    await expectCoreError(h.core.deleteContainer(SYSTEM, a.id), 503, "ENGINE_UNAVAILABLE");
+    await expectCoreError(h.core.erasure.deleteContainer(SYSTEM, a.id), 503, "ENGINE_UNAVAILABLE");
     h.db.update(t.containers).set({ status: "deleting" }).where(eq(t.containers.id, b.id)).run();
     // The outage makes core reconcile as soon as the engine answers again: no explicit call needed.
     await vi.waitFor(() => expect(h.db.select().from(t.containers).all()).toEqual([]), { timeout: 5000, interval: 50 });
@@ -168,29 +169,29 @@ describe("reconcile", () => {
   });
 
   it("pushes the rows' env to a tenant that drifted, without a restart, and mirrors templates", async () => {
-    const c = await h.core.createContainer(SYSTEM, h.projectId, { environment_vars: { A: "1" } });
+    const c = await h.core.provisioning.create(SYSTEM, h.projectId, { environment_vars: { A: "1" } });
     const tenant = h.engine.tenant(c.engine_name);
     tenant.env = { ...tenant.env, A: "stale", EXTRA: "x" };
     h.engine.addTemplate("node", { appPort: 3000 });
     const starts = tenant.starts;
-    const r = await h.core.reconcile();
+    const r = await h.core.reconciler.reconcile();
     expect(r.envPushed).toEqual([c.id]);
     expect(h.engine.callsOf("updateTenant").at(-1)).toEqual([c.engine_name, { env: { A: "1", TENANT_NAME: c.name, EXTRA: null }, restart: false }]);
     expect(tenant.env).toEqual({ A: "1", TENANT_NAME: c.name });
     expect(tenant.starts).toBe(starts);
     expect(h.db.select().from(t.templates).all().map((x) => x.name).sort()).toEqual(["mini", "node"]);
-    expect((await h.core.reconcile()).envPushed).toEqual([]);
+    expect((await h.core.reconciler.reconcile()).envPushed).toEqual([]);
   });
 
   it("reports an orphan it could not remove and carries on; places rows that have no server yet", async () => {
-    const c = await h.core.createContainer(SYSTEM, h.projectId, {});
+    const c = await h.core.provisioning.create(SYSTEM, h.projectId, {});
     h.db.update(t.containers).set({ serverId: null }).where(eq(t.containers.id, c.id)).run();
     const orphan = await h.engine.adopt({ template: "mini", labels: { "hoody.owner": "core" } });
     h.engine.failNext("deleteTenant", "SYSTEM_ERROR", { message: "still mounted" });
-    const r = await h.core.reconcile();
+    const r = await h.core.reconciler.reconcile();
     expect(r.errors).toEqual([`${orphan.id}: still mounted`]);
     expect(h.engine.tenants.has(orphan.id)).toBe(true);
-    const [server] = await h.core.listServers(SYSTEM);
+    const [server] = await h.core.servers.list(SYSTEM);
     expect(rowOf(h.db, c.id)!.serverId).toBe(server!.id);
   });
 });

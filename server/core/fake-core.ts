@@ -28,7 +28,7 @@ export async function fakeCore(opts: FakeEngineOptions & { settings?: Partial<Co
   const engine = new FakeEngine(opts);
   // An Admission of its own: the env-driven default would make tests depend on the shell's HOODY_* settings.
   const core = new Core(db, engine, { domain: "test.local", routerPort: 8080, maxFirewallRules: 10, ...opts.settings }, new Admission("creates", 4, 64));
-  const project = await core.createProject(SYSTEM, { alias: "acme" });
+  const project = await core.projects.create(SYSTEM, { alias: "acme" });
   return {
     core,
     engine,

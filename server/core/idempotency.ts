@@ -12,7 +12,7 @@ import { and, eq, lt } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { idempotencyKeys } from "../db/schema";
 import { CoreError } from "./errors";
-import { sha256 } from "./core";
+import { sha256 } from "./ids";
 
 const KEY_RE = /^[\x21-\x7e]{1,255}$/;
 const TTL_MS = 24 * 3600 * 1000;

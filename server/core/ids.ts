@@ -3,7 +3,7 @@
 // seconds (so ids sort by creation) and 8 random bytes. drizzle/0006_public_ids.sql makes the same
 // shape in SQL for rows that had the old ids. The engine keeps its own short tenant names
 // (containers.engine_name): veth and cgroup names need them short.
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { and, eq } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { idAliases } from "../db/schema";
@@ -32,3 +32,8 @@ export function aliasTarget(db: Pick<Db, "select">, kind: IdKind, oldId: string)
   if (!LEGACY_ID_RE[kind].test(oldId)) return null;
   return db.select({ id: idAliases.newId }).from(idAliases).where(and(eq(idAliases.oldId, oldId), eq(idAliases.kind, kind))).get()?.id ?? null;
 }
+
+/** Ids of things the SDK does not address by a 24-hex id (tokens `k…`, receipts `r…`). */
+export const shortId = (prefix: string) => `${prefix}${randomBytes(8).toString("hex").slice(0, 10)}`;
+
+export const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");

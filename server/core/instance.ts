@@ -33,7 +33,7 @@ export function getCore(): Core {
     maxFirewallRules: 100,
   });
   const tokenFile = path.join(dir, "admin-token");
-  if (fs.existsSync(tokenFile)) core.ensureAdminToken(fs.readFileSync(tokenFile, "utf8").trim());
+  if (fs.existsSync(tokenFile)) core.tokens.ensureAdmin(fs.readFileSync(tokenFile, "utf8").trim());
   const auth = new OperatorAuth(db);
   const passwordFile = path.join(dir, "admin-password");
   auth.ensurePassword(fs.existsSync(passwordFile) ? fs.readFileSync(passwordFile, "utf8").trim() : null);

@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import { and, desc, eq, like, lt } from "drizzle-orm";
 import type { Db } from "../db/client";
 import * as t from "../db/schema";
-import { sha256 } from "./core";
+import { sha256 } from "./ids";
 import { aliasTarget } from "./ids";
 import { SCRIPT_RUNS_KEPT } from "./limits";
 

@@ -106,11 +106,11 @@ export async function handleRest(core: Core, req: Request): Promise<Response> {
       throw pathKnown ? new CoreError(405, "METHOD_NOT_ALLOWED", `${method} is not allowed here`) : new CoreError(404, "ROUTE_NOT_FOUND", `no route ${method} ${path.slice(0, 200)}`);
     }
     const { route } = match.c;
-    const actor = core.authenticate(req.headers.get("authorization"));
+    const actor = core.tokens.authenticate(req.headers.get("authorization"));
     checkParams(route, match.params);
     // Scope before content: another project's container is a 404 whatever the body says.
     // Its current id: an old (pre-0006) id in the path is an alias of it.
-    const containerId = route.path.startsWith("/containers/{id}") && !route.path.endsWith("/copy") ? core.assertContainerVisible(actor, match.params.id!) : null;
+    const containerId = route.path.startsWith("/containers/{id}") && !route.path.endsWith("/copy") ? core.containers.assertVisible(actor, match.params.id!) : null;
 
     let query: unknown;
     if (route.query) {
@@ -151,7 +151,7 @@ export async function handleRest(core: Core, req: Request): Promise<Response> {
     if (method === "POST" && key !== null) {
       // A create whose answer was lost to a crash: answer with the container it made.
       const answerFor = async (id: string) => {
-        const data = await core.getContainer(actor, id).catch(() => null);
+        const data = await core.containers.get(actor, id).catch(() => null);
         return data && answer(data, id);
       };
       const r = await core.idempotency.run(actor.id, key, `${method} ${path}\n${raw}`, run, !route.noReplay, answerFor);

@@ -31,14 +31,27 @@ import { listScripts } from "../exec/files";
 
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
+/** What the dispatcher (handler.ts) hands a route: params, body and query already validated. */
 export interface RouteContext {
   core: Core;
   actor: Actor;
   params: Record<string, string>;
-  // biome-ignore lint/suspicious/noExplicitAny: validated by the route's own schema before the handler runs (typing it per route is issue 18's typed-routes work).
-  body: any;
-  // biome-ignore lint/suspicious/noExplicitAny: as body, by the route's query schema.
-  query: any;
+  body: unknown;
+  query: unknown;
+}
+
+/** The names of a path's `{param}`s: "/containers/{id}/env/{key}" → "id" | "key". */
+type PathParamNames<P extends string> = P extends `${string}{${infer K}}${infer Rest}` ? K | PathParamNames<Rest> : never;
+/** What a schema's parse gives the handler; no schema: nothing. */
+type Parsed<S> = S extends z.ZodType ? z.output<S> : undefined;
+
+/** A RouteContext typed by one route's path and schemas. */
+export interface TypedRouteContext<P extends string, B, Q> {
+  core: Core;
+  actor: Actor;
+  params: { [K in PathParamNames<P>]: string };
+  body: B;
+  query: Q;
 }
 
 export interface Route {
@@ -60,15 +73,38 @@ export interface Route {
   handler: (ctx: RouteContext) => unknown;
 }
 
+type RouteSpec<P extends string, B extends z.ZodType | undefined, Q extends z.ZodType | undefined> = Omit<Route, "path" | "body" | "query" | "handler"> & {
+  path: P;
+  body?: B;
+  query?: Q;
+  handler: (ctx: TypedRouteContext<P, Parsed<B>, Parsed<Q>>) => unknown;
+};
+
+/**
+ * One route of the table. Its handler gets the path's params, the parsed body and the parsed query
+ * typed from its path template and schemas: the dispatcher matched the path and validated the rest
+ * with these same schemas before it calls the handler, so the erased Route type is sound.
+ */
+export function route<P extends string, B extends z.ZodType | undefined = undefined, Q extends z.ZodType | undefined = undefined>(spec: RouteSpec<P, B, Q>): Route {
+  return spec as unknown as Route;
+}
+
 const PageQuery = z.object({ page: z.coerce.number().int().min(1).default(1), limit: z.coerce.number().int().min(1).max(100).default(20) });
 const AuditQuery = PageQuery.extend({ action: z.string().max(100).optional(), target: z.string().max(200).optional(), actor: z.string().max(200).optional() });
 /** null removes the alias (the SDK's way to clear it). */
 const AliasBody = z.object({ alias: z.string().min(1).max(100).regex(/^[\w.-]+$/).nullable() }).strict();
-const Direction = (p: Record<string, string>) => {
+const Direction = (p: { direction: string }) => {
   const d = p.direction;
   if (d !== "ingress" && d !== "egress") throw Object.assign(new Error("direction"), { notFound: true });
   return d;
 };
+
+/**
+ * PUT /env takes `{ environment_vars, restart }` or a bare patch. A bare patch's values are strings
+ * or null, so an object under environment_vars means the wrapped form.
+ */
+type PutEnv = z.output<typeof PutEnvBody>;
+const envWrapped = (b: PutEnv): b is Extract<PutEnv, { restart: boolean }> => typeof b.environment_vars === "object" && b.environment_vars !== null;
 
 const OP_SUMMARY: Record<ContainerOperation, string> = {
   start: "Start a stopped container (lifts a suspension)",
@@ -79,35 +115,31 @@ const OP_SUMMARY: Record<ContainerOperation, string> = {
   resume: "Resume a paused container",
 };
 
-const op = (name: ContainerOperation): Route => ({
-  method: "POST",
-  path: `/containers/{id}/${name}`,
-  summary: OP_SUMMARY[name],
-  tag: "Containers",
-  message: `Container ${name} completed`,
-  ...(name === "stop" || name === "force-stop"
-    ? { body: StopBody, handler: ({ core, actor, params, body }) => core.operation(actor, params.id!, name, { wakeOnRequest: body.wake_on_request }) }
-    : { handler: ({ core, actor, params }) => core.operation(actor, params.id!, name) }),
-});
+const op = (name: ContainerOperation): Route => {
+  const base = { method: "POST", path: `/containers/{id}/${name}`, summary: OP_SUMMARY[name], tag: "Containers", message: `Container ${name} completed` } as const;
+  return name === "stop" || name === "force-stop"
+    ? route({ ...base, body: StopBody, handler: ({ core, actor, params, body }) => core.lifecycle.operation(actor, params.id, name, { wakeOnRequest: body.wake_on_request }) })
+    : route({ ...base, handler: ({ core, actor, params }) => core.lifecycle.operation(actor, params.id, name) });
+};
 
 export const routes: Route[] = [
   // ---------------------------------------------------------------- projects
-  { method: "GET", path: "/projects", summary: "List projects (sort_by: id, alias, created_at, updated_at; sort_order)", tag: "Projects", query: ProjectListQuery, message: "Projects retrieved", handler: ({ core, actor, query }) => core.listProjects(actor, query) },
-  { method: "POST", path: "/projects", summary: "Create a project", tag: "Projects", body: CreateProjectBody, status: 201, message: "Project created successfully", handler: ({ core, actor, body }) => core.createProject(actor, body) },
-  { method: "GET", path: "/projects/{id}", summary: "Get a project", tag: "Projects", message: "Project retrieved", handler: ({ core, actor, params }) => core.getProject(actor, params.id!) },
-  { method: "PUT", path: "/projects/{id}", summary: "Update a project", tag: "Projects", body: UpdateProjectBody, message: "Project updated", handler: ({ core, actor, params, body }) => core.updateProject(actor, params.id!, body) },
-  { method: "PATCH", path: "/projects/{id}", summary: "Update a project", tag: "Projects", body: UpdateProjectBody, message: "Project updated", handler: ({ core, actor, params, body }) => core.updateProject(actor, params.id!, body) },
-  {
+  route({ method: "GET", path: "/projects", summary: "List projects (sort_by: id, alias, created_at, updated_at; sort_order)", tag: "Projects", query: ProjectListQuery, message: "Projects retrieved", handler: ({ core, actor, query }) => core.projects.list(actor, query) }),
+  route({ method: "POST", path: "/projects", summary: "Create a project", tag: "Projects", body: CreateProjectBody, status: 201, message: "Project created successfully", handler: ({ core, actor, body }) => core.projects.create(actor, body) }),
+  route({ method: "GET", path: "/projects/{id}", summary: "Get a project", tag: "Projects", message: "Project retrieved", handler: ({ core, actor, params }) => core.projects.get(actor, params.id) }),
+  route({ method: "PUT", path: "/projects/{id}", summary: "Update a project", tag: "Projects", body: UpdateProjectBody, message: "Project updated", handler: ({ core, actor, params, body }) => core.projects.update(actor, params.id, body) }),
+  route({ method: "PATCH", path: "/projects/{id}", summary: "Update a project", tag: "Projects", body: UpdateProjectBody, message: "Project updated", handler: ({ core, actor, params, body }) => core.projects.update(actor, params.id, body) }),
+  route({
     method: "DELETE",
     path: "/projects/{id}",
     summary: "Delete a project: erases each of its containers (each with its GDPR receipt), then the project; stops at the first failed erasure",
     tag: "Projects",
     query: ProjectDeleteQuery,
     message: "Project deleted",
-    handler: ({ core, actor, params, query }) => core.deleteProject(actor, params.id!, { includeDeletedItems: query.include_deleted_items === "true" || query.include_deleted_items === "1" }),
-  },
-  { method: "GET", path: "/projects/{id}/containers", summary: "List a project's containers", tag: "Containers", query: ListQuery, message: "Containers retrieved", handler: ({ core, actor, params, query }) => core.listContainers(actor, { ...query, projectId: params.id }) },
-  {
+    handler: ({ core, actor, params, query }) => core.erasure.deleteProject(actor, params.id, { includeDeletedItems: query.include_deleted_items === "true" || query.include_deleted_items === "1" }),
+  }),
+  route({ method: "GET", path: "/projects/{id}/containers", summary: "List a project's containers", tag: "Containers", query: ListQuery, message: "Containers retrieved", handler: ({ core, actor, params, query }) => core.containers.list(actor, { ...query, projectId: params.id }) }),
+  route({
     method: "POST",
     path: "/projects/{id}/containers",
     summary: "Create a container from a template; answers when it runs",
@@ -115,27 +147,27 @@ export const routes: Route[] = [
     body: CreateContainerBody,
     status: 201,
     message: "Container created successfully",
-    handler: ({ core, actor, params, body }) => core.createContainer(actor, params.id!, body),
-  },
+    handler: ({ core, actor, params, body }) => core.provisioning.create(actor, params.id, body),
+  }),
 
   // ---------------------------------------------------------------- servers
   // Hoody's server-rental list/get: here the places tenants can run (this box, or each Incus member), not rentals.
-  { method: "GET", path: "/servers", summary: "Where containers can run: this box, or each Incus cluster member (the server_id create takes)", tag: "Servers", message: "Servers retrieved", handler: ({ core, actor }) => core.listServers(actor) },
-  { method: "GET", path: "/servers/{id}", summary: "One server", tag: "Servers", message: "Server retrieved", handler: ({ core, actor, params }) => core.getServer(actor, params.id!) },
+  route({ method: "GET", path: "/servers", summary: "Where containers can run: this box, or each Incus cluster member (the server_id create takes)", tag: "Servers", message: "Servers retrieved", handler: ({ core, actor }) => core.servers.list(actor) }),
+  route({ method: "GET", path: "/servers/{id}", summary: "One server", tag: "Servers", message: "Server retrieved", handler: ({ core, actor, params }) => core.servers.get(actor, params.id) }),
 
   // ---------------------------------------------------------------- containers
-  { method: "GET", path: "/containers", summary: "List containers", tag: "Containers", query: ListQuery, message: "Containers retrieved", handler: ({ core, actor, query }) => core.listContainers(actor, query) },
-  { method: "GET", path: "/containers/{id}", summary: "Get a container with its stats", tag: "Containers", message: "Container retrieved", handler: ({ core, actor, params }) => core.getContainer(actor, params.id!) },
-  {
+  route({ method: "GET", path: "/containers", summary: "List containers", tag: "Containers", query: ListQuery, message: "Containers retrieved", handler: ({ core, actor, query }) => core.containers.list(actor, query) }),
+  route({ method: "GET", path: "/containers/{id}", summary: "Get a container with its stats", tag: "Containers", message: "Container retrieved", handler: ({ core, actor, params }) => core.containers.get(actor, params.id) }),
+  route({
     method: "GET",
     path: "/containers/{id}/stats",
     summary: "A container's stats: cpu, memory, disk, network and processes (the SDK's structure), plus delta disk and KSM",
     tag: "Containers",
     message: "Stats retrieved",
-    handler: ({ core, actor, params }) => core.containerStats(actor, params.id!),
-  },
+    handler: ({ core, actor, params }) => core.stats.get(actor, params.id),
+  }),
   ...(["PATCH", "PUT"] as const).map(
-    (method): Route => ({
+    (method) => route({
       method,
       path: "/containers/{id}",
       summary: "Update a container (env merge: null removes a key; restarts a running one unless restart: false)",
@@ -143,20 +175,20 @@ export const routes: Route[] = [
       body: UpdateContainerBody,
       message: "Container updated",
       handler: async ({ core, actor, params, body }) => {
-        const r = await core.updateContainer(actor, params.id!, body);
+        const r = await core.lifecycle.update(actor, params.id, body);
         return { ...r.container, restarted: r.restarted };
       },
     }),
   ),
-  {
+  route({
     method: "DELETE",
     path: "/containers/{id}",
     summary: "Erase a container and all its data (GDPR); answers with the erasure receipt",
     tag: "Containers",
     message: "Container erased",
-    handler: ({ core, actor, params }) => core.deleteContainer(actor, params.id!),
-  },
-  {
+    handler: ({ core, actor, params }) => core.erasure.deleteContainer(actor, params.id),
+  }),
+  route({
     method: "POST",
     path: "/containers/{id}/copy",
     summary: "Copy a container (latest state or a snapshot) or a template (by name) into a project",
@@ -165,21 +197,21 @@ export const routes: Route[] = [
     status: 201,
     message: "Container copied successfully",
     // The SDK's copy answer also says which rules were copied.
-    handler: async ({ core, actor, params, body }) => ({ ...(await core.copyContainer(actor, params.id!, body)), copy_firewall_rules: body.copy_firewall_rules, copy_network_rules: body.copy_network_rules }),
-  },
+    handler: async ({ core, actor, params, body }) => ({ ...(await core.provisioning.copy(actor, params.id, body)), copy_firewall_rules: body.copy_firewall_rules, copy_network_rules: body.copy_network_rules }),
+  }),
   op("start"),
   op("stop"),
   op("force-stop"),
   op("restart"),
   op("pause"),
   op("resume"),
-  { method: "GET", path: "/containers/{id}/logs", summary: "The tail of the app's console output", tag: "Containers", message: "Logs retrieved", handler: ({ core, actor, params }) => core.logs(actor, params.id!) },
-  { method: "GET", path: "/containers/{id}/status-logs", summary: "State changes with time and cause (paged; newest first unless sorted otherwise)", tag: "Containers", query: StatusLogQuery, message: "Status logs retrieved", handler: ({ core, actor, params, query }) => core.statusLogs(actor, params.id!, query) },
-  { method: "POST", path: "/containers/{id}/exec", summary: "Run a command inside the container", tag: "Containers", body: ExecBody, message: "Command executed", noReplay: true, handler: ({ core, actor, params, body }) => core.exec(actor, params.id!, body) },
+  route({ method: "GET", path: "/containers/{id}/logs", summary: "The tail of the app's console output", tag: "Containers", message: "Logs retrieved", handler: ({ core, actor, params }) => core.containers.logs(actor, params.id) }),
+  route({ method: "GET", path: "/containers/{id}/status-logs", summary: "State changes with time and cause (paged; newest first unless sorted otherwise)", tag: "Containers", query: StatusLogQuery, message: "Status logs retrieved", handler: ({ core, actor, params, query }) => core.containers.statusLogs(actor, params.id, query) }),
+  route({ method: "POST", path: "/containers/{id}/exec", summary: "Run a command inside the container", tag: "Containers", body: ExecBody, message: "Command executed", noReplay: true, handler: ({ core, actor, params, body }) => core.lifecycle.exec(actor, params.id, body) }),
 
   // ---------------------------------------------------------------- env
-  { method: "GET", path: "/containers/{id}/env", summary: "A container's env vars", tag: "Environment", message: "Environment retrieved", handler: ({ core, actor, params }) => ({ environment_vars: core.getEnv(actor, params.id!) }) },
-  {
+  route({ method: "GET", path: "/containers/{id}/env", summary: "A container's env vars", tag: "Environment", message: "Environment retrieved", handler: ({ core, actor, params }) => ({ environment_vars: core.containers.env(actor, params.id) }) }),
+  route({
     method: "PUT",
     path: "/containers/{id}/env",
     summary: "Merge env vars (null removes a key); new exec sessions see the change at once, the app at its next start (restart: true restarts it now)",
@@ -187,12 +219,12 @@ export const routes: Route[] = [
     body: PutEnvBody,
     message: "Environment updated",
     handler: async ({ core, actor, params, body }) => {
-      const patch = "environment_vars" in body && typeof body.environment_vars === "object" && body.environment_vars !== null ? body : { environment_vars: body, restart: false };
-      const r = await core.updateContainer(actor, params.id!, { environment_vars: patch.environment_vars, restart: patch.restart ?? false });
+      const patch = envWrapped(body) ? body : { environment_vars: body, restart: false };
+      const r = await core.lifecycle.update(actor, params.id, { environment_vars: patch.environment_vars, restart: patch.restart });
       return { environment_vars: r.container.environment_vars, restarted: r.restarted, synced: true };
     },
-  },
-  {
+  }),
+  route({
     method: "PUT",
     path: "/containers/{id}/env/{key}",
     summary: "Set one env var",
@@ -201,11 +233,11 @@ export const routes: Route[] = [
     message: "Environment variable set",
     handler: async ({ core, actor, params, body }) => {
       const key = EnvKey.safeParse(params.key);
-      const r = await core.updateContainer(actor, params.id!, { environment_vars: { [key.success ? key.data : params.key!]: body.value }, restart: body.restart });
+      const r = await core.lifecycle.update(actor, params.id, { environment_vars: { [key.success ? key.data : params.key]: body.value }, restart: body.restart });
       return { environment_vars: r.container.environment_vars, restarted: r.restarted, synced: true };
     },
-  },
-  {
+  }),
+  route({
     method: "DELETE",
     path: "/containers/{id}/env/{key}",
     summary: "Remove one env var (idempotent: 200 whether it existed or not)",
@@ -213,33 +245,33 @@ export const routes: Route[] = [
     query: EnvRestartQuery,
     message: "Environment variable removed",
     handler: async ({ core, actor, params, query }) => {
-      const r = await core.updateContainer(actor, params.id!, { environment_vars: { [params.key!]: null }, restart: query.restart });
+      const r = await core.lifecycle.update(actor, params.id, { environment_vars: { [params.key]: null }, restart: query.restart });
       return { environment_vars: r.container.environment_vars, restarted: r.restarted, synced: true };
     },
-  },
+  }),
 
   // ---------------------------------------------------------------- snapshots
-  { method: "GET", path: "/containers/{id}/snapshots", summary: "List snapshots (expired ones are removed)", tag: "Snapshots", message: "Snapshots retrieved", handler: ({ core, actor, params }) => core.listSnapshots(actor, params.id!) },
-  { method: "POST", path: "/containers/{id}/snapshots", summary: "Create a snapshot (an alias reused replaces the older one)", tag: "Snapshots", body: CreateSnapshotBody, status: 201, message: "Snapshot created", handler: ({ core, actor, params, body }) => core.createSnapshot(actor, params.id!, body) },
+  route({ method: "GET", path: "/containers/{id}/snapshots", summary: "List snapshots (expired ones are removed)", tag: "Snapshots", message: "Snapshots retrieved", handler: ({ core, actor, params }) => core.snapshots.list(actor, params.id) }),
+  route({ method: "POST", path: "/containers/{id}/snapshots", summary: "Create a snapshot (an alias reused replaces the older one)", tag: "Snapshots", body: CreateSnapshotBody, status: 201, message: "Snapshot created", handler: ({ core, actor, params, body }) => core.snapshots.create(actor, params.id, body) }),
   ...(["PUT", "PATCH"] as const).map(
-    (method): Route => ({
+    (method) => route({
       method,
       path: "/containers/{id}/snapshots/{name}",
       summary: "Restore a snapshot (by name or alias)",
       tag: "Snapshots",
       message: "Snapshot restored",
-      handler: ({ core, actor, params }) => core.restoreSnapshot(actor, params.id!, params.name!),
+      handler: ({ core, actor, params }) => core.snapshots.restore(actor, params.id, params.name),
     }),
   ),
-  { method: "DELETE", path: "/containers/{id}/snapshots/{name}", summary: "Delete a snapshot", tag: "Snapshots", message: "Snapshot deleted", handler: ({ core, actor, params }) => core.deleteSnapshot(actor, params.id!, params.name!) },
-  { method: "PUT", path: "/containers/{id}/snapshots/{name}/alias", summary: "Set a snapshot's alias", tag: "Snapshots", body: AliasBody, message: "Snapshot alias set", handler: ({ core, actor, params, body }) => core.setSnapshotAlias(actor, params.id!, params.name!, body.alias) },
+  route({ method: "DELETE", path: "/containers/{id}/snapshots/{name}", summary: "Delete a snapshot", tag: "Snapshots", message: "Snapshot deleted", handler: ({ core, actor, params }) => core.snapshots.delete(actor, params.id, params.name) }),
+  route({ method: "PUT", path: "/containers/{id}/snapshots/{name}/alias", summary: "Set a snapshot's alias", tag: "Snapshots", body: AliasBody, message: "Snapshot alias set", handler: ({ core, actor, params, body }) => core.snapshots.setAlias(actor, params.id, params.name, body.alias) }),
 
   // ---------------------------------------------------------------- firewall
-  { method: "GET", path: "/containers/{id}/firewall/rules", summary: "Firewall rules (first match wins)", tag: "Firewall", message: "Firewall rules retrieved", handler: ({ core, actor, params }) => core.getFirewall(actor, params.id!) },
-  { method: "POST", path: "/containers/{id}/firewall/reset", summary: "Reset to the template's rules", tag: "Firewall", message: "Firewall reset", handler: ({ core, actor, params }) => core.resetFirewall(actor, params.id!) },
+  route({ method: "GET", path: "/containers/{id}/firewall/rules", summary: "Firewall rules (first match wins)", tag: "Firewall", message: "Firewall rules retrieved", handler: ({ core, actor, params }) => core.firewall.get(actor, params.id) }),
+  route({ method: "POST", path: "/containers/{id}/firewall/reset", summary: "Reset to the template's rules", tag: "Firewall", message: "Firewall reset", handler: ({ core, actor, params }) => core.firewall.reset(actor, params.id) }),
   // Answers 200 (as the SDK types it): a repeat of an existing rule changes nothing and answers that rule with `duplicate_of`.
-  { method: "POST", path: "/containers/{id}/firewall/{direction}", summary: "Append a rule (direction: ingress or egress); a duplicate answers the rule it repeats", tag: "Firewall", body: FirewallRuleBody, invalidBodyCode: "INVALID_FIREWALL_RULE", message: "Firewall rule added", handler: ({ core, actor, params, body }) => core.addRule(actor, params.id!, Direction(params), body) },
-  {
+  route({ method: "POST", path: "/containers/{id}/firewall/{direction}", summary: "Append a rule (direction: ingress or egress); a duplicate answers the rule it repeats", tag: "Firewall", body: FirewallRuleBody, invalidBodyCode: "INVALID_FIREWALL_RULE", message: "Firewall rule added", handler: ({ core, actor, params, body }) => core.firewall.add(actor, params.id, Direction(params), body) }),
+  route({
     method: "PATCH",
     path: "/containers/{id}/firewall/{direction}",
     summary: "Set the state of the first rule matching the given fields (the SDK's toggle), or change the rule at index",
@@ -247,9 +279,9 @@ export const routes: Route[] = [
     body: FirewallPatchBody,
     invalidBodyCode: "INVALID_FIREWALL_RULE",
     message: "Firewall rule updated",
-    handler: ({ core, actor, params, body }) => core.toggleRule(actor, params.id!, Direction(params), body),
-  },
-  {
+    handler: ({ core, actor, params, body }) => core.firewall.toggle(actor, params.id, Direction(params), body),
+  }),
+  route({
     method: "DELETE",
     path: "/containers/{id}/firewall/{direction}",
     summary: "Remove the first rule matching the given fields, every match with all: true (no fields: every rule of the direction), or the rule at index",
@@ -257,32 +289,32 @@ export const routes: Route[] = [
     body: FirewallDeleteBody,
     invalidBodyCode: "INVALID_FIREWALL_RULE",
     message: "Firewall rule removed",
-    handler: ({ core, actor, params, body }) => core.removeRules(actor, params.id!, Direction(params), body),
-  },
+    handler: ({ core, actor, params, body }) => core.firewall.remove(actor, params.id, Direction(params), body),
+  }),
 
   // ---------------------------------------------------------------- templates, tokens, audit
-  { method: "GET", path: "/templates", summary: "List templates", tag: "Templates", message: "Templates retrieved", handler: async ({ core }) => ({ templates: await core.listTemplates() }) },
-  { method: "POST", path: "/templates", summary: "Build a template from a recipe (admin)", tag: "Templates", body: BuildTemplateBody, status: 201, message: "Template built", handler: ({ core, actor, body }) => core.buildTemplate(actor, body) },
-  { method: "POST", path: "/templates/promote", summary: "Promote a container to a template (admin)", tag: "Templates", body: PromoteBody, status: 201, message: "Template created", handler: ({ core, actor, body }) => core.promote(actor, body) },
-  { method: "GET", path: "/tokens", summary: "List API tokens (admin)", tag: "Tokens", message: "Tokens retrieved", handler: ({ core, actor }) => ({ tokens: core.listTokens(actor) }) },
-  { method: "POST", path: "/tokens", summary: "Create an API token, shown once (admin)", tag: "Tokens", body: CreateTokenBody, status: 201, message: "Token created", noReplay: true, handler: ({ core, actor, body }) => core.createToken(actor, body) },
-  { method: "DELETE", path: "/tokens/{id}", summary: "Revoke an API token (admin)", tag: "Tokens", message: "Token revoked", handler: ({ core, actor, params }) => core.revokeToken(actor, params.id!) },
-  { method: "GET", path: "/audit", summary: "Audit log (admin)", tag: "Audit", query: AuditQuery, message: "Audit log retrieved", handler: ({ core, actor, query }) => core.listAudit(actor, query) },
-  { method: "GET", path: "/erasure-receipts", summary: "GDPR erasure receipts", tag: "Audit", message: "Receipts retrieved", handler: ({ core, actor }) => ({ receipts: core.listReceipts(actor) }) },
-  {
+  route({ method: "GET", path: "/templates", summary: "List templates", tag: "Templates", message: "Templates retrieved", handler: async ({ core }) => ({ templates: await core.templates.list() }) }),
+  route({ method: "POST", path: "/templates", summary: "Build a template from a recipe (admin)", tag: "Templates", body: BuildTemplateBody, status: 201, message: "Template built", handler: ({ core, actor, body }) => core.templates.build(actor, body) }),
+  route({ method: "POST", path: "/templates/promote", summary: "Promote a container to a template (admin)", tag: "Templates", body: PromoteBody, status: 201, message: "Template created", handler: ({ core, actor, body }) => core.templates.promote(actor, body) }),
+  route({ method: "GET", path: "/tokens", summary: "List API tokens (admin)", tag: "Tokens", message: "Tokens retrieved", handler: ({ core, actor }) => ({ tokens: core.tokens.list(actor) }) }),
+  route({ method: "POST", path: "/tokens", summary: "Create an API token, shown once (admin)", tag: "Tokens", body: CreateTokenBody, status: 201, message: "Token created", noReplay: true, handler: ({ core, actor, body }) => core.tokens.create(actor, body) }),
+  route({ method: "DELETE", path: "/tokens/{id}", summary: "Revoke an API token (admin)", tag: "Tokens", message: "Token revoked", handler: ({ core, actor, params }) => core.tokens.revoke(actor, params.id) }),
+  route({ method: "GET", path: "/audit", summary: "Audit log (admin)", tag: "Audit", query: AuditQuery, message: "Audit log retrieved", handler: ({ core, actor, query }) => core.audit.list(actor, query) }),
+  route({ method: "GET", path: "/erasure-receipts", summary: "GDPR erasure receipts", tag: "Audit", message: "Receipts retrieved", handler: ({ core, actor }) => ({ receipts: core.erasure.receipts(actor) }) }),
+  route({
     method: "GET",
     path: "/scripts",
     summary: "Exec scripts: files, settings, masked secrets, recent runs (admin)",
     tag: "Scripts",
     message: "Scripts retrieved",
     handler: async ({ core, actor }) => {
-      core.requireAdmin(actor);
+      core.tokens.requireAdmin(actor);
       const names = await listScripts();
       return { scripts: names.map((name) => ({ name, route: `/exec/${name}`, settings: core.scripts.values(name, "setting"), secrets: core.scripts.maskedSecrets(name) })), runs: core.scripts.runs(undefined, 100) };
     },
-  },
+  }),
   ...(["secrets", "settings"] as const).map(
-    (kind): Route => ({
+    (kind) => route({
       method: "PUT",
       path: `/scripts/{script}/${kind}`,
       summary: `Merge a script's ${kind} (null removes a key; admin)`,
@@ -290,15 +322,15 @@ export const routes: Route[] = [
       body: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,100}$/), z.string().max(16 * 1024).nullable()),
       message: `Script ${kind} updated`,
       handler: ({ core, actor, params, body }) => {
-        core.requireAdmin(actor);
-        core.scripts.setValues(params.script!, kind === "secrets" ? "secret" : "setting", body);
-        core.audit(actor, `script.${kind}`, `script:${params.script}`, "ok", { keys: Object.keys(body) });
-        return kind === "secrets" ? { secrets: core.scripts.maskedSecrets(params.script!) } : { settings: core.scripts.values(params.script!, "setting") };
+        core.tokens.requireAdmin(actor);
+        core.scripts.setValues(params.script, kind === "secrets" ? "secret" : "setting", body);
+        core.audit.record(actor, `script.${kind}`, `script:${params.script}`, "ok", { keys: Object.keys(body) });
+        return kind === "secrets" ? { secrets: core.scripts.maskedSecrets(params.script) } : { settings: core.scripts.values(params.script, "setting") };
       },
     }),
   ),
-  { method: "POST", path: "/reconcile", summary: "Reconcile the database with the engine (admin)", tag: "System", message: "Reconciled", handler: ({ core, actor }) => {
-    core.requireAdmin(actor);
-    return core.reconcile();
-  } },
+  route({ method: "POST", path: "/reconcile", summary: "Reconcile the database with the engine (admin)", tag: "System", message: "Reconciled", handler: ({ core, actor }) => {
+    core.tokens.requireAdmin(actor);
+    return core.reconciler.reconcile();
+  } }),
 ];

@@ -100,7 +100,7 @@ export class TenantRouter {
     const hit = this.cache.get(label);
     // A refusal is never answered from the cache: the operator may have just lifted the suspension or resumed it.
     if (hit && Date.now() - hit.at < this.opts.cacheMs && !hit.target?.suspended && hit.target?.status !== "paused") return hit.target;
-    const target = await this.core.routeTarget(label);
+    const target = await this.core.routing.routeTarget(label);
     this.cache.set(label, { at: Date.now(), target });
     return target;
   }
@@ -124,7 +124,7 @@ export class TenantRouter {
     const batch = this.pending;
     this.pending = new Map();
     try {
-      this.core.recordRequests(batch);
+      this.core.routing.recordRequests(batch);
     } catch (e) {
       console.error(`[router] could not record counters: ${(e as Error).message}`);
     }
@@ -136,7 +136,7 @@ export class TenantRouter {
     if (!p) {
       p = (async () => {
         try {
-          await this.core.setRunning(t.id, true, "router: request for a stopped tenant");
+          await this.core.routing.setRunning(t.id, true, "router: request for a stopped tenant");
           for (const [label, v] of this.cache) if (v.target?.id === t.id) this.cache.delete(label);
           await waitForPort(t.ip!, t.appPort, this.opts.wakeTimeoutMs);
           this.touch(t.id, 0);
@@ -271,13 +271,8 @@ export class TenantRouter {
   /** Stops running tenants whose last request is older than their idle timeout (open connections keep them up). */
   async sweepIdle(): Promise<string[]> {
     const stopped: string[] = [];
-    const [tenants, timeouts] = await Promise.all([this.core.engine.listTenants().catch(() => []), this.core.idleTimeouts()]);
-    // The engine lists tenants by engine name; everything the router keeps is by public id.
-    for (const tenant of tenants) {
-      const row = timeouts.get(tenant.id);
-      if (!row) continue;
-      const id = row.id;
-      const timeoutS = row.timeoutS;
+    for (const tenant of await this.core.routing.idleStates()) {
+      const { id, timeoutS } = tenant;
       // A paused tenant is never stopped for idleness, and its idle clock restarts at its resume.
       if (tenant.state === "paused") this.activity.set(id, { lastAt: Date.now(), active: this.activity.get(id)?.active ?? 0 });
       if (tenant.state !== "running" || timeoutS === null || timeoutS === undefined) continue;
@@ -286,7 +281,7 @@ export class TenantRouter {
       const a = this.activity.get(id)!;
       if (a.active > 0 || this.waking.has(id) || Date.now() - a.lastAt < timeoutS * 1000) continue;
       try {
-        await this.core.setRunning(id, false, `router: idle for ${timeoutS}s`);
+        await this.core.routing.setRunning(id, false, `router: idle for ${timeoutS}s`);
         // A request that arrived during the stop holds this entry (it will wake the tenant): keep its count.
         if (this.activity.get(id)?.active === 0) this.activity.delete(id);
         this.ready.delete(id);

@@ -16,7 +16,7 @@ export const scriptsRouter = createTRPCRouter({
   }),
   set: adminProcedure.input(z.object({ script: ScriptName, kind: z.enum(["secret", "setting"]), values: Values })).mutation(({ ctx, input }) => {
     ctx.core.scripts.setValues(input.script, input.kind, input.values);
-    ctx.core.audit(ctx.actor, `script.${input.kind}s`, `script:${input.script}`, "ok", { keys: Object.keys(input.values) });
+    ctx.core.audit.record(ctx.actor, `script.${input.kind}s`, `script:${input.script}`, "ok", { keys: Object.keys(input.values) });
     return { ok: true };
   }),
 });

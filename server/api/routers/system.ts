@@ -3,32 +3,32 @@ import { BuildTemplateBody, CreateTokenBody, PromoteBody, TemplateName } from ".
 import { adminProcedure, createTRPCRouter, publicProcedure } from "../trpc";
 
 export const templatesRouter = createTRPCRouter({
-  list: adminProcedure.query(({ ctx }) => ctx.core.listTemplates()),
-  build: adminProcedure.input(BuildTemplateBody).mutation(({ ctx, input }) => ctx.core.buildTemplate(ctx.actor, input)),
-  promote: adminProcedure.input(PromoteBody).mutation(({ ctx, input }) => ctx.core.promote(ctx.actor, input)),
-  get: adminProcedure.input(z.object({ name: TemplateName })).query(async ({ ctx, input }) => (await ctx.core.listTemplates()).find((t) => t.name === input.name) ?? null),
+  list: adminProcedure.query(({ ctx }) => ctx.core.templates.list()),
+  build: adminProcedure.input(BuildTemplateBody).mutation(({ ctx, input }) => ctx.core.templates.build(ctx.actor, input)),
+  promote: adminProcedure.input(PromoteBody).mutation(({ ctx, input }) => ctx.core.templates.promote(ctx.actor, input)),
+  get: adminProcedure.input(z.object({ name: TemplateName })).query(async ({ ctx, input }) => (await ctx.core.templates.list()).find((t) => t.name === input.name) ?? null),
 });
 
 export const tokensRouter = createTRPCRouter({
-  list: adminProcedure.query(({ ctx }) => ctx.core.listTokens(ctx.actor)),
-  create: adminProcedure.input(CreateTokenBody).mutation(({ ctx, input }) => ctx.core.createToken(ctx.actor, input)),
-  revoke: adminProcedure.input(z.object({ id: z.string().regex(/^k[a-z0-9]{10}$/) })).mutation(({ ctx, input }) => ctx.core.revokeToken(ctx.actor, input.id)),
+  list: adminProcedure.query(({ ctx }) => ctx.core.tokens.list(ctx.actor)),
+  create: adminProcedure.input(CreateTokenBody).mutation(({ ctx, input }) => ctx.core.tokens.create(ctx.actor, input)),
+  revoke: adminProcedure.input(z.object({ id: z.string().regex(/^k[a-z0-9]{10}$/) })).mutation(({ ctx, input }) => ctx.core.tokens.revoke(ctx.actor, input.id)),
 });
 
 export const auditRouter = createTRPCRouter({
   list: adminProcedure
     .input(z.object({ page: z.number().int().min(1).default(1), limit: z.number().int().min(1).max(100).default(50), action: z.string().max(100).optional(), target: z.string().max(200).optional(), actor: z.string().max(200).optional() }))
-    .query(({ ctx, input }) => ctx.core.listAudit(ctx.actor, input)),
-  receipts: adminProcedure.query(({ ctx }) => ctx.core.listReceipts(ctx.actor)),
+    .query(({ ctx, input }) => ctx.core.audit.list(ctx.actor, input)),
+  receipts: adminProcedure.query(({ ctx }) => ctx.core.erasure.receipts(ctx.actor)),
 });
 
 export const serversRouter = createTRPCRouter({
-  list: adminProcedure.query(({ ctx }) => ctx.core.listServers(ctx.actor)),
+  list: adminProcedure.query(({ ctx }) => ctx.core.servers.list(ctx.actor)),
 });
 
 export const hostRouter = createTRPCRouter({
-  overview: adminProcedure.query(({ ctx }) => ctx.core.overview()),
-  reconcile: adminProcedure.mutation(({ ctx }) => ctx.core.reconcile()),
+  overview: adminProcedure.query(({ ctx }) => ctx.core.stats.overview()),
+  reconcile: adminProcedure.mutation(({ ctx }) => ctx.core.reconciler.reconcile()),
 });
 
 export const authRouter = createTRPCRouter({
@@ -38,7 +38,7 @@ export const authRouter = createTRPCRouter({
     .input(z.object({ current: z.string().min(1).max(200), next: z.string().min(12).max(200) }))
     .mutation(({ ctx, input }) => {
       ctx.auth.changePassword(input.current, input.next, ctx.sessionCookie);
-      ctx.core.audit(ctx.actor, "operator.password", null, "ok");
+      ctx.core.audit.record(ctx.actor, "operator.password", null, "ok");
       return { changed: true };
     }),
 });

@@ -39,11 +39,11 @@ export async function POST(req: Request) {
     const body = SignIn.safeParse(parseJson(await readBody(req, BODY_LIMITS.signIn)));
     if (!body.success) throw new CoreError(422, "VALIDATION_ERROR", "send {\"password\": \"…\"}");
     const { cookie, expiresAt } = getAuth().signIn(body.data.password, clientKey(req));
-    getCore().audit(OPERATOR, "operator.sign_in", null, "ok");
+    getCore().audit.record(OPERATOR, "operator.sign_in", null, "ok");
     const secure = new URL(req.url).protocol === "https:" || req.headers.get("x-forwarded-proto") === "https";
     return envelope(200, "Signed in", { expires_at: expiresAt.toISOString() }, { "set-cookie": sessionCookieHeader(cookie, expiresAt, secure) });
   } catch (e) {
-    getCore().refusals.add("operator.sign_in", fromEngine(e).code);
+    getCore().audit.refusals.add("operator.sign_in", fromEngine(e).code);
     return errorResponse(e);
   }
 }
