@@ -2,7 +2,7 @@
 // Audit log (filterable, paginated) and erasure receipts (each downloadable as JSON).
 import { keepPreviousData } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
-import { Button, Card, ErrorText, Field, focusCls, HeadRow, Input, Loading, Pager, Pill, Table, tdTopCls, When } from "~/app/_components/ui";
+import { Button, Card, ErrorText, Field, focusCls, HeadRow, Input, Loading, Pager, Pill, QueryTable, Table, tdTopCls, When } from "~/app/_components/ui";
 import { api } from "~/app/_lib/trpc";
 
 const PAGE_SIZE = 50;
@@ -65,7 +65,7 @@ function AuditSection() {
             <Input value={draft.action} onChange={(e) => setDraft({ ...draft, action: e.target.value })} maxLength={100} placeholder="container." autoComplete="off" />
           </Field>
           <Field label="Target">
-            <Input value={draft.target} onChange={(e) => setDraft({ ...draft, target: e.target.value })} maxLength={200} placeholder="container:c0123456789" autoComplete="off" />
+            <Input value={draft.target} onChange={(e) => setDraft({ ...draft, target: e.target.value })} maxLength={200} placeholder="container:65a1f0c2e4b5d6a7b8c9d0e1" autoComplete="off" />
           </Field>
           <Field label="Actor">
             <Input value={draft.actor} onChange={(e) => setDraft({ ...draft, actor: e.target.value })} maxLength={200} placeholder="operator" autoComplete="off" />
@@ -150,37 +150,27 @@ function ReceiptsSection() {
       </h2>
       <p className="text-sm text-neutral-600">Written when a tenant is deleted: what was erased from the host and the database. The newest 500 are listed.</p>
       <Card bodyClassName="">
-        {q.isPending ? (
-          <Loading className="p-4">Loading receipts…</Loading>
-        ) : q.isError ? (
-          <ErrorText error={q.error} className="p-4 text-sm" />
-        ) : q.data.length === 0 ? (
-          <p className="p-4 text-sm text-neutral-600">No tenants have been erased yet.</p>
-        ) : (
-          <Table>
-            <HeadRow cols={["Receipt", "Erased", "Tenant", "Project", "Requested by"]} action="Download" />
-            <tbody className="divide-y divide-neutral-100">
-              {q.data.map((r) => (
-                <tr key={r.receipt_id}>
-                  <th scope="row" className={`${td} font-mono text-xs font-normal`}>
-                    {r.receipt_id}
-                  </th>
-                  <td className={td}>
-                    <When at={r.erased_at} absolute />
-                  </td>
-                  <td className={`${td} font-mono text-xs`}>{r.container_id}</td>
-                  <td className={`${td} font-mono text-xs`}>{r.project_id}</td>
-                  <td className={`${td} font-mono text-xs`}>{r.requested_by}</td>
-                  <td className={`${td} text-right`}>
-                    <Button aria-label={`Download receipt ${r.receipt_id} as JSON`} onClick={() => download(`erasure-receipt-${r.receipt_id}.json`, r)}>
-                      Download JSON
-                    </Button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </Table>
-        )}
+        <QueryTable query={q} loading="Loading receipts…" isEmpty={(d) => d.length === 0} empty="No tenants have been erased yet." cols={["Receipt", "Erased", "Tenant", "Project", "Requested by"]} action="Download">
+            {(receipts) =>
+              receipts.map((r) => (
+              <tr key={r.receipt_id}>
+                <th scope="row" className={`${td} font-mono text-xs font-normal`}>
+                  {r.receipt_id}
+                </th>
+                <td className={td}>
+                  <When at={r.erased_at} absolute />
+                </td>
+                <td className={`${td} font-mono text-xs`}>{r.container_id}</td>
+                <td className={`${td} font-mono text-xs`}>{r.project_id}</td>
+                <td className={`${td} font-mono text-xs`}>{r.requested_by}</td>
+                <td className={`${td} text-right`}>
+                  <Button aria-label={`Download receipt ${r.receipt_id} as JSON`} onClick={() => download(`erasure-receipt-${r.receipt_id}.json`, r)}>
+                    Download JSON
+                  </Button>
+                </td>
+              </tr>
+            ))}
+        </QueryTable>
       </Card>
     </section>
   );

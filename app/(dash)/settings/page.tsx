@@ -1,7 +1,7 @@
 "use client";
 // Operator settings: change the sign-in password (other sessions are signed out; this one stays).
 import { type FormEvent, useState } from "react";
-import { Button, Card, ErrorText, Field, Input, Notice } from "~/app/_components/ui";
+import { Field, FormCard, Input } from "~/app/_components/ui";
 import { errorCode, errorText } from "~/app/_lib/errors";
 import { api } from "~/app/_lib/trpc";
 
@@ -45,24 +45,26 @@ export default function SettingsPage() {
   return (
     <div className="space-y-6">
       <h1 className="text-xl font-semibold">Settings</h1>
-      <Card title="Change the operator password" className="max-w-md">
-        <form onSubmit={submit} noValidate className="space-y-4">
-          <Field label="Current password">
-            <Input type="password" autoComplete="current-password" required value={current} onChange={(e) => setCurrent(e.target.value)} disabled={change.isPending} />
-          </Field>
-          <Field label="New password" hint={`At least ${MIN} characters.`}>
-            <Input type="password" autoComplete="new-password" required minLength={MIN} maxLength={200} value={next} onChange={(e) => setNext(e.target.value)} disabled={change.isPending} />
-          </Field>
-          <Field label="Repeat password">
-            <Input type="password" autoComplete="new-password" required minLength={MIN} maxLength={200} value={repeat} onChange={(e) => setRepeat(e.target.value)} disabled={change.isPending} />
-          </Field>
-          <ErrorText error={error} />
-          <Notice>{change.isSuccess ? "Password changed; other sessions were signed out." : null}</Notice>
-          <Button type="submit" variant="primary" disabled={change.isPending}>
-            {change.isPending ? "Changing…" : "Change password"}
-          </Button>
-        </form>
-      </Card>
+      <FormCard
+        title="Change the operator password"
+        className="max-w-md"
+        noValidate
+        onSubmit={submit}
+        submit="Change password"
+        pending={change.isPending}
+        error={error}
+        status={change.isSuccess ? <span className="text-green-700">Password changed; other sessions were signed out.</span> : null}
+      >
+        <Field label="Current password" className="sm:col-span-2">
+          <Input type="password" autoComplete="current-password" required value={current} onChange={(e) => setCurrent(e.target.value)} disabled={change.isPending} />
+        </Field>
+        <Field label="New password" hint={`At least ${MIN} characters.`} className="sm:col-span-2">
+          <Input type="password" autoComplete="new-password" required minLength={MIN} maxLength={200} value={next} onChange={(e) => setNext(e.target.value)} disabled={change.isPending} />
+        </Field>
+        <Field label="Repeat password" className="sm:col-span-2">
+          <Input type="password" autoComplete="new-password" required minLength={MIN} maxLength={200} value={repeat} onChange={(e) => setRepeat(e.target.value)} disabled={change.isPending} />
+        </Field>
+      </FormCard>
     </div>
   );
 }

@@ -1,7 +1,7 @@
 "use client";
 // Templates: the list, building one from a recipe, and promoting a tenant into a new template.
-import { type FormEvent, type ReactNode, useState } from "react";
-import { Button, Card, ErrorText, Field, HeadRow, Input, Loading, Pill, Select, Table, tdTopCls, When } from "~/app/_components/ui";
+import { type FormEvent, useState } from "react";
+import { Card, Field, FormCard, Input, Pill, QueryTable, Select, tdTopCls, When } from "~/app/_components/ui";
 import { errorText } from "~/app/_lib/errors";
 import { bytes } from "~/app/_lib/format";
 import { api } from "~/app/_lib/trpc";
@@ -19,100 +19,84 @@ function idle(s: number | null): string {
   return `${+(s / 86400).toFixed(1)} d`;
 }
 
-/** A form of this page: its fields, a submit button, a live status line and the error under it. */
-function TemplateForm({ title, intro, onSubmit, fields, submit, pending, status, error }: { title: string; intro?: string; onSubmit: (e: FormEvent) => void; fields: ReactNode; submit: string; pending: boolean; status: ReactNode; error: unknown }) {
-  return (
-    <Card title={title}>
-      <form onSubmit={onSubmit} aria-label={title} className="space-y-3">
-        {intro && <p className="text-sm text-neutral-600">{intro}</p>}
-        <div className="grid gap-3 sm:grid-cols-2">{fields}</div>
-        <div className="flex flex-wrap items-center gap-3">
-          <Button type="submit" variant="primary" busy={pending}>
-            {submit}
-          </Button>
-          <p role="status" aria-live="polite" className="text-sm text-neutral-600">
-            {status}
-          </p>
-        </div>
-        <ErrorText error={error} />
-      </form>
-    </Card>
-  );
-}
-
-function BuildForm() {
+/**
+ * What both forms share: the new template's name, a message of their own, and after a success an
+ * emptied name and a fresh list. `check` returns the trimmed name, or null after saying what is wrong.
+ */
+function useTemplateName() {
   const utils = api.useUtils();
-  const [recipe, setRecipe] = useState<(typeof RECIPES)[number]>("mini");
   const [name, setName] = useState("");
   const [localError, setLocalError] = useState<string | null>(null);
-  const build = api.templates.build.useMutation({
-    onSuccess: () => {
-      setName("");
-      void utils.templates.list.invalidate();
-    },
-  });
-
-  function submit(e: FormEvent) {
+  const onSuccess = () => {
+    setName("");
+    void utils.templates.list.invalidate();
+  };
+  const check = (e: FormEvent, optional: boolean): string | null => {
     e.preventDefault();
     setLocalError(null);
     const n = name.trim();
-    if (n && !TEMPLATE_NAME_RE.test(n)) return setLocalError(NAME_RULE);
-    build.mutate({ recipe, ...(n ? { name: n } : {}) });
+    if ((n || !optional) && !TEMPLATE_NAME_RE.test(n)) {
+      setLocalError(NAME_RULE);
+      return null;
+    }
+    return n;
+  };
+  return { name, setName, localError, setLocalError, onSuccess, check };
+}
+
+function BuildForm() {
+  const [recipe, setRecipe] = useState<(typeof RECIPES)[number]>("mini");
+  const { name, setName, localError, onSuccess, check } = useTemplateName();
+  const build = api.templates.build.useMutation({ onSuccess });
+
+  function submit(e: FormEvent) {
+    const n = check(e, true);
+    if (n !== null) build.mutate({ recipe, ...(n ? { name: n } : {}) });
   }
 
   return (
-    <TemplateForm
+    <FormCard
       title="Build from recipe"
       onSubmit={submit}
       submit="Build template"
       pending={build.isPending}
       error={localError ?? build.error}
       status={build.isPending ? "Building… (starter takes about a minute the first time)" : build.isSuccess ? <span className="text-green-700">Built template {build.data.name}.</span> : null}
-      fields={
-        <>
-          <Field label="Recipe">
-            <Select value={recipe} onChange={(e) => setRecipe(e.target.value as (typeof RECIPES)[number])} disabled={build.isPending} options={RECIPES} />
-          </Field>
-          <Field
-            label={
-              <>
-                Name <span className="font-normal text-neutral-400">(optional, defaults to the recipe)</span>
-              </>
-            }
-          >
-            <Input value={name} onChange={(e) => setName(e.target.value)} placeholder={recipe} disabled={build.isPending} autoComplete="off" />
-          </Field>
-        </>
-      }
-    />
+    >
+      <Field label="Recipe">
+        <Select value={recipe} onChange={(e) => setRecipe(e.target.value as (typeof RECIPES)[number])} disabled={build.isPending} options={RECIPES} />
+      </Field>
+      <Field
+        label={
+          <>
+            Name <span className="font-normal text-neutral-400">(optional, defaults to the recipe)</span>
+          </>
+        }
+      >
+        <Input value={name} onChange={(e) => setName(e.target.value)} placeholder={recipe} disabled={build.isPending} autoComplete="off" />
+      </Field>
+    </FormCard>
   );
 }
 
 function PromoteForm() {
-  const utils = api.useUtils();
   const tenants = api.containers.list.useQuery({ limit: 100 });
   const [containerId, setContainerId] = useState("");
-  const [name, setName] = useState("");
-  const [localError, setLocalError] = useState<string | null>(null);
-  const promote = api.templates.promote.useMutation({
-    onSuccess: () => {
-      setName("");
-      void utils.templates.list.invalidate();
-    },
-  });
+  const { name, setName, localError, setLocalError, onSuccess, check } = useTemplateName();
+  const promote = api.templates.promote.useMutation({ onSuccess });
   const list = tenants.data?.containers ?? [];
 
   function submit(e: FormEvent) {
-    e.preventDefault();
-    setLocalError(null);
-    const n = name.trim();
-    if (!containerId) return setLocalError("Choose a tenant.");
-    if (!TEMPLATE_NAME_RE.test(n)) return setLocalError(NAME_RULE);
-    promote.mutate({ container_id: containerId, name: n });
+    if (!containerId) {
+      e.preventDefault();
+      return setLocalError("Choose a tenant.");
+    }
+    const n = check(e, false);
+    if (n !== null) promote.mutate({ container_id: containerId, name: n });
   }
 
   return (
-    <TemplateForm
+    <FormCard
       title="Promote a tenant"
       intro="Turns a tenant's current files into a new template that new tenants can start from."
       onSubmit={submit}
@@ -120,24 +104,21 @@ function PromoteForm() {
       pending={promote.isPending}
       error={localError ?? promote.error}
       status={promote.isPending ? "Promoting…" : promote.isSuccess ? <span className="text-green-700">Created template {promote.data.name}.</span> : null}
-      fields={
-        <>
-          <Field label="Tenant" problem={tenants.isError ? errorText(tenants.error) : undefined}>
-            <Select
-              value={containerId}
-              onChange={(e) => setContainerId(e.target.value)}
-              disabled={promote.isPending || tenants.isPending}
-              required
-              empty={tenants.isPending ? "Loading tenants…" : list.length ? "Choose a tenant" : "No tenants"}
-              options={list.map((c) => ({ value: c.id, label: `${c.name} (${c.id}, ${c.template}, ${c.status})` }))}
-            />
-          </Field>
-          <Field label="Template name">
-            <Input value={name} onChange={(e) => setName(e.target.value)} disabled={promote.isPending} required autoComplete="off" />
-          </Field>
-        </>
-      }
-    />
+    >
+      <Field label="Tenant" problem={tenants.isError ? errorText(tenants.error) : undefined}>
+        <Select
+          value={containerId}
+          onChange={(e) => setContainerId(e.target.value)}
+          disabled={promote.isPending || tenants.isPending}
+          required
+          empty={tenants.isPending ? "Loading tenants…" : list.length ? "Choose a tenant" : "No tenants"}
+          options={list.map((c) => ({ value: c.id, label: `${c.name} (${c.id}, ${c.template}, ${c.status})` }))}
+        />
+      </Field>
+      <Field label="Template name">
+        <Input value={name} onChange={(e) => setName(e.target.value)} disabled={promote.isPending} required autoComplete="off" />
+      </Field>
+    </FormCard>
   );
 }
 
@@ -148,38 +129,28 @@ export default function TemplatesPage() {
       <h1 className="text-xl font-semibold">Templates</h1>
 
       <Card title="All templates" bodyClassName="">
-        {q.isPending ? (
-          <Loading className="p-4">Loading templates…</Loading>
-        ) : q.isError ? (
-          <ErrorText error={q.error} className="p-4 text-sm" />
-        ) : q.data.length === 0 ? (
-          <p className="p-4 text-sm text-neutral-600">No templates yet. Build one from a recipe below.</p>
-        ) : (
-          <Table>
-            <HeadRow cols={["Name", "Recipe", { label: "Size", right: true }, { label: "Tenants", right: true }, { label: "App port", right: true }, "Shared paths", "KSM", "Idle timeout", "Created"]} />
-            <tbody className="divide-y divide-neutral-100">
-              {q.data.map((t) => (
-                <tr key={t.name}>
-                  <th scope="row" className={`${td} font-medium whitespace-nowrap`}>
-                    {t.name}
-                  </th>
-                  <td className={td}>{t.recipe ?? <span className="text-neutral-400">promoted</span>}</td>
-                  <td className={`${td} text-right tabular-nums whitespace-nowrap`}>{bytes(t.size_bytes)}</td>
-                  <td className={`${td} text-right tabular-nums`}>{t.tenants}</td>
-                  <td className={`${td} text-right tabular-nums`}>{t.app_port}</td>
-                  <td className={td}>{t.shared_paths.length ? <span className="font-mono text-xs">{t.shared_paths.join(", ")}</span> : <span className="text-neutral-400">none</span>}</td>
-                  <td className={td}>
-                    <Pill tone={t.ksm ? "good" : "neutral"}>{t.ksm ? "on" : "off"}</Pill>
-                  </td>
-                  <td className={`${td} whitespace-nowrap`}>{idle(t.idle_timeout_s)}</td>
-                  <td className={`${td} whitespace-nowrap`}>
-                    <When at={t.created_at} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </Table>
-        )}
+        <QueryTable query={q} loading="Loading templates…" isEmpty={(d) => d.length === 0} empty="No templates yet. Build one from a recipe below." cols={["Name", "Recipe", { label: "Size", right: true }, { label: "Tenants", right: true }, { label: "App port", right: true }, "Shared paths", "KSM", "Idle timeout", "Created"]}>
+            {(templates) =>
+              templates.map((t) => (
+              <tr key={t.name}>
+                <th scope="row" className={`${td} font-medium whitespace-nowrap`}>
+                  {t.name}
+                </th>
+                <td className={td}>{t.recipe ?? <span className="text-neutral-400">promoted</span>}</td>
+                <td className={`${td} text-right tabular-nums whitespace-nowrap`}>{bytes(t.size_bytes)}</td>
+                <td className={`${td} text-right tabular-nums`}>{t.tenants}</td>
+                <td className={`${td} text-right tabular-nums`}>{t.app_port}</td>
+                <td className={td}>{t.shared_paths.length ? <span className="font-mono text-xs">{t.shared_paths.join(", ")}</span> : <span className="text-neutral-400">none</span>}</td>
+                <td className={td}>
+                  <Pill tone={t.ksm ? "good" : "neutral"}>{t.ksm ? "on" : "off"}</Pill>
+                </td>
+                <td className={`${td} whitespace-nowrap`}>{idle(t.idle_timeout_s)}</td>
+                <td className={`${td} whitespace-nowrap`}>
+                  <When at={t.created_at} />
+                </td>
+              </tr>
+            ))}
+        </QueryTable>
       </Card>
 
       <div className="grid gap-6 lg:grid-cols-2">

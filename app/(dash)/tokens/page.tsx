@@ -1,7 +1,7 @@
 "use client";
 // API tokens (create, show the secret once, revoke) and projects (list, create).
 import { type FormEvent, useRef, useState } from "react";
-import { Button, Card, ErrorText, Field, HeadRow, Input, Loading, Notice, Select, Table, tdTopCls, When } from "~/app/_components/ui";
+import { Button, Card, ErrorText, Field, FormCard, Input, QueryTable, Select, tdTopCls, When } from "~/app/_components/ui";
 import { api } from "~/app/_lib/trpc";
 
 const td = tdTopCls;
@@ -80,91 +80,70 @@ function TokensSection({ projects }: { projects: { id: string; alias: string }[]
 
   return (
     <section aria-label="Tokens" className="space-y-4">
-
-      <Card title="Create a token">
-        <form onSubmit={submit} aria-label="Create a token" className="space-y-3">
-          <div className="grid gap-3 sm:grid-cols-2">
-            <Field label="Name">
-              <Input value={name} onChange={(e) => setName(e.target.value)} maxLength={100} required autoComplete="off" disabled={create.isPending} />
-            </Field>
-            <Field label="Scope">
-              <Select value={scope} onChange={(e) => setScope(e.target.value)} disabled={create.isPending} empty="admin (every project)" options={projects.map((p) => ({ value: p.id, label: `project ${p.alias} (${p.id})` }))} />
-            </Field>
-          </div>
-          <div className="flex flex-wrap items-center gap-3">
-            <Button type="submit" variant="primary" disabled={create.isPending || !name.trim()}>
-              {create.isPending ? "Creating…" : "Create token"}
-            </Button>
-            <ErrorText error={create.error} />
-          </div>
-        </form>
-      </Card>
+      <FormCard title="Create a token" onSubmit={submit} submit="Create token" pending={create.isPending} disabled={!name.trim()} error={create.error}>
+        <Field label="Name">
+          <Input value={name} onChange={(e) => setName(e.target.value)} maxLength={100} required autoComplete="off" disabled={create.isPending} />
+        </Field>
+        <Field label="Scope">
+          <Select value={scope} onChange={(e) => setScope(e.target.value)} disabled={create.isPending} empty="admin (every project)" options={projects.map((p) => ({ value: p.id, label: `project ${p.alias} (${p.id})` }))} />
+        </Field>
+      </FormCard>
 
       {created && <SecretBox name={created.name} secret={created.token} onDone={() => setCreated(null)} />}
 
       <Card title="Tokens" bodyClassName="">
-        {tokens.isPending ? (
-          <Loading className="p-4">Loading tokens…</Loading>
-        ) : tokens.isError ? (
-          <ErrorText error={tokens.error} className="p-4 text-sm" />
-        ) : tokens.data.length === 0 ? (
-          <p className="p-4 text-sm text-neutral-600">No tokens yet.</p>
-        ) : (
-          <Table>
-            <HeadRow cols={["Name", "Prefix", "Project", "Created", "Last used", "Revoked"]} action="Actions" />
-              <tbody className="divide-y divide-neutral-100">
-                {tokens.data.map((k) => (
-                  <tr key={k.id} className={k.revoked_at ? "text-neutral-400" : ""}>
-                    <th scope="row" className={`${td} font-medium`}>
-                      {k.name}
-                    </th>
-                    <td className={`${td} font-mono text-xs whitespace-nowrap`}>{k.prefix}…</td>
-                    <td className={`${td} whitespace-nowrap`}>
-                      {k.project_id ? (
-                        <>
-                          {aliasOf.get(k.project_id) ?? "unknown project"} <span className="font-mono text-xs text-neutral-500">{k.project_id}</span>
-                        </>
-                      ) : (
-                        <span className="rounded bg-neutral-100 px-1.5 py-0.5 text-xs font-medium text-neutral-700">admin</span>
-                      )}
-                    </td>
-                    <td className={`${td} whitespace-nowrap`}>
-                      <When at={k.created_at} />
-                    </td>
-                    <td className={`${td} whitespace-nowrap`}>
-                      <When at={k.last_used_at} />
-                    </td>
-                    <td className={`${td} whitespace-nowrap`}>{k.revoked_at ? <When at={k.revoked_at} /> : <span className="text-neutral-500">no</span>}</td>
-                    <td className={`${td} whitespace-nowrap text-right`}>
-                      {k.revoked_at ? null : confirming === k.id ? (
-                        <span className="inline-flex flex-wrap items-center justify-end gap-2">
-                          {/* autoFocus: the confirmation replaces the Revoke button the keyboard was on; focus follows it. */}
-                          <span className="text-xs text-neutral-700">Revoke “{k.name}”?</span>
-                          <Button variant="dangerOutline" disabled={revoke.isPending} onClick={() => revoke.mutate({ id: k.id })} autoFocus>
-                            {revoke.isPending ? "Revoking…" : "Yes, revoke"}
-                          </Button>
-                          <Button disabled={revoke.isPending} onClick={() => setConfirming(null)}>
-                            Cancel
-                          </Button>
-                        </span>
-                      ) : (
-                        <Button
-                          variant="dangerOutline"
-                          aria-label={`Revoke token ${k.name}`}
-                          onClick={() => {
-                            revoke.reset();
-                            setConfirming(k.id);
-                          }}
-                        >
-                          Revoke
+        <QueryTable query={tokens} loading="Loading tokens…" isEmpty={(d) => d.length === 0} empty="No tokens yet." cols={["Name", "Prefix", "Project", "Created", "Last used", "Revoked"]} action="Actions">
+              {(list) =>
+                list.map((k) => (
+                <tr key={k.id} className={k.revoked_at ? "text-neutral-400" : ""}>
+                  <th scope="row" className={`${td} font-medium`}>
+                    {k.name}
+                  </th>
+                  <td className={`${td} font-mono text-xs whitespace-nowrap`}>{k.prefix}…</td>
+                  <td className={`${td} whitespace-nowrap`}>
+                    {k.project_id ? (
+                      <>
+                        {aliasOf.get(k.project_id) ?? "unknown project"} <span className="font-mono text-xs text-neutral-500">{k.project_id}</span>
+                      </>
+                    ) : (
+                      <span className="rounded bg-neutral-100 px-1.5 py-0.5 text-xs font-medium text-neutral-700">admin</span>
+                    )}
+                  </td>
+                  <td className={`${td} whitespace-nowrap`}>
+                    <When at={k.created_at} />
+                  </td>
+                  <td className={`${td} whitespace-nowrap`}>
+                    <When at={k.last_used_at} />
+                  </td>
+                  <td className={`${td} whitespace-nowrap`}>{k.revoked_at ? <When at={k.revoked_at} /> : <span className="text-neutral-500">no</span>}</td>
+                  <td className={`${td} whitespace-nowrap text-right`}>
+                    {k.revoked_at ? null : confirming === k.id ? (
+                      <span className="inline-flex flex-wrap items-center justify-end gap-2">
+                        {/* autoFocus: the confirmation replaces the Revoke button the keyboard was on; focus follows it. */}
+                        <span className="text-xs text-neutral-700">Revoke “{k.name}”?</span>
+                        <Button variant="dangerOutline" disabled={revoke.isPending} onClick={() => revoke.mutate({ id: k.id })} autoFocus>
+                          {revoke.isPending ? "Revoking…" : "Yes, revoke"}
                         </Button>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-          </Table>
-        )}
+                        <Button disabled={revoke.isPending} onClick={() => setConfirming(null)}>
+                          Cancel
+                        </Button>
+                      </span>
+                    ) : (
+                      <Button
+                        variant="dangerOutline"
+                        aria-label={`Revoke token ${k.name}`}
+                        onClick={() => {
+                          revoke.reset();
+                          setConfirming(k.id);
+                        }}
+                      >
+                        Revoke
+                      </Button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+        </QueryTable>
         <ErrorText error={revoke.error} className="border-t border-neutral-200 px-4 py-3 text-sm" />
       </Card>
     </section>
@@ -198,56 +177,43 @@ function ProjectsSection() {
         Projects
       </h2>
       <Card bodyClassName="">
-        {query.isPending ? (
-          <Loading className="p-4">Loading projects…</Loading>
-        ) : query.isError ? (
-          <ErrorText error={query.error} className="p-4 text-sm" />
-        ) : query.data.projects.length === 0 ? (
-          <p className="p-4 text-sm text-neutral-600">No projects yet.</p>
-        ) : (
-          <Table>
-            <HeadRow cols={["Alias", "ID", { label: "Tenants", right: true }, { label: "Max tenants", right: true }]} />
-            <tbody className="divide-y divide-neutral-100">
-              {query.data.projects.map((p) => (
-                <tr key={p.id}>
-                  <th scope="row" className={`${td} font-medium`}>
-                    {p.alias}
-                  </th>
-                  <td className={`${td} font-mono text-xs`}>{p.id}</td>
-                  <td className={`${td} text-right tabular-nums`}>{p.container_count}</td>
-                  <td className={`${td} text-right tabular-nums`}>{p.max_containers ?? <span className="text-neutral-400">no limit</span>}</td>
-                </tr>
-              ))}
-            </tbody>
-          </Table>
-        )}
+        <QueryTable query={query} loading="Loading projects…" isEmpty={(d) => d.projects.length === 0} empty="No projects yet." cols={["Alias", "ID", { label: "Tenants", right: true }, { label: "Max tenants", right: true }]}>
+            {(data) =>
+              data.projects.map((p) => (
+              <tr key={p.id}>
+                <th scope="row" className={`${td} font-medium`}>
+                  {p.alias}
+                </th>
+                <td className={`${td} font-mono text-xs`}>{p.id}</td>
+                <td className={`${td} text-right tabular-nums`}>{p.container_count}</td>
+                <td className={`${td} text-right tabular-nums`}>{p.max_containers ?? <span className="text-neutral-400">no limit</span>}</td>
+              </tr>
+            ))}
+        </QueryTable>
       </Card>
 
-      <Card title="Create a project">
-        <form onSubmit={submit} aria-label="Create a project" className="space-y-3">
-          <div className="grid gap-3 sm:grid-cols-2">
-            <Field label="Alias">
-              <Input value={alias} onChange={(e) => setAlias(e.target.value)} maxLength={100} required autoComplete="off" disabled={create.isPending} />
-            </Field>
-            <Field
-              label={
-                <>
-                  Max tenants <span className="font-normal text-neutral-400">(empty: no limit)</span>
-                </>
-              }
-            >
-              <Input type="number" inputMode="numeric" min={0} max={100000} step={1} value={max} onChange={(e) => setMax(e.target.value)} disabled={create.isPending} />
-            </Field>
-          </div>
-          <div className="flex flex-wrap items-center gap-3">
-            <Button type="submit" variant="primary" disabled={create.isPending || !alias.trim()}>
-              {create.isPending ? "Creating…" : "Create project"}
-            </Button>
-            <Notice>{create.isSuccess ? `Created project ${create.data.alias} (${create.data.id}).` : null}</Notice>
-            <ErrorText error={create.error} />
-          </div>
-        </form>
-      </Card>
+      <FormCard
+        title="Create a project"
+        onSubmit={submit}
+        submit="Create project"
+        pending={create.isPending}
+        disabled={!alias.trim()}
+        error={create.error}
+        status={create.isSuccess ? <span className="text-green-700">Created project {create.data.alias} ({create.data.id}).</span> : null}
+      >
+        <Field label="Alias">
+          <Input value={alias} onChange={(e) => setAlias(e.target.value)} maxLength={100} required autoComplete="off" disabled={create.isPending} />
+        </Field>
+        <Field
+          label={
+            <>
+              Max tenants <span className="font-normal text-neutral-400">(empty: no limit)</span>
+            </>
+          }
+        >
+          <Input type="number" inputMode="numeric" min={0} max={100000} step={1} value={max} onChange={(e) => setMax(e.target.value)} disabled={create.isPending} />
+        </Field>
+      </FormCard>
     </section>
   );
 }

@@ -3,6 +3,8 @@ export { Alert, ErrorBox, ErrorText, Notice } from "./alert";
 export { Button } from "./button";
 export { Card } from "./card";
 export { Dialog } from "./dialog";
+export { FormCard } from "./form-card";
+export { Loaded, QueryTable } from "./loaded";
 export { Field, Input, type Option, Select } from "./field";
 export { Loading, Spinner } from "./spinner";
 export { Pill, STATUSES, type Status, StatusBadge } from "./status-badge";
