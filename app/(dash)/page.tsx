@@ -4,7 +4,7 @@
 import Link from "next/link";
 import type { ReactNode } from "react";
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
-import { Alert, btn, Button, Card, HeadRow, Loading, linkCls, Table, tdCls } from "~/app/_components/ui";
+import { Alert, btn, Button, Card, EmptyState, HeadRow, Loading, linkCls, Table, tdCls } from "~/app/_components/ui";
 import { errorCode, errorText } from "~/app/_lib/errors";
 import { bytes } from "~/app/_lib/format";
 import { api } from "~/app/_lib/trpc";
@@ -172,15 +172,16 @@ export default function OverviewPage() {
       </div>
 
       {o.tenants.total === 0 ? (
-        <section aria-labelledby="empty-h" className="rounded-lg border border-dashed border-neutral-300 bg-white p-8 text-center">
-          <h2 id="empty-h" className="text-base font-medium">
-            No tenants yet
-          </h2>
-          <p className="mt-1 text-sm text-neutral-600">Create the first one from a template; it shares the template&apos;s files and only stores its own changes.</p>
-          <Link href="/tenants/new" className={`${btn.primary} mt-4`}>
-            Create a tenant
-          </Link>
-        </section>
+        <EmptyState
+          title="No tenants yet"
+          action={
+            <Link href="/tenants/new" className={btn.primary}>
+              Create a tenant
+            </Link>
+          }
+        >
+          Create the first one from a template; it shares the template&apos;s files and only stores its own changes.
+        </EmptyState>
       ) : (
         <Card title="Largest tenant deltas">
           <div className="w-full" style={{ height: Math.max(120, chartData.length * 36 + 40) }}>

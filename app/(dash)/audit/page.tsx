@@ -59,27 +59,29 @@ function AuditSection() {
       <h2 id="audit-h" className="sr-only">
         Audit entries
       </h2>
-      <form onSubmit={apply} aria-label="Filter the audit log" className="rounded-lg border border-neutral-200 bg-white p-4 shadow-sm">
-        <div className="grid gap-3 sm:grid-cols-3">
-          <Field label="Action starts with">
-            <Input value={draft.action} onChange={(e) => setDraft({ ...draft, action: e.target.value })} maxLength={100} placeholder="container." autoComplete="off" />
-          </Field>
-          <Field label="Target">
-            <Input value={draft.target} onChange={(e) => setDraft({ ...draft, target: e.target.value })} maxLength={200} placeholder="container:65a1f0c2e4b5d6a7b8c9d0e1" autoComplete="off" />
-          </Field>
-          <Field label="Actor">
-            <Input value={draft.actor} onChange={(e) => setDraft({ ...draft, actor: e.target.value })} maxLength={200} placeholder="operator" autoComplete="off" />
-          </Field>
-        </div>
-        <div className="mt-3 flex flex-wrap gap-2">
-          <Button type="submit" variant="primary">
-            Filter
-          </Button>
-          <Button onClick={clear} disabled={!filtered && !draft.action && !draft.target && !draft.actor}>
-            Clear
-          </Button>
-        </div>
-      </form>
+      <Card>
+        <form onSubmit={apply} aria-label="Filter the audit log">
+          <div className="grid gap-3 sm:grid-cols-3">
+            <Field label="Action starts with">
+              <Input value={draft.action} onChange={(e) => setDraft({ ...draft, action: e.target.value })} maxLength={100} placeholder="container." autoComplete="off" />
+            </Field>
+            <Field label="Target">
+              <Input value={draft.target} onChange={(e) => setDraft({ ...draft, target: e.target.value })} maxLength={200} placeholder="container:65a1f0c2e4b5d6a7b8c9d0e1" autoComplete="off" />
+            </Field>
+            <Field label="Actor">
+              <Input value={draft.actor} onChange={(e) => setDraft({ ...draft, actor: e.target.value })} maxLength={200} placeholder="operator" autoComplete="off" />
+            </Field>
+          </div>
+          <div className="mt-3 flex flex-wrap gap-2">
+            <Button type="submit" variant="primary">
+              Filter
+            </Button>
+            <Button onClick={clear} disabled={!filtered && !draft.action && !draft.target && !draft.actor}>
+              Clear
+            </Button>
+          </div>
+        </form>
+      </Card>
 
       <Card bodyClassName="">
         {q.data === undefined ? (

@@ -4,7 +4,7 @@ import { keepPreviousData } from "@tanstack/react-query";
 import Link from "next/link";
 import { usePathname, useSearchParams } from "next/navigation";
 import { Suspense, useEffect, useMemo, useState } from "react";
-import { btn, ErrorBox, Field, HeadRow, Input, Loading, Pager, Select, StaleNote, STATUSES, type Status, StatusBadge, Table, When } from "~/app/_components/ui";
+import { btn, Card, EmptyState, ErrorBox, Field, HeadRow, Input, Loading, Pager, Select, StaleNote, STATUSES, type Status, StatusBadge, Table, When } from "~/app/_components/ui";
 import { bytes, cpuSeconds } from "~/app/_lib/format";
 import { api } from "~/app/_lib/trpc";
 
@@ -117,20 +117,22 @@ function Tenants() {
         </Link>
       </div>
 
-      <form role="search" aria-label="Filter tenants" className="grid grid-cols-1 gap-3 rounded-lg border border-neutral-200 bg-white p-4 shadow-sm sm:grid-cols-2 lg:grid-cols-4" onSubmit={(e) => e.preventDefault()}>
-        <Field label="Search by name">
-          <Input type="search" placeholder="e.g. acme" value={searchInput} maxLength={100} onChange={(e) => setSearchInput(e.target.value)} />
-        </Field>
-        <Field label="Project">
-          <Select value={projectId} onChange={(e) => setParams({ project: e.target.value })} empty="All projects" options={(projects.data?.projects ?? []).map((p) => ({ value: p.id, label: p.alias }))} />
-        </Field>
-        <Field label="Status">
-          <Select value={status} onChange={(e) => setParams({ status: e.target.value })} empty="Any status" options={STATUSES} />
-        </Field>
-        <Field label="Template">
-          <Select value={template} onChange={(e) => setParams({ template: e.target.value })} empty="Any template" options={(templates.data ?? []).map((t) => t.name)} />
-        </Field>
-      </form>
+      <Card>
+        <form role="search" aria-label="Filter tenants" className="grid grid-cols-1 gap-3 sm:grid-cols-2 lg:grid-cols-4" onSubmit={(e) => e.preventDefault()}>
+          <Field label="Search by name">
+            <Input type="search" placeholder="e.g. acme" value={searchInput} maxLength={100} onChange={(e) => setSearchInput(e.target.value)} />
+          </Field>
+          <Field label="Project">
+            <Select value={projectId} onChange={(e) => setParams({ project: e.target.value })} empty="All projects" options={(projects.data?.projects ?? []).map((p) => ({ value: p.id, label: p.alias }))} />
+          </Field>
+          <Field label="Status">
+            <Select value={status} onChange={(e) => setParams({ status: e.target.value })} empty="Any status" options={STATUSES} />
+          </Field>
+          <Field label="Template">
+            <Select value={template} onChange={(e) => setParams({ template: e.target.value })} empty="Any template" options={(templates.data ?? []).map((t) => t.name)} />
+          </Field>
+        </form>
+      </Card>
 
       {opError ? <ErrorBox error={opError} title="The operation failed" hint="Refresh the list to see the tenant's current state, then try again." /> : null}
 
@@ -144,15 +146,18 @@ function Tenants() {
       ) : list.isPending ? (
         <Loading className="rounded-lg border border-neutral-200 bg-white p-8">Loading tenants…</Loading>
       ) : rows.length === 0 && !filtered && page === 1 ? (
-        <div className="rounded-lg border border-dashed border-neutral-300 bg-white p-10 text-center">
-          <p className="text-sm font-medium text-neutral-900">No tenants yet — create one</p>
-          <p className="mt-1 text-sm text-neutral-500">Each tenant is a real LXC container snapshotted from a template, with its own URL.</p>
-          <Link href="/tenants/new" className={`${btn.primary} mt-4`}>
-            New tenant
-          </Link>
-        </div>
+        <EmptyState
+          title="No tenants yet — create one"
+          action={
+            <Link href="/tenants/new" className={btn.primary}>
+              New tenant
+            </Link>
+          }
+        >
+          Each tenant is a real LXC container snapshotted from a template, with its own URL.
+        </EmptyState>
       ) : (
-        <div className="rounded-lg border border-neutral-200 bg-white shadow-sm">
+        <Card bodyClassName="">
           <Table caption={`Tenants, page ${page}; stats refresh every 5 seconds`} busy={list.isFetching && list.isPlaceholderData}>
             <HeadRow
               cellClassName={thCls}
@@ -268,7 +273,7 @@ function Tenants() {
             </Pager>
           )}
           <StaleNote error={list.isError && list.data ? list.error : null} />
-        </div>
+        </Card>
       )}
     </div>
   );

@@ -20,3 +20,17 @@ export function Card({ title, actions, children, className = "", bodyClassName =
     </section>
   );
 }
+
+/** What a page shows when it has nothing yet: a heading, a sentence, and the action that changes that. */
+export function EmptyState({ title, children, action }: { title: string; children: ReactNode; action?: ReactNode }) {
+  const hid = useId();
+  return (
+    <section aria-labelledby={hid} className="rounded-lg border border-dashed border-neutral-300 bg-white p-8 text-center">
+      <h2 id={hid} className="text-base font-medium">
+        {title}
+      </h2>
+      <p className="mt-1 text-sm text-neutral-600">{children}</p>
+      {action && <div className="mt-4">{action}</div>}
+    </section>
+  );
+}

@@ -13,7 +13,7 @@ export function Field({ label, hint, problem, className = "", children }: { labe
   const control = el ? cloneElement(el, { id: controlId, ...(described ? { "aria-describedby": described } : {}), ...(problem ? { "aria-invalid": true } : {}) }) : children;
   return (
     <div className={className}>
-      <label htmlFor={controlId} className="block">
+      <label htmlFor={el ? controlId : undefined} className="block">
         <span className={labelCls}>{label}</span>
         {control}
       </label>

@@ -1,7 +1,7 @@
 // The dashboard's kit of UI parts: every page builds from these (one of each).
 export { Alert, ErrorBox, ErrorText, Notice } from "./alert";
 export { Button } from "./button";
-export { Card } from "./card";
+export { Card, EmptyState } from "./card";
 export { Dialog } from "./dialog";
 export { FormCard } from "./form-card";
 export { Loaded, QueryTable } from "./loaded";
