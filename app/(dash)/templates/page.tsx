@@ -130,8 +130,8 @@ export default function TemplatesPage() {
 
       <Card title="All templates" bodyClassName="">
         <QueryTable query={q} loading="Loading templates…" isEmpty={(d) => d.length === 0} empty="No templates yet. Build one from a recipe below." cols={["Name", "Recipe", { label: "Size", right: true }, { label: "Tenants", right: true }, { label: "App port", right: true }, "Shared paths", "KSM", "Idle timeout", "Created"]}>
-            {(templates) =>
-              templates.map((t) => (
+          {(templates) =>
+            templates.map((t) => (
               <tr key={t.name}>
                 <th scope="row" className={`${td} font-medium whitespace-nowrap`}>
                   {t.name}

@@ -93,56 +93,56 @@ function TokensSection({ projects }: { projects: { id: string; alias: string }[]
 
       <Card title="Tokens" bodyClassName="">
         <QueryTable query={tokens} loading="Loading tokens…" isEmpty={(d) => d.length === 0} empty="No tokens yet." cols={["Name", "Prefix", "Project", "Created", "Last used", "Revoked"]} action="Actions">
-              {(list) =>
-                list.map((k) => (
-                <tr key={k.id} className={k.revoked_at ? "text-neutral-400" : ""}>
-                  <th scope="row" className={`${td} font-medium`}>
-                    {k.name}
-                  </th>
-                  <td className={`${td} font-mono text-xs whitespace-nowrap`}>{k.prefix}…</td>
-                  <td className={`${td} whitespace-nowrap`}>
-                    {k.project_id ? (
-                      <>
-                        {aliasOf.get(k.project_id) ?? "unknown project"} <span className="font-mono text-xs text-neutral-500">{k.project_id}</span>
-                      </>
-                    ) : (
-                      <span className="rounded bg-neutral-100 px-1.5 py-0.5 text-xs font-medium text-neutral-700">admin</span>
-                    )}
-                  </td>
-                  <td className={`${td} whitespace-nowrap`}>
-                    <When at={k.created_at} />
-                  </td>
-                  <td className={`${td} whitespace-nowrap`}>
-                    <When at={k.last_used_at} />
-                  </td>
-                  <td className={`${td} whitespace-nowrap`}>{k.revoked_at ? <When at={k.revoked_at} /> : <span className="text-neutral-500">no</span>}</td>
-                  <td className={`${td} whitespace-nowrap text-right`}>
-                    {k.revoked_at ? null : confirming === k.id ? (
-                      <span className="inline-flex flex-wrap items-center justify-end gap-2">
-                        {/* autoFocus: the confirmation replaces the Revoke button the keyboard was on; focus follows it. */}
-                        <span className="text-xs text-neutral-700">Revoke “{k.name}”?</span>
-                        <Button variant="dangerOutline" disabled={revoke.isPending} onClick={() => revoke.mutate({ id: k.id })} autoFocus>
-                          {revoke.isPending ? "Revoking…" : "Yes, revoke"}
-                        </Button>
-                        <Button disabled={revoke.isPending} onClick={() => setConfirming(null)}>
-                          Cancel
-                        </Button>
-                      </span>
-                    ) : (
-                      <Button
-                        variant="dangerOutline"
-                        aria-label={`Revoke token ${k.name}`}
-                        onClick={() => {
-                          revoke.reset();
-                          setConfirming(k.id);
-                        }}
-                      >
-                        Revoke
+          {(list) =>
+            list.map((k) => (
+              <tr key={k.id} className={k.revoked_at ? "text-neutral-400" : ""}>
+                <th scope="row" className={`${td} font-medium`}>
+                  {k.name}
+                </th>
+                <td className={`${td} font-mono text-xs whitespace-nowrap`}>{k.prefix}…</td>
+                <td className={`${td} whitespace-nowrap`}>
+                  {k.project_id ? (
+                    <>
+                      {aliasOf.get(k.project_id) ?? "unknown project"} <span className="font-mono text-xs text-neutral-500">{k.project_id}</span>
+                    </>
+                  ) : (
+                    <span className="rounded bg-neutral-100 px-1.5 py-0.5 text-xs font-medium text-neutral-700">admin</span>
+                  )}
+                </td>
+                <td className={`${td} whitespace-nowrap`}>
+                  <When at={k.created_at} />
+                </td>
+                <td className={`${td} whitespace-nowrap`}>
+                  <When at={k.last_used_at} />
+                </td>
+                <td className={`${td} whitespace-nowrap`}>{k.revoked_at ? <When at={k.revoked_at} /> : <span className="text-neutral-500">no</span>}</td>
+                <td className={`${td} whitespace-nowrap text-right`}>
+                  {k.revoked_at ? null : confirming === k.id ? (
+                    <span className="inline-flex flex-wrap items-center justify-end gap-2">
+                      {/* autoFocus: the confirmation replaces the Revoke button the keyboard was on; focus follows it. */}
+                      <span className="text-xs text-neutral-700">Revoke “{k.name}”?</span>
+                      <Button variant="dangerOutline" disabled={revoke.isPending} onClick={() => revoke.mutate({ id: k.id })} autoFocus>
+                        {revoke.isPending ? "Revoking…" : "Yes, revoke"}
                       </Button>
-                    )}
-                  </td>
-                </tr>
-              ))}
+                      <Button disabled={revoke.isPending} onClick={() => setConfirming(null)}>
+                        Cancel
+                      </Button>
+                    </span>
+                  ) : (
+                    <Button
+                      variant="dangerOutline"
+                      aria-label={`Revoke token ${k.name}`}
+                      onClick={() => {
+                        revoke.reset();
+                        setConfirming(k.id);
+                      }}
+                    >
+                      Revoke
+                    </Button>
+                  )}
+                </td>
+              </tr>
+            ))}
         </QueryTable>
         <ErrorText error={revoke.error} className="border-t border-neutral-200 px-4 py-3 text-sm" />
       </Card>
@@ -178,8 +178,8 @@ function ProjectsSection() {
       </h2>
       <Card bodyClassName="">
         <QueryTable query={query} loading="Loading projects…" isEmpty={(d) => d.projects.length === 0} empty="No projects yet." cols={["Alias", "ID", { label: "Tenants", right: true }, { label: "Max tenants", right: true }]}>
-            {(data) =>
-              data.projects.map((p) => (
+          {(data) =>
+            data.projects.map((p) => (
               <tr key={p.id}>
                 <th scope="row" className={`${td} font-medium`}>
                   {p.alias}
