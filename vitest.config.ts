@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
@@ -6,9 +7,11 @@ export default defineConfig({
     fileParallelism: false,
     projects: [
       {
+        // The dashboard's "~/" imports (tsconfig paths), for its unit tests under app/.
+        resolve: { alias: { "~": fileURLToPath(new URL(".", import.meta.url)) } },
         test: {
           name: "unit",
-          include: ["server/**/*.test.ts", "bin/**/*.test.ts"],
+          include: ["server/**/*.test.ts", "bin/**/*.test.ts", "app/**/*.test.ts"],
           environment: "node",
         },
       },

@@ -4,28 +4,20 @@
 import Link from "next/link";
 import type { ReactNode } from "react";
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
-import { bytes } from "../_lib/format";
-import { api } from "../_lib/trpc";
+import { Alert, btn, Button, Card, EmptyState, HeadRow, Loading, linkCls, Table, tdCls } from "~/app/_components/ui";
+import { errorCode, errorText } from "~/app/_lib/errors";
+import { bytes } from "~/app/_lib/format";
+import { api } from "~/app/_lib/trpc";
 
 function pct(part: number, whole: number): number {
   if (!Number.isFinite(part) || !Number.isFinite(whole) || whole <= 0) return 0;
   return Math.min(100, Math.max(0, (part / whole) * 100));
 }
 
-function overviewError(err: { message: string; data?: { hoodyCode?: string | null } | null }): string {
-  if (err.data?.hoodyCode === "ENGINE_UNAVAILABLE" || /unreachable|not reachable/i.test(err.message)) {
-    return "The host daemon is not reachable — is `npm run up` running?";
-  }
-  return err.message;
-}
-
-function Card({ title, children, className = "" }: { title: string; children: ReactNode; className?: string }) {
-  return (
-    <section aria-label={title} className={`rounded-lg border border-neutral-200 bg-white p-4 shadow-sm ${className}`}>
-      <h2 className="text-sm font-medium text-neutral-600">{title}</h2>
-      <div className="mt-2">{children}</div>
-    </section>
-  );
+function overviewError(err: unknown): string {
+  const text = errorText(err);
+  if (errorCode(err) === "ENGINE_UNAVAILABLE" || /unreachable|not reachable/i.test(text)) return "The host daemon is not reachable — is `npm run up` running?";
+  return text;
 }
 
 function Gauge({ label, value, max }: { label: string; value: number; max: number }) {
@@ -62,9 +54,7 @@ export default function OverviewPage() {
     return (
       <div>
         <h1 className="text-xl font-semibold">Overview</h1>
-        <p role="status" className="mt-4 text-sm text-neutral-500">
-          Loading host numbers…
-        </p>
+        <Loading className="mt-4">Loading host numbers…</Loading>
       </div>
     );
   }
@@ -73,16 +63,12 @@ export default function OverviewPage() {
     return (
       <div>
         <h1 className="text-xl font-semibold">Overview</h1>
-        <div role="alert" className="mt-4 rounded-lg border border-red-200 bg-red-50 p-4 text-sm text-red-800">
+        <Alert className="mt-4">
           <p>{overviewError(q.error)}</p>
-          <button
-            type="button"
-            onClick={() => void q.refetch()}
-            className="mt-3 rounded border border-red-300 bg-white px-3 py-1.5 text-sm font-medium text-red-800 hover:bg-red-100 focus-visible:outline focus-visible:outline-2 focus-visible:outline-blue-600"
-          >
+          <Button className="mt-3" onClick={() => void q.refetch()}>
             Try again
-          </button>
-        </div>
+          </Button>
+        </Alert>
       </div>
     );
   }
@@ -103,15 +89,13 @@ export default function OverviewPage() {
           Host daemon {o.info.version} · refreshed every 5 s
           {q.isFetching ? " · updating…" : ""}
           {" · "}
-          <Link href="/settings" className="underline hover:text-neutral-900 focus-visible:outline focus-visible:outline-2 focus-visible:outline-blue-600">
+          <Link href="/settings" className={linkCls}>
             Operator settings
           </Link>
         </p>
       </div>
       {q.isError && (
-        <p role="alert" className="rounded border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900">
-          Showing the last numbers: {overviewError(q.error)}
-        </p>
+        <Alert tone="warning">Showing the last numbers: {overviewError(q.error)}</Alert>
       )}
 
       <div className="grid gap-4 sm:grid-cols-2 lg:grid-cols-3">
@@ -169,7 +153,7 @@ export default function OverviewPage() {
             </Fact>
           </dl>
           <p className="mt-3 text-xs">
-            <Link href="/tenants" className="text-blue-700 underline hover:text-blue-900 focus-visible:outline focus-visible:outline-2 focus-visible:outline-blue-600">
+            <Link href="/tenants" className={linkCls}>
               All tenants
             </Link>
           </p>
@@ -188,24 +172,19 @@ export default function OverviewPage() {
       </div>
 
       {o.tenants.total === 0 ? (
-        <section aria-labelledby="empty-h" className="rounded-lg border border-dashed border-neutral-300 bg-white p-8 text-center">
-          <h2 id="empty-h" className="text-base font-medium">
-            No tenants yet
-          </h2>
-          <p className="mt-1 text-sm text-neutral-600">Create the first one from a template; it shares the template&apos;s files and only stores its own changes.</p>
-          <Link
-            href="/tenants/new"
-            className="mt-4 inline-block rounded bg-neutral-900 px-4 py-2 text-sm font-medium text-white hover:bg-neutral-700 focus-visible:outline focus-visible:outline-2 focus-visible:outline-blue-600"
-          >
-            Create a tenant
-          </Link>
-        </section>
+        <EmptyState
+          title="No tenants yet"
+          action={
+            <Link href="/tenants/new" className={btn.primary}>
+              Create a tenant
+            </Link>
+          }
+        >
+          Create the first one from a template; it shares the template&apos;s files and only stores its own changes.
+        </EmptyState>
       ) : (
-        <section aria-labelledby="largest-h" className="rounded-lg border border-neutral-200 bg-white p-4 shadow-sm">
-          <h2 id="largest-h" className="text-sm font-medium text-neutral-600">
-            Largest tenant deltas
-          </h2>
-          <div className="mt-3 w-full" style={{ height: Math.max(120, chartData.length * 36 + 40) }}>
+        <Card title="Largest tenant deltas">
+          <div className="w-full" style={{ height: Math.max(120, chartData.length * 36 + 40) }}>
             <ResponsiveContainer width="100%" height="100%">
               <BarChart data={chartData} layout="vertical" margin={{ top: 4, right: 16, bottom: 4, left: 8 }}>
                 <CartesianGrid strokeDasharray="3 3" horizontal={false} stroke="#e5e5e5" />
@@ -219,34 +198,23 @@ export default function OverviewPage() {
           {/* The same numbers as text, for screen readers and copy-paste. */}
           <details className="mt-3 text-sm">
             <summary className="cursor-pointer text-neutral-600">Show as a table</summary>
-            <div className="mt-2 overflow-x-auto">
-              <table className="w-full text-left text-sm">
-                <thead className="text-xs text-neutral-500">
-                  <tr>
-                    <th scope="col" className="py-1 pr-4 font-medium">
-                      Tenant
-                    </th>
-                    <th scope="col" className="py-1 font-medium">
-                      Delta
-                    </th>
+            <Table boxClassName="mt-2">
+              <HeadRow cols={["Tenant", "Delta"]} />
+              <tbody className="divide-y divide-neutral-100">
+                {o.largest_deltas.map((d) => (
+                  <tr key={d.id}>
+                    <td className={tdCls}>
+                      <Link href={`/tenants/${d.id}`} className={linkCls}>
+                        {d.name}
+                      </Link>
+                    </td>
+                    <td className={`${tdCls} tabular-nums`}>{bytes(d.delta_bytes)}</td>
                   </tr>
-                </thead>
-                <tbody>
-                  {o.largest_deltas.map((d) => (
-                    <tr key={d.id} className="border-t border-neutral-100">
-                      <td className="py-1 pr-4">
-                        <Link href={`/tenants/${d.id}`} className="text-blue-700 underline hover:text-blue-900">
-                          {d.name}
-                        </Link>
-                      </td>
-                      <td className="py-1 tabular-nums">{bytes(d.delta_bytes)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+                ))}
+              </tbody>
+            </Table>
           </details>
-        </section>
+        </Card>
       )}
     </div>
   );

@@ -1,6 +1,7 @@
 "use client";
 import { useRouter } from "next/navigation";
 import { useState } from "react";
+import { Button, ErrorText, Field, Input } from "~/app/_components/ui";
 
 export default function LoginPage() {
   const router = useRouter();
@@ -28,19 +29,14 @@ export default function LoginPage() {
         }}
       >
         <h1 className="text-base font-medium">Operator sign-in</h1>
-        <label className="block text-sm">
-          <span className="mb-1 block text-neutral-600">Password</span>
-          {/* biome-ignore lint/a11y/noAutofocus: the page's only field; signing in is all it is for. */}
-          <input name="password" type="password" required autoFocus autoComplete="current-password" className="w-full rounded border border-neutral-300 px-3 py-2 focus:border-blue-600 focus:outline-none" />
-        </label>
-        {error && (
-          <p role="alert" className="text-sm text-red-700">
-            {error}
-          </p>
-        )}
-        <button type="submit" disabled={busy} className="w-full rounded bg-neutral-900 px-3 py-2 text-sm font-medium text-white hover:bg-neutral-700 disabled:opacity-50">
+        {/* autoFocus: the page's only field; signing in is all it is for. */}
+        <Field label="Password">
+          <Input name="password" type="password" required autoFocus autoComplete="current-password" />
+        </Field>
+        <ErrorText error={error} />
+        <Button type="submit" variant="primary" busy={busy} className="w-full">
           {busy ? "Signing in…" : "Sign in"}
-        </button>
+        </Button>
       </form>
     </main>
   );

@@ -1,28 +1,22 @@
 "use client";
 // Operator settings: change the sign-in password (other sessions are signed out; this one stays).
-import { useId, useState, type FormEvent } from "react";
-import { api } from "../../_lib/trpc";
-import { errorText as sharedErrorText } from "../../_lib/errors";
-import { input } from "../../_lib/styles";
+import { type FormEvent, useState } from "react";
+import { Field, FormCard, Input } from "~/app/_components/ui";
+import { errorCode, errorText } from "~/app/_lib/errors";
+import { api } from "~/app/_lib/trpc";
 
+// The server's rule (WEAK_PASSWORD in server/core/auth.ts, a module the browser cannot import).
 const MIN = 12;
 
 /** Password-specific codes get their own sentence; the rest is the shared error text. */
-function errorText(err: { message: string; data?: { hoodyCode?: string | null } | null } | null | undefined): string {
-  if (!err) return "";
-  if (err.data?.hoodyCode === "INVALID_CREDENTIALS") return "The current password is wrong.";
-  if (err.data?.hoodyCode === "WEAK_PASSWORD") return `Use at least ${MIN} characters for the new password.`;
-  return sharedErrorText(err);
+function passwordErrorText(err: unknown): string {
+  const code = errorCode(err);
+  if (code === "INVALID_CREDENTIALS") return "The current password is wrong.";
+  if (code === "WEAK_PASSWORD") return `Use at least ${MIN} characters for the new password.`;
+  return errorText(err);
 }
 
-const primary =
-  "rounded bg-neutral-900 px-4 py-2 text-sm font-medium text-white hover:bg-neutral-700 disabled:cursor-not-allowed disabled:opacity-50 focus-visible:outline focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-blue-600";
-
 export default function SettingsPage() {
-  const currentId = useId();
-  const nextId = useId();
-  const repeatId = useId();
-  const hintId = useId();
   const [current, setCurrent] = useState("");
   const [next, setNext] = useState("");
   const [repeat, setRepeat] = useState("");
@@ -46,71 +40,31 @@ export default function SettingsPage() {
     change.mutate({ current, next });
   }
 
-  const error = localError ?? (change.isError ? errorText(change.error) : null);
+  const error = localError ?? (change.isError ? passwordErrorText(change.error) : null);
 
   return (
     <div className="space-y-6">
       <h1 className="text-xl font-semibold">Settings</h1>
-      <form onSubmit={submit} aria-labelledby="pw-h" noValidate className="max-w-md space-y-4 rounded-lg border border-neutral-200 bg-white p-6 shadow-sm">
-        <h2 id="pw-h" className="text-base font-medium">
-          Change the operator password
-        </h2>
-        <div>
-          <label htmlFor={currentId} className="mb-1 block text-sm text-neutral-600">
-            Current password
-          </label>
-          <input id={currentId} type="password" autoComplete="current-password" required value={current} onChange={(e) => setCurrent(e.target.value)} className={input} disabled={change.isPending} />
-        </div>
-        <div>
-          <label htmlFor={nextId} className="mb-1 block text-sm text-neutral-600">
-            New password
-          </label>
-          <input
-            id={nextId}
-            type="password"
-            autoComplete="new-password"
-            required
-            minLength={MIN}
-            maxLength={200}
-            aria-describedby={hintId}
-            value={next}
-            onChange={(e) => setNext(e.target.value)}
-            className={input}
-            disabled={change.isPending}
-          />
-          <p id={hintId} className="mt-1 text-xs text-neutral-500">
-            At least {MIN} characters.
-          </p>
-        </div>
-        <div>
-          <label htmlFor={repeatId} className="mb-1 block text-sm text-neutral-600">
-            Repeat password
-          </label>
-          <input
-            id={repeatId}
-            type="password"
-            autoComplete="new-password"
-            required
-            minLength={MIN}
-            maxLength={200}
-            value={repeat}
-            onChange={(e) => setRepeat(e.target.value)}
-            className={input}
-            disabled={change.isPending}
-          />
-        </div>
-        {error && (
-          <p role="alert" className="text-sm text-red-700">
-            {error}
-          </p>
-        )}
-        <p role="status" aria-live="polite" className="text-sm text-green-700">
-          {change.isSuccess ? "Password changed; other sessions were signed out." : ""}
-        </p>
-        <button type="submit" className={primary} disabled={change.isPending}>
-          {change.isPending ? "Changing…" : "Change password"}
-        </button>
-      </form>
+      <FormCard
+        title="Change the operator password"
+        className="max-w-md"
+        noValidate
+        onSubmit={submit}
+        submit="Change password"
+        pending={change.isPending}
+        error={error}
+        status={change.isSuccess ? <span className="text-green-700">Password changed; other sessions were signed out.</span> : null}
+      >
+        <Field label="Current password" className="sm:col-span-2">
+          <Input type="password" autoComplete="current-password" required value={current} onChange={(e) => setCurrent(e.target.value)} disabled={change.isPending} />
+        </Field>
+        <Field label="New password" hint={`At least ${MIN} characters.`} className="sm:col-span-2">
+          <Input type="password" autoComplete="new-password" required minLength={MIN} maxLength={200} value={next} onChange={(e) => setNext(e.target.value)} disabled={change.isPending} />
+        </Field>
+        <Field label="Repeat password" className="sm:col-span-2">
+          <Input type="password" autoComplete="new-password" required minLength={MIN} maxLength={200} value={repeat} onChange={(e) => setRepeat(e.target.value)} disabled={change.isPending} />
+        </Field>
+      </FormCard>
     </div>
   );
 }

@@ -4,9 +4,9 @@ import { keepPreviousData } from "@tanstack/react-query";
 import Link from "next/link";
 import { usePathname, useSearchParams } from "next/navigation";
 import { Suspense, useEffect, useMemo, useState } from "react";
-import { ago, bytes, cpuSeconds } from "~/app/_lib/format";
+import { btn, Card, EmptyState, ErrorBox, Field, HeadRow, Input, Loading, Pager, Select, StaleNote, STATUSES, type Status, StatusBadge, Table, When } from "~/app/_components/ui";
+import { bytes, cpuSeconds } from "~/app/_lib/format";
 import { api } from "~/app/_lib/trpc";
-import { btn, ErrorBox, fmtDate, inputCls, labelCls, Spinner, STATUSES, StatusBadge, tableCls, type Status } from "./[id]/_components/ui";
 
 // Compact cells: ten columns (the URL under the name, the template under the project) fit a 1280 px
 // screen without truncating anything; narrower screens scroll the table sideways, with the actions
@@ -21,7 +21,7 @@ const PAGE_SIZES = [20, 50, 100];
 
 export default function TenantsPage() {
   return (
-    <Suspense fallback={<p className="text-sm text-neutral-500">Loading tenants…</p>}>
+    <Suspense fallback={<Loading>Loading tenants…</Loading>}>
       <Tenants />
     </Suspense>
   );
@@ -98,22 +98,9 @@ function Tenants() {
   const rows = list.data?.containers ?? [];
   const pg = list.data?.pagination;
 
-  const sortHeader = (col: SortBy, label: string) => {
+  const sort = (col: SortBy) => {
     const active = sortBy === col;
-    return (
-      <th scope="col" className={thCls} aria-sort={active ? (sortOrder === "asc" ? "ascending" : "descending") : "none"}>
-        <button
-          type="button"
-          className="inline-flex items-center gap-1 rounded hover:text-neutral-900 focus-visible:outline focus-visible:outline-2 focus-visible:outline-blue-600"
-          onClick={() => setParams({ sort: col, order: active ? (sortOrder === "asc" ? "desc" : "asc") : col === "created_at" ? "desc" : "asc" })}
-        >
-          {label}
-          <span aria-hidden="true" className={active ? "text-neutral-900" : "text-neutral-300"}>
-            {active ? (sortOrder === "asc" ? "▲" : "▼") : "↕"}
-          </span>
-        </button>
-      </th>
-    );
+    return { active, order: sortOrder, onClick: () => setParams({ sort: col, order: active ? (sortOrder === "asc" ? "desc" : "asc") : col === "created_at" ? "desc" : "asc" }) };
   };
 
   return (
@@ -122,7 +109,7 @@ function Tenants() {
         <div>
           <h1 className="text-xl font-semibold tracking-tight">Tenants</h1>
           <p className="text-sm text-neutral-500">
-            One isolated container per customer.{pg ? ` ${pg.total.toLocaleString()} ${filtered ? "matching" : "in total"}.` : ""}
+            One isolated tenant per customer.{pg ? ` ${pg.total.toLocaleString()} ${filtered ? "matching" : "in total"}.` : ""}
           </p>
         </div>
         <Link href="/tenants/new" className={btn.primary}>
@@ -130,45 +117,22 @@ function Tenants() {
         </Link>
       </div>
 
-      <form role="search" aria-label="Filter tenants" className="grid grid-cols-1 gap-3 rounded-lg border border-neutral-200 bg-white p-4 shadow-sm sm:grid-cols-2 lg:grid-cols-4" onSubmit={(e) => e.preventDefault()}>
-        <label className="block">
-          <span className={labelCls}>Search by name</span>
-          <input type="search" className={inputCls} placeholder="e.g. acme" value={searchInput} maxLength={100} onChange={(e) => setSearchInput(e.target.value)} />
-        </label>
-        <label className="block">
-          <span className={labelCls}>Project</span>
-          <select className={inputCls} value={projectId} onChange={(e) => setParams({ project: e.target.value })}>
-            <option value="">All projects</option>
-            {(projects.data?.projects ?? []).map((p) => (
-              <option key={p.id} value={p.id}>
-                {p.alias}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label className="block">
-          <span className={labelCls}>Status</span>
-          <select className={inputCls} value={status} onChange={(e) => setParams({ status: e.target.value })}>
-            <option value="">Any status</option>
-            {STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label className="block">
-          <span className={labelCls}>Template</span>
-          <select className={inputCls} value={template} onChange={(e) => setParams({ template: e.target.value })}>
-            <option value="">Any template</option>
-            {(templates.data ?? []).map((t) => (
-              <option key={t.name} value={t.name}>
-                {t.name}
-              </option>
-            ))}
-          </select>
-        </label>
-      </form>
+      <Card>
+        <form role="search" aria-label="Filter tenants" className="grid grid-cols-1 gap-3 sm:grid-cols-2 lg:grid-cols-4" onSubmit={(e) => e.preventDefault()}>
+          <Field label="Search by name">
+            <Input type="search" placeholder="e.g. acme" value={searchInput} maxLength={100} onChange={(e) => setSearchInput(e.target.value)} />
+          </Field>
+          <Field label="Project">
+            <Select value={projectId} onChange={(e) => setParams({ project: e.target.value })} empty="All projects" options={(projects.data?.projects ?? []).map((p) => ({ value: p.id, label: p.alias }))} />
+          </Field>
+          <Field label="Status">
+            <Select value={status} onChange={(e) => setParams({ status: e.target.value })} empty="Any status" options={STATUSES} />
+          </Field>
+          <Field label="Template">
+            <Select value={template} onChange={(e) => setParams({ template: e.target.value })} empty="Any template" options={(templates.data ?? []).map((t) => t.name)} />
+          </Field>
+        </form>
+      </Card>
 
       {opError ? <ErrorBox error={opError} title="The operation failed" hint="Refresh the list to see the tenant's current state, then try again." /> : null}
 
@@ -180,38 +144,37 @@ function Tenants() {
           onRetry={() => void list.refetch()}
         />
       ) : list.isPending ? (
-        <div role="status" className="flex items-center gap-2 rounded-lg border border-neutral-200 bg-white p-8 text-sm text-neutral-500">
-          <Spinner /> Loading tenants…
-        </div>
+        <Loading className="rounded-lg border border-neutral-200 bg-white p-8">Loading tenants…</Loading>
       ) : rows.length === 0 && !filtered && page === 1 ? (
-        <div className="rounded-lg border border-dashed border-neutral-300 bg-white p-10 text-center">
-          <p className="text-sm font-medium text-neutral-900">No tenants yet — create one</p>
-          <p className="mt-1 text-sm text-neutral-500">Each tenant is a real LXC container snapshotted from a template, with its own URL.</p>
-          <Link href="/tenants/new" className={`${btn.primary} mt-4`}>
-            New tenant
-          </Link>
-        </div>
+        <EmptyState
+          title="No tenants yet — create one"
+          action={
+            <Link href="/tenants/new" className={btn.primary}>
+              New tenant
+            </Link>
+          }
+        >
+          Each tenant is a real LXC container snapshotted from a template, with its own URL.
+        </EmptyState>
       ) : (
-        <div className="rounded-lg border border-neutral-200 bg-white shadow-sm">
-          <div className="relative overflow-x-auto">
-            <table className={tableCls} aria-busy={list.isFetching && list.isPlaceholderData}>
-              <caption className="sr-only">Tenants, page {page}; stats refresh every 5 seconds</caption>
-              <thead className="bg-neutral-50">
-                <tr>
-                  {sortHeader("name", "Name and URL")}
-                  <th scope="col" className={thCls}>Project / template</th>
-                  {sortHeader("status", "Status")}
-                  <th scope="col" className={`${thCls} text-right`}>Delta disk</th>
-                  <th scope="col" className={`${thCls} text-right`}>KSM saved</th>
-                  <th scope="col" className={`${thCls} text-right`}>Memory</th>
-                  <th scope="col" className={`${thCls} text-right`}>CPU</th>
-                  <th scope="col" className={thCls}>Last request</th>
-                  {sortHeader("created_at", "Created")}
-                  <th scope="col" className={`${thCls} ${pinned} bg-neutral-50`}>
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
+        <Card bodyClassName="">
+          <Table caption={`Tenants, page ${page}; stats refresh every 5 seconds`} busy={list.isFetching && list.isPlaceholderData}>
+            <HeadRow
+              cellClassName={thCls}
+              actionClassName={`${pinned} bg-neutral-50`}
+              action="Actions"
+              cols={[
+                { label: "Name and URL", sort: sort("name") },
+                "Project / template",
+                { label: "Status", sort: sort("status") },
+                { label: "Delta disk", right: true },
+                { label: "KSM saved", right: true },
+                { label: "Memory", right: true },
+                { label: "CPU", right: true },
+                "Last request",
+                { label: "Created", sort: sort("created_at") },
+              ]}
+            />
               <tbody className="divide-y divide-neutral-100">
                 {rows.length === 0 ? (
                   <tr>
@@ -257,33 +220,33 @@ function Tenants() {
                         <td className={`${tdCls} text-right tabular-nums`}>{bytes(c.stats?.ksm_saved_bytes)}</td>
                         <td className={`${tdCls} text-right tabular-nums`}>{bytes(c.stats?.memory_bytes)}</td>
                         <td className={`${tdCls} text-right tabular-nums`}>{cpuSeconds(c.stats?.cpu_usage_ns)}</td>
-                        <td className={`${tdCls} text-neutral-600`} title={fmtDate(c.last_request_at)}>
-                          {ago(c.last_request_at)}
+                        <td className={`${tdCls} text-neutral-600`}>
+                          <When at={c.last_request_at} />
                         </td>
-                        <td className={`${tdCls} text-neutral-600`} title={fmtDate(c.created_at)}>
-                          {ago(c.created_at)}
+                        <td className={`${tdCls} text-neutral-600`}>
+                          <When at={c.created_at} />
                         </td>
                         <td className={`${tdCls} ${pinned} bg-white text-right group-hover:bg-neutral-50`}>
                           <div className="flex justify-end gap-0.5">
-                            <Link href={`/tenants/${c.id}`} className={`${btn.small} text-neutral-700 hover:bg-neutral-100`} aria-label={`Open ${c.name}`}>
+                            <Link href={`/tenants/${c.id}`} className={btn.small} aria-label={`Open ${c.name}`}>
                               Open
                             </Link>
                             {c.status === "running" || c.status === "paused" ? (
-                              <button type="button" disabled={busy} className={`${btn.small} text-neutral-700 hover:bg-neutral-100`} aria-label={`Stop ${c.name}`} onClick={() => op.mutate({ id: c.id, op: "stop" })}>
+                              <button type="button" disabled={busy} className={btn.small} aria-label={`Stop ${c.name}`} onClick={() => op.mutate({ id: c.id, op: "stop" })}>
                                 {busy ? "Stopping…" : "Stop"}
                               </button>
                             ) : (
                               <button
                                 type="button"
                                 disabled={busy || c.status !== "stopped"}
-                                className={`${btn.small} text-neutral-700 hover:bg-neutral-100`}
+                                className={btn.small}
                                 aria-label={`Start ${c.name}`}
                                 onClick={() => op.mutate({ id: c.id, op: "start" })}
                               >
                                 {busy ? "Starting…" : "Start"}
                               </button>
                             )}
-                            <Link href={`/tenants/${c.id}?erase=1`} className={`${btn.small} text-red-700 hover:bg-red-50`} aria-label={`Delete ${c.name}`}>
+                            <Link href={`/tenants/${c.id}?erase=1`} className={btn.smallDanger} aria-label={`Delete ${c.name}`}>
                               Delete
                             </Link>
                           </div>
@@ -293,45 +256,24 @@ function Tenants() {
                   })
                 )}
               </tbody>
-            </table>
-          </div>
+          </Table>
           {pg && (
-            <nav aria-label="Pagination" className="flex flex-wrap items-center justify-between gap-3 border-t border-neutral-200 px-4 py-3 text-sm text-neutral-600">
-              <div className="flex items-center gap-3">
-                <span>
-                  {pg.total === 0 ? "0 tenants" : `${((pg.page - 1) * pg.limit + 1).toLocaleString()}–${Math.min(pg.page * pg.limit, pg.total).toLocaleString()} of ${pg.total.toLocaleString()}`}
-                </span>
-                {list.isFetching && <Spinner className="h-3.5 w-3.5 text-neutral-400" />}
-              </div>
-              <div className="flex flex-wrap items-center gap-2">
-                <label className="flex items-center gap-2 whitespace-nowrap">
-                  <span>Rows per page</span>
-                  <select className={`${inputCls} w-auto py-1`} value={limit} onChange={(e) => setParams({ limit: Number(e.target.value) })}>
-                    {PAGE_SIZES.map((n) => (
-                      <option key={n} value={n}>
-                        {n}
-                      </option>
-                    ))}
-                  </select>
-                </label>
-                <button type="button" className={btn.secondary} disabled={page <= 1} onClick={() => setParams({ page: page - 1 > 1 ? page - 1 : null }, false)}>
-                  Previous
-                </button>
-                <span aria-live="polite">
-                  Page {page} of {pg.totalPages}
-                </span>
-                <button type="button" className={btn.secondary} disabled={page >= pg.totalPages} onClick={() => setParams({ page: page + 1 }, false)}>
-                  Next
-                </button>
-              </div>
-            </nav>
+            <Pager
+              label="Pagination"
+              page={page}
+              totalPages={pg.totalPages}
+              busy={list.isFetching}
+              onPage={(n) => setParams({ page: n > 1 ? n : null }, false)}
+              summary={pg.total === 0 ? "0 tenants" : `${((pg.page - 1) * pg.limit + 1).toLocaleString()}–${Math.min(pg.page * pg.limit, pg.total).toLocaleString()} of ${pg.total.toLocaleString()}`}
+            >
+              <label className="flex items-center gap-2 whitespace-nowrap">
+                <span>Rows per page</span>
+                <Select className="w-auto py-1" value={limit} onChange={(e) => setParams({ limit: Number(e.target.value) })} options={PAGE_SIZES.map(String)} />
+              </label>
+            </Pager>
           )}
-          {list.isError && list.data ? (
-            <p role="alert" className="border-t border-neutral-200 px-4 py-2 text-xs text-amber-800">
-              Live refresh failed ({list.error.message}); showing the last data.
-            </p>
-          ) : null}
-        </div>
+          <StaleNote error={list.isError && list.data ? list.error : null} />
+        </Card>
       )}
     </div>
   );

@@ -4,20 +4,21 @@
 import Link from "next/link";
 import { useParams, usePathname, useSearchParams } from "next/navigation";
 import { Suspense, useEffect, useState } from "react";
-import { ago } from "~/app/_lib/format";
+import { btn, Button, ErrorBox, Loading, StatusBadge, When } from "~/app/_components/ui";
+import { errorCode } from "~/app/_lib/errors";
 import { api } from "~/app/_lib/trpc";
+import { Breadcrumb } from "../_components/breadcrumb";
+import type { Container, Receipt } from "../_components/types";
 import { AuditSection, LogSection } from "./_components/activity";
 import { EnvSection } from "./_components/env";
 import { EraseDialog, ReceiptView } from "./_components/erase";
 import { FirewallSection } from "./_components/firewall";
 import { SnapshotsSection } from "./_components/snapshots";
 import { HistoryChart, StatsCards } from "./_components/stats";
-import type { Container, Receipt } from "./_components/types";
-import { btn, ErrorBox, errorCode, fmtDate, Spinner, StatusBadge } from "./_components/ui";
 
 export default function TenantPage() {
   return (
-    <Suspense fallback={<p className="text-sm text-neutral-500">Loading tenant…</p>}>
+    <Suspense fallback={<Loading>Loading tenant…</Loading>}>
       <Tenant />
     </Suspense>
   );
@@ -39,17 +40,13 @@ function Tenant() {
   if (receipt) return <ReceiptView receipt={receipt.receipt} name={receipt.name} />;
 
   if (get.isPending) {
-    return (
-      <div role="status" className="flex items-center gap-2 text-sm text-neutral-500">
-        <Spinner /> Loading tenant…
-      </div>
-    );
+    return <Loading>Loading tenant…</Loading>;
   }
   if (get.isError && !get.data) {
     const missing = errorCode(get.error) === "CONTAINER_NOT_FOUND" || errorCode(get.error) === "BAD_REQUEST";
     return (
       <div className="mx-auto max-w-xl space-y-4">
-        <Breadcrumb name={id} />
+        <Breadcrumb here={id} />
         <ErrorBox
           error={get.error}
           title={missing ? "Tenant not found" : "Could not load this tenant"}
@@ -65,7 +62,7 @@ function Tenant() {
   const c = get.data;
   return (
     <div className="space-y-5">
-      <Breadcrumb name={c.name} />
+      <Breadcrumb here={c.name} />
       <Header c={c} stale={get.isError} />
       <StatsCards c={c} />
       <HistoryChart id={c.id} />
@@ -84,9 +81,9 @@ function Tenant() {
             </h2>
             <p className="text-sm text-neutral-600">Erase this tenant and all its data for good (GDPR right to erasure). Only a receipt is kept.</p>
           </div>
-          <button type="button" className={btn.danger} onClick={() => setEraseOpen(true)}>
+          <Button variant="danger" onClick={() => setEraseOpen(true)}>
             Delete tenant (GDPR)
-          </button>
+          </Button>
         </div>
       </section>
       <EraseDialog
@@ -100,17 +97,6 @@ function Tenant() {
         }}
       />
     </div>
-  );
-}
-
-function Breadcrumb({ name }: { name: string }) {
-  return (
-    <nav aria-label="Breadcrumb" className="text-sm text-neutral-500">
-      <Link href="/tenants" className="hover:text-neutral-900 hover:underline">
-        Tenants
-      </Link>{" "}
-      / <span className="text-neutral-700">{name}</span>
-    </nav>
   );
 }
 
@@ -161,7 +147,7 @@ function Header({ c, stale }: { c: Container; stale: boolean }) {
                 {c.url}
               </a>
             </span>
-            <button type="button" className={btn.small + " border border-neutral-300 bg-white text-neutral-700 hover:bg-neutral-50"} onClick={() => void copy()} aria-label="Copy the tenant URL">
+            <button type="button" className={`${btn.small} border border-neutral-300 bg-white`} onClick={() => void copy()} aria-label="Copy the tenant URL">
               Copy
             </button>
             <span role="status" aria-live="polite" className="text-xs text-neutral-500">
@@ -172,7 +158,7 @@ function Header({ c, stale }: { c: Container; stale: boolean }) {
             <span aria-hidden="true" className="mr-1 inline-block h-2 w-2 rounded-full align-middle" style={{ backgroundColor: c.color }} />
             <span className="font-mono">{c.id}</span> · engine name <span className="font-mono" title="what LXC or Incus calls it (not an API id)">{c.engine_name}</span> · template {c.template} · {c.ip ?? "no IP"}
             {c.server_name && <span data-testid="tenant-server"> · server {c.server_name}</span>}
-            {c.member && <span data-testid="tenant-member"> · member {c.member}</span>} · created <span title={fmtDate(c.created_at)}>{ago(c.created_at)}</span>
+            {c.member && <span data-testid="tenant-member"> · member {c.member}</span>} · created <When at={c.created_at} />
             {c.source_container_id && (
               <>
                 {" "}
@@ -185,36 +171,27 @@ function Header({ c, stale }: { c: Container; stale: boolean }) {
           </p>
         </div>
         <div className="flex flex-wrap gap-2" role="group" aria-label="Lifecycle">
-          <button type="button" className={btn.secondary} disabled={busy || !stopped} onClick={() => op.mutate({ id: c.id, op: "start" })}>
-            {pendingOp === "start" && <Spinner className="h-3.5 w-3.5" />}
+          <Button busy={pendingOp === "start"} disabled={busy || !stopped} onClick={() => op.mutate({ id: c.id, op: "start" })}>
             Start
-          </button>
-          <button type="button" className={btn.secondary} disabled={busy || !(running || paused)} onClick={() => op.mutate({ id: c.id, op: "stop" })}>
-            {pendingOp === "stop" && <Spinner className="h-3.5 w-3.5" />}
+          </Button>
+          <Button busy={pendingOp === "stop"} disabled={busy || !(running || paused)} onClick={() => op.mutate({ id: c.id, op: "stop" })}>
             Stop
-          </button>
-          <button type="button" className={btn.secondary} disabled={busy || !(running || stopped)} onClick={() => op.mutate({ id: c.id, op: "restart" })}>
-            {pendingOp === "restart" && <Spinner className="h-3.5 w-3.5" />}
+          </Button>
+          <Button busy={pendingOp === "restart"} disabled={busy || !(running || stopped)} onClick={() => op.mutate({ id: c.id, op: "restart" })}>
             Restart
-          </button>
+          </Button>
           {paused ? (
-            <button type="button" className={btn.secondary} disabled={busy} onClick={() => op.mutate({ id: c.id, op: "resume" })}>
-              {pendingOp === "resume" && <Spinner className="h-3.5 w-3.5" />}
+            <Button busy={pendingOp === "resume"} disabled={busy} onClick={() => op.mutate({ id: c.id, op: "resume" })}>
               Resume
-            </button>
+            </Button>
           ) : (
-            <button type="button" className={btn.secondary} disabled={busy || !running} onClick={() => op.mutate({ id: c.id, op: "pause" })} title="Freeze its processes in place; its URL answers 503 until resumed">
-              {pendingOp === "pause" && <Spinner className="h-3.5 w-3.5" />}
+            <Button busy={pendingOp === "pause"} disabled={busy || !running} onClick={() => op.mutate({ id: c.id, op: "pause" })} title="Freeze its processes in place; its URL answers 503 until resumed">
               Pause
-            </button>
+            </Button>
           )}
         </div>
       </div>
-      {op.error && (
-        <div className="mt-3">
-          <ErrorBox error={op.error} title="The operation failed" hint="The tenant's current state is shown above; try again or check the app log." />
-        </div>
-      )}
+      <ErrorBox error={op.error} title="The operation failed" hint="The tenant's current state is shown above; try again or check the app log." className="mt-3" />
     </header>
   );
 }

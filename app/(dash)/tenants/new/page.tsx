@@ -2,11 +2,13 @@
 // New tenant: project, template, optional name, environment variables → containers.create → the tenant's page.
 import Link from "next/link";
 import { useRouter } from "next/navigation";
-import { useEffect, useId, useState } from "react";
+import { useEffect, useState } from "react";
+import { btn, Button, Card, ErrorBox, ErrorText, Field, Input, Loading, Select, Spinner } from "~/app/_components/ui";
+import { errorCode, errorPaths, errorText } from "~/app/_lib/errors";
 import { api } from "~/app/_lib/trpc";
-import { btn, Card, EnvEditor, envProblems, ErrorBox, errorCode, errorPaths, errorText, inputCls, labelCls, Spinner, type EnvRow } from "../[id]/_components/ui";
-
-const NAME_RE = /^[a-zA-Z0-9_-]{3,100}$/;
+import { NAME_RE } from "~/server/shared/protocol";
+import { Breadcrumb } from "../_components/breadcrumb";
+import { EnvEditor, type EnvRow, envProblems } from "../_components/env-editor";
 
 export default function NewTenantPage() {
   const router = useRouter();
@@ -21,7 +23,6 @@ export default function NewTenantPage() {
   const [newAlias, setNewAlias] = useState("");
   const [tried, setTried] = useState(false);
   const [elapsed, setElapsed] = useState(0);
-  const ids = { project: useId(), template: useId(), name: useId(), nameHint: useId(), nameErr: useId(), alias: useId() };
 
   const projectList = projects.data?.projects ?? [];
   const templateList = templates.data ?? [];
@@ -80,12 +81,7 @@ export default function NewTenantPage() {
 
   return (
     <div className="mx-auto max-w-3xl space-y-5">
-      <nav aria-label="Breadcrumb" className="text-sm text-neutral-500">
-        <Link href="/tenants" className="hover:text-neutral-900 hover:underline">
-          Tenants
-        </Link>{" "}
-        / New
-      </nav>
+      <Breadcrumb here="New" />
       <div>
         <h1 className="text-xl font-semibold tracking-tight">New tenant</h1>
         <p className="text-sm text-neutral-500">A copy-on-write snapshot of a template, started with its own URL, uid range and IP.</p>
@@ -110,35 +106,22 @@ export default function NewTenantPage() {
             {/* Project */}
             <div>
               {projects.isPending ? (
-                <p className="text-sm text-neutral-500">Loading projects…</p>
+                <Loading>Loading projects…</Loading>
               ) : projectList.length > 0 ? (
-                <label className="block" htmlFor={ids.project}>
-                  <span className={labelCls}>Project</span>
-                  <select id={ids.project} className={inputCls} value={projectId} onChange={(e) => setProjectId(e.target.value)} required>
-                    {projectList.map((p) => (
-                      <option key={p.id} value={p.id}>
-                        {p.alias}
-                      </option>
-                    ))}
-                  </select>
-                  {selectedProject && (
-                    <span className="mt-1 block text-xs text-neutral-500">
-                      {selectedProject.container_count} tenant(s)
-                      {selectedProject.max_containers !== null ? ` of at most ${selectedProject.max_containers}` : ""} in this project.
-                    </span>
-                  )}
-                </label>
+                <Field
+                  label="Project"
+                  hint={selectedProject && `${selectedProject.container_count} tenant(s)${selectedProject.max_containers !== null ? ` of at most ${selectedProject.max_containers}` : ""} in this project.`}
+                >
+                  <Select value={projectId} onChange={(e) => setProjectId(e.target.value)} required options={projectList.map((p) => ({ value: p.id, label: p.alias }))} />
+                </Field>
               ) : (
                 <div className="rounded-md border border-amber-200 bg-amber-50 p-3">
                   <p className="mb-2 text-sm text-amber-900">
                     <span className="font-medium">Project:</span> there are no projects yet. Tenants belong to a project; create one first.
                   </p>
                   <div className="flex flex-col gap-2 sm:flex-row sm:items-end">
-                    <label className="block flex-1" htmlFor={ids.alias}>
-                      <span className={labelCls}>Project name</span>
-                      <input
-                        id={ids.alias}
-                        className={inputCls}
+                    <Field className="flex-1" label="Project name">
+                      <Input
                         value={newAlias}
                         maxLength={100}
                         placeholder="e.g. production"
@@ -150,62 +133,46 @@ export default function NewTenantPage() {
                           }
                         }}
                       />
-                    </label>
-                    <button type="button" className={btn.secondary} disabled={!newAlias.trim() || createProject.isPending} onClick={() => createProject.mutate({ alias: newAlias.trim() })}>
+                    </Field>
+                    <Button disabled={!newAlias.trim() || createProject.isPending} onClick={() => createProject.mutate({ alias: newAlias.trim() })}>
                       {createProject.isPending ? "Creating…" : "Create project"}
-                    </button>
+                    </Button>
                   </div>
-                  {createProject.error && <p role="alert" className="mt-2 text-sm text-red-700">{errorText(createProject.error)}</p>}
+                  <ErrorText error={createProject.error} className="mt-2 text-sm" />
                   {tried && !projectId && <p className="mt-2 text-sm text-red-700">Create a project first.</p>}
                 </div>
               )}
             </div>
 
-            {/* Template */}
-            <label className="block" htmlFor={ids.template}>
-              <span className={labelCls}>Template</span>
-              <select id={ids.template} className={inputCls} value={template} onChange={(e) => setTemplate(e.target.value)}>
-                {templateList.length === 0 && <option value={template}>{template}</option>}
-                {templateList.map((t) => (
-                  <option key={t.name} value={t.name}>
-                    {t.name}
-                    {t.recipe && t.recipe !== t.name ? ` (${t.recipe})` : ""}
-                  </option>
-                ))}
-              </select>
-              {templates.isSuccess && templateList.length === 0 && (
-                <span className="mt-1 block text-xs text-amber-800">
-                  No templates are built yet. Build one on the <Link href="/templates" className="underline">Templates</Link> page first.
-                </span>
-              )}
-            </label>
-
-            {/* Name */}
-            <div>
-              <label className={labelCls} htmlFor={ids.name}>
-                Name <span className="font-normal text-neutral-400">(optional)</span>
-              </label>
-              <input
-                id={ids.name}
-                className={`${inputCls} font-mono`}
-                value={name}
-                maxLength={100}
-                autoComplete="off"
-                spellCheck={false}
-                placeholder="random, e.g. tenant-3f9a1c2b"
-                aria-invalid={nameProblem || serverNameError ? true : undefined}
-                aria-describedby={`${ids.nameHint}${nameProblem || serverNameError ? ` ${ids.nameErr}` : ""}`}
-                onChange={(e) => setName(e.target.value.trim())}
+            <Field
+              label="Template"
+              hint={
+                templates.isSuccess &&
+                templateList.length === 0 && (
+                  <span className="text-amber-800">
+                    No templates are built yet. Build one on the <Link href="/templates" className="underline">Templates</Link> page first.
+                  </span>
+                )
+              }
+            >
+              <Select
+                value={template}
+                onChange={(e) => setTemplate(e.target.value)}
+                options={templateList.length ? templateList.map((t) => ({ value: t.name, label: t.recipe && t.recipe !== t.name ? `${t.name} (${t.recipe})` : t.name })) : [template]}
               />
-              <p id={ids.nameHint} className="mt-1 text-xs text-neutral-500">
-                3–100 letters, digits, - _; empty = random. It also becomes the tenant&apos;s URL label.
-              </p>
-              {(nameProblem || serverNameError) && (
-                <p id={ids.nameErr} className="mt-1 text-xs text-red-700">
-                  {nameProblem ?? serverNameError}
-                </p>
-              )}
-            </div>
+            </Field>
+
+            <Field
+              label={
+                <>
+                  Name <span className="font-normal text-neutral-400">(optional)</span>
+                </>
+              }
+              hint="3–100 letters, digits, - _; empty = random. It also becomes the tenant's URL label."
+              problem={nameProblem ?? serverNameError}
+            >
+              <Input mono value={name} maxLength={100} autoComplete="off" spellCheck={false} placeholder="random, e.g. tenant-3f9a1c2b" onChange={(e) => setName(e.target.value.trim())} />
+            </Field>
 
             {/* Environment */}
             <fieldset>
@@ -234,10 +201,9 @@ export default function NewTenantPage() {
               </div>
             )}
             <div className="flex flex-wrap items-center gap-3">
-              <button type="submit" className={btn.primary} disabled={busy}>
-                {create.isPending && <Spinner className="h-3.5 w-3.5" />}
+              <Button type="submit" variant="primary" busy={create.isPending} disabled={busy}>
                 Create tenant
-              </button>
+              </Button>
               <Link href="/tenants" className={btn.secondary}>
                 Cancel
               </Link>

@@ -2,9 +2,8 @@
 // Recent audit events about the tenant, and its app log tail (refreshed every 5 s).
 import Link from "next/link";
 import { useEffect, useRef } from "react";
-import { ago } from "~/app/_lib/format";
+import { Button, Card, Loading, ErrorBox, HeadRow, Pill, Table, tdCls, When } from "~/app/_components/ui";
 import { api } from "~/app/_lib/trpc";
-import { btn, Card, ErrorBox, fmtDate, tableCls, tdCls, thCls } from "./ui";
 
 export function AuditSection({ id }: { id: string }) {
   const audit = api.audit.list.useQuery({ target: `container:${id}`, limit: 20 }, { refetchInterval: 15_000 });
@@ -14,36 +13,27 @@ export function AuditSection({ id }: { id: string }) {
       {audit.isError ? (
         <ErrorBox error={audit.error} title="Could not load audit events" onRetry={() => void audit.refetch()} />
       ) : audit.isPending ? (
-        <p className="text-sm text-neutral-500">Loading…</p>
+        <Loading>Loading…</Loading>
       ) : entries.length === 0 ? (
         <p className="text-sm text-neutral-500">No audit events for this tenant yet.</p>
       ) : (
-        <div className="relative -mx-4 -mb-4 overflow-x-auto">
-          <table className={tableCls}>
-            <thead className="bg-neutral-50">
-              <tr>
-                <th scope="col" className={thCls}>When</th>
-                <th scope="col" className={thCls}>Action</th>
-                <th scope="col" className={thCls}>Actor</th>
-                <th scope="col" className={thCls}>Result</th>
+        <Table boxClassName="-mx-4 -mb-4">
+          <HeadRow cols={["When", "Action", "Actor", "Result"]} />
+          <tbody className="divide-y divide-neutral-100">
+            {entries.map((e) => (
+              <tr key={e.id}>
+                <td className={`${tdCls} text-neutral-600`}>
+                  <When at={e.at} />
+                </td>
+                <td className={`${tdCls} font-mono text-xs`}>{e.action}</td>
+                <td className={`${tdCls} font-mono text-xs text-neutral-600`}>{e.actor}</td>
+                <td className={tdCls}>
+                  <Pill tone={e.result === "ok" ? "good" : "bad"}>{e.result}</Pill>
+                </td>
               </tr>
-            </thead>
-            <tbody className="divide-y divide-neutral-100">
-              {entries.map((e) => (
-                <tr key={e.id}>
-                  <td className={`${tdCls} text-neutral-600`} title={fmtDate(e.at)}>
-                    {ago(e.at)}
-                  </td>
-                  <td className={`${tdCls} font-mono text-xs`}>{e.action}</td>
-                  <td className={`${tdCls} font-mono text-xs text-neutral-600`}>{e.actor}</td>
-                  <td className="px-3 py-2 align-middle break-all">
-                    <span className={e.result === "ok" ? "text-green-700" : "text-red-700"}>{e.result}</span>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+            ))}
+          </tbody>
+        </Table>
       )}
     </Card>
   );
@@ -66,9 +56,9 @@ export function LogSection({ id }: { id: string }) {
       actions={
         <>
           <span className="text-xs text-neutral-500">last 64 KiB, refreshes every 5 s</span>
-          <button type="button" className={btn.secondary} onClick={() => void logs.refetch()} disabled={logs.isFetching}>
+          <Button onClick={() => void logs.refetch()} disabled={logs.isFetching}>
             Refresh
-          </button>
+          </Button>
         </>
       }
     >

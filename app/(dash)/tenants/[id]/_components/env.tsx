@@ -2,10 +2,9 @@
 // Environment editor: edits a copy of the tenant's variables; saving sends a patch (null = removed key).
 import { useEffect, useRef, useState } from "react";
 import { api } from "~/app/_lib/trpc";
-import type { Container } from "./types";
-import { btn, Card, EnvEditor, envProblems, ErrorBox, newRow, Spinner, type EnvRow } from "./ui";
-
-const toRows = (env: Record<string, string>) => Object.entries(env).map(([k, v]) => newRow(k, v));
+import { Button, Card, ErrorBox, Notice } from "~/app/_components/ui";
+import { EnvEditor, type EnvRow, envProblems, toRows } from "../../_components/env-editor";
+import type { Container } from "../../_components/types";
 
 export function EnvSection({ c }: { c: Container }) {
   const utils = api.useUtils();
@@ -68,14 +67,11 @@ export function EnvSection({ c }: { c: Container }) {
         />
         <p className="mt-4 text-xs text-neutral-500">Saving restarts the tenant so its app sees the change.</p>
         <div className="mt-3 flex flex-wrap items-center gap-3">
-          <button type="submit" className={btn.primary} disabled={update.isPending || problems.size > 0 || changes === 0}>
-            {update.isPending && <Spinner className="h-3.5 w-3.5" />}
+          <Button type="submit" variant="primary" busy={update.isPending} disabled={problems.size > 0 || changes === 0}>
             Save environment
-          </button>
+          </Button>
           {dirty && changes > 0 && (
-            <button
-              type="button"
-              className={btn.secondary}
+            <Button
               disabled={update.isPending}
               onClick={() => {
                 setRows(toRows(current));
@@ -84,19 +80,13 @@ export function EnvSection({ c }: { c: Container }) {
               }}
             >
               Discard changes
-            </button>
+            </Button>
           )}
           {changes > 0 && !update.isPending && <span className="text-xs text-neutral-500">{changes} unsaved change(s)</span>}
           {update.isPending && <span className="text-xs text-neutral-500">Saving and restarting…</span>}
-          <span role="status" aria-live="polite" className="text-sm text-green-700">
-            {notice}
-          </span>
+          <Notice>{notice}</Notice>
         </div>
-        {update.error && (
-          <div className="mt-3">
-            <ErrorBox error={update.error} title="The environment was not saved" />
-          </div>
-        )}
+        <ErrorBox error={update.error} title="The environment was not saved" className="mt-3" />
       </form>
     </Card>
   );

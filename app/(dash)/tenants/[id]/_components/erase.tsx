@@ -1,16 +1,16 @@
 "use client";
 // GDPR erasure: a dialog that says exactly what goes, typed-name confirmation, then the receipt (downloadable as JSON).
 import Link from "next/link";
-import { useEffect, useId, useMemo, useRef, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { api } from "~/app/_lib/trpc";
-import type { Container, Receipt } from "./types";
-import { btn, Card, Dialog, ErrorBox, fmtDate, inputCls, labelCls, Spinner } from "./ui";
+import { Button, btn, Card, Dialog, ErrorBox, Field, Input, Loading, When } from "~/app/_components/ui";
+import { plural } from "~/app/_lib/format";
+import type { Container, Receipt } from "../../_components/types";
 
 export function EraseDialog({ c, open, onClose, onErased }: { c: Container; open: boolean; onClose: () => void; onErased: (r: Receipt) => void }) {
   const utils = api.useUtils();
   const fw = api.containers.firewall.useQuery({ id: c.id }, { enabled: open });
   const [typed, setTyped] = useState("");
-  const inputId = useId();
   const inputRef = useRef<HTMLInputElement>(null);
   const erase = api.containers.delete.useMutation({
     onSuccess: async (r) => {
@@ -29,7 +29,6 @@ export function EraseDialog({ c, open, onClose, onErased }: { c: Container; open
   const envCount = Object.keys(c.environment_vars).length;
   const ruleCount = fw.data?.rule_count;
   const matches = typed === c.name;
-  const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
   return (
     <Dialog open={open} title={`Delete tenant ${c.name} (GDPR erasure)`} onClose={() => !erase.isPending && onClose()} initialFocus={inputRef}>
@@ -51,42 +50,26 @@ export function EraseDialog({ c, open, onClose, onErased }: { c: Container; open
         <p className="mt-3 rounded-md border border-red-200 bg-red-50 p-2.5 text-sm text-red-800">
           <span className="font-semibold">This is irreversible.</span> Only an erasure receipt is kept (its id, the time, who asked and what was erased — none of the tenant&apos;s data).
         </p>
-        <div className="mt-4">
-          <label className={labelCls} htmlFor={inputId}>
-            Type the tenant name to confirm
-          </label>
-          <input
-            id={inputId}
-            ref={inputRef}
-            className={`${inputCls} font-mono`}
-            value={typed}
-            autoComplete="off"
-            spellCheck={false}
-            aria-describedby={`${inputId}-hint`}
-            disabled={erase.isPending}
-            onChange={(e) => setTyped(e.target.value)}
-          />
-          <p id={`${inputId}-hint`} className="mt-1 text-xs text-neutral-500">
-            Type <span className="font-mono font-medium text-neutral-800">{c.name}</span> exactly to enable the button.
-          </p>
-        </div>
-        {erase.error && (
-          <div className="mt-3">
-            <ErrorBox error={erase.error} title="The tenant was not erased" hint="Its status may now be failed; retrying the erasure is safe." />
-          </div>
-        )}
-        {erase.isPending && (
-          <p role="status" className="mt-3 flex items-center gap-2 text-sm text-neutral-600">
-            <Spinner /> Erasing… stopping it, removing its filesystem and snapshots, scrubbing its records.
-          </p>
-        )}
+        <Field
+          className="mt-4"
+          label="Type the tenant name to confirm"
+          hint={
+            <>
+              Type <span className="font-mono font-medium text-neutral-800">{c.name}</span> exactly to enable the button.
+            </>
+          }
+        >
+          <Input ref={inputRef} mono value={typed} autoComplete="off" spellCheck={false} disabled={erase.isPending} onChange={(e) => setTyped(e.target.value)} />
+        </Field>
+        <ErrorBox error={erase.error} title="The tenant was not erased" hint="Its status may now be failed; retrying the erasure is safe." className="mt-3" />
+        {erase.isPending && <Loading className="mt-3 text-neutral-600">Erasing… stopping it, removing its filesystem and snapshots, scrubbing its records.</Loading>}
         <div className="mt-5 flex flex-wrap justify-end gap-2">
-          <button type="button" className={btn.secondary} disabled={erase.isPending} onClick={onClose}>
+          <Button disabled={erase.isPending} onClick={onClose}>
             Cancel
-          </button>
-          <button type="submit" className={btn.danger} disabled={!matches || erase.isPending}>
+          </Button>
+          <Button type="submit" variant="danger" disabled={!matches || erase.isPending}>
             Erase permanently
-          </button>
+          </Button>
         </div>
       </form>
     </Dialog>
@@ -132,7 +115,7 @@ export function ReceiptView({ receipt, name }: { receipt: Receipt; name: string 
           </dd>
           <dt className="text-neutral-500">Erased at</dt>
           <dd data-testid="receipt-time">
-            <time dateTime={receipt.erased_at}>{fmtDate(receipt.erased_at)}</time> <span className="font-mono text-xs text-neutral-500">({receipt.erased_at})</span>
+            <When at={receipt.erased_at} absolute /> <span className="font-mono text-xs text-neutral-500">({receipt.erased_at})</span>
           </dd>
           <dt className="text-neutral-500">Tenant</dt>
           <dd>

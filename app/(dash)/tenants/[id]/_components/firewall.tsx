@@ -1,19 +1,15 @@
 "use client";
 // Firewall: ingress and egress rule tables, enable/disable and remove per rule, add-rule form, reset to the template's rules.
-import { useId, useState } from "react";
+import { useState } from "react";
+import { btn, Button, Card, ErrorBox, Field, HeadRow, Input, Loading, Notice, Pill, Select, Table, tdCls } from "~/app/_components/ui";
 import { api } from "~/app/_lib/trpc";
-import type { AddRuleResult, Container, FirewallView, Rule } from "./types";
-import { btn, Card, ErrorBox, inputCls, labelCls, Spinner, tableCls, tdCls, thCls } from "./ui";
+import { PortSpec } from "~/server/shared/protocol";
+import type { AddRuleResult, Container, FirewallView, Rule } from "../../_components/types";
 
 type Direction = "ingress" | "egress";
 type Action = "allow" | "reject" | "drop";
 type Protocol = "" | "tcp" | "udp" | "icmp4";
 
-const ACTION_CLS: Record<string, string> = {
-  allow: "bg-green-50 text-green-800 ring-green-600/30",
-  reject: "bg-red-50 text-red-800 ring-red-600/30",
-  drop: "bg-red-50 text-red-800 ring-red-600/30",
-};
 
 export function FirewallSection({ c }: { c: Container }) {
   const utils = api.useUtils();
@@ -43,22 +39,8 @@ export function FirewallSection({ c }: { c: Container }) {
       {rules.length === 0 ? (
         <p className="mb-2 text-sm text-neutral-500">No {direction} rules.</p>
       ) : (
-        <div className="relative -mx-4 overflow-x-auto">
-          <table className={tableCls} aria-label={`${direction} rules`}>
-            <thead className="bg-neutral-50">
-              <tr>
-                <th scope="col" className={thCls}>#</th>
-                <th scope="col" className={thCls}>Action</th>
-                <th scope="col" className={thCls}>Protocol</th>
-                <th scope="col" className={thCls}>Port</th>
-                <th scope="col" className={thCls}>{direction === "ingress" ? "Source" : "Destination"}</th>
-                <th scope="col" className={thCls}>Description</th>
-                <th scope="col" className={thCls}>State</th>
-                <th scope="col" className={thCls}>
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
+        <Table boxClassName="-mx-4" label={`${direction} rules`}>
+          <HeadRow cols={["#", "Action", "Protocol", "Port", direction === "ingress" ? "Source" : "Destination", "Description", "State"]} action="Actions" />
             <tbody className="divide-y divide-neutral-100">
               {rules.map((r) => {
                 const key = `${direction}:${r.index}`;
@@ -69,7 +51,7 @@ export function FirewallSection({ c }: { c: Container }) {
                   <tr key={key} data-testid={`rule-${direction}`} className={enabled ? "" : "text-neutral-400"}>
                     <td className={`${tdCls} tabular-nums text-neutral-500`}>{r.index + 1}</td>
                     <td className={tdCls}>
-                      <span className={`inline-flex rounded px-1.5 py-0.5 text-xs font-medium ring-1 ring-inset ${ACTION_CLS[r.action] ?? ""}`}>{r.action}</span>
+                      <Pill tone={r.action === "allow" ? "good" : "bad"}>{r.action}</Pill>
                     </td>
                     <td className={tdCls}>{r.protocol ?? "any"}</td>
                     <td className={`${tdCls} font-mono text-xs`}>
@@ -109,7 +91,7 @@ export function FirewallSection({ c }: { c: Container }) {
                     <td className={`${tdCls} text-right`}>
                       <button
                         type="button"
-                        className={`${btn.small} text-red-700 hover:bg-red-50`}
+                        className={btn.smallDanger}
                         aria-label={`Remove ${label}`}
                         disabled={busyKey === key}
                         onClick={() => {
@@ -125,8 +107,7 @@ export function FirewallSection({ c }: { c: Container }) {
                 );
               })}
             </tbody>
-          </table>
-        </div>
+        </Table>
       )}
     </div>
   );
@@ -141,31 +122,26 @@ export function FirewallSection({ c }: { c: Container }) {
               {fw.data.rule_count} of {fw.data.max_rules} rules
             </span>
           )}
-          <button
-            type="button"
-            className={btn.secondary}
-            disabled={reset.isPending}
+          <Button
+            busy={reset.isPending}
             title={`Replace the rules with those of the template ${c.template}`}
             onClick={() => {
               setNotice(null);
               reset.mutate({ id: c.id });
             }}
           >
-            {reset.isPending && <Spinner className="h-3.5 w-3.5" />}
             Reset to template
-          </button>
+          </Button>
         </>
       }
     >
       {fw.isError ? (
         <ErrorBox error={fw.error} title="Could not load the firewall" onRetry={() => void fw.refetch()} />
       ) : fw.isPending ? (
-        <p className="text-sm text-neutral-500">Loading rules…</p>
+        <Loading>Loading rules…</Loading>
       ) : (
         <div className="space-y-5">
-          <p role="status" aria-live="polite" className="text-sm text-green-700 empty:hidden">
-            {notice}
-          </p>
+          <Notice>{notice}</Notice>
           {opError && <ErrorBox error={opError} title="The rule was not changed" />}
           {table("ingress", fw.data.ingress)}
           {table("egress", fw.data.egress)}
@@ -189,7 +165,6 @@ function AddRule({ id, full, onAdded }: { id: string; full: boolean; onAdded: (v
   const [port, setPort] = useState("");
   const [peer, setPeer] = useState("");
   const [description, setDescription] = useState("");
-  const f = { direction: useId(), action: useId(), protocol: useId(), port: useId(), peer: useId(), description: useId() };
   const add = api.containers.addRule.useMutation({
     onSuccess: (v) => {
       setPort("");
@@ -199,7 +174,7 @@ function AddRule({ id, full, onAdded }: { id: string; full: boolean; onAdded: (v
     },
   });
   const portAllowed = protocol === "tcp" || protocol === "udp";
-  const portBad = port !== "" && !/^\d{1,5}(-\d{1,5})?(,\d{1,5}(-\d{1,5})?)*$/.test(port);
+  const portBad = port !== "" && !PortSpec.safeParse(port).success;
 
   return (
     <form
@@ -222,70 +197,39 @@ function AddRule({ id, full, onAdded }: { id: string; full: boolean; onAdded: (v
     >
       <h3 className="mb-2 text-xs font-semibold uppercase tracking-wide text-neutral-500">Add rule</h3>
       <div className="grid grid-cols-2 gap-3 sm:grid-cols-3 lg:grid-cols-6">
-        <div>
-          <label className={labelCls} htmlFor={f.direction}>Direction</label>
-          <select id={f.direction} className={inputCls} value={direction} onChange={(e) => setDirection(e.target.value as Direction)}>
-            <option value="ingress">ingress</option>
-            <option value="egress">egress</option>
-          </select>
-        </div>
-        <div>
-          <label className={labelCls} htmlFor={f.action}>Action</label>
-          <select id={f.action} className={inputCls} value={action} onChange={(e) => setAction(e.target.value as Action)}>
-            <option value="allow">allow</option>
-            <option value="reject">reject</option>
-            <option value="drop">drop</option>
-          </select>
-        </div>
-        <div>
-          <label className={labelCls} htmlFor={f.protocol}>Protocol</label>
-          <select id={f.protocol} className={inputCls} value={protocol} onChange={(e) => setProtocol(e.target.value as Protocol)}>
-            <option value="">any</option>
-            <option value="tcp">tcp</option>
-            <option value="udp">udp</option>
-            <option value="icmp4">icmp4</option>
-          </select>
-        </div>
-        <div>
-          <label className={labelCls} htmlFor={f.port}>Port</label>
-          <input
-            id={f.port}
-            className={`${inputCls} font-mono`}
+        <Field label="Direction">
+          <Select value={direction} onChange={(e) => setDirection(e.target.value as Direction)} options={["ingress", "egress"]} />
+        </Field>
+        <Field label="Action">
+          <Select value={action} onChange={(e) => setAction(e.target.value as Action)} options={["allow", "reject", "drop"]} />
+        </Field>
+        <Field label="Protocol">
+          <Select value={protocol} onChange={(e) => setProtocol(e.target.value as Protocol)} empty="any" options={["tcp", "udp", "icmp4"]} />
+        </Field>
+        <Field label="Port">
+          <Input
+            mono
             value={portAllowed ? port : ""}
             disabled={!portAllowed}
             placeholder={portAllowed ? "any, or 80,443 / 8000-8100" : "tcp/udp only"}
             aria-invalid={portBad || undefined}
             onChange={(e) => setPort(e.target.value.replace(/\s/g, ""))}
           />
-        </div>
-        <div>
-          <label className={labelCls} htmlFor={f.peer}>{direction === "ingress" ? "Source" : "Destination"}</label>
-          <input
-            id={f.peer}
-            className={`${inputCls} font-mono`}
-            value={peer}
-            maxLength={512}
-            placeholder={direction === "ingress" ? "any, host, or 10.0.0.0/8" : "any, or 1.2.3.4/32"}
-            onChange={(e) => setPeer(e.target.value)}
-          />
-        </div>
-        <div className="col-span-2 sm:col-span-1">
-          <label className={labelCls} htmlFor={f.description}>Description</label>
-          <input id={f.description} className={inputCls} value={description} maxLength={255} onChange={(e) => setDescription(e.target.value)} />
-        </div>
+        </Field>
+        <Field label={direction === "ingress" ? "Source" : "Destination"}>
+          <Input mono value={peer} maxLength={512} placeholder={direction === "ingress" ? "any, host, or 10.0.0.0/8" : "any, or 1.2.3.4/32"} onChange={(e) => setPeer(e.target.value)} />
+        </Field>
+        <Field className="col-span-2 sm:col-span-1" label="Description">
+          <Input value={description} maxLength={255} onChange={(e) => setDescription(e.target.value)} />
+        </Field>
       </div>
-      {portBad && <p className="mt-2 text-xs text-red-700">Ports are numbers, ranges (8000-8100) or comma-separated lists.</p>}
+      {portBad && <p className="mt-2 text-xs text-red-700">Ports are numbers 1–65535, ranges (8000-8100) or comma-separated lists.</p>}
       {full && <p className="mt-2 text-xs text-amber-800">This tenant has the maximum number of rules; remove one first.</p>}
-      {add.error && (
-        <div className="mt-3">
-          <ErrorBox error={add.error} title="The rule was not added" />
-        </div>
-      )}
+      <ErrorBox error={add.error} title="The rule was not added" className="mt-3" />
       <div className="mt-3">
-        <button type="submit" className={btn.primary} disabled={add.isPending || portBad || full}>
-          {add.isPending && <Spinner className="h-3.5 w-3.5" />}
+        <Button type="submit" variant="primary" busy={add.isPending} disabled={portBad || full}>
           Add rule
-        </button>
+        </Button>
       </div>
     </form>
   );

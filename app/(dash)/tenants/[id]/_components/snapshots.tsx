@@ -1,11 +1,13 @@
 "use client";
 // Snapshots: list, create (optional alias / expiry), restore (confirmed in a dialog), delete.
-import { useId, useState } from "react";
-import { ago, bytes } from "~/app/_lib/format";
+import { useState } from "react";
+import { btn, Button, Card, Dialog, ErrorBox, Field, HeadRow, Input, Loading, Notice, Table, tdCls, When } from "~/app/_components/ui";
+import { bytes, fmtDate } from "~/app/_lib/format";
 import { api } from "~/app/_lib/trpc";
-import type { Container, Snapshot } from "./types";
-import { btn, Card, Dialog, ErrorBox, fmtDate, inputCls, labelCls, Spinner, tableCls, tdCls, thCls } from "./ui";
+import type { Container, Snapshot } from "../../_components/types";
 
+// The alias rule of CreateSnapshotBody (server/core/schemas.ts), which the browser cannot import
+// (that module reaches node:crypto through ids.ts); it belongs in server/shared/protocol.ts.
 const ALIAS_RE = /^[\w.-]{1,100}$/;
 
 export function SnapshotsSection({ c }: { c: Container }) {
@@ -16,7 +18,6 @@ export function SnapshotsSection({ c }: { c: Container }) {
   const [restoring, setRestoring] = useState<Snapshot | null>(null);
   const [deleting, setDeleting] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
-  const ids = { alias: useId(), expiry: useId() };
 
   const refresh = async () => {
     await Promise.all([utils.containers.snapshots.invalidate({ id: c.id }), utils.containers.get.invalidate({ id: c.id }), utils.audit.list.invalidate()]);
@@ -67,76 +68,49 @@ export function SnapshotsSection({ c }: { c: Container }) {
           create.mutate({ id: c.id, ...(alias ? { alias } : {}), ...(expiryNum !== undefined ? { expiry: expiryNum } : {}) });
         }}
       >
-        <div className="sm:w-56">
-          <label className={labelCls} htmlFor={ids.alias}>
-            Alias
-          </label>
-          <input
-            id={ids.alias}
-            className={`${inputCls} font-mono`}
-            value={alias}
-            maxLength={100}
-            placeholder="optional, e.g. before-upgrade"
-            aria-invalid={aliasBad || undefined}
-            onChange={(e) => setAlias(e.target.value)}
-          />
-        </div>
-        <div className="sm:w-40">
-          <label className={labelCls} htmlFor={ids.expiry}>
-            Expires after (days)
-          </label>
-          <input id={ids.expiry} className={inputCls} type="number" min={1} max={3650} inputMode="numeric" placeholder="never" value={expiry} aria-invalid={expiryBad || undefined} onChange={(e) => setExpiry(e.target.value)} />
-        </div>
-        <button type="submit" className={btn.primary} disabled={create.isPending || aliasBad || expiryBad}>
-          {create.isPending && <Spinner className="h-3.5 w-3.5" />}
+        <Field className="sm:w-56" label="Alias">
+          <Input mono value={alias} maxLength={100} placeholder="optional, e.g. before-upgrade" aria-invalid={aliasBad || undefined} onChange={(e) => setAlias(e.target.value)} />
+        </Field>
+        <Field className="sm:w-40" label="Expires after (days)">
+          <Input type="number" min={1} max={3650} inputMode="numeric" placeholder="never" value={expiry} aria-invalid={expiryBad || undefined} onChange={(e) => setExpiry(e.target.value)} />
+        </Field>
+        <Button type="submit" variant="primary" busy={create.isPending} disabled={aliasBad || expiryBad}>
           Create snapshot
-        </button>
+        </Button>
       </form>
       {aliasBad && <p className="-mt-2 mb-3 text-xs text-red-700">Aliases use letters, digits, _ . and - only.</p>}
       {expiryBad && <p className="-mt-2 mb-3 text-xs text-red-700">Expiry is a whole number of days from 1 to 3650.</p>}
       {alias && !aliasBad && list.some((s) => s.alias === alias) && (
         <p className="-mt-2 mb-3 text-xs text-amber-800">The snapshot that has this alias now is replaced by the new one.</p>
       )}
-      <p role="status" aria-live="polite" className="mb-2 text-sm text-green-700 empty:hidden">
-        {notice}
-      </p>
-      {create.error && <div className="mb-3"><ErrorBox error={create.error} /></div>}
-      {del.error && <div className="mb-3"><ErrorBox error={del.error} /></div>}
+      <Notice className="mb-2 text-sm">{notice}</Notice>
+      <ErrorBox error={create.error} className="mb-3" />
+      <ErrorBox error={del.error} className="mb-3" />
 
       {snaps.isError ? (
         <ErrorBox error={snaps.error} title="Could not load snapshots" onRetry={() => void snaps.refetch()} />
       ) : snaps.isPending ? (
-        <p className="text-sm text-neutral-500">Loading snapshots…</p>
+        <Loading>Loading snapshots…</Loading>
       ) : list.length === 0 ? (
         <p className="text-sm text-neutral-500">No snapshots yet. A snapshot is instant and only costs the blocks that change afterwards.</p>
       ) : (
-        <div className="relative -mx-4 overflow-x-auto">
-          <table className={tableCls}>
-            <thead className="bg-neutral-50">
-              <tr>
-                <th scope="col" className={thCls}>Name</th>
-                <th scope="col" className={thCls}>Alias</th>
-                <th scope="col" className={thCls}>Created</th>
-                <th scope="col" className={`${thCls} text-right`}>Size</th>
-                <th scope="col" className={thCls}>Expires</th>
-                <th scope="col" className={thCls}>
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
+        <Table boxClassName="-mx-4">
+          <HeadRow cols={["Name", "Alias", "Created", { label: "Size", right: true }, "Expires"]} action="Actions" />
             <tbody className="divide-y divide-neutral-100">
               {list.map((s) => (
                 <tr key={s.name} data-testid="snapshot-row">
                   <td className={`${tdCls} font-mono text-xs`}>{s.name}</td>
                   <td className={tdCls}>{s.alias ?? <span className="text-neutral-400">–</span>}</td>
-                  <td className={`${tdCls} text-neutral-600`} title={fmtDate(s.created_at)}>
-                    {ago(s.created_at)}
+                  <td className={`${tdCls} text-neutral-600`}>
+                    <When at={s.created_at} />
                   </td>
                   <td className={`${tdCls} text-right tabular-nums`}>{bytes(s.size)}</td>
-                  <td className={`${tdCls} text-neutral-600`}>{s.expires_at ? fmtDate(s.expires_at) : "never"}</td>
+                  <td className={`${tdCls} text-neutral-600`}>
+                    <When at={s.expires_at} absolute />
+                  </td>
                   <td className={`${tdCls} text-right`}>
                     <div className="flex justify-end gap-1">
-                      <button type="button" className={`${btn.small} text-neutral-700 hover:bg-neutral-100`} aria-label={`Restore ${s.alias ?? s.name}`} onClick={() => {
+                      <button type="button" className={btn.small} aria-label={`Restore ${s.alias ?? s.name}`} onClick={() => {
                         restore.reset();
                         setRestoring(s);
                       }}>
@@ -144,7 +118,7 @@ export function SnapshotsSection({ c }: { c: Container }) {
                       </button>
                       <button
                         type="button"
-                        className={`${btn.small} text-red-700 hover:bg-red-50`}
+                        className={btn.smallDanger}
                         aria-label={`Delete ${s.alias ?? s.name}`}
                         disabled={deleting === s.name}
                         onClick={() => del.mutate({ id: c.id, name: s.name })}
@@ -156,8 +130,7 @@ export function SnapshotsSection({ c }: { c: Container }) {
                 </tr>
               ))}
             </tbody>
-          </table>
-        </div>
+        </Table>
       )}
 
       <Dialog open={restoring !== null} title="Restore snapshot" onClose={() => !restore.isPending && setRestoring(null)}>
@@ -175,19 +148,14 @@ export function SnapshotsSection({ c }: { c: Container }) {
             <p className="mt-2 text-sm text-neutral-700">
               Everything its filesystem gained since then is replaced by the snapshot&apos;s contents, and the tenant restarts. The snapshot itself is kept.
             </p>
-            {restore.error && (
-              <div className="mt-3">
-                <ErrorBox error={restore.error} />
-              </div>
-            )}
+            <ErrorBox error={restore.error} className="mt-3" />
             <div className="mt-5 flex flex-wrap justify-end gap-2">
-              <button type="button" className={btn.secondary} disabled={restore.isPending} onClick={() => setRestoring(null)}>
+              <Button disabled={restore.isPending} onClick={() => setRestoring(null)}>
                 Cancel
-              </button>
-              <button type="submit" className={btn.primary} disabled={restore.isPending}>
-                {restore.isPending && <Spinner className="h-3.5 w-3.5" />}
+              </Button>
+              <Button type="submit" variant="primary" busy={restore.isPending}>
                 Restore snapshot
-              </button>
+              </Button>
             </div>
           </form>
         )}

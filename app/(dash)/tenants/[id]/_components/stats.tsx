@@ -2,10 +2,10 @@
 // Stats cards (from containers.get, refreshed by the page every 5 s) and a small history chart.
 import type { ReactNode } from "react";
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
-import { ago, bytes, cpuSeconds } from "~/app/_lib/format";
+import { Card, ErrorText, When } from "~/app/_components/ui";
+import { bytes, cpuSeconds, fmtDate } from "~/app/_lib/format";
 import { api } from "~/app/_lib/trpc";
-import type { Container } from "./types";
-import { Card, fmtDate } from "./ui";
+import type { Container } from "../../_components/types";
 
 function Stat({ label, children, testId, hint, raw }: { label: string; children: ReactNode; testId?: string; hint?: string; raw?: number }) {
   return (
@@ -40,8 +40,8 @@ export function StatsCards({ c }: { c: Container }) {
       <Stat label="Requests" testId="stat-requests">
         {c.requests_total.toLocaleString()}
       </Stat>
-      <Stat label="Last request" testId="stat-last-request" hint={fmtDate(c.last_request_at)}>
-        {ago(c.last_request_at)}
+      <Stat label="Last request" testId="stat-last-request">
+        <When at={c.last_request_at} />
       </Stat>
     </dl>
   );
@@ -55,9 +55,7 @@ export function HistoryChart({ id }: { id: string }) {
   return (
     <Card title="History" actions={<span className="text-xs text-neutral-500">delta disk, memory and KSM saved, sampled by the server</span>}>
       {history.isError ? (
-        <p role="alert" className="text-sm text-red-700">
-          Could not load the history: {history.error.message}
-        </p>
+        <ErrorText error={`Could not load the history: ${history.error.message}`} />
       ) : data.length < 2 ? (
         <p className="flex h-[160px] items-center justify-center text-sm text-neutral-500">
           {history.isPending ? "Loading…" : "Not enough samples yet — the chart appears after the server has taken two."}
