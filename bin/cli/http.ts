@@ -2,6 +2,7 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { clientConfig } from "../../server/config";
 import { ApiError, UsageError } from "./args";
 
 export interface Config {
@@ -10,7 +11,7 @@ export interface Config {
 }
 
 export function baseUrl(flag: string | undefined): string {
-  const raw = (flag ?? process.env.HOODY_URL ?? "http://localhost:3000").trim().replace(/\/+$/, "");
+  const raw = (flag ?? clientConfig().url).trim().replace(/\/+$/, "");
   try {
     new URL(raw);
   } catch {
@@ -22,12 +23,12 @@ export function baseUrl(flag: string | undefined): string {
 let cachedToken: string | null = null;
 export function token(cfg: Config): string {
   if (cachedToken) return cachedToken;
-  const given = cfg.tokenFlag ?? process.env.HOODY_TOKEN;
+  const given = cfg.tokenFlag ?? clientConfig().token;
   if (given?.trim()) {
     cachedToken = given.trim();
     return cachedToken;
   }
-  const file = path.join(process.env.HOODY_DATA_DIR ?? "/var/lib/hoody", "admin-token");
+  const file = path.join(clientConfig().dataDir, "admin-token");
   let secret: string;
   try {
     secret = readFileSync(file, "utf8").trim();

@@ -16,6 +16,7 @@
 // class is the Engine interface over them.
 import type { CreateTenantInput, FirewallRule, Limits, TemplateSettings } from "../../shared/protocol";
 import type { Engine, EngineCapabilities } from "../types";
+import { webConfig } from "../../config";
 import { IncusClient } from "./client";
 import { IncusContext, type IncusEngineConfig } from "./context";
 import { deleteTenant, exec, logs, pauseTenant, restartTenant, resumeTenant, startTenant, stopTenant, updateTenant } from "./lifecycle";
@@ -141,23 +142,16 @@ export class IncusEngine implements Engine {
   }
 }
 
-/** The engine from HOODY_INCUS_* settings (read by server/core/instance.ts when HOODY_ENGINE=incus). */
-export function incusEngineFromEnv(env: NodeJS.ProcessEnv): IncusEngine {
+/** The engine from HOODY_INCUS_* settings (server/config.ts; server/core/instance.ts uses it when HOODY_ENGINE=incus). */
+export function incusEngineFromEnv(env: Record<string, string | undefined>): IncusEngine {
+  const { incus, cacheDir, stopTimeoutS } = webConfig(env);
   const client = IncusClient.fromFiles({
-    socketPath: env.HOODY_INCUS_URL ? undefined : (env.HOODY_INCUS_SOCKET ?? "/var/lib/incus/unix.socket"),
-    url: env.HOODY_INCUS_URL,
-    certFile: env.HOODY_INCUS_CERT,
-    keyFile: env.HOODY_INCUS_KEY,
-    caFile: env.HOODY_INCUS_CA,
-    project: env.HOODY_INCUS_PROJECT,
+    socketPath: incus.url ? undefined : incus.socket,
+    url: incus.url,
+    certFile: incus.cert,
+    keyFile: incus.key,
+    caFile: incus.ca,
+    project: incus.project,
   });
-  return new IncusEngine(client, {
-    pool: env.HOODY_INCUS_POOL ?? "default",
-    network: env.HOODY_INCUS_NETWORK ?? "incusbr0",
-    target: env.HOODY_INCUS_TARGET || undefined,
-    uidBase: env.HOODY_INCUS_UID_BASE ? Number(env.HOODY_INCUS_UID_BASE) : undefined,
-    uidRanges: env.HOODY_INCUS_UID_RANGES ? Number(env.HOODY_INCUS_UID_RANGES) : undefined,
-    cacheDir: env.HOODY_CACHE_DIR ?? "/var/cache/hoody",
-    stopTimeoutS: Number(env.HOODY_STOP_TIMEOUT_S ?? 10),
-  });
+  return new IncusEngine(client, { pool: incus.pool, network: incus.network, target: incus.target, uidBase: incus.uidBase, uidRanges: incus.uidRanges, cacheDir, stopTimeoutS });
 }

@@ -2,6 +2,7 @@
 import fsp from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
+import { webConfig } from "../../config";
 import { TEMPLATE_NAME_RE, TemplateSettingsSchema, type TemplateInfo, type TemplateSettings } from "../../shared/protocol";
 import { K, createTemplateInstances, templateInstanceName, templateMembers, uploadImage } from "./templates";
 import type { IncusInstanceFull } from "./types";
@@ -46,7 +47,7 @@ export async function buildTemplate(cx: IncusContext, recipe: string, opts: { na
 
 /** The rootfs is built by a tsx child (see build-image.ts), then uploaded and instantiated from here. */
 export async function importInChild(cx: IncusContext, recipe: string, name: string, onProgress?: (p: number, m: string) => void): Promise<void> {
-  const root = process.env.HOODY_ROOT ?? process.cwd();
+  const root = webConfig().root ?? process.cwd();
   const child = execa(path.join(root, "node_modules/.bin/tsx"), [path.join(root, "server/engine/incus/build-image.ts"), recipe, cx.config.cacheDir], { cwd: root, timeout: 1_800_000, reject: false });
   child.stderr?.on("data", (d: Buffer) => {
     const m = /progress: (\d+) (.*)/.exec(String(d));
