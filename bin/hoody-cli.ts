@@ -1,7 +1,7 @@
 // `hoody`: a command-line client of the REST API (/api/v1). It talks HTTP only (fetch) and imports
 // nothing from server/ but types and its three settings (server/config.ts clientConfig), so it behaves
-// exactly like any other API client would. One module
-// per command group under bin/cli/, with the shared argument, HTTP and output helpers beside them.
+// exactly like any other API client would. One module per command group under bin/cli/, with the
+// shared argument, HTTP and output helpers beside them.
 import { ApiError, UsageError, parse, type Handler } from "./cli/args";
 import { containers } from "./cli/containers";
 import { baseUrl, type Config } from "./cli/http";
