@@ -15,7 +15,6 @@ import { HostState } from "./state.js";
 import { deleteTenant } from "./erase.js";
 import { applyFirewall, hostSideNetSysctls } from "./network.js";
 
-
 /** Opens the pool, checks tools once, and adopts every template and tenant on disk. */
 export async function openHost(config: HostConfig): Promise<HostState> {
   const [lxcVersion] = await Promise.all([

@@ -7,8 +7,6 @@ import type { DeleteReport } from "../shared/protocol.js";
 import type { TenantMeta } from "./meta.js";
 import type { HostState } from "./state.js";
 
-
-
 /**
  * Erases the tenant: its processes (the whole cgroup subtree), ramdisk, firewall chains, every
  * snapshot, its subvolume with any nested in it, a failed restore's leftover (waiting for the BTRFS

@@ -8,7 +8,6 @@ import { EnvSchema, LimitsSchema, type Env, type ExecResult, type TenantInfo } f
 import { assertNoReservedEnv, ramdiskSizeMiB } from "./meta.js";
 import type { HostState } from "./state.js";
 
-
 /** Freezes a running tenant's processes where they are (cgroup freezer); its memory, ramdisk and address stay. */
 export async function pauseTenant(h: HostState, id: string): Promise<TenantInfo> {
   return h.lock.run(id, async () => {
@@ -127,7 +126,6 @@ export async function updateTenant(
     return { tenant: h.tenantInfo(m), restarted: restart };
   });
 }
-
 
 export async function exec(h: HostState, id: string, command: string[], timeoutMs = 30_000): Promise<ExecResult> {
   const m = h.getTenant(id);

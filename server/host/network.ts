@@ -7,7 +7,6 @@ import { FirewallRuleSchema, type FirewallRule, type TenantInfo } from "../share
 import type { TenantMeta } from "./meta.js";
 import type { HostState } from "./state.js";
 
-
 export async function applyFirewall(h: HostState, m: TenantMeta): Promise<void> {
   await h.firewall.setTenant({ id: m.id, veth: m.veth, ip: m.ip, rules: m.firewall, conntrackMax: h.config.tenantConntrackMax });
 }

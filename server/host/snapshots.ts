@@ -6,7 +6,6 @@ import { EngineError } from "../shared/errors.js";
 import { SNAPSHOT_NAME_RE, type SnapshotInfo, type TenantInfo } from "../shared/protocol.js";
 import type { HostState } from "./state.js";
 
-
 export async function createSnapshot(h: HostState, id: string, name?: string): Promise<SnapshotInfo> {
   const snapName = name ?? `snap-${new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15)}-${randomInt(1000, 9999)}`;
   if (!SNAPSHOT_NAME_RE.test(snapName)) throw new EngineError("INVALID_INPUT", `invalid snapshot name ${snapName}`);

@@ -19,7 +19,6 @@ import type { Env, SnapshotInfo, TemplateInfo, TenantInfo } from "../shared/prot
 import { META_FILE, ramdiskSizeMiB, writeJsonAtomic, type TemplateMeta, type TenantMeta } from "./meta.js";
 import { hostSideNetSysctls } from "./network.js";
 
-
 /** One per daemon: what the concern modules read and change, under `lock` per tenant or template. */
 export class HostState {
   tenants = new Map<string, TenantMeta>();
@@ -48,7 +47,6 @@ export class HostState {
     this.firewall = new Firewall(config.nftTable, config.vethPrefix, config.subnet, config.outboundNat);
   }
 
-
   templateInfo(t: TemplateMeta): TemplateInfo {
     return {
       name: t.name,
@@ -66,7 +64,6 @@ export class HostState {
     if (!t) throw new EngineError("TEMPLATE_NOT_FOUND", `template ${name} not found`);
     return t;
   }
-
 
   getTenant(id: string): TenantMeta {
     const m = this.tenants.get(id);
@@ -108,7 +105,6 @@ export class HostState {
   async saveMeta(m: TenantMeta): Promise<void> {
     await writeJsonAtomic(this.metaPath(m.id), m);
   }
-
 
   /**
    * The pool's free-space reserve belongs to the tenants already on it: below it anything that adds
@@ -159,7 +155,6 @@ export class HostState {
     await this.pool.limitExclusive(this.pool.path("tenants", m.id), m.limits.diskMiB ? m.limits.diskMiB * 1024 * 1024 : null);
   }
 
-
   async startLocked(m: TenantMeta): Promise<void> {
     if (this.cgroups.running(m.id)) return;
     this.cgroups.applyLastingLimits(m.id, m.limits);
@@ -179,7 +174,6 @@ export class HostState {
     if (this.cgroups.frozen(id)) await this.cgroups.setFrozen(id, false);
     await this.lxc.stop(id, opts);
   }
-
 
   /** Where a restore keeps the tenant's previous filesystem until the restored one is in place. */
   restoreAsidePath(id: string): string {

@@ -6,7 +6,6 @@ import type { HostInfo, HostStats, TenantStats } from "../shared/protocol.js";
 import type { TenantMeta } from "./meta.js";
 import type { HostState } from "./state.js";
 
-
 export function hostInfo(h: HostState): HostInfo {
   return {
     version: "0.1.0",

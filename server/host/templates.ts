@@ -8,7 +8,6 @@ import { TEMPLATE_NAME_RE, TemplateSettingsSchema, type TemplateInfo, type Templ
 import { writeJsonAtomic, type TemplateMeta } from "./meta.js";
 import type { HostState } from "./state.js";
 
-
 export function listTemplates(h: HostState): TemplateInfo[] {
   return [...h.templates.values()].map((t) => h.templateInfo(t));
 }

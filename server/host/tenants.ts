@@ -11,7 +11,6 @@ import { assertNoReservedEnv, type TenantMeta } from "./meta.js";
 import type { HostState } from "./state.js";
 import { applyFirewall } from "./network.js";
 
-
 export function listTenants(h: HostState): TenantInfo[] {
   return [...h.tenants.values()].map((m) => h.tenantInfo(m));
 }
@@ -19,7 +18,6 @@ export function listTenants(h: HostState): TenantInfo[] {
 export function getTenantInfo(h: HostState, id: string): TenantInfo {
   return h.tenantInfo(h.getTenant(id));
 }
-
 
 export function allocate(h: HostState): { id: string; uidBase: number; ip: string } {
   const used = [...h.tenants.values()];

@@ -10,7 +10,6 @@ import { IncusApiError, type IncusClient } from "./client";
 import { K } from "./templates";
 import type { IncusInstanceFull, IncusServer, IncusSnapshot } from "./types";
 
-
 export interface IncusEngineConfig {
   pool: string;
   network: string;

@@ -9,7 +9,6 @@ import { type IncusContext, T, UID_RANGE, fail, isUp, mapError } from "./context
 import { aclName, attachAcl, limitsConfig, rawLxc } from "./network";
 import { getTenant } from "./tenants";
 
-
 export async function startTenant(cx: IncusContext, id: string): Promise<TenantInfo> {
   return cx.locks.run(id, async () => {
     const i = await cx.tenantInstance(id);

@@ -7,7 +7,6 @@ import type { IncusNetworkAclRule } from "./types";
 import { type IncusContext, T, fail, mapError, quoteInitArg } from "./context";
 import { getTenant } from "./tenants";
 
-
 export function rawLxc(m: { initCmd: string[]; ip: string; gateway: string; ramdiskMiB: number }): string {
   return [
     `lxc.init.cmd = ${m.initCmd.map(quoteInitArg).join(" ")}`,

@@ -5,9 +5,6 @@ import type { IncusInstanceFull, IncusSnapshot } from "./types";
 import { type IncusContext, fail, isUp, mapError } from "./context";
 import { getTenant } from "./tenants";
 
-
-// ---------------------------------------------------------------- snapshots
-
 export async function createSnapshot(cx: IncusContext, id: string, name?: string): Promise<SnapshotInfo> {
   const snapName = name ?? `snap-${new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15)}-${randomInt(1000, 9999)}`;
   if (!SNAPSHOT_NAME_RE.test(snapName)) fail("INVALID_INPUT", `invalid snapshot name ${snapName}`);

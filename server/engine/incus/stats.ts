@@ -6,9 +6,6 @@ import { K } from "./templates";
 import type { IncusClusterMember, IncusInstanceFull } from "./types";
 import { type IncusContext, T, isUp, mapError } from "./context";
 
-
-// ---------------------------------------------------------------- info & stats
-
 export async function info(cx: IncusContext): Promise<HostInfo> {
   const [server, net] = await Promise.all([cx.serverInfo(), cx.network()]);
   return {

@@ -8,7 +8,6 @@ import { K, createTemplateInstances, templateInstanceName, templateMembers, uplo
 import type { IncusInstanceFull } from "./types";
 import { type IncusContext, T, fail, mapError } from "./context";
 
-
 export async function listTemplates(cx: IncusContext): Promise<TemplateInfo[]> {
   const list = await cx.instances();
   const byName = new Map<string, IncusInstanceFull>();

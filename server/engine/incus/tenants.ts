@@ -10,7 +10,6 @@ import type { IncusInstanceFull } from "./types";
 import { type IncusContext, T, UID_RANGE, fail, mapError } from "./context";
 import { aclName, aclRules, attachAcl, limitsConfig, rawLxc } from "./network";
 
-
 export async function listTenants(cx: IncusContext): Promise<TenantInfo[]> {
   return (await cx.instances(true)).filter((i) => i.config[K.kind] === "tenant").map((i) => cx.tenantInfo(i));
 }
