@@ -3,6 +3,7 @@
 export async function register() {
   if (process.env.NEXT_RUNTIME !== "nodejs") return;
   const { getCore } = await import("./server/core/instance");
+  const { webConfig } = await import("./server/config");
   const core = getCore();
   try {
     const report = await core.reconciler.reconcile();
@@ -12,7 +13,7 @@ export async function register() {
   }
   setInterval(() => void core.snapshots.expire().catch(() => undefined), 60_000).unref();
   // Grace-period erasures (e.g. a cancelled subscription) run when they are due.
-  setInterval(() => void core.erasure.eraseDue().catch(() => undefined), Number(process.env.HOODY_ERASE_SWEEP_MS ?? 30_000)).unref();
+  setInterval(() => void core.erasure.eraseDue().catch(() => undefined), webConfig().eraseSweepMs).unref();
   // Stats history for the dashboard's small charts (in memory; cheap: one stats read for all tenants).
   void core.stats.sample().catch(() => undefined);
   setInterval(() => void core.stats.sample().catch(() => undefined), 15_000).unref();

@@ -5,6 +5,7 @@ import { spawn } from "node:child_process";
 import { openSync, closeSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
+import { webConfig } from "../server/config.js";
 
 export const ROOT = path.resolve(import.meta.dirname, "..");
 
@@ -18,7 +19,7 @@ export interface Service {
 }
 
 export function dataDir(): string {
-  return process.env.HOODY_DATA_DIR ?? "/var/lib/hoody";
+  return webConfig().dataDir;
 }
 
 const pidFile = (name: string) => path.join(dataDir(), "run", `${name}.pid`);

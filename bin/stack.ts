@@ -1,13 +1,15 @@
 // The services that make up a running Hoody, shared by up and down.
 import path from "node:path";
 import { HostClient } from "../server/engine/host-client.js";
+import { webConfig } from "../server/config.js";
 import { hostConfigFromEnv } from "../server/host/config.js";
 import { ROOT, type Service } from "./services.js";
 
 export const config = hostConfigFromEnv();
-export const webPort = Number(process.env.HOODY_PORT ?? 3000);
-export const routerPort = Number(process.env.HOODY_ROUTER_PORT ?? 8080);
-export const domain = process.env.HOODY_DOMAIN ?? "localhost";
+const settings = webConfig();
+export const webPort = settings.webPort;
+export const routerPort = settings.routerPort;
+export const domain = settings.domain;
 export const hostClient = new HostClient(config.socketPath);
 
 const tsx = path.join(ROOT, "node_modules/.bin/tsx");

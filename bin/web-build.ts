@@ -4,6 +4,7 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
+import { webConfig } from "../server/config.js";
 import { ROOT } from "./services.js";
 
 const WEB_SOURCES = ["app", "public", "server", "drizzle", "instrumentation.ts", "proxy.ts", "next.config.ts", "package-lock.json"];
@@ -17,7 +18,7 @@ export async function sourceStamp(paths: string[]): Promise<string> {
 }
 
 export function webDistDir(): string {
-  return process.env.HOODY_NEXT_DIST ?? ".next";
+  return webConfig().nextDist;
 }
 
 /** The stamp file of a build: the sources it was made from. */

@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { HostClient } from "../server/engine/host-client.js";
-import { ensureSubIdRange } from "../server/host/host.js";
+import { ensureSubIdRange } from "../server/host/adopt.js";
 import { CgroupReader, detectCgroupLayout } from "../server/host/drivers/cgroup.js";
 import { cidrBlock } from "../server/shared/ip.js";
 

@@ -18,7 +18,7 @@ import { execa } from "execa";
 import { IncusClient } from "../server/engine/incus/client.js";
 import { importRecipe } from "../server/engine/incus/recipe-image.js";
 import type { IncusInstance } from "../server/engine/incus/types.js";
-import { ensureSubIdRange } from "../server/host/host.js";
+import { ensureSubIdRange } from "../server/host/adopt.js";
 import { TEST_CACHE_DIR, freeTestSubnet } from "./host-harness.js";
 
 const INCUSD = "/usr/libexec/incus/incusd";

@@ -3,6 +3,7 @@
 // the folder is read on each request, so adding, changing or removing a file needs no restart.
 import fs from "node:fs/promises";
 import path from "node:path";
+import { scriptsDir } from "../config";
 
 export interface ScriptRoute {
   /** The script's name: its path without extension, e.g. "stripe-webhook" or "tenants/[id]". */
@@ -14,9 +15,6 @@ export interface ScriptRoute {
 const SEGMENT = /^[A-Za-z0-9._-]{1,100}$/;
 const EXT = /\.(ts|js)$/;
 
-export function scriptsDir(): string {
-  return path.resolve(process.env.HOODY_SCRIPTS_DIR ?? path.join(process.cwd(), "scripts"));
-}
 
 export async function listScripts(dir = scriptsDir()): Promise<string[]> {
   const out: string[] = [];

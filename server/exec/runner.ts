@@ -11,6 +11,7 @@ import { readBody } from "../core/body";
 import { BODY_LIMITS } from "../core/limits";
 import type { ScriptStore } from "../core/scripts";
 import { errorResponse } from "../rest/handler";
+import { webConfig } from "../config";
 import { resolveScript, type ScriptRoute } from "./files";
 
 export interface RunnerOptions {
@@ -25,11 +26,12 @@ export interface RunnerOptions {
 }
 
 // Only the /exec route imports this module, so its one admission is the process's.
+const settings = webConfig();
 export const DEFAULT_RUNNER: RunnerOptions = {
   admission: execAdmissionFromEnv(),
-  timeoutMs: Number(process.env.HOODY_SCRIPT_TIMEOUT_MS ?? 30_000),
-  loadTimeoutMs: Number(process.env.HOODY_SCRIPT_LOAD_TIMEOUT_MS ?? 30_000),
-  memoryMiB: Number(process.env.HOODY_SCRIPT_MEMORY_MIB ?? 256),
+  timeoutMs: settings.scriptTimeoutMs,
+  loadTimeoutMs: settings.scriptLoadTimeoutMs,
+  memoryMiB: settings.scriptMemoryMiB,
   maxBodyBytes: BODY_LIMITS.exec,
 };
 

@@ -2,6 +2,7 @@
 // veth prefix and uid slice) so they never collide with a running Hoody on the same machine.
 import path from "node:path";
 import { z } from "zod";
+import { DEFAULT_CACHE_DIR, DEFAULT_DATA_DIR, DEFAULT_STOP_TIMEOUT_S, defaultHostdSocket } from "../shared/defaults.js";
 
 const intFromEnv = (def: number) => z.coerce.number().int().nonnegative().default(def);
 const capFromEnv = (def: number) => z.coerce.number().int().min(1).max(2 ** 31 - 1).default(def);
@@ -26,7 +27,7 @@ export const HostConfigSchema = z.object({
   vethPrefix: z.string().regex(/^[a-z]{2,5}$/),
   outboundNat: z.boolean().default(false),
   /** Seconds between SIGTERM and SIGKILL when a tenant stops. */
-  stopTimeoutS: intFromEnv(10),
+  stopTimeoutS: intFromEnv(DEFAULT_STOP_TIMEOUT_S),
   /**
    * Free space the pool keeps for the tenants already on it: creates are refused (POOL_FULL) below it,
    * so a nearly full pool never gets a tenant that cannot write. Unset: 5% of the pool, at most 1 GiB.
@@ -47,7 +48,7 @@ export const HostConfigSchema = z.object({
 export type HostConfig = z.infer<typeof HostConfigSchema>;
 
 export function hostConfigFromEnv(env: Record<string, string | undefined> = process.env): HostConfig {
-  const dataDir = env.HOODY_DATA_DIR ?? "/var/lib/hoody";
+  const dataDir = env.HOODY_DATA_DIR ?? DEFAULT_DATA_DIR;
   const poolPath = env.HOODY_POOL_PATH ?? path.join(dataDir, "pool");
   const existingPool = env.HOODY_POOL_EXISTING === "1";
   return HostConfigSchema.parse({
@@ -56,8 +57,8 @@ export function hostConfigFromEnv(env: Record<string, string | undefined> = proc
     poolImage: existingPool ? null : (env.HOODY_POOL_IMAGE ?? path.join(dataDir, "pool.img")),
     poolImageSizeMiB: env.HOODY_POOL_SIZE_MIB,
     lxcPath: env.HOODY_LXC_PATH ?? path.join(dataDir, "lxc"),
-    cacheDir: env.HOODY_CACHE_DIR ?? "/var/cache/hoody",
-    socketPath: env.HOODY_HOSTD_SOCKET ?? path.join(dataDir, "run", "hostd.sock"),
+    cacheDir: env.HOODY_CACHE_DIR ?? DEFAULT_CACHE_DIR,
+    socketPath: env.HOODY_HOSTD_SOCKET ?? defaultHostdSocket(dataDir),
     subnet: env.HOODY_SUBNET ?? "10.77.0.0/16",
     uidBase: env.HOODY_UID_BASE,
     uidRanges: env.HOODY_UID_RANGES,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ramdiskSizeMiB } from "./host.js";
+import { ramdiskSizeMiB } from "./meta.js";
 
 describe("ramdiskSizeMiB", () => {
   it("is what was asked for, at most three quarters of the memory limit (its pages count against it)", () => {

@@ -21,7 +21,7 @@ export interface TrustedProxies {
  * blocks, IPv4 or IPv6 ("" trusts none). An entry that is neither is an error at start-up, not a
  * silent mismatch that would make every client behind the proxy share the proxy's address.
  */
-export function trustedProxies(value: string | undefined = process.env.HOODY_TRUSTED_PROXIES): TrustedProxies {
+export function trustedProxies(value: string | undefined): TrustedProxies {
   const entries = (value ?? DEFAULT_TRUSTED).split(",").map((a) => a.trim()).filter(Boolean);
   const list = new net.BlockList();
   for (const entry of entries) {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { crossSiteReason, hostName, isServedHost, SAME_ORIGIN_HEADER, SAME_ORIGIN_VALUE, servedHosts } from "./guards";
+import { webConfig } from "../config";
 
 describe("served hosts", () => {
   it("normalises Host values: case, port, trailing dot, IPv6 brackets", () => {
@@ -11,18 +12,18 @@ describe("served hosts", () => {
   });
 
   it("defaults to loopback and HOODY_DOMAIN; HOODY_WEB_HOSTS replaces that; * answers any", () => {
-    const def = servedHosts({ HOODY_DOMAIN: "apps.example.com" });
+    const def = servedHosts(webConfig({ HOODY_DOMAIN: "apps.example.com" }));
     for (const h of ["localhost:3000", "127.0.0.1:3000", "[::1]:3000", "apps.example.com", "APPS.example.com."]) expect(isServedHost({ host: h }, def), h).toBe(true);
     for (const h of ["evil.example", "rebind.attacker.test:3000", "x.apps.example.com", "", "10.0.0.1"]) expect(isServedHost({ host: h }, def), h).toBe(false);
-    const set = servedHosts({ HOODY_WEB_HOSTS: "dash.example.com, 10.0.0.5" });
+    const set = servedHosts(webConfig({ HOODY_WEB_HOSTS: "dash.example.com, 10.0.0.5" }));
     expect(isServedHost({ host: "dash.example.com" }, set)).toBe(true);
     expect(isServedHost({ host: "10.0.0.5:3000" }, set)).toBe(true);
     expect(isServedHost({ host: "localhost" }, set)).toBe(false);
-    expect(isServedHost({ host: "anything" }, servedHosts({ HOODY_WEB_HOSTS: "*" }))).toBe(true);
+    expect(isServedHost({ host: "anything" }, servedHosts(webConfig({ HOODY_WEB_HOSTS: "*" })))).toBe(true);
   });
 
   it("checks a trusted proxy's X-Forwarded-Host too", () => {
-    const def = servedHosts({});
+    const def = servedHosts(webConfig({}));
     expect(isServedHost({ host: "127.0.0.1:3000", "x-forwarded-host": "localhost" }, def)).toBe(true);
     expect(isServedHost({ host: "127.0.0.1:3000", "x-forwarded-host": "evil.example" }, def)).toBe(false);
   });

@@ -45,11 +45,12 @@ export function hostName(host: string): string {
 
 /**
  * The names the web server answers for, from HOODY_WEB_HOSTS (comma-separated names or addresses;
- * "*" answers any). Unset: loopback names and addresses and HOODY_DOMAIN.
+ * "*" answers any). Unset: loopback names and addresses and HOODY_DOMAIN. The settings are passed in
+ * (server/config.ts): the dashboard's client code imports this module too.
  */
-export function servedHosts(env: Record<string, string | undefined> = process.env): ReadonlySet<string> | "any" {
-  const configured = env.HOODY_WEB_HOSTS;
-  const list = configured !== undefined ? configured.split(",") : ["localhost", "127.0.0.1", "::1", env.HOODY_DOMAIN ?? "localhost"];
+export function servedHosts(settings: { webHosts?: string; domain: string }): ReadonlySet<string> | "any" {
+  const configured = settings.webHosts;
+  const list = configured !== undefined ? configured.split(",") : ["localhost", "127.0.0.1", "::1", settings.domain];
   const names = list.map((n) => hostName(n)).filter(Boolean);
   return names.includes("*") ? "any" : new Set(names);
 }

@@ -6,16 +6,18 @@ import http from "node:http";
 import type { Socket } from "node:net";
 import { parseArgs } from "node:util";
 import next from "next";
+import { webConfig } from "../config";
 import { dropUntrustedForwarding, trustedProxies } from "./forwarded";
 import { UNREAD_BODY_DRAIN } from "../core/limits";
 import { isServedHost, SECURITY_HEADERS, servedHosts } from "./guards";
 import { withoutApiTrailingSlash } from "./paths";
 
-const { values } = parseArgs({ options: { port: { type: "string", short: "p", default: process.env.PORT ?? "3000" }, hostname: { type: "string", short: "H", default: "0.0.0.0" } } });
+const settings = webConfig();
+const { values } = parseArgs({ options: { port: { type: "string", short: "p", default: String(settings.listenPort) }, hostname: { type: "string", short: "H", default: "0.0.0.0" } } });
 const port = Number(values.port);
 const hostname = values.hostname!;
-const trusted = trustedProxies();
-const served = servedHosts();
+const trusted = trustedProxies(settings.trustedProxies);
+const served = servedHosts(settings);
 
 const server = http.createServer();
 // A port in use must end the process (exit 1, as `next start` does), not leave it up with Next's

@@ -1,0 +1,182 @@
+// The host's in-memory state (templates and tenants adopted from disk) and its drivers, with the
+// helpers every concern (templates.ts, tenants.ts, lifecycle.ts, network.ts, snapshots.ts, erase.ts,
+// stats.ts) shares: lookups, the on-disk record, the LXC config, start and stop.
+import fs from "node:fs/promises";
+import path from "node:path";
+import type { HostConfig } from "./config.js";
+import type { BtrfsPool } from "./drivers/btrfs.js";
+import { CgroupReader, detectCgroupLayout } from "./drivers/cgroup.js";
+import { Lxc, UID_RANGE } from "./drivers/lxc.js";
+import { Ramdisks } from "./drivers/ramdisk.js";
+import { Shares, type Share } from "./drivers/shares.js";
+import { TenantProcs } from "./drivers/procfs.js";
+import { Firewall } from "./drivers/nft.js";
+import { tenantUsernsSysctls } from "./drivers/kernel.js";
+import { KeyedMutex } from "../shared/lock.js";
+import { dnsLabel } from "../shared/names.js";
+import { EngineError } from "../shared/errors.js";
+import type { Env, SnapshotInfo, TemplateInfo, TenantInfo } from "../shared/protocol.js";
+import { META_FILE, ramdiskSizeMiB, writeJsonAtomic, type TemplateMeta, type TenantMeta } from "./meta.js";
+import { hostSideNetSysctls } from "./network.js";
+
+/** One per daemon: what the concern modules read and change, under `lock` per tenant or template. */
+export class HostState {
+  tenants = new Map<string, TenantMeta>();
+  templates = new Map<string, TemplateMeta>();
+  lock = new KeyedMutex();
+  readonly cgroups: CgroupReader;
+  readonly lxc: Lxc;
+  readonly firewall: Firewall;
+  readonly ramdisks: Ramdisks;
+  readonly shares: Shares;
+  readonly procs: TenantProcs;
+
+  constructor(
+    readonly config: HostConfig,
+    readonly pool: BtrfsPool,
+    readonly versions: { lxc: string; btrfs: string },
+    /** Whether an lxcfs serves /var/lib/lxcfs, so tenants' configs get its mount hook. */
+    readonly lxcfs: boolean,
+  ) {
+    const layout = detectCgroupLayout();
+    this.cgroups = new CgroupReader(layout);
+    this.lxc = new Lxc(config.lxcPath, layout);
+    this.ramdisks = new Ramdisks(path.join(config.dataDir, "ramdisk"));
+    this.shares = new Shares(path.join(config.dataDir, "shares"));
+    this.procs = new TenantProcs(path.join(config.dataDir, "proc"));
+    this.firewall = new Firewall(config.nftTable, config.vethPrefix, config.subnet, config.outboundNat);
+  }
+
+  templateInfo(t: TemplateMeta): TemplateInfo {
+    return {
+      name: t.name,
+      recipe: t.recipe,
+      settings: t.settings,
+      subvolumeId: t.subvolumeId,
+      createdAt: t.createdAt,
+      bytes: this.pool.subvolumeBytes(t.subvolumeId),
+      tenants: [...this.tenants.values()].filter((m) => m.template === t.name).length,
+    };
+  }
+
+  getTemplate(name: string): TemplateMeta {
+    const t = this.templates.get(name);
+    if (!t) throw new EngineError("TEMPLATE_NOT_FOUND", `template ${name} not found`);
+    return t;
+  }
+
+  getTenant(id: string): TenantMeta {
+    const m = this.tenants.get(id);
+    if (!m || m.phase === "deleting") throw new EngineError("TENANT_NOT_FOUND", `tenant ${id} not found`);
+    return m;
+  }
+
+  tenantInfo(m: TenantMeta): TenantInfo {
+    const pids = this.cgroups.pids(m.id);
+    return {
+      id: m.id,
+      name: m.name,
+      template: m.template,
+      state: m.phase === "creating" ? "creating" : m.phase === "deleting" ? "deleting" : !pids.length ? "stopped" : this.cgroups.frozen(m.id) ? "paused" : "running",
+      ip: m.ip,
+      uidBase: m.uidBase,
+      veth: m.veth,
+      appPort: m.appPort,
+      env: m.env,
+      limits: m.limits,
+      ramdiskMiB: m.ramdiskMiB,
+      ksm: m.ksm,
+      firewall: m.firewall,
+      createdAt: m.createdAt,
+      subvolumeId: m.subvolumeId,
+      snapshots: m.snapshots.map((s) => this.snapshotInfo(s)),
+      labels: m.labels,
+    };
+  }
+
+  snapshotInfo(s: TenantMeta["snapshots"][number]): SnapshotInfo {
+    return { ...s, bytes: this.pool.subvolumeBytes(s.subvolumeId) };
+  }
+
+  metaPath(id: string): string {
+    return path.join(this.lxc.dir(id), META_FILE);
+  }
+
+  async saveMeta(m: TenantMeta): Promise<void> {
+    await writeJsonAtomic(this.metaPath(m.id), m);
+  }
+
+  /**
+   * The pool's free-space reserve belongs to the tenants already on it: below it anything that adds
+   * to the pool (a create, a snapshot, a promote, a template build) is refused with POOL_FULL instead
+   * of eating the others' room. A snapshot is metadata at first, but it pins every block it shares,
+   * so once taken the tenant's deletes no longer free space. A restore is allowed: it frees the
+   * tenant's current delta, the way out of a full pool.
+   */
+  async assertPoolRoom(): Promise<void> {
+    const st = await fs.statfs(this.pool.mountPath);
+    const MiB = 1024 * 1024;
+    const free = st.bavail * st.bsize;
+    const reserveMiB = this.config.poolMinFreeMiB ?? Math.min(1024, Math.floor((st.blocks * st.bsize * 0.05) / MiB));
+    if (free < reserveMiB * MiB) {
+      throw new EngineError("POOL_FULL", `the pool has ${Math.floor(free / MiB)} MiB free, below its reserve of ${reserveMiB} MiB: free space or grow the pool`);
+    }
+  }
+
+  async writeLxcConfig(m: TenantMeta): Promise<void> {
+    const env: Env = { ...m.env, HOODY_TENANT_ID: m.id, HOODY_TENANT_NAME: m.name };
+    await this.lxc.writeConfig({
+      name: m.id,
+      hostname: dnsLabel(m.name),
+      rootfs: this.pool.path("tenants", m.id),
+      uidBase: m.uidBase,
+      initCmd: m.initCmd,
+      env,
+      limits: m.limits,
+      ramdiskPath: this.ramdisks.path(m.id),
+      veth: m.veth,
+      ip: m.ip,
+      // Shared paths come from the template's subvolume: one page cache for all tenants.
+      sharedMounts: this.sharesOf(m).map((s) => ({ hostPath: this.shares.path(m.id, s.containerPath), containerPath: s.containerPath })),
+      logDir: this.lxc.dir(m.id),
+      usernsSysctls: tenantUsernsSysctls(this.config),
+      lxcfs: this.lxcfs,
+      procPoint: this.procs.point(m.id),
+    });
+  }
+
+  /** The template paths shared into the tenant (none if its template is gone). */
+  sharesOf(m: TenantMeta): Share[] {
+    const tpl = this.templates.get(m.template);
+    return tpl ? m.sharedPaths.map((p) => ({ hostPath: path.join(this.pool.path("templates", tpl.name), p), containerPath: p })) : [];
+  }
+
+  async applyDiskLimit(m: TenantMeta): Promise<void> {
+    await this.pool.limitExclusive(this.pool.path("tenants", m.id), m.limits.diskMiB ? m.limits.diskMiB * 1024 * 1024 : null);
+  }
+
+  async startLocked(m: TenantMeta): Promise<void> {
+    if (this.cgroups.running(m.id)) return;
+    this.cgroups.applyLastingLimits(m.id, m.limits);
+    await this.ramdisks.ensure(m.id, ramdiskSizeMiB(m), m.uidBase);
+    // Before lxc-start: only mounts that exist when the tenant's mount namespace is made get locked read-only in it.
+    await this.shares.ensure(m.id, m.uidBase, UID_RANGE, this.sharesOf(m));
+    await this.procs.prepare(m.id);
+    await this.lxc.start(m.id, m.ksm);
+    hostSideNetSysctls(m);
+  }
+
+  /**
+   * Stops the tenant, thawing it first if it is paused: a graceful stop needs the app to run to
+   * handle its SIGTERM (frozen, it would only be killed after the timeout).
+   */
+  async stopLocked(id: string, opts: { force?: boolean; timeoutS: number }): Promise<void> {
+    if (this.cgroups.frozen(id)) await this.cgroups.setFrozen(id, false);
+    await this.lxc.stop(id, opts);
+  }
+
+  /** Where a restore keeps the tenant's previous filesystem until the restored one is in place. */
+  restoreAsidePath(id: string): string {
+    return this.pool.path("tenants", `.restore-${id}`);
+  }
+}

@@ -1,0 +1,92 @@
+// Host info and stats: sysfs, procfs and cgroup files only, no process per tenant.
+import fs from "node:fs/promises";
+import { hostKsmStats, ksmAvailable, processKsm } from "./drivers/ksm.js";
+import { netDevCounters, oldestStartMs, type IfaceCounters } from "./drivers/procinfo.js";
+import type { HostInfo, HostStats, TenantStats } from "../shared/protocol.js";
+import type { TenantMeta } from "./meta.js";
+import type { HostState } from "./state.js";
+
+export function hostInfo(h: HostState): HostInfo {
+  return {
+    version: "0.1.0",
+    pool: { path: h.pool.mountPath, uuid: h.pool.uuid, quotaMode: h.pool.quotaMode, loopImage: h.pool.image },
+    cgroup: h.cgroups.layout,
+    ksm: { available: ksmAvailable() },
+    lxcVersion: h.versions.lxc,
+    btrfsVersion: h.versions.btrfs,
+    subnet: h.config.subnet,
+    nftTable: h.config.nftTable,
+    outboundNat: h.config.outboundNat,
+  };
+}
+
+/** Reads sysfs/procfs/cgroup files only: no process per tenant. `sync` commits BTRFS first (one spawn). */
+export async function stats(h: HostState, opts: { sync?: boolean; ids?: string[] } = {}): Promise<{ host: HostStats; tenants: TenantStats[] }> {
+  if (opts.sync) await h.pool.sync();
+  const t0 = performance.now();
+  const metas = opts.ids ? opts.ids.map((id) => h.tenants.get(id)).filter((m): m is TenantMeta => !!m) : [...h.tenants.values()];
+  const net = netDevCounters();
+  const tenants = metas.map((m) => tenantStats(h, m, net, !!opts.ids));
+  const meminfo = await fs.readFile("/proc/meminfo", "utf8");
+  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, "m").exec(meminfo)?.[1] ?? 0) * 1024;
+  const usage = await h.pool.usage();
+  return {
+    tenants,
+    host: {
+      pool: { ...usage, quotaMode: h.pool.quotaMode },
+      ksm: hostKsmStats(),
+      memory: { totalBytes: kb("MemTotal"), availableBytes: kb("MemAvailable") },
+      tenants: opts.ids
+        ? { total: h.tenants.size, running: [...h.tenants.keys()].filter((id) => h.cgroups.running(id)).length }
+        : { total: tenants.length, running: tenants.filter((t) => t.running).length },
+      collectedMs: performance.now() - t0,
+    },
+  };
+}
+
+/** `net`: /proc/net/dev read once for all; `withStart`: also read each process's start time (pages and single tenants only). */
+export function tenantStats(h: HostState, m: TenantMeta, net: Map<string, IfaceCounters> = netDevCounters(), withStart = false): TenantStats {
+  const pids = h.cgroups.pids(m.id);
+  let ksmMergingPages = 0;
+  let ksmProfitBytes = 0;
+  for (const pid of pids) {
+    const k = processKsm(pid);
+    ksmMergingPages += k.mergingPages;
+    ksmProfitBytes += k.profitBytes;
+  }
+  const running = pids.length > 0;
+  const c = net.get(m.veth);
+  const started = running && withStart ? oldestStartMs(pids) : null;
+  return {
+    id: m.id,
+    running,
+    paused: running && h.cgroups.frozen(m.id),
+    deltaBytes: h.pool.subvolumeBytes(m.subvolumeId),
+    snapshotBytes: m.snapshots.reduce((s, snap) => s + h.pool.subvolumeBytes(snap.subvolumeId), 0),
+    memoryBytes: running ? h.cgroups.memoryBytes(m.id) : 0,
+    cpuUsageNs: running ? h.cgroups.cpuUsageNs(m.id) : 0,
+    ksmMergingPages,
+    ksmProfitBytes,
+    pids: pids.length,
+    memoryLimitBytes: m.limits.memoryMiB * 1024 * 1024,
+    memoryPeakBytes: h.cgroups.memoryPeakBytes(m.id),
+    swapBytes: running ? h.cgroups.swapBytes(m.id) : 0,
+    cpuLimitMilli: m.limits.cpuMilli,
+    diskLimitBytes: m.limits.diskMiB ? m.limits.diskMiB * 1024 * 1024 : null,
+    // The host side of the veth receives what the tenant sends.
+    network: {
+      interface: "eth0",
+      hostInterface: m.veth,
+      address: m.ip,
+      bytesReceived: c?.txBytes ?? 0,
+      bytesSent: c?.rxBytes ?? 0,
+      packetsReceived: c?.txPackets ?? 0,
+      packetsSent: c?.rxPackets ?? 0,
+      errorsReceived: c?.txErrors ?? 0,
+      errorsSent: c?.rxErrors ?? 0,
+      droppedInbound: c?.txDropped ?? 0,
+      droppedOutbound: c?.rxDropped ?? 0,
+    },
+    startedAt: started === null ? null : new Date(started).toISOString(),
+  };
+}
