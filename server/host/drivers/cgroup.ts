@@ -202,13 +202,23 @@ export class CgroupReader {
   }
 
   /**
-   * Whether the tenant's container cgroup is frozen, by either freezer: what the kernel says it is
-   * (cgroup.events "frozen 1", freezer.state FROZEN), not what was asked for.
+   * Whether the tenant is paused: its freeze is in force by either freezer (cgroup.freeze 1,
+   * freezer.state FREEZING or FROZEN). Not cgroup.events' "frozen", which says whether every task
+   * has stopped yet: the kernel clears it for a moment when a task leaves or joins the frozen tree
+   * (seen once: a pause right after an exec answered "running"), so it only confirms a change.
    */
   frozen(name: string): boolean {
     const unified = this.unifiedRoot();
-    if (unified && /^frozen 1$/m.test(readText(`${this.containerDir(unified, name)}/cgroup.events`) ?? "")) return true;
-    return this.layout === "v1" && readText(`${this.containerDir(`${ROOT}/freezer`, name)}/freezer.state`)?.trim() === "FROZEN";
+    if (unified && readText(`${this.containerDir(unified, name)}/cgroup.freeze`)?.trim() === "1") return true;
+    return this.layout === "v1" && /^(FROZEN|FREEZING)$/.test(readText(`${this.containerDir(`${ROOT}/freezer`, name)}/freezer.state`)?.trim() ?? "");
+  }
+
+  /** Whether the kernel has finished freezing (every task stopped) or thawing, by either freezer. */
+  private settled(name: string, frozen: boolean): boolean {
+    const unified = this.unifiedRoot();
+    const v2 = unified ? /^frozen 1$/m.test(readText(`${this.containerDir(unified, name)}/cgroup.events`) ?? "") : false;
+    const v1 = this.layout === "v1" && readText(`${this.containerDir(`${ROOT}/freezer`, name)}/freezer.state`)?.trim() === "FROZEN";
+    return (v1 || v2) === frozen;
   }
 
   /**
@@ -230,7 +240,7 @@ export class CgroupReader {
       if (v1 && existsSync(v1)) writeFileSync(v1, "THAWED");
     }
     const deadline = Date.now() + timeoutMs;
-    while (this.frozen(name) !== frozen) {
+    while (!this.settled(name, frozen)) {
       if (Date.now() > deadline) {
         if (frozen) await this.setFrozen(name, false, timeoutMs).catch(() => undefined);
         throw new Error(`the cgroup of ${name} did not ${frozen ? "freeze" : "thaw"} within ${timeoutMs} ms`);
