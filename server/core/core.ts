@@ -7,6 +7,7 @@ import type { Db } from "../db/client";
 import type { Engine } from "../engine/types";
 import { admissionFromEnv, type Admission } from "./admission";
 import { AuditService } from "./audit-log";
+import { ChangesService } from "./changes";
 import { ContainerService } from "./containers";
 import { type CoreSettings, CoreContext } from "./context";
 import { ErasureService } from "./erasure";
@@ -38,6 +39,8 @@ export class Core {
   readonly provisioning: ProvisioningService;
   readonly lifecycle: LifecycleService;
   readonly snapshots: SnapshotService;
+  /** The delta browser: what a tenant changed relative to its template or a snapshot. */
+  readonly changes: ChangesService;
   readonly firewall: FirewallService;
   readonly templates: TemplateService;
   readonly tokens: TokenService;
@@ -55,6 +58,7 @@ export class Core {
     this.servers = new ServerService(ctx);
     this.containers = new ContainerService(ctx);
     this.snapshots = new SnapshotService(ctx, this.containers);
+    this.changes = new ChangesService(ctx, this.snapshots);
     this.provisioning = new ProvisioningService(ctx, this.containers, this.servers, this.snapshots);
     this.lifecycle = new LifecycleService(ctx, this.containers);
     this.firewall = new FirewallService(ctx);

@@ -52,6 +52,12 @@ export function fromEngine(e: unknown): CoreError {
       case "POOL_FULL":
         // 507 Insufficient Storage: the pool has no room for another tenant; existing tenants are untouched.
         return new CoreError(507, "POOL_FULL", e.message, null, { "Retry-After": "60" });
+      case "NOT_SUPPORTED":
+        return new CoreError(422, "FEATURE_NOT_OFFERED", e.message);
+      case "PATH_REFUSED":
+        return new CoreError(422, "PATH_REFUSED", e.message);
+      case "PATH_NOT_FOUND":
+        return new CoreError(404, "PATH_NOT_FOUND", e.message);
       default:
         return new CoreError(500, "ENGINE_ERROR", e.message);
     }

@@ -1,6 +1,7 @@
 // Request schemas of the public API (REST and tRPC share them; the OpenAPI document is generated
 // from them). Field names follow Hoody's API.
 import { z } from "zod";
+import { CHANGE_SORTS } from "../shared/changes";
 import { idShape } from "./ids";
 import { ENV_KEY_RE, FirewallRuleFields, FirewallRuleSchema, NAME_RE, SNAPSHOT_NAME_RE, TEMPLATE_NAME_RE } from "../shared/protocol";
 
@@ -227,3 +228,19 @@ export const BuildTemplateBody = z.object({ recipe: TemplateName, name: Template
 export const PromoteBody = z.object({ container_id: ContainerId, name: TemplateName }).strict();
 
 export const CreateTokenBody = z.object({ name: z.string().min(1).max(100), project_id: ProjectId.nullable().default(null) }).strict();
+
+/** GET /containers/{id}/changes. The path is checked by the service (PATH_REFUSED, audited), not here. */
+export const ChangesQuery = z.object({
+  path: z.string().max(4096).default("/"),
+  /** A snapshot's name or alias: list what changed since it instead of since the template. */
+  compare: z.string().min(1).max(64).optional(),
+  sort_by: z.enum(CHANGE_SORTS).default("size"),
+  sort_order: z.enum(["asc", "desc"]).optional(),
+  limit: z.coerce.number().int().min(1).max(5000).default(500),
+  /** Seconds: reuse a listing this recent even if the tenant wrote since (drilling through one listing). */
+  max_age: z.coerce.number().int().min(0).max(3600).default(0),
+});
+export type ChangesQuery = z.infer<typeof ChangesQuery>;
+
+/** GET /containers/{id}/changes/content. */
+export const ChangeContentQuery = z.object({ path: z.string().min(1).max(4096) });

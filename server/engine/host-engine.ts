@@ -1,11 +1,17 @@
 // The Engine over the embedded host daemon (its unix socket).
 import os from "node:os";
 import type { HostClient } from "./host-client";
-import type { Engine, EngineCapabilities, EngineServer } from "./types";
+import type { ChangesQuery, DeltaBrowser, Engine, EngineCapabilities, EngineServer } from "./types";
 
 export class HostEngine implements Engine {
   readonly kind = "host" as const;
-  constructor(readonly client: HostClient) {}
+  readonly deltas: DeltaBrowser;
+  constructor(readonly client: HostClient) {
+    this.deltas = {
+      changes: (id: string, query: ChangesQuery) => client.call("tenants.changes", { id, ...query }),
+      readFile: (id: string, path: string) => client.call("tenants.readFile", { id, path }),
+    };
+  }
 
   capabilities(): EngineCapabilities {
     return { deltaDisk: true, ksm: true, snapshots: true, firewall: true };
@@ -90,4 +96,5 @@ export class HostEngine implements Engine {
   deleteSnapshot(id: string, name: string) {
     return this.client.call("snapshots.delete", { id, name });
   }
+
 }

@@ -15,6 +15,10 @@ import type {
   TenantInfo,
   TenantStats,
 } from "../shared/protocol";
+import type { z } from "zod";
+import type { ChangesQuerySchema, ChangesResult, FileContent } from "../shared/changes";
+
+export type ChangesQuery = z.input<typeof ChangesQuerySchema>;
 
 export interface EngineCapabilities {
   deltaDisk: boolean;
@@ -71,4 +75,14 @@ export interface Engine {
   createSnapshot(id: string, name?: string): Promise<SnapshotInfo>;
   restoreSnapshot(id: string, name: string): Promise<TenantInfo>;
   deleteSnapshot(id: string, name: string): Promise<{ existed: boolean }>;
+
+  /** The delta browser (an object of its own, so the engines' classes stay small). */
+  readonly deltas: DeltaBrowser;
+}
+
+export interface DeltaBrowser {
+  /** What the tenant added, modified and deleted relative to its template (or `compare`, one of its snapshots): one directory of that tree. */
+  changes(id: string, query: ChangesQuery): Promise<ChangesResult>;
+  /** A small file of the tenant as it is now (base64 null past MAX_CONTENT_BYTES); never through a symlink or out of its filesystem. */
+  readFile(id: string, path: string): Promise<FileContent>;
 }

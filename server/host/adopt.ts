@@ -14,6 +14,7 @@ import { META_FILE, TemplateMetaSchema, TenantMetaSchema, type TenantMeta } from
 import { HostState } from "./state.js";
 import { deleteTenant } from "./erase.js";
 import { applyFirewall, hostSideNetSysctls } from "./network.js";
+import { removeStaleChangeSnapshots } from "./changes.js";
 
 /** Opens the pool, checks tools once, and adopts every template and tenant on disk. */
 export async function openHost(config: HostConfig): Promise<HostState> {
@@ -72,6 +73,7 @@ export async function adopt(h: HostState): Promise<void> {
       continue;
     }
     await finishDeadRestore(h, meta);
+    await removeStaleChangeSnapshots(h, meta.id);
     await applyFirewall(h, meta);
     // A config written before a change of this daemon (e.g. new kernel shares) is current from the next start.
     await h.writeLxcConfig(meta);

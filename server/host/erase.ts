@@ -6,6 +6,7 @@ import { EngineError } from "../shared/errors.js";
 import type { DeleteReport } from "../shared/protocol.js";
 import type { TenantMeta } from "./meta.js";
 import type { HostState } from "./state.js";
+import { abortChanges } from "./changes.js";
 
 /**
  * Erases the tenant: its processes (the whole cgroup subtree), ramdisk, firewall chains, every
@@ -22,6 +23,8 @@ export async function deleteTenant(h: HostState, id: string): Promise<DeleteRepo
     const erased: string[] = [];
     m.phase = "deleting";
     await h.saveMeta(m).catch(() => undefined);
+    // A change listing in flight holds a snapshot of the tenant (and its file names in memory).
+    await abortChanges(h, id);
     // Processes first: a subvolume unlinked under a running tenant stays mounted in it, and the
     // cleaner would wait for it forever.
     if (h.cgroups.running(id)) {

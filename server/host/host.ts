@@ -20,6 +20,7 @@ import { exec, initPid, logs, pauseTenant, restartTenant, resumeTenant, startTen
 import { setFirewall } from "./network.js";
 import { deleteTenant } from "./erase.js";
 import { createSnapshot, deleteSnapshot, listSnapshots, restoreSnapshot } from "./snapshots.js";
+import { type ChangesInput, readTenantFile, tenantChanges } from "./changes.js";
 
 export class Host {
   private constructor(private readonly h: HostState) {}
@@ -134,5 +135,13 @@ export class Host {
 
   deleteSnapshot(id: string, name: string) {
     return deleteSnapshot(this.h, id, name);
+  }
+
+  changes(input: ChangesInput) {
+    return tenantChanges(this.h, input);
+  }
+
+  readFile(id: string, path: string) {
+    return readTenantFile(this.h, id, path);
   }
 }

@@ -8,6 +8,8 @@ import {
   CopyContainerBody,
   CreateContainerBody,
   CreateProjectBody,
+  ChangeContentQuery,
+  ChangesQuery,
   CreateSnapshotBody,
   CreateTokenBody,
   EnvKey,
@@ -248,6 +250,26 @@ export const routes: Route[] = [
       const r = await core.lifecycle.update(actor, params.id, { environment_vars: { [params.key]: null }, restart: query.restart });
       return { environment_vars: r.container.environment_vars, restarted: r.restarted, synced: true };
     },
+  }),
+
+  // ---------------------------------------------------------------- changes (the delta browser)
+  route({
+    method: "GET",
+    path: "/containers/{id}/changes",
+    summary: "What the container added, modified and deleted relative to its template (or since the snapshot `compare`): one directory (`path`) of that tree, with per-directory totals (audited)",
+    tag: "Changes",
+    query: ChangesQuery,
+    message: "Changes retrieved",
+    handler: ({ core, actor, params, query }) => core.changes.list(actor, params.id, query),
+  }),
+  route({
+    method: "GET",
+    path: "/containers/{id}/changes/content",
+    summary: "The content of a small UTF-8 text file of the container (up to 64 KiB; never through a symlink) (audited)",
+    tag: "Changes",
+    query: ChangeContentQuery,
+    message: "Content retrieved",
+    handler: ({ core, actor, params, query }) => core.changes.content(actor, params.id, query.path),
   }),
 
   // ---------------------------------------------------------------- snapshots

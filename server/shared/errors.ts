@@ -14,6 +14,11 @@ export type EngineErrorCode =
   | "INVALID_STATE"
   /** A change made the tenant fail to start; it was rolled back (and the tenant started as before). */
   | "START_FAILED"
+  /** This engine cannot do what was asked (e.g. read an Incus member's storage). */
+  | "NOT_SUPPORTED"
+  /** A path inside a tenant that may not be opened: through a symlink, out of it, or not a regular file. */
+  | "PATH_REFUSED"
+  | "PATH_NOT_FOUND"
   | "SYSTEM_ERROR";
 
 export class EngineError extends Error {

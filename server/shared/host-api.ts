@@ -20,6 +20,7 @@ import {
   type TenantInfo,
   type TenantStats,
 } from "./protocol";
+import { ChangesQuerySchema, type ChangesResult, type FileContent, TenantPathSchema } from "./changes";
 
 const Id = z.object({ id: z.string().regex(TENANT_ID_RE) });
 
@@ -62,6 +63,8 @@ export const HOST_INPUTS = {
   "snapshots.list": Id,
   "snapshots.restore": Id.extend({ name: z.string().regex(SNAPSHOT_NAME_RE) }),
   "snapshots.delete": Id.extend({ name: z.string().regex(SNAPSHOT_NAME_RE) }),
+  "tenants.changes": Id.merge(ChangesQuerySchema),
+  "tenants.readFile": Id.extend({ path: TenantPathSchema }),
 } satisfies Record<keyof HostResults, z.ZodType>;
 
 /** Each method's result. */
@@ -89,6 +92,8 @@ export interface HostResults {
   "snapshots.list": SnapshotInfo[];
   "snapshots.restore": TenantInfo;
   "snapshots.delete": { existed: boolean };
+  "tenants.changes": ChangesResult;
+  "tenants.readFile": FileContent;
 }
 
 export type HostMethodName = keyof typeof HOST_INPUTS;

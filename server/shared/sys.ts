@@ -115,3 +115,28 @@ export async function haveCommand(command: string): Promise<boolean> {
   const r = await run("sh", ["-c", 'command -v "$1"', "sh", command], { okCodes: [1, 127] });
   return r.exitCode === 0;
 }
+
+/**
+ * Runs a command whose stdout is consumed as it streams (never held whole): each chunk goes to
+ * onChunk, awaited, so a slow consumer slows the producer through the pipe. The signal kills it.
+ */
+export async function runStreaming(
+  command: string,
+  args: readonly string[],
+  onChunk: (chunk: Buffer) => void | Promise<void>,
+  opts: { timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<void> {
+  trace({ argv: [command, ...args] });
+  const child = execa(command, [...args], { timeout: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, reject: false, buffer: { stdout: false, stderr: true }, cancelSignal: opts.signal, cleanup: true, stdin: "ignore" });
+  try {
+    for await (const chunk of child.stdout as AsyncIterable<Buffer>) await onChunk(chunk);
+  } catch (e) {
+    child.kill("SIGKILL");
+    await child;
+    throw e;
+  }
+  const r = await child;
+  const stderr = typeof r.stderr === "string" ? r.stderr : "";
+  if (r.isCanceled) throw new SysError(command, args, r.exitCode, "canceled", false);
+  if (r.timedOut || r.exitCode !== 0) throw new SysError(command, args, r.exitCode, stderr || (r.originalMessage ?? ""), Boolean(r.timedOut));
+}

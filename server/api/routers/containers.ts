@@ -1,5 +1,7 @@
 import { z } from "zod";
 import {
+  ChangeContentQuery,
+  ChangesQuery,
   ContainerId,
   CopyContainerBody,
   CreateContainerBody,
@@ -46,6 +48,12 @@ export const containersRouter = createTRPCRouter({
   }),
   restoreSnapshot: adminProcedure.input(Id.extend({ name: SnapshotName })).mutation(({ ctx, input }) => ctx.core.snapshots.restore(ctx.actor, input.id, input.name)),
   deleteSnapshot: adminProcedure.input(Id.extend({ name: SnapshotName })).mutation(({ ctx, input }) => ctx.core.snapshots.delete(ctx.actor, input.id, input.name)),
+  /** The delta browser (audited: every listing and content view). */
+  changes: adminProcedure.input(ChangesQuery.extend({ id: ContainerId })).query(({ ctx, input }) => {
+    const { id, ...query } = input;
+    return ctx.core.changes.list(ctx.actor, id, query);
+  }),
+  changeContent: adminProcedure.input(ChangeContentQuery.extend({ id: ContainerId })).query(({ ctx, input }) => ctx.core.changes.content(ctx.actor, input.id, input.path)),
   firewall: adminProcedure.input(Id).query(({ ctx, input }) => ctx.core.firewall.get(ctx.actor, input.id)),
   addRule: adminProcedure.input(FirewallRuleBody.extend({ id: ContainerId, direction: Direction })).mutation(({ ctx, input }) => {
     const { id, direction, ...rule } = input;

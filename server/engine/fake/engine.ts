@@ -30,7 +30,8 @@ import {
 } from "../../shared/protocol";
 import { reservedEnvKeys } from "../../shared/env";
 import { issuesText } from "../../shared/issues";
-import type { Engine, EngineCapabilities, EngineServer } from "../types";
+import type { DeltaBrowser, Engine, EngineCapabilities, EngineServer } from "../types";
+import { fakeDeltas } from "./changes";
 import {
   DEFAULT_TEMPLATE_SETTINGS,
   fail,
@@ -69,6 +70,8 @@ export class FakeEngine implements Engine {
   private readonly holds = new Map<FakeMethod, Hold>();
   private nextSubvolume = 256;
   private nextIp = 2;
+  /** Diffs the few files the fake keeps per tenant against its template's (or a snapshot's). */
+  readonly deltas: DeltaBrowser = fakeDeltas((m, a, e) => this.op(m, a, e), (id) => this.tenant(id), (name) => this.getTemplate(name));
 
   constructor(opts: FakeEngineOptions = {}) {
     this.kind = opts.kind ?? "host";
@@ -176,7 +179,6 @@ export class FakeEngine implements Engine {
     return result;
   }
 
-  // ---------------------------------------------------------------- host
 
   capabilities(): EngineCapabilities {
     return { ...this.caps };
@@ -219,7 +221,6 @@ export class FakeEngine implements Engine {
     });
   }
 
-  // ---------------------------------------------------------------- templates
 
   private templateInfo(t: FakeTemplate): TemplateInfo {
     return {
@@ -277,7 +278,6 @@ export class FakeEngine implements Engine {
     });
   }
 
-  // ---------------------------------------------------------------- tenants
 
   listTenants(): Promise<TenantInfo[]> {
     return this.op("listTenants", [], () => [...this.tenants.values()].map((t) => tenantInfo(t)));
@@ -461,7 +461,6 @@ export class FakeEngine implements Engine {
     return this.op("logs", [id, maxBytes], () => this.tenant(id).log.slice(-maxBytes));
   }
 
-  // ---------------------------------------------------------------- snapshots
 
   createSnapshot(id: string, name?: string): Promise<SnapshotInfo> {
     return this.op("createSnapshot", [id, name], () => {

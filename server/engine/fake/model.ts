@@ -19,7 +19,7 @@ import type { Engine, EngineCapabilities, EngineServer } from "../types";
 export type FakeFailure = EngineErrorCode | "UNAVAILABLE";
 
 /** Methods of the Engine that can be recorded, failed or held. */
-export type FakeMethod = Exclude<keyof Engine, "kind" | "capabilities">;
+export type FakeMethod = Exclude<keyof Engine, "kind" | "capabilities" | "deltas"> | "changes" | "readFile";
 
 export interface FakeSnapshot {
   name: string;

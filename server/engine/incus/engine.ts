@@ -15,8 +15,9 @@
 // stats.ts, template-ops.ts, tenants.ts (create), lifecycle.ts, network.ts (ACLs), snapshots.ts. This
 // class is the Engine interface over them.
 import type { CreateTenantInput, FirewallRule, Limits, TemplateSettings } from "../../shared/protocol";
-import type { Engine, EngineCapabilities } from "../types";
+import type { DeltaBrowser, Engine, EngineCapabilities } from "../types";
 import { webConfig } from "../../config";
+import { EngineError } from "../../shared/errors";
 import { IncusClient } from "./client";
 import { IncusContext, type IncusEngineConfig } from "./context";
 import { deleteTenant, exec, logs, pauseTenant, restartTenant, resumeTenant, startTenant, stopTenant, updateTenant } from "./lifecycle";
@@ -31,6 +32,16 @@ export type { IncusEngineConfig } from "./context";
 export class IncusEngine implements Engine {
   readonly kind = "incus" as const;
   private readonly cx: IncusContext;
+  /**
+   * Not offered: Incus's BTRFS pool is incusd's (its subvolumes under its storage path, on whichever
+   * member holds the instance), and this engine reaches Incus through its API only, which has no
+   * diff between an instance and its source. Reading that pool would need a privileged helper on
+   * every member.
+   */
+  readonly deltas: DeltaBrowser = {
+    changes: () => Promise.reject(new EngineError("NOT_SUPPORTED", "the delta browser needs the host engine: Incus's storage is not reachable through its API (which has no diff)")),
+    readFile: () => Promise.reject(new EngineError("NOT_SUPPORTED", "reading a tenant's files needs the host engine: Incus's storage is not reachable through its API")),
+  };
 
   constructor(
     readonly client: IncusClient,

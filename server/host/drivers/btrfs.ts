@@ -277,6 +277,18 @@ export function subvolumeIdByIoctl(p: string): number | null {
   return Number.isInteger(id) && id > 0 ? id : null;
 }
 
+// BTRFS_IOC_GET_SUBVOL_INFO = _IOR(0x94, 60, struct btrfs_ioctl_get_subvol_info_args), 504 bytes, on
+// an fd of the subvolume; its generation (u64 at offset 280) moves with every transaction that
+// changes the subvolume, which is what a cached change listing is checked against.
+const BTRFS_IOC_GET_SUBVOL_INFO = 0x81f8943c;
+
+/** The subvolume's generation (BTRFS transaction id of its last change); null when the ioctl is unavailable. */
+export function subvolumeGeneration(p: string): number | null {
+  const args = Buffer.alloc(504);
+  if (!ioctlOnPath(p, BTRFS_IOC_GET_SUBVOL_INFO, args)) return null;
+  return Number(args.readBigUInt64LE(280));
+}
+
 // BTRFS_IOC_QGROUP_LIMIT = _IOR(0x94, 43, struct btrfs_ioctl_qgroup_limit_args { u64 qgroupid;
 // struct btrfs_qgroup_limit { u64 flags, max_rfer, max_excl, rsv_rfer, rsv_excl } }), 48 bytes.
 // qgroupid 0 = the subvolume the fd is in; max_excl (u64)-1 clears the limit (what "none" does).
