@@ -35,7 +35,8 @@ export function readBeneath(root: string, rel: string, max: number): { size: num
     if (!st.isFile()) throw new EngineError("PATH_REFUSED", `${rel} is not a regular file`);
     if (st.size > max) return { size: st.size, data: null };
     // The fd, not the path: the same inode that was checked.
-    const fd = openSync(`/proc/self/fd/${pathFd}`, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    // (Following this magic link is the point: it is the checked inode, not a path.)
+    const fd = openSync(`/proc/self/fd/${pathFd}`, constants.O_RDONLY | constants.O_NONBLOCK);
     try {
       const buf = Buffer.alloc(max + 1);
       let n = 0;
