@@ -9,6 +9,7 @@ import type { WakeResult } from "./scenarios/wake.js";
 import type { DensityResult } from "./scenarios/density.js";
 import type { StatsResult } from "./scenarios/stats.js";
 import type { DeleteResult } from "./scenarios/delete.js";
+import type { ChangesBenchResult } from "./scenarios/changes.js";
 
 export interface Meta {
   date: string;
@@ -25,6 +26,7 @@ export interface Results {
   density?: DensityResult;
   stats?: StatsResult;
   delete?: DeleteResult;
+  changes?: ChangesBenchResult;
 }
 
 export interface Target {
@@ -42,9 +44,12 @@ export async function readResults(dir: string): Promise<Results> {
     density: await read("density"),
     stats: await read("stats"),
     delete: await read("delete"),
+    changes: await read("changes"),
   };
 }
 
+/** The delta browser's target for a tenant with 100,000 changed files (a fresh listing, API round trip). */
+const CHANGES_COLD_TARGET_S = 15;
 const ms = (v: number | undefined | null) => (v === undefined || v === null ? "n/a" : `${v >= 100 ? v.toFixed(0) : v.toFixed(1)} ms`);
 const round2 = (v: number) => Math.round(v * 100) / 100;
 const x = (v: number | undefined | null) => (v === undefined || v === null ? "n/a" : `${v.toFixed(2)}×`);
@@ -72,6 +77,11 @@ export function targets(r: Results): Target[] {
   if (r.stats) {
     const p = r.stats.points.find((q) => q.tenants === 1000) ?? r.stats.points.at(-1)!;
     out.push({ target: "stats for 1,000 tenants ≤ 100 ms", measured: `${p.tenants} tenants (${p.running} running): collect ${ms(p.collect_ms)}, round trip ${ms(p.roundtrip_ms)}; linear fit R² ${r.stats.fit_roundtrip.r2}`, met: p.tenants >= 1000 ? p.roundtrip_ms <= 100 : null });
+  }
+  if (r.changes) {
+    const c = r.changes;
+    out.push({ target: `changes API, ${c.files.toLocaleString("en")} changed files: a fresh listing ≤ ${CHANGES_COLD_TARGET_S} s`, measured: `median ${ms(c.cold_ms.median)} (daemon ${ms(c.compute_ms.median)}); cached ${ms(c.cached_ms.median)}, drill ${ms(c.drill_ms.median)}`, met: c.files < 100_000 ? null : c.cold_ms.median <= CHANGES_COLD_TARGET_S * 1000 });
+    out.push({ target: "other daemon calls while a listing runs: p99 ≤ 250 ms", measured: `tenants.get p99 ${ms(c.other_calls_during_ms.p99)} (median ${ms(c.other_calls_during_ms.median)}, ${c.other_calls_during_ms.n} calls)`, met: c.other_calls_during_ms.p99 <= 250 });
   }
   if (r.delete) out.push({ target: "GDPR delete is complete", measured: `${r.delete.checks_passed}/${r.delete.tenants * r.delete.checks_per_tenant} checks, median ${ms(r.delete.delete_ms.median)}`, met: r.delete.complete });
   return out;
@@ -139,6 +149,12 @@ export function renderMarkdown(r: Results, chartDir: string): string {
   if (r.delete) {
     const d = r.delete;
     parts.push(`## GDPR delete\n\n${table(["template", "tenants", "snapshots each", "median", "p99", "completeness checks"], [[d.template, d.tenants, d.snapshots_each, ms(d.delete_ms.median), ms(d.delete_ms.p99), `${d.checks_passed}/${d.tenants * d.checks_per_tenant}${d.failures.length ? ` — failed: ${d.failures.slice(0, 5).join("; ")}` : ""}`]])}\n`);
+  }
+  if (r.changes) {
+    const c = r.changes;
+    parts.push(
+      `## Changes API (delta browser)\n\n${table(["files changed", "fresh listing", "in the daemon", "cached", "drill into a directory", "tenants.get while listing (p99)"], [[c.files, `median ${ms(c.cold_ms.median)}, max ${ms(c.cold_ms.max)}`, ms(c.compute_ms.median), ms(c.cached_ms.median), ms(c.drill_ms.median), ms(c.other_calls_during_ms.p99)]])}\n\nThe tenant wrote them in ${c.write_s} s (busybox sh through exec); the listing counted ${c.listed.added} added entries, ${c.listed.bytes} bytes.\n`,
+    );
   }
   if (Object.keys(m.errors).length) parts.push(`## Errors\n\n${Object.entries(m.errors).map(([k, v]) => `- ${k}: ${v}`).join("\n")}\n`);
   return parts.join("\n");

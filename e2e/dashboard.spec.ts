@@ -120,6 +120,23 @@ test("an operator creates a tenant, uses it, snapshots, restores and erases it",
     .poll(async () => (await api("POST", `/containers/${id}/exec`, { command: ["cat", "/data/state"] })).data?.stdout, { timeout: 30_000 })
     .toBe("before\n");
 
+  // The Changes tab lists a file the tenant wrote, under the directory it drills into, and shows its content.
+  await api("POST", `/containers/${id}/exec`, { command: ["/bin/sh", "-c", "mkdir -p /data/notes && echo 'written by e2e' > /data/notes/hello.txt"] });
+  await page.getByRole("tab", { name: "Changes" }).click();
+  await expect(page).toHaveURL(/\?tab=changes$/);
+  const changes = page.getByRole("region", { name: "Changes" });
+  await changes.getByRole("button", { name: "data/" }).click();
+  await changes.getByRole("button", { name: "notes/" }).click();
+  const fileRow = changes.locator("[data-testid=change-row][data-path='/data/notes/hello.txt']");
+  await expect(fileRow).toBeVisible({ timeout: 30_000 });
+  await expect(fileRow).toContainText("added");
+  await expect(fileRow).toContainText("15 B");
+  await page.screenshot({ path: `${SHOTS}/tenant-changes.png`, fullPage: true });
+  const viewer = await openDialog(page, fileRow.getByRole("button", { name: "View /data/notes/hello.txt" }));
+  await expect(viewer.getByTestId("change-content")).toHaveText("written by e2e\n");
+  await viewer.getByRole("button", { name: "Close" }).click();
+  await page.getByRole("tab", { name: "Overview" }).click();
+
   // Screens of the overview and the table with 50+ tenants.
   await page.goto("/");
   await expect(page.getByText(/KSM/).first()).toBeVisible();

@@ -43,7 +43,7 @@ export function ChangesSection({ c }: { c: Container }) {
       title="Changes"
       actions={
         <>
-          <label className="flex items-center gap-2 text-xs text-neutral-600">
+          <label className="flex items-center gap-2 whitespace-nowrap text-xs text-neutral-600">
             Compared with
             <Select
               aria-label="Compare with"
