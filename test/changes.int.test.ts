@@ -113,10 +113,17 @@ describe("changes", () => {
       ["passwd", "modified"],
       ["group", "deleted"],
     ]);
-    // A second look at an unchanged tenant may come from the cache, and says so; the answer is the same.
-    const again = (await changes({ path: "/data/app", max_age: "60" })).body.data;
-    expect(again.cached).toBe(true);
+    // A second look at the idle tenant comes from the cache (its subvolume's generation has not
+    // moved), and says so; the answer is the same. A write moves the generation: computed afresh.
+    const again = (await changes({ path: "/data/app" })).body.data;
+    expect([again.cached, again.generation]).toEqual([true, app.generation]);
     expect(again.entries).toEqual(app.entries);
+    await sh("echo 1 > /data/app/bump");
+    const fresh = (await changes({ path: "/data/app" })).body.data;
+    expect(fresh.cached).toBe(false);
+    expect(fresh.generation).toBeGreaterThan(app.generation);
+    expect((fresh.entries as Entry[]).map((e) => e.name)).toContain("bump");
+    await sh("rm /data/app/bump");
   });
 
   it("against a snapshot (by alias) lists only what changed since it", async () => {

@@ -8,7 +8,8 @@
 // is read or hashed. `btrfs subvolume find-new` was the other candidate: it lists extents written
 // since a generation, which names neither deletions nor renames, and says nothing against a
 // snapshot. The listing is cached per tenant and base, keyed by the tenant subvolume's BTRFS
-// generation right after the snapshot, so a second look at an idle tenant costs one ioctl.
+// generation right after the snapshot, so a second look at an idle tenant costs a commit (nothing to
+// write back when it is idle) and one ioctl.
 import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import { buildChangeTree } from "./drivers/change-tree.js";
@@ -78,9 +79,14 @@ export async function tenantChanges(h: HostState, input: ChangesInput): Promise<
   const key = `${input.id}\0${input.compare ?? ""}`;
   const live = h.pool.path("tenants", input.id);
   const cached = s.cache.get(key);
-  const fresh = (c: Computed | undefined) =>
-    c && c.subvolumeId === m.subvolumeId && c.baseId === base.subvolumeId && (c.generation === subvolumeGeneration(live) || Date.now() - c.at <= input.maxAgeS * 1000);
-  let computed = fresh(cached) ? cached! : null;
+  const fresh = async (c: Computed | undefined) => {
+    if (!c || c.subvolumeId !== m.subvolumeId || c.baseId !== base.subvolumeId) return false;
+    if (Date.now() - c.at <= input.maxAgeS * 1000) return true;
+    // The generation moves at a commit: writes not committed yet would not show without one.
+    await h.pool.commit();
+    return c.generation === subvolumeGeneration(live);
+  };
+  let computed = (await fresh(cached)) ? cached! : null;
   const hit = computed !== null;
   if (!computed) {
     let p = s.inflight.get(key);

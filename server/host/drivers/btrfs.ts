@@ -196,6 +196,15 @@ export class BtrfsPool {
     await run("btrfs", ["filesystem", "sync", this.mountPath]);
   }
 
+  /**
+   * Commits the pool's transaction (BTRFS_IOC_SYNC: delalloc flushed, then a commit), so a
+   * subvolume's generation includes every write made so far; on koffi's worker thread, since a
+   * commit waits for the disk. Falls back to the tool.
+   */
+  async commit(): Promise<void> {
+    if (!(await asyncIoctlOnPath(this.mountPath, BTRFS_IOC_SYNC, null))) await this.sync();
+  }
+
   async usage(): Promise<{ sizeBytes: number; usedBytes: number }> {
     const st = await fs.statfs(this.mountPath);
     const sizeBytes = st.blocks * st.bsize;
@@ -213,7 +222,10 @@ const BTRFS_IOC_INO_LOOKUP = 0xd0009412;
 const BTRFS_FIRST_FREE_OBJECTID = 256n;
 type Ioctl = (fd: number, request: number, arg: Buffer) => number;
 
-/** ioctl(request, args) on an fd of p; null when libc or p cannot be opened, else whether it succeeded. */
+/**
+ * ioctl(request, args) on an fd of p; null when libc or p cannot be opened, else whether it
+ * succeeded (a non-negative answer: GET_SUBVOL_INFO answers 1 on success on this kernel).
+ */
 function ioctlOnPath(p: string, request: number, args: Buffer): boolean | null {
   const ioctl = libcFunc<Ioctl>("int ioctl(int, unsigned long, void *)");
   if (!ioctl) return null;
@@ -224,9 +236,29 @@ function ioctlOnPath(p: string, request: number, args: Buffer): boolean | null {
     return null;
   }
   try {
-    return ioctl(fd, request, args) === 0;
+    return ioctl(fd, request, args) >= 0;
   } finally {
     closeSync(fd);
+  }
+}
+
+// BTRFS_IOC_SYNC = _IO(0x94, 8): no argument.
+const BTRFS_IOC_SYNC = 0x9408;
+
+/** An ioctl on an fd of p on koffi's worker thread; false when unavailable or failed. */
+async function asyncIoctlOnPath(p: string, request: number, args: Buffer | null): Promise<boolean> {
+  const ioctl = libcFunc<AsyncIoctl>("int ioctl(int, unsigned long, void *)");
+  if (!ioctl) return false;
+  let fd = -1;
+  try {
+    fd = openSync(p, "r");
+    const f = fd;
+    const rc = await new Promise<number>((resolve, reject) => ioctl.async(f, request, args as Buffer, (err, r) => (err ? reject(err) : resolve(r))));
+    return rc >= 0;
+  } catch {
+    return false;
+  } finally {
+    if (fd >= 0) closeSync(fd);
   }
 }
 

@@ -15,7 +15,7 @@ const CMD_HEADER = 10;
 
 const C = {
   MKFILE: 3, MKDIR: 4, MKNOD: 5, MKFIFO: 6, MKSOCK: 7, SYMLINK: 8, RENAME: 9, LINK: 10, UNLINK: 11, RMDIR: 12,
-  SET_XATTR: 13, REMOVE_XATTR: 14, WRITE: 15, CLONE: 16, TRUNCATE: 17, CHMOD: 18, CHOWN: 19, FALLOCATE: 23, FILEATTR: 24, ENCODED_WRITE: 25,
+  SET_XATTR: 13, REMOVE_XATTR: 14, WRITE: 15, CLONE: 16, TRUNCATE: 17, CHMOD: 18, CHOWN: 19, UTIMES: 20, FALLOCATE: 23, FILEATTR: 24, ENCODED_WRITE: 25,
 } as const;
 const A = { SIZE: 4, PATH: 15, PATH_TO: 16, PATH_LINK: 17, DATA: 19, CLONE_LEN: 24 } as const;
 const MAKES: Record<number, ChangeFileType> = { [C.MKFILE]: "file", [C.MKDIR]: "dir", [C.MKNOD]: "other", [C.MKFIFO]: "other", [C.MKSOCK]: "other", [C.SYMLINK]: "symlink" };
@@ -79,6 +79,8 @@ export class SendReplay {
   }
 
   private command(cmd: number, b: Buffer, start: number, end: number): void {
+    // UTIMES is left out on purpose: the stream sends it for every directory a change landed in.
+    if (cmd === C.UTIMES || cmd > C.ENCODED_WRITE) return;
     let path: string | null = null;
     let to: string | null = null;
     let link: string | null = null;
@@ -144,7 +146,6 @@ export class SendReplay {
       case C.FILEATTR:
         this.lookup(path).touched = true;
         return;
-      // UTIMES is left out on purpose: the stream sends it for every directory a change landed in.
     }
   }
 
@@ -191,11 +192,4 @@ export class SendReplay {
   private gone(n: NsNode, type: ChangeFileType | null): void {
     if (n.origin !== null) this.deleted.set(n.origin, type);
   }
-}
-
-/** A node's path in the replayed (final) namespace. */
-export function finalPath(n: NsNode): string {
-  const parts: string[] = [];
-  for (let c: NsNode | null = n; c?.parent; c = c.parent) parts.push(c.name);
-  return "/" + parts.reverse().join("/");
 }
