@@ -15,7 +15,7 @@ import fs from "node:fs/promises";
 import { buildChangeTree } from "./drivers/change-tree.js";
 import { subvolumeGeneration } from "./drivers/btrfs.js";
 import { readBeneath } from "./drivers/safe-open.js";
-import { SendReplay } from "./drivers/send-stream.js";
+import { SendReplay, TooManyChanges } from "./drivers/send-stream.js";
 import { type ChangesResult, type ChangeSort, type FileContent, listChanges, MAX_CONTENT_BYTES, normalizeTenantPath, type TreeNode } from "../shared/changes.js";
 import { EngineError } from "../shared/errors.js";
 import { runStreaming } from "../shared/sys.js";
@@ -147,7 +147,13 @@ async function compute(h: HostState, id: string, compare: string | undefined): P
       return { subvolumeId: m.subvolumeId, base, generation };
     });
     const replay = new SendReplay();
-    await runStreaming("btrfs", ["send", "--no-data", "-q", "-p", taken.base.path, snap], (chunk) => replay.push(chunk), { signal: job.abort.signal, timeoutMs: SEND_TIMEOUT_MS });
+    try {
+      await runStreaming("btrfs", ["send", "--no-data", "-q", "-p", taken.base.path, snap], (chunk) => replay.push(chunk), { signal: job.abort.signal, timeoutMs: SEND_TIMEOUT_MS });
+    } catch (e) {
+      // The listing is bounded: past the cap the stream is cut (the send is killed), not held.
+      if (e instanceof TooManyChanges) throw new EngineError("INVALID_STATE", `the tenant changed ${e.message} relative to its base: too many to list`);
+      throw e;
+    }
     replay.finish();
     const tree = await buildChangeTree(replay, snap, taken.base.path);
     if (job.abort.signal.aborted) throw new EngineError("TENANT_NOT_FOUND", `tenant ${id} changed while its changes were listed: try again`);

@@ -98,6 +98,11 @@ describe("send stream replay", () => {
     expect(root.totals).toMatchObject({ added: 6, modified: 2, deleted: 5, written: 17 });
   });
 
+  it("stops at its cap of paths instead of growing without bound", () => {
+    expect(() => new SendReplay(5).push(sample)).toThrow(/more than 5 changed paths/);
+    expect(() => new SendReplay(100).push(sample)).not.toThrow();
+  });
+
   it("refuses what is not a send stream, and a stream cut mid-command", () => {
     expect(() => new SendReplay().push(Buffer.from("not a stream at all"))).toThrow(/not a btrfs send stream/);
     const r = new SendReplay();

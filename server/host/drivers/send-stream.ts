@@ -39,6 +39,11 @@ export interface NsNode {
 
 const join = (dir: string, name: string) => (dir === "/" ? `/${name}` : `${dir}/${name}`);
 
+/** Paths a replay holds at most: the daemon's memory is shared by every tenant (~300 bytes a path). */
+export const MAX_REPLAY_NODES = 1_000_000;
+
+export class TooManyChanges extends Error {}
+
 /** The namespace the stream is replayed on, and the base paths it deleted. */
 export class SendReplay {
   readonly root: NsNode = { name: "", parent: null, children: new Map(), origin: "/", created: false, moved: false, touched: false, type: "dir", written: 0 };
@@ -46,6 +51,9 @@ export class SendReplay {
   readonly deleted = new Map<string, ChangeFileType | null>();
   private buf: Buffer = Buffer.alloc(0);
   private headerSeen = false;
+  private nodes = 0;
+
+  constructor(private readonly maxNodes = MAX_REPLAY_NODES) {}
 
   /** Feeds the next bytes of the stream; commands split across chunks wait for the rest. */
   push(chunk: Buffer): void {
@@ -150,6 +158,7 @@ export class SendReplay {
   }
 
   private node(origin: string | null, type: ChangeFileType | null, created: boolean): NsNode {
+    if (++this.nodes > this.maxNodes) throw new TooManyChanges(`more than ${this.maxNodes} changed paths`);
     return { name: "", parent: null, children: null, origin, created, moved: false, touched: false, type, written: 0 };
   }
 
