@@ -159,14 +159,13 @@ async function compute(h: HostState, id: string, compare: string | undefined): P
     if (job.abort.signal.aborted) throw new EngineError("TENANT_NOT_FOUND", `tenant ${id} changed while its changes were listed: try again`);
     return { subvolumeId: taken.subvolumeId, baseId: taken.base.subvolumeId, generation: taken.generation, at: Date.now(), computeMs: Date.now() - started, tree };
   } finally {
-    // The snapshot pins the tenant's blocks: it goes at once (after the answer is on its way).
-    const cleanup = made ? h.pool.deleteSubvolume(snap).catch((e) => console.error(`hostd: cannot remove ${snap}: ${(e as Error).message}`)) : Promise.resolve();
-    void cleanup.finally(() => {
-      s.jobs.get(id)?.delete(job);
-      if (!s.jobs.get(id)?.size) s.jobs.delete(id);
-      finished();
-      release(s);
-    });
+    // The snapshot pins the tenant's blocks (and holds its data): it is gone before the answer, so
+    // nothing of a listing outlives the call.
+    if (made) await h.pool.deleteSubvolume(snap).catch((e) => console.error(`hostd: cannot remove ${snap}: ${(e as Error).message}`));
+    s.jobs.get(id)?.delete(job);
+    if (!s.jobs.get(id)?.size) s.jobs.delete(id);
+    finished();
+    release(s);
   }
 }
 
