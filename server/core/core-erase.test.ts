@@ -18,19 +18,20 @@ async function populated(name = "victim") {
   await h.core.snapshots.create(SYSTEM, c.id, { alias: "a" });
   await h.core.firewall.add(SYSTEM, c.id, "ingress", { action: "allow", protocol: "tcp", destination_port: "80" });
   await h.core.lifecycle.operation(SYSTEM, c.id, "restart");
+  await h.core.stats.sample();
   h.db.insert(t.idempotencyKeys).values({ key: `k-${name}`, actor: "token:x", requestHash: "h", status: 201, response: JSON.stringify(c), resourceId: c.id }).run();
   return c;
 }
 
-const count = (table: typeof t.envVars | typeof t.snapshots | typeof t.firewallRules | typeof t.statusLogs, id: string) =>
+const count = (table: typeof t.envVars | typeof t.snapshots | typeof t.firewallRules | typeof t.statusLogs | typeof t.statsSamples, id: string) =>
   countRows(h.db, table, eq(table.containerId, id));
 
 describe("delete (GDPR erasure)", () => {
   it("erases every row about the container and answers a receipt with exactly what went", async () => {
     const c = await populated();
     const other = await populated("bystander");
-    const before = { env: count(t.envVars, c.id), snaps: count(t.snapshots, c.id), rules: count(t.firewallRules, c.id), logs: count(t.statusLogs, c.id) };
-    expect(before).toEqual({ env: 3, snaps: 1, rules: 1, logs: 2 });
+    const before = { env: count(t.envVars, c.id), snaps: count(t.snapshots, c.id), rules: count(t.firewallRules, c.id), logs: count(t.statusLogs, c.id), stats: count(t.statsSamples, c.id) };
+    expect(before).toEqual({ env: 3, snaps: 1, rules: 1, logs: 2, stats: 2 });
     const receipt = await h.core.erasure.deleteContainer(SYSTEM, c.id);
     expect(h.engine.callsOf("deleteTenant")).toEqual([[c.engine_name]]);
     expect(h.engine.tenants.has(c.engine_name)).toBe(false);
@@ -44,10 +45,11 @@ describe("delete (GDPR erasure)", () => {
         "lxc config, console and lxc logs, metadata",
         expect.stringMatching(/^uid range .* released$/),
       ],
-      database: ["container row", "3 env var(s)", "1 snapshot record(s)", "1 firewall rule(s)", "2 status log entr(ies)", "0 old id alias(es)", "audit entries and idempotent replays about it"],
+      database: ["container row", "3 env var(s)", "1 snapshot record(s)", "1 firewall rule(s)", "2 status log entr(ies)", "2 stats history sample(s)", "0 old id alias(es)", "audit entries and idempotent replays about it"],
     });
     expect(rowOf(h.db, c.id)).toBeUndefined();
-    expect([count(t.envVars, c.id), count(t.snapshots, c.id), count(t.firewallRules, c.id), count(t.statusLogs, c.id)]).toEqual([0, 0, 0, 0]);
+    expect([count(t.envVars, c.id), count(t.snapshots, c.id), count(t.firewallRules, c.id), count(t.statusLogs, c.id), count(t.statsSamples, c.id)]).toEqual([0, 0, 0, 0, 0]);
+    expect(count(t.statsSamples, other.id)).toBe(2);
     expect(h.db.select().from(t.idempotencyKeys).all().map((k) => k.resourceId)).toEqual([other.id]);
     const audit = h.db.select().from(t.auditLog).all();
     expect(audit.filter((a) => a.target === `container:${c.id}` || JSON.stringify(a.detail ?? {}).includes(c.id))).toEqual([]);
