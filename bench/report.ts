@@ -9,6 +9,7 @@ import type { WakeResult } from "./scenarios/wake.js";
 import type { DensityResult } from "./scenarios/density.js";
 import type { StatsResult } from "./scenarios/stats.js";
 import type { DeleteResult } from "./scenarios/delete.js";
+import type { MetricsResult } from "./scenarios/metrics.js";
 
 export interface Meta {
   date: string;
@@ -25,6 +26,7 @@ export interface Results {
   density?: DensityResult;
   stats?: StatsResult;
   delete?: DeleteResult;
+  metrics?: MetricsResult;
 }
 
 export interface Target {
@@ -42,6 +44,7 @@ export async function readResults(dir: string): Promise<Results> {
     density: await read("density"),
     stats: await read("stats"),
     delete: await read("delete"),
+    metrics: await read("metrics"),
   };
 }
 
@@ -72,6 +75,10 @@ export function targets(r: Results): Target[] {
   if (r.stats) {
     const p = r.stats.points.find((q) => q.tenants === 1000) ?? r.stats.points.at(-1)!;
     out.push({ target: "stats for 1,000 tenants ≤ 100 ms", measured: `${p.tenants} tenants (${p.running} running): collect ${ms(p.collect_ms)}, round trip ${ms(p.roundtrip_ms)}; linear fit R² ${r.stats.fit_roundtrip.r2}`, met: p.tenants >= 1000 ? p.roundtrip_ms <= 100 : null });
+  }
+  if (r.metrics) {
+    const m = r.metrics;
+    out.push({ target: "/metrics scrape at 1,000 tenants ≤ 100 ms", measured: `${m.tenants} tenants: median ${ms(m.scrape_ms.median)}, p99 ${ms(m.scrape_ms.p99)} (${m.series} series, ${Math.round(m.body_bytes / 1024)} KiB)`, met: m.tenants >= 1000 ? m.scrape_ms.median <= 100 : null });
   }
   if (r.delete) out.push({ target: "GDPR delete is complete", measured: `${r.delete.checks_passed}/${r.delete.tenants * r.delete.checks_per_tenant} checks, median ${ms(r.delete.delete_ms.median)}`, met: r.delete.complete });
   return out;
@@ -134,6 +141,19 @@ export function renderMarkdown(r: Results, chartDir: string): string {
     parts.push(
       `## Stats cost: every tenant's stats in one collection\n\n${table(["tenants", "running", "in-daemon collect", "round trip (JSON over the socket)"], s.points.map((p) => [p.tenants, p.running, ms(p.collect_ms), ms(p.roundtrip_ms)]))}\n\n` +
         `Linear fit: collect ${s.fit_collect.ms_per_1000_tenants} ms per 1,000 tenants (R² ${s.fit_collect.r2}); round trip ${s.fit_roundtrip.ms_per_1000_tenants} ms per 1,000 (R² ${s.fit_roundtrip.r2}).${s.stopped_early ? ` Note: ${s.stopped_early}.` : ""}\n\n![stats](${chartDir}/stats.svg)\n`,
+    );
+  }
+  if (r.metrics) {
+    const m = r.metrics;
+    parts.push(
+      `## /metrics: one scrape at ${m.tenants} tenants\n\n${table(
+        ["measure", "value"],
+        [
+          ["scrape (every tenant, host, pool and API series, rendered)", `median ${ms(m.scrape_ms.median)}, p99 ${ms(m.scrape_ms.p99)} over ${m.scrapes}`],
+          ["what it serves", `${m.series} series (${m.tenants_with_series} tenants with stats), ${Math.round(m.body_bytes / 1024)} KiB`],
+          ["one stats sample into the persisted history (every 15 s)", `median ${ms(m.history_sample_ms.median)}; ${m.history_rows} rows, database ${Math.round(m.db_bytes / 1024)} KiB`],
+        ],
+      )}\n\nEngine: ${m.engine}.\n`,
     );
   }
   if (r.delete) {

@@ -20,10 +20,11 @@ import { wake } from "./scenarios/wake.js";
 import { density, deleteAll } from "./scenarios/density.js";
 import { statsCost, type StatsPoint } from "./scenarios/stats.js";
 import { gdprDelete } from "./scenarios/delete.js";
+import { metricsScrape } from "./scenarios/metrics.js";
 import { updateReadme, writeReport, type Meta } from "./report.js";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
-const SCENARIOS = ["provision", "wake", "density", "stats", "delete"] as const;
+const SCENARIOS = ["provision", "wake", "density", "stats", "delete", "metrics"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 function parseArgs(argv: string[]) {
@@ -60,6 +61,7 @@ const FULL = {
   density: { template: "starter", target: 500, sharedCompare: 50, minAvailableBytes: 4096 * MiB, settleMs: 10_000, ksmSettleMs: 240_000, statsCheckpoints: [100, 250, 500] },
   stats: { checkpoints: [100, 250, 500, 750, 1000], template: "mini", minAvailableBytes: 3072 * MiB },
   delete: { template: "starter", n: 10, snapshots: 3 },
+  metrics: { tenants: 1000, scrapes: 30 },
   stack: { poolSizeMiB: 32768, subnet16: true, uidRanges: 1100 },
 };
 const SMOKE: typeof FULL = {
@@ -68,6 +70,7 @@ const SMOKE: typeof FULL = {
   density: { template: "mini", target: 3, sharedCompare: 1, minAvailableBytes: 1024 * MiB, settleMs: 200, ksmSettleMs: 1500, statsCheckpoints: [2] },
   stats: { checkpoints: [4, 8], template: "mini", minAvailableBytes: 1024 * MiB },
   delete: { template: "mini", n: 1, snapshots: 2 },
+  metrics: { tenants: 20, scrapes: 3 },
   stack: { poolSizeMiB: 4096, subnet16: false, uidRanges: 0 },
 };
 
@@ -145,6 +148,7 @@ async function main() {
       return d;
     });
     await run("stats", () => statsCost(stack, { ...cfg.stats, earlier }));
+    await run("metrics", () => metricsScrape(cfg.metrics));
   } finally {
     for (const c of contenders) await c.close().catch(() => undefined);
     const left = await stack.host.client.call("tenants.list", {}).catch(() => [] as { id: string }[]);
