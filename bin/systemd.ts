@@ -29,9 +29,12 @@ export async function systemdIsPid1(): Promise<boolean> {
 
 export const unitName = (s: Pick<Service, "name">) => `hoody-${s.name}.service`;
 
+/** A double-quoted string as systemd reads one (unit files and EnvironmentFile alike): backslash escapes. */
+const quoted = (v: string) => `"${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+
 /** One word of ExecStart: quoted when it needs it; `%` (specifiers) and `$` (variables) escaped. */
 function execWord(arg: string): string {
-  const q = /^[\w@+=:,./-]+$/.test(arg) ? arg : `"${arg.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+  const q = /^[\w@+=:,./-]+$/.test(arg) ? arg : quoted(arg);
   return q.replace(/%/g, "%%").replace(/\$/g, "$$$$");
 }
 
@@ -41,7 +44,7 @@ function noNewline(what: string, v: string): string {
 }
 
 /** An Environment= line: quoted, with `%` escaped (systemd expands specifiers there, not variables). */
-const environmentLine = (k: string, v: string) => `Environment="${noNewline(k, `${k}=${v}`).replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/%/g, "%%")}"`;
+const environmentLine = (k: string, v: string) => `Environment=${quoted(noNewline(k, `${k}=${v}`)).replace(/%/g, "%%")}`;
 
 export function renderUnit(u: UnitSpec, opts: { envFile?: string; log?: string } = {}): string {
   const s = u.service;
@@ -85,7 +88,7 @@ export function renderEnvFile(env: Record<string, string | undefined> = process.
   const lines = Object.entries(env)
     .filter(([k, v]) => k.startsWith("HOODY_") && !skip.has(k) && v !== undefined)
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([k, v]) => `${k}="${noNewline(k, v!).replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`);
+    .map(([k, v]) => `${k}=${quoted(noNewline(k, v!))}`);
   return ["# Hoody's settings for its systemd units, written by `npm run up` from its environment.", ...lines, ""].join("\n");
 }
 
