@@ -27,6 +27,14 @@ describe("systemd units", () => {
     expect({ exitCode: r.exitCode, out: r.stdout + r.stderr }).toEqual({ exitCode: 0, out: "" });
   });
 
+  it("arguments with spaces, %, $ and quotes pass it too", async () => {
+    const file = path.join(dir, "hoody-quoting.service");
+    const service = { name: "quoting", description: "quoting", command: "/usr/bin/true", args: ["/srv/my app", "100%", "$HOME", 'say "hi"'], env: { NOTE: 'a "b" 5%' }, healthy: async () => true };
+    await fs.writeFile(file, renderUnit({ service, after: [] }, { envFile: path.join(dir, "hoody.env"), log: path.join(dir, "quoting.log") }));
+    const r = await verify(file);
+    expect({ exitCode: r.exitCode, out: r.stdout + r.stderr }).toEqual({ exitCode: 0, out: "" });
+  });
+
   it("a broken unit fails the same check (the check is real)", async () => {
     const file = path.join(dir, "hoody-broken.service");
     const unit = renderUnit(unitSpecs[0]!, { envFile: path.join(dir, "hoody.env"), log: path.join(dir, "broken.log") });
