@@ -74,7 +74,7 @@ export function HistoryChart({ id }: { id: string }) {
         <ErrorText error={`Could not load the history: ${history.error.message}`} />
       ) : data.length < 2 ? (
         <p className="flex h-[160px] items-center justify-center text-sm text-neutral-500">
-          {history.isPending ? "Loading…" : `Not enough samples in the last ${range.label} — the chart appears once the server has taken two (every 15 s while the tenant runs).`}
+          {history.isPending ? "Loading…" : `Not enough history for the last ${range.label} yet — the chart needs two points (the server samples a running tenant every 15 s).`}
         </p>
       ) : (
         <div className="h-[160px] w-full" role="img" aria-label={`History of delta disk, memory and KSM saved over the last ${range.label} (${data.length} points)`}>
