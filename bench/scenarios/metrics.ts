@@ -22,6 +22,8 @@ export interface MetricsResult {
   tenants: number;
   scrapes: number;
   scrape_ms: Summary;
+  /** CPU time (user + system) of this process per scrape: less sensitive than wall time to other work on the box. */
+  scrape_cpu_ms: Summary;
   body_bytes: number;
   series: number;
   tenants_with_series: number;
@@ -49,11 +51,15 @@ export async function metricsScrape(opts: { tenants: number; scrapes: number }):
     }
     await scrape(core); // warm
     const times: number[] = [];
+    const cpu: number[] = [];
     let body = "";
     for (let i = 0; i < opts.scrapes; i++) {
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       body = (await scrape(core)).body;
       times.push(performance.now() - t0);
+      const c = process.cpuUsage(c0);
+      cpu.push((c.user + c.system) / 1000);
     }
     const m = parseMetrics(body);
     const result: MetricsResult = {
@@ -62,6 +68,7 @@ export async function metricsScrape(opts: { tenants: number; scrapes: number }):
       tenants: opts.tenants,
       scrapes: opts.scrapes,
       scrape_ms: summarize(times),
+      scrape_cpu_ms: summarize(cpu),
       body_bytes: Buffer.byteLength(body),
       series: [...m.values()].reduce((n, f) => n + f.metrics.length, 0),
       tenants_with_series: new Set(series(m, "hoody_tenant_memory_bytes").map((s) => s.labels?.id)).size,
@@ -69,7 +76,7 @@ export async function metricsScrape(opts: { tenants: number; scrapes: number }):
       history_rows: (db.$client.prepare("SELECT count(*) AS n FROM stats_samples").get() as { n: number }).n,
       db_bytes: (await fs.stat(path.join(dir, "hoody.db"))).size,
     };
-    log(`metrics: scrape at ${opts.tenants} tenants median ${round(result.scrape_ms.median, 1)} ms (${result.series} series, ${round(result.body_bytes / 1024, 0)} KiB); history sample ${round(result.history_sample_ms.median, 1)} ms`);
+    log(`metrics: scrape at ${opts.tenants} tenants median ${round(result.scrape_ms.median, 1)} ms, CPU ${round(result.scrape_cpu_ms.median, 1)} ms (${result.series} series, ${round(result.body_bytes / 1024, 0)} KiB); history sample ${round(result.history_sample_ms.median, 1)} ms`);
     return result;
   } finally {
     db.$client.close();
