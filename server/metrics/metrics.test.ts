@@ -2,6 +2,8 @@
 // host and pool series, the API's histogram and errors labelled by route template and code (never
 // a raw path), and who may scrape.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createCaller } from "../api/root";
+import { OperatorAuth } from "../core/auth";
 import { fakeCore, SYSTEM, type FakeCore } from "../core/fake-core";
 import { parseMetrics, series } from "../../testkit/metrics";
 import { metricsRefusal } from "./access";
@@ -56,6 +58,18 @@ describe("scrape", () => {
     expect(series(m, "hoody_api_errors_total", { route: "unmatched", method: "OTHER" })).toHaveLength(1);
     expect(series(m, "hoody_api_errors_total", { route: "/projects" })).toEqual([]);
     expect(text).toMatch(/hoody_api_request_duration_seconds_count\{method="GET",route="\/projects",status="200"\} \d+/);
+  });
+});
+
+describe("tRPC calls", () => {
+  it("are recorded under trpc:<procedure> with the status and Hoody's code", async () => {
+    const c = await h.core.provisioning.create(SYSTEM, h.projectId, { name: "alpha" });
+    const caller = createCaller({ core: h.core, auth: new OperatorAuth(h.db), actor: SYSTEM, sessionCookie: null });
+    await caller.containers.get({ id: c.id });
+    await expect(caller.containers.get({ id: "0123456789abcdef01234567" })).rejects.toThrow();
+    const text = await hoodyMetrics().registry.metrics();
+    expect(series(parseMetrics(text), "hoody_api_errors_total", { route: "trpc:containers.get", status: "404", code: "CONTAINER_NOT_FOUND", method: "GET" })).toHaveLength(1);
+    expect(text).toMatch(/hoody_api_request_duration_seconds_count\{method="GET",route="trpc:containers.get",status="200"\} [1-9]/);
   });
 });
 
