@@ -4,11 +4,10 @@
 // EngineError codes as the host daemon and the Incus engine, so core's error mapping and
 // rollbacks run as they do against the real ones. Every call is recorded, and a test can make the
 // next call of a method fail (before or after its effect) or hold it mid-way.
+import { parseCreateTenant, patchedEnv } from "../../shared/engine-input";
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import {
-  CreateTenantSchema,
-  EnvSchema,
   FirewallRuleSchema,
   LimitsSchema,
   NAME_RE,
@@ -16,7 +15,6 @@ import {
   TEMPLATE_NAME_RE,
   TemplateSettingsSchema,
   type CreateTenantInput,
-  type Env,
   type ExecResult,
   type FirewallRule,
   type HostInfo,
@@ -28,8 +26,6 @@ import {
   type TenantInfo,
   type TenantStats,
 } from "../../shared/protocol";
-import { reservedEnvKeys } from "../../shared/env";
-import { issuesText } from "../../shared/issues";
 import type { Engine, EngineCapabilities, EngineServer } from "../types";
 import {
   DEFAULT_TEMPLATE_SETTINGS,
@@ -292,11 +288,7 @@ export class FakeEngine implements Engine {
   }
 
   private doCreate(input: CreateTenantInput): TenantInfo {
-    const parsed = CreateTenantSchema.safeParse(input);
-    if (!parsed.success) return fail("INVALID_INPUT", issuesText(parsed.error.issues));
-    const req = parsed.data;
-    const reserved = reservedEnvKeys(req.env);
-    if (reserved.length) fail("INVALID_INPUT", `reserved env prefix HOODY_: ${reserved.join(", ")}`);
+    const req = parseCreateTenant(input);
     const tpl = this.getTemplate(req.template);
     const source = req.sourceTenant ? this.tenant(req.sourceTenant) : null;
     const snap = source && req.sourceSnapshot ? (source.snapshots.find((s) => s.name === req.sourceSnapshot) ?? fail("SNAPSHOT_NOT_FOUND", `snapshot ${req.sourceSnapshot} of ${source.id} not found`)) : null;
@@ -416,18 +408,10 @@ export class FakeEngine implements Engine {
         t.autostart = patch.autostart;
         if (patch.env === undefined && patch.limits === undefined && patch.ramdiskMiB === undefined) return { tenant: tenantInfo(t), restarted: false };
       }
-      const env: Env = { ...t.env };
-      for (const [k, v] of Object.entries(patch.env ?? {})) {
-        if (v === null) delete env[k];
-        else env[k] = v;
-      }
-      const envParsed = EnvSchema.safeParse(env);
-      if (!envParsed.success) fail("INVALID_INPUT", issuesText(envParsed.error.issues));
-      const reserved = reservedEnvKeys(env);
-      if (reserved.length) fail("INVALID_INPUT", `reserved env prefix HOODY_: ${reserved.join(", ")}`);
+      const env = patchedEnv(t.env, patch.env);
       const limits = LimitsSchema.safeParse({ ...t.limits, ...patch.limits });
       if (!limits.success) fail("INVALID_INPUT", limits.error.message);
-      t.env = envParsed.data;
+      t.env = env;
       t.limits = limits.data;
       if (patch.ramdiskMiB !== undefined) t.ramdiskMiB = patch.ramdiskMiB;
       // A paused tenant stays paused: the change applies at its next start.

@@ -1,6 +1,6 @@
 // The fake engine's model (server/engine/fake/engine.ts): what it holds for tenants, snapshots and
 // templates, its errors (the real engines' EngineError codes), and the engine's views of them.
-import { EngineError, type EngineErrorCode } from "../../shared/errors";
+import type { EngineErrorCode } from "../../shared/errors";
 import {
   TemplateSettingsSchema,
   type ExecResult,
@@ -112,9 +112,7 @@ export const DEFAULT_TEMPLATE_SETTINGS: TemplateSettings = TemplateSettingsSchem
   firewall: [],
 });
 
-export function fail(code: EngineErrorCode, message: string): never {
-  throw new EngineError(code, message);
-}
+export { fail } from "../../shared/engine-input";
 /** A refused unix socket, as the host client sees a dead daemon (core maps it to ENGINE_UNAVAILABLE). */
 export function unavailable(message = "connect ECONNREFUSED /var/lib/hoody/run/hostd.sock"): Error {
   return Object.assign(new Error(message), { code: "ECONNREFUSED" });
