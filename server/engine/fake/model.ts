@@ -7,6 +7,7 @@ import {
   type FirewallRule,
   type Limits,
   type SnapshotInfo,
+  type TemplateInfo,
   type TemplateSettings,
   type TenantInfo,
   type TenantState,
@@ -168,4 +169,17 @@ export function tenantInfo(t: FakeTenant): TenantInfo {
 
 export function snapshotInfo(s: FakeSnapshot): SnapshotInfo {
   return { name: s.name, createdAt: s.createdAt, subvolumeId: s.subvolumeId, bytes: s.bytes };
+}
+
+/** A template as the engines describe it, with how many of `tenants` were made from it. */
+export function templateInfo(t: FakeTemplate, tenants: Iterable<FakeTenant>): TemplateInfo {
+  return {
+    name: t.name,
+    recipe: t.recipe,
+    settings: structuredClone(t.settings),
+    subvolumeId: t.subvolumeId,
+    createdAt: t.createdAt,
+    bytes: t.bytes,
+    tenants: [...tenants].filter((x) => x.template === t.name).length,
+  };
 }
