@@ -2,6 +2,7 @@
 // stored as a scrypt hash; sessions are random cookies stored as sha256 hashes with an expiry.
 import { randomBytes, scryptSync, timingSafeEqual } from "node:crypto";
 import { eq, lt } from "drizzle-orm";
+import { type WebConfig, webConfig } from "../config";
 import type { Db } from "../db/client";
 import { sessions, settings } from "../db/schema";
 import { CoreError } from "./errors";
@@ -74,8 +75,11 @@ export class SignInThrottle {
 
 export class OperatorAuth {
   readonly throttle: SignInThrottle;
-  constructor(private readonly db: Db) {
-    this.throttle = new SignInThrottle(Number(process.env.HOODY_SIGNIN_MAX_PER_CLIENT ?? 10), Number(process.env.HOODY_SIGNIN_MAX_GLOBAL ?? 100));
+  constructor(
+    private readonly db: Db,
+    config: Pick<WebConfig, "signInMaxPerClient" | "signInMaxGlobal"> = webConfig(),
+  ) {
+    this.throttle = new SignInThrottle(config.signInMaxPerClient, config.signInMaxGlobal);
   }
 
   /** First run: the password `npm run up` generated becomes the operator password. */
