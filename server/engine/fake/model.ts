@@ -4,15 +4,11 @@ import type { EngineErrorCode } from "../../shared/errors";
 import {
   TemplateSettingsSchema,
   type ExecResult,
-  type FirewallRule,
-  type Limits,
   type SnapshotInfo,
   type TemplateInfo,
   type TemplateSettings,
   type TenantInfo,
-  type TenantState,
   type TenantStats,
-  type Env,
 } from "../../shared/protocol";
 import type { Engine, EngineCapabilities, EngineServer } from "../types";
 
@@ -33,24 +29,8 @@ export interface FakeSnapshot {
 }
 
 /** A tenant as the fake holds it: its TenantInfo fields plus what the real engines keep on disk. */
-export interface FakeTenant {
-  id: string;
-  name: string;
-  template: string;
-  state: TenantState;
-  ip: string;
-  uidBase: number;
-  appPort: number;
-  env: Env;
-  limits: Limits;
-  ramdiskMiB: number;
-  ksm: boolean;
-  firewall: FirewallRule[];
-  createdAt: string;
-  subvolumeId: number;
+export interface FakeTenant extends Omit<TenantInfo, "veth" | "snapshots"> {
   snapshots: FakeSnapshot[];
-  labels: Record<string, string>;
-  member?: string;
   autostart: boolean;
   /** A few files of its filesystem (e.g. /root/.ssh/authorized_keys), copied with it like its subvolume. */
   files: Map<string, string>;
