@@ -3,7 +3,7 @@ import { availableParallelism } from "node:os";
 import { and, desc, eq } from "drizzle-orm";
 import * as t from "../db/schema";
 import type { Actor, CoreContext } from "./context";
-import { fromEngine } from "./errors";
+import { viaEngine } from "./errors";
 import { ENGINE_STATUSES, engineStatus } from "./status";
 import { statsView } from "./views";
 import type { ContainerService } from "./containers";
@@ -99,7 +99,7 @@ export class StatsService {
     const engineId = row.engineName;
     const [live, all] = await Promise.all([
       this.ctx.engine.getTenant(engineId).catch(() => null),
-      this.ctx.engine.stats({ ids: [engineId] }).catch((e) => Promise.reject(fromEngine(e))),
+      viaEngine(this.ctx.engine.stats({ ids: [engineId] })),
     ]);
     const s = all.tenants[0];
     const status = this.containers.view(row, live ?? s ?? null).status;

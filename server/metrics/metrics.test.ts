@@ -21,9 +21,9 @@ describe("scrape", () => {
     const b = await h.core.provisioning.create(SYSTEM, h.projectId, { name: "bravo" });
     await h.core.lifecycle.operation(SYSTEM, b.id, "stop");
     await h.core.stats.sample();
-    const before = h.engine.callsOf("stats").length;
+    const before = h.engine.script.callsOf("stats").length;
     const m = parseMetrics((await scrape(h.core)).body);
-    expect(h.engine.callsOf("stats").length).toBe(before);
+    expect(h.engine.script.callsOf("stats").length).toBe(before);
     for (const c of [a, b]) {
       expect(series(m, "hoody_tenant_info", { id: c.id, engine_name: c.engine_name, project: "acme" })).toHaveLength(1);
       expect(series(m, "hoody_tenant_requests_total", { id: c.id })).toHaveLength(1);
@@ -43,9 +43,9 @@ describe("scrape", () => {
 
   it("collects fresh stats when the last sample is too old (or there is none)", async () => {
     await h.core.provisioning.create(SYSTEM, h.projectId, { name: "alpha" });
-    const before = h.engine.callsOf("stats").length;
+    const before = h.engine.script.callsOf("stats").length;
     await scrape(h.core);
-    expect(h.engine.callsOf("stats").length).toBe(before + 1);
+    expect(h.engine.script.callsOf("stats").length).toBe(before + 1);
   });
 
   it("labels API requests by route template and error code", async () => {
