@@ -5,7 +5,7 @@
 // was running and has autostart), then the web server (which applies migrations), then the router.
 import fs from "node:fs/promises";
 import path from "node:path";
-import { execa } from "execa";
+import { run } from "../server/shared/sys.js";
 import { logFile, ROOT, type Service } from "./services.js";
 
 export const UNIT_DIR = "/etc/systemd/system";
@@ -101,7 +101,7 @@ async function writeIfChanged(file: string, text: string, mode: number): Promise
   return true;
 }
 
-const systemctl = (...args: string[]) => execa("systemctl", args, { timeout: 120_000 });
+const systemctl = (...args: string[]) => run("systemctl", args, { timeoutMs: 120_000 });
 
 /** Writes the settings file and every unit; answers the units whose file or settings changed. */
 export async function installUnits(units: UnitSpec[]): Promise<Set<string>> {
@@ -117,7 +117,8 @@ export async function installUnits(units: UnitSpec[]): Promise<Set<string>> {
 }
 
 export async function unitActive(s: Pick<Service, "name">): Promise<boolean> {
-  return (await execa("systemctl", ["is-active", "--quiet", unitName(s)], { reject: false })).exitCode === 0;
+  // is-active exits 3 for inactive, failed or activating units (systemctl(1)).
+  return (await run("systemctl", ["is-active", "--quiet", unitName(s)], { okCodes: [1, 2, 3, 4] })).exitCode === 0;
 }
 
 /** Starts the unit, or restarts it when `restart` (its code, unit or settings changed). */
@@ -131,6 +132,7 @@ export async function startUnit(s: Service, restart: boolean): Promise<"started"
 /** Stops the unit and takes it out of boot; false when it was not running. */
 export async function stopUnit(s: Pick<Service, "name">): Promise<boolean> {
   const active = await unitActive(s);
-  await execa("systemctl", ["disable", "--now", unitName(s)], { reject: false, timeout: 120_000 });
+  // A unit that was never installed (this box ran the detached mode until now) is not an error here.
+  await run("systemctl", ["disable", "--now", unitName(s)], { timeoutMs: 120_000 }).catch(() => undefined);
   return active;
 }
