@@ -14,7 +14,8 @@ export async function register() {
   setInterval(() => void core.snapshots.expire().catch(() => undefined), 60_000).unref();
   // Grace-period erasures (e.g. a cancelled subscription) run when they are due.
   setInterval(() => void core.erasure.eraseDue().catch(() => undefined), webConfig().eraseSweepMs).unref();
-  // Stats history for the dashboard's small charts (in memory; cheap: one stats read for all tenants).
+  // Stats history for the dashboard's charts (persisted, server/core/stats-history.ts) and the
+  // figures /metrics serves: one stats read for all tenants per interval.
   void core.stats.sample().catch(() => undefined);
-  setInterval(() => void core.stats.sample().catch(() => undefined), 15_000).unref();
+  setInterval(() => void core.stats.sample().catch(() => undefined), webConfig().statsSampleMs).unref();
 }

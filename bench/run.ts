@@ -1,10 +1,11 @@
 // The benchmark suite, one entry: provision (hoody vs the floor vs Incus), wake, density, stats
-// cost, GDPR delete and the changes API (delta browser), on one throwaway Hoody stack (own pool, subnet, nft table, uid ranges;
-// removed at the end, even on failure). Writes <out>/<scenario>.json, <out>/meta.json,
-// <out>/RESULTS.md and <out>/charts/*.svg; a full run also refreshes README.md's Benchmarks section.
+// cost, GDPR delete, the changes API (delta browser) and /metrics, on one throwaway Hoody stack
+// (own pool, subnet, nft table, uid ranges; removed at the end, even on failure). Writes
+// <out>/<scenario>.json, <out>/meta.json, <out>/RESULTS.md and <out>/charts/*.svg; a full run also
+// refreshes README.md's Benchmarks section.
 //   tsx bench/run.ts                    full run (npm run bench), results in bench/results/
 //   tsx bench/run.ts --smoke --out DIR  a few seconds per scenario (npm test's bench smoke test)
-//   --only provision,wake,density,stats,delete,changes   a subset (development)
+//   --only provision,wake,density,stats,delete,metrics,changes   a subset (development)
 //   --set density.target=50 --set provision.templates='["mini"]'   override a count (JSON or text)
 import fs from "node:fs/promises";
 import os from "node:os";
@@ -21,10 +22,11 @@ import { density, deleteAll } from "./scenarios/density.js";
 import { statsCost, type StatsPoint } from "./scenarios/stats.js";
 import { gdprDelete } from "./scenarios/delete.js";
 import { changesLatency } from "./scenarios/changes.js";
+import { metricsScrape } from "./scenarios/metrics.js";
 import { updateReadme, writeReport, type Meta } from "./report.js";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
-const SCENARIOS = ["provision", "wake", "density", "stats", "delete", "changes"] as const;
+const SCENARIOS = ["provision", "wake", "density", "stats", "delete", "metrics", "changes"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 function parseArgs(argv: string[]) {
@@ -61,6 +63,7 @@ const FULL = {
   density: { template: "starter", target: 500, sharedCompare: 50, minAvailableBytes: 4096 * MiB, settleMs: 10_000, ksmSettleMs: 240_000, statsCheckpoints: [100, 250, 500] },
   stats: { checkpoints: [100, 250, 500, 750, 1000], template: "mini", minAvailableBytes: 3072 * MiB },
   delete: { template: "starter", n: 10, snapshots: 3 },
+  metrics: { tenants: 1000, scrapes: 30 },
   changes: { files: 100_000, repeats: 5 },
   stack: { poolSizeMiB: 32768, subnet16: true, uidRanges: 1100 },
 };
@@ -70,6 +73,7 @@ const SMOKE: typeof FULL = {
   density: { template: "mini", target: 3, sharedCompare: 1, minAvailableBytes: 1024 * MiB, settleMs: 200, ksmSettleMs: 1500, statsCheckpoints: [2] },
   stats: { checkpoints: [4, 8], template: "mini", minAvailableBytes: 1024 * MiB },
   delete: { template: "mini", n: 1, snapshots: 2 },
+  metrics: { tenants: 20, scrapes: 3 },
   changes: { files: 200, repeats: 1 },
   stack: { poolSizeMiB: 4096, subnet16: false, uidRanges: 0 },
 };
@@ -149,6 +153,7 @@ async function main() {
       return d;
     });
     await run("stats", () => statsCost(stack, { ...cfg.stats, earlier }));
+    await run("metrics", () => metricsScrape(cfg.metrics));
   } finally {
     for (const c of contenders) await c.close().catch(() => undefined);
     const left = await stack.host.client.call("tenants.list", {}).catch(() => [] as { id: string }[]);

@@ -23,7 +23,8 @@ apt_update_once() {
 
 missing=()
 need_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed" || missing+=("$1"); }
-for p in lxc lxcfs nftables uidmap mmdebstrap busybox-static iproute2 build-essential python3 curl ca-certificates procps chromium; do
+# systemd: systemctl for the units `npm run up` installs where it is PID 1, systemd-analyze for the tests that verify them.
+for p in lxc lxcfs nftables uidmap mmdebstrap busybox-static iproute2 build-essential python3 curl ca-certificates procps chromium systemd; do
   need_pkg "$p"
 done
 if [ ${#missing[@]} -gt 0 ]; then

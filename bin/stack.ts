@@ -4,6 +4,7 @@ import { HostClient } from "../server/engine/host-client.js";
 import { webConfig } from "../server/config.js";
 import { hostConfigFromEnv } from "../server/host/config.js";
 import { ROOT, type Service } from "./services.js";
+import type { UnitSpec } from "./systemd.js";
 
 export const config = hostConfigFromEnv();
 const settings = webConfig();
@@ -16,6 +17,7 @@ const tsx = path.join(ROOT, "node_modules/.bin/tsx");
 
 export const hostd: Service = {
   name: "hostd",
+  description: "Hoody host daemon (LXC tenants, BTRFS pool, nftables)",
   command: tsx,
   args: [path.join(ROOT, "server/host/main.ts")],
   healthy: async () => !!(await hostClient.call("host.info", {}, 2000)),
@@ -23,6 +25,7 @@ export const hostd: Service = {
 
 export const web: Service = {
   name: "web",
+  description: "Hoody web server (dashboard, REST API, /metrics)",
   // Next behind our own HTTP server (server/web/main.ts), run by node itself so the pid is the server's.
   command: process.execPath,
   args: ["--import", "tsx", path.join(ROOT, "server/web/main.ts"), "-p", String(webPort), "-H", "0.0.0.0"],
@@ -32,8 +35,17 @@ export const web: Service = {
 
 export const router: Service = {
   name: "router",
+  description: "Hoody tenant router",
   command: tsx,
   args: [path.join(ROOT, "server/router/main.ts")],
   env: { HOODY_ROUTER_PORT: String(routerPort), HOODY_DOMAIN: domain },
   healthy: async () => (await fetch(`http://127.0.0.1:${routerPort}/.hoody/health`, { signal: AbortSignal.timeout(2000) })).ok,
 };
+
+/** The systemd units of these services, in start order (bin/systemd.ts). */
+export const unitSpecs: UnitSpec[] = [
+  { service: hostd, after: [], keepChildren: true },
+  { service: web, after: [hostd] },
+  // After the web server, which applies database migrations first.
+  { service: router, after: [hostd, web] },
+];

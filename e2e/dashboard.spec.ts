@@ -94,6 +94,15 @@ test("an operator creates a tenant, uses it, snapshots, restores and erases it",
     .poll(async () => Number(await page.getByTestId("stat-delta").getAttribute("data-bytes")), { timeout: 60_000, intervals: [1000, 2000, 5000] })
     .toBeGreaterThan(before + 7_000_000);
 
+  // The history chart (the server's persisted samples, every 15 s): 1 hour by default, 30 days a click away.
+  const history = page.getByRole("group", { name: "History range" });
+  await expect(history.getByRole("button", { name: "1 hour" })).toHaveAttribute("aria-pressed", "true");
+  await expect(page.getByRole("img", { name: /History of delta disk, memory and KSM saved over the last 1 hour/ })).toBeVisible({ timeout: 60_000 });
+  await history.getByRole("button", { name: "30 days" }).click();
+  await expect(history.getByRole("button", { name: "30 days" })).toHaveAttribute("aria-pressed", "true");
+  await expect(page.getByRole("img", { name: /over the last 30 days/ }).or(page.getByText(/Not enough history for the last 30 days yet/))).toBeVisible();
+  await history.getByRole("button", { name: "1 hour" }).click();
+
   // Edit an env var; the tenant's app shows it.
   const row = page.locator("input[value='hello-from-e2e']");
   await row.fill("changed-by-operator");

@@ -33,6 +33,13 @@ describe("webConfig", () => {
     expect(() => webConfig({ HOODY_INCUS_UID_RANGES: "-1" })).toThrow(/HOODY_INCUS_UID_RANGES/);
     expect(webConfig({ HOODY_ROUTER_PORT: "80" }).routerPort).toBe(80);
   });
+
+  it("takes a metrics token of 16 characters or more, and a sample interval", () => {
+    expect(() => webConfig({ HOODY_METRICS_TOKEN: "short" })).toThrow(/HOODY_METRICS_TOKEN="short": at least 16 characters/);
+    expect(webConfig({ HOODY_METRICS_TOKEN: "0123456789abcdef" }).metricsToken).toBe("0123456789abcdef");
+    expect([webConfig({}).metricsToken, webConfig({}).statsSampleMs, webConfig({ HOODY_STATS_SAMPLE_MS: "1000" }).statsSampleMs]).toEqual([undefined, 15_000, 1000]);
+    expect(() => webConfig({ HOODY_STATS_SAMPLE_MS: "0" })).toThrow(/HOODY_STATS_SAMPLE_MS/);
+  });
 });
 
 describe("clientConfig", () => {

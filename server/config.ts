@@ -63,6 +63,13 @@ export const WebConfigSchema = z.object({
   createQueue: optionalInt,
   execConcurrency: z.coerce.number().int().min(1).optional(),
   execQueue: optionalInt,
+  /**
+   * HOODY_METRICS_TOKEN: the bearer token `GET /metrics` asks for (its own, not an API token; at
+   * least 16 characters). Unset: /metrics answers loopback clients only (server/metrics/access.ts).
+   */
+  metricsToken: z.string().min(16, "at least 16 characters").optional(),
+  /** HOODY_STATS_SAMPLE_MS: how often the web server samples every tenant's stats for the history and /metrics. */
+  statsSampleMs: ms(15_000),
   /** HOODY_FAULT_POINT: tests only; the process kills itself at the named point (server/core/fault.ts). */
   faultPoint: optionalText,
   /** HOODY_NEXT_DIST: the dashboard's build directory (next.config.ts reads it itself: Next loads that file on its own). */
@@ -113,6 +120,8 @@ const VARS: Record<Exclude<keyof WebConfig, "incus">, string> = {
   createQueue: "HOODY_CREATE_QUEUE",
   execConcurrency: "HOODY_EXEC_CONCURRENCY",
   execQueue: "HOODY_EXEC_QUEUE",
+  metricsToken: "HOODY_METRICS_TOKEN",
+  statsSampleMs: "HOODY_STATS_SAMPLE_MS",
   faultPoint: "HOODY_FAULT_POINT",
   nextDist: "HOODY_NEXT_DIST",
   root: "HOODY_ROOT",

@@ -9,7 +9,7 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
-const SCENARIOS = ["provision", "wake", "density", "stats", "delete", "changes"];
+const SCENARIOS = ["provision", "wake", "density", "stats", "delete", "metrics", "changes"];
 const INCUS = existsSync("/usr/libexec/incus/incusd");
 let out = "";
 let run: { exitCode?: number; all?: string } = {};

@@ -9,7 +9,7 @@ import { ENV_KEY_RE, ENV_MAX_TOTAL_BYTES, envBytes } from "../shared/protocol";
 import { reservedEnvKeys } from "../shared/env";
 import { dnsLabel } from "../shared/names";
 import type { Actor, CoreContext } from "./context";
-import { CoreError, fromEngine } from "./errors";
+import { CoreError, viaEngine } from "./errors";
 import type { CeilingsInput, LimitsInput } from "./schemas";
 import { MAX_ENV_KEYS } from "./schemas";
 
@@ -87,7 +87,7 @@ export async function checkCeilings(ctx: CoreContext, actor: Actor, projectId: s
   const wanted: Record<string, number | undefined> = { ...asked.limits, ramdisk_mib: asked.ramdisk_mib };
   if (Object.values(wanted).every((v) => v === undefined)) return;
   const ceilings = ctx.projectRow(actor, projectId).ceilings ?? {};
-  const tpl = (await ctx.templatesCached().catch((e) => Promise.reject(fromEngine(e)))).find((x) => x.name === template)?.settings;
+  const tpl = (await viaEngine(ctx.templatesCached())).find((x) => x.name === template)?.settings;
   const defaults: Record<string, number | undefined> = {
     memory_mib: tpl?.limits.memoryMiB,
     cpu_milli: tpl?.limits.cpuMilli,

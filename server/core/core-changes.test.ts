@@ -45,7 +45,7 @@ describe("changes", () => {
     const doc = await h.core.changes.list(SYSTEM, c.id, q({ path: "usr/share/doc/" }));
     expect(doc.path).toBe("/usr/share/doc");
     expect(doc.entries).toMatchObject([{ name: "readme", change: "deleted", size: 5 }]);
-    expect(h.engine.callsOf("changes").at(-1)).toEqual([c.engine_name, expect.objectContaining({ path: "/usr/share/doc" })]);
+    expect(h.engine.script.callsOf("changes").at(-1)).toEqual([c.engine_name, expect.objectContaining({ path: "/usr/share/doc" })]);
     expect(auditOf(h.db, "changes.list").map((a) => [a.result, (a.detail as { path: string }).path])).toEqual([
       ["ok", "/"],
       ["ok", "/"],
@@ -69,11 +69,11 @@ describe("changes", () => {
   it("shows a small UTF-8 file; refuses traversal, binary and missing files with stable codes, each audited; the live control passes", async () => {
     const ok = await h.core.changes.content(SYSTEM, c.id, "/srv/data/a.txt");
     expect(ok).toMatchObject({ path: "/srv/data/a.txt", size: 5, encoding: "utf-8", content: "hello" });
-    const readsBefore = h.engine.callsOf("readFile").length;
+    const readsBefore = h.engine.script.callsOf("readFile").length;
     for (const bad of ["../etc/shadow", "/srv/../../etc/passwd", "/srv/./a", "a\0b"]) await expectCoreError(h.core.changes.content(SYSTEM, c.id, bad), 422, "PATH_REFUSED");
     await expectCoreError(h.core.changes.list(SYSTEM, c.id, q({ path: "/../.." })), 422, "PATH_REFUSED");
     // Refused before the engine was asked.
-    expect(h.engine.callsOf("readFile").length).toBe(readsBefore);
+    expect(h.engine.script.callsOf("readFile").length).toBe(readsBefore);
     await expectCoreError(h.core.changes.content(SYSTEM, c.id, "/srv/data/b.bin"), 415, "NOT_TEXT");
     await expectCoreError(h.core.changes.content(SYSTEM, c.id, "/srv/missing"), 404, "PATH_NOT_FOUND");
     h.engine.tenant(c.engine_name).files.set("/srv/big.txt", "x".repeat(64 * 1024 + 1));
@@ -95,14 +95,14 @@ describe("changes", () => {
     expect((await h.core.changes.list(h.member, c.id, q())).container_id).toBe(c.id);
     const other = await h.core.projects.create(SYSTEM, { alias: "other" });
     const stranger = { id: "token:kother", projectId: other.id };
-    const calls = h.engine.callsOf("changes").length;
+    const calls = h.engine.script.callsOf("changes").length;
     await expectCoreError(h.core.changes.list(stranger, c.id, q()), 404, "CONTAINER_NOT_FOUND");
     await expectCoreError(h.core.changes.content(stranger, c.id, "/srv/data/a.txt"), 404, "CONTAINER_NOT_FOUND");
-    expect(h.engine.callsOf("changes").length).toBe(calls);
+    expect(h.engine.script.callsOf("changes").length).toBe(calls);
   });
 
   it("an engine without the delta browser answers FEATURE_NOT_OFFERED", async () => {
-    h.engine.failNext("changes", "NOT_SUPPORTED");
+    h.engine.script.failNext("changes", "NOT_SUPPORTED");
     await expectCoreError(h.core.changes.list(SYSTEM, c.id, q()), 422, "FEATURE_NOT_OFFERED");
   });
 });

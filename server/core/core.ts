@@ -5,7 +5,7 @@
 // between left. One service per domain (server/core/<domain>.ts), all sharing one CoreContext.
 import type { Db } from "../db/client";
 import type { Engine } from "../engine/types";
-import { admissionFromEnv, type Admission } from "./admission";
+import { createAdmission, type Admission } from "./admission";
 import { AuditService } from "./audit-log";
 import { ChangesService } from "./changes";
 import { ContainerService } from "./containers";
@@ -51,7 +51,7 @@ export class Core {
   readonly scripts: ScriptStore;
 
   constructor(db: Db, engine: Engine, settings: CoreSettings, admission?: Admission) {
-    const ctx = new CoreContext(db, engine, settings, admission ?? admissionFromEnv());
+    const ctx = new CoreContext(db, engine, settings, admission ?? createAdmission());
     this.ctx = ctx;
     this.audit = new AuditService(ctx);
     this.projects = new ProjectService(ctx);

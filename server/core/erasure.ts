@@ -86,6 +86,7 @@ export class ErasureService {
       snapshots: count(this.ctx.db, t.snapshots, eq(t.snapshots.containerId, containerId)),
       firewall_rules: count(this.ctx.db, t.firewallRules, eq(t.firewallRules.containerId, containerId)),
       status_logs: count(this.ctx.db, t.statusLogs, eq(t.statusLogs.containerId, containerId)),
+      stats_samples: count(this.ctx.db, t.statsSamples, eq(t.statsSamples.containerId, containerId)),
       // Its id from before 0006_public_ids, if it had one: an identifier of it like the others.
       id_aliases: count(this.ctx.db, t.idAliases, and(eq(t.idAliases.kind, "container"), eq(t.idAliases.newId, containerId))),
     };
@@ -102,6 +103,7 @@ export class ErasureService {
           `${counts.snapshots} snapshot record(s)`,
           `${counts.firewall_rules} firewall rule(s)`,
           `${counts.status_logs} status log entr(ies)`,
+          `${counts.stats_samples} stats history sample(s)`,
           `${counts.id_aliases} old id alias(es)`,
           "audit entries and idempotent replays about it",
         ],
@@ -112,6 +114,7 @@ export class ErasureService {
       tx.delete(t.snapshots).where(eq(t.snapshots.containerId, containerId)).run();
       tx.delete(t.firewallRules).where(eq(t.firewallRules.containerId, containerId)).run();
       tx.delete(t.statusLogs).where(eq(t.statusLogs.containerId, containerId)).run();
+      tx.delete(t.statsSamples).where(eq(t.statsSamples.containerId, containerId)).run();
       tx.delete(t.idempotencyKeys).where(eq(t.idempotencyKeys.resourceId, containerId)).run();
       tx.delete(t.auditLog).where(eq(t.auditLog.target, `container:${containerId}`)).run();
       tx.delete(t.auditLog).where(sql`json_extract(${t.auditLog.detail}, '$.container_id') = ${containerId}`).run();

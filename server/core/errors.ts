@@ -26,6 +26,11 @@ export function isCoreError(e: unknown): e is CoreError {
 export const notFound = (what: "CONTAINER" | "PROJECT" | "SNAPSHOT" | "TEMPLATE" | "TOKEN" | "RULE", id: string) =>
   new CoreError(404, `${what}_NOT_FOUND`, `${what.toLowerCase()} ${id} not found`);
 
+/** An engine call outside `audited()` (reads), its failure mapped as `audited()` maps it. */
+export function viaEngine<T>(call: Promise<T>): Promise<T> {
+  return call.catch((e) => Promise.reject(fromEngine(e)));
+}
+
 /** Maps an engine failure to a CoreError; anything unexpected stays a 500 with a generic message. */
 export function fromEngine(e: unknown): CoreError {
   if (isCoreError(e)) return e;

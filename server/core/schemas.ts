@@ -1,5 +1,6 @@
 // Request schemas of the public API (REST and tRPC share them; the OpenAPI document is generated
 // from them). Field names follow Hoody's API.
+import { SNAPSHOT_ALIAS_CHARS, SNAPSHOT_ALIAS_MAX } from "../shared/api-rules";
 import { z } from "zod";
 import { CHANGE_SORTS } from "../shared/changes";
 import { idShape } from "./ids";
@@ -200,7 +201,7 @@ export type ProjectListQuery = z.infer<typeof ProjectListQuery>;
 export const ProjectDeleteQuery = z.object({ include_deleted_items: z.enum(["true", "false", "1", "0"]).optional() });
 
 export const CreateSnapshotBody = z
-  .object({ alias: z.string().min(1).max(100).regex(/^[\w.-]+$/).optional(), expiry: z.number().int().min(1).max(3650).optional() })
+  .object({ alias: z.string().min(1).max(SNAPSHOT_ALIAS_MAX).regex(SNAPSHOT_ALIAS_CHARS).optional(), expiry: z.number().int().min(1).max(3650).optional() })
   .strict();
 
 /** A rule as the SDK sends it (direction from the path). Cross-field checks run in core (INVALID_FIREWALL_RULE). */

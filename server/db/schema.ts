@@ -262,3 +262,27 @@ export const scriptOnce = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.script, t.key] })],
 );
+
+/**
+ * Stats history for the tenant page's charts, so they survive restarts: one row per tenant per
+ * bucket, `res` seconds wide (15 s rows kept a day, 300 s rows a month; server/core/stats-history.ts).
+ * A 5-minute row averages the samples that fell in it (`n` of them); delta and CPU are the last
+ * values (a size and a counter). Keyed by container id: the erasure removes them with the tenant.
+ */
+export const statsSamples = sqliteTable(
+  "stats_samples",
+  {
+    containerId: text("container_id")
+      .notNull()
+      .references(() => containers.id, { onDelete: "cascade" }),
+    res: integer("res").notNull(),
+    /** The bucket's start, unix seconds. */
+    at: integer("at").notNull(),
+    n: integer("n").notNull().default(1),
+    deltaBytes: integer("delta_bytes").notNull(),
+    memoryBytes: integer("memory_bytes").notNull(),
+    ksmBytes: integer("ksm_bytes").notNull(),
+    cpuNs: integer("cpu_ns").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.containerId, t.res, t.at] }), index("stats_samples_age").on(t.res, t.at)],
+);

@@ -2,8 +2,6 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import { z } from "zod";
-import { reservedEnvKeys } from "../shared/env.js";
-import { EngineError } from "../shared/errors.js";
 import { EnvSchema, FirewallRuleSchema, LimitsSchema, TemplateSettingsSchema } from "../shared/protocol.js";
 
 export const TenantMetaSchema = z.object({
@@ -48,11 +46,6 @@ export async function writeJsonAtomic(file: string, data: unknown): Promise<void
   const tmp = `${file}.tmp-${process.pid}-${randomBytes(3).toString("hex")}`;
   await fs.writeFile(tmp, JSON.stringify(data, null, 2), { mode: 0o600 });
   await fs.rename(tmp, file);
-}
-
-export function assertNoReservedEnv(env: Record<string, unknown>): void {
-  const bad = reservedEnvKeys(env);
-  if (bad.length) throw new EngineError("INVALID_INPUT", `reserved env prefix HOODY_: ${bad.join(", ")}`);
 }
 
 /**

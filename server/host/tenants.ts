@@ -3,11 +3,11 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import { UID_RANGE } from "./drivers/lxc.js";
 import { firstFreeIp } from "../shared/ip.js";
-import { issuesText } from "../shared/issues.js";
 import { Revert } from "../shared/revert.js";
 import { EngineError } from "../shared/errors.js";
-import { CreateTenantSchema, LimitsSchema, NAME_RE, type CreateTenantInput, type TenantInfo } from "../shared/protocol.js";
-import { assertNoReservedEnv, type TenantMeta } from "./meta.js";
+import { LimitsSchema, NAME_RE, type CreateTenantInput, type TenantInfo } from "../shared/protocol.js";
+import type { TenantMeta } from "./meta.js";
+import { parseCreateTenant } from "../shared/engine-input.js";
 import type { HostState } from "./state.js";
 import { applyFirewall } from "./network.js";
 
@@ -41,10 +41,7 @@ export function allocate(h: HostState): { id: string; uidBase: number; ip: strin
 }
 
 export async function createTenant(h: HostState, input: CreateTenantInput): Promise<TenantInfo> {
-  const parsed = CreateTenantSchema.safeParse(input);
-  if (!parsed.success) throw new EngineError("INVALID_INPUT", issuesText(parsed.error.issues));
-  const req = parsed.data;
-  assertNoReservedEnv(req.env);
+  const req = parseCreateTenant(input);
   await h.assertPoolRoom();
   const tpl = h.getTemplate(req.template);
   const source = req.sourceTenant ? h.getTenant(req.sourceTenant) : null;

@@ -29,6 +29,7 @@ import {
   UpdateContainerBody,
   UpdateProjectBody,
 } from "../core/schemas";
+import { HistoryRange } from "../core/stats-history";
 import { listScripts } from "../exec/files";
 
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -167,6 +168,15 @@ export const routes: Route[] = [
     tag: "Containers",
     message: "Stats retrieved",
     handler: ({ core, actor, params }) => core.stats.get(actor, params.id),
+  }),
+  route({
+    method: "GET",
+    path: "/containers/{id}/stats/history",
+    summary: "A container's stats history (delta disk, memory, KSM saved, CPU ns) over range=1h|1d|30d, oldest first; kept across restarts (15 s samples for a day, 5 min for a month)",
+    tag: "Containers",
+    query: z.object({ range: HistoryRange.default("1h") }),
+    message: "Stats history retrieved",
+    handler: ({ core, actor, params, query }) => core.stats.history(actor, params.id, query.range),
   }),
   ...(["PATCH", "PUT"] as const).map(
     (method) => route({

@@ -10,6 +10,7 @@ import { webConfig } from "../config";
 import { dropUntrustedForwarding, trustedProxies } from "./forwarded";
 import { UNREAD_BODY_DRAIN } from "../core/limits";
 import { isServedHost, SECURITY_HEADERS, servedHosts } from "./guards";
+import { serveMetrics } from "../metrics/http";
 import { withoutApiTrailingSlash } from "./paths";
 
 const settings = webConfig();
@@ -78,6 +79,10 @@ server.on("request", (req, res) => {
   // While stopping, kept-alive clients (a proxy's pool) are told to reconnect elsewhere.
   if (stopping) res.setHeader("connection", "close");
   if (req.url) req.url = withoutApiTrailingSlash(req.url);
+  if (req.url === "/metrics" || req.url?.startsWith("/metrics?")) {
+    void ready.then(() => serveMetrics(req, res, settings.metricsToken));
+    return;
+  }
   ready
     .then((handle) => handle(req, res))
     .catch((e: unknown) => {

@@ -14,6 +14,7 @@ import {
   UpdateContainerBody,
 } from "../../core/schemas";
 import { adminProcedure, createTRPCRouter } from "../trpc";
+import { HistoryRange } from "../../core/stats-history";
 
 const Id = z.object({ id: ContainerId });
 const Direction = z.enum(["ingress", "egress"]);
@@ -39,7 +40,7 @@ export const containersRouter = createTRPCRouter({
   delete: adminProcedure.input(Id).mutation(({ ctx, input }) => ctx.core.erasure.deleteContainer(ctx.actor, input.id)),
   exec: adminProcedure.input(ExecBody.extend({ id: ContainerId })).mutation(({ ctx, input }) => ctx.core.lifecycle.exec(ctx.actor, input.id, input)),
   logs: adminProcedure.input(Id).query(({ ctx, input }) => ctx.core.containers.logs(ctx.actor, input.id)),
-  statsHistory: adminProcedure.input(Id).query(({ ctx, input }) => ctx.core.stats.history(ctx.actor, input.id)),
+  statsHistory: adminProcedure.input(Id.extend({ range: HistoryRange.default("1h") })).query(({ ctx, input }) => ctx.core.stats.history(ctx.actor, input.id, input.range)),
   statusLogs: adminProcedure.input(Id).query(({ ctx, input }) => ctx.core.containers.statusLogs(ctx.actor, input.id)),
   snapshots: adminProcedure.input(Id).query(({ ctx, input }) => ctx.core.snapshots.list(ctx.actor, input.id)),
   createSnapshot: adminProcedure.input(CreateSnapshotBody.extend({ id: ContainerId })).mutation(({ ctx, input }) => {

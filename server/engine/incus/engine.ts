@@ -16,7 +16,7 @@
 // class is the Engine interface over them.
 import type { CreateTenantInput, FirewallRule, Limits, TemplateSettings } from "../../shared/protocol";
 import type { DeltaBrowser, Engine, EngineCapabilities } from "../types";
-import { webConfig } from "../../config";
+import { type WebConfig, webConfig } from "../../config";
 import { EngineError } from "../../shared/errors";
 import { IncusClient } from "./client";
 import { IncusContext, type IncusEngineConfig } from "./context";
@@ -154,8 +154,8 @@ export class IncusEngine implements Engine {
 }
 
 /** The engine from HOODY_INCUS_* settings (server/config.ts; server/core/instance.ts uses it when HOODY_ENGINE=incus). */
-export function incusEngineFromEnv(env: Record<string, string | undefined>): IncusEngine {
-  const { incus, cacheDir, stopTimeoutS } = webConfig(env);
+export function incusEngine(config: WebConfig = webConfig()): IncusEngine {
+  const { incus, cacheDir, stopTimeoutS } = config;
   const client = IncusClient.fromFiles({
     socketPath: incus.url ? undefined : incus.socket,
     url: incus.url,
