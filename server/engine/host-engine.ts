@@ -81,6 +81,18 @@ export class HostEngine implements Engine {
   logs(id: string, maxBytes?: number) {
     return this.client.call("tenants.logs", { id, maxBytes });
   }
+  preparePoolMember(template: string) {
+    return this.client.call("pool.prepare", { template });
+  }
+  claimPoolMember(input: Parameters<Engine["createTenant"]>[0]) {
+    return this.client.call("pool.claim", input);
+  }
+  listPool() {
+    return this.client.call("pool.list", {});
+  }
+  discardPoolMembers(template: string, keep: number) {
+    return this.client.call("pool.discard", { template, keep });
+  }
   createSnapshot(id: string, name?: string) {
     return this.client.call("snapshots.create", { id, name });
   }

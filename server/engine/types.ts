@@ -9,6 +9,7 @@ import type {
   HostInfo,
   HostStats,
   Limits,
+  PoolInfo,
   SnapshotInfo,
   TemplateInfo,
   TemplateSettings,
@@ -67,6 +68,16 @@ export interface Engine {
   exec(id: string, command: string[], timeoutMs?: number): Promise<ExecResult>;
   /** The tail of the app's console output. */
   logs(id: string, maxBytes?: number): Promise<string>;
+
+  /**
+   * Warm pool (optional: an engine without one keeps today's create path). The engine makes,
+   * claims and discards members; core decides how many and when (core/warm-pool.ts).
+   */
+  preparePoolMember?(template: string): Promise<{ id: string }>;
+  /** A create served from the pool; null when no member fits, and the caller creates as usual. */
+  claimPoolMember?(input: CreateTenantInput): Promise<TenantInfo | null>;
+  listPool?(): Promise<PoolInfo[]>;
+  discardPoolMembers?(template: string, keep: number): Promise<{ removed: number }>;
 
   createSnapshot(id: string, name?: string): Promise<SnapshotInfo>;
   restoreSnapshot(id: string, name: string): Promise<TenantInfo>;

@@ -71,6 +71,11 @@ export async function adopt(h: HostState): Promise<void> {
       await deleteTenant(h, meta.id).catch(() => undefined);
       continue;
     }
+    if (meta.pooled && !h.cgroups.running(meta.id)) {
+      // A pool member whose waiting init is gone (a reboot): core's refill makes a new one.
+      await deleteTenant(h, meta.id).catch(() => undefined);
+      continue;
+    }
     await finishDeadRestore(h, meta);
     await applyFirewall(h, meta);
     // A config written before a change of this daemon (e.g. new kernel shares) is current from the next start.

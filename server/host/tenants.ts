@@ -12,7 +12,7 @@ import type { HostState } from "./state.js";
 import { applyFirewall } from "./network.js";
 
 export function listTenants(h: HostState): TenantInfo[] {
-  return [...h.tenants.values()].map((m) => h.tenantInfo(m));
+  return [...h.tenants.values()].filter((m) => !m.pooled).map((m) => h.tenantInfo(m));
 }
 
 export function getTenantInfo(h: HostState, id: string): TenantInfo {
@@ -40,7 +40,8 @@ export function allocate(h: HostState): { id: string; uidBase: number; ip: strin
   return { id, uidBase, ip };
 }
 
-export async function createTenant(h: HostState, input: CreateTenantInput): Promise<TenantInfo> {
+/** `pool`: make a warm-pool member of the template (warm-pool.ts) instead of someone's tenant. */
+export async function createTenant(h: HostState, input: CreateTenantInput, pool?: { beforeStart: (m: TenantMeta) => Promise<void> }): Promise<TenantInfo> {
   const req = parseCreateTenant(input);
   await h.assertPoolRoom();
   const tpl = h.getTemplate(req.template);
@@ -83,6 +84,7 @@ export async function createTenant(h: HostState, input: CreateTenantInput): Prom
     wantRunning: req.start,
     autostart: req.autostart,
     labels: req.labels,
+    pooled: !!pool,
   };
   h.tenants.set(id, meta);
   return h.lock.run(id, () =>
@@ -112,7 +114,7 @@ export async function createTenant(h: HostState, input: CreateTenantInput): Prom
         revert.add("ramdisk", async () => void (await h.ramdisks.remove(id)));
         revert.add("shares", async () => void (await h.shares.remove(id)));
         revert.add("proc", async () => void (await h.procs.remove(id)));
-        await h.startLocked(meta);
+        await h.startLocked(meta, pool && (() => pool.beforeStart(meta)));
         revert.add("running tenant", () => h.lxc.stop(id, { force: true, timeoutS: 0 }));
       }
       meta.phase = "ready";

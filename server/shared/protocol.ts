@@ -266,3 +266,14 @@ export interface ExecResult {
   stderr: string;
   timedOut: boolean;
 }
+
+/** A template's warm pool on an engine: members made and started ahead, waiting to be claimed by a create. */
+export interface PoolInfo {
+  template: string;
+  /** Started, init waiting for a claim. */
+  ready: number;
+  /** Being made. */
+  preparing: number;
+  /** What the ready members hold in memory together (their cgroups). */
+  memoryBytes: number;
+}
