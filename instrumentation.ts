@@ -16,5 +16,7 @@ export async function register() {
   setInterval(() => void core.erasure.eraseDue().catch(() => undefined), webConfig().eraseSweepMs).unref();
   // Stats history for the dashboard's small charts (in memory; cheap: one stats read for all tenants).
   void core.stats.sample().catch(() => undefined);
+  // Warm pool: members made ahead while no create runs (this process only; the router makes none).
+  core.warmPool.start(webConfig().warmPoolTickMs);
   setInterval(() => void core.stats.sample().catch(() => undefined), 15_000).unref();
 }

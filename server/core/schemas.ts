@@ -159,7 +159,7 @@ export const ListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   sort_by: z.enum(["id", "name", "status", "created_at", "updated_at"]).default("created_at"),
   sort_order: z.enum(["asc", "desc"]).default("desc"),
-  status: z.enum(["creating", "running", "paused", "stopped", "failed", "deleting"]).optional(),
+  status: z.enum(["creating", "claiming", "running", "paused", "stopped", "failed", "deleting"]).optional(),
   template: TemplateName.optional(),
   search: z.string().max(100).optional(),
 });
@@ -228,3 +228,6 @@ export const BuildTemplateBody = z.object({ recipe: TemplateName, name: Template
 export const PromoteBody = z.object({ container_id: ContainerId, name: TemplateName }).strict();
 
 export const CreateTokenBody = z.object({ name: z.string().min(1).max(100), project_id: ProjectId.nullable().default(null) }).strict();
+
+/** A template's warm-pool size; null: back to the default. */
+export const WarmPoolSizeBody = z.object({ size: z.number().int().min(0).max(64).nullable() }).strict();

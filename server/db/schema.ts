@@ -28,6 +28,17 @@ export const templates = sqliteTable("templates", {
   createdAt: text("created_at").notNull().default(now),
 });
 
+/**
+ * Warm-pool size per template, set by the operator. No row: the default (HOODY_WARM_POOL_DEFAULT for
+ * templates built from a recipe, 0 for promoted ones). Not part of `templates`, which the reconciler
+ * rewrites from the engine.
+ */
+export const templatePools = sqliteTable("template_pools", {
+  template: text("template").primaryKey(),
+  size: integer("size").notNull(),
+  updatedAt: text("updated_at").notNull().default(now),
+});
+
 export const containers = sqliteTable(
   "containers",
   {

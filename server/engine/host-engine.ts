@@ -1,11 +1,19 @@
 // The Engine over the embedded host daemon (its unix socket).
 import os from "node:os";
 import type { HostClient } from "./host-client";
-import type { Engine, EngineCapabilities, EngineServer } from "./types";
+import type { Engine, EngineCapabilities, EnginePool, EngineServer } from "./types";
 
 export class HostEngine implements Engine {
   readonly kind = "host" as const;
-  constructor(readonly client: HostClient) {}
+  readonly warmPool: EnginePool;
+  constructor(readonly client: HostClient) {
+    this.warmPool = {
+      prepare: (template) => client.call("pool.prepare", { template }),
+      claim: (input) => client.call("pool.claim", input),
+      list: () => client.call("pool.list", {}),
+      discard: (template, keep) => client.call("pool.discard", { template, keep }),
+    };
+  }
 
   capabilities(): EngineCapabilities {
     return { deltaDisk: true, ksm: true, snapshots: true, firewall: true };
@@ -80,18 +88,6 @@ export class HostEngine implements Engine {
   }
   logs(id: string, maxBytes?: number) {
     return this.client.call("tenants.logs", { id, maxBytes });
-  }
-  preparePoolMember(template: string) {
-    return this.client.call("pool.prepare", { template });
-  }
-  claimPoolMember(input: Parameters<Engine["createTenant"]>[0]) {
-    return this.client.call("pool.claim", input);
-  }
-  listPool() {
-    return this.client.call("pool.list", {});
-  }
-  discardPoolMembers(template: string, keep: number) {
-    return this.client.call("pool.discard", { template, keep });
   }
   createSnapshot(id: string, name?: string) {
     return this.client.call("snapshots.create", { id, name });

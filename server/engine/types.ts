@@ -35,6 +35,16 @@ export interface EngineServer {
   specs: { cpuModel: string | null; cpuThreads: number | null; memoryBytes: number | null; diskBytes: number | null };
 }
 
+export interface EnginePool {
+  /** Makes one member of the template's pool, started with its init waiting for a claim. */
+  prepare(template: string): Promise<{ id: string }>;
+  /** A create served from the pool; null when no member fits, and the caller creates as usual. */
+  claim(input: CreateTenantInput): Promise<TenantInfo | null>;
+  list(): Promise<PoolInfo[]>;
+  /** Erases the template's members beyond `keep`. */
+  discard(template: string, keep: number): Promise<{ removed: number }>;
+}
+
 export interface Engine {
   readonly kind: "host" | "incus";
   capabilities(): EngineCapabilities;
@@ -70,14 +80,10 @@ export interface Engine {
   logs(id: string, maxBytes?: number): Promise<string>;
 
   /**
-   * Warm pool (optional: an engine without one keeps today's create path). The engine makes,
-   * claims and discards members; core decides how many and when (core/warm-pool.ts).
+   * The engine's warm pool; absent on an engine without one (creates keep today's path). The
+   * engine makes, claims and discards members; core decides how many and when (core/warm-pool.ts).
    */
-  preparePoolMember?(template: string): Promise<{ id: string }>;
-  /** A create served from the pool; null when no member fits, and the caller creates as usual. */
-  claimPoolMember?(input: CreateTenantInput): Promise<TenantInfo | null>;
-  listPool?(): Promise<PoolInfo[]>;
-  discardPoolMembers?(template: string, keep: number): Promise<{ removed: number }>;
+  readonly warmPool?: EnginePool;
 
   createSnapshot(id: string, name?: string): Promise<SnapshotInfo>;
   restoreSnapshot(id: string, name: string): Promise<TenantInfo>;

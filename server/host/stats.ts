@@ -1,5 +1,6 @@
 // Host info and stats: sysfs, procfs and cgroup files only, no process per tenant.
 import fs from "node:fs/promises";
+import { usableAddresses } from "../shared/ip.js";
 import { hostKsmStats, ksmAvailable, processKsm } from "./drivers/ksm.js";
 import { netDevCounters, oldestStartMs, type IfaceCounters } from "./drivers/procinfo.js";
 import type { HostInfo, HostStats, TenantStats } from "../shared/protocol.js";
@@ -40,6 +41,7 @@ export async function stats(h: HostState, opts: { sync?: boolean; ids?: string[]
       tenants: opts.ids
         ? { total: [...h.tenants.values()].filter((m) => !m.pooled).length, running: [...h.tenants.values()].filter((m) => !m.pooled && h.cgroups.running(m.id)).length }
         : { total: tenants.length, running: tenants.filter((t) => t.running).length },
+      capacity: { uidRanges: { total: h.config.uidRanges, used: h.tenants.size }, addresses: { total: usableAddresses(h.config.subnet), used: h.tenants.size } },
       collectedMs: performance.now() - t0,
     },
   };

@@ -243,6 +243,8 @@ export interface HostStats {
   ksm: { run: boolean; pagesShared: number; pagesSharing: number; savedBytes: number; generalProfitBytes: number };
   memory: { totalBytes: number; availableBytes: number };
   tenants: { total: number; running: number };
+  /** What is left to lease (the host engine): uid ranges and addresses, each tenant and pool member holding one. */
+  capacity?: { uidRanges: { total: number; used: number }; addresses: { total: number; used: number } };
   collectedMs: number;
 }
 

@@ -43,12 +43,16 @@ import {
   type FakeTenant,
 } from "./model";
 
+import { FakeWarmPool } from "./pool";
+
 export * from "./model";
 
 export class FakeEngine implements Engine {
   readonly kind: "host" | "incus";
   readonly tenants = new Map<string, FakeTenant>();
   readonly templates = new Map<string, FakeTemplate>();
+  /** The host engine's warm pool (Incus has none). */
+  readonly warmPool?: FakeWarmPool;
   /** Calls recorded, failures injected, calls held: the test's controls. */
   readonly script = new FakeScript();
   /** Answers exec; default: exit 0 with no output. Return undefined to fall back to the default. */
@@ -75,6 +79,7 @@ export class FakeEngine implements Engine {
     this.recipes = new Set(opts.recipes ?? ["mini", "node"]);
     this.maxTenants = opts.maxTenants ?? Infinity;
     this.addTemplate("mini");
+    if (this.kind === "host") this.warmPool = new FakeWarmPool(this);
   }
 
   // ---------------------------------------------------------------- test controls
@@ -219,7 +224,7 @@ export class FakeEngine implements Engine {
     const tpl = this.getTemplate(req.template);
     const source = req.sourceTenant ? this.tenant(req.sourceTenant) : null;
     const snap = source && req.sourceSnapshot ? (source.snapshots.find((s) => s.name === req.sourceSnapshot) ?? fail("SNAPSHOT_NOT_FOUND", `snapshot ${req.sourceSnapshot} of ${source.id} not found`)) : null;
-    if (this.tenants.size >= this.maxTenants) fail("EXHAUSTED", `no free address (fake limit of ${this.maxTenants} tenants)`);
+    if (this.tenants.size + (this.warmPool?.members.size ?? 0) >= this.maxTenants) fail("EXHAUSTED", `no free address (fake limit of ${this.maxTenants} tenants)`);
     if (this.kind === "incus" && req.member && !this.places.some((p) => p.member === req.member)) fail("INVALID_INPUT", `no cluster member ${req.member}`);
     let id: string;
     do id = `c${randomBytes(8).toString("hex").slice(0, 10)}`;
