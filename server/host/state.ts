@@ -18,6 +18,7 @@ import { EngineError } from "../shared/errors.js";
 import type { Env, SnapshotInfo, TemplateInfo, TenantInfo } from "../shared/protocol.js";
 import { META_FILE, ramdiskSizeMiB, writeJsonAtomic, type TemplateMeta, type TenantMeta } from "./meta.js";
 import { hostSideNetSysctls } from "./network.js";
+import { TenantMap } from "./tenant-map.js";
 
 /** A pool member's init (see writeLxcConfig); the FIFO is made by warm-pool.ts before it starts. */
 export const CLAIM_DIR = ".hoody-claim";
@@ -25,7 +26,7 @@ const CLAIM_INIT = ["/bin/sh", `/ramdisk/${CLAIM_DIR}/go`];
 
 /** One per daemon: what the concern modules read and change, under `lock` per tenant or template. */
 export class HostState {
-  tenants = new Map<string, TenantMeta>();
+  readonly tenants: TenantMap;
   templates = new Map<string, TemplateMeta>();
   lock = new KeyedMutex();
   /** Pool members a claim has taken (picked synchronously, so two claims never take the same one). */
@@ -44,6 +45,7 @@ export class HostState {
     /** Whether an lxcfs serves /var/lib/lxcfs, so tenants' configs get its mount hook. */
     readonly lxcfs: boolean,
   ) {
+    this.tenants = new TenantMap(config);
     const layout = detectCgroupLayout();
     this.cgroups = new CgroupReader(layout);
     this.lxc = new Lxc(config.lxcPath, layout);

@@ -1,8 +1,6 @@
 // Tenants: listing, allocation (id, uid range, address) and create.
 import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
-import { UID_RANGE } from "./drivers/lxc.js";
-import { firstFreeIp } from "../shared/ip.js";
 import { Revert } from "../shared/revert.js";
 import { EngineError } from "../shared/errors.js";
 import { LimitsSchema, NAME_RE, type CreateTenantInput, type TenantInfo } from "../shared/protocol.js";
@@ -20,22 +18,13 @@ export function getTenantInfo(h: HostState, id: string): TenantInfo {
 }
 
 export function allocate(h: HostState): { id: string; uidBase: number; ip: string } {
-  const used = [...h.tenants.values()];
   let id: string;
   do id = `c${randomBytes(8).toString("hex").slice(0, 10)}`;
   while (h.tenants.has(id));
-  const usedUid = new Set(used.map((m) => m.uidBase));
-  let uidBase = -1;
-  for (let i = 0; i < h.config.uidRanges; i++) {
-    const b = h.config.uidBase + i * UID_RANGE;
-    if (!usedUid.has(b)) {
-      uidBase = b;
-      break;
-    }
-  }
-  if (uidBase < 0) throw new EngineError("EXHAUSTED", "no free uid range: raise HOODY_UID_RANGES");
-  const usedIp = new Set(used.map((m) => m.ip));
-  const ip = firstFreeIp(h.config.subnet, usedIp);
+  // The lowest free of each, kept by the map as tenants come and go (tenant-map.ts): no scan of all tenants per create.
+  const uidBase = h.tenants.freeUidBase();
+  if (uidBase === null) throw new EngineError("EXHAUSTED", "no free uid range: raise HOODY_UID_RANGES");
+  const ip = h.tenants.freeIp();
   if (!ip) throw new EngineError("EXHAUSTED", `no free address in ${h.config.subnet}`);
   return { id, uidBase, ip };
 }
