@@ -180,13 +180,13 @@ export class TestStack {
     return { status: res.status, headers: res.headers, body: parsed };
   }
 
-  async stop(): Promise<void> {
+  async stop(opts: { erase?: boolean } = {}): Promise<void> {
     await killGroup(this.routerProc);
     await this.killWeb();
     try {
       await this.incus?.stop();
     } finally {
-      await this.host.stop();
+      await this.host.stop(opts);
     }
   }
 }

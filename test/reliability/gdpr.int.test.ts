@@ -32,6 +32,8 @@ async function filesContaining(dir: string, needles: string[]): Promise<string[]
  * `claimed`, the subject is a warm-pool member claimed by the create (its status log says so).
  */
 async function eraseAndSearch(claimed: boolean): Promise<void> {
+  const t0 = Date.now();
+  const step = (what: string) => console.log(`[gdpr ${claimed ? "claimed" : "fresh"}] ${what} at ${Math.round((Date.now() - t0) / 1000)} s`);
   const stamp = Date.now().toString(36);
   const envSecret = `iban-DE89-${stamp}-envsecret`;
   const fileMarker = `passport-${stamp}-filemarker`;
@@ -51,12 +53,14 @@ async function eraseAndSearch(claimed: boolean): Promise<void> {
   expect((await s.api("POST", `/containers/${t.id}/snapshots`, { alias: "nightly" })).status).toBe(201);
   await s.api("PATCH", `/containers/${t.id}`, { environment_vars: { CUSTOMER_IBAN: `${envSecret}-v2` }, restart: false });
 
+  step("data written");
   // Control: before the delete the search finds each needle on disk.
   const needles = [envSecret, fileMarker, noteMarker];
   for (const n of needles) expect((await filesContaining(s.host.dir, [n])).length, `${n} before delete`).toBeGreaterThan(0);
   const image = path.join(s.host.dir, "pool.img");
   expect(await filesContaining(image, [fileMarker])).toEqual([image]);
 
+  step("control search done");
   const del = await s.api("DELETE", `/containers/${t.id}`);
   expect(del.status).toBe(200);
   const receipt = del.body.data;
@@ -84,7 +88,7 @@ async function eraseAndSearch(claimed: boolean): Promise<void> {
 describe("GDPR delete", () => {
   it("leaves no byte of the tenant's data in the data dir, the pool image, the database or any log", async () => {
     await eraseAndSearch(false);
-  });
+  }, 600_000);
 
   it("a tenant claimed from the warm pool is erased as completely as a fresh one", async () => {
     const set = await s.api("PUT", "/warm-pool/starter", { size: 1 });
@@ -93,5 +97,5 @@ describe("GDPR delete", () => {
     // The refill makes the next member while the subject lives and is erased: a sibling on the box.
     await eraseAndSearch(true);
     expect((await s.api("PUT", "/warm-pool/starter", { size: 0 })).status).toBe(200);
-  });
+  }, 600_000);
 });
