@@ -9,6 +9,7 @@ import type { WakeResult } from "./scenarios/wake.js";
 import type { DensityResult } from "./scenarios/density.js";
 import type { StatsResult } from "./scenarios/stats.js";
 import type { DeleteResult } from "./scenarios/delete.js";
+import type { ScaleResult } from "./scenarios/scale.js";
 
 export interface Meta {
   date: string;
@@ -25,6 +26,7 @@ export interface Results {
   density?: DensityResult;
   stats?: StatsResult;
   delete?: DeleteResult;
+  scale?: ScaleResult;
 }
 
 export interface Target {
@@ -42,6 +44,7 @@ export async function readResults(dir: string): Promise<Results> {
     density: await read("density"),
     stats: await read("stats"),
     delete: await read("delete"),
+    scale: await read("scale"),
   };
 }
 
@@ -72,6 +75,24 @@ export function targets(r: Results): Target[] {
   if (r.stats) {
     const p = r.stats.points.find((q) => q.tenants === 1000) ?? r.stats.points.at(-1)!;
     out.push({ target: "stats for 1,000 tenants ≤ 100 ms", measured: `${p.tenants} tenants (${p.running} running): collect ${ms(p.collect_ms)}, round trip ${ms(p.roundtrip_ms)}; linear fit R² ${r.stats.fit_roundtrip.r2}`, met: p.tenants >= 1000 ? p.roundtrip_ms <= 100 : null });
+  }
+  for (const [tpl, v] of Object.entries(r.provision?.templates ?? {})) {
+    const w = v.warm;
+    if (!w) continue;
+    out.push({ target: `warm pool, ${tpl}: create→running median ≤ 0.5× the floor's`, measured: `${ms(v.contenders["hoody-warm"]?.sequential_ms.median)} vs floor ${ms(v.contenders.floor?.sequential_ms.median)} = ${x(w.sequential_vs_floor)} (${w.claimed}/${w.creates} creates claimed a member)`, met: w.sequential_vs_floor === null ? null : w.sequential_vs_floor <= 0.5 });
+    out.push({ target: `warm pool, ${tpl}: ≥ 15× faster than Incus`, measured: w.incus_speedup === null ? `not measured: ${r.provision?.skipped.incus ?? "incus contender absent"}` : `${w.incus_speedup}×`, met: w.incus_speedup === null ? null : w.incus_speedup >= 15 });
+    if (tpl === "starter") out.push({ target: "warm pool, starter: create→first byte ≤ 80 ms (0.5× 160 ms)", measured: ms(w.first_byte_ms), met: w.first_byte_ms <= 80 });
+    out.push({ target: `warm pool, ${tpl}: memory per waiting member`, measured: `${(w.member_memory_bytes / 1024 / 1024).toFixed(2)} MiB (pool of ${w.size})`, met: null });
+  }
+  if (r.scale) {
+    const c = r.scale;
+    const n = c.options.tenants;
+    const full = n >= 10_000;
+    out.push({ target: `create p50 with ${n} tenants ≤ 1.2× at 100`, measured: `${ms(c.create_running_ms.at_full.median)} vs ${ms(c.create_running_ms.at_100.median)} = ${x(c.create_running_ms.ratio_p50)}`, met: full ? c.create_running_ms.ratio_p50 <= 1.2 : null });
+    const listP99 = Math.max(c.list_ms.page.p99, c.list_ms.deep_page.p99, c.list_ms.search.p99, c.list_ms.sort_name.p99);
+    out.push({ target: `tenants table (page, search, sort) p99 ≤ 100 ms at ${n}`, measured: ms(listP99), met: full ? listP99 <= 100 : null });
+    out.push({ target: `stats for ${c.stats.running} running ≤ 50 ms`, measured: `${ms(c.stats.running_only_collect_ms)} in the daemon (all ${c.stats.tenants}: ${ms(c.stats.all_collect_ms)})`, met: c.stats.running >= 1000 ? c.stats.running_only_collect_ms <= 50 : null });
+    out.push({ target: `daemon start (adoption of ${n + c.run_starter.n}) ≤ 30 s`, measured: `${ms(c.daemon_start.wall_ms)} (adoption ${ms(c.daemon_start.adopt_ms)})`, met: full ? c.daemon_start.wall_ms <= 30_000 : null });
   }
   if (r.delete) out.push({ target: "GDPR delete is complete", measured: `${r.delete.checks_passed}/${r.delete.tenants * r.delete.checks_per_tenant} checks, median ${ms(r.delete.delete_ms.median)}`, met: r.delete.complete });
   return out;
@@ -140,6 +161,29 @@ export function renderMarkdown(r: Results, chartDir: string): string {
     const d = r.delete;
     parts.push(`## GDPR delete\n\n${table(["template", "tenants", "snapshots each", "median", "p99", "completeness checks"], [[d.template, d.tenants, d.snapshots_each, ms(d.delete_ms.median), ms(d.delete_ms.p99), `${d.checks_passed}/${d.tenants * d.checks_per_tenant}${d.failures.length ? ` — failed: ${d.failures.slice(0, 5).join("; ")}` : ""}`]])}\n`);
   }
+  if (r.scale) {
+    const c = r.scale;
+    parts.push(
+      `## Scale: ${c.options.tenants} tenants, ${c.run_starter.n} running\n\n` +
+        table(
+          ["what", "value"],
+          [
+            ["API create (running mini) p50 / p99 at 100 → at all", `${ms(c.create_running_ms.at_100.median)} / ${ms(c.create_running_ms.at_100.p99)} → ${ms(c.create_running_ms.at_full.median)} / ${ms(c.create_running_ms.at_full.p99)}`],
+            ["tenants table p50 / p99: first page, deep page, search, sort by name", [c.list_ms.page, c.list_ms.deep_page, c.list_ms.search, c.list_ms.sort_name].map((s) => `${ms(s.median)} / ${ms(s.p99)}`).join("; ")],
+            ["router first byte, running tenant (p50 / p99)", `${ms(c.router.first_byte_running_ms.median)} / ${ms(c.router.first_byte_running_ms.p99)}`],
+            ["router wake of a stopped tenant (p50)", c.router.wake_stopped_ms ? ms(c.router.wake_stopped_ms.median) : `n/a ${c.router.wake_errors.slice(0, 2).join("; ")}`],
+            [`${c.run_starter.n} starter at once`, `${c.run_starter.wall_s} s, create p50 ${ms(c.run_starter.create_ms.median)}, ${(c.run_starter.memory_per_running_bytes / 1024 / 1024).toFixed(1)} MiB per running tenant`],
+            ["stats collection: all / running only (in the daemon)", `${ms(c.stats.all_collect_ms)} / ${ms(c.stats.running_only_collect_ms)}`],
+            ["router idle sweep (p50 / p99)", `${ms(c.idle_sweep_ms.median)} / ${ms(c.idle_sweep_ms.p99)}`],
+            ["reconcile", ms(c.reconcile_ms)],
+            ["host daemon start (adoption)", `${ms(c.daemon_start.wall_ms)} (${ms(c.daemon_start.adopt_ms)})`],
+            ["disk per tenant (pool used / tenants; mean delta)", `${(c.disk.per_tenant_bytes / 1024).toFixed(0)} KiB; ${(c.disk.mean_delta_bytes / 1024).toFixed(0)} KiB`],
+            ...Object.entries(c.not_measured).map(([k, v]) => [k, `not measured: ${v}`]),
+          ],
+        ) +
+        `\n\n![scale](${chartDir}/scale.svg)\n`,
+    );
+  }
   if (Object.keys(m.errors).length) parts.push(`## Errors\n\n${Object.entries(m.errors).map(([k, v]) => `- ${k}: ${v}`).join("\n")}\n`);
   return parts.join("\n");
 }
@@ -184,6 +228,17 @@ export function charts(r: Results): Record<string, string> {
       series: [
         { name: "in-daemon collect", points: r.stats.points.map((p) => ({ x: p.tenants, y: p.collect_ms })) },
         { name: "round trip", points: r.stats.points.map((p) => ({ x: p.tenants, y: p.roundtrip_ms })) },
+      ],
+    });
+  }
+  if (r.scale?.create_curve.length) {
+    out["scale.svg"] = lineChart({
+      title: `API create (stopped mini) while filling to ${r.scale.options.tenants} tenants`,
+      xLabel: "tenants",
+      yLabel: "milliseconds",
+      series: [
+        { name: "median", points: r.scale.create_curve.map((p) => ({ x: p.tenants, y: p.median_ms })) },
+        { name: "p99", points: r.scale.create_curve.map((p) => ({ x: p.tenants, y: p.p99_ms })) },
       ],
     });
   }

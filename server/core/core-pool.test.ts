@@ -55,6 +55,15 @@ describe("warm pool policy", () => {
     expect((await ready()).ready).toBe(3);
   });
 
+  it("bypass_prespawn: true never claims a member", async () => {
+    h = await fakeCore();
+    await h.core.warmPool.setSize(SYSTEM, "mini", 1);
+    await h.core.warmPool.settled();
+    await h.core.provisioning.create(SYSTEM, h.projectId, { name: "fresh", bypass_prespawn: true });
+    expect(h.engine.script.callsOf("pool.claim")).toEqual([]);
+    expect((await ready()).ready).toBe(1);
+  });
+
   it("a create whose limits the members lack is made as usual, and the member stays", async () => {
     h = await fakeCore();
     await h.core.warmPool.setSize(SYSTEM, "mini", 1);

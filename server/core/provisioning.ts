@@ -52,7 +52,7 @@ export class ProvisioningService {
   private async provision(
     actor: Actor,
     givenProjectId: string,
-    body: { name?: string; environment_vars?: Record<string, string>; start: boolean; autostart: boolean; comment?: string | null; color?: string; ssh_public_key?: string | null; ramdisk_mib?: number; idle_timeout_s?: number | null; limits?: LimitsBody },
+    body: { name?: string; environment_vars?: Record<string, string>; start: boolean; autostart: boolean; comment?: string | null; color?: string; ssh_public_key?: string | null; ramdisk_mib?: number; idle_timeout_s?: number | null; limits?: LimitsBody; bypass_prespawn?: boolean },
     /** sourceTenant: the source's engine name; sourceContainerId: its public id. */
     source: { template: string; sourceTenant?: string; sourceSnapshot?: string; firewall?: FirewallRule[]; sourceContainerId?: string; place?: EngineServer | null; sshKey?: { desired: string | null; onDisk: string | null | undefined } },
   ): Promise<ContainerView> {
@@ -106,7 +106,7 @@ export class ProvisioningService {
     let tenant: TenantInfo;
     // A create from a template with a warm pool takes a member ready and waiting (status claiming);
     // none fits: the usual create. A failed claim costs nothing but the member (the engine erases it).
-    const claimed = await this.warmPool.claim(input).catch(() => null);
+    const claimed = body.bypass_prespawn ? null : await this.warmPool.claim(input).catch(() => null);
     try {
       tenant = claimed ?? (await this.createMakingRoom(input));
     } catch (e) {

@@ -89,7 +89,7 @@ export const CreateContainerBody = z
     cache: NotOffered,
     cache_image: NotOffered,
     prespawn: NotOffered,
-    /** There is no prespawn pool: every create is fresh, so either value is honoured. */
+    /** true: never a warm-pool member, always a fresh create (Hoody's prespawn bypass). */
     bypass_prespawn: z.boolean().optional(),
     realm_ids: RealmIds,
     limits: LimitsInput.optional(),
