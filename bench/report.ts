@@ -113,7 +113,7 @@ export function provisionTable(p: ProvisionResult): string {
       }
     }
     for (const [name, c] of Object.entries(t.contenders)) {
-      if (c.first_byte_ms) rows.push([template, name === "hoody" ? "create → first byte, tenant URL (router)" : "create → first byte, container IP", name, ms(c.first_byte_ms.median), ms(c.first_byte_ms.p99), "", ""]);
+      if (c.first_byte_ms) rows.push([template, name.startsWith("hoody") ? "create → first byte, tenant URL (router)" : "create → first byte, container IP", name, ms(c.first_byte_ms.median), ms(c.first_byte_ms.p99), "", ""]);
     }
   }
   return table(["template", "run", "contender", "median", "p99", "÷ floor", "throughput"], rows);
