@@ -2,15 +2,9 @@
 import { allowOnly, positionals, UsageError, type Handler } from "./args";
 import { call, enc } from "./http";
 import { json, out, table } from "./output";
+import type { WarmPoolView } from "../../server/core/core";
 
-interface Pool {
-  template: string;
-  size: number;
-  default: boolean;
-  ready: number;
-  preparing: number;
-  memory_bytes: number;
-}
+type Pool = WarmPoolView;
 
 const mib = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MiB`;
 

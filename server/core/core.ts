@@ -28,6 +28,8 @@ import { CapacityService } from "./capacity";
 
 export { type Actor, type CoreSettings, SYSTEM } from "./context";
 export { sha256 } from "./ids";
+export type { WarmPoolView } from "./warm-pool";
+export type { CapacityView } from "./capacity";
 export type { ContainerOperation, ContainerStatsView, ContainerStatus, ContainerView, ProjectView, RouteTarget, ServerView } from "./views";
 
 export class Core {
