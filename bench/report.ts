@@ -172,7 +172,7 @@ export function renderMarkdown(r: Results, chartDir: string): string {
             ["tenants table p50 / p99: first page, deep page, search, sort by name", [c.list_ms.page, c.list_ms.deep_page, c.list_ms.search, c.list_ms.sort_name].map((s) => `${ms(s.median)} / ${ms(s.p99)}`).join("; ")],
             ["router first byte, running tenant (p50 / p99)", `${ms(c.router.first_byte_running_ms.median)} / ${ms(c.router.first_byte_running_ms.p99)}`],
             ["router wake of a stopped tenant (p50)", c.router.wake_stopped_ms ? ms(c.router.wake_stopped_ms.median) : `n/a ${c.router.wake_errors.slice(0, 2).join("; ")}`],
-            [`${c.run_starter.n} starter at once`, `${c.run_starter.wall_s} s, create p50 ${ms(c.run_starter.create_ms.median)}, ${(c.run_starter.memory_per_running_bytes / 1024 / 1024).toFixed(1)} MiB per running tenant`],
+            [`${c.run_starter.n} starter at once`, `${c.run_starter.wall_s} s, create p50 ${ms(c.run_starter.create_ms.median)}, ${(c.run_starter.memory_per_running_bytes / 1024 / 1024).toFixed(1)} MiB per running tenant (its cgroup; host MemAvailable Δ ${(c.run_starter.host_delta_per_running_bytes / 1024 / 1024).toFixed(1)} MiB)`],
             ["stats collection: all / running only (in the daemon)", `${ms(c.stats.all_collect_ms)} / ${ms(c.stats.running_only_collect_ms)}`],
             ["router idle sweep (p50 / p99)", `${ms(c.idle_sweep_ms.median)} / ${ms(c.idle_sweep_ms.p99)}`],
             ["reconcile", ms(c.reconcile_ms)],

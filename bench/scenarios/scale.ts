@@ -35,7 +35,8 @@ export interface ScaleResult {
   create_curve: { tenants: number; median_ms: number; p99_ms: number }[];
   /** Running `mini` creates (start: true) timed at 100 tenants and with all present. */
   create_running_ms: { at_100: Summary; at_full: Summary; ratio_p50: number };
-  run_starter: { n: number; wall_s: number; create_ms: Summary; memory_per_running_bytes: number };
+  /** memory_per_running_bytes: the running tenants' cgroups, mean; host_delta_per_running_bytes: MemAvailable before − after, per tenant (noisy on a shared box). */
+  run_starter: { n: number; wall_s: number; create_ms: Summary; memory_per_running_bytes: number; host_delta_per_running_bytes: number };
   list_ms: { page: Summary; deep_page: Summary; search: Summary; sort_name: Summary };
   router: { first_byte_running_ms: Summary; wake_stopped_ms: Summary | null; wake_errors: string[] };
   stats: { all_collect_ms: number; all_roundtrip_ms: number; running_only_collect_ms: number; running_only_roundtrip_ms: number; tenants: number; running: number };
@@ -85,7 +86,7 @@ async function measure(stack: TestStack, opts: ScaleOptions): Promise<ScaleResul
       while (next < target) {
         const i = next++;
         const t0 = performance.now();
-        const c = await create({ template: "mini", name: `s${i}`, start: false, autostart: false });
+        const c = await create({ template: "mini", name: `scale-${i}`, start: false, autostart: false });
         block.push(performance.now() - t0);
         stoppedIds.push({ id: c.id, label: new URL(c.url).hostname.split(".")[0]! });
         made++;
@@ -124,7 +125,7 @@ async function measure(stack: TestStack, opts: ScaleOptions): Promise<ScaleResul
       while (started < opts.running) {
         const i = started++;
         const t0 = performance.now();
-        const c = await create({ template: "starter", name: `r${i}` });
+        const c = await create({ template: "starter", name: `run-${i}` });
         startTimes.push(performance.now() - t0);
         running.push({ id: c.id, label: new URL(c.url).hostname.split(".")[0]! });
         if (running.length % opts.curveEvery === 0) log(`scale: ${running.length} starter running`);
@@ -135,7 +136,7 @@ async function measure(stack: TestStack, opts: ScaleOptions): Promise<ScaleResul
   // Memory settles once the apps have started (their first byte answers).
   for (const r of running.slice(0, 5)) await stack.viaRouter(r.label).catch(() => null);
   await sleep(5000);
-  const memPer = Math.round((memBefore - memoryNow().availableBytes) / Math.max(1, running.length));
+  const hostDeltaPer = Math.round((memBefore - memoryNow().availableBytes) / Math.max(1, running.length));
 
   log("scale: probes with every tenant present");
   const atFull = await createRunning("b");
@@ -147,7 +148,7 @@ async function measure(stack: TestStack, opts: ScaleOptions): Promise<ScaleResul
   const list = {
     page: await timeN(opts.samples, q("page=1&limit=20")),
     deep_page: await timeN(opts.samples, q(`page=${deep}&limit=20`)),
-    search: await timeN(opts.samples, (i) => q(`search=s${(i * 37) % Math.max(1, opts.tenants)}&limit=20`)()),
+    search: await timeN(opts.samples, (i) => q(`search=scale-${(i * 37) % Math.max(1, opts.tenants)}&limit=20`)()),
     sort_name: await timeN(opts.samples, q("sort_by=name&sort_order=asc&limit=20")),
   };
   const firstByte = await timeN(opts.samples, async (i) => {
@@ -187,13 +188,15 @@ async function measure(stack: TestStack, opts: ScaleOptions): Promise<ScaleResul
   const startWall = performance.now() - d0;
   const adopt = /adopted \d+ tenant\(s\) in (\d+) ms/.exec(stack.host.daemonLog.slice(before))?.[1];
 
+  const runningStats = all.tenants.filter((x) => x.running);
+  const memPer = Math.round(runningStats.reduce((a, x) => a + x.memoryBytes, 0) / Math.max(1, runningStats.length));
   const meanDelta = all.tenants.reduce((a, x) => a + x.deltaBytes, 0) / Math.max(1, all.tenants.length);
   return {
     scenario: "scale",
     options: opts,
     create_curve: curve,
     create_running_ms: { at_100: at100, at_full: atFull, ratio_p50: round(atFull.median / at100.median, 2) },
-    run_starter: { n: running.length, wall_s: round(wall), create_ms: summarize(startTimes), memory_per_running_bytes: memPer },
+    run_starter: { n: running.length, wall_s: round(wall), create_ms: summarize(startTimes), memory_per_running_bytes: memPer, host_delta_per_running_bytes: hostDeltaPer },
     list_ms: list,
     router: { first_byte_running_ms: firstByte, wake_stopped_ms: wakes.length ? summarize(wakes) : null, wake_errors: wakeErrors },
     stats: { all_collect_ms: round(all.host.collectedMs), all_roundtrip_ms: round(allRt), running_only_collect_ms: round(only.host.collectedMs), running_only_roundtrip_ms: round(onlyRt), tenants: all.tenants.length, running: runningNames.length },
