@@ -50,8 +50,8 @@ export class HostEngine implements Engine {
   deleteTemplate(name: string) {
     return this.client.call("templates.delete", { name });
   }
-  listTenants() {
-    return this.client.call("tenants.list", {});
+  listTenants(opts: { running?: boolean } = {}) {
+    return this.client.call("tenants.list", opts);
   }
   getTenant(id: string) {
     return this.client.call("tenants.get", { id });

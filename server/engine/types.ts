@@ -59,7 +59,8 @@ export interface Engine {
   promote(id: string, name: string, settings?: Partial<TemplateSettings>): Promise<TemplateInfo>;
   deleteTemplate(name: string): Promise<{ existed: boolean }>;
 
-  listTenants(): Promise<TenantInfo[]>;
+  /** `running`: only tenants with processes (running or paused); an engine may answer more, callers filter on state. */
+  listTenants(opts?: { running?: boolean }): Promise<TenantInfo[]>;
   getTenant(id: string): Promise<TenantInfo>;
   createTenant(input: CreateTenantInput): Promise<TenantInfo>;
   startTenant(id: string): Promise<TenantInfo>;

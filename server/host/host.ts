@@ -62,8 +62,8 @@ export class Host {
     return deleteTemplate(this.h, name);
   }
 
-  listTenants() {
-    return listTenants(this.h);
+  listTenants(opts: { running?: boolean } = {}) {
+    return listTenants(this.h, opts);
   }
 
   getTenantInfo(id: string) {

@@ -9,8 +9,9 @@ import { parseCreateTenant } from "../shared/engine-input.js";
 import type { HostState } from "./state.js";
 import { applyFirewall } from "./network.js";
 
-export function listTenants(h: HostState): TenantInfo[] {
-  return [...h.tenants.values()].filter((m) => !m.pooled).map((m) => h.tenantInfo(m));
+/** `running`: only those with processes (the idle sweep's question; at 10,000 tenants the full list is megabytes). */
+export function listTenants(h: HostState, opts: { running?: boolean } = {}): TenantInfo[] {
+  return [...h.tenants.values()].filter((m) => !m.pooled && (!opts.running || h.cgroups.running(m.id))).map((m) => h.tenantInfo(m));
 }
 
 export function getTenantInfo(h: HostState, id: string): TenantInfo {

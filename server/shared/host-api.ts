@@ -39,7 +39,8 @@ export const HOST_INPUTS = {
   "templates.list": z.object({}),
   "templates.promote": Id.extend({ name: z.string().regex(TEMPLATE_NAME_RE), settings: TemplateSettingsPatchSchema.optional() }),
   "templates.delete": z.object({ name: z.string().regex(TEMPLATE_NAME_RE) }),
-  "tenants.list": z.object({}),
+  /** running: only tenants with processes (running or paused), what the router's idle sweep needs. */
+  "tenants.list": z.object({ running: z.boolean().optional() }),
   "tenants.get": Id,
   "tenants.create": CreateTenantSchema,
   "tenants.start": Id,

@@ -207,8 +207,8 @@ export class FakeEngine implements Engine {
 
   // ---------------------------------------------------------------- tenants
 
-  listTenants(): Promise<TenantInfo[]> {
-    return this.script.run("listTenants", [], () => [...this.tenants.values()].map((t) => tenantInfo(t)));
+  listTenants(opts: { running?: boolean } = {}): Promise<TenantInfo[]> {
+    return this.script.run("listTenants", [opts], () => [...this.tenants.values()].filter((t) => !opts.running || t.state === "running" || t.state === "paused").map((t) => tenantInfo(t)));
   }
 
   getTenant(id: string): Promise<TenantInfo> {
