@@ -89,13 +89,14 @@ describe("warm pool policy", () => {
   });
 
   it("gives members back when a create is refused for room, and the create then succeeds", async () => {
-    h = await fakeCore({ maxTenants: 3 });
+    h = await fakeCore({ maxTenants: 6 });
     await h.core.warmPool.setSize(SYSTEM, "mini", 2);
     await h.core.warmPool.settled();
-    await h.core.provisioning.create(SYSTEM, h.projectId, { name: "aaa", limits: { memory_mib: 200 } });
-    // Three held (one tenant, two members): a create the members do not fit needs one of theirs.
-    const b = await h.core.provisioning.create(SYSTEM, h.projectId, { name: "bbb", limits: { memory_mib: 200 } });
-    expect(b.status).toBe("running");
+    expect((await ready()).ready).toBe(2);
+    for (const n of ["aaa", "bbb", "ccc", "ddd"]) await h.core.provisioning.create(SYSTEM, h.projectId, { name: n, limits: { memory_mib: 200 } });
+    // Six held (four tenants, two members): a create the members do not fit needs one of theirs.
+    const e = await h.core.provisioning.create(SYSTEM, h.projectId, { name: "eee", limits: { memory_mib: 200 } });
+    expect(e.status).toBe("running");
     expect(h.engine.script.callsOf("pool.discard").some(([, keep]) => keep === 0)).toBe(true);
   });
 
@@ -107,6 +108,32 @@ describe("warm pool policy", () => {
     expect(await ready()).toMatchObject({ size: 0, default: false });
     await h.core.warmPool.setSize(SYSTEM, "mini", null);
     expect(await ready()).toMatchObject({ size: 1, default: true });
+  });
+
+  it("capacity: tenants and pool members each hold a uid range and an address; admins only", async () => {
+    h = await fakeCore({ maxTenants: 100 });
+    await h.core.warmPool.setSize(SYSTEM, "mini", 2);
+    await h.core.warmPool.settled();
+    await h.core.provisioning.create(SYSTEM, h.projectId, { name: "one", limits: { memory_mib: 200 } });
+    const c = await h.core.capacity.get(SYSTEM);
+    expect(c.tenants).toMatchObject({ count: 1, running: 1, more: 97 });
+    expect(c.uid_ranges).toEqual({ total: 100, used: 3, free: 97 });
+    expect(c.addresses).toEqual({ total: 100, used: 3, free: 97 });
+    expect(c.memory.more_running).toBeGreaterThan(0);
+    expect(c.warm_pool.find((w) => w.template === "mini")).toMatchObject({ size: 2, ready: 2 });
+    await expectCoreError(h.core.capacity.get(h.member), 403, "RESOURCE_ACCESS_DENIED");
+  });
+
+  it("under pressure the refill makes nothing and gives the ready members back", async () => {
+    h = await fakeCore({ maxTenants: 10 });
+    await h.core.warmPool.setSize(SYSTEM, "mini", 2);
+    await h.core.warmPool.settled();
+    expect((await ready()).ready).toBe(2);
+    // Fill to within the reserve (at least 4 free): 2 members + 5 tenants leave 3.
+    for (const n of ["aaa", "bbb", "ccc", "ddd", "eee"]) await h.core.provisioning.create(SYSTEM, h.projectId, { name: n, limits: { memory_mib: 200 } });
+    h.core.warmPool.kick();
+    await h.core.warmPool.settled();
+    expect((await ready()).ready).toBe(0);
   });
 
   it("pressure: below a reserve of uid ranges, addresses, memory or pool space", () => {

@@ -152,6 +152,14 @@ export class FakeEngine implements Engine {
           ksm: { run: this.caps.ksm, pagesShared: 0, pagesSharing: 0, savedBytes: 0, generalProfitBytes: 0 },
           memory: { totalBytes: 8 * 1024 * MiB, availableBytes: 6 * 1024 * MiB },
           tenants: { total: all.length, running: all.filter((t) => t.state === "running" || t.state === "paused").length },
+          // As the daemon counts them: tenants and pool members each hold a uid range and an address.
+          ...(this.kind === "host" && {
+            capacity: (() => {
+              const total = Number.isFinite(this.maxTenants) ? this.maxTenants : 4096;
+              const used = all.length + (this.warmPool?.members.size ?? 0);
+              return { uidRanges: { total, used }, addresses: { total, used } };
+            })(),
+          }),
           collectedMs: 1,
         },
         tenants: picked.map((t) => tenantStats(t, !!opts.ids)),
