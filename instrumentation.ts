@@ -17,5 +17,7 @@ export async function register() {
   // Stats history for the dashboard's charts (persisted, server/core/stats-history.ts) and the
   // figures /metrics serves: one stats read for all tenants per interval.
   void core.stats.sample().catch(() => undefined);
+  // Warm pool: members made ahead while no create runs (this process only; the router makes none).
+  core.warmPool.start(webConfig().warmPoolTickMs);
   setInterval(() => void core.stats.sample().catch(() => undefined), webConfig().statsSampleMs).unref();
 }

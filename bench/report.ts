@@ -11,6 +11,7 @@ import type { StatsResult } from "./scenarios/stats.js";
 import type { DeleteResult } from "./scenarios/delete.js";
 import type { MetricsResult } from "./scenarios/metrics.js";
 import type { ChangesBenchResult } from "./scenarios/changes.js";
+import type { ScaleResult } from "./scenarios/scale.js";
 
 export interface Meta {
   date: string;
@@ -29,6 +30,7 @@ export interface Results {
   delete?: DeleteResult;
   metrics?: MetricsResult;
   changes?: ChangesBenchResult;
+  scale?: ScaleResult;
 }
 
 export interface Target {
@@ -48,6 +50,7 @@ export async function readResults(dir: string): Promise<Results> {
     delete: await read("delete"),
     metrics: await read("metrics"),
     changes: await read("changes"),
+    scale: await read("scale"),
   };
 }
 
@@ -91,6 +94,24 @@ export function targets(r: Results): Target[] {
     out.push({ target: `changes API, ${c.files.toLocaleString("en")} changed files: a fresh listing ≤ ${CHANGES_COLD_TARGET_S} s`, measured: `median ${ms(c.cold_ms.median)} (daemon ${ms(c.compute_ms.median)}); cached ${ms(c.cached_ms.median)}, drill ${ms(c.drill_ms.median)}`, met: c.files < 100_000 ? null : c.cold_ms.median <= CHANGES_COLD_TARGET_S * 1000 });
     out.push({ target: "other daemon calls while a listing runs: p99 ≤ 250 ms", measured: `tenants.get p99 ${ms(c.other_calls_during_ms.p99)} (median ${ms(c.other_calls_during_ms.median)}, ${c.other_calls_during_ms.n} calls)`, met: c.other_calls_during_ms.p99 <= 250 });
   }
+  for (const [tpl, v] of Object.entries(r.provision?.templates ?? {})) {
+    const w = v.warm;
+    if (!w) continue;
+    out.push({ target: `warm pool, ${tpl}: create→running median ≤ 0.5× the floor's`, measured: `${ms(v.contenders["hoody-warm"]?.sequential_ms.median)} vs floor ${ms(v.contenders.floor?.sequential_ms.median)} = ${x(w.sequential_vs_floor)} (${w.claimed}/${w.creates} creates claimed a member)`, met: w.sequential_vs_floor === null ? null : w.sequential_vs_floor <= 0.5 });
+    out.push({ target: `warm pool, ${tpl}: ≥ 15× faster than Incus`, measured: w.incus_speedup === null ? `not measured: ${r.provision?.skipped.incus ?? "incus contender absent"}` : `${w.incus_speedup}×`, met: w.incus_speedup === null ? null : w.incus_speedup >= 15 });
+    if (tpl === "starter") out.push({ target: "warm pool, starter: create→first byte ≤ 80 ms (0.5× 160 ms)", measured: ms(w.first_byte_ms), met: w.first_byte_ms <= 80 });
+    out.push({ target: `warm pool, ${tpl}: memory per waiting member`, measured: `${(w.member_memory_bytes / 1024 / 1024).toFixed(2)} MiB (pool of ${w.size})`, met: null });
+  }
+  if (r.scale) {
+    const c = r.scale;
+    const n = c.options.tenants;
+    const full = n >= 10_000;
+    out.push({ target: `create p50 with ${n} tenants ≤ 1.2× at 100`, measured: `${ms(c.create_running_ms.at_full.median)} vs ${ms(c.create_running_ms.at_100.median)} = ${x(c.create_running_ms.ratio_p50)}`, met: full ? c.create_running_ms.ratio_p50 <= 1.2 : null });
+    const listP99 = Math.max(c.list_ms.page.p99, c.list_ms.deep_page.p99, c.list_ms.search.p99, c.list_ms.sort_name.p99);
+    out.push({ target: `tenants table (page, search, sort) p99 ≤ 100 ms at ${n}`, measured: ms(listP99), met: full ? listP99 <= 100 : null });
+    out.push({ target: `stats for ${c.stats.running} running ≤ 50 ms`, measured: `${ms(c.stats.running_only_collect_ms)} in the daemon (all ${c.stats.tenants}: ${ms(c.stats.all_collect_ms)})`, met: c.stats.running >= 1000 ? c.stats.running_only_collect_ms <= 50 : null });
+    out.push({ target: `daemon start (adoption of ${n + c.run_starter.n}) ≤ 30 s`, measured: `${ms(c.daemon_start.wall_ms)} (adoption ${ms(c.daemon_start.adopt_ms)})`, met: full ? c.daemon_start.wall_ms <= 30_000 : null });
+  }
   if (r.delete) out.push({ target: "GDPR delete is complete", measured: `${r.delete.checks_passed}/${r.delete.tenants * r.delete.checks_per_tenant} checks, median ${ms(r.delete.delete_ms.median)}`, met: r.delete.complete });
   return out;
 }
@@ -110,7 +131,7 @@ export function provisionTable(p: ProvisionResult): string {
       }
     }
     for (const [name, c] of Object.entries(t.contenders)) {
-      if (c.first_byte_ms) rows.push([template, name === "hoody" ? "create → first byte, tenant URL (router)" : "create → first byte, container IP", name, ms(c.first_byte_ms.median), ms(c.first_byte_ms.p99), "", ""]);
+      if (c.first_byte_ms) rows.push([template, name.startsWith("hoody") ? "create → first byte, tenant URL (router)" : "create → first byte, container IP", name, ms(c.first_byte_ms.median), ms(c.first_byte_ms.p99), "", ""]);
     }
   }
   return table(["template", "run", "contender", "median", "p99", "÷ floor", "throughput"], rows);
@@ -177,6 +198,29 @@ export function renderMarkdown(r: Results, chartDir: string): string {
       `## Changes API (delta browser)\n\n${table(["files changed", "fresh listing", "in the daemon", "cached", "drill into a directory", "tenants.get while listing (p99)"], [[c.files, `median ${ms(c.cold_ms.median)}, max ${ms(c.cold_ms.max)}`, ms(c.compute_ms.median), ms(c.cached_ms.median), ms(c.drill_ms.median), ms(c.other_calls_during_ms.p99)]])}\n\nThe tenant wrote them in ${c.write_s} s (busybox sh through exec); the listing counted ${c.listed.added} added entries, ${c.listed.bytes} bytes.\n`,
     );
   }
+  if (r.scale) {
+    const c = r.scale;
+    parts.push(
+      `## Scale: ${c.options.tenants} tenants, ${c.run_starter.n} running\n\n` +
+        table(
+          ["what", "value"],
+          [
+            ["API create (running mini) p50 / p99 at 100 → at all", `${ms(c.create_running_ms.at_100.median)} / ${ms(c.create_running_ms.at_100.p99)} → ${ms(c.create_running_ms.at_full.median)} / ${ms(c.create_running_ms.at_full.p99)}`],
+            ["tenants table p50 / p99: first page, deep page, search, sort by name", [c.list_ms.page, c.list_ms.deep_page, c.list_ms.search, c.list_ms.sort_name].map((s) => `${ms(s.median)} / ${ms(s.p99)}`).join("; ")],
+            ["router first byte, running tenant (p50 / p99)", `${ms(c.router.first_byte_running_ms.median)} / ${ms(c.router.first_byte_running_ms.p99)}`],
+            ["router wake of a stopped tenant (p50)", c.router.wake_stopped_ms ? ms(c.router.wake_stopped_ms.median) : `n/a ${c.router.wake_errors.slice(0, 2).join("; ")}`],
+            [`${c.run_starter.n} starter at once`, `${c.run_starter.wall_s} s, create p50 ${ms(c.run_starter.create_ms.median)}, ${(c.run_starter.memory_per_running_bytes / 1024 / 1024).toFixed(1)} MiB per running tenant (its cgroup; host MemAvailable Δ ${(c.run_starter.host_delta_per_running_bytes / 1024 / 1024).toFixed(1)} MiB)`],
+            ["stats collection: all / running only (in the daemon)", `${ms(c.stats.all_collect_ms)} / ${ms(c.stats.running_only_collect_ms)}`],
+            ["router idle sweep (p50 / p99)", `${ms(c.idle_sweep_ms.median)} / ${ms(c.idle_sweep_ms.p99)}`],
+            ["reconcile", ms(c.reconcile_ms)],
+            ["host daemon start (adoption)", `${ms(c.daemon_start.wall_ms)} (${ms(c.daemon_start.adopt_ms)})`],
+            ["disk per tenant (pool used / tenants; mean delta)", `${(c.disk.per_tenant_bytes / 1024).toFixed(0)} KiB; ${(c.disk.mean_delta_bytes / 1024).toFixed(0)} KiB`],
+            ...Object.entries(c.not_measured).map(([k, v]) => [k, `not measured: ${v}`]),
+          ],
+        ) +
+        `\n\n![scale](${chartDir}/scale.svg)\n`,
+    );
+  }
   if (Object.keys(m.errors).length) parts.push(`## Errors\n\n${Object.entries(m.errors).map(([k, v]) => `- ${k}: ${v}`).join("\n")}\n`);
   return parts.join("\n");
 }
@@ -221,6 +265,17 @@ export function charts(r: Results): Record<string, string> {
       series: [
         { name: "in-daemon collect", points: r.stats.points.map((p) => ({ x: p.tenants, y: p.collect_ms })) },
         { name: "round trip", points: r.stats.points.map((p) => ({ x: p.tenants, y: p.roundtrip_ms })) },
+      ],
+    });
+  }
+  if (r.scale?.create_curve.length) {
+    out["scale.svg"] = lineChart({
+      title: `API create (stopped mini) while filling to ${r.scale.options.tenants} tenants`,
+      xLabel: "tenants",
+      yLabel: "milliseconds",
+      series: [
+        { name: "median", points: r.scale.create_curve.map((p) => ({ x: p.tenants, y: p.median_ms })) },
+        { name: "p99", points: r.scale.create_curve.map((p) => ({ x: p.tenants, y: p.p99_ms })) },
       ],
     });
   }

@@ -5,7 +5,8 @@
 // refreshes README.md's Benchmarks section.
 //   tsx bench/run.ts                    full run (npm run bench), results in bench/results/
 //   tsx bench/run.ts --smoke --out DIR  a few seconds per scenario (npm test's bench smoke test)
-//   --only provision,wake,density,stats,delete,metrics,changes   a subset (development)
+//   --only provision,wake,density,stats,delete,metrics,changes,scale   a subset (development)
+//   HOODY_BENCH_SCALE_TENANTS=300 HOODY_BENCH_SCALE_RUNNING=30 --only scale   the scale scenario at a small size
 //   --set density.target=50 --set provision.templates='["mini"]'   override a count (JSON or text)
 import fs from "node:fs/promises";
 import os from "node:os";
@@ -13,7 +14,7 @@ import path from "node:path";
 import { existsSync } from "node:fs";
 import { execa } from "execa";
 import { TestStack } from "../testkit/stack-harness.js";
-import { FloorContender, HoodyContender, type Contender } from "./lib/contenders.js";
+import { FloorContender, HoodyContender, WarmHoodyContender, type Contender } from "./lib/contenders.js";
 import { incusContender } from "./lib/incus.js";
 import { log, MiB, round } from "./lib/util.js";
 import { provision } from "./scenarios/provision.js";
@@ -23,10 +24,11 @@ import { statsCost, type StatsPoint } from "./scenarios/stats.js";
 import { gdprDelete } from "./scenarios/delete.js";
 import { changesLatency } from "./scenarios/changes.js";
 import { metricsScrape } from "./scenarios/metrics.js";
+import { scale } from "./scenarios/scale.js";
 import { updateReadme, writeReport, type Meta } from "./report.js";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
-const SCENARIOS = ["provision", "wake", "density", "stats", "delete", "metrics", "changes"] as const;
+const SCENARIOS = ["provision", "wake", "density", "stats", "delete", "metrics", "changes", "scale"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 function parseArgs(argv: string[]) {
@@ -66,6 +68,8 @@ const FULL = {
   metrics: { tenants: 1000, scrapes: 30 },
   changes: { files: 100_000, repeats: 5 },
   stack: { poolSizeMiB: 32768, subnet16: true, uidRanges: 1100 },
+  // On a stack of its own; sizes from the environment so the full run can be sized to the box.
+  scale: { tenants: Number(process.env.HOODY_BENCH_SCALE_TENANTS ?? 10_000), running: Number(process.env.HOODY_BENCH_SCALE_RUNNING ?? 1000), curveEvery: 1000, fillConcurrency: 8, samples: 50, poolSizeMiB: 65536 },
 };
 const SMOKE: typeof FULL = {
   provision: { templates: ["mini"], sequential: 2, concurrency: 2, rounds: 1, keep: 20 },
@@ -76,6 +80,7 @@ const SMOKE: typeof FULL = {
   metrics: { tenants: 20, scrapes: 3 },
   changes: { files: 200, repeats: 1 },
   stack: { poolSizeMiB: 4096, subnet16: false, uidRanges: 0 },
+  scale: { tenants: 20, running: 3, curveEvery: 10, fillConcurrency: 4, samples: 3, poolSizeMiB: 4096 },
 };
 
 async function version(cmd: string, args: string[]): Promise<string | null> {
@@ -125,7 +130,7 @@ async function main() {
     };
 
     await run("provision", async () => {
-      contenders.push(new HoodyContender(stack, project), new FloorContender(stack));
+      contenders.push(new HoodyContender(stack, project), new FloorContender(stack), new WarmHoodyContender(stack, project, cfg.provision.concurrency));
       const skipped: Record<string, string> = {};
       if (args.noIncus) skipped.incus = "--no-incus";
       else {
@@ -154,6 +159,7 @@ async function main() {
     });
     await run("stats", () => statsCost(stack, { ...cfg.stats, earlier }));
     await run("metrics", () => metricsScrape(cfg.metrics));
+    await run("scale", () => scale(cfg.scale));
   } finally {
     for (const c of contenders) await c.close().catch(() => undefined);
     const left = await stack.host.client.call("tenants.list", {}).catch(() => [] as { id: string }[]);

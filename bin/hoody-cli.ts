@@ -9,10 +9,11 @@ import { note, out } from "./cli/output";
 import { projects } from "./cli/projects";
 import { scripts } from "./cli/scripts";
 import { snapshots } from "./cli/snapshots";
+import { templates } from "./cli/templates";
 import { tokens } from "./cli/tokens";
 import { USAGE } from "./cli/usage";
 
-const GROUPS: Record<string, Record<string, Handler>> = { projects, containers, snapshots, tokens, scripts };
+const GROUPS: Record<string, Record<string, Handler>> = { projects, containers, snapshots, tokens, scripts, templates };
 
 // ------------------------------------------------------------------ main
 

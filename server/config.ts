@@ -74,6 +74,10 @@ export const WebConfigSchema = z.object({
   faultPoint: optionalText,
   /** HOODY_NEXT_DIST: the dashboard's build directory (next.config.ts reads it itself: Next loads that file on its own). */
   nextDist: z.string().min(1).default(".next"),
+  /** Warm-pool members per template built from a recipe, unless set per template (promoted ones: 0). */
+  warmPoolDefault: z.coerce.number().int().min(0).max(64).default(2),
+  /** How often the pool refill looks for work (it also runs right after a claim). */
+  warmPoolTickMs: ms(2000),
   /** HOODY_ROOT: the project's root, where the Incus engine finds tsx and its image builder. */
   root: z.string().min(1).optional(),
   /** HOODY_INCUS_*: the Incus endpoint (a unix socket, or a URL with client certificate files) and placement. */
@@ -124,6 +128,8 @@ const VARS: Record<Exclude<keyof WebConfig, "incus">, string> = {
   statsSampleMs: "HOODY_STATS_SAMPLE_MS",
   faultPoint: "HOODY_FAULT_POINT",
   nextDist: "HOODY_NEXT_DIST",
+  warmPoolDefault: "HOODY_WARM_POOL_DEFAULT",
+  warmPoolTickMs: "HOODY_WARM_POOL_TICK_MS",
   root: "HOODY_ROOT",
 };
 const INCUS_VARS: Record<keyof WebConfig["incus"], string> = {

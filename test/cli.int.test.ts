@@ -42,6 +42,21 @@ describe("hoody CLI", () => {
     expect((await cli("projects", "rm", p.id)).exitCode).toBe(0);
   });
 
+  it("sets and shows a template's warm pool, and the capacity left; a bad size is a usage error", async () => {
+    const set = await cli("templates", "pool", "mini", "1");
+    expect(set.stdout).toContain("warm pool of mini: size 1");
+    const pools = await waitFor(async () => {
+      const r = JSON.parse((await cli("--json", "templates", "pools")).stdout) as { pools: { template: string; size: number; ready: number }[] };
+      return r.pools.find((p) => p.template === "mini" && p.ready === 1) ? r : null;
+    }, 60_000);
+    expect(pools.pools.find((p) => p.template === "mini")).toMatchObject({ size: 1, ready: 1 });
+    const cap = JSON.parse((await cli("templates", "capacity")).stdout);
+    expect(cap.uid_ranges.used).toBeGreaterThanOrEqual(1);
+    expect(cap.warm_pool.find((w: { template: string }) => w.template === "mini")).toMatchObject({ size: 1 });
+    expect((await cli("templates", "pool", "mini", "65")).exitCode).toBe(2);
+    expect((await cli("templates", "pool", "mini", "default")).stdout).toContain("size 0 (default)");
+  });
+
   it("reports usage errors with exit 2 and API errors with their code", async () => {
     expect((await cli("containers", "frobnicate")).exitCode).toBe(2);
     const bad = await execa(path.resolve(import.meta.dirname, "../bin/hoody.js"), ["--url", s.url, "--token", "hdy_nope", "projects", "list"], { reject: false });

@@ -93,11 +93,13 @@ export class TestStack {
   }
 
   async startWeb(): Promise<void> {
+    // No warm pool unless a test sets one (webEnv or PUT /warm-pool): members made in the background
+    // would change what every other suite counts (tenants, addresses, chains).
     const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "server/web/main.ts"), "-p", String(this.port), "-H", this.bindHost], {
       cwd: ROOT,
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, ...this.host.env, HOODY_NEXT_DIST: NEXT_DIST, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", HOODY_ROUTER_PORT: String(this.routerPort || 8080), HOODY_DOMAIN: "localhost", ...this.webEnv },
+      env: { ...process.env, ...this.host.env, HOODY_NEXT_DIST: NEXT_DIST, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", HOODY_ROUTER_PORT: String(this.routerPort || 8080), HOODY_DOMAIN: "localhost", HOODY_WARM_POOL_DEFAULT: "0", ...this.webEnv },
     });
     this.web = child;
     child.stdout!.on("data", (d) => (this.webLog += d));
@@ -178,13 +180,13 @@ export class TestStack {
     return { status: res.status, headers: res.headers, body: parsed };
   }
 
-  async stop(): Promise<void> {
+  async stop(opts: { erase?: boolean } = {}): Promise<void> {
     await killGroup(this.routerProc);
     await this.killWeb();
     try {
       await this.incus?.stop();
     } finally {
-      await this.host.stop();
+      await this.host.stop(opts);
     }
   }
 }

@@ -8,6 +8,7 @@ import { Alert, btn, Button, Card, EmptyState, HeadRow, Loading, linkCls, Table,
 import { errorCode, errorText } from "~/app/_lib/errors";
 import { bytes } from "~/app/_lib/format";
 import { api } from "~/app/_lib/trpc";
+import { CapacityCard } from "./capacity-card";
 
 function pct(part: number, whole: number): number {
   if (!Number.isFinite(part) || !Number.isFinite(whole) || whole <= 0) return 0;
@@ -158,6 +159,8 @@ export default function OverviewPage() {
             </Link>
           </p>
         </Card>
+
+        <CapacityCard />
 
         <Card title="Host facts">
           <dl className="grid grid-cols-2 gap-x-4 gap-y-2 text-sm">

@@ -7,6 +7,7 @@ Commands:
   containers   create, copy, list, inspect, start/stop, pause/resume, erase containers; env vars; exec
   snapshots    list, create, restore and delete a container's snapshots
   tokens       list, create and revoke API tokens (admin)
+  templates    warm pools per template, and the capacity left (admin)
   scripts      exec scripts: list, and set their secrets and settings (admin)
 
 Global options:
@@ -58,6 +59,11 @@ Errors print "error CODE: message" on stderr and exit 1; usage errors exit 2.`,
   hoody tokens revoke <token-id>
 
   A token with --project sees only that project; without, it is an admin token.`,
+
+  templates: `Usage:
+  hoody templates pools                        each template's warm pool: size, ready, being made, memory
+  hoody templates pool <template> <size>       0–64 members kept ready (0: off); 'default' returns to the default
+  hoody templates capacity                     what the box has left (tenants, uid ranges, addresses, memory, pool)`,
 
   scripts: `Usage:
   hoody scripts list                                   scripts, settings, masked secrets, recent runs

@@ -22,6 +22,8 @@ export interface CoreSettings {
   domain: string;
   routerPort: number;
   maxFirewallRules: number;
+  /** Warm-pool members per recipe-built template when none is set (HOODY_WARM_POOL_DEFAULT); 0 when absent. */
+  warmPoolDefault?: number;
 }
 
 /** Rows of a table (matching `where`): the one count query every service uses. */

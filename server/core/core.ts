@@ -24,9 +24,13 @@ import { SnapshotService } from "./snapshots";
 import { StatsService } from "./stats";
 import { TemplateService } from "./templates";
 import { TokenService } from "./tokens";
+import { WarmPoolService } from "./warm-pool";
+import { CapacityService } from "./capacity";
 
 export { type Actor, type CoreSettings, SYSTEM } from "./context";
 export { sha256 } from "./ids";
+export type { WarmPoolView } from "./warm-pool";
+export type { CapacityView } from "./capacity";
 export type { ContainerOperation, ContainerStatsView, ContainerStatus, ContainerView, ProjectView, RouteTarget, ServerView } from "./views";
 
 export class Core {
@@ -49,6 +53,8 @@ export class Core {
   readonly erasure: ErasureService;
   readonly reconciler: Reconciler;
   readonly scripts: ScriptStore;
+  readonly warmPool: WarmPoolService;
+  readonly capacity: CapacityService;
 
   constructor(db: Db, engine: Engine, settings: CoreSettings, admission?: Admission) {
     const ctx = new CoreContext(db, engine, settings, admission ?? createAdmission());
@@ -59,7 +65,9 @@ export class Core {
     this.containers = new ContainerService(ctx);
     this.snapshots = new SnapshotService(ctx, this.containers);
     this.changes = new ChangesService(ctx, this.snapshots);
-    this.provisioning = new ProvisioningService(ctx, this.containers, this.servers, this.snapshots);
+    this.warmPool = new WarmPoolService(ctx);
+    this.capacity = new CapacityService(ctx, this.warmPool);
+    this.provisioning = new ProvisioningService(ctx, this.containers, this.servers, this.snapshots, this.warmPool);
     this.lifecycle = new LifecycleService(ctx, this.containers);
     this.firewall = new FirewallService(ctx);
     this.templates = new TemplateService(ctx);

@@ -22,7 +22,7 @@ export function getCore(): Core {
   const db = openDb(dbPath(config));
   // HOODY_ENGINE=incus drives an Incus server or cluster (HOODY_INCUS_* settings); the embedded host daemon is the default.
   const engine = config.engine === "incus" ? incusEngine(config) : new HostEngine(new HostClient(hostdSocket(config)));
-  const core = new Core(db, engine, { domain: config.domain, routerPort: config.routerPort, maxFirewallRules: 100 });
+  const core = new Core(db, engine, { domain: config.domain, routerPort: config.routerPort, maxFirewallRules: 100, warmPoolDefault: config.warmPoolDefault });
   const tokenFile = path.join(dir, "admin-token");
   if (fs.existsSync(tokenFile)) core.tokens.ensureAdmin(fs.readFileSync(tokenFile, "utf8").trim());
   const auth = new OperatorAuth(db);

@@ -1,5 +1,5 @@
 // What the tenant router asks of core: host name to target, wake/stop, idle timeouts, request counts, the engine's tenant list.
-import { eq, sql } from "drizzle-orm";
+import { eq, inArray, sql } from "drizzle-orm";
 import * as t from "../db/schema";
 import type { TenantInfo } from "../shared/protocol";
 import { type CoreContext, SYSTEM } from "./context";
@@ -57,9 +57,14 @@ export class RoutingService {
    * Effective idle timeouts of every container (seconds; null = never), from the database alone,
    * keyed by engine name (the router matches them to the engine's tenant list) with the public id.
    */
-  private async idleTimeouts(): Promise<Map<string, { id: string; timeoutS: number | null }>> {
+  /** Of the given engine names only: the sweep reads the rows of the tenants that run, not every row. */
+  private async idleTimeouts(engineNames: string[]): Promise<Map<string, { id: string; timeoutS: number | null }>> {
     const templates = await this.ctx.templatesCached();
-    const rows = this.ctx.db.select({ id: t.containers.id, engineName: t.containers.engineName, template: t.containers.template, idleTimeoutS: t.containers.idleTimeoutS }).from(t.containers).all();
+    const rows: { id: string; engineName: string; template: string; idleTimeoutS: number | null }[] = [];
+    for (let i = 0; i < engineNames.length; i += 500) {
+      const chunk = engineNames.slice(i, i + 500);
+      rows.push(...this.ctx.db.select({ id: t.containers.id, engineName: t.containers.engineName, template: t.containers.template, idleTimeoutS: t.containers.idleTimeoutS }).from(t.containers).where(inArray(t.containers.engineName, chunk)).all());
+    }
     return new Map(rows.map((r) => [r.engineName, { id: r.id, timeoutS: effectiveIdle(r, templates) }]));
   }
 
@@ -69,7 +74,10 @@ export class RoutingService {
    * effective idle timeout (none when the engine does not answer: nothing is stopped then).
    */
   async idleStates(): Promise<{ id: string; state: TenantInfo["state"]; timeoutS: number | null }[]> {
-    const [tenants, timeouts] = await Promise.all([this.ctx.engine.listTenants().catch(() => []), this.idleTimeouts()]);
+    // Only tenants with processes: a stopped one has nothing to stop (at 10,000 tenants with 1,000
+    // running, the full list was ten times the work and the JSON on every sweep).
+    const tenants = await this.ctx.engine.listTenants({ running: true }).catch(() => []);
+    const timeouts = await this.idleTimeouts(tenants.map((x) => x.id));
     // The engine lists tenants by engine name; the router keeps everything by public id.
     return tenants.flatMap((x) => {
       const row = timeouts.get(x.id);

@@ -90,7 +90,7 @@ export const CreateContainerBody = z
     cache: NotOffered,
     cache_image: NotOffered,
     prespawn: NotOffered,
-    /** There is no prespawn pool: every create is fresh, so either value is honoured. */
+    /** true: never a warm-pool member, always a fresh create (Hoody's prespawn bypass). */
     bypass_prespawn: z.boolean().optional(),
     realm_ids: RealmIds,
     limits: LimitsInput.optional(),
@@ -160,7 +160,7 @@ export const ListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   sort_by: z.enum(["id", "name", "status", "created_at", "updated_at"]).default("created_at"),
   sort_order: z.enum(["asc", "desc"]).default("desc"),
-  status: z.enum(["creating", "running", "paused", "stopped", "failed", "deleting"]).optional(),
+  status: z.enum(["creating", "claiming", "running", "paused", "stopped", "failed", "deleting"]).optional(),
   template: TemplateName.optional(),
   search: z.string().max(100).optional(),
 });
@@ -245,3 +245,5 @@ export type ChangesQuery = z.infer<typeof ChangesQuery>;
 
 /** GET /containers/{id}/changes/content. */
 export const ChangeContentQuery = z.object({ path: z.string().min(1).max(4096) });
+/** A template's warm-pool size; null: back to the default. */
+export const WarmPoolSizeBody = z.object({ size: z.number().int().min(0).max(64).nullable() }).strict();

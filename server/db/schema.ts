@@ -28,6 +28,17 @@ export const templates = sqliteTable("templates", {
   createdAt: text("created_at").notNull().default(now),
 });
 
+/**
+ * Warm-pool size per template, set by the operator. No row: the default (HOODY_WARM_POOL_DEFAULT for
+ * templates built from a recipe, 0 for promoted ones). Not part of `templates`, which the reconciler
+ * rewrites from the engine.
+ */
+export const templatePools = sqliteTable("template_pools", {
+  template: text("template").primaryKey(),
+  size: integer("size").notNull(),
+  updatedAt: text("updated_at").notNull().default(now),
+});
+
 export const containers = sqliteTable(
   "containers",
   {
@@ -72,7 +83,16 @@ export const containers = sqliteTable(
     createdAt: text("created_at").notNull().default(now),
     updatedAt: text("updated_at").notNull().default(now),
   },
-  (t) => [uniqueIndex("containers_label").on(t.label), uniqueIndex("containers_engine_name").on(t.engineName), index("containers_project").on(t.projectId)],
+  // The tenants table pages by its sort (created_at by default, name, updated_at), overall or in a
+  // project: without an index per sort SQLite sorts every row for each page (10,000 on a full box).
+  (t) => [
+    uniqueIndex("containers_label").on(t.label),
+    uniqueIndex("containers_engine_name").on(t.engineName),
+    index("containers_project").on(t.projectId, t.createdAt),
+    index("containers_created").on(t.createdAt),
+    index("containers_name").on(t.name),
+    index("containers_updated").on(t.updatedAt),
+  ],
 );
 
 /**

@@ -1,15 +1,22 @@
 // The Engine over the embedded host daemon (its unix socket).
 import os from "node:os";
 import type { HostClient } from "./host-client";
-import type { ChangesQuery, DeltaBrowser, Engine, EngineCapabilities, EngineServer } from "./types";
+import type { ChangesQuery, DeltaBrowser, Engine, EngineCapabilities, EnginePool, EngineServer } from "./types";
 
 export class HostEngine implements Engine {
   readonly kind = "host" as const;
   readonly deltas: DeltaBrowser;
+  readonly warmPool: EnginePool;
   constructor(readonly client: HostClient) {
     this.deltas = {
       changes: (id: string, query: ChangesQuery) => client.call("tenants.changes", { id, ...query }),
       readFile: (id: string, path: string) => client.call("tenants.readFile", { id, path }),
+    };
+    this.warmPool = {
+      prepare: (template) => client.call("pool.prepare", { template }),
+      claim: (input) => client.call("pool.claim", input),
+      list: () => client.call("pool.list", {}),
+      discard: (template, keep) => client.call("pool.discard", { template, keep }),
     };
   }
 
@@ -48,8 +55,8 @@ export class HostEngine implements Engine {
   deleteTemplate(name: string) {
     return this.client.call("templates.delete", { name });
   }
-  listTenants() {
-    return this.client.call("tenants.list", {});
+  listTenants(opts: { running?: boolean } = {}) {
+    return this.client.call("tenants.list", opts);
   }
   getTenant(id: string) {
     return this.client.call("tenants.get", { id });

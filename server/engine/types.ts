@@ -9,6 +9,7 @@ import type {
   HostInfo,
   HostStats,
   Limits,
+  PoolInfo,
   SnapshotInfo,
   TemplateInfo,
   TemplateSettings,
@@ -38,6 +39,16 @@ export interface EngineServer {
   specs: { cpuModel: string | null; cpuThreads: number | null; memoryBytes: number | null; diskBytes: number | null };
 }
 
+export interface EnginePool {
+  /** Makes one member of the template's pool, started with its init waiting for a claim. */
+  prepare(template: string): Promise<{ id: string }>;
+  /** A create served from the pool; null when no member fits, and the caller creates as usual. */
+  claim(input: CreateTenantInput): Promise<TenantInfo | null>;
+  list(): Promise<PoolInfo[]>;
+  /** Erases the template's members beyond `keep`. */
+  discard(template: string, keep: number): Promise<{ removed: number }>;
+}
+
 export interface Engine {
   readonly kind: "host" | "incus";
   capabilities(): EngineCapabilities;
@@ -52,7 +63,8 @@ export interface Engine {
   promote(id: string, name: string, settings?: Partial<TemplateSettings>): Promise<TemplateInfo>;
   deleteTemplate(name: string): Promise<{ existed: boolean }>;
 
-  listTenants(): Promise<TenantInfo[]>;
+  /** `running`: only tenants with processes (running or paused); an engine may answer more, callers filter on state. */
+  listTenants(opts?: { running?: boolean }): Promise<TenantInfo[]>;
   getTenant(id: string): Promise<TenantInfo>;
   createTenant(input: CreateTenantInput): Promise<TenantInfo>;
   startTenant(id: string): Promise<TenantInfo>;
@@ -71,6 +83,12 @@ export interface Engine {
   exec(id: string, command: string[], timeoutMs?: number): Promise<ExecResult>;
   /** The tail of the app's console output. */
   logs(id: string, maxBytes?: number): Promise<string>;
+
+  /**
+   * The engine's warm pool; absent on an engine without one (creates keep today's path). The
+   * engine makes, claims and discards members; core decides how many and when (core/warm-pool.ts).
+   */
+  readonly warmPool?: EnginePool;
 
   createSnapshot(id: string, name?: string): Promise<SnapshotInfo>;
   restoreSnapshot(id: string, name: string): Promise<TenantInfo>;

@@ -19,6 +19,7 @@ import { createTenant, getTenantInfo, listTenants } from "./tenants.js";
 import { exec, initPid, logs, pauseTenant, restartTenant, resumeTenant, startTenant, stopTenant, updateTenant } from "./lifecycle.js";
 import { setFirewall } from "./network.js";
 import { deleteTenant } from "./erase.js";
+import { claimMember, discardMembers, listPool, prepareMember } from "./warm-pool.js";
 import { createSnapshot, deleteSnapshot, listSnapshots, restoreSnapshot } from "./snapshots.js";
 import { type ChangesInput, readTenantFile, tenantChanges } from "./changes.js";
 
@@ -62,8 +63,8 @@ export class Host {
     return deleteTemplate(this.h, name);
   }
 
-  listTenants() {
-    return listTenants(this.h);
+  listTenants(opts: { running?: boolean } = {}) {
+    return listTenants(this.h, opts);
   }
 
   getTenantInfo(id: string) {
@@ -119,6 +120,17 @@ export class Host {
 
   deleteTenant(id: string) {
     return deleteTenant(this.h, id);
+  }
+
+  /** The warm pool's members (warm-pool.ts): one face for its four methods. */
+  get warm() {
+    const h = this.h;
+    return {
+      prepare: (template: string) => prepareMember(h, template),
+      claim: (input: CreateTenantInput) => claimMember(h, input),
+      list: () => listPool(h),
+      discard: (template: string, keep: number) => discardMembers(h, template, keep),
+    };
   }
 
   createSnapshot(id: string, name?: string) {

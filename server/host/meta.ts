@@ -28,6 +28,11 @@ export const TenantMetaSchema = z.object({
   /** Brought back at a host boot when it wanted to run (Hoody's autostart); false: stays stopped until started. */
   autostart: z.boolean().default(true),
   labels: z.record(z.string(), z.string()).default({}),
+  /**
+   * A warm-pool member (warm-pool.ts): made and started ahead for its template, its init waiting to
+   * be claimed. Not a tenant of anyone yet: tenant listings, stats and template counts leave it out.
+   */
+  pooled: z.boolean().default(false),
 });
 export type TenantMeta = z.infer<typeof TenantMetaSchema>;
 

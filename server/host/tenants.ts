@@ -1,8 +1,6 @@
 // Tenants: listing, allocation (id, uid range, address) and create.
 import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
-import { UID_RANGE } from "./drivers/lxc.js";
-import { firstFreeIp } from "../shared/ip.js";
 import { Revert } from "../shared/revert.js";
 import { EngineError } from "../shared/errors.js";
 import { LimitsSchema, NAME_RE, type CreateTenantInput, type TenantInfo } from "../shared/protocol.js";
@@ -11,8 +9,9 @@ import { parseCreateTenant } from "../shared/engine-input.js";
 import type { HostState } from "./state.js";
 import { applyFirewall } from "./network.js";
 
-export function listTenants(h: HostState): TenantInfo[] {
-  return [...h.tenants.values()].map((m) => h.tenantInfo(m));
+/** `running`: only those with processes (the idle sweep's question; at 10,000 tenants the full list is megabytes). */
+export function listTenants(h: HostState, opts: { running?: boolean } = {}): TenantInfo[] {
+  return [...h.tenants.values()].filter((m) => !m.pooled && (!opts.running || h.cgroups.running(m.id))).map((m) => h.tenantInfo(m));
 }
 
 export function getTenantInfo(h: HostState, id: string): TenantInfo {
@@ -20,27 +19,19 @@ export function getTenantInfo(h: HostState, id: string): TenantInfo {
 }
 
 export function allocate(h: HostState): { id: string; uidBase: number; ip: string } {
-  const used = [...h.tenants.values()];
   let id: string;
   do id = `c${randomBytes(8).toString("hex").slice(0, 10)}`;
   while (h.tenants.has(id));
-  const usedUid = new Set(used.map((m) => m.uidBase));
-  let uidBase = -1;
-  for (let i = 0; i < h.config.uidRanges; i++) {
-    const b = h.config.uidBase + i * UID_RANGE;
-    if (!usedUid.has(b)) {
-      uidBase = b;
-      break;
-    }
-  }
-  if (uidBase < 0) throw new EngineError("EXHAUSTED", "no free uid range: raise HOODY_UID_RANGES");
-  const usedIp = new Set(used.map((m) => m.ip));
-  const ip = firstFreeIp(h.config.subnet, usedIp);
+  // The lowest free of each, kept by the map as tenants come and go (tenant-map.ts): no scan of all tenants per create.
+  const uidBase = h.tenants.freeUidBase();
+  if (uidBase === null) throw new EngineError("EXHAUSTED", "no free uid range: raise HOODY_UID_RANGES");
+  const ip = h.tenants.freeIp();
   if (!ip) throw new EngineError("EXHAUSTED", `no free address in ${h.config.subnet}`);
   return { id, uidBase, ip };
 }
 
-export async function createTenant(h: HostState, input: CreateTenantInput): Promise<TenantInfo> {
+/** `pool`: make a warm-pool member of the template (warm-pool.ts) instead of someone's tenant. */
+export async function createTenant(h: HostState, input: CreateTenantInput, pool?: { beforeStart: (m: TenantMeta) => Promise<void> }): Promise<TenantInfo> {
   const req = parseCreateTenant(input);
   await h.assertPoolRoom();
   const tpl = h.getTemplate(req.template);
@@ -83,6 +74,7 @@ export async function createTenant(h: HostState, input: CreateTenantInput): Prom
     wantRunning: req.start,
     autostart: req.autostart,
     labels: req.labels,
+    pooled: !!pool,
   };
   h.tenants.set(id, meta);
   return h.lock.run(id, () =>
@@ -112,7 +104,7 @@ export async function createTenant(h: HostState, input: CreateTenantInput): Prom
         revert.add("ramdisk", async () => void (await h.ramdisks.remove(id)));
         revert.add("shares", async () => void (await h.shares.remove(id)));
         revert.add("proc", async () => void (await h.procs.remove(id)));
-        await h.startLocked(meta);
+        await h.startLocked(meta, pool && (() => pool.beforeStart(meta)));
         revert.add("running tenant", () => h.lxc.stop(id, { force: true, timeoutS: 0 }));
       }
       meta.phase = "ready";

@@ -28,6 +28,7 @@ import {
   StopBody,
   UpdateContainerBody,
   UpdateProjectBody,
+  WarmPoolSizeBody,
 } from "../core/schemas";
 import { HistoryRange } from "../core/stats-history";
 import { listScripts } from "../exec/files";
@@ -327,6 +328,9 @@ export const routes: Route[] = [
   // ---------------------------------------------------------------- templates, tokens, audit
   route({ method: "GET", path: "/templates", summary: "List templates", tag: "Templates", message: "Templates retrieved", handler: async ({ core }) => ({ templates: await core.templates.list() }) }),
   route({ method: "POST", path: "/templates", summary: "Build a template from a recipe (admin)", tag: "Templates", body: BuildTemplateBody, status: 201, message: "Template built", handler: ({ core, actor, body }) => core.templates.build(actor, body) }),
+  route({ method: "GET", path: "/warm-pool", summary: "Each template's warm pool: its size (set or default), members ready and being made, their memory", tag: "Templates", message: "Warm pools retrieved", handler: async ({ core }) => ({ pools: await core.warmPool.list() }) }),
+  route({ method: "PUT", path: "/warm-pool/{template}", summary: "Set a template's warm-pool size (admin; 0 turns it off, null returns to the default)", tag: "Templates", body: WarmPoolSizeBody, message: "Warm pool updated", handler: ({ core, actor, params, body }) => core.warmPool.setSize(actor, params.template, body.size) }),
+  route({ method: "GET", path: "/capacity", summary: "What the box has left (admin): tenants, uid ranges, addresses, memory for running ones, pool bytes, warm pools", tag: "Servers", message: "Capacity retrieved", handler: ({ core, actor }) => core.capacity.get(actor) }),
   route({ method: "POST", path: "/templates/promote", summary: "Promote a container to a template (admin)", tag: "Templates", body: PromoteBody, status: 201, message: "Template created", handler: ({ core, actor, body }) => core.templates.promote(actor, body) }),
   route({ method: "GET", path: "/tokens", summary: "List API tokens (admin)", tag: "Tokens", message: "Tokens retrieved", handler: ({ core, actor }) => ({ tokens: core.tokens.list(actor) }) }),
   route({ method: "POST", path: "/tokens", summary: "Create an API token, shown once (admin)", tag: "Tokens", body: CreateTokenBody, status: 201, message: "Token created", noReplay: true, handler: ({ core, actor, body }) => core.tokens.create(actor, body) }),

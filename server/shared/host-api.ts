@@ -11,6 +11,7 @@ import {
   type HostInfo,
   type HostStats,
   LimitsSchema,
+  type PoolInfo,
   SNAPSHOT_NAME_RE,
   type SnapshotInfo,
   TEMPLATE_NAME_RE,
@@ -39,7 +40,8 @@ export const HOST_INPUTS = {
   "templates.list": z.object({}),
   "templates.promote": Id.extend({ name: z.string().regex(TEMPLATE_NAME_RE), settings: TemplateSettingsPatchSchema.optional() }),
   "templates.delete": z.object({ name: z.string().regex(TEMPLATE_NAME_RE) }),
-  "tenants.list": z.object({}),
+  /** running: only tenants with processes (running or paused), what the router's idle sweep needs. */
+  "tenants.list": z.object({ running: z.boolean().optional() }),
   "tenants.get": Id,
   "tenants.create": CreateTenantSchema,
   "tenants.start": Id,
@@ -59,6 +61,10 @@ export const HOST_INPUTS = {
   "tenants.exec": Id.extend({ command: z.array(z.string().max(64 * 1024)).min(1).max(256), timeoutMs: z.number().int().min(100).max(600_000).optional() }),
   "tenants.initPid": Id,
   "tenants.logs": Id.extend({ maxBytes: z.number().int().min(1).max(1024 * 1024).optional() }),
+  "pool.prepare": z.object({ template: z.string().regex(TEMPLATE_NAME_RE) }),
+  "pool.claim": CreateTenantSchema,
+  "pool.list": z.object({}),
+  "pool.discard": z.object({ template: z.string().regex(TEMPLATE_NAME_RE), keep: z.number().int().min(0).max(10_000) }),
   "snapshots.create": Id.extend({ name: z.string().regex(SNAPSHOT_NAME_RE).optional() }),
   "snapshots.list": Id,
   "snapshots.restore": Id.extend({ name: z.string().regex(SNAPSHOT_NAME_RE) }),
@@ -88,6 +94,10 @@ export interface HostResults {
   "tenants.exec": ExecResult;
   "tenants.initPid": number | null;
   "tenants.logs": string;
+  "pool.prepare": { id: string };
+  "pool.claim": TenantInfo | null;
+  "pool.list": PoolInfo[];
+  "pool.discard": { removed: number };
   "snapshots.create": SnapshotInfo;
   "snapshots.list": SnapshotInfo[];
   "snapshots.restore": TenantInfo;

@@ -243,6 +243,8 @@ export interface HostStats {
   ksm: { run: boolean; pagesShared: number; pagesSharing: number; savedBytes: number; generalProfitBytes: number };
   memory: { totalBytes: number; availableBytes: number };
   tenants: { total: number; running: number };
+  /** What is left to lease (the host engine): uid ranges and addresses, each tenant and pool member holding one. */
+  capacity?: { uidRanges: { total: number; used: number }; addresses: { total: number; used: number } };
   collectedMs: number;
 }
 
@@ -265,4 +267,15 @@ export interface ExecResult {
   stdout: string;
   stderr: string;
   timedOut: boolean;
+}
+
+/** A template's warm pool on an engine: members made and started ahead, waiting to be claimed by a create. */
+export interface PoolInfo {
+  template: string;
+  /** Started, init waiting for a claim. */
+  ready: number;
+  /** Being made. */
+  preparing: number;
+  /** What the ready members hold in memory together (their cgroups). */
+  memoryBytes: number;
 }

@@ -44,12 +44,16 @@ import {
   type FakeTenant,
 } from "./model";
 
+import { FakeWarmPool } from "./pool";
+
 export * from "./model";
 
 export class FakeEngine implements Engine {
   readonly kind: "host" | "incus";
   readonly tenants = new Map<string, FakeTenant>();
   readonly templates = new Map<string, FakeTemplate>();
+  /** The host engine's warm pool (Incus has none). */
+  readonly warmPool?: FakeWarmPool;
   /** Calls recorded, failures injected, calls held: the test's controls. */
   readonly script = new FakeScript();
   /** Answers exec; default: exit 0 with no output. Return undefined to fall back to the default. */
@@ -78,6 +82,7 @@ export class FakeEngine implements Engine {
     this.recipes = new Set(opts.recipes ?? ["mini", "node"]);
     this.maxTenants = opts.maxTenants ?? Infinity;
     this.addTemplate("mini");
+    if (this.kind === "host") this.warmPool = new FakeWarmPool(this);
   }
 
   // ---------------------------------------------------------------- test controls
@@ -150,6 +155,14 @@ export class FakeEngine implements Engine {
           ksm: { run: this.caps.ksm, pagesShared: 0, pagesSharing: 0, savedBytes: 0, generalProfitBytes: 0 },
           memory: { totalBytes: 8 * 1024 * MiB, availableBytes: 6 * 1024 * MiB },
           tenants: { total: all.length, running: all.filter((t) => t.state === "running" || t.state === "paused").length },
+          // As the daemon counts them: tenants and pool members each hold a uid range and an address.
+          ...(this.kind === "host" && {
+            capacity: (() => {
+              const total = Number.isFinite(this.maxTenants) ? this.maxTenants : 4096;
+              const used = all.length + (this.warmPool?.members.size ?? 0);
+              return { uidRanges: { total, used }, addresses: { total, used } };
+            })(),
+          }),
           collectedMs: 1,
         },
         tenants: picked.map((t) => tenantStats(t, !!opts.ids)),
@@ -203,8 +216,8 @@ export class FakeEngine implements Engine {
   }
 
 
-  listTenants(): Promise<TenantInfo[]> {
-    return this.script.run("listTenants", [], () => [...this.tenants.values()].map((t) => tenantInfo(t)));
+  listTenants(opts: { running?: boolean } = {}): Promise<TenantInfo[]> {
+    return this.script.run("listTenants", [opts], () => [...this.tenants.values()].filter((t) => !opts.running || t.state === "running" || t.state === "paused").map((t) => tenantInfo(t)));
   }
 
   getTenant(id: string): Promise<TenantInfo> {
@@ -220,7 +233,7 @@ export class FakeEngine implements Engine {
     const tpl = this.getTemplate(req.template);
     const source = req.sourceTenant ? this.tenant(req.sourceTenant) : null;
     const snap = source && req.sourceSnapshot ? (source.snapshots.find((s) => s.name === req.sourceSnapshot) ?? fail("SNAPSHOT_NOT_FOUND", `snapshot ${req.sourceSnapshot} of ${source.id} not found`)) : null;
-    if (this.tenants.size >= this.maxTenants) fail("EXHAUSTED", `no free address (fake limit of ${this.maxTenants} tenants)`);
+    if (this.tenants.size + (this.warmPool?.members.size ?? 0) >= this.maxTenants) fail("EXHAUSTED", `no free address (fake limit of ${this.maxTenants} tenants)`);
     if (this.kind === "incus" && req.member && !this.places.some((p) => p.member === req.member)) fail("INVALID_INPUT", `no cluster member ${req.member}`);
     let id: string;
     do id = `c${randomBytes(8).toString("hex").slice(0, 10)}`;

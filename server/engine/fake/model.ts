@@ -16,7 +16,7 @@ import type { Engine, EngineCapabilities, EngineServer } from "../types";
 export type FakeFailure = EngineErrorCode | "UNAVAILABLE";
 
 /** Methods of the Engine that can be recorded, failed or held. */
-export type FakeMethod = Exclude<keyof Engine, "kind" | "capabilities" | "deltas"> | "changes" | "readFile";
+export type FakeMethod = Exclude<keyof Engine, "kind" | "capabilities" | "deltas" | "warmPool"> | "changes" | "readFile" | "pool.prepare" | "pool.claim" | "pool.list" | "pool.discard";
 
 export interface FakeSnapshot {
   name: string;
