@@ -1,11 +1,14 @@
 // The Engine over the embedded host daemon (its unix socket).
 import os from "node:os";
 import type { HostClient } from "./host-client";
-import type { Engine, EngineCapabilities, EngineServer } from "./types";
+import type { Engine, EngineCapabilities, EngineDedup, EngineServer } from "./types";
 
 export class HostEngine implements Engine {
   readonly kind = "host" as const;
-  constructor(readonly client: HostClient) {}
+  readonly dedup: EngineDedup;
+  constructor(readonly client: HostClient) {
+    this.dedup = { start: (opts) => client.call("dedup.start", opts), status: () => client.call("dedup.status", {}) };
+  }
 
   capabilities(): EngineCapabilities {
     return { deltaDisk: true, ksm: true, snapshots: true, firewall: true };

@@ -3,6 +3,8 @@
 // what an engine measures instead of guessing.
 import type {
   CreateTenantInput,
+  DedupRun,
+  DedupStatus,
   DeleteReport,
   ExecResult,
   FirewallRule,
@@ -71,4 +73,13 @@ export interface Engine {
   createSnapshot(id: string, name?: string): Promise<SnapshotInfo>;
   restoreSnapshot(id: string, name: string): Promise<TenantInfo>;
   deleteSnapshot(id: string, name: string): Promise<{ existed: boolean }>;
+
+  /** Dedup of the pool's identical extents (server/host/dedup.ts); where it cannot run, status says why and start refuses. */
+  readonly dedup: EngineDedup;
+}
+
+export interface EngineDedup {
+  /** Starts a run in the background; while one runs, answers it with started: false. */
+  start(opts: { deadlineS?: number; trigger?: "manual" | "schedule" }): Promise<{ run: DedupRun; started: boolean }>;
+  status(): Promise<DedupStatus>;
 }

@@ -40,6 +40,8 @@ const HANDLERS: Handlers = {
   "snapshots.list": (h, i) => h.listSnapshots(i.id),
   "snapshots.restore": (h, i) => h.restoreSnapshot(i.id, i.name),
   "snapshots.delete": (h, i) => h.deleteSnapshot(i.id, i.name),
+  "dedup.start": (h, i) => h.startDedup(i),
+  "dedup.status": (h) => h.dedupStatus(),
 };
 
 function errorBody(e: unknown): { status: number; body: { error: { code: EngineErrorCode; message: string } } } {

@@ -135,4 +135,12 @@ export class Host {
   deleteSnapshot(id: string, name: string) {
     return deleteSnapshot(this.h, id, name);
   }
+
+  startDedup(opts: { deadlineS?: number; trigger?: string }) {
+    return this.h.dedup.start(opts);
+  }
+
+  dedupStatus() {
+    return this.h.dedup.status();
+  }
 }

@@ -18,6 +18,7 @@ import { EngineError } from "../shared/errors.js";
 import type { Env, SnapshotInfo, TemplateInfo, TenantInfo } from "../shared/protocol.js";
 import { META_FILE, ramdiskSizeMiB, writeJsonAtomic, type TemplateMeta, type TenantMeta } from "./meta.js";
 import { hostSideNetSysctls } from "./network.js";
+import { Dedup } from "./dedup.js";
 
 /** One per daemon: what the concern modules read and change, under `lock` per tenant or template. */
 export class HostState {
@@ -30,6 +31,7 @@ export class HostState {
   readonly ramdisks: Ramdisks;
   readonly shares: Shares;
   readonly procs: TenantProcs;
+  readonly dedup: Dedup;
 
   constructor(
     readonly config: HostConfig,
@@ -45,6 +47,11 @@ export class HostState {
     this.shares = new Shares(path.join(config.dataDir, "shares"));
     this.procs = new TenantProcs(path.join(config.dataDir, "proc"));
     this.firewall = new Firewall(config.nftTable, config.vethPrefix, config.subnet, config.outboundNat);
+    this.dedup = new Dedup(pool, path.join(config.dataDir, "dedup"), () => ({
+      tenants: [...this.tenants.values()].filter((m) => m.phase === "ready").map((m) => ({ id: m.id, subvolumeId: m.subvolumeId })),
+      templates: [...this.templates.keys()],
+    }));
+    pool.aroundDelete = (fn) => this.dedup.around(fn);
   }
 
   templateInfo(t: TemplateMeta): TemplateInfo {

@@ -5,6 +5,8 @@
 import { z } from "zod";
 import {
   CreateTenantSchema,
+  type DedupRun,
+  type DedupStatus,
   type DeleteReport,
   type ExecResult,
   FirewallRuleSchema,
@@ -62,6 +64,8 @@ export const HOST_INPUTS = {
   "snapshots.list": Id,
   "snapshots.restore": Id.extend({ name: z.string().regex(SNAPSHOT_NAME_RE) }),
   "snapshots.delete": Id.extend({ name: z.string().regex(SNAPSHOT_NAME_RE) }),
+  "dedup.start": z.object({ deadlineS: z.number().int().min(1).max(86_400).optional(), trigger: z.enum(["manual", "schedule"]).optional() }),
+  "dedup.status": z.object({}),
 } satisfies Record<keyof HostResults, z.ZodType>;
 
 /** Each method's result. */
@@ -89,6 +93,8 @@ export interface HostResults {
   "snapshots.list": SnapshotInfo[];
   "snapshots.restore": TenantInfo;
   "snapshots.delete": { existed: boolean };
+  "dedup.start": { run: DedupRun; started: boolean };
+  "dedup.status": DedupStatus;
 }
 
 export type HostMethodName = keyof typeof HOST_INPUTS;

@@ -28,6 +28,7 @@ import {
   type TenantStats,
 } from "../../shared/protocol";
 import type { Engine, EngineCapabilities, EngineServer } from "../types";
+import { FakeDedup } from "./dedup";
 import {
   DEFAULT_TEMPLATE_SETTINGS,
   fail,
@@ -53,6 +54,7 @@ export class FakeEngine implements Engine {
   readonly script = new FakeScript();
   /** Answers exec; default: exit 0 with no output. Return undefined to fall back to the default. */
   onExec: ExecHandler | null = null;
+  readonly dedup = new FakeDedup(this.tenants);
   private readonly caps: EngineCapabilities;
   private readonly places: EngineServer[];
   private readonly recipes: Set<string>;

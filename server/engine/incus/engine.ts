@@ -15,7 +15,8 @@
 // stats.ts, template-ops.ts, tenants.ts (create), lifecycle.ts, network.ts (ACLs), snapshots.ts. This
 // class is the Engine interface over them.
 import type { CreateTenantInput, FirewallRule, Limits, TemplateSettings } from "../../shared/protocol";
-import type { Engine, EngineCapabilities } from "../types";
+import type { Engine, EngineCapabilities, EngineDedup } from "../types";
+import { incusDedup } from "./dedup";
 import { type WebConfig, webConfig } from "../../config";
 import { IncusClient } from "./client";
 import { IncusContext, type IncusEngineConfig } from "./context";
@@ -31,12 +32,14 @@ export type { IncusEngineConfig } from "./context";
 export class IncusEngine implements Engine {
   readonly kind = "incus" as const;
   private readonly cx: IncusContext;
+  readonly dedup: EngineDedup;
 
   constructor(
     readonly client: IncusClient,
     readonly config: IncusEngineConfig,
   ) {
     this.cx = new IncusContext(client, config);
+    this.dedup = incusDedup(this.cx);
   }
 
   capabilities(): EngineCapabilities {
