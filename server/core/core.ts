@@ -8,6 +8,7 @@ import type { Engine } from "../engine/types";
 import { createAdmission, type Admission } from "./admission";
 import { AuditService } from "./audit-log";
 import { ContainerService } from "./containers";
+import { DedupService } from "./dedup";
 import { type CoreSettings, CoreContext } from "./context";
 import { ErasureService } from "./erasure";
 import { FirewallService } from "./firewall";
@@ -44,6 +45,7 @@ export class Core {
   readonly stats: StatsService;
   readonly routing: RoutingService;
   readonly erasure: ErasureService;
+  readonly dedup: DedupService;
   readonly reconciler: Reconciler;
   readonly scripts: ScriptStore;
 
@@ -63,6 +65,7 @@ export class Core {
     this.stats = new StatsService(ctx, this.containers);
     this.routing = new RoutingService(ctx);
     this.erasure = new ErasureService(ctx);
+    this.dedup = new DedupService(ctx);
     this.reconciler = new Reconciler(ctx, this.erasure, this.servers);
     this.scripts = new ScriptStore(db);
   }

@@ -228,3 +228,6 @@ export const BuildTemplateBody = z.object({ recipe: TemplateName, name: Template
 export const PromoteBody = z.object({ container_id: ContainerId, name: TemplateName }).strict();
 
 export const CreateTokenBody = z.object({ name: z.string().min(1).max(100), project_id: ProjectId.nullable().default(null) }).strict();
+
+/** POST /dedup: an optional time bound for this run (the next run resumes where it stopped). */
+export const DedupBody = z.object({ deadline_s: z.number().int().min(1).max(86_400).optional() }).strict();
