@@ -162,7 +162,7 @@ export class Dedup {
       );
       r.state = "completed";
     } catch (e) {
-      if (signal.aborted) Object.assign(r, { state: "preempted", message: "stopped for a subvolume delete; the next run resumes from the hash file" });
+      if (signal.aborted) Object.assign(r, { state: "preempted", message: "stopped for a subvolume delete; the next run resumes from the hash file (after an erase, which drops it, it reads everything again)" });
       else if (e instanceof SysError && e.timedOut) Object.assign(r, { state: "deadline", message: `stopped at its ${r.deadlineS} s bound; the next run resumes from the hash file` });
       else Object.assign(r, { state: "failed", message: (e as Error).message.slice(0, 1000) });
     }
