@@ -4,7 +4,7 @@ import * as t from "../db/schema";
 import type { DedupRun, DedupStatus } from "../shared/protocol";
 import { isEngineError } from "../shared/errors";
 import { type Actor, type CoreContext, SYSTEM } from "./context";
-import { fromEngine } from "./errors";
+import { viaEngine } from "./errors";
 
 export class DedupService {
   constructor(private readonly ctx: CoreContext) {}
@@ -17,7 +17,7 @@ export class DedupService {
       "dedup.run",
       "pool",
       async () => {
-        const r = await this.ctx.engine.dedup.start({ deadlineS: body.deadline_s, trigger: "manual" }).catch((e) => Promise.reject(fromEngine(e)));
+        const r = await viaEngine(this.ctx.engine.dedup.start({ deadlineS: body.deadline_s, trigger: "manual" }));
         return { started: r.started, run: runView(r.run) };
       },
       (r) => ({ run: r.run.id, started: r.started }),
@@ -41,7 +41,7 @@ export class DedupService {
 
   async status(actor: Actor) {
     this.ctx.requireAdmin(actor);
-    const s = await this.ctx.engine.dedup.status().catch((e) => Promise.reject(fromEngine(e)));
+    const s = await viaEngine(this.ctx.engine.dedup.status());
     return statusView(s, this.ctx.db.select({ id: t.containers.id, name: t.containers.name, engineName: t.containers.engineName }).from(t.containers).all());
   }
 }
