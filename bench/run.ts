@@ -1,10 +1,10 @@
 // The benchmark suite, one entry: provision (hoody vs the floor vs Incus), wake, density, stats
-// cost and GDPR delete, on one throwaway Hoody stack (own pool, subnet, nft table, uid ranges;
+// cost, GDPR delete, /metrics scrape cost and dedup, on one throwaway Hoody stack (own pool, subnet, nft table, uid ranges;
 // removed at the end, even on failure). Writes <out>/<scenario>.json, <out>/meta.json,
 // <out>/RESULTS.md and <out>/charts/*.svg; a full run also refreshes README.md's Benchmarks section.
 //   tsx bench/run.ts                    full run (npm run bench), results in bench/results/
 //   tsx bench/run.ts --smoke --out DIR  a few seconds per scenario (npm test's bench smoke test)
-//   --only provision,wake,density,stats,delete   a subset (development)
+//   --only provision,wake,density,stats,delete,metrics,dedup   a subset (development)
 //   --set density.target=50 --set provision.templates='["mini"]'   override a count (JSON or text)
 import fs from "node:fs/promises";
 import os from "node:os";
@@ -21,10 +21,11 @@ import { density, deleteAll } from "./scenarios/density.js";
 import { statsCost, type StatsPoint } from "./scenarios/stats.js";
 import { gdprDelete } from "./scenarios/delete.js";
 import { metricsScrape } from "./scenarios/metrics.js";
+import { dedupScenario } from "./scenarios/dedup.js";
 import { updateReadme, writeReport, type Meta } from "./report.js";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
-const SCENARIOS = ["provision", "wake", "density", "stats", "delete", "metrics"] as const;
+const SCENARIOS = ["provision", "wake", "density", "stats", "delete", "metrics", "dedup"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 function parseArgs(argv: string[]) {
@@ -62,6 +63,7 @@ const FULL = {
   stats: { checkpoints: [100, 250, 500, 750, 1000], template: "mini", minAvailableBytes: 3072 * MiB },
   delete: { template: "starter", n: 10, snapshots: 3 },
   metrics: { tenants: 1000, scrapes: 30 },
+  dedup: { template: "starter", n: 100, sharedMiB: 20, files: 20, ownMiB: 1, creates: 20 },
   stack: { poolSizeMiB: 32768, subnet16: true, uidRanges: 1100 },
 };
 const SMOKE: typeof FULL = {
@@ -71,6 +73,7 @@ const SMOKE: typeof FULL = {
   stats: { checkpoints: [4, 8], template: "mini", minAvailableBytes: 1024 * MiB },
   delete: { template: "mini", n: 1, snapshots: 2 },
   metrics: { tenants: 20, scrapes: 3 },
+  dedup: { template: "mini", n: 3, sharedMiB: 4, files: 4, ownMiB: 1, creates: 2 },
   stack: { poolSizeMiB: 4096, subnet16: false, uidRanges: 0 },
 };
 
@@ -149,6 +152,8 @@ async function main() {
     });
     await run("stats", () => statsCost(stack, { ...cfg.stats, earlier }));
     await run("metrics", () => metricsScrape(cfg.metrics));
+    // Last: its erases leave qgroups of shared extents behind (simple quotas), which the delete scenario's checks would count.
+    await run("dedup", () => dedupScenario(stack, project, cfg.dedup));
   } finally {
     for (const c of contenders) await c.close().catch(() => undefined);
     const left = await stack.host.client.call("tenants.list", {}).catch(() => [] as { id: string }[]);
