@@ -129,9 +129,12 @@ test("an operator creates a tenant, uses it, snapshots, restores and erases it",
     .poll(async () => (await api("POST", `/containers/${id}/exec`, { command: ["cat", "/data/state"] })).data?.stdout, { timeout: 30_000 })
     .toBe("before\n");
 
-  // Screens of the overview and the table with 50+ tenants.
+  // Screens of the overview (after a dedup run from its button, so its figures show) and the table with 50+ tenants.
   await page.goto("/");
   await expect(page.getByText(/KSM/).first()).toBeVisible();
+  await page.getByRole("button", { name: "Run dedup now" }).click();
+  await expect(page.getByText(/Last run .*: completed/)).toBeVisible({ timeout: 120_000 });
+  await expect(page.getByText("Tenant bytes after sharing")).toBeVisible({ timeout: 30_000 });
   await page.screenshot({ path: `${SHOTS}/overview.png`, fullPage: true });
   await page.goto("/tenants");
   await expect(page.getByTestId("tenant-row").first()).toBeVisible();
