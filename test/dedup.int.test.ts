@@ -16,10 +16,10 @@ let b: TenantInfo;
 const MiB = 1024 * 1024;
 
 beforeAll(async () => {
-  h = await TestHost.create({ poolSizeMiB: 4096 });
+  h = await TestHost.create({ poolSizeMiB: 6144 });
   await h.client.buildTemplate("mini");
-  a = await h.client.call("tenants.create", { template: "mini", name: "dedup-a", limits: { diskMiB: 2048 } });
-  b = await h.client.call("tenants.create", { template: "mini", name: "dedup-b", limits: { diskMiB: 2048 } });
+  a = await h.client.call("tenants.create", { template: "mini", name: "dedup-a", limits: { diskMiB: 4096 } });
+  b = await h.client.call("tenants.create", { template: "mini", name: "dedup-b", limits: { diskMiB: 4096 } });
 });
 afterAll(async () => {
   await h?.stop();
@@ -121,8 +121,8 @@ describe("dedup", () => {
   });
 
   it("a run that hits its deadline stops cleanly, keeps what it read in the hash file, and the next run finishes the job", async () => {
-    // 2 × 600 one-MiB files, pairwise identical: more than one idle-priority second of hashing.
-    const n = 600;
+    // 2 × 1,200 one-MiB files, pairwise identical: far more than one idle-priority second of hashing.
+    const n = 1200;
     for (let i = 0; i < n; i++) {
       const blob = randomBytes(MiB);
       await put(a, `srv/pkg/${i}`, blob);
@@ -130,29 +130,36 @@ describe("dedup", () => {
     }
     const pair = [onPool(a, "srv/pkg"), onPool(b, "srv/pkg")];
     expect((await du(...pair)).map((x) => x.shared)).toEqual([0, 0]);
-
-    const first = await h.client.call("dedup.start", { deadlineS: 1 });
-    const cut = await finished(first.run.id);
-    expect(cut).toMatchObject({ state: "deadline" });
-    expect(cut.message).toMatch(/resumes/);
     const hashFile = path.join(h.dir, "dedup", "hashes.db");
-    const listed = (await execa("duperemove", ["-L", `--hashfile=${hashFile}`])).stdout.split("\n").filter((l) => l.includes("/srv/pkg/")).length;
-    expect(listed).toBeGreaterThan(0);
-    expect((await du(...pair)).reduce((s, x) => s + x.shared, 0)).toBeLessThan(2 * n * MiB);
+    const listed = async () => (await execa("duperemove", ["-L", `--hashfile=${hashFile}`])).stdout.split("\n").filter((l) => l.includes("/srv/pkg/")).length;
 
-    const second = await h.client.call("dedup.start", { deadlineS: 600 });
-    expect(second.started).toBe(true);
-    expect(await finished(second.run.id, 300_000)).toMatchObject({ state: "completed" });
+    // A 1 s run is cut (at idle priority on a busy machine one may not get to hash anything: then
+    // the next tries again) and keeps what it hashed in the hash file.
+    let cut: { state: string; message: string | null; kept: number } | null = null;
+    for (let i = 0; i < 10 && !(cut && cut.kept > 0); i++) {
+      const { run } = await h.client.call("dedup.start", { deadlineS: 1 });
+      const done = await finished(run.id);
+      cut = { state: done.state, message: done.message, kept: await listed() };
+      expect(cut.state).toBe("deadline");
+    }
+    expect(cut!.message).toMatch(/resumes/);
+    expect(cut!.kept).toBeGreaterThan(0);
+    expect(cut!.kept).toBeLessThan(2 * n);
+    expect((await du(...pair)).reduce((sum, x) => sum + x.shared, 0)).toBeLessThan(2 * n * MiB);
+    // The next run goes on from there (duperemove reads only files the hash file lacks or that changed) and finishes.
+    const { run } = await h.client.call("dedup.start", { deadlineS: 600 });
+    expect(await finished(run.id, 300_000)).toMatchObject({ state: "completed" });
+    expect(await listed()).toBe(2 * n);
     expect(await du(...pair)).toEqual([
       { exclusive: 0, shared: n * MiB },
       { exclusive: 0, shared: n * MiB },
     ]);
     const status = await h.client.call("dedup.status", {});
-    expect(status.runs.slice(0, 2).map((r) => r.state)).toEqual(["completed", "deadline"]);
-  });
+    expect(status.runs[0]!.state).toBe("completed");
+  }, 600_000);
 
   it("a tenant's erase stops a run in flight instead of waiting for it, and leaves no hash file naming it", async () => {
-    const c = await h.client.call("tenants.create", { template: "mini", name: "dedup-c", limits: { diskMiB: 2048 } });
+    const c = await h.client.call("tenants.create", { template: "mini", name: "dedup-c", limits: { diskMiB: 4096 } });
     for (let i = 0; i < 300; i++) await put(c, `srv/blob/${i}`, randomBytes(MiB));
     // The hash file is gone only if a run made one: start from none, so the run below writes it.
     await fs.rm(path.join(h.dir, "dedup", "hashes.db"), { force: true });
@@ -160,16 +167,15 @@ describe("dedup", () => {
     await waitFor(async () => fs.stat(path.join(h.dir, "dedup", "hashes.db")).then(() => true, () => false), 10_000);
     const t0 = Date.now();
     const report = await h.client.call("tenants.delete", { id: c.id });
-    expect(Date.now() - t0).toBeLessThan(30_000);
+    // The run had gigabytes to read again (the hash file was gone): the erase did not wait for it.
+    expect(Date.now() - t0).toBeLessThan(60_000);
     expect(report.erased.join("\n")).toMatch(/dedup hash file/);
-    const ended = await finished(run.id);
-    // Preempted, unless it had already finished on its own before the delete came.
-    expect(["preempted", "completed"]).toContain(ended.state);
+    expect(await finished(run.id)).toMatchObject({ state: "preempted" });
     const left = await execa("grep", ["-r", "-l", "-a", "-F", c.id, path.join(h.dir, "dedup")], { reject: false });
     expect(left.stdout).toBe("");
     // Control: the other tenants' shared files are intact and a new run works.
     const next = await h.client.call("dedup.start", { deadlineS: 300 });
     expect(await finished(next.run.id)).toMatchObject({ state: "completed" });
     expect(await sha(onPool(a, "root/model.bin"))).toBe(await sha(onPool(b, "root/model.bin")));
-  });
+  }, 600_000);
 });
