@@ -183,14 +183,14 @@ export class Dedup {
     let referenced = 0;
     for (const t of tenants) {
       if (left() < 1000 || signal.aborted) break;
-      const du = await this.pool.du(this.pool.path("tenants", t.id), left()).catch(() => null);
+      const du = await this.pool.du(this.pool.path("tenants", t.id), left(), signal).catch(() => null);
       if (!du) continue;
       referenced += du.totalBytes;
       accounts.push({ id: t.id, qgroupBytes: this.pool.subvolumeBytes(t.subvolumeId), referencedBytes: du.totalBytes, exclusiveBytes: du.exclusiveBytes, sharedBytes: du.sharedBytes });
     }
     for (const name of templates) {
       if (left() < 1000 || signal.aborted) break;
-      referenced += (await this.pool.du(this.pool.path("templates", name), left()).catch(() => null))?.totalBytes ?? 0;
+      referenced += (await this.pool.du(this.pool.path("templates", name), left(), signal).catch(() => null))?.totalBytes ?? 0;
     }
     return {
       measuredAt: new Date().toISOString(),

@@ -169,8 +169,8 @@ export class BtrfsPool {
    * references, and those shared. Walks every file (FIEMAP), so it runs at idle priority and only
    * where it is asked for (the dedup run's accounting), never in stats.
    */
-  async du(p: string, timeoutMs: number): Promise<{ totalBytes: number; exclusiveBytes: number; sharedBytes: number }> {
-    const out = (await run("ionice", ["-c3", "nice", "-n19", "btrfs", "filesystem", "du", "-s", "--raw", p], { timeoutMs })).stdout;
+  async du(p: string, timeoutMs: number, signal?: AbortSignal): Promise<{ totalBytes: number; exclusiveBytes: number; sharedBytes: number }> {
+    const out = (await run("ionice", ["-c3", "nice", "-n19", "btrfs", "filesystem", "du", "-s", "--raw", p], { timeoutMs, signal })).stdout;
     const m = /^\s*(\d+)\s+(\d+)\s+(\d+)\s+/m.exec(out.split("\n").slice(1).join("\n"));
     if (!m) throw new Error(`unexpected btrfs filesystem du output for ${p}: ${out.slice(0, 200)}`);
     return { totalBytes: Number(m[1]), exclusiveBytes: Number(m[2]), sharedBytes: Number(m[3]) };
