@@ -316,7 +316,11 @@ export interface DedupStatus {
     /** Bytes the tenants' and templates' files reference in total vs the pool's data: the gap is what sharing (snapshots and dedup) saves. */
     referencedBytes: number;
     poolDataBytes: number;
-    /** Charged to qgroups of subvolumes already deleted (simple quotas keep an erased tenant's shared extents on its qgroup until the last sharer frees them). */
+    /**
+     * Charged to qgroups of subvolumes already deleted: simple quotas keep an extent on the qgroup of
+     * the subvolume that wrote it until the last sharer frees it (an erased tenant's deduped files, the
+     * filesystem a restore replaced, a template's build subvolume).
+     */
     orphanQgroupBytes: number;
   } | null;
 }

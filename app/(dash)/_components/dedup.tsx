@@ -58,7 +58,7 @@ export function DedupCard() {
             )}
           </p>
           {a && a.orphan_qgroup_bytes > 0 && (
-            <p className="mt-1 text-xs text-neutral-500">{bytes(a.orphan_qgroup_bytes)} stay charged to erased tenants&apos; quota groups while others share those extents.</p>
+            <p className="mt-1 text-xs text-neutral-500">{bytes(a.orphan_qgroup_bytes)} stay charged to quota groups of deleted subvolumes (erased tenants, filesystems a restore replaced, template builds) while others still share those extents.</p>
           )}
         </>
       )}
