@@ -20,7 +20,7 @@ import type { DedupRun, DedupStatus, DedupTenantAccount } from "../shared/protoc
 
 /** Runs kept in the status (newest first). */
 const KEEP_RUNS = 20;
-export const DEFAULT_DEDUP_DEADLINE_S = 1800;
+const DEFAULT_DEDUP_DEADLINE_S = 1800;
 
 interface Saved {
   runs: DedupRun[];
@@ -96,11 +96,6 @@ export class Dedup {
       await this.persist();
     });
     return { run: { ...r }, started: true };
-  }
-
-  /** Resolves when the run in flight (if any) has finished and been recorded. */
-  async settled(): Promise<void> {
-    await this.current?.done.catch(() => undefined);
   }
 
   /**
