@@ -14,6 +14,9 @@ export async function register() {
   setInterval(() => void core.snapshots.expire().catch(() => undefined), 60_000).unref();
   // Grace-period erasures (e.g. a cancelled subscription) run when they are due.
   setInterval(() => void core.erasure.eraseDue().catch(() => undefined), webConfig().eraseSweepMs).unref();
+  // Dedup of what tenants write alike, at idle priority, each run bounded (0 minutes: on demand only).
+  const { dedupIntervalMin, dedupDeadlineS } = webConfig();
+  if (dedupIntervalMin > 0) setInterval(() => void core.dedup.scheduled(dedupDeadlineS).catch(() => undefined), dedupIntervalMin * 60_000).unref();
   // Stats history for the dashboard's charts (persisted, server/core/stats-history.ts) and the
   // figures /metrics serves: one stats read for all tenants per interval.
   void core.stats.sample().catch(() => undefined);

@@ -12,6 +12,7 @@ import type { DeleteResult } from "./scenarios/delete.js";
 import type { MetricsResult } from "./scenarios/metrics.js";
 import type { ChangesBenchResult } from "./scenarios/changes.js";
 import type { ScaleResult } from "./scenarios/scale.js";
+import type { DedupResult } from "./scenarios/dedup.js";
 
 export interface Meta {
   date: string;
@@ -31,6 +32,7 @@ export interface Results {
   metrics?: MetricsResult;
   changes?: ChangesBenchResult;
   scale?: ScaleResult;
+  dedup?: DedupResult;
 }
 
 export interface Target {
@@ -51,6 +53,7 @@ export async function readResults(dir: string): Promise<Results> {
     metrics: await read("metrics"),
     changes: await read("changes"),
     scale: await read("scale"),
+    dedup: await read("dedup"),
   };
 }
 
@@ -111,6 +114,10 @@ export function targets(r: Results): Target[] {
     out.push({ target: `tenants table (page, search, sort) p99 ≤ 100 ms at ${n}`, measured: ms(listP99), met: full ? listP99 <= 100 : null });
     out.push({ target: `stats for ${c.stats.running} running ≤ 50 ms`, measured: `${ms(c.stats.running_only_collect_ms)} in the daemon (all ${c.stats.tenants}: ${ms(c.stats.all_collect_ms)})`, met: c.stats.running >= 1000 ? c.stats.running_only_collect_ms <= 50 : null });
     out.push({ target: `daemon start (adoption of ${n + c.run_starter.n}) ≤ 30 s`, measured: `${ms(c.daemon_start.wall_ms)} (adoption ${ms(c.daemon_start.adopt_ms)})`, met: full ? c.daemon_start.wall_ms <= 30_000 : null });
+  }
+  if (r.dedup) {
+    const d = r.dedup;
+    out.push({ target: "dedup reclaims ≥ 90 % of the duplicated bytes", measured: `${d.saved_mib} of ${d.duplicated_mib} MiB (${d.reclaimed_pct} %) across ${d.tenants} ${d.options.template} tenants, run ${d.run.state} in ${d.run.seconds} s`, met: d.reclaimed_pct >= 90 });
   }
   if (r.delete) out.push({ target: "GDPR delete is complete", measured: `${r.delete.checks_passed}/${r.delete.tenants * r.delete.checks_per_tenant} checks, median ${ms(r.delete.delete_ms.median)}`, met: r.delete.complete });
   return out;
@@ -219,6 +226,25 @@ export function renderMarkdown(r: Results, chartDir: string): string {
           ],
         ) +
         `\n\n![scale](${chartDir}/scale.svg)\n`,
+    );
+  }
+  if (r.dedup) {
+    const d = r.dedup;
+    const during = d.create_ms_during ? `median ${ms(d.create_ms_during.median)}, p99 ${ms(d.create_ms_during.p99)} (${d.creates_during} creates)` : "run ended before a create";
+    parts.push(
+      `## Dedup: ${d.tenants} \`${d.options.template}\` tenants with the same ${d.options.sharedMiB} MiB\n\n` +
+        table(
+          ["what", "value"],
+          [
+            ["pool growth from the writes (statfs)", `${d.pool_growth_mib} MiB (${d.options.sharedMiB} MiB alike in ${d.options.files} files + ${d.options.ownMiB} MiB own, each)`],
+            ["given back by one run", `${d.saved_mib} of ${d.duplicated_mib} MiB duplicated = ${d.reclaimed_pct} %`],
+            ["run time", `${d.run.seconds} s for ${d.run.tenant_data_gib} GiB of tenant data = ${d.run.s_per_gib} s/GiB (idle I/O priority, one I/O thread)`],
+            ["second run, nothing new (hash file)", `${d.rerun.seconds} s (${d.rerun.state})`],
+            ["API create → running (mini) without a run", `median ${ms(d.create_ms_idle.median)}, p99 ${ms(d.create_ms_idle.p99)}`],
+            ["API create → running (mini) during the run", during],
+          ],
+        ) +
+        "\n",
     );
   }
   if (Object.keys(m.errors).length) parts.push(`## Errors\n\n${Object.entries(m.errors).map(([k, v]) => `- ${k}: ${v}`).join("\n")}\n`);

@@ -4,6 +4,7 @@
 // shared argument, HTTP and output helpers beside them.
 import { ApiError, UsageError, parse, type Handler } from "./cli/args";
 import { containers } from "./cli/containers";
+import { dedup } from "./cli/dedup";
 import { baseUrl, type Config } from "./cli/http";
 import { note, out } from "./cli/output";
 import { projects } from "./cli/projects";
@@ -13,7 +14,7 @@ import { templates } from "./cli/templates";
 import { tokens } from "./cli/tokens";
 import { USAGE } from "./cli/usage";
 
-const GROUPS: Record<string, Record<string, Handler>> = { projects, containers, snapshots, tokens, scripts, templates };
+const GROUPS: Record<string, Record<string, Handler>> = { projects, containers, snapshots, tokens, scripts, templates, dedup };
 
 // ------------------------------------------------------------------ main
 

@@ -24,7 +24,8 @@ apt_update_once() {
 missing=()
 need_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed" || missing+=("$1"); }
 # systemd: systemctl for the units `npm run up` installs where it is PID 1, systemd-analyze for the tests that verify them.
-for p in lxc lxcfs nftables uidmap mmdebstrap busybox-static iproute2 build-essential python3 curl ca-certificates procps chromium systemd; do
+# duperemove: the host daemon's dedup (server/host/dedup.ts); util-linux brings ionice.
+for p in lxc lxcfs nftables uidmap mmdebstrap busybox-static iproute2 build-essential python3 curl ca-certificates procps chromium systemd duperemove util-linux; do
   need_pkg "$p"
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -42,6 +42,12 @@ export const WebConfigSchema = z.object({
   idleSweepMs: z.coerce.number().int().positive().optional(),
   /** HOODY_ERASE_SWEEP_MS: how often grace-period erasures that are due run. */
   eraseSweepMs: ms(30_000),
+  /**
+   * HOODY_DEDUP_INTERVAL_MIN: minutes between scheduled dedup runs (0: none, only on demand);
+   * HOODY_DEDUP_DEADLINE_S: the time bound of a scheduled run (the next resumes where it stopped).
+   */
+  dedupIntervalMin: z.coerce.number().int().nonnegative().default(360),
+  dedupDeadlineS: z.coerce.number().int().min(1).max(86_400).default(1800),
   /** HOODY_SCRIPTS_DIR: the exec scripts; unset: scripts/ in the working directory. */
   scriptsDir: z.string().min(1).optional(),
   /** HOODY_SCRIPT_TIMEOUT_MS / _LOAD_TIMEOUT_MS / HOODY_SCRIPT_MEMORY_MIB: bounds of one exec script run. */
@@ -112,6 +118,8 @@ const VARS: Record<Exclude<keyof WebConfig, "incus">, string> = {
   routerHost: "HOODY_ROUTER_HOST",
   idleSweepMs: "HOODY_IDLE_SWEEP_MS",
   eraseSweepMs: "HOODY_ERASE_SWEEP_MS",
+  dedupIntervalMin: "HOODY_DEDUP_INTERVAL_MIN",
+  dedupDeadlineS: "HOODY_DEDUP_DEADLINE_S",
   scriptsDir: "HOODY_SCRIPTS_DIR",
   scriptTimeoutMs: "HOODY_SCRIPT_TIMEOUT_MS",
   scriptLoadTimeoutMs: "HOODY_SCRIPT_LOAD_TIMEOUT_MS",

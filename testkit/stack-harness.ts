@@ -72,7 +72,8 @@ export class TestStack {
     await fs.writeFile(path.join(host.dir, "admin-password"), adminPassword + "\n", { mode: 0o600 });
     const stack = new TestStack(host, opts.port ?? (await freePort()), adminToken, adminPassword);
     if (opts.routerPort) stack.routerPort = opts.routerPort;
-    stack.webEnv = { ...incus?.env, ...opts.webEnv };
+    // No scheduled dedup unless a test asks for it: a run would compete with the test for the disk.
+    stack.webEnv = { HOODY_DEDUP_INTERVAL_MIN: "0", ...incus?.env, ...opts.webEnv };
     stack.incus = incus;
     stack.bindHost = opts.bindHost ?? "127.0.0.1";
     // A web server that does not come up must not leave the daemon, pool and table behind.

@@ -9,6 +9,7 @@ Commands:
   tokens       list, create and revoke API tokens (admin)
   templates    warm pools per template, and the capacity left (admin)
   scripts      exec scripts: list, and set their secrets and settings (admin)
+  dedup        deduplicate the pool's identical extents now; what sharing saves (admin)
 
 Global options:
   --url URL      API base URL (env HOODY_URL; default http://localhost:3000)
@@ -43,6 +44,14 @@ Errors print "error CODE: message" on stderr and exit 1; usage errors exit 2.`,
   --name defaults to a random one. Status is one of creating, running, paused, stopped, failed, deleting.
   Env changes restart a running container unless --no-restart. exec prints the command's stdout
   and stderr and exits with its exit code (124 if it timed out; --timeout 1-600, default 30).`,
+
+  dedup: `Usage:
+  hoody dedup run [--deadline SECONDS] [--wait]   start a run (or show the one in flight); --wait: until it ends
+  hoody dedup status                              runs, bytes saved, and per container what its qgroup counts,
+                                                  what it references and shares, and what erasing it frees at least
+
+  A run reads only what changed since the last (duperemove's hash file), at idle I/O priority; at its
+  deadline (1-86400 s, default the server's) it stops and the next run resumes.`,
 
   snapshots: `Usage:
   hoody snapshots list <container-id>

@@ -9,6 +9,7 @@ import { createAdmission, type Admission } from "./admission";
 import { AuditService } from "./audit-log";
 import { ChangesService } from "./changes";
 import { ContainerService } from "./containers";
+import { DedupService } from "./dedup";
 import { type CoreSettings, CoreContext } from "./context";
 import { ErasureService } from "./erasure";
 import { FirewallService } from "./firewall";
@@ -51,6 +52,7 @@ export class Core {
   readonly stats: StatsService;
   readonly routing: RoutingService;
   readonly erasure: ErasureService;
+  readonly dedup: DedupService;
   readonly reconciler: Reconciler;
   readonly scripts: ScriptStore;
   readonly warmPool: WarmPoolService;
@@ -75,6 +77,7 @@ export class Core {
     this.stats = new StatsService(ctx, this.containers);
     this.routing = new RoutingService(ctx);
     this.erasure = new ErasureService(ctx);
+    this.dedup = new DedupService(ctx);
     this.reconciler = new Reconciler(ctx, this.erasure, this.servers);
     this.scripts = new ScriptStore(db);
   }

@@ -247,3 +247,5 @@ export type ChangesQuery = z.infer<typeof ChangesQuery>;
 export const ChangeContentQuery = z.object({ path: z.string().min(1).max(4096) });
 /** A template's warm-pool size; null: back to the default. */
 export const WarmPoolSizeBody = z.object({ size: z.number().int().min(0).max(64).nullable() }).strict();
+/** POST /dedup: an optional time bound for this run (the next run resumes where it stopped). */
+export const DedupBody = z.object({ deadline_s: z.number().int().min(1).max(86_400).optional() }).strict();

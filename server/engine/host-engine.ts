@@ -1,12 +1,13 @@
 // The Engine over the embedded host daemon (its unix socket).
 import os from "node:os";
 import type { HostClient } from "./host-client";
-import type { ChangesQuery, DeltaBrowser, Engine, EngineCapabilities, EnginePool, EngineServer } from "./types";
+import type { ChangesQuery, DeltaBrowser, Engine, EngineCapabilities, EngineDedup, EnginePool, EngineServer } from "./types";
 
 export class HostEngine implements Engine {
   readonly kind = "host" as const;
   readonly deltas: DeltaBrowser;
   readonly warmPool: EnginePool;
+  readonly dedup: EngineDedup;
   constructor(readonly client: HostClient) {
     this.deltas = {
       changes: (id: string, query: ChangesQuery) => client.call("tenants.changes", { id, ...query }),
@@ -18,6 +19,7 @@ export class HostEngine implements Engine {
       list: () => client.call("pool.list", {}),
       discard: (template, keep) => client.call("pool.discard", { template, keep }),
     };
+    this.dedup = { start: (opts) => client.call("dedup.start", opts), status: () => client.call("dedup.status", {}) };
   }
 
   capabilities(): EngineCapabilities {

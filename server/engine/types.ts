@@ -3,6 +3,8 @@
 // what an engine measures instead of guessing.
 import type {
   CreateTenantInput,
+  DedupRun,
+  DedupStatus,
   DeleteReport,
   ExecResult,
   FirewallRule,
@@ -96,6 +98,8 @@ export interface Engine {
 
   /** The delta browser (an object of its own, so the engines' classes stay small). */
   readonly deltas: DeltaBrowser;
+  /** Dedup of the pool's identical extents (server/host/dedup.ts); where it cannot run, status says why and start refuses. */
+  readonly dedup: EngineDedup;
 }
 
 export interface DeltaBrowser {
@@ -103,4 +107,10 @@ export interface DeltaBrowser {
   changes(id: string, query: ChangesQuery): Promise<ChangesResult>;
   /** A small file of the tenant as it is now (base64 null past MAX_CONTENT_BYTES); never through a symlink or out of its filesystem. */
   readFile(id: string, path: string): Promise<FileContent>;
+}
+
+export interface EngineDedup {
+  /** Starts a run in the background; while one runs, answers it with started: false. */
+  start(opts: { deadlineS?: number; trigger?: "manual" | "schedule" }): Promise<{ run: DedupRun; started: boolean }>;
+  status(): Promise<DedupStatus>;
 }

@@ -44,8 +44,10 @@ const HANDLERS: Handlers = {
   "snapshots.list": (h, i) => h.listSnapshots(i.id),
   "snapshots.restore": (h, i) => h.restoreSnapshot(i.id, i.name),
   "snapshots.delete": (h, i) => h.deleteSnapshot(i.id, i.name),
-  "tenants.changes": (h, i) => h.changes(i),
-  "tenants.readFile": (h, i) => h.readFile(i.id, i.path),
+  "tenants.changes": (h, i) => h.deltas.changes(i),
+  "tenants.readFile": (h, i) => h.deltas.readFile(i.id, i.path),
+  "dedup.start": (h, i) => h.dedup.start(i),
+  "dedup.status": (h) => h.dedup.status(),
 };
 
 function errorBody(e: unknown): { status: number; body: { error: { code: EngineErrorCode; message: string } } } {

@@ -58,6 +58,7 @@ export async function deleteTenant(h: HostState, id: string): Promise<DeleteRepo
     await h.pool.deleteSubvolume(h.pool.path("tenants", id));
     const qgroup = h.pool.qgroupExists(m.subvolumeId) ? "" : `, qgroup 0/${m.subvolumeId}`;
     erased.push(`filesystem (subvolume ${m.subvolumeId}${qgroup}${nested.length ? `, ${nested.length} nested subvolume(s)` : ""})`);
+    erased.push(...(await h.dedup.around(() => h.dedup.forget(id))));
     // Freed blocks still hold the bytes: discard them (on a loop image this punches holes, so the
     // data is gone from the image file; on SSDs it is the device's TRIM).
     if (await h.pool.discardFree()) erased.push("freed pool blocks discarded (fstrim)");

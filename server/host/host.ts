@@ -149,11 +149,17 @@ export class Host {
     return deleteSnapshot(this.h, id, name);
   }
 
-  changes(input: ChangesInput) {
-    return tenantChanges(this.h, input);
+  /** The delta browser (changes.ts): what a tenant changed, and its small files. */
+  get deltas() {
+    const h = this.h;
+    return {
+      changes: (input: ChangesInput) => tenantChanges(h, input),
+      readFile: (id: string, path: string) => readTenantFile(h, id, path),
+    };
   }
 
-  readFile(id: string, path: string) {
-    return readTenantFile(this.h, id, path);
+  /** The dedup runner (one object: the daemon calls start/status on it). */
+  get dedup() {
+    return this.h.dedup;
   }
 }

@@ -23,6 +23,7 @@ import { TenantMap } from "./tenant-map.js";
 /** A pool member's init (see writeLxcConfig); the FIFO is made by warm-pool.ts before it starts. */
 export const CLAIM_DIR = ".hoody-claim";
 const CLAIM_INIT = ["/bin/sh", `/ramdisk/${CLAIM_DIR}/go`];
+import { Dedup } from "./dedup.js";
 
 /** One per daemon: what the concern modules read and change, under `lock` per tenant or template. */
 export class HostState {
@@ -37,6 +38,7 @@ export class HostState {
   readonly ramdisks: Ramdisks;
   readonly shares: Shares;
   readonly procs: TenantProcs;
+  readonly dedup: Dedup;
 
   constructor(
     readonly config: HostConfig,
@@ -53,6 +55,11 @@ export class HostState {
     this.shares = new Shares(path.join(config.dataDir, "shares"));
     this.procs = new TenantProcs(path.join(config.dataDir, "proc"));
     this.firewall = new Firewall(config.nftTable, config.vethPrefix, config.subnet, config.outboundNat);
+    this.dedup = new Dedup(pool, path.join(config.dataDir, "dedup"), () => ({
+      tenants: [...this.tenants.values()].filter((m) => m.phase === "ready").map((m) => ({ id: m.id, subvolumeId: m.subvolumeId })),
+      templates: [...this.templates.keys()],
+    }));
+    pool.aroundDelete = (fn) => this.dedup.around(fn);
   }
 
   templateInfo(t: TemplateMeta): TemplateInfo {

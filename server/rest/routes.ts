@@ -5,6 +5,7 @@ import { z } from "zod";
 import type { Actor, ContainerOperation, Core } from "../core/core";
 import {
   BuildTemplateBody,
+  DedupBody,
   CopyContainerBody,
   CreateContainerBody,
   CreateProjectBody,
@@ -336,6 +337,8 @@ export const routes: Route[] = [
   route({ method: "POST", path: "/tokens", summary: "Create an API token, shown once (admin)", tag: "Tokens", body: CreateTokenBody, status: 201, message: "Token created", noReplay: true, handler: ({ core, actor, body }) => core.tokens.create(actor, body) }),
   route({ method: "DELETE", path: "/tokens/{id}", summary: "Revoke an API token (admin)", tag: "Tokens", message: "Token revoked", handler: ({ core, actor, params }) => core.tokens.revoke(actor, params.id) }),
   route({ method: "GET", path: "/audit", summary: "Audit log (admin)", tag: "Audit", query: AuditQuery, message: "Audit log retrieved", handler: ({ core, actor, query }) => core.audit.list(actor, query) }),
+  route({ method: "POST", path: "/dedup", summary: "Start a dedup run of the pool, or answer the one in flight (admin)", tag: "Dedup", body: DedupBody, status: 202, message: "Dedup run started", handler: ({ core, actor, body }) => core.dedup.run(actor, body) }),
+  route({ method: "GET", path: "/dedup", summary: "Dedup status, last runs and bytes after sharing per container (admin)", tag: "Dedup", message: "Dedup status retrieved", handler: ({ core, actor }) => core.dedup.status(actor) }),
   route({ method: "GET", path: "/erasure-receipts", summary: "GDPR erasure receipts", tag: "Audit", message: "Receipts retrieved", handler: ({ core, actor }) => ({ receipts: core.erasure.receipts(actor) }) }),
   route({
     method: "GET",

@@ -5,6 +5,8 @@
 import { z } from "zod";
 import {
   CreateTenantSchema,
+  type DedupRun,
+  type DedupStatus,
   type DeleteReport,
   type ExecResult,
   FirewallRuleSchema,
@@ -71,6 +73,8 @@ export const HOST_INPUTS = {
   "snapshots.delete": Id.extend({ name: z.string().regex(SNAPSHOT_NAME_RE) }),
   "tenants.changes": Id.merge(ChangesQuerySchema),
   "tenants.readFile": Id.extend({ path: TenantPathSchema }),
+  "dedup.start": z.object({ deadlineS: z.number().int().min(1).max(86_400).optional(), trigger: z.enum(["manual", "schedule"]).optional() }),
+  "dedup.status": z.object({}),
 } satisfies Record<keyof HostResults, z.ZodType>;
 
 /** Each method's result. */
@@ -104,6 +108,8 @@ export interface HostResults {
   "snapshots.delete": { existed: boolean };
   "tenants.changes": ChangesResult;
   "tenants.readFile": FileContent;
+  "dedup.start": { run: DedupRun; started: boolean };
+  "dedup.status": DedupStatus;
 }
 
 export type HostMethodName = keyof typeof HOST_INPUTS;

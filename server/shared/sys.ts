@@ -40,6 +40,8 @@ export interface RunOptions {
   /** Called between spawn and completion; the spawn itself is synchronous (used for prctl inheritance). */
   aroundSpawn?: <T>(spawn: () => T) => T;
   maxBuffer?: number;
+  /** Aborting it kills the command (SIGTERM); the call then fails with a SysError. */
+  signal?: AbortSignal;
   /** Keep output byte-exact (exec); system tools' trailing newline is stripped by default. */
   keepFinalNewline?: boolean;
   /**
@@ -69,6 +71,7 @@ export async function run(command: string, args: readonly string[], opts: RunOpt
     maxBuffer: opts.maxBuffer ?? 16 * 1024 * 1024,
     // lxc-start -d daemonizes its monitor; it must outlive us (and it does: it re-parents).
     cleanup: true,
+    cancelSignal: opts.signal,
   };
   trace({ argv: [command, ...args] });
   const spawn = () => execa(command, [...args], options);

@@ -99,3 +99,59 @@ describe("GDPR delete", () => {
     expect((await s.api("PUT", "/warm-pool/starter", { size: 0 })).status).toBe(200);
   }, 600_000);
 });
+
+describe("GDPR delete after dedup", () => {
+  it("erasing a tenant whose extents dedup shared keeps the other's file intact and leaves none of its own bytes", async () => {
+    const stamp = Date.now().toString(36);
+    const markers = { gone: `medical-${stamp}-onlyerased`, kept: `contract-${stamp}-onlykept` };
+    const project = (await s.api("POST", "/projects", { alias: "gdpr-dedup" })).body.data.id;
+    const [gone, kept] = await Promise.all(
+      (["gone", "kept"] as const).map(async (k) => (await s.api("POST", `/projects/${project}/containers`, { template: "mini", name: `dedup-${k}-${stamp}` })).body.data),
+    );
+    const sh = async (id: string, script: string) => {
+      const r = await s.api("POST", `/containers/${id}/exec`, { command: ["/bin/sh", "-c", script] });
+      expect(r.body.data?.exit_code, JSON.stringify(r.body)).toBe(0);
+      return String(r.body.data.stdout ?? "");
+    };
+    // The same 8 MiB in both (one seeded generator), and a file of its own each: its marker between
+    // random bytes, so compression cannot hide it from the byte search.
+    const same = `/bin/busybox awk 'BEGIN { srand(1515); for (i = 0; i < 1048576; i++) printf "%08x", int(rand() * 4294967296) }' > /root/shared.bin`;
+    for (const [t, marker] of [[gone, markers.gone], [kept, markers.kept]] as const) {
+      await sh(t.id, `${same} && { head -c 65536 /dev/urandom; for i in $(seq 1 64); do echo ${marker}; done; head -c 65536 /dev/urandom; } > /root/own.bin && sync`);
+    }
+    const sum = (id: string) => sh(id, "/bin/busybox sha256sum /root/shared.bin").then((o) => o.split(" ")[0]);
+    const keptSum = await sum(kept.id);
+    expect(await sum(gone.id)).toBe(keptSum);
+
+    const run = await s.api("POST", "/dedup", { deadline_s: 600 });
+    expect(run.status).toBe(202);
+    await waitFor(async () => {
+      const st = (await s.api("GET", "/dedup")).body.data;
+      return st.running === null && st.runs.find((r: any) => r.id === run.body.data.run.id)?.state === "completed";
+    }, 180_000, 250);
+    // The dedup shared the file: neither container holds it alone. (btrfs counts bytes on disk: zstd
+    // stores the 8 MiB of hex in about 4.7 MiB; each tenant's own file is 128 KiB of random bytes.)
+    const acc = (await s.api("GET", "/dedup")).body.data.accounting;
+    for (const t of [gone, kept]) {
+      const x = acc.containers.find((c: any) => c.container_id === t.id);
+      expect(x.shared_bytes).toBeGreaterThanOrEqual(4 * 1024 * 1024);
+      expect(x.exclusive_bytes).toBeLessThan(2 * 1024 * 1024);
+    }
+
+    // Control: before the erase the search finds both tenants' own bytes in the pool image.
+    const image = path.join(s.host.dir, "pool.img");
+    expect(await filesContaining(image, [markers.gone])).toEqual([image]);
+    expect(await filesContaining(image, [markers.kept])).toEqual([image]);
+    expect((await s.api("DELETE", `/containers/${gone.id}`)).status).toBe(200);
+
+    // What only it referenced is gone from the pool; what it shared lives on, whole, in the other tenant.
+    expect(await filesContaining(image, [markers.gone])).toEqual([]);
+    expect(await filesContaining(image, [markers.kept])).toEqual([image]);
+    expect(await sum(kept.id)).toBe(keptSum);
+    expect(await sh(kept.id, "cat /root/own.bin | grep -c " + markers.kept)).toContain("64");
+    // Nothing in the data dir names it (the dedup hash file and accounting included), the database aside.
+    const naming = await filesContaining(s.host.dir, [gone.id, gone.engine_name]);
+    expect(naming.filter((p) => !p.endsWith("hoody.db") && !p.endsWith("hoody.db-wal"))).toEqual([]);
+    expect((await s.api("GET", "/dedup")).body.data.accounting.containers.map((c: any) => c.container_id)).not.toContain(gone.id);
+  });
+});

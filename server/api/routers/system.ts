@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { BuildTemplateBody, CreateTokenBody, PromoteBody, TemplateName, WarmPoolSizeBody } from "../../core/schemas";
+import { BuildTemplateBody, CreateTokenBody, DedupBody, PromoteBody, TemplateName, WarmPoolSizeBody } from "../../core/schemas";
 import { adminProcedure, createTRPCRouter, publicProcedure } from "../trpc";
 
 export const templatesRouter = createTRPCRouter({
@@ -44,4 +44,9 @@ export const authRouter = createTRPCRouter({
       ctx.core.audit.record(ctx.actor, "operator.password", null, "ok");
       return { changed: true };
     }),
+});
+
+export const dedupRouter = createTRPCRouter({
+  status: adminProcedure.query(({ ctx }) => ctx.core.dedup.status(ctx.actor)),
+  run: adminProcedure.input(DedupBody).mutation(({ ctx, input }) => ctx.core.dedup.run(ctx.actor, input)),
 });

@@ -29,6 +29,7 @@ import {
 } from "../../shared/protocol";
 import type { DeltaBrowser, Engine, EngineCapabilities, EngineServer } from "../types";
 import { fakeDeltas } from "./changes";
+import { FakeDedup } from "./dedup";
 import {
   DEFAULT_TEMPLATE_SETTINGS,
   fail,
@@ -58,6 +59,7 @@ export class FakeEngine implements Engine {
   readonly script = new FakeScript();
   /** Answers exec; default: exit 0 with no output. Return undefined to fall back to the default. */
   onExec: ExecHandler | null = null;
+  readonly dedup = new FakeDedup(this.tenants);
   private readonly caps: EngineCapabilities;
   private readonly places: EngineServer[];
   private readonly recipes: Set<string>;

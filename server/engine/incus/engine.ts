@@ -15,7 +15,8 @@
 // stats.ts, template-ops.ts, tenants.ts (create), lifecycle.ts, network.ts (ACLs), snapshots.ts. This
 // class is the Engine interface over them.
 import type { CreateTenantInput, FirewallRule, Limits, TemplateSettings } from "../../shared/protocol";
-import type { DeltaBrowser, Engine, EngineCapabilities } from "../types";
+import type { DeltaBrowser, Engine, EngineCapabilities, EngineDedup } from "../types";
+import { incusDedup } from "./dedup";
 import { type WebConfig, webConfig } from "../../config";
 import { EngineError } from "../../shared/errors";
 import { IncusClient } from "./client";
@@ -42,12 +43,14 @@ export class IncusEngine implements Engine {
     changes: () => Promise.reject(new EngineError("NOT_SUPPORTED", "the delta browser needs the host engine: Incus's storage is not reachable through its API (which has no diff)")),
     readFile: () => Promise.reject(new EngineError("NOT_SUPPORTED", "reading a tenant's files needs the host engine: Incus's storage is not reachable through its API")),
   };
+  readonly dedup: EngineDedup;
 
   constructor(
     readonly client: IncusClient,
     readonly config: IncusEngineConfig,
   ) {
     this.cx = new IncusContext(client, config);
+    this.dedup = incusDedup(this.cx);
   }
 
   capabilities(): EngineCapabilities {

@@ -15,6 +15,12 @@ export interface PoolOptions {
 }
 
 export class BtrfsPool {
+  /**
+   * Wraps every subvolume delete: the dedup runner (server/host/dedup.ts) stops a scan that may hold
+   * files of it open (the cleaner would wait for them) and starts none until the delete is done.
+   */
+  aroundDelete: <T>(fn: () => Promise<T>) => Promise<T> = (fn) => fn();
+
   private constructor(
     readonly mountPath: string,
     readonly image: string | null,
@@ -119,8 +125,10 @@ export class BtrfsPool {
       await fs.rm(p, { recursive: true, force: true });
       return;
     }
-    for (const nested of await this.nestedSubvolumes(p)) await this.deleteOneSubvolume(nested.path, nested.id);
-    await this.deleteOneSubvolume(p, await this.subvolumeId(p));
+    await this.aroundDelete(async () => {
+      for (const nested of await this.nestedSubvolumes(p)) await this.deleteOneSubvolume(nested.path, nested.id);
+      await this.deleteOneSubvolume(p, await this.subvolumeId(p));
+    });
   }
 
   private async deleteOneSubvolume(p: string, id: number): Promise<void> {
@@ -154,6 +162,39 @@ export class BtrfsPool {
       if ((await this.isSubvolume(abs)) && subvolumeIdByIoctl(abs) === Number(m[1])) found.push({ id: Number(m[1]), path: abs });
     }
     return found.sort((a, b) => b.path.split("/").length - a.path.split("/").length);
+  }
+
+  /**
+   * `btrfs filesystem du -s` of one tree: bytes its files reference, those no other file in the pool
+   * references, and those shared. Walks every file (FIEMAP), so it runs at idle priority and only
+   * where it is asked for (the dedup run's accounting), never in stats.
+   */
+  async du(p: string, timeoutMs: number, signal?: AbortSignal): Promise<{ totalBytes: number; exclusiveBytes: number; sharedBytes: number }> {
+    const out = (await run("ionice", ["-c3", "nice", "-n19", "btrfs", "filesystem", "du", "-s", "--raw", p], { timeoutMs, signal })).stdout;
+    const m = /^\s*(\d+)\s+(\d+)\s+(\d+)\s+/m.exec(out.split("\n").slice(1).join("\n"));
+    if (!m) throw new Error(`unexpected btrfs filesystem du output for ${p}: ${out.slice(0, 200)}`);
+    return { totalBytes: Number(m[1]), exclusiveBytes: Number(m[2]), sharedBytes: Number(m[3]) };
+  }
+
+  /** Bytes the pool's data block groups hold (sysfs), whatever shares them. */
+  dataBytes(): number {
+    return readSysNumber(`/sys/fs/btrfs/${this.uuid}/allocation/data/bytes_used`) ?? 0;
+  }
+
+  /**
+   * Bytes still charged to qgroups whose subvolume is gone. Simple quotas charge an extent to the
+   * subvolume that wrote it until the extent is freed: once dedup made a tenant's extent shared, its
+   * erase leaves that charge on a "squota space holder" qgroup until the last sharer frees it.
+   */
+  async orphanQgroupBytes(): Promise<number> {
+    const names = await fs.readdir(`/sys/fs/btrfs/${this.uuid}/qgroups`).catch(() => [] as string[]);
+    const live = await this.subvolumeIds();
+    let sum = 0;
+    for (const n of names) {
+      const m = /^0_(\d+)$/.exec(n);
+      if (m && Number(m[1]) >= 256 && !live.has(Number(m[1]))) sum += this.subvolumeBytes(Number(m[1]));
+    }
+    return sum;
   }
 
   qgroupExists(id: number): boolean {
