@@ -8,6 +8,7 @@ import type { Engine } from "../engine/types";
 import { createAdmission, type Admission } from "./admission";
 import { AuditService } from "./audit-log";
 import { ContainerService } from "./containers";
+import { DomainService } from "./domains";
 import { type CoreSettings, CoreContext } from "./context";
 import { ErasureService } from "./erasure";
 import { FirewallService } from "./firewall";
@@ -43,6 +44,7 @@ export class Core {
   readonly tokens: TokenService;
   readonly stats: StatsService;
   readonly routing: RoutingService;
+  readonly domains: DomainService;
   readonly erasure: ErasureService;
   readonly reconciler: Reconciler;
   readonly scripts: ScriptStore;
@@ -61,7 +63,8 @@ export class Core {
     this.templates = new TemplateService(ctx);
     this.tokens = new TokenService(ctx);
     this.stats = new StatsService(ctx, this.containers);
-    this.routing = new RoutingService(ctx);
+    this.domains = new DomainService(ctx);
+    this.routing = new RoutingService(ctx, this.domains);
     this.erasure = new ErasureService(ctx);
     this.reconciler = new Reconciler(ctx, this.erasure, this.servers);
     this.scripts = new ScriptStore(db);

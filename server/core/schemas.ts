@@ -228,3 +228,6 @@ export const BuildTemplateBody = z.object({ recipe: TemplateName, name: Template
 export const PromoteBody = z.object({ container_id: ContainerId, name: TemplateName }).strict();
 
 export const CreateTokenBody = z.object({ name: z.string().min(1).max(100), project_id: ProjectId.nullable().default(null) }).strict();
+
+/** A custom domain for a tenant (checked further by the domain service: a DNS name that resolves here). */
+export const AddDomainBody = z.object({ hostname: z.string().min(1).max(253) }).strict();
