@@ -10,6 +10,7 @@ import { api } from "~/app/_lib/trpc";
 import { Breadcrumb } from "../_components/breadcrumb";
 import type { Container, Receipt } from "../_components/types";
 import { AuditSection, LogSection } from "./_components/activity";
+import { DomainsSection } from "./_components/domains";
 import { EnvSection } from "./_components/env";
 import { EraseDialog, ReceiptView } from "./_components/erase";
 import { FirewallSection } from "./_components/firewall";
@@ -72,6 +73,7 @@ function Tenant() {
       </div>
       <SnapshotsSection c={c} />
       <FirewallSection c={c} />
+      <DomainsSection c={c} />
       <LogSection id={c.id} />
       <section aria-labelledby="danger-zone" className="rounded-lg border border-red-200 bg-white shadow-sm">
         <div className="flex flex-col gap-3 p-4 sm:flex-row sm:items-center sm:justify-between">
