@@ -39,6 +39,8 @@ export class TestStack {
   routerLog = "";
   routerPort = 0;
   webEnv: Record<string, string> = {};
+  /** Settings both the web server and the router get (a domain, Caddy's ports). */
+  sharedEnv: Record<string, string> = {};
   /** Where the web server listens; "0.0.0.0" as `npm run up` does, for tests that must not reach it from a tenant. */
   bindHost = "127.0.0.1";
   /** engine "incus": the throwaway incusd the web server drives (HOODY_ENGINE=incus); the host daemon then only lends its data dir. */
@@ -50,7 +52,7 @@ export class TestStack {
     readonly adminPassword: string,
   ) {}
 
-  static async create(opts: { poolSizeMiB?: number; templates?: string[]; port?: number; routerPort?: number; subnet16?: boolean; uidRanges?: number; webEnv?: Record<string, string>; engine?: "host" | "incus"; bindHost?: string } = {}): Promise<TestStack> {
+  static async create(opts: { poolSizeMiB?: number; templates?: string[]; port?: number; routerPort?: number; subnet16?: boolean; uidRanges?: number; webEnv?: Record<string, string>; engine?: "host" | "incus"; bindHost?: string; env?: Record<string, string> } = {}): Promise<TestStack> {
     await fs.stat(path.join(ROOT, NEXT_DIST, "BUILD_ID")).catch(() => {
       throw new Error(`no ${NEXT_DIST} build: run \`npm run build:test\` (npm test does)`);
     });
@@ -72,7 +74,8 @@ export class TestStack {
     await fs.writeFile(path.join(host.dir, "admin-password"), adminPassword + "\n", { mode: 0o600 });
     const stack = new TestStack(host, opts.port ?? (await freePort()), adminToken, adminPassword);
     if (opts.routerPort) stack.routerPort = opts.routerPort;
-    stack.webEnv = { ...incus?.env, ...opts.webEnv };
+    stack.sharedEnv = opts.env ?? {};
+    stack.webEnv = { ...incus?.env, ...opts.env, ...opts.webEnv };
     stack.incus = incus;
     stack.bindHost = opts.bindHost ?? "127.0.0.1";
     // A web server that does not come up must not leave the daemon, pool and table behind.
@@ -123,7 +126,7 @@ export class TestStack {
       cwd: ROOT,
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, ...this.host.env, HOODY_ROUTER_PORT: String(this.routerPort), HOODY_ROUTER_HOST: this.bindHost, HOODY_DOMAIN: "localhost", HOODY_IDLE_SWEEP_MS: "300" },
+      env: { ...process.env, ...this.host.env, HOODY_ROUTER_PORT: String(this.routerPort), HOODY_ROUTER_HOST: this.bindHost, HOODY_DOMAIN: "localhost", HOODY_IDLE_SWEEP_MS: "300", ...this.sharedEnv },
     });
     this.routerProc = child;
     child.stdout!.on("data", (d) => (this.routerLog += d));

@@ -84,7 +84,8 @@ export function writeCaddyConfig(s: CaddySettings, file: string): string {
 /** A request to Caddy's admin API on its unix socket (an empty Host: Caddy allows no other there). */
 export function caddyAdmin(socket: string, method: string, p: string, body?: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ socketPath: socket, method, path: p, headers: { host: "", ...(body !== undefined && { "content-type": "application/json" }) }, timeout: 30_000 }, (res) => {
+    // setHost: false, or Node fills in "localhost", which Caddy refuses on a socket.
+    const req = http.request({ socketPath: socket, method, path: p, setHost: false, headers: { host: "", ...(body !== undefined && { "content-type": "application/json" }) }, timeout: 30_000 }, (res) => {
       let text = "";
       res.setEncoding("utf8");
       res.on("data", (c: string) => (text += c));

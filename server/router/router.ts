@@ -159,7 +159,7 @@ export class TenantRouter {
     };
     if (!label) return fail(404, `No tenant answers at ${req.headers.host ?? "(no Host header)"}.`, "UNKNOWN_HOST");
     const t = await this.target(label);
-    if (!t?.ip) return fail(404, `No tenant answers at ${label}.`, "UNKNOWN_TENANT");
+    if (!t?.ip) return fail(404, `No tenant is called ${label}.`, "UNKNOWN_TENANT");
     if (!t.portOpen) return fail(403, `Port ${t.port} of this tenant is closed to the router by its firewall; allow it from "host" to open ${label}.`, "PORT_NOT_OPEN");
     if (t.status === "deleting") return fail(410, `${label} is being deleted.`, "TENANT_GONE");
     if (t.status === "failed" || t.status === "creating") return fail(503, `${label} is ${t.status}.`, "TENANT_UNAVAILABLE");
