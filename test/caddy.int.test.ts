@@ -62,7 +62,7 @@ describe("HTTPS through Caddy", () => {
   });
 
   it("tells the tenant the client's scheme and address as Caddy saw them (the router trusts Caddy's secret only)", async () => {
-    const shop = await create({ template: "starter", name: "shop", idle_timeout_s: 0 });
+    await create({ template: "starter", name: "shop", idle_timeout_s: 0 });
     const info = await waitFor(async () => {
       const r = await c.curl(c.url(host("shop"), "/api/info"));
       return r.status === 200 ? JSON.parse(r.body) : null;
