@@ -44,7 +44,7 @@ export const WebConfigSchema = z.object({
   tlsKey: optionalText,
   /** HOODY_PUBLIC_IPS: the addresses a custom domain must resolve to; unset: this machine's non-loopback addresses. */
   publicIps: optionalText,
-  /** HOODY_RESOLVE_FILE: a hosts-format file consulted before DNS when custom domains are checked (tests, split horizon). */
+  /** HOODY_RESOLVE_FILE: a hosts-format file that replaces DNS when custom domains are checked (tests, boxes without DNS). */
   resolveFile: optionalText,
   /** HOODY_PORT: the web server's port as `npm run up` starts it. */
   webPort: port(3000),

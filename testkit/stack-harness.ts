@@ -74,8 +74,11 @@ export class TestStack {
     await fs.writeFile(path.join(host.dir, "admin-password"), adminPassword + "\n", { mode: 0o600 });
     const stack = new TestStack(host, opts.port ?? (await freePort()), adminToken, adminPassword);
     if (opts.routerPort) stack.routerPort = opts.routerPort;
+    // Custom domains resolve through a file of the test's own (empty: nothing resolves), never through an outside DNS server.
+    const resolveFile = path.join(host.dir, "resolve-hosts");
+    await fs.writeFile(resolveFile, "");
     stack.sharedEnv = opts.env ?? {};
-    stack.webEnv = { ...incus?.env, ...opts.env, ...opts.webEnv };
+    stack.webEnv = { HOODY_RESOLVE_FILE: resolveFile, ...incus?.env, ...opts.env, ...opts.webEnv };
     stack.incus = incus;
     stack.bindHost = opts.bindHost ?? "127.0.0.1";
     // A web server that does not come up must not leave the daemon, pool and table behind.

@@ -1,5 +1,9 @@
 // Custom domains, per-port names and Caddy's `ask` in the service layer (fake engine, test DNS).
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { domainResolution } from "./domains";
 import { auditOf, BOX_ADDRESS, expectCoreError, fakeCore, SYSTEM, t, type FakeCore } from "./fake-core";
 
 let h: FakeCore;
@@ -72,5 +76,22 @@ describe("per-port names and the ask endpoint", () => {
     const ok = await h.core.provisioning.create(SYSTEM, h.projectId, { name: "acme-http" });
     await expectCoreError(h.core.lifecycle.update(SYSTEM, ok.id, { name: "x-http-1", restart: false }), 422, "AMBIGUOUS_NAME");
     expect(h.db.select().from(t.containers).all().map((r) => r.label)).toEqual(["acme-http"]);
+  });
+});
+
+describe("domainResolution (HOODY_RESOLVE_FILE, HOODY_PUBLIC_IPS)", () => {
+  it("answers from the file alone, read at each check, and names the box's addresses", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hoody-resolve-"));
+    const file = path.join(dir, "hosts");
+    fs.writeFileSync(file, "# comment\n192.0.2.1 a.example.com b.example.com\n192.0.2.2 a.example.com\n");
+    const r = domainResolution({ resolveFile: file, publicIps: "192.0.2.1, 192.0.2.2" });
+    expect(await r.resolveHost!("a.example.com")).toEqual(["192.0.2.1", "192.0.2.2"]);
+    expect(await r.resolveHost!("b.example.com")).toEqual(["192.0.2.1"]);
+    await expect(r.resolveHost!("c.example.com")).rejects.toThrow(/not in/);
+    fs.appendFileSync(file, "192.0.2.3 c.example.com\n");
+    expect(await r.resolveHost!("c.example.com")).toEqual(["192.0.2.3"]);
+    expect(r.boxAddresses!()).toEqual(["192.0.2.1", "192.0.2.2"]);
+    expect(domainResolution({})).toEqual({});
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 });

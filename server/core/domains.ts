@@ -117,7 +117,8 @@ function boxAddresses(settings: CoreSettings): string[] {
 
 /**
  * The resolver and "this box" from the web settings: HOODY_RESOLVE_FILE (hosts format, read on
- * each check) answers first, then the system resolver; HOODY_PUBLIC_IPS names the box's addresses.
+ * each check) replaces DNS (tests ask no outside resolver; a box without DNS can still attach
+ * names), else the system resolver; HOODY_PUBLIC_IPS names the box's addresses.
  */
 export function domainResolution(c: Pick<WebConfig, "publicIps" | "resolveFile">): Pick<CoreSettings, "resolveHost" | "boxAddresses"> {
   const out: Pick<CoreSettings, "resolveHost" | "boxAddresses"> = {};
@@ -128,13 +129,14 @@ export function domainResolution(c: Pick<WebConfig, "publicIps" | "resolveFile">
   const file = c.resolveFile;
   if (file) {
     out.resolveHost = async (name) => {
-      const fromFile = fs
+      const found = fs
         .readFileSync(file, "utf8")
         .split("\n")
         .map((l) => l.replace(/#.*/, "").trim().split(/\s+/))
         .filter(([addr, ...names]) => addr && names.includes(name))
         .map(([addr]) => addr!);
-      return fromFile.length ? fromFile : systemResolve(name);
+      if (!found.length) throw new Error(`not in ${file}`);
+      return found;
     };
   }
   return out;
