@@ -197,19 +197,20 @@ describe("HTTPS through Caddy", () => {
     const changed = JSON.parse(text);
     changed.logging.logs.hoody.writer.roll_keep = 6; // a real change: Caddy skips a load of the same config
     let stop = false;
-    let reloading = false;
+    // Even while the swap runs, odd after it: a batch that saw either state change overlapped it.
+    let phase = 0;
     const batches: { duringReload: boolean; statuses: number[] }[] = [];
     const load = (async () => {
       while (!stop) {
-        const duringReload = reloading;
+        const from = phase;
         const statuses = await Promise.all(Array.from({ length: 8 }, get));
-        batches.push({ duringReload: duringReload || reloading, statuses });
+        batches.push({ duringReload: from !== phase || from === 1, statuses });
       }
     })();
     await waitFor(() => batches.length >= 5, 10_000, 10);
-    reloading = true;
+    phase = 1;
     await reloadCaddy(c.files.adminSocket, JSON.stringify(changed));
-    reloading = false;
+    phase = 2;
     const after = batches.length;
     await waitFor(() => batches.length >= after + 10, 10_000, 10);
     stop = true;
@@ -220,8 +221,10 @@ describe("HTTPS through Caddy", () => {
     // requests in flight at the instant of the swap (its log: "server shutdown: context canceled"),
     // so only those may fail; the README says so.
     const failed = batches.filter((b) => b.statuses.some((x) => x !== 200));
-    expect(failed.filter((b) => !b.duringReload)).toEqual([]);
-    expect(batches.slice(after).every((b) => b.statuses.every((x) => x === 200))).toBe(true);
+    expect(failed.filter((b) => !b.duringReload), JSON.stringify(batches)).toEqual([]);
+    const later = batches.slice(after).filter((b) => !b.duringReload);
+    expect(later.length).toBeGreaterThanOrEqual(9);
+    expect(later.flatMap((b) => b.statuses).filter((x) => x !== 200)).toEqual([]);
   });
 
   it("keeps tokens, cookies and query strings out of Caddy's access log", async () => {
