@@ -61,6 +61,7 @@ export const caddyFiles = caddyPaths(settings.dataDir);
  */
 export const caddy: Service = {
   name: "caddy",
+  description: "Caddy in front of Hoody (TLS, on-demand certificates)",
   ...caddyCommand(settings.dataDir),
   healthy: async () => (await caddyAdmin(caddyFiles.adminSocket, "GET", "/config/")).status === 200,
 };
