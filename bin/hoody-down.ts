@@ -2,7 +2,7 @@
 // so they stay down at the next boot until `npm run up`; else the detached processes). Tenants keep
 // running (they are LXC's own processes) unless --all is given, which stops every tenant first.
 import { type Service, stopService } from "./services.js";
-import { hostClient, hostd, router, web } from "./stack.js";
+import { caddy, hostClient, hostd, router, web } from "./stack.js";
 import { stopUnit, systemdIsPid1, unitName } from "./systemd.js";
 
 async function main() {
@@ -15,6 +15,7 @@ async function main() {
     const detached = await stopService(s);
     return unit || detached ? `stopped${unit ? ` (${unitName(s)}, disabled)` : ""}` : "not running";
   };
+  console.log(`[down] caddy: ${(await stopService(caddy)) ? "stopped" : "not running"}`);
   console.log(`[down] tenant router: ${await stop(router)}`);
   console.log(`[down] dashboard: ${await stop(web)}`);
   if (all) {

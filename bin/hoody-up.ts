@@ -4,7 +4,9 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { dataDir, type Service, servicePid, startService, stopService, waitHealthy } from "./services.js";
-import { config, domain, hostClient, hostd, router, routerPort, unitSpecs, web, webPort } from "./stack.js";
+import { caddySettings, ensureProxySecret, reloadCaddy, writeCaddyConfig } from "../server/caddy/caddy.js";
+import { dashboardHost, publicUrl } from "../server/config.js";
+import { behindCaddy, caddy, caddyFiles, config, domain, hostClient, hostd, router, routerPort, settings, unitSpecs, web, webPort } from "./stack.js";
 import { ENV_FILE, installUnits, startUnit, systemdIsPid1, UNIT_DIR, unitActive, unitName } from "./systemd.js";
 import { ensureWebBuild, sourceStamp, webStampFile } from "./web-build.js";
 
@@ -86,16 +88,40 @@ async function main() {
   // The router starts after the web server, which applies database migrations first.
   log(`tenant router: ${await startCurrent(router, await sourceStamp(["server/router", "server/core", "server/db", "server/engine", "drizzle"]))}`);
 
+  if (behindCaddy) log(`caddy: ${await startCaddy()}`);
+  // Back to localhost (or HOODY_CADDY=off): a Caddy from an earlier run would still hold :80/:443.
+  else if (await stopService(caddy)) log("caddy: stopped (HOODY_DOMAIN is not a public domain, or HOODY_CADDY=off)");
+  const { port: publicPort } = publicUrl(settings);
+  const shownPort = publicPort === 443 ? "" : `:${publicPort}`;
+
   console.log(`
 Hoody is up.
-  Dashboard + API:   http://localhost:${webPort}/
-  Tenant URLs:       http://<tenant>.${domain}:${routerPort}/
+  Dashboard + API:   ${behindCaddy ? `https://${dashboardHost(settings)}${shownPort}/` : `http://localhost:${webPort}/`}
+  Tenant URLs:       ${behindCaddy ? `https://<tenant>.${domain}${shownPort}/  (per port: https://<tenant>-http-<port>.${domain}${shownPort}/)` : `http://<tenant>.${domain}:${routerPort}/`}${behindCaddy && settings.tlsIssuer === "internal" ? `\n  Caddy's root CA:   ${caddyFiles.rootCert}  (trust it in clients)` : ""}
   Admin API token:   ${tokenFile}  (mode 0600)
   Admin password:    ${passwordFile}  (mode 0600)
   Data:              ${dir}   Logs: ${path.join(dir, "logs")}
   Host daemon:       ${config.socketPath}
   Services:          ${units ? `systemd units hoody-*.service (systemctl status hoody-web)` : "detached processes, pid files in " + path.join(dir, "run")}
 Stop with: npm run down   (tenants keep running; npm run down -- --all stops them too)`);
+}
+
+/**
+ * Caddy with the configuration generated from the settings: started with it, or, when it runs,
+ * given it through its admin API if it changed (Caddy swaps it in while it keeps listening).
+ */
+async function startCaddy(): Promise<string> {
+  const text = writeCaddyConfig(caddySettings(settings, ensureProxySecret(settings.dataDir)), caddyFiles.configFile);
+  const loaded = path.join(dataDir(), "run", "caddy.config");
+  if (await servicePid(caddy)) {
+    if ((await fs.readFile(loaded, "utf8").catch(() => "")) === text) return "running";
+    await reloadCaddy(caddyFiles.adminSocket, text);
+    await fs.writeFile(loaded, text, { mode: 0o600 });
+    return "running (configuration reloaded)";
+  }
+  const r = await startService(caddy, 30_000);
+  await fs.writeFile(loaded, text, { mode: 0o600 });
+  return r;
 }
 
 main().catch((e) => {

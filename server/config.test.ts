@@ -5,7 +5,7 @@ import { hostConfigFromEnv } from "./host/config";
 describe("webConfig", () => {
   it("has every default with no variable set", () => {
     const c = webConfig({});
-    expect(c).toMatchObject({ dataDir: "/var/lib/hoody", engine: "host", domain: "localhost", webPort: 3000, listenPort: 3000, routerPort: 8080, routerHost: "0.0.0.0", eraseSweepMs: 30_000 });
+    expect(c).toMatchObject({ dataDir: "/var/lib/hoody", engine: "host", domain: "localhost", webPort: 3000, listenPort: 3000, routerPort: 8080, eraseSweepMs: 30_000 });
     expect(c.incus).toMatchObject({ socket: "/var/lib/incus/unix.socket", pool: "default", network: "incusbr0", uidBase: undefined });
     expect(dbPath(c)).toBe("/var/lib/hoody/hoody.db");
     expect(hostdSocket(c)).toBe("/var/lib/hoody/run/hostd.sock");

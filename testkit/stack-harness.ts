@@ -39,6 +39,8 @@ export class TestStack {
   routerLog = "";
   routerPort = 0;
   webEnv: Record<string, string> = {};
+  /** Settings both the web server and the router get (a domain, Caddy's ports). */
+  sharedEnv: Record<string, string> = {};
   /** Where the web server listens; "0.0.0.0" as `npm run up` does, for tests that must not reach it from a tenant. */
   bindHost = "127.0.0.1";
   /** engine "incus": the throwaway incusd the web server drives (HOODY_ENGINE=incus); the host daemon then only lends its data dir. */
@@ -50,7 +52,7 @@ export class TestStack {
     readonly adminPassword: string,
   ) {}
 
-  static async create(opts: { poolSizeMiB?: number; templates?: string[]; port?: number; routerPort?: number; subnet16?: boolean; uidRanges?: number; webEnv?: Record<string, string>; engine?: "host" | "incus"; bindHost?: string } = {}): Promise<TestStack> {
+  static async create(opts: { poolSizeMiB?: number; templates?: string[]; port?: number; routerPort?: number; subnet16?: boolean; uidRanges?: number; webEnv?: Record<string, string>; engine?: "host" | "incus"; bindHost?: string; env?: Record<string, string> } = {}): Promise<TestStack> {
     await fs.stat(path.join(ROOT, NEXT_DIST, "BUILD_ID")).catch(() => {
       throw new Error(`no ${NEXT_DIST} build: run \`npm run build:test\` (npm test does)`);
     });
@@ -73,7 +75,11 @@ export class TestStack {
     const stack = new TestStack(host, opts.port ?? (await freePort()), adminToken, adminPassword);
     if (opts.routerPort) stack.routerPort = opts.routerPort;
     // No scheduled dedup unless a test asks for it: a run would compete with the test for the disk.
-    stack.webEnv = { HOODY_DEDUP_INTERVAL_MIN: "0", ...incus?.env, ...opts.webEnv };
+    // Custom domains resolve through a file of the test's own (empty: nothing resolves), never through an outside DNS server.
+    const resolveFile = path.join(host.dir, "resolve-hosts");
+    await fs.writeFile(resolveFile, "");
+    stack.sharedEnv = opts.env ?? {};
+    stack.webEnv = { HOODY_DEDUP_INTERVAL_MIN: "0", HOODY_RESOLVE_FILE: resolveFile, ...incus?.env, ...opts.env, ...opts.webEnv };
     stack.incus = incus;
     stack.bindHost = opts.bindHost ?? "127.0.0.1";
     // A web server that does not come up must not leave the daemon, pool and table behind.
@@ -126,7 +132,7 @@ export class TestStack {
       cwd: ROOT,
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, ...this.host.env, HOODY_ROUTER_PORT: String(this.routerPort), HOODY_ROUTER_HOST: this.bindHost, HOODY_DOMAIN: "localhost", HOODY_IDLE_SWEEP_MS: "300" },
+      env: { ...process.env, ...this.host.env, HOODY_ROUTER_PORT: String(this.routerPort), HOODY_ROUTER_HOST: this.bindHost, HOODY_DOMAIN: "localhost", HOODY_IDLE_SWEEP_MS: "300", ...this.sharedEnv },
     });
     this.routerProc = child;
     child.stdout!.on("data", (d) => (this.routerLog += d));

@@ -4,7 +4,7 @@ export const USAGE: Record<string, string> = {
 
 Commands:
   projects     list, create, get and delete projects
-  containers   create, copy, list, inspect, start/stop, pause/resume, erase containers; env vars; exec
+  containers   create, copy, list, inspect, start/stop, pause/resume, erase containers; env vars; domains; exec
   snapshots    list, create, restore and delete a container's snapshots
   tokens       list, create and revoke API tokens (admin)
   templates    warm pools per template, and the capacity left (admin)
@@ -38,6 +38,8 @@ Errors print "error CODE: message" on stderr and exit 1; usage errors exit 2.`,
   hoody containers env <id>                           list its env vars
   hoody containers env <id> set K=V [K=V ...] [--no-restart]
   hoody containers env <id> unset K [K ...] [--no-restart]
+  hoody containers domains <id>                       list its custom domains
+  hoody containers domains <id> add|rm <domain>       attach (it must resolve to this server) or detach one
   hoody containers exec <id> [--timeout SECONDS] -- <cmd> [args...]
 
   create/copy print the container as JSON (--url-only: just its URL); --template defaults to mini;

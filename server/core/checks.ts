@@ -7,6 +7,7 @@ import * as t from "../db/schema";
 import type { Limits } from "../shared/protocol";
 import { ENV_KEY_RE, ENV_MAX_TOTAL_BYTES, envBytes } from "../shared/protocol";
 import { reservedEnvKeys } from "../shared/env";
+import { isPortFormLabel } from "../shared/hostnames";
 import { dnsLabel } from "../shared/names";
 import type { Actor, CoreContext } from "./context";
 import { CoreError, viaEngine } from "./errors";
@@ -109,6 +110,8 @@ export async function checkCeilings(ctx: CoreContext, actor: Actor, projectId: s
 export function pickName(ctx: CoreContext, name: string | undefined): { name: string; label: string } {
   if (name && name !== "rand") {
     const label = dnsLabel(name);
+    // `acme-http-8080` would read as acme's port 8080 (`<label>-http-<port>.<domain>`).
+    if (isPortFormLabel(label)) throw new CoreError(422, "AMBIGUOUS_NAME", `${name} would give the URL label ${label}, which reads as a per-port URL (<name>-http-<port>); choose another name`);
     const clash = ctx.db.select({ id: t.containers.id }).from(t.containers).where(eq(t.containers.label, label)).get();
     if (clash) throw new CoreError(409, "CONTAINER_NAME_TAKEN", `a container named like ${name} exists (its URL label ${label} is taken)`);
     return { name, label };

@@ -4,7 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { eq } from "drizzle-orm";
 import { count as countRows } from "./context";
-import { auditOf, expectCoreError, fakeCore, rowOf, SYSTEM, t, type FakeCore } from "./fake-core";
+import { auditOf, BOX_ADDRESS, expectCoreError, fakeCore, rowOf, SYSTEM, t, type FakeCore } from "./fake-core";
 
 let h: FakeCore;
 beforeEach(async () => {
@@ -19,6 +19,8 @@ async function populated(name = "victim") {
   await h.core.firewall.add(SYSTEM, c.id, "ingress", { action: "allow", protocol: "tcp", destination_port: "80" });
   await h.core.lifecycle.operation(SYSTEM, c.id, "restart");
   await h.core.stats.sample();
+  h.dns.set(`${name}.example.com`, [BOX_ADDRESS]);
+  await h.core.domains.add(SYSTEM, c.id, `${name}.example.com`);
   h.db.insert(t.idempotencyKeys).values({ key: `k-${name}`, actor: "token:x", requestHash: "h", status: 201, response: JSON.stringify(c), resourceId: c.id }).run();
   return c;
 }
@@ -45,9 +47,10 @@ describe("delete (GDPR erasure)", () => {
         "lxc config, console and lxc logs, metadata",
         expect.stringMatching(/^uid range .* released$/),
       ],
-      database: ["container row", "3 env var(s)", "1 snapshot record(s)", "1 firewall rule(s)", "2 status log entr(ies)", "2 stats history sample(s)", "0 old id alias(es)", "audit entries and idempotent replays about it"],
+      database: ["container row", "3 env var(s)", "1 snapshot record(s)", "1 firewall rule(s)", "1 custom domain(s)", "2 status log entr(ies)", "2 stats history sample(s)", "0 old id alias(es)", "audit entries and idempotent replays about it"],
     });
     expect(rowOf(h.db, c.id)).toBeUndefined();
+    expect(h.db.select().from(t.customDomains).all().map((d) => d.hostname)).toEqual(["bystander.example.com"]);
     expect([count(t.envVars, c.id), count(t.snapshots, c.id), count(t.firewallRules, c.id), count(t.statusLogs, c.id), count(t.statsSamples, c.id)]).toEqual([0, 0, 0, 0, 0]);
     expect(count(t.statsSamples, other.id)).toBe(2);
     expect(h.db.select().from(t.idempotencyKeys).all().map((k) => k.resourceId)).toEqual([other.id]);

@@ -10,6 +10,7 @@ import { AuditService } from "./audit-log";
 import { ChangesService } from "./changes";
 import { ContainerService } from "./containers";
 import { DedupService } from "./dedup";
+import { DomainService } from "./domains";
 import { type CoreSettings, CoreContext } from "./context";
 import { ErasureService } from "./erasure";
 import { FirewallService } from "./firewall";
@@ -51,6 +52,7 @@ export class Core {
   readonly tokens: TokenService;
   readonly stats: StatsService;
   readonly routing: RoutingService;
+  readonly domains: DomainService;
   readonly erasure: ErasureService;
   readonly dedup: DedupService;
   readonly reconciler: Reconciler;
@@ -75,7 +77,8 @@ export class Core {
     this.templates = new TemplateService(ctx);
     this.tokens = new TokenService(ctx);
     this.stats = new StatsService(ctx, this.containers);
-    this.routing = new RoutingService(ctx);
+    this.domains = new DomainService(ctx);
+    this.routing = new RoutingService(ctx, this.domains);
     this.erasure = new ErasureService(ctx);
     this.dedup = new DedupService(ctx);
     this.reconciler = new Reconciler(ctx, this.erasure, this.servers);

@@ -23,7 +23,7 @@ export function isCoreError(e: unknown): e is CoreError {
   return e instanceof Error && e.name === "CoreError" && typeof (e as CoreError).status === "number" && typeof (e as CoreError).code === "string";
 }
 
-export const notFound = (what: "CONTAINER" | "PROJECT" | "SNAPSHOT" | "TEMPLATE" | "TOKEN" | "RULE", id: string) =>
+export const notFound = (what: "CONTAINER" | "PROJECT" | "SNAPSHOT" | "TEMPLATE" | "TOKEN" | "RULE" | "DOMAIN", id: string) =>
   new CoreError(404, `${what}_NOT_FOUND`, `${what.toLowerCase()} ${id} not found`);
 
 /** An engine call outside `audited()` (reads), its failure mapped as `audited()` maps it. */

@@ -6,8 +6,9 @@ import { openDb } from "../db/client";
 import { HostClient } from "../engine/host-client";
 import { HostEngine } from "../engine/host-engine";
 import { incusEngine } from "../engine/incus/engine";
-import { dbPath, hostdSocket, webConfig } from "../config";
+import { dashboardHost, dbPath, hostdSocket, publicUrl, tlsOn, webConfig } from "../config";
 import { OperatorAuth } from "./auth";
+import { domainResolution } from "./domains";
 import { Core } from "./core";
 import type { ScriptStore } from "./scripts";
 
@@ -22,7 +23,15 @@ export function getCore(): Core {
   const db = openDb(dbPath(config));
   // HOODY_ENGINE=incus drives an Incus server or cluster (HOODY_INCUS_* settings); the embedded host daemon is the default.
   const engine = config.engine === "incus" ? incusEngine(config) : new HostEngine(new HostClient(hostdSocket(config)));
-  const core = new Core(db, engine, { domain: config.domain, routerPort: config.routerPort, maxFirewallRules: 100, warmPoolDefault: config.warmPoolDefault });
+  const core = new Core(db, engine, {
+    domain: config.domain,
+    routerPort: config.routerPort,
+    maxFirewallRules: 100,
+    warmPoolDefault: config.warmPoolDefault,
+    publicUrl: publicUrl(config),
+    dashboardHost: tlsOn(config) ? dashboardHost(config) : undefined,
+    ...domainResolution(config),
+  });
   const tokenFile = path.join(dir, "admin-token");
   if (fs.existsSync(tokenFile)) core.tokens.ensureAdmin(fs.readFileSync(tokenFile, "utf8").trim());
   const auth = new OperatorAuth(db);

@@ -249,3 +249,5 @@ export const ChangeContentQuery = z.object({ path: z.string().min(1).max(4096) }
 export const WarmPoolSizeBody = z.object({ size: z.number().int().min(0).max(64).nullable() }).strict();
 /** POST /dedup: an optional time bound for this run (the next run resumes where it stopped). */
 export const DedupBody = z.object({ deadline_s: z.number().int().min(1).max(86_400).optional() }).strict();
+/** A custom domain for a tenant (checked further by the domain service: a DNS name that resolves here). */
+export const AddDomainBody = z.object({ hostname: z.string().min(1).max(253) }).strict();

@@ -161,6 +161,21 @@ export const firewallRules = sqliteTable(
   (t) => [primaryKey({ columns: [t.containerId, t.position] })],
 );
 
+/** Customer domains pointed at a tenant: one tenant per name (the hostname is the key), routed by the router, certified by Caddy on demand. */
+export const customDomains = sqliteTable(
+  "custom_domains",
+  {
+    hostname: text("hostname").primaryKey(),
+    containerId: text("container_id")
+      .notNull()
+      .references(() => containers.id, { onDelete: "cascade" }),
+    /** The addresses it resolved to when it was checked (all of them this box's). */
+    addresses: text("addresses", { mode: "json" }).$type<string[]>().notNull(),
+    createdAt: text("created_at").notNull().default(now),
+  },
+  (t) => [index("custom_domains_container").on(t.containerId)],
+);
+
 export const statusLogs = sqliteTable(
   "status_logs",
   {

@@ -4,6 +4,7 @@
 import { z } from "zod";
 import type { Actor, ContainerOperation, Core } from "../core/core";
 import {
+  AddDomainBody,
   BuildTemplateBody,
   DedupBody,
   CopyContainerBody,
@@ -325,6 +326,12 @@ export const routes: Route[] = [
     message: "Firewall rule removed",
     handler: ({ core, actor, params, body }) => core.firewall.remove(actor, params.id, Direction(params), body),
   }),
+
+  // ---------------------------------------------------------------- custom domains
+  route({ method: "GET", path: "/containers/{id}/domains", summary: "Custom domains pointed at the container", tag: "Domains", message: "Domains retrieved", handler: ({ core, actor, params }) => core.domains.list(actor, params.id) }),
+  route({ method: "POST", path: "/containers/{id}/domains", summary: "Attach a custom domain (it must already resolve to this server; one container per name)", tag: "Domains", body: AddDomainBody, invalidBodyCode: "INVALID_DOMAIN", status: 201, message: "Domain attached", handler: ({ core, actor, params, body }) => core.domains.add(actor, params.id, body.hostname) }),
+  route({ method: "DELETE", path: "/containers/{id}/domains", summary: "Detach a custom domain named in the body", tag: "Domains", body: AddDomainBody, invalidBodyCode: "INVALID_DOMAIN", message: "Domain detached", handler: ({ core, actor, params, body }) => core.domains.remove(actor, params.id, body.hostname) }),
+  route({ method: "DELETE", path: "/containers/{id}/domains/{hostname}", summary: "Detach a custom domain", tag: "Domains", message: "Domain detached", handler: ({ core, actor, params }) => core.domains.remove(actor, params.id, params.hostname) }),
 
   // ---------------------------------------------------------------- templates, tokens, audit
   route({ method: "GET", path: "/templates", summary: "List templates", tag: "Templates", message: "Templates retrieved", handler: async ({ core }) => ({ templates: await core.templates.list() }) }),

@@ -58,6 +58,7 @@ export function validBodyFor(r: Route, fx: Fixture, o: { tag: string; envKey: st
   if (p.endsWith("/snapshots")) return { alias: `${o.tag}-snap` };
   if (p.endsWith("/alias")) return { alias: `${o.tag}-alias` };
   if (p.endsWith("/firewall/{direction}")) return r.method === "POST" ? { action: "allow", protocol: "tcp", destination_port: "81" } : r.method === "PATCH" ? { index: 0, state: "disabled" } : { index: 0 };
+  if (p.endsWith("/domains")) return { hostname: `${o.tag.toLowerCase().replace(/[^a-z0-9-]/g, "") || "x"}.customer.example` };
   if (p === "/templates") return { recipe: "mini", name: `${o.tag}-tpl` };
   if (p === "/templates/promote") return { container_id: fx.cA, name: `${o.tag}-promoted` };
   if (p === "/tokens") return { name: `${o.tag}-token`, project_id: fx.projectA };

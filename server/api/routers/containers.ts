@@ -1,5 +1,6 @@
 import { z } from "zod";
 import {
+  AddDomainBody,
   ChangeContentQuery,
   ChangesQuery,
   ContainerId,
@@ -70,4 +71,7 @@ export const containersRouter = createTRPCRouter({
     .input(Id.extend({ direction: Direction, index: z.number().int().min(0) }))
     .mutation(({ ctx, input }) => ctx.core.firewall.delete(ctx.actor, input.id, input.direction, input.index)),
   resetFirewall: adminProcedure.input(Id).mutation(({ ctx, input }) => ctx.core.firewall.reset(ctx.actor, input.id)),
+  domains: adminProcedure.input(Id).query(({ ctx, input }) => ctx.core.domains.list(ctx.actor, input.id)),
+  addDomain: adminProcedure.input(AddDomainBody.extend({ id: ContainerId })).mutation(({ ctx, input }) => ctx.core.domains.add(ctx.actor, input.id, input.hostname)),
+  removeDomain: adminProcedure.input(Id.extend({ hostname: z.string().min(1).max(253) })).mutation(({ ctx, input }) => ctx.core.domains.remove(ctx.actor, input.id, input.hostname)),
 });

@@ -12,6 +12,7 @@ import { Breadcrumb } from "../_components/breadcrumb";
 import type { Container, Receipt } from "../_components/types";
 import { AuditSection, LogSection } from "./_components/activity";
 import { ChangesSection } from "./_components/changes";
+import { DomainsSection } from "./_components/domains";
 import { EnvSection } from "./_components/env";
 import { EraseDialog, ReceiptView } from "./_components/erase";
 import { FirewallSection } from "./_components/firewall";
@@ -123,6 +124,7 @@ function Overview({ c, onErase }: { c: Container; onErase: () => void }) {
       </div>
       <SnapshotsSection c={c} />
       <FirewallSection c={c} />
+      <DomainsSection c={c} />
       <LogSection id={c.id} />
       <section aria-labelledby="danger-zone" className="rounded-lg border border-red-200 bg-white shadow-sm">
         <div className="flex flex-col gap-3 p-4 sm:flex-row sm:items-center sm:justify-between">
