@@ -11,7 +11,8 @@ import { applyFirewall } from "./network.js";
 
 /** `running`: only those with processes (the idle sweep's question; at 10,000 tenants the full list is megabytes). */
 export function listTenants(h: HostState, opts: { running?: boolean } = {}): TenantInfo[] {
-  return [...h.tenants.values()].filter((m) => !m.pooled && (!opts.running || h.cgroups.running(m.id))).map((m) => h.tenantInfo(m));
+  const up = opts.running ? h.cgroups.runningNames() : null;
+  return [...h.tenants.values()].filter((m) => !m.pooled && (!up || up.has(m.id))).map((m) => h.tenantInfo(m));
 }
 
 export function getTenantInfo(h: HostState, id: string): TenantInfo {
