@@ -2,6 +2,7 @@
 // finishes what a crash left half done, and never stops a tenant because the daemon restarted.
 import fs from "node:fs/promises";
 import path from "node:path";
+import { dropWork } from "./backup/backups.js";
 import type { HostConfig } from "./config.js";
 import { BtrfsPool } from "./drivers/btrfs.js";
 import { enableKsmd } from "./drivers/ksm.js";
@@ -55,6 +56,8 @@ export async function adopt(h: HostState): Promise<void> {
   for (const f of await fs.readdir(h.pool.path("templates"))) {
     if (f.startsWith(".build-")) await h.pool.deleteSubvolume(h.pool.path("templates", f));
   }
+  // A backup, restore or export that died left read-only copies in backup-work: never a tenant's only copy.
+  for (const f of await fs.readdir(h.pool.path("backup-work")).catch(() => [] as string[])) await dropWork(h, h.pool.path("backup-work", f));
   for (const id of await fs.readdir(h.config.lxcPath)) {
     const file = path.join(h.config.lxcPath, id, META_FILE);
     const text = await fs.readFile(file, "utf8").catch(() => null);

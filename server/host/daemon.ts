@@ -9,7 +9,7 @@ import type { Host } from "./host.js";
 import { SysError, trace } from "../shared/sys.js";
 import { EngineError, type EngineErrorCode } from "../shared/errors.js";
 import { issuesText } from "../shared/issues.js";
-import { HOST_INPUTS, type HostMethodName, type HostResults, TemplateBuildInput } from "../shared/host-api.js";
+import { BackupImportInput, HOST_INPUTS, type HostMethodName, type HostResults, TemplateBuildInput, TenantExportInput } from "../shared/host-api.js";
 
 const MAX_BODY = 8 * 1024 * 1024;
 
@@ -40,11 +40,15 @@ const HANDLERS: Handlers = {
   "snapshots.list": (h, i) => h.listSnapshots(i.id),
   "snapshots.restore": (h, i) => h.restoreSnapshot(i.id, i.name),
   "snapshots.delete": (h, i) => h.deleteSnapshot(i.id, i.name),
+  "backups.create": (h, i) => h.createBackup(i.id),
+  "backups.list": (h, i) => h.listBackups(i.id),
+  "backups.delete": (h, i) => h.deleteBackup(i.id, i.backup),
+  "backups.restore": (h, i) => h.restoreBackup(i.id, i.backup),
 };
 
 function errorBody(e: unknown): { status: number; body: { error: { code: EngineErrorCode; message: string } } } {
   if (e instanceof EngineError) {
-    const status = ({ INVALID_INPUT: 400, TENANT_NOT_FOUND: 404, TEMPLATE_NOT_FOUND: 404, SNAPSHOT_NOT_FOUND: 404, ALREADY_EXISTS: 409, TEMPLATE_IN_USE: 409, INVALID_STATE: 409, START_FAILED: 422, EXHAUSTED: 503, POOL_FULL: 507, SYSTEM_ERROR: 500 } satisfies Record<EngineErrorCode, number>)[e.code];
+    const status = ({ INVALID_INPUT: 400, TENANT_NOT_FOUND: 404, TEMPLATE_NOT_FOUND: 404, SNAPSHOT_NOT_FOUND: 404, ALREADY_EXISTS: 409, TEMPLATE_IN_USE: 409, INVALID_STATE: 409, START_FAILED: 422, EXHAUSTED: 503, POOL_FULL: 507, BACKUP_INVALID: 422, BACKUP_NOT_FOUND: 404, TEMPLATE_MISMATCH: 409, NOT_OFFERED: 422, SYSTEM_ERROR: 500 } satisfies Record<EngineErrorCode, number>)[e.code];
     return { status, body: { error: { code: e.code, message: e.message } } };
   }
   // A full pool shows up as ENOSPC from a file write or "No space left on device" from btrfs/lxc.
@@ -80,6 +84,19 @@ export async function serve(host: Host, socketPath: string): Promise<http.Server
     try {
       const name = (req.url ?? "").replace(/^\/v1\//, "");
       if (req.method !== "POST") return send(405, { error: { code: "INVALID_INPUT", message: "POST only" } });
+      if (name === "backups.import") {
+        // The body is the backup file itself, streamed into btrfs receive as it verifies.
+        let opts: unknown;
+        try {
+          opts = JSON.parse(String(req.headers["x-hoody-input"] ?? "{}"));
+        } catch {
+          throw new EngineError("INVALID_INPUT", "x-hoody-input is not JSON");
+        }
+        const input = BackupImportInput.safeParse(opts);
+        if (!input.success) throw new EngineError("INVALID_INPUT", issuesText(input.error.issues));
+        trace({ rpc: name, body: input.data });
+        return send(200, { result: await host.importBackup(req, input.data) });
+      }
       const body = await readBody(req);
       trace({ rpc: name, body });
       if (name === "templates.build") {
@@ -95,6 +112,16 @@ export async function serve(host: Host, socketPath: string): Promise<http.Server
         } catch (e) {
           res.end(JSON.stringify(errorBody(e).body) + "\n");
         }
+        return;
+      }
+      if (name === "tenants.export") {
+        const input = TenantExportInput.safeParse(body);
+        if (!input.success) throw new EngineError("INVALID_INPUT", issuesText(input.error.issues));
+        const { stream, done, files } = await host.exportTenant(input.data.id);
+        res.writeHead(200, { "content-type": "application/x-tar", "x-hoody-files": String(files) });
+        stream.pipe(res);
+        // A tar that fails midway ends the answer short; the client sees no clean end (no trailer).
+        done.catch(() => res.destroy());
         return;
       }
       if (!Object.hasOwn(HOST_INPUTS, name)) return send(404, { error: { code: "INVALID_INPUT", message: `unknown method ${name}` } });

@@ -20,6 +20,9 @@ import { exec, initPid, logs, pauseTenant, restartTenant, resumeTenant, startTen
 import { setFirewall } from "./network.js";
 import { deleteTenant } from "./erase.js";
 import { createSnapshot, deleteSnapshot, listSnapshots, restoreSnapshot } from "./snapshots.js";
+import { createBackup, deleteBackup, listBackups } from "./backup/backups.js";
+import { importBackup, restoreBackup } from "./backup/restore.js";
+import { exportTenant } from "./backup/export.js";
 
 export class Host {
   private constructor(private readonly h: HostState) {}
@@ -134,5 +137,29 @@ export class Host {
 
   deleteSnapshot(id: string, name: string) {
     return deleteSnapshot(this.h, id, name);
+  }
+
+  createBackup(id: string) {
+    return createBackup(this.h, id);
+  }
+
+  listBackups(id: string) {
+    return listBackups(this.h, id);
+  }
+
+  deleteBackup(id: string, backup: string) {
+    return deleteBackup(this.h, id, backup);
+  }
+
+  restoreBackup(id: string, backup: string) {
+    return restoreBackup(this.h, id, backup);
+  }
+
+  importBackup(source: AsyncIterable<Buffer>, opts: { name?: string; labels?: Record<string, string>; start?: boolean }) {
+    return importBackup(this.h, source, opts);
+  }
+
+  exportTenant(id: string) {
+    return exportTenant(this.h, id);
   }
 }

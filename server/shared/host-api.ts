@@ -11,16 +11,19 @@ import {
   type HostInfo,
   type HostStats,
   LimitsSchema,
+  NAME_RE,
   SNAPSHOT_NAME_RE,
   type SnapshotInfo,
   TEMPLATE_NAME_RE,
   TENANT_ID_RE,
   type TemplateInfo,
+  type BackupInfo,
   TemplateSettingsSchema,
   type TenantInfo,
   type TenantStats,
 } from "./protocol";
 
+export const BACKUP_ID_RE = /^b[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$/;
 const Id = z.object({ id: z.string().regex(TENANT_ID_RE) });
 
 /**
@@ -62,6 +65,10 @@ export const HOST_INPUTS = {
   "snapshots.list": Id,
   "snapshots.restore": Id.extend({ name: z.string().regex(SNAPSHOT_NAME_RE) }),
   "snapshots.delete": Id.extend({ name: z.string().regex(SNAPSHOT_NAME_RE) }),
+  "backups.create": Id,
+  "backups.list": Id,
+  "backups.delete": Id.extend({ backup: z.string().regex(BACKUP_ID_RE) }),
+  "backups.restore": Id.extend({ backup: z.string().regex(BACKUP_ID_RE) }),
 } satisfies Record<keyof HostResults, z.ZodType>;
 
 /** Each method's result. */
@@ -89,6 +96,10 @@ export interface HostResults {
   "snapshots.list": SnapshotInfo[];
   "snapshots.restore": TenantInfo;
   "snapshots.delete": { existed: boolean };
+  "backups.create": BackupInfo;
+  "backups.list": BackupInfo[];
+  "backups.delete": { existed: boolean };
+  "backups.restore": TenantInfo;
 }
 
 export type HostMethodName = keyof typeof HOST_INPUTS;
@@ -100,3 +111,15 @@ export type HostMethodResult<M extends HostMethodName> = HostResults[M];
  * or the error.
  */
 export const TemplateBuildInput = z.object({ recipe: z.string().regex(TEMPLATE_NAME_RE), name: z.string().regex(TEMPLATE_NAME_RE).optional() });
+
+/**
+ * The two byte-stream methods. backups.import: the request body is the backup file, these options
+ * ride in the x-hoody-input header as JSON; the answer is JSON. tenants.export: a JSON body, the
+ * answer is a tar stream (an error before the first byte is JSON with its status).
+ */
+export const BackupImportInput = z.object({
+  name: z.string().regex(NAME_RE).optional(),
+  labels: z.record(z.string().regex(/^[a-z0-9._-]{1,64}$/), z.string().max(256)).refine((l) => Object.keys(l).length <= 16).optional(),
+  start: z.boolean().optional(),
+});
+export const TenantExportInput = Id;

@@ -266,3 +266,19 @@ export interface ExecResult {
   stderr: string;
   timedOut: boolean;
 }
+
+/** A backup of a tenant in the backup directory (what its index says; no env, no data). */
+export interface BackupInfo {
+  id: string;
+  /** The engine's tenant id it was made of. */
+  tenant: string;
+  name: string;
+  createdAt: string;
+  /** The sealed file's size. */
+  bytes: number;
+  template: string;
+  snapshots: string[];
+  /** Which operator key opens it (a hash of the key, not the key). */
+  keyId: string;
+  file: string;
+}

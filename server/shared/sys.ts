@@ -115,3 +115,20 @@ export async function haveCommand(command: string): Promise<boolean> {
   const r = await run("sh", ["-c", 'command -v "$1"', "sh", command], { okCodes: [1, 127] });
   return r.exitCode === 0;
 }
+
+/**
+ * A command whose stdin/stdout are streams the caller pipes (btrfs send/receive, tar): no buffering,
+ * stderr kept for the error. `done` rejects with a SysError unless it exits 0.
+ */
+export function runStreaming(command: string, args: readonly string[], opts: { stdin?: "pipe" | "ignore"; stdout?: "pipe" | "ignore"; cwd?: string; timeoutMs?: number } = {}) {
+  trace({ argv: [command, ...args] });
+  const child = execa(command, [...args], { buffer: false, reject: false, stdin: opts.stdin ?? "ignore", stdout: opts.stdout ?? "pipe", stderr: "pipe", cwd: opts.cwd, timeout: opts.timeoutMs ?? 3_600_000, cleanup: true });
+  let stderr = "";
+  child.stderr?.on("data", (d: Buffer) => {
+    if (stderr.length < 8192) stderr += d.toString();
+  });
+  const done = child.then((r) => {
+    if (r.exitCode !== 0 || r.timedOut) throw new SysError(command, args, r.exitCode, stderr || (r.originalMessage ?? ""), Boolean(r.timedOut));
+  });
+  return { child, done };
+}
