@@ -42,6 +42,10 @@ export const WebConfigSchema = z.object({
   idleSweepMs: z.coerce.number().int().positive().optional(),
   /** HOODY_ERASE_SWEEP_MS: how often grace-period erasures that are due run. */
   eraseSweepMs: ms(30_000),
+  /** HOODY_BACKUP_IMPORT_MAX_MIB: the largest backup file an import takes (counted while it streams). */
+  backupImportMaxMiB: z.coerce.number().int().positive().default(64 * 1024),
+  /** HOODY_BACKUP_SWEEP_MS: how often due backup schedules run. */
+  backupSweepMs: ms(60_000),
   /** HOODY_SCRIPTS_DIR: the exec scripts; unset: scripts/ in the working directory. */
   scriptsDir: z.string().min(1).optional(),
   /** HOODY_SCRIPT_TIMEOUT_MS / _LOAD_TIMEOUT_MS / HOODY_SCRIPT_MEMORY_MIB: bounds of one exec script run. */
@@ -101,6 +105,8 @@ const VARS: Record<Exclude<keyof WebConfig, "incus">, string> = {
   routerHost: "HOODY_ROUTER_HOST",
   idleSweepMs: "HOODY_IDLE_SWEEP_MS",
   eraseSweepMs: "HOODY_ERASE_SWEEP_MS",
+  backupImportMaxMiB: "HOODY_BACKUP_IMPORT_MAX_MIB",
+  backupSweepMs: "HOODY_BACKUP_SWEEP_MS",
   scriptsDir: "HOODY_SCRIPTS_DIR",
   scriptTimeoutMs: "HOODY_SCRIPT_TIMEOUT_MS",
   scriptLoadTimeoutMs: "HOODY_SCRIPT_LOAD_TIMEOUT_MS",

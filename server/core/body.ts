@@ -30,3 +30,22 @@ export async function readBody(req: Request, limit: number): Promise<Buffer> {
   }
   return Buffer.concat(chunks);
 }
+
+/** The body as a stream counted while it flows: past `limit` bytes (declared or streamed) it throws 413. */
+export async function* boundedBody(req: Request, limit: number): AsyncGenerator<Uint8Array> {
+  const declared = req.headers.get("content-length");
+  if (declared !== null && Number(declared) > limit) throw payloadTooLarge(limit);
+  if (!req.body) return;
+  const reader = req.body.getReader();
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    size += value.byteLength;
+    if (size > limit) {
+      reader.releaseLock();
+      throw payloadTooLarge(limit);
+    }
+    yield value;
+  }
+}

@@ -7,6 +7,7 @@ import type { Db } from "../db/client";
 import type { Engine } from "../engine/types";
 import { admissionFromEnv, type Admission } from "./admission";
 import { AuditService } from "./audit-log";
+import { BackupService } from "./backups";
 import { ContainerService } from "./containers";
 import { type CoreSettings, CoreContext } from "./context";
 import { ErasureService } from "./erasure";
@@ -38,6 +39,7 @@ export class Core {
   readonly provisioning: ProvisioningService;
   readonly lifecycle: LifecycleService;
   readonly snapshots: SnapshotService;
+  readonly backups: BackupService;
   readonly firewall: FirewallService;
   readonly templates: TemplateService;
   readonly tokens: TokenService;
@@ -57,6 +59,7 @@ export class Core {
     this.snapshots = new SnapshotService(ctx, this.containers);
     this.provisioning = new ProvisioningService(ctx, this.containers, this.servers, this.snapshots);
     this.lifecycle = new LifecycleService(ctx, this.containers);
+    this.backups = new BackupService(ctx, this.containers, this.provisioning);
     this.firewall = new FirewallService(ctx);
     this.templates = new TemplateService(ctx);
     this.tokens = new TokenService(ctx);

@@ -52,7 +52,7 @@ export class ProvisioningService {
     givenProjectId: string,
     body: { name?: string; environment_vars?: Record<string, string>; start: boolean; autostart: boolean; comment?: string | null; color?: string; ssh_public_key?: string | null; ramdisk_mib?: number; idle_timeout_s?: number | null; limits?: LimitsBody },
     /** sourceTenant: the source's engine name; sourceContainerId: its public id. */
-    source: { template: string; sourceTenant?: string; sourceSnapshot?: string; firewall?: FirewallRule[]; sourceContainerId?: string; place?: EngineServer | null; sshKey?: { desired: string | null; onDisk: string | null | undefined } },
+    source: { template: string; build?: (args: { name: string; labels: Record<string, string> }) => Promise<TenantInfo>; sourceTenant?: string; sourceSnapshot?: string; firewall?: FirewallRule[]; sourceContainerId?: string; place?: EngineServer | null; sshKey?: { desired: string | null; onDisk: string | null | undefined } },
   ): Promise<ContainerView> {
     const projectId = this.ctx.projectRow(actor, givenProjectId).id;
     checkEnv(body.environment_vars ?? {});
@@ -87,8 +87,9 @@ export class ProvisioningService {
     const { name, label } = pickName(this.ctx, body.name);
     const t0 = performance.now();
     let tenant: TenantInfo;
+    const labels = { "hoody.owner": "core", "hoody.project": projectId, "hoody.op": op };
     try {
-      tenant = await this.ctx.engine.createTenant({
+      tenant = source.build ? await source.build({ name, labels }) : await this.ctx.engine.createTenant({
         template: source.template,
         name,
         env: body.environment_vars ?? {},
@@ -101,7 +102,7 @@ export class ProvisioningService {
         sourceTenant: source.sourceTenant,
         sourceSnapshot: source.sourceSnapshot,
         firewall: source.firewall,
-        labels: { "hoody.owner": "core", "hoody.project": projectId, "hoody.op": op },
+        labels,
       });
     } catch (e) {
       const err = fromEngine(e);
@@ -160,6 +161,14 @@ export class ProvisioningService {
     return this.containers.view(this.ctx.containerRow(SYSTEM, cid), tenant);
   }
 
+
+  /**
+   * A container made by `build` (a backup import) instead of a create: the same admission, quota,
+   * name, rows and rollback as a create. Its env, limits and firewall are the backup's.
+   */
+  async provisionBuilt(actor: Actor, projectId: string, body: { name?: string; start: boolean; autostart: boolean }, template: string, build: (args: { name: string; labels: Record<string, string> }) => Promise<TenantInfo>): Promise<ContainerView> {
+    return this.provision(actor, projectId, body, { template, build });
+  }
 
   /** Takes Hoody's create body (container_image, server_id, …) and our older one (template). */
   async create(actor: Actor, projectId: string, body: z.input<typeof CreateContainerBody>): Promise<ContainerView> {

@@ -8,7 +8,7 @@ export class HostEngine implements Engine {
   constructor(readonly client: HostClient) {}
 
   capabilities(): EngineCapabilities {
-    return { deltaDisk: true, ksm: true, snapshots: true, firewall: true };
+    return { deltaDisk: true, ksm: true, snapshots: true, firewall: true, backups: true };
   }
   info() {
     return this.client.call("host.info", {});
@@ -89,5 +89,25 @@ export class HostEngine implements Engine {
   }
   deleteSnapshot(id: string, name: string) {
     return this.client.call("snapshots.delete", { id, name });
+  }
+
+  createBackup(id: string) {
+    // A backup sends the whole delta: allow it the daemon's longest call.
+    return this.client.call("backups.create", { id }, 3_600_000);
+  }
+  listBackups(id: string) {
+    return this.client.call("backups.list", { id });
+  }
+  deleteBackup(id: string, backup: string) {
+    return this.client.call("backups.delete", { id, backup });
+  }
+  restoreBackup(id: string, backup: string) {
+    return this.client.call("backups.restore", { id, backup }, 3_600_000);
+  }
+  importBackup(source: AsyncIterable<Uint8Array>, opts: { name?: string; labels?: Record<string, string>; start?: boolean }) {
+    return this.client.importBackup(source, opts);
+  }
+  exportTenant(id: string) {
+    return this.client.exportTenant(id);
   }
 }

@@ -1,7 +1,9 @@
 // The engine interface server/core talks to. The embedded host daemon implements it today
 // (host-engine.ts); an Incus cluster later. Capabilities are data, so the core and UI can tell
 // what an engine measures instead of guessing.
+import type { Readable } from "node:stream";
 import type {
+  BackupInfo,
   CreateTenantInput,
   DeleteReport,
   ExecResult,
@@ -21,6 +23,8 @@ export interface EngineCapabilities {
   ksm: boolean;
   snapshots: boolean;
   firewall: boolean;
+  /** Sealed backups, import and export of a tenant's own files. */
+  backups: boolean;
 }
 
 /** A place tenants can run: this box (host engine) or an Incus server / cluster member. */
@@ -71,4 +75,15 @@ export interface Engine {
   createSnapshot(id: string, name?: string): Promise<SnapshotInfo>;
   restoreSnapshot(id: string, name: string): Promise<TenantInfo>;
   deleteSnapshot(id: string, name: string): Promise<{ existed: boolean }>;
+
+  /** Writes a sealed backup of the tenant (its delta on its template, its snapshots, its settings) to the backup directory. */
+  createBackup(id: string): Promise<BackupInfo>;
+  listBackups(id: string): Promise<BackupInfo[]>;
+  deleteBackup(id: string, backup: string): Promise<{ existed: boolean }>;
+  /** Puts the tenant back as the backup has it (stopped and started again if it ran); rolled back on failure. */
+  restoreBackup(id: string, backup: string): Promise<TenantInfo>;
+  /** A new tenant from a backup file streamed in (BACKUP_INVALID for one that does not verify; nothing is kept then). */
+  importBackup(source: AsyncIterable<Uint8Array>, opts: { name?: string; labels?: Record<string, string>; start?: boolean }): Promise<TenantInfo>;
+  /** The tenant's own files (not its template's) as a tar stream. */
+  exportTenant(id: string): Promise<Readable>;
 }

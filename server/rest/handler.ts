@@ -11,6 +11,7 @@ import { ContainerId, EnvKey, ProjectId } from "../core/schemas";
 import { isReservedEnvKey } from "../shared/env";
 import { issuePointers, issuesText } from "../shared/issues";
 import { SNAPSHOT_NAME_RE } from "../shared/protocol";
+import { BACKUP_ID_RE } from "../shared/host-api";
 import { openApiDocument } from "./openapi";
 import { routes, type Method, type Route } from "./routes";
 
@@ -47,6 +48,8 @@ function checkParams(route: Route, params: Record<string, string>): void {
       if (!/^k[a-z0-9]{10}$/.test(v)) throw new CoreError(404, "TOKEN_NOT_FOUND", "token not found");
     } else if (k === "name") {
       if (!SNAPSHOT_NAME_RE.test(v) && !/^[\w.-]{1,100}$/.test(v)) throw new CoreError(404, "SNAPSHOT_NOT_FOUND", "snapshot not found");
+    } else if (k === "backup") {
+      if (!BACKUP_ID_RE.test(v)) throw new CoreError(404, "BACKUP_NOT_FOUND", "backup not found");
     } else if (k === "key") {
       if (!EnvKey.safeParse(v).success) throw new CoreError(422, "INVALID_ENV_KEY", "keys match ^[A-Za-z_][A-Za-z0-9_]*$");
       if (isReservedEnvKey(v)) throw new CoreError(422, "RESERVED_ENV_PREFIX", "the HOODY_ prefix is reserved");
@@ -118,7 +121,7 @@ export async function handleRest(core: Core, req: Request): Promise<Response> {
       if (!q.success) throw validation(q.error);
       query = q.data;
     }
-    const raw = (await readBody(req, BODY_LIMITS.rest)).toString("utf8");
+    const raw = route.streamBody ? "" : (await readBody(req, BODY_LIMITS.rest)).toString("utf8");
     let body: unknown;
     if (route.body) {
       const ct = req.headers.get("content-type");
@@ -141,13 +144,15 @@ export async function handleRest(core: Core, req: Request): Promise<Response> {
     const status = route.status ?? 200;
     const answer = (data: unknown, resourceId: string | null) => ({ status, body: JSON.stringify({ statusCode: status, message: route.message, data: data ?? null }), resourceId });
     const run = async () => {
-      const data = await route.handler({ core, actor, params: match.params, body, query });
+      const data = await route.handler({ core, actor, params: match.params, body, query, request: req });
       // The container the answer is about (its erasure erases the replay): the one a create or copy made, else the path's.
       const creates = method === "POST" && (route.path === "/projects/{id}/containers" || route.path === "/containers/{id}/copy");
       const resourceId = creates && data && typeof data === "object" && "id" in data && typeof data.id === "string" ? data.id : containerId;
       return answer(data, resourceId);
     };
     const key = req.headers.get("idempotency-key");
+    // A replay is keyed by the body; a streamed body is not kept, so a retry could not be told apart from another file.
+    if (route.streamBody && key !== null) throw new CoreError(422, "IDEMPOTENCY_KEY_NOT_ACCEPTED", "this route takes a streamed file and no Idempotency-Key");
     if (method === "POST" && key !== null) {
       // A create whose answer was lost to a crash: answer with the container it made.
       const answerFor = async (id: string) => {
@@ -156,6 +161,12 @@ export async function handleRest(core: Core, req: Request): Promise<Response> {
       };
       const r = await core.idempotency.run(actor.id, key, `${method} ${path}\n${raw}`, run, !route.noReplay, answerFor);
       return new Response(r.body, { status: r.status, headers: { "content-type": "application/json", ...(r.replayed && { "idempotent-replayed": "true" }) } });
+    }
+    if (route.download) {
+      // The handler's own Response (a stream), never an envelope.
+      const res = await route.handler({ core, actor, params: match.params, body, query, request: req });
+      if (!(res instanceof Response)) throw new CoreError(500, "INTERNAL_ERROR", "a download route answered no stream");
+      return res;
     }
     const r = await run();
     return new Response(r.body, { status: r.status, headers: { "content-type": "application/json" } });

@@ -16,6 +16,7 @@
 // class is the Engine interface over them.
 import type { CreateTenantInput, FirewallRule, Limits, TemplateSettings } from "../../shared/protocol";
 import type { Engine, EngineCapabilities } from "../types";
+import { EngineError } from "../../shared/errors";
 import { webConfig } from "../../config";
 import { IncusClient } from "./client";
 import { IncusContext, type IncusEngineConfig } from "./context";
@@ -42,7 +43,7 @@ export class IncusEngine implements Engine {
   capabilities(): EngineCapabilities {
     // deltaDisk: Incus reports a volume's usage, not the bytes it holds apart from its template;
     // ksm: the containers are started by incusd, which does not opt them in to KSM (PR_SET_MEMORY_MERGE).
-    return { deltaDisk: false, ksm: false, snapshots: true, firewall: true };
+    return { deltaDisk: false, ksm: false, snapshots: true, firewall: true, backups: false };
   }
 
   info() {
@@ -137,9 +138,35 @@ export class IncusEngine implements Engine {
     return deleteSnapshot(this.cx, id, name);
   }
 
+  // `incus export` writes a whole-instance tarball (not a delta on its image, not sealed with the
+  // operator's key, not restorable on the host engine), so backups are refused by name here rather
+  // than offered with other guarantees.
+  createBackup(): Promise<never> {
+    return notOffered();
+  }
+  listBackups(): Promise<never> {
+    return notOffered();
+  }
+  deleteBackup(): Promise<never> {
+    return notOffered();
+  }
+  restoreBackup(): Promise<never> {
+    return notOffered();
+  }
+  importBackup(): Promise<never> {
+    return notOffered();
+  }
+  exportTenant(): Promise<never> {
+    return notOffered();
+  }
+
   close(): void {
     this.cx.close();
   }
+}
+
+function notOffered(): Promise<never> {
+  return Promise.reject(new EngineError("NOT_OFFERED", "backups, import and export are offered on the host engine only: on Incus use `incus export`/`incus import` (a whole-instance tarball, not sealed with Hoody's backup key)"));
 }
 
 /** The engine from HOODY_INCUS_* settings (server/config.ts; server/core/instance.ts uses it when HOODY_ENGINE=incus). */

@@ -1,0 +1,118 @@
+// Backups of containers: take, list, delete, restore in place, import as a new container (from a
+// file made here or on another box), and the Art. 20 export of a customer's own files. The engine
+// writes and reads the sealed files; this keeps the rows (env, firewall, snapshots) in step.
+import type { Readable } from "node:stream";
+import { eq } from "drizzle-orm";
+import * as t from "../db/schema";
+import type { BackupInfo, TenantInfo } from "../shared/protocol";
+import { type Actor, type CoreContext, SYSTEM } from "./context";
+import { CoreError } from "./errors";
+import type { ContainerService } from "./containers";
+import type { ProvisioningService } from "./provisioning";
+import type { ContainerView } from "./views";
+
+export interface BackupView {
+  id: string;
+  container_id: string;
+  created_at: string;
+  size_bytes: number;
+  template: string;
+  snapshots: string[];
+  /** Which operator key opens it (a hash of the key). */
+  key_id: string;
+  /** Where the file is on the host (the backup directory may be another machine's mount). */
+  location: string;
+}
+
+export class BackupService {
+  constructor(
+    private readonly ctx: CoreContext,
+    private readonly containers: ContainerService,
+    private readonly provisioning: ProvisioningService,
+  ) {}
+
+  private view(containerId: string, b: BackupInfo): BackupView {
+    return { id: b.id, container_id: containerId, created_at: b.createdAt, size_bytes: b.bytes, template: b.template, snapshots: b.snapshots, key_id: b.keyId, location: b.file };
+  }
+
+  async list(actor: Actor, given: string): Promise<{ container_id: string; backups: BackupView[] }> {
+    const row = this.ctx.containerRow(actor, given);
+    const list = await this.ctx.engine.listBackups(row.engineName);
+    return { container_id: row.id, backups: list.map((b) => this.view(row.id, b)) };
+  }
+
+  async create(actor: Actor, given: string): Promise<BackupView> {
+    const row = this.ctx.containerRow(actor, given);
+    return this.ctx.audited(actor, "container.backup", `container:${row.id}`, async () => this.view(row.id, await this.ctx.engine.createBackup(row.engineName)), (b) => ({ backup: b.id, size_bytes: b.size_bytes }));
+  }
+
+  async delete(actor: Actor, given: string, backup: string): Promise<{ container_id: string; backup_id: string; existed: boolean }> {
+    const row = this.ctx.containerRow(actor, given);
+    return this.ctx.audited(actor, "container.backup.delete", `container:${row.id}`, async () => {
+      const r = await this.ctx.engine.deleteBackup(row.engineName, backup);
+      if (!r.existed) throw new CoreError(404, "BACKUP_NOT_FOUND", `backup ${backup.slice(0, 64)} not found`);
+      return { container_id: row.id, backup_id: backup, existed: true };
+    }, (r) => ({ backup: r.backup_id }));
+  }
+
+  /** Keeps the `keep` newest backups of a container and deletes the rest (a schedule's retention); how many went. */
+  async prune(given: string, keep: number): Promise<number> {
+    const row = this.ctx.containerRow(SYSTEM, given);
+    const list = await this.ctx.engine.listBackups(row.engineName);
+    let n = 0;
+    for (const b of list.slice(keep)) if ((await this.ctx.engine.deleteBackup(row.engineName, b.id)).existed) n++;
+    return n;
+  }
+
+  /** Restores in place: filesystem, snapshots, env, limits, firewall as the backup has them. */
+  async restore(actor: Actor, given: string, backup: string): Promise<ContainerView> {
+    const row = this.ctx.containerRow(actor, given);
+    return this.ctx.audited(actor, "container.backup.restore", `container:${row.id}`, async () => {
+      const tenant = await this.ctx.engine.restoreBackup(row.engineName, backup);
+      this.syncRows(row.id, tenant);
+      return this.containers.view(this.ctx.containerRow(SYSTEM, row.id), tenant);
+    }, () => ({ backup }));
+  }
+
+  /**
+   * A new container in the project from a backup file (the request body, bounded by the caller).
+   * Admin only: a backup carries its own limits, which a project's ceilings did not approve.
+   */
+  async importFile(actor: Actor, projectId: string, source: AsyncIterable<Uint8Array>, opts: { name?: string; start?: boolean }): Promise<ContainerView> {
+    this.ctx.requireAdmin(actor);
+    this.ctx.projectRow(actor, projectId);
+    return this.ctx.audited(actor, "container.import", (c) => `container:${c.id}`, async () => {
+      const start = opts.start ?? true;
+      let imported: TenantInfo | null = null;
+      const view = await this.provisioning.provisionBuilt(actor, projectId, { name: opts.name, start, autostart: true }, "", async ({ name, labels }) => {
+        imported = await this.ctx.engine.importBackup(source, { name, labels, start });
+        return imported;
+      });
+      if (imported) this.syncRows(view.id, imported);
+      return view;
+    }, (c) => ({ container_id: c.id, project_id: c.project_id }), `project:${projectId}`);
+  }
+
+  /** The customer's own files as a tar (GDPR Art. 20). */
+  async exportFiles(actor: Actor, given: string): Promise<{ container_id: string; name: string; stream: Readable }> {
+    const row = this.ctx.containerRow(actor, given);
+    const stream = await this.ctx.engine.exportTenant(row.engineName);
+    this.ctx.audit(actor, "container.export", `container:${row.id}`, "ok", null);
+    return { container_id: row.id, name: row.name, stream };
+  }
+
+  /** The rows the engine's state decides after a restore or import: env, firewall, snapshots (aliases and expiries are not in a backup). */
+  private syncRows(containerId: string, tenant: TenantInfo): void {
+    this.ctx.db.transaction((tx) => {
+      tx.delete(t.envVars).where(eq(t.envVars.containerId, containerId)).run();
+      const env = Object.entries(tenant.env).map(([key, value]) => ({ containerId, key, value }));
+      if (env.length) tx.insert(t.envVars).values(env).run();
+      tx.delete(t.firewallRules).where(eq(t.firewallRules.containerId, containerId)).run();
+      const rules = tenant.firewall.map((rule, position) => ({ containerId, position, rule }));
+      if (rules.length) tx.insert(t.firewallRules).values(rules).run();
+      tx.delete(t.snapshots).where(eq(t.snapshots.containerId, containerId)).run();
+      const snaps = tenant.snapshots.map((s) => ({ containerId, name: s.name, createdAt: s.createdAt }));
+      if (snaps.length) tx.insert(t.snapshots).values(snaps).run();
+    });
+  }
+}
