@@ -5,6 +5,7 @@ import type { Readable } from "node:stream";
 import { eq } from "drizzle-orm";
 import * as t from "../db/schema";
 import type { BackupInfo, TenantInfo } from "../shared/protocol";
+import { BACKUP_ID_RE } from "../shared/host-api";
 import { type Actor, type CoreContext, SYSTEM } from "./context";
 import { CoreError } from "./errors";
 import type { ContainerService } from "./containers";
@@ -46,8 +47,15 @@ export class BackupService {
     return this.ctx.audited(actor, "container.backup", `container:${row.id}`, async () => this.view(row.id, await this.ctx.engine.createBackup(row.engineName)), (b) => ({ backup: b.id, size_bytes: b.size_bytes }));
   }
 
-  async delete(actor: Actor, given: string, backup: string): Promise<{ container_id: string; backup_id: string; existed: boolean }> {
+  /** The container (scope first: another project's is a 404 whatever the backup id) and a well-formed backup id. */
+  private target(actor: Actor, given: string, backup: string) {
     const row = this.ctx.containerRow(actor, given);
+    if (!BACKUP_ID_RE.test(backup)) throw new CoreError(404, "BACKUP_NOT_FOUND", `backup ${backup.slice(0, 64)} not found`);
+    return row;
+  }
+
+  async delete(actor: Actor, given: string, backup: string): Promise<{ container_id: string; backup_id: string; existed: boolean }> {
+    const row = this.target(actor, given, backup);
     return this.ctx.audited(actor, "container.backup.delete", `container:${row.id}`, async () => {
       const r = await this.ctx.engine.deleteBackup(row.engineName, backup);
       if (!r.existed) throw new CoreError(404, "BACKUP_NOT_FOUND", `backup ${backup.slice(0, 64)} not found`);
@@ -66,7 +74,7 @@ export class BackupService {
 
   /** Restores in place: filesystem, snapshots, env, limits, firewall as the backup has them. */
   async restore(actor: Actor, given: string, backup: string): Promise<ContainerView> {
-    const row = this.ctx.containerRow(actor, given);
+    const row = this.target(actor, given, backup);
     return this.ctx.audited(actor, "container.backup.restore", `container:${row.id}`, async () => {
       const tenant = await this.ctx.engine.restoreBackup(row.engineName, backup);
       this.syncRows(row.id, tenant);

@@ -66,13 +66,14 @@ export class HostClient {
   /** Streams a backup file to the daemon, which creates a tenant from it; the source's errors (e.g. a body over its bound) abort the call. */
   importBackup(source: AsyncIterable<Uint8Array>, opts: z.input<typeof BackupImportInput>): Promise<TenantInfo> {
     return new Promise((resolve, reject) => {
+      let piped: Promise<void> = Promise.resolve();
       const req = http.request(
         { socketPath: this.socketPath, path: "/v1/backups.import", method: "POST", headers: { "content-type": "application/octet-stream", "x-hoody-input": JSON.stringify(opts) }, timeout: 3_600_000 },
         (res) => {
           let body = "";
           res.setEncoding("utf8");
           res.on("data", (c: string) => (body += c));
-          res.on("end", () => {
+          const settle = () => {
             try {
               const parsed = JSON.parse(body) as { result?: TenantInfo; error?: { code: EngineErrorCode; message: string } };
               if (parsed.error) reject(new EngineError(parsed.error.code, parsed.error.message));
@@ -80,14 +81,18 @@ export class HostClient {
             } catch (e) {
               reject(e);
             }
-          });
+          };
+          // A refusal can come before the whole file went through (the daemon reads and drops the
+          // rest): answer once it has, so the caller's request body is read to its end too.
+          res.on("end", () => void piped.then(settle, settle));
           res.on("error", reject);
         },
       );
       req.on("timeout", () => req.destroy(new Error("host daemon call backups.import timed out")));
       req.on("error", reject);
       // A source that fails (too large, client gone) ends the request early: the daemon sees a cut file and keeps nothing.
-      pipeline(Readable.from(source), req).catch((e) => {
+      piped = pipeline(Readable.from(source), req);
+      piped.catch((e) => {
         req.destroy();
         reject(e);
       });

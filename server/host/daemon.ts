@@ -4,6 +4,7 @@
 import fs from "node:fs/promises";
 import http from "node:http";
 import path from "node:path";
+import { PassThrough } from "node:stream";
 import type { z } from "zod";
 import type { Host } from "./host.js";
 import { SysError, trace } from "../shared/sys.js";
@@ -95,7 +96,19 @@ export async function serve(host: Host, socketPath: string): Promise<http.Server
         const input = BackupImportInput.safeParse(opts);
         if (!input.success) throw new EngineError("INVALID_INPUT", issuesText(input.error.issues));
         trace({ rpc: name, body: input.data });
-        return send(200, { result: await host.importBackup(req, input.data) });
+        // Piped, not iterated: on a refusal the rest of the file is read and dropped, so the
+        // client gets the answer on a live connection instead of a reset mid-upload.
+        const body = new PassThrough({ highWaterMark: 1024 * 1024 });
+        req.pipe(body);
+        try {
+          return send(200, { result: await host.importBackup(body, input.data) });
+        } catch (e) {
+          req.unpipe(body);
+          body.destroy();
+          // Answer once the whole file was read: the caller's upload ends cleanly, then it reads the refusal.
+          if (!req.complete) await new Promise<void>((resolve) => req.once("end", resolve).once("close", resolve).resume());
+          throw e;
+        }
       }
       const body = await readBody(req);
       trace({ rpc: name, body });

@@ -11,7 +11,6 @@ import { ContainerId, EnvKey, ProjectId } from "../core/schemas";
 import { isReservedEnvKey } from "../shared/env";
 import { issuePointers, issuesText } from "../shared/issues";
 import { SNAPSHOT_NAME_RE } from "../shared/protocol";
-import { BACKUP_ID_RE } from "../shared/host-api";
 import { openApiDocument } from "./openapi";
 import { routes, type Method, type Route } from "./routes";
 
@@ -48,8 +47,6 @@ function checkParams(route: Route, params: Record<string, string>): void {
       if (!/^k[a-z0-9]{10}$/.test(v)) throw new CoreError(404, "TOKEN_NOT_FOUND", "token not found");
     } else if (k === "name") {
       if (!SNAPSHOT_NAME_RE.test(v) && !/^[\w.-]{1,100}$/.test(v)) throw new CoreError(404, "SNAPSHOT_NOT_FOUND", "snapshot not found");
-    } else if (k === "backup") {
-      if (!BACKUP_ID_RE.test(v)) throw new CoreError(404, "BACKUP_NOT_FOUND", "backup not found");
     } else if (k === "key") {
       if (!EnvKey.safeParse(v).success) throw new CoreError(422, "INVALID_ENV_KEY", "keys match ^[A-Za-z_][A-Za-z0-9_]*$");
       if (isReservedEnvKey(v)) throw new CoreError(422, "RESERVED_ENV_PREFIX", "the HOODY_ prefix is reserved");

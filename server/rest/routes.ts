@@ -30,6 +30,7 @@ import {
 import { listScripts } from "../exec/files";
 import { Readable } from "node:stream";
 import { boundedBody } from "../core/body";
+import { CoreError, fromEngine } from "../core/errors";
 import { webConfig } from "../config";
 
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -275,7 +276,15 @@ export const routes: Route[] = [
     streamBody: true,
     status: 201,
     message: "Container imported",
-    handler: ({ core, actor, params, query, request }) => core.backups.importFile(actor, params.id, boundedBody(request, webConfig().backupImportMaxMiB * 1024 * 1024), query),
+    handler: async ({ core, actor, params, query, request }) => {
+      try {
+        return await core.backups.importFile(actor, params.id, boundedBody(request, webConfig().backupImportMaxMiB * 1024 * 1024), query);
+      } catch (e) {
+        // A refusal may come before the whole file was read: the connection is not reused for another request.
+        const err = fromEngine(e);
+        throw new CoreError(err.status, err.code, err.message, err.data, { ...err.headers, connection: "close" });
+      }
+    },
   }),
   route({
     method: "GET",
