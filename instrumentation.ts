@@ -14,6 +14,8 @@ export async function register() {
   setInterval(() => void core.snapshots.expire().catch(() => undefined), 60_000).unref();
   // Grace-period erasures (e.g. a cancelled subscription) run when they are due.
   setInterval(() => void core.erasure.eraseDue().catch(() => undefined), webConfig().eraseSweepMs).unref();
+  // Scheduled backups with their retention (server/core/backups.ts); a failed one is audited and logged.
+  setInterval(() => void core.backups.runDue().catch(() => undefined), webConfig().backupSweepMs).unref();
   // Stats history for the dashboard's small charts (in memory; cheap: one stats read for all tenants).
   void core.stats.sample().catch(() => undefined);
   setInterval(() => void core.stats.sample().catch(() => undefined), 15_000).unref();

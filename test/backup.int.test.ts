@@ -10,6 +10,7 @@ import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execa } from "execa";
 import { TestStack } from "../testkit/stack-harness.js";
+import { waitFor } from "../testkit/host-harness.js";
 
 let a: TestStack;
 let b: TestStack;
@@ -20,7 +21,7 @@ beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), "hoody-backup-test-"));
   keyFile = path.join(dir, "operator.key");
   // Two boxes, one operator: both daemons use the same key file (copied to the second box in real life).
-  [a, b] = await Promise.all([TestStack.create({ hostEnv: { HOODY_BACKUP_KEY_FILE: keyFile } }), TestStack.create({ hostEnv: { HOODY_BACKUP_KEY_FILE: keyFile } })]);
+  [a, b] = await Promise.all([TestStack.create({ hostEnv: { HOODY_BACKUP_KEY_FILE: keyFile }, webEnv: { HOODY_BACKUP_SWEEP_MS: "300" } }), TestStack.create({ hostEnv: { HOODY_BACKUP_KEY_FILE: keyFile } })]);
 }, 240_000);
 afterAll(async () => {
   await Promise.all([a?.stop(), b?.stop()]);
@@ -189,5 +190,31 @@ describe("backup, restore, export, erase, import on another stack", () => {
     // Live control: the same untouched file still imports.
     const ok = await importFile(b, project.id, copy, "?name=bk-control");
     expect(ok.status).toBe(201);
+  });
+});
+
+describe("backup schedules", () => {
+  it("a project's schedule backs up its containers and keeps the N newest", async () => {
+    const project = (await a.api("POST", "/projects", { alias: "sched" })).body.data;
+    const c = (await a.api("POST", `/projects/${project.id}/containers`, { name: "sched-1", template: "mini" })).body.data;
+    const manual: string[] = [];
+    for (let i = 0; i < 2; i++) manual.push((await a.api("POST", `/containers/${c.id}/backups`)).body.data.id);
+    const bad = await a.api("PUT", `/projects/${project.id}/backup-schedule`, { every_hours: 0, keep: 2 });
+    expect(bad.status).toBe(422);
+    expect((await a.api("GET", `/projects/${project.id}/backup-schedule`)).body.data.every_hours).toBeNull();
+    const set = await a.api("PUT", `/projects/${project.id}/backup-schedule`, { every_hours: 24, keep: 2 });
+    expect(set.status).toBe(200);
+    // The sweep (every 300 ms here) writes one and prunes to the two newest: the oldest manual one goes.
+    const list = await waitFor(async () => {
+      const l = (await a.api("GET", `/containers/${c.id}/backups`)).body.data.backups.map((x: any) => x.id);
+      return l.length === 2 && !l.includes(manual[0]) ? l : null;
+    }, 30_000, 200);
+    expect(list).toContain(manual[1]);
+    const sched = (await a.api("GET", `/projects/${project.id}/backup-schedule`)).body.data;
+    expect(sched).toMatchObject({ every_hours: 24, keep: 2, last_runs: { [c.id]: expect.any(String) } });
+    // Not due again for 24 h: the next sweeps leave the two alone.
+    await new Promise((r) => setTimeout(r, 1000));
+    expect((await a.api("GET", `/containers/${c.id}/backups`)).body.data.backups.map((x: any) => x.id)).toEqual(list);
+    expect((await a.api("DELETE", `/projects/${project.id}/backup-schedule`)).status).toBe(200);
   });
 });

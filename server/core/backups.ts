@@ -25,6 +25,14 @@ export interface BackupView {
   location: string;
 }
 
+export interface ScheduleView {
+  target: string;
+  every_hours: number | null;
+  keep: number | null;
+  /** When each container it covers was last backed up by it. */
+  last_runs: Record<string, string>;
+}
+
 export class BackupService {
   constructor(
     private readonly ctx: CoreContext,
@@ -107,6 +115,77 @@ export class BackupService {
     const stream = await this.ctx.engine.exportTenant(row.engineName);
     this.ctx.audit(actor, "container.export", `container:${row.id}`, "ok", null);
     return { container_id: row.id, name: row.name, stream };
+  }
+
+  /** A container's or a project's schedule (a project's covers each of its containers without one of its own). */
+  async setSchedule(actor: Actor, kind: "container" | "project", given: string, body: { every_hours: number; keep: number }): Promise<ScheduleView> {
+    const key = this.scheduleKey(actor, kind, given);
+    return this.ctx.audited(actor, "backup.schedule", key.target, async () => {
+      const values = { ...key, everyHours: body.every_hours, keep: body.keep };
+      this.ctx.db.insert(t.backupSchedules).values(values).onConflictDoUpdate({ target: t.backupSchedules.target, set: { everyHours: body.every_hours, keep: body.keep } }).run();
+      return this.getSchedule(actor, kind, given);
+    }, () => ({ every_hours: body.every_hours, keep: body.keep }));
+  }
+
+  getSchedule(actor: Actor, kind: "container" | "project", given: string): ScheduleView {
+    const { target } = this.scheduleKey(actor, kind, given);
+    const row = this.ctx.db.select().from(t.backupSchedules).where(eq(t.backupSchedules.target, target)).get();
+    return { target, every_hours: row?.everyHours ?? null, keep: row?.keep ?? null, last_runs: row?.lastRuns ?? {} };
+  }
+
+  deleteSchedule(actor: Actor, kind: "container" | "project", given: string): ScheduleView {
+    const { target } = this.scheduleKey(actor, kind, given);
+    this.ctx.db.delete(t.backupSchedules).where(eq(t.backupSchedules.target, target)).run();
+    this.ctx.audit(actor, "backup.schedule.delete", target, "ok", null);
+    return { target, every_hours: null, keep: null, last_runs: {} };
+  }
+
+  private scheduleKey(actor: Actor, kind: "container" | "project", given: string) {
+    if (kind === "container") {
+      const id = this.ctx.containerRow(actor, given).id;
+      return { target: `container:${id}`, containerId: id, projectId: null };
+    }
+    const id = this.ctx.projectRow(actor, given).id;
+    return { target: `project:${id}`, containerId: null, projectId: id };
+  }
+
+  private sweeping = false;
+
+  /**
+   * Runs what is due (the web process calls it every HOODY_BACKUP_SWEEP_MS): a backup of each
+   * container whose schedule's period has passed since its last run, then its retention. A failure
+   * is audited and counts as a run (retried next period, not every sweep).
+   */
+  async runDue(): Promise<{ backups: number; failed: number; pruned: number }> {
+    const out = { backups: 0, failed: 0, pruned: 0 };
+    if (this.sweeping) return out;
+    this.sweeping = true;
+    try {
+      const schedules = this.ctx.db.select().from(t.backupSchedules).all();
+      const own = new Set(schedules.flatMap((s) => (s.containerId ? [s.containerId] : [])));
+      for (const s of schedules) {
+        const ids = s.containerId
+          ? [s.containerId]
+          : this.ctx.db.select({ id: t.containers.id }).from(t.containers).where(eq(t.containers.projectId, s.projectId!)).all().map((r) => r.id).filter((id) => !own.has(id));
+        for (const id of ids) {
+          const last = s.lastRuns[id];
+          if (last && this.ctx.clock().getTime() - Date.parse(last) < s.everyHours * 3_600_000) continue;
+          try {
+            await this.create(SYSTEM, id);
+            out.backups++;
+            out.pruned += await this.prune(id, s.keep);
+          } catch (e) {
+            out.failed++;
+            console.error(`[backups] scheduled backup of ${id} failed: ${(e as Error).message}`);
+          }
+          const row = this.ctx.db.select().from(t.backupSchedules).where(eq(t.backupSchedules.target, s.target)).get();
+          if (row) this.ctx.db.update(t.backupSchedules).set({ lastRuns: { ...row.lastRuns, [id]: this.ctx.now() } }).where(eq(t.backupSchedules.target, s.target)).run();
+        }
+      }
+    } finally {
+      this.sweeping = false;
+    }
+    return out;
   }
 
   /** The rows the engine's state decides after a restore or import: env, firewall, snapshots (aliases and expiries are not in a backup). */

@@ -100,6 +100,7 @@ export function route<P extends string, B extends z.ZodType | undefined = undefi
   return spec as unknown as Route;
 }
 
+const ScheduleBody = z.object({ every_hours: z.number().int().min(1).max(8760), keep: z.number().int().min(1).max(1000) }).strict();
 const ImportQuery = z.object({ name: z.string().regex(/^[a-zA-Z0-9_-]{3,100}$/).optional(), start: z.enum(["true", "false"]).transform((v) => v === "true").optional() });
 const PageQuery = z.object({ page: z.coerce.number().int().min(1).default(1), limit: z.coerce.number().int().min(1).max(100).default(20) });
 const AuditQuery = PageQuery.extend({ action: z.string().max(100).optional(), target: z.string().max(200).optional(), actor: z.string().max(200).optional() });
@@ -265,6 +266,14 @@ export const routes: Route[] = [
   // ---------------------------------------------------------------- backups
   route({ method: "GET", path: "/containers/{id}/backups", summary: "List a container's backups, newest first", tag: "Backups", message: "Backups retrieved", handler: ({ core, actor, params }) => core.backups.list(actor, params.id) }),
   route({ method: "POST", path: "/containers/{id}/backups", summary: "Write a sealed backup (its delta on its template, its snapshots, env, limits, firewall) to the backup directory", tag: "Backups", status: 201, message: "Backup created", handler: ({ core, actor, params }) => core.backups.create(actor, params.id) }),
+  ...(["container", "project"] as const).flatMap((kind) => {
+    const path = kind === "container" ? ("/containers/{id}/backup-schedule" as const) : ("/projects/{id}/backup-schedule" as const);
+    return [
+      route({ method: "GET", path, summary: `The ${kind}'s backup schedule`, tag: "Backups", message: "Backup schedule retrieved", handler: ({ core, actor, params }) => core.backups.getSchedule(actor, kind, params.id) }),
+      route({ method: "PUT", path, summary: `Back the ${kind} up every N hours, keeping the K newest backups${kind === "project" ? " (each container without a schedule of its own)" : ""}`, tag: "Backups", body: ScheduleBody, message: "Backup schedule set", handler: ({ core, actor, params, body }) => core.backups.setSchedule(actor, kind, params.id, body) }),
+      route({ method: "DELETE", path, summary: `Remove the ${kind}'s backup schedule (its backups stay)`, tag: "Backups", message: "Backup schedule removed", handler: ({ core, actor, params }) => core.backups.deleteSchedule(actor, kind, params.id) }),
+    ];
+  }),
   route({ method: "DELETE", path: "/containers/{id}/backups/{backup}", summary: "Delete a backup", tag: "Backups", message: "Backup deleted", handler: ({ core, actor, params }) => core.backups.delete(actor, params.id, params.backup) }),
   route({ method: "POST", path: "/containers/{id}/backups/{backup}/restore", summary: "Restore a backup over its container (stopped and started again if it ran; rolled back on failure)", tag: "Backups", message: "Backup restored", handler: ({ core, actor, params }) => core.backups.restore(actor, params.id, params.backup) }),
   route({
