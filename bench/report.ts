@@ -9,6 +9,7 @@ import type { WakeResult } from "./scenarios/wake.js";
 import type { DensityResult } from "./scenarios/density.js";
 import type { StatsResult } from "./scenarios/stats.js";
 import type { DeleteResult } from "./scenarios/delete.js";
+import type { BackupResult } from "./scenarios/backup.js";
 
 export interface Meta {
   date: string;
@@ -25,6 +26,7 @@ export interface Results {
   density?: DensityResult;
   stats?: StatsResult;
   delete?: DeleteResult;
+  backup?: BackupResult;
 }
 
 export interface Target {
@@ -42,6 +44,7 @@ export async function readResults(dir: string): Promise<Results> {
     density: await read("density"),
     stats: await read("stats"),
     delete: await read("delete"),
+    backup: await read("backup"),
   };
 }
 
@@ -135,6 +138,11 @@ export function renderMarkdown(r: Results, chartDir: string): string {
       `## Stats cost: every tenant's stats in one collection\n\n${table(["tenants", "running", "in-daemon collect", "round trip (JSON over the socket)"], s.points.map((p) => [p.tenants, p.running, ms(p.collect_ms), ms(p.roundtrip_ms)]))}\n\n` +
         `Linear fit: collect ${s.fit_collect.ms_per_1000_tenants} ms per 1,000 tenants (R² ${s.fit_collect.r2}); round trip ${s.fit_roundtrip.ms_per_1000_tenants} ms per 1,000 (R² ${s.fit_roundtrip.r2}).${s.stopped_early ? ` Note: ${s.stopped_early}.` : ""}\n\n![stats](${chartDir}/stats.svg)\n`,
     );
+  }
+  if (r.backup) {
+    const b = r.backup;
+    const mib = (x: number) => `${(x / 1024 / 1024).toFixed(1)} MiB`;
+    parts.push(`## Backup and restore\n\n${table(["template", "own data", "template", "backup file", "backup", "restore in place", "import as new", "export (tar)", "checksums"], [[b.template, `${b.data_mib} MiB`, mib(b.template_bytes), mib(b.backup_bytes), ms(b.backup_ms), ms(b.restore_in_place_ms), ms(b.import_ms), `${ms(b.export_ms)}, ${mib(b.export_bytes)}`, b.checksum_ok ? "match" : "DIFFER"]])}\n`);
   }
   if (r.delete) {
     const d = r.delete;

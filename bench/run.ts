@@ -4,7 +4,7 @@
 // <out>/RESULTS.md and <out>/charts/*.svg; a full run also refreshes README.md's Benchmarks section.
 //   tsx bench/run.ts                    full run (npm run bench), results in bench/results/
 //   tsx bench/run.ts --smoke --out DIR  a few seconds per scenario (npm test's bench smoke test)
-//   --only provision,wake,density,stats,delete   a subset (development)
+//   --only provision,wake,density,stats,delete,backup   a subset (development)
 //   --set density.target=50 --set provision.templates='["mini"]'   override a count (JSON or text)
 import fs from "node:fs/promises";
 import os from "node:os";
@@ -20,10 +20,11 @@ import { wake } from "./scenarios/wake.js";
 import { density, deleteAll } from "./scenarios/density.js";
 import { statsCost, type StatsPoint } from "./scenarios/stats.js";
 import { gdprDelete } from "./scenarios/delete.js";
+import { backupScenario } from "./scenarios/backup.js";
 import { updateReadme, writeReport, type Meta } from "./report.js";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
-const SCENARIOS = ["provision", "wake", "density", "stats", "delete"] as const;
+const SCENARIOS = ["provision", "wake", "density", "stats", "delete", "backup"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 function parseArgs(argv: string[]) {
@@ -60,6 +61,7 @@ const FULL = {
   density: { template: "starter", target: 500, sharedCompare: 50, minAvailableBytes: 4096 * MiB, settleMs: 10_000, ksmSettleMs: 240_000, statsCheckpoints: [100, 250, 500] },
   stats: { checkpoints: [100, 250, 500, 750, 1000], template: "mini", minAvailableBytes: 3072 * MiB },
   delete: { template: "starter", n: 10, snapshots: 3 },
+  backup: { template: "starter", dataMiB: 50 },
   stack: { poolSizeMiB: 32768, subnet16: true, uidRanges: 1100 },
 };
 const SMOKE: typeof FULL = {
@@ -68,6 +70,7 @@ const SMOKE: typeof FULL = {
   density: { template: "mini", target: 3, sharedCompare: 1, minAvailableBytes: 1024 * MiB, settleMs: 200, ksmSettleMs: 1500, statsCheckpoints: [2] },
   stats: { checkpoints: [4, 8], template: "mini", minAvailableBytes: 1024 * MiB },
   delete: { template: "mini", n: 1, snapshots: 2 },
+  backup: { template: "mini", dataMiB: 2 },
   stack: { poolSizeMiB: 4096, subnet16: false, uidRanges: 0 },
 };
 
@@ -137,6 +140,7 @@ async function main() {
 
     await run("wake", () => wake(stack, project, cfg.wake.templates, cfg.wake.n));
     await run("delete", () => gdprDelete(stack, project, cfg.delete));
+    await run("backup", () => backupScenario(stack, project, cfg.backup));
 
     let earlier: StatsPoint[] = [];
     await run("density", async () => {

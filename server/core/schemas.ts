@@ -227,3 +227,6 @@ export const BuildTemplateBody = z.object({ recipe: TemplateName, name: Template
 export const PromoteBody = z.object({ container_id: ContainerId, name: TemplateName }).strict();
 
 export const CreateTokenBody = z.object({ name: z.string().min(1).max(100), project_id: ProjectId.nullable().default(null) }).strict();
+
+/** A backup schedule: a backup every N hours, the K newest kept. */
+export const ScheduleBody = z.object({ every_hours: z.number().int().min(1).max(8760), keep: z.number().int().min(1).max(1000) }).strict();

@@ -22,6 +22,7 @@ import {
   PromoteBody,
   PutEnvBody,
   PutEnvKeyBody,
+  ScheduleBody,
   StatusLogQuery,
   StopBody,
   UpdateContainerBody,
@@ -100,7 +101,6 @@ export function route<P extends string, B extends z.ZodType | undefined = undefi
   return spec as unknown as Route;
 }
 
-const ScheduleBody = z.object({ every_hours: z.number().int().min(1).max(8760), keep: z.number().int().min(1).max(1000) }).strict();
 const ImportQuery = z.object({ name: z.string().regex(/^[a-zA-Z0-9_-]{3,100}$/).optional(), start: z.enum(["true", "false"]).transform((v) => v === "true").optional() });
 const PageQuery = z.object({ page: z.coerce.number().int().min(1).default(1), limit: z.coerce.number().int().min(1).max(100).default(20) });
 const AuditQuery = PageQuery.extend({ action: z.string().max(100).optional(), target: z.string().max(200).optional(), actor: z.string().max(200).optional() });

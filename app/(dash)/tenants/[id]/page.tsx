@@ -14,6 +14,7 @@ import { EnvSection } from "./_components/env";
 import { EraseDialog, ReceiptView } from "./_components/erase";
 import { FirewallSection } from "./_components/firewall";
 import { SnapshotsSection } from "./_components/snapshots";
+import { BackupsSection } from "./_components/backups";
 import { HistoryChart, StatsCards } from "./_components/stats";
 
 export default function TenantPage() {
@@ -71,6 +72,7 @@ function Tenant() {
         <AuditSection id={c.id} />
       </div>
       <SnapshotsSection c={c} />
+      <BackupsSection c={c} />
       <FirewallSection c={c} />
       <LogSection id={c.id} />
       <section aria-labelledby="danger-zone" className="rounded-lg border border-red-200 bg-white shadow-sm">
