@@ -53,7 +53,7 @@ export function openApiDocument(serverUrl = "/api/v1") {
       responses: {
         [String(status)]: {
           description: r.message,
-          content: r.download ? { "application/x-tar": { schema: { type: "string", format: "binary" } } } : {
+          content: r.download ? { "application/octet-stream": { schema: { type: "string", format: "binary" } } } : {
             "application/json": {
               schema: { type: "object", required: ["statusCode", "message", "data"], properties: { statusCode: { type: "integer", const: status }, message: { type: "string" }, data: {} } },
             },

@@ -29,8 +29,8 @@ import {
   UpdateProjectBody,
 } from "../core/schemas";
 import { listScripts } from "../exec/files";
-import { Readable } from "node:stream";
 import { boundedBody } from "../core/body";
+import { downloadResponse } from "./download";
 import { CoreError, fromEngine } from "../core/errors";
 import { webConfig } from "../config";
 
@@ -304,7 +304,7 @@ export const routes: Route[] = [
     message: "Export",
     handler: async ({ core, actor, params }) => {
       const r = await core.backups.exportFiles(actor, params.id);
-      return new Response(Readable.toWeb(r.stream) as ReadableStream, { status: 200, headers: { "content-type": "application/x-tar", "content-disposition": `attachment; filename="${r.name}-files.tar"` } });
+      return downloadResponse(r.stream, `${r.name}-files.tar`);
     },
   }),
 
