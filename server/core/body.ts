@@ -10,24 +10,8 @@ export function payloadTooLarge(limit: number): CoreError {
 
 /** Reads at most `limit` bytes of the body; more (declared or streamed) throws 413 PAYLOAD_TOO_LARGE. */
 export async function readBody(req: Request, limit: number): Promise<Buffer> {
-  const declared = req.headers.get("content-length");
-  if (declared !== null && Number(declared) > limit) throw payloadTooLarge(limit);
-  if (!req.body) return Buffer.alloc(0);
-  const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      // Released, not cancelled: cancelling destroys the socket under the 413 (the client would see a
-      // reset instead of the answer). The web server drains or cuts the rest once the 413 is sent.
-      reader.releaseLock();
-      throw payloadTooLarge(limit);
-    }
-    chunks.push(value);
-  }
+  for await (const c of boundedBody(req, limit)) chunks.push(c);
   return Buffer.concat(chunks);
 }
 
@@ -43,6 +27,8 @@ export async function* boundedBody(req: Request, limit: number): AsyncGenerator<
     if (done) return;
     size += value.byteLength;
     if (size > limit) {
+      // Released, not cancelled: cancelling destroys the socket under the 413 (the client would see a
+      // reset instead of the answer). The web server drains or cuts the rest once the 413 is sent.
       reader.releaseLock();
       throw payloadTooLarge(limit);
     }

@@ -2,7 +2,7 @@
 export { Alert, ErrorBox, ErrorText, Notice } from "./alert";
 export { Button } from "./button";
 export { Card, EmptyState } from "./card";
-export { Dialog } from "./dialog";
+export { ConfirmDialog, Dialog } from "./dialog";
 export { FormCard } from "./form-card";
 export { Loaded, QueryTable } from "./loaded";
 export { Field, Input, type Option, Select } from "./field";

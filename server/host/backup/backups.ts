@@ -9,7 +9,8 @@ import path from "node:path";
 import { z } from "zod";
 import { EngineError } from "../../shared/errors.js";
 import { Revert } from "../../shared/revert.js";
-import { EnvSchema, FirewallRuleSchema, LimitsSchema, type TenantInfo } from "../../shared/protocol.js";
+import type { TenantInfo } from "../../shared/protocol.js";
+import { TenantMetaSchema } from "../meta.js";
 import type { BackupInfo } from "../../shared/protocol.js";
 import type { HostState } from "../state.js";
 import { Kind, Sealer, keyId, unseal } from "./sealed.js";
@@ -23,20 +24,7 @@ const ManifestSchema = z.object({
   format: z.literal(1),
   backupId: z.string().regex(BACKUP_ID_RE),
   createdAt: z.string(),
-  tenant: z.object({
-    id: z.string(),
-    name: z.string(),
-    initCmd: z.array(z.string()).min(1),
-    appPort: z.number().int(),
-    env: EnvSchema,
-    limits: LimitsSchema,
-    ramdiskMiB: z.number().int(),
-    ksm: z.boolean(),
-    sharedPaths: z.array(z.string()),
-    firewall: z.array(FirewallRuleSchema),
-    autostart: z.boolean(),
-    labels: z.record(z.string(), z.string()),
-  }),
+  tenant: TenantMetaSchema.pick({ id: true, name: true, initCmd: true, appPort: true, env: true, limits: true, ramdiskMiB: true, ksm: true, sharedPaths: true, firewall: true, autostart: true, labels: true }).extend({ initCmd: z.array(z.string()).min(1) }),
   template: z.object({ name: z.string(), recipe: z.string().nullable(), uuid: z.string(), fingerprint: z.string() }),
   /** In send order: snapshots oldest first, each against the one before (the first against the template), then the tenant's current state. */
   parts: z.array(z.object({ snapshot: z.object({ name: z.string(), createdAt: z.string() }).nullable() })).min(1).max(1000),

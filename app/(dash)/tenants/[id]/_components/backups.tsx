@@ -2,7 +2,7 @@
 // Backups: take one, list, restore (confirmed in a dialog), delete, a schedule with retention, and the
 // customer's own files as a tar (GDPR Art. 20 export).
 import { useState } from "react";
-import { btn, Button, Card, Dialog, ErrorBox, Field, HeadRow, Input, Loading, Notice, Table, tdCls, When } from "~/app/_components/ui";
+import { btn, Button, Card, ConfirmDialog, ErrorBox, Field, HeadRow, Input, Loading, Notice, Table, tdCls, When } from "~/app/_components/ui";
 import { bytes, fmtDate } from "~/app/_lib/format";
 import { api } from "~/app/_lib/trpc";
 import type { Container } from "../../_components/types";
@@ -118,30 +118,22 @@ export function BackupsSection({ c }: { c: Container }) {
           </tbody>
         </Table>
       )}
-      <Dialog open={restoring !== null} title="Restore backup" onClose={() => !restore.isPending && setRestoring(null)}>
+      <ConfirmDialog
+        open={restoring !== null}
+        title="Restore backup"
+        onClose={() => setRestoring(null)}
+        onConfirm={() => restoring && restore.mutate({ id: c.id, backup: restoring.id })}
+        busy={restore.isPending}
+        error={restore.error}
+        confirmLabel="Restore backup"
+      >
         {restoring && (
-          <form
-            onSubmit={(e) => {
-              e.preventDefault();
-              restore.mutate({ id: c.id, backup: restoring.id });
-            }}
-          >
-            <p className="text-sm text-neutral-700">
-              Put <span className="font-medium">{c.name}</span> back as backup <span className="font-mono">{restoring.id}</span> has it ({fmtDate(restoring.created_at)}): its files, snapshots, env, limits and firewall. A running tenant
-              restarts. If anything fails, it stays as it is now.
-            </p>
-            <ErrorBox error={restore.error} className="mt-3" />
-            <div className="mt-5 flex flex-wrap justify-end gap-2">
-              <Button disabled={restore.isPending} onClick={() => setRestoring(null)}>
-                Cancel
-              </Button>
-              <Button type="submit" variant="primary" busy={restore.isPending}>
-                Restore backup
-              </Button>
-            </div>
-          </form>
+          <p className="text-sm text-neutral-700">
+            Put <span className="font-medium">{c.name}</span> back as backup <span className="font-mono">{restoring.id}</span> has it ({fmtDate(restoring.created_at)}): its files, snapshots, env, limits and firewall. A running tenant
+            restarts. If anything fails, it stays as it is now.
+          </p>
         )}
-      </Dialog>
+      </ConfirmDialog>
     </Card>
   );
 }
