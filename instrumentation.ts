@@ -16,7 +16,13 @@ export async function register() {
   setInterval(() => void core.erasure.eraseDue().catch(() => undefined), webConfig().eraseSweepMs).unref();
   // Scheduled backups with their retention (server/core/backups.ts); a failed one is audited and logged.
   setInterval(() => void core.backups.runDue().catch(() => undefined), webConfig().backupSweepMs).unref();
-  // Stats history for the dashboard's small charts (in memory; cheap: one stats read for all tenants).
+  // Dedup of what tenants write alike, at idle priority, each run bounded (0 minutes: on demand only).
+  const { dedupIntervalMin, dedupDeadlineS } = webConfig();
+  if (dedupIntervalMin > 0) setInterval(() => void core.dedup.scheduled(dedupDeadlineS).catch(() => undefined), dedupIntervalMin * 60_000).unref();
+  // Stats history for the dashboard's charts (persisted, server/core/stats-history.ts) and the
+  // figures /metrics serves: one stats read for all tenants per interval.
   void core.stats.sample().catch(() => undefined);
-  setInterval(() => void core.stats.sample().catch(() => undefined), 15_000).unref();
+  // Warm pool: members made ahead while no create runs (this process only; the router makes none).
+  core.warmPool.start(webConfig().warmPoolTickMs);
+  setInterval(() => void core.stats.sample().catch(() => undefined), webConfig().statsSampleMs).unref();
 }

@@ -5,7 +5,7 @@ const nextConfig: NextConfig = {
   distDir: process.env.HOODY_NEXT_DIST ?? '.next',
   // Native / process-spawning modules must stay in node_modules and be
   // required at runtime instead of being bundled.
-  serverExternalPackages: ['better-sqlite3', 'koffi', 'execa'],
+  serverExternalPackages: ['better-sqlite3', 'koffi', 'execa', 'prom-client'],
   typedRoutes: false,
   poweredByHeader: false,
   experimental: {

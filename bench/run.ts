@@ -1,10 +1,12 @@
 // The benchmark suite, one entry: provision (hoody vs the floor vs Incus), wake, density, stats
-// cost and GDPR delete, on one throwaway Hoody stack (own pool, subnet, nft table, uid ranges;
-// removed at the end, even on failure). Writes <out>/<scenario>.json, <out>/meta.json,
-// <out>/RESULTS.md and <out>/charts/*.svg; a full run also refreshes README.md's Benchmarks section.
+// cost, GDPR delete, the changes API (delta browser), /metrics, dedup, scale and backup, on one throwaway Hoody stack
+// (own pool, subnet, nft table, uid ranges; removed at the end, even on failure). Writes
+// <out>/<scenario>.json, <out>/meta.json, <out>/RESULTS.md and <out>/charts/*.svg; a full run also
+// refreshes README.md's Benchmarks section.
 //   tsx bench/run.ts                    full run (npm run bench), results in bench/results/
 //   tsx bench/run.ts --smoke --out DIR  a few seconds per scenario (npm test's bench smoke test)
-//   --only provision,wake,density,stats,delete,backup   a subset (development)
+//   --only provision,wake,density,stats,delete,metrics,changes,dedup,scale,backup   a subset (development)
+//   HOODY_BENCH_SCALE_TENANTS=300 HOODY_BENCH_SCALE_RUNNING=30 --only scale   the scale scenario at a small size
 //   --set density.target=50 --set provision.templates='["mini"]'   override a count (JSON or text)
 import fs from "node:fs/promises";
 import os from "node:os";
@@ -12,7 +14,7 @@ import path from "node:path";
 import { existsSync } from "node:fs";
 import { execa } from "execa";
 import { TestStack } from "../testkit/stack-harness.js";
-import { FloorContender, HoodyContender, type Contender } from "./lib/contenders.js";
+import { FloorContender, HoodyContender, WarmHoodyContender, type Contender } from "./lib/contenders.js";
 import { incusContender } from "./lib/incus.js";
 import { log, MiB, round } from "./lib/util.js";
 import { provision } from "./scenarios/provision.js";
@@ -20,11 +22,15 @@ import { wake } from "./scenarios/wake.js";
 import { density, deleteAll } from "./scenarios/density.js";
 import { statsCost, type StatsPoint } from "./scenarios/stats.js";
 import { gdprDelete } from "./scenarios/delete.js";
+import { changesLatency } from "./scenarios/changes.js";
+import { metricsScrape } from "./scenarios/metrics.js";
+import { scale } from "./scenarios/scale.js";
+import { dedupScenario } from "./scenarios/dedup.js";
 import { backupScenario } from "./scenarios/backup.js";
 import { updateReadme, writeReport, type Meta } from "./report.js";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
-const SCENARIOS = ["provision", "wake", "density", "stats", "delete", "backup"] as const;
+const SCENARIOS = ["provision", "wake", "density", "stats", "delete", "metrics", "changes", "dedup", "scale", "backup"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 function parseArgs(argv: string[]) {
@@ -61,8 +67,13 @@ const FULL = {
   density: { template: "starter", target: 500, sharedCompare: 50, minAvailableBytes: 4096 * MiB, settleMs: 10_000, ksmSettleMs: 240_000, statsCheckpoints: [100, 250, 500] },
   stats: { checkpoints: [100, 250, 500, 750, 1000], template: "mini", minAvailableBytes: 3072 * MiB },
   delete: { template: "starter", n: 10, snapshots: 3 },
+  metrics: { tenants: 1000, scrapes: 30 },
+  changes: { files: 100_000, repeats: 5 },
+  dedup: { template: "starter", n: 100, sharedMiB: 20, files: 20, ownMiB: 1, creates: 20 },
   backup: { template: "starter", dataMiB: 50 },
   stack: { poolSizeMiB: 32768, subnet16: true, uidRanges: 1100 },
+  // On a stack of its own; sizes from the environment so the full run can be sized to the box.
+  scale: { tenants: Number(process.env.HOODY_BENCH_SCALE_TENANTS ?? 10_000), running: Number(process.env.HOODY_BENCH_SCALE_RUNNING ?? 1000), curveEvery: 1000, fillConcurrency: 8, samples: 50, poolSizeMiB: 65536 },
 };
 const SMOKE: typeof FULL = {
   provision: { templates: ["mini"], sequential: 2, concurrency: 2, rounds: 1, keep: 20 },
@@ -70,8 +81,12 @@ const SMOKE: typeof FULL = {
   density: { template: "mini", target: 3, sharedCompare: 1, minAvailableBytes: 1024 * MiB, settleMs: 200, ksmSettleMs: 1500, statsCheckpoints: [2] },
   stats: { checkpoints: [4, 8], template: "mini", minAvailableBytes: 1024 * MiB },
   delete: { template: "mini", n: 1, snapshots: 2 },
+  metrics: { tenants: 20, scrapes: 3 },
+  changes: { files: 200, repeats: 1 },
+  dedup: { template: "mini", n: 3, sharedMiB: 4, files: 4, ownMiB: 1, creates: 2 },
   backup: { template: "mini", dataMiB: 2 },
   stack: { poolSizeMiB: 4096, subnet16: false, uidRanges: 0 },
+  scale: { tenants: 20, running: 3, curveEvery: 10, fillConcurrency: 4, samples: 3, poolSizeMiB: 4096 },
 };
 
 async function version(cmd: string, args: string[]): Promise<string | null> {
@@ -121,7 +136,7 @@ async function main() {
     };
 
     await run("provision", async () => {
-      contenders.push(new HoodyContender(stack, project), new FloorContender(stack));
+      contenders.push(new HoodyContender(stack, project), new FloorContender(stack), new WarmHoodyContender(stack, project, cfg.provision.concurrency));
       const skipped: Record<string, string> = {};
       if (args.noIncus) skipped.incus = "--no-incus";
       else {
@@ -140,6 +155,7 @@ async function main() {
 
     await run("wake", () => wake(stack, project, cfg.wake.templates, cfg.wake.n));
     await run("delete", () => gdprDelete(stack, project, cfg.delete));
+    await run("changes", () => changesLatency(stack, project, cfg.changes));
     await run("backup", () => backupScenario(stack, project, cfg.backup));
 
     let earlier: StatsPoint[] = [];
@@ -149,6 +165,10 @@ async function main() {
       return d;
     });
     await run("stats", () => statsCost(stack, { ...cfg.stats, earlier }));
+    await run("metrics", () => metricsScrape(cfg.metrics));
+    await run("scale", () => scale(cfg.scale));
+    // Last: its erases leave qgroups of shared extents behind (simple quotas), which the delete scenario's checks would count.
+    await run("dedup", () => dedupScenario(stack, project, cfg.dedup));
   } finally {
     for (const c of contenders) await c.close().catch(() => undefined);
     const left = await stack.host.client.call("tenants.list", {}).catch(() => [] as { id: string }[]);

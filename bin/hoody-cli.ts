@@ -4,15 +4,17 @@
 // shared argument, HTTP and output helpers beside them.
 import { ApiError, UsageError, parse, type Handler } from "./cli/args";
 import { containers } from "./cli/containers";
+import { dedup } from "./cli/dedup";
 import { baseUrl, type Config } from "./cli/http";
 import { note, out } from "./cli/output";
 import { projects } from "./cli/projects";
 import { scripts } from "./cli/scripts";
 import { snapshots } from "./cli/snapshots";
+import { templates } from "./cli/templates";
 import { tokens } from "./cli/tokens";
 import { USAGE } from "./cli/usage";
 
-const GROUPS: Record<string, Record<string, Handler>> = { projects, containers, snapshots, tokens, scripts };
+const GROUPS: Record<string, Record<string, Handler>> = { projects, containers, snapshots, tokens, scripts, templates, dedup };
 
 // ------------------------------------------------------------------ main
 

@@ -11,6 +11,8 @@ export const ROOT = path.resolve(import.meta.dirname, "..");
 
 export interface Service {
   name: string;
+  /** What it is, for its systemd unit's Description. */
+  description: string;
   command: string;
   args: string[];
   env?: Record<string, string>;
@@ -23,7 +25,7 @@ export function dataDir(): string {
 }
 
 const pidFile = (name: string) => path.join(dataDir(), "run", `${name}.pid`);
-const logFile = (name: string) => path.join(dataDir(), "logs", `${name}.log`);
+export const logFile = (name: string) => path.join(dataDir(), "logs", `${name}.log`);
 
 /** A process's start time (clock ticks since boot): with the pid it names one process for good. */
 async function startTime(pid: number): Promise<string | null> {
@@ -61,10 +63,16 @@ export async function startService(s: Service, timeoutMs = 60_000): Promise<"sta
   closeSync(out);
   child.unref();
   await fs.writeFile(pidFile(s.name), `${child.pid} ${await startTime(child.pid!)}\n`, { mode: 0o600 });
+  await waitHealthy(s, timeoutMs, async () => child.exitCode === null);
+  return "started";
+}
+
+/** Waits until the service answers while `alive` holds; else fails with the end of its log. */
+export async function waitHealthy(s: Pick<Service, "name" | "healthy">, timeoutMs: number, alive: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) break;
-    if ((await s.healthy().catch(() => false)) && child.exitCode === null) return "started";
+    if (!(await alive())) break;
+    if ((await s.healthy().catch(() => false)) && (await alive())) return;
     await new Promise((r) => setTimeout(r, 200));
   }
   const log = await fs.readFile(logFile(s.name), "utf8").catch(() => "");

@@ -23,13 +23,24 @@ apt_update_once() {
 
 missing=()
 need_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed" || missing+=("$1"); }
-for p in lxc lxcfs nftables uidmap mmdebstrap busybox-static iproute2 build-essential python3 curl ca-certificates procps chromium; do
+# systemd: systemctl for the units `npm run up` installs where it is PID 1, systemd-analyze for the tests that verify them.
+# duperemove: the host daemon's dedup (server/host/dedup.ts); util-linux brings ionice.
+# caddy: TLS in front of the router and dashboard (npm run up starts our own instance when
+# HOODY_DOMAIN is a public domain); libnss3-tools: certutil, for the e2e browser's trust store.
+for p in lxc lxcfs nftables uidmap mmdebstrap busybox-static iproute2 build-essential python3 curl ca-certificates procps chromium systemd duperemove util-linux caddy libnss3-tools; do
   need_pkg "$p"
 done
 if [ ${#missing[@]} -gt 0 ]; then
   apt_update_once
   log "installing: ${missing[*]}"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Debian's caddy package enables caddy.service with a stock Caddyfile on :80. Hoody runs its own
+# Caddy (generated config, state under $HOODY_DATA_DIR/caddy), which needs :80 and :443 itself.
+if command -v systemctl >/dev/null && systemctl is-enabled caddy.service >/dev/null 2>&1; then
+  log "disabling Debian's stock caddy.service (Hoody runs its own Caddy)"
+  systemctl disable --now caddy.service >/dev/null 2>&1 || true
 fi
 
 # btrfs-progs: need >= 6.7 for `quota enable --simple`; take it from backports on bookworm.

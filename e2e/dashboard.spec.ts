@@ -54,6 +54,8 @@ test("sign in: a wrong password is refused, the right one opens the overview", a
 });
 
 test("an operator creates a tenant, uses it, snapshots, restores and erases it", async ({ page, context }) => {
+  // A dedup run of the whole pool (templates included) before the overview screenshot.
+  test.setTimeout(240_000);
   const project = (await api("POST", "/projects", { alias: "e2e-shop" })).data.id as string;
   // A realistic table: 50+ tenants (stopped ones cost only their snapshot).
   for (let i = 0; i < 52; i++) await api("POST", `/projects/${project}/containers`, { template: "mini", name: `customer-${String(i).padStart(3, "0")}`, autostart: false });
@@ -94,6 +96,15 @@ test("an operator creates a tenant, uses it, snapshots, restores and erases it",
     .poll(async () => Number(await page.getByTestId("stat-delta").getAttribute("data-bytes")), { timeout: 60_000, intervals: [1000, 2000, 5000] })
     .toBeGreaterThan(before + 7_000_000);
 
+  // The history chart (the server's persisted samples, every 15 s): 1 hour by default, 30 days a click away.
+  const history = page.getByRole("group", { name: "History range" });
+  await expect(history.getByRole("button", { name: "1 hour" })).toHaveAttribute("aria-pressed", "true");
+  await expect(page.getByRole("img", { name: /History of delta disk, memory and KSM saved over the last 1 hour/ })).toBeVisible({ timeout: 60_000 });
+  await history.getByRole("button", { name: "30 days" }).click();
+  await expect(history.getByRole("button", { name: "30 days" })).toHaveAttribute("aria-pressed", "true");
+  await expect(page.getByRole("img", { name: /over the last 30 days/ }).or(page.getByText(/Not enough history for the last 30 days yet/))).toBeVisible();
+  await history.getByRole("button", { name: "1 hour" }).click();
+
   // Edit an env var; the tenant's app shows it.
   const row = page.locator("input[value='hello-from-e2e']");
   await row.fill("changed-by-operator");
@@ -120,9 +131,30 @@ test("an operator creates a tenant, uses it, snapshots, restores and erases it",
     .poll(async () => (await api("POST", `/containers/${id}/exec`, { command: ["cat", "/data/state"] })).data?.stdout, { timeout: 30_000 })
     .toBe("before\n");
 
+  // The Changes tab lists a file the tenant wrote, under the directory it drills into, and shows its content.
+  await api("POST", `/containers/${id}/exec`, { command: ["/bin/sh", "-c", "mkdir -p /data/notes && echo 'written by e2e' > /data/notes/hello.txt"] });
+  await page.getByRole("tab", { name: "Changes" }).click();
+  await expect(page).toHaveURL(/\?tab=changes$/);
+  const changes = page.getByRole("region", { name: "Changes" });
+  await changes.getByRole("button", { name: "data/" }).click();
+  await changes.getByRole("button", { name: "notes/" }).click();
+  const fileRow = changes.locator("[data-testid=change-row][data-path='/data/notes/hello.txt']");
+  await expect(fileRow).toBeVisible({ timeout: 30_000 });
+  await expect(fileRow).toContainText("added");
+  await expect(fileRow).toContainText("15 B");
+  await page.screenshot({ path: `${SHOTS}/tenant-changes.png`, fullPage: true });
+  const viewer = await openDialog(page, fileRow.getByRole("button", { name: "View /data/notes/hello.txt" }));
+  await expect(viewer.getByTestId("change-content")).toHaveText("written by e2e\n");
+  await viewer.getByRole("button", { name: "Close" }).click();
+  await page.getByRole("tab", { name: "Overview" }).click();
+
   // Screens of the overview and the table with 50+ tenants.
+  // Screens of the overview (after a dedup run from its button, so its figures show) and the table with 50+ tenants.
   await page.goto("/");
   await expect(page.getByText(/KSM/).first()).toBeVisible();
+  await page.getByRole("button", { name: "Run dedup now" }).click();
+  await expect(page.getByText(/Last run .*: completed/)).toBeVisible({ timeout: 90_000 });
+  await expect(page.getByText("Tenant bytes after sharing")).toBeVisible({ timeout: 30_000 });
   await page.screenshot({ path: `${SHOTS}/overview.png`, fullPage: true });
   await page.goto("/tenants");
   await expect(page.getByTestId("tenant-row").first()).toBeVisible();

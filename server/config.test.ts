@@ -5,7 +5,7 @@ import { hostConfigFromEnv } from "./host/config";
 describe("webConfig", () => {
   it("has every default with no variable set", () => {
     const c = webConfig({});
-    expect(c).toMatchObject({ dataDir: "/var/lib/hoody", engine: "host", domain: "localhost", webPort: 3000, listenPort: 3000, routerPort: 8080, routerHost: "0.0.0.0", eraseSweepMs: 30_000 });
+    expect(c).toMatchObject({ dataDir: "/var/lib/hoody", engine: "host", domain: "localhost", webPort: 3000, listenPort: 3000, routerPort: 8080, eraseSweepMs: 30_000 });
     expect(c.incus).toMatchObject({ socket: "/var/lib/incus/unix.socket", pool: "default", network: "incusbr0", uidBase: undefined });
     expect(dbPath(c)).toBe("/var/lib/hoody/hoody.db");
     expect(hostdSocket(c)).toBe("/var/lib/hoody/run/hostd.sock");
@@ -32,6 +32,13 @@ describe("webConfig", () => {
     expect(() => webConfig({ HOODY_ENGINE: "docker", HOODY_DOMAIN: "x.test" })).toThrow(/HOODY_ENGINE="docker"/);
     expect(() => webConfig({ HOODY_INCUS_UID_RANGES: "-1" })).toThrow(/HOODY_INCUS_UID_RANGES/);
     expect(webConfig({ HOODY_ROUTER_PORT: "80" }).routerPort).toBe(80);
+  });
+
+  it("takes a metrics token of 16 characters or more, and a sample interval", () => {
+    expect(() => webConfig({ HOODY_METRICS_TOKEN: "short" })).toThrow(/HOODY_METRICS_TOKEN="short": at least 16 characters/);
+    expect(webConfig({ HOODY_METRICS_TOKEN: "0123456789abcdef" }).metricsToken).toBe("0123456789abcdef");
+    expect([webConfig({}).metricsToken, webConfig({}).statsSampleMs, webConfig({ HOODY_STATS_SAMPLE_MS: "1000" }).statsSampleMs]).toEqual([undefined, 15_000, 1000]);
+    expect(() => webConfig({ HOODY_STATS_SAMPLE_MS: "0" })).toThrow(/HOODY_STATS_SAMPLE_MS/);
   });
 });
 

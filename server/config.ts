@@ -5,6 +5,7 @@
 // environment before it asks gets what it set.
 import path from "node:path";
 import { z } from "zod";
+import { isPublicDomain } from "./shared/hostnames";
 import { DEFAULT_CACHE_DIR, DEFAULT_DATA_DIR, DEFAULT_STOP_TIMEOUT_S, defaultHostdSocket } from "./shared/defaults";
 
 type Env = Record<string, string | undefined>;
@@ -27,6 +28,24 @@ export const WebConfigSchema = z.object({
   hostdSocket: z.string().min(1).optional(),
   /** HOODY_DOMAIN: tenants answer at <name>.<domain>. */
   domain: z.string().min(1).default("localhost"),
+  /** HOODY_CADDY: "auto" puts Caddy (TLS) in front when HOODY_DOMAIN is a public domain; "off" never. */
+  caddy: z.enum(["auto", "off"]).default("auto"),
+  /** HOODY_DASHBOARD_HOST: the dashboard's own name behind Caddy; unset: hoody.<domain>. */
+  dashboardHost: optionalText,
+  /** HOODY_HTTP_PORT / HOODY_HTTPS_PORT: where Caddy listens (80 redirects to 443). */
+  httpPort: port(80),
+  httpsPort: port(443),
+  /** HOODY_TLS_ISSUER: ACME (Let's Encrypt, or HOODY_ACME_CA) or Caddy's own internal CA (tests, private networks). */
+  tlsIssuer: z.enum(["acme", "internal"]).default("acme"),
+  acmeEmail: optionalText,
+  acmeCa: optionalText,
+  /** HOODY_TLS_CERT / HOODY_TLS_KEY: a wildcard certificate the operator provides (PEM files) for *.<domain>. */
+  tlsCert: optionalText,
+  tlsKey: optionalText,
+  /** HOODY_PUBLIC_IPS: the addresses a custom domain must resolve to; unset: this machine's non-loopback addresses. */
+  publicIps: optionalText,
+  /** HOODY_RESOLVE_FILE: a hosts-format file that replaces DNS when custom domains are checked (tests, boxes without DNS). */
+  resolveFile: optionalText,
   /** HOODY_PORT: the web server's port as `npm run up` starts it. */
   webPort: port(3000),
   /** PORT: the port server/web/main.ts listens on without -p (Next's convention). */
@@ -35,9 +54,9 @@ export const WebConfigSchema = z.object({
   webHosts: z.string().optional(),
   /** HOODY_TRUSTED_PROXIES: proxies whose forwarding headers count (server/web/forwarded.ts); unset: loopback. */
   trustedProxies: z.string().optional(),
-  /** HOODY_ROUTER_PORT / HOODY_ROUTER_HOST: where the tenant router listens. */
+  /** HOODY_ROUTER_PORT / HOODY_ROUTER_HOST: where the tenant router listens; unset host: every address, or loopback behind Caddy. */
   routerPort: port(8080),
-  routerHost: z.string().min(1).default("0.0.0.0"),
+  routerHost: optionalText,
   /** HOODY_IDLE_SWEEP_MS: how often the router looks for idle tenants; unset: the router's default. */
   idleSweepMs: z.coerce.number().int().positive().optional(),
   /** HOODY_ERASE_SWEEP_MS: how often grace-period erasures that are due run. */
@@ -46,6 +65,12 @@ export const WebConfigSchema = z.object({
   backupImportMaxMiB: z.coerce.number().int().positive().default(64 * 1024),
   /** HOODY_BACKUP_SWEEP_MS: how often due backup schedules run. */
   backupSweepMs: ms(60_000),
+  /**
+   * HOODY_DEDUP_INTERVAL_MIN: minutes between scheduled dedup runs (0: none, only on demand);
+   * HOODY_DEDUP_DEADLINE_S: the time bound of a scheduled run (the next resumes where it stopped).
+   */
+  dedupIntervalMin: z.coerce.number().int().nonnegative().default(360),
+  dedupDeadlineS: z.coerce.number().int().min(1).max(86_400).default(1800),
   /** HOODY_SCRIPTS_DIR: the exec scripts; unset: scripts/ in the working directory. */
   scriptsDir: z.string().min(1).optional(),
   /** HOODY_SCRIPT_TIMEOUT_MS / _LOAD_TIMEOUT_MS / HOODY_SCRIPT_MEMORY_MIB: bounds of one exec script run. */
@@ -67,10 +92,21 @@ export const WebConfigSchema = z.object({
   createQueue: optionalInt,
   execConcurrency: z.coerce.number().int().min(1).optional(),
   execQueue: optionalInt,
+  /**
+   * HOODY_METRICS_TOKEN: the bearer token `GET /metrics` asks for (its own, not an API token; at
+   * least 16 characters). Unset: /metrics answers loopback clients only (server/metrics/access.ts).
+   */
+  metricsToken: z.string().min(16, "at least 16 characters").optional(),
+  /** HOODY_STATS_SAMPLE_MS: how often the web server samples every tenant's stats for the history and /metrics. */
+  statsSampleMs: ms(15_000),
   /** HOODY_FAULT_POINT: tests only; the process kills itself at the named point (server/core/fault.ts). */
   faultPoint: optionalText,
   /** HOODY_NEXT_DIST: the dashboard's build directory (next.config.ts reads it itself: Next loads that file on its own). */
   nextDist: z.string().min(1).default(".next"),
+  /** Warm-pool members per template built from a recipe, unless set per template (promoted ones: 0). */
+  warmPoolDefault: z.coerce.number().int().min(0).max(64).default(2),
+  /** How often the pool refill looks for work (it also runs right after a claim). */
+  warmPoolTickMs: ms(2000),
   /** HOODY_ROOT: the project's root, where the Incus engine finds tsx and its image builder. */
   root: z.string().min(1).optional(),
   /** HOODY_INCUS_*: the Incus endpoint (a unix socket, or a URL with client certificate files) and placement. */
@@ -97,6 +133,17 @@ const VARS: Record<Exclude<keyof WebConfig, "incus">, string> = {
   engine: "HOODY_ENGINE",
   hostdSocket: "HOODY_HOSTD_SOCKET",
   domain: "HOODY_DOMAIN",
+  caddy: "HOODY_CADDY",
+  dashboardHost: "HOODY_DASHBOARD_HOST",
+  httpPort: "HOODY_HTTP_PORT",
+  httpsPort: "HOODY_HTTPS_PORT",
+  tlsIssuer: "HOODY_TLS_ISSUER",
+  acmeEmail: "HOODY_ACME_EMAIL",
+  acmeCa: "HOODY_ACME_CA",
+  tlsCert: "HOODY_TLS_CERT",
+  tlsKey: "HOODY_TLS_KEY",
+  publicIps: "HOODY_PUBLIC_IPS",
+  resolveFile: "HOODY_RESOLVE_FILE",
   webPort: "HOODY_PORT",
   listenPort: "PORT",
   webHosts: "HOODY_WEB_HOSTS",
@@ -107,6 +154,8 @@ const VARS: Record<Exclude<keyof WebConfig, "incus">, string> = {
   eraseSweepMs: "HOODY_ERASE_SWEEP_MS",
   backupImportMaxMiB: "HOODY_BACKUP_IMPORT_MAX_MIB",
   backupSweepMs: "HOODY_BACKUP_SWEEP_MS",
+  dedupIntervalMin: "HOODY_DEDUP_INTERVAL_MIN",
+  dedupDeadlineS: "HOODY_DEDUP_DEADLINE_S",
   scriptsDir: "HOODY_SCRIPTS_DIR",
   scriptTimeoutMs: "HOODY_SCRIPT_TIMEOUT_MS",
   scriptLoadTimeoutMs: "HOODY_SCRIPT_LOAD_TIMEOUT_MS",
@@ -119,8 +168,12 @@ const VARS: Record<Exclude<keyof WebConfig, "incus">, string> = {
   createQueue: "HOODY_CREATE_QUEUE",
   execConcurrency: "HOODY_EXEC_CONCURRENCY",
   execQueue: "HOODY_EXEC_QUEUE",
+  metricsToken: "HOODY_METRICS_TOKEN",
+  statsSampleMs: "HOODY_STATS_SAMPLE_MS",
   faultPoint: "HOODY_FAULT_POINT",
   nextDist: "HOODY_NEXT_DIST",
+  warmPoolDefault: "HOODY_WARM_POOL_DEFAULT",
+  warmPoolTickMs: "HOODY_WARM_POOL_TICK_MS",
   root: "HOODY_ROOT",
 };
 const INCUS_VARS: Record<keyof WebConfig["incus"], string> = {
@@ -163,6 +216,21 @@ export function dbPath(c: WebConfig = webConfig()): string {
 /** The host daemon's socket: HOODY_HOSTD_SOCKET, else run/hostd.sock in the data directory. */
 export function hostdSocket(c: WebConfig = webConfig()): string {
   return c.hostdSocket ?? defaultHostdSocket(c.dataDir);
+}
+
+/** Whether Caddy terminates TLS in front of the router and the web server (a public domain, not turned off). */
+export function tlsOn(c: WebConfig = webConfig()): boolean {
+  return c.caddy !== "off" && isPublicDomain(c.domain);
+}
+
+/** The dashboard's host name behind Caddy. */
+export function dashboardHost(c: WebConfig = webConfig()): string {
+  return c.dashboardHost ?? `hoody.${c.domain}`;
+}
+
+/** How tenant URLs look: https on Caddy's port when it is on, else http on the router's. */
+export function publicUrl(c: WebConfig = webConfig()): { scheme: "http" | "https"; port: number } {
+  return tlsOn(c) ? { scheme: "https", port: c.httpsPort } : { scheme: "http", port: c.routerPort };
 }
 
 /** The exec scripts' directory, absolute. */

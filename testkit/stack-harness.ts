@@ -39,6 +39,8 @@ export class TestStack {
   routerLog = "";
   routerPort = 0;
   webEnv: Record<string, string> = {};
+  /** Settings both the web server and the router get (a domain, Caddy's ports). */
+  sharedEnv: Record<string, string> = {};
   /** Where the web server listens; "0.0.0.0" as `npm run up` does, for tests that must not reach it from a tenant. */
   bindHost = "127.0.0.1";
   /** engine "incus": the throwaway incusd the web server drives (HOODY_ENGINE=incus); the host daemon then only lends its data dir. */
@@ -50,7 +52,7 @@ export class TestStack {
     readonly adminPassword: string,
   ) {}
 
-  static async create(opts: { poolSizeMiB?: number; templates?: string[]; port?: number; routerPort?: number; subnet16?: boolean; uidRanges?: number; webEnv?: Record<string, string>; hostEnv?: Record<string, string>; engine?: "host" | "incus"; bindHost?: string } = {}): Promise<TestStack> {
+  static async create(opts: { poolSizeMiB?: number; templates?: string[]; port?: number; routerPort?: number; subnet16?: boolean; uidRanges?: number; webEnv?: Record<string, string>; hostEnv?: Record<string, string>; engine?: "host" | "incus"; bindHost?: string; env?: Record<string, string> } = {}): Promise<TestStack> {
     await fs.stat(path.join(ROOT, NEXT_DIST, "BUILD_ID")).catch(() => {
       throw new Error(`no ${NEXT_DIST} build: run \`npm run build:test\` (npm test does)`);
     });
@@ -72,7 +74,12 @@ export class TestStack {
     await fs.writeFile(path.join(host.dir, "admin-password"), adminPassword + "\n", { mode: 0o600 });
     const stack = new TestStack(host, opts.port ?? (await freePort()), adminToken, adminPassword);
     if (opts.routerPort) stack.routerPort = opts.routerPort;
-    stack.webEnv = { ...incus?.env, ...opts.webEnv };
+    // No scheduled dedup unless a test asks for it: a run would compete with the test for the disk.
+    // Custom domains resolve through a file of the test's own (empty: nothing resolves), never through an outside DNS server.
+    const resolveFile = path.join(host.dir, "resolve-hosts");
+    await fs.writeFile(resolveFile, "");
+    stack.sharedEnv = opts.env ?? {};
+    stack.webEnv = { HOODY_DEDUP_INTERVAL_MIN: "0", HOODY_RESOLVE_FILE: resolveFile, ...incus?.env, ...opts.env, ...opts.webEnv };
     stack.incus = incus;
     stack.bindHost = opts.bindHost ?? "127.0.0.1";
     // A web server that does not come up must not leave the daemon, pool and table behind.
@@ -93,11 +100,13 @@ export class TestStack {
   }
 
   async startWeb(): Promise<void> {
+    // No warm pool unless a test sets one (webEnv or PUT /warm-pool): members made in the background
+    // would change what every other suite counts (tenants, addresses, chains).
     const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "server/web/main.ts"), "-p", String(this.port), "-H", this.bindHost], {
       cwd: ROOT,
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, ...this.host.env, HOODY_NEXT_DIST: NEXT_DIST, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", HOODY_ROUTER_PORT: String(this.routerPort || 8080), HOODY_DOMAIN: "localhost", ...this.webEnv },
+      env: { ...process.env, ...this.host.env, HOODY_NEXT_DIST: NEXT_DIST, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", HOODY_ROUTER_PORT: String(this.routerPort || 8080), HOODY_DOMAIN: "localhost", HOODY_WARM_POOL_DEFAULT: "0", ...this.webEnv },
     });
     this.web = child;
     child.stdout!.on("data", (d) => (this.webLog += d));
@@ -123,7 +132,7 @@ export class TestStack {
       cwd: ROOT,
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, ...this.host.env, HOODY_ROUTER_PORT: String(this.routerPort), HOODY_ROUTER_HOST: this.bindHost, HOODY_DOMAIN: "localhost", HOODY_IDLE_SWEEP_MS: "300" },
+      env: { ...process.env, ...this.host.env, HOODY_ROUTER_PORT: String(this.routerPort), HOODY_ROUTER_HOST: this.bindHost, HOODY_DOMAIN: "localhost", HOODY_IDLE_SWEEP_MS: "300", ...this.sharedEnv },
     });
     this.routerProc = child;
     child.stdout!.on("data", (d) => (this.routerLog += d));
@@ -178,13 +187,13 @@ export class TestStack {
     return { status: res.status, headers: res.headers, body: parsed };
   }
 
-  async stop(): Promise<void> {
+  async stop(opts: { erase?: boolean } = {}): Promise<void> {
     await killGroup(this.routerProc);
     await this.killWeb();
     try {
       await this.incus?.stop();
     } finally {
-      await this.host.stop();
+      await this.host.stop(opts);
     }
   }
 }

@@ -1,6 +1,6 @@
 "use client";
-// Overview: host-wide gauges (pool, deltas vs full copies, KSM, memory, tenant counts) and the
-// tenants with the largest deltas. Refreshes every 5 seconds.
+// Overview: host-wide gauges (pool, deltas vs full copies, KSM, dedup, memory, tenant counts) and the
+// tenants with the largest deltas and their bytes after sharing. Refreshes every 5 seconds.
 import Link from "next/link";
 import type { ReactNode } from "react";
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
@@ -8,6 +8,8 @@ import { Alert, btn, Button, Card, EmptyState, HeadRow, Loading, linkCls, Table,
 import { errorCode, errorText } from "~/app/_lib/errors";
 import { bytes } from "~/app/_lib/format";
 import { api } from "~/app/_lib/trpc";
+import { CapacityCard } from "./capacity-card";
+import { DedupCard, DedupTable } from "./_components/dedup";
 
 function pct(part: number, whole: number): number {
   if (!Number.isFinite(part) || !Number.isFinite(whole) || whole <= 0) return 0;
@@ -130,6 +132,8 @@ export default function OverviewPage() {
           </p>
         </Card>
 
+        <DedupCard />
+
         <Card title="Memory">
           <p className="text-2xl font-semibold">{bytes(memUsed)}</p>
           <p className="mb-2 text-sm text-neutral-600">
@@ -158,6 +162,8 @@ export default function OverviewPage() {
             </Link>
           </p>
         </Card>
+
+        <CapacityCard />
 
         <Card title="Host facts">
           <dl className="grid grid-cols-2 gap-x-4 gap-y-2 text-sm">
@@ -216,6 +222,7 @@ export default function OverviewPage() {
           </details>
         </Card>
       )}
+      <DedupTable />
     </div>
   );
 }

@@ -5,6 +5,9 @@
 //   template + writing the same LXC config the daemon generated (name, rootfs, veth, IP and uid range
 //   swapped) + `lxc-start -d`. Nothing can be faster with LXC on BTRFS, so it is the reference.
 // - incus: `incus copy` + `incus start` (bench/lib/incus.ts).
+// - hoody-warm: the same POST with a warm pool on the template: the create claims a member made
+//   and started ahead (its own copy of the template, built from the same recipe, so hoody's cold
+//   creates never claim one).
 import { existsSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
@@ -26,6 +29,8 @@ export interface Contender {
   /** Remove whatever is left and any template copies (end of run, also on failure). */
   close(): Promise<void>;
   readonly alive: number;
+  /** Untimed, before any contender's timed create: wait until this one's background work is done (a pool refill). */
+  quiesce?(template: string): Promise<void>;
 }
 
 export class HoodyContender implements Contender {
@@ -35,15 +40,20 @@ export class HoodyContender implements Contender {
   constructor(
     private readonly stack: TestStack,
     private readonly project: string,
+    private readonly prefix = "bp",
   ) {}
   get alive() {
     return this.ids.length;
+  }
+  /** Ids not yet cleaned up. */
+  get live(): readonly string[] {
+    return this.ids;
   }
   async prepare(template: string) {
     await this.stack.host.client.buildTemplate(template);
   }
   async create(template: string) {
-    const name = `bp${process.pid}x${this.seq++}`;
+    const name = `${this.prefix}${process.pid}x${this.seq++}`;
     const r = await this.stack.api("POST", `/projects/${this.project}/containers`, { template, name, idle_timeout_s: 0 });
     if (r.status !== 201 || r.body.data.status !== "running") throw new Error(`hoody create: ${r.status} ${JSON.stringify(r.body).slice(0, 400)}`);
     this.ids.push(r.body.data.id);
@@ -221,4 +231,67 @@ async function removeFloorCgroups(name: string | null): Promise<void> {
   const roots = existsSync("/sys/fs/cgroup/cgroup.controllers") ? ["/sys/fs/cgroup"] : (await fs.readdir("/sys/fs/cgroup")).map((h) => `/sys/fs/cgroup/${h}`);
   const dirs = name ? [`hoody.floor/${name}`, `hoody.floor-monitors/${name}`] : ["hoody.floor", "hoody.floor-monitors"];
   for (const r of roots) for (const d of dirs) await fs.rmdir(`${r}/${d}`).catch(() => undefined);
+}
+
+/** hoody with a warm pool of `size` members on its own copy of each template (see the header). */
+export class WarmHoodyContender implements Contender {
+  readonly name = "hoody-warm";
+  private readonly inner: HoodyContender;
+  /** Per template: what one waiting member holds in memory, creates served by a claim and in all. */
+  readonly pools: Record<string, { size: number; member_memory_bytes: number; claimed: number; creates: number }> = {};
+  private current = "";
+  constructor(
+    private readonly stack: TestStack,
+    project: string,
+    private readonly size: number,
+  ) {
+    this.inner = new HoodyContender(stack, project, "bw");
+  }
+  get alive() {
+    return this.inner.alive;
+  }
+  private warm(template: string) {
+    return `${template}-warm`;
+  }
+  private async pool(template: string): Promise<{ ready: number; memory_bytes: number }> {
+    const r = await this.stack.api("GET", "/warm-pool");
+    return r.body.data.pools.find((p: { template: string }) => p.template === this.warm(template)) ?? { ready: 0, memory_bytes: 0 };
+  }
+  async prepare(template: string) {
+    await this.stack.host.client.buildTemplate(template, { name: this.warm(template) });
+    const r = await this.stack.api("PUT", `/warm-pool/${this.warm(template)}`, { size: this.size });
+    if (r.status !== 200) throw new Error(`warm pool: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
+    this.current = template;
+    await this.quiesce(template);
+    // Steady state: the members wait with nothing but their blocked shell running.
+    await new Promise((res) => setTimeout(res, 2000));
+    const p = await this.pool(template);
+    this.pools[template] = { size: this.size, member_memory_bytes: Math.round(p.memory_bytes / Math.max(1, p.ready)), claimed: 0, creates: 0 };
+  }
+  async quiesce(template: string) {
+    if (template !== this.current) return;
+    const deadline = Date.now() + 300_000;
+    while ((await this.pool(template)).ready < this.size) {
+      if (Date.now() > deadline) throw new Error(`warm pool of ${this.warm(template)} did not refill`);
+      await new Promise((res) => setTimeout(res, 20));
+    }
+  }
+  create(template: string) {
+    return this.inner.create(this.warm(template));
+  }
+  async cleanup() {
+    const stats = this.pools[this.current];
+    for (const id of this.inner.live) {
+      const logs = (await this.stack.api("GET", `/containers/${id}/status-logs?sort_order=asc`)).body.data.logs as { to_status: string }[];
+      if (stats) {
+        stats.creates++;
+        if (logs.some((l) => l.to_status === "claiming")) stats.claimed++;
+      }
+    }
+    await this.inner.cleanup();
+  }
+  async close() {
+    await this.inner.close();
+    for (const t of Object.keys(this.pools)) await this.stack.api("PUT", `/warm-pool/${this.warm(t)}`, { size: 0 }).catch(() => undefined);
+  }
 }

@@ -33,7 +33,18 @@ export interface ProvisionResult {
   skipped: Record<string, string>;
   /** Creates the web server runs at once (the rest queue): HOODY_CREATE_CONCURRENCY. */
   hoody_create_concurrency: number;
-  templates: Record<string, { contenders: Record<string, ContenderResult>; first_byte_via_router_ms: Summary }>;
+  templates: Record<string, { contenders: Record<string, ContenderResult>; first_byte_via_router_ms: Summary; warm?: WarmSummary }>;
+}
+
+/** The warm-pool contender against the floor and Incus (the issue's targets: ≤ 0.5× the floor's median, ≥ 15× faster than Incus). */
+export interface WarmSummary {
+  size: number;
+  member_memory_bytes: number;
+  claimed: number;
+  creates: number;
+  sequential_vs_floor: number | null;
+  incus_speedup: number | null;
+  first_byte_ms: number;
 }
 
 /** Create → first byte: hoody through the router (its tenant URL), the others straight to the app's IP. */
@@ -69,6 +80,7 @@ export async function provision(stack: TestStack, contenders: Contender[], skipp
       for (let i = 0; i < opts.sequential; i++) {
         for (const c of rotate(contenders, i)) {
           if (c.alive >= opts.keep) await c.cleanup();
+          for (const x of contenders) await x.quiesce?.(template);
           const t0 = performance.now();
           const made = await c.create(template);
           seq[c.name]!.push(performance.now() - t0);
@@ -80,6 +92,7 @@ export async function provision(stack: TestStack, contenders: Contender[], skipp
       log(`provision ${template}: ${opts.rounds} round(s) of ${opts.concurrency} concurrent per contender`);
       for (let r = 0; r < opts.rounds; r++) {
         for (const c of rotate(contenders, r)) {
+          for (const x of contenders) await x.quiesce?.(template);
           const b0 = performance.now();
           const times = await Promise.all(
             Array.from({ length: opts.concurrency }, async () => {
@@ -110,7 +123,18 @@ export async function provision(stack: TestStack, contenders: Contender[], skipp
         first_byte_ms: summarize(fb[c.name]!),
       };
     }
-    out.templates[template] = { contenders: results, first_byte_via_router_ms: summarize(fb.hoody ?? [0]) };
+    const warmC = contenders.find((c) => c.name === "hoody-warm") as (Contender & { pools: Record<string, Omit<WarmSummary, "sequential_vs_floor" | "incus_speedup" | "first_byte_ms">> }) | undefined;
+    const w = results["hoody-warm"];
+    const warm: WarmSummary | undefined =
+      warmC && w && warmC.pools[template]
+        ? {
+            ...warmC.pools[template]!,
+            sequential_vs_floor: floorSeq ? round(w.sequential_ms.median / floorSeq, 2) : null,
+            incus_speedup: results.incus ? round(results.incus.sequential_ms.median / w.sequential_ms.median, 1) : null,
+            first_byte_ms: w.first_byte_ms.median,
+          }
+        : undefined;
+    out.templates[template] = { contenders: results, first_byte_via_router_ms: summarize(fb.hoody ?? [0]), ...(warm && { warm }) };
     log(`provision ${template}: ${JSON.stringify(Object.fromEntries(Object.entries(results).map(([k, v]) => [k, [v.sequential_ms.median, v.concurrent_ms.median]])))}`);
   }
   return out;

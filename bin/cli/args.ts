@@ -47,6 +47,8 @@ export const OPTIONS = {
   timeout: { type: "string" },
   alias: { type: "string" },
   expiry: { type: "string" },
+  deadline: { type: "string" },
+  wait: { type: "boolean" },
 } as const;
 export type OptionName = keyof typeof OPTIONS;
 export const GLOBAL: OptionName[] = ["url", "token", "json", "help"];
@@ -74,6 +76,8 @@ export interface Values {
   timeout?: string;
   alias?: string;
   expiry?: string;
+  deadline?: string;
+  wait?: boolean;
 }
 
 export interface Invocation {

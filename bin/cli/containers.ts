@@ -1,5 +1,6 @@
-// `hoody containers ...`: create, copy, list, lifecycle, erase, env and exec.
+// `hoody containers ...`: create, copy, list, lifecycle, erase, env, custom domains and exec.
 import type { ContainerView } from "../../server/core/core";
+import type { DomainView } from "../../server/core/domains";
 import { UsageError, allowOnly, envPairs, intOption, positionals, type Handler, type Invocation } from "./args";
 import { call, enc } from "./http";
 import { json, note, out, pageNote, table, when, type Pagination } from "./output";
@@ -140,6 +141,27 @@ export const containers: Record<string, Handler> = {
     if (inv.values.json) return json(d);
     printEnv(d.environment_vars);
     if (d.restarted) note(`(${id} was restarted to apply the change)`);
+  },
+  async domains(cfg, inv) {
+    allowOnly(inv, []);
+    const [id, action = "list", ...rest] = inv.args;
+    if (!id) throw new UsageError("'containers domains' needs <id>", inv.topic);
+    if (action === "list") {
+      if (rest.length) throw new UsageError(`unexpected argument '${rest[0]}'`, inv.topic);
+      const d = await call<{ domains: DomainView[] }>(cfg, "GET", `/containers/${enc(id)}/domains`);
+      if (inv.values.json) return json(d);
+      if (!d.domains.length) return note("no custom domains");
+      return table(["DOMAIN", "URL", "RESOLVES TO", "ADDED"], d.domains.map((x) => [x.hostname, x.url, x.addresses.join(","), when(x.created_at)]));
+    }
+    if (action !== "add" && action !== "rm") throw new UsageError(`unknown domains action '${action}' (list, add or rm)`, inv.topic);
+    const [hostname, extra] = rest;
+    if (!hostname || extra) throw new UsageError(`'domains ${action}' needs exactly one <domain>`, inv.topic);
+    if (action === "add") {
+      const d = await call<DomainView>(cfg, "POST", `/containers/${enc(id)}/domains`, { body: { hostname } });
+      return inv.values.json ? json(d) : out(`${d.hostname} → ${id}: ${d.url}`);
+    }
+    const d = await call<{ hostname: string }>(cfg, "DELETE", `/containers/${enc(id)}/domains/${enc(hostname)}`);
+    return inv.values.json ? json(d) : out(`${d.hostname} detached from ${id}`);
   },
   async exec(cfg, inv) {
     allowOnly(inv, ["timeout"]);

@@ -4,10 +4,12 @@ export const USAGE: Record<string, string> = {
 
 Commands:
   projects     list, create, get and delete projects
-  containers   create, copy, list, inspect, start/stop, pause/resume, erase containers; env vars; exec
+  containers   create, copy, list, inspect, start/stop, pause/resume, erase containers; env vars; domains; exec
   snapshots    list, create, restore and delete a container's snapshots
   tokens       list, create and revoke API tokens (admin)
+  templates    warm pools per template, and the capacity left (admin)
   scripts      exec scripts: list, and set their secrets and settings (admin)
+  dedup        deduplicate the pool's identical extents now; what sharing saves (admin)
 
 Global options:
   --url URL      API base URL (env HOODY_URL; default http://localhost:3000)
@@ -36,12 +38,22 @@ Errors print "error CODE: message" on stderr and exit 1; usage errors exit 2.`,
   hoody containers env <id>                           list its env vars
   hoody containers env <id> set K=V [K=V ...] [--no-restart]
   hoody containers env <id> unset K [K ...] [--no-restart]
+  hoody containers domains <id>                       list its custom domains
+  hoody containers domains <id> add|rm <domain>       attach (it must resolve to this server) or detach one
   hoody containers exec <id> [--timeout SECONDS] -- <cmd> [args...]
 
   create/copy print the container as JSON (--url-only: just its URL); --template defaults to mini;
   --name defaults to a random one. Status is one of creating, running, paused, stopped, failed, deleting.
   Env changes restart a running container unless --no-restart. exec prints the command's stdout
   and stderr and exits with its exit code (124 if it timed out; --timeout 1-600, default 30).`,
+
+  dedup: `Usage:
+  hoody dedup run [--deadline SECONDS] [--wait]   start a run (or show the one in flight); --wait: until it ends
+  hoody dedup status                              runs, bytes saved, and per container what its qgroup counts,
+                                                  what it references and shares, and what erasing it frees at least
+
+  A run reads only what changed since the last (duperemove's hash file), at idle I/O priority; at its
+  deadline (1-86400 s, default the server's) it stops and the next run resumes.`,
 
   snapshots: `Usage:
   hoody snapshots list <container-id>
@@ -58,6 +70,11 @@ Errors print "error CODE: message" on stderr and exit 1; usage errors exit 2.`,
   hoody tokens revoke <token-id>
 
   A token with --project sees only that project; without, it is an admin token.`,
+
+  templates: `Usage:
+  hoody templates pools                        each template's warm pool: size, ready, being made, memory
+  hoody templates pool <template> <size>       0–64 members kept ready (0: off); 'default' returns to the default
+  hoody templates capacity                     what the box has left (tenants, uid ranges, addresses, memory, pool)`,
 
   scripts: `Usage:
   hoody scripts list                                   scripts, settings, masked secrets, recent runs

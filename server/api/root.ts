@@ -3,7 +3,7 @@ import { backupsRouter } from "./routers/backups";
 import { containersRouter } from "./routers/containers";
 import { projectsRouter } from "./routers/projects";
 import { scriptsRouter } from "./routers/scripts";
-import { auditRouter, authRouter, hostRouter, serversRouter, templatesRouter, tokensRouter } from "./routers/system";
+import { auditRouter, authRouter, dedupRouter, hostRouter, serversRouter, templatesRouter, tokensRouter } from "./routers/system";
 import { createCallerFactory, createTRPCRouter } from "./trpc";
 
 export const appRouter = createTRPCRouter({
@@ -17,6 +17,7 @@ export const appRouter = createTRPCRouter({
   servers: serversRouter,
   auth: authRouter,
   scripts: scriptsRouter,
+  dedup: dedupRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,11 +1,13 @@
 // tRPC set up once (create-t3-app's shape): context, router/procedure builders, and an
 // adminProcedure narrowed to signed-in operators. CoreErrors become TRPCErrors with their code kept.
 import { initTRPC, TRPCError } from "@trpc/server";
+import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import superjson from "superjson";
 import type { OperatorAuth } from "../core/auth";
 import type { Actor, Core } from "../core/core";
 import { CoreError, fromEngine, isCoreError } from "../core/errors";
 import { findProtoKey } from "../core/input-guard";
+import { recordApiRequest } from "../metrics/registry";
 
 export interface TRPCContext {
   core: Core;
@@ -69,9 +71,21 @@ const mapErrors = t.middleware(async ({ next }) => {
   return result;
 });
 
+/**
+ * The dashboard's calls in the API's metrics: route `trpc:<procedure>` (a name from the router,
+ * never input), the HTTP status tRPC answers with and Hoody's error code.
+ */
+const observe = t.middleware(async ({ path, type, next }) => {
+  const t0 = performance.now();
+  const result = await next();
+  const code = result.ok ? null : isCoreError(result.error.cause) ? result.error.cause.code : result.error.code;
+  recordApiRequest(type === "query" ? "GET" : "POST", `trpc:${path}`, result.ok ? 200 : getHTTPStatusCodeFromError(result.error), code, (performance.now() - t0) / 1000);
+  return result;
+});
+
 export const createTRPCRouter = t.router;
 export const createCallerFactory = t.createCallerFactory;
-export const publicProcedure = t.procedure.use(mapErrors);
+export const publicProcedure = t.procedure.use(observe).use(mapErrors);
 
 /** Signed-in operators only. */
 export const adminProcedure = publicProcedure.use(({ ctx, next }) => {

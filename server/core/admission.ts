@@ -2,6 +2,7 @@
 // waiting in order; anything beyond is refused at once with 429 TOO_MANY_REQUESTS and a Retry-After
 // estimated from recent durations. A burst is shed early and clearly instead of piling up in the
 // host daemon until clients time out (a timed-out create is a lost create).
+import { type WebConfig, webConfig } from "../config";
 import { CoreError } from "./errors";
 import { CREATE_ADMISSION_DEFAULTS, EXEC_ADMISSION_DEFAULTS } from "./limits";
 
@@ -53,13 +54,11 @@ export class Admission {
   }
 }
 
-const envInt = (v: string | undefined, def: number, min: number) => (v && /^\d+$/.test(v) && Number(v) >= min ? Number(v) : def);
-
-export function admissionFromEnv(env: Record<string, string | undefined> = process.env): Admission {
-  return new Admission("creates", envInt(env.HOODY_CREATE_CONCURRENCY, CREATE_ADMISSION_DEFAULTS.running, 1), envInt(env.HOODY_CREATE_QUEUE, CREATE_ADMISSION_DEFAULTS.queued, 0));
+export function createAdmission(c: WebConfig = webConfig()): Admission {
+  return new Admission("creates", c.createConcurrency ?? CREATE_ADMISSION_DEFAULTS.running, c.createQueue ?? CREATE_ADMISSION_DEFAULTS.queued);
 }
 
 /** Exec scripts: each run is a Node process, and anyone may call /exec, so they are admitted like creates. */
-export function execAdmissionFromEnv(env: Record<string, string | undefined> = process.env): Admission {
-  return new Admission("exec scripts", envInt(env.HOODY_EXEC_CONCURRENCY, EXEC_ADMISSION_DEFAULTS.running, 1), envInt(env.HOODY_EXEC_QUEUE, EXEC_ADMISSION_DEFAULTS.queued, 0));
+export function execAdmission(c: WebConfig = webConfig()): Admission {
+  return new Admission("exec scripts", c.execConcurrency ?? EXEC_ADMISSION_DEFAULTS.running, c.execQueue ?? EXEC_ADMISSION_DEFAULTS.queued);
 }

@@ -2,7 +2,9 @@
 // stored as a scrypt hash; sessions are random cookies stored as sha256 hashes with an expiry.
 import { randomBytes, scryptSync, timingSafeEqual } from "node:crypto";
 import { eq, lt } from "drizzle-orm";
+import { type WebConfig, webConfig } from "../config";
 import type { Db } from "../db/client";
+import { PASSWORD_MIN_LENGTH } from "../shared/api-rules";
 import { sessions, settings } from "../db/schema";
 import { CoreError } from "./errors";
 import type { Actor } from "./context";
@@ -74,8 +76,11 @@ export class SignInThrottle {
 
 export class OperatorAuth {
   readonly throttle: SignInThrottle;
-  constructor(private readonly db: Db) {
-    this.throttle = new SignInThrottle(Number(process.env.HOODY_SIGNIN_MAX_PER_CLIENT ?? 10), Number(process.env.HOODY_SIGNIN_MAX_GLOBAL ?? 100));
+  constructor(
+    private readonly db: Db,
+    config: Pick<WebConfig, "signInMaxPerClient" | "signInMaxGlobal"> = webConfig(),
+  ) {
+    this.throttle = new SignInThrottle(config.signInMaxPerClient, config.signInMaxGlobal);
   }
 
   /** First run: the password `npm run up` generated becomes the operator password. */
@@ -116,7 +121,7 @@ export class OperatorAuth {
   /** Changes the password and ends every other session. */
   changePassword(current: string, next: string, keepCookie: string | null): void {
     this.signIn(current); // verifies; the session it makes is dropped below with the others
-    if (next.length < 12) throw new CoreError(422, "WEAK_PASSWORD", "use at least 12 characters");
+    if (next.length < PASSWORD_MIN_LENGTH) throw new CoreError(422, "WEAK_PASSWORD", `use at least ${PASSWORD_MIN_LENGTH} characters`);
     this.db.update(settings).set({ value: hashPassword(next) }).where(eq(settings.key, "admin_password")).run();
     const keep = keepCookie ? sha256(keepCookie) : null;
     for (const s of this.db.select().from(sessions).all()) if (s.id !== keep) this.db.delete(sessions).where(eq(sessions.id, s.id)).run();

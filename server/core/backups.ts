@@ -46,13 +46,13 @@ export class BackupService {
 
   async list(actor: Actor, given: string): Promise<{ container_id: string; backups: BackupView[] }> {
     const row = this.ctx.containerRow(actor, given);
-    const list = await this.ctx.engine.listBackups(row.engineName);
+    const list = await this.ctx.engine.backups.list(row.engineName);
     return { container_id: row.id, backups: list.map((b) => this.view(row.id, b)) };
   }
 
   async create(actor: Actor, given: string): Promise<BackupView> {
     const row = this.ctx.containerRow(actor, given);
-    return this.ctx.audited(actor, "container.backup", `container:${row.id}`, async () => this.view(row.id, await this.ctx.engine.createBackup(row.engineName)), (b) => ({ backup: b.id, size_bytes: b.size_bytes }));
+    return this.ctx.audited(actor, "container.backup", `container:${row.id}`, async () => this.view(row.id, await this.ctx.engine.backups.create(row.engineName)), (b) => ({ backup: b.id, size_bytes: b.size_bytes }));
   }
 
   /** The container (scope first: another project's is a 404 whatever the backup id) and a well-formed backup id. */
@@ -65,7 +65,7 @@ export class BackupService {
   async delete(actor: Actor, given: string, backup: string): Promise<{ container_id: string; backup_id: string; existed: boolean }> {
     const row = this.target(actor, given, backup);
     return this.ctx.audited(actor, "container.backup.delete", `container:${row.id}`, async () => {
-      const r = await this.ctx.engine.deleteBackup(row.engineName, backup);
+      const r = await this.ctx.engine.backups.delete(row.engineName, backup);
       if (!r.existed) throw new CoreError(404, "BACKUP_NOT_FOUND", `backup ${backup.slice(0, 64)} not found`);
       return { container_id: row.id, backup_id: backup, existed: true };
     }, (r) => ({ backup: r.backup_id }));
@@ -74,9 +74,9 @@ export class BackupService {
   /** Keeps the `keep` newest backups of a container and deletes the rest (a schedule's retention); how many went. */
   async prune(given: string, keep: number): Promise<number> {
     const row = this.ctx.containerRow(SYSTEM, given);
-    const list = await this.ctx.engine.listBackups(row.engineName);
+    const list = await this.ctx.engine.backups.list(row.engineName);
     let n = 0;
-    for (const b of list.slice(keep)) if ((await this.ctx.engine.deleteBackup(row.engineName, b.id)).existed) n++;
+    for (const b of list.slice(keep)) if ((await this.ctx.engine.backups.delete(row.engineName, b.id)).existed) n++;
     return n;
   }
 
@@ -84,7 +84,7 @@ export class BackupService {
   async restore(actor: Actor, given: string, backup: string): Promise<ContainerView> {
     const row = this.target(actor, given, backup);
     return this.ctx.audited(actor, "container.backup.restore", `container:${row.id}`, async () => {
-      const tenant = await this.ctx.engine.restoreBackup(row.engineName, backup);
+      const tenant = await this.ctx.engine.backups.restore(row.engineName, backup);
       this.syncRows(row.id, tenant);
       return this.containers.view(this.ctx.containerRow(SYSTEM, row.id), tenant);
     }, () => ({ backup }));
@@ -101,7 +101,7 @@ export class BackupService {
       const start = opts.start ?? true;
       let imported: TenantInfo | null = null;
       const view = await this.provisioning.provisionBuilt(actor, projectId, { name: opts.name, start, autostart: true }, "", async ({ name, labels }) => {
-        imported = await this.ctx.engine.importBackup(source, { name, labels, start });
+        imported = await this.ctx.engine.backups.import(source, { name, labels, start });
         return imported;
       });
       if (imported) this.syncRows(view.id, imported);
@@ -112,7 +112,7 @@ export class BackupService {
   /** The customer's own files as a tar (GDPR Art. 20). */
   async exportFiles(actor: Actor, given: string): Promise<{ container_id: string; name: string; stream: Readable }> {
     const row = this.ctx.containerRow(actor, given);
-    const stream = await this.ctx.engine.exportTenant(row.engineName);
+    const stream = await this.ctx.engine.backups.export(row.engineName);
     this.ctx.audit(actor, "container.export", `container:${row.id}`, "ok", null);
     return { container_id: row.id, name: row.name, stream };
   }

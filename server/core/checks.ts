@@ -7,9 +7,10 @@ import * as t from "../db/schema";
 import type { Limits } from "../shared/protocol";
 import { ENV_KEY_RE, ENV_MAX_TOTAL_BYTES, envBytes } from "../shared/protocol";
 import { reservedEnvKeys } from "../shared/env";
+import { isPortFormLabel } from "../shared/hostnames";
 import { dnsLabel } from "../shared/names";
 import type { Actor, CoreContext } from "./context";
-import { CoreError, fromEngine } from "./errors";
+import { CoreError, viaEngine } from "./errors";
 import type { CeilingsInput, LimitsInput } from "./schemas";
 import { MAX_ENV_KEYS } from "./schemas";
 
@@ -87,7 +88,7 @@ export async function checkCeilings(ctx: CoreContext, actor: Actor, projectId: s
   const wanted: Record<string, number | undefined> = { ...asked.limits, ramdisk_mib: asked.ramdisk_mib };
   if (Object.values(wanted).every((v) => v === undefined)) return;
   const ceilings = ctx.projectRow(actor, projectId).ceilings ?? {};
-  const tpl = (await ctx.templatesCached().catch((e) => Promise.reject(fromEngine(e)))).find((x) => x.name === template)?.settings;
+  const tpl = (await viaEngine(ctx.templatesCached())).find((x) => x.name === template)?.settings;
   const defaults: Record<string, number | undefined> = {
     memory_mib: tpl?.limits.memoryMiB,
     cpu_milli: tpl?.limits.cpuMilli,
@@ -109,6 +110,8 @@ export async function checkCeilings(ctx: CoreContext, actor: Actor, projectId: s
 export function pickName(ctx: CoreContext, name: string | undefined): { name: string; label: string } {
   if (name && name !== "rand") {
     const label = dnsLabel(name);
+    // `acme-http-8080` would read as acme's port 8080 (`<label>-http-<port>.<domain>`).
+    if (isPortFormLabel(label)) throw new CoreError(422, "AMBIGUOUS_NAME", `${name} would give the URL label ${label}, which reads as a per-port URL (<name>-http-<port>); choose another name`);
     const clash = ctx.db.select({ id: t.containers.id }).from(t.containers).where(eq(t.containers.label, label)).get();
     if (clash) throw new CoreError(409, "CONTAINER_NAME_TAKEN", `a container named like ${name} exists (its URL label ${label} is taken)`);
     return { name, label };

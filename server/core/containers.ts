@@ -3,7 +3,7 @@ import { and, asc, desc, eq, like, sql, type SQL } from "drizzle-orm";
 import * as t from "../db/schema";
 import type { TenantStats } from "../shared/protocol";
 import { type Actor, type CoreContext, count } from "./context";
-import { fromEngine } from "./errors";
+import { viaEngine } from "./errors";
 import type { ListQuery, StatusLogQuery } from "./schemas";
 import { ENGINE_STATUSES, engineStatus, type ContainerStatus } from "./status";
 import { type ContainerView, pagination, statsView } from "./views";
@@ -141,7 +141,7 @@ export class ContainerService {
 
   async logs(actor: Actor, containerId: string): Promise<{ log: string }> {
     const row = this.ctx.containerRow(actor, containerId);
-    return { log: await this.ctx.engine.logs(row.engineName, 64 * 1024).catch((e) => Promise.reject(fromEngine(e))) };
+    return { log: await viaEngine(this.ctx.engine.logs(row.engineName, 64 * 1024)) };
   }
 
 

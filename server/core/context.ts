@@ -22,6 +22,16 @@ export interface CoreSettings {
   domain: string;
   routerPort: number;
   maxFirewallRules: number;
+  /** Warm-pool members per recipe-built template when none is set (HOODY_WARM_POOL_DEFAULT); 0 when absent. */
+  warmPoolDefault?: number;
+  /** Tenant URLs: https on Caddy's port when it is in front; unset: http on the router's port. */
+  publicUrl?: { scheme: "http" | "https"; port: number };
+  /** The dashboard's host behind Caddy (Caddy's `ask` says yes to it); unset: none. */
+  dashboardHost?: string;
+  /** Resolves a custom domain's addresses (injectable for tests); unset: the system resolver. */
+  resolveHost?: (name: string) => Promise<string[]>;
+  /** The addresses a custom domain must resolve to ("this box"); unset: this machine's non-loopback addresses. */
+  boxAddresses?: () => string[];
 }
 
 /** Rows of a table (matching `where`): the one count query every service uses. */
@@ -135,8 +145,15 @@ export class CoreContext {
 
 
   url(label: string): string {
-    const port = this.settings.routerPort === 80 ? "" : `:${this.settings.routerPort}`;
-    return `http://${label}.${this.settings.domain}${port}/`;
+    return this.urlOf(`${label}.${this.settings.domain}`);
+  }
+
+
+  /** A public URL of a host name: the scheme and port tenants are reached at (default ports left out). */
+  urlOf(host: string): string {
+    const { scheme, port } = this.settings.publicUrl ?? { scheme: "http", port: this.settings.routerPort };
+    const shown = port === (scheme === "https" ? 443 : 80) ? "" : `:${port}`;
+    return `${scheme}://${host}${shown}/`;
   }
 
 

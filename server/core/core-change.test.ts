@@ -22,14 +22,14 @@ describe("env", () => {
     const starts = h.engine.tenant(c.engine_name).starts;
     const r = await h.core.lifecycle.update(SYSTEM, c.id, { environment_vars: { B: null, C: "3" }, restart: true });
     expect(r.restarted).toBe(true);
-    expect(h.engine.callsOf("updateTenant").at(-1)).toEqual([c.engine_name, { env: { B: null, C: "3" }, restart: true }]);
+    expect(h.engine.script.callsOf("updateTenant").at(-1)).toEqual([c.engine_name, { env: { B: null, C: "3" }, restart: true }]);
     expect(h.engine.tenant(c.engine_name).starts).toBe(starts + 1);
     expect(h.core.containers.env(SYSTEM, c.id)).toEqual({ A: "1", C: "3", TENANT_NAME: "app" });
     expect(h.engine.tenant(c.engine_name).env).toEqual({ A: "1", C: "3", TENANT_NAME: "app" });
 
     const r2 = await h.core.lifecycle.update(SYSTEM, c.id, { environment_vars: { D: "4" }, restart: false });
     expect(r2.restarted).toBe(false);
-    expect(h.engine.callsOf("updateTenant").at(-1)![1]).toMatchObject({ restart: false });
+    expect(h.engine.script.callsOf("updateTenant").at(-1)![1]).toMatchObject({ restart: false });
     expect(h.engine.tenant(c.engine_name).starts).toBe(starts + 1);
   });
 
@@ -37,8 +37,8 @@ describe("env", () => {
     await expectCoreError(h.core.lifecycle.update(SYSTEM, c.id, { environment_vars: { Hoody_X: null }, restart: true }), 422, "RESERVED_ENV_PREFIX");
     await expectCoreError(h.core.lifecycle.update(SYSTEM, c.id, { environment_vars: { "a-b": "1" }, restart: true }), 422, "INVALID_ENV_KEY");
     await expectCoreError(h.core.lifecycle.update(SYSTEM, c.id, { environment_vars: { BIG: "x".repeat(60 * 1024), BIG2: "x".repeat(40 * 1024) }, restart: true }), 422, "ENV_TOO_LARGE");
-    expect(h.engine.callsOf("updateTenant")).toEqual([]);
-    h.engine.failNext("updateTenant", "START_FAILED", { message: "the tenant did not start with this change" });
+    expect(h.engine.script.callsOf("updateTenant")).toEqual([]);
+    h.engine.script.failNext("updateTenant", "START_FAILED", { message: "the tenant did not start with this change" });
     await expectCoreError(h.core.lifecycle.update(SYSTEM, c.id, { environment_vars: { A: "changed" }, restart: true }), 422, "START_FAILED");
     expect(h.core.containers.env(SYSTEM, c.id)).toEqual({ A: "1", B: "2", TENANT_NAME: "app" });
     expect(auditOf(h.db, "container.update").at(-1)!.result).toBe("error:START_FAILED");
@@ -46,7 +46,7 @@ describe("env", () => {
 
   it("changes autostart alone without a restart, and a suspension stops a running tenant", async () => {
     await h.core.lifecycle.update(SYSTEM, c.id, { autostart: false, restart: true });
-    expect(h.engine.callsOf("updateTenant").at(-1)).toEqual([c.engine_name, { autostart: false, restart: false }]);
+    expect(h.engine.script.callsOf("updateTenant").at(-1)).toEqual([c.engine_name, { autostart: false, restart: false }]);
     expect(h.engine.tenant(c.engine_name).autostart).toBe(false);
     const r = await h.core.lifecycle.update(SYSTEM, c.id, { suspended: true, restart: true });
     expect(r.container).toMatchObject({ status: "stopped", suspended: true });
@@ -63,7 +63,7 @@ describe("operations", () => {
     await expectCoreError(h.core.routing.setRunning(c.id, true, "request"), 409, "TENANT_PAUSED");
     await h.core.lifecycle.operation(SYSTEM, c.id, "resume");
     await h.core.lifecycle.operation(SYSTEM, c.id, "force-stop");
-    expect(h.engine.callsOf("stopTenant").at(-1)).toEqual([c.engine_name, { force: true }]);
+    expect(h.engine.script.callsOf("stopTenant").at(-1)).toEqual([c.engine_name, { force: true }]);
     expect(rowOf(h.db, c.id)).toMatchObject({ status: "stopped", suspended: true });
     const e2 = await expectCoreError(h.core.lifecycle.operation(SYSTEM, c.id, "stop"), 409, "INVALID_STATE_TRANSITION");
     expect(e2.data).toEqual({ status: "stopped", allowed: ["start", "restart"] });
@@ -86,10 +86,10 @@ describe("operations", () => {
   });
 
   it("maps the engine's own INVALID_STATE (a race with another caller) to 409 and keeps the row", async () => {
-    h.engine.failNext("pauseTenant", "INVALID_STATE");
+    h.engine.script.failNext("pauseTenant", "INVALID_STATE");
     await expectCoreError(h.core.lifecycle.operation(SYSTEM, c.id, "pause"), 409, "INVALID_STATE");
     expect(rowOf(h.db, c.id)!.status).toBe("running");
-    h.engine.failNext("getTenant", "TENANT_NOT_FOUND");
+    h.engine.script.failNext("getTenant", "TENANT_NOT_FOUND");
     await expectCoreError(h.core.lifecycle.operation(SYSTEM, c.id, "stop"), 404, "CONTAINER_NOT_FOUND");
   });
 });
@@ -99,11 +99,11 @@ describe("snapshots", () => {
     h.engine.write(c.engine_name, 5000);
     const s1 = await h.core.snapshots.create(SYSTEM, c.id, { alias: "nightly" });
     expect(s1.snapshot).toMatchObject({ alias: "nightly", size: 5000, expires_at: null });
-    expect(h.engine.callsOf("createSnapshot")).toEqual([[c.engine_name, s1.snapshot.name]]);
+    expect(h.engine.script.callsOf("createSnapshot")).toEqual([[c.engine_name, s1.snapshot.name]]);
     const s2 = await h.core.snapshots.create(SYSTEM, c.id, { alias: "nightly" });
     expect(s2.snapshot.name).not.toBe(s1.snapshot.name);
     expect(s2.replaced).toEqual([s1.snapshot.name]);
-    expect(h.engine.callsOf("deleteSnapshot")).toEqual([[c.engine_name, s1.snapshot.name]]);
+    expect(h.engine.script.callsOf("deleteSnapshot")).toEqual([[c.engine_name, s1.snapshot.name]]);
     expect(h.engine.tenant(c.engine_name).snapshots.map((s) => s.name)).toEqual([s2.snapshot.name]);
     const list = await h.core.snapshots.list(SYSTEM, c.id);
     expect(list).toMatchObject({ container_id: c.id, snapshot_count: 1, snapshots: [{ name: s2.snapshot.name, alias: "nightly", size: 5000 }] });
@@ -127,7 +127,7 @@ describe("snapshots", () => {
     const s = await h.core.snapshots.create(SYSTEM, c.id, { alias: "good" });
     h.engine.write(c.engine_name, 10, { path: "/data", content: "v2" });
     const r = await h.core.snapshots.restore(SYSTEM, c.id, "good");
-    expect(h.engine.callsOf("restoreSnapshot")).toEqual([[c.engine_name, s.snapshot.name]]);
+    expect(h.engine.script.callsOf("restoreSnapshot")).toEqual([[c.engine_name, s.snapshot.name]]);
     expect(h.engine.tenant(c.engine_name).files.get("/data")).toBe("v1");
     expect(r.container.last_used_snapshot).toBe(s.snapshot.name);
     expect(r.snapshot.last_used_at).not.toBeNull();
@@ -149,7 +149,7 @@ describe("snapshots", () => {
       [b.snapshot.name, null],
     ]);
     await h.core.snapshots.setAlias(SYSTEM, c.id, a.snapshot.name, "gone-soon");
-    h.engine.failNext("deleteSnapshot", "SYSTEM_ERROR");
+    h.engine.script.failNext("deleteSnapshot", "SYSTEM_ERROR");
     await expectCoreError(h.core.snapshots.delete(SYSTEM, c.id, "gone-soon"), 500, "ENGINE_ERROR");
     expect(rows()).toHaveLength(2);
     expect(await h.core.snapshots.delete(SYSTEM, c.id, "gone-soon")).toMatchObject({ snapshot_name: a.snapshot.name, deleted: true });
@@ -158,7 +158,7 @@ describe("snapshots", () => {
   });
 
   it("records no snapshot when the engine refuses one (pool full)", async () => {
-    h.engine.failNext("createSnapshot", "POOL_FULL");
+    h.engine.script.failNext("createSnapshot", "POOL_FULL");
     await expectCoreError(h.core.snapshots.create(SYSTEM, c.id, {}), 507, "POOL_FULL");
     expect(h.db.select().from(t.snapshots).all()).toEqual([]);
   });
@@ -172,10 +172,10 @@ describe("firewall", () => {
     await h.core.firewall.add(SYSTEM, c.id, "ingress", rule("80"));
     await h.core.firewall.add(SYSTEM, c.id, "ingress", rule("443"));
     expect(h.engine.tenant(c.engine_name).firewall.map((r) => r.destination_port)).toEqual(["80", "443"]);
-    const calls = h.engine.callsOf("setFirewall").length;
+    const calls = h.engine.script.callsOf("setFirewall").length;
     const dup = await h.core.firewall.add(SYSTEM, c.id, "ingress", rule("443", { description: "again" }));
     expect(dup).toMatchObject({ duplicate: true, duplicate_of: { direction: "ingress", index: 1 } });
-    expect(h.engine.callsOf("setFirewall").length).toBe(calls);
+    expect(h.engine.script.callsOf("setFirewall").length).toBe(calls);
     expect(ports()).toEqual(["80:enabled", "443:enabled"]);
   });
 
@@ -218,9 +218,9 @@ describe("firewall", () => {
     await expectCoreError(h.core.firewall.remove(SYSTEM, c.id, "ingress", { index: 0, destination_port: "443" }), 422, "VALIDATION_ERROR");
     await expectCoreError(h.core.firewall.remove(SYSTEM, c.id, "ingress", { destination_port: "9" }), 404, "RULE_NOT_FOUND");
     // Nothing matches `all`: nothing to change, so the engine is not asked.
-    const calls = h.engine.callsOf("setFirewall").length;
+    const calls = h.engine.script.callsOf("setFirewall").length;
     expect((await h.core.firewall.remove(SYSTEM, c.id, "ingress", { destination_port: "9", all: true })).removed_count).toBe(0);
-    expect(h.engine.callsOf("setFirewall").length).toBe(calls);
+    expect(h.engine.script.callsOf("setFirewall").length).toBe(calls);
     expect((await h.core.firewall.remove(SYSTEM, c.id, "ingress", { all: true })).removed_count).toBe(1);
     expect(ports()).toEqual([]);
     expect(ports("egress")).toEqual(["25:enabled"]);
@@ -230,7 +230,7 @@ describe("firewall", () => {
   it("resets to the template's rules; an engine refusal leaves the stored rules", async () => {
     h.engine.templates.get("mini")!.settings.firewall = [{ direction: "ingress", action: "allow", protocol: "tcp", destination_port: "8080", state: "enabled" }];
     await h.core.firewall.add(SYSTEM, c.id, "ingress", rule("22"));
-    h.engine.failNext("setFirewall", "INVALID_INPUT");
+    h.engine.script.failNext("setFirewall", "INVALID_INPUT");
     await expectCoreError(h.core.firewall.reset(SYSTEM, c.id), 422, "VALIDATION_ERROR");
     expect(ports()).toEqual(["22:enabled"]);
     await h.core.firewall.reset(SYSTEM, c.id);

@@ -19,7 +19,7 @@ describe("create", () => {
     expect(c.id).toMatch(/^[0-9a-f]{24}$/);
     expect(c.engine_name).toMatch(/^c[0-9a-f]{10}$/);
     expect(h.engine.tenants.has(c.engine_name)).toBe(true);
-    const [input] = h.engine.callsOf("createTenant")[0] as [Record<string, unknown>];
+    const [input] = h.engine.script.callsOf("createTenant")[0] as [Record<string, unknown>];
     expect(input).toMatchObject({ template: "mini", name: "My_App-1", env: { A: "1" }, start: true, autostart: true, labels: { "hoody.owner": "core", "hoody.project": h.projectId } });
     const row = rowOf(h.db, c.id)!;
     expect(row).toMatchObject({ engineName: c.engine_name, label: "my-app-1", status: "running", template: "mini" });
@@ -36,9 +36,9 @@ describe("create", () => {
     for (const c of [a, b]) expect(c.name).toMatch(/^tenant-[0-9a-f]{8}$/);
     expect(a.name).not.toBe(b.name);
     await h.core.provisioning.create(SYSTEM, h.projectId, { name: "Shop" });
-    const before = h.engine.callsOf("createTenant").length;
+    const before = h.engine.script.callsOf("createTenant").length;
     await expectCoreError(h.core.provisioning.create(SYSTEM, h.projectId, { name: "shop" }), 409, "CONTAINER_NAME_TAKEN");
-    expect(h.engine.callsOf("createTenant").length).toBe(before);
+    expect(h.engine.script.callsOf("createTenant").length).toBe(before);
   });
 
   it("refuses bad env keys, the reserved HOODY_ prefix in any case, and env beyond its totals, without asking the engine", async () => {
@@ -51,7 +51,7 @@ describe("create", () => {
     const big = Object.fromEntries(Array.from({ length: 4 }, (_, i) => [`K${i}`, "x".repeat(30 * 1024)]));
     await expectCoreError(h.core.provisioning.create(SYSTEM, h.projectId, { environment_vars: big }), 422, "ENV_TOO_LARGE");
     await expectCoreError(h.core.provisioning.create(SYSTEM, h.projectId, { ai: true }), 422, "FEATURE_NOT_OFFERED");
-    expect(h.engine.callsOf("createTenant")).toEqual([]);
+    expect(h.engine.script.callsOf("createTenant")).toEqual([]);
     expect(h.db.select().from(t.containers).all()).toEqual([]);
   });
 
@@ -71,15 +71,15 @@ describe("create", () => {
     expect(h.engine.tenant(c.engine_name).limits.memoryMiB).toBe(1024);
     await expectCoreError(h.core.provisioning.create(h.member, h.projectId, { ramdisk_mib: 65 }), 403, "LIMIT_ABOVE_CEILING");
     await h.core.provisioning.create(SYSTEM, h.projectId, { limits: { memory_mib: 4096, cpu_milli: 2000 } });
-    expect(h.engine.callsOf("createTenant").at(-1)![0]).toMatchObject({ limits: { memoryMiB: 4096, cpuMilli: 2000 } });
+    expect(h.engine.script.callsOf("createTenant").at(-1)![0]).toMatchObject({ limits: { memoryMiB: 4096, cpuMilli: 2000 } });
   });
 
   it("maps the engine's refusals to the API's codes and records the failure against the project", async () => {
-    h.engine.failNext("createTenant", "EXHAUSTED");
+    h.engine.script.failNext("createTenant", "EXHAUSTED");
     const e = await expectCoreError(h.core.provisioning.create(SYSTEM, h.projectId, {}), 503, "CAPACITY_EXHAUSTED");
     expect(e.headers["Retry-After"]).toBe("30");
     await expectCoreError(h.core.provisioning.create(SYSTEM, h.projectId, { container_image: "nope" }), 404, "TEMPLATE_NOT_FOUND");
-    h.engine.failNext("createTenant", "POOL_FULL");
+    h.engine.script.failNext("createTenant", "POOL_FULL");
     await expectCoreError(h.core.provisioning.create(SYSTEM, h.projectId, {}), 507, "POOL_FULL");
     expect(auditOf(h.db, "container.create").map((a) => [a.target, a.result])).toEqual([
       [`project:${h.projectId}`, "error:CAPACITY_EXHAUSTED"],
@@ -92,14 +92,14 @@ describe("create", () => {
   it("removes the tenant again when its row cannot be written", async () => {
     h.db.$client.exec("CREATE TRIGGER no_rows BEFORE INSERT ON containers BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END;");
     await expectCoreError(h.core.provisioning.create(SYSTEM, h.projectId, { environment_vars: { A: "1" } }), 500, "INTERNAL_ERROR");
-    const made = (h.engine.callsOf("createTenant").length === 1 && h.engine.callsOf("deleteTenant")[0]?.[0]) as string;
+    const made = (h.engine.script.callsOf("createTenant").length === 1 && h.engine.script.callsOf("deleteTenant")[0]?.[0]) as string;
     expect(made).toMatch(/^c[0-9a-f]{10}$/);
     expect(h.engine.tenants.size).toBe(0);
     expect(h.db.select().from(t.envVars).all()).toEqual([]);
   });
 
   it("undoes the loser of two creates racing for one name: its tenant goes, the winner's stays", async () => {
-    const held = h.engine.hold("createTenant");
+    const held = h.engine.script.hold("createTenant");
     const first = h.core.provisioning.create(SYSTEM, h.projectId, { name: "same" });
     await held.reached; // the first tenant exists, its row does not yet
     const second = await h.core.provisioning.create(SYSTEM, h.projectId, { name: "same" });
@@ -128,7 +128,7 @@ describe("create", () => {
   });
 
   it("after an engine outage mid-create, heals: the tenant the engine made without a row is removed once it answers", async () => {
-    h.engine.failNext("createTenant", "UNAVAILABLE", { after: true });
+    h.engine.script.failNext("createTenant", "UNAVAILABLE", { after: true });
     const e = await expectCoreError(h.core.provisioning.create(SYSTEM, h.projectId, {}), 503, "ENGINE_UNAVAILABLE");
     expect(e.headers["Retry-After"]).toBe("5");
     expect(h.engine.tenants.size).toBe(1);
@@ -152,7 +152,7 @@ describe("placement", () => {
     const servers = await h.core.servers.list(SYSTEM);
     const byName = Object.fromEntries(servers.map((s) => [s.name, s]));
     const c = await h.core.provisioning.create(SYSTEM, h.projectId, { server_id: byName.m2!.id });
-    expect(h.engine.callsOf("createTenant")[0]![0]).toMatchObject({ member: "m2" });
+    expect(h.engine.script.callsOf("createTenant")[0]![0]).toMatchObject({ member: "m2" });
     expect(c).toMatchObject({ server_id: byName.m2!.id, server_name: "m2", member: "m2" });
     await expectCoreError(h.core.provisioning.create(SYSTEM, h.projectId, { server_id: "0".repeat(24) }), 404, "SERVER_NOT_FOUND");
     await expectCoreError(h.core.provisioning.create(SYSTEM, h.projectId, { server_id: byName.m3!.id }), 409, "SERVER_OFFLINE");
@@ -171,13 +171,13 @@ describe("copy", () => {
   it("copies a container by its engine name, with the template's rules unless the source's are asked for", async () => {
     const src = await source();
     const copy = await h.core.provisioning.copy(SYSTEM, src.id, { target_project_id: h.projectId, name: "copy1", environment_vars: { B: "2" } });
-    expect(h.engine.callsOf("createTenant").at(-1)![0]).toMatchObject({ sourceTenant: src.engine_name, template: "web", firewall: [WEB] });
+    expect(h.engine.script.callsOf("createTenant").at(-1)![0]).toMatchObject({ sourceTenant: src.engine_name, template: "web", firewall: [WEB] });
     expect(copy).toMatchObject({ source_container_id: src.id, template: "web" });
     expect(copy.environment_vars).toEqual({ A: "1", B: "2", TENANT_NAME: "copy1" });
     expect(h.core.firewall.get(SYSTEM, copy.id).ingress.map((r) => r.destination_port)).toEqual(["80"]);
 
     const withRules = await h.core.provisioning.copy(SYSTEM, src.id, { target_project_id: h.projectId, copy_firewall_rules: true });
-    expect((h.engine.callsOf("createTenant").at(-1)![0] as { firewall?: unknown }).firewall).toBeUndefined();
+    expect((h.engine.script.callsOf("createTenant").at(-1)![0] as { firewall?: unknown }).firewall).toBeUndefined();
     expect(h.core.firewall.get(SYSTEM, withRules.id).ingress.map((r) => r.destination_port)).toEqual(["80", "22"]);
     expect(h.engine.tenant(withRules.engine_name).firewall.map((r) => r.destination_port)).toEqual(["80", "22"]);
   });
@@ -188,18 +188,18 @@ describe("copy", () => {
     const snap = await h.core.snapshots.create(SYSTEM, src.id, { alias: "golden" });
     h.engine.write(src.engine_name, 1000, { path: "/data", content: "v2" });
     const copy = await h.core.provisioning.copy(SYSTEM, src.id, { target_project_id: h.projectId, source_snapshot: "golden" });
-    expect(h.engine.callsOf("createTenant").at(-1)![0]).toMatchObject({ sourceTenant: src.engine_name, sourceSnapshot: snap.snapshot.name });
+    expect(h.engine.script.callsOf("createTenant").at(-1)![0]).toMatchObject({ sourceTenant: src.engine_name, sourceSnapshot: snap.snapshot.name });
     expect(h.engine.tenant(copy.engine_name).files.get("/data")).toBe("v1");
-    const calls = h.engine.callsOf("createTenant").length;
+    const calls = h.engine.script.callsOf("createTenant").length;
     await expectCoreError(h.core.provisioning.copy(SYSTEM, src.id, { target_project_id: h.projectId, source_snapshot: "nope" }), 404, "SNAPSHOT_NOT_FOUND");
-    expect(h.engine.callsOf("createTenant").length).toBe(calls);
+    expect(h.engine.script.callsOf("createTenant").length).toBe(calls);
   });
 
   it("copies a template by name; a template has no snapshots; an unknown source is CONTAINER_NOT_FOUND", async () => {
     h.engine.addTemplate("node");
     const copy = await h.core.provisioning.copy(SYSTEM, "node", { target_project_id: h.projectId });
     expect(copy.template).toBe("node");
-    expect((h.engine.callsOf("createTenant")[0]![0] as { sourceTenant?: unknown }).sourceTenant).toBeUndefined();
+    expect((h.engine.script.callsOf("createTenant")[0]![0] as { sourceTenant?: unknown }).sourceTenant).toBeUndefined();
     await expectCoreError(h.core.provisioning.copy(SYSTEM, "node", { target_project_id: h.projectId, source_snapshot: "s" }), 422, "VALIDATION_ERROR");
     await expectCoreError(h.core.provisioning.copy(SYSTEM, "0".repeat(24), { target_project_id: h.projectId }), 404, "CONTAINER_NOT_FOUND");
   });
@@ -215,9 +215,9 @@ describe("copy", () => {
   it("keeps the source's SSH key: copied with its files, not written again; a new key is written", async () => {
     sshAwareExec(h.engine);
     const src = await h.core.provisioning.create(SYSTEM, h.projectId, { ssh_public_key: KEY_A });
-    const execs = h.engine.callsOf("exec").length;
+    const execs = h.engine.script.callsOf("exec").length;
     const copy = await h.core.provisioning.copy(SYSTEM, src.id, { target_project_id: h.projectId });
-    expect(h.engine.callsOf("exec").length).toBe(execs);
+    expect(h.engine.script.callsOf("exec").length).toBe(execs);
     expect(h.engine.tenant(copy.engine_name).files.get("/root/.ssh/authorized_keys")).toBe(`${KEY_A}\n`);
     expect(rowOf(h.db, copy.id)).toMatchObject({ sshPublicKey: KEY_A, sshKeyApplied: KEY_A });
     const rekeyed = await h.core.provisioning.copy(SYSTEM, src.id, { target_project_id: h.projectId, ssh_public_key: KEY_B });

@@ -4,7 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { eq } from "drizzle-orm";
 import { count as countRows } from "./context";
-import { auditOf, expectCoreError, fakeCore, rowOf, SYSTEM, t, type FakeCore } from "./fake-core";
+import { auditOf, BOX_ADDRESS, expectCoreError, fakeCore, rowOf, SYSTEM, t, type FakeCore } from "./fake-core";
 
 let h: FakeCore;
 beforeEach(async () => {
@@ -18,21 +18,24 @@ async function populated(name = "victim") {
   await h.core.snapshots.create(SYSTEM, c.id, { alias: "a" });
   await h.core.firewall.add(SYSTEM, c.id, "ingress", { action: "allow", protocol: "tcp", destination_port: "80" });
   await h.core.lifecycle.operation(SYSTEM, c.id, "restart");
+  await h.core.stats.sample();
+  h.dns.set(`${name}.example.com`, [BOX_ADDRESS]);
+  await h.core.domains.add(SYSTEM, c.id, `${name}.example.com`);
   h.db.insert(t.idempotencyKeys).values({ key: `k-${name}`, actor: "token:x", requestHash: "h", status: 201, response: JSON.stringify(c), resourceId: c.id }).run();
   return c;
 }
 
-const count = (table: typeof t.envVars | typeof t.snapshots | typeof t.firewallRules | typeof t.statusLogs, id: string) =>
+const count = (table: typeof t.envVars | typeof t.snapshots | typeof t.firewallRules | typeof t.statusLogs | typeof t.statsSamples, id: string) =>
   countRows(h.db, table, eq(table.containerId, id));
 
 describe("delete (GDPR erasure)", () => {
   it("erases every row about the container and answers a receipt with exactly what went", async () => {
     const c = await populated();
     const other = await populated("bystander");
-    const before = { env: count(t.envVars, c.id), snaps: count(t.snapshots, c.id), rules: count(t.firewallRules, c.id), logs: count(t.statusLogs, c.id) };
-    expect(before).toEqual({ env: 3, snaps: 1, rules: 1, logs: 2 });
+    const before = { env: count(t.envVars, c.id), snaps: count(t.snapshots, c.id), rules: count(t.firewallRules, c.id), logs: count(t.statusLogs, c.id), stats: count(t.statsSamples, c.id) };
+    expect(before).toEqual({ env: 3, snaps: 1, rules: 1, logs: 2, stats: 2 });
     const receipt = await h.core.erasure.deleteContainer(SYSTEM, c.id);
-    expect(h.engine.callsOf("deleteTenant")).toEqual([[c.engine_name]]);
+    expect(h.engine.script.callsOf("deleteTenant")).toEqual([[c.engine_name]]);
     expect(h.engine.tenants.has(c.engine_name)).toBe(false);
     expect(receipt).toMatchObject({ container_id: c.id, project_id: h.projectId, requested_by: "system" });
     expect(receipt.erased).toEqual({
@@ -44,10 +47,12 @@ describe("delete (GDPR erasure)", () => {
         "lxc config, console and lxc logs, metadata",
         expect.stringMatching(/^uid range .* released$/),
       ],
-      database: ["container row", "3 env var(s)", "1 snapshot record(s)", "1 firewall rule(s)", "2 status log entr(ies)", "0 old id alias(es)", "audit entries and idempotent replays about it"],
+      database: ["container row", "3 env var(s)", "1 snapshot record(s)", "1 firewall rule(s)", "1 custom domain(s)", "2 status log entr(ies)", "2 stats history sample(s)", "0 old id alias(es)", "audit entries and idempotent replays about it"],
     });
     expect(rowOf(h.db, c.id)).toBeUndefined();
-    expect([count(t.envVars, c.id), count(t.snapshots, c.id), count(t.firewallRules, c.id), count(t.statusLogs, c.id)]).toEqual([0, 0, 0, 0]);
+    expect(h.db.select().from(t.customDomains).all().map((d) => d.hostname)).toEqual(["bystander.example.com"]);
+    expect([count(t.envVars, c.id), count(t.snapshots, c.id), count(t.firewallRules, c.id), count(t.statusLogs, c.id), count(t.statsSamples, c.id)]).toEqual([0, 0, 0, 0, 0]);
+    expect(count(t.statsSamples, other.id)).toBe(2);
     expect(h.db.select().from(t.idempotencyKeys).all().map((k) => k.resourceId)).toEqual([other.id]);
     const audit = h.db.select().from(t.auditLog).all();
     expect(audit.filter((a) => a.target === `container:${c.id}` || JSON.stringify(a.detail ?? {}).includes(c.id))).toEqual([]);
@@ -72,7 +77,7 @@ describe("delete (GDPR erasure)", () => {
 
   it("keeps the row 'deleting' with its data when the engine fails, and a retry finishes it", async () => {
     const c = await populated();
-    h.engine.failNext("deleteTenant", "SYSTEM_ERROR", { message: "erase stopped before its files: still mounted" });
+    h.engine.script.failNext("deleteTenant", "SYSTEM_ERROR", { message: "erase stopped before its files: still mounted" });
     await expectCoreError(h.core.erasure.deleteContainer(SYSTEM, c.id), 500, "ENGINE_ERROR");
     expect(rowOf(h.db, c.id)!.status).toBe("deleting");
     expect(count(t.envVars, c.id)).toBe(3);
@@ -109,7 +114,7 @@ describe("project delete", () => {
 
   it("stops at the first failed erasure, keeps the project and says what was erased and what remains", async () => {
     const [one, two, three] = [await populated("one"), await populated("two"), await populated("three")];
-    h.engine.failNext("deleteTenant", "SYSTEM_ERROR", { skip: 1 });
+    h.engine.script.failNext("deleteTenant", "SYSTEM_ERROR", { skip: 1 });
     const e = await expectCoreError(h.core.erasure.deleteProject(SYSTEM, h.projectId), 500, "PROJECT_DELETE_INCOMPLETE");
     expect(e.data).toMatchObject({ failed: { id: two.id, name: "two", code: "ENGINE_ERROR" }, erased: [{ id: one.id, name: "one" }], remaining: 2 });
     expect(rowOf(h.db, one.id)).toBeUndefined();
@@ -132,7 +137,7 @@ describe("reconcile", () => {
   });
 
   it("leaves a tenant whose create is still between its engine call and its row", async () => {
-    const held = h.engine.hold("createTenant");
+    const held = h.engine.script.hold("createTenant");
     const creating = h.core.provisioning.create(SYSTEM, h.projectId, {});
     await held.reached;
     const r = await h.core.reconciler.reconcile();
@@ -158,7 +163,7 @@ describe("reconcile", () => {
   it("finishes an interrupted erasure after an outage, with or without the tenant", async () => {
     const a = await h.core.provisioning.create(SYSTEM, h.projectId, {});
     const b = await h.core.provisioning.create(SYSTEM, h.projectId, {});
-    h.engine.failNext("deleteTenant", "UNAVAILABLE", { after: true });
+    h.engine.script.failNext("deleteTenant", "UNAVAILABLE", { after: true });
     await expectCoreError(h.core.erasure.deleteContainer(SYSTEM, a.id), 503, "ENGINE_UNAVAILABLE");
     h.db.update(t.containers).set({ status: "deleting" }).where(eq(t.containers.id, b.id)).run();
     // The outage makes core reconcile as soon as the engine answers again: no explicit call needed.
@@ -176,7 +181,7 @@ describe("reconcile", () => {
     const starts = tenant.starts;
     const r = await h.core.reconciler.reconcile();
     expect(r.envPushed).toEqual([c.id]);
-    expect(h.engine.callsOf("updateTenant").at(-1)).toEqual([c.engine_name, { env: { A: "1", TENANT_NAME: c.name, EXTRA: null }, restart: false }]);
+    expect(h.engine.script.callsOf("updateTenant").at(-1)).toEqual([c.engine_name, { env: { A: "1", TENANT_NAME: c.name, EXTRA: null }, restart: false }]);
     expect(tenant.env).toEqual({ A: "1", TENANT_NAME: c.name });
     expect(tenant.starts).toBe(starts);
     expect(h.db.select().from(t.templates).all().map((x) => x.name).sort()).toEqual(["mini", "node"]);
@@ -187,7 +192,7 @@ describe("reconcile", () => {
     const c = await h.core.provisioning.create(SYSTEM, h.projectId, {});
     h.db.update(t.containers).set({ serverId: null }).where(eq(t.containers.id, c.id)).run();
     const orphan = await h.engine.adopt({ template: "mini", labels: { "hoody.owner": "core" } });
-    h.engine.failNext("deleteTenant", "SYSTEM_ERROR", { message: "still mounted" });
+    h.engine.script.failNext("deleteTenant", "SYSTEM_ERROR", { message: "still mounted" });
     const r = await h.core.reconciler.reconcile();
     expect(r.errors).toEqual([`${orphan.id}: still mounted`]);
     expect(h.engine.tenants.has(orphan.id)).toBe(true);

@@ -85,7 +85,9 @@ export class ErasureService {
       env_vars: count(this.ctx.db, t.envVars, eq(t.envVars.containerId, containerId)),
       snapshots: count(this.ctx.db, t.snapshots, eq(t.snapshots.containerId, containerId)),
       firewall_rules: count(this.ctx.db, t.firewallRules, eq(t.firewallRules.containerId, containerId)),
+      custom_domains: count(this.ctx.db, t.customDomains, eq(t.customDomains.containerId, containerId)),
       status_logs: count(this.ctx.db, t.statusLogs, eq(t.statusLogs.containerId, containerId)),
+      stats_samples: count(this.ctx.db, t.statsSamples, eq(t.statsSamples.containerId, containerId)),
       // Its id from before 0006_public_ids, if it had one: an identifier of it like the others.
       id_aliases: count(this.ctx.db, t.idAliases, and(eq(t.idAliases.kind, "container"), eq(t.idAliases.newId, containerId))),
     };
@@ -101,7 +103,9 @@ export class ErasureService {
           `${counts.env_vars} env var(s)`,
           `${counts.snapshots} snapshot record(s)`,
           `${counts.firewall_rules} firewall rule(s)`,
+          `${counts.custom_domains} custom domain(s)`,
           `${counts.status_logs} status log entr(ies)`,
+          `${counts.stats_samples} stats history sample(s)`,
           `${counts.id_aliases} old id alias(es)`,
           "audit entries and idempotent replays about it",
         ],
@@ -111,7 +115,9 @@ export class ErasureService {
       tx.delete(t.envVars).where(eq(t.envVars.containerId, containerId)).run();
       tx.delete(t.snapshots).where(eq(t.snapshots.containerId, containerId)).run();
       tx.delete(t.firewallRules).where(eq(t.firewallRules.containerId, containerId)).run();
+      tx.delete(t.customDomains).where(eq(t.customDomains.containerId, containerId)).run();
       tx.delete(t.statusLogs).where(eq(t.statusLogs.containerId, containerId)).run();
+      tx.delete(t.statsSamples).where(eq(t.statsSamples.containerId, containerId)).run();
       tx.delete(t.idempotencyKeys).where(eq(t.idempotencyKeys.resourceId, containerId)).run();
       tx.delete(t.auditLog).where(eq(t.auditLog.target, `container:${containerId}`)).run();
       tx.delete(t.auditLog).where(sql`json_extract(${t.auditLog.detail}, '$.container_id') = ${containerId}`).run();

@@ -23,8 +23,13 @@ export function isCoreError(e: unknown): e is CoreError {
   return e instanceof Error && e.name === "CoreError" && typeof (e as CoreError).status === "number" && typeof (e as CoreError).code === "string";
 }
 
-export const notFound = (what: "CONTAINER" | "PROJECT" | "SNAPSHOT" | "TEMPLATE" | "TOKEN" | "RULE", id: string) =>
+export const notFound = (what: "CONTAINER" | "PROJECT" | "SNAPSHOT" | "TEMPLATE" | "TOKEN" | "RULE" | "DOMAIN", id: string) =>
   new CoreError(404, `${what}_NOT_FOUND`, `${what.toLowerCase()} ${id} not found`);
+
+/** An engine call outside `audited()` (reads), its failure mapped as `audited()` maps it. */
+export function viaEngine<T>(call: Promise<T>): Promise<T> {
+  return call.catch((e) => Promise.reject(fromEngine(e)));
+}
 
 /** Maps an engine failure to a CoreError; anything unexpected stays a 500 with a generic message. */
 export function fromEngine(e: unknown): CoreError {
@@ -58,8 +63,12 @@ export function fromEngine(e: unknown): CoreError {
         return new CoreError(404, "BACKUP_NOT_FOUND", e.message);
       case "TEMPLATE_MISMATCH":
         return new CoreError(409, "BACKUP_TEMPLATE_MISMATCH", e.message);
-      case "NOT_OFFERED":
+      case "NOT_SUPPORTED":
         return new CoreError(422, "FEATURE_NOT_OFFERED", e.message);
+      case "PATH_REFUSED":
+        return new CoreError(422, "PATH_REFUSED", e.message);
+      case "PATH_NOT_FOUND":
+        return new CoreError(404, "PATH_NOT_FOUND", e.message);
       default:
         return new CoreError(500, "ENGINE_ERROR", e.message);
     }

@@ -19,21 +19,35 @@ export interface FakeCore {
   projectId: string;
   /** A token of that project: capped by ceilings, blind to other projects. */
   member: Actor;
+  /** The DNS custom domains are checked against: name → addresses. */
+  dns: Map<string, string[]>;
   close(): void;
 }
+
+/** "This box" in the fake core's custom-domain checks. */
+export const BOX_ADDRESS = "203.0.113.10";
 
 export async function fakeCore(opts: FakeEngineOptions & { settings?: Partial<CoreSettings> } = {}): Promise<FakeCore> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hoody-core-"));
   const db = openDb(path.join(dir, "hoody.db"));
   const engine = new FakeEngine(opts);
   // An Admission of its own: the env-driven default would make tests depend on the shell's HOODY_* settings.
-  const core = new Core(db, engine, { domain: "test.local", routerPort: 8080, maxFirewallRules: 10, ...opts.settings }, new Admission("creates", 4, 64));
+  // Custom domains resolve through this map (a test's DNS), and this box is 203.0.113.10.
+  const dns = new Map<string, string[]>();
+  const resolveHost = async (name: string) => {
+    const a = dns.get(name);
+    if (!a) throw new Error(`getaddrinfo ENOTFOUND ${name}`);
+    return a;
+  };
+  const settings: CoreSettings = { domain: "test.local", routerPort: 8080, maxFirewallRules: 10, resolveHost, boxAddresses: () => [BOX_ADDRESS], ...opts.settings };
+  const core = new Core(db, engine, settings, new Admission("creates", 4, 64));
   const project = await core.projects.create(SYSTEM, { alias: "acme" });
   return {
     core,
     engine,
     db,
     projectId: project.id,
+    dns,
     member: { id: "token:kmember", projectId: project.id },
     close() {
       db.$client.close();

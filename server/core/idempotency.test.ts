@@ -9,7 +9,8 @@ import os from "node:os";
 import path from "node:path";
 import { openDb } from "../db/client";
 import { idempotencyKeys } from "../db/schema";
-import { admissionFromEnv, Admission, execAdmissionFromEnv } from "./admission";
+import { webConfig } from "../config";
+import { Admission, createAdmission, execAdmission } from "./admission";
 import { Idempotency } from "./idempotency";
 
 const dirs: string[] = [];
@@ -98,11 +99,13 @@ describe("Admission", () => {
     expect(a.load).toEqual({ running: 0, queued: 0 });
   });
 
-  it("reads its bounds from the environment and ignores nonsense", () => {
-    expect(admissionFromEnv({ HOODY_CREATE_CONCURRENCY: "8", HOODY_CREATE_QUEUE: "0" })).toMatchObject({ maxRunning: 8, maxQueued: 0 });
-    expect(admissionFromEnv({ HOODY_CREATE_CONCURRENCY: "0", HOODY_CREATE_QUEUE: "x" })).toMatchObject({ maxRunning: 4, maxQueued: 64 });
+  it("reads its bounds from the settings, with defaults, and refuses nonsense by name", () => {
+    expect(createAdmission(webConfig({ HOODY_CREATE_CONCURRENCY: "8", HOODY_CREATE_QUEUE: "0" }))).toMatchObject({ maxRunning: 8, maxQueued: 0 });
+    expect(createAdmission(webConfig({}))).toMatchObject({ maxRunning: 4, maxQueued: 64 });
+    expect(() => webConfig({ HOODY_CREATE_CONCURRENCY: "0" })).toThrow(/HOODY_CREATE_CONCURRENCY/);
+    expect(() => webConfig({ HOODY_CREATE_QUEUE: "x" })).toThrow(/HOODY_CREATE_QUEUE/);
     // Exec scripts (a Node process each) have their own bounds.
-    expect(execAdmissionFromEnv({ HOODY_EXEC_CONCURRENCY: "2", HOODY_EXEC_QUEUE: "0" })).toMatchObject({ what: "exec scripts", maxRunning: 2, maxQueued: 0 });
-    expect(execAdmissionFromEnv({ HOODY_EXEC_CONCURRENCY: "0", HOODY_EXEC_QUEUE: "x" })).toMatchObject({ maxRunning: 4, maxQueued: 16 });
+    expect(execAdmission(webConfig({ HOODY_EXEC_CONCURRENCY: "2", HOODY_EXEC_QUEUE: "0" }))).toMatchObject({ what: "exec scripts", maxRunning: 2, maxQueued: 0 });
+    expect(execAdmission(webConfig({}))).toMatchObject({ maxRunning: 4, maxQueued: 16 });
   });
 });

@@ -5,8 +5,10 @@ import path from "node:path";
 import { openDb } from "../db/client";
 import { HostClient } from "../engine/host-client";
 import { HostEngine } from "../engine/host-engine";
-import { incusEngineFromEnv } from "../engine/incus/engine";
+import { incusEngine } from "../engine/incus/engine";
+import { dashboardHost, dbPath, hostdSocket, publicUrl, tlsOn, webConfig } from "../config";
 import { OperatorAuth } from "./auth";
+import { domainResolution } from "./domains";
 import { Core } from "./core";
 import type { ScriptStore } from "./scripts";
 
@@ -14,23 +16,21 @@ import type { ScriptStore } from "./scripts";
 // several Cores (several DB handles, stats history the routes never see). One per process, on globalThis.
 const slot = globalThis as typeof globalThis & { __hoodyCore?: Core; __hoodyAuth?: OperatorAuth; __hoodyScripts?: ScriptStore };
 
-export function dataDir(): string {
-  return process.env.HOODY_DATA_DIR ?? "/var/lib/hoody";
-}
-
 export function getCore(): Core {
   if (slot.__hoodyCore) return slot.__hoodyCore;
-  const dir = dataDir();
-  const db = openDb(process.env.HOODY_DB_PATH ?? path.join(dir, "hoody.db"));
+  const config = webConfig();
+  const dir = config.dataDir;
+  const db = openDb(dbPath(config));
   // HOODY_ENGINE=incus drives an Incus server or cluster (HOODY_INCUS_* settings); the embedded host daemon is the default.
-  const engine =
-    process.env.HOODY_ENGINE === "incus"
-      ? incusEngineFromEnv(process.env)
-      : new HostEngine(new HostClient(process.env.HOODY_HOSTD_SOCKET ?? path.join(dir, "run", "hostd.sock")));
+  const engine = config.engine === "incus" ? incusEngine(config) : new HostEngine(new HostClient(hostdSocket(config)));
   const core = new Core(db, engine, {
-    domain: process.env.HOODY_DOMAIN ?? "localhost",
-    routerPort: Number(process.env.HOODY_ROUTER_PORT ?? 8080),
+    domain: config.domain,
+    routerPort: config.routerPort,
     maxFirewallRules: 100,
+    warmPoolDefault: config.warmPoolDefault,
+    publicUrl: publicUrl(config),
+    dashboardHost: tlsOn(config) ? dashboardHost(config) : undefined,
+    ...domainResolution(config),
   });
   const tokenFile = path.join(dir, "admin-token");
   if (fs.existsSync(tokenFile)) core.tokens.ensureAdmin(fs.readFileSync(tokenFile, "utf8").trim());

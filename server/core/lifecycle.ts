@@ -1,4 +1,5 @@
 // Containers, changes: settings and env (update), start/stop/pause/… (operation), exec.
+import { mergeEnvPatch } from "../shared/env";
 import { eq } from "drizzle-orm";
 import * as t from "../db/schema";
 import { checkCeilings, checkEnv, checkEnvTotals, engineLimits, type LimitsBody, normalizeColor, pickName, refuseNotOffered } from "./checks";
@@ -43,11 +44,7 @@ export class LifecycleService {
     return this.ctx.audited(actor, "container.update", `container:${containerId}`, async () => {
       if (body.environment_vars) checkEnv(body.environment_vars);
       const current = this.ctx.env(containerId);
-      const merged = { ...current };
-      for (const [k, v] of Object.entries(body.environment_vars ?? {})) {
-        if (v === null) delete merged[k];
-        else merged[k] = v;
-      }
+      const merged = mergeEnvPatch(current, body.environment_vars ?? {});
       checkEnvTotals(merged);
       await checkCeilings(this.ctx, actor, row.projectId, row.template, body);
       let label = row.label;

@@ -16,6 +16,7 @@ import type { ContainerView } from "./views";
 import type { ContainerService } from "./containers";
 import type { ServerService } from "./servers";
 import type { SnapshotService } from "./snapshots";
+import type { WarmPoolService } from "./warm-pool";
 
 export class ProvisioningService {
   constructor(
@@ -23,6 +24,7 @@ export class ProvisioningService {
     private readonly containers: ContainerService,
     private readonly servers: ServerService,
     private readonly snapshots: SnapshotService,
+    private readonly warmPool: WarmPoolService,
   ) {}
 
   private checkQuota(projectId: string): void {
@@ -50,7 +52,7 @@ export class ProvisioningService {
   private async provision(
     actor: Actor,
     givenProjectId: string,
-    body: { name?: string; environment_vars?: Record<string, string>; start: boolean; autostart: boolean; comment?: string | null; color?: string; ssh_public_key?: string | null; ramdisk_mib?: number; idle_timeout_s?: number | null; limits?: LimitsBody },
+    body: { name?: string; environment_vars?: Record<string, string>; start: boolean; autostart: boolean; comment?: string | null; color?: string; ssh_public_key?: string | null; ramdisk_mib?: number; idle_timeout_s?: number | null; limits?: LimitsBody; bypass_prespawn?: boolean },
     /** sourceTenant: the source's engine name; sourceContainerId: its public id. */
     source: { template: string; build?: (args: { name: string; labels: Record<string, string> }) => Promise<TenantInfo>; sourceTenant?: string; sourceSnapshot?: string; firewall?: FirewallRule[]; sourceContainerId?: string; place?: EngineServer | null; sshKey?: { desired: string | null; onDisk: string | null | undefined } },
   ): Promise<ContainerView> {
@@ -86,24 +88,28 @@ export class ProvisioningService {
   ): Promise<ContainerView> {
     const { name, label } = pickName(this.ctx, body.name);
     const t0 = performance.now();
+    const input = {
+      template: source.template,
+      name,
+      env: body.environment_vars ?? {},
+      limits: body.limits ? engineLimits(body.limits) : {},
+      ramdiskMiB: body.ramdisk_mib,
+      start: body.start,
+      autostart: body.autostart,
+      // Only Incus places by member; the host engine has one place.
+      ...(this.ctx.engine.kind === "incus" && source.place?.member ? { member: source.place.member } : {}),
+      sourceTenant: source.sourceTenant,
+      sourceSnapshot: source.sourceSnapshot,
+      firewall: source.firewall,
+      labels: { "hoody.owner": "core", "hoody.project": projectId, "hoody.op": op },
+    };
     let tenant: TenantInfo;
-    const labels = { "hoody.owner": "core", "hoody.project": projectId, "hoody.op": op };
+    // A create from a template with a warm pool takes a member ready and waiting (status claiming);
+    // none fits: the usual create. A failed claim costs nothing but the member (the engine erases it).
+    // A backup import (`build`) makes its own tenant.
+    const claimed = body.bypass_prespawn || source.build ? null : await this.warmPool.claim(input).catch(() => null);
     try {
-      tenant = source.build ? await source.build({ name, labels }) : await this.ctx.engine.createTenant({
-        template: source.template,
-        name,
-        env: body.environment_vars ?? {},
-        limits: body.limits ? engineLimits(body.limits) : {},
-        ramdiskMiB: body.ramdisk_mib,
-        start: body.start,
-        autostart: body.autostart,
-        // Only Incus places by member; the host engine has one place.
-        ...(this.ctx.engine.kind === "incus" && source.place?.member ? { member: source.place.member } : {}),
-        sourceTenant: source.sourceTenant,
-        sourceSnapshot: source.sourceSnapshot,
-        firewall: source.firewall,
-        labels,
-      });
+      tenant = source.build ? await source.build({ name, labels: input.labels }) : (claimed ?? (await this.createMakingRoom(input)));
     } catch (e) {
       const err = fromEngine(e);
       if (err.code === "ENGINE_UNAVAILABLE") this.ctx.healSoon();
@@ -157,10 +163,30 @@ export class ProvisioningService {
     }
     // The row (and the request's Idempotency-Key claim) is committed, the answer not yet stored.
     faultPoint("after-container-row");
-    this.ctx.logStatus(cid, null, tenant.state === "running" ? "running" : "stopped", actor, Math.round(performance.now() - t0), { template: tenant.template, ...(source.sourceContainerId && { source_container_id: source.sourceContainerId }) });
+    const to = tenant.state === "running" ? "running" : "stopped";
+    const meta = { template: tenant.template, ...(source.sourceContainerId && { source_container_id: source.sourceContainerId }) };
+    if (claimed) {
+      this.ctx.logStatus(cid, null, "claiming", actor, undefined, meta);
+      this.ctx.logStatus(cid, "claiming", to, actor, Math.round(performance.now() - t0), meta);
+    } else this.ctx.logStatus(cid, null, to, actor, Math.round(performance.now() - t0), meta);
     return this.containers.view(this.ctx.containerRow(SYSTEM, cid), tenant);
   }
 
+
+  /**
+   * The engine's create; refused for want of a uid range, an address or pool space while warm-pool
+   * members hold some, the members go and it is tried once more: the pool never takes what a
+   * create needs.
+   */
+  private async createMakingRoom(input: Parameters<CoreContext["engine"]["createTenant"]>[0]): Promise<TenantInfo> {
+    try {
+      return await this.ctx.engine.createTenant(input);
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if ((code === "EXHAUSTED" || code === "POOL_FULL") && (await this.warmPool.yieldForCreate())) return this.ctx.engine.createTenant(input);
+      throw e;
+    }
+  }
 
   /**
    * A container made by `build` (a backup import) instead of a create: the same admission, quota,

@@ -1,8 +1,10 @@
 // What the tenant router asks of core: host name to target, wake/stop, idle timeouts, request counts, the engine's tenant list.
-import { eq, sql } from "drizzle-orm";
+import { asc, eq, inArray, sql } from "drizzle-orm";
 import * as t from "../db/schema";
-import type { TenantInfo } from "../shared/protocol";
+import { hostReaches, isHostname, parseTenantHost } from "../shared/hostnames";
+import type { FirewallRule, TenantInfo } from "../shared/protocol";
 import { type CoreContext, SYSTEM } from "./context";
+import type { DomainService } from "./domains";
 import { CoreError, notFound } from "./errors";
 import { applyPendingSshKey } from "./ssh-key";
 import { ENGINE_STATUSES, engineStatus, type ContainerStatus } from "./status";
@@ -11,6 +13,7 @@ import type { RouteTarget } from "./views";
 export class RoutingService {
   constructor(
     private readonly ctx: CoreContext,
+    private readonly domains: DomainService,
   ) {}
 
   /** Used by the tenant router: wake/stop without an operator, logged as the system's. A suspended tenant is never woken. */
@@ -38,9 +41,35 @@ export class RoutingService {
   }
 
 
-  /** The router's lookup by DNS label; null when no container has it. */
-  async routeTarget(label: string): Promise<RouteTarget | null> {
-    const row = this.ctx.db.select().from(t.containers).where(eq(t.containers.label, label)).get();
+  /**
+   * The router's lookup by host name: `<label>.<domain>`, a per-port `<label>-http-<port>.<domain>`,
+   * or a custom domain; null when none names a container.
+   */
+  async routeHost(host: string, domain: string = this.ctx.settings.domain): Promise<RouteTarget | null> {
+    const under = parseTenantHost(host, domain);
+    if (under) return this.routeTarget(under.label, under.port ?? undefined);
+    if (host === domain) return null;
+    const owner = this.domains.ownerOf(host);
+    return owner ? this.routeTarget({ id: owner }) : null;
+  }
+
+  /**
+   * Caddy's on-demand TLS `ask`: a certificate only for names that reach something here: the
+   * dashboard's host, live tenants (not being deleted), their per-port names whose port the
+   * firewall lets the host reach, and attached custom domains. Anything else could make the box
+   * ask a CA for arbitrary names.
+   */
+  async tlsAllowed(host: string): Promise<boolean> {
+    if (!isHostname(host)) return false;
+    if (this.ctx.settings.dashboardHost && host === this.ctx.settings.dashboardHost) return true;
+    const target = await this.routeHost(host);
+    return !!target && target.status !== "deleting" && target.portOpen;
+  }
+
+  /** The router's lookup by DNS label (or id, for custom domains), optionally for another port of the tenant; null when no container has it. */
+  async routeTarget(key: string | { id: string }, port?: number): Promise<RouteTarget | null> {
+    const where = typeof key === "string" ? eq(t.containers.label, key) : eq(t.containers.id, key.id);
+    const row = this.ctx.db.select().from(t.containers).where(where).get();
     if (!row) return null;
     const live = await this.ctx.engine.getTenant(row.engineName).catch(() => null);
     const templates = await this.ctx.templatesCached();
@@ -49,7 +78,14 @@ export class RoutingService {
     const idle = effectiveIdle(row, templates);
     let status = row.status as ContainerStatus;
     if (live && ENGINE_STATUSES.has(status)) status = engineStatus(live);
-    return { id: row.id, status, ip: row.ip, appPort: live?.appPort ?? tpl?.settings.appPort ?? 8080, idleTimeoutS: idle, suspended: row.suspended };
+    const appPort = live?.appPort ?? tpl?.settings.appPort ?? 8080;
+    // A per-port URL opens only what the tenant's firewall already lets the host reach.
+    const portOpen = port === undefined || port === appPort || hostReaches(this.firewallRules(row.id), port);
+    return { id: row.id, status, ip: row.ip, appPort, port: port ?? appPort, portOpen, idleTimeoutS: idle, suspended: row.suspended };
+  }
+
+  private firewallRules(containerId: string): FirewallRule[] {
+    return this.ctx.db.select({ rule: t.firewallRules.rule }).from(t.firewallRules).where(eq(t.firewallRules.containerId, containerId)).orderBy(asc(t.firewallRules.position)).all().map((r) => r.rule as FirewallRule);
   }
 
 
@@ -57,9 +93,14 @@ export class RoutingService {
    * Effective idle timeouts of every container (seconds; null = never), from the database alone,
    * keyed by engine name (the router matches them to the engine's tenant list) with the public id.
    */
-  private async idleTimeouts(): Promise<Map<string, { id: string; timeoutS: number | null }>> {
+  /** Of the given engine names only: the sweep reads the rows of the tenants that run, not every row. */
+  private async idleTimeouts(engineNames: string[]): Promise<Map<string, { id: string; timeoutS: number | null }>> {
     const templates = await this.ctx.templatesCached();
-    const rows = this.ctx.db.select({ id: t.containers.id, engineName: t.containers.engineName, template: t.containers.template, idleTimeoutS: t.containers.idleTimeoutS }).from(t.containers).all();
+    const rows: { id: string; engineName: string; template: string; idleTimeoutS: number | null }[] = [];
+    for (let i = 0; i < engineNames.length; i += 500) {
+      const chunk = engineNames.slice(i, i + 500);
+      rows.push(...this.ctx.db.select({ id: t.containers.id, engineName: t.containers.engineName, template: t.containers.template, idleTimeoutS: t.containers.idleTimeoutS }).from(t.containers).where(inArray(t.containers.engineName, chunk)).all());
+    }
     return new Map(rows.map((r) => [r.engineName, { id: r.id, timeoutS: effectiveIdle(r, templates) }]));
   }
 
@@ -69,7 +110,10 @@ export class RoutingService {
    * effective idle timeout (none when the engine does not answer: nothing is stopped then).
    */
   async idleStates(): Promise<{ id: string; state: TenantInfo["state"]; timeoutS: number | null }[]> {
-    const [tenants, timeouts] = await Promise.all([this.ctx.engine.listTenants().catch(() => []), this.idleTimeouts()]);
+    // Only tenants with processes: a stopped one has nothing to stop (at 10,000 tenants with 1,000
+    // running, the full list was ten times the work and the JSON on every sweep).
+    const tenants = await this.ctx.engine.listTenants({ running: true }).catch(() => []);
+    const timeouts = await this.idleTimeouts(tenants.map((x) => x.id));
     // The engine lists tenants by engine name; the router keeps everything by public id.
     return tenants.flatMap((x) => {
       const row = timeouts.get(x.id);

@@ -1,6 +1,8 @@
 // Request schemas of the public API (REST and tRPC share them; the OpenAPI document is generated
 // from them). Field names follow Hoody's API.
+import { SNAPSHOT_ALIAS_CHARS, SNAPSHOT_ALIAS_MAX } from "../shared/api-rules";
 import { z } from "zod";
+import { CHANGE_SORTS } from "../shared/changes";
 import { idShape } from "./ids";
 import { ENV_KEY_RE, FirewallRuleFields, FirewallRuleSchema, NAME_RE, SNAPSHOT_NAME_RE, TEMPLATE_NAME_RE } from "../shared/protocol";
 
@@ -88,7 +90,7 @@ export const CreateContainerBody = z
     cache: NotOffered,
     cache_image: NotOffered,
     prespawn: NotOffered,
-    /** There is no prespawn pool: every create is fresh, so either value is honoured. */
+    /** true: never a warm-pool member, always a fresh create (Hoody's prespawn bypass). */
     bypass_prespawn: z.boolean().optional(),
     realm_ids: RealmIds,
     limits: LimitsInput.optional(),
@@ -158,7 +160,7 @@ export const ListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   sort_by: z.enum(["id", "name", "status", "created_at", "updated_at"]).default("created_at"),
   sort_order: z.enum(["asc", "desc"]).default("desc"),
-  status: z.enum(["creating", "running", "paused", "stopped", "failed", "deleting"]).optional(),
+  status: z.enum(["creating", "claiming", "running", "paused", "stopped", "failed", "deleting"]).optional(),
   template: TemplateName.optional(),
   search: z.string().max(100).optional(),
 });
@@ -199,7 +201,7 @@ export type ProjectListQuery = z.infer<typeof ProjectListQuery>;
 export const ProjectDeleteQuery = z.object({ include_deleted_items: z.enum(["true", "false", "1", "0"]).optional() });
 
 export const CreateSnapshotBody = z
-  .object({ alias: z.string().min(1).max(100).regex(/^[\w.-]+$/).optional(), expiry: z.number().int().min(1).max(3650).optional() })
+  .object({ alias: z.string().min(1).max(SNAPSHOT_ALIAS_MAX).regex(SNAPSHOT_ALIAS_CHARS).optional(), expiry: z.number().int().min(1).max(3650).optional() })
   .strict();
 
 /** A rule as the SDK sends it (direction from the path). Cross-field checks run in core (INVALID_FIREWALL_RULE). */
@@ -230,3 +232,24 @@ export const CreateTokenBody = z.object({ name: z.string().min(1).max(100), proj
 
 /** A backup schedule: a backup every N hours, the K newest kept. */
 export const ScheduleBody = z.object({ every_hours: z.number().int().min(1).max(8760), keep: z.number().int().min(1).max(1000) }).strict();
+/** GET /containers/{id}/changes. The path is checked by the service (PATH_REFUSED, audited), not here. */
+export const ChangesQuery = z.object({
+  path: z.string().max(4096).default("/"),
+  /** A snapshot's name or alias: list what changed since it instead of since the template. */
+  compare: z.string().min(1).max(64).optional(),
+  sort_by: z.enum(CHANGE_SORTS).default("size"),
+  sort_order: z.enum(["asc", "desc"]).optional(),
+  limit: z.coerce.number().int().min(1).max(5000).default(500),
+  /** Seconds: reuse a listing this recent even if the tenant wrote since (drilling through one listing). */
+  max_age: z.coerce.number().int().min(0).max(3600).default(0),
+});
+export type ChangesQuery = z.infer<typeof ChangesQuery>;
+
+/** GET /containers/{id}/changes/content. */
+export const ChangeContentQuery = z.object({ path: z.string().min(1).max(4096) });
+/** A template's warm-pool size; null: back to the default. */
+export const WarmPoolSizeBody = z.object({ size: z.number().int().min(0).max(64).nullable() }).strict();
+/** POST /dedup: an optional time bound for this run (the next run resumes where it stopped). */
+export const DedupBody = z.object({ deadline_s: z.number().int().min(1).max(86_400).optional() }).strict();
+/** A custom domain for a tenant (checked further by the domain service: a DNS name that resolves here). */
+export const AddDomainBody = z.object({ hostname: z.string().min(1).max(253) }).strict();

@@ -3,7 +3,7 @@ import { and, eq } from "drizzle-orm";
 import * as t from "../db/schema";
 import type { EngineServer } from "../engine/types";
 import { type Actor, type CoreContext, count } from "./context";
-import { CoreError, fromEngine } from "./errors";
+import { CoreError, viaEngine } from "./errors";
 import { newPublicId } from "./ids";
 import type { ServerView } from "./views";
 
@@ -21,7 +21,7 @@ export class ServerService {
 
   /** Asks the engine where tenants can run and gives each place its stable row (made once, name kept current). */
   async syncServers(): Promise<{ row: typeof t.servers.$inferSelect; place: EngineServer }[]> {
-    const places = await this.ctx.engine.servers().catch((e) => Promise.reject(fromEngine(e)));
+    const places = await viaEngine(this.ctx.engine.servers());
     return places.map((place) => {
       this.ctx.db.insert(t.servers).values({ id: newPublicId(), key: place.key, name: place.name }).onConflictDoNothing().run();
       let row = this.ctx.db.select().from(t.servers).where(eq(t.servers.key, place.key)).get()!;

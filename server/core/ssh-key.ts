@@ -2,7 +2,7 @@
 import { eq } from "drizzle-orm";
 import * as t from "../db/schema";
 import { type CoreContext, SYSTEM } from "./context";
-import { CoreError, fromEngine } from "./errors";
+import { CoreError, viaEngine } from "./errors";
 
 /**
  * Makes the tenant's /root/.ssh/authorized_keys hold exactly `key` (null: removes it). Run inside
@@ -10,7 +10,7 @@ import { CoreError, fromEngine } from "./errors";
  */
 export async function writeSshKey(ctx: CoreContext, engineName: string, key: string | null): Promise<void> {
   const script = 'set -e; umask 077; if [ -n "$1" ]; then mkdir -p /root/.ssh; printf "%s\\n" "$1" > /root/.ssh/.authorized_keys.hoody; mv -f /root/.ssh/.authorized_keys.hoody /root/.ssh/authorized_keys; else rm -f /root/.ssh/authorized_keys; fi';
-  const r = await ctx.engine.exec(engineName, ["/bin/sh", "-c", script, "sh", key ?? ""], 10_000).catch((e) => Promise.reject(fromEngine(e)));
+  const r = await viaEngine(ctx.engine.exec(engineName, ["/bin/sh", "-c", script, "sh", key ?? ""], 10_000));
   if (r.exitCode !== 0) throw new CoreError(500, "SSH_KEY_NOT_APPLIED", `writing /root/.ssh/authorized_keys failed (exit ${r.exitCode}): ${r.stderr.slice(0, 500)}`);
 }
 

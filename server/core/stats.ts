@@ -3,33 +3,91 @@ import { availableParallelism } from "node:os";
 import { and, desc, eq } from "drizzle-orm";
 import * as t from "../db/schema";
 import type { Actor, CoreContext } from "./context";
-import { fromEngine } from "./errors";
+import { viaEngine } from "./errors";
+import { ENGINE_STATUSES, engineStatus } from "./status";
 import { statsView } from "./views";
 import type { ContainerService } from "./containers";
+import { type HistoryRange, StatsHistory } from "./stats-history";
 
 export class StatsService {
   constructor(
     private readonly ctx: CoreContext,
     private readonly containers: ContainerService,
-  ) {}
-
-  /** Keyed by engine name (what the engine's stats name). */
-  private samples = new Map<string, { at: string; delta: number; memory: number; ksm: number; cpu: number }[]>();
-
-
-  /** Takes one sample of every tenant's stats (kept in memory, last 120 per tenant). */
-  async sample(): Promise<void> {
-    const { tenants } = await this.ctx.engine.stats();
-    const at = this.ctx.now();
-    for (const s of tenants) {
-      const h = this.samples.get(s.id) ?? [];
-      h.push({ at, delta: s.deltaBytes, memory: s.memoryBytes, ksm: Math.max(0, s.ksmProfitBytes), cpu: s.cpuUsageNs });
-      if (h.length > 120) h.shift();
-      this.samples.set(s.id, h);
-    }
-    for (const id of this.samples.keys()) if (!tenants.some((s) => s.id === id)) this.samples.delete(id);
+  ) {
+    this.store = new StatsHistory(ctx.db);
   }
 
+  /** The persisted history (15 s for a day, 5 min for a month). */
+  private readonly store: StatsHistory;
+
+  /** The last few samples per tenant, keyed by engine name: the CPU percentage of `get` is measured against them. */
+  private recent = new Map<string, { at: string; cpu: number }[]>();
+  /** The last sample of every tenant, as the engine answered: a /metrics scrape reads it instead of collecting again. */
+  private last: { at: number; stats: Awaited<ReturnType<CoreContext["engine"]["stats"]>> } | null = null;
+
+  /** Takes one sample of every tenant's stats: kept for the CPU percentage and /metrics, and written to the history. */
+  async sample(): Promise<void> {
+    const stats = await this.ctx.engine.stats();
+    const now = this.ctx.clock();
+    const at = now.toISOString();
+    this.last = { at: now.getTime(), stats };
+    for (const s of stats.tenants) {
+      const h = this.recent.get(s.id) ?? [];
+      h.push({ at, cpu: s.cpuUsageNs });
+      if (h.length > 8) h.shift();
+      this.recent.set(s.id, h);
+    }
+    const live = new Set(stats.tenants.map((s) => s.id));
+    for (const id of this.recent.keys()) if (!live.has(id)) this.recent.delete(id);
+    // Stopped tenants hold still: their charts show the gap rather than rows of the same numbers.
+    const byEngine = new Map(stats.tenants.filter((s) => s.running).map((s) => [s.id, s]));
+    const rows = this.ctx.db.select({ id: t.containers.id, engineName: t.containers.engineName }).from(t.containers).all();
+    const samples = rows.flatMap((r) => {
+      const s = byEngine.get(r.engineName);
+      return s ? [{ containerId: r.id, delta: s.deltaBytes, memory: s.memoryBytes, ksm: Math.max(0, s.ksmProfitBytes), cpu: s.cpuUsageNs }] : [];
+    });
+    this.store.record(samples, Math.floor(now.getTime() / 1000));
+  }
+
+  /** Every tenant's stats no older than `maxAgeMs` (the last sample's when it is), else collected now. */
+  async current(maxAgeMs: number): Promise<{ at: number; stats: Awaited<ReturnType<CoreContext["engine"]["stats"]>> }> {
+    if (this.last && this.ctx.clock().getTime() - this.last.at <= maxAgeMs) return this.last;
+    const stats = await this.ctx.engine.stats();
+    this.last = { at: this.ctx.clock().getTime(), stats };
+    return this.last;
+  }
+
+  /**
+   * Every tenant's figures for a /metrics scrape, from the last sample when it is at most
+   * `maxAgeMs` old (the sampler runs every 15 s), so a scrape costs two table reads, not a collection.
+   */
+  async fleet(maxAgeMs: number) {
+    const { at, stats } = await this.current(maxAgeMs);
+    const rows = this.ctx.db
+      .select({ id: t.containers.id, name: t.containers.name, projectId: t.containers.projectId, engineName: t.containers.engineName, template: t.containers.template, status: t.containers.status, requests: t.containers.requestsTotal, lastRequestAt: t.containers.lastRequestAt })
+      .from(t.containers)
+      .all();
+    const projects = new Map(this.ctx.db.select({ id: t.projects.id, alias: t.projects.alias }).from(t.projects).all().map((p) => [p.id, p.alias]));
+    const byEngine = new Map(stats.tenants.map((s) => [s.id, s]));
+    const tenants = rows.map((r) => {
+      const s = byEngine.get(r.engineName);
+      return {
+        id: r.id,
+        name: r.name,
+        projectId: r.projectId,
+        project: projects.get(r.projectId) ?? "",
+        template: r.template,
+        engineName: r.engineName,
+        status: s && ENGINE_STATUSES.has(r.status) ? engineStatus(s) : r.status,
+        requests: r.requests,
+        lastRequestAt: r.lastRequestAt,
+        stats: s ?? null,
+        // Dedup saved bytes go here once block dedup exists (another branch builds it); /metrics exports it when set.
+        dedupSavedBytes: null as number | null,
+      };
+    });
+    return { at, host: stats.host, tenants };
+  }
 
   /**
    * GET /containers/{id}/stats in the SDK's structure (cpu, memory, disk, network, processes), from
@@ -41,7 +99,7 @@ export class StatsService {
     const engineId = row.engineName;
     const [live, all] = await Promise.all([
       this.ctx.engine.getTenant(engineId).catch(() => null),
-      this.ctx.engine.stats({ ids: [engineId] }).catch((e) => Promise.reject(fromEngine(e))),
+      viaEngine(this.ctx.engine.stats({ ids: [engineId] })),
     ]);
     const s = all.tenants[0];
     const status = this.containers.view(row, live ?? s ?? null).status;
@@ -57,7 +115,7 @@ export class StatsService {
     const cores = (s?.cpuLimitMilli ?? availableParallelism() * 1000) / 1000;
     const usageNs = s?.cpuUsageNs ?? 0;
     // Percent of the tenant's CPU allowance since the last sample (every 15 s), else averaged over its run.
-    const prev = [...(this.samples.get(row.engineName) ?? [])].reverse().find((h) => now - Date.parse(h.at) >= 500 && h.cpu <= usageNs);
+    const prev = [...(this.recent.get(row.engineName) ?? [])].reverse().find((h) => now - Date.parse(h.at) >= 500 && h.cpu <= usageNs);
     const [spanNs, usedNs] = prev ? [(now - Date.parse(prev.at)) * 1e6, usageNs - prev.cpu] : [(now - Date.parse(startedAt)) * 1e6, usageNs];
     const cpuPercent = s?.running && spanNs > 0 ? Math.min(100, Math.round((usedNs / (spanNs * cores)) * 10000) / 100) : 0;
     const memTotal = s?.memoryLimitBytes || all.host.memory.totalBytes;
@@ -109,8 +167,9 @@ export class StatsService {
   }
 
 
-  history(actor: Actor, containerId: string) {
-    return this.samples.get(this.ctx.containerRow(actor, containerId).engineName) ?? [];
+  /** The charts' history of a tenant over a range (1h, 1d: from 15 s rows; 30d: from 5 min rows). */
+  history(actor: Actor, containerId: string, range: HistoryRange = "1h") {
+    return this.store.points(this.ctx.containerRow(actor, containerId).id, range, Math.floor(this.ctx.clock().getTime() / 1000));
   }
 
 

@@ -1,8 +1,8 @@
 // Container statuses and the operations each allows. Running, paused and stopped are the engine's
-// facts (a row only remembers the last one seen); creating, failed and deleting are the core's own
-// lifecycle states.
+// facts (a row only remembers the last one seen); creating, claiming (a create served from the warm
+// pool), failed and deleting are the core's own lifecycle states.
 
-export type ContainerStatus = "creating" | "running" | "paused" | "stopped" | "failed" | "deleting";
+export type ContainerStatus = "creating" | "claiming" | "running" | "paused" | "stopped" | "failed" | "deleting";
 export type ContainerOperation = "start" | "stop" | "force-stop" | "restart" | "pause" | "resume";
 
 export const ENGINE_STATUSES: ReadonlySet<string> = new Set(["running", "paused", "stopped"]);

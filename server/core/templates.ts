@@ -1,6 +1,6 @@
 // Templates: list, build from a recipe, promote a container.
 import type { Actor, CoreContext } from "./context";
-import { fromEngine } from "./errors";
+import { viaEngine } from "./errors";
 
 export class TemplateService {
   constructor(
@@ -8,7 +8,7 @@ export class TemplateService {
   ) {}
 
   async list() {
-    const list = await this.ctx.engine.listTemplates().catch((e) => Promise.reject(fromEngine(e)));
+    const list = await viaEngine(this.ctx.engine.listTemplates());
     return list.map((x) => ({ name: x.name, recipe: x.recipe, created_at: x.createdAt, size_bytes: x.bytes, tenants: x.tenants, app_port: x.settings.appPort, shared_paths: x.settings.sharedPaths, ksm: x.settings.ksm, idle_timeout_s: x.settings.idleTimeoutS }));
   }
 

@@ -60,6 +60,10 @@ export interface RouteTarget {
   status: ContainerStatus;
   ip: string | null;
   appPort: number;
+  /** The port a request goes to: the app port, or a per-port URL's (`<label>-http-<port>`). */
+  port: number;
+  /** Whether the tenant's firewall lets the host reach `port` (a per-port URL is refused otherwise). */
+  portOpen: boolean;
   /** Effective idle timeout in seconds; null = never stop for idleness. */
   idleTimeoutS: number | null;
   /** Not to be woken by requests (stopped by an operator, the API or a script). */

@@ -28,6 +28,17 @@ export const templates = sqliteTable("templates", {
   createdAt: text("created_at").notNull().default(now),
 });
 
+/**
+ * Warm-pool size per template, set by the operator. No row: the default (HOODY_WARM_POOL_DEFAULT for
+ * templates built from a recipe, 0 for promoted ones). Not part of `templates`, which the reconciler
+ * rewrites from the engine.
+ */
+export const templatePools = sqliteTable("template_pools", {
+  template: text("template").primaryKey(),
+  size: integer("size").notNull(),
+  updatedAt: text("updated_at").notNull().default(now),
+});
+
 export const containers = sqliteTable(
   "containers",
   {
@@ -72,7 +83,16 @@ export const containers = sqliteTable(
     createdAt: text("created_at").notNull().default(now),
     updatedAt: text("updated_at").notNull().default(now),
   },
-  (t) => [uniqueIndex("containers_label").on(t.label), uniqueIndex("containers_engine_name").on(t.engineName), index("containers_project").on(t.projectId)],
+  // The tenants table pages by its sort (created_at by default, name, updated_at), overall or in a
+  // project: without an index per sort SQLite sorts every row for each page (10,000 on a full box).
+  (t) => [
+    uniqueIndex("containers_label").on(t.label),
+    uniqueIndex("containers_engine_name").on(t.engineName),
+    index("containers_project").on(t.projectId, t.createdAt),
+    index("containers_created").on(t.createdAt),
+    index("containers_name").on(t.name),
+    index("containers_updated").on(t.updatedAt),
+  ],
 );
 
 /**
@@ -139,6 +159,21 @@ export const firewallRules = sqliteTable(
     rule: text("rule", { mode: "json" }).notNull(),
   },
   (t) => [primaryKey({ columns: [t.containerId, t.position] })],
+);
+
+/** Customer domains pointed at a tenant: one tenant per name (the hostname is the key), routed by the router, certified by Caddy on demand. */
+export const customDomains = sqliteTable(
+  "custom_domains",
+  {
+    hostname: text("hostname").primaryKey(),
+    containerId: text("container_id")
+      .notNull()
+      .references(() => containers.id, { onDelete: "cascade" }),
+    /** The addresses it resolved to when it was checked (all of them this box's). */
+    addresses: text("addresses", { mode: "json" }).$type<string[]>().notNull(),
+    createdAt: text("created_at").notNull().default(now),
+  },
+  (t) => [index("custom_domains_container").on(t.containerId)],
 );
 
 export const statusLogs = sqliteTable(
@@ -281,4 +316,28 @@ export const backupSchedules = sqliteTable(
     lastRuns: text("last_runs", { mode: "json" }).$type<Record<string, string>>().notNull().default(sql`'{}'`),
     createdAt: text("created_at").notNull().default(now),
   },
+);
+
+/**
+ * Stats history for the tenant page's charts, so they survive restarts: one row per tenant per
+ * bucket, `res` seconds wide (15 s rows kept a day, 300 s rows a month; server/core/stats-history.ts).
+ * A 5-minute row averages the samples that fell in it (`n` of them); delta and CPU are the last
+ * values (a size and a counter). Keyed by container id: the erasure removes them with the tenant.
+ */
+export const statsSamples = sqliteTable(
+  "stats_samples",
+  {
+    containerId: text("container_id")
+      .notNull()
+      .references(() => containers.id, { onDelete: "cascade" }),
+    res: integer("res").notNull(),
+    /** The bucket's start, unix seconds. */
+    at: integer("at").notNull(),
+    n: integer("n").notNull().default(1),
+    deltaBytes: integer("delta_bytes").notNull(),
+    memoryBytes: integer("memory_bytes").notNull(),
+    ksmBytes: integer("ksm_bytes").notNull(),
+    cpuNs: integer("cpu_ns").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.containerId, t.res, t.at] }), index("stats_samples_age").on(t.res, t.at)],
 );

@@ -1,11 +1,36 @@
 // The Engine over the embedded host daemon (its unix socket).
 import os from "node:os";
 import type { HostClient } from "./host-client";
-import type { Engine, EngineCapabilities, EngineServer } from "./types";
+import type { ChangesQuery, DeltaBrowser, Engine, EngineBackups, EngineCapabilities, EngineDedup, EnginePool, EngineServer } from "./types";
 
 export class HostEngine implements Engine {
   readonly kind = "host" as const;
-  constructor(readonly client: HostClient) {}
+  readonly deltas: DeltaBrowser;
+  readonly warmPool: EnginePool;
+  readonly dedup: EngineDedup;
+  readonly backups: EngineBackups;
+  constructor(readonly client: HostClient) {
+    this.deltas = {
+      changes: (id: string, query: ChangesQuery) => client.call("tenants.changes", { id, ...query }),
+      readFile: (id: string, path: string) => client.call("tenants.readFile", { id, path }),
+    };
+    this.warmPool = {
+      prepare: (template) => client.call("pool.prepare", { template }),
+      claim: (input) => client.call("pool.claim", input),
+      list: () => client.call("pool.list", {}),
+      discard: (template, keep) => client.call("pool.discard", { template, keep }),
+    };
+    this.dedup = { start: (opts) => client.call("dedup.start", opts), status: () => client.call("dedup.status", {}) };
+    this.backups = {
+      // A backup or restore moves the whole delta: allow it the daemon's longest call.
+      create: (id) => client.call("backups.create", { id }, 3_600_000),
+      list: (id) => client.call("backups.list", { id }),
+      delete: (id, backup) => client.call("backups.delete", { id, backup }),
+      restore: (id, backup) => client.call("backups.restore", { id, backup }, 3_600_000),
+      import: (source, opts) => client.importBackup(source, opts),
+      export: (id) => client.exportTenant(id),
+    };
+  }
 
   capabilities(): EngineCapabilities {
     return { deltaDisk: true, ksm: true, snapshots: true, firewall: true, backups: true };
@@ -42,8 +67,8 @@ export class HostEngine implements Engine {
   deleteTemplate(name: string) {
     return this.client.call("templates.delete", { name });
   }
-  listTenants() {
-    return this.client.call("tenants.list", {});
+  listTenants(opts: { running?: boolean } = {}) {
+    return this.client.call("tenants.list", opts);
   }
   getTenant(id: string) {
     return this.client.call("tenants.get", { id });
@@ -89,25 +114,5 @@ export class HostEngine implements Engine {
   }
   deleteSnapshot(id: string, name: string) {
     return this.client.call("snapshots.delete", { id, name });
-  }
-
-  createBackup(id: string) {
-    // A backup sends the whole delta: allow it the daemon's longest call.
-    return this.client.call("backups.create", { id }, 3_600_000);
-  }
-  listBackups(id: string) {
-    return this.client.call("backups.list", { id });
-  }
-  deleteBackup(id: string, backup: string) {
-    return this.client.call("backups.delete", { id, backup });
-  }
-  restoreBackup(id: string, backup: string) {
-    return this.client.call("backups.restore", { id, backup }, 3_600_000);
-  }
-  importBackup(source: AsyncIterable<Uint8Array>, opts: { name?: string; labels?: Record<string, string>; start?: boolean }) {
-    return this.client.importBackup(source, opts);
-  }
-  exportTenant(id: string) {
-    return this.client.exportTenant(id);
   }
 }

@@ -5,7 +5,7 @@
 // has its own, separate limit.
 import { spawn } from "node:child_process";
 import path from "node:path";
-import { execAdmissionFromEnv, type Admission } from "../core/admission";
+import { execAdmission, type Admission } from "../core/admission";
 import { SESSION_COOKIE } from "../core/auth";
 import { readBody } from "../core/body";
 import { BODY_LIMITS } from "../core/limits";
@@ -28,7 +28,7 @@ export interface RunnerOptions {
 // Only the /exec route imports this module, so its one admission is the process's.
 const settings = webConfig();
 export const DEFAULT_RUNNER: RunnerOptions = {
-  admission: execAdmissionFromEnv(),
+  admission: execAdmission(),
   timeoutMs: settings.scriptTimeoutMs,
   loadTimeoutMs: settings.scriptLoadTimeoutMs,
   memoryMiB: settings.scriptMemoryMiB,

@@ -14,7 +14,8 @@ import { TENANT_ID_RE } from "../shared/protocol.js";
 import { META_FILE, TemplateMetaSchema, TenantMetaSchema, type TenantMeta } from "./meta.js";
 import { HostState } from "./state.js";
 import { deleteTenant } from "./erase.js";
-import { applyFirewall, hostSideNetSysctls } from "./network.js";
+import { hostSideNetSysctls } from "./network.js";
+import { removeStaleChangeSnapshots } from "./changes.js";
 
 /** Opens the pool, checks tools once, and adopts every template and tenant on disk. */
 export async function openHost(config: HostConfig): Promise<HostState> {
@@ -42,7 +43,9 @@ export async function openHost(config: HostConfig): Promise<HostState> {
   // packet for a stopped or unknown tenant address (the router racing a stop) would follow the
   // default route off the box; "unreachable" answers it on the spot instead.
   await run("ip", ["route", "replace", "unreachable", config.subnet]);
+  const t0 = performance.now();
   await adopt(host);
+  console.log(`hostd: adopted ${host.tenants.size} tenant(s) in ${Math.round(performance.now() - t0)} ms`);
   return host;
 }
 
@@ -58,10 +61,15 @@ export async function adopt(h: HostState): Promise<void> {
   }
   // A backup, restore or export that died left read-only copies in backup-work: never a tenant's only copy.
   for (const f of await fs.readdir(h.pool.path("backup-work")).catch(() => [] as string[])) await dropWork(h, h.pool.path("backup-work", f));
-  for (const id of await fs.readdir(h.config.lxcPath)) {
-    const file = path.join(h.config.lxcPath, id, META_FILE);
-    const text = await fs.readFile(file, "utf8").catch(() => null);
-    if (text === null) {
+  // At 10,000 tenants each step per tenant counts: records are read a few dozen at a time, firewall
+  // chains go in batched transactions and configs are written a few at a time (bench/scenarios/scale.ts
+  // measures the daemon's start).
+  const ids = await fs.readdir(h.config.lxcPath);
+  const texts = await inChunks(ids, 64, (id) => fs.readFile(path.join(h.config.lxcPath, id, META_FILE), "utf8").catch(() => null));
+  const ready: TenantMeta[] = [];
+  for (const [i, id] of ids.entries()) {
+    const text = texts[i];
+    if (text === null || text === undefined) {
       // A create that died between making the tenant's directory and writing its hoody.json (the
       // subvolume comes after): nothing else of it exists, so the directory goes too.
       if (TENANT_ID_RE.test(id) && !(await h.pool.isSubvolume(h.pool.path("tenants", id)))) await h.lxc.removeDir(id);
@@ -74,16 +82,32 @@ export async function adopt(h: HostState): Promise<void> {
       await deleteTenant(h, meta.id).catch(() => undefined);
       continue;
     }
+    if (meta.pooled && !h.cgroups.running(meta.id)) {
+      // A pool member whose waiting init is gone (a reboot): core's refill makes a new one.
+      await deleteTenant(h, meta.id).catch(() => undefined);
+      continue;
+    }
     await finishDeadRestore(h, meta);
-    await applyFirewall(h, meta);
-    // A config written before a change of this daemon (e.g. new kernel shares) is current from the next start.
-    await h.writeLxcConfig(meta);
+    await removeStaleChangeSnapshots(h, meta.id);
+    ready.push(meta);
+  }
+  await h.firewall.setTenants(ready.map((m) => ({ id: m.id, veth: m.veth, ip: m.ip, rules: m.firewall, conntrackMax: h.config.tenantConntrackMax })));
+  // A config written before a change of this daemon (e.g. new kernel shares) is current from the next start.
+  await inChunks(ready, 16, (m) => h.writeLxcConfig(m));
+  for (const meta of ready) {
     if (h.cgroups.running(meta.id)) hostSideNetSysctls(meta);
     else if (meta.wantRunning && meta.autostart) {
       // Running when the host went down (reboot) and meant to come back: bring it back. A failure is logged, not fatal.
       await h.startLocked(meta).catch((e) => console.error(`hostd: could not restart ${meta.id}: ${(e as Error).message}`));
     }
   }
+}
+
+/** `fn` over `items`, `n` at a time, results in order. */
+async function inChunks<T, R>(items: T[], n: number, fn: (x: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += n) out.push(...(await Promise.all(items.slice(i, i + n).map(fn))));
+  return out;
 }
 
 /**

@@ -18,7 +18,7 @@ describe("hostConfigFromEnv", () => {
       socketPath: "/var/lib/hoody/run/hostd.sock",
       subnet: "10.77.0.0/16",
       uidBase: 10_000_000,
-      uidRanges: 4096,
+      uidRanges: 10_240,
       nftTable: "hoody",
       vethPrefix: "hdy",
       outboundNat: false,

@@ -25,7 +25,8 @@ export const HostConfigSchema = z.object({
   subnet: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/(1[6-9]|2[0-8])$/),
   /** First host uid of the tenant uid ranges, and how many 65536-wide ranges may be leased. */
   uidBase: intFromEnv(10_000_000),
-  uidRanges: intFromEnv(4096),
+  // 10,000 tenants, a warm pool and headroom: 10,240 ranges end at uid 681,100,000, below the test span (1,000,000,000).
+  uidRanges: intFromEnv(10_240),
   nftTable: z.string().regex(/^[a-z][a-z0-9_]{0,30}$/),
   /** Host-side veth names are prefix + tenant id; ≤5 chars so names fit IFNAMSIZ. */
   vethPrefix: z.string().regex(/^[a-z]{2,5}$/),

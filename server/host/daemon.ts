@@ -23,7 +23,7 @@ const HANDLERS: Handlers = {
   "templates.list": (h) => h.listTemplates(),
   "templates.promote": (h, i) => h.promoteTenant(i.id, i.name, i.settings),
   "templates.delete": (h, i) => h.deleteTemplate(i.name),
-  "tenants.list": (h) => h.listTenants(),
+  "tenants.list": (h, i) => h.listTenants(i),
   "tenants.get": (h, i) => h.getTenantInfo(i.id),
   "tenants.create": (h, i) => h.createTenant(i),
   "tenants.start": (h, i) => h.startTenant(i.id),
@@ -37,19 +37,27 @@ const HANDLERS: Handlers = {
   "tenants.exec": (h, i) => h.exec(i.id, i.command, i.timeoutMs),
   "tenants.initPid": (h, i) => h.initPid(i.id),
   "tenants.logs": (h, i) => h.logs(i.id, i.maxBytes),
-  "snapshots.create": (h, i) => h.createSnapshot(i.id, i.name),
-  "snapshots.list": (h, i) => h.listSnapshots(i.id),
-  "snapshots.restore": (h, i) => h.restoreSnapshot(i.id, i.name),
-  "snapshots.delete": (h, i) => h.deleteSnapshot(i.id, i.name),
-  "backups.create": (h, i) => h.createBackup(i.id),
-  "backups.list": (h, i) => h.listBackups(i.id),
-  "backups.delete": (h, i) => h.deleteBackup(i.id, i.backup),
-  "backups.restore": (h, i) => h.restoreBackup(i.id, i.backup),
+  "pool.prepare": (h, i) => h.warm.prepare(i.template),
+  "pool.claim": (h, i) => h.warm.claim(i),
+  "pool.list": (h) => h.warm.list(),
+  "pool.discard": (h, i) => h.warm.discard(i.template, i.keep),
+  "snapshots.create": (h, i) => h.snapshots.create(i.id, i.name),
+  "snapshots.list": (h, i) => h.snapshots.list(i.id),
+  "snapshots.restore": (h, i) => h.snapshots.restore(i.id, i.name),
+  "snapshots.delete": (h, i) => h.snapshots.delete(i.id, i.name),
+  "backups.create": (h, i) => h.backups.create(i.id),
+  "backups.list": (h, i) => h.backups.list(i.id),
+  "backups.delete": (h, i) => h.backups.delete(i.id, i.backup),
+  "backups.restore": (h, i) => h.backups.restore(i.id, i.backup),
+  "tenants.changes": (h, i) => h.deltas.changes(i),
+  "tenants.readFile": (h, i) => h.deltas.readFile(i.id, i.path),
+  "dedup.start": (h, i) => h.dedup.start(i),
+  "dedup.status": (h) => h.dedup.status(),
 };
 
 function errorBody(e: unknown): { status: number; body: { error: { code: EngineErrorCode; message: string } } } {
   if (e instanceof EngineError) {
-    const status = ({ INVALID_INPUT: 400, TENANT_NOT_FOUND: 404, TEMPLATE_NOT_FOUND: 404, SNAPSHOT_NOT_FOUND: 404, ALREADY_EXISTS: 409, TEMPLATE_IN_USE: 409, INVALID_STATE: 409, START_FAILED: 422, EXHAUSTED: 503, POOL_FULL: 507, BACKUP_INVALID: 422, BACKUP_NOT_FOUND: 404, TEMPLATE_MISMATCH: 409, NOT_OFFERED: 422, SYSTEM_ERROR: 500 } satisfies Record<EngineErrorCode, number>)[e.code];
+    const status = ({ INVALID_INPUT: 400, TENANT_NOT_FOUND: 404, TEMPLATE_NOT_FOUND: 404, SNAPSHOT_NOT_FOUND: 404, ALREADY_EXISTS: 409, TEMPLATE_IN_USE: 409, INVALID_STATE: 409, START_FAILED: 422, EXHAUSTED: 503, POOL_FULL: 507, BACKUP_INVALID: 422, BACKUP_NOT_FOUND: 404, TEMPLATE_MISMATCH: 409, NOT_SUPPORTED: 422, PATH_REFUSED: 422, PATH_NOT_FOUND: 404, SYSTEM_ERROR: 500 } satisfies Record<EngineErrorCode, number>)[e.code];
     return { status, body: { error: { code: e.code, message: e.message } } };
   }
   // A full pool shows up as ENOSPC from a file write or "No space left on device" from btrfs/lxc.
@@ -101,7 +109,7 @@ export async function serve(host: Host, socketPath: string): Promise<http.Server
         const body = new PassThrough({ highWaterMark: 1024 * 1024 });
         req.pipe(body);
         try {
-          return send(200, { result: await host.importBackup(body, input.data) });
+          return send(200, { result: await host.backups.import(body, input.data) });
         } catch (e) {
           req.unpipe(body);
           body.destroy();
@@ -130,7 +138,7 @@ export async function serve(host: Host, socketPath: string): Promise<http.Server
       if (name === "tenants.export") {
         const input = TenantExportInput.safeParse(body);
         if (!input.success) throw new EngineError("INVALID_INPUT", issuesText(input.error.issues));
-        const { stream, done, files } = await host.exportTenant(input.data.id);
+        const { stream, done, files } = await host.backups.export(input.data.id);
         res.writeHead(200, { "content-type": "application/x-tar", "x-hoody-files": String(files) });
         stream.pipe(res);
         // A tar that fails midway ends the answer short; the client sees no clean end (no trailer).

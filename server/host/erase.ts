@@ -7,6 +7,7 @@ import type { DeleteReport } from "../shared/protocol.js";
 import type { TenantMeta } from "./meta.js";
 import type { HostState } from "./state.js";
 import { eraseBackups } from "./backup/backups.js";
+import { abortChanges } from "./changes.js";
 
 /**
  * Erases the tenant: its processes (the whole cgroup subtree), ramdisk, firewall chains, every
@@ -23,6 +24,8 @@ export async function deleteTenant(h: HostState, id: string): Promise<DeleteRepo
     const erased: string[] = [];
     m.phase = "deleting";
     await h.saveMeta(m).catch(() => undefined);
+    // A change listing in flight holds a snapshot of the tenant (and its file names in memory).
+    await abortChanges(h, id);
     // Processes first: a subvolume unlinked under a running tenant stays mounted in it, and the
     // cleaner would wait for it forever.
     if (h.cgroups.running(id)) {
@@ -58,6 +61,7 @@ export async function deleteTenant(h: HostState, id: string): Promise<DeleteRepo
     erased.push(`filesystem (subvolume ${m.subvolumeId}${qgroup}${nested.length ? `, ${nested.length} nested subvolume(s)` : ""})`);
     // Its backups are its data too (GDPR): the receipt says where they were and what is out of reach.
     erased.push(...(await eraseBackups(h, id)));
+    erased.push(...(await h.dedup.around(() => h.dedup.forget(id))));
     // Freed blocks still hold the bytes: discard them (on a loop image this punches holes, so the
     // data is gone from the image file; on SSDs it is the device's TRIM).
     if (await h.pool.discardFree()) erased.push("freed pool blocks discarded (fstrim)");

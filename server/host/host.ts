@@ -19,10 +19,12 @@ import { createTenant, getTenantInfo, listTenants } from "./tenants.js";
 import { exec, initPid, logs, pauseTenant, restartTenant, resumeTenant, startTenant, stopTenant, updateTenant } from "./lifecycle.js";
 import { setFirewall } from "./network.js";
 import { deleteTenant } from "./erase.js";
+import { claimMember, discardMembers, listPool, prepareMember } from "./warm-pool.js";
 import { createSnapshot, deleteSnapshot, listSnapshots, restoreSnapshot } from "./snapshots.js";
 import { createBackup, deleteBackup, listBackups } from "./backup/backups.js";
 import { importBackup, restoreBackup } from "./backup/restore.js";
 import { exportTenant } from "./backup/export.js";
+import { type ChangesInput, readTenantFile, tenantChanges } from "./changes.js";
 
 export class Host {
   private constructor(private readonly h: HostState) {}
@@ -64,8 +66,8 @@ export class Host {
     return deleteTemplate(this.h, name);
   }
 
-  listTenants() {
-    return listTenants(this.h);
+  listTenants(opts: { running?: boolean } = {}) {
+    return listTenants(this.h, opts);
   }
 
   getTenantInfo(id: string) {
@@ -123,43 +125,52 @@ export class Host {
     return deleteTenant(this.h, id);
   }
 
-  createSnapshot(id: string, name?: string) {
-    return createSnapshot(this.h, id, name);
+  /** The warm pool's members (warm-pool.ts): one face for its four methods. */
+  get warm() {
+    const h = this.h;
+    return {
+      prepare: (template: string) => prepareMember(h, template),
+      claim: (input: CreateTenantInput) => claimMember(h, input),
+      list: () => listPool(h),
+      discard: (template: string, keep: number) => discardMembers(h, template, keep),
+    };
   }
 
-  listSnapshots(id: string) {
-    return listSnapshots(this.h, id);
+  /** Snapshots (snapshots.ts): one object, so Host stays under the house's method count. */
+  get snapshots() {
+    const h = this.h;
+    return {
+      create: (id: string, name?: string) => createSnapshot(h, id, name),
+      list: (id: string) => listSnapshots(h, id),
+      restore: (id: string, name: string) => restoreSnapshot(h, id, name),
+      delete: (id: string, name: string) => deleteSnapshot(h, id, name),
+    };
   }
 
-  restoreSnapshot(id: string, name: string) {
-    return restoreSnapshot(this.h, id, name);
+  /** The delta browser (changes.ts): what a tenant changed, and its small files. */
+  get deltas() {
+    const h = this.h;
+    return {
+      changes: (input: ChangesInput) => tenantChanges(h, input),
+      readFile: (id: string, path: string) => readTenantFile(h, id, path),
+    };
   }
 
-  deleteSnapshot(id: string, name: string) {
-    return deleteSnapshot(this.h, id, name);
+  /** The dedup runner (one object: the daemon calls start/status on it). */
+  get dedup() {
+    return this.h.dedup;
   }
 
-  createBackup(id: string) {
-    return createBackup(this.h, id);
-  }
-
-  listBackups(id: string) {
-    return listBackups(this.h, id);
-  }
-
-  deleteBackup(id: string, backup: string) {
-    return deleteBackup(this.h, id, backup);
-  }
-
-  restoreBackup(id: string, backup: string) {
-    return restoreBackup(this.h, id, backup);
-  }
-
-  importBackup(source: AsyncIterable<Buffer>, opts: { name?: string; labels?: Record<string, string>; start?: boolean }) {
-    return importBackup(this.h, source, opts);
-  }
-
-  exportTenant(id: string) {
-    return exportTenant(this.h, id);
+  /** Sealed backups, import and the Art. 20 export (backup/): one object, so Host stays small. */
+  get backups() {
+    const h = this.h;
+    return {
+      create: (id: string) => createBackup(h, id),
+      list: (id: string) => listBackups(h, id),
+      delete: (id: string, backup: string) => deleteBackup(h, id, backup),
+      restore: (id: string, backup: string) => restoreBackup(h, id, backup),
+      import: (source: AsyncIterable<Buffer>, opts: { name?: string; labels?: Record<string, string>; start?: boolean }) => importBackup(h, source, opts),
+      export: (id: string) => exportTenant(h, id),
+    };
   }
 }

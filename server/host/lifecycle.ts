@@ -4,8 +4,9 @@ import path from "node:path";
 import type { z } from "zod";
 import { issuesText } from "../shared/issues.js";
 import { EngineError } from "../shared/errors.js";
-import { EnvSchema, LimitsSchema, type Env, type ExecResult, type TenantInfo } from "../shared/protocol.js";
-import { assertNoReservedEnv, ramdiskSizeMiB } from "./meta.js";
+import { LimitsSchema, type ExecResult, type TenantInfo } from "../shared/protocol.js";
+import { ramdiskSizeMiB } from "./meta.js";
+import { patchedEnv } from "../shared/engine-input.js";
 import type { HostState } from "./state.js";
 
 /** Freezes a running tenant's processes where they are (cgroup freezer); its memory, ramdisk and address stay. */
@@ -79,18 +80,11 @@ export async function updateTenant(
       await h.saveMeta(m);
       if (patch.env === undefined && patch.limits === undefined && patch.ramdiskMiB === undefined) return { tenant: h.tenantInfo(m), restarted: false };
     }
-    const env: Env = { ...m.env };
-    for (const [k, v] of Object.entries(patch.env ?? {})) {
-      if (v === null) delete env[k];
-      else env[k] = v;
-    }
-    const envParsed = EnvSchema.safeParse(env);
-    if (!envParsed.success) throw new EngineError("INVALID_INPUT", issuesText(envParsed.error.issues));
-    assertNoReservedEnv(env);
+    const env = patchedEnv(m.env, patch.env);
     const limits = LimitsSchema.safeParse({ ...m.limits, ...patch.limits });
     if (!limits.success) throw new EngineError("INVALID_INPUT", issuesText(limits.error.issues));
     const prev = { env: m.env, limits: m.limits, ramdiskMiB: m.ramdiskMiB };
-    m.env = envParsed.data;
+    m.env = env;
     m.limits = limits.data;
     if (patch.ramdiskMiB !== undefined) m.ramdiskMiB = patch.ramdiskMiB;
     try {

@@ -2,8 +2,6 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import { z } from "zod";
-import { reservedEnvKeys } from "../shared/env.js";
-import { EngineError } from "../shared/errors.js";
 import { EnvSchema, FirewallRuleSchema, LimitsSchema, TemplateSettingsSchema } from "../shared/protocol.js";
 
 export const TenantMetaSchema = z.object({
@@ -30,6 +28,11 @@ export const TenantMetaSchema = z.object({
   /** Brought back at a host boot when it wanted to run (Hoody's autostart); false: stays stopped until started. */
   autostart: z.boolean().default(true),
   labels: z.record(z.string(), z.string()).default({}),
+  /**
+   * A warm-pool member (warm-pool.ts): made and started ahead for its template, its init waiting to
+   * be claimed. Not a tenant of anyone yet: tenant listings, stats and template counts leave it out.
+   */
+  pooled: z.boolean().default(false),
 });
 export type TenantMeta = z.infer<typeof TenantMetaSchema>;
 
@@ -48,11 +51,6 @@ export async function writeJsonAtomic(file: string, data: unknown): Promise<void
   const tmp = `${file}.tmp-${process.pid}-${randomBytes(3).toString("hex")}`;
   await fs.writeFile(tmp, JSON.stringify(data, null, 2), { mode: 0o600 });
   await fs.rename(tmp, file);
-}
-
-export function assertNoReservedEnv(env: Record<string, unknown>): void {
-  const bad = reservedEnvKeys(env);
-  if (bad.length) throw new EngineError("INVALID_INPUT", `reserved env prefix HOODY_: ${bad.join(", ")}`);
 }
 
 /**

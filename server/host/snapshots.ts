@@ -5,6 +5,7 @@ import { Revert } from "../shared/revert.js";
 import { EngineError } from "../shared/errors.js";
 import { SNAPSHOT_NAME_RE, type SnapshotInfo, type TenantInfo } from "../shared/protocol.js";
 import type { HostState } from "./state.js";
+import { abortChanges } from "./changes.js";
 
 export async function createSnapshot(h: HostState, id: string, name?: string): Promise<SnapshotInfo> {
   const snapName = name ?? `snap-${new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15)}-${randomInt(1000, 9999)}`;
@@ -76,6 +77,8 @@ export async function deleteSnapshot(h: HostState, id: string, snapName: string)
     const m = h.getTenant(id);
     const snap = m.snapshots.find((s) => s.name === snapName);
     if (!snap) return { existed: false };
+    // BTRFS refuses to delete a subvolume a send is reading.
+    await abortChanges(h, id);
     await h.pool.deleteSubvolume(h.pool.path("snapshots", id, snapName));
     m.snapshots = m.snapshots.filter((s) => s !== snap);
     await h.saveMeta(m);

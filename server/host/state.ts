@@ -18,18 +18,27 @@ import { EngineError } from "../shared/errors.js";
 import type { Env, SnapshotInfo, TemplateInfo, TenantInfo } from "../shared/protocol.js";
 import { META_FILE, ramdiskSizeMiB, writeJsonAtomic, type TemplateMeta, type TenantMeta } from "./meta.js";
 import { hostSideNetSysctls } from "./network.js";
+import { TenantMap } from "./tenant-map.js";
+
+/** A pool member's init (see writeLxcConfig); the FIFO is made by warm-pool.ts before it starts. */
+export const CLAIM_DIR = ".hoody-claim";
+const CLAIM_INIT = ["/bin/sh", `/ramdisk/${CLAIM_DIR}/go`];
+import { Dedup } from "./dedup.js";
 
 /** One per daemon: what the concern modules read and change, under `lock` per tenant or template. */
 export class HostState {
-  tenants = new Map<string, TenantMeta>();
+  readonly tenants: TenantMap;
   templates = new Map<string, TemplateMeta>();
   lock = new KeyedMutex();
+  /** Pool members a claim has taken (picked synchronously, so two claims never take the same one). */
+  claiming = new Set<string>();
   readonly cgroups: CgroupReader;
   readonly lxc: Lxc;
   readonly firewall: Firewall;
   readonly ramdisks: Ramdisks;
   readonly shares: Shares;
   readonly procs: TenantProcs;
+  readonly dedup: Dedup;
 
   constructor(
     readonly config: HostConfig,
@@ -38,6 +47,7 @@ export class HostState {
     /** Whether an lxcfs serves /var/lib/lxcfs, so tenants' configs get its mount hook. */
     readonly lxcfs: boolean,
   ) {
+    this.tenants = new TenantMap(config);
     const layout = detectCgroupLayout();
     this.cgroups = new CgroupReader(layout);
     this.lxc = new Lxc(config.lxcPath, layout);
@@ -45,6 +55,11 @@ export class HostState {
     this.shares = new Shares(path.join(config.dataDir, "shares"));
     this.procs = new TenantProcs(path.join(config.dataDir, "proc"));
     this.firewall = new Firewall(config.nftTable, config.vethPrefix, config.subnet, config.outboundNat);
+    this.dedup = new Dedup(pool, path.join(config.dataDir, "dedup"), () => ({
+      tenants: [...this.tenants.values()].filter((m) => m.phase === "ready").map((m) => ({ id: m.id, subvolumeId: m.subvolumeId })),
+      templates: [...this.templates.keys()],
+    }));
+    pool.aroundDelete = (fn) => this.dedup.around(fn);
   }
 
   templateInfo(t: TemplateMeta): TemplateInfo {
@@ -55,7 +70,7 @@ export class HostState {
       subvolumeId: t.subvolumeId,
       createdAt: t.createdAt,
       bytes: this.pool.subvolumeBytes(t.subvolumeId),
-      tenants: [...this.tenants.values()].filter((m) => m.template === t.name).length,
+      tenants: [...this.tenants.values()].filter((m) => m.template === t.name && !m.pooled).length,
     };
   }
 
@@ -123,15 +138,24 @@ export class HostState {
     }
   }
 
+  /** The environment the tenant's init starts with (its config's lxc.environment lines). */
+  initEnv(m: TenantMeta): Env {
+    return { ...m.env, HOODY_TENANT_ID: m.id, HOODY_TENANT_NAME: m.name };
+  }
+
+  /**
+   * A warm-pool member's init is a shell that runs the claim FIFO in its ramdisk as its script: it
+   * blocks in open() until the claim writes `exec env -i <the tenant's env> "$@"` there (warm-pool.ts),
+   * so the app starts with its customer's env as PID 1. Until then it has no env of anyone's.
+   */
   async writeLxcConfig(m: TenantMeta): Promise<void> {
-    const env: Env = { ...m.env, HOODY_TENANT_ID: m.id, HOODY_TENANT_NAME: m.name };
     await this.lxc.writeConfig({
       name: m.id,
       hostname: dnsLabel(m.name),
       rootfs: this.pool.path("tenants", m.id),
       uidBase: m.uidBase,
-      initCmd: m.initCmd,
-      env,
+      initCmd: m.pooled ? [...CLAIM_INIT, ...m.initCmd] : m.initCmd,
+      env: m.pooled ? {} : this.initEnv(m),
       limits: m.limits,
       ramdiskPath: this.ramdisks.path(m.id),
       veth: m.veth,
@@ -155,10 +179,12 @@ export class HostState {
     await this.pool.limitExclusive(this.pool.path("tenants", m.id), m.limits.diskMiB ? m.limits.diskMiB * 1024 * 1024 : null);
   }
 
-  async startLocked(m: TenantMeta): Promise<void> {
+  /** `beforeStart`: runs once the ramdisk is mounted (a pool member's claim FIFO goes there). */
+  async startLocked(m: TenantMeta, beforeStart?: () => Promise<void>): Promise<void> {
     if (this.cgroups.running(m.id)) return;
     this.cgroups.applyLastingLimits(m.id, m.limits);
     await this.ramdisks.ensure(m.id, ramdiskSizeMiB(m), m.uidBase);
+    await beforeStart?.();
     // Before lxc-start: only mounts that exist when the tenant's mount namespace is made get locked read-only in it.
     await this.shares.ensure(m.id, m.uidBase, UID_RANGE, this.sharesOf(m));
     await this.procs.prepare(m.id);

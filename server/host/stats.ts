@@ -1,5 +1,6 @@
 // Host info and stats: sysfs, procfs and cgroup files only, no process per tenant.
 import fs from "node:fs/promises";
+import { usableAddresses } from "../shared/ip.js";
 import { hostKsmStats, ksmAvailable, processKsm } from "./drivers/ksm.js";
 import { netDevCounters, oldestStartMs, type IfaceCounters } from "./drivers/procinfo.js";
 import type { HostInfo, HostStats, TenantStats } from "../shared/protocol.js";
@@ -24,7 +25,8 @@ export function hostInfo(h: HostState): HostInfo {
 export async function stats(h: HostState, opts: { sync?: boolean; ids?: string[] } = {}): Promise<{ host: HostStats; tenants: TenantStats[] }> {
   if (opts.sync) await h.pool.sync();
   const t0 = performance.now();
-  const metas = opts.ids ? opts.ids.map((id) => h.tenants.get(id)).filter((m): m is TenantMeta => !!m) : [...h.tenants.values()];
+  // Pool members are no one's tenants yet (pool.list reports them).
+  const metas = (opts.ids ? opts.ids.map((id) => h.tenants.get(id)).filter((m): m is TenantMeta => !!m) : [...h.tenants.values()]).filter((m) => !m.pooled);
   const net = netDevCounters();
   const tenants = metas.map((m) => tenantStats(h, m, net, !!opts.ids));
   const meminfo = await fs.readFile("/proc/meminfo", "utf8");
@@ -37,8 +39,9 @@ export async function stats(h: HostState, opts: { sync?: boolean; ids?: string[]
       ksm: hostKsmStats(),
       memory: { totalBytes: kb("MemTotal"), availableBytes: kb("MemAvailable") },
       tenants: opts.ids
-        ? { total: h.tenants.size, running: [...h.tenants.keys()].filter((id) => h.cgroups.running(id)).length }
+        ? { total: [...h.tenants.values()].filter((m) => !m.pooled).length, running: [...h.tenants.values()].filter((m) => !m.pooled && h.cgroups.running(m.id)).length }
         : { total: tenants.length, running: tenants.filter((t) => t.running).length },
+      capacity: { uidRanges: { total: h.config.uidRanges, used: h.tenants.size }, addresses: { total: usableAddresses(h.config.subnet), used: h.tenants.size } },
       collectedMs: performance.now() - t0,
     },
   };

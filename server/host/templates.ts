@@ -7,6 +7,7 @@ import { EngineError } from "../shared/errors.js";
 import { TEMPLATE_NAME_RE, TemplateSettingsSchema, type TemplateInfo, type TemplateSettings } from "../shared/protocol.js";
 import { writeJsonAtomic, type TemplateMeta } from "./meta.js";
 import type { HostState } from "./state.js";
+import { deleteTenant } from "./erase.js";
 
 export function listTemplates(h: HostState): TemplateInfo[] {
   return [...h.templates.values()].map((t) => h.templateInfo(t));
@@ -90,6 +91,8 @@ export async function deleteTemplate(h: HostState, name: string): Promise<{ exis
   return h.lock.run(`template:${name}`, async () => {
     const t = h.templates.get(name);
     if (!t) return { existed: false };
+    // Its warm pool goes with it: members are nobody's tenants.
+    for (const m of [...h.tenants.values()]) if (m.template === name && m.pooled) await deleteTenant(h, m.id);
     const users = [...h.tenants.values()].filter((m) => m.template === name).map((m) => m.id);
     if (users.length) throw new EngineError("TEMPLATE_IN_USE", `template ${name} is used by ${users.length} tenant(s): ${users.slice(0, 5).join(", ")}`);
     h.templates.delete(name);

@@ -1,18 +1,17 @@
 // Tenants: listing, allocation (id, uid range, address) and create.
 import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
-import { UID_RANGE } from "./drivers/lxc.js";
-import { firstFreeIp } from "../shared/ip.js";
-import { issuesText } from "../shared/issues.js";
 import { Revert } from "../shared/revert.js";
 import { EngineError } from "../shared/errors.js";
-import { CreateTenantSchema, LimitsSchema, NAME_RE, type CreateTenantInput, type TenantInfo } from "../shared/protocol.js";
-import { assertNoReservedEnv, type TenantMeta } from "./meta.js";
+import { LimitsSchema, NAME_RE, type CreateTenantInput, type TenantInfo } from "../shared/protocol.js";
+import type { TenantMeta } from "./meta.js";
+import { parseCreateTenant } from "../shared/engine-input.js";
 import type { HostState } from "./state.js";
 import { applyFirewall } from "./network.js";
 
-export function listTenants(h: HostState): TenantInfo[] {
-  return [...h.tenants.values()].map((m) => h.tenantInfo(m));
+/** `running`: only those with processes (the idle sweep's question; at 10,000 tenants the full list is megabytes). */
+export function listTenants(h: HostState, opts: { running?: boolean } = {}): TenantInfo[] {
+  return [...h.tenants.values()].filter((m) => !m.pooled && (!opts.running || h.cgroups.running(m.id))).map((m) => h.tenantInfo(m));
 }
 
 export function getTenantInfo(h: HostState, id: string): TenantInfo {
@@ -20,22 +19,13 @@ export function getTenantInfo(h: HostState, id: string): TenantInfo {
 }
 
 export function allocate(h: HostState): { id: string; uidBase: number; ip: string } {
-  const used = [...h.tenants.values()];
   let id: string;
   do id = `c${randomBytes(8).toString("hex").slice(0, 10)}`;
   while (h.tenants.has(id));
-  const usedUid = new Set(used.map((m) => m.uidBase));
-  let uidBase = -1;
-  for (let i = 0; i < h.config.uidRanges; i++) {
-    const b = h.config.uidBase + i * UID_RANGE;
-    if (!usedUid.has(b)) {
-      uidBase = b;
-      break;
-    }
-  }
-  if (uidBase < 0) throw new EngineError("EXHAUSTED", "no free uid range: raise HOODY_UID_RANGES");
-  const usedIp = new Set(used.map((m) => m.ip));
-  const ip = firstFreeIp(h.config.subnet, usedIp);
+  // The lowest free of each, kept by the map as tenants come and go (tenant-map.ts): no scan of all tenants per create.
+  const uidBase = h.tenants.freeUidBase();
+  if (uidBase === null) throw new EngineError("EXHAUSTED", "no free uid range: raise HOODY_UID_RANGES");
+  const ip = h.tenants.freeIp();
   if (!ip) throw new EngineError("EXHAUSTED", `no free address in ${h.config.subnet}`);
   return { id, uidBase, ip };
 }
@@ -49,11 +39,9 @@ export interface CreateFrom {
   adopt: (meta: TenantMeta, revert: Revert) => Promise<void>;
 }
 
-export async function createTenant(h: HostState, input: CreateTenantInput, from?: CreateFrom): Promise<TenantInfo> {
-  const parsed = CreateTenantSchema.safeParse(input);
-  if (!parsed.success) throw new EngineError("INVALID_INPUT", issuesText(parsed.error.issues));
-  const req = parsed.data;
-  assertNoReservedEnv(req.env);
+/** `pool`: make a warm-pool member of the template (warm-pool.ts) instead of someone's tenant; `from`: a backup's filesystem instead of the template's. */
+export async function createTenant(h: HostState, input: CreateTenantInput, pool?: { beforeStart: (m: TenantMeta) => Promise<void> }, from?: CreateFrom): Promise<TenantInfo> {
+  const req = parseCreateTenant(input);
   await h.assertPoolRoom();
   const tpl = h.getTemplate(req.template);
   const source = req.sourceTenant ? h.getTenant(req.sourceTenant) : null;
@@ -95,6 +83,7 @@ export async function createTenant(h: HostState, input: CreateTenantInput, from?
     wantRunning: req.start,
     autostart: req.autostart,
     labels: req.labels,
+    pooled: !!pool,
   };
   h.tenants.set(id, meta);
   return h.lock.run(id, () =>
@@ -125,7 +114,7 @@ export async function createTenant(h: HostState, input: CreateTenantInput, from?
         revert.add("ramdisk", async () => void (await h.ramdisks.remove(id)));
         revert.add("shares", async () => void (await h.shares.remove(id)));
         revert.add("proc", async () => void (await h.procs.remove(id)));
-        await h.startLocked(meta);
+        await h.startLocked(meta, pool && (() => pool.beforeStart(meta)));
         revert.add("running tenant", () => h.lxc.stop(id, { force: true, timeoutS: 0 }));
       }
       meta.phase = "ready";

@@ -11,6 +11,7 @@ import { ContainerId, EnvKey, ProjectId } from "../core/schemas";
 import { isReservedEnvKey } from "../shared/env";
 import { issuePointers, issuesText } from "../shared/issues";
 import { SNAPSHOT_NAME_RE } from "../shared/protocol";
+import { recordApiRequest } from "../metrics/registry";
 import { openApiDocument } from "./openapi";
 import { routes, type Method, type Route } from "./routes";
 
@@ -76,12 +77,30 @@ export function errorResponse(e: unknown): Response {
   return new Response(JSON.stringify(body), { status: err.status, headers: { "content-type": "application/json", ...err.headers } });
 }
 
+/** Dispatches and records the request's latency and any error under its route template (hoody_api_* on /metrics). */
 export async function handleRest(core: Core, req: Request): Promise<Response> {
+  const t0 = performance.now();
+  const seen: Seen = { route: "unmatched", code: null };
+  const res = await dispatch(core, req, seen);
+  recordApiRequest(req.method.toUpperCase(), seen.route, res.status, seen.code, (performance.now() - t0) / 1000);
+  return res;
+}
+
+/** What a request turned out to be, for its metrics: the route template it matched and the error code it got. */
+interface Seen {
+  route: string;
+  code: string | null;
+}
+
+async function dispatch(core: Core, req: Request, seen: Seen): Promise<Response> {
   try {
     const url = new URL(req.url);
     const path = url.pathname.startsWith(PREFIX) ? url.pathname.slice(PREFIX.length) || "/" : url.pathname;
     const method = req.method.toUpperCase() as Method;
-    if (path === "/openapi.json" && method === "GET") return Response.json(openApiDocument());
+    if (path === "/openapi.json" && method === "GET") {
+      seen.route = "/openapi.json";
+      return Response.json(openApiDocument());
+    }
     let match: { c: Compiled; params: Record<string, string> } | null = null;
     let pathKnown = false;
     for (const c of compiled) {
@@ -106,6 +125,7 @@ export async function handleRest(core: Core, req: Request): Promise<Response> {
       throw pathKnown ? new CoreError(405, "METHOD_NOT_ALLOWED", `${method} is not allowed here`) : new CoreError(404, "ROUTE_NOT_FOUND", `no route ${method} ${path.slice(0, 200)}`);
     }
     const { route } = match.c;
+    seen.route = route.path;
     const actor = core.tokens.authenticate(req.headers.get("authorization"));
     checkParams(route, match.params);
     // Scope before content: another project's container is a 404 whatever the body says.
@@ -168,6 +188,8 @@ export async function handleRest(core: Core, req: Request): Promise<Response> {
     const r = await run();
     return new Response(r.body, { status: r.status, headers: { "content-type": "application/json" } });
   } catch (e) {
-    return errorResponse(e);
+    const err = fromEngine(e);
+    seen.code = err.code;
+    return errorResponse(err);
   }
 }

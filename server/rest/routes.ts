@@ -4,10 +4,14 @@
 import { z } from "zod";
 import type { Actor, ContainerOperation, Core } from "../core/core";
 import {
+  AddDomainBody,
   BuildTemplateBody,
+  DedupBody,
   CopyContainerBody,
   CreateContainerBody,
   CreateProjectBody,
+  ChangeContentQuery,
+  ChangesQuery,
   CreateSnapshotBody,
   CreateTokenBody,
   EnvKey,
@@ -27,7 +31,9 @@ import {
   StopBody,
   UpdateContainerBody,
   UpdateProjectBody,
+  WarmPoolSizeBody,
 } from "../core/schemas";
+import { HistoryRange } from "../core/stats-history";
 import { listScripts } from "../exec/files";
 import { boundedBody } from "../core/body";
 import { downloadResponse } from "./download";
@@ -179,6 +185,15 @@ export const routes: Route[] = [
     message: "Stats retrieved",
     handler: ({ core, actor, params }) => core.stats.get(actor, params.id),
   }),
+  route({
+    method: "GET",
+    path: "/containers/{id}/stats/history",
+    summary: "A container's stats history (delta disk, memory, KSM saved, CPU ns) over range=1h|1d|30d, oldest first; kept across restarts (15 s samples for a day, 5 min for a month)",
+    tag: "Containers",
+    query: z.object({ range: HistoryRange.default("1h") }),
+    message: "Stats history retrieved",
+    handler: ({ core, actor, params, query }) => core.stats.history(actor, params.id, query.range),
+  }),
   ...(["PATCH", "PUT"] as const).map(
     (method) => route({
       method,
@@ -308,6 +323,26 @@ export const routes: Route[] = [
     },
   }),
 
+  // ---------------------------------------------------------------- changes (the delta browser)
+  route({
+    method: "GET",
+    path: "/containers/{id}/changes",
+    summary: "What the container added, modified and deleted relative to its template (or since the snapshot `compare`): one directory (`path`) of that tree, with per-directory totals (audited)",
+    tag: "Changes",
+    query: ChangesQuery,
+    message: "Changes retrieved",
+    handler: ({ core, actor, params, query }) => core.changes.list(actor, params.id, query),
+  }),
+  route({
+    method: "GET",
+    path: "/containers/{id}/changes/content",
+    summary: "The content of a small UTF-8 text file of the container (up to 64 KiB; never through a symlink) (audited)",
+    tag: "Changes",
+    query: ChangeContentQuery,
+    message: "Content retrieved",
+    handler: ({ core, actor, params, query }) => core.changes.content(actor, params.id, query.path),
+  }),
+
   // ---------------------------------------------------------------- snapshots
   route({ method: "GET", path: "/containers/{id}/snapshots", summary: "List snapshots (expired ones are removed)", tag: "Snapshots", message: "Snapshots retrieved", handler: ({ core, actor, params }) => core.snapshots.list(actor, params.id) }),
   route({ method: "POST", path: "/containers/{id}/snapshots", summary: "Create a snapshot (an alias reused replaces the older one)", tag: "Snapshots", body: CreateSnapshotBody, status: 201, message: "Snapshot created", handler: ({ core, actor, params, body }) => core.snapshots.create(actor, params.id, body) }),
@@ -350,14 +385,25 @@ export const routes: Route[] = [
     handler: ({ core, actor, params, body }) => core.firewall.remove(actor, params.id, Direction(params), body),
   }),
 
+  // ---------------------------------------------------------------- custom domains
+  route({ method: "GET", path: "/containers/{id}/domains", summary: "Custom domains pointed at the container", tag: "Domains", message: "Domains retrieved", handler: ({ core, actor, params }) => core.domains.list(actor, params.id) }),
+  route({ method: "POST", path: "/containers/{id}/domains", summary: "Attach a custom domain (it must already resolve to this server; one container per name)", tag: "Domains", body: AddDomainBody, invalidBodyCode: "INVALID_DOMAIN", status: 201, message: "Domain attached", handler: ({ core, actor, params, body }) => core.domains.add(actor, params.id, body.hostname) }),
+  route({ method: "DELETE", path: "/containers/{id}/domains", summary: "Detach a custom domain named in the body", tag: "Domains", body: AddDomainBody, invalidBodyCode: "INVALID_DOMAIN", message: "Domain detached", handler: ({ core, actor, params, body }) => core.domains.remove(actor, params.id, body.hostname) }),
+  route({ method: "DELETE", path: "/containers/{id}/domains/{hostname}", summary: "Detach a custom domain", tag: "Domains", message: "Domain detached", handler: ({ core, actor, params }) => core.domains.remove(actor, params.id, params.hostname) }),
+
   // ---------------------------------------------------------------- templates, tokens, audit
   route({ method: "GET", path: "/templates", summary: "List templates", tag: "Templates", message: "Templates retrieved", handler: async ({ core }) => ({ templates: await core.templates.list() }) }),
   route({ method: "POST", path: "/templates", summary: "Build a template from a recipe (admin)", tag: "Templates", body: BuildTemplateBody, status: 201, message: "Template built", handler: ({ core, actor, body }) => core.templates.build(actor, body) }),
+  route({ method: "GET", path: "/warm-pool", summary: "Each template's warm pool: its size (set or default), members ready and being made, their memory", tag: "Templates", message: "Warm pools retrieved", handler: async ({ core }) => ({ pools: await core.warmPool.list() }) }),
+  route({ method: "PUT", path: "/warm-pool/{template}", summary: "Set a template's warm-pool size (admin; 0 turns it off, null returns to the default)", tag: "Templates", body: WarmPoolSizeBody, message: "Warm pool updated", handler: ({ core, actor, params, body }) => core.warmPool.setSize(actor, params.template, body.size) }),
+  route({ method: "GET", path: "/capacity", summary: "What the box has left (admin): tenants, uid ranges, addresses, memory for running ones, pool bytes, warm pools", tag: "Servers", message: "Capacity retrieved", handler: ({ core, actor }) => core.capacity.get(actor) }),
   route({ method: "POST", path: "/templates/promote", summary: "Promote a container to a template (admin)", tag: "Templates", body: PromoteBody, status: 201, message: "Template created", handler: ({ core, actor, body }) => core.templates.promote(actor, body) }),
   route({ method: "GET", path: "/tokens", summary: "List API tokens (admin)", tag: "Tokens", message: "Tokens retrieved", handler: ({ core, actor }) => ({ tokens: core.tokens.list(actor) }) }),
   route({ method: "POST", path: "/tokens", summary: "Create an API token, shown once (admin)", tag: "Tokens", body: CreateTokenBody, status: 201, message: "Token created", noReplay: true, handler: ({ core, actor, body }) => core.tokens.create(actor, body) }),
   route({ method: "DELETE", path: "/tokens/{id}", summary: "Revoke an API token (admin)", tag: "Tokens", message: "Token revoked", handler: ({ core, actor, params }) => core.tokens.revoke(actor, params.id) }),
   route({ method: "GET", path: "/audit", summary: "Audit log (admin)", tag: "Audit", query: AuditQuery, message: "Audit log retrieved", handler: ({ core, actor, query }) => core.audit.list(actor, query) }),
+  route({ method: "POST", path: "/dedup", summary: "Start a dedup run of the pool, or answer the one in flight (admin)", tag: "Dedup", body: DedupBody, status: 202, message: "Dedup run started", handler: ({ core, actor, body }) => core.dedup.run(actor, body) }),
+  route({ method: "GET", path: "/dedup", summary: "Dedup status, last runs and bytes after sharing per container (admin)", tag: "Dedup", message: "Dedup status retrieved", handler: ({ core, actor }) => core.dedup.status(actor) }),
   route({ method: "GET", path: "/erasure-receipts", summary: "GDPR erasure receipts", tag: "Audit", message: "Receipts retrieved", handler: ({ core, actor }) => ({ receipts: core.erasure.receipts(actor) }) }),
   route({
     method: "GET",

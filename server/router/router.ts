@@ -2,11 +2,13 @@
 // keeps connections alive, passes WebSocket upgrades (http-proxy-3 does the HTTP work; nothing here
 // parses HTTP). Scale to zero: a request for a stopped tenant wakes it (once, however many requests
 // arrive together) and waits until its app port accepts; a tenant idle past its timeout is stopped.
+import { timingSafeEqual } from "node:crypto";
 import http from "node:http";
 import net from "node:net";
 import { Readable, type Duplex } from "node:stream";
 import { createProxyServer } from "http-proxy-3";
 import type { Core, RouteTarget } from "../core/core";
+import { hostName } from "../shared/hostnames";
 import { dropForwarding, normalizeAddress } from "../web/forwarded";
 import { sendProblem } from "./pages";
 
@@ -25,9 +27,17 @@ export interface RouterOptions {
   /** Upstream timeout for a proxied request (no bytes for this long: 502/504). */
   upstreamTimeoutMs: number;
   maxBodyBytes: number;
-  /** How long a label → target lookup is trusted. */
+  /** How long a host → target lookup is trusted. */
   cacheMs: number;
+  /**
+   * Caddy in front: the secret it sends in PROXY_HEADER, and the port clients reached it on. Only a
+   * loopback peer that presents the secret may tell the router the client's address and scheme.
+   */
+  proxy?: { secret: string; publicPort: number };
 }
+
+/** The header Caddy sets (and the router removes) to show a request came through it. */
+export const PROXY_HEADER = "x-hoody-proxy";
 
 export const DEFAULT_ROUTER_OPTIONS: RouterOptions = {
   domain: "localhost",
@@ -66,8 +76,9 @@ export class TenantRouter {
     this.server = http.createServer({ requestTimeout: opts.upstreamTimeoutMs, headersTimeout: 30_000, keepAliveTimeout: 5_000 }, (req, res) => void this.onRequest(req, res));
     this.server.on("upgrade", (req, socket, head) => void this.onUpgrade(req, socket, head));
     // Before any other listener: every request and upgrade the tenant gets carries the router's own forwarding headers.
-    this.server.prependListener("request", setForwarding);
-    this.server.prependListener("upgrade", setForwarding);
+    const forwarding = (req: http.IncomingMessage) => setForwarding(req, opts.proxy);
+    this.server.prependListener("request", forwarding);
+    this.server.prependListener("upgrade", forwarding);
   }
 
   listen(port: number, host = "0.0.0.0"): Promise<void> {
@@ -86,22 +97,12 @@ export class TenantRouter {
     await new Promise<void>((r) => this.server.close(() => r()));
   }
 
-  /** "<label>.<domain>[:port]" → label; null for the domain itself or another name. */
-  labelOf(hostHeader: string | undefined): string | null {
-    if (!hostHeader) return null;
-    const host = hostHeader.toLowerCase().replace(/:\d+$/, "").replace(/\.$/, "");
-    const suffix = `.${this.opts.domain}`;
-    if (!host.endsWith(suffix)) return null;
-    const label = host.slice(0, -suffix.length);
-    return /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(label) ? label : null;
-  }
-
-  private async target(label: string): Promise<RouteTarget | null> {
-    const hit = this.cache.get(label);
-    // A refusal is never answered from the cache: the operator may have just lifted the suspension or resumed it.
-    if (hit && Date.now() - hit.at < this.opts.cacheMs && !hit.target?.suspended && hit.target?.status !== "paused") return hit.target;
-    const target = await this.core.routing.routeTarget(label);
-    this.cache.set(label, { at: Date.now(), target });
+  private async target(host: string): Promise<RouteTarget | null> {
+    const hit = this.cache.get(host);
+    // A refusal is never answered from the cache: the operator may have just lifted the suspension, resumed it or opened the port.
+    if (hit && Date.now() - hit.at < this.opts.cacheMs && !hit.target?.suspended && hit.target?.status !== "paused" && hit.target?.portOpen !== false) return hit.target;
+    const target = await this.core.routing.routeHost(host, this.opts.domain);
+    this.cache.set(host, { at: Date.now(), target });
     return target;
   }
 
@@ -151,7 +152,7 @@ export class TenantRouter {
 
   /** Resolves the route; answers the problem itself and returns null when there is none. */
   private async route(req: http.IncomingMessage, res: http.ServerResponse | null): Promise<RouteTarget | null> {
-    const label = this.labelOf(req.headers.host);
+    const label = hostName(req.headers.host);
     const fail = (status: number, detail: string, code: string) => {
       if (res) sendProblem(req, res, status, detail, code);
       return null;
@@ -159,6 +160,7 @@ export class TenantRouter {
     if (!label) return fail(404, `No tenant answers at ${req.headers.host ?? "(no Host header)"}.`, "UNKNOWN_HOST");
     const t = await this.target(label);
     if (!t?.ip) return fail(404, `No tenant is called ${label}.`, "UNKNOWN_TENANT");
+    if (!t.portOpen) return fail(403, `Port ${t.port} of this tenant is closed to the router by its firewall; allow it from "host" to open ${label}.`, "PORT_NOT_OPEN");
     if (t.status === "deleting") return fail(410, `${label} is being deleted.`, "TENANT_GONE");
     if (t.status === "failed" || t.status === "creating") return fail(503, `${label} is ${t.status}.`, "TENANT_UNAVAILABLE");
     // Pausing is deliberate, like a suspension: a request does not resume the tenant.
@@ -196,6 +198,7 @@ export class TenantRouter {
   private async onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     try {
       // The platform's own health checks: answered here, never counted as tenant traffic.
+      if (req.url?.startsWith("/.hoody/tls-ask?") && this.fromCaddyItself(req)) return await this.answerAsk(req, res);
       if (req.url === "/.hoody/health") {
         res.writeHead(200, { "content-type": "application/json" });
         res.end(JSON.stringify({ status: "ok", uptime_s: Math.round((Date.now() - this.startedAt) / 1000) }));
@@ -218,7 +221,7 @@ export class TenantRouter {
     // A retry has no body to send (only bodyless requests are retried): an empty stream, since the
     // request's own stream was consumed by the first try.
     const body = retry ? { buffer: Readable.from([]) } : {};
-    this.proxy.web(req, res, { target: `http://${t.ip}:${t.appPort}`, proxyTimeout: this.opts.upstreamTimeoutMs, ...body }, (err) => void this.onUpstreamError(req, res, t, err as NodeJS.ErrnoException, retry));
+    this.proxy.web(req, res, { target: `http://${t.ip}:${t.port}`, proxyTimeout: this.opts.upstreamTimeoutMs, ...body }, (err) => void this.onUpstreamError(req, res, t, err as NodeJS.ErrnoException, retry));
   }
 
   /**
@@ -228,7 +231,7 @@ export class TenantRouter {
    * already consumed is told the truth and to retry.
    */
   private async onUpstreamError(req: http.IncomingMessage, res: http.ServerResponse, t: RouteTarget, err: NodeJS.ErrnoException, retried: boolean): Promise<void> {
-    const label = this.labelOf(req.headers.host) ?? "";
+    const label = hostName(req.headers.host) ?? "";
     this.cache.delete(label);
     this.ready.delete(t.id);
     const code = err.code ?? err.message;
@@ -262,10 +265,26 @@ export class TenantRouter {
       this.count(t.id);
       this.touch(t.id, +1);
       socket.once("close", () => this.touch(t.id, -1));
-      this.proxy.ws(req, socket, head, { target: `http://${t.ip}:${t.appPort}` }, () => socket.destroy());
+      this.proxy.ws(req, socket, head, { target: `http://${t.ip}:${t.port}` }, () => socket.destroy());
     } catch {
       socket.destroy();
     }
+  }
+
+  /**
+   * Caddy's on-demand TLS asks here before it gets a certificate for a name. Only Caddy's TLS module
+   * itself asks: a loopback peer with no proxy header (a client's request that Caddy proxies carries
+   * the header, and is then a request for the tenant like any other).
+   */
+  private fromCaddyItself(req: http.IncomingMessage): boolean {
+    const peer = normalizeAddress(req.socket.remoteAddress ?? "");
+    return (peer === "127.0.0.1" || peer === "::1") && !(req as { viaCaddy?: boolean }).viaCaddy && !!this.opts.proxy;
+  }
+
+  private async answerAsk(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const name = hostName(new URL(req.url ?? "/", "http://ask").searchParams.get("domain") ?? "");
+    const ok = !!name && (await this.core.routing.tlsAllowed(name));
+    res.writeHead(ok ? 200 : 403, { "content-type": "text/plain" }).end(ok ? "ok\n" : "no certificate for this name\n");
   }
 
   /** Stops running tenants whose last request is older than their idle timeout (open connections keep them up). */
@@ -305,12 +324,38 @@ function hasBody(req: http.IncomingMessage): boolean {
  * X-Forwarded-*, Forwarded or X-Real-IP could name any address, host or scheme to the tenant's app.
  * The port is the one this connection came in on (the router's, not the default 80).
  */
-export function setForwarding(req: http.IncomingMessage): void {
+export function setForwarding(req: http.IncomingMessage, proxy?: RouterOptions["proxy"]): void {
+  const viaCaddy = fromCaddy(req, proxy);
+  const client = viaCaddy ? firstForwarded(req.headers["x-forwarded-for"]) : null;
+  const proto = viaCaddy && req.headers["x-forwarded-proto"] === "https" ? "https" : null;
   dropForwarding(req.headers);
-  req.headers["x-forwarded-for"] = normalizeAddress(req.socket.remoteAddress ?? "");
-  req.headers["x-forwarded-proto"] = (req.socket as { encrypted?: boolean }).encrypted ? "https" : "http";
-  req.headers["x-forwarded-port"] = String(req.socket.localPort ?? "");
+  // The secret is between Caddy and the router: a tenant never sees it.
+  delete req.headers[PROXY_HEADER];
+  (req as { viaCaddy?: boolean }).viaCaddy = viaCaddy;
+  req.headers["x-forwarded-for"] = client ?? normalizeAddress(req.socket.remoteAddress ?? "");
+  req.headers["x-forwarded-proto"] = proto ?? ((req.socket as { encrypted?: boolean }).encrypted ? "https" : "http");
+  req.headers["x-forwarded-port"] = String(viaCaddy && proxy ? proxy.publicPort : (req.socket.localPort ?? ""));
   if (req.headers.host) req.headers["x-forwarded-host"] = req.headers.host;
+}
+
+/**
+ * Whether a request came through Caddy: a loopback peer (Caddy runs on this box) that presents the
+ * shared secret. Loopback alone is not enough, since any local process (or a tenant allowed to reach
+ * the host) can connect from there; the secret is known to Caddy's config and the router only.
+ */
+export function fromCaddy(req: http.IncomingMessage, proxy: RouterOptions["proxy"]): boolean {
+  if (!proxy) return false;
+  const peer = normalizeAddress(req.socket.remoteAddress ?? "");
+  if (peer !== "127.0.0.1" && peer !== "::1") return false;
+  const given = Buffer.from(String(req.headers[PROXY_HEADER] ?? ""));
+  const want = Buffer.from(proxy.secret);
+  return given.length === want.length && timingSafeEqual(given, want);
+}
+
+/** The client Caddy saw: the first entry of its X-Forwarded-For. */
+function firstForwarded(value: string | string[] | undefined): string | null {
+  const first = String(value ?? "").split(",")[0]?.trim();
+  return first ? normalizeAddress(first) : null;
 }
 
 /** Resolves once host:port accepts a TCP connection; rejects after timeoutMs. */

@@ -19,3 +19,13 @@ export function isReservedEnvKey(key: string): boolean {
 export function reservedEnvKeys(env: Record<string, unknown> | readonly string[]): string[] {
   return (Array.isArray(env) ? env : Object.keys(env)).filter(isReservedEnvKey);
 }
+
+/** A patch applied to an env: null removes a key, a string sets it. The current env is not changed. */
+export function mergeEnvPatch(current: Readonly<Record<string, string>>, patch: Readonly<Record<string, string | null>> = {}): Record<string, string> {
+  const merged = { ...current };
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete merged[k];
+    else merged[k] = v;
+  }
+  return merged;
+}

@@ -19,8 +19,11 @@ export type EngineErrorCode =
   | "BACKUP_NOT_FOUND"
   /** A backup's template is not on this box, or holds other files than the one it was made against. */
   | "TEMPLATE_MISMATCH"
-  /** The engine does not offer this operation (the reason is the message). */
-  | "NOT_OFFERED"
+  /** This engine cannot do what was asked (e.g. read an Incus member's storage). */
+  | "NOT_SUPPORTED"
+  /** A path inside a tenant that may not be opened: through a symlink, out of it, or not a regular file. */
+  | "PATH_REFUSED"
+  | "PATH_NOT_FOUND"
   | "SYSTEM_ERROR";
 
 export class EngineError extends Error {

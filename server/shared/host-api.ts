@@ -5,6 +5,8 @@
 import { z } from "zod";
 import {
   CreateTenantSchema,
+  type DedupRun,
+  type DedupStatus,
   type DeleteReport,
   type ExecResult,
   FirewallRuleSchema,
@@ -12,6 +14,7 @@ import {
   type HostStats,
   LimitsSchema,
   NAME_RE,
+  type PoolInfo,
   SNAPSHOT_NAME_RE,
   type SnapshotInfo,
   TEMPLATE_NAME_RE,
@@ -22,6 +25,7 @@ import {
   type TenantInfo,
   type TenantStats,
 } from "./protocol";
+import { ChangesQuerySchema, type ChangesResult, type FileContent, TenantPathSchema } from "./changes";
 
 export const BACKUP_ID_RE = /^b[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$/;
 const Id = z.object({ id: z.string().regex(TENANT_ID_RE) });
@@ -41,7 +45,8 @@ export const HOST_INPUTS = {
   "templates.list": z.object({}),
   "templates.promote": Id.extend({ name: z.string().regex(TEMPLATE_NAME_RE), settings: TemplateSettingsPatchSchema.optional() }),
   "templates.delete": z.object({ name: z.string().regex(TEMPLATE_NAME_RE) }),
-  "tenants.list": z.object({}),
+  /** running: only tenants with processes (running or paused), what the router's idle sweep needs. */
+  "tenants.list": z.object({ running: z.boolean().optional() }),
   "tenants.get": Id,
   "tenants.create": CreateTenantSchema,
   "tenants.start": Id,
@@ -61,6 +66,10 @@ export const HOST_INPUTS = {
   "tenants.exec": Id.extend({ command: z.array(z.string().max(64 * 1024)).min(1).max(256), timeoutMs: z.number().int().min(100).max(600_000).optional() }),
   "tenants.initPid": Id,
   "tenants.logs": Id.extend({ maxBytes: z.number().int().min(1).max(1024 * 1024).optional() }),
+  "pool.prepare": z.object({ template: z.string().regex(TEMPLATE_NAME_RE) }),
+  "pool.claim": CreateTenantSchema,
+  "pool.list": z.object({}),
+  "pool.discard": z.object({ template: z.string().regex(TEMPLATE_NAME_RE), keep: z.number().int().min(0).max(10_000) }),
   "snapshots.create": Id.extend({ name: z.string().regex(SNAPSHOT_NAME_RE).optional() }),
   "snapshots.list": Id,
   "snapshots.restore": Id.extend({ name: z.string().regex(SNAPSHOT_NAME_RE) }),
@@ -69,6 +78,10 @@ export const HOST_INPUTS = {
   "backups.list": Id,
   "backups.delete": Id.extend({ backup: z.string().regex(BACKUP_ID_RE) }),
   "backups.restore": Id.extend({ backup: z.string().regex(BACKUP_ID_RE) }),
+  "tenants.changes": Id.merge(ChangesQuerySchema),
+  "tenants.readFile": Id.extend({ path: TenantPathSchema }),
+  "dedup.start": z.object({ deadlineS: z.number().int().min(1).max(86_400).optional(), trigger: z.enum(["manual", "schedule"]).optional() }),
+  "dedup.status": z.object({}),
 } satisfies Record<keyof HostResults, z.ZodType>;
 
 /** Each method's result. */
@@ -92,6 +105,10 @@ export interface HostResults {
   "tenants.exec": ExecResult;
   "tenants.initPid": number | null;
   "tenants.logs": string;
+  "pool.prepare": { id: string };
+  "pool.claim": TenantInfo | null;
+  "pool.list": PoolInfo[];
+  "pool.discard": { removed: number };
   "snapshots.create": SnapshotInfo;
   "snapshots.list": SnapshotInfo[];
   "snapshots.restore": TenantInfo;
@@ -100,6 +117,10 @@ export interface HostResults {
   "backups.list": BackupInfo[];
   "backups.delete": { existed: boolean };
   "backups.restore": TenantInfo;
+  "tenants.changes": ChangesResult;
+  "tenants.readFile": FileContent;
+  "dedup.start": { run: DedupRun; started: boolean };
+  "dedup.status": DedupStatus;
 }
 
 export type HostMethodName = keyof typeof HOST_INPUTS;

@@ -25,3 +25,8 @@ export function firstFreeIp(subnet: string, used: Set<string>): string | null {
   }
   return null;
 }
+
+/** How many tenant addresses the subnet has (firstFreeIp hands out network+2 … broadcast-1). */
+export function usableAddresses(subnet: string): number {
+  return Math.max(0, cidrBlock(subnet).size - 3);
+}

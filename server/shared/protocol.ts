@@ -243,6 +243,8 @@ export interface HostStats {
   ksm: { run: boolean; pagesShared: number; pagesSharing: number; savedBytes: number; generalProfitBytes: number };
   memory: { totalBytes: number; availableBytes: number };
   tenants: { total: number; running: number };
+  /** What is left to lease (the host engine): uid ranges and addresses, each tenant and pool member holding one. */
+  capacity?: { uidRanges: { total: number; used: number }; addresses: { total: number; used: number } };
   collectedMs: number;
 }
 
@@ -281,4 +283,73 @@ export interface BackupInfo {
   /** Which operator key opens it (a hash of the key, not the key). */
   keyId: string;
   file: string;
+}
+
+/** A template's warm pool on an engine: members made and started ahead, waiting to be claimed by a create. */
+export interface PoolInfo {
+  template: string;
+  /** Started, init waiting for a claim. */
+  ready: number;
+  /** Being made. */
+  preparing: number;
+  /** What the ready members hold in memory together (their cgroups). */
+  memoryBytes: number;
+}
+
+/** One dedup pass over the pool (server/host/dedup.ts). */
+export interface DedupRun {
+  id: string;
+  /** Who asked: "manual" (API, CLI, dashboard) or "schedule". */
+  trigger: string;
+  startedAt: string;
+  finishedAt: string | null;
+  /**
+   * completed; deadline: stopped at its time bound (the next run resumes from the hash file);
+   * preempted: stopped so a subvolume could be deleted (erase, restore); failed; interrupted: the
+   * daemon stopped during it.
+   */
+  state: "running" | "completed" | "deadline" | "preempted" | "failed" | "interrupted";
+  deadlineS: number;
+  /** The pool's used bytes (statfs) before and after: what the run gave back, less what tenants wrote meanwhile. */
+  poolUsedBeforeBytes: number;
+  poolUsedAfterBytes: number | null;
+  savedBytes: number | null;
+  message: string | null;
+}
+
+/** A tenant's bytes after sharing, measured with `btrfs filesystem du` at the end of a run. */
+export interface DedupTenantAccount {
+  id: string;
+  /** What its qgroup counts (simple quotas: extents it wrote that still exist, also where others now share them). */
+  qgroupBytes: number;
+  /** Bytes its files reference, however shared. */
+  referencedBytes: number;
+  /** Referenced by its live tree alone: what erasing it frees at least (extents it shares only with its own snapshots come on top). */
+  exclusiveBytes: number;
+  /** Shared with its template, other tenants or its snapshots. */
+  sharedBytes: number;
+}
+
+export interface DedupStatus {
+  /** Whether dedup can run here (the tool is installed and the pool is BTRFS). */
+  available: boolean;
+  reason: string | null;
+  running: DedupRun | null;
+  /** Newest first. */
+  runs: DedupRun[];
+  /** Sum of savedBytes over finished runs. */
+  totalSavedBytes: number;
+  accounting: {
+    measuredAt: string;
+    tenants: DedupTenantAccount[];
+    /** Bytes the tenants' and templates' files reference in total vs the pool's data: the gap is what sharing (snapshots and dedup) saves. */
+    referencedBytes: number;
+    poolDataBytes: number;
+    /**
+     * Charged to qgroups of subvolumes already deleted: simple quotas keep an extent on the qgroup of
+     * the subvolume that wrote it until the last sharer frees it (an erased tenant's deduped files, the
+     * filesystem a restore replaced, a template's build subvolume).
+     */
+    orphanQgroupBytes: number;
+  } | null;
 }

@@ -40,6 +40,8 @@ export interface RunOptions {
   /** Called between spawn and completion; the spawn itself is synchronous (used for prctl inheritance). */
   aroundSpawn?: <T>(spawn: () => T) => T;
   maxBuffer?: number;
+  /** Aborting it kills the command (SIGTERM); the call then fails with a SysError. */
+  signal?: AbortSignal;
   /** Keep output byte-exact (exec); system tools' trailing newline is stripped by default. */
   keepFinalNewline?: boolean;
   /**
@@ -69,6 +71,7 @@ export async function run(command: string, args: readonly string[], opts: RunOpt
     maxBuffer: opts.maxBuffer ?? 16 * 1024 * 1024,
     // lxc-start -d daemonizes its monitor; it must outlive us (and it does: it re-parents).
     cleanup: true,
+    cancelSignal: opts.signal,
   };
   trace({ argv: [command, ...args] });
   const spawn = () => execa(command, [...args], options);
@@ -117,10 +120,35 @@ export async function haveCommand(command: string): Promise<boolean> {
 }
 
 /**
+ * Runs a command whose stdout is consumed as it streams (never held whole): each chunk goes to
+ * onChunk, awaited, so a slow consumer slows the producer through the pipe. The signal kills it.
+ */
+export async function runStreaming(
+  command: string,
+  args: readonly string[],
+  onChunk: (chunk: Buffer) => void | Promise<void>,
+  opts: { timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<void> {
+  trace({ argv: [command, ...args] });
+  const child = execa(command, [...args], { timeout: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, reject: false, buffer: { stdout: false, stderr: true }, cancelSignal: opts.signal, cleanup: true, stdin: "ignore" });
+  try {
+    for await (const chunk of child.stdout as AsyncIterable<Buffer>) await onChunk(chunk);
+  } catch (e) {
+    child.kill("SIGKILL");
+    await child;
+    throw e;
+  }
+  const r = await child;
+  const stderr = typeof r.stderr === "string" ? r.stderr : "";
+  if (r.isCanceled) throw new SysError(command, args, r.exitCode, "canceled", false);
+  if (r.timedOut || r.exitCode !== 0) throw new SysError(command, args, r.exitCode, stderr || (r.originalMessage ?? ""), Boolean(r.timedOut));
+}
+
+/**
  * A command whose stdin/stdout are streams the caller pipes (btrfs send/receive, tar): no buffering,
  * stderr kept for the error. `done` rejects with a SysError unless it exits 0.
  */
-export function runStreaming(command: string, args: readonly string[], opts: { stdin?: "pipe" | "ignore"; stdout?: "pipe" | "ignore"; cwd?: string; timeoutMs?: number } = {}) {
+export function runPiped(command: string, args: readonly string[], opts: { stdin?: "pipe" | "ignore"; stdout?: "pipe" | "ignore"; cwd?: string; timeoutMs?: number } = {}) {
   trace({ argv: [command, ...args] });
   const child = execa(command, [...args], { buffer: false, reject: false, stdin: opts.stdin ?? "ignore", stdout: opts.stdout ?? "pipe", stderr: "pipe", cwd: opts.cwd, timeout: opts.timeoutMs ?? 3_600_000, cleanup: true });
   let stderr = "";

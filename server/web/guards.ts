@@ -48,9 +48,9 @@ export function hostName(host: string): string {
  * "*" answers any). Unset: loopback names and addresses and HOODY_DOMAIN. The settings are passed in
  * (server/config.ts): the dashboard's client code imports this module too.
  */
-export function servedHosts(settings: { webHosts?: string; domain: string }): ReadonlySet<string> | "any" {
+export function servedHosts(settings: { webHosts?: string; domain: string; dashboardHost?: string }): ReadonlySet<string> | "any" {
   const configured = settings.webHosts;
-  const list = configured !== undefined ? configured.split(",") : ["localhost", "127.0.0.1", "::1", settings.domain];
+  const list = configured !== undefined ? configured.split(",") : ["localhost", "127.0.0.1", "::1", settings.domain, ...(settings.dashboardHost ? [settings.dashboardHost] : [])];
   const names = list.map((n) => hostName(n)).filter(Boolean);
   return names.includes("*") ? "any" : new Set(names);
 }

@@ -6,10 +6,11 @@ import http from "node:http";
 import type { Socket } from "node:net";
 import { parseArgs } from "node:util";
 import next from "next";
-import { webConfig } from "../config";
+import { dashboardHost, tlsOn, webConfig } from "../config";
 import { dropUntrustedForwarding, trustedProxies } from "./forwarded";
 import { UNREAD_BODY_DRAIN } from "../core/limits";
 import { isServedHost, SECURITY_HEADERS, servedHosts } from "./guards";
+import { serveMetrics } from "../metrics/http";
 import { withoutApiTrailingSlash } from "./paths";
 
 const settings = webConfig();
@@ -17,7 +18,8 @@ const { values } = parseArgs({ options: { port: { type: "string", short: "p", de
 const port = Number(values.port);
 const hostname = values.hostname!;
 const trusted = trustedProxies(settings.trustedProxies);
-const served = servedHosts(settings);
+// Behind Caddy the dashboard has its own name (HOODY_DASHBOARD_HOST), which it answers for too.
+const served = servedHosts({ ...settings, dashboardHost: tlsOn(settings) ? dashboardHost(settings) : undefined });
 
 const server = http.createServer();
 // A port in use must end the process (exit 1, as `next start` does), not leave it up with Next's
@@ -78,6 +80,10 @@ server.on("request", (req, res) => {
   // While stopping, kept-alive clients (a proxy's pool) are told to reconnect elsewhere.
   if (stopping) res.setHeader("connection", "close");
   if (req.url) req.url = withoutApiTrailingSlash(req.url);
+  if (req.url === "/metrics" || req.url?.startsWith("/metrics?")) {
+    void ready.then(() => serveMetrics(req, res, settings.metricsToken));
+    return;
+  }
   ready
     .then((handle) => handle(req, res))
     .catch((e: unknown) => {

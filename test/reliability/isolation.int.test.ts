@@ -94,8 +94,13 @@ beforeAll(async () => {
     apiId.set(r.body.data.engine_name, r.body.data.id);
     return tenant(r.body.data.engine_name);
   };
+  // A and B are warm-pool members claimed by their creates, C a fresh tenant: every check below
+  // holds for claimed tenants as for fresh ones, and between the two kinds.
+  expect((await s.api("PUT", "/warm-pool/mini", { size: 2 })).status).toBe(200);
+  await waitFor(async () => (await s.api("GET", "/warm-pool")).body.data.pools.find((p: any) => p.template === "mini")?.ready === 2, 30_000);
   A = await make("attacker");
   B = await make("victim");
+  expect((await s.api("PUT", "/warm-pool/mini", { size: 0 })).status).toBe(200);
   C = await make("bystander");
   for (const t of [A, B, C]) await waitFor(() => appAnswers(t).catch(() => false));
 });
@@ -194,6 +199,27 @@ describe("network isolation", () => {
     // Put A back as it was (the host's neighbour entry still has A's real MAC).
     await sh(A, `ip addr del ${B.ip}/32 dev eth0; ip link set eth0 address ${mac}`);
     await waitFor(() => appAnswers(A).catch(() => false));
+  });
+});
+
+describe("claimed from the warm pool", () => {
+  it("A and B were claimed (claiming → running), C was made fresh; each has its own hostname, env, uid range and address", async () => {
+    const statuses = async (t: TenantInfo) => (await s.api("GET", `/containers/${apiId.get(t.id)}/status-logs?sort_order=asc`)).body.data.logs.map((l: any) => l.to_status);
+    expect(await statuses(A)).toEqual(["claiming", "running"]);
+    expect(await statuses(B)).toEqual(["claiming", "running"]);
+    expect(await statuses(C)).toEqual(["running"]);
+    for (const t of [A, B, C]) {
+      expect((await sh(t, "hostname")).stdout.trim()).toBe(t.name);
+      const env = (await sh(t, "tr '\\0' '\\n' < /proc/1/environ")).stdout;
+      expect(env).toContain(`TENANT_NAME=${t.name}`);
+      expect(env).toContain(`HOODY_TENANT_ID=${t.id}`);
+      // Nothing of the pool's claim is left where the tenant can see it.
+      expect((await sh(t, "ls -A /ramdisk")).stdout.trim()).toBe("");
+    }
+    expect(new Set([A, B, C].map((t) => t.uidBase)).size).toBe(3);
+    expect(new Set([A, B, C].map((t) => t.ip)).size).toBe(3);
+    // The members that were not claimed are gone (size 0): no pool member's chain, veth or directory is left.
+    expect((await s.api("GET", "/warm-pool")).body.data.pools.find((p: any) => p.template === "mini")).toMatchObject({ size: 0, ready: 0 });
   });
 });
 

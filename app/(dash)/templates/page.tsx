@@ -6,6 +6,7 @@ import { errorText } from "~/app/_lib/errors";
 import { bytes } from "~/app/_lib/format";
 import { api } from "~/app/_lib/trpc";
 import { TEMPLATE_NAME_RE } from "~/server/shared/protocol";
+import { WarmPoolCard } from "./warm-pool";
 
 const RECIPES = ["mini", "starter"] as const;
 const NAME_RULE = "Template names are 2–41 characters: lowercase letters, digits and '-', starting with a letter.";
@@ -152,6 +153,8 @@ export default function TemplatesPage() {
             ))}
         </QueryTable>
       </Card>
+
+      <WarmPoolCard />
 
       <div className="grid gap-6 lg:grid-cols-2">
         <BuildForm />

@@ -1,4 +1,4 @@
-export const STATUSES = ["creating", "running", "paused", "stopped", "failed", "deleting"] as const;
+export const STATUSES = ["creating", "claiming", "running", "paused", "stopped", "failed", "deleting"] as const;
 export type Status = (typeof STATUSES)[number];
 
 const BADGE: Record<string, string> = {
@@ -7,6 +7,7 @@ const BADGE: Record<string, string> = {
   stopped: "bg-neutral-100 text-neutral-700 ring-neutral-500/30",
   failed: "bg-red-50 text-red-800 ring-red-600/30",
   creating: "bg-amber-50 text-amber-800 ring-amber-600/30",
+  claiming: "bg-amber-50 text-amber-800 ring-amber-600/30",
   deleting: "bg-amber-50 text-amber-800 ring-amber-600/30",
 };
 const DOT: Record<string, string> = {
@@ -15,6 +16,7 @@ const DOT: Record<string, string> = {
   stopped: "bg-neutral-400",
   failed: "bg-red-600",
   creating: "bg-amber-500",
+  claiming: "bg-amber-500",
   deleting: "bg-amber-500",
 };
 

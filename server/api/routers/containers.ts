@@ -1,5 +1,8 @@
 import { z } from "zod";
 import {
+  AddDomainBody,
+  ChangeContentQuery,
+  ChangesQuery,
   ContainerId,
   CopyContainerBody,
   CreateContainerBody,
@@ -12,6 +15,7 @@ import {
   UpdateContainerBody,
 } from "../../core/schemas";
 import { adminProcedure, createTRPCRouter } from "../trpc";
+import { HistoryRange } from "../../core/stats-history";
 
 const Id = z.object({ id: ContainerId });
 const Direction = z.enum(["ingress", "egress"]);
@@ -37,7 +41,7 @@ export const containersRouter = createTRPCRouter({
   delete: adminProcedure.input(Id).mutation(({ ctx, input }) => ctx.core.erasure.deleteContainer(ctx.actor, input.id)),
   exec: adminProcedure.input(ExecBody.extend({ id: ContainerId })).mutation(({ ctx, input }) => ctx.core.lifecycle.exec(ctx.actor, input.id, input)),
   logs: adminProcedure.input(Id).query(({ ctx, input }) => ctx.core.containers.logs(ctx.actor, input.id)),
-  statsHistory: adminProcedure.input(Id).query(({ ctx, input }) => ctx.core.stats.history(ctx.actor, input.id)),
+  statsHistory: adminProcedure.input(Id.extend({ range: HistoryRange.default("1h") })).query(({ ctx, input }) => ctx.core.stats.history(ctx.actor, input.id, input.range)),
   statusLogs: adminProcedure.input(Id).query(({ ctx, input }) => ctx.core.containers.statusLogs(ctx.actor, input.id)),
   snapshots: adminProcedure.input(Id).query(({ ctx, input }) => ctx.core.snapshots.list(ctx.actor, input.id)),
   createSnapshot: adminProcedure.input(CreateSnapshotBody.extend({ id: ContainerId })).mutation(({ ctx, input }) => {
@@ -46,6 +50,12 @@ export const containersRouter = createTRPCRouter({
   }),
   restoreSnapshot: adminProcedure.input(Id.extend({ name: SnapshotName })).mutation(({ ctx, input }) => ctx.core.snapshots.restore(ctx.actor, input.id, input.name)),
   deleteSnapshot: adminProcedure.input(Id.extend({ name: SnapshotName })).mutation(({ ctx, input }) => ctx.core.snapshots.delete(ctx.actor, input.id, input.name)),
+  /** The delta browser (audited: every listing and content view). */
+  changes: adminProcedure.input(ChangesQuery.extend({ id: ContainerId })).query(({ ctx, input }) => {
+    const { id, ...query } = input;
+    return ctx.core.changes.list(ctx.actor, id, query);
+  }),
+  changeContent: adminProcedure.input(ChangeContentQuery.extend({ id: ContainerId })).query(({ ctx, input }) => ctx.core.changes.content(ctx.actor, input.id, input.path)),
   firewall: adminProcedure.input(Id).query(({ ctx, input }) => ctx.core.firewall.get(ctx.actor, input.id)),
   addRule: adminProcedure.input(FirewallRuleBody.extend({ id: ContainerId, direction: Direction })).mutation(({ ctx, input }) => {
     const { id, direction, ...rule } = input;
@@ -61,4 +71,7 @@ export const containersRouter = createTRPCRouter({
     .input(Id.extend({ direction: Direction, index: z.number().int().min(0) }))
     .mutation(({ ctx, input }) => ctx.core.firewall.delete(ctx.actor, input.id, input.direction, input.index)),
   resetFirewall: adminProcedure.input(Id).mutation(({ ctx, input }) => ctx.core.firewall.reset(ctx.actor, input.id)),
+  domains: adminProcedure.input(Id).query(({ ctx, input }) => ctx.core.domains.list(ctx.actor, input.id)),
+  addDomain: adminProcedure.input(AddDomainBody.extend({ id: ContainerId })).mutation(({ ctx, input }) => ctx.core.domains.add(ctx.actor, input.id, input.hostname)),
+  removeDomain: adminProcedure.input(Id.extend({ hostname: z.string().min(1).max(253) })).mutation(({ ctx, input }) => ctx.core.domains.remove(ctx.actor, input.id, input.hostname)),
 });

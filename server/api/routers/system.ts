@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { BuildTemplateBody, CreateTokenBody, PromoteBody, TemplateName } from "../../core/schemas";
+import { BuildTemplateBody, CreateTokenBody, DedupBody, PromoteBody, TemplateName, WarmPoolSizeBody } from "../../core/schemas";
 import { adminProcedure, createTRPCRouter, publicProcedure } from "../trpc";
 
 export const templatesRouter = createTRPCRouter({
@@ -7,6 +7,8 @@ export const templatesRouter = createTRPCRouter({
   build: adminProcedure.input(BuildTemplateBody).mutation(({ ctx, input }) => ctx.core.templates.build(ctx.actor, input)),
   promote: adminProcedure.input(PromoteBody).mutation(({ ctx, input }) => ctx.core.templates.promote(ctx.actor, input)),
   get: adminProcedure.input(z.object({ name: TemplateName })).query(async ({ ctx, input }) => (await ctx.core.templates.list()).find((t) => t.name === input.name) ?? null),
+  pools: adminProcedure.query(({ ctx }) => ctx.core.warmPool.list()),
+  setPool: adminProcedure.input(WarmPoolSizeBody.extend({ template: TemplateName })).mutation(({ ctx, input }) => ctx.core.warmPool.setSize(ctx.actor, input.template, input.size)),
 });
 
 export const tokensRouter = createTRPCRouter({
@@ -28,6 +30,7 @@ export const serversRouter = createTRPCRouter({
 
 export const hostRouter = createTRPCRouter({
   overview: adminProcedure.query(({ ctx }) => ctx.core.stats.overview()),
+  capacity: adminProcedure.query(({ ctx }) => ctx.core.capacity.get(ctx.actor)),
   reconcile: adminProcedure.mutation(({ ctx }) => ctx.core.reconciler.reconcile()),
 });
 
@@ -41,4 +44,9 @@ export const authRouter = createTRPCRouter({
       ctx.core.audit.record(ctx.actor, "operator.password", null, "ok");
       return { changed: true };
     }),
+});
+
+export const dedupRouter = createTRPCRouter({
+  status: adminProcedure.query(({ ctx }) => ctx.core.dedup.status(ctx.actor)),
+  run: adminProcedure.input(DedupBody).mutation(({ ctx, input }) => ctx.core.dedup.run(ctx.actor, input)),
 });

@@ -4,11 +4,11 @@
 // EngineError codes as the host daemon and the Incus engine, so core's error mapping and
 // rollbacks run as they do against the real ones. Every call is recorded, and a test can make the
 // next call of a method fail (before or after its effect) or hold it mid-way.
+import { parseCreateTenant, patchedEnv } from "../../shared/engine-input";
+import { FakeScript } from "./script";
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import {
-  CreateTenantSchema,
-  EnvSchema,
   FirewallRuleSchema,
   LimitsSchema,
   NAME_RE,
@@ -16,7 +16,6 @@ import {
   TEMPLATE_NAME_RE,
   TemplateSettingsSchema,
   type CreateTenantInput,
-  type Env,
   type ExecResult,
   type FirewallRule,
   type HostInfo,
@@ -28,28 +27,25 @@ import {
   type TenantInfo,
   type TenantStats,
 } from "../../shared/protocol";
-import { reservedEnvKeys } from "../../shared/env";
-import { issuesText } from "../../shared/issues";
-import type { Engine, EngineCapabilities, EngineServer } from "../types";
+import type { DeltaBrowser, Engine, EngineBackups, EngineCapabilities, EngineServer } from "../types";
+import { fakeDeltas } from "./changes";
+import { FakeDedup } from "./dedup";
 import {
   DEFAULT_TEMPLATE_SETTINGS,
   fail,
   MiB,
   snapshotInfo,
+  templateInfo,
   tenantInfo,
   tenantStats,
-  unavailable,
   type ExecHandler,
-  type FakeCall,
   type FakeEngineOptions,
-  type FakeFailure,
-  type FakeMethod,
   type FakeSnapshot,
   type FakeTemplate,
   type FakeTenant,
-  type Hold,
-  type Injected,
 } from "./model";
+
+import { FakeWarmPool } from "./pool";
 
 export * from "./model";
 
@@ -57,18 +53,23 @@ export class FakeEngine implements Engine {
   readonly kind: "host" | "incus";
   readonly tenants = new Map<string, FakeTenant>();
   readonly templates = new Map<string, FakeTemplate>();
-  /** Every call in order, with its arguments (what the engine was asked). */
-  readonly calls: FakeCall[] = [];
+  /** The host engine's warm pool (Incus has none). */
+  readonly warmPool?: FakeWarmPool;
+  /** Calls recorded, failures injected, calls held: the test's controls. */
+  readonly script = new FakeScript();
   /** Answers exec; default: exit 0 with no output. Return undefined to fall back to the default. */
   onExec: ExecHandler | null = null;
+  readonly dedup = new FakeDedup(this.tenants);
   private readonly caps: EngineCapabilities;
   private readonly places: EngineServer[];
   private readonly recipes: Set<string>;
   private readonly maxTenants: number;
-  private readonly failures = new Map<FakeMethod, Injected[]>();
-  private readonly holds = new Map<FakeMethod, Hold>();
   private nextSubvolume = 256;
   private nextIp = 2;
+  /** Diffs the few files the fake keeps per tenant against its template's (or a snapshot's). */
+  // Backups need btrfs send/receive: the fake has none (core's unit tests see them refused by name).
+  readonly backups: EngineBackups = { create: noBackups, list: noBackups, delete: noBackups, restore: noBackups, import: noBackups, export: noBackups };
+  readonly deltas: DeltaBrowser = fakeDeltas((m, a, e) => this.script.run(m, a, e), (id) => this.tenant(id), (name) => this.getTemplate(name));
 
   constructor(opts: FakeEngineOptions = {}) {
     this.kind = opts.kind ?? "host";
@@ -85,6 +86,7 @@ export class FakeEngine implements Engine {
     this.recipes = new Set(opts.recipes ?? ["mini", "node"]);
     this.maxTenants = opts.maxTenants ?? Infinity;
     this.addTemplate("mini");
+    if (this.kind === "host") this.warmPool = new FakeWarmPool(this);
   }
 
   // ---------------------------------------------------------------- test controls
@@ -104,34 +106,6 @@ export class FakeEngine implements Engine {
     return tpl;
   }
 
-  /**
-   * The next call of `method` fails with `failure` (queued: several calls fail in order). `after`:
-   * its effect happens first; `skip`: that many calls succeed before it.
-   */
-  failNext(method: FakeMethod, failure: FakeFailure, opts: { message?: string; after?: boolean; skip?: number } = {}): void {
-    const q = this.failures.get(method) ?? [];
-    q.push({ failure, message: opts.message, after: opts.after ?? false, skip: opts.skip ?? 0 });
-    this.failures.set(method, q);
-  }
-
-  /**
-   * Holds the next call of `method` after its effect, before it answers: `reached` resolves when the
-   * call is held there, `release()` lets it answer. For windows such as "tenant made, row not yet written".
-   */
-  hold(method: FakeMethod): { reached: Promise<void>; release: () => void } {
-    let reached!: () => void;
-    let release!: () => void;
-    const reachedP = new Promise<void>((r) => (reached = r));
-    const releaseP = new Promise<void>((r) => (release = r));
-    this.holds.set(method, { reached, release: releaseP });
-    return { reached: reachedP, release };
-  }
-
-  /** The calls of one method, their arguments only. */
-  callsOf(method: FakeMethod): unknown[][] {
-    return this.calls.filter((c) => c.method === method).map((c) => c.args);
-  }
-
   /** The tenant (a test's handle on its state); TENANT_NOT_FOUND like the engine when there is none. */
   tenant(id: string): FakeTenant {
     return this.tenants.get(id) ?? fail("TENANT_NOT_FOUND", `tenant ${id} not found`);
@@ -149,33 +123,6 @@ export class FakeEngine implements Engine {
     return this.doCreate(input);
   }
 
-  /**
-   * Runs a method's effect under the test controls: records the call, throws an injected failure
-   * before or after the effect, and waits while a hold is set.
-   */
-  private async op<T>(method: FakeMethod, args: unknown[], effect: () => T | Promise<T>): Promise<T> {
-    this.calls.push({ method, args });
-    // Engines answer asynchronously: callers must not rely on a synchronous effect.
-    await Promise.resolve();
-    const queue = this.failures.get(method);
-    const head = queue?.[0];
-    const injected = head && head.skip-- <= 0 ? queue!.shift() : undefined;
-    const raise = (i: Injected): never => {
-      if (i.failure === "UNAVAILABLE") throw unavailable(i.message);
-      return fail(i.failure, i.message ?? `injected ${i.failure} on ${method}`);
-    };
-    if (injected && !injected.after) raise(injected);
-    const result = await effect();
-    const hold = this.holds.get(method);
-    if (hold) {
-      this.holds.delete(method);
-      hold.reached();
-      await hold.release;
-    }
-    if (injected) raise(injected);
-    return result;
-  }
-
   // ---------------------------------------------------------------- host
 
   capabilities(): EngineCapabilities {
@@ -183,7 +130,7 @@ export class FakeEngine implements Engine {
   }
 
   info(): Promise<HostInfo> {
-    return this.op("info", [], () => ({
+    return this.script.run("info", [], () => ({
       version: "fake",
       pool: { path: "/fake/pool", uuid: "00000000-0000-0000-0000-000000000000", quotaMode: "simple" as const, loopImage: null },
       cgroup: "v2" as const,
@@ -197,11 +144,11 @@ export class FakeEngine implements Engine {
   }
 
   servers(): Promise<EngineServer[]> {
-    return this.op("servers", [], () => this.places.map((p) => ({ ...p, specs: { ...p.specs } })));
+    return this.script.run("servers", [], () => this.places.map((p) => ({ ...p, specs: { ...p.specs } })));
   }
 
   stats(opts: { sync?: boolean; ids?: string[] } = {}): Promise<{ host: HostStats; tenants: TenantStats[] }> {
-    return this.op("stats", [opts], () => {
+    return this.script.run("stats", [opts], () => {
       const all = [...this.tenants.values()];
       const picked = opts.ids ? opts.ids.map((id) => this.tenants.get(id)).filter((x): x is FakeTenant => !!x) : all;
       const poolSize = 100 * 1024 * MiB;
@@ -212,6 +159,14 @@ export class FakeEngine implements Engine {
           ksm: { run: this.caps.ksm, pagesShared: 0, pagesSharing: 0, savedBytes: 0, generalProfitBytes: 0 },
           memory: { totalBytes: 8 * 1024 * MiB, availableBytes: 6 * 1024 * MiB },
           tenants: { total: all.length, running: all.filter((t) => t.state === "running" || t.state === "paused").length },
+          // As the daemon counts them: tenants and pool members each hold a uid range and an address.
+          ...(this.kind === "host" && {
+            capacity: (() => {
+              const total = Number.isFinite(this.maxTenants) ? this.maxTenants : 4096;
+              const used = all.length + (this.warmPool?.members.size ?? 0);
+              return { uidRanges: { total, used }, addresses: { total, used } };
+            })(),
+          }),
           collectedMs: 1,
         },
         tenants: picked.map((t) => tenantStats(t, !!opts.ids)),
@@ -219,56 +174,43 @@ export class FakeEngine implements Engine {
     });
   }
 
-  // ---------------------------------------------------------------- templates
-
-  private templateInfo(t: FakeTemplate): TemplateInfo {
-    return {
-      name: t.name,
-      recipe: t.recipe,
-      settings: structuredClone(t.settings),
-      subvolumeId: t.subvolumeId,
-      createdAt: t.createdAt,
-      bytes: t.bytes,
-      tenants: [...this.tenants.values()].filter((x) => x.template === t.name).length,
-    };
-  }
 
   private getTemplate(name: string): FakeTemplate {
     return this.templates.get(name) ?? fail("TEMPLATE_NOT_FOUND", `template ${name} not found`);
   }
 
   listTemplates(): Promise<TemplateInfo[]> {
-    return this.op("listTemplates", [], () => [...this.templates.values()].map((t) => this.templateInfo(t)));
+    return this.script.run("listTemplates", [], () => [...this.templates.values()].map((t) => templateInfo(t, this.tenants.values())));
   }
 
   buildTemplate(recipe: string, opts: { name?: string; onProgress?: (percent: number, message: string) => void } = {}): Promise<TemplateInfo> {
-    return this.op("buildTemplate", [recipe, { name: opts.name }], () => {
+    return this.script.run("buildTemplate", [recipe, { name: opts.name }], () => {
       if (!this.recipes.has(recipe)) fail("INVALID_INPUT", `unknown recipe ${recipe}; known: ${[...this.recipes].join(", ")}`);
       const name = opts.name ?? recipe;
       if (!TEMPLATE_NAME_RE.test(name)) fail("INVALID_INPUT", `invalid template name ${name}`);
       // An existing template of that name is returned as it is (as the daemon does).
       const existing = this.templates.get(name);
-      if (existing) return this.templateInfo(existing);
+      if (existing) return templateInfo(existing, this.tenants.values());
       opts.onProgress?.(0, "starting");
       opts.onProgress?.(100, "done");
-      return this.templateInfo(this.addTemplate(name, {}, recipe));
+      return templateInfo(this.addTemplate(name, {}, recipe), this.tenants.values());
     });
   }
 
   promote(id: string, name: string, settings: Partial<TemplateSettings> = {}): Promise<TemplateInfo> {
-    return this.op("promote", [id, name, settings], () => {
+    return this.script.run("promote", [id, name, settings], () => {
       if (!TEMPLATE_NAME_RE.test(name)) fail("INVALID_INPUT", `invalid template name ${name}`);
       const t = this.tenant(id);
       if (this.templates.has(name)) fail("ALREADY_EXISTS", `template ${name} exists`);
       const from = this.getTemplate(t.template).settings;
       const tpl = this.addTemplate(name, { ...from, appPort: t.appPort, env: t.env, limits: t.limits, ramdiskMiB: t.ramdiskMiB, firewall: t.firewall, ...settings }, null);
       tpl.files = new Map(t.files);
-      return this.templateInfo(tpl);
+      return templateInfo(tpl, this.tenants.values());
     });
   }
 
   deleteTemplate(name: string): Promise<{ existed: boolean }> {
-    return this.op("deleteTemplate", [name], () => {
+    return this.script.run("deleteTemplate", [name], () => {
       if (!this.templates.has(name)) return { existed: false };
       const users = [...this.tenants.values()].filter((t) => t.template === name).map((t) => t.id);
       if (users.length) fail("TEMPLATE_IN_USE", `template ${name} is used by ${users.length} tenant(s): ${users.slice(0, 5).join(", ")}`);
@@ -277,30 +219,25 @@ export class FakeEngine implements Engine {
     });
   }
 
-  // ---------------------------------------------------------------- tenants
 
-  listTenants(): Promise<TenantInfo[]> {
-    return this.op("listTenants", [], () => [...this.tenants.values()].map((t) => tenantInfo(t)));
+  listTenants(opts: { running?: boolean } = {}): Promise<TenantInfo[]> {
+    return this.script.run("listTenants", [opts], () => [...this.tenants.values()].filter((t) => !opts.running || t.state === "running" || t.state === "paused").map((t) => tenantInfo(t)));
   }
 
   getTenant(id: string): Promise<TenantInfo> {
-    return this.op("getTenant", [id], () => tenantInfo(this.tenant(id)));
+    return this.script.run("getTenant", [id], () => tenantInfo(this.tenant(id)));
   }
 
   createTenant(input: CreateTenantInput): Promise<TenantInfo> {
-    return this.op("createTenant", [structuredClone(input)], () => this.doCreate(input));
+    return this.script.run("createTenant", [structuredClone(input)], () => this.doCreate(input));
   }
 
   private doCreate(input: CreateTenantInput): TenantInfo {
-    const parsed = CreateTenantSchema.safeParse(input);
-    if (!parsed.success) return fail("INVALID_INPUT", issuesText(parsed.error.issues));
-    const req = parsed.data;
-    const reserved = reservedEnvKeys(req.env);
-    if (reserved.length) fail("INVALID_INPUT", `reserved env prefix HOODY_: ${reserved.join(", ")}`);
+    const req = parseCreateTenant(input);
     const tpl = this.getTemplate(req.template);
     const source = req.sourceTenant ? this.tenant(req.sourceTenant) : null;
     const snap = source && req.sourceSnapshot ? (source.snapshots.find((s) => s.name === req.sourceSnapshot) ?? fail("SNAPSHOT_NOT_FOUND", `snapshot ${req.sourceSnapshot} of ${source.id} not found`)) : null;
-    if (this.tenants.size >= this.maxTenants) fail("EXHAUSTED", `no free address (fake limit of ${this.maxTenants} tenants)`);
+    if (this.tenants.size + (this.warmPool?.members.size ?? 0) >= this.maxTenants) fail("EXHAUSTED", `no free address (fake limit of ${this.maxTenants} tenants)`);
     if (this.kind === "incus" && req.member && !this.places.some((p) => p.member === req.member)) fail("INVALID_INPUT", `no cluster member ${req.member}`);
     let id: string;
     do id = `c${randomBytes(8).toString("hex").slice(0, 10)}`;
@@ -341,7 +278,7 @@ export class FakeEngine implements Engine {
   }
 
   startTenant(id: string): Promise<TenantInfo> {
-    return this.op("startTenant", [id], () => {
+    return this.script.run("startTenant", [id], () => {
       const t = this.tenant(id);
       // Like lxc-start of a running tenant: nothing to do. A paused one stays paused.
       if (t.state === "stopped") {
@@ -353,7 +290,7 @@ export class FakeEngine implements Engine {
   }
 
   stopTenant(id: string, opts: { force?: boolean; timeoutS?: number } = {}): Promise<TenantInfo> {
-    return this.op("stopTenant", [id, opts], () => {
+    return this.script.run("stopTenant", [id, opts], () => {
       const t = this.tenant(id);
       // A paused tenant is thawed first, then stopped.
       t.state = "stopped";
@@ -362,7 +299,7 @@ export class FakeEngine implements Engine {
   }
 
   restartTenant(id: string): Promise<TenantInfo> {
-    return this.op("restartTenant", [id], () => {
+    return this.script.run("restartTenant", [id], () => {
       const t = this.tenant(id);
       t.state = "running";
       t.starts++;
@@ -371,7 +308,7 @@ export class FakeEngine implements Engine {
   }
 
   pauseTenant(id: string): Promise<TenantInfo> {
-    return this.op("pauseTenant", [id], () => {
+    return this.script.run("pauseTenant", [id], () => {
       const t = this.tenant(id);
       if (t.state !== "running") fail("INVALID_STATE", `tenant ${id} is not running${t.state === "paused" ? " (already paused)" : ""}`);
       t.state = "paused";
@@ -380,7 +317,7 @@ export class FakeEngine implements Engine {
   }
 
   resumeTenant(id: string): Promise<TenantInfo> {
-    return this.op("resumeTenant", [id], () => {
+    return this.script.run("resumeTenant", [id], () => {
       const t = this.tenant(id);
       if (t.state !== "paused") fail("INVALID_STATE", `tenant ${id} is not paused`);
       t.state = "running";
@@ -390,7 +327,7 @@ export class FakeEngine implements Engine {
 
   /** The erasure report lists what went, as the daemon's does; an unknown id is `existed: false`. */
   deleteTenant(id: string): Promise<{ id: string; existed: boolean; erased: string[] }> {
-    return this.op("deleteTenant", [id], () => {
+    return this.script.run("deleteTenant", [id], () => {
       const t = this.tenants.get(id);
       if (!t) return { id, existed: false, erased: [] };
       const erased: string[] = [];
@@ -409,25 +346,17 @@ export class FakeEngine implements Engine {
     id: string,
     patch: { env?: Record<string, string | null>; limits?: Partial<Limits>; ramdiskMiB?: number; autostart?: boolean; restart?: boolean },
   ): Promise<{ tenant: TenantInfo; restarted: boolean }> {
-    return this.op("updateTenant", [id, structuredClone(patch)], () => {
+    return this.script.run("updateTenant", [id, structuredClone(patch)], () => {
       const t = this.tenant(id);
       if (patch.autostart !== undefined && patch.autostart !== t.autostart) {
         // A boot-time choice alone never restarts the tenant.
         t.autostart = patch.autostart;
         if (patch.env === undefined && patch.limits === undefined && patch.ramdiskMiB === undefined) return { tenant: tenantInfo(t), restarted: false };
       }
-      const env: Env = { ...t.env };
-      for (const [k, v] of Object.entries(patch.env ?? {})) {
-        if (v === null) delete env[k];
-        else env[k] = v;
-      }
-      const envParsed = EnvSchema.safeParse(env);
-      if (!envParsed.success) fail("INVALID_INPUT", issuesText(envParsed.error.issues));
-      const reserved = reservedEnvKeys(env);
-      if (reserved.length) fail("INVALID_INPUT", `reserved env prefix HOODY_: ${reserved.join(", ")}`);
+      const env = patchedEnv(t.env, patch.env);
       const limits = LimitsSchema.safeParse({ ...t.limits, ...patch.limits });
       if (!limits.success) fail("INVALID_INPUT", limits.error.message);
-      t.env = envParsed.data;
+      t.env = env;
       t.limits = limits.data;
       if (patch.ramdiskMiB !== undefined) t.ramdiskMiB = patch.ramdiskMiB;
       // A paused tenant stays paused: the change applies at its next start.
@@ -438,7 +367,7 @@ export class FakeEngine implements Engine {
   }
 
   setFirewall(id: string, rules: FirewallRule[]): Promise<TenantInfo> {
-    return this.op("setFirewall", [id, structuredClone(rules)], () => {
+    return this.script.run("setFirewall", [id, structuredClone(rules)], () => {
       const parsed = z.array(FirewallRuleSchema).max(200).safeParse(rules);
       if (!parsed.success) fail("INVALID_INPUT", parsed.error.message);
       const t = this.tenant(id);
@@ -448,7 +377,7 @@ export class FakeEngine implements Engine {
   }
 
   exec(id: string, command: string[], timeoutMs?: number): Promise<ExecResult> {
-    return this.op("exec", [id, [...command], timeoutMs], () => {
+    return this.script.run("exec", [id, [...command], timeoutMs], () => {
       const t = this.tenant(id);
       if (!command.length) fail("INVALID_INPUT", "command must not be empty");
       if (t.state === "paused") fail("INVALID_STATE", `tenant ${id} is paused`);
@@ -458,13 +387,12 @@ export class FakeEngine implements Engine {
   }
 
   logs(id: string, maxBytes = 64 * 1024): Promise<string> {
-    return this.op("logs", [id, maxBytes], () => this.tenant(id).log.slice(-maxBytes));
+    return this.script.run("logs", [id, maxBytes], () => this.tenant(id).log.slice(-maxBytes));
   }
 
-  // ---------------------------------------------------------------- snapshots
 
   createSnapshot(id: string, name?: string): Promise<SnapshotInfo> {
-    return this.op("createSnapshot", [id, name], () => {
+    return this.script.run("createSnapshot", [id, name], () => {
       const snapName = name ?? `snap-${new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15)}-${1000 + Math.floor(Math.random() * 9000)}`;
       if (!SNAPSHOT_NAME_RE.test(snapName)) fail("INVALID_INPUT", `invalid snapshot name ${snapName}`);
       const t = this.tenant(id);
@@ -477,7 +405,7 @@ export class FakeEngine implements Engine {
   }
 
   restoreSnapshot(id: string, name: string): Promise<TenantInfo> {
-    return this.op("restoreSnapshot", [id, name], () => {
+    return this.script.run("restoreSnapshot", [id, name], () => {
       const t = this.tenant(id);
       const snap = t.snapshots.find((s) => s.name === name) ?? fail("SNAPSHOT_NOT_FOUND", `snapshot ${name} not found`);
       t.files = new Map(snap.files);
@@ -490,31 +418,15 @@ export class FakeEngine implements Engine {
   }
 
   deleteSnapshot(id: string, name: string): Promise<{ existed: boolean }> {
-    return this.op("deleteSnapshot", [id, name], () => {
+    return this.script.run("deleteSnapshot", [id, name], () => {
       const t = this.tenant(id);
       const before = t.snapshots.length;
       t.snapshots = t.snapshots.filter((s) => s.name !== name);
       return { existed: t.snapshots.length < before };
     });
   }
+}
 
-  // Backups need btrfs send/receive: the fake has none (core's unit tests see them refused by name).
-  createBackup(): Promise<never> {
-    return Promise.resolve().then(() => fail("NOT_OFFERED", "the fake engine has no backups"));
-  }
-  listBackups(): Promise<never> {
-    return this.createBackup();
-  }
-  deleteBackup(): Promise<never> {
-    return this.createBackup();
-  }
-  restoreBackup(): Promise<never> {
-    return this.createBackup();
-  }
-  importBackup(): Promise<never> {
-    return this.createBackup();
-  }
-  exportTenant(): Promise<never> {
-    return this.createBackup();
-  }
+function noBackups(): Promise<never> {
+  return Promise.resolve().then(() => fail("NOT_SUPPORTED", "the fake engine has no backups"));
 }

@@ -1,17 +1,14 @@
 // The fake engine's model (server/engine/fake/engine.ts): what it holds for tenants, snapshots and
 // templates, its errors (the real engines' EngineError codes), and the engine's views of them.
-import { EngineError, type EngineErrorCode } from "../../shared/errors";
+import type { EngineErrorCode } from "../../shared/errors";
 import {
   TemplateSettingsSchema,
   type ExecResult,
-  type FirewallRule,
-  type Limits,
   type SnapshotInfo,
+  type TemplateInfo,
   type TemplateSettings,
   type TenantInfo,
-  type TenantState,
   type TenantStats,
-  type Env,
 } from "../../shared/protocol";
 import type { Engine, EngineCapabilities, EngineServer } from "../types";
 
@@ -19,7 +16,7 @@ import type { Engine, EngineCapabilities, EngineServer } from "../types";
 export type FakeFailure = EngineErrorCode | "UNAVAILABLE";
 
 /** Methods of the Engine that can be recorded, failed or held. */
-export type FakeMethod = Exclude<keyof Engine, "kind" | "capabilities">;
+export type FakeMethod = Exclude<keyof Engine, "kind" | "capabilities" | "deltas" | "warmPool"> | "changes" | "readFile" | "pool.prepare" | "pool.claim" | "pool.list" | "pool.discard";
 
 export interface FakeSnapshot {
   name: string;
@@ -32,24 +29,8 @@ export interface FakeSnapshot {
 }
 
 /** A tenant as the fake holds it: its TenantInfo fields plus what the real engines keep on disk. */
-export interface FakeTenant {
-  id: string;
-  name: string;
-  template: string;
-  state: TenantState;
-  ip: string;
-  uidBase: number;
-  appPort: number;
-  env: Env;
-  limits: Limits;
-  ramdiskMiB: number;
-  ksm: boolean;
-  firewall: FirewallRule[];
-  createdAt: string;
-  subvolumeId: number;
+export interface FakeTenant extends Omit<TenantInfo, "veth" | "snapshots"> {
   snapshots: FakeSnapshot[];
-  labels: Record<string, string>;
-  member?: string;
   autostart: boolean;
   /** A few files of its filesystem (e.g. /root/.ssh/authorized_keys), copied with it like its subvolume. */
   files: Map<string, string>;
@@ -112,9 +93,7 @@ export const DEFAULT_TEMPLATE_SETTINGS: TemplateSettings = TemplateSettingsSchem
   firewall: [],
 });
 
-export function fail(code: EngineErrorCode, message: string): never {
-  throw new EngineError(code, message);
-}
+export { fail } from "../../shared/engine-input";
 /** A refused unix socket, as the host client sees a dead daemon (core maps it to ENGINE_UNAVAILABLE). */
 export function unavailable(message = "connect ECONNREFUSED /var/lib/hoody/run/hostd.sock"): Error {
   return Object.assign(new Error(message), { code: "ECONNREFUSED" });
@@ -170,4 +149,17 @@ export function tenantInfo(t: FakeTenant): TenantInfo {
 
 export function snapshotInfo(s: FakeSnapshot): SnapshotInfo {
   return { name: s.name, createdAt: s.createdAt, subvolumeId: s.subvolumeId, bytes: s.bytes };
+}
+
+/** A template as the engines describe it, with how many of `tenants` were made from it. */
+export function templateInfo(t: FakeTemplate, tenants: Iterable<FakeTenant>): TemplateInfo {
+  return {
+    name: t.name,
+    recipe: t.recipe,
+    settings: structuredClone(t.settings),
+    subvolumeId: t.subvolumeId,
+    createdAt: t.createdAt,
+    bytes: t.bytes,
+    tenants: [...tenants].filter((x) => x.template === t.name).length,
+  };
 }

@@ -2,7 +2,7 @@
 // listing cache kept fresh by lifecycle events, the bridge's addressing, Hoody's user.hoody.* keys,
 // and the error mapping into the engine's vocabulary.
 import { isReservedEnvKey } from "../../shared/env";
-import { EngineError, type EngineErrorCode, isEngineError } from "../../shared/errors";
+import { isEngineError } from "../../shared/errors";
 import { cidrBlock, intToIp } from "../../shared/ip";
 import { KeyedMutex } from "../../shared/lock";
 import type { FirewallRule, Limits, SnapshotInfo, TenantInfo } from "../../shared/protocol";
@@ -34,9 +34,9 @@ export const T = {
   labelPrefix: "user.hoody.label.",
 } as const;
 
-export function fail(code: EngineErrorCode, message: string): never {
-  throw new EngineError(code, message);
-}
+import { fail } from "../../shared/engine-input";
+
+export { fail };
 
 /** Incus errors in the engine's vocabulary (the core maps EngineError codes to API errors). */
 export function mapError(e: unknown, what: { tenant?: string; snapshot?: string } = {}): never {

@@ -15,9 +15,10 @@
 // stats.ts, template-ops.ts, tenants.ts (create), lifecycle.ts, network.ts (ACLs), snapshots.ts. This
 // class is the Engine interface over them.
 import type { CreateTenantInput, FirewallRule, Limits, TemplateSettings } from "../../shared/protocol";
-import type { Engine, EngineCapabilities } from "../types";
+import type { DeltaBrowser, Engine, EngineBackups, EngineCapabilities, EngineDedup } from "../types";
+import { incusDedup } from "./dedup";
+import { type WebConfig, webConfig } from "../../config";
 import { EngineError } from "../../shared/errors";
-import { webConfig } from "../../config";
 import { IncusClient } from "./client";
 import { IncusContext, type IncusEngineConfig } from "./context";
 import { deleteTenant, exec, logs, pauseTenant, restartTenant, resumeTenant, startTenant, stopTenant, updateTenant } from "./lifecycle";
@@ -32,12 +33,30 @@ export type { IncusEngineConfig } from "./context";
 export class IncusEngine implements Engine {
   readonly kind = "incus" as const;
   private readonly cx: IncusContext;
+  /**
+   * Not offered: Incus's BTRFS pool is incusd's (its subvolumes under its storage path, on whichever
+   * member holds the instance), and this engine reaches Incus through its API only, which has no
+   * diff between an instance and its source. Reading that pool would need a privileged helper on
+   * every member.
+   */
+  readonly deltas: DeltaBrowser = {
+    changes: () => Promise.reject(new EngineError("NOT_SUPPORTED", "the delta browser needs the host engine: Incus's storage is not reachable through its API (which has no diff)")),
+    readFile: () => Promise.reject(new EngineError("NOT_SUPPORTED", "reading a tenant's files needs the host engine: Incus's storage is not reachable through its API")),
+  };
+  readonly dedup: EngineDedup;
+  /**
+   * Not offered: `incus export` writes a whole-instance tarball (not a delta on its image, not sealed
+   * with the operator's key, not restorable on the host engine), so backups are refused by name here
+   * rather than offered with other guarantees.
+   */
+  readonly backups: EngineBackups = { create: notOffered, list: notOffered, delete: notOffered, restore: notOffered, import: notOffered, export: notOffered };
 
   constructor(
     readonly client: IncusClient,
     readonly config: IncusEngineConfig,
   ) {
     this.cx = new IncusContext(client, config);
+    this.dedup = incusDedup(this.cx);
   }
 
   capabilities(): EngineCapabilities {
@@ -138,40 +157,18 @@ export class IncusEngine implements Engine {
     return deleteSnapshot(this.cx, id, name);
   }
 
-  // `incus export` writes a whole-instance tarball (not a delta on its image, not sealed with the
-  // operator's key, not restorable on the host engine), so backups are refused by name here rather
-  // than offered with other guarantees.
-  createBackup(): Promise<never> {
-    return notOffered();
-  }
-  listBackups(): Promise<never> {
-    return notOffered();
-  }
-  deleteBackup(): Promise<never> {
-    return notOffered();
-  }
-  restoreBackup(): Promise<never> {
-    return notOffered();
-  }
-  importBackup(): Promise<never> {
-    return notOffered();
-  }
-  exportTenant(): Promise<never> {
-    return notOffered();
-  }
-
   close(): void {
     this.cx.close();
   }
 }
 
 function notOffered(): Promise<never> {
-  return Promise.reject(new EngineError("NOT_OFFERED", "backups, import and export are offered on the host engine only: on Incus use `incus export`/`incus import` (a whole-instance tarball, not sealed with Hoody's backup key)"));
+  return Promise.reject(new EngineError("NOT_SUPPORTED", "backups, import and export are offered on the host engine only: on Incus use `incus export`/`incus import` (a whole-instance tarball, not sealed with Hoody's backup key)"));
 }
 
 /** The engine from HOODY_INCUS_* settings (server/config.ts; server/core/instance.ts uses it when HOODY_ENGINE=incus). */
-export function incusEngineFromEnv(env: Record<string, string | undefined>): IncusEngine {
-  const { incus, cacheDir, stopTimeoutS } = webConfig(env);
+export function incusEngine(config: WebConfig = webConfig()): IncusEngine {
+  const { incus, cacheDir, stopTimeoutS } = config;
   const client = IncusClient.fromFiles({
     socketPath: incus.url ? undefined : incus.socket,
     url: incus.url,

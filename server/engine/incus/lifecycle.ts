@@ -1,8 +1,9 @@
 // A tenant's run state and settings on Incus: start, stop, pause, update, delete, exec, logs.
-import { isReservedEnvKey, reservedEnvKeys } from "../../shared/env";
+import { patchedEnv } from "../../shared/engine-input";
+import { isReservedEnvKey, } from "../../shared/env";
 import { isEngineError } from "../../shared/errors";
 import { issuesText } from "../../shared/issues";
-import { EnvSchema, LimitsSchema, type ExecResult, type Limits, type TenantInfo } from "../../shared/protocol";
+import { LimitsSchema, type ExecResult, type Limits, type TenantInfo } from "../../shared/protocol";
 import { IncusApiError } from "./client";
 import type { IncusInstanceFull } from "./types";
 import { type IncusContext, T, UID_RANGE, fail, isUp, mapError } from "./context";
@@ -110,21 +111,13 @@ export async function updateTenant(
       inst.config = config;
     }
     const info = cx.tenantInfo(inst);
-    const env: Record<string, string> = { ...info.env };
-    for (const [k, v] of Object.entries(patch.env ?? {})) {
-      if (v === null) delete env[k];
-      else env[k] = v;
-    }
-    const envParsed = EnvSchema.safeParse(env);
-    if (!envParsed.success) fail("INVALID_INPUT", issuesText(envParsed.error.issues));
-    const reserved = reservedEnvKeys(env);
-    if (reserved.length) fail("INVALID_INPUT", `reserved env prefix HOODY_: ${reserved.join(", ")}`);
+    const env = patchedEnv(info.env, patch.env);
     const limits = LimitsSchema.safeParse({ ...info.limits, ...patch.limits });
     if (!limits.success) fail("INVALID_INPUT", issuesText(limits.error.issues));
     const config: Record<string, string> = {};
     // volatile.* keys are Incus's own (it refuses their removal): carried over as they are.
     for (const [k, v] of Object.entries(inst.config)) if (!(k.startsWith("environment.") && !isReservedEnvKey(k.slice(12)))) config[k] = v;
-    for (const [k, v] of Object.entries(envParsed.data)) config[`environment.${k}`] = v;
+    for (const [k, v] of Object.entries(env)) config[`environment.${k}`] = v;
     Object.assign(config, limitsConfig(limits.data), { [T.limits]: JSON.stringify(limits.data) });
     if (patch.ramdiskMiB !== undefined) {
       const net = await cx.network();

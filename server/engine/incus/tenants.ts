@@ -1,10 +1,10 @@
 // Tenants on Incus: listing, allocation (id, address, idmap range), placement and create.
+import { parseCreateTenant } from "../../shared/engine-input";
 import { randomBytes } from "node:crypto";
-import { reservedEnvKeys } from "../../shared/env";
 import { firstFreeIp } from "../../shared/ip";
 import { issuesText } from "../../shared/issues";
 import { Revert } from "../../shared/revert";
-import { CreateTenantSchema, LimitsSchema, NAME_RE, TemplateSettingsSchema, type CreateTenantInput, type FirewallRule, type Limits, type TenantInfo } from "../../shared/protocol";
+import { LimitsSchema, NAME_RE, TemplateSettingsSchema, type CreateTenantInput, type FirewallRule, type Limits, type TenantInfo } from "../../shared/protocol";
 import { K } from "./templates";
 import type { IncusInstanceFull } from "./types";
 import { type IncusContext, T, UID_RANGE, fail, mapError } from "./context";
@@ -77,11 +77,7 @@ export async function chooseSource(cx: IncusContext, template: string, list: Inc
 }
 
 export async function createTenant(cx: IncusContext, input: CreateTenantInput): Promise<TenantInfo> {
-  const parsed = CreateTenantSchema.safeParse(input);
-  if (!parsed.success) fail("INVALID_INPUT", issuesText(parsed.error.issues));
-  const req = parsed.data;
-  const reserved = reservedEnvKeys(req.env);
-  if (reserved.length) fail("INVALID_INPUT", `reserved env prefix HOODY_: ${reserved.join(", ")}`);
+  const req = parseCreateTenant(input);
   const list = await cx.instances(true);
   const tplInst = list.find((i) => i.config[K.kind] === "template" && i.config[K.template] === req.template);
   if (!tplInst) fail("TEMPLATE_NOT_FOUND", `template ${req.template} not found`);

@@ -14,7 +14,7 @@ import { TenantMetaSchema } from "../meta.js";
 import type { BackupInfo } from "../../shared/protocol.js";
 import type { HostState } from "../state.js";
 import { Kind, Sealer, keyId, unseal } from "./sealed.js";
-import { receiveStream, sendStream, setReceived, streamParent, subvolumeUuid } from "./send-stream.js";
+import { receiveStream, sendStream, setReceived, streamParent, subvolumeUuid } from "./send-receive.js";
 import { templateFingerprint } from "./fingerprint.js";
 import { BACKUP_ID_RE } from "../../shared/host-api.js";
 

@@ -7,7 +7,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import type { Stats } from "node:fs";
 import type { Readable } from "node:stream";
-import { runStreaming } from "../../shared/sys.js";
+import { runPiped } from "../../shared/sys.js";
 import type { HostState } from "../state.js";
 import { dropWork } from "./backups.js";
 
@@ -55,7 +55,7 @@ export async function exportTenant(h: HostState, id: string): Promise<{ stream: 
   const drop = () => dropWork(h, dir);
   try {
     const files = await ownFiles(snap, h.pool.path("templates", tplName));
-    const { child, done } = runStreaming("tar", ["-c", "--null", "--no-recursion", "--numeric-owner", "-C", snap, "-T", "-"], { stdin: "pipe" });
+    const { child, done } = runPiped("tar", ["-c", "--null", "--no-recursion", "--numeric-owner", "-C", snap, "-T", "-"], { stdin: "pipe" });
     child.stdin!.end(files.map((f) => f + "\0").join(""));
     return { stream: child.stdout!, done: done.finally(drop), files: files.length };
   } catch (e) {

@@ -33,6 +33,7 @@ export async function importBackup(h: HostState, source: AsyncIterable<Buffer | 
     return await createTenant(
       h,
       { template: r.manifest.template.name, name: opts.name ?? t.name, env: t.env, limits: t.limits, ramdiskMiB: t.ramdiskMiB, ksm: t.ksm, firewall: t.firewall, start: opts.start ?? true, autostart: t.autostart, labels: opts.labels ?? {} },
+      undefined,
       {
         path: r.parts.at(-1)!,
         initCmd: t.initCmd,

@@ -15,6 +15,12 @@ export interface PoolOptions {
 }
 
 export class BtrfsPool {
+  /**
+   * Wraps every subvolume delete: the dedup runner (server/host/dedup.ts) stops a scan that may hold
+   * files of it open (the cleaner would wait for them) and starts none until the delete is done.
+   */
+  aroundDelete: <T>(fn: () => Promise<T>) => Promise<T> = (fn) => fn();
+
   private constructor(
     readonly mountPath: string,
     readonly image: string | null,
@@ -119,8 +125,10 @@ export class BtrfsPool {
       await fs.rm(p, { recursive: true, force: true });
       return;
     }
-    for (const nested of await this.nestedSubvolumes(p)) await this.deleteOneSubvolume(nested.path, nested.id);
-    await this.deleteOneSubvolume(p, await this.subvolumeId(p));
+    await this.aroundDelete(async () => {
+      for (const nested of await this.nestedSubvolumes(p)) await this.deleteOneSubvolume(nested.path, nested.id);
+      await this.deleteOneSubvolume(p, await this.subvolumeId(p));
+    });
   }
 
   private async deleteOneSubvolume(p: string, id: number): Promise<void> {
@@ -154,6 +162,39 @@ export class BtrfsPool {
       if ((await this.isSubvolume(abs)) && subvolumeIdByIoctl(abs) === Number(m[1])) found.push({ id: Number(m[1]), path: abs });
     }
     return found.sort((a, b) => b.path.split("/").length - a.path.split("/").length);
+  }
+
+  /**
+   * `btrfs filesystem du -s` of one tree: bytes its files reference, those no other file in the pool
+   * references, and those shared. Walks every file (FIEMAP), so it runs at idle priority and only
+   * where it is asked for (the dedup run's accounting), never in stats.
+   */
+  async du(p: string, timeoutMs: number, signal?: AbortSignal): Promise<{ totalBytes: number; exclusiveBytes: number; sharedBytes: number }> {
+    const out = (await run("ionice", ["-c3", "nice", "-n19", "btrfs", "filesystem", "du", "-s", "--raw", p], { timeoutMs, signal })).stdout;
+    const m = /^\s*(\d+)\s+(\d+)\s+(\d+)\s+/m.exec(out.split("\n").slice(1).join("\n"));
+    if (!m) throw new Error(`unexpected btrfs filesystem du output for ${p}: ${out.slice(0, 200)}`);
+    return { totalBytes: Number(m[1]), exclusiveBytes: Number(m[2]), sharedBytes: Number(m[3]) };
+  }
+
+  /** Bytes the pool's data block groups hold (sysfs), whatever shares them. */
+  dataBytes(): number {
+    return readSysNumber(`/sys/fs/btrfs/${this.uuid}/allocation/data/bytes_used`) ?? 0;
+  }
+
+  /**
+   * Bytes still charged to qgroups whose subvolume is gone. Simple quotas charge an extent to the
+   * subvolume that wrote it until the extent is freed: once dedup made a tenant's extent shared, its
+   * erase leaves that charge on a "squota space holder" qgroup until the last sharer frees it.
+   */
+  async orphanQgroupBytes(): Promise<number> {
+    const names = await fs.readdir(`/sys/fs/btrfs/${this.uuid}/qgroups`).catch(() => [] as string[]);
+    const live = await this.subvolumeIds();
+    let sum = 0;
+    for (const n of names) {
+      const m = /^0_(\d+)$/.exec(n);
+      if (m && Number(m[1]) >= 256 && !live.has(Number(m[1]))) sum += this.subvolumeBytes(Number(m[1]));
+    }
+    return sum;
   }
 
   qgroupExists(id: number): boolean {
@@ -196,6 +237,15 @@ export class BtrfsPool {
     await run("btrfs", ["filesystem", "sync", this.mountPath]);
   }
 
+  /**
+   * Commits the pool's transaction (BTRFS_IOC_SYNC: delalloc flushed, then a commit), so a
+   * subvolume's generation includes every write made so far; on koffi's worker thread, since a
+   * commit waits for the disk. Falls back to the tool.
+   */
+  async commit(): Promise<void> {
+    if (!(await asyncIoctlOnPath(this.mountPath, BTRFS_IOC_SYNC, null))) await this.sync();
+  }
+
   async usage(): Promise<{ sizeBytes: number; usedBytes: number }> {
     const st = await fs.statfs(this.mountPath);
     const sizeBytes = st.blocks * st.bsize;
@@ -213,7 +263,10 @@ const BTRFS_IOC_INO_LOOKUP = 0xd0009412;
 const BTRFS_FIRST_FREE_OBJECTID = 256n;
 type Ioctl = (fd: number, request: number, arg: Buffer) => number;
 
-/** ioctl(request, args) on an fd of p; null when libc or p cannot be opened, else whether it succeeded. */
+/**
+ * ioctl(request, args) on an fd of p; null when libc or p cannot be opened, else whether it
+ * succeeded (a non-negative answer: GET_SUBVOL_INFO answers 1 on success on this kernel).
+ */
 function ioctlOnPath(p: string, request: number, args: Buffer): boolean | null {
   const ioctl = libcFunc<Ioctl>("int ioctl(int, unsigned long, void *)");
   if (!ioctl) return null;
@@ -224,9 +277,29 @@ function ioctlOnPath(p: string, request: number, args: Buffer): boolean | null {
     return null;
   }
   try {
-    return ioctl(fd, request, args) === 0;
+    return ioctl(fd, request, args) >= 0;
   } finally {
     closeSync(fd);
+  }
+}
+
+// BTRFS_IOC_SYNC = _IO(0x94, 8): no argument.
+const BTRFS_IOC_SYNC = 0x9408;
+
+/** An ioctl on an fd of p on koffi's worker thread; false when unavailable or failed. */
+async function asyncIoctlOnPath(p: string, request: number, args: Buffer | null): Promise<boolean> {
+  const ioctl = libcFunc<AsyncIoctl>("int ioctl(int, unsigned long, void *)");
+  if (!ioctl) return false;
+  let fd = -1;
+  try {
+    fd = openSync(p, "r");
+    const f = fd;
+    const rc = await new Promise<number>((resolve, reject) => ioctl.async(f, request, args as Buffer, (err, r) => (err ? reject(err) : resolve(r))));
+    return rc >= 0;
+  } catch {
+    return false;
+  } finally {
+    if (fd >= 0) closeSync(fd);
   }
 }
 
@@ -275,6 +348,18 @@ export function subvolumeIdByIoctl(p: string): number | null {
   if (!ioctlOnPath(p, BTRFS_IOC_INO_LOOKUP, args)) return null;
   const id = Number(args.readBigUInt64LE(0));
   return Number.isInteger(id) && id > 0 ? id : null;
+}
+
+// BTRFS_IOC_GET_SUBVOL_INFO = _IOR(0x94, 60, struct btrfs_ioctl_get_subvol_info_args), 504 bytes, on
+// an fd of the subvolume; its generation (u64 at offset 280) moves with every transaction that
+// changes the subvolume, which is what a cached change listing is checked against.
+const BTRFS_IOC_GET_SUBVOL_INFO = 0x81f8943c;
+
+/** The subvolume's generation (BTRFS transaction id of its last change); null when the ioctl is unavailable. */
+export function subvolumeGeneration(p: string): number | null {
+  const args = Buffer.alloc(504);
+  if (!ioctlOnPath(p, BTRFS_IOC_GET_SUBVOL_INFO, args)) return null;
+  return Number(args.readBigUInt64LE(280));
 }
 
 // BTRFS_IOC_QGROUP_LIMIT = _IOR(0x94, 43, struct btrfs_ioctl_qgroup_limit_args { u64 qgroupid;

@@ -96,6 +96,14 @@ export class Firewall {
     await this.apply(this.tenantScript(tenant));
   }
 
+  /**
+   * Many tenants' chains (the daemon's start): a few hundred per transaction, where one transaction
+   * each cost a library call per tenant (10,000 at start on a full box).
+   */
+  async setTenants(tenants: NftTenant[], perTransaction = 250): Promise<void> {
+    for (let i = 0; i < tenants.length; i += perTransaction) await this.apply(tenants.slice(i, i + perTransaction).map((t) => this.tenantScript(t)).join(""));
+  }
+
   tenantScript({ id, veth, ip, rules, conntrackMax }: NftTenant): string {
     const t = `inet ${this.table}`;
     const eg = `eg_${id}`;

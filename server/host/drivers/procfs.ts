@@ -10,7 +10,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { libcFunc } from "../ffi.js";
 import { run } from "../../shared/sys.js";
-import { mountPoints } from "../mountinfo.js";
+import { isMountPoint, mountPoints } from "../mountinfo.js";
 
 export const TENANT_PROC_HOOK = path.join(import.meta.dirname, "tenant-proc.hook.sh");
 const MS_NOSUID = 2;
@@ -35,7 +35,9 @@ export class TenantProcs {
    */
   async release(id: string): Promise<boolean> {
     const p = this.point(id);
-    const under = () => [...mountPoints()].some((m) => m === p || m.startsWith(p + "/") || m.startsWith(p + ".stage"));
+    // Stat first: nothing mounted at the point or its stage (the usual case) needs no read of the
+    // mount table, which grows with the tenants on the box. Mounts under the point come only with it.
+    const under = () => (isMountPoint(p) || isMountPoint(`${p}.stage`)) && [...mountPoints()].some((m) => m === p || m.startsWith(p + "/") || m.startsWith(p + ".stage"));
     const was = under();
     for (let i = 0; i < 8 && under(); i++) {
       // One lazy detach takes a whole tree (umount -R trips over mounts their parents took along).

@@ -6,7 +6,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { libcFunc } from "../ffi.js";
 import { run } from "../../shared/sys.js";
-import { mountPoints } from "../mountinfo.js";
+import { isMountPoint } from "../mountinfo.js";
 
 const MS_NOSUID = 2;
 const MS_NODEV = 4;
@@ -42,14 +42,12 @@ export class Ramdisks {
   /** Where the tenant's tmpfs is (or will be) mounted. */
   path(id: string): string {
     const legacy = this.gate(id);
-    return mountPoints().has(legacy) ? legacy : path.join(legacy, "fs");
+    return isMountPoint(legacy) ? legacy : path.join(legacy, "fs");
   }
 
   mounted(id: string): boolean {
-    // One read of the mount table for both places (path() would read it a second time).
-    const points = mountPoints();
     const legacy = this.gate(id);
-    return points.has(legacy) || points.has(path.join(legacy, "fs"));
+    return isMountPoint(legacy) || isMountPoint(path.join(legacy, "fs"));
   }
 
   /**

@@ -11,7 +11,7 @@ import path from "node:path";
 import koffi from "koffi";
 import { libcFunc } from "../ffi.js";
 import { run } from "../../shared/sys.js";
-import { mountPoints } from "../mountinfo.js";
+import { isMountPoint, mountPoints } from "../mountinfo.js";
 
 const SYS_OPEN_TREE = 428;
 const SYS_MOVE_MOUNT = 429;
@@ -54,8 +54,7 @@ export class Shares {
 
   /** Mounts every share of the tenant that is not mounted yet: idmapped to its range, read-only, nodev. */
   async ensure(id: string, uidBase: number, uidCount: number, shares: Share[]): Promise<void> {
-    const mounted = mountPoints();
-    const missing = shares.filter((s) => !mounted.has(this.path(id, s.containerPath)));
+    const missing = shares.filter((s) => !isMountPoint(this.path(id, s.containerPath)));
     if (!missing.length) return;
     await fs.mkdir(this.dir, { recursive: true, mode: 0o711 });
     await fs.mkdir(path.join(this.dir, id), { recursive: true, mode: 0o711 });

@@ -1,6 +1,7 @@
 "use client";
-// One tenant: header with URL and lifecycle buttons, live stats and history, environment, snapshots,
-// firewall, audit events, app log, and GDPR erasure (opened on load with ?erase=1).
+// One tenant: header with URL and lifecycle buttons, then two tabs: Overview (live stats and history,
+// environment, snapshots, firewall, audit events, app log, GDPR erasure, opened on load with
+// ?erase=1) and Changes (the delta browser; ?tab=changes).
 import Link from "next/link";
 import { useParams, usePathname, useSearchParams } from "next/navigation";
 import { Suspense, useEffect, useState } from "react";
@@ -10,6 +11,8 @@ import { api } from "~/app/_lib/trpc";
 import { Breadcrumb } from "../_components/breadcrumb";
 import type { Container, Receipt } from "../_components/types";
 import { AuditSection, LogSection } from "./_components/activity";
+import { ChangesSection } from "./_components/changes";
+import { DomainsSection } from "./_components/domains";
 import { EnvSection } from "./_components/env";
 import { EraseDialog, ReceiptView } from "./_components/erase";
 import { FirewallSection } from "./_components/firewall";
@@ -31,6 +34,7 @@ function Tenant() {
   const pathname = usePathname();
   const [receipt, setReceipt] = useState<{ receipt: Receipt; name: string } | null>(null);
   const [eraseOpen, setEraseOpen] = useState(search.get("erase") === "1");
+  const [tab, setTab] = useState<"overview" | "changes">(search.get("tab") === "changes" ? "changes" : "overview");
   const get = api.containers.get.useQuery({ id }, { refetchInterval: 5000, enabled: receipt === null, retry: (n, e) => !["CONTAINER_NOT_FOUND", "BAD_REQUEST"].includes(errorCode(e) ?? "") && n < 1 });
 
   const closeErase = () => {
@@ -65,29 +69,14 @@ function Tenant() {
     <div className="space-y-5">
       <Breadcrumb here={c.name} />
       <Header c={c} stale={get.isError} />
-      <StatsCards c={c} />
-      <HistoryChart id={c.id} />
-      <div className="grid grid-cols-1 items-start gap-5 lg:grid-cols-2">
-        <EnvSection c={c} />
-        <AuditSection id={c.id} />
-      </div>
-      <SnapshotsSection c={c} />
-      <BackupsSection c={c} />
-      <FirewallSection c={c} />
-      <LogSection id={c.id} />
-      <section aria-labelledby="danger-zone" className="rounded-lg border border-red-200 bg-white shadow-sm">
-        <div className="flex flex-col gap-3 p-4 sm:flex-row sm:items-center sm:justify-between">
-          <div>
-            <h2 id="danger-zone" className="text-sm font-semibold text-red-800">
-              Danger zone
-            </h2>
-            <p className="text-sm text-neutral-600">Erase this tenant and all its data for good (GDPR right to erasure). Only a receipt is kept.</p>
-          </div>
-          <Button variant="danger" onClick={() => setEraseOpen(true)}>
-            Delete tenant (GDPR)
-          </Button>
-        </div>
-      </section>
+      <Tabs
+        tab={tab}
+        onChange={(t) => {
+          setTab(t);
+          window.history.replaceState(null, "", t === "changes" ? `${pathname}?tab=changes` : pathname);
+        }}
+      />
+      {tab === "changes" ? <ChangesSection c={c} /> : <Overview c={c} onErase={() => setEraseOpen(true)} />}
       <EraseDialog
         c={c}
         open={eraseOpen}
@@ -99,6 +88,60 @@ function Tenant() {
         }}
       />
     </div>
+  );
+}
+
+function Tabs({ tab, onChange }: { tab: "overview" | "changes"; onChange: (t: "overview" | "changes") => void }) {
+  const tabs = [
+    { key: "overview", label: "Overview" },
+    { key: "changes", label: "Changes" },
+  ] as const;
+  return (
+    <div role="tablist" aria-label="Tenant views" className="flex gap-1 border-b border-neutral-200">
+      {tabs.map((t) => (
+        <button
+          key={t.key}
+          type="button"
+          role="tab"
+          aria-selected={tab === t.key}
+          className={`-mb-px rounded-t border-b-2 px-3 py-2 text-sm font-medium ${tab === t.key ? "border-blue-600 text-blue-700" : "border-transparent text-neutral-600 hover:text-neutral-900"}`}
+          onClick={() => onChange(t.key)}
+        >
+          {t.label}
+        </button>
+      ))}
+    </div>
+  );
+}
+
+function Overview({ c, onErase }: { c: Container; onErase: () => void }) {
+  return (
+    <>
+      <StatsCards c={c} />
+      <HistoryChart id={c.id} />
+      <div className="grid grid-cols-1 items-start gap-5 lg:grid-cols-2">
+        <EnvSection c={c} />
+        <AuditSection id={c.id} />
+      </div>
+      <SnapshotsSection c={c} />
+      <BackupsSection c={c} />
+      <FirewallSection c={c} />
+      <DomainsSection c={c} />
+      <LogSection id={c.id} />
+      <section aria-labelledby="danger-zone" className="rounded-lg border border-red-200 bg-white shadow-sm">
+        <div className="flex flex-col gap-3 p-4 sm:flex-row sm:items-center sm:justify-between">
+          <div>
+            <h2 id="danger-zone" className="text-sm font-semibold text-red-800">
+              Danger zone
+            </h2>
+            <p className="text-sm text-neutral-600">Erase this tenant and all its data for good (GDPR right to erasure). Only a receipt is kept.</p>
+          </div>
+          <Button variant="danger" onClick={onErase}>
+            Delete tenant (GDPR)
+          </Button>
+        </div>
+      </section>
+    </>
   );
 }
 

@@ -4,11 +4,9 @@ import { useState } from "react";
 import { btn, Button, Card, ConfirmDialog, ErrorBox, Field, HeadRow, Input, Loading, Notice, Table, tdCls, When } from "~/app/_components/ui";
 import { bytes, fmtDate } from "~/app/_lib/format";
 import { api } from "~/app/_lib/trpc";
+import { isSnapshotAlias } from "~/server/shared/api-rules";
 import type { Container, Snapshot } from "../../_components/types";
 
-// The alias rule of CreateSnapshotBody (server/core/schemas.ts), which the browser cannot import
-// (that module reaches node:crypto through ids.ts); it belongs in server/shared/protocol.ts.
-const ALIAS_RE = /^[\w.-]{1,100}$/;
 
 export function SnapshotsSection({ c }: { c: Container }) {
   const utils = api.useUtils();
@@ -53,7 +51,7 @@ export function SnapshotsSection({ c }: { c: Container }) {
     },
   });
 
-  const aliasBad = alias !== "" && !ALIAS_RE.test(alias);
+  const aliasBad = alias !== "" && !isSnapshotAlias(alias);
   const expiryNum = expiry === "" ? undefined : Number(expiry);
   const expiryBad = expiryNum !== undefined && (!Number.isInteger(expiryNum) || expiryNum < 1 || expiryNum > 3650);
   const list = snaps.data?.snapshots ?? [];

@@ -1,8 +1,8 @@
 "use client";
 // Stats cards (from containers.get, refreshed by the page every 5 s) and a small history chart.
-import type { ReactNode } from "react";
+import { type ReactNode, useState } from "react";
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
-import { Card, ErrorText, When } from "~/app/_components/ui";
+import { Button, Card, ErrorText, When } from "~/app/_components/ui";
 import { bytes, cpuSeconds, fmtDate } from "~/app/_lib/format";
 import { api } from "~/app/_lib/trpc";
 import type { Container } from "../../_components/types";
@@ -47,25 +47,41 @@ export function StatsCards({ c }: { c: Container }) {
   );
 }
 
-const time = (iso: string) => new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+const RANGES = [
+  { value: "1h", label: "1 hour", refetchMs: 15_000, tick: (iso: string) => new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) },
+  { value: "1d", label: "1 day", refetchMs: 60_000, tick: (iso: string) => new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) },
+  { value: "30d", label: "30 days", refetchMs: 300_000, tick: (iso: string) => new Date(iso).toLocaleDateString([], { month: "short", day: "numeric" }) },
+] as const;
 
+/** The server's persisted history (15 s samples for a day, 5-minute ones for a month): it survives restarts of the web server. */
 export function HistoryChart({ id }: { id: string }) {
-  const history = api.containers.statsHistory.useQuery({ id }, { refetchInterval: 5000 });
+  const [rangeValue, setRange] = useState<(typeof RANGES)[number]["value"]>("1h");
+  const range = RANGES.find((r) => r.value === rangeValue)!;
+  const history = api.containers.statsHistory.useQuery({ id, range: range.value }, { refetchInterval: range.refetchMs });
   const data = history.data ?? [];
+  const picker = (
+    <div className="flex items-center gap-1" role="group" aria-label="History range">
+      {RANGES.map((r) => (
+        <Button key={r.value} variant={r.value === range.value ? "primary" : "secondary"} className="!px-2 !py-0.5 text-xs" aria-pressed={r.value === range.value} onClick={() => setRange(r.value)}>
+          {r.label}
+        </Button>
+      ))}
+    </div>
+  );
   return (
-    <Card title="History" actions={<span className="text-xs text-neutral-500">delta disk, memory and KSM saved, sampled by the server</span>}>
+    <Card title="History" actions={picker}>
       {history.isError ? (
         <ErrorText error={`Could not load the history: ${history.error.message}`} />
       ) : data.length < 2 ? (
         <p className="flex h-[160px] items-center justify-center text-sm text-neutral-500">
-          {history.isPending ? "Loading…" : "Not enough samples yet — the chart appears after the server has taken two."}
+          {history.isPending ? "Loading…" : `Not enough history for the last ${range.label} yet — the chart needs two points (the server samples a running tenant every 15 s).`}
         </p>
       ) : (
-        <div className="h-[160px] w-full" role="img" aria-label={`History of delta disk, memory and KSM saved over ${data.length} samples`}>
+        <div className="h-[160px] w-full" role="img" aria-label={`History of delta disk, memory and KSM saved over the last ${range.label} (${data.length} points)`}>
           <ResponsiveContainer width="100%" height={160}>
             <LineChart data={data} margin={{ top: 4, right: 8, bottom: 0, left: 0 }}>
               <CartesianGrid stroke="#e5e5e5" strokeDasharray="3 3" vertical={false} />
-              <XAxis dataKey="at" tickFormatter={time} tick={{ fontSize: 11, fill: "#737373" }} minTickGap={40} />
+              <XAxis dataKey="at" tickFormatter={range.tick} tick={{ fontSize: 11, fill: "#737373" }} minTickGap={40} />
               <YAxis tickFormatter={(v: number) => bytes(v)} tick={{ fontSize: 11, fill: "#737373" }} width={76} />
               <Tooltip formatter={(v) => bytes(Number(v))} labelFormatter={(l) => (typeof l === "string" ? fmtDate(l) : String(l))} contentStyle={{ fontSize: 12 }} />
               <Legend wrapperStyle={{ fontSize: 12 }} />

@@ -4,16 +4,16 @@
 import { closeSync, openSync } from "node:fs";
 import { libcFunc } from "../ffi.js";
 import { EngineError } from "../../shared/errors.js";
-import { run, runStreaming } from "../../shared/sys.js";
+import { run, runPiped } from "../../shared/sys.js";
 
 /** `btrfs send [-p parent] subvol` as a stream of its stdout (subvol must be read-only). */
 export function sendStream(subvol: string, parent: string | null) {
-  return runStreaming("btrfs", ["send", "-q", ...(parent ? ["-p", parent] : []), subvol]);
+  return runPiped("btrfs", ["send", "-q", ...(parent ? ["-p", parent] : []), subvol]);
 }
 
 /** `btrfs receive dir`: feed the stream to child.stdin, then await done. */
 export function receiveStream(dir: string) {
-  return runStreaming("btrfs", ["receive", "-q", dir], { stdin: "pipe", stdout: "ignore" });
+  return runPiped("btrfs", ["receive", "-q", dir], { stdin: "pipe", stdout: "ignore" });
 }
 
 export async function subvolumeUuid(p: string): Promise<string> {

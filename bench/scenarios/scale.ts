@@ -1,0 +1,211 @@
+// Scale: a box with many tenants of which a tenth run. On a stack of its own (uid ranges, a /16,
+// a large sparse pool) it creates `tenants` stopped `mini` tenants through the API (the create
+// latency curve every `curveEvery`), runs `running` `starter` tenants at once, then measures with
+// all of them present: API create p50/p99 (against the same probe at 100 tenants), the tenants
+// table (page, search, sort) p50/p99, router first byte to a running tenant and wake of a stopped
+// one, one stats collection (all tenants, and the running ones only), the router's idle sweep,
+// reconcile, the host daemon's start (adoption), memory per running tenant and disk per tenant.
+// Progress is printed every `curveEvery`. The stack is removed at the end without erasing tenant by
+// tenant (that alone would take hours at 10,000; the pool image goes whole).
+// Sizes: HOODY_BENCH_SCALE_TENANTS / HOODY_BENCH_SCALE_RUNNING (default 10,000 / 1,000), or
+// --set scale.tenants=… --set scale.running=….
+import { openDb } from "../../server/db/client.js";
+import { HostClient } from "../../server/engine/host-client.js";
+import { HostEngine } from "../../server/engine/host-engine.js";
+import { Core } from "../../server/core/core.js";
+import { TestStack } from "../../testkit/stack-harness.js";
+import { log, memoryNow, round, sleep, summarize, type Summary } from "../lib/util.js";
+import path from "node:path";
+
+export interface ScaleOptions {
+  tenants: number;
+  running: number;
+  curveEvery: number;
+  /** Creates in flight while filling (the API admits HOODY_CREATE_CONCURRENCY, the rest queue). */
+  fillConcurrency: number;
+  /** Samples per probe (creates, list queries, router requests). */
+  samples: number;
+  poolSizeMiB: number;
+}
+
+export interface ScaleResult {
+  scenario: "scale";
+  options: ScaleOptions;
+  /** Stopped `mini` creates through the API, per block of curveEvery: median and p99 at that count. */
+  create_curve: { tenants: number; median_ms: number; p99_ms: number }[];
+  /** Running `mini` creates (start: true) timed at 100 tenants and with all present. */
+  create_running_ms: { at_100: Summary; at_full: Summary; ratio_p50: number };
+  /** memory_per_running_bytes: the running tenants' cgroups, mean; host_delta_per_running_bytes: MemAvailable before − after, per tenant (noisy on a shared box). */
+  run_starter: { n: number; wall_s: number; create_ms: Summary; memory_per_running_bytes: number; host_delta_per_running_bytes: number };
+  list_ms: { page: Summary; deep_page: Summary; search: Summary; sort_name: Summary };
+  router: { first_byte_running_ms: Summary; wake_stopped_ms: Summary | null; wake_errors: string[] };
+  stats: { all_collect_ms: number; all_roundtrip_ms: number; running_only_collect_ms: number; running_only_roundtrip_ms: number; tenants: number; running: number };
+  idle_sweep_ms: Summary;
+  reconcile_ms: number;
+  daemon_start: { wall_ms: number; adopt_ms: number | null };
+  disk: { pool_used_bytes: number; per_tenant_bytes: number; mean_delta_bytes: number };
+  not_measured: Record<string, string>;
+}
+
+async function timeN(n: number, fn: (i: number) => Promise<unknown>): Promise<Summary> {
+  const xs: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await fn(i);
+    xs.push(performance.now() - t0);
+  }
+  return summarize(xs);
+}
+
+export async function scale(opts: ScaleOptions): Promise<ScaleResult> {
+  const stack = await TestStack.create({ templates: ["mini", "starter"], poolSizeMiB: opts.poolSizeMiB, subnet16: true, uidRanges: opts.tenants + opts.running + 200, webEnv: { HOODY_CREATE_QUEUE: "1024" } });
+  try {
+    return await measure(stack, opts);
+  } finally {
+    log("scale: removing the stack (no per-tenant erasure)");
+    await stack.stop({ erase: false }).catch((e) => log(`scale cleanup: ${(e as Error).message}`));
+  }
+}
+
+async function measure(stack: TestStack, opts: ScaleOptions): Promise<ScaleResult> {
+  await stack.startRouter();
+  const project = (await stack.api("POST", "/projects", { alias: "scale" })).body.data.id as string;
+  let made = 0;
+  const create = async (body: Record<string, unknown>) => {
+    const r = await stack.api("POST", `/projects/${project}/containers`, { idle_timeout_s: 0, ...body });
+    if (r.status !== 201) throw new Error(`create: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
+    return r.body.data as { id: string; url: string; engine_name: string; ip: string };
+  };
+  const stoppedIds: { id: string; label: string }[] = [];
+  const curve: ScaleResult["create_curve"] = [];
+  let block: number[] = [];
+  /** Stopped mini tenants up to `target`, `fillConcurrency` in flight, the curve recorded per block. */
+  const fill = async (target: number) => {
+    let next = made;
+    const worker = async () => {
+      while (next < target) {
+        const i = next++;
+        const t0 = performance.now();
+        const c = await create({ template: "mini", name: `scale-${i}`, start: false, autostart: false });
+        block.push(performance.now() - t0);
+        stoppedIds.push({ id: c.id, label: new URL(c.url).hostname.split(".")[0]! });
+        made++;
+        if (made % opts.curveEvery === 0) {
+          const s = summarize(block);
+          curve.push({ tenants: made, median_ms: s.median, p99_ms: s.p99 });
+          block = [];
+          log(`scale: ${made} tenants (create median ${s.median} ms, p99 ${s.p99} ms)`);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: opts.fillConcurrency }, worker));
+  };
+  /** Running mini creates, timed, then deleted (untimed). */
+  const createRunning = async (tag: string) => {
+    const ids: string[] = [];
+    const s = await timeN(opts.samples, async (i) => ids.push((await create({ template: "mini", name: `probe-${tag}-${i}` })).id));
+    for (const id of ids) await stack.api("DELETE", `/containers/${id}`);
+    return s;
+  };
+
+  await fill(Math.min(100, opts.tenants));
+  const at100 = await createRunning("a");
+  await fill(opts.tenants);
+  if (block.length) curve.push({ tenants: made, ...(({ median, p99 }) => ({ median_ms: median, p99_ms: p99 }))(summarize(block)) });
+
+  log(`scale: running ${opts.running} starter at once`);
+  const memBefore = memoryNow().availableBytes;
+  const w0 = performance.now();
+  const startTimes: number[] = [];
+  const running: { id: string; label: string }[] = [];
+  let started = 0;
+  // "At once": many creates in flight (the API admits HOODY_CREATE_CONCURRENCY and queues the rest).
+  await Promise.all(
+    Array.from({ length: Math.min(opts.running, 64) }, async () => {
+      while (started < opts.running) {
+        const i = started++;
+        const t0 = performance.now();
+        const c = await create({ template: "starter", name: `run-${i}` });
+        startTimes.push(performance.now() - t0);
+        running.push({ id: c.id, label: new URL(c.url).hostname.split(".")[0]! });
+        if (running.length % opts.curveEvery === 0) log(`scale: ${running.length} starter running`);
+      }
+    }),
+  );
+  const wall = (performance.now() - w0) / 1000;
+  // Memory settles once the apps have started (their first byte answers).
+  for (const r of running.slice(0, 5)) await stack.viaRouter(r.label).catch(() => null);
+  await sleep(5000);
+  const hostDeltaPer = Math.round((memBefore - memoryNow().availableBytes) / Math.max(1, running.length));
+
+  log("scale: probes with every tenant present");
+  const atFull = await createRunning("b");
+  const q = (query: string) => async () => {
+    const r = await stack.api("GET", `/containers?${query}`);
+    if (r.status !== 200) throw new Error(`list ${query}: ${r.status}`);
+  };
+  const deep = Math.max(1, Math.floor(opts.tenants / 20 / 2));
+  const list = {
+    page: await timeN(opts.samples, q("page=1&limit=20")),
+    deep_page: await timeN(opts.samples, q(`page=${deep}&limit=20`)),
+    search: await timeN(opts.samples, (i) => q(`search=scale-${(i * 37) % Math.max(1, opts.tenants)}&limit=20`)()),
+    sort_name: await timeN(opts.samples, q("sort_by=name&sort_order=asc&limit=20")),
+  };
+  const firstByte = await timeN(opts.samples, async (i) => {
+    const r = await stack.viaRouter(running[i % running.length]!.label);
+    if (r.status !== 200) throw new Error(`router: ${r.status}`);
+  });
+  const wakeErrors: string[] = [];
+  const wakes: number[] = [];
+  for (const s of stoppedIds.slice(-Math.min(10, stoppedIds.length))) {
+    const t0 = performance.now();
+    const r = await stack.viaRouter(s.label).catch((e: Error) => ({ status: 0, body: e.message }));
+    if (r.status === 200) wakes.push(performance.now() - t0);
+    else wakeErrors.push(`${s.label}: ${r.status} ${String(r.body).slice(0, 120)}`);
+  }
+  const client = stack.host.client;
+  const t1 = performance.now();
+  const all = await client.call("host.stats", {});
+  const allRt = performance.now() - t1;
+  const runningNames = all.tenants.filter((x) => x.running).map((x) => x.id);
+  const t2 = performance.now();
+  const only = await client.call("host.stats", { ids: runningNames });
+  const onlyRt = performance.now() - t2;
+
+  // The router's idle sweep and its cost, through a Core of this process on the stack's database and daemon.
+  const core = new Core(openDb(path.join(stack.host.dir, "hoody.db")), new HostEngine(new HostClient(stack.host.env.HOODY_HOSTD_SOCKET!)), { domain: "localhost", routerPort: 8080, maxFirewallRules: 100 });
+  const sweep = await timeN(Math.min(10, opts.samples), () => core.routing.idleStates());
+  const r0 = performance.now();
+  const rec = await stack.api("POST", "/reconcile");
+  const reconcileMs = performance.now() - r0;
+  if (rec.status !== 200) log(`scale: reconcile answered ${rec.status}`);
+
+  log("scale: restarting the host daemon (adoption)");
+  await stack.host.killDaemon();
+  const before = stack.host.daemonLog.length;
+  const d0 = performance.now();
+  await stack.host.startDaemon(30 * 60_000);
+  const startWall = performance.now() - d0;
+  const adopt = /adopted \d+ tenant\(s\) in (\d+) ms/.exec(stack.host.daemonLog.slice(before))?.[1];
+
+  const runningStats = all.tenants.filter((x) => x.running);
+  const memPer = Math.round(runningStats.reduce((a, x) => a + x.memoryBytes, 0) / Math.max(1, runningStats.length));
+  const meanDelta = all.tenants.reduce((a, x) => a + x.deltaBytes, 0) / Math.max(1, all.tenants.length);
+  return {
+    scenario: "scale",
+    options: opts,
+    create_curve: curve,
+    create_running_ms: { at_100: at100, at_full: atFull, ratio_p50: round(atFull.median / at100.median, 2) },
+    run_starter: { n: running.length, wall_s: round(wall), create_ms: summarize(startTimes), memory_per_running_bytes: memPer, host_delta_per_running_bytes: hostDeltaPer },
+    list_ms: list,
+    router: { first_byte_running_ms: firstByte, wake_stopped_ms: wakes.length ? summarize(wakes) : null, wake_errors: wakeErrors },
+    stats: { all_collect_ms: round(all.host.collectedMs), all_roundtrip_ms: round(allRt), running_only_collect_ms: round(only.host.collectedMs), running_only_roundtrip_ms: round(onlyRt), tenants: all.tenants.length, running: runningNames.length },
+    idle_sweep_ms: sweep,
+    reconcile_ms: round(reconcileMs),
+    daemon_start: { wall_ms: round(startWall), adopt_ms: adopt ? Number(adopt) : null },
+    disk: { pool_used_bytes: all.host.pool.usedBytes, per_tenant_bytes: Math.round(all.host.pool.usedBytes / Math.max(1, all.tenants.length)), mean_delta_bytes: Math.round(meanDelta) },
+    not_measured: {
+      npm_run_up: "`npm run up` drives the box's own stack (/var/lib/hoody); this scenario's stack is a throwaway one. Its cost on a full box is the daemon's start (daemon_start) plus the web server's reconcile (reconcile_ms).",
+    },
+  };
+}
