@@ -4,7 +4,7 @@
 import { count, type Actor, type CoreContext } from "./context";
 import * as t from "../db/schema";
 import { eq } from "drizzle-orm";
-import { fromEngine } from "./errors";
+import { viaEngine } from "./errors";
 import type { WarmPoolService, WarmPoolView } from "./warm-pool";
 
 export interface CapacityView {
@@ -14,7 +14,7 @@ export interface CapacityView {
   memory: {
     total_bytes: number;
     available_bytes: number;
-    /** Mean memory of a running tenant now (host used memory / running), null with none running. */
+    /** Mean memory of a running tenant now (its cgroup), null with none running. */
     per_running_bytes: number | null;
     /** How many more could run at that mean, from what is available. */
     more_running: number | null;
@@ -31,14 +31,14 @@ export class CapacityService {
 
   async get(actor: Actor): Promise<CapacityView> {
     this.ctx.requireAdmin(actor);
-    const [{ host }, warm] = await Promise.all([this.ctx.engine.stats({ ids: [] }), this.warmPool.list()]).catch((e) => Promise.reject(fromEngine(e)));
+    const [{ host, tenants }, warm] = await viaEngine(Promise.all([this.ctx.engine.stats(), this.warmPool.list()]));
     const c = host.capacity;
     const left = (x: { total: number; used: number } | undefined) => (x ? { total: x.total, used: x.used, free: Math.max(0, x.total - x.used) } : null);
     const uid = left(c?.uidRanges);
     const addr = left(c?.addresses);
-    const running = host.tenants.running;
-    const usedMem = host.memory.totalBytes - host.memory.availableBytes;
-    const per = running ? Math.round(usedMem / running) : null;
+    // The running tenants' own memory (their cgroups), not the host's: the host's use includes the control plane, caches and everything else.
+    const up = tenants.filter((x) => x.running);
+    const per = up.length ? Math.round(up.reduce((sum, x) => sum + x.memoryBytes, 0) / up.length) : null;
     return {
       tenants: {
         count: count(this.ctx.db, t.containers),

@@ -7,7 +7,7 @@ import type { HostConfig } from "./config.js";
 import { BtrfsPool } from "./drivers/btrfs.js";
 import { enableKsmd } from "./drivers/ksm.js";
 import { UID_RANGE } from "./drivers/lxc.js";
-import { hostSysctlFloors, raiseHostSysctls } from "./drivers/kernel.js";
+import { fitHostSysctls } from "./drivers/kernel.js";
 import { ensureLxcfs } from "./drivers/lxcfs.js";
 import { run } from "../shared/sys.js";
 import { TENANT_ID_RE } from "../shared/protocol.js";
@@ -38,7 +38,11 @@ export async function openHost(config: HostConfig): Promise<HostState> {
   const host = new HostState(config, pool, { lxc: lxcVersion, btrfs: pool.progsVersion }, lxcfs.serving);
   await host.firewall.ensureBase();
   // After ensureBase: its conntrack rules load nf_conntrack, whose limit is one of these.
-  for (const r of await raiseHostSysctls(hostSysctlFloors(config))) console.log(`hostd: raised ${r.key} from ${r.from} to ${r.to}`);
+  const fit = await fitHostSysctls(config);
+  for (const r of fit.raised) console.log(`hostd: raised ${r.key} from ${r.from} to ${r.to}`);
+  for (const r of fit.lowered) console.warn(`hostd: ${r.key} is ${r.limit} and this kernel refuses to raise it to ${r.floor}: each tenant's ${r.share} is ${r.given} (${r.asked} asked) so that all ${config.uidRanges} tenant ranges fit beside root's reserve`);
+  // Before any tenant config is written (adoption rewrites them): tenants get the shares that fit.
+  Object.assign(config, fit.shares);
   // Each running tenant has a /32 route to its veth. Without a route for the rest of the subnet, a
   // packet for a stopped or unknown tenant address (the router racing a stop) would follow the
   // default route off the box; "unreachable" answers it on the spot instead.

@@ -1,6 +1,9 @@
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { hostConfigFromEnv } from "../config.js";
-import { hostSysctlFloors, tenantUsernsSysctls } from "./kernel.js";
+import { fitHostSysctls, hostSysctlFloors, tenantUsernsSysctls } from "./kernel.js";
 
 const defaults = hostConfigFromEnv({} as NodeJS.ProcessEnv);
 
@@ -34,5 +37,49 @@ describe("hostSysctlFloors", () => {
   it("stays within the kernel's int range", () => {
     const f = hostSysctlFloors({ ...defaults, uidRanges: 1_000_000, tenantInotifyWatches: 2 ** 31 - 1 });
     for (const v of Object.values(f)) expect(v).toBeLessThanOrEqual(2 ** 31 - 1);
+  });
+});
+
+describe("fitHostSysctls", () => {
+  /** A /proc/sys of files under a temp dir; `refuse` keys answer EACCES to a write, as a capped VM's do. */
+  async function fakeSys(values: Record<string, number>) {
+    const root = await fs.mkdtemp(path.join(os.tmpdir(), "hoody-sysctl-"));
+    for (const [k, v] of Object.entries(values)) {
+      await fs.mkdir(path.dirname(path.join(root, k)), { recursive: true });
+      await fs.writeFile(path.join(root, k), `${v}\n`);
+    }
+    return root;
+  }
+  const refusing = (refuse: RegExp) => async (file: string, value: string) => {
+    if (refuse.test(file)) throw Object.assign(new Error(`EACCES: permission denied, open '${file}'`), { code: "EACCES" });
+    await fs.writeFile(file, value);
+  };
+  const c = { ...defaults, uidRanges: 1000 };
+
+  it("raises what it may and keeps the configured shares (control: nothing refused)", async () => {
+    const root = await fakeSys({ "user/max_net_namespaces": 96_365, "fs/inotify/max_user_instances": 128 });
+    const fit = await fitHostSysctls(c, refusing(/^$/), root);
+    expect(fit.lowered).toEqual([]);
+    expect(fit.shares.tenantNamespaces).toBe(c.tenantNamespaces);
+    expect(Number(await fs.readFile(path.join(root, "user/max_net_namespaces"), "utf8"))).toBe(10_000 + 1000 * c.tenantNamespaces);
+    expect(fit.raised.map((r) => r.key).sort()).toEqual(["fs/inotify/max_user_instances", "user/max_net_namespaces"]);
+  });
+
+  it("lowers a share the kernel will not make room for, so every range fits beside root's reserve", async () => {
+    const root = await fakeSys({ "user/max_net_namespaces": 96_365, "user/max_user_namespaces": 96_365, "fs/inotify/max_user_instances": 128 });
+    const fit = await fitHostSysctls(c, refusing(/namespaces/), root);
+    const given = Math.floor((96_365 - 10_000) / 1000);
+    expect(fit.shares.tenantNamespaces).toBe(given);
+    expect(10_000 + 1000 * given).toBeLessThanOrEqual(96_365);
+    expect(fit.lowered.map((l) => [l.key, l.given])).toEqual([["user/max_user_namespaces", given], ["user/max_net_namespaces", given]]);
+    // The other limits were still raised, and the refused one is as it was.
+    expect(fit.shares.tenantInotifyInstances).toBe(c.tenantInotifyInstances);
+    expect(Number(await fs.readFile(path.join(root, "user/max_net_namespaces"), "utf8"))).toBe(96_365);
+    expect(fit.raised.map((r) => r.key)).toEqual(["fs/inotify/max_user_instances"]);
+  });
+
+  it("refuses to start when a refused limit cannot hold even one of each range's share", async () => {
+    const root = await fakeSys({ "user/max_net_namespaces": 10_500 });
+    await expect(fitHostSysctls(c, refusing(/namespaces/), root)).rejects.toThrow(/max_net_namespaces is 10500 .*HOODY_UID_RANGES/);
   });
 });
