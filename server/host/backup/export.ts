@@ -1,42 +1,39 @@
 // GDPR Art. 20 export: the tenant's own files as a tar, the template's unchanged files left out.
-// "Own" = a file, link or node not in the template, or differing from it in type, size, mtime,
-// mode, owner or link target (directories are implied by their files); read from a read-only snapshot, so the tenant keeps running and the tar is consistent.
-// (Kept separate from any send-stream parser: the delta browser has its own; the lead dedupes.)
+// "Own" = what the kernel's diff of a read-only snapshot against the template (the delta browser's,
+// host/changes.ts) says was added or modified: a file, link or node not in the template, or with
+// other data, mode, owner or xattrs (a bare mtime change is not); directories are implied by their
+// files. Read from that snapshot, so the tenant keeps running and the tar is consistent.
 import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
-import type { Stats } from "node:fs";
 import type { Readable } from "node:stream";
+import type { TreeNode } from "../../shared/changes.js";
 import { runPiped } from "../../shared/sys.js";
+import { diffTree } from "../changes.js";
 import type { HostState } from "../state.js";
 import { dropWork } from "./backups.js";
 
-type Stat = Stats;
-
-async function differs(a: Stat, aPath: string, b: Stat | null, bPath: string): Promise<boolean> {
-  if (!b) return true;
-  if (a.mode !== b.mode || a.uid !== b.uid || a.gid !== b.gid) return true;
-  if (a.isSymbolicLink()) return (await fs.readlink(aPath)) !== (await fs.readlink(bPath));
-  if (a.isFile()) return a.size !== b.size || a.mtimeMs !== b.mtimeMs;
-  return false;
-}
-
-/** Paths (relative, sorted) of the tenant's own entries in root compared with the template at base. */
-export async function ownFiles(root: string, base: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (rel: string, inBase: boolean): Promise<void> => {
-    for (const n of (await fs.readdir(path.join(root, rel))).sort()) {
-      const r = path.join(rel, n);
-      const st = await fs.lstat(path.join(root, r));
-      const bst = inBase ? await fs.lstat(path.join(base, r)).catch(() => null) : null;
-      // Directories are not listed: tar makes a file's parents on extraction, and the empty ones a
-      // tenant has are LXC's mount points (sys/devices/...), not the customer's data.
-      if (st.isDirectory()) await walk(r, inBase && bst?.isDirectory() === true);
-      else if (await differs(st, path.join(root, r), bst, path.join(base, r))) out.push(r);
+/** Paths (relative, sorted) of the tenant's own entries in the read-only snapshot `snap` compared with the template at `base`. */
+export async function ownFiles(snap: string, base: string): Promise<string[]> {
+  const out = new Set<string>();
+  const stack: [TreeNode, string][] = [[await diffTree(base, snap), ""]];
+  while (stack.length) {
+    const [n, dir] = stack.pop()!;
+    for (const c of n.children?.values() ?? []) {
+      const p = dir ? `${dir}/${c.name}` : c.name;
+      const own = c.change === "added" || c.change === "modified";
+      if (own && c.type === "dir" && c.from) {
+        // A directory moved here: the diff names the move, not what it holds; all of it is under the customer's name now.
+        for (const e of await fs.readdir(path.join(snap, p), { recursive: true, withFileTypes: true })) {
+          if (!e.isDirectory()) out.add(path.relative(snap, path.join(e.parentPath, e.name)));
+        }
+        continue;
+      }
+      if (own && c.type !== "dir") out.add(p);
+      if (c.children) stack.push([c, p]);
     }
-  };
-  await walk("", true);
-  return out;
+  }
+  return [...out].sort();
 }
 
 /** The tar stream and when it (and its snapshot's removal) finished. */
