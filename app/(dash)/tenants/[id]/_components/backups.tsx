@@ -2,7 +2,7 @@
 // Backups: take one, list, restore (confirmed in a dialog), delete, a schedule with retention, and the
 // customer's own files as a tar (GDPR Art. 20 export).
 import { useState } from "react";
-import { btn, Button, Card, ConfirmDialog, ErrorBox, Field, HeadRow, Input, Loading, Notice, Table, tdCls, When } from "~/app/_components/ui";
+import { btn, Button, Card, ConfirmDialog, ErrorBox, Field, HeadRow, Input, Loading, Notice, RestoreDeleteActions, Table, tdCls, When } from "~/app/_components/ui";
 import { bytes, fmtDate } from "~/app/_lib/format";
 import { api } from "~/app/_lib/trpc";
 import type { Container } from "../../_components/types";
@@ -101,17 +101,15 @@ export function BackupsSection({ c }: { c: Container }) {
                 <td className={tdCls}>{b.snapshots.length}</td>
                 <td className={`${tdCls} font-mono text-xs`}>{b.key_id}</td>
                 <td className={`${tdCls} text-right`}>
-                  <div className="flex justify-end gap-1">
-                    <button type="button" className={btn.small} aria-label={`Restore ${b.id}`} onClick={() => {
-                        restore.reset();
-                        setRestoring(b);
-                      }}>
-                      Restore
-                    </button>
-                    <button type="button" className={btn.smallDanger} aria-label={`Delete ${b.id}`} disabled={del.isPending} onClick={() => del.mutate({ id: c.id, backup: b.id })}>
-                      Delete
-                    </button>
-                  </div>
+                  <RestoreDeleteActions
+                    label={b.id}
+                    onRestore={() => {
+                      restore.reset();
+                      setRestoring(b);
+                    }}
+                    onDelete={() => del.mutate({ id: c.id, backup: b.id })}
+                    deleting={del.isPending && del.variables?.backup === b.id}
+                  />
                 </td>
               </tr>
             ))}

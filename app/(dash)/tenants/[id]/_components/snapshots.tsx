@@ -1,7 +1,7 @@
 "use client";
 // Snapshots: list, create (optional alias / expiry), restore (confirmed in a dialog), delete.
 import { useState } from "react";
-import { btn, Button, Card, ConfirmDialog, ErrorBox, Field, HeadRow, Input, Loading, Notice, Table, tdCls, When } from "~/app/_components/ui";
+import { Button, Card, ConfirmDialog, ErrorBox, Field, HeadRow, Input, Loading, Notice, RestoreDeleteActions, Table, tdCls, When } from "~/app/_components/ui";
 import { bytes, fmtDate } from "~/app/_lib/format";
 import { api } from "~/app/_lib/trpc";
 import { isSnapshotAlias } from "~/server/shared/api-rules";
@@ -107,23 +107,15 @@ export function SnapshotsSection({ c }: { c: Container }) {
                     <When at={s.expires_at} absolute />
                   </td>
                   <td className={`${tdCls} text-right`}>
-                    <div className="flex justify-end gap-1">
-                      <button type="button" className={btn.small} aria-label={`Restore ${s.alias ?? s.name}`} onClick={() => {
+                    <RestoreDeleteActions
+                      label={s.alias ?? s.name}
+                      onRestore={() => {
                         restore.reset();
                         setRestoring(s);
-                      }}>
-                        Restore
-                      </button>
-                      <button
-                        type="button"
-                        className={btn.smallDanger}
-                        aria-label={`Delete ${s.alias ?? s.name}`}
-                        disabled={deleting === s.name}
-                        onClick={() => del.mutate({ id: c.id, name: s.name })}
-                      >
-                        {deleting === s.name ? "Deleting…" : "Delete"}
-                      </button>
-                    </div>
+                      }}
+                      onDelete={() => del.mutate({ id: c.id, name: s.name })}
+                      deleting={deleting === s.name}
+                    />
                   </td>
                 </tr>
               ))}
