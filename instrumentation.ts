@@ -14,6 +14,8 @@ export async function register() {
   setInterval(() => void core.snapshots.expire().catch(() => undefined), 60_000).unref();
   // Grace-period erasures (e.g. a cancelled subscription) run when they are due.
   setInterval(() => void core.erasure.eraseDue().catch(() => undefined), webConfig().eraseSweepMs).unref();
+  // Scheduled backups with their retention (server/core/backups.ts); a failed one is audited and logged.
+  setInterval(() => void core.backups.runDue().catch(() => undefined), webConfig().backupSweepMs).unref();
   // Dedup of what tenants write alike, at idle priority, each run bounded (0 minutes: on demand only).
   const { dedupIntervalMin, dedupDeadlineS } = webConfig();
   if (dedupIntervalMin > 0) setInterval(() => void core.dedup.scheduled(dedupDeadlineS).catch(() => undefined), dedupIntervalMin * 60_000).unref();

@@ -13,6 +13,7 @@ import type { MetricsResult } from "./scenarios/metrics.js";
 import type { ChangesBenchResult } from "./scenarios/changes.js";
 import type { ScaleResult } from "./scenarios/scale.js";
 import type { DedupResult } from "./scenarios/dedup.js";
+import type { BackupResult } from "./scenarios/backup.js";
 
 export interface Meta {
   date: string;
@@ -33,6 +34,7 @@ export interface Results {
   changes?: ChangesBenchResult;
   scale?: ScaleResult;
   dedup?: DedupResult;
+  backup?: BackupResult;
 }
 
 export interface Target {
@@ -54,6 +56,7 @@ export async function readResults(dir: string): Promise<Results> {
     changes: await read("changes"),
     scale: await read("scale"),
     dedup: await read("dedup"),
+    backup: await read("backup"),
   };
 }
 
@@ -181,6 +184,11 @@ export function renderMarkdown(r: Results, chartDir: string): string {
       `## Stats cost: every tenant's stats in one collection\n\n${table(["tenants", "running", "in-daemon collect", "round trip (JSON over the socket)"], s.points.map((p) => [p.tenants, p.running, ms(p.collect_ms), ms(p.roundtrip_ms)]))}\n\n` +
         `Linear fit: collect ${s.fit_collect.ms_per_1000_tenants} ms per 1,000 tenants (R² ${s.fit_collect.r2}); round trip ${s.fit_roundtrip.ms_per_1000_tenants} ms per 1,000 (R² ${s.fit_roundtrip.r2}).${s.stopped_early ? ` Note: ${s.stopped_early}.` : ""}\n\n![stats](${chartDir}/stats.svg)\n`,
     );
+  }
+  if (r.backup) {
+    const b = r.backup;
+    const mib = (x: number) => `${(x / 1024 / 1024).toFixed(1)} MiB`;
+    parts.push(`## Backup and restore\n\n${table(["template", "own data", "template", "backup file", "backup", "restore in place", "import as new", "export (tar)", "checksums"], [[b.template, `${b.data_mib} MiB`, mib(b.template_bytes), mib(b.backup_bytes), ms(b.backup_ms), ms(b.restore_in_place_ms), ms(b.import_ms), `${ms(b.export_ms)}, ${mib(b.export_bytes)}`, b.checksum_ok ? "match" : "DIFFER"]])}\n`);
   }
   if (r.metrics) {
     const m = r.metrics;

@@ -1,11 +1,11 @@
 // The benchmark suite, one entry: provision (hoody vs the floor vs Incus), wake, density, stats
-// cost, GDPR delete, the changes API (delta browser), /metrics, dedup and scale, on one throwaway Hoody stack
+// cost, GDPR delete, the changes API (delta browser), /metrics, dedup, scale and backup, on one throwaway Hoody stack
 // (own pool, subnet, nft table, uid ranges; removed at the end, even on failure). Writes
 // <out>/<scenario>.json, <out>/meta.json, <out>/RESULTS.md and <out>/charts/*.svg; a full run also
 // refreshes README.md's Benchmarks section.
 //   tsx bench/run.ts                    full run (npm run bench), results in bench/results/
 //   tsx bench/run.ts --smoke --out DIR  a few seconds per scenario (npm test's bench smoke test)
-//   --only provision,wake,density,stats,delete,metrics,changes,dedup,scale   a subset (development)
+//   --only provision,wake,density,stats,delete,metrics,changes,dedup,scale,backup   a subset (development)
 //   HOODY_BENCH_SCALE_TENANTS=300 HOODY_BENCH_SCALE_RUNNING=30 --only scale   the scale scenario at a small size
 //   --set density.target=50 --set provision.templates='["mini"]'   override a count (JSON or text)
 import fs from "node:fs/promises";
@@ -26,10 +26,11 @@ import { changesLatency } from "./scenarios/changes.js";
 import { metricsScrape } from "./scenarios/metrics.js";
 import { scale } from "./scenarios/scale.js";
 import { dedupScenario } from "./scenarios/dedup.js";
+import { backupScenario } from "./scenarios/backup.js";
 import { updateReadme, writeReport, type Meta } from "./report.js";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
-const SCENARIOS = ["provision", "wake", "density", "stats", "delete", "metrics", "changes", "dedup", "scale"] as const;
+const SCENARIOS = ["provision", "wake", "density", "stats", "delete", "metrics", "changes", "dedup", "scale", "backup"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 function parseArgs(argv: string[]) {
@@ -69,6 +70,7 @@ const FULL = {
   metrics: { tenants: 1000, scrapes: 30 },
   changes: { files: 100_000, repeats: 5 },
   dedup: { template: "starter", n: 100, sharedMiB: 20, files: 20, ownMiB: 1, creates: 20 },
+  backup: { template: "starter", dataMiB: 50 },
   stack: { poolSizeMiB: 32768, subnet16: true, uidRanges: 1100 },
   // On a stack of its own; sizes from the environment so the full run can be sized to the box.
   scale: { tenants: Number(process.env.HOODY_BENCH_SCALE_TENANTS ?? 10_000), running: Number(process.env.HOODY_BENCH_SCALE_RUNNING ?? 1000), curveEvery: 1000, fillConcurrency: 8, samples: 50, poolSizeMiB: 65536 },
@@ -82,6 +84,7 @@ const SMOKE: typeof FULL = {
   metrics: { tenants: 20, scrapes: 3 },
   changes: { files: 200, repeats: 1 },
   dedup: { template: "mini", n: 3, sharedMiB: 4, files: 4, ownMiB: 1, creates: 2 },
+  backup: { template: "mini", dataMiB: 2 },
   stack: { poolSizeMiB: 4096, subnet16: false, uidRanges: 0 },
   scale: { tenants: 20, running: 3, curveEvery: 10, fillConcurrency: 4, samples: 3, poolSizeMiB: 4096 },
 };
@@ -153,6 +156,7 @@ async function main() {
     await run("wake", () => wake(stack, project, cfg.wake.templates, cfg.wake.n));
     await run("delete", () => gdprDelete(stack, project, cfg.delete));
     await run("changes", () => changesLatency(stack, project, cfg.changes));
+    await run("backup", () => backupScenario(stack, project, cfg.backup));
 
     let earlier: StatsPoint[] = [];
     await run("density", async () => {

@@ -61,6 +61,10 @@ export const WebConfigSchema = z.object({
   idleSweepMs: z.coerce.number().int().positive().optional(),
   /** HOODY_ERASE_SWEEP_MS: how often grace-period erasures that are due run. */
   eraseSweepMs: ms(30_000),
+  /** HOODY_BACKUP_IMPORT_MAX_MIB: the largest backup file an import takes (counted while it streams). */
+  backupImportMaxMiB: z.coerce.number().int().positive().default(64 * 1024),
+  /** HOODY_BACKUP_SWEEP_MS: how often due backup schedules run. */
+  backupSweepMs: ms(60_000),
   /**
    * HOODY_DEDUP_INTERVAL_MIN: minutes between scheduled dedup runs (0: none, only on demand);
    * HOODY_DEDUP_DEADLINE_S: the time bound of a scheduled run (the next resumes where it stopped).
@@ -148,6 +152,8 @@ const VARS: Record<Exclude<keyof WebConfig, "incus">, string> = {
   routerHost: "HOODY_ROUTER_HOST",
   idleSweepMs: "HOODY_IDLE_SWEEP_MS",
   eraseSweepMs: "HOODY_ERASE_SWEEP_MS",
+  backupImportMaxMiB: "HOODY_BACKUP_IMPORT_MAX_MIB",
+  backupSweepMs: "HOODY_BACKUP_SWEEP_MS",
   dedupIntervalMin: "HOODY_DEDUP_INTERVAL_MIN",
   dedupDeadlineS: "HOODY_DEDUP_DEADLINE_S",
   scriptsDir: "HOODY_SCRIPTS_DIR",

@@ -52,7 +52,7 @@ export class TestStack {
     readonly adminPassword: string,
   ) {}
 
-  static async create(opts: { poolSizeMiB?: number; templates?: string[]; port?: number; routerPort?: number; subnet16?: boolean; uidRanges?: number; webEnv?: Record<string, string>; engine?: "host" | "incus"; bindHost?: string; env?: Record<string, string> } = {}): Promise<TestStack> {
+  static async create(opts: { poolSizeMiB?: number; templates?: string[]; port?: number; routerPort?: number; subnet16?: boolean; uidRanges?: number; webEnv?: Record<string, string>; hostEnv?: Record<string, string>; engine?: "host" | "incus"; bindHost?: string; env?: Record<string, string> } = {}): Promise<TestStack> {
     await fs.stat(path.join(ROOT, NEXT_DIST, "BUILD_ID")).catch(() => {
       throw new Error(`no ${NEXT_DIST} build: run \`npm run build:test\` (npm test does)`);
     });

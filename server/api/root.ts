@@ -1,4 +1,5 @@
 // All tRPC routers, assembled (one per domain), and the server-side caller factory.
+import { backupsRouter } from "./routers/backups";
 import { containersRouter } from "./routers/containers";
 import { projectsRouter } from "./routers/projects";
 import { scriptsRouter } from "./routers/scripts";
@@ -7,6 +8,7 @@ import { createCallerFactory, createTRPCRouter } from "./trpc";
 
 export const appRouter = createTRPCRouter({
   containers: containersRouter,
+  backups: backupsRouter,
   projects: projectsRouter,
   templates: templatesRouter,
   tokens: tokensRouter,

@@ -10,15 +10,21 @@ export function payloadTooLarge(limit: number): CoreError {
 
 /** Reads at most `limit` bytes of the body; more (declared or streamed) throws 413 PAYLOAD_TOO_LARGE. */
 export async function readBody(req: Request, limit: number): Promise<Buffer> {
+  const chunks: Uint8Array[] = [];
+  for await (const c of boundedBody(req, limit)) chunks.push(c);
+  return Buffer.concat(chunks);
+}
+
+/** The body as a stream counted while it flows: past `limit` bytes (declared or streamed) it throws 413. */
+export async function* boundedBody(req: Request, limit: number): AsyncGenerator<Uint8Array> {
   const declared = req.headers.get("content-length");
   if (declared !== null && Number(declared) > limit) throw payloadTooLarge(limit);
-  if (!req.body) return Buffer.alloc(0);
+  if (!req.body) return;
   const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
     const { done, value } = await reader.read();
-    if (done) break;
+    if (done) return;
     size += value.byteLength;
     if (size > limit) {
       // Released, not cancelled: cancelling destroys the socket under the 413 (the client would see a
@@ -26,7 +32,6 @@ export async function readBody(req: Request, limit: number): Promise<Buffer> {
       reader.releaseLock();
       throw payloadTooLarge(limit);
     }
-    chunks.push(value);
+    yield value;
   }
-  return Buffer.concat(chunks);
 }

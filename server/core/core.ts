@@ -7,6 +7,7 @@ import type { Db } from "../db/client";
 import type { Engine } from "../engine/types";
 import { createAdmission, type Admission } from "./admission";
 import { AuditService } from "./audit-log";
+import { BackupService } from "./backups";
 import { ChangesService } from "./changes";
 import { ContainerService } from "./containers";
 import { DedupService } from "./dedup";
@@ -45,6 +46,7 @@ export class Core {
   readonly provisioning: ProvisioningService;
   readonly lifecycle: LifecycleService;
   readonly snapshots: SnapshotService;
+  readonly backups: BackupService;
   /** The delta browser: what a tenant changed relative to its template or a snapshot. */
   readonly changes: ChangesService;
   readonly firewall: FirewallService;
@@ -73,6 +75,7 @@ export class Core {
     this.capacity = new CapacityService(ctx, this.warmPool);
     this.provisioning = new ProvisioningService(ctx, this.containers, this.servers, this.snapshots, this.warmPool);
     this.lifecycle = new LifecycleService(ctx, this.containers);
+    this.backups = new BackupService(ctx, this.containers, this.provisioning);
     this.firewall = new FirewallService(ctx);
     this.templates = new TemplateService(ctx);
     this.tokens = new TokenService(ctx);

@@ -57,6 +57,12 @@ export function fromEngine(e: unknown): CoreError {
       case "POOL_FULL":
         // 507 Insufficient Storage: the pool has no room for another tenant; existing tenants are untouched.
         return new CoreError(507, "POOL_FULL", e.message, null, { "Retry-After": "60" });
+      case "BACKUP_INVALID":
+        return new CoreError(422, "BACKUP_INVALID", e.message);
+      case "BACKUP_NOT_FOUND":
+        return new CoreError(404, "BACKUP_NOT_FOUND", e.message);
+      case "TEMPLATE_MISMATCH":
+        return new CoreError(409, "BACKUP_TEMPLATE_MISMATCH", e.message);
       case "NOT_SUPPORTED":
         return new CoreError(422, "FEATURE_NOT_OFFERED", e.message);
       case "PATH_REFUSED":

@@ -54,7 +54,7 @@ export class ProvisioningService {
     givenProjectId: string,
     body: { name?: string; environment_vars?: Record<string, string>; start: boolean; autostart: boolean; comment?: string | null; color?: string; ssh_public_key?: string | null; ramdisk_mib?: number; idle_timeout_s?: number | null; limits?: LimitsBody; bypass_prespawn?: boolean },
     /** sourceTenant: the source's engine name; sourceContainerId: its public id. */
-    source: { template: string; sourceTenant?: string; sourceSnapshot?: string; firewall?: FirewallRule[]; sourceContainerId?: string; place?: EngineServer | null; sshKey?: { desired: string | null; onDisk: string | null | undefined } },
+    source: { template: string; build?: (args: { name: string; labels: Record<string, string> }) => Promise<TenantInfo>; sourceTenant?: string; sourceSnapshot?: string; firewall?: FirewallRule[]; sourceContainerId?: string; place?: EngineServer | null; sshKey?: { desired: string | null; onDisk: string | null | undefined } },
   ): Promise<ContainerView> {
     const projectId = this.ctx.projectRow(actor, givenProjectId).id;
     checkEnv(body.environment_vars ?? {});
@@ -106,9 +106,10 @@ export class ProvisioningService {
     let tenant: TenantInfo;
     // A create from a template with a warm pool takes a member ready and waiting (status claiming);
     // none fits: the usual create. A failed claim costs nothing but the member (the engine erases it).
-    const claimed = body.bypass_prespawn ? null : await this.warmPool.claim(input).catch(() => null);
+    // A backup import (`build`) makes its own tenant.
+    const claimed = body.bypass_prespawn || source.build ? null : await this.warmPool.claim(input).catch(() => null);
     try {
-      tenant = claimed ?? (await this.createMakingRoom(input));
+      tenant = source.build ? await source.build({ name, labels: input.labels }) : (claimed ?? (await this.createMakingRoom(input)));
     } catch (e) {
       const err = fromEngine(e);
       if (err.code === "ENGINE_UNAVAILABLE") this.ctx.healSoon();
@@ -187,6 +188,13 @@ export class ProvisioningService {
     }
   }
 
+  /**
+   * A container made by `build` (a backup import) instead of a create: the same admission, quota,
+   * name, rows and rollback as a create. Its env, limits and firewall are the backup's.
+   */
+  async provisionBuilt(actor: Actor, projectId: string, body: { name?: string; start: boolean; autostart: boolean }, template: string, build: (args: { name: string; labels: Record<string, string> }) => Promise<TenantInfo>): Promise<ContainerView> {
+    return this.provision(actor, projectId, body, { template, build });
+  }
 
   /** Takes Hoody's create body (container_image, server_id, …) and our older one (template). */
   async create(actor: Actor, projectId: string, body: z.input<typeof CreateContainerBody>): Promise<ContainerView> {

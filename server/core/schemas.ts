@@ -230,6 +230,8 @@ export const PromoteBody = z.object({ container_id: ContainerId, name: TemplateN
 
 export const CreateTokenBody = z.object({ name: z.string().min(1).max(100), project_id: ProjectId.nullable().default(null) }).strict();
 
+/** A backup schedule: a backup every N hours, the K newest kept. */
+export const ScheduleBody = z.object({ every_hours: z.number().int().min(1).max(8760), keep: z.number().int().min(1).max(1000) }).strict();
 /** GET /containers/{id}/changes. The path is checked by the service (PATH_REFUSED, audited), not here. */
 export const ChangesQuery = z.object({
   path: z.string().max(4096).default("/"),

@@ -1,9 +1,12 @@
 // Client of the host daemon's unix-socket API. Typed from the contract (server/shared/host-api.ts), so a change
 // on one side is a compile error on the other. Not privileged itself: it only needs the socket.
 import http from "node:http";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { EngineError, type EngineErrorCode } from "../shared/errors";
-import type { TemplateInfo } from "../shared/protocol";
-import type { HostMethodInput as In, HostMethodName, HostMethodResult as Out } from "../shared/host-api";
+import type { TemplateInfo, TenantInfo } from "../shared/protocol";
+import type { BackupImportInput, HostMethodInput as In, HostMethodName, HostMethodResult as Out } from "../shared/host-api";
+import type { z } from "zod";
 
 export class HostClient {
   constructor(readonly socketPath: string) {}
@@ -58,5 +61,67 @@ export class HostClient {
     if (error) throw new EngineError(error.code, error.message);
     if (!result) throw new Error("template build ended without a result");
     return result;
+  }
+
+  /** Streams a backup file to the daemon, which creates a tenant from it; the source's errors (e.g. a body over its bound) abort the call. */
+  importBackup(source: AsyncIterable<Uint8Array>, opts: z.input<typeof BackupImportInput>): Promise<TenantInfo> {
+    return new Promise((resolve, reject) => {
+      let piped: Promise<void> = Promise.resolve();
+      const req = http.request(
+        { socketPath: this.socketPath, path: "/v1/backups.import", method: "POST", headers: { "content-type": "application/octet-stream", "x-hoody-input": JSON.stringify(opts) }, timeout: 3_600_000 },
+        (res) => {
+          let body = "";
+          res.setEncoding("utf8");
+          res.on("data", (c: string) => (body += c));
+          const settle = () => {
+            try {
+              const parsed = JSON.parse(body) as { result?: TenantInfo; error?: { code: EngineErrorCode; message: string } };
+              if (parsed.error) reject(new EngineError(parsed.error.code, parsed.error.message));
+              else resolve(parsed.result as TenantInfo);
+            } catch (e) {
+              reject(e);
+            }
+          };
+          // A refusal can come before the whole file went through (the daemon reads and drops the
+          // rest): answer once it has, so the caller's request body is read to its end too.
+          res.on("end", () => void piped.then(settle, settle));
+          res.on("error", reject);
+        },
+      );
+      req.on("timeout", () => req.destroy(new Error("host daemon call backups.import timed out")));
+      req.on("error", reject);
+      // A source that fails (too large, client gone) ends the request early: the daemon sees a cut file and keeps nothing.
+      piped = pipeline(Readable.from(source), req);
+      piped.catch((e) => {
+        req.destroy();
+        reject(e);
+      });
+    });
+  }
+
+  /** The tenant's own files as a tar stream (an error before the first byte is thrown as the EngineError it is). */
+  exportTenant(id: string): Promise<http.IncomingMessage> {
+    const payload = JSON.stringify({ id });
+    return new Promise((resolve, reject) => {
+      const req = http.request(
+        { socketPath: this.socketPath, path: "/v1/tenants.export", method: "POST", headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } },
+        (res) => {
+          if (res.statusCode === 200) return resolve(res);
+          let body = "";
+          res.setEncoding("utf8");
+          res.on("data", (c: string) => (body += c));
+          res.on("end", () => {
+            try {
+              const e = (JSON.parse(body) as { error: { code: EngineErrorCode; message: string } }).error;
+              reject(new EngineError(e.code, e.message));
+            } catch (err) {
+              reject(err);
+            }
+          });
+        },
+      );
+      req.on("error", reject);
+      req.end(payload);
+    });
   }
 }

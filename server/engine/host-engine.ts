@@ -1,13 +1,14 @@
 // The Engine over the embedded host daemon (its unix socket).
 import os from "node:os";
 import type { HostClient } from "./host-client";
-import type { ChangesQuery, DeltaBrowser, Engine, EngineCapabilities, EngineDedup, EnginePool, EngineServer } from "./types";
+import type { ChangesQuery, DeltaBrowser, Engine, EngineBackups, EngineCapabilities, EngineDedup, EnginePool, EngineServer } from "./types";
 
 export class HostEngine implements Engine {
   readonly kind = "host" as const;
   readonly deltas: DeltaBrowser;
   readonly warmPool: EnginePool;
   readonly dedup: EngineDedup;
+  readonly backups: EngineBackups;
   constructor(readonly client: HostClient) {
     this.deltas = {
       changes: (id: string, query: ChangesQuery) => client.call("tenants.changes", { id, ...query }),
@@ -20,10 +21,19 @@ export class HostEngine implements Engine {
       discard: (template, keep) => client.call("pool.discard", { template, keep }),
     };
     this.dedup = { start: (opts) => client.call("dedup.start", opts), status: () => client.call("dedup.status", {}) };
+    this.backups = {
+      // A backup or restore moves the whole delta: allow it the daemon's longest call.
+      create: (id) => client.call("backups.create", { id }, 3_600_000),
+      list: (id) => client.call("backups.list", { id }),
+      delete: (id, backup) => client.call("backups.delete", { id, backup }),
+      restore: (id, backup) => client.call("backups.restore", { id, backup }, 3_600_000),
+      import: (source, opts) => client.importBackup(source, opts),
+      export: (id) => client.exportTenant(id),
+    };
   }
 
   capabilities(): EngineCapabilities {
-    return { deltaDisk: true, ksm: true, snapshots: true, firewall: true };
+    return { deltaDisk: true, ksm: true, snapshots: true, firewall: true, backups: true };
   }
   info() {
     return this.client.call("host.info", {});
@@ -105,5 +115,4 @@ export class HostEngine implements Engine {
   deleteSnapshot(id: string, name: string) {
     return this.client.call("snapshots.delete", { id, name });
   }
-
 }

@@ -1,7 +1,9 @@
 // The engine interface server/core talks to. The embedded host daemon implements it today
 // (host-engine.ts); an Incus cluster later. Capabilities are data, so the core and UI can tell
 // what an engine measures instead of guessing.
+import type { Readable } from "node:stream";
 import type {
+  BackupInfo,
   CreateTenantInput,
   DedupRun,
   DedupStatus,
@@ -28,6 +30,8 @@ export interface EngineCapabilities {
   ksm: boolean;
   snapshots: boolean;
   firewall: boolean;
+  /** Sealed backups, import and export of a tenant's own files. */
+  backups: boolean;
 }
 
 /** A place tenants can run: this box (host engine) or an Incus server / cluster member. */
@@ -100,6 +104,21 @@ export interface Engine {
   readonly deltas: DeltaBrowser;
   /** Dedup of the pool's identical extents (server/host/dedup.ts); where it cannot run, status says why and start refuses. */
   readonly dedup: EngineDedup;
+  /** Sealed backups, import and the Art. 20 export (an object of its own, so the engines' classes stay small). */
+  readonly backups: EngineBackups;
+}
+
+export interface EngineBackups {
+  /** Writes a sealed backup of the tenant (its delta on its template, its snapshots, its settings) to the backup directory. */
+  create(id: string): Promise<BackupInfo>;
+  list(id: string): Promise<BackupInfo[]>;
+  delete(id: string, backup: string): Promise<{ existed: boolean }>;
+  /** Puts the tenant back as the backup has it (stopped and started again if it ran); rolled back on failure. */
+  restore(id: string, backup: string): Promise<TenantInfo>;
+  /** A new tenant from a backup file streamed in (BACKUP_INVALID for one that does not verify; nothing is kept then). */
+  import(source: AsyncIterable<Uint8Array>, opts: { name?: string; labels?: Record<string, string>; start?: boolean }): Promise<TenantInfo>;
+  /** The tenant's own files (not its template's) as a tar stream. */
+  export(id: string): Promise<Readable>;
 }
 
 export interface DeltaBrowser {

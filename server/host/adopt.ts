@@ -2,6 +2,7 @@
 // finishes what a crash left half done, and never stops a tenant because the daemon restarted.
 import fs from "node:fs/promises";
 import path from "node:path";
+import { dropWork } from "./backup/backups.js";
 import type { HostConfig } from "./config.js";
 import { BtrfsPool } from "./drivers/btrfs.js";
 import { enableKsmd } from "./drivers/ksm.js";
@@ -62,6 +63,8 @@ export async function adopt(h: HostState): Promise<void> {
   for (const f of await fs.readdir(h.pool.path("templates"))) {
     if (f.startsWith(".build-")) await h.pool.deleteSubvolume(h.pool.path("templates", f));
   }
+  // A backup, restore or export that died left read-only copies in backup-work: never a tenant's only copy.
+  for (const f of await fs.readdir(h.pool.path("backup-work")).catch(() => [] as string[])) await dropWork(h, h.pool.path("backup-work", f));
   // At 10,000 tenants each step per tenant counts: records are read a few dozen at a time, firewall
   // chains go in batched transactions and configs are written a few at a time (bench/scenarios/scale.ts
   // measures the daemon's start).

@@ -146,16 +146,7 @@ async function compute(h: HostState, id: string, compare: string | undefined): P
       set.add(job);
       return { subvolumeId: m.subvolumeId, base, generation };
     });
-    const replay = new SendReplay();
-    try {
-      await runStreaming("btrfs", ["send", "--no-data", "-q", "-p", taken.base.path, snap], (chunk) => replay.push(chunk), { signal: job.abort.signal, timeoutMs: SEND_TIMEOUT_MS });
-    } catch (e) {
-      // The listing is bounded: past the cap the stream is cut (the send is killed), not held.
-      if (e instanceof TooManyChanges) throw new EngineError("INVALID_STATE", `the tenant changed ${e.message} relative to its base: too many to list`);
-      throw e;
-    }
-    replay.finish();
-    const tree = await buildChangeTree(replay, snap, taken.base.path);
+    const tree = await diffTree(taken.base.path, snap, job.abort.signal);
     if (job.abort.signal.aborted) throw new EngineError("TENANT_NOT_FOUND", `tenant ${id} changed while its changes were listed: try again`);
     return { subvolumeId: taken.subvolumeId, baseId: taken.base.subvolumeId, generation: taken.generation, at: Date.now(), computeMs: Date.now() - started, tree };
   } finally {
@@ -167,6 +158,24 @@ async function compute(h: HostState, id: string, compare: string | undefined): P
     finished();
     release(s);
   }
+}
+
+/**
+ * The change tree of the read-only snapshot `snap` against `base` (a template or a snapshot of the
+ * same lineage): the kernel's `btrfs send --no-data` diff, replayed as it streams. Also what the
+ * Art. 20 export (backup/export.ts) takes a tenant's own files from.
+ */
+export async function diffTree(base: string, snap: string, signal?: AbortSignal): Promise<TreeNode> {
+  const replay = new SendReplay();
+  try {
+    await runStreaming("btrfs", ["send", "--no-data", "-q", "-p", base, snap], (chunk) => replay.push(chunk), { signal, timeoutMs: SEND_TIMEOUT_MS });
+  } catch (e) {
+    // The listing is bounded: past the cap the stream is cut (the send is killed), not held.
+    if (e instanceof TooManyChanges) throw new EngineError("INVALID_STATE", `the tenant changed ${e.message} relative to its base: too many to list`);
+    throw e;
+  }
+  replay.finish();
+  return buildChangeTree(replay, snap, base);
 }
 
 async function slot(s: ChangesState): Promise<void> {

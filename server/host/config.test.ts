@@ -13,6 +13,8 @@ describe("hostConfigFromEnv", () => {
       poolImageSizeMiB: 8192,
       lxcPath: "/var/lib/hoody/lxc",
       cacheDir: "/var/cache/hoody",
+      backupDir: "/var/lib/hoody/backups",
+      backupKeyFile: "/var/lib/hoody/backup.key",
       socketPath: "/var/lib/hoody/run/hostd.sock",
       subnet: "10.77.0.0/16",
       uidBase: 10_000_000,

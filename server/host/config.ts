@@ -16,6 +16,10 @@ export const HostConfigSchema = z.object({
   poolImageSizeMiB: intFromEnv(8192),
   lxcPath: z.string().min(1),
   cacheDir: z.string().min(1),
+  /** Where backups are written (one directory per tenant); an operator may mount another machine's storage here. */
+  backupDir: z.string().min(1),
+  /** The operator's backup key (64 hex digits, made on first use); restoring on another box needs the same file. */
+  backupKeyFile: z.string().min(1),
   socketPath: z.string().min(1),
   /** Tenant addresses come from this IPv4 subnet (a /16 to /28). */
   subnet: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/(1[6-9]|2[0-8])$/),
@@ -59,6 +63,8 @@ export function hostConfigFromEnv(env: Record<string, string | undefined> = proc
     poolImageSizeMiB: env.HOODY_POOL_SIZE_MIB,
     lxcPath: env.HOODY_LXC_PATH ?? path.join(dataDir, "lxc"),
     cacheDir: env.HOODY_CACHE_DIR ?? DEFAULT_CACHE_DIR,
+    backupDir: env.HOODY_BACKUP_DIR ?? path.join(dataDir, "backups"),
+    backupKeyFile: env.HOODY_BACKUP_KEY_FILE ?? path.join(dataDir, "backup.key"),
     socketPath: env.HOODY_HOSTD_SOCKET ?? defaultHostdSocket(dataDir),
     subnet: env.HOODY_SUBNET ?? "10.77.0.0/16",
     uidBase: env.HOODY_UID_BASE,

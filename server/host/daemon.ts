@@ -4,12 +4,13 @@
 import fs from "node:fs/promises";
 import http from "node:http";
 import path from "node:path";
+import { PassThrough } from "node:stream";
 import type { z } from "zod";
 import type { Host } from "./host.js";
 import { SysError, trace } from "../shared/sys.js";
 import { EngineError, type EngineErrorCode } from "../shared/errors.js";
 import { issuesText } from "../shared/issues.js";
-import { HOST_INPUTS, type HostMethodName, type HostResults, TemplateBuildInput } from "../shared/host-api.js";
+import { BackupImportInput, HOST_INPUTS, type HostMethodName, type HostResults, TemplateBuildInput, TenantExportInput } from "../shared/host-api.js";
 
 const MAX_BODY = 8 * 1024 * 1024;
 
@@ -40,10 +41,14 @@ const HANDLERS: Handlers = {
   "pool.claim": (h, i) => h.warm.claim(i),
   "pool.list": (h) => h.warm.list(),
   "pool.discard": (h, i) => h.warm.discard(i.template, i.keep),
-  "snapshots.create": (h, i) => h.createSnapshot(i.id, i.name),
-  "snapshots.list": (h, i) => h.listSnapshots(i.id),
-  "snapshots.restore": (h, i) => h.restoreSnapshot(i.id, i.name),
-  "snapshots.delete": (h, i) => h.deleteSnapshot(i.id, i.name),
+  "snapshots.create": (h, i) => h.snapshots.create(i.id, i.name),
+  "snapshots.list": (h, i) => h.snapshots.list(i.id),
+  "snapshots.restore": (h, i) => h.snapshots.restore(i.id, i.name),
+  "snapshots.delete": (h, i) => h.snapshots.delete(i.id, i.name),
+  "backups.create": (h, i) => h.backups.create(i.id),
+  "backups.list": (h, i) => h.backups.list(i.id),
+  "backups.delete": (h, i) => h.backups.delete(i.id, i.backup),
+  "backups.restore": (h, i) => h.backups.restore(i.id, i.backup),
   "tenants.changes": (h, i) => h.deltas.changes(i),
   "tenants.readFile": (h, i) => h.deltas.readFile(i.id, i.path),
   "dedup.start": (h, i) => h.dedup.start(i),
@@ -52,7 +57,7 @@ const HANDLERS: Handlers = {
 
 function errorBody(e: unknown): { status: number; body: { error: { code: EngineErrorCode; message: string } } } {
   if (e instanceof EngineError) {
-    const status = ({ INVALID_INPUT: 400, TENANT_NOT_FOUND: 404, TEMPLATE_NOT_FOUND: 404, SNAPSHOT_NOT_FOUND: 404, ALREADY_EXISTS: 409, TEMPLATE_IN_USE: 409, INVALID_STATE: 409, START_FAILED: 422, EXHAUSTED: 503, POOL_FULL: 507, NOT_SUPPORTED: 422, PATH_REFUSED: 422, PATH_NOT_FOUND: 404, SYSTEM_ERROR: 500 } satisfies Record<EngineErrorCode, number>)[e.code];
+    const status = ({ INVALID_INPUT: 400, TENANT_NOT_FOUND: 404, TEMPLATE_NOT_FOUND: 404, SNAPSHOT_NOT_FOUND: 404, ALREADY_EXISTS: 409, TEMPLATE_IN_USE: 409, INVALID_STATE: 409, START_FAILED: 422, EXHAUSTED: 503, POOL_FULL: 507, BACKUP_INVALID: 422, BACKUP_NOT_FOUND: 404, TEMPLATE_MISMATCH: 409, NOT_SUPPORTED: 422, PATH_REFUSED: 422, PATH_NOT_FOUND: 404, SYSTEM_ERROR: 500 } satisfies Record<EngineErrorCode, number>)[e.code];
     return { status, body: { error: { code: e.code, message: e.message } } };
   }
   // A full pool shows up as ENOSPC from a file write or "No space left on device" from btrfs/lxc.
@@ -88,6 +93,31 @@ export async function serve(host: Host, socketPath: string): Promise<http.Server
     try {
       const name = (req.url ?? "").replace(/^\/v1\//, "");
       if (req.method !== "POST") return send(405, { error: { code: "INVALID_INPUT", message: "POST only" } });
+      if (name === "backups.import") {
+        // The body is the backup file itself, streamed into btrfs receive as it verifies.
+        let opts: unknown;
+        try {
+          opts = JSON.parse(String(req.headers["x-hoody-input"] ?? "{}"));
+        } catch {
+          throw new EngineError("INVALID_INPUT", "x-hoody-input is not JSON");
+        }
+        const input = BackupImportInput.safeParse(opts);
+        if (!input.success) throw new EngineError("INVALID_INPUT", issuesText(input.error.issues));
+        trace({ rpc: name, body: input.data });
+        // Piped, not iterated: on a refusal the rest of the file is read and dropped, so the
+        // client gets the answer on a live connection instead of a reset mid-upload.
+        const body = new PassThrough({ highWaterMark: 1024 * 1024 });
+        req.pipe(body);
+        try {
+          return send(200, { result: await host.backups.import(body, input.data) });
+        } catch (e) {
+          req.unpipe(body);
+          body.destroy();
+          // Answer once the whole file was read: the caller's upload ends cleanly, then it reads the refusal.
+          if (!req.complete) await new Promise<void>((resolve) => req.once("end", resolve).once("close", resolve).resume());
+          throw e;
+        }
+      }
       const body = await readBody(req);
       trace({ rpc: name, body });
       if (name === "templates.build") {
@@ -103,6 +133,16 @@ export async function serve(host: Host, socketPath: string): Promise<http.Server
         } catch (e) {
           res.end(JSON.stringify(errorBody(e).body) + "\n");
         }
+        return;
+      }
+      if (name === "tenants.export") {
+        const input = TenantExportInput.safeParse(body);
+        if (!input.success) throw new EngineError("INVALID_INPUT", issuesText(input.error.issues));
+        const { stream, done, files } = await host.backups.export(input.data.id);
+        res.writeHead(200, { "content-type": "application/x-tar", "x-hoody-files": String(files) });
+        stream.pipe(res);
+        // A tar that fails midway ends the answer short; the client sees no clean end (no trailer).
+        done.catch(() => res.destroy());
         return;
       }
       if (!Object.hasOwn(HOST_INPUTS, name)) return send(404, { error: { code: "INVALID_INPUT", message: `unknown method ${name}` } });

@@ -6,6 +6,7 @@ import { EngineError } from "../shared/errors.js";
 import type { DeleteReport } from "../shared/protocol.js";
 import type { TenantMeta } from "./meta.js";
 import type { HostState } from "./state.js";
+import { eraseBackups } from "./backup/backups.js";
 import { abortChanges } from "./changes.js";
 
 /**
@@ -58,6 +59,8 @@ export async function deleteTenant(h: HostState, id: string): Promise<DeleteRepo
     await h.pool.deleteSubvolume(h.pool.path("tenants", id));
     const qgroup = h.pool.qgroupExists(m.subvolumeId) ? "" : `, qgroup 0/${m.subvolumeId}`;
     erased.push(`filesystem (subvolume ${m.subvolumeId}${qgroup}${nested.length ? `, ${nested.length} nested subvolume(s)` : ""})`);
+    // Its backups are its data too (GDPR): the receipt says where they were and what is out of reach.
+    erased.push(...(await eraseBackups(h, id)));
     erased.push(...(await h.dedup.around(() => h.dedup.forget(id))));
     // Freed blocks still hold the bytes: discard them (on a loop image this punches holes, so the
     // data is gone from the image file; on SSDs it is the device's TRIM).

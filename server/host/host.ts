@@ -21,6 +21,9 @@ import { setFirewall } from "./network.js";
 import { deleteTenant } from "./erase.js";
 import { claimMember, discardMembers, listPool, prepareMember } from "./warm-pool.js";
 import { createSnapshot, deleteSnapshot, listSnapshots, restoreSnapshot } from "./snapshots.js";
+import { createBackup, deleteBackup, listBackups } from "./backup/backups.js";
+import { importBackup, restoreBackup } from "./backup/restore.js";
+import { exportTenant } from "./backup/export.js";
 import { type ChangesInput, readTenantFile, tenantChanges } from "./changes.js";
 
 export class Host {
@@ -133,20 +136,15 @@ export class Host {
     };
   }
 
-  createSnapshot(id: string, name?: string) {
-    return createSnapshot(this.h, id, name);
-  }
-
-  listSnapshots(id: string) {
-    return listSnapshots(this.h, id);
-  }
-
-  restoreSnapshot(id: string, name: string) {
-    return restoreSnapshot(this.h, id, name);
-  }
-
-  deleteSnapshot(id: string, name: string) {
-    return deleteSnapshot(this.h, id, name);
+  /** Snapshots (snapshots.ts): one object, so Host stays under the house's method count. */
+  get snapshots() {
+    const h = this.h;
+    return {
+      create: (id: string, name?: string) => createSnapshot(h, id, name),
+      list: (id: string) => listSnapshots(h, id),
+      restore: (id: string, name: string) => restoreSnapshot(h, id, name),
+      delete: (id: string, name: string) => deleteSnapshot(h, id, name),
+    };
   }
 
   /** The delta browser (changes.ts): what a tenant changed, and its small files. */
@@ -161,5 +159,18 @@ export class Host {
   /** The dedup runner (one object: the daemon calls start/status on it). */
   get dedup() {
     return this.h.dedup;
+  }
+
+  /** Sealed backups, import and the Art. 20 export (backup/): one object, so Host stays small. */
+  get backups() {
+    const h = this.h;
+    return {
+      create: (id: string) => createBackup(h, id),
+      list: (id: string) => listBackups(h, id),
+      delete: (id: string, backup: string) => deleteBackup(h, id, backup),
+      restore: (id: string, backup: string) => restoreBackup(h, id, backup),
+      import: (source: AsyncIterable<Buffer>, opts: { name?: string; labels?: Record<string, string>; start?: boolean }) => importBackup(h, source, opts),
+      export: (id: string) => exportTenant(h, id),
+    };
   }
 }

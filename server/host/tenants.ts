@@ -31,13 +31,22 @@ export function allocate(h: HostState): { id: string; uidBase: number; ip: strin
   return { id, uidBase, ip };
 }
 
-/** `pool`: make a warm-pool member of the template (warm-pool.ts) instead of someone's tenant. */
-export async function createTenant(h: HostState, input: CreateTenantInput, pool?: { beforeStart: (m: TenantMeta) => Promise<void> }): Promise<TenantInfo> {
+/** A create from a received backup: its filesystem, the settings its template does not decide, and a step that moves its snapshots in. */
+export interface CreateFrom {
+  path: string;
+  initCmd: string[];
+  appPort: number;
+  sharedPaths: string[];
+  adopt: (meta: TenantMeta, revert: Revert) => Promise<void>;
+}
+
+/** `pool`: make a warm-pool member of the template (warm-pool.ts) instead of someone's tenant; `from`: a backup's filesystem instead of the template's. */
+export async function createTenant(h: HostState, input: CreateTenantInput, pool?: { beforeStart: (m: TenantMeta) => Promise<void> }, from?: CreateFrom): Promise<TenantInfo> {
   const req = parseCreateTenant(input);
   await h.assertPoolRoom();
   const tpl = h.getTemplate(req.template);
   const source = req.sourceTenant ? h.getTenant(req.sourceTenant) : null;
-  let sourcePath = h.pool.path("templates", tpl.name);
+  let sourcePath = from?.path ?? h.pool.path("templates", tpl.name);
   if (source) {
     sourcePath = h.pool.path("tenants", source.id);
     if (req.sourceSnapshot) {
@@ -47,7 +56,7 @@ export async function createTenant(h: HostState, input: CreateTenantInput, pool?
       sourcePath = h.pool.path("snapshots", source.id, req.sourceSnapshot);
     }
   }
-  const base = source ?? { ...tpl.settings, sharedPaths: tpl.settings.sharedPaths };
+  const base = source ?? { ...tpl.settings, ...from };
   // Allocation and reservation are synchronous, so concurrent creates never lease the same id, uid range or IP.
   const { id, uidBase, ip } = allocate(h);
   const name = req.name ?? id;
@@ -63,8 +72,8 @@ export async function createTenant(h: HostState, input: CreateTenantInput, pool?
     veth: `${h.config.vethPrefix}${id.slice(1)}`.slice(0, 15),
     createdAt: new Date().toISOString(),
     subvolumeId: 0,
-    initCmd: source?.initCmd ?? tpl.settings.initCmd,
-    appPort: source?.appPort ?? tpl.settings.appPort,
+    initCmd: source?.initCmd ?? from?.initCmd ?? tpl.settings.initCmd,
+    appPort: source?.appPort ?? from?.appPort ?? tpl.settings.appPort,
     env: { ...(source ? source.env : tpl.settings.env), TENANT_NAME: name, ...req.env },
     limits,
     ramdiskMiB: req.ramdiskMiB ?? base.ramdiskMiB,
@@ -99,6 +108,7 @@ export async function createTenant(h: HostState, input: CreateTenantInput, pool?
       }
       if (firewall.status === "fulfilled") revert.add("firewall", () => h.firewall.removeTenant(id, meta.veth, meta.ip));
       for (const r of [snap, config, firewall]) if (r.status === "rejected") throw r.reason;
+      if (from) await from.adopt(meta, revert);
       // A new snapshot's qgroup has no limit: only set one when asked.
       if (meta.limits.diskMiB) await h.applyDiskLimit(meta);
       if (req.start) {

@@ -138,7 +138,7 @@ async function dispatch(core: Core, req: Request, seen: Seen): Promise<Response>
       if (!q.success) throw validation(q.error);
       query = q.data;
     }
-    const raw = (await readBody(req, BODY_LIMITS.rest)).toString("utf8");
+    const raw = route.streamBody ? "" : (await readBody(req, BODY_LIMITS.rest)).toString("utf8");
     let body: unknown;
     if (route.body) {
       const ct = req.headers.get("content-type");
@@ -161,13 +161,15 @@ async function dispatch(core: Core, req: Request, seen: Seen): Promise<Response>
     const status = route.status ?? 200;
     const answer = (data: unknown, resourceId: string | null) => ({ status, body: JSON.stringify({ statusCode: status, message: route.message, data: data ?? null }), resourceId });
     const run = async () => {
-      const data = await route.handler({ core, actor, params: match.params, body, query });
+      const data = await route.handler({ core, actor, params: match.params, body, query, request: req });
       // The container the answer is about (its erasure erases the replay): the one a create or copy made, else the path's.
       const creates = method === "POST" && (route.path === "/projects/{id}/containers" || route.path === "/containers/{id}/copy");
       const resourceId = creates && data && typeof data === "object" && "id" in data && typeof data.id === "string" ? data.id : containerId;
       return answer(data, resourceId);
     };
     const key = req.headers.get("idempotency-key");
+    // A replay is keyed by the body; a streamed body is not kept, so a retry could not be told apart from another file.
+    if (route.streamBody && key !== null) throw new CoreError(422, "IDEMPOTENCY_KEY_NOT_ACCEPTED", "this route takes a streamed file and no Idempotency-Key");
     if (method === "POST" && key !== null) {
       // A create whose answer was lost to a crash: answer with the container it made.
       const answerFor = async (id: string) => {
@@ -176,6 +178,12 @@ async function dispatch(core: Core, req: Request, seen: Seen): Promise<Response>
       };
       const r = await core.idempotency.run(actor.id, key, `${method} ${path}\n${raw}`, run, !route.noReplay, answerFor);
       return new Response(r.body, { status: r.status, headers: { "content-type": "application/json", ...(r.replayed && { "idempotent-replayed": "true" }) } });
+    }
+    if (route.download) {
+      // The handler's own Response (a stream), never an envelope.
+      const res = await route.handler({ core, actor, params: match.params, body, query, request: req });
+      if (!(res instanceof Response)) throw new CoreError(500, "INTERNAL_ERROR", "a download route answered no stream");
+      return res;
     }
     const r = await run();
     return new Response(r.body, { status: r.status, headers: { "content-type": "application/json" } });

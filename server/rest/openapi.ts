@@ -49,10 +49,11 @@ export function openApiDocument(serverUrl = "/api/v1") {
       operationId: `${r.method.toLowerCase()}${r.path.replace(/\{(\w+)\}/g, "By_$1").replace(/[^a-zA-Z0-9]+(.)?/g, (_, c: string | undefined) => (c ? c.toUpperCase() : ""))}`,
       ...(params.length || query.length ? { parameters: [...params, ...query, ...(r.method === "POST" ? [{ name: "Idempotency-Key", in: "header", required: false, schema: { type: "string", maxLength: 255 } }] : [])] } : r.method === "POST" ? { parameters: [{ name: "Idempotency-Key", in: "header", required: false, schema: { type: "string", maxLength: 255 } }] } : {}),
       ...(r.body ? { requestBody: { required: true, content: { "application/json": { schema: jsonSchema(r.body) } } } } : {}),
+      ...(r.streamBody ? { requestBody: { required: true, content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } } } } : {}),
       responses: {
         [String(status)]: {
           description: r.message,
-          content: {
+          content: r.download ? { "application/octet-stream": { schema: { type: "string", format: "binary" } } } : {
             "application/json": {
               schema: { type: "object", required: ["statusCode", "message", "data"], properties: { statusCode: { type: "integer", const: status }, message: { type: "string" }, data: {} } },
             },

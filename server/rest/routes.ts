@@ -26,6 +26,7 @@ import {
   PromoteBody,
   PutEnvBody,
   PutEnvKeyBody,
+  ScheduleBody,
   StatusLogQuery,
   StopBody,
   UpdateContainerBody,
@@ -34,6 +35,10 @@ import {
 } from "../core/schemas";
 import { HistoryRange } from "../core/stats-history";
 import { listScripts } from "../exec/files";
+import { boundedBody } from "../core/body";
+import { downloadResponse } from "./download";
+import { CoreError, fromEngine } from "../core/errors";
+import { webConfig } from "../config";
 
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
@@ -41,6 +46,8 @@ export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 export interface RouteContext {
   core: Core;
   actor: Actor;
+  /** The request itself, for stream-body routes. A handler may answer with a Response of its own (a download). */
+  request: Request;
   params: Record<string, string>;
   body: unknown;
   query: unknown;
@@ -55,6 +62,7 @@ type Parsed<S> = S extends z.ZodType ? z.output<S> : undefined;
 export interface TypedRouteContext<P extends string, B, Q> {
   core: Core;
   actor: Actor;
+  request: Request;
   params: { [K in PathParamNames<P>]: string };
   body: B;
   query: Q;
@@ -74,6 +82,10 @@ export interface Route {
    * with the key is refused (409) instead of replayed.
    */
   noReplay?: boolean;
+  /** The body is not JSON but a byte stream the handler reads itself (from `request`, bounded). */
+  streamBody?: boolean;
+  /** The handler answers with its own Response (a file download), not an envelope. */
+  download?: boolean;
   /** The code of a body the schema refuses (default VALIDATION_ERROR). */
   invalidBodyCode?: string;
   handler: (ctx: RouteContext) => unknown;
@@ -95,6 +107,7 @@ export function route<P extends string, B extends z.ZodType | undefined = undefi
   return spec as unknown as Route;
 }
 
+const ImportQuery = z.object({ name: z.string().regex(/^[a-zA-Z0-9_-]{3,100}$/).optional(), start: z.enum(["true", "false"]).transform((v) => v === "true").optional() });
 const PageQuery = z.object({ page: z.coerce.number().int().min(1).default(1), limit: z.coerce.number().int().min(1).max(100).default(20) });
 const AuditQuery = PageQuery.extend({ action: z.string().max(100).optional(), target: z.string().max(200).optional(), actor: z.string().max(200).optional() });
 /** null removes the alias (the SDK's way to clear it). */
@@ -262,6 +275,51 @@ export const routes: Route[] = [
     handler: async ({ core, actor, params, query }) => {
       const r = await core.lifecycle.update(actor, params.id, { environment_vars: { [params.key]: null }, restart: query.restart });
       return { environment_vars: r.container.environment_vars, restarted: r.restarted, synced: true };
+    },
+  }),
+
+  // ---------------------------------------------------------------- backups
+  route({ method: "GET", path: "/containers/{id}/backups", summary: "List a container's backups, newest first", tag: "Backups", message: "Backups retrieved", handler: ({ core, actor, params }) => core.backups.list(actor, params.id) }),
+  route({ method: "POST", path: "/containers/{id}/backups", summary: "Write a sealed backup (its delta on its template, its snapshots, env, limits, firewall) to the backup directory", tag: "Backups", status: 201, message: "Backup created", handler: ({ core, actor, params }) => core.backups.create(actor, params.id) }),
+  ...(["container", "project"] as const).flatMap((kind) => {
+    const path = kind === "container" ? ("/containers/{id}/backup-schedule" as const) : ("/projects/{id}/backup-schedule" as const);
+    return [
+      route({ method: "GET", path, summary: `The ${kind}'s backup schedule`, tag: "Backups", message: "Backup schedule retrieved", handler: ({ core, actor, params }) => core.backups.getSchedule(actor, kind, params.id) }),
+      route({ method: "PUT", path, summary: `Back the ${kind} up every N hours, keeping the K newest backups${kind === "project" ? " (each container without a schedule of its own)" : ""}`, tag: "Backups", body: ScheduleBody, message: "Backup schedule set", handler: ({ core, actor, params, body }) => core.backups.setSchedule(actor, kind, params.id, body) }),
+      route({ method: "DELETE", path, summary: `Remove the ${kind}'s backup schedule (its backups stay)`, tag: "Backups", message: "Backup schedule removed", handler: ({ core, actor, params }) => core.backups.deleteSchedule(actor, kind, params.id) }),
+    ];
+  }),
+  route({ method: "DELETE", path: "/containers/{id}/backups/{backup}", summary: "Delete a backup", tag: "Backups", message: "Backup deleted", handler: ({ core, actor, params }) => core.backups.delete(actor, params.id, params.backup) }),
+  route({ method: "POST", path: "/containers/{id}/backups/{backup}/restore", summary: "Restore a backup over its container (stopped and started again if it ran; rolled back on failure)", tag: "Backups", message: "Backup restored", handler: ({ core, actor, params }) => core.backups.restore(actor, params.id, params.backup) }),
+  route({
+    method: "POST",
+    path: "/projects/{id}/containers/import",
+    summary: "A new container from a backup file (the request body, application/octet-stream; admin token)",
+    tag: "Backups",
+    query: ImportQuery,
+    streamBody: true,
+    status: 201,
+    message: "Container imported",
+    handler: async ({ core, actor, params, query, request }) => {
+      try {
+        return await core.backups.importFile(actor, params.id, boundedBody(request, webConfig().backupImportMaxMiB * 1024 * 1024), query);
+      } catch (e) {
+        // A refusal may come before the whole file was read: the connection is not reused for another request.
+        const err = fromEngine(e);
+        throw new CoreError(err.status, err.code, err.message, err.data, { ...err.headers, connection: "close" });
+      }
+    },
+  }),
+  route({
+    method: "GET",
+    path: "/containers/{id}/export",
+    summary: "The customer's own files (not the template's) as a tar (GDPR Art. 20)",
+    tag: "Backups",
+    download: true,
+    message: "Export",
+    handler: async ({ core, actor, params }) => {
+      const r = await core.backups.exportFiles(actor, params.id);
+      return downloadResponse(r.stream, `${r.name}-files.tar`);
     },
   }),
 

@@ -14,6 +14,11 @@ export type EngineErrorCode =
   | "INVALID_STATE"
   /** A change made the tenant fail to start; it was rolled back (and the tenant started as before). */
   | "START_FAILED"
+  /** A backup file that does not verify with this box's key (changed, cut, another key, not a backup). */
+  | "BACKUP_INVALID"
+  | "BACKUP_NOT_FOUND"
+  /** A backup's template is not on this box, or holds other files than the one it was made against. */
+  | "TEMPLATE_MISMATCH"
   /** This engine cannot do what was asked (e.g. read an Incus member's storage). */
   | "NOT_SUPPORTED"
   /** A path inside a tenant that may not be opened: through a symlink, out of it, or not a regular file. */

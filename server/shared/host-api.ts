@@ -13,18 +13,21 @@ import {
   type HostInfo,
   type HostStats,
   LimitsSchema,
+  NAME_RE,
   type PoolInfo,
   SNAPSHOT_NAME_RE,
   type SnapshotInfo,
   TEMPLATE_NAME_RE,
   TENANT_ID_RE,
   type TemplateInfo,
+  type BackupInfo,
   TemplateSettingsSchema,
   type TenantInfo,
   type TenantStats,
 } from "./protocol";
 import { ChangesQuerySchema, type ChangesResult, type FileContent, TenantPathSchema } from "./changes";
 
+export const BACKUP_ID_RE = /^b[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$/;
 const Id = z.object({ id: z.string().regex(TENANT_ID_RE) });
 
 /**
@@ -71,6 +74,10 @@ export const HOST_INPUTS = {
   "snapshots.list": Id,
   "snapshots.restore": Id.extend({ name: z.string().regex(SNAPSHOT_NAME_RE) }),
   "snapshots.delete": Id.extend({ name: z.string().regex(SNAPSHOT_NAME_RE) }),
+  "backups.create": Id,
+  "backups.list": Id,
+  "backups.delete": Id.extend({ backup: z.string().regex(BACKUP_ID_RE) }),
+  "backups.restore": Id.extend({ backup: z.string().regex(BACKUP_ID_RE) }),
   "tenants.changes": Id.merge(ChangesQuerySchema),
   "tenants.readFile": Id.extend({ path: TenantPathSchema }),
   "dedup.start": z.object({ deadlineS: z.number().int().min(1).max(86_400).optional(), trigger: z.enum(["manual", "schedule"]).optional() }),
@@ -106,6 +113,10 @@ export interface HostResults {
   "snapshots.list": SnapshotInfo[];
   "snapshots.restore": TenantInfo;
   "snapshots.delete": { existed: boolean };
+  "backups.create": BackupInfo;
+  "backups.list": BackupInfo[];
+  "backups.delete": { existed: boolean };
+  "backups.restore": TenantInfo;
   "tenants.changes": ChangesResult;
   "tenants.readFile": FileContent;
   "dedup.start": { run: DedupRun; started: boolean };
@@ -121,3 +132,15 @@ export type HostMethodResult<M extends HostMethodName> = HostResults[M];
  * or the error.
  */
 export const TemplateBuildInput = z.object({ recipe: z.string().regex(TEMPLATE_NAME_RE), name: z.string().regex(TEMPLATE_NAME_RE).optional() });
+
+/**
+ * The two byte-stream methods. backups.import: the request body is the backup file, these options
+ * ride in the x-hoody-input header as JSON; the answer is JSON. tenants.export: a JSON body, the
+ * answer is a tar stream (an error before the first byte is JSON with its status).
+ */
+export const BackupImportInput = z.object({
+  name: z.string().regex(NAME_RE).optional(),
+  labels: z.record(z.string().regex(/^[a-z0-9._-]{1,64}$/), z.string().max(256)).refine((l) => Object.keys(l).length <= 16).optional(),
+  start: z.boolean().optional(),
+});
+export const TenantExportInput = Id;

@@ -269,6 +269,22 @@ export interface ExecResult {
   timedOut: boolean;
 }
 
+/** A backup of a tenant in the backup directory (what its index says; no env, no data). */
+export interface BackupInfo {
+  id: string;
+  /** The engine's tenant id it was made of. */
+  tenant: string;
+  name: string;
+  createdAt: string;
+  /** The sealed file's size. */
+  bytes: number;
+  template: string;
+  snapshots: string[];
+  /** Which operator key opens it (a hash of the key, not the key). */
+  keyId: string;
+  file: string;
+}
+
 /** A template's warm pool on an engine: members made and started ahead, waiting to be claimed by a create. */
 export interface PoolInfo {
   template: string;

@@ -143,3 +143,20 @@ export async function runStreaming(
   if (r.isCanceled) throw new SysError(command, args, r.exitCode, "canceled", false);
   if (r.timedOut || r.exitCode !== 0) throw new SysError(command, args, r.exitCode, stderr || (r.originalMessage ?? ""), Boolean(r.timedOut));
 }
+
+/**
+ * A command whose stdin/stdout are streams the caller pipes (btrfs send/receive, tar): no buffering,
+ * stderr kept for the error. `done` rejects with a SysError unless it exits 0.
+ */
+export function runPiped(command: string, args: readonly string[], opts: { stdin?: "pipe" | "ignore"; stdout?: "pipe" | "ignore"; cwd?: string; timeoutMs?: number } = {}) {
+  trace({ argv: [command, ...args] });
+  const child = execa(command, [...args], { buffer: false, reject: false, stdin: opts.stdin ?? "ignore", stdout: opts.stdout ?? "pipe", stderr: "pipe", cwd: opts.cwd, timeout: opts.timeoutMs ?? 3_600_000, cleanup: true });
+  let stderr = "";
+  child.stderr?.on("data", (d: Buffer) => {
+    if (stderr.length < 8192) stderr += d.toString();
+  });
+  const done = child.then((r) => {
+    if (r.exitCode !== 0 || r.timedOut) throw new SysError(command, args, r.exitCode, stderr || (r.originalMessage ?? ""), Boolean(r.timedOut));
+  });
+  return { child, done };
+}

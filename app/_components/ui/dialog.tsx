@@ -1,5 +1,7 @@
 "use client";
 import { type ReactNode, useEffect, useId, useRef } from "react";
+import { ErrorBox } from "./alert";
+import { Button } from "./button";
 
 const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
 
@@ -61,5 +63,30 @@ export function Dialog({ open, title, onClose, children, initialFocus }: { open:
         {children}
       </div>
     </div>
+  );
+}
+
+/** A Dialog asking to confirm one action: the text, the action's error, Cancel and the confirm button (busy while it runs). */
+export function ConfirmDialog({ open, title, onClose, onConfirm, busy, error, confirmLabel, children }: { open: boolean; title: string; onClose: () => void; onConfirm: () => void; busy: boolean; error: unknown; confirmLabel: string; children: ReactNode }) {
+  return (
+    <Dialog open={open} title={title} onClose={() => !busy && onClose()}>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          onConfirm();
+        }}
+      >
+        {children}
+        <ErrorBox error={error} className="mt-3" />
+        <div className="mt-5 flex flex-wrap justify-end gap-2">
+          <Button disabled={busy} onClick={onClose}>
+            Cancel
+          </Button>
+          <Button type="submit" variant="primary" busy={busy}>
+            {confirmLabel}
+          </Button>
+        </div>
+      </form>
+    </Dialog>
   );
 }

@@ -2,11 +2,12 @@
 export { Alert, ErrorBox, ErrorText, Notice } from "./alert";
 export { Button } from "./button";
 export { Card, EmptyState } from "./card";
-export { Dialog } from "./dialog";
+export { ConfirmDialog, Dialog } from "./dialog";
 export { FormCard } from "./form-card";
 export { Loaded, QueryTable } from "./loaded";
 export { Field, Input, type Option, Select } from "./field";
 export { Loading, Spinner } from "./spinner";
+export { RestoreDeleteActions } from "./row-actions";
 export { Pill, STATUSES, type Status, StatusBadge } from "./status-badge";
 export { btn, focusCls, inputCls, labelCls, linkCls, tableCls, tdCls, tdTopCls, thCls } from "./styles";
 export { type Col, HeadRow, Pager, StaleNote, Table } from "./table";

@@ -27,7 +27,7 @@ import {
   type TenantInfo,
   type TenantStats,
 } from "../../shared/protocol";
-import type { DeltaBrowser, Engine, EngineCapabilities, EngineServer } from "../types";
+import type { DeltaBrowser, Engine, EngineBackups, EngineCapabilities, EngineServer } from "../types";
 import { fakeDeltas } from "./changes";
 import { FakeDedup } from "./dedup";
 import {
@@ -67,11 +67,13 @@ export class FakeEngine implements Engine {
   private nextSubvolume = 256;
   private nextIp = 2;
   /** Diffs the few files the fake keeps per tenant against its template's (or a snapshot's). */
+  // Backups need btrfs send/receive: the fake has none (core's unit tests see them refused by name).
+  readonly backups: EngineBackups = { create: noBackups, list: noBackups, delete: noBackups, restore: noBackups, import: noBackups, export: noBackups };
   readonly deltas: DeltaBrowser = fakeDeltas((m, a, e) => this.script.run(m, a, e), (id) => this.tenant(id), (name) => this.getTemplate(name));
 
   constructor(opts: FakeEngineOptions = {}) {
     this.kind = opts.kind ?? "host";
-    this.caps = { deltaDisk: true, ksm: true, snapshots: true, firewall: true, ...opts.capabilities };
+    this.caps = { deltaDisk: true, ksm: true, snapshots: true, firewall: true, backups: false, ...opts.capabilities };
     this.places = opts.servers ?? [
       {
         key: this.kind,
@@ -423,4 +425,8 @@ export class FakeEngine implements Engine {
       return { existed: t.snapshots.length < before };
     });
   }
+}
+
+function noBackups(): Promise<never> {
+  return Promise.resolve().then(() => fail("NOT_SUPPORTED", "the fake engine has no backups"));
 }

@@ -15,7 +15,7 @@
 // stats.ts, template-ops.ts, tenants.ts (create), lifecycle.ts, network.ts (ACLs), snapshots.ts. This
 // class is the Engine interface over them.
 import type { CreateTenantInput, FirewallRule, Limits, TemplateSettings } from "../../shared/protocol";
-import type { DeltaBrowser, Engine, EngineCapabilities, EngineDedup } from "../types";
+import type { DeltaBrowser, Engine, EngineBackups, EngineCapabilities, EngineDedup } from "../types";
 import { incusDedup } from "./dedup";
 import { type WebConfig, webConfig } from "../../config";
 import { EngineError } from "../../shared/errors";
@@ -44,6 +44,12 @@ export class IncusEngine implements Engine {
     readFile: () => Promise.reject(new EngineError("NOT_SUPPORTED", "reading a tenant's files needs the host engine: Incus's storage is not reachable through its API")),
   };
   readonly dedup: EngineDedup;
+  /**
+   * Not offered: `incus export` writes a whole-instance tarball (not a delta on its image, not sealed
+   * with the operator's key, not restorable on the host engine), so backups are refused by name here
+   * rather than offered with other guarantees.
+   */
+  readonly backups: EngineBackups = { create: notOffered, list: notOffered, delete: notOffered, restore: notOffered, import: notOffered, export: notOffered };
 
   constructor(
     readonly client: IncusClient,
@@ -56,7 +62,7 @@ export class IncusEngine implements Engine {
   capabilities(): EngineCapabilities {
     // deltaDisk: Incus reports a volume's usage, not the bytes it holds apart from its template;
     // ksm: the containers are started by incusd, which does not opt them in to KSM (PR_SET_MEMORY_MERGE).
-    return { deltaDisk: false, ksm: false, snapshots: true, firewall: true };
+    return { deltaDisk: false, ksm: false, snapshots: true, firewall: true, backups: false };
   }
 
   info() {
@@ -154,6 +160,10 @@ export class IncusEngine implements Engine {
   close(): void {
     this.cx.close();
   }
+}
+
+function notOffered(): Promise<never> {
+  return Promise.reject(new EngineError("NOT_SUPPORTED", "backups, import and export are offered on the host engine only: on Incus use `incus export`/`incus import` (a whole-instance tarball, not sealed with Hoody's backup key)"));
 }
 
 /** The engine from HOODY_INCUS_* settings (server/config.ts; server/core/instance.ts uses it when HOODY_ENGINE=incus). */

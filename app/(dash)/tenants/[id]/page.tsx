@@ -17,6 +17,7 @@ import { EnvSection } from "./_components/env";
 import { EraseDialog, ReceiptView } from "./_components/erase";
 import { FirewallSection } from "./_components/firewall";
 import { SnapshotsSection } from "./_components/snapshots";
+import { BackupsSection } from "./_components/backups";
 import { HistoryChart, StatsCards } from "./_components/stats";
 
 export default function TenantPage() {
@@ -123,6 +124,7 @@ function Overview({ c, onErase }: { c: Container; onErase: () => void }) {
         <AuditSection id={c.id} />
       </div>
       <SnapshotsSection c={c} />
+      <BackupsSection c={c} />
       <FirewallSection c={c} />
       <DomainsSection c={c} />
       <LogSection id={c.id} />

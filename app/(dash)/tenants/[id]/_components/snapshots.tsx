@@ -1,7 +1,7 @@
 "use client";
 // Snapshots: list, create (optional alias / expiry), restore (confirmed in a dialog), delete.
 import { useState } from "react";
-import { btn, Button, Card, Dialog, ErrorBox, Field, HeadRow, Input, Loading, Notice, Table, tdCls, When } from "~/app/_components/ui";
+import { Button, Card, ConfirmDialog, ErrorBox, Field, HeadRow, Input, Loading, Notice, RestoreDeleteActions, Table, tdCls, When } from "~/app/_components/ui";
 import { bytes, fmtDate } from "~/app/_lib/format";
 import { api } from "~/app/_lib/trpc";
 import { isSnapshotAlias } from "~/server/shared/api-rules";
@@ -107,23 +107,15 @@ export function SnapshotsSection({ c }: { c: Container }) {
                     <When at={s.expires_at} absolute />
                   </td>
                   <td className={`${tdCls} text-right`}>
-                    <div className="flex justify-end gap-1">
-                      <button type="button" className={btn.small} aria-label={`Restore ${s.alias ?? s.name}`} onClick={() => {
+                    <RestoreDeleteActions
+                      label={s.alias ?? s.name}
+                      onRestore={() => {
                         restore.reset();
                         setRestoring(s);
-                      }}>
-                        Restore
-                      </button>
-                      <button
-                        type="button"
-                        className={btn.smallDanger}
-                        aria-label={`Delete ${s.alias ?? s.name}`}
-                        disabled={deleting === s.name}
-                        onClick={() => del.mutate({ id: c.id, name: s.name })}
-                      >
-                        {deleting === s.name ? "Deleting…" : "Delete"}
-                      </button>
-                    </div>
+                      }}
+                      onDelete={() => del.mutate({ id: c.id, name: s.name })}
+                      deleting={deleting === s.name}
+                    />
                   </td>
                 </tr>
               ))}
@@ -131,14 +123,17 @@ export function SnapshotsSection({ c }: { c: Container }) {
         </Table>
       )}
 
-      <Dialog open={restoring !== null} title="Restore snapshot" onClose={() => !restore.isPending && setRestoring(null)}>
+      <ConfirmDialog
+        open={restoring !== null}
+        title="Restore snapshot"
+        onClose={() => setRestoring(null)}
+        onConfirm={() => restoring && restore.mutate({ id: c.id, name: restoring.name })}
+        busy={restore.isPending}
+        error={restore.error}
+        confirmLabel="Restore snapshot"
+      >
         {restoring && (
-          <form
-            onSubmit={(e) => {
-              e.preventDefault();
-              restore.mutate({ id: c.id, name: restoring.name });
-            }}
-          >
+          <>
             <p className="text-sm text-neutral-700">
               Roll <span className="font-medium">{c.name}</span> back to snapshot <span className="font-mono">{restoring.name}</span>
               {restoring.alias ? ` (${restoring.alias})` : ""}, taken {fmtDate(restoring.created_at)}.
@@ -146,18 +141,9 @@ export function SnapshotsSection({ c }: { c: Container }) {
             <p className="mt-2 text-sm text-neutral-700">
               Everything its filesystem gained since then is replaced by the snapshot&apos;s contents, and the tenant restarts. The snapshot itself is kept.
             </p>
-            <ErrorBox error={restore.error} className="mt-3" />
-            <div className="mt-5 flex flex-wrap justify-end gap-2">
-              <Button disabled={restore.isPending} onClick={() => setRestoring(null)}>
-                Cancel
-              </Button>
-              <Button type="submit" variant="primary" busy={restore.isPending}>
-                Restore snapshot
-              </Button>
-            </div>
-          </form>
+          </>
         )}
-      </Dialog>
+      </ConfirmDialog>
     </Card>
   );
 }
