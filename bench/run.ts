@@ -50,8 +50,7 @@ function parseArgs(argv: string[]) {
         // plain text
       }
       args.set.push([key!, value]);
-    }
-    else if (a === "--only") {
+    } else if (a === "--only") {
       const list = (argv[++i] ?? "").split(",") as Scenario[];
       for (const s of list) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario ${s}; known: ${SCENARIOS.join(", ")}`);
       args.only = list;
@@ -73,7 +72,14 @@ const FULL = {
   backup: { template: "starter", dataMiB: 50 },
   stack: { poolSizeMiB: 32768, subnet16: true, uidRanges: 1100 },
   // On a stack of its own; sizes from the environment so the full run can be sized to the box.
-  scale: { tenants: Number(process.env.HOODY_BENCH_SCALE_TENANTS ?? 10_000), running: Number(process.env.HOODY_BENCH_SCALE_RUNNING ?? 1000), curveEvery: 1000, fillConcurrency: 8, samples: 50, poolSizeMiB: 65536 },
+  scale: {
+    tenants: Number(process.env.HOODY_BENCH_SCALE_TENANTS ?? 10_000),
+    running: Number(process.env.HOODY_BENCH_SCALE_RUNNING ?? 1000),
+    curveEvery: 1000,
+    fillConcurrency: 8,
+    samples: 50,
+    poolSizeMiB: 65536,
+  },
 };
 const SMOKE: typeof FULL = {
   provision: { templates: ["mini"], sequential: 2, concurrency: 2, rounds: 1, keep: 20 },
@@ -174,7 +180,10 @@ async function main() {
     const left = await stack.host.client.call("tenants.list", {}).catch(() => [] as { id: string }[]);
     if (left.length) {
       log(`removing ${left.length} tenants`);
-      await deleteAll(stack, left.map((t) => t.id)).catch((e) => log(`cleanup: ${(e as Error).message}`));
+      await deleteAll(
+        stack,
+        left.map((t) => t.id),
+      ).catch((e) => log(`cleanup: ${(e as Error).message}`));
     }
     await stack.stop();
   }

@@ -34,7 +34,19 @@ try {
   const statsT0 = performance.now();
   const stats = await s.host.client.call("host.stats", {});
   const statsMs = performance.now() - statsT0;
-  console.log(JSON.stringify({ tenants: n, create_total_s: +createS.toFixed(1), trpc_containers_list_ms: { p50: +pct(times, 50).toFixed(1), p99: +pct(times, 99).toFixed(1) }, engine_stats_ms: +statsMs.toFixed(1), engine_collect_ms: +stats.host.collectedMs.toFixed(2) }, null, 2));
+  console.log(
+    JSON.stringify(
+      {
+        tenants: n,
+        create_total_s: +createS.toFixed(1),
+        trpc_containers_list_ms: { p50: +pct(times, 50).toFixed(1), p99: +pct(times, 99).toFixed(1) },
+        engine_stats_ms: +statsMs.toFixed(1),
+        engine_collect_ms: +stats.host.collectedMs.toFixed(2),
+      },
+      null,
+      2,
+    ),
+  );
 } finally {
   await s.stop();
 }

@@ -23,8 +23,7 @@ async function run(files: Record<string, string>): Promise<{ out: string; writte
   return { out: r.stdout, written: existsSync(file) ? readFileSync(file, "utf8") : null };
 }
 
-const backports = (uri: string, key = "/usr/share/keyrings/debian-archive-keyring.gpg") =>
-  `Types: deb\nURIs: ${uri}\nSuites: bookworm-backports\nComponents: main\nSigned-By: ${key}\n`;
+const backports = (uri: string, key = "/usr/share/keyrings/debian-archive-keyring.gpg") => `Types: deb\nURIs: ${uri}\nSuites: bookworm-backports\nComponents: main\nSigned-By: ${key}\n`;
 
 describe("apt-backports.sh", () => {
   it("takes the mirror of a deb822 .sources file (Debian 12's default format), not its security archive", async () => {
@@ -57,7 +56,8 @@ describe("apt-backports.sh", () => {
 
   it("skips disabled stanzas, deb-src-only entries and entries without component main", async () => {
     const r = await run({
-      "sources.list.d/a.sources": "Types: deb\nURIs: http://disabled.example/debian\nSuites: bookworm\nComponents: main\nEnabled: no\n\nTypes: deb-src\nURIs: http://src.example/debian\nSuites: bookworm\nComponents: main\n",
+      "sources.list.d/a.sources":
+        "Types: deb\nURIs: http://disabled.example/debian\nSuites: bookworm\nComponents: main\nEnabled: no\n\nTypes: deb-src\nURIs: http://src.example/debian\nSuites: bookworm\nComponents: main\n",
       "sources.list.d/b.list": "deb http://contrib-only.example/debian bookworm contrib\ndeb http://good.example/debian bookworm main\n",
     });
     expect(r.written).toBe(backports("http://good.example/debian"));

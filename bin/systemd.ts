@@ -24,7 +24,10 @@ export interface UnitSpec {
 
 /** systemd is the service manager (sd_booted(3): this directory exists only then). */
 export async function systemdIsPid1(): Promise<boolean> {
-  return fs.stat("/run/systemd/system").then((s) => s.isDirectory(), () => false);
+  return fs.stat("/run/systemd/system").then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
 }
 
 export const unitName = (s: Pick<Service, "name">) => `hoody-${s.name}.service`;

@@ -8,7 +8,11 @@ const SHOTS = "docs/screenshots";
 
 async function api(method: string, path: string, body?: unknown) {
   const s = state();
-  const res = await fetch(`${s.url}/api/v1${path}`, { method, headers: { authorization: `Bearer ${s.token}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(`${s.url}/api/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${s.token}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   return (await res.json()) as { statusCode: number; data: any };
 }
 
@@ -63,7 +67,10 @@ test("an operator creates a tenant, uses it, snapshots, restores and erases it",
 
   // New tenant from the UI.
   await page.goto("/tenants/new");
-  await page.getByLabel("Project").selectOption({ label: "e2e-shop" }).catch(async () => page.getByLabel("Project").selectOption(project));
+  await page
+    .getByLabel("Project")
+    .selectOption({ label: "e2e-shop" })
+    .catch(async () => page.getByLabel("Project").selectOption(project));
   await page.getByLabel("Template").selectOption("starter");
   await page.getByLabel("Name").fill("acme-e2e");
   await page.getByRole("button", { name: "Add variable" }).click();
@@ -81,10 +88,13 @@ test("an operator creates a tenant, uses it, snapshots, restores and erases it",
   // (The router waits a few seconds for a new tenant's app; on a busy box it may need a reload.)
   const app = await context.newPage();
   await expect
-    .poll(async () => {
-      await app.goto(url.trim());
-      return app.locator("body").innerText();
-    }, { timeout: 30_000 })
+    .poll(
+      async () => {
+        await app.goto(url.trim());
+        return app.locator("body").innerText();
+      },
+      { timeout: 30_000 },
+    )
     .toContain("Hello from acme-e2e");
   await app.close();
   await page.screenshot({ path: `${SHOTS}/tenant.png`, fullPage: true });
@@ -92,9 +102,7 @@ test("an operator creates a tenant, uses it, snapshots, restores and erases it",
   // The delta-disk number grows after a file is written inside the tenant.
   const before = Number(await page.getByTestId("stat-delta").getAttribute("data-bytes"));
   await api("POST", `/containers/${id}/exec`, { command: ["/bin/sh", "-c", "head -c 8000000 /dev/urandom > /data/blob && sync"] });
-  await expect
-    .poll(async () => Number(await page.getByTestId("stat-delta").getAttribute("data-bytes")), { timeout: 60_000, intervals: [1000, 2000, 5000] })
-    .toBeGreaterThan(before + 7_000_000);
+  await expect.poll(async () => Number(await page.getByTestId("stat-delta").getAttribute("data-bytes")), { timeout: 60_000, intervals: [1000, 2000, 5000] }).toBeGreaterThan(before + 7_000_000);
 
   // The history chart (the server's persisted samples, every 15 s): 1 hour by default, 30 days a click away.
   const history = page.getByRole("group", { name: "History range" });
@@ -112,10 +120,13 @@ test("an operator creates a tenant, uses it, snapshots, restores and erases it",
   await expect(page.getByText(/Saved/)).toBeVisible({ timeout: 30_000 });
   const info = await context.newPage();
   await expect
-    .poll(async () => {
-      await info.goto(`${url.trim()}api/info`);
-      return info.locator("body").innerText();
-    }, { timeout: 30_000 })
+    .poll(
+      async () => {
+        await info.goto(`${url.trim()}api/info`);
+        return info.locator("body").innerText();
+      },
+      { timeout: 30_000 },
+    )
     .toContain("changed-by-operator");
   await info.close();
 
@@ -127,9 +138,7 @@ test("an operator creates a tenant, uses it, snapshots, restores and erases it",
   await api("POST", `/containers/${id}/exec`, { command: ["/bin/sh", "-c", "echo after > /data/state"] });
   const restore = await openDialog(page, page.getByRole("button", { name: "Restore" }).first());
   await restore.getByRole("button", { name: "Restore snapshot" }).click();
-  await expect
-    .poll(async () => (await api("POST", `/containers/${id}/exec`, { command: ["cat", "/data/state"] })).data?.stdout, { timeout: 30_000 })
-    .toBe("before\n");
+  await expect.poll(async () => (await api("POST", `/containers/${id}/exec`, { command: ["cat", "/data/state"] })).data?.stdout, { timeout: 30_000 }).toBe("before\n");
 
   // The Changes tab lists a file the tenant wrote, under the directory it drills into, and shows its content.
   await api("POST", `/containers/${id}/exec`, { command: ["/bin/sh", "-c", "mkdir -p /data/notes && echo 'written by e2e' > /data/notes/hello.txt"] });

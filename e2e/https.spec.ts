@@ -26,7 +26,16 @@ async function browser(trust: boolean): Promise<Browser> {
   return chromium.launch({
     executablePath: "/usr/bin/chromium",
     env: { ...process.env, HOME: home },
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", `--host-resolver-rules=MAP *.${c.domain} 127.0.0.1, MAP ${customDomain} 127.0.0.1`],
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      `--host-resolver-rules=MAP *.${c.domain} 127.0.0.1, MAP ${customDomain} 127.0.0.1`,
+    ],
   });
 }
 
@@ -61,7 +70,12 @@ test("the dashboard and a tenant over HTTPS, trusted through the browser's store
 
   // Control: the same URL in a browser whose store lacks Caddy's root is refused.
   const untrusting = await browser(false);
-  const refused = await untrusting.newPage().then((p) => goto(p, tenant.url).then(() => "loaded", (e: Error) => e.message));
+  const refused = await untrusting.newPage().then((p) =>
+    goto(p, tenant.url).then(
+      () => "loaded",
+      (e: Error) => e.message,
+    ),
+  );
   expect(refused).toContain("ERR_CERT_AUTHORITY_INVALID");
   await untrusting.close();
 

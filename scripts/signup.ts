@@ -7,7 +7,9 @@ export async function POST(req: Request, ctx: ScriptContext): Promise<Response> 
   const input = type.includes("application/json")
     ? ((await req.json().catch(() => ({}))) as Record<string, unknown>)
     : Object.fromEntries((await req.formData().catch(() => new FormData())).entries());
-  const name = String(input.name ?? "").trim().toLowerCase();
+  const name = String(input.name ?? "")
+    .trim()
+    .toLowerCase();
   if (!/^[a-z0-9][a-z0-9-]{2,60}$/.test(name)) {
     return new Response(JSON.stringify({ error: "name: 3-61 lowercase letters, digits and dashes" }), { status: 400, headers: { "content-type": "application/json" } });
   }

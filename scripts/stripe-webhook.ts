@@ -8,7 +8,11 @@ import type { ScriptContext } from "../server/exec/types";
 const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
 
 /** A tenant name from a Stripe customer id: cus_ABC123 → cus-abc123 (URL-safe, unique per customer). */
-const tenantName = (customer: string) => customer.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 90);
+const tenantName = (customer: string) =>
+  customer
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, "-")
+    .slice(0, 90);
 
 export async function POST(req: Request, ctx: ScriptContext): Promise<Response> {
   const secret = ctx.secrets.STRIPE_WEBHOOK_SECRET;

@@ -62,7 +62,11 @@ export const WebConfigSchema = z.object({
   /** HOODY_ERASE_SWEEP_MS: how often grace-period erasures that are due run. */
   eraseSweepMs: ms(30_000),
   /** HOODY_BACKUP_IMPORT_MAX_MIB: the largest backup file an import takes (counted while it streams). */
-  backupImportMaxMiB: z.coerce.number().int().positive().default(64 * 1024),
+  backupImportMaxMiB: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(64 * 1024),
   /** HOODY_BACKUP_SWEEP_MS: how often due backup schedules run. */
   backupSweepMs: ms(60_000),
   /**

@@ -11,7 +11,8 @@ const MAX_LINES = 500;
 const MAX_METHODS = 30;
 
 function sources(dir: string): string[] {
-  return fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true, recursive: true })
+  return fs
+    .readdirSync(path.join(ROOT, dir), { withFileTypes: true, recursive: true })
     .filter((e) => e.isFile() && /\.(ts|tsx)$/.test(e.name) && !e.name.endsWith(".d.ts"))
     .map((e) => path.relative(ROOT, path.join(e.parentPath, e.name)));
 }
@@ -40,9 +41,7 @@ describe("the house", () => {
   });
 
   it(`has no source file over ${MAX_LINES} lines`, () => {
-    const long = files
-      .map((f) => ({ f, lines: fs.readFileSync(path.join(ROOT, f), "utf8").split("\n").length - 1 }))
-      .filter((x) => x.lines > MAX_LINES);
+    const long = files.map((f) => ({ f, lines: fs.readFileSync(path.join(ROOT, f), "utf8").split("\n").length - 1 })).filter((x) => x.lines > MAX_LINES);
     expect(long).toEqual([]);
   });
 

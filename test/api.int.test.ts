@@ -280,7 +280,12 @@ describe("containers", () => {
     const times = logs.map((l: any) => l.transition_time);
     expect(times).toEqual([...times].sort().reverse());
     const asc = (await s.api("GET", `/containers/${c1.id}/status-logs?page=2&limit=2&sort_by=transition_time&sort_order=asc`)).body.data;
-    expect(asc.logs.map((l: any) => l.id)).toEqual([...logs].reverse().slice(2, 4).map((l: any) => l.id));
+    expect(asc.logs.map((l: any) => l.id)).toEqual(
+      [...logs]
+        .reverse()
+        .slice(2, 4)
+        .map((l: any) => l.id),
+    );
     expect(asc.pagination).toEqual({ total: logs.length, page: 2, limit: 2, totalPages: Math.ceil(logs.length / 2) });
     const byStatus = (await s.api("GET", `/containers/${c1.id}/status-logs?sort_by=to_status&sort_order=asc&limit=100`)).body.data.logs.map((l: any) => l.to_status);
     expect(byStatus).toEqual([...byStatus].sort());
@@ -354,7 +359,11 @@ describe("snapshots and copies", () => {
     const fromTpl = await s.api("POST", `/containers/mini/copy`, { target_project_id: projectB }, { token: tokenB });
     expect(fromTpl.status).toBe(201);
     expect(fromTpl.body.data.template).toBe("mini");
-    expect((await s.api("PUT", `/containers/${c1.id}/snapshots/${v2name}/alias`, { alias: "renamed" })).body.data).toMatchObject({ container_id: c1.id, project_id: projectA, snapshot: { name: v2name, alias: "renamed" } });
+    expect((await s.api("PUT", `/containers/${c1.id}/snapshots/${v2name}/alias`, { alias: "renamed" })).body.data).toMatchObject({
+      container_id: c1.id,
+      project_id: projectA,
+      snapshot: { name: v2name, alias: "renamed" },
+    });
     // alias: null clears it (the SDK's way); the snapshot is then found by its name only.
     expect((await s.api("PUT", `/containers/${c1.id}/snapshots/renamed/alias`, { alias: null })).body.data.snapshot).toMatchObject({ name: v2name, alias: null });
     expect((await s.api("DELETE", `/containers/${c1.id}/snapshots/renamed`)).status).toBe(404);
@@ -402,7 +411,10 @@ describe("firewall", () => {
     // source_port and ICMP fields are stored and answered; {all: true} removes every egress rule.
     await s.api("POST", `/containers/${b.id}/firewall/egress`, { action: "drop", protocol: "udp", destination_port: "53", source_port: "1024-65535", description: "no dns" });
     const icmp = await s.api("POST", `/containers/${b.id}/firewall/egress`, { action: "drop", protocol: "icmp4", icmp_type: "8", icmp_code: "0", description: "no ping" });
-    expect(icmp.body.data.egress.map((r: any) => [r.source_port, r.icmp_type, r.icmp_code])).toEqual([["1024-65535", undefined, undefined], [undefined, "8", "0"]]);
+    expect(icmp.body.data.egress.map((r: any) => [r.source_port, r.icmp_type, r.icmp_code])).toEqual([
+      ["1024-65535", undefined, undefined],
+      [undefined, "8", "0"],
+    ]);
     if (!s.incus) {
       const nft = (await execa("nft", ["list", "table", "inet", s.host.env.HOODY_NFT_TABLE!])).stdout;
       expect(nft).toMatch(/udp sport 1024-65535 udp dport 53 drop/);

@@ -21,7 +21,10 @@ beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), "hoody-backup-test-"));
   keyFile = path.join(dir, "operator.key");
   // Two boxes, one operator: both daemons use the same key file (copied to the second box in real life).
-  [a, b] = await Promise.all([TestStack.create({ hostEnv: { HOODY_BACKUP_KEY_FILE: keyFile }, webEnv: { HOODY_BACKUP_SWEEP_MS: "300" } }), TestStack.create({ hostEnv: { HOODY_BACKUP_KEY_FILE: keyFile } })]);
+  [a, b] = await Promise.all([
+    TestStack.create({ hostEnv: { HOODY_BACKUP_KEY_FILE: keyFile }, webEnv: { HOODY_BACKUP_SWEEP_MS: "300" } }),
+    TestStack.create({ hostEnv: { HOODY_BACKUP_KEY_FILE: keyFile } }),
+  ]);
 }, 240_000);
 afterAll(async () => {
   await Promise.all([a?.stop(), b?.stop()]);
@@ -208,10 +211,14 @@ describe("backup schedules", () => {
     const set = await a.api("PUT", `/projects/${project.id}/backup-schedule`, { every_hours: 24, keep: 2 });
     expect(set.status).toBe(200);
     // The sweep (every 300 ms here) writes one and prunes to the two newest: the oldest manual one goes.
-    const list = await waitFor(async () => {
-      const l = (await a.api("GET", `/containers/${c.id}/backups`)).body.data.backups.map((x: any) => x.id);
-      return l.length === 2 && !l.includes(manual[0]) ? l : null;
-    }, 30_000, 200);
+    const list = await waitFor(
+      async () => {
+        const l = (await a.api("GET", `/containers/${c.id}/backups`)).body.data.backups.map((x: any) => x.id);
+        return l.length === 2 && !l.includes(manual[0]) ? l : null;
+      },
+      30_000,
+      200,
+    );
     expect(list).toContain(manual[1]);
     const sched = (await a.api("GET", `/projects/${project.id}/backup-schedule`)).body.data;
     expect(sched).toMatchObject({ every_hours: 24, keep: 2, last_runs: { [c.id]: expect.any(String) } });

@@ -89,7 +89,7 @@ describe("bench smoke", () => {
     expect(md).toMatch(/\| hoody \|/);
     for (const c of ["provision", "density", "memory", "stats"]) {
       const svg = await fs.readFile(path.join(out, "charts", `${c}.svg`), "utf8");
-      expect(svg.startsWith("<svg xmlns=\"http://www.w3.org/2000/svg\"")).toBe(true);
+      expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
       expect(svg.trimEnd().endsWith("</svg>")).toBe(true);
       expect(svg).not.toMatch(/NaN|undefined|Infinity/);
       expect(md).toContain(`charts/${c}.svg`);

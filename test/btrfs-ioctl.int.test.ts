@@ -63,7 +63,15 @@ describe("BtrfsPool.subvolumeId", () => {
 });
 
 describe("BtrfsPool.snapshot", () => {
-  const show = async (p: string) => Object.fromEntries((await execa("btrfs", ["subvolume", "show", p])).stdout.split("\n").slice(1).map((l) => /^\s*([^:]+):\s*(.*)$/.exec(l)).filter((m) => m !== null).map((m) => [m[1], m[2]]));
+  const show = async (p: string) =>
+    Object.fromEntries(
+      (await execa("btrfs", ["subvolume", "show", p])).stdout
+        .split("\n")
+        .slice(1)
+        .map((l) => /^\s*([^:]+):\s*(.*)$/.exec(l))
+        .filter((m) => m !== null)
+        .map((m) => [m[1], m[2]]),
+    );
   it("makes a snapshot of its source by ioctl, writable or read-only, as btrfs subvolume show reports it", async () => {
     const src = pool.path("tenants", "snapsrc");
     await pool.createSubvolume(src);

@@ -67,11 +67,20 @@ describe("HTTPS through Caddy", () => {
 
   it("tells the tenant the client's scheme and address as Caddy saw them (the router trusts Caddy's secret only)", async () => {
     await create({ template: "starter", name: "shop", idle_timeout_s: 0 });
-    const info = await waitFor(async () => {
-      const r = await c.curl(c.url(host("shop"), "/api/info"));
-      return r.status === 200 ? JSON.parse(r.body) : null;
-    }, 30_000, 200);
-    expect(info.forwarded).toMatchObject({ "x-forwarded-proto": "https", "x-forwarded-for": "127.0.0.1", "x-forwarded-port": String(c.httpsPort), "x-forwarded-host": `${host("shop")}:${c.httpsPort}` });
+    const info = await waitFor(
+      async () => {
+        const r = await c.curl(c.url(host("shop"), "/api/info"));
+        return r.status === 200 ? JSON.parse(r.body) : null;
+      },
+      30_000,
+      200,
+    );
+    expect(info.forwarded).toMatchObject({
+      "x-forwarded-proto": "https",
+      "x-forwarded-for": "127.0.0.1",
+      "x-forwarded-port": String(c.httpsPort),
+      "x-forwarded-host": `${host("shop")}:${c.httpsPort}`,
+    });
     expect(JSON.stringify(info)).not.toContain("x-hoody-proxy");
     // A local process that talks to the router directly and claims https is not believed.
     const direct = await c.viaRouter(host("shop"), "/api/info", { "x-forwarded-proto": "https", "x-hoody-proxy": "guess" });
@@ -99,7 +108,9 @@ describe("HTTPS through Caddy", () => {
   });
 
   it("reaches a second port at <label>-http-<port> only while the tenant's firewall lets the host reach it", async () => {
-    const exec = await c.stack.api("POST", `/containers/${acme.id}/exec`, { command: ["/bin/sh", "-c", "mkdir -p /tmp/w2 && echo second port of acme > /tmp/w2/index.html && busybox httpd -p 9000 -h /tmp/w2"] });
+    const exec = await c.stack.api("POST", `/containers/${acme.id}/exec`, {
+      command: ["/bin/sh", "-c", "mkdir -p /tmp/w2 && echo second port of acme > /tmp/w2/index.html && busybox httpd -p 9000 -h /tmp/w2"],
+    });
     expect(exec.status, JSON.stringify(exec.body)).toBe(200);
     const portUrl = c.url(`acme-http-9000.${c.domain}`);
     // Closed: Caddy's ask is refused, so no certificate is made and the handshake fails; the router refuses it too.
@@ -110,10 +121,14 @@ describe("HTTPS through Caddy", () => {
     expect([viaRouter.status, JSON.parse(viaRouter.body).code]).toEqual([403, "PORT_NOT_OPEN"]);
     const add = await c.stack.api("POST", `/containers/${acme.id}/firewall/ingress`, { action: "allow", protocol: "tcp", destination_port: "9000", source: "host", description: "second port" });
     expect(add.status, JSON.stringify(add.body)).toBe(200);
-    const open = await waitFor(async () => {
-      const r = await c.curl(portUrl);
-      return r.status === 200 ? r : null;
-    }, 10_000, 200);
+    const open = await waitFor(
+      async () => {
+        const r = await c.curl(portUrl);
+        return r.status === 200 ? r : null;
+      },
+      10_000,
+      200,
+    );
     expect(open.body).toContain("second port of acme");
     // The app port's URL still shows the app, not the second port.
     expect((await c.curl(acme.url)).body).toContain("hello from acme");
@@ -141,10 +156,14 @@ describe("HTTPS through Caddy", () => {
     expect((await c.stack.api("GET", `/containers/${acme.id}/domains`)).body.data.domains.map((d: { hostname: string }) => d.hostname)).toEqual([name]);
     expect((await c.stack.api("DELETE", `/containers/${acme.id}/domains/${name}`)).status).toBe(200);
     // Its certificate stays in Caddy's cache; the router no longer routes the name.
-    const gone = await waitFor(async () => {
-      const a = await c.curl(c.url(name), { headers: { accept: "application/json" } });
-      return a.status === 404 ? a : null;
-    }, 5_000, 100);
+    const gone = await waitFor(
+      async () => {
+        const a = await c.curl(c.url(name), { headers: { accept: "application/json" } });
+        return a.status === 404 ? a : null;
+      },
+      5_000,
+      100,
+    );
     expect(JSON.parse(gone.body).code).toBe("UNKNOWN_TENANT");
     expect((await c.stack.api("GET", `/containers/${acme.id}/domains`)).body.data.domains).toEqual([]);
   });
@@ -179,7 +198,11 @@ describe("HTTPS through Caddy", () => {
 
   it("serves the dashboard on its own host over HTTPS with a Secure session cookie", async () => {
     expect((await c.curl(c.url(c.dashboardHost, "/api/health"))).status).toBe(200);
-    const login = await c.curl(c.url(c.dashboardHost, "/api/auth/login"), { method: "POST", data: JSON.stringify({ password: c.stack.adminPassword }), headers: { "content-type": "application/json" } });
+    const login = await c.curl(c.url(c.dashboardHost, "/api/auth/login"), {
+      method: "POST",
+      data: JSON.stringify({ password: c.stack.adminPassword }),
+      headers: { "content-type": "application/json" },
+    });
     expect(login.status, login.body).toBe(200);
     const cookie = login.headers.split("\n").find((l) => /^set-cookie:/i.test(l)) ?? "";
     expect(cookie).toMatch(/;\s*Secure/i);
@@ -221,7 +244,10 @@ describe("HTTPS through Caddy", () => {
     // requests in flight at the instant of the swap (its log: "server shutdown: context canceled"),
     // so only those may fail; the README says so.
     const failed = batches.filter((b) => b.statuses.some((x) => x !== 200));
-    expect(failed.filter((b) => !b.duringReload), JSON.stringify(batches)).toEqual([]);
+    expect(
+      failed.filter((b) => !b.duringReload),
+      JSON.stringify(batches),
+    ).toEqual([]);
     const later = batches.slice(after).filter((b) => !b.duringReload);
     expect(later.length).toBeGreaterThanOrEqual(9);
     expect(later.flatMap((b) => b.statuses).filter((x) => x !== 200)).toEqual([]);
@@ -230,10 +256,14 @@ describe("HTTPS through Caddy", () => {
   it("keeps tokens, cookies and query strings out of Caddy's access log", async () => {
     const marker = `/logged-${Date.now()}`;
     await c.curl(c.url(host("acme"), `${marker}?token=QUERYSECRET1`), { headers: { authorization: "Bearer hdy_HEADERSECRET2", cookie: "hoody_session=COOKIESECRET3" } });
-    const log = await waitFor(async () => {
-      const text = await fs.readFile(c.files.accessLog, "utf8").catch(() => "");
-      return text.includes(marker) ? text : null;
-    }, 10_000, 100);
+    const log = await waitFor(
+      async () => {
+        const text = await fs.readFile(c.files.accessLog, "utf8").catch(() => "");
+        return text.includes(marker) ? text : null;
+      },
+      10_000,
+      100,
+    );
     expect(log).toContain(`${marker}?REDACTED`);
     for (const secret of ["QUERYSECRET1", "HEADERSECRET2", "COOKIESECRET3", await fs.readFile(c.files.proxySecret, "utf8").then((s) => s.trim())]) expect(log).not.toContain(secret);
   });

@@ -6,8 +6,7 @@ import { TestStack } from "../testkit/stack-harness.js";
 import { waitFor } from "../testkit/host-harness.js";
 
 let s: TestStack;
-const cli = (...args: string[]) =>
-  execa(path.resolve(import.meta.dirname, "../bin/hoody.js"), ["--url", s.url, "--token", s.adminToken, ...args], { reject: false });
+const cli = (...args: string[]) => execa(path.resolve(import.meta.dirname, "../bin/hoody.js"), ["--url", s.url, "--token", s.adminToken, ...args], { reject: false });
 
 beforeAll(async () => {
   s = await TestStack.create();
@@ -76,7 +75,10 @@ describe("dedup over the API and the CLI", () => {
     }
     const p = (await s.api("POST", "/projects", { alias: "dedup-cli" })).body.data.id;
     const member = (await s.api("POST", "/tokens", { name: "dedup-member", project_id: p })).body.data.token;
-    for (const [method, body] of [["POST", {}], ["GET", undefined]] as const) {
+    for (const [method, body] of [
+      ["POST", {}],
+      ["GET", undefined],
+    ] as const) {
       const r = await s.api(method, "/dedup", body, { token: member });
       expect(r.status).toBe(403);
       expect(r.body.code).toBe("RESOURCE_ACCESS_DENIED");

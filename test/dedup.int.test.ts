@@ -58,13 +58,20 @@ async function poolUsed(): Promise<number> {
 
 /** Waits for the run to end and answers it as the history records it. */
 async function finished(id: string, timeoutMs = 120_000): Promise<DedupRun> {
-  return waitFor(async () => {
-    const st = await h.client.call("dedup.status", {});
-    return st.running?.id === id ? null : (st.runs.find((r) => r.id === id) ?? null);
-  }, timeoutMs, 200);
+  return waitFor(
+    async () => {
+      const st = await h.client.call("dedup.status", {});
+      return st.running?.id === id ? null : (st.runs.find((r) => r.id === id) ?? null);
+    },
+    timeoutMs,
+    200,
+  );
 }
 
-const sha = async (p: string) => createHash("sha256").update(await fs.readFile(p)).digest("hex");
+const sha = async (p: string) =>
+  createHash("sha256")
+    .update(await fs.readFile(p))
+    .digest("hex");
 
 describe("dedup", () => {
   it("shares two tenants' identical 64 MiB file: the pool drops by ≥ 60 MiB, both read back the same", async () => {
@@ -164,7 +171,14 @@ describe("dedup", () => {
     // The hash file is gone only if a run made one: start from none, so the run below writes it.
     await fs.rm(path.join(h.dir, "dedup", "hashes.db"), { force: true });
     const { run } = await h.client.call("dedup.start", { deadlineS: 600 });
-    await waitFor(async () => fs.stat(path.join(h.dir, "dedup", "hashes.db")).then(() => true, () => false), 10_000);
+    await waitFor(
+      async () =>
+        fs.stat(path.join(h.dir, "dedup", "hashes.db")).then(
+          () => true,
+          () => false,
+        ),
+      10_000,
+    );
     const t0 = Date.now();
     const report = await h.client.call("tenants.delete", { id: c.id });
     // The run had gigabytes to read again (the hash file was gone): the erase did not wait for it.

@@ -44,7 +44,9 @@ beforeAll(async () => {
     expect((await s.api("PUT", `/scripts/${script}/settings`, { project_id: project, TEMPLATE: "mini", GRACE_SECONDS: "8" })).status).toBe(200);
   }
   // The operator sets the secret with the CLI; it is shown masked from then on.
-  const cli = await execa(path.join(ROOT, "bin/hoody.js"), ["--url", s.url, "--token", s.adminToken, "scripts", "secrets", "set", "stripe-webhook", `STRIPE_WEBHOOK_SECRET=${WHSEC}`], { reject: false });
+  const cli = await execa(path.join(ROOT, "bin/hoody.js"), ["--url", s.url, "--token", s.adminToken, "scripts", "secrets", "set", "stripe-webhook", `STRIPE_WEBHOOK_SECRET=${WHSEC}`], {
+    reject: false,
+  });
   expect(cli.exitCode).toBe(0);
   expect(cli.stdout).toMatch(/^STRIPE_WEBHOOK_SECRET=/);
   expect(cli.stdout).not.toContain("x".repeat(10));
@@ -54,7 +56,8 @@ afterAll(async () => {
   await fs.rm(SCRIPTS, { recursive: true, force: true });
 });
 
-const tenants = async () => (await s.api("GET", `/projects/${project}/containers?limit=100`)).body.data.containers as { id: string; engine_name: string; name: string; status: string; url: string; suspended: boolean }[];
+const tenants = async () =>
+  (await s.api("GET", `/projects/${project}/containers?limit=100`)).body.data.containers as { id: string; engine_name: string; name: string; status: string; url: string; suspended: boolean }[];
 
 describe("stripe-webhook.ts", () => {
   it("provisions one running tenant on checkout.session.completed; its URL answers", async () => {

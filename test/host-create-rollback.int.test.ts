@@ -20,7 +20,11 @@ describe("create rollback when one of the parallel steps fails", () => {
     const src = await h.client.call("tenants.create", { template: "mini", start: false });
     await h.client.call("templates.promote", { id: src.id, name: "badinit", settings: { initCmd: ["/bin/sh", "-c", "echo two words"] } });
     await h.client.call("tenants.delete", { id: src.id });
-    const subvolumes = async () => (await execa("btrfs", ["subvolume", "list", h.poolPath])).stdout.split("\n").map((l) => l.replace(/^.* path /, "")).sort();
+    const subvolumes = async () =>
+      (await execa("btrfs", ["subvolume", "list", h.poolPath])).stdout
+        .split("\n")
+        .map((l) => l.replace(/^.* path /, ""))
+        .sort();
     const before = await subvolumes();
     await expect(h.client.call("tenants.create", { template: "badinit", name: "doomed" })).rejects.toThrow(/init argument not allowed/);
     expect(await subvolumes()).toEqual(before);

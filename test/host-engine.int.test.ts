@@ -12,10 +12,8 @@ import type { TenantInfo } from "../server/shared/protocol.js";
 
 let h: TestHost;
 /** From inside tenant `from`: an HTTP GET over nc (busybox wget needs NSS, which the static build lacks). */
-const probe = (from: TenantInfo, ip: string, port = 8080) =>
-  sh(from, `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 ${ip} ${port} && echo REACHED || echo BLOCKED`);
-const sh = (t: TenantInfo, script: string, timeoutMs = 30_000) =>
-  h.client.call("tenants.exec", { id: t.id, command: ["/bin/sh", "-c", script], timeoutMs });
+const probe = (from: TenantInfo, ip: string, port = 8080) => sh(from, `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 ${ip} ${port} && echo REACHED || echo BLOCKED`);
+const sh = (t: TenantInfo, script: string, timeoutMs = 30_000) => h.client.call("tenants.exec", { id: t.id, command: ["/bin/sh", "-c", script], timeoutMs });
 
 async function initPid(t: TenantInfo): Promise<number> {
   const r = await h.lxc("lxc-info", t.id, "-pH");
@@ -283,7 +281,11 @@ describe("failure and bad input", () => {
     // A template whose shared path does not exist makes the start fail (at the share's host-side
     // mount, just before lxc-start) after every other step ran.
     await h.client.call("templates.promote", { id: src.id, name: "broken", settings: { sharedPaths: ["/does-not-exist"] } });
-    const subvolumePaths = async () => (await execa("btrfs", ["subvolume", "list", h.poolPath])).stdout.split("\n").map((l) => l.replace(/^.* path /, "")).sort();
+    const subvolumePaths = async () =>
+      (await execa("btrfs", ["subvolume", "list", h.poolPath])).stdout
+        .split("\n")
+        .map((l) => l.replace(/^.* path /, ""))
+        .sort();
     const before = await subvolumePaths();
     await expect(h.client.call("tenants.create", { template: "broken", name: "doomed" })).rejects.toThrow(/cannot share \/does-not-exist/);
     expect(await subvolumePaths()).toEqual(before);

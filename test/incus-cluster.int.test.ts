@@ -16,7 +16,6 @@ const RUN = process.env.HOODY_TEST_ENGINE === "incus";
 const MEMBER = "hoody-m1";
 let d: IncusTestDaemon;
 
-
 function engine(target?: string): IncusEngine {
   return new IncusEngine(new IncusClient({ socketPath: d.socket }), {
     pool: d.pool,

@@ -23,7 +23,17 @@ describe("firewall through libnftables", () => {
   it("installs, updates and removes tenant chains as nft lists them; 20 changes at once all land", async () => {
     await fw.ensureBase();
     const ids = Array.from({ length: 20 }, (_, i) => `c${String(i).padStart(10, "0")}`);
-    await Promise.all(ids.map((id, i) => fw.setTenant({ id, veth: `hdt${i}`, ip: `10.254.0.${i + 2}`, conntrackMax: 64, rules: [{ direction: "ingress", action: "allow", protocol: "tcp", destination_port: "8080", source: "host", state: "enabled" }] })));
+    await Promise.all(
+      ids.map((id, i) =>
+        fw.setTenant({
+          id,
+          veth: `hdt${i}`,
+          ip: `10.254.0.${i + 2}`,
+          conntrackMax: 64,
+          rules: [{ direction: "ingress", action: "allow", protocol: "tcp", destination_port: "8080", source: "host", state: "enabled" }],
+        }),
+      ),
+    );
     const text = await listed();
     for (const [i, id] of ids.entries()) {
       expect(text).toContain(`chain eg_${id}`);

@@ -109,6 +109,10 @@ describe("after a restart of the web server", () => {
     const ok = await scrapeMetrics({ authorization: `Bearer ${TOKEN}` });
     expect(ok.status).toBe(200);
     const m = parseMetrics(await ok.text());
-    expect(series(m, "hoody_tenant_info").map((x) => x.labels?.id).sort()).toEqual([...ids].sort());
+    expect(
+      series(m, "hoody_tenant_info")
+        .map((x) => x.labels?.id)
+        .sort(),
+    ).toEqual([...ids].sort());
   });
 });

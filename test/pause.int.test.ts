@@ -125,7 +125,10 @@ describe("pause and resume", () => {
     expect(entries.filter((e) => e.metadata?.operation === "resume").map((e) => [e.from_status, e.to_status])).toEqual([["paused", "running"]]);
     for (const action of ["container.pause", "container.resume"]) {
       const audit = (await s.api("GET", `/audit?action=${action}&target=container:${c.id}`)).body.data.entries as { action: string; result: string }[];
-      expect(audit.map((e) => [e.action, e.result]), action).toContainEqual([action, "ok"]);
+      expect(
+        audit.map((e) => [e.action, e.result]),
+        action,
+      ).toContainEqual([action, "ok"]);
     }
     // The refused pause of a paused tenant is audited as refused.
     const refused = (await s.api("GET", `/audit?action=container.pause&target=container:${c.id}`)).body.data.entries as { result: string }[];

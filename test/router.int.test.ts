@@ -30,7 +30,14 @@ describe("tenant router", () => {
     expect(a.url).toBe("http://shop-one.localhost:8080/");
     // 201 means the container runs, not that its app listens yet (the router waits for that; a
     // direct request does not): post the note once the app takes it.
-    await waitFor(() => fetch(`http://${a.ip}:8080/api/notes`, { method: "POST", body: "note of one" }).then((r) => r.ok, () => false), 20_000);
+    await waitFor(
+      () =>
+        fetch(`http://${a.ip}:8080/api/notes`, { method: "POST", body: "note of one" }).then(
+          (r) => r.ok,
+          () => false,
+        ),
+      20_000,
+    );
     const pa = await waitFor(async () => (await s.viaRouter("shop-one")).body || null, 20_000);
     expect(pa).toContain("Hello from shop-one");
     const pb = await waitFor(async () => ((await s.viaRouter("shop-two")).status === 200 ? s.viaRouter("shop-two") : null), 20_000);

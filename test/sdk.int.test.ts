@@ -130,7 +130,14 @@ const EXERCISED: Record<string, string[]> = {
   serverRental: ["list", "get"],
   images: [],
 };
-const CLASSES = { projects: ProjectsService, containers: ContainersService, environment: ContainerEnvironmentService, firewall: ContainerFirewallService, serverRental: ServerRentalService, images: ContainerImagesService };
+const CLASSES = {
+  projects: ProjectsService,
+  containers: ContainersService,
+  environment: ContainerEnvironmentService,
+  firewall: ContainerFirewallService,
+  serverRental: ServerRentalService,
+  images: ContainerImagesService,
+};
 /** The generated base classes' plumbing, not API calls. */
 const PLUMBING = new Set(["constructor", "_wrapHttpClient", "buildRealmUrl", "getPathValue"]);
 
@@ -240,7 +247,10 @@ describe("the SDK's inventory", () => {
     for (const [svc, cls] of Object.entries(CLASSES)) {
       const exercised = EXERCISED[svc]!;
       const missing = Object.keys(NOT_IMPLEMENTED[svc]!);
-      expect(exercised.filter((m) => missing.includes(m)), svc).toEqual([]);
+      expect(
+        exercised.filter((m) => missing.includes(m)),
+        svc,
+      ).toEqual([]);
       expect([...exercised, ...missing].sort(), `${svc}: a method of the SDK is neither exercised nor documented`).toEqual(sdkMethods(cls));
     }
   });
@@ -435,7 +445,15 @@ describe("containers", () => {
     const r = await containers.getStats(c1.id);
     expect(r.statusCode).toBe(200);
     const d = r.data;
-    expect(d).toMatchObject({ id: c1.id, project_id: projectA, status: "running", status_code: expect.any(Number), processes: expect.any(Number), started_at: expect.any(String), processing_time: expect.any(String) });
+    expect(d).toMatchObject({
+      id: c1.id,
+      project_id: projectA,
+      status: "running",
+      status_code: expect.any(Number),
+      processes: expect.any(Number),
+      started_at: expect.any(String),
+      processing_time: expect.any(String),
+    });
     expect(d.processes).toBeGreaterThan(0);
     expect(d.cpu).toMatchObject({ usage: expect.any(Number) });
     expect(d.memory).toMatchObject({ usage: expect.any(Number), total: expect.any(Number) });
@@ -478,7 +496,8 @@ describe("containers", () => {
     expect(all.statusCode).toBe(200);
     const logs = all.data.logs!;
     expect(logs.length).toBeGreaterThanOrEqual(8); // create, and the manage steps above
-    for (const l of logs) expect(l).toMatchObject({ id: expect.any(String), container_id: c1.id, to_status: expect.any(String), transition_time: expect.any(String), triggered_by: expect.any(String) });
+    for (const l of logs)
+      expect(l).toMatchObject({ id: expect.any(String), container_id: c1.id, to_status: expect.any(String), transition_time: expect.any(String), triggered_by: expect.any(String) });
     const times = logs.map((l) => l.transition_time!);
     expect(times).toEqual([...times].sort());
     expect(logs.map((l) => l.to_status)).toEqual(expect.arrayContaining(["running", "stopped", "paused"]));
@@ -487,7 +506,12 @@ describe("containers", () => {
     expect(page2.data.logs!.map((l) => l.id)).toEqual(logs.slice(3, 6).map((l) => l.id));
     expect(page2.data.pagination).toMatchObject({ total: logs.length, page: 2, limit: 3, totalPages: Math.ceil(logs.length / 3) });
     const newest = await containers.getStatusLogs(c1.id, { sort_by: "transition_time", sort_order: "desc", limit: 2 });
-    expect(newest.data.logs!.map((l) => l.id)).toEqual(logs.slice(-2).reverse().map((l) => l.id));
+    expect(newest.data.logs!.map((l) => l.id)).toEqual(
+      logs
+        .slice(-2)
+        .reverse()
+        .map((l) => l.id),
+    );
   });
 });
 
@@ -619,7 +643,11 @@ describe("snapshots", () => {
     await sh(c1.id, "mkdir -p /data && echo before > /data/marker");
     const body: ApiContainersCreateSnapshotRequest = { alias: "nightly", expiry: 7 };
     const r = await containers.createSnapshot(c1.id, body);
-    expect(r.data).toMatchObject({ container_id: c1.id, project_id: projectA, snapshot: { name: expect.any(String), alias: "nightly", created_at: expect.any(String), expires_at: expect.any(String) } });
+    expect(r.data).toMatchObject({
+      container_id: c1.id,
+      project_id: projectA,
+      snapshot: { name: expect.any(String), alias: "nightly", created_at: expect.any(String), expires_at: expect.any(String) },
+    });
     snap = r.data.snapshot!.name!;
     const l = await containers.listSnapshots(c1.id);
     expect(l.data).toMatchObject({ container_id: c1.id, project_id: projectA, snapshot_count: 1 });
@@ -763,7 +791,10 @@ describe("erasure", () => {
 describe("coverage", () => {
   it("every method listed as exercised was called by the tests above", () => {
     for (const [svc, methods] of Object.entries(EXERCISED)) {
-      expect(methods.filter((m) => !called[svc]!.has(m)), `${svc}: exercised methods never called`).toEqual([]);
+      expect(
+        methods.filter((m) => !called[svc]!.has(m)),
+        `${svc}: exercised methods never called`,
+      ).toEqual([]);
     }
   });
 });

@@ -172,8 +172,7 @@ describe("create with the SDK's body", () => {
   });
 
   it("honours autostart at a host boot: autostart=true tenants come back, autostart=false ones stay stopped", async () => {
-    const mk = async (name: string, autostart: boolean) =>
-      (await s.api("POST", `/projects/${project}/containers`, { name, container_image: "mini", autostart, start: true })).body.data;
+    const mk = async (name: string, autostart: boolean) => (await s.api("POST", `/projects/${project}/containers`, { name, container_image: "mini", autostart, start: true })).body.data;
     const on = await mk("boot-on", true);
     const never = await mk("boot-never", false);
     const off = await mk("boot-off", true);

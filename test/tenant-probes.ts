@@ -28,8 +28,7 @@ export async function spawnInTenant(h: TestHost, t: TenantInfo, code: string, op
     child: execa("nsenter", ["-t", String(await initPid(h, t)), ...user, "-n", "python3", "-c", code], { reject: false, timeout: opts.timeoutMs ?? 10_000 }),
   };
 }
-export const inTenant = async (h: TestHost, t: TenantInfo, code: string, opts: { timeoutMs?: number; asTenantRoot?: boolean } = {}) =>
-  (await spawnInTenant(h, t, code, opts)).child;
+export const inTenant = async (h: TestHost, t: TenantInfo, code: string, opts: { timeoutMs?: number; asTenantRoot?: boolean } = {}) => (await spawnInTenant(h, t, code, opts)).child;
 
 /** Resolves once the child printed a whole line holding `word` (a probe saying it is ready); rejects if it ends first. */
 export function printed(child: Awaited<ReturnType<typeof spawnInTenant>>["child"], word: string): Promise<string> {
@@ -37,7 +36,13 @@ export function printed(child: Awaited<ReturnType<typeof spawnInTenant>>["child"
   return new Promise<string>((resolve, reject) => {
     child.stdout!.on("data", (d: Buffer) => {
       out += d;
-      if (out.split("\n").slice(0, -1).some((line) => line.includes(word))) resolve(out);
+      if (
+        out
+          .split("\n")
+          .slice(0, -1)
+          .some((line) => line.includes(word))
+      )
+        resolve(out);
     });
     child.then((r) => reject(new Error(`probe ended before it printed ${word}: ${r.stdout}${r.stderr}`)), reject);
   });

@@ -58,7 +58,11 @@ describe("upgrading an install of the previous release in place", () => {
   const up = (tree: string, dist: string) =>
     execa(process.execPath, ["--import", "tsx", path.join(tree, "bin", "hoody-up.ts")], { cwd: tree, env: { ...env, HOODY_NEXT_DIST: dist }, reject: false, timeout: 900_000, all: true });
   const api = async (method: string, p: string, body?: unknown, auth = token) => {
-    const r = await fetch(`http://127.0.0.1:${env.HOODY_PORT}/api/v1${p}`, { method, headers: { authorization: `Bearer ${auth}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const r = await fetch(`http://127.0.0.1:${env.HOODY_PORT}/api/v1${p}`, {
+      method,
+      headers: { authorization: `Bearer ${auth}`, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     return { status: r.status, body: (await r.json()) as any };
   };
 
@@ -96,7 +100,15 @@ describe("upgrading an install of the previous release in place", () => {
     for (const c of Object.values(old)) expect(c.id).toMatch(/^c[a-z0-9]{10}$/);
     expect(project).toMatch(/^p[a-z0-9]{10}$/);
 
-    for (const c of [old.app, old.copy, old.erased]) await waitFor(() => httpGet(`http://${c.ip}:8080/`).then((r) => r.status === 200, () => false), 30_000);
+    for (const c of [old.app, old.copy, old.erased])
+      await waitFor(
+        () =>
+          httpGet(`http://${c.ip}:8080/`).then(
+            (r) => r.status === 200,
+            () => false,
+          ),
+        30_000,
+      );
     // The previous release's engine names are its public ids.
     for (const c of Object.values(old)) pidsBefore[c.id] = await initPid(h, c.id);
     logsBefore = logList((await api("GET", `/containers/${old.app.id}/status-logs`)).body.data).length;
@@ -153,7 +165,9 @@ describe("upgrading an install of the previous release in place", () => {
     const audit = (await api("GET", `/audit?target=container:${id}&limit=100`)).body.data.entries.map((e: any) => e.action);
     expect(audit).toEqual(expect.arrayContaining(["container.create", "snapshot.create", "firewall.add", "container.restart"]));
     // The audit filter by an old id finds the same entries.
-    expect((await api("GET", `/audit?target=container:${old.app.id}&limit=100`)).body.data.entries.map((e: any) => e.action)).toEqual((await api("GET", `/audit?target=container:${id}&limit=100`)).body.data.entries.map((e: any) => e.action));
+    expect((await api("GET", `/audit?target=container:${old.app.id}&limit=100`)).body.data.entries.map((e: any) => e.action)).toEqual(
+      (await api("GET", `/audit?target=container:${id}&limit=100`)).body.data.entries.map((e: any) => e.action),
+    );
     expect((await api("GET", `/containers/${old.copy.id}`)).body.data.source_container_id).toBe(id);
     // The project's token (made before the upgrade) sees its project under the new id.
     const scoped = await api("GET", "/containers?limit=100", undefined, projectToken);

@@ -47,7 +47,7 @@ describe("warm pool (host daemon)", () => {
   let claimed: TenantInfo[] = [];
   it("six concurrent claims for three members: three distinct members, three nulls", async () => {
     const answers = await Promise.all(
-      [0, 1, 2, 3, 4, 5].map((i) => h.client.call("pool.claim", { template: "mini", name: `claim-${i}`, env: { PLAN: `p${i}`, QUOTE: "it's \"x\" $HOME" }, labels: { "hoody.owner": "core" } })),
+      [0, 1, 2, 3, 4, 5].map((i) => h.client.call("pool.claim", { template: "mini", name: `claim-${i}`, env: { PLAN: `p${i}`, QUOTE: 'it\'s "x" $HOME' }, labels: { "hoody.owner": "core" } })),
     );
     claimed = answers.filter((a): a is TenantInfo => a !== null);
     expect(claimed.length).toBe(3);
@@ -69,7 +69,7 @@ describe("warm pool (host daemon)", () => {
 
   it("a claimed tenant looks from inside exactly like a fresh one (env, PID 1, hostname, ramdisk)", async () => {
     const c = claimed[0]!;
-    const fresh = await h.client.call("tenants.create", { template: "mini", name: "fresh-one", env: { PLAN: "p0", QUOTE: "it's \"x\" $HOME" } });
+    const fresh = await h.client.call("tenants.create", { template: "mini", name: "fresh-one", env: { PLAN: "p0", QUOTE: 'it\'s "x" $HOME' } });
     await waitFor(() => httpGet(`http://${fresh.ip}:8080/`).catch(() => null));
     const norm = (s: string, t: TenantInfo) => s.replaceAll(t.id, "<ID>").replaceAll(t.name, "<NAME>");
     const a = norm(await pid1(c), c);

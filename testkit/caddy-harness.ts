@@ -93,12 +93,24 @@ export class CaddyStack {
     this.caddy = child;
     child.stdout!.on("data", (d) => (this.caddyLog += d));
     child.stderr!.on("data", (d) => (this.caddyLog += d));
-    await waitFor(async () => {
-      if (child.exitCode !== null) throw new Error(`caddy exited ${child.exitCode}: ${this.caddyLog}`);
-      return (await caddyAdmin(p.adminSocket, "GET", "/config/").catch(() => ({ status: 0 }))).status === 200;
-    }, 20_000, 50);
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`caddy exited ${child.exitCode}: ${this.caddyLog}`);
+        return (await caddyAdmin(p.adminSocket, "GET", "/config/").catch(() => ({ status: 0 }))).status === 200;
+      },
+      20_000,
+      50,
+    );
     // The internal CA's root exists once Caddy has started its PKI app.
-    await waitFor(() => fs.stat(p.rootCert).then(() => true, () => false), 10_000, 50);
+    await waitFor(
+      () =>
+        fs.stat(p.rootCert).then(
+          () => true,
+          () => false,
+        ),
+      10_000,
+      50,
+    );
   }
 
   /** The public URL of a name under the test domain (or any name) on Caddy's HTTPS port. */

@@ -90,7 +90,11 @@ export class TestHost {
   static async prepare(opts: { poolSizeMiB?: number; subnet16?: boolean; uidRanges?: number; hostEnv?: Record<string, string> } = {}): Promise<TestHost> {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), "hoody-test-"));
     await fs.chmod(dir, 0o711);
-    const tag = Math.random().toString(36).replace(/[^a-z]/g, "").slice(0, 3).padEnd(3, "x");
+    const tag = Math.random()
+      .toString(36)
+      .replace(/[^a-z]/g, "")
+      .slice(0, 3)
+      .padEnd(3, "x");
     const slot = randomInt(0, TEST_UID_SLOTS);
     await ensureSubIdRange(TEST_UID_FLOOR, TEST_UID_SPAN);
     const env = {
@@ -188,7 +192,10 @@ export class TestHost {
       await execa("nft", ["delete", "table", "inet", this.env.HOODY_NFT_TABLE!], { reject: false });
       await execa("ip", ["route", "del", "unreachable", this.env.HOODY_SUBNET!], { reject: false });
       // Tenants' ramdisks (host tmpfs mounts) and the pool: every mount under our dir, deepest first.
-      const mounts = (await fs.readFile("/proc/self/mountinfo", "utf8")).split("\n").map((l) => l.split(" ")[4] ?? "").filter((m) => m.startsWith(this.dir + "/"));
+      const mounts = (await fs.readFile("/proc/self/mountinfo", "utf8"))
+        .split("\n")
+        .map((l) => l.split(" ")[4] ?? "")
+        .filter((m) => m.startsWith(this.dir + "/"));
       for (const m of mounts.sort((x, y) => y.length - x.length)) await execa("umount", [m], { reject: false });
       await fs.rm(this.dir, { recursive: true, force: true });
     }

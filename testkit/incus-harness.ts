@@ -69,7 +69,11 @@ export class IncusTestDaemon {
   static async start(opts: { poolSizeGiB?: number } = {}): Promise<IncusTestDaemon> {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), "hoody-incus-"));
     await fs.chmod(dir, 0o711);
-    const tag = Math.random().toString(36).replace(/[^a-z]/g, "").slice(0, 4).padEnd(4, "x");
+    const tag = Math.random()
+      .toString(36)
+      .replace(/[^a-z]/g, "")
+      .slice(0, 4)
+      .padEnd(4, "x");
     const d = new IncusTestDaemon(dir, `hp${tag}`, `hib${tag}`, await freeTestSubnet(24), INCUS_TEST_UID_FLOOR + randomInt(0, SLOTS) * SLOT_RANGES * UID_RANGE);
     try {
       // A new box has only the incus package's root:1000000:1000000000; incusd reads root's ranges
@@ -98,7 +102,15 @@ export class IncusTestDaemon {
   private async startDaemon(): Promise<void> {
     const child = spawn(INCUSD, ["--group", "root", "--logfile", path.join(this.dir, "incusd.log")], {
       // Outbound HTTPS (the daily instance-types refresh) goes to a closed loopback port, never out.
-      env: { ...process.env, INCUS_DIR: path.join(this.dir, "var"), https_proxy: "http://127.0.0.1:9", http_proxy: "http://127.0.0.1:9", HTTPS_PROXY: "http://127.0.0.1:9", HTTP_PROXY: "http://127.0.0.1:9", INCUS_SOCKET: "" },
+      env: {
+        ...process.env,
+        INCUS_DIR: path.join(this.dir, "var"),
+        https_proxy: "http://127.0.0.1:9",
+        http_proxy: "http://127.0.0.1:9",
+        HTTPS_PROXY: "http://127.0.0.1:9",
+        HTTP_PROXY: "http://127.0.0.1:9",
+        INCUS_SOCKET: "",
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     this.daemon = child;
@@ -107,7 +119,10 @@ export class IncusTestDaemon {
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`incusd exited ${child.exitCode}: ${this.log}`);
-      const ready = await this.client.call<{ environment?: unknown }>("GET", "/1.0").then(() => this.client.raw("GET", "/internal/ready").then((r) => r.status === 200), () => false);
+      const ready = await this.client.call<{ environment?: unknown }>("GET", "/1.0").then(
+        () => this.client.raw("GET", "/internal/ready").then((r) => r.status === 200),
+        () => false,
+      );
       if (ready) return;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -141,7 +156,10 @@ export class IncusTestDaemon {
     await this.killDaemon();
     // Whatever the daemon could not remove: mounts under our dir (deepest first), loops on our files,
     // the bridge, our chains in the shared `inet incus` table.
-    const mounts = (await fs.readFile("/proc/self/mountinfo", "utf8")).split("\n").map((l) => l.split(" ")[4] ?? "").filter((m) => m.startsWith(this.dir + "/"));
+    const mounts = (await fs.readFile("/proc/self/mountinfo", "utf8"))
+      .split("\n")
+      .map((l) => l.split(" ")[4] ?? "")
+      .filter((m) => m.startsWith(this.dir + "/"));
     for (const m of mounts.sort((a, b) => b.length - a.length)) await execa("umount", ["-l", m], { reject: false });
     const loops = await execa("losetup", ["-nO", "NAME,BACK-FILE"], { reject: false });
     for (const line of loops.stdout.split("\n")) {

@@ -13,7 +13,6 @@ const ROOT = path.resolve(import.meta.dirname, "..");
 /** The production build the stack serves; HOODY_NEXT_DIST lets parallel work use a build of its own. */
 const NEXT_DIST = process.env.HOODY_NEXT_DIST ?? ".next-test";
 
-
 /** SIGKILL a detached child's whole process group (by its pid, never by name) and wait for it. */
 async function killGroup(child: ChildProcess | null): Promise<void> {
   if (!child || child.exitCode !== null || child.signalCode !== null) return;
@@ -52,7 +51,21 @@ export class TestStack {
     readonly adminPassword: string,
   ) {}
 
-  static async create(opts: { poolSizeMiB?: number; templates?: string[]; port?: number; routerPort?: number; subnet16?: boolean; uidRanges?: number; webEnv?: Record<string, string>; hostEnv?: Record<string, string>; engine?: "host" | "incus"; bindHost?: string; env?: Record<string, string> } = {}): Promise<TestStack> {
+  static async create(
+    opts: {
+      poolSizeMiB?: number;
+      templates?: string[];
+      port?: number;
+      routerPort?: number;
+      subnet16?: boolean;
+      uidRanges?: number;
+      webEnv?: Record<string, string>;
+      hostEnv?: Record<string, string>;
+      engine?: "host" | "incus";
+      bindHost?: string;
+      env?: Record<string, string>;
+    } = {},
+  ): Promise<TestStack> {
     await fs.stat(path.join(ROOT, NEXT_DIST, "BUILD_ID")).catch(() => {
       throw new Error(`no ${NEXT_DIST} build: run \`npm run build:test\` (npm test does)`);
     });
@@ -106,7 +119,17 @@ export class TestStack {
       cwd: ROOT,
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, ...this.host.env, HOODY_NEXT_DIST: NEXT_DIST, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", HOODY_ROUTER_PORT: String(this.routerPort || 8080), HOODY_DOMAIN: "localhost", HOODY_WARM_POOL_DEFAULT: "0", ...this.webEnv },
+      env: {
+        ...process.env,
+        ...this.host.env,
+        HOODY_NEXT_DIST: NEXT_DIST,
+        NODE_ENV: "production",
+        NEXT_TELEMETRY_DISABLED: "1",
+        HOODY_ROUTER_PORT: String(this.routerPort || 8080),
+        HOODY_DOMAIN: "localhost",
+        HOODY_WARM_POOL_DEFAULT: "0",
+        ...this.webEnv,
+      },
     });
     this.web = child;
     child.stdout!.on("data", (d) => (this.webLog += d));
@@ -114,7 +137,10 @@ export class TestStack {
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`web exited ${child.exitCode}: ${this.webLog}`);
-      const ok = await fetch(`${this.url}/api/health`).then((r) => r.ok, () => false);
+      const ok = await fetch(`${this.url}/api/health`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok && /\[core\] reconcil/.test(this.webLog)) return;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -140,7 +166,13 @@ export class TestStack {
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`router exited ${child.exitCode}: ${this.routerLog}`);
-      if (await fetch(`${this.routerUrl}/.hoody/health`).then((r) => r.ok, () => false)) return;
+      if (
+        await fetch(`${this.routerUrl}/.hoody/health`).then(
+          (r) => r.ok,
+          () => false,
+        )
+      )
+        return;
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error(`router did not come up: ${this.routerLog}`);

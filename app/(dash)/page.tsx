@@ -88,17 +88,14 @@ export default function OverviewPage() {
       <div className="flex flex-wrap items-baseline justify-between gap-2">
         <h1 className="text-xl font-semibold">Overview</h1>
         <p className="text-xs text-neutral-500">
-          Host daemon {o.info.version} · refreshed every 5 s
-          {q.isFetching ? " · updating…" : ""}
+          Host daemon {o.info.version} · refreshed every 5 s{q.isFetching ? " · updating…" : ""}
           {" · "}
           <Link href="/settings" className={linkCls}>
             Operator settings
           </Link>
         </p>
       </div>
-      {q.isError && (
-        <Alert tone="warning">Showing the last numbers: {overviewError(q.error)}</Alert>
-      )}
+      {q.isError && <Alert tone="warning">Showing the last numbers: {overviewError(q.error)}</Alert>}
 
       <div className="grid gap-4 sm:grid-cols-2 lg:grid-cols-3">
         <Card title="Storage pool">

@@ -12,7 +12,9 @@ const ROOT = path.resolve(__dirname, "../..");
 const FORBIDDEN = /^(node:|better-sqlite3$|drizzle-orm|execa$)/;
 
 function files(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : /\.tsx?$/.test(e.name) && !e.name.endsWith(".test.ts") ? [path.join(dir, e.name)] : []));
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : /\.tsx?$/.test(e.name) && !e.name.endsWith(".test.ts") ? [path.join(dir, e.name)] : []));
 }
 
 /** Runtime import specifiers of a module (`import type` and `export type` left out). */
@@ -54,7 +56,11 @@ describe("dashboard client bundle", () => {
   });
 
   it("imports server modules without a .js extension", () => {
-    const bad = clientFiles.flatMap((f) => runtimeImports(fs.readFileSync(f, "utf8")).filter((s) => s.startsWith("~/server/") && s.endsWith(".js")).map((s) => `${path.relative(ROOT, f)}: ${s}`));
+    const bad = clientFiles.flatMap((f) =>
+      runtimeImports(fs.readFileSync(f, "utf8"))
+        .filter((s) => s.startsWith("~/server/") && s.endsWith(".js"))
+        .map((s) => `${path.relative(ROOT, f)}: ${s}`),
+    );
     expect(bad).toEqual([]);
   });
 
@@ -86,7 +92,12 @@ describe("dashboard formatting", () => {
   });
 
   it("puts validation issues into words and names their fields", () => {
-    const e = new Error(JSON.stringify([{ path: ["name"], message: "too short" }, { path: ["env", "A"], message: "bad" }]));
+    const e = new Error(
+      JSON.stringify([
+        { path: ["name"], message: "too short" },
+        { path: ["env", "A"], message: "bad" },
+      ]),
+    );
     expect(errorText(e)).toBe("name: too short; env.A: bad");
     expect(errorPaths(e)).toEqual(["name", "env.A"]);
     expect(errorText(new Error("plain"))).toBe("plain");

@@ -187,7 +187,12 @@ export class FloorContender implements Contender {
     await this.procs.prepare(name);
     const shared = [...config.matchAll(/^lxc\.mount\.entry = (\S+) (\S+) none bind,ro/gm)].filter((m) => m[1]!.startsWith(this.shares.dir + "/"));
     const uid = Number(/^lxc\.idmap = u 0 (\d+) /m.exec(config)![1]);
-    await this.shares.ensure(name, uid, 65536, shared.map((m) => ({ hostPath: path.join(this.stack.host.poolPath, "templates", template, m[2]!), containerPath: `/${m[2]!}` })));
+    await this.shares.ensure(
+      name,
+      uid,
+      65536,
+      shared.map((m) => ({ hostPath: path.join(this.stack.host.poolPath, "templates", template, m[2]!), containerPath: `/${m[2]!}` })),
+    );
     await fs.writeFile(path.join(dir, "config"), config, { mode: 0o600 });
     const r = await execa("lxc-start", ["-P", this.lxcPath, "-n", name, "-d"], { reject: false });
     if (r.exitCode !== 0) throw new Error(`floor lxc-start ${name}: ${r.stderr}`);

@@ -49,13 +49,7 @@ export function barChart(opts: { title: string; unit: string; groups: { label: s
 }
 
 /** Lines over a shared numeric x axis; each series may use the left or the right y axis. */
-export function lineChart(opts: {
-  title: string;
-  xLabel: string;
-  yLabel: string;
-  y2Label?: string;
-  series: { name: string; points: { x: number; y: number }[]; axis?: "left" | "right" }[];
-}): string {
+export function lineChart(opts: { title: string; xLabel: string; yLabel: string; y2Label?: string; series: { name: string; points: { x: number; y: number }[]; axis?: "left" | "right" }[] }): string {
   const width = 760;
   const height = 340;
   const m = { l: 64, r: opts.y2Label ? 70 : 20, t: 44, b: 48 };
@@ -77,7 +71,11 @@ export function lineChart(opts: {
     `<text x="${m.l + pw / 2}" y="${height - 10}" text-anchor="middle">${esc(opts.xLabel)}</text>`,
     `<text transform="translate(14 ${m.t + ph / 2}) rotate(-90)" text-anchor="middle">${esc(opts.yLabel)}</text>`,
   ];
-  if (opts.y2Label) out.push(`<line x1="${m.l + pw}" y1="${m.t}" x2="${m.l + pw}" y2="${m.t + ph}" stroke="#333"/>`, `<text transform="translate(${width - 12} ${m.t + ph / 2}) rotate(90)" text-anchor="middle">${esc(opts.y2Label)}</text>`);
+  if (opts.y2Label)
+    out.push(
+      `<line x1="${m.l + pw}" y1="${m.t}" x2="${m.l + pw}" y2="${m.t + ph}" stroke="#333"/>`,
+      `<text transform="translate(${width - 12} ${m.t + ph / 2}) rotate(90)" text-anchor="middle">${esc(opts.y2Label)}</text>`,
+    );
   for (let i = 0; i <= 4; i++) {
     const xv = (xMax * i) / 4;
     out.push(`<text x="${xAt(xv)}" y="${m.t + ph + 16}" text-anchor="middle">${fmt(xv)}</text>`);

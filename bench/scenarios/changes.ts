@@ -86,7 +86,9 @@ export async function changesLatency(stack: TestStack, project: string, opts: { 
       other_calls_during_ms: summarize(during.length ? during : [0]),
       listed,
     };
-    log(`changes: ${result.files} files: cold ${result.cold_ms.median} ms (daemon ${result.compute_ms.median} ms), cached ${result.cached_ms.median} ms, drill ${result.drill_ms.median} ms, other calls p99 ${result.other_calls_during_ms.p99} ms`);
+    log(
+      `changes: ${result.files} files: cold ${result.cold_ms.median} ms (daemon ${result.compute_ms.median} ms), cached ${result.cached_ms.median} ms, drill ${result.drill_ms.median} ms, other calls p99 ${result.other_calls_during_ms.p99} ms`,
+    );
     return result;
   } finally {
     await stack.api("DELETE", `/containers/${id}`).catch(() => undefined);

@@ -119,7 +119,9 @@ export async function dedupScenario(stack: TestStack, project: string, opts: Ded
       create_ms_during: during.length ? summarize(during) : null,
       creates_during: during.length,
     };
-    log(`dedup: grew ${result.pool_growth_mib} MiB, saved ${result.saved_mib} of ${result.duplicated_mib} MiB duplicated (${result.reclaimed_pct} %) in ${result.run.seconds} s; rerun ${result.rerun.seconds} s`);
+    log(
+      `dedup: grew ${result.pool_growth_mib} MiB, saved ${result.saved_mib} of ${result.duplicated_mib} MiB duplicated (${result.reclaimed_pct} %) in ${result.run.seconds} s; rerun ${result.rerun.seconds} s`,
+    );
     return result;
   } finally {
     for (const id of made) await stack.api("DELETE", `/containers/${id}`).catch(() => undefined);

@@ -64,10 +64,19 @@ export async function gdprDelete(stack: TestStack, project: string, opts: { temp
       const list = (await execa("btrfs", ["subvolume", "list", h.poolPath])).stdout;
       check(!list.includes(eng), `${id}: no subvolume named after it (btrfs subvolume list)`);
       for (const sv of subvols) {
-        const q = await fs.stat(`/sys/fs/btrfs/${info.pool.uuid}/qgroups/0_${sv}`).then(() => true, () => false);
+        const q = await fs.stat(`/sys/fs/btrfs/${info.pool.uuid}/qgroups/0_${sv}`).then(
+          () => true,
+          () => false,
+        );
         check(!q, `${id}: qgroup 0/${sv} gone`);
       }
-      check(!(await fs.stat(path.join(h.lxcPath, eng)).then(() => true, () => false)), `${id}: lxc directory gone`);
+      check(
+        !(await fs.stat(path.join(h.lxcPath, eng)).then(
+          () => true,
+          () => false,
+        )),
+        `${id}: lxc directory gone`,
+      );
       check((await execa("lxc-info", ["-P", h.lxcPath, "-n", eng], { reject: false })).exitCode !== 0, `${id}: lxc-info knows no container`);
       check((await execa("ip", ["link", "show", before.veth], { reject: false })).exitCode !== 0, `${id}: veth ${before.veth} gone`);
       const nft = (await execa("nft", ["list", "table", "inet", h.env.HOODY_NFT_TABLE!], { reject: false })).stdout;

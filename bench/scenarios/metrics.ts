@@ -41,7 +41,12 @@ export async function metricsScrape(opts: { tenants: number; scrapes: number }):
     log(`metrics: creating ${opts.tenants} tenant rows (fake engine)`);
     for (let i = 0; i < opts.tenants; i++) await core.provisioning.create(SYSTEM, project.id, { name: `tenant-${i}` });
     // API series as a running server has them: a few routes, statuses and codes.
-    for (const [route, status, code] of [["/containers/{id}", 200, null], ["/containers/{id}", 404, "CONTAINER_NOT_FOUND"], ["/projects/{id}/containers", 201, null], ["unmatched", 404, "ROUTE_NOT_FOUND"]] as const)
+    for (const [route, status, code] of [
+      ["/containers/{id}", 200, null],
+      ["/containers/{id}", 404, "CONTAINER_NOT_FOUND"],
+      ["/projects/{id}/containers", 201, null],
+      ["unmatched", 404, "ROUTE_NOT_FOUND"],
+    ] as const)
       for (let i = 0; i < 50; i++) recordApiRequest("GET", route, status, code, 0.001 * i);
     const sampleMs: number[] = [];
     for (let i = 0; i < 5; i++) {
@@ -76,7 +81,9 @@ export async function metricsScrape(opts: { tenants: number; scrapes: number }):
       history_rows: (db.$client.prepare("SELECT count(*) AS n FROM stats_samples").get() as { n: number }).n,
       db_bytes: (await fs.stat(path.join(dir, "hoody.db"))).size,
     };
-    log(`metrics: scrape at ${opts.tenants} tenants median ${round(result.scrape_ms.median, 1)} ms, CPU ${round(result.scrape_cpu_ms.median, 1)} ms (${result.series} series, ${round(result.body_bytes / 1024, 0)} KiB); history sample ${round(result.history_sample_ms.median, 1)} ms`);
+    log(
+      `metrics: scrape at ${opts.tenants} tenants median ${round(result.scrape_ms.median, 1)} ms, CPU ${round(result.scrape_cpu_ms.median, 1)} ms (${result.series} series, ${round(result.body_bytes / 1024, 0)} KiB); history sample ${round(result.history_sample_ms.median, 1)} ms`,
+    );
     return result;
   } finally {
     db.$client.close();

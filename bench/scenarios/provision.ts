@@ -53,7 +53,10 @@ async function firstByte(stack: TestStack, made: { label?: string; ip?: string }
   while (Date.now() < deadline) {
     const r = made.label
       ? await stack.viaRouter(made.label).catch(() => null)
-      : await fetch(`http://${made.ip}:8080/`, { signal: AbortSignal.timeout(2000), headers: { connection: "close" } }).then((x) => x.text().then(() => ({ status: x.status })), () => null);
+      : await fetch(`http://${made.ip}:8080/`, { signal: AbortSignal.timeout(2000), headers: { connection: "close" } }).then(
+          (x) => x.text().then(() => ({ status: x.status })),
+          () => null,
+        );
     if (r?.status === 200) return performance.now() - t0;
     await sleep(2);
   }

@@ -58,7 +58,13 @@ async function timeN(n: number, fn: (i: number) => Promise<unknown>): Promise<Su
 }
 
 export async function scale(opts: ScaleOptions): Promise<ScaleResult> {
-  const stack = await TestStack.create({ templates: ["mini", "starter"], poolSizeMiB: opts.poolSizeMiB, subnet16: true, uidRanges: opts.tenants + opts.running + 200, webEnv: { HOODY_CREATE_QUEUE: "1024" } });
+  const stack = await TestStack.create({
+    templates: ["mini", "starter"],
+    poolSizeMiB: opts.poolSizeMiB,
+    subnet16: true,
+    uidRanges: opts.tenants + opts.running + 200,
+    webEnv: { HOODY_CREATE_QUEUE: "1024" },
+  });
   try {
     return await measure(stack, opts);
   } finally {
@@ -173,7 +179,11 @@ async function measure(stack: TestStack, opts: ScaleOptions): Promise<ScaleResul
   const onlyRt = performance.now() - t2;
 
   // The router's idle sweep and its cost, through a Core of this process on the stack's database and daemon.
-  const core = new Core(openDb(path.join(stack.host.dir, "hoody.db")), new HostEngine(new HostClient(stack.host.env.HOODY_HOSTD_SOCKET!)), { domain: "localhost", routerPort: 8080, maxFirewallRules: 100 });
+  const core = new Core(openDb(path.join(stack.host.dir, "hoody.db")), new HostEngine(new HostClient(stack.host.env.HOODY_HOSTD_SOCKET!)), {
+    domain: "localhost",
+    routerPort: 8080,
+    maxFirewallRules: 100,
+  });
   const sweep = await timeN(Math.min(10, opts.samples), () => core.routing.idleStates());
   const r0 = performance.now();
   const rec = await stack.api("POST", "/reconcile");
@@ -199,13 +209,21 @@ async function measure(stack: TestStack, opts: ScaleOptions): Promise<ScaleResul
     run_starter: { n: running.length, wall_s: round(wall), create_ms: summarize(startTimes), memory_per_running_bytes: memPer, host_delta_per_running_bytes: hostDeltaPer },
     list_ms: list,
     router: { first_byte_running_ms: firstByte, wake_stopped_ms: wakes.length ? summarize(wakes) : null, wake_errors: wakeErrors },
-    stats: { all_collect_ms: round(all.host.collectedMs), all_roundtrip_ms: round(allRt), running_only_collect_ms: round(only.host.collectedMs), running_only_roundtrip_ms: round(onlyRt), tenants: all.tenants.length, running: runningNames.length },
+    stats: {
+      all_collect_ms: round(all.host.collectedMs),
+      all_roundtrip_ms: round(allRt),
+      running_only_collect_ms: round(only.host.collectedMs),
+      running_only_roundtrip_ms: round(onlyRt),
+      tenants: all.tenants.length,
+      running: runningNames.length,
+    },
     idle_sweep_ms: sweep,
     reconcile_ms: round(reconcileMs),
     daemon_start: { wall_ms: round(startWall), adopt_ms: adopt ? Number(adopt) : null },
     disk: { pool_used_bytes: all.host.pool.usedBytes, per_tenant_bytes: Math.round(all.host.pool.usedBytes / Math.max(1, all.tenants.length)), mean_delta_bytes: Math.round(meanDelta) },
     not_measured: {
-      npm_run_up: "`npm run up` drives the box's own stack (/var/lib/hoody); this scenario's stack is a throwaway one. Its cost on a full box is the daemon's start (daemon_start) plus the web server's reconcile (reconcile_ms).",
+      npm_run_up:
+        "`npm run up` drives the box's own stack (/var/lib/hoody); this scenario's stack is a throwaway one. Its cost on a full box is the daemon's start (daemon_start) plus the web server's reconcile (reconcile_ms).",
     },
   };
 }

@@ -39,10 +39,7 @@ export async function statsProbe(stack: TestStack, samples = 15): Promise<StatsP
   return { tenants, running, collect_ms: round(percentile(collect, 50), 2), roundtrip_ms: round(percentile(roundtrip, 50), 2) };
 }
 
-export async function statsCost(
-  stack: TestStack,
-  opts: { checkpoints: number[]; template: string; minAvailableBytes: number; earlier?: StatsPoint[] },
-): Promise<StatsResult> {
+export async function statsCost(stack: TestStack, opts: { checkpoints: number[]; template: string; minAvailableBytes: number; earlier?: StatsPoint[] }): Promise<StatsResult> {
   const points: StatsPoint[] = [...(opts.earlier ?? [])];
   await stack.host.client.buildTemplate(opts.template);
   let count = (await stack.host.client.call("tenants.list", {})).length;
@@ -55,7 +52,8 @@ export async function statsCost(
       // Running tenants make the collection do its real work (cgroup and ksm_stat reads per process);
       // when memory runs short the rest are created stopped, and that is reported.
       const start = memoryNow().availableBytes > opts.minAvailableBytes;
-      if (!start && !stoppedEarly) stoppedEarly = `from ${count} tenants on, new tenants were created stopped: MemAvailable ${round(memoryNow().availableBytes / MiB, 0)} MiB ≤ the ${round(opts.minAvailableBytes / MiB, 0)} MiB safety floor`;
+      if (!start && !stoppedEarly)
+        stoppedEarly = `from ${count} tenants on, new tenants were created stopped: MemAvailable ${round(memoryNow().availableBytes / MiB, 0)} MiB ≤ the ${round(opts.minAvailableBytes / MiB, 0)} MiB safety floor`;
       await stack.host.client.call("tenants.create", { template: opts.template, start });
       count++;
     }

@@ -151,7 +151,10 @@ export const containers: Record<string, Handler> = {
       const d = await call<{ domains: DomainView[] }>(cfg, "GET", `/containers/${enc(id)}/domains`);
       if (inv.values.json) return json(d);
       if (!d.domains.length) return note("no custom domains");
-      return table(["DOMAIN", "URL", "RESOLVES TO", "ADDED"], d.domains.map((x) => [x.hostname, x.url, x.addresses.join(","), when(x.created_at)]));
+      return table(
+        ["DOMAIN", "URL", "RESOLVES TO", "ADDED"],
+        d.domains.map((x) => [x.hostname, x.url, x.addresses.join(","), when(x.created_at)]),
+      );
     }
     if (action !== "add" && action !== "rm") throw new UsageError(`unknown domains action '${action}' (list, add or rm)`, inv.topic);
     const [hostname, extra] = rest;

@@ -60,7 +60,8 @@ export const dedup: Record<string, Handler> = {
     const a = st.accounting;
     if (a) {
       out(`measured ${when(a.measured_at)}: files reference ${bytes(a.referenced_bytes)}, the pool holds ${bytes(a.pool_data_bytes)} of data; sharing saves ${bytes(a.shared_saved_bytes)}`);
-      if (a.orphan_qgroup_bytes) out(`still charged to qgroups of deleted subvolumes (erased containers, filesystems a restore replaced, template builds), shared with others: ${bytes(a.orphan_qgroup_bytes)}`);
+      if (a.orphan_qgroup_bytes)
+        out(`still charged to qgroups of deleted subvolumes (erased containers, filesystems a restore replaced, template builds), shared with others: ${bytes(a.orphan_qgroup_bytes)}`);
       table(
         ["CONTAINER", "NAME", "QGROUP", "REFERENCED", "SHARED", "ERASE FREES ≥"],
         a.containers.map((c) => [c.container_id, c.name, bytes(c.qgroup_bytes), bytes(c.referenced_bytes), bytes(c.shared_bytes), bytes(c.exclusive_bytes)]),

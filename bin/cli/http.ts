@@ -63,12 +63,7 @@ function networkReason(e: unknown): string {
  * then replays the first answer if the first attempt got through); GETs are retried once too.
  * `idempotencyKey: false` opts a POST out of both (see tokens create).
  */
-export async function call<T>(
-  cfg: Config,
-  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE",
-  route: string,
-  opts: { body?: unknown; query?: Query; idempotencyKey?: boolean } = {},
-): Promise<T> {
+export async function call<T>(cfg: Config, method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE", route: string, opts: { body?: unknown; query?: Query; idempotencyKey?: boolean } = {}): Promise<T> {
   const url = new URL(cfg.base + route);
   for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
   const headers: Record<string, string> = { authorization: `Bearer ${token(cfg)}`, accept: "application/json", "user-agent": "hoody-cli/0.1.0" };

@@ -33,7 +33,8 @@ export const projects: Record<string, Handler> = {
     // The API erases a project's containers with it (as Hoody's does): the CLI asks for that in so many words.
     if (!inv.values["erase-containers"]) {
       const p = await call<ProjectView>(cfg, "GET", `/projects/${enc(id!)}`);
-      if (p.container_count > 0) throw new ApiError("PROJECT_NOT_EMPTY", `project ${id} has ${p.container_count} container(s); add --erase-containers to erase them (each with its GDPR receipt) and the project`);
+      if (p.container_count > 0)
+        throw new ApiError("PROJECT_NOT_EMPTY", `project ${id} has ${p.container_count} container(s); add --erase-containers to erase them (each with its GDPR receipt) and the project`);
     }
     const d = await call<{ id: string; deleted: { containers: number }; receipts: string[] }>(cfg, "DELETE", `/projects/${enc(id!)}`);
     if (inv.values.json) return json(d);

@@ -28,11 +28,20 @@ export const scripts: Record<string, Handler> = {
   async list(cfg, inv) {
     allowOnly(inv, []);
     positionals(inv, []);
-    const d = await call<{ scripts: { name: string; route: string; settings: Record<string, string>; secrets: Record<string, string> }[]; runs: { at: string; script: string; status: number; duration_ms: number }[] }>(cfg, "GET", "/scripts");
+    const d = await call<{
+      scripts: { name: string; route: string; settings: Record<string, string>; secrets: Record<string, string> }[];
+      runs: { at: string; script: string; status: number; duration_ms: number }[];
+    }>(cfg, "GET", "/scripts");
     if (inv.values.json) return json(d);
-    table(["SCRIPT", "ROUTE", "SETTINGS", "SECRETS"], d.scripts.map((x) => [x.name, x.route, Object.keys(x.settings).join(",") || "-", Object.keys(x.secrets).join(",") || "-"]));
+    table(
+      ["SCRIPT", "ROUTE", "SETTINGS", "SECRETS"],
+      d.scripts.map((x) => [x.name, x.route, Object.keys(x.settings).join(",") || "-", Object.keys(x.secrets).join(",") || "-"]),
+    );
     out("");
-    table(["WHEN", "SCRIPT", "STATUS", "MS"], d.runs.slice(0, 20).map((r) => [when(r.at), r.script, String(r.status), String(r.duration_ms)]));
+    table(
+      ["WHEN", "SCRIPT", "STATUS", "MS"],
+      d.runs.slice(0, 20).map((r) => [when(r.at), r.script, String(r.status), String(r.duration_ms)]),
+    );
   },
   secrets: scriptValues("secrets"),
   settings: scriptValues("settings"),

@@ -85,12 +85,15 @@ export function writeCaddyConfig(s: CaddySettings, file: string): string {
 export function caddyAdmin(socket: string, method: string, p: string, body?: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     // setHost: false, or Node fills in "localhost", which Caddy refuses on a socket.
-    const req = http.request({ socketPath: socket, method, path: p, setHost: false, headers: { host: "", ...(body !== undefined && { "content-type": "application/json" }) }, timeout: 30_000 }, (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => (text += c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
+    const req = http.request(
+      { socketPath: socket, method, path: p, setHost: false, headers: { host: "", ...(body !== undefined && { "content-type": "application/json" }) }, timeout: 30_000 },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => (text += c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
     req.on("timeout", () => req.destroy(new Error("Caddy's admin API did not answer in 30 s")));
     req.on("error", reject);
     req.end(body);

@@ -7,8 +7,17 @@ import { caddyConfig as build, type CaddySettings } from "./config";
 const caddyConfig = (s: CaddySettings): any => build(s);
 
 const base: CaddySettings = {
-  domain: "ex.com", dashboardHost: "hoody.ex.com", httpPort: 80, httpsPort: 443, routerAddress: "127.0.0.1:8080", webAddress: "127.0.0.1:3000",
-  proxySecret: "sec", adminSocket: "/d/caddy/admin.sock", storageDir: "/d/caddy/storage", accessLog: "/d/caddy/access.log", issuer: { kind: "acme", email: "ops@ex.com" },
+  domain: "ex.com",
+  dashboardHost: "hoody.ex.com",
+  httpPort: 80,
+  httpsPort: 443,
+  routerAddress: "127.0.0.1:8080",
+  webAddress: "127.0.0.1:3000",
+  proxySecret: "sec",
+  adminSocket: "/d/caddy/admin.sock",
+  storageDir: "/d/caddy/storage",
+  accessLog: "/d/caddy/access.log",
+  issuer: { kind: "acme", email: "ops@ex.com" },
 };
 
 describe("caddyConfig", () => {
@@ -41,14 +50,35 @@ describe("caddyConfig", () => {
 
 describe("caddySettings (what npm run up gives Caddy)", () => {
   it("derives names, ports, issuer, certificate and files from the web settings", () => {
-    const c = webConfig({ HOODY_DATA_DIR: "/d", HOODY_DOMAIN: "apps.ex.com", HOODY_PORT: "3001", HOODY_ROUTER_PORT: "8081", HOODY_TLS_CERT: "/c.pem", HOODY_TLS_KEY: "/k.pem", HOODY_ACME_EMAIL: "ops@ex.com" });
+    const c = webConfig({
+      HOODY_DATA_DIR: "/d",
+      HOODY_DOMAIN: "apps.ex.com",
+      HOODY_PORT: "3001",
+      HOODY_ROUTER_PORT: "8081",
+      HOODY_TLS_CERT: "/c.pem",
+      HOODY_TLS_KEY: "/k.pem",
+      HOODY_ACME_EMAIL: "ops@ex.com",
+    });
     expect(tlsOn(c)).toBe(true);
     expect(publicUrl(c)).toEqual({ scheme: "https", port: 443 });
     expect(caddySettings(c, "sec")).toEqual({
-      domain: "apps.ex.com", dashboardHost: "hoody.apps.ex.com", httpPort: 80, httpsPort: 443, routerAddress: "127.0.0.1:8081", webAddress: "127.0.0.1:3001", proxySecret: "sec",
-      adminSocket: "/d/caddy/admin.sock", storageDir: "/d/caddy/storage", accessLog: "/d/caddy/access.log", issuer: { kind: "acme", email: "ops@ex.com", ca: undefined }, certificate: { cert: "/c.pem", key: "/k.pem" },
+      domain: "apps.ex.com",
+      dashboardHost: "hoody.apps.ex.com",
+      httpPort: 80,
+      httpsPort: 443,
+      routerAddress: "127.0.0.1:8081",
+      webAddress: "127.0.0.1:3001",
+      proxySecret: "sec",
+      adminSocket: "/d/caddy/admin.sock",
+      storageDir: "/d/caddy/storage",
+      accessLog: "/d/caddy/access.log",
+      issuer: { kind: "acme", email: "ops@ex.com", ca: undefined },
+      certificate: { cert: "/c.pem", key: "/k.pem" },
     });
-    expect(caddySettings(webConfig({ HOODY_DOMAIN: "ex.com", HOODY_TLS_ISSUER: "internal", HOODY_DASHBOARD_HOST: "dash.ex.com" }), "s")).toMatchObject({ issuer: { kind: "internal" }, dashboardHost: "dash.ex.com" });
+    expect(caddySettings(webConfig({ HOODY_DOMAIN: "ex.com", HOODY_TLS_ISSUER: "internal", HOODY_DASHBOARD_HOST: "dash.ex.com" }), "s")).toMatchObject({
+      issuer: { kind: "internal" },
+      dashboardHost: "dash.ex.com",
+    });
     expect([tlsOn(webConfig({})), tlsOn(webConfig({ HOODY_DOMAIN: "ex.com", HOODY_CADDY: "off" })), publicUrl(webConfig({})).scheme]).toEqual([false, false, "http"]);
   });
 });

@@ -5,7 +5,12 @@ describe("AuditTally", () => {
   it("writes counts per action, window and code on flush, and nothing twice", () => {
     let now = 15 * 60_000 * 100 + 5;
     const writes: [string, string, Record<string, number>][] = [];
-    const tally = new AuditTally((a, w, c) => writes.push([a, w.toISOString(), c]), 15 * 60_000, 0, () => now);
+    const tally = new AuditTally(
+      (a, w, c) => writes.push([a, w.toISOString(), c]),
+      15 * 60_000,
+      0,
+      () => now,
+    );
     for (let i = 0; i < 1000; i++) tally.add("operator.sign_in", i % 10 ? "INVALID_CREDENTIALS" : "SIGN_IN_THROTTLED");
     now += 15 * 60_000;
     tally.add("operator.sign_in", "VALIDATION_ERROR");
@@ -33,9 +38,13 @@ describe("AuditTally", () => {
   });
 
   it("a failing write does not throw into the request", () => {
-    const tally = new AuditTally(() => {
-      throw new Error("disk full");
-    }, 60_000, 0);
+    const tally = new AuditTally(
+      () => {
+        throw new Error("disk full");
+      },
+      60_000,
+      0,
+    );
     tally.add("x", "A");
     expect(() => tally.flush()).not.toThrow();
   });

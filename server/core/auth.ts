@@ -87,7 +87,10 @@ export class OperatorAuth {
   ensurePassword(initial: string | null): void {
     if (this.db.select().from(settings).where(eq(settings.key, "admin_password")).get()) return;
     if (!initial) return;
-    this.db.insert(settings).values({ key: "admin_password", value: hashPassword(initial) }).run();
+    this.db
+      .insert(settings)
+      .values({ key: "admin_password", value: hashPassword(initial) })
+      .run();
   }
 
   /** `client` (the sign-in page's caller) subjects the attempt to the failed-attempt budgets. */
@@ -102,27 +105,42 @@ export class OperatorAuth {
     const cookie = randomBytes(32).toString("base64url");
     const expiresAt = new Date(Date.now() + SESSION_TTL_MS);
     this.db.delete(sessions).where(lt(sessions.expiresAt, new Date().toISOString())).run();
-    this.db.insert(sessions).values({ id: sha256(cookie), expiresAt: expiresAt.toISOString() }).run();
+    this.db
+      .insert(sessions)
+      .values({ id: sha256(cookie), expiresAt: expiresAt.toISOString() })
+      .run();
     return { cookie, expiresAt };
   }
 
   /** The operator actor for a valid session cookie, else null. */
   session(cookie: string | undefined | null): Actor | null {
     if (!cookie) return null;
-    const row = this.db.select().from(sessions).where(eq(sessions.id, sha256(cookie))).get();
+    const row = this.db
+      .select()
+      .from(sessions)
+      .where(eq(sessions.id, sha256(cookie)))
+      .get();
     if (!row || row.expiresAt < new Date().toISOString()) return null;
     return OPERATOR;
   }
 
   signOut(cookie: string | undefined | null): void {
-    if (cookie) this.db.delete(sessions).where(eq(sessions.id, sha256(cookie))).run();
+    if (cookie)
+      this.db
+        .delete(sessions)
+        .where(eq(sessions.id, sha256(cookie)))
+        .run();
   }
 
   /** Changes the password and ends every other session. */
   changePassword(current: string, next: string, keepCookie: string | null): void {
     this.signIn(current); // verifies; the session it makes is dropped below with the others
     if (next.length < PASSWORD_MIN_LENGTH) throw new CoreError(422, "WEAK_PASSWORD", `use at least ${PASSWORD_MIN_LENGTH} characters`);
-    this.db.update(settings).set({ value: hashPassword(next) }).where(eq(settings.key, "admin_password")).run();
+    this.db
+      .update(settings)
+      .set({ value: hashPassword(next) })
+      .where(eq(settings.key, "admin_password"))
+      .run();
     const keep = keepCookie ? sha256(keepCookie) : null;
     for (const s of this.db.select().from(sessions).all()) if (s.id !== keep) this.db.delete(sessions).where(eq(sessions.id, s.id)).run();
   }

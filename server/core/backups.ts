@@ -52,7 +52,13 @@ export class BackupService {
 
   async create(actor: Actor, given: string): Promise<BackupView> {
     const row = this.ctx.containerRow(actor, given);
-    return this.ctx.audited(actor, "container.backup", `container:${row.id}`, async () => this.view(row.id, await this.ctx.engine.backups.create(row.engineName)), (b) => ({ backup: b.id, size_bytes: b.size_bytes }));
+    return this.ctx.audited(
+      actor,
+      "container.backup",
+      `container:${row.id}`,
+      async () => this.view(row.id, await this.ctx.engine.backups.create(row.engineName)),
+      (b) => ({ backup: b.id, size_bytes: b.size_bytes }),
+    );
   }
 
   /** The container (scope first: another project's is a 404 whatever the backup id) and a well-formed backup id. */
@@ -64,11 +70,17 @@ export class BackupService {
 
   async delete(actor: Actor, given: string, backup: string): Promise<{ container_id: string; backup_id: string; existed: boolean }> {
     const row = this.target(actor, given, backup);
-    return this.ctx.audited(actor, "container.backup.delete", `container:${row.id}`, async () => {
-      const r = await this.ctx.engine.backups.delete(row.engineName, backup);
-      if (!r.existed) throw new CoreError(404, "BACKUP_NOT_FOUND", `backup ${backup.slice(0, 64)} not found`);
-      return { container_id: row.id, backup_id: backup, existed: true };
-    }, (r) => ({ backup: r.backup_id }));
+    return this.ctx.audited(
+      actor,
+      "container.backup.delete",
+      `container:${row.id}`,
+      async () => {
+        const r = await this.ctx.engine.backups.delete(row.engineName, backup);
+        if (!r.existed) throw new CoreError(404, "BACKUP_NOT_FOUND", `backup ${backup.slice(0, 64)} not found`);
+        return { container_id: row.id, backup_id: backup, existed: true };
+      },
+      (r) => ({ backup: r.backup_id }),
+    );
   }
 
   /** Keeps the `keep` newest backups of a container and deletes the rest (a schedule's retention); how many went. */
@@ -83,11 +95,17 @@ export class BackupService {
   /** Restores in place: filesystem, snapshots, env, limits, firewall as the backup has them. */
   async restore(actor: Actor, given: string, backup: string): Promise<ContainerView> {
     const row = this.target(actor, given, backup);
-    return this.ctx.audited(actor, "container.backup.restore", `container:${row.id}`, async () => {
-      const tenant = await this.ctx.engine.backups.restore(row.engineName, backup);
-      this.syncRows(row.id, tenant);
-      return this.containers.view(this.ctx.containerRow(SYSTEM, row.id), tenant);
-    }, () => ({ backup }));
+    return this.ctx.audited(
+      actor,
+      "container.backup.restore",
+      `container:${row.id}`,
+      async () => {
+        const tenant = await this.ctx.engine.backups.restore(row.engineName, backup);
+        this.syncRows(row.id, tenant);
+        return this.containers.view(this.ctx.containerRow(SYSTEM, row.id), tenant);
+      },
+      () => ({ backup }),
+    );
   }
 
   /**
@@ -97,16 +115,23 @@ export class BackupService {
   async importFile(actor: Actor, projectId: string, source: AsyncIterable<Uint8Array>, opts: { name?: string; start?: boolean }): Promise<ContainerView> {
     this.ctx.requireAdmin(actor);
     this.ctx.projectRow(actor, projectId);
-    return this.ctx.audited(actor, "container.import", (c) => `container:${c.id}`, async () => {
-      const start = opts.start ?? true;
-      let imported: TenantInfo | null = null;
-      const view = await this.provisioning.provisionBuilt(actor, projectId, { name: opts.name, start, autostart: true }, "", async ({ name, labels }) => {
-        imported = await this.ctx.engine.backups.import(source, { name, labels, start });
-        return imported;
-      });
-      if (imported) this.syncRows(view.id, imported);
-      return view;
-    }, (c) => ({ container_id: c.id, project_id: c.project_id }), `project:${projectId}`);
+    return this.ctx.audited(
+      actor,
+      "container.import",
+      (c) => `container:${c.id}`,
+      async () => {
+        const start = opts.start ?? true;
+        let imported: TenantInfo | null = null;
+        const view = await this.provisioning.provisionBuilt(actor, projectId, { name: opts.name, start, autostart: true }, "", async ({ name, labels }) => {
+          imported = await this.ctx.engine.backups.import(source, { name, labels, start });
+          return imported;
+        });
+        if (imported) this.syncRows(view.id, imported);
+        return view;
+      },
+      (c) => ({ container_id: c.id, project_id: c.project_id }),
+      `project:${projectId}`,
+    );
   }
 
   /** The customer's own files as a tar (GDPR Art. 20). */
@@ -120,11 +145,21 @@ export class BackupService {
   /** A container's or a project's schedule (a project's covers each of its containers without one of its own). */
   async setSchedule(actor: Actor, kind: "container" | "project", given: string, body: { every_hours: number; keep: number }): Promise<ScheduleView> {
     const key = this.scheduleKey(actor, kind, given);
-    return this.ctx.audited(actor, "backup.schedule", key.target, async () => {
-      const values = { ...key, everyHours: body.every_hours, keep: body.keep };
-      this.ctx.db.insert(t.backupSchedules).values(values).onConflictDoUpdate({ target: t.backupSchedules.target, set: { everyHours: body.every_hours, keep: body.keep } }).run();
-      return this.getSchedule(actor, kind, given);
-    }, () => ({ every_hours: body.every_hours, keep: body.keep }));
+    return this.ctx.audited(
+      actor,
+      "backup.schedule",
+      key.target,
+      async () => {
+        const values = { ...key, everyHours: body.every_hours, keep: body.keep };
+        this.ctx.db
+          .insert(t.backupSchedules)
+          .values(values)
+          .onConflictDoUpdate({ target: t.backupSchedules.target, set: { everyHours: body.every_hours, keep: body.keep } })
+          .run();
+        return this.getSchedule(actor, kind, given);
+      },
+      () => ({ every_hours: body.every_hours, keep: body.keep }),
+    );
   }
 
   getSchedule(actor: Actor, kind: "container" | "project", given: string): ScheduleView {
@@ -166,7 +201,13 @@ export class BackupService {
       for (const s of schedules) {
         const ids = s.containerId
           ? [s.containerId]
-          : this.ctx.db.select({ id: t.containers.id }).from(t.containers).where(eq(t.containers.projectId, s.projectId!)).all().map((r) => r.id).filter((id) => !own.has(id));
+          : this.ctx.db
+              .select({ id: t.containers.id })
+              .from(t.containers)
+              .where(eq(t.containers.projectId, s.projectId!))
+              .all()
+              .map((r) => r.id)
+              .filter((id) => !own.has(id));
         for (const id of ids) {
           const last = s.lastRuns[id];
           if (last && this.ctx.clock().getTime() - Date.parse(last) < s.everyHours * 3_600_000) continue;
@@ -179,7 +220,12 @@ export class BackupService {
             console.error(`[backups] scheduled backup of ${id} failed: ${(e as Error).message}`);
           }
           const row = this.ctx.db.select().from(t.backupSchedules).where(eq(t.backupSchedules.target, s.target)).get();
-          if (row) this.ctx.db.update(t.backupSchedules).set({ lastRuns: { ...row.lastRuns, [id]: this.ctx.now() } }).where(eq(t.backupSchedules.target, s.target)).run();
+          if (row)
+            this.ctx.db
+              .update(t.backupSchedules)
+              .set({ lastRuns: { ...row.lastRuns, [id]: this.ctx.now() } })
+              .where(eq(t.backupSchedules.target, s.target))
+              .run();
         }
       }
     } finally {

@@ -8,7 +8,7 @@ import { viaEngine } from "./errors";
 import type { WarmPoolService, WarmPoolView } from "./warm-pool";
 
 export interface CapacityView {
-  tenants: { count: number; running: number; /** More tenants the uid ranges and addresses allow. */ more: number | null };
+  tenants: { count: number; running: number /** More tenants the uid ranges and addresses allow. */; more: number | null };
   uid_ranges: { total: number; used: number; free: number } | null;
   addresses: { total: number; used: number; free: number } | null;
   memory: {

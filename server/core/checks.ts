@@ -49,7 +49,12 @@ export function refuseNotOffered(body: Record<string, unknown>): void {
     return v === true;
   });
   if (bad.length) {
-    throw new CoreError(422, "FEATURE_NOT_OFFERED", bad.map((f) => `${f}: ${NOT_OFFERED[f]}`).join("; "), bad.map((f) => ({ instancePath: `/${f}`, field: f, message: NOT_OFFERED[f] })));
+    throw new CoreError(
+      422,
+      "FEATURE_NOT_OFFERED",
+      bad.map((f) => `${f}: ${NOT_OFFERED[f]}`).join("; "),
+      bad.map((f) => ({ instancePath: `/${f}`, field: f, message: NOT_OFFERED[f] })),
+    );
   }
 }
 
@@ -65,9 +70,9 @@ export type Ceilings = z.infer<typeof CeilingsInput>;
 
 /** The API's snake_case limits as the engine's; only the keys given, so template defaults stay. */
 export function engineLimits(l: LimitsBody): Partial<Limits> {
-const out: Partial<Limits> = { memoryMiB: l.memory_mib, cpuMilli: l.cpu_milli, pids: l.pids, diskMiB: l.disk_mib };
-for (const k of Object.keys(out) as (keyof Limits)[]) if (out[k] === undefined) delete out[k];
-return out;
+  const out: Partial<Limits> = { memoryMiB: l.memory_mib, cpuMilli: l.cpu_milli, pids: l.pids, diskMiB: l.disk_mib };
+  for (const k of Object.keys(out) as (keyof Limits)[]) if (out[k] === undefined) delete out[k];
+  return out;
 }
 
 export function checkEnv(env: Record<string, unknown>): void {
@@ -77,7 +82,6 @@ export function checkEnv(env: Record<string, unknown>): void {
   const reserved = reservedEnvKeys(keys);
   if (reserved.length) throw new CoreError(422, "RESERVED_ENV_PREFIX", `the HOODY_ prefix is reserved: ${reserved.join(", ")}`);
 }
-
 
 /**
  * A project token asks for no more than the operator allows: the project's ceiling for each limit,
@@ -102,10 +106,14 @@ export async function checkCeilings(ctx: CoreContext, actor: Actor, projectId: s
     if (value !== undefined && (cap === undefined || value > cap)) over.push(`${key} ${value} (at most ${cap ?? "the template's default"})`);
   }
   if (over.length) {
-    throw new CoreError(403, "LIMIT_ABOVE_CEILING", `above what the operator allows this project: ${over.join(", ")}`, over.map((o) => ({ instancePath: `/limits/${o.split(" ")[0]}`, message: o })));
+    throw new CoreError(
+      403,
+      "LIMIT_ABOVE_CEILING",
+      `above what the operator allows this project: ${over.join(", ")}`,
+      over.map((o) => ({ instancePath: `/limits/${o.split(" ")[0]}`, message: o })),
+    );
   }
 }
-
 
 export function pickName(ctx: CoreContext, name: string | undefined): { name: string; label: string } {
   if (name && name !== "rand") {
@@ -121,4 +129,3 @@ export function pickName(ctx: CoreContext, name: string | undefined): { name: st
     if (!ctx.db.select({ id: t.containers.id }).from(t.containers).where(eq(t.containers.label, n)).get()) return { name: n, label: n };
   }
 }
-

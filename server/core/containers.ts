@@ -9,15 +9,12 @@ import { ENGINE_STATUSES, engineStatus, type ContainerStatus } from "./status";
 import { type ContainerView, pagination, statsView } from "./views";
 
 export class ContainerService {
-  constructor(
-    private readonly ctx: CoreContext,
-  ) {}
+  constructor(private readonly ctx: CoreContext) {}
 
   /** Throws CONTAINER_NOT_FOUND unless the actor may see this container (checked before bodies are); its current id. */
   assertVisible(actor: Actor, containerId: string): string {
     return this.ctx.containerRow(actor, containerId).id;
   }
-
 
   /** `live` is the engine's running/stopped fact (a TenantInfo or stats row); stats are attached when given. */
   view(row: typeof t.containers.$inferSelect, live?: { state?: string; running?: boolean; paused?: boolean; member?: string } | null, stats?: TenantStats): ContainerView {
@@ -74,16 +71,17 @@ export class ContainerService {
     };
   }
 
-
   async get(actor: Actor, containerId: string): Promise<ContainerView> {
     const row = this.ctx.containerRow(actor, containerId);
     const [live, stats] = await Promise.all([
       this.ctx.engine.getTenant(row.engineName).catch(() => null),
-      this.ctx.engine.stats({ ids: [row.engineName] }).then((s) => s.tenants[0]).catch(() => undefined),
+      this.ctx.engine
+        .stats({ ids: [row.engineName] })
+        .then((s) => s.tenants[0])
+        .catch(() => undefined),
     ]);
     return this.view(row, live, stats);
   }
-
 
   async list(actor: Actor, q: ListQuery & { projectId?: string }) {
     const conds: SQL[] = [];
@@ -97,25 +95,42 @@ export class ContainerService {
     if (q.status && !engineFilter) conds.push(eq(t.containers.status, q.status));
     const where = conds.length ? and(...conds) : undefined;
     // Keyed by engine name: the engine knows its tenants by that, not by the public id.
-    const statsOf = (ids?: string[]) => this.ctx.engine.stats(ids ? { ids } : {}).then((r) => new Map(r.tenants.map((x) => [x.id, x])), () => new Map<string, TenantStats>());
+    const statsOf = (ids?: string[]) =>
+      this.ctx.engine.stats(ids ? { ids } : {}).then(
+        (r) => new Map(r.tenants.map((x) => [x.id, x])),
+        () => new Map<string, TenantStats>(),
+      );
     let views: ContainerView[];
     let total: number;
     if (engineFilter) {
       // Running, paused or stopped is the engine's fact: every row's state is needed to filter on it.
       const live = await statsOf();
-      const matching = this.ctx.db.select().from(t.containers).where(where).orderBy(order).all().map((r) => this.view(r, live.get(r.engineName) ?? null, live.get(r.engineName))).filter((v) => v.status === q.status);
+      const matching = this.ctx.db
+        .select()
+        .from(t.containers)
+        .where(where)
+        .orderBy(order)
+        .all()
+        .map((r) => this.view(r, live.get(r.engineName) ?? null, live.get(r.engineName)))
+        .filter((v) => v.status === q.status);
       total = matching.length;
       views = matching.slice((q.page - 1) * q.limit, q.page * q.limit);
     } else {
       // Only the page's rows are asked of the engine: cost grows with the page, not the fleet.
       total = count(this.ctx.db, t.containers, where);
-      const rows = this.ctx.db.select().from(t.containers).where(where).orderBy(order).limit(q.limit).offset((q.page - 1) * q.limit).all();
+      const rows = this.ctx.db
+        .select()
+        .from(t.containers)
+        .where(where)
+        .orderBy(order)
+        .limit(q.limit)
+        .offset((q.page - 1) * q.limit)
+        .all();
       const live = await statsOf(rows.map((r) => r.engineName));
       views = rows.map((r) => this.view(r, live.get(r.engineName) ?? null, live.get(r.engineName)));
     }
     return { containers: views, pagination: pagination(total, q.page, q.limit) };
   }
-
 
   /** State changes with time and cause, paged and sorted as the SDK asks (default: newest first). */
   statusLogs(actor: Actor, given: string, q: StatusLogQuery = { page: 1, limit: 20, sort_by: "transition_time", sort_order: "desc" }) {
@@ -133,18 +148,23 @@ export class ContainerService {
       .limit(q.limit)
       .offset((q.page - 1) * q.limit)
       .all()
-      .map((r) => ({ id: String(r.id), container_id: r.containerId, from_status: r.fromStatus, to_status: r.toStatus, transition_time: r.at, duration_ms: r.durationMs, triggered_by: r.triggeredBy, metadata: r.metadata }));
+      .map((r) => ({
+        id: String(r.id),
+        container_id: r.containerId,
+        from_status: r.fromStatus,
+        to_status: r.toStatus,
+        transition_time: r.at,
+        duration_ms: r.durationMs,
+        triggered_by: r.triggeredBy,
+        metadata: r.metadata,
+      }));
     return { logs, pagination: pagination(total, q.page, q.limit) };
   }
-
-
 
   async logs(actor: Actor, containerId: string): Promise<{ log: string }> {
     const row = this.ctx.containerRow(actor, containerId);
     return { log: await viaEngine(this.ctx.engine.logs(row.engineName, 64 * 1024)) };
   }
-
-
 
   env(actor: Actor, containerId: string): Record<string, string> {
     return this.ctx.env(this.ctx.containerRow(actor, containerId).id);

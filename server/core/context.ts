@@ -71,7 +71,6 @@ export class CoreContext {
     this.db.insert(t.auditLog).values({ actor: actor.id, action, target, result, detail }).run();
   }
 
-
   /**
    * Runs a mutation and records it in the audit log with its outcome, success or failure. `target`
    * may name what the mutation made (a new container): then a failure, which made nothing, is
@@ -96,12 +95,12 @@ export class CoreContext {
     }
   }
 
-
   logStatus(containerId: string, from: string | null, to: string, by: Actor, durationMs?: number, metadata?: Record<string, unknown>): void {
-    this.db.insert(t.statusLogs).values({ containerId, fromStatus: from, toStatus: to, triggeredBy: by.id, durationMs: durationMs ?? null, metadata: metadata ?? null }).run();
+    this.db
+      .insert(t.statusLogs)
+      .values({ containerId, fromStatus: from, toStatus: to, triggeredBy: by.id, durationMs: durationMs ?? null, metadata: metadata ?? null })
+      .run();
   }
-
-
 
   /** The id a request named, or the current id of an old (pre-0006) one; null when neither exists. */
   canonicalId(kind: IdKind, given: string): string | null {
@@ -110,7 +109,6 @@ export class CoreContext {
     return aliasTarget(this.db, kind, given);
   }
 
-
   /** Looks a project up by its id or an old alias of it (scope is checked on the row found). */
   projectRow(actor: Actor, projectId: string) {
     const pid = this.canonicalId("project", projectId);
@@ -118,7 +116,6 @@ export class CoreContext {
     if (!row || (actor.projectId && actor.projectId !== row.id)) throw notFound("PROJECT", projectId);
     return row;
   }
-
 
   /** By its id or an old alias of it: every caller then uses row.id (the database) and row.engineName (the engine). */
   containerRow(actor: Actor, containerId: string) {
@@ -129,12 +126,10 @@ export class CoreContext {
     return row;
   }
 
-
   env(containerId: string): Record<string, string> {
     const rows = this.db.select().from(t.envVars).where(eq(t.envVars.containerId, containerId)).orderBy(asc(t.envVars.key)).all();
     return Object.fromEntries(rows.map((r) => [r.key, r.value]));
   }
-
 
   private templateCache: { at: number; list: Awaited<ReturnType<Engine["listTemplates"]>> } | null = null;
 
@@ -143,11 +138,9 @@ export class CoreContext {
     return this.templateCache.list;
   }
 
-
   url(label: string): string {
     return this.urlOf(`${label}.${this.settings.domain}`);
   }
-
 
   /** A public URL of a host name: the scheme and port tenants are reached at (default ports left out). */
   urlOf(host: string): string {
@@ -155,7 +148,6 @@ export class CoreContext {
     const shown = port === (scheme === "https" ? 443 : 80) ? "" : `:${port}`;
     return `${scheme}://${host}${shown}/`;
   }
-
 
   requireAdmin(actor: Actor): void {
     if (actor.projectId) throw new CoreError(403, "RESOURCE_ACCESS_DENIED", "this needs an admin token");

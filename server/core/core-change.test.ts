@@ -74,15 +74,7 @@ describe("operations", () => {
     await h.core.routing.setRunning(c.id, true, "request");
     expect(h.engine.tenant(c.engine_name).state).toBe("running");
     const logs = h.db.select().from(t.statusLogs).where(eq(t.statusLogs.containerId, c.id)).all();
-    expect(logs.map((l) => `${l.fromStatus}>${l.toStatus}`)).toEqual([
-      "null>running",
-      "running>paused",
-      "paused>running",
-      "running>stopped",
-      "stopped>running",
-      "running>stopped",
-      "stopped>running",
-    ]);
+    expect(logs.map((l) => `${l.fromStatus}>${l.toStatus}`)).toEqual(["null>running", "running>paused", "paused>running", "running>stopped", "stopped>running", "running>stopped", "stopped>running"]);
   });
 
   it("maps the engine's own INVALID_STATE (a race with another caller) to 409 and keeps the row", async () => {
@@ -138,7 +130,13 @@ describe("snapshots", () => {
     const a = await h.core.snapshots.create(SYSTEM, c.id, { alias: "x" });
     const b = await h.core.snapshots.create(SYSTEM, c.id, {});
     await h.core.snapshots.setAlias(SYSTEM, c.id, b.snapshot.name, "x");
-    const rows = () => h.db.select().from(t.snapshots).where(eq(t.snapshots.containerId, c.id)).all().map((r) => [r.name, r.alias]);
+    const rows = () =>
+      h.db
+        .select()
+        .from(t.snapshots)
+        .where(eq(t.snapshots.containerId, c.id))
+        .all()
+        .map((r) => [r.name, r.alias]);
     expect(rows()).toEqual([
       [a.snapshot.name, null],
       [b.snapshot.name, "x"],

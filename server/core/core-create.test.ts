@@ -26,7 +26,14 @@ describe("create", () => {
     expect(c.url).toBe("http://my-app-1.test.local:8080/");
     // The engine's env (TENANT_NAME added by it) is what the rows hold.
     expect(c.environment_vars).toEqual({ A: "1", TENANT_NAME: "My_App-1" });
-    expect(h.db.select().from(t.statusLogs).where(eq(t.statusLogs.containerId, c.id)).all().map((s) => s.toStatus)).toEqual(["running"]);
+    expect(
+      h.db
+        .select()
+        .from(t.statusLogs)
+        .where(eq(t.statusLogs.containerId, c.id))
+        .all()
+        .map((s) => s.toStatus),
+    ).toEqual(["running"]);
     expect(auditOf(h.db, "container.create")).toMatchObject([{ target: `container:${c.id}`, result: "ok" }]);
   });
 

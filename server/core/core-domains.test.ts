@@ -46,7 +46,13 @@ describe("custom domains", () => {
     const other = await h.core.projects.create(SYSTEM, { alias: "other" });
     await expectCoreError(h.core.domains.add({ id: "token:x", projectId: other.id }, a.id, "taken.com"), 404, "CONTAINER_NOT_FOUND");
     expect(() => h.core.domains.remove(SYSTEM, b.id, "taken.com")).toThrow(/not found/);
-    expect(h.db.select().from(t.customDomains).all().map((d) => [d.hostname, d.containerId])).toEqual([["taken.com", a.id]]);
+    expect(
+      h.db
+        .select()
+        .from(t.customDomains)
+        .all()
+        .map((d) => [d.hostname, d.containerId]),
+    ).toEqual([["taken.com", a.id]]);
   });
 });
 
@@ -75,7 +81,13 @@ describe("per-port names and the ask endpoint", () => {
     await expectCoreError(h.core.provisioning.create(SYSTEM, h.projectId, { name: "acme-http-8080" }), 422, "AMBIGUOUS_NAME");
     const ok = await h.core.provisioning.create(SYSTEM, h.projectId, { name: "acme-http" });
     await expectCoreError(h.core.lifecycle.update(SYSTEM, ok.id, { name: "x-http-1", restart: false }), 422, "AMBIGUOUS_NAME");
-    expect(h.db.select().from(t.containers).all().map((r) => r.label)).toEqual(["acme-http"]);
+    expect(
+      h.db
+        .select()
+        .from(t.containers)
+        .all()
+        .map((r) => r.label),
+    ).toEqual(["acme-http"]);
   });
 });
 

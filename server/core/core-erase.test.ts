@@ -21,12 +21,14 @@ async function populated(name = "victim") {
   await h.core.stats.sample();
   h.dns.set(`${name}.example.com`, [BOX_ADDRESS]);
   await h.core.domains.add(SYSTEM, c.id, `${name}.example.com`);
-  h.db.insert(t.idempotencyKeys).values({ key: `k-${name}`, actor: "token:x", requestHash: "h", status: 201, response: JSON.stringify(c), resourceId: c.id }).run();
+  h.db
+    .insert(t.idempotencyKeys)
+    .values({ key: `k-${name}`, actor: "token:x", requestHash: "h", status: 201, response: JSON.stringify(c), resourceId: c.id })
+    .run();
   return c;
 }
 
-const count = (table: typeof t.envVars | typeof t.snapshots | typeof t.firewallRules | typeof t.statusLogs | typeof t.statsSamples, id: string) =>
-  countRows(h.db, table, eq(table.containerId, id));
+const count = (table: typeof t.envVars | typeof t.snapshots | typeof t.firewallRules | typeof t.statusLogs | typeof t.statsSamples, id: string) => countRows(h.db, table, eq(table.containerId, id));
 
 describe("delete (GDPR erasure)", () => {
   it("erases every row about the container and answers a receipt with exactly what went", async () => {
@@ -47,13 +49,35 @@ describe("delete (GDPR erasure)", () => {
         "lxc config, console and lxc logs, metadata",
         expect.stringMatching(/^uid range .* released$/),
       ],
-      database: ["container row", "3 env var(s)", "1 snapshot record(s)", "1 firewall rule(s)", "1 custom domain(s)", "2 status log entr(ies)", "2 stats history sample(s)", "0 old id alias(es)", "audit entries and idempotent replays about it"],
+      database: [
+        "container row",
+        "3 env var(s)",
+        "1 snapshot record(s)",
+        "1 firewall rule(s)",
+        "1 custom domain(s)",
+        "2 status log entr(ies)",
+        "2 stats history sample(s)",
+        "0 old id alias(es)",
+        "audit entries and idempotent replays about it",
+      ],
     });
     expect(rowOf(h.db, c.id)).toBeUndefined();
-    expect(h.db.select().from(t.customDomains).all().map((d) => d.hostname)).toEqual(["bystander.example.com"]);
+    expect(
+      h.db
+        .select()
+        .from(t.customDomains)
+        .all()
+        .map((d) => d.hostname),
+    ).toEqual(["bystander.example.com"]);
     expect([count(t.envVars, c.id), count(t.snapshots, c.id), count(t.firewallRules, c.id), count(t.statusLogs, c.id), count(t.statsSamples, c.id)]).toEqual([0, 0, 0, 0, 0]);
     expect(count(t.statsSamples, other.id)).toBe(2);
-    expect(h.db.select().from(t.idempotencyKeys).all().map((k) => k.resourceId)).toEqual([other.id]);
+    expect(
+      h.db
+        .select()
+        .from(t.idempotencyKeys)
+        .all()
+        .map((k) => k.resourceId),
+    ).toEqual([other.id]);
     const audit = h.db.select().from(t.auditLog).all();
     expect(audit.filter((a) => a.target === `container:${c.id}` || JSON.stringify(a.detail ?? {}).includes(c.id))).toEqual([]);
     expect(audit.filter((a) => a.target === `container:${other.id}`).length).toBeGreaterThan(0);
@@ -104,7 +128,16 @@ describe("project delete", () => {
     const ids = [(await populated("one")).id, (await populated("two")).id];
     h.core.tokens.create(SYSTEM, { name: "ci", project_id: h.projectId });
     const r = await h.core.erasure.deleteProject(SYSTEM, h.projectId, { includeDeletedItems: true });
-    expect(r).toMatchObject({ id: h.projectId, deleted: { containers: 2, tokens: 1 }, deleted_items: { containers: [{ id: ids[0], name: "one" }, { id: ids[1], name: "two" }] } });
+    expect(r).toMatchObject({
+      id: h.projectId,
+      deleted: { containers: 2, tokens: 1 },
+      deleted_items: {
+        containers: [
+          { id: ids[0], name: "one" },
+          { id: ids[1], name: "two" },
+        ],
+      },
+    });
     expect(r.receipts.map((x) => h.core.erasure.receipt(x).container_id)).toEqual(ids);
     expect(h.db.select().from(t.projects).all()).toEqual([]);
     expect(h.db.select().from(t.apiTokens).all()).toEqual([]);
@@ -184,7 +217,14 @@ describe("reconcile", () => {
     expect(h.engine.script.callsOf("updateTenant").at(-1)).toEqual([c.engine_name, { env: { A: "1", TENANT_NAME: c.name, EXTRA: null }, restart: false }]);
     expect(tenant.env).toEqual({ A: "1", TENANT_NAME: c.name });
     expect(tenant.starts).toBe(starts);
-    expect(h.db.select().from(t.templates).all().map((x) => x.name).sort()).toEqual(["mini", "node"]);
+    expect(
+      h.db
+        .select()
+        .from(t.templates)
+        .all()
+        .map((x) => x.name)
+        .sort(),
+    ).toEqual(["mini", "node"]);
     expect((await h.core.reconciler.reconcile()).envPushed).toEqual([]);
   });
 

@@ -20,7 +20,14 @@ describe("warm pool policy", () => {
     h.core.warmPool.kick();
     await h.core.warmPool.settled();
     expect(h.engine.script.callsOf("pool.prepare")).toEqual([]);
-    expect(h.db.select().from(t.statusLogs).where(eq(t.statusLogs.containerId, c.id)).all().map((s) => s.toStatus)).toEqual(["running"]);
+    expect(
+      h.db
+        .select()
+        .from(t.statusLogs)
+        .where(eq(t.statusLogs.containerId, c.id))
+        .all()
+        .map((s) => s.toStatus),
+    ).toEqual(["running"]);
   });
 
   it("the default applies to recipe-built templates only", async () => {
@@ -46,7 +53,10 @@ describe("warm pool policy", () => {
     for (const c of fromPool) {
       expect(c.environment_vars).toMatchObject({ N: c.name.slice(2), TENANT_NAME: c.name });
       const logs = h.db.select().from(t.statusLogs).where(eq(t.statusLogs.containerId, c.id)).all();
-      expect(logs.map((s) => [s.fromStatus, s.toStatus])).toEqual([[null, "claiming"], ["claiming", "running"]]);
+      expect(logs.map((s) => [s.fromStatus, s.toStatus])).toEqual([
+        [null, "claiming"],
+        ["claiming", "running"],
+      ]);
       expect(h.engine.tenant(c.engine_name).labels).toMatchObject({ "hoody.owner": "core", "hoody.project": h.projectId });
     }
     await h.core.warmPool.settled();

@@ -79,9 +79,7 @@ function statusView(s: DedupStatus, rows: { id: string; name: string; engineName
       orphan_qgroup_bytes: a.orphanQgroupBytes,
       containers: a.tenants.flatMap((x) => {
         const row = byEngine.get(x.id);
-        return row
-          ? [{ container_id: row.id, name: row.name, qgroup_bytes: x.qgroupBytes, referenced_bytes: x.referencedBytes, exclusive_bytes: x.exclusiveBytes, shared_bytes: x.sharedBytes }]
-          : [];
+        return row ? [{ container_id: row.id, name: row.name, qgroup_bytes: x.qgroupBytes, referenced_bytes: x.referencedBytes, exclusive_bytes: x.exclusiveBytes, shared_bytes: x.sharedBytes }] : [];
       }),
     },
   };

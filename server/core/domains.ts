@@ -40,31 +40,42 @@ export class DomainService {
   async add(actor: Actor, containerId: string, given: string): Promise<DomainView> {
     const row = this.ctx.containerRow(actor, containerId);
     const hostname = given.trim().toLowerCase().replace(/\.$/, "");
-    return this.ctx.audited(actor, "container.domain.add", `container:${row.id}`, async () => {
-      if (!isHostname(hostname)) throw new CoreError(422, "INVALID_DOMAIN", `${JSON.stringify(given.slice(0, 100))} is not a domain name (like app.example.com)`);
-      const { domain, dashboardHost } = this.ctx.settings;
-      if (hostname === domain || hostname.endsWith(`.${domain}`) || hostname === dashboardHost) {
-        throw new CoreError(422, "DOMAIN_RESERVED", `${hostname} is under this server's own domain ${domain}; tenants already answer there`);
-      }
-      if (this.ownerOf(hostname)) throw new CoreError(409, "DOMAIN_TAKEN", `${hostname} is already attached to a tenant; DELETE it there first`);
-      if (count(this.ctx.db, t.customDomains, eq(t.customDomains.containerId, row.id)) >= MAX_DOMAINS_PER_CONTAINER) {
-        throw new CoreError(422, "TOO_MANY_DOMAINS", `a tenant has at most ${MAX_DOMAINS_PER_CONTAINER} custom domains`);
-      }
-      const addresses = await this.resolve(hostname);
-      const box = new Set(boxAddresses(this.ctx.settings));
-      const foreign = addresses.filter((a) => !box.has(a));
-      if (foreign.length) {
-        throw new CoreError(422, "DOMAIN_NOT_POINTED", `${hostname} resolves to ${foreign.join(", ")}, which is not this server (${[...box].join(", ") || "no public address"}); point an A record at this server first`, { addresses, expected: [...box] });
-      }
-      try {
-        this.ctx.db.insert(t.customDomains).values({ hostname, containerId: row.id, addresses }).run();
-      } catch (e) {
-        // Two requests for one name at once: the primary key lets one win.
-        if (String(e).includes("UNIQUE constraint failed")) throw new CoreError(409, "DOMAIN_TAKEN", `${hostname} is already attached to a tenant`);
-        throw e;
-      }
-      return this.view(this.ctx.db.select().from(t.customDomains).where(eq(t.customDomains.hostname, hostname)).get()!);
-    }, (d) => ({ hostname: d.hostname }));
+    return this.ctx.audited(
+      actor,
+      "container.domain.add",
+      `container:${row.id}`,
+      async () => {
+        if (!isHostname(hostname)) throw new CoreError(422, "INVALID_DOMAIN", `${JSON.stringify(given.slice(0, 100))} is not a domain name (like app.example.com)`);
+        const { domain, dashboardHost } = this.ctx.settings;
+        if (hostname === domain || hostname.endsWith(`.${domain}`) || hostname === dashboardHost) {
+          throw new CoreError(422, "DOMAIN_RESERVED", `${hostname} is under this server's own domain ${domain}; tenants already answer there`);
+        }
+        if (this.ownerOf(hostname)) throw new CoreError(409, "DOMAIN_TAKEN", `${hostname} is already attached to a tenant; DELETE it there first`);
+        if (count(this.ctx.db, t.customDomains, eq(t.customDomains.containerId, row.id)) >= MAX_DOMAINS_PER_CONTAINER) {
+          throw new CoreError(422, "TOO_MANY_DOMAINS", `a tenant has at most ${MAX_DOMAINS_PER_CONTAINER} custom domains`);
+        }
+        const addresses = await this.resolve(hostname);
+        const box = new Set(boxAddresses(this.ctx.settings));
+        const foreign = addresses.filter((a) => !box.has(a));
+        if (foreign.length) {
+          throw new CoreError(
+            422,
+            "DOMAIN_NOT_POINTED",
+            `${hostname} resolves to ${foreign.join(", ")}, which is not this server (${[...box].join(", ") || "no public address"}); point an A record at this server first`,
+            { addresses, expected: [...box] },
+          );
+        }
+        try {
+          this.ctx.db.insert(t.customDomains).values({ hostname, containerId: row.id, addresses }).run();
+        } catch (e) {
+          // Two requests for one name at once: the primary key lets one win.
+          if (String(e).includes("UNIQUE constraint failed")) throw new CoreError(409, "DOMAIN_TAKEN", `${hostname} is already attached to a tenant`);
+          throw e;
+        }
+        return this.view(this.ctx.db.select().from(t.customDomains).where(eq(t.customDomains.hostname, hostname)).get()!);
+      },
+      (d) => ({ hostname: d.hostname }),
+    );
   }
 
   remove(actor: Actor, containerId: string, given: string): { hostname: string; removed: true } {
@@ -123,7 +134,10 @@ function boxAddresses(settings: CoreSettings): string[] {
 export function domainResolution(c: Pick<WebConfig, "publicIps" | "resolveFile">): Pick<CoreSettings, "resolveHost" | "boxAddresses"> {
   const out: Pick<CoreSettings, "resolveHost" | "boxAddresses"> = {};
   if (c.publicIps) {
-    const list = c.publicIps.split(",").map((a) => a.trim()).filter(Boolean);
+    const list = c.publicIps
+      .split(",")
+      .map((a) => a.trim())
+      .filter(Boolean);
     out.boxAddresses = () => list;
   }
   const file = c.resolveFile;

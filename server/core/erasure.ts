@@ -6,9 +6,7 @@ import { CoreError, fromEngine } from "./errors";
 import { shortId } from "./ids";
 
 export class ErasureService {
-  constructor(
-    private readonly ctx: CoreContext,
-  ) {}
+  constructor(private readonly ctx: CoreContext) {}
 
   /**
    * Erases every container of the project (each through deleteContainer, so each gets its GDPR
@@ -18,47 +16,53 @@ export class ErasureService {
   async deleteProject(actor: Actor, given: string, opts: { includeDeletedItems?: boolean } = {}) {
     this.ctx.requireAdmin(actor);
     const projectId = this.ctx.projectRow(actor, given).id;
-    return this.ctx.audited(actor, "project.delete", `project:${projectId}`, async () => {
-      const erased: { id: string; name: string; receipt_id: string }[] = [];
-      // A create that lands while we erase is erased too; a project that keeps refilling is left (409).
-      for (let round = 0; round < 3; round++) {
-        const rows = this.ctx.db.select({ id: t.containers.id, name: t.containers.name }).from(t.containers).where(eq(t.containers.projectId, projectId)).orderBy(asc(t.containers.createdAt)).all();
-        if (!rows.length) break;
-        for (const r of rows) {
-          try {
-            const receipt = await this.deleteContainer(actor, r.id);
-            erased.push({ id: r.id, name: r.name, receipt_id: receipt.receipt_id });
-          } catch (e) {
-            const err = fromEngine(e);
-            if (err.code === "CONTAINER_NOT_FOUND") continue; // erased meanwhile by another request: its receipt is that request's
-            const remaining = count(this.ctx.db, t.containers, eq(t.containers.projectId, projectId));
-            throw new CoreError(
-              err.status,
-              "PROJECT_DELETE_INCOMPLETE",
-              `erasing container ${r.id} failed (${err.code}: ${err.message}); ${erased.length} container(s) were erased, ${remaining} remain; the project was kept`,
-              { failed: { id: r.id, name: r.name, code: err.code, message: err.message }, erased, remaining },
-            );
+    return this.ctx.audited(
+      actor,
+      "project.delete",
+      `project:${projectId}`,
+      async () => {
+        const erased: { id: string; name: string; receipt_id: string }[] = [];
+        // A create that lands while we erase is erased too; a project that keeps refilling is left (409).
+        for (let round = 0; round < 3; round++) {
+          const rows = this.ctx.db.select({ id: t.containers.id, name: t.containers.name }).from(t.containers).where(eq(t.containers.projectId, projectId)).orderBy(asc(t.containers.createdAt)).all();
+          if (!rows.length) break;
+          for (const r of rows) {
+            try {
+              const receipt = await this.deleteContainer(actor, r.id);
+              erased.push({ id: r.id, name: r.name, receipt_id: receipt.receipt_id });
+            } catch (e) {
+              const err = fromEngine(e);
+              if (err.code === "CONTAINER_NOT_FOUND") continue; // erased meanwhile by another request: its receipt is that request's
+              const remaining = count(this.ctx.db, t.containers, eq(t.containers.projectId, projectId));
+              throw new CoreError(
+                err.status,
+                "PROJECT_DELETE_INCOMPLETE",
+                `erasing container ${r.id} failed (${err.code}: ${err.message}); ${erased.length} container(s) were erased, ${remaining} remain; the project was kept`,
+                { failed: { id: r.id, name: r.name, code: err.code, message: err.message }, erased, remaining },
+              );
+            }
           }
         }
-      }
-      const tokens = this.ctx.db.transaction((tx) => {
-        const left = count(tx, t.containers, eq(t.containers.projectId, projectId));
-        if (left > 0) throw new CoreError(409, "PROJECT_NOT_EMPTY", `containers keep being created in project ${projectId} (${left} now); ${erased.length} were erased`, { erased, remaining: left });
-        const n = count(tx, t.apiTokens, eq(t.apiTokens.projectId, projectId));
-        tx.delete(t.projects).where(eq(t.projects.id, projectId)).run();
-        tx.delete(t.idAliases).where(and(eq(t.idAliases.kind, "project"), eq(t.idAliases.newId, projectId))).run();
-        return n;
-      });
-      return {
-        id: projectId,
-        deleted: { containers: erased.length, permissions: 0, aliases: 0, tokens },
-        ...(opts.includeDeletedItems && { deleted_items: { containers: erased.map(({ id: cid, name }) => ({ id: cid, name })) } }),
-        receipts: erased.map((e) => e.receipt_id),
-      };
-    }, (r) => ({ containers: r.deleted.containers, receipts: r.receipts }));
+        const tokens = this.ctx.db.transaction((tx) => {
+          const left = count(tx, t.containers, eq(t.containers.projectId, projectId));
+          if (left > 0) throw new CoreError(409, "PROJECT_NOT_EMPTY", `containers keep being created in project ${projectId} (${left} now); ${erased.length} were erased`, { erased, remaining: left });
+          const n = count(tx, t.apiTokens, eq(t.apiTokens.projectId, projectId));
+          tx.delete(t.projects).where(eq(t.projects.id, projectId)).run();
+          tx.delete(t.idAliases)
+            .where(and(eq(t.idAliases.kind, "project"), eq(t.idAliases.newId, projectId)))
+            .run();
+          return n;
+        });
+        return {
+          id: projectId,
+          deleted: { containers: erased.length, permissions: 0, aliases: 0, tokens },
+          ...(opts.includeDeletedItems && { deleted_items: { containers: erased.map(({ id: cid, name }) => ({ id: cid, name })) } }),
+          receipts: erased.map((e) => e.receipt_id),
+        };
+      },
+      (r) => ({ containers: r.deleted.containers, receipts: r.receipts }),
+    );
   }
-
-
 
   /**
    * Erases the tenant and every byte of its data: the engine removes its processes, filesystem,
@@ -119,9 +123,13 @@ export class ErasureService {
       tx.delete(t.statusLogs).where(eq(t.statusLogs.containerId, containerId)).run();
       tx.delete(t.statsSamples).where(eq(t.statsSamples.containerId, containerId)).run();
       tx.delete(t.idempotencyKeys).where(eq(t.idempotencyKeys.resourceId, containerId)).run();
-      tx.delete(t.auditLog).where(eq(t.auditLog.target, `container:${containerId}`)).run();
+      tx.delete(t.auditLog)
+        .where(eq(t.auditLog.target, `container:${containerId}`))
+        .run();
       tx.delete(t.auditLog).where(sql`json_extract(${t.auditLog.detail}, '$.container_id') = ${containerId}`).run();
-      tx.delete(t.idAliases).where(and(eq(t.idAliases.kind, "container"), eq(t.idAliases.newId, containerId))).run();
+      tx.delete(t.idAliases)
+        .where(and(eq(t.idAliases.kind, "container"), eq(t.idAliases.newId, containerId)))
+        .run();
       tx.delete(t.containers).where(eq(t.containers.id, containerId)).run();
       tx.insert(t.erasureReceipts).values(receipt).run();
     });
@@ -130,13 +138,11 @@ export class ErasureService {
     return this.receipt(receipt.id);
   }
 
-
   receipt(receiptId: string) {
     const r = this.ctx.db.select().from(t.erasureReceipts).where(eq(t.erasureReceipts.id, receiptId)).get();
     if (!r) throw new CoreError(404, "RECEIPT_NOT_FOUND", `receipt ${receiptId} not found`);
     return { receipt_id: r.id, container_id: r.containerId, project_id: r.projectId, erased_at: r.erasedAt, requested_by: r.requestedBy, erased: r.erased };
   }
-
 
   receipts(actor: Actor) {
     const rows = this.ctx.db
@@ -148,7 +154,6 @@ export class ErasureService {
       .all();
     return rows.map((r) => this.receipt(r.id));
   }
-
 
   /** Erases containers whose grace period is over (called periodically). */
   async eraseDue(): Promise<string[]> {

@@ -75,6 +75,7 @@ export function fromEngine(e: unknown): CoreError {
   }
   const code = (e as NodeJS.ErrnoException)?.code;
   // Refused or missing socket: the daemon is down. Reset or hung up mid-call: it died (or restarted) while answering.
-  if (code === "ENOENT" || code === "ECONNREFUSED" || code === "ECONNRESET" || code === "EPIPE" || /socket hang up/.test((e as Error)?.message ?? "")) return new CoreError(503, "ENGINE_UNAVAILABLE", "the host daemon is not reachable", null, { "Retry-After": "5" });
+  if (code === "ENOENT" || code === "ECONNREFUSED" || code === "ECONNRESET" || code === "EPIPE" || /socket hang up/.test((e as Error)?.message ?? ""))
+    return new CoreError(503, "ENGINE_UNAVAILABLE", "the host daemon is not reachable", null, { "Retry-After": "5" });
   return new CoreError(500, "INTERNAL_ERROR", (e as Error)?.message ?? "internal error");
 }

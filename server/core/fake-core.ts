@@ -57,7 +57,11 @@ export async function fakeCore(opts: FakeEngineOptions & { settings?: Partial<Co
 }
 
 /** Awaits a rejection and checks it is the CoreError the API would answer with. */
-export async function expectCoreError(p: Promise<unknown> | (() => unknown), status: number, code: string): Promise<{ status: number; code: string; message: string; data: unknown; headers: Record<string, string> }> {
+export async function expectCoreError(
+  p: Promise<unknown> | (() => unknown),
+  status: number,
+  code: string,
+): Promise<{ status: number; code: string; message: string; data: unknown; headers: Record<string, string> }> {
   let err: unknown;
   try {
     await (typeof p === "function" ? p() : p);

@@ -85,7 +85,16 @@ describe("Admission", () => {
     const a = new Admission("creates", 2, 1);
     const gates: (() => void)[] = [];
     const order: number[] = [];
-    const job = (i: number) => a.run(() => new Promise<void>((r) => gates.push(() => { order.push(i); r(); })));
+    const job = (i: number) =>
+      a.run(
+        () =>
+          new Promise<void>((r) =>
+            gates.push(() => {
+              order.push(i);
+              r();
+            }),
+          ),
+      );
     const running = [job(1), job(2), job(3)];
     await expect(job(4)).rejects.toMatchObject({ status: 429, code: "TOO_MANY_REQUESTS", headers: { "Retry-After": expect.stringMatching(/^\d+$/) } });
     expect(a.load).toEqual({ running: 2, queued: 1 });

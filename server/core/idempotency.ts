@@ -69,7 +69,9 @@ export class Idempotency {
     const requestHash = sha256(requestBody);
     const slot = `${actorId}\0${key}`;
     while (this.inflight.has(slot)) await this.inflight.get(slot)!.catch(() => undefined);
-    db.delete(idempotencyKeys).where(lt(idempotencyKeys.createdAt, new Date(Date.now() - TTL_MS).toISOString())).run();
+    db.delete(idempotencyKeys)
+      .where(lt(idempotencyKeys.createdAt, new Date(Date.now() - TTL_MS).toISOString()))
+      .run();
     const where = and(eq(idempotencyKeys.actor, actorId), eq(idempotencyKeys.key, key));
     let found = db.select().from(idempotencyKeys).where(where).get();
     if (found?.response === PENDING && found.requestHash === requestHash) {
@@ -92,7 +94,10 @@ export class Idempotency {
       if (answer.status < 400) {
         const values = { status: answer.status, response: storeAnswer ? answer.body : NOT_STORED, resourceId: answer.resourceId };
         const updated = claim.claimed ? db.update(idempotencyKeys).set(values).where(where).run().changes : 0;
-        if (!updated) db.insert(idempotencyKeys).values({ actor: actorId, key, requestHash, ...values }).run();
+        if (!updated)
+          db.insert(idempotencyKeys)
+            .values({ actor: actorId, key, requestHash, ...values })
+            .run();
       }
       return { ...answer, replayed: false };
     } finally {

@@ -19,7 +19,12 @@ export const LEGACY_ID_RE = { project: /^p[a-z0-9]{10}$/, container: /^c[a-z0-9]
 export type IdKind = keyof typeof LEGACY_ID_RE;
 
 export function newPublicId(nowMs = Date.now()): string {
-  return Math.floor(nowMs / 1000).toString(16).padStart(8, "0").slice(-8) + randomBytes(8).toString("hex");
+  return (
+    Math.floor(nowMs / 1000)
+      .toString(16)
+      .padStart(8, "0")
+      .slice(-8) + randomBytes(8).toString("hex")
+  );
 }
 
 /** A public id, or an old one that may still be an alias: what an id parameter may look like. */
@@ -30,7 +35,13 @@ export function idShape(kind: IdKind): RegExp {
 /** The current id an old (pre-0006) id stands for, or null when it is no alias. */
 export function aliasTarget(db: Pick<Db, "select">, kind: IdKind, oldId: string): string | null {
   if (!LEGACY_ID_RE[kind].test(oldId)) return null;
-  return db.select({ id: idAliases.newId }).from(idAliases).where(and(eq(idAliases.oldId, oldId), eq(idAliases.kind, kind))).get()?.id ?? null;
+  return (
+    db
+      .select({ id: idAliases.newId })
+      .from(idAliases)
+      .where(and(eq(idAliases.oldId, oldId), eq(idAliases.kind, kind)))
+      .get()?.id ?? null
+  );
 }
 
 /** Ids of things the SDK does not address by a 24-hex id (tokens `k…`, receipts `r…`). */

@@ -41,44 +41,57 @@ export class LifecycleService {
     const row = this.ctx.containerRow(actor, given);
     const containerId = row.id;
     refuseNotOffered(body);
-    return this.ctx.audited(actor, "container.update", `container:${containerId}`, async () => {
-      if (body.environment_vars) checkEnv(body.environment_vars);
-      const current = this.ctx.env(containerId);
-      const merged = mergeEnvPatch(current, body.environment_vars ?? {});
-      checkEnvTotals(merged);
-      await checkCeilings(this.ctx, actor, row.projectId, row.template, body);
-      let label = row.label;
-      if (body.name && body.name !== row.name) label = pickName(this.ctx, body.name).label;
-      const limits = body.limits && engineLimits(body.limits);
-      const needsEngine = body.environment_vars || limits || body.ramdisk_mib !== undefined;
-      // autostart is the engine's to act on at boot: it changes alone without a restart.
-      const autostart = body.autostart !== undefined && body.autostart !== row.autostart ? body.autostart : undefined;
-      // The key first: if it cannot be written nothing else changes; if a later step fails, the old one is written back.
-      const sshKey = body.ssh_public_key === undefined ? undefined : body.ssh_public_key || null;
-      let sshApplied = row.sshKeyApplied;
-      if (sshKey !== undefined && sshKey !== row.sshKeyApplied) {
-        const live = await this.ctx.engine.getTenant(row.engineName);
-        if (live.state === "running") {
-          await writeSshKey(this.ctx, row.engineName, sshKey);
-          sshApplied = sshKey;
+    return this.ctx.audited(
+      actor,
+      "container.update",
+      `container:${containerId}`,
+      async () => {
+        if (body.environment_vars) checkEnv(body.environment_vars);
+        const current = this.ctx.env(containerId);
+        const merged = mergeEnvPatch(current, body.environment_vars ?? {});
+        checkEnvTotals(merged);
+        await checkCeilings(this.ctx, actor, row.projectId, row.template, body);
+        let label = row.label;
+        if (body.name && body.name !== row.name) label = pickName(this.ctx, body.name).label;
+        const limits = body.limits && engineLimits(body.limits);
+        const needsEngine = body.environment_vars || limits || body.ramdisk_mib !== undefined;
+        // autostart is the engine's to act on at boot: it changes alone without a restart.
+        const autostart = body.autostart !== undefined && body.autostart !== row.autostart ? body.autostart : undefined;
+        // The key first: if it cannot be written nothing else changes; if a later step fails, the old one is written back.
+        const sshKey = body.ssh_public_key === undefined ? undefined : body.ssh_public_key || null;
+        let sshApplied = row.sshKeyApplied;
+        if (sshKey !== undefined && sshKey !== row.sshKeyApplied) {
+          const live = await this.ctx.engine.getTenant(row.engineName);
+          if (live.state === "running") {
+            await writeSshKey(this.ctx, row.engineName, sshKey);
+            sshApplied = sshKey;
+          }
         }
-      }
-      try {
-        return await this.applyUpdate(actor, row, body, { merged, label, limits, needsEngine, autostart, sshKey, sshApplied });
-      } catch (e) {
-        if (sshApplied !== row.sshKeyApplied) await writeSshKey(this.ctx, row.engineName, row.sshKeyApplied).catch(() => undefined);
-        throw e;
-      }
-    }, (r) => ({ env_keys: Object.keys(body.environment_vars ?? {}), restarted: r.restarted }));
+        try {
+          return await this.applyUpdate(actor, row, body, { merged, label, limits, needsEngine, autostart, sshKey, sshApplied });
+        } catch (e) {
+          if (sshApplied !== row.sshKeyApplied) await writeSshKey(this.ctx, row.engineName, row.sshKeyApplied).catch(() => undefined);
+          throw e;
+        }
+      },
+      (r) => ({ env_keys: Object.keys(body.environment_vars ?? {}), restarted: r.restarted }),
+    );
   }
-
 
   /** Runs inside update's audited(), which maps engine errors to CoreErrors. */
   private async applyUpdate(
     actor: Actor,
     row: typeof t.containers.$inferSelect,
     body: Parameters<LifecycleService["update"]>[2],
-    p: { merged: Record<string, string>; label: string; limits: ReturnType<typeof engineLimits> | undefined; needsEngine: unknown; autostart: boolean | undefined; sshKey: string | null | undefined; sshApplied: string | null },
+    p: {
+      merged: Record<string, string>;
+      label: string;
+      limits: ReturnType<typeof engineLimits> | undefined;
+      needsEngine: unknown;
+      autostart: boolean | undefined;
+      sshKey: string | null | undefined;
+      sshApplied: string | null;
+    },
   ): Promise<{ container: ContainerView; restarted: boolean }> {
     const { merged, label, limits, needsEngine, autostart } = p;
     const containerId = row.id;
@@ -123,7 +136,6 @@ export class LifecycleService {
     return { container: await this.containers.get(actor, containerId), restarted };
   }
 
-
   /**
    * start, stop, force-stop, restart, pause, resume. A stop suspends the tenant (the router will not
    * wake it: a billing stop must hold) unless `wakeOnRequest`; a start or restart lifts the
@@ -137,7 +149,10 @@ export class LifecycleService {
       const before = await this.ctx.engine.getTenant(engineName);
       const allowed = allowedOperations(before.state);
       if (!allowed.includes(op)) {
-        throw new CoreError(409, "INVALID_STATE_TRANSITION", `cannot ${op} a ${before.state} container (a ${before.state} one allows: ${allowed.join(", ") || "nothing"})`, { status: before.state, allowed });
+        throw new CoreError(409, "INVALID_STATE_TRANSITION", `cannot ${op} a ${before.state} container (a ${before.state} one allows: ${allowed.join(", ") || "nothing"})`, {
+          status: before.state,
+          allowed,
+        });
       }
       const t0 = performance.now();
       const run = {
@@ -152,7 +167,11 @@ export class LifecycleService {
       const status = engineStatus(after);
       const suspends = op !== "pause" && op !== "resume";
       const suspended = status === "stopped" && !opts.wakeOnRequest;
-      this.ctx.db.update(t.containers).set({ status, ...(suspends && { suspended }), updatedAt: this.ctx.now() }).where(eq(t.containers.id, containerId)).run();
+      this.ctx.db
+        .update(t.containers)
+        .set({ status, ...(suspends && { suspended }), updatedAt: this.ctx.now() })
+        .where(eq(t.containers.id, containerId))
+        .run();
       this.ctx.logStatus(containerId, before.state, status, actor, Math.round(performance.now() - t0), { operation: op, ...(suspends && suspended && { suspended }) });
       if (status === "running") await applyPendingSshKey(this.ctx, containerId);
       const row = this.ctx.containerRow(actor, containerId);
@@ -160,13 +179,18 @@ export class LifecycleService {
     });
   }
 
-
   async exec(actor: Actor, given: string, body: { command: string[]; timeout: number }) {
     const { id: containerId, engineName } = this.ctx.containerRow(actor, given);
-    return this.ctx.audited(actor, "container.exec", `container:${containerId}`, async () => {
-      const r = await this.ctx.engine.exec(engineName, body.command, body.timeout * 1000);
-      const cap = 256 * 1024;
-      return { exit_code: r.exitCode, stdout: r.stdout.slice(0, cap), stderr: r.stderr.slice(0, cap), timed_out: r.timedOut, truncated: r.stdout.length > cap || r.stderr.length > cap };
-    }, (r) => ({ argv0: body.command[0]?.slice(0, 100), exit_code: r.exit_code }));
+    return this.ctx.audited(
+      actor,
+      "container.exec",
+      `container:${containerId}`,
+      async () => {
+        const r = await this.ctx.engine.exec(engineName, body.command, body.timeout * 1000);
+        const cap = 256 * 1024;
+        return { exit_code: r.exitCode, stdout: r.stdout.slice(0, cap), stderr: r.stderr.slice(0, cap), timed_out: r.timedOut, truncated: r.stdout.length > cap || r.stderr.length > cap };
+      },
+      (r) => ({ argv0: body.command[0]?.slice(0, 100), exit_code: r.exit_code }),
+    );
   }
 }

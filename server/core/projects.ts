@@ -9,9 +9,7 @@ import type { ProjectListQuery } from "./schemas";
 import { pagination, type ProjectView } from "./views";
 
 export class ProjectService {
-  constructor(
-    private readonly ctx: CoreContext,
-  ) {}
+  constructor(private readonly ctx: CoreContext) {}
 
   private projectView(row: typeof t.projects.$inferSelect): ProjectView {
     const containerCount = count(this.ctx.db, t.containers, eq(t.containers.projectId, row.id));
@@ -30,7 +28,6 @@ export class ProjectService {
     };
   }
 
-
   private operatorIdCache: string | null = null;
 
   /** The stable 24-hex id of this box's one operator (made once, kept in settings): Hoody's user_id of every project. */
@@ -41,7 +38,6 @@ export class ProjectService {
     return this.operatorIdCache;
   }
 
-
   list(actor: Actor, q: { page: number; limit: number } & Partial<Pick<ProjectListQuery, "sort_by" | "sort_order" | "realm_id">>) {
     refuseNotOffered({ realm_id: q.realm_id });
     const where = actor.projectId ? eq(t.projects.id, actor.projectId) : undefined;
@@ -49,26 +45,39 @@ export class ProjectService {
     const col = { id: t.projects.id, alias: t.projects.alias, created_at: t.projects.createdAt, updated_at: t.projects.updatedAt }[q.sort_by ?? "created_at"];
     // The id breaks ties (rows made in the same millisecond), so pages never overlap.
     const order = q.sort_order === "desc" ? [desc(col), desc(t.projects.id)] : [asc(col), asc(t.projects.id)];
-    const rows = this.ctx.db.select().from(t.projects).where(where).orderBy(...order).limit(q.limit).offset((q.page - 1) * q.limit).all();
+    const rows = this.ctx.db
+      .select()
+      .from(t.projects)
+      .where(where)
+      .orderBy(...order)
+      .limit(q.limit)
+      .offset((q.page - 1) * q.limit)
+      .all();
     return { projects: rows.map((r) => this.projectView(r)), pagination: pagination(total, q.page, q.limit) };
   }
-
 
   get(actor: Actor, projectId: string): ProjectView {
     return this.projectView(this.ctx.projectRow(actor, projectId));
   }
 
-
   async create(actor: Actor, body: { alias: string; color?: string; max_containers?: number | null; ceilings?: Ceilings | null; realm_ids?: string[] }): Promise<ProjectView> {
     this.ctx.requireAdmin(actor);
     refuseNotOffered(body);
-    return this.ctx.audited(actor, "project.create", null, async () => {
-      const pid = newPublicId();
-      this.ctx.db.insert(t.projects).values({ id: pid, alias: body.alias, color: body.color ? normalizeColor(body.color) : randomColor(), maxContainers: body.max_containers ?? null, ceilings: body.ceilings ?? null }).run();
-      return this.get(actor, pid);
-    }, (p) => ({ project_id: p.id }));
+    return this.ctx.audited(
+      actor,
+      "project.create",
+      null,
+      async () => {
+        const pid = newPublicId();
+        this.ctx.db
+          .insert(t.projects)
+          .values({ id: pid, alias: body.alias, color: body.color ? normalizeColor(body.color) : randomColor(), maxContainers: body.max_containers ?? null, ceilings: body.ceilings ?? null })
+          .run();
+        return this.get(actor, pid);
+      },
+      (p) => ({ project_id: p.id }),
+    );
   }
-
 
   async update(actor: Actor, given: string, body: { alias?: string; color?: string; max_containers?: number | null; ceilings?: Ceilings | null; realm_ids?: string[] }): Promise<ProjectView> {
     const projectId = this.ctx.projectRow(actor, given).id;

@@ -35,7 +35,6 @@ export class ProvisioningService {
     if (n >= p.maxContainers) throw new CoreError(409, "PROJECT_CONTAINER_LIMIT", `project ${projectId} allows at most ${p.maxContainers} containers`);
   }
 
-
   private insertContainer(row: typeof t.containers.$inferInsert, env: Record<string, string>, rules: FirewallRule[]): void {
     this.ctx.db.transaction((tx) => {
       tx.insert(t.containers).values(row).run();
@@ -47,14 +46,34 @@ export class ProvisioningService {
     });
   }
 
-
   /** Engine first, then the rows; if the rows cannot be written the tenant is removed again. */
   private async provision(
     actor: Actor,
     givenProjectId: string,
-    body: { name?: string; environment_vars?: Record<string, string>; start: boolean; autostart: boolean; comment?: string | null; color?: string; ssh_public_key?: string | null; ramdisk_mib?: number; idle_timeout_s?: number | null; limits?: LimitsBody; bypass_prespawn?: boolean },
+    body: {
+      name?: string;
+      environment_vars?: Record<string, string>;
+      start: boolean;
+      autostart: boolean;
+      comment?: string | null;
+      color?: string;
+      ssh_public_key?: string | null;
+      ramdisk_mib?: number;
+      idle_timeout_s?: number | null;
+      limits?: LimitsBody;
+      bypass_prespawn?: boolean;
+    },
     /** sourceTenant: the source's engine name; sourceContainerId: its public id. */
-    source: { template: string; build?: (args: { name: string; labels: Record<string, string> }) => Promise<TenantInfo>; sourceTenant?: string; sourceSnapshot?: string; firewall?: FirewallRule[]; sourceContainerId?: string; place?: EngineServer | null; sshKey?: { desired: string | null; onDisk: string | null | undefined } },
+    source: {
+      template: string;
+      build?: (args: { name: string; labels: Record<string, string> }) => Promise<TenantInfo>;
+      sourceTenant?: string;
+      sourceSnapshot?: string;
+      firewall?: FirewallRule[];
+      sourceContainerId?: string;
+      place?: EngineServer | null;
+      sshKey?: { desired: string | null; onDisk: string | null | undefined };
+    },
   ): Promise<ContainerView> {
     const projectId = this.ctx.projectRow(actor, givenProjectId).id;
     checkEnv(body.environment_vars ?? {});
@@ -77,7 +96,6 @@ export class ProvisioningService {
       }
     });
   }
-
 
   private async provisionAdmitted(
     actor: Actor,
@@ -172,7 +190,6 @@ export class ProvisioningService {
     return this.containers.view(this.ctx.containerRow(SYSTEM, cid), tenant);
   }
 
-
   /**
    * The engine's create; refused for want of a uid range, an address or pool space while warm-pool
    * members hold some, the members go and it is tried once more: the pool never takes what a
@@ -192,14 +209,22 @@ export class ProvisioningService {
    * A container made by `build` (a backup import) instead of a create: the same admission, quota,
    * name, rows and rollback as a create. Its env, limits and firewall are the backup's.
    */
-  async provisionBuilt(actor: Actor, projectId: string, body: { name?: string; start: boolean; autostart: boolean }, template: string, build: (args: { name: string; labels: Record<string, string> }) => Promise<TenantInfo>): Promise<ContainerView> {
+  async provisionBuilt(
+    actor: Actor,
+    projectId: string,
+    body: { name?: string; start: boolean; autostart: boolean },
+    template: string,
+    build: (args: { name: string; labels: Record<string, string> }) => Promise<TenantInfo>,
+  ): Promise<ContainerView> {
     return this.provision(actor, projectId, body, { template, build });
   }
 
   /** Takes Hoody's create body (container_image, server_id, …) and our older one (template). */
   async create(actor: Actor, projectId: string, body: z.input<typeof CreateContainerBody>): Promise<ContainerView> {
     if (body.container_image && body.template && body.container_image !== body.template) {
-      throw new CoreError(422, "VALIDATION_ERROR", `container_image (${body.container_image}) and template (${body.template}) name different templates; send one`, [{ instancePath: "/container_image", message: "differs from template" }]);
+      throw new CoreError(422, "VALIDATION_ERROR", `container_image (${body.container_image}) and template (${body.template}) name different templates; send one`, [
+        { instancePath: "/container_image", message: "differs from template" },
+      ]);
     }
     refuseNotOffered(body);
     const template = body.container_image ?? body.template ?? "mini";
@@ -219,40 +244,42 @@ export class ProvisioningService {
     );
   }
 
-
   /** Copies a template (by name) or a visible container (its latest state or a named snapshot). */
-  async copy(
-    actor: Actor,
-    sourceId: string,
-    input: z.input<typeof CopyContainerBody>,
-  ): Promise<ContainerView> {
+  async copy(actor: Actor, sourceId: string, input: z.input<typeof CopyContainerBody>): Promise<ContainerView> {
     refuseNotOffered(input);
     const autostart = input.autostart ?? true;
     const body = { ...input, copy_firewall_rules: input.copy_firewall_rules ?? false, autostart, start: input.start ?? autostart };
     // Recorded against the copy (its creation); the source is named in the detail.
-    return this.ctx.audited(actor, "container.copy", (c) => `container:${c.id}`, async () => {
-      const place = await this.servers.placeFor(body.target_server_id);
-      const srcId = this.ctx.canonicalId("container", sourceId);
-      const src = srcId === null ? undefined : this.ctx.db.select().from(t.containers).where(eq(t.containers.id, srcId)).get();
-      if (src && (!actor.projectId || src.projectId === actor.projectId)) {
-        const snapName = body.source_snapshot ? this.snapshots.row(src.id, body.source_snapshot).name : undefined;
-        const tplRules = body.copy_firewall_rules ? undefined : (await this.ctx.engine.listTemplates()).find((x) => x.name === src.template)?.settings.firewall;
-        return this.provision(actor, body.target_project_id, body, {
-          template: src.template,
-          sourceTenant: src.engineName,
-          sourceSnapshot: snapName,
-          firewall: tplRules,
-          sourceContainerId: src.id,
-          place,
-          // Its files are copied, authorized_keys included: the copy keeps the source's key unless given one.
-          // A snapshot holds the key of its time, which may differ from the row's now: not known.
-          sshKey: { desired: src.sshPublicKey, onDisk: snapName ? undefined : src.sshKeyApplied },
-        });
-      }
-      const tpl = (await this.ctx.engine.listTemplates()).find((x) => x.name === sourceId);
-      if (!tpl) throw notFound("CONTAINER", sourceId);
-      if (body.source_snapshot) throw new CoreError(422, "VALIDATION_ERROR", "templates have no snapshots");
-      return this.provision(actor, body.target_project_id, body, { template: tpl.name, place });
-    }, (c) => ({ container_id: c.id, source: sourceId }), `container:${sourceId}`);
+    return this.ctx.audited(
+      actor,
+      "container.copy",
+      (c) => `container:${c.id}`,
+      async () => {
+        const place = await this.servers.placeFor(body.target_server_id);
+        const srcId = this.ctx.canonicalId("container", sourceId);
+        const src = srcId === null ? undefined : this.ctx.db.select().from(t.containers).where(eq(t.containers.id, srcId)).get();
+        if (src && (!actor.projectId || src.projectId === actor.projectId)) {
+          const snapName = body.source_snapshot ? this.snapshots.row(src.id, body.source_snapshot).name : undefined;
+          const tplRules = body.copy_firewall_rules ? undefined : (await this.ctx.engine.listTemplates()).find((x) => x.name === src.template)?.settings.firewall;
+          return this.provision(actor, body.target_project_id, body, {
+            template: src.template,
+            sourceTenant: src.engineName,
+            sourceSnapshot: snapName,
+            firewall: tplRules,
+            sourceContainerId: src.id,
+            place,
+            // Its files are copied, authorized_keys included: the copy keeps the source's key unless given one.
+            // A snapshot holds the key of its time, which may differ from the row's now: not known.
+            sshKey: { desired: src.sshPublicKey, onDisk: snapName ? undefined : src.sshKeyApplied },
+          });
+        }
+        const tpl = (await this.ctx.engine.listTemplates()).find((x) => x.name === sourceId);
+        if (!tpl) throw notFound("CONTAINER", sourceId);
+        if (body.source_snapshot) throw new CoreError(422, "VALIDATION_ERROR", "templates have no snapshots");
+        return this.provision(actor, body.target_project_id, body, { template: tpl.name, place });
+      },
+      (c) => ({ container_id: c.id, source: sourceId }),
+      `container:${sourceId}`,
+    );
   }
 }

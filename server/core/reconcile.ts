@@ -19,7 +19,6 @@ export class Reconciler {
 
   private healAgain = false;
 
-
   /**
    * After an engine call whose outcome is unknown (the daemon died or restarted mid-call) a tenant
    * may exist without its row, or an erasure may be half done. Reconcile as soon as the daemon
@@ -43,7 +42,6 @@ export class Reconciler {
       this.healing = null;
     });
   }
-
 
   /**
    * Compares the database (desired) with the engine (actual) and repairs what it can attribute:
@@ -92,7 +90,11 @@ export class Reconciler {
       const placeId = places.get(this.servers.serverKey(tenant.member));
       if (placeId && row.serverId !== placeId) this.ctx.db.update(t.containers).set({ serverId: placeId }).where(eq(t.containers.id, row.id)).run();
       if (row.status === "creating" || row.status === "failed") {
-        this.ctx.db.update(t.containers).set({ status: engineStatus(tenant) }).where(eq(t.containers.id, row.id)).run();
+        this.ctx.db
+          .update(t.containers)
+          .set({ status: engineStatus(tenant) })
+          .where(eq(t.containers.id, row.id))
+          .run();
         report.finished.push(row.id);
       }
       const want = this.ctx.env(row.id);

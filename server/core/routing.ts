@@ -40,7 +40,6 @@ export class RoutingService {
     if (running) await applyPendingSshKey(this.ctx, containerId);
   }
 
-
   /**
    * The router's lookup by host name: `<label>.<domain>`, a per-port `<label>-http-<port>.<domain>`,
    * or a custom domain; null when none names a container.
@@ -85,9 +84,14 @@ export class RoutingService {
   }
 
   private firewallRules(containerId: string): FirewallRule[] {
-    return this.ctx.db.select({ rule: t.firewallRules.rule }).from(t.firewallRules).where(eq(t.firewallRules.containerId, containerId)).orderBy(asc(t.firewallRules.position)).all().map((r) => r.rule as FirewallRule);
+    return this.ctx.db
+      .select({ rule: t.firewallRules.rule })
+      .from(t.firewallRules)
+      .where(eq(t.firewallRules.containerId, containerId))
+      .orderBy(asc(t.firewallRules.position))
+      .all()
+      .map((r) => r.rule as FirewallRule);
   }
-
 
   /**
    * Effective idle timeouts of every container (seconds; null = never), from the database alone,
@@ -99,11 +103,16 @@ export class RoutingService {
     const rows: { id: string; engineName: string; template: string; idleTimeoutS: number | null }[] = [];
     for (let i = 0; i < engineNames.length; i += 500) {
       const chunk = engineNames.slice(i, i + 500);
-      rows.push(...this.ctx.db.select({ id: t.containers.id, engineName: t.containers.engineName, template: t.containers.template, idleTimeoutS: t.containers.idleTimeoutS }).from(t.containers).where(inArray(t.containers.engineName, chunk)).all());
+      rows.push(
+        ...this.ctx.db
+          .select({ id: t.containers.id, engineName: t.containers.engineName, template: t.containers.template, idleTimeoutS: t.containers.idleTimeoutS })
+          .from(t.containers)
+          .where(inArray(t.containers.engineName, chunk))
+          .all(),
+      );
     }
     return new Map(rows.map((r) => [r.engineName, { id: r.id, timeoutS: effectiveIdle(r, templates) }]));
   }
-
 
   /**
    * The router's idle sweep: each container the engine has, by public id, with its engine state and
@@ -124,7 +133,6 @@ export class RoutingService {
   labelOf(containerId: string): string | null {
     return this.ctx.db.select({ label: t.containers.label }).from(t.containers).where(eq(t.containers.id, containerId)).get()?.label ?? null;
   }
-
 
   /** Adds the router's request counts (flushed in batches, not per request). */
   recordRequests(counts: Map<string, { n: number; lastAt: string }>): void {

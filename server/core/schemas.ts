@@ -27,10 +27,22 @@ export const EnvPatch = z.record(z.string(), EnvValue.nullable());
 
 export const LimitsInput = z
   .object({
-    memory_mib: z.number().int().min(16).max(1024 * 1024),
-    cpu_milli: z.number().int().min(10).max(1024 * 1000),
+    memory_mib: z
+      .number()
+      .int()
+      .min(16)
+      .max(1024 * 1024),
+    cpu_milli: z
+      .number()
+      .int()
+      .min(10)
+      .max(1024 * 1000),
     pids: z.number().int().min(8).max(1_000_000),
-    disk_mib: z.number().int().min(16).max(16 * 1024 * 1024),
+    disk_mib: z
+      .number()
+      .int()
+      .min(16)
+      .max(16 * 1024 * 1024),
   })
   .partial()
   .strict();
@@ -42,7 +54,12 @@ export const RamdiskMiB = z.number().int().min(1).max(65536);
 export const CeilingsInput = LimitsInput.extend({ ramdisk_mib: RamdiskMiB.optional() }).strict();
 
 /** Seconds without requests before the router stops the tenant; 0 = never, null = the template's. */
-export const IdleTimeout = z.number().int().min(0).max(30 * 86400).nullable();
+export const IdleTimeout = z
+  .number()
+  .int()
+  .min(0)
+  .max(30 * 86400)
+  .nullable();
 
 /** A server (where tenants run, GET /servers): 24 lowercase hex, as Hoody's SDK checks. */
 export const ServerId = z.string().regex(/^[0-9a-f]{24}$/, "24 lowercase hex characters");
@@ -59,7 +76,10 @@ const NotOffered = z.boolean().optional();
  * (for a template that runs sshd); null or "" removes it. One line only: nothing else is smuggled in.
  */
 export const SSH_PUBLIC_KEY_RE = /^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) [A-Za-z0-9+/]+={0,3}( [ -~]{0,200})?$/;
-const SshPublicKey = z.union([z.literal(""), z.string().max(16000).regex(SSH_PUBLIC_KEY_RE, "one OpenSSH public key line (type, base64 key, optional comment)")]).nullable().optional();
+const SshPublicKey = z
+  .union([z.literal(""), z.string().max(16000).regex(SSH_PUBLIC_KEY_RE, "one OpenSSH public key line (type, base64 key, optional comment)")])
+  .nullable()
+  .optional();
 /** Hoody's realms do not exist here: only an empty list is accepted (core refuses others). */
 const RealmIds = z.array(z.string().max(100)).max(100).optional();
 
@@ -136,7 +156,13 @@ export const UpdateContainerBody = z
     limits: LimitsInput.optional(),
     idle_timeout_s: IdleTimeout.optional(),
     /** Erase the container this many seconds from now (a grace period); null cancels. */
-    delete_after_s: z.number().int().min(0).max(365 * 86400).nullable().optional(),
+    delete_after_s: z
+      .number()
+      .int()
+      .min(0)
+      .max(365 * 86400)
+      .nullable()
+      .optional(),
     /** true: stopped now (if running) and not woken by requests until started; false: may be woken again. */
     suspended: z.boolean().optional(),
     restart: z.boolean().default(true),
@@ -151,9 +177,17 @@ export const StopBody = z.object({ wake_on_request: z.boolean().default(false) }
  * written at once, so new exec sessions see it, and reaches the app at its next start; `restart: true`
  * restarts a running container now.
  */
-export const PutEnvBody = z.object({ environment_vars: EnvPatch, restart: z.boolean().default(false) }).strict().or(EnvPatch);
+export const PutEnvBody = z
+  .object({ environment_vars: EnvPatch, restart: z.boolean().default(false) })
+  .strict()
+  .or(EnvPatch);
 export const PutEnvKeyBody = z.object({ value: EnvValue, restart: z.boolean().default(false) }).strict();
-export const EnvRestartQuery = z.object({ restart: z.enum(["true", "false"]).default("false").transform((v) => v === "true") });
+export const EnvRestartQuery = z.object({
+  restart: z
+    .enum(["true", "false"])
+    .default("false")
+    .transform((v) => v === "true"),
+});
 
 export const ListQuery = z.object({
   page: z.coerce.number().int().min(1).default(1),
@@ -200,9 +234,7 @@ export type ProjectListQuery = z.infer<typeof ProjectListQuery>;
 /** Hoody's projects.delete query: include_deleted_items lists the erased containers by id and name. */
 export const ProjectDeleteQuery = z.object({ include_deleted_items: z.enum(["true", "false", "1", "0"]).optional() });
 
-export const CreateSnapshotBody = z
-  .object({ alias: z.string().min(1).max(SNAPSHOT_ALIAS_MAX).regex(SNAPSHOT_ALIAS_CHARS).optional(), expiry: z.number().int().min(1).max(3650).optional() })
-  .strict();
+export const CreateSnapshotBody = z.object({ alias: z.string().min(1).max(SNAPSHOT_ALIAS_MAX).regex(SNAPSHOT_ALIAS_CHARS).optional(), expiry: z.number().int().min(1).max(3650).optional() }).strict();
 
 /** A rule as the SDK sends it (direction from the path). Cross-field checks run in core (INVALID_FIREWALL_RULE). */
 export const FirewallRuleBody = FirewallRuleFields.omit({ direction: true }).strict();
@@ -222,7 +254,13 @@ export const FirewallDeleteBody = RuleFilter.extend({ index: z.number().int().mi
 export { FirewallRuleSchema };
 
 export const ExecBody = z
-  .object({ command: z.array(z.string().max(64 * 1024)).min(1).max(256), timeout: z.number().int().min(1).max(600).default(30) })
+  .object({
+    command: z
+      .array(z.string().max(64 * 1024))
+      .min(1)
+      .max(256),
+    timeout: z.number().int().min(1).max(600).default(30),
+  })
   .strict();
 
 export const BuildTemplateBody = z.object({ recipe: TemplateName, name: TemplateName.optional() }).strict();

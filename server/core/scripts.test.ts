@@ -12,16 +12,30 @@ describe("script run tokens", () => {
   it("are dropped after the run and swept at start-up; other tokens stay", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hoody-scripts-"));
     const db = openDb(path.join(dir, "hoody.db"));
-    db.insert(projects).values({ id: "p1", alias: "p1" } as typeof projects.$inferInsert).run();
+    db.insert(projects)
+      .values({ id: "p1", alias: "p1" } as typeof projects.$inferInsert)
+      .run();
     db.insert(apiTokens).values({ id: "kkeep", name: "ci", hash: "h0", prefix: "hdy_aaaa", projectId: "p1" }).run();
     const store = new ScriptStore(db);
     const done = store.mintRunToken("signup", "p1");
     store.dropToken(done.id);
     // A run in flight when the server dies: its token is still in the table.
     store.mintRunToken("signup", "p1");
-    expect(db.select().from(apiTokens).all().map((r) => r.id)).toHaveLength(2);
+    expect(
+      db
+        .select()
+        .from(apiTokens)
+        .all()
+        .map((r) => r.id),
+    ).toHaveLength(2);
     new ScriptStore(db);
-    expect(db.select().from(apiTokens).all().map((r) => r.id)).toEqual(["kkeep"]);
+    expect(
+      db
+        .select()
+        .from(apiTokens)
+        .all()
+        .map((r) => r.id),
+    ).toEqual(["kkeep"]);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });

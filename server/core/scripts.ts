@@ -16,11 +16,17 @@ const RUN_TOKEN_SUFFIX = " (one run)";
 export class ScriptStore {
   constructor(private readonly db: Db) {
     // A run's token lives only as long as its run; a server that died mid-run leaves it behind.
-    db.delete(t.apiTokens).where(like(t.apiTokens.name, `${RUN_TOKEN_PREFIX}%${RUN_TOKEN_SUFFIX}`)).run();
+    db.delete(t.apiTokens)
+      .where(like(t.apiTokens.name, `${RUN_TOKEN_PREFIX}%${RUN_TOKEN_SUFFIX}`))
+      .run();
   }
 
   values(script: string, kind: ScriptValueKind): Record<string, string> {
-    const rows = this.db.select().from(t.scriptValues).where(and(eq(t.scriptValues.script, script), eq(t.scriptValues.kind, kind))).all();
+    const rows = this.db
+      .select()
+      .from(t.scriptValues)
+      .where(and(eq(t.scriptValues.script, script), eq(t.scriptValues.kind, kind)))
+      .all();
     return Object.fromEntries(rows.map((r) => [r.key, r.value]));
   }
 
@@ -28,7 +34,9 @@ export class ScriptStore {
   setValues(script: string, kind: ScriptValueKind, values: Record<string, string | null>): void {
     this.db.transaction((tx) => {
       for (const [key, value] of Object.entries(values)) {
-        tx.delete(t.scriptValues).where(and(eq(t.scriptValues.script, script), eq(t.scriptValues.kind, kind), eq(t.scriptValues.key, key))).run();
+        tx.delete(t.scriptValues)
+          .where(and(eq(t.scriptValues.script, script), eq(t.scriptValues.kind, kind), eq(t.scriptValues.key, key)))
+          .run();
         if (value !== null) tx.insert(t.scriptValues).values({ script, kind, key, value }).run();
       }
     });
@@ -40,7 +48,13 @@ export class ScriptStore {
   }
 
   onceResult(script: string, key: string): string | null {
-    return this.db.select().from(t.scriptOnce).where(and(eq(t.scriptOnce.script, script), eq(t.scriptOnce.key, key))).get()?.result ?? null;
+    return (
+      this.db
+        .select()
+        .from(t.scriptOnce)
+        .where(and(eq(t.scriptOnce.script, script), eq(t.scriptOnce.key, key)))
+        .get()?.result ?? null
+    );
   }
 
   storeOnce(script: string, key: string, result: string): void {
@@ -50,9 +64,21 @@ export class ScriptStore {
   /** Logs a run and keeps the script's last `kept` runs (anonymous callers must not grow the database). */
   recordRun(run: { script: string; status: number; durationMs: number; runKey: string | null; output: string }, kept = SCRIPT_RUNS_KEPT): void {
     this.db.transaction((tx) => {
-      tx.insert(t.scriptRuns).values({ ...run, output: run.output.slice(-16 * 1024) }).run();
-      const oldestKept = tx.select({ id: t.scriptRuns.id }).from(t.scriptRuns).where(eq(t.scriptRuns.script, run.script)).orderBy(desc(t.scriptRuns.id)).limit(1).offset(kept - 1).get();
-      if (oldestKept) tx.delete(t.scriptRuns).where(and(eq(t.scriptRuns.script, run.script), lt(t.scriptRuns.id, oldestKept.id))).run();
+      tx.insert(t.scriptRuns)
+        .values({ ...run, output: run.output.slice(-16 * 1024) })
+        .run();
+      const oldestKept = tx
+        .select({ id: t.scriptRuns.id })
+        .from(t.scriptRuns)
+        .where(eq(t.scriptRuns.script, run.script))
+        .orderBy(desc(t.scriptRuns.id))
+        .limit(1)
+        .offset(kept - 1)
+        .get();
+      if (oldestKept)
+        tx.delete(t.scriptRuns)
+          .where(and(eq(t.scriptRuns.script, run.script), lt(t.scriptRuns.id, oldestKept.id)))
+          .run();
     });
   }
 
@@ -73,7 +99,10 @@ export class ScriptStore {
     const id = `k${randomBytes(8).toString("hex").slice(0, 10)}`;
     // A project_id setting made before the 24-hex ids names the project it became.
     const pid = aliasTarget(this.db, "project", projectId) ?? projectId;
-    this.db.insert(t.apiTokens).values({ id, name: `${RUN_TOKEN_PREFIX}${script}${RUN_TOKEN_SUFFIX}`, hash: sha256(secret), prefix: secret.slice(0, 8), projectId: pid }).run();
+    this.db
+      .insert(t.apiTokens)
+      .values({ id, name: `${RUN_TOKEN_PREFIX}${script}${RUN_TOKEN_SUFFIX}`, hash: sha256(secret), prefix: secret.slice(0, 8), projectId: pid })
+      .run();
     return { id, secret };
   }
 

@@ -8,16 +8,13 @@ import { newPublicId } from "./ids";
 import type { ServerView } from "./views";
 
 export class ServerService {
-  constructor(
-    private readonly ctx: CoreContext,
-  ) {}
+  constructor(private readonly ctx: CoreContext) {}
 
   /** The engine's key of the place a tenant runs on (see EngineServer.key). */
   serverKey(member: string | undefined): string {
     if (this.ctx.engine.kind === "host") return "host";
     return member ? `incus:${member}` : "incus";
   }
-
 
   /** Asks the engine where tenants can run and gives each place its stable row (made once, name kept current). */
   async syncServers(): Promise<{ row: typeof t.servers.$inferSelect; place: EngineServer }[]> {
@@ -32,7 +29,6 @@ export class ServerService {
       return { row, place };
     });
   }
-
 
   /** `containers` counts what the actor can see: a project token's own, not other projects' tenants. */
   private serverView(actor: Actor, row: typeof t.servers.$inferSelect, place: EngineServer): ServerView {
@@ -65,19 +61,16 @@ export class ServerService {
     };
   }
 
-
   /** Where tenants can run: this box (host engine) or each Incus cluster member. Any token may read it (create needs the id). */
   async list(actor: Actor): Promise<ServerView[]> {
     return (await this.syncServers()).map(({ row, place }) => this.serverView(actor, row, place));
   }
-
 
   async get(actor: Actor, serverId: string): Promise<ServerView> {
     const s = (await this.list(actor)).find((x) => x.id === serverId);
     if (!s) throw new CoreError(404, "SERVER_NOT_FOUND", `server ${serverId} not found (GET /servers lists where containers can run)`);
     return s;
   }
-
 
   /** The place a create or copy asked for, checked: unknown (or gone from the cluster) → 404, offline → 409. */
   async placeFor(serverId: string | undefined): Promise<EngineServer | null> {
@@ -87,7 +80,6 @@ export class ServerService {
     if (!hit.place.online) throw new CoreError(409, "SERVER_OFFLINE", `server ${hit.row.name} is offline`);
     return hit.place;
   }
-
 
   /** The servers row id of a place by its key, syncing once if the place has not been seen yet; null if the engine does not answer. */
   async serverIdOf(member: string | undefined): Promise<string | null> {

@@ -44,7 +44,12 @@ describe("stats history", () => {
     const store = new StatsHistory(h.db);
     store.record([sample(c.id, 1)], T0);
     store.record([sample(c.id, 2)], T0 + HISTORY_KEEP.fine + 15);
-    const res = () => h.db.select().from(t.statsSamples).all().map((r) => [r.res, r.at - T0]);
+    const res = () =>
+      h.db
+        .select()
+        .from(t.statsSamples)
+        .all()
+        .map((r) => [r.res, r.at - T0]);
     expect(res()).toEqual([
       [300, 0],
       [15, HISTORY_KEEP.fine + 15],

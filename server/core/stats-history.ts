@@ -81,6 +81,8 @@ export class StatsHistory {
   /** A tenant's history over a range, oldest first, one point per step of the range. */
   points(containerId: string, range: HistoryRange, now: number): HistoryPoint[] {
     const r = RANGES[range];
-    return this.read.all({ step: r.step, id: containerId, res: r.res, since: now - r.span }).map((p) => ({ at: new Date(p.b * 1000).toISOString(), delta: p.delta, memory: p.memory, ksm: p.ksm, cpu: p.cpu }));
+    return this.read
+      .all({ step: r.step, id: containerId, res: r.res, since: now - r.span })
+      .map((p) => ({ at: new Date(p.b * 1000).toISOString(), delta: p.delta, memory: p.memory, ksm: p.ksm, cpu: p.cpu }));
   }
 }

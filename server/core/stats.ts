@@ -64,10 +64,25 @@ export class StatsService {
   async fleet(maxAgeMs: number) {
     const { at, stats } = await this.current(maxAgeMs);
     const rows = this.ctx.db
-      .select({ id: t.containers.id, name: t.containers.name, projectId: t.containers.projectId, engineName: t.containers.engineName, template: t.containers.template, status: t.containers.status, requests: t.containers.requestsTotal, lastRequestAt: t.containers.lastRequestAt })
+      .select({
+        id: t.containers.id,
+        name: t.containers.name,
+        projectId: t.containers.projectId,
+        engineName: t.containers.engineName,
+        template: t.containers.template,
+        status: t.containers.status,
+        requests: t.containers.requestsTotal,
+        lastRequestAt: t.containers.lastRequestAt,
+      })
       .from(t.containers)
       .all();
-    const projects = new Map(this.ctx.db.select({ id: t.projects.id, alias: t.projects.alias }).from(t.projects).all().map((p) => [p.id, p.alias]));
+    const projects = new Map(
+      this.ctx.db
+        .select({ id: t.projects.id, alias: t.projects.alias })
+        .from(t.projects)
+        .all()
+        .map((p) => [p.id, p.alias]),
+    );
     const byEngine = new Map(stats.tenants.map((s) => [s.id, s]));
     const tenants = rows.map((r) => {
       const s = byEngine.get(r.engineName);
@@ -97,10 +112,7 @@ export class StatsService {
     const t0 = performance.now();
     const row = this.ctx.containerRow(actor, containerId);
     const engineId = row.engineName;
-    const [live, all] = await Promise.all([
-      this.ctx.engine.getTenant(engineId).catch(() => null),
-      viaEngine(this.ctx.engine.stats({ ids: [engineId] })),
-    ]);
+    const [live, all] = await Promise.all([this.ctx.engine.getTenant(engineId).catch(() => null), viaEngine(this.ctx.engine.stats({ ids: [engineId] }))]);
     const s = all.tenants[0];
     const status = this.containers.view(row, live ?? s ?? null).status;
     const now = Date.now();
@@ -166,12 +178,10 @@ export class StatsService {
     };
   }
 
-
   /** The charts' history of a tenant over a range (1h, 1d: from 15 s rows; 30d: from 5 min rows). */
   history(actor: Actor, containerId: string, range: HistoryRange = "1h") {
     return this.store.points(this.ctx.containerRow(actor, containerId).id, range, Math.floor(this.ctx.clock().getTime() / 1000));
   }
-
 
   /** Host-wide numbers for the overview: pool, deltas vs full copies, KSM, memory, counts, largest deltas. */
   async overview() {

@@ -136,4 +136,3 @@ export function statsView(s: TenantStats | undefined): ContainerStatsView {
 export function pagination(total: number, page: number, limit: number) {
   return { total, page, limit, totalPages: Math.max(1, Math.ceil(total / limit)) };
 }
-

@@ -33,12 +33,7 @@ export function poolReserve(total: number): number {
  * reserve), members are not made and the ones there go.
  */
 export function underPressure(c: { uidFree: number; uidTotal: number; addrFree: number; addrTotal: number; memAvailable: number; memTotal: number; poolFree: number; poolSize: number }): boolean {
-  return (
-    c.uidFree < poolReserve(c.uidTotal) ||
-    c.addrFree < poolReserve(c.addrTotal) ||
-    c.memAvailable < c.memTotal * 0.1 ||
-    c.poolFree < Math.min(2048 * 1024 * 1024, c.poolSize * 0.1)
-  );
+  return c.uidFree < poolReserve(c.uidTotal) || c.addrFree < poolReserve(c.addrTotal) || c.memAvailable < c.memTotal * 0.1 || c.poolFree < Math.min(2048 * 1024 * 1024, c.poolSize * 0.1);
 }
 
 export class WarmPoolService {
@@ -67,23 +62,29 @@ export class WarmPoolService {
   /** Sets a template's pool size (admin); `null` returns it to the default. Shrinking discards at once. */
   async setSize(actor: Actor, template: string, size: number | null): Promise<WarmPoolView> {
     this.ctx.requireAdmin(actor);
-    return this.ctx.audited(actor, "template.pool", `template:${template}`, async () => {
-      const pool = this.ctx.engine.warmPool;
-      if (!pool && size) throw new CoreError(422, "FEATURE_NOT_OFFERED", `this engine (${this.ctx.engine.kind}) has no warm pool`);
-      const tpl = (await this.ctx.engine.listTemplates()).find((x) => x.name === template);
-      if (!tpl) throw new CoreError(404, "TEMPLATE_NOT_FOUND", `template ${template} not found`);
-      if (size === null) this.ctx.db.delete(t.templatePools).where(eq(t.templatePools.template, template)).run();
-      else
-        this.ctx.db
-          .insert(t.templatePools)
-          .values({ template, size })
-          .onConflictDoUpdate({ target: t.templatePools.template, set: { size, updatedAt: this.ctx.now() } })
-          .run();
-      const want = this.sizeOf(template, tpl.recipe).size;
-      if (pool) await pool.discard(template, want);
-      this.kick();
-      return (await this.list()).find((x) => x.template === template)!;
-    }, (v) => ({ size: v.size }));
+    return this.ctx.audited(
+      actor,
+      "template.pool",
+      `template:${template}`,
+      async () => {
+        const pool = this.ctx.engine.warmPool;
+        if (!pool && size) throw new CoreError(422, "FEATURE_NOT_OFFERED", `this engine (${this.ctx.engine.kind}) has no warm pool`);
+        const tpl = (await this.ctx.engine.listTemplates()).find((x) => x.name === template);
+        if (!tpl) throw new CoreError(404, "TEMPLATE_NOT_FOUND", `template ${template} not found`);
+        if (size === null) this.ctx.db.delete(t.templatePools).where(eq(t.templatePools.template, template)).run();
+        else
+          this.ctx.db
+            .insert(t.templatePools)
+            .values({ template, size })
+            .onConflictDoUpdate({ target: t.templatePools.template, set: { size, updatedAt: this.ctx.now() } })
+            .run();
+        const want = this.sizeOf(template, tpl.recipe).size;
+        if (pool) await pool.discard(template, want);
+        this.kick();
+        return (await this.list()).find((x) => x.template === template)!;
+      },
+      (v) => ({ size: v.size }),
+    );
   }
 
   /**

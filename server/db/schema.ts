@@ -303,20 +303,17 @@ export const scriptOnce = sqliteTable(
  * that has none of its own). Every `everyHours` a backup is written and only the `keep` newest of
  * that container are kept. Erasing the container or project removes its schedule.
  */
-export const backupSchedules = sqliteTable(
-  "backup_schedules",
-  {
-    /** "container:<id>" or "project:<id>". */
-    target: text("target").primaryKey(),
-    containerId: text("container_id").references(() => containers.id, { onDelete: "cascade" }),
-    projectId: text("project_id").references(() => projects.id, { onDelete: "cascade" }),
-    everyHours: integer("every_hours").notNull(),
-    keep: integer("keep").notNull(),
-    /** Last run per container: {containerId: ISO time}. */
-    lastRuns: text("last_runs", { mode: "json" }).$type<Record<string, string>>().notNull().default(sql`'{}'`),
-    createdAt: text("created_at").notNull().default(now),
-  },
-);
+export const backupSchedules = sqliteTable("backup_schedules", {
+  /** "container:<id>" or "project:<id>". */
+  target: text("target").primaryKey(),
+  containerId: text("container_id").references(() => containers.id, { onDelete: "cascade" }),
+  projectId: text("project_id").references(() => projects.id, { onDelete: "cascade" }),
+  everyHours: integer("every_hours").notNull(),
+  keep: integer("keep").notNull(),
+  /** Last run per container: {containerId: ISO time}. */
+  lastRuns: text("last_runs", { mode: "json" }).$type<Record<string, string>>().notNull().default(sql`'{}'`),
+  createdAt: text("created_at").notNull().default(now),
+});
 
 /**
  * Stats history for the tenant page's charts, so they survive restarts: one row per tenant per

@@ -52,12 +52,17 @@ export class HostClient {
   async buildTemplate(recipe: string, opts: { name?: string; onProgress?: (percent: number, message: string) => void } = {}): Promise<TemplateInfo> {
     let result: TemplateInfo | undefined;
     let error: { code: EngineErrorCode; message: string } | undefined;
-    await this.request("templates.build", { recipe, name: opts.name }, (line) => {
-      const l = line as { progress?: number; message?: string; result?: TemplateInfo; error?: { code: EngineErrorCode; message: string } };
-      if (l.result) result = l.result;
-      else if (l.error) error = l.error;
-      else if (l.progress !== undefined) opts.onProgress?.(l.progress, l.message ?? "");
-    }, 3_600_000);
+    await this.request(
+      "templates.build",
+      { recipe, name: opts.name },
+      (line) => {
+        const l = line as { progress?: number; message?: string; result?: TemplateInfo; error?: { code: EngineErrorCode; message: string } };
+        if (l.result) result = l.result;
+        else if (l.error) error = l.error;
+        else if (l.progress !== undefined) opts.onProgress?.(l.progress, l.message ?? "");
+      },
+      3_600_000,
+    );
     if (error) throw new EngineError(error.code, error.message);
     if (!result) throw new Error("template build ended without a result");
     return result;

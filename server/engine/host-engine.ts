@@ -40,7 +40,10 @@ export class HostEngine implements Engine {
   }
   /** The daemon runs on this box (its socket is local), so this process's view of the machine is the daemon's. */
   async servers(): Promise<EngineServer[]> {
-    const host = await this.client.call("host.stats", { ids: [] }).then((s) => s.host, () => null);
+    const host = await this.client.call("host.stats", { ids: [] }).then(
+      (s) => s.host,
+      () => null,
+    );
     const cpus = os.cpus();
     return [
       {

@@ -41,7 +41,10 @@ function client(api: Job["api"]): HoodyClient {
     containers: {
       create: (body) => request("POST", `/projects/${api.projectId}/containers`, body),
       find: async (name) => {
-        const page = await request<{ containers: { id: string; name: string; url: string; status: string }[] }>("GET", `/projects/${api.projectId}/containers?search=${encodeURIComponent(name)}&limit=100`);
+        const page = await request<{ containers: { id: string; name: string; url: string; status: string }[] }>(
+          "GET",
+          `/projects/${api.projectId}/containers?search=${encodeURIComponent(name)}&limit=100`,
+        );
         return page.containers.find((c) => c.name === name) ?? null;
       },
       stop: (id) => request("POST", `/containers/${id}/stop`),

@@ -15,7 +15,6 @@ export interface ScriptRoute {
 const SEGMENT = /^[A-Za-z0-9._-]{1,100}$/;
 const EXT = /\.(ts|js)$/;
 
-
 export async function listScripts(dir = scriptsDir()): Promise<string[]> {
   const out: string[] = [];
   const walk = async (rel: string) => {
@@ -54,7 +53,13 @@ export async function resolveScript(segments: string[], dir = scriptsDir()): Pro
   if (!best) return null;
   for (const ext of [".ts", ".js"]) {
     const file = path.join(dir, best.name + ext);
-    if (await fs.stat(file).then(() => true, () => false)) return { name: best.name.split(path.sep).join("/"), file, params: best.params };
+    if (
+      await fs.stat(file).then(
+        () => true,
+        () => false,
+      )
+    )
+      return { name: best.name.split(path.sep).join("/"), file, params: best.params };
   }
   return null;
 }

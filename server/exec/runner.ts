@@ -42,18 +42,40 @@ const onceInFlight = new Map<string, Promise<void>>();
 /** Hoody's own answers on /exec (not the script's) carry the error envelope's stable code. */
 const PROBLEM_CODE: Record<number, string> = { 404: "SCRIPT_NOT_FOUND", 500: "SCRIPT_ERROR", 504: "SCRIPT_TIMEOUT" };
 function problem(status: number, message: string): Response {
-  return new Response(JSON.stringify({ statusCode: status, error: status === 504 ? "Gateway Timeout" : status === 404 ? "Not Found" : "Script Error", message, code: PROBLEM_CODE[status] ?? "SCRIPT_ERROR", data: null }), {
-    status,
-    headers: { "content-type": "application/json" },
-  });
+  return new Response(
+    JSON.stringify({
+      statusCode: status,
+      error: status === 504 ? "Gateway Timeout" : status === 404 ? "Not Found" : "Script Error",
+      message,
+      code: PROBLEM_CODE[status] ?? "SCRIPT_ERROR",
+      data: null,
+    }),
+    {
+      status,
+      headers: { "content-type": "application/json" },
+    },
+  );
 }
 
 function withoutHoodyCredentials(headers: [string, string][]): [string, string][] {
-  return headers
-    .map(([k, v]): [string, string] => (k === "cookie" ? [k, v.split(";").filter((c) => c.trim().split("=")[0] !== SESSION_COOKIE).join(";").trim()] : [k, v]))
-    .filter(([k, v]) => k !== "cookie" || v !== "")
-    // A Hoody API token is not the script's either (the run has its own); other Authorization schemes are the script's business.
-    .filter(([k, v]) => k !== "authorization" || !/^\s*bearer\s+hdy_/i.test(v));
+  return (
+    headers
+      .map(([k, v]): [string, string] =>
+        k === "cookie"
+          ? [
+              k,
+              v
+                .split(";")
+                .filter((c) => c.trim().split("=")[0] !== SESSION_COOKIE)
+                .join(";")
+                .trim(),
+            ]
+          : [k, v],
+      )
+      .filter(([k, v]) => k !== "cookie" || v !== "")
+      // A Hoody API token is not the script's either (the run has its own); other Authorization schemes are the script's business.
+      .filter(([k, v]) => k !== "authorization" || !/^\s*bearer\s+hdy_/i.test(v))
+  );
 }
 
 export async function handleExec(store: ScriptStore, req: Request, segments: string[], apiBase: string, opts: RunnerOptions = DEFAULT_RUNNER): Promise<Response> {

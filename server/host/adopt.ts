@@ -40,7 +40,10 @@ export async function openHost(config: HostConfig): Promise<HostState> {
   // After ensureBase: its conntrack rules load nf_conntrack, whose limit is one of these.
   const fit = await fitHostSysctls(config);
   for (const r of fit.raised) console.log(`hostd: raised ${r.key} from ${r.from} to ${r.to}`);
-  for (const r of fit.lowered) console.warn(`hostd: ${r.key} is ${r.limit} and this kernel refuses to raise it to ${r.floor}: each tenant's ${r.share} is ${r.given} (${r.asked} asked) so that all ${config.uidRanges} tenant ranges fit beside root's reserve`);
+  for (const r of fit.lowered)
+    console.warn(
+      `hostd: ${r.key} is ${r.limit} and this kernel refuses to raise it to ${r.floor}: each tenant's ${r.share} is ${r.given} (${r.asked} asked) so that all ${config.uidRanges} tenant ranges fit beside root's reserve`,
+    );
   // Before any tenant config is written (adoption rewrites them): tenants get the shares that fit.
   Object.assign(config, fit.shares);
   // Each running tenant has a /32 route to its veth. Without a route for the rest of the subnet, a

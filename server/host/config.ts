@@ -5,7 +5,13 @@ import { z } from "zod";
 import { DEFAULT_CACHE_DIR, DEFAULT_DATA_DIR, DEFAULT_STOP_TIMEOUT_S, defaultHostdSocket } from "../shared/defaults.js";
 
 const intFromEnv = (def: number) => z.coerce.number().int().nonnegative().default(def);
-const capFromEnv = (def: number) => z.coerce.number().int().min(1).max(2 ** 31 - 1).default(def);
+const capFromEnv = (def: number) =>
+  z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(2 ** 31 - 1)
+    .default(def);
 
 export const HostConfigSchema = z.object({
   dataDir: z.string().min(1),

@@ -57,7 +57,27 @@ const HANDLERS: Handlers = {
 
 function errorBody(e: unknown): { status: number; body: { error: { code: EngineErrorCode; message: string } } } {
   if (e instanceof EngineError) {
-    const status = ({ INVALID_INPUT: 400, TENANT_NOT_FOUND: 404, TEMPLATE_NOT_FOUND: 404, SNAPSHOT_NOT_FOUND: 404, ALREADY_EXISTS: 409, TEMPLATE_IN_USE: 409, INVALID_STATE: 409, START_FAILED: 422, EXHAUSTED: 503, POOL_FULL: 507, BACKUP_INVALID: 422, BACKUP_NOT_FOUND: 404, TEMPLATE_MISMATCH: 409, NOT_SUPPORTED: 422, PATH_REFUSED: 422, PATH_NOT_FOUND: 404, SYSTEM_ERROR: 500 } satisfies Record<EngineErrorCode, number>)[e.code];
+    const status = (
+      {
+        INVALID_INPUT: 400,
+        TENANT_NOT_FOUND: 404,
+        TEMPLATE_NOT_FOUND: 404,
+        SNAPSHOT_NOT_FOUND: 404,
+        ALREADY_EXISTS: 409,
+        TEMPLATE_IN_USE: 409,
+        INVALID_STATE: 409,
+        START_FAILED: 422,
+        EXHAUSTED: 503,
+        POOL_FULL: 507,
+        BACKUP_INVALID: 422,
+        BACKUP_NOT_FOUND: 404,
+        TEMPLATE_MISMATCH: 409,
+        NOT_SUPPORTED: 422,
+        PATH_REFUSED: 422,
+        PATH_NOT_FOUND: 404,
+        SYSTEM_ERROR: 500,
+      } satisfies Record<EngineErrorCode, number>
+    )[e.code];
     return { status, body: { error: { code: e.code, message: e.message } } };
   }
   // A full pool shows up as ENOSPC from a file write or "No space left on device" from btrfs/lxc.

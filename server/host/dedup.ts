@@ -150,14 +150,28 @@ export class Dedup {
       await run(
         "ionice",
         [
-          "-c3", "nice", "-n19", "duperemove", "-d", "-r", "-A", "-q", `--hashfile=${this.hashFile}`, "--io-threads=1", "--cpu-threads=1",
-          `--exclude=${tenantsDir}/.restore-*`, `--exclude=${templatesDir}/.build-*`, templatesDir, tenantsDir,
+          "-c3",
+          "nice",
+          "-n19",
+          "duperemove",
+          "-d",
+          "-r",
+          "-A",
+          "-q",
+          `--hashfile=${this.hashFile}`,
+          "--io-threads=1",
+          "--cpu-threads=1",
+          `--exclude=${tenantsDir}/.restore-*`,
+          `--exclude=${templatesDir}/.build-*`,
+          templatesDir,
+          tenantsDir,
         ],
         { timeoutMs: Math.max(1000, deadline - Date.now()), signal, maxBuffer: 64 * 1024 * 1024 },
       );
       r.state = "completed";
     } catch (e) {
-      if (signal.aborted) Object.assign(r, { state: "preempted", message: "stopped for a subvolume delete; the next run resumes from the hash file (after an erase, which drops it, it reads everything again)" });
+      if (signal.aborted)
+        Object.assign(r, { state: "preempted", message: "stopped for a subvolume delete; the next run resumes from the hash file (after an erase, which drops it, it reads everything again)" });
       else if (e instanceof SysError && e.timedOut) Object.assign(r, { state: "deadline", message: `stopped at its ${r.deadlineS} s bound; the next run resumes from the hash file` });
       else Object.assign(r, { state: "failed", message: (e as Error).message.slice(0, 1000) });
     }

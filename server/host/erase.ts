@@ -51,7 +51,12 @@ export async function deleteTenant(h: HostState, id: string): Promise<DeleteRepo
     }
     await fs.rm(snapshotDir, { recursive: true, force: true });
     const aside = h.restoreAsidePath(id);
-    if (await fs.lstat(aside).then(() => true, () => false)) {
+    if (
+      await fs.lstat(aside).then(
+        () => true,
+        () => false,
+      )
+    ) {
       await h.pool.deleteSubvolume(aside);
       erased.push("filesystem left by a failed restore");
     }
@@ -69,7 +74,13 @@ export async function deleteTenant(h: HostState, id: string): Promise<DeleteRepo
     if (left.length) throw new EngineError("SYSTEM_ERROR", `erase of ${id} is incomplete, still present: ${left.join("; ")}`);
     erased.push("verified gone: processes, cgroups, mounts, paths, subvolumes, firewall chains, veth");
     await h.lxc.removeDir(id);
-    if (await fs.lstat(h.lxc.dir(id)).then(() => true, () => false)) throw new EngineError("SYSTEM_ERROR", `erase of ${id} is incomplete: ${h.lxc.dir(id)} is still present`);
+    if (
+      await fs.lstat(h.lxc.dir(id)).then(
+        () => true,
+        () => false,
+      )
+    )
+      throw new EngineError("SYSTEM_ERROR", `erase of ${id} is incomplete: ${h.lxc.dir(id)} is still present`);
     erased.push("lxc config, console and lxc logs, metadata");
     erased.push(`uid range ${m.uidBase}-${m.uidBase + UID_RANGE - 1} and address ${m.ip} released`);
     h.tenants.delete(id);
@@ -84,7 +95,14 @@ export async function erasureLeftovers(h: HostState, m: TenantMeta): Promise<str
   if (pids.length) left.push(`processes ${pids.join(", ")}`);
   left.push(...h.cgroups.removeAll(m.id).map((d) => `cgroup ${d}`));
   left.push(...(await tenantMounts(h, m.id)).map((mp) => `mount ${mp}`));
-  for (const p of tenantPoolPaths(h, m.id)) if (await fs.lstat(p).then(() => true, () => false)) left.push(`path ${p}`);
+  for (const p of tenantPoolPaths(h, m.id))
+    if (
+      await fs.lstat(p).then(
+        () => true,
+        () => false,
+      )
+    )
+      left.push(`path ${p}`);
   // Its subvolumes by id (a qgroup may rightly outlive them: with simple quotas a copy made from
   // the tenant keeps the extents it shares charged to the tenant's qgroup until they are freed).
   const ids = await h.pool.subvolumeIds();
@@ -93,7 +111,13 @@ export async function erasureLeftovers(h: HostState, m: TenantMeta): Promise<str
   }
   const chains = await h.firewall.tenantChains();
   left.push(...chains.filter((c) => c === `eg_${m.id}` || c === `in_${m.id}`).map((c) => `nft chain ${c}`));
-  if (await fs.lstat(`/sys/class/net/${m.veth}`).then(() => true, () => false)) left.push(`veth ${m.veth}`);
+  if (
+    await fs.lstat(`/sys/class/net/${m.veth}`).then(
+      () => true,
+      () => false,
+    )
+  )
+    left.push(`veth ${m.veth}`);
   return left;
 }
 
@@ -112,7 +136,5 @@ export async function tenantMounts(h: HostState, id: string): Promise<string[]> 
   const under = (p: string, dir: string) => p === dir || p.startsWith(dir + "/");
   const points = [h.ramdisks.path(id), ...tenantPoolPaths(h, id)];
   const roots = tenantPoolPaths(h, id).map((p) => "/" + path.relative(h.pool.mountPath, p));
-  return rows
-    .filter((r) => points.some((p) => under(r[4] ?? "", p)) || (r[2] === poolDev && roots.some((root) => under(r[3] ?? "", root))))
-    .map((r) => r[4]!);
+  return rows.filter((r) => points.some((p) => under(r[4] ?? "", p)) || (r[2] === poolDev && roots.some((root) => under(r[3] ?? "", root)))).map((r) => r[4]!);
 }

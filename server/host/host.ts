@@ -98,10 +98,7 @@ export class Host {
     return resumeTenant(this.h, id);
   }
 
-  updateTenant(
-    id: string,
-    patch: { env?: Record<string, string | null>; limits?: Partial<z.infer<typeof LimitsSchema>>; ramdiskMiB?: number; autostart?: boolean; restart?: boolean },
-  ) {
+  updateTenant(id: string, patch: { env?: Record<string, string | null>; limits?: Partial<z.infer<typeof LimitsSchema>>; ramdiskMiB?: number; autostart?: boolean; restart?: boolean }) {
     return updateTenant(this.h, id, patch);
   }
 

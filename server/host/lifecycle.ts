@@ -113,7 +113,10 @@ export async function updateTenant(
         await h.applyDiskLimit(m);
         if (h.ramdisks.mounted(id)) await h.ramdisks.ensure(id, ramdiskSizeMiB(m), m.uidBase);
         await h.saveMeta(m);
-        const back = await h.startLocked(m).then(() => "and it runs again", (e2: Error) => `but it did not start either: ${e2.message.split("\n")[0]}`);
+        const back = await h.startLocked(m).then(
+          () => "and it runs again",
+          (e2: Error) => `but it did not start either: ${e2.message.split("\n")[0]}`,
+        );
         throw new EngineError("START_FAILED", `the tenant did not start with this change (${reason}); its previous settings are back ${back}`);
       }
     }

@@ -41,7 +41,13 @@ export async function stats(h: HostState, opts: { sync?: boolean; ids?: string[]
       ksm: hostKsmStats(),
       memory: { totalBytes: kb("MemTotal"), availableBytes: kb("MemAvailable") },
       tenants: opts.ids
-        ? { total: [...h.tenants.values()].filter((m) => !m.pooled).length, running: [...up].filter((id) => { const m = h.tenants.get(id); return !!m && !m.pooled; }).length }
+        ? {
+            total: [...h.tenants.values()].filter((m) => !m.pooled).length,
+            running: [...up].filter((id) => {
+              const m = h.tenants.get(id);
+              return !!m && !m.pooled;
+            }).length,
+          }
         : { total: tenants.length, running: tenants.filter((t) => t.running).length },
       capacity: { uidRanges: { total: h.config.uidRanges, used: h.tenants.size }, addresses: { total: usableAddresses(h.config.subnet), used: h.tenants.size } },
       collectedMs: performance.now() - t0,

@@ -97,11 +97,7 @@ export async function createTenant(h: HostState, input: CreateTenantInput, pool?
       // The snapshot, the LXC config and the firewall chains do not depend on each other: run
       // together (one after the other they added 20–40 ms to every create; bench/run.ts provision).
       // Whatever succeeded is registered for undo before the first failure is thrown.
-      const [snap, config, firewall] = await Promise.allSettled([
-        h.pool.snapshot(sourcePath, rootfs, false),
-        h.writeLxcConfig(meta),
-        applyFirewall(h, meta),
-      ]);
+      const [snap, config, firewall] = await Promise.allSettled([h.pool.snapshot(sourcePath, rootfs, false), h.writeLxcConfig(meta), applyFirewall(h, meta)]);
       if (snap.status === "fulfilled") {
         meta.subvolumeId = snap.value;
         revert.add("tenant subvolume", () => h.pool.deleteSubvolume(rootfs));

@@ -30,7 +30,38 @@ const appPortRule = (port: number) => ({
   state: "enabled" as const,
 });
 
-const BUSYBOX_APPLETS = ["sh", "httpd", "ls", "cat", "id", "env", "echo", "sleep", "mkdir", "rm", "dd", "ps", "wc", "head", "tail", "grep", "df", "mount", "nc", "wget", "true", "false", "kill", "touch", "sync", "stat", "seq", "ip", "hostname", "uname"];
+const BUSYBOX_APPLETS = [
+  "sh",
+  "httpd",
+  "ls",
+  "cat",
+  "id",
+  "env",
+  "echo",
+  "sleep",
+  "mkdir",
+  "rm",
+  "dd",
+  "ps",
+  "wc",
+  "head",
+  "tail",
+  "grep",
+  "df",
+  "mount",
+  "nc",
+  "wget",
+  "true",
+  "false",
+  "kill",
+  "touch",
+  "sync",
+  "stat",
+  "seq",
+  "ip",
+  "hostname",
+  "uname",
+];
 
 const mini: Recipe = {
   name: "mini",
@@ -82,7 +113,12 @@ const starter: Recipe = {
     const hash = createHash("sha256");
     for (const f of (await fs.readdir(dir)).sort()) hash.update(f).update(await fs.readFile(path.join(dir, f)));
     const cache = path.join(cacheDir, `starter-${hash.digest("hex").slice(0, 16)}.tar`);
-    if (await fs.stat(cache).then(() => true, () => false)) {
+    if (
+      await fs.stat(cache).then(
+        () => true,
+        () => false,
+      )
+    ) {
       progress(50, `unpacking cached rootfs ${cache}`);
       await run("tar", ["-xpf", cache, "-C", rootfs, "--numeric-owner"], { timeoutMs: 600_000 });
       progress(100, "done (from cache)");

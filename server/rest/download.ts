@@ -20,5 +20,8 @@ export function downloadResponse(stream: Readable, filename: string): Response {
       stream.destroy();
     },
   });
-  return new Response(body, { status: 200, headers: { "content-type": "application/octet-stream", "cache-control": "no-store", "content-disposition": `attachment; filename="${filename.replace(/[^\w.-]/g, "_")}"` } });
+  return new Response(body, {
+    status: 200,
+    headers: { "content-type": "application/octet-stream", "cache-control": "no-store", "content-disposition": `attachment; filename="${filename.replace(/[^\w.-]/g, "_")}"` },
+  });
 }

@@ -73,7 +73,13 @@ export function envelope(status: number, message: string, data: unknown, headers
 export function errorResponse(e: unknown): Response {
   const err = fromEngine(e);
   if (err.status >= 500) console.error(`[rest] ${err.code}: ${err.message}`);
-  const body = { statusCode: err.status, error: STATUS_CODES[err.status] ?? "Error", message: err.status >= 500 && err.code === "INTERNAL_ERROR" ? "internal error" : err.message, code: err.code, data: err.data };
+  const body = {
+    statusCode: err.status,
+    error: STATUS_CODES[err.status] ?? "Error",
+    message: err.status >= 500 && err.code === "INTERNAL_ERROR" ? "internal error" : err.message,
+    code: err.code,
+    data: err.data,
+  };
   return new Response(JSON.stringify(body), { status: err.status, headers: { "content-type": "application/json", ...err.headers } });
 }
 
@@ -152,7 +158,13 @@ async function dispatch(core: Core, req: Request, seen: Seen): Promise<Response>
         }
       }
       const proto = findProtoKey(parsed);
-      if (proto) throw new CoreError(422, route.path.endsWith("/env") || proto.startsWith("/environment_vars/") ? "INVALID_ENV_KEY" : (route.invalidBodyCode ?? "VALIDATION_ERROR"), `${proto}: "__proto__" is not an accepted key`, [{ instancePath: proto, message: "not an accepted key" }]);
+      if (proto)
+        throw new CoreError(
+          422,
+          route.path.endsWith("/env") || proto.startsWith("/environment_vars/") ? "INVALID_ENV_KEY" : (route.invalidBodyCode ?? "VALIDATION_ERROR"),
+          `${proto}: "__proto__" is not an accepted key`,
+          [{ instancePath: proto, message: "not an accepted key" }],
+        );
       const b = route.body.safeParse(parsed);
       if (!b.success) throw validation(b.error, route.invalidBodyCode);
       body = b.data;

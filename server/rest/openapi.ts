@@ -25,7 +25,12 @@ function jsonSchema(schema: z.ZodType): Record<string, unknown> {
 /** Project and container ids are 24 hex (a copy's source may also be a template's name). */
 function pathParamSchema(path: string, name: string): Record<string, unknown> {
   if (name !== "id" || path.endsWith("/copy") || !(path.startsWith("/projects/") || path.startsWith("/containers/"))) return { type: "string" };
-  return { type: "string", pattern: PUBLIC_ID_RE.source, example: "6650f1c2a1b2c3d4e5f60718", description: "24 lowercase hex characters; an id from before the 24-hex ids still answers (an alias) for one release" };
+  return {
+    type: "string",
+    pattern: PUBLIC_ID_RE.source,
+    example: "6650f1c2a1b2c3d4e5f60718",
+    description: "24 lowercase hex characters; an id from before the 24-hex ids still answers (an alias) for one release",
+  };
 }
 
 export function openApiDocument(serverUrl = "/api/v1") {
@@ -47,17 +52,23 @@ export function openApiDocument(serverUrl = "/api/v1") {
       summary: r.summary,
       tags: [r.tag],
       operationId: `${r.method.toLowerCase()}${r.path.replace(/\{(\w+)\}/g, "By_$1").replace(/[^a-zA-Z0-9]+(.)?/g, (_, c: string | undefined) => (c ? c.toUpperCase() : ""))}`,
-      ...(params.length || query.length ? { parameters: [...params, ...query, ...(r.method === "POST" ? [{ name: "Idempotency-Key", in: "header", required: false, schema: { type: "string", maxLength: 255 } }] : [])] } : r.method === "POST" ? { parameters: [{ name: "Idempotency-Key", in: "header", required: false, schema: { type: "string", maxLength: 255 } }] } : {}),
+      ...(params.length || query.length
+        ? { parameters: [...params, ...query, ...(r.method === "POST" ? [{ name: "Idempotency-Key", in: "header", required: false, schema: { type: "string", maxLength: 255 } }] : [])] }
+        : r.method === "POST"
+          ? { parameters: [{ name: "Idempotency-Key", in: "header", required: false, schema: { type: "string", maxLength: 255 } }] }
+          : {}),
       ...(r.body ? { requestBody: { required: true, content: { "application/json": { schema: jsonSchema(r.body) } } } } : {}),
       ...(r.streamBody ? { requestBody: { required: true, content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } } } } : {}),
       responses: {
         [String(status)]: {
           description: r.message,
-          content: r.download ? { "application/octet-stream": { schema: { type: "string", format: "binary" } } } : {
-            "application/json": {
-              schema: { type: "object", required: ["statusCode", "message", "data"], properties: { statusCode: { type: "integer", const: status }, message: { type: "string" }, data: {} } },
-            },
-          },
+          content: r.download
+            ? { "application/octet-stream": { schema: { type: "string", format: "binary" } } }
+            : {
+                "application/json": {
+                  schema: { type: "object", required: ["statusCode", "message", "data"], properties: { statusCode: { type: "integer", const: status }, message: { type: "string" }, data: {} } },
+                },
+              },
         },
         ...errors,
       },

@@ -107,11 +107,29 @@ export function route<P extends string, B extends z.ZodType | undefined = undefi
   return spec as unknown as Route;
 }
 
-const ImportQuery = z.object({ name: z.string().regex(/^[a-zA-Z0-9_-]{3,100}$/).optional(), start: z.enum(["true", "false"]).transform((v) => v === "true").optional() });
+const ImportQuery = z.object({
+  name: z
+    .string()
+    .regex(/^[a-zA-Z0-9_-]{3,100}$/)
+    .optional(),
+  start: z
+    .enum(["true", "false"])
+    .transform((v) => v === "true")
+    .optional(),
+});
 const PageQuery = z.object({ page: z.coerce.number().int().min(1).default(1), limit: z.coerce.number().int().min(1).max(100).default(20) });
 const AuditQuery = PageQuery.extend({ action: z.string().max(100).optional(), target: z.string().max(200).optional(), actor: z.string().max(200).optional() });
 /** null removes the alias (the SDK's way to clear it). */
-const AliasBody = z.object({ alias: z.string().min(1).max(100).regex(/^[\w.-]+$/).nullable() }).strict();
+const AliasBody = z
+  .object({
+    alias: z
+      .string()
+      .min(1)
+      .max(100)
+      .regex(/^[\w.-]+$/)
+      .nullable(),
+  })
+  .strict();
 const Direction = (p: { direction: string }) => {
   const d = p.direction;
   if (d !== "ingress" && d !== "egress") throw Object.assign(new Error("direction"), { notFound: true });
@@ -143,11 +161,44 @@ const op = (name: ContainerOperation): Route => {
 
 export const routes: Route[] = [
   // ---------------------------------------------------------------- projects
-  route({ method: "GET", path: "/projects", summary: "List projects (sort_by: id, alias, created_at, updated_at; sort_order)", tag: "Projects", query: ProjectListQuery, message: "Projects retrieved", handler: ({ core, actor, query }) => core.projects.list(actor, query) }),
-  route({ method: "POST", path: "/projects", summary: "Create a project", tag: "Projects", body: CreateProjectBody, status: 201, message: "Project created successfully", handler: ({ core, actor, body }) => core.projects.create(actor, body) }),
+  route({
+    method: "GET",
+    path: "/projects",
+    summary: "List projects (sort_by: id, alias, created_at, updated_at; sort_order)",
+    tag: "Projects",
+    query: ProjectListQuery,
+    message: "Projects retrieved",
+    handler: ({ core, actor, query }) => core.projects.list(actor, query),
+  }),
+  route({
+    method: "POST",
+    path: "/projects",
+    summary: "Create a project",
+    tag: "Projects",
+    body: CreateProjectBody,
+    status: 201,
+    message: "Project created successfully",
+    handler: ({ core, actor, body }) => core.projects.create(actor, body),
+  }),
   route({ method: "GET", path: "/projects/{id}", summary: "Get a project", tag: "Projects", message: "Project retrieved", handler: ({ core, actor, params }) => core.projects.get(actor, params.id) }),
-  route({ method: "PUT", path: "/projects/{id}", summary: "Update a project", tag: "Projects", body: UpdateProjectBody, message: "Project updated", handler: ({ core, actor, params, body }) => core.projects.update(actor, params.id, body) }),
-  route({ method: "PATCH", path: "/projects/{id}", summary: "Update a project", tag: "Projects", body: UpdateProjectBody, message: "Project updated", handler: ({ core, actor, params, body }) => core.projects.update(actor, params.id, body) }),
+  route({
+    method: "PUT",
+    path: "/projects/{id}",
+    summary: "Update a project",
+    tag: "Projects",
+    body: UpdateProjectBody,
+    message: "Project updated",
+    handler: ({ core, actor, params, body }) => core.projects.update(actor, params.id, body),
+  }),
+  route({
+    method: "PATCH",
+    path: "/projects/{id}",
+    summary: "Update a project",
+    tag: "Projects",
+    body: UpdateProjectBody,
+    message: "Project updated",
+    handler: ({ core, actor, params, body }) => core.projects.update(actor, params.id, body),
+  }),
   route({
     method: "DELETE",
     path: "/projects/{id}",
@@ -157,7 +208,15 @@ export const routes: Route[] = [
     message: "Project deleted",
     handler: ({ core, actor, params, query }) => core.erasure.deleteProject(actor, params.id, { includeDeletedItems: query.include_deleted_items === "true" || query.include_deleted_items === "1" }),
   }),
-  route({ method: "GET", path: "/projects/{id}/containers", summary: "List a project's containers", tag: "Containers", query: ListQuery, message: "Containers retrieved", handler: ({ core, actor, params, query }) => core.containers.list(actor, { ...query, projectId: params.id }) }),
+  route({
+    method: "GET",
+    path: "/projects/{id}/containers",
+    summary: "List a project's containers",
+    tag: "Containers",
+    query: ListQuery,
+    message: "Containers retrieved",
+    handler: ({ core, actor, params, query }) => core.containers.list(actor, { ...query, projectId: params.id }),
+  }),
   route({
     method: "POST",
     path: "/projects/{id}/containers",
@@ -171,12 +230,34 @@ export const routes: Route[] = [
 
   // ---------------------------------------------------------------- servers
   // Hoody's server-rental list/get: here the places tenants can run (this box, or each Incus member), not rentals.
-  route({ method: "GET", path: "/servers", summary: "Where containers can run: this box, or each Incus cluster member (the server_id create takes)", tag: "Servers", message: "Servers retrieved", handler: ({ core, actor }) => core.servers.list(actor) }),
+  route({
+    method: "GET",
+    path: "/servers",
+    summary: "Where containers can run: this box, or each Incus cluster member (the server_id create takes)",
+    tag: "Servers",
+    message: "Servers retrieved",
+    handler: ({ core, actor }) => core.servers.list(actor),
+  }),
   route({ method: "GET", path: "/servers/{id}", summary: "One server", tag: "Servers", message: "Server retrieved", handler: ({ core, actor, params }) => core.servers.get(actor, params.id) }),
 
   // ---------------------------------------------------------------- containers
-  route({ method: "GET", path: "/containers", summary: "List containers", tag: "Containers", query: ListQuery, message: "Containers retrieved", handler: ({ core, actor, query }) => core.containers.list(actor, query) }),
-  route({ method: "GET", path: "/containers/{id}", summary: "Get a container with its stats", tag: "Containers", message: "Container retrieved", handler: ({ core, actor, params }) => core.containers.get(actor, params.id) }),
+  route({
+    method: "GET",
+    path: "/containers",
+    summary: "List containers",
+    tag: "Containers",
+    query: ListQuery,
+    message: "Containers retrieved",
+    handler: ({ core, actor, query }) => core.containers.list(actor, query),
+  }),
+  route({
+    method: "GET",
+    path: "/containers/{id}",
+    summary: "Get a container with its stats",
+    tag: "Containers",
+    message: "Container retrieved",
+    handler: ({ core, actor, params }) => core.containers.get(actor, params.id),
+  }),
   route({
     method: "GET",
     path: "/containers/{id}/stats",
@@ -194,8 +275,8 @@ export const routes: Route[] = [
     message: "Stats history retrieved",
     handler: ({ core, actor, params, query }) => core.stats.history(actor, params.id, query.range),
   }),
-  ...(["PATCH", "PUT"] as const).map(
-    (method) => route({
+  ...(["PATCH", "PUT"] as const).map((method) =>
+    route({
       method,
       path: "/containers/{id}",
       summary: "Update a container (env merge: null removes a key; restarts a running one unless restart: false)",
@@ -225,7 +306,11 @@ export const routes: Route[] = [
     status: 201,
     message: "Container copied successfully",
     // The SDK's copy answer also says which rules were copied.
-    handler: async ({ core, actor, params, body }) => ({ ...(await core.provisioning.copy(actor, params.id, body)), copy_firewall_rules: body.copy_firewall_rules, copy_network_rules: body.copy_network_rules }),
+    handler: async ({ core, actor, params, body }) => ({
+      ...(await core.provisioning.copy(actor, params.id, body)),
+      copy_firewall_rules: body.copy_firewall_rules,
+      copy_network_rules: body.copy_network_rules,
+    }),
   }),
   op("start"),
   op("stop"),
@@ -233,12 +318,43 @@ export const routes: Route[] = [
   op("restart"),
   op("pause"),
   op("resume"),
-  route({ method: "GET", path: "/containers/{id}/logs", summary: "The tail of the app's console output", tag: "Containers", message: "Logs retrieved", handler: ({ core, actor, params }) => core.containers.logs(actor, params.id) }),
-  route({ method: "GET", path: "/containers/{id}/status-logs", summary: "State changes with time and cause (paged; newest first unless sorted otherwise)", tag: "Containers", query: StatusLogQuery, message: "Status logs retrieved", handler: ({ core, actor, params, query }) => core.containers.statusLogs(actor, params.id, query) }),
-  route({ method: "POST", path: "/containers/{id}/exec", summary: "Run a command inside the container", tag: "Containers", body: ExecBody, message: "Command executed", noReplay: true, handler: ({ core, actor, params, body }) => core.lifecycle.exec(actor, params.id, body) }),
+  route({
+    method: "GET",
+    path: "/containers/{id}/logs",
+    summary: "The tail of the app's console output",
+    tag: "Containers",
+    message: "Logs retrieved",
+    handler: ({ core, actor, params }) => core.containers.logs(actor, params.id),
+  }),
+  route({
+    method: "GET",
+    path: "/containers/{id}/status-logs",
+    summary: "State changes with time and cause (paged; newest first unless sorted otherwise)",
+    tag: "Containers",
+    query: StatusLogQuery,
+    message: "Status logs retrieved",
+    handler: ({ core, actor, params, query }) => core.containers.statusLogs(actor, params.id, query),
+  }),
+  route({
+    method: "POST",
+    path: "/containers/{id}/exec",
+    summary: "Run a command inside the container",
+    tag: "Containers",
+    body: ExecBody,
+    message: "Command executed",
+    noReplay: true,
+    handler: ({ core, actor, params, body }) => core.lifecycle.exec(actor, params.id, body),
+  }),
 
   // ---------------------------------------------------------------- env
-  route({ method: "GET", path: "/containers/{id}/env", summary: "A container's env vars", tag: "Environment", message: "Environment retrieved", handler: ({ core, actor, params }) => ({ environment_vars: core.containers.env(actor, params.id) }) }),
+  route({
+    method: "GET",
+    path: "/containers/{id}/env",
+    summary: "A container's env vars",
+    tag: "Environment",
+    message: "Environment retrieved",
+    handler: ({ core, actor, params }) => ({ environment_vars: core.containers.env(actor, params.id) }),
+  }),
   route({
     method: "PUT",
     path: "/containers/{id}/env",
@@ -279,18 +395,69 @@ export const routes: Route[] = [
   }),
 
   // ---------------------------------------------------------------- backups
-  route({ method: "GET", path: "/containers/{id}/backups", summary: "List a container's backups, newest first", tag: "Backups", message: "Backups retrieved", handler: ({ core, actor, params }) => core.backups.list(actor, params.id) }),
-  route({ method: "POST", path: "/containers/{id}/backups", summary: "Write a sealed backup (its delta on its template, its snapshots, env, limits, firewall) to the backup directory", tag: "Backups", status: 201, message: "Backup created", handler: ({ core, actor, params }) => core.backups.create(actor, params.id) }),
+  route({
+    method: "GET",
+    path: "/containers/{id}/backups",
+    summary: "List a container's backups, newest first",
+    tag: "Backups",
+    message: "Backups retrieved",
+    handler: ({ core, actor, params }) => core.backups.list(actor, params.id),
+  }),
+  route({
+    method: "POST",
+    path: "/containers/{id}/backups",
+    summary: "Write a sealed backup (its delta on its template, its snapshots, env, limits, firewall) to the backup directory",
+    tag: "Backups",
+    status: 201,
+    message: "Backup created",
+    handler: ({ core, actor, params }) => core.backups.create(actor, params.id),
+  }),
   ...(["container", "project"] as const).flatMap((kind) => {
     const path = kind === "container" ? ("/containers/{id}/backup-schedule" as const) : ("/projects/{id}/backup-schedule" as const);
     return [
-      route({ method: "GET", path, summary: `The ${kind}'s backup schedule`, tag: "Backups", message: "Backup schedule retrieved", handler: ({ core, actor, params }) => core.backups.getSchedule(actor, kind, params.id) }),
-      route({ method: "PUT", path, summary: `Back the ${kind} up every N hours, keeping the K newest backups${kind === "project" ? " (each container without a schedule of its own)" : ""}`, tag: "Backups", body: ScheduleBody, message: "Backup schedule set", handler: ({ core, actor, params, body }) => core.backups.setSchedule(actor, kind, params.id, body) }),
-      route({ method: "DELETE", path, summary: `Remove the ${kind}'s backup schedule (its backups stay)`, tag: "Backups", message: "Backup schedule removed", handler: ({ core, actor, params }) => core.backups.deleteSchedule(actor, kind, params.id) }),
+      route({
+        method: "GET",
+        path,
+        summary: `The ${kind}'s backup schedule`,
+        tag: "Backups",
+        message: "Backup schedule retrieved",
+        handler: ({ core, actor, params }) => core.backups.getSchedule(actor, kind, params.id),
+      }),
+      route({
+        method: "PUT",
+        path,
+        summary: `Back the ${kind} up every N hours, keeping the K newest backups${kind === "project" ? " (each container without a schedule of its own)" : ""}`,
+        tag: "Backups",
+        body: ScheduleBody,
+        message: "Backup schedule set",
+        handler: ({ core, actor, params, body }) => core.backups.setSchedule(actor, kind, params.id, body),
+      }),
+      route({
+        method: "DELETE",
+        path,
+        summary: `Remove the ${kind}'s backup schedule (its backups stay)`,
+        tag: "Backups",
+        message: "Backup schedule removed",
+        handler: ({ core, actor, params }) => core.backups.deleteSchedule(actor, kind, params.id),
+      }),
     ];
   }),
-  route({ method: "DELETE", path: "/containers/{id}/backups/{backup}", summary: "Delete a backup", tag: "Backups", message: "Backup deleted", handler: ({ core, actor, params }) => core.backups.delete(actor, params.id, params.backup) }),
-  route({ method: "POST", path: "/containers/{id}/backups/{backup}/restore", summary: "Restore a backup over its container (stopped and started again if it ran; rolled back on failure)", tag: "Backups", message: "Backup restored", handler: ({ core, actor, params }) => core.backups.restore(actor, params.id, params.backup) }),
+  route({
+    method: "DELETE",
+    path: "/containers/{id}/backups/{backup}",
+    summary: "Delete a backup",
+    tag: "Backups",
+    message: "Backup deleted",
+    handler: ({ core, actor, params }) => core.backups.delete(actor, params.id, params.backup),
+  }),
+  route({
+    method: "POST",
+    path: "/containers/{id}/backups/{backup}/restore",
+    summary: "Restore a backup over its container (stopped and started again if it ran; rolled back on failure)",
+    tag: "Backups",
+    message: "Backup restored",
+    handler: ({ core, actor, params }) => core.backups.restore(actor, params.id, params.backup),
+  }),
   route({
     method: "POST",
     path: "/projects/{id}/containers/import",
@@ -344,10 +511,26 @@ export const routes: Route[] = [
   }),
 
   // ---------------------------------------------------------------- snapshots
-  route({ method: "GET", path: "/containers/{id}/snapshots", summary: "List snapshots (expired ones are removed)", tag: "Snapshots", message: "Snapshots retrieved", handler: ({ core, actor, params }) => core.snapshots.list(actor, params.id) }),
-  route({ method: "POST", path: "/containers/{id}/snapshots", summary: "Create a snapshot (an alias reused replaces the older one)", tag: "Snapshots", body: CreateSnapshotBody, status: 201, message: "Snapshot created", handler: ({ core, actor, params, body }) => core.snapshots.create(actor, params.id, body) }),
-  ...(["PUT", "PATCH"] as const).map(
-    (method) => route({
+  route({
+    method: "GET",
+    path: "/containers/{id}/snapshots",
+    summary: "List snapshots (expired ones are removed)",
+    tag: "Snapshots",
+    message: "Snapshots retrieved",
+    handler: ({ core, actor, params }) => core.snapshots.list(actor, params.id),
+  }),
+  route({
+    method: "POST",
+    path: "/containers/{id}/snapshots",
+    summary: "Create a snapshot (an alias reused replaces the older one)",
+    tag: "Snapshots",
+    body: CreateSnapshotBody,
+    status: 201,
+    message: "Snapshot created",
+    handler: ({ core, actor, params, body }) => core.snapshots.create(actor, params.id, body),
+  }),
+  ...(["PUT", "PATCH"] as const).map((method) =>
+    route({
       method,
       path: "/containers/{id}/snapshots/{name}",
       summary: "Restore a snapshot (by name or alias)",
@@ -356,14 +539,52 @@ export const routes: Route[] = [
       handler: ({ core, actor, params }) => core.snapshots.restore(actor, params.id, params.name),
     }),
   ),
-  route({ method: "DELETE", path: "/containers/{id}/snapshots/{name}", summary: "Delete a snapshot", tag: "Snapshots", message: "Snapshot deleted", handler: ({ core, actor, params }) => core.snapshots.delete(actor, params.id, params.name) }),
-  route({ method: "PUT", path: "/containers/{id}/snapshots/{name}/alias", summary: "Set a snapshot's alias", tag: "Snapshots", body: AliasBody, message: "Snapshot alias set", handler: ({ core, actor, params, body }) => core.snapshots.setAlias(actor, params.id, params.name, body.alias) }),
+  route({
+    method: "DELETE",
+    path: "/containers/{id}/snapshots/{name}",
+    summary: "Delete a snapshot",
+    tag: "Snapshots",
+    message: "Snapshot deleted",
+    handler: ({ core, actor, params }) => core.snapshots.delete(actor, params.id, params.name),
+  }),
+  route({
+    method: "PUT",
+    path: "/containers/{id}/snapshots/{name}/alias",
+    summary: "Set a snapshot's alias",
+    tag: "Snapshots",
+    body: AliasBody,
+    message: "Snapshot alias set",
+    handler: ({ core, actor, params, body }) => core.snapshots.setAlias(actor, params.id, params.name, body.alias),
+  }),
 
   // ---------------------------------------------------------------- firewall
-  route({ method: "GET", path: "/containers/{id}/firewall/rules", summary: "Firewall rules (first match wins)", tag: "Firewall", message: "Firewall rules retrieved", handler: ({ core, actor, params }) => core.firewall.get(actor, params.id) }),
-  route({ method: "POST", path: "/containers/{id}/firewall/reset", summary: "Reset to the template's rules", tag: "Firewall", message: "Firewall reset", handler: ({ core, actor, params }) => core.firewall.reset(actor, params.id) }),
+  route({
+    method: "GET",
+    path: "/containers/{id}/firewall/rules",
+    summary: "Firewall rules (first match wins)",
+    tag: "Firewall",
+    message: "Firewall rules retrieved",
+    handler: ({ core, actor, params }) => core.firewall.get(actor, params.id),
+  }),
+  route({
+    method: "POST",
+    path: "/containers/{id}/firewall/reset",
+    summary: "Reset to the template's rules",
+    tag: "Firewall",
+    message: "Firewall reset",
+    handler: ({ core, actor, params }) => core.firewall.reset(actor, params.id),
+  }),
   // Answers 200 (as the SDK types it): a repeat of an existing rule changes nothing and answers that rule with `duplicate_of`.
-  route({ method: "POST", path: "/containers/{id}/firewall/{direction}", summary: "Append a rule (direction: ingress or egress); a duplicate answers the rule it repeats", tag: "Firewall", body: FirewallRuleBody, invalidBodyCode: "INVALID_FIREWALL_RULE", message: "Firewall rule added", handler: ({ core, actor, params, body }) => core.firewall.add(actor, params.id, Direction(params), body) }),
+  route({
+    method: "POST",
+    path: "/containers/{id}/firewall/{direction}",
+    summary: "Append a rule (direction: ingress or egress); a duplicate answers the rule it repeats",
+    tag: "Firewall",
+    body: FirewallRuleBody,
+    invalidBodyCode: "INVALID_FIREWALL_RULE",
+    message: "Firewall rule added",
+    handler: ({ core, actor, params, body }) => core.firewall.add(actor, params.id, Direction(params), body),
+  }),
   route({
     method: "PATCH",
     path: "/containers/{id}/firewall/{direction}",
@@ -386,25 +607,146 @@ export const routes: Route[] = [
   }),
 
   // ---------------------------------------------------------------- custom domains
-  route({ method: "GET", path: "/containers/{id}/domains", summary: "Custom domains pointed at the container", tag: "Domains", message: "Domains retrieved", handler: ({ core, actor, params }) => core.domains.list(actor, params.id) }),
-  route({ method: "POST", path: "/containers/{id}/domains", summary: "Attach a custom domain (it must already resolve to this server; one container per name)", tag: "Domains", body: AddDomainBody, invalidBodyCode: "INVALID_DOMAIN", status: 201, message: "Domain attached", handler: ({ core, actor, params, body }) => core.domains.add(actor, params.id, body.hostname) }),
-  route({ method: "DELETE", path: "/containers/{id}/domains", summary: "Detach a custom domain named in the body", tag: "Domains", body: AddDomainBody, invalidBodyCode: "INVALID_DOMAIN", message: "Domain detached", handler: ({ core, actor, params, body }) => core.domains.remove(actor, params.id, body.hostname) }),
-  route({ method: "DELETE", path: "/containers/{id}/domains/{hostname}", summary: "Detach a custom domain", tag: "Domains", message: "Domain detached", handler: ({ core, actor, params }) => core.domains.remove(actor, params.id, params.hostname) }),
+  route({
+    method: "GET",
+    path: "/containers/{id}/domains",
+    summary: "Custom domains pointed at the container",
+    tag: "Domains",
+    message: "Domains retrieved",
+    handler: ({ core, actor, params }) => core.domains.list(actor, params.id),
+  }),
+  route({
+    method: "POST",
+    path: "/containers/{id}/domains",
+    summary: "Attach a custom domain (it must already resolve to this server; one container per name)",
+    tag: "Domains",
+    body: AddDomainBody,
+    invalidBodyCode: "INVALID_DOMAIN",
+    status: 201,
+    message: "Domain attached",
+    handler: ({ core, actor, params, body }) => core.domains.add(actor, params.id, body.hostname),
+  }),
+  route({
+    method: "DELETE",
+    path: "/containers/{id}/domains",
+    summary: "Detach a custom domain named in the body",
+    tag: "Domains",
+    body: AddDomainBody,
+    invalidBodyCode: "INVALID_DOMAIN",
+    message: "Domain detached",
+    handler: ({ core, actor, params, body }) => core.domains.remove(actor, params.id, body.hostname),
+  }),
+  route({
+    method: "DELETE",
+    path: "/containers/{id}/domains/{hostname}",
+    summary: "Detach a custom domain",
+    tag: "Domains",
+    message: "Domain detached",
+    handler: ({ core, actor, params }) => core.domains.remove(actor, params.id, params.hostname),
+  }),
 
   // ---------------------------------------------------------------- templates, tokens, audit
   route({ method: "GET", path: "/templates", summary: "List templates", tag: "Templates", message: "Templates retrieved", handler: async ({ core }) => ({ templates: await core.templates.list() }) }),
-  route({ method: "POST", path: "/templates", summary: "Build a template from a recipe (admin)", tag: "Templates", body: BuildTemplateBody, status: 201, message: "Template built", handler: ({ core, actor, body }) => core.templates.build(actor, body) }),
-  route({ method: "GET", path: "/warm-pool", summary: "Each template's warm pool: its size (set or default), members ready and being made, their memory", tag: "Templates", message: "Warm pools retrieved", handler: async ({ core }) => ({ pools: await core.warmPool.list() }) }),
-  route({ method: "PUT", path: "/warm-pool/{template}", summary: "Set a template's warm-pool size (admin; 0 turns it off, null returns to the default)", tag: "Templates", body: WarmPoolSizeBody, message: "Warm pool updated", handler: ({ core, actor, params, body }) => core.warmPool.setSize(actor, params.template, body.size) }),
-  route({ method: "GET", path: "/capacity", summary: "What the box has left (admin): tenants, uid ranges, addresses, memory for running ones, pool bytes, warm pools", tag: "Servers", message: "Capacity retrieved", handler: ({ core, actor }) => core.capacity.get(actor) }),
-  route({ method: "POST", path: "/templates/promote", summary: "Promote a container to a template (admin)", tag: "Templates", body: PromoteBody, status: 201, message: "Template created", handler: ({ core, actor, body }) => core.templates.promote(actor, body) }),
+  route({
+    method: "POST",
+    path: "/templates",
+    summary: "Build a template from a recipe (admin)",
+    tag: "Templates",
+    body: BuildTemplateBody,
+    status: 201,
+    message: "Template built",
+    handler: ({ core, actor, body }) => core.templates.build(actor, body),
+  }),
+  route({
+    method: "GET",
+    path: "/warm-pool",
+    summary: "Each template's warm pool: its size (set or default), members ready and being made, their memory",
+    tag: "Templates",
+    message: "Warm pools retrieved",
+    handler: async ({ core }) => ({ pools: await core.warmPool.list() }),
+  }),
+  route({
+    method: "PUT",
+    path: "/warm-pool/{template}",
+    summary: "Set a template's warm-pool size (admin; 0 turns it off, null returns to the default)",
+    tag: "Templates",
+    body: WarmPoolSizeBody,
+    message: "Warm pool updated",
+    handler: ({ core, actor, params, body }) => core.warmPool.setSize(actor, params.template, body.size),
+  }),
+  route({
+    method: "GET",
+    path: "/capacity",
+    summary: "What the box has left (admin): tenants, uid ranges, addresses, memory for running ones, pool bytes, warm pools",
+    tag: "Servers",
+    message: "Capacity retrieved",
+    handler: ({ core, actor }) => core.capacity.get(actor),
+  }),
+  route({
+    method: "POST",
+    path: "/templates/promote",
+    summary: "Promote a container to a template (admin)",
+    tag: "Templates",
+    body: PromoteBody,
+    status: 201,
+    message: "Template created",
+    handler: ({ core, actor, body }) => core.templates.promote(actor, body),
+  }),
   route({ method: "GET", path: "/tokens", summary: "List API tokens (admin)", tag: "Tokens", message: "Tokens retrieved", handler: ({ core, actor }) => ({ tokens: core.tokens.list(actor) }) }),
-  route({ method: "POST", path: "/tokens", summary: "Create an API token, shown once (admin)", tag: "Tokens", body: CreateTokenBody, status: 201, message: "Token created", noReplay: true, handler: ({ core, actor, body }) => core.tokens.create(actor, body) }),
-  route({ method: "DELETE", path: "/tokens/{id}", summary: "Revoke an API token (admin)", tag: "Tokens", message: "Token revoked", handler: ({ core, actor, params }) => core.tokens.revoke(actor, params.id) }),
-  route({ method: "GET", path: "/audit", summary: "Audit log (admin)", tag: "Audit", query: AuditQuery, message: "Audit log retrieved", handler: ({ core, actor, query }) => core.audit.list(actor, query) }),
-  route({ method: "POST", path: "/dedup", summary: "Start a dedup run of the pool, or answer the one in flight (admin)", tag: "Dedup", body: DedupBody, status: 202, message: "Dedup run started", handler: ({ core, actor, body }) => core.dedup.run(actor, body) }),
-  route({ method: "GET", path: "/dedup", summary: "Dedup status, last runs and bytes after sharing per container (admin)", tag: "Dedup", message: "Dedup status retrieved", handler: ({ core, actor }) => core.dedup.status(actor) }),
-  route({ method: "GET", path: "/erasure-receipts", summary: "GDPR erasure receipts", tag: "Audit", message: "Receipts retrieved", handler: ({ core, actor }) => ({ receipts: core.erasure.receipts(actor) }) }),
+  route({
+    method: "POST",
+    path: "/tokens",
+    summary: "Create an API token, shown once (admin)",
+    tag: "Tokens",
+    body: CreateTokenBody,
+    status: 201,
+    message: "Token created",
+    noReplay: true,
+    handler: ({ core, actor, body }) => core.tokens.create(actor, body),
+  }),
+  route({
+    method: "DELETE",
+    path: "/tokens/{id}",
+    summary: "Revoke an API token (admin)",
+    tag: "Tokens",
+    message: "Token revoked",
+    handler: ({ core, actor, params }) => core.tokens.revoke(actor, params.id),
+  }),
+  route({
+    method: "GET",
+    path: "/audit",
+    summary: "Audit log (admin)",
+    tag: "Audit",
+    query: AuditQuery,
+    message: "Audit log retrieved",
+    handler: ({ core, actor, query }) => core.audit.list(actor, query),
+  }),
+  route({
+    method: "POST",
+    path: "/dedup",
+    summary: "Start a dedup run of the pool, or answer the one in flight (admin)",
+    tag: "Dedup",
+    body: DedupBody,
+    status: 202,
+    message: "Dedup run started",
+    handler: ({ core, actor, body }) => core.dedup.run(actor, body),
+  }),
+  route({
+    method: "GET",
+    path: "/dedup",
+    summary: "Dedup status, last runs and bytes after sharing per container (admin)",
+    tag: "Dedup",
+    message: "Dedup status retrieved",
+    handler: ({ core, actor }) => core.dedup.status(actor),
+  }),
+  route({
+    method: "GET",
+    path: "/erasure-receipts",
+    summary: "GDPR erasure receipts",
+    tag: "Audit",
+    message: "Receipts retrieved",
+    handler: ({ core, actor }) => ({ receipts: core.erasure.receipts(actor) }),
+  }),
   route({
     method: "GET",
     path: "/scripts",
@@ -414,16 +756,25 @@ export const routes: Route[] = [
     handler: async ({ core, actor }) => {
       core.tokens.requireAdmin(actor);
       const names = await listScripts();
-      return { scripts: names.map((name) => ({ name, route: `/exec/${name}`, settings: core.scripts.values(name, "setting"), secrets: core.scripts.maskedSecrets(name) })), runs: core.scripts.runs(undefined, 100) };
+      return {
+        scripts: names.map((name) => ({ name, route: `/exec/${name}`, settings: core.scripts.values(name, "setting"), secrets: core.scripts.maskedSecrets(name) })),
+        runs: core.scripts.runs(undefined, 100),
+      };
     },
   }),
-  ...(["secrets", "settings"] as const).map(
-    (kind) => route({
+  ...(["secrets", "settings"] as const).map((kind) =>
+    route({
       method: "PUT",
       path: `/scripts/{script}/${kind}`,
       summary: `Merge a script's ${kind} (null removes a key; admin)`,
       tag: "Scripts",
-      body: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,100}$/), z.string().max(16 * 1024).nullable()),
+      body: z.record(
+        z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,100}$/),
+        z
+          .string()
+          .max(16 * 1024)
+          .nullable(),
+      ),
       message: `Script ${kind} updated`,
       handler: ({ core, actor, params, body }) => {
         core.tokens.requireAdmin(actor);
@@ -433,8 +784,15 @@ export const routes: Route[] = [
       },
     }),
   ),
-  route({ method: "POST", path: "/reconcile", summary: "Reconcile the database with the engine (admin)", tag: "System", message: "Reconciled", handler: ({ core, actor }) => {
-    core.tokens.requireAdmin(actor);
-    return core.reconciler.reconcile();
-  } }),
+  route({
+    method: "POST",
+    path: "/reconcile",
+    summary: "Reconcile the database with the engine (admin)",
+    tag: "System",
+    message: "Reconciled",
+    handler: ({ core, actor }) => {
+      core.tokens.requireAdmin(actor);
+      return core.reconciler.reconcile();
+    },
+  }),
 ];

@@ -17,7 +17,9 @@ const router = new TenantRouter(getCore(), {
   ...(behindCaddy && { proxy: { secret: ensureProxySecret(settings.dataDir), publicPort: settings.httpsPort } }),
 });
 await router.listen(port, host);
-console.log(`router: http://<tenant>.${settings.domain}:${port}/ on ${host}${behindCaddy ? ` behind Caddy (https://<tenant>.${settings.domain}:${settings.httpsPort}/)` : ""} (health: /.hoody/health)`);
+console.log(
+  `router: http://<tenant>.${settings.domain}:${port}/ on ${host}${behindCaddy ? ` behind Caddy (https://<tenant>.${settings.domain}:${settings.httpsPort}/)` : ""} (health: /.hoody/health)`,
+);
 const stop = () => void router.close().then(() => process.exit(0));
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);

@@ -221,7 +221,12 @@ export class TenantRouter {
     // A retry has no body to send (only bodyless requests are retried): an empty stream, since the
     // request's own stream was consumed by the first try.
     const body = retry ? { buffer: Readable.from([]) } : {};
-    this.proxy.web(req, res, { target: `http://${t.ip}:${t.port}`, proxyTimeout: this.opts.upstreamTimeoutMs, ...body }, (err) => void this.onUpstreamError(req, res, t, err as NodeJS.ErrnoException, retry));
+    this.proxy.web(
+      req,
+      res,
+      { target: `http://${t.ip}:${t.port}`, proxyTimeout: this.opts.upstreamTimeoutMs, ...body },
+      (err) => void this.onUpstreamError(req, res, t, err as NodeJS.ErrnoException, retry),
+    );
   }
 
   /**
@@ -354,7 +359,9 @@ export function fromCaddy(req: http.IncomingMessage, proxy: RouterOptions["proxy
 
 /** The client Caddy saw: the first entry of its X-Forwarded-For. */
 function firstForwarded(value: string | string[] | undefined): string | null {
-  const first = String(value ?? "").split(",")[0]?.trim();
+  const first = String(value ?? "")
+    .split(",")[0]
+    ?.trim();
   return first ? normalizeAddress(first) : null;
 }
 

@@ -79,7 +79,10 @@ export interface ChangesResult {
 
 export const ChangesQuerySchema = z.object({
   path: TenantPathSchema.default("/"),
-  compare: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/).optional(),
+  compare: z
+    .string()
+    .regex(/^[a-zA-Z0-9_-]{1,64}$/)
+    .optional(),
   sort: z.enum(CHANGE_SORTS).default("size"),
   order: z.enum(["asc", "desc"]).optional(),
   limit: z.number().int().min(1).max(5000).default(500),

@@ -63,9 +63,22 @@ export const HOST_INPUTS = {
     restart: z.boolean().optional(),
   }),
   "tenants.setFirewall": Id.extend({ rules: z.array(FirewallRuleSchema).max(200) }),
-  "tenants.exec": Id.extend({ command: z.array(z.string().max(64 * 1024)).min(1).max(256), timeoutMs: z.number().int().min(100).max(600_000).optional() }),
+  "tenants.exec": Id.extend({
+    command: z
+      .array(z.string().max(64 * 1024))
+      .min(1)
+      .max(256),
+    timeoutMs: z.number().int().min(100).max(600_000).optional(),
+  }),
   "tenants.initPid": Id,
-  "tenants.logs": Id.extend({ maxBytes: z.number().int().min(1).max(1024 * 1024).optional() }),
+  "tenants.logs": Id.extend({
+    maxBytes: z
+      .number()
+      .int()
+      .min(1)
+      .max(1024 * 1024)
+      .optional(),
+  }),
   "pool.prepare": z.object({ template: z.string().regex(TEMPLATE_NAME_RE) }),
   "pool.claim": CreateTenantSchema,
   "pool.list": z.object({}),
@@ -140,7 +153,10 @@ export const TemplateBuildInput = z.object({ recipe: z.string().regex(TEMPLATE_N
  */
 export const BackupImportInput = z.object({
   name: z.string().regex(NAME_RE).optional(),
-  labels: z.record(z.string().regex(/^[a-z0-9._-]{1,64}$/), z.string().max(256)).refine((l) => Object.keys(l).length <= 16).optional(),
+  labels: z
+    .record(z.string().regex(/^[a-z0-9._-]{1,64}$/), z.string().max(256))
+    .refine((l) => Object.keys(l).length <= 16)
+    .optional(),
   start: z.boolean().optional(),
 });
 export const TenantExportInput = Id;

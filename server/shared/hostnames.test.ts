@@ -14,7 +14,12 @@ describe("host names", () => {
     expect(parseTenantHost("acme.ex.com", "ex.com")).toEqual({ label: "acme", port: null });
     expect(parseTenantHost("acme-http-8081.ex.com", "ex.com")).toEqual({ label: "acme", port: 8081 });
     expect(parseTenantHost("my-app-http-3000.ex.com", "ex.com")).toEqual({ label: "my-app", port: 3000 });
-    expect([parseTenantHost("acme-http-70000.ex.com", "ex.com"), parseTenantHost("a.b.ex.com", "ex.com"), parseTenantHost("ex.com", "ex.com"), parseTenantHost("acme.other.com", "ex.com")]).toEqual([null, null, null, null]);
+    expect([parseTenantHost("acme-http-70000.ex.com", "ex.com"), parseTenantHost("a.b.ex.com", "ex.com"), parseTenantHost("ex.com", "ex.com"), parseTenantHost("acme.other.com", "ex.com")]).toEqual([
+      null,
+      null,
+      null,
+      null,
+    ]);
     expect([isPortFormLabel("acme-http-80"), isPortFormLabel("acme-http"), isPortFormLabel("http-80")]).toEqual([true, false, false]);
   });
 

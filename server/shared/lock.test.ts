@@ -120,9 +120,11 @@ describe("KeyedMutex", () => {
   it("forgets a key once its queue drains", async () => {
     const m = new KeyedMutex();
     await m.run("t", async () => undefined);
-    await m.run("u", async () => {
-      throw new Error("x");
-    }).catch(() => undefined);
+    await m
+      .run("u", async () => {
+        throw new Error("x");
+      })
+      .catch(() => undefined);
     const tails = (m as unknown as { tails: Map<string, unknown> }).tails;
     expect(tails.size).toBe(0);
   });

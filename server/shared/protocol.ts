@@ -25,18 +25,37 @@ export function envBytes(env: Record<string, string>): number {
 }
 
 export const EnvSchema = z
-  .record(z.string().regex(ENV_KEY_RE), z.string().max(64 * 1024).refine((v) => !/[\n\r\0]/.test(v), "no newlines or NUL"))
+  .record(
+    z.string().regex(ENV_KEY_RE),
+    z
+      .string()
+      .max(64 * 1024)
+      .refine((v) => !/[\n\r\0]/.test(v), "no newlines or NUL"),
+  )
   .refine((e) => Object.keys(e).length <= 200, "at most 200 keys")
   .refine((e) => envBytes(e) <= ENV_MAX_TOTAL_BYTES, `at most ${ENV_MAX_TOTAL_BYTES / 1024} KiB in all`);
 export type Env = z.infer<typeof EnvSchema>;
 
 export const LimitsSchema = z.object({
-  memoryMiB: z.number().int().min(16).max(1024 * 1024),
+  memoryMiB: z
+    .number()
+    .int()
+    .min(16)
+    .max(1024 * 1024),
   /** CPU in thousandths of a core (1000 = one core). */
-  cpuMilli: z.number().int().min(10).max(1024 * 1000),
+  cpuMilli: z
+    .number()
+    .int()
+    .min(10)
+    .max(1024 * 1000),
   pids: z.number().int().min(8).max(1_000_000),
   /** Cap on the tenant's own bytes (its delta: what it wrote since its snapshot), via a qgroup limit; absent = none. */
-  diskMiB: z.number().int().min(16).max(16 * 1024 * 1024).optional(),
+  diskMiB: z
+    .number()
+    .int()
+    .min(16)
+    .max(16 * 1024 * 1024)
+    .optional(),
 });
 export type Limits = z.infer<typeof LimitsSchema>;
 
@@ -77,7 +96,11 @@ export const AddressList = z
   );
 
 /** ICMP type or code: a number 0-255 as a string (the SDK's form). */
-export const IcmpNumber = z.string().max(8).regex(/^\d{1,3}$/, "a number 0-255").refine((v) => Number(v) <= 255, "a number 0-255");
+export const IcmpNumber = z
+  .string()
+  .max(8)
+  .regex(/^\d{1,3}$/, "a number 0-255")
+  .refine((v) => Number(v) <= 255, "a number 0-255");
 
 /** The fields of a rule, without its cross-field checks (shared by the API's filters and bodies). */
 export const FirewallRuleFields = z.object({
@@ -149,14 +172,20 @@ export const CreateTenantSchema = z.object({
   /** Started again when the host boots if it was running when it went down; false: stays stopped until started. */
   autostart: z.boolean().default(true),
   /** Incus: the cluster member to place it on (the host engine has one place and ignores it). */
-  member: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/).optional(),
+  member: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/)
+    .optional(),
   /** Copy from a tenant (its latest state or one of its snapshots) instead of a template. */
   sourceTenant: z.string().regex(TENANT_ID_RE).optional(),
   sourceSnapshot: z.string().regex(SNAPSHOT_NAME_RE).optional(),
   /** Rules to install instead of the template's (or the source tenant's). */
   firewall: z.array(FirewallRuleSchema).max(200).optional(),
   /** Opaque owner labels (e.g. the control plane's project and request), kept with the tenant. */
-  labels: z.record(z.string().regex(/^[a-z0-9._-]{1,64}$/), z.string().max(256)).refine((l) => Object.keys(l).length <= 16).default({}),
+  labels: z
+    .record(z.string().regex(/^[a-z0-9._-]{1,64}$/), z.string().max(256))
+    .refine((l) => Object.keys(l).length <= 16)
+    .default({}),
 });
 export type CreateTenantInput = z.input<typeof CreateTenantSchema>;
 

@@ -21,10 +21,7 @@ export class SysError extends Error {
     readonly stderr: string,
     readonly timedOut: boolean,
   ) {
-    super(
-      `${command} ${args.join(" ")} ${timedOut ? "timed out" : `exited ${exitCode ?? "?"}`}` +
-        (stderr ? `: ${stderr.trim().slice(0, 2000)}` : ""),
-    );
+    super(`${command} ${args.join(" ")} ${timedOut ? "timed out" : `exited ${exitCode ?? "?"}`}` + (stderr ? `: ${stderr.trim().slice(0, 2000)}` : ""));
     this.name = "SysError";
   }
 }
@@ -78,10 +75,13 @@ export async function run(command: string, args: readonly string[], opts: RunOpt
   const subprocess = opts.aroundSpawn ? opts.aroundSpawn(spawn) : spawn();
   let abandon: NodeJS.Timeout | undefined;
   if (opts.abandonPipesAfterMs !== undefined) {
-    abandon = setTimeout(() => {
-      subprocess.stdout?.destroy();
-      subprocess.stderr?.destroy();
-    }, (opts.timeoutMs ?? DEFAULT_TIMEOUT_MS) + opts.abandonPipesAfterMs);
+    abandon = setTimeout(
+      () => {
+        subprocess.stdout?.destroy();
+        subprocess.stderr?.destroy();
+      },
+      (opts.timeoutMs ?? DEFAULT_TIMEOUT_MS) + opts.abandonPipesAfterMs,
+    );
     abandon.unref();
   }
   const r = await subprocess;
@@ -123,14 +123,16 @@ export async function haveCommand(command: string): Promise<boolean> {
  * Runs a command whose stdout is consumed as it streams (never held whole): each chunk goes to
  * onChunk, awaited, so a slow consumer slows the producer through the pipe. The signal kills it.
  */
-export async function runStreaming(
-  command: string,
-  args: readonly string[],
-  onChunk: (chunk: Buffer) => void | Promise<void>,
-  opts: { timeoutMs?: number; signal?: AbortSignal } = {},
-): Promise<void> {
+export async function runStreaming(command: string, args: readonly string[], onChunk: (chunk: Buffer) => void | Promise<void>, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> {
   trace({ argv: [command, ...args] });
-  const child = execa(command, [...args], { timeout: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, reject: false, buffer: { stdout: false, stderr: true }, cancelSignal: opts.signal, cleanup: true, stdin: "ignore" });
+  const child = execa(command, [...args], {
+    timeout: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    reject: false,
+    buffer: { stdout: false, stderr: true },
+    cancelSignal: opts.signal,
+    cleanup: true,
+    stdin: "ignore",
+  });
   try {
     for await (const chunk of child.stdout as AsyncIterable<Buffer>) await onChunk(chunk);
   } catch (e) {
@@ -150,7 +152,16 @@ export async function runStreaming(
  */
 export function runPiped(command: string, args: readonly string[], opts: { stdin?: "pipe" | "ignore"; stdout?: "pipe" | "ignore"; cwd?: string; timeoutMs?: number } = {}) {
   trace({ argv: [command, ...args] });
-  const child = execa(command, [...args], { buffer: false, reject: false, stdin: opts.stdin ?? "ignore", stdout: opts.stdout ?? "pipe", stderr: "pipe", cwd: opts.cwd, timeout: opts.timeoutMs ?? 3_600_000, cleanup: true });
+  const child = execa(command, [...args], {
+    buffer: false,
+    reject: false,
+    stdin: opts.stdin ?? "ignore",
+    stdout: opts.stdout ?? "pipe",
+    stderr: "pipe",
+    cwd: opts.cwd,
+    timeout: opts.timeoutMs ?? 3_600_000,
+    cleanup: true,
+  });
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => {
     if (stderr.length < 8192) stderr += d.toString();

@@ -22,7 +22,10 @@ export interface TrustedProxies {
  * silent mismatch that would make every client behind the proxy share the proxy's address.
  */
 export function trustedProxies(value: string | undefined): TrustedProxies {
-  const entries = (value ?? DEFAULT_TRUSTED).split(",").map((a) => a.trim()).filter(Boolean);
+  const entries = (value ?? DEFAULT_TRUSTED)
+    .split(",")
+    .map((a) => a.trim())
+    .filter(Boolean);
   const list = new net.BlockList();
   for (const entry of entries) {
     const [address = "", prefix, extra] = entry.split("/");

@@ -35,7 +35,10 @@ const SCRIPTS = path.join(os.tmpdir(), `hoody-auth-scripts-${process.pid}`);
 beforeAll(async () => {
   // An exec script that shows and logs every header it is handed.
   await fs.mkdir(SCRIPTS, { recursive: true });
-  await fs.writeFile(path.join(SCRIPTS, "echo-headers.ts"), `export default async function (req: Request, ctx: { log: (...a: unknown[]) => void }) {\n  const h = [...req.headers.entries()];\n  ctx.log("headers", JSON.stringify(h));\n  return Response.json(h);\n}\n`);
+  await fs.writeFile(
+    path.join(SCRIPTS, "echo-headers.ts"),
+    `export default async function (req: Request, ctx: { log: (...a: unknown[]) => void }) {\n  const h = [...req.headers.entries()];\n  ctx.log("headers", JSON.stringify(h));\n  return Response.json(h);\n}\n`,
+  );
   s = await TestStack.create({ webEnv: { HOODY_SIGNIN_MAX_PER_CLIENT: String(MAX_PER_CLIENT), HOODY_SIGNIN_MAX_GLOBAL: String(MAX_GLOBAL), HOODY_SCRIPTS_DIR: SCRIPTS } });
   s.host.daemon!.stdout!.on("data", (d) => (daemonLog += d));
   s.host.daemon!.stderr!.on("data", (d) => (daemonLog += d));
@@ -58,7 +61,13 @@ afterAll(async () => {
 
 const fill = (r: Route, ids: Record<string, string>) => r.path.replace(/\{(\w+)\}/g, (_, k: string) => ids[k]!);
 /** Project A's resources, for each route's parameters. */
-const idsOfA = (r: Route) => ({ id: r.path.startsWith("/projects") ? fx.projectA : r.path.startsWith("/tokens") ? fx.tokenA.id : r.path.startsWith("/servers") ? server : fx.cA, name: fx.snapA, key: "PLAN", direction: "ingress", script: "stripe-webhook" });
+const idsOfA = (r: Route) => ({
+  id: r.path.startsWith("/projects") ? fx.projectA : r.path.startsWith("/tokens") ? fx.tokenA.id : r.path.startsWith("/servers") ? server : fx.cA,
+  name: fx.snapA,
+  key: "PLAN",
+  direction: "ingress",
+  script: "stripe-webhook",
+});
 
 /** A body the route accepts, aimed at project A. */
 function validBody(r: Route): unknown {
@@ -174,10 +183,15 @@ async function trpc(name: string, type: string, headers: Record<string, string> 
   const res =
     type === "query"
       ? await fetch(`${s.url}/api/trpc/${name}?input=${input}`, { headers })
-      : await fetch(`${s.url}/api/trpc/${name}`, { method: "POST", headers: { "content-type": "application/json", [SAME_ORIGIN_HEADER]: SAME_ORIGIN_VALUE, ...headers }, body: JSON.stringify({ json: {} }) });
+      : await fetch(`${s.url}/api/trpc/${name}`, {
+          method: "POST",
+          headers: { "content-type": "application/json", [SAME_ORIGIN_HEADER]: SAME_ORIGIN_VALUE, ...headers },
+          body: JSON.stringify({ json: {} }),
+        });
   return { status: res.status, json: await res.json().catch(() => null) };
 }
-const procedures = () => Object.entries((appRouter as unknown as { _def: { procedures: Record<string, { _def: { type: string } }> } })._def.procedures).map(([name, p]) => ({ name, type: p._def.type }));
+const procedures = () =>
+  Object.entries((appRouter as unknown as { _def: { procedures: Record<string, { _def: { type: string } }> } })._def.procedures).map(([name, p]) => ({ name, type: p._def.type }));
 
 describe("dashboard and tRPC without a session", () => {
   it("redirects every dashboard page to /login without a session, with a forged cookie, an API token, or an expired session", async () => {
@@ -257,7 +271,12 @@ describe("sign-in and the session cookie", () => {
     expect(a.body.data.expires_at).toBeTruthy();
     expect(JSON.stringify(a.body)).not.toContain(value);
     const https = await signIn({ "x-forwarded-proto": "https" });
-    expect(https.setCookie.find((x) => x.startsWith("hoody_session="))!.split(";").map((x) => x.trim())).toContain("Secure");
+    expect(
+      https.setCookie
+        .find((x) => x.startsWith("hoody_session="))!
+        .split(";")
+        .map((x) => x.trim()),
+    ).toContain("Secure");
     expect(cookieValue(https.setCookie)).not.toBe(value);
     // The database keeps the session's hash, not the cookie.
     const raw = await execa("grep", ["-c", "-a", value, path.join(s.host.dir, "hoody.db")], { reject: false });
@@ -334,7 +353,14 @@ describe("sign-in and the session cookie", () => {
     // web server itself (from 127.0.0.2) cannot name itself: a new forged X-Forwarded-For per try
     // still counts against its own address, and so does X-Real-IP or Forwarded.
     const direct = (i: number, password: string) =>
-      send(s.port, "POST", "/api/auth/login", { "content-type": "application/json", "x-forwarded-for": `192.0.2.${i}`, "x-real-ip": `192.0.2.${i}`, forwarded: `for=192.0.2.${i}` }, JSON.stringify({ password }), { localAddress: "127.0.0.2" });
+      send(
+        s.port,
+        "POST",
+        "/api/auth/login",
+        { "content-type": "application/json", "x-forwarded-for": `192.0.2.${i}`, "x-real-ip": `192.0.2.${i}`, forwarded: `for=192.0.2.${i}` },
+        JSON.stringify({ password }),
+        { localAddress: "127.0.0.2" },
+      );
     for (let i = 0; i < MAX_PER_CLIENT; i++) expect((await direct(i, `wrong-direct-${i}`)).json.code).toBe("INVALID_CREDENTIALS");
     const directLocked = await direct(99, s.adminPassword);
     expect([directLocked.status, directLocked.json.code]).toEqual([429, "SIGN_IN_THROTTLED"]);
@@ -388,7 +414,10 @@ describe("tokens and secrets are never logged or stored in clear", () => {
     const control = await execa("grep", ["-r", "-l", "-a", "-F", "-D", "skip", "--exclude-dir=pool", "--exclude=pool.img", "-e", s.adminToken, "-e", SCRIPT_SECRET, s.host.dir], { reject: false });
     const hits = control.stdout.split("\n").map((f) => path.relative(s.host.dir, f));
     expect(hits).toContain("admin-token");
-    expect(hits.some((f) => /^hoody\.db(-wal)?$/.test(f)), hits.join(" ")).toBe(true);
+    expect(
+      hits.some((f) => /^hoody\.db(-wal)?$/.test(f)),
+      hits.join(" "),
+    ).toBe(true);
     for (const f of ["admin-token", "admin-password"]) expect((await fs.stat(path.join(s.host.dir, f))).mode & 0o777, f).toBe(0o600);
     // The audit log holds no secret either (it is also served by the API).
     const audit = JSON.stringify((await s.api("GET", "/audit?limit=100")).body.data);

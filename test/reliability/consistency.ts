@@ -70,9 +70,7 @@ export async function observe(host: TestHost): Promise<Snapshot> {
     const keys = (o.map.elem ?? []).map((e: any) => (Array.isArray(e) ? e[0] : e));
     mapKeys[o.map.name === "tenant_egress" ? "egress" : "ingress"] = keys.map(String);
   }
-  const sources = objs
-    .filter((o) => o.set?.name === "tenant_source")
-    .flatMap((o) => (o.set.elem ?? []).map((e: any) => (e.concat as string[]).join(" ")));
+  const sources = objs.filter((o) => o.set?.name === "tenant_source").flatMap((o) => (o.set.elem ?? []).map((e: any) => (e.concat as string[]).join(" ")));
 
   const links = await execa("ip", ["-o", "link", "show"]);
   const prefix = env.HOODY_VETH_PREFIX!;
@@ -82,9 +80,17 @@ export async function observe(host: TestHost): Promise<Snapshot> {
     .filter((n): n is string => !!n && n.startsWith(prefix));
 
   const ls = await execa("lxc-ls", ["-P", host.lxcPath, "--active", "-1"], { reject: false });
-  const active = ls.stdout.split("\n").map((s) => s.trim()).filter(Boolean);
+  const active = ls.stdout
+    .split("\n")
+    .map((s) => s.trim())
+    .filter(Boolean);
 
-  const daemon = host.daemon ? await host.client.call("tenants.list", {}).then((l) => l.map((t) => ({ id: t.id, state: t.state })), () => null) : null;
+  const daemon = host.daemon
+    ? await host.client.call("tenants.list", {}).then(
+        (l) => l.map((t) => ({ id: t.id, state: t.state })),
+        () => null,
+      )
+    : null;
   return { rows, tenantSubvolumes, otherSubvolumes, metas, configs, chains, mapKeys, sources, veths, active, daemon };
 }
 

@@ -145,8 +145,16 @@ describe("kill -9 of the host daemon and the web server mid-flight", () => {
       // Exactly one container per create client, none left of the deleted ones.
       const rows = settled.snapshot.rows;
       const markers = await Promise.all(rows.map(async (r) => (await s.api("GET", `/containers/${r.id}`)).body.data.environment_vars.CLIENT as string));
-      for (let i = 0; i < PER_ROUND; i++) expect(markers.filter((m) => m === `r${round}-${i}`), `client r${round}-${i}`).toHaveLength(1);
-      for (const id of victims) expect(rows.some((r) => r.id === id), `deleted ${id}`).toBe(false);
+      for (let i = 0; i < PER_ROUND; i++)
+        expect(
+          markers.filter((m) => m === `r${round}-${i}`),
+          `client r${round}-${i}`,
+        ).toHaveLength(1);
+      for (const id of victims)
+        expect(
+          rows.some((r) => r.id === id),
+          `deleted ${id}`,
+        ).toBe(false);
       expect(new Set(markers).size).toBe(markers.length);
       for (const id of victims) live.delete(id);
       for (const [i, a] of finalCreates.entries()) live.set(a.id!, `r${round}-${i}`);

@@ -87,10 +87,14 @@ describe("a pool that runs out of space", () => {
 
     // Free the space: the tenants delete what they wrote; creates work again.
     for (const t of tenants) await s.api("POST", `/containers/${t.id}/exec`, { command: ["/bin/rm", "-f", "/fill"] });
-    await waitFor(async () => {
-      await execa("btrfs", ["filesystem", "sync", s.host.poolPath]);
-      return (await poolFree()).freeMiB > before.freeMiB / 2;
-    }, 60_000, 500);
+    await waitFor(
+      async () => {
+        await execa("btrfs", ["filesystem", "sync", s.host.poolPath]);
+        return (await poolFree()).freeMiB > before.freeMiB / 2;
+      },
+      60_000,
+      500,
+    );
     const again = await s.api("POST", `/projects/${project}/containers`, { name: "after-cleanup", template: "mini" });
     expect(again.status, `${again.body.code} ${again.body.message}`).toBe(201);
     tenants.push({ id: again.body.data.id, engine_name: again.body.data.engine_name, ip: again.body.data.ip });

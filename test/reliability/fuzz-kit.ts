@@ -57,7 +57,8 @@ export function validBodyFor(r: Route, fx: Fixture, o: { tag: string; envKey: st
   if (p.endsWith("/env")) return { [o.envKey]: "1" };
   if (p.endsWith("/snapshots")) return { alias: `${o.tag}-snap` };
   if (p.endsWith("/alias")) return { alias: `${o.tag}-alias` };
-  if (p.endsWith("/firewall/{direction}")) return r.method === "POST" ? { action: "allow", protocol: "tcp", destination_port: "81" } : r.method === "PATCH" ? { index: 0, state: "disabled" } : { index: 0 };
+  if (p.endsWith("/firewall/{direction}"))
+    return r.method === "POST" ? { action: "allow", protocol: "tcp", destination_port: "81" } : r.method === "PATCH" ? { index: 0, state: "disabled" } : { index: 0 };
   if (p.endsWith("/domains")) return { hostname: `${o.tag.toLowerCase().replace(/[^a-z0-9-]/g, "") || "x"}.customer.example` };
   if (p === "/templates") return { recipe: "mini", name: `${o.tag}-tpl` };
   if (p === "/templates/promote") return { container_id: fx.cA, name: `${o.tag}-promoted` };
@@ -95,15 +96,18 @@ export function send(port: number, method: string, rawPath: string, headers: Rec
     const framed = body === undefined ? headers : { ...headers, "content-length": String(Buffer.byteLength(body)) };
     // maxHeaderSize: Next's 308 for a '\\' path repeats the whole (long) URL in two headers.
     // A local address of its own (e.g. 127.0.0.2) makes the request come from another peer; kept-alive sockets are the agent's.
-    const req = http.request({ host: "127.0.0.1", port, method, path: rawPath, headers: framed, maxHeaderSize: 256 * 1024, ...(opts.localAddress ? { localAddress: opts.localAddress, agent: false } : { agent }) }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => {
-        const requestHeadBytes = method.length + rawPath.length + 64 + Object.entries(framed).reduce((n, [k, v]) => n + [v].flat().reduce((m, x) => m + k.length + String(x).length + 4, 0), 0);
-        resolve(rawAnswer(res.statusCode ?? 0, res.headers, Buffer.concat(chunks).toString("utf8"), requestHeadBytes));
-      });
-      res.on("error", reject);
-    });
+    const req = http.request(
+      { host: "127.0.0.1", port, method, path: rawPath, headers: framed, maxHeaderSize: 256 * 1024, ...(opts.localAddress ? { localAddress: opts.localAddress, agent: false } : { agent }) },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => {
+          const requestHeadBytes = method.length + rawPath.length + 64 + Object.entries(framed).reduce((n, [k, v]) => n + [v].flat().reduce((m, x) => m + k.length + String(x).length + 4, 0), 0);
+          resolve(rawAnswer(res.statusCode ?? 0, res.headers, Buffer.concat(chunks).toString("utf8"), requestHeadBytes));
+        });
+        res.on("error", reject);
+      },
+    );
     req.setTimeout(60_000, () => req.destroy(new Error(`timeout ${method} ${rawPath.slice(0, 200)}`)));
     req.on("error", reject);
     req.end(body);
@@ -219,7 +223,13 @@ export async function fingerprint(s: TestStack): Promise<Fingerprint> {
   for (const t of tenants) states.push(`${t}=${(await s.host.lxc("lxc-info", t, "-sH")).stdout.trim()}`);
   parts.states = states.join(" ");
   // Generated config and decisions are hashed; console logs grow on their own and are listed by name.
-  parts.lxc = (await walk(s.host.lxcPath, () => false, (r) => /(^|\/)(config|hoody\.json)$/.test(r))).join("\n");
+  parts.lxc = (
+    await walk(
+      s.host.lxcPath,
+      () => false,
+      (r) => /(^|\/)(config|hoody\.json)$/.test(r),
+    )
+  ).join("\n");
   parts.dataDir = (
     await walk(
       s.host.dir,
@@ -243,9 +253,7 @@ export async function compareFingerprints(s: TestStack, before: Fingerprint, aft
     // Refusals: a failed call's row ("error:<code>"), or the window row that counts refused sign-ins
     // ("refused"), which is flushed a second after the refusals, so possibly during a later probe.
     // The delta browser's reads are audited by design (looking at a tenant's files is processing).
-    const rows = db
-      .prepare("SELECT * FROM audit_log WHERE id > ? AND result NOT LIKE 'error:%' AND result != 'refused' AND action NOT IN ('changes.list', 'changes.content')")
-      .all(before.auditMax);
+    const rows = db.prepare("SELECT * FROM audit_log WHERE id > ? AND result NOT LIKE 'error:%' AND result != 'refused' AND action NOT IN ('changes.list', 'changes.content')").all(before.auditMax);
     if (rows.length) diffs.push(`audit rows that are not refusals: ${JSON.stringify(rows).slice(0, 2000)}`);
   } finally {
     db.close();

@@ -65,17 +65,55 @@ const recordBody = (r: Route) => r.path.endsWith("/env") || r.path.startsWith("/
 // Pieces that make a value hostile; each has a byte no path parameter accepts.
 /** Bytes no path parameter's pattern accepts: every hostile value ends with at least one. */
 const STRICT = [";", "|", "&&", "$(id)", "`id`", "'", '"', " ", "\0", "\n", "\t", "*", "?", "#", "<script>", "{", "~", "=", "%", "\\", "é", "😀", "\u202e"];
-const HOSTILE = ["../", "../../../../etc/passwd", "..\\..\\", "%2e%2e%2f", "..%2f", "%252e%252e%252f", "\0", "%00", "\u202e", "é", "😀", "\ufeff", ";", "|", "&&", "$(id)", "`id`", "'", '"', " ", "\n", "\r\n", "*", "?", "#", "<script>", "{", "[", "~", "=", "%", "%zz", "\\", "\t", "/"];
+const HOSTILE = [
+  "../",
+  "../../../../etc/passwd",
+  "..\\..\\",
+  "%2e%2e%2f",
+  "..%2f",
+  "%252e%252e%252f",
+  "\0",
+  "%00",
+  "\u202e",
+  "é",
+  "😀",
+  "\ufeff",
+  ";",
+  "|",
+  "&&",
+  "$(id)",
+  "`id`",
+  "'",
+  '"',
+  " ",
+  "\n",
+  "\r\n",
+  "*",
+  "?",
+  "#",
+  "<script>",
+  "{",
+  "[",
+  "~",
+  "=",
+  "%",
+  "%zz",
+  "\\",
+  "\t",
+  "/",
+];
 // The forms a hostile value is put into a URL: encoded (reaches the param as is), raw (the URL
 // parser may normalise it: traversal), double-encoded.
 type Form = "encoded" | "raw" | "double";
-const hostileValue = fc.record({
-  before: fc.array(fc.constantFrom(...HOSTILE), { minLength: 0, maxLength: 3 }),
-  after: fc.array(fc.constantFrom(...STRICT), { minLength: 1, maxLength: 3 }),
-  noise: fc.string({ maxLength: 12, unit: "grapheme" }),
-  long: fc.oneof(fc.constant(0), fc.integer({ min: 90, max: 6000 })),
-  form: fc.constantFrom<Form>("encoded", "encoded", "raw", "double"),
-}).map(({ before, after, noise, long, form }) => ({ value: before.join("") + MARK + noise + "x".repeat(long) + after.join(""), form }));
+const hostileValue = fc
+  .record({
+    before: fc.array(fc.constantFrom(...HOSTILE), { minLength: 0, maxLength: 3 }),
+    after: fc.array(fc.constantFrom(...STRICT), { minLength: 1, maxLength: 3 }),
+    noise: fc.string({ maxLength: 12, unit: "grapheme" }),
+    long: fc.oneof(fc.constant(0), fc.integer({ min: 90, max: 6000 })),
+    form: fc.constantFrom<Form>("encoded", "encoded", "raw", "double"),
+  })
+  .map(({ before, after, noise, long, form }) => ({ value: before.join("") + MARK + noise + "x".repeat(long) + after.join(""), form }));
 
 /** Into the URL: raw keeps '/', '\' and '.' (and %xx sequences) for the parser, escaping only what cannot go on the wire. */
 function encodeParam(v: { value: string; form: Form }): string {
@@ -97,10 +135,28 @@ const headerValue = fc.oneof(
   fc.integer({ min: 256, max: 2500 }).map((n) => "h".repeat(n)),
   fc.constantFrom("\t", " ", "é", MARK, `${MARK}\t;$(id)`),
 );
-const junkHeaders = fc.dictionary(fc.constantFrom("x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-real-ip", "cookie", "accept", "origin", "x-hoody-project", "x-http-method-override", "x-fuzz"), headerValue, { maxKeys: 4 });
+const junkHeaders = fc.dictionary(
+  fc.constantFrom("x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-real-ip", "cookie", "accept", "origin", "x-hoody-project", "x-http-method-override", "x-fuzz"),
+  headerValue,
+  { maxKeys: 4 },
+);
 /** Always invalid: outside 1-255 printable ASCII (Node trims surrounding blanks: "" is invalid too). */
-const junkIdempotencyKey = fc.oneof(fc.constantFrom(" ", "\t", "a b", "é", `${MARK} x`), fc.integer({ min: 256, max: 3000 }).map((n) => "k".repeat(n)));
-const badContentType = fc.constantFrom("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/jsonp", "application/xml", "text/json", "json", "*/*", "application/octet-stream", `${MARK}/json`);
+const junkIdempotencyKey = fc.oneof(
+  fc.constantFrom(" ", "\t", "a b", "é", `${MARK} x`),
+  fc.integer({ min: 256, max: 3000 }).map((n) => "k".repeat(n)),
+);
+const badContentType = fc.constantFrom(
+  "text/plain",
+  "application/x-www-form-urlencoded",
+  "multipart/form-data; boundary=x",
+  "application/jsonp",
+  "application/xml",
+  "text/json",
+  "json",
+  "*/*",
+  "application/octet-stream",
+  `${MARK}/json`,
+);
 
 /** A JSON-ish value with the things that break parsers and validators. */
 const hostileJson: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
@@ -116,7 +172,9 @@ const hostileJson: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
   ),
 })).v;
 
-const deepNesting = fc.integer({ min: 1, max: 3000 }).chain((d) => fc.constantFrom("[", '{"a":').map((open) => (open === "[" ? "[".repeat(d) + "]".repeat(d) : '{"a":'.repeat(d) + "1" + "}".repeat(d))));
+const deepNesting = fc
+  .integer({ min: 1, max: 3000 })
+  .chain((d) => fc.constantFrom("[", '{"a":').map((open) => (open === "[" ? "[".repeat(d) + "]".repeat(d) : '{"a":'.repeat(d) + "1" + "}".repeat(d))));
 const PROTO_KEYS = ["__proto__", "constructor", "prototype", "__defineGetter__", "hasOwnProperty", "toString", "valueOf"];
 /** Keys no record-shaped body accepts (env keys and script value names). */
 const BAD_KEYS = ["bad key", "a;b", "../x", "", "1abc", "x-y", `${MARK}`, "HOODY_X", "é", "a\0b", "a\nb"];
@@ -128,29 +186,36 @@ const badKeys = (r: Route) => (r.path.startsWith("/scripts/") ? BAD_KEYS.filter(
 function invalidBody(r: Route): fc.Arbitrary<{ ct?: string; raw: string | Buffer; why: string }> {
   const valid = validBody(r) as Record<string, unknown>;
   const json = (why: string) => (v: unknown) => ({ raw: JSON.stringify(v), why });
-  return fc.oneof(
-    // Not JSON at all (ends in the marker: never valid), or JSON behind a BOM.
-    junkText.map((t) => ({ raw: `{${t}${MARK}`, why: "invalid JSON" })),
-    fc.constant({ raw: "\ufeff" + JSON.stringify(valid), why: "BOM" }),
-    fc.constant({ raw: Buffer.from([0xff, 0xfe, 0x7b, 0x7d]), why: "non-UTF-8" }),
-    // The right body with the wrong media type.
-    badContentType.map((ct) => ({ ct, raw: JSON.stringify(valid), why: `content-type ${ct}` })),
-    // The wrong JSON type.
-    fc.oneof(fc.constant(null), fc.integer(), fc.boolean(), fc.string({ maxLength: 20 }), fc.array(hostileJson, { maxLength: 3 })).map(json("wrong type")),
-    deepNesting.map((raw) => ({ raw, why: "deep nesting" })),
-    // The right shape plus hostile values and keys, with one key that no schema of this route accepts.
-    fc
-      .tuple(fc.dictionary(fc.constantFrom(...Object.keys(valid), ...PROTO_KEYS), hostileJson, { maxKeys: 5 }), fc.constantFrom(...(recordBody(r) ? badKeys(r) : [...PROTO_KEYS, MARK])), hostileJson, fc.boolean())
-      .map(([extra, poison, pv, stringly]) => {
-        // Prototype keys as own JSON members (what JSON.parse makes of them), not as a prototype.
-        const members = [...Object.entries(valid), ...Object.entries(extra)].map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v ?? null)}`);
-        const poisonValue = recordBody(r) && stringly ? JSON.stringify("v") : JSON.stringify(pv ?? null);
-        members.splice(members.length ? 1 % members.length : 0, 0, `${JSON.stringify(poison)}:${poisonValue}`);
-        return { raw: `{${members.join(",")}}`, why: `poison key ${JSON.stringify(poison).slice(0, 40)}` };
-      }),
-    // Every field of the right name with the wrong type.
-    fc.constant(null).map(() => ({ raw: JSON.stringify(Object.fromEntries(Object.keys(valid).map((k) => [k, { [MARK]: [1] }]))), why: "wrong field types" })),
-  ).filter((b) => !(b.why === "wrong field types" && Object.keys(valid).length === 0));
+  return fc
+    .oneof(
+      // Not JSON at all (ends in the marker: never valid), or JSON behind a BOM.
+      junkText.map((t) => ({ raw: `{${t}${MARK}`, why: "invalid JSON" })),
+      fc.constant({ raw: "\ufeff" + JSON.stringify(valid), why: "BOM" }),
+      fc.constant({ raw: Buffer.from([0xff, 0xfe, 0x7b, 0x7d]), why: "non-UTF-8" }),
+      // The right body with the wrong media type.
+      badContentType.map((ct) => ({ ct, raw: JSON.stringify(valid), why: `content-type ${ct}` })),
+      // The wrong JSON type.
+      fc.oneof(fc.constant(null), fc.integer(), fc.boolean(), fc.string({ maxLength: 20 }), fc.array(hostileJson, { maxLength: 3 })).map(json("wrong type")),
+      deepNesting.map((raw) => ({ raw, why: "deep nesting" })),
+      // The right shape plus hostile values and keys, with one key that no schema of this route accepts.
+      fc
+        .tuple(
+          fc.dictionary(fc.constantFrom(...Object.keys(valid), ...PROTO_KEYS), hostileJson, { maxKeys: 5 }),
+          fc.constantFrom(...(recordBody(r) ? badKeys(r) : [...PROTO_KEYS, MARK])),
+          hostileJson,
+          fc.boolean(),
+        )
+        .map(([extra, poison, pv, stringly]) => {
+          // Prototype keys as own JSON members (what JSON.parse makes of them), not as a prototype.
+          const members = [...Object.entries(valid), ...Object.entries(extra)].map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v ?? null)}`);
+          const poisonValue = recordBody(r) && stringly ? JSON.stringify("v") : JSON.stringify(pv ?? null);
+          members.splice(members.length ? 1 % members.length : 0, 0, `${JSON.stringify(poison)}:${poisonValue}`);
+          return { raw: `{${members.join(",")}}`, why: `poison key ${JSON.stringify(poison).slice(0, 40)}` };
+        }),
+      // Every field of the right name with the wrong type.
+      fc.constant(null).map(() => ({ raw: JSON.stringify(Object.fromEntries(Object.keys(valid).map((k) => [k, { [MARK]: [1] }]))), why: "wrong field types" })),
+    )
+    .filter((b) => !(b.why === "wrong field types" && Object.keys(valid).length === 0));
 }
 
 /** Bogus Authorization forms; never one that authenticates. */
@@ -275,7 +340,9 @@ describe("fuzzed API: every route refuses hostile input and nothing changes", ()
   });
 
   it("hostile bodies (invalid JSON, wrong types, extra and prototype keys, deep nesting, huge values, wrong media types) on every route with a body", async () => {
-    const arb = routeArb(bodyRoutes).chain((r) => fc.record({ r: fc.constant(r), b: invalidBody(r), headers: junkHeaders, idem: fc.option(fc.string({ minLength: 1, maxLength: 40 }).map((k) => k.replace(/[^\x21-\x7e]/g, "k"))) }));
+    const arb = routeArb(bodyRoutes).chain((r) =>
+      fc.record({ r: fc.constant(r), b: invalidBody(r), headers: junkHeaders, idem: fc.option(fc.string({ minLength: 1, maxLength: 40 }).map((k) => k.replace(/[^\x21-\x7e]/g, "k"))) }),
+    );
     await property(arb, runs(2000), async ({ r, b, headers, idem }) => {
       const p = fill(r, validParams(r));
       const h: Record<string, string> = { ...headers, authorization: `Bearer ${s.adminToken}`, "content-type": b.ct ?? "application/json" };
@@ -329,9 +396,19 @@ describe("fuzzed API: every route refuses hostile input and nothing changes", ()
     const reads = routes.filter(isRead);
     const queryPair = fc.tuple(
       fc.constantFrom("page", "limit", "sort_by", "sort_order", "status", "template", "search", "action", "target", "actor", "__proto__", "constructor", "page[]", MARK),
-      fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom("-1", "0", "1e309", "NaN", "Infinity", "0x10", "1.5", "99999999999999999999", "desc", "running", "mini", "'; DROP TABLE containers; --", "%", "%00", MARK), fc.integer({ min: 200, max: 5000 }).map((n) => "q".repeat(n))),
+      fc.oneof(
+        fc.string({ maxLength: 30 }),
+        fc.constantFrom("-1", "0", "1e309", "NaN", "Infinity", "0x10", "1.5", "99999999999999999999", "desc", "running", "mini", "'; DROP TABLE containers; --", "%", "%00", MARK),
+        fc.integer({ min: 200, max: 5000 }).map((n) => "q".repeat(n)),
+      ),
     );
-    const arb = fc.record({ r: routeArb(reads), q: fc.array(queryPair, { maxLength: 5 }), hostile: fc.option(hostileValue, { freq: 3 }), headers: junkHeaders, token: fc.constantFrom("admin", "A", "B") });
+    const arb = fc.record({
+      r: routeArb(reads),
+      q: fc.array(queryPair, { maxLength: 5 }),
+      hostile: fc.option(hostileValue, { freq: 3 }),
+      headers: junkHeaders,
+      token: fc.constantFrom("admin", "A", "B"),
+    });
     await property(arb, runs(1000), async ({ r, q, hostile, headers, token }) => {
       const names = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);
       const params = validParams(r);
@@ -395,17 +472,51 @@ describe("fuzzed framing: what Node's client would not send", () => {
     };
     const cases: { name: string; bytes: Buffer | string; expect: (st: number, text: string) => void }[] = [
       { name: "raw NUL in the path", bytes: head("GET", `/api/v1/containers/c\0${MARK}`) + "\r\n", expect: (st) => expect(st).toBe(400) },
-      { name: "raw UTF-8 in the path", bytes: Buffer.concat([Buffer.from(`GET /api/v1/containers/${MARK}`), Buffer.from("é😀", "utf8"), Buffer.from(` HTTP/1.1\r\nHost: x\r\n${auth}Connection: close\r\n\r\n`)]), expect: (st) => expect(st).toBeLessThan(500) },
+      {
+        name: "raw UTF-8 in the path",
+        bytes: Buffer.concat([Buffer.from(`GET /api/v1/containers/${MARK}`), Buffer.from("é😀", "utf8"), Buffer.from(` HTTP/1.1\r\nHost: x\r\n${auth}Connection: close\r\n\r\n`)]),
+        expect: (st) => expect(st).toBeLessThan(500),
+      },
       { name: "raw space in the path", bytes: head("DELETE", `/api/v1/containers/${fx.cA} x`) + "\r\n", expect: (st) => expect(st).toBe(400) },
       { name: "absolute-form URL to another host", bytes: head("DELETE", `http://evil.example/api/v1/containers/${fx.cA}${MARK}`) + "\r\n", expect: (st) => expect(st).toBeLessThan(500) },
-      { name: "two Content-Length headers", bytes: head("POST", create, `Content-Type: application/json\r\nContent-Length: ${valid.length}\r\nContent-Length: 2\r\n`) + "\r\n" + valid, expect: (st) => expect(st).toBe(400) },
-      { name: "Content-Length and Transfer-Encoding (smuggling shape)", bytes: head("POST", create, `Content-Type: application/json\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n`) + `\r\n0\r\n\r\nPOST ${create} HTTP/1.1\r\n\r\n`, expect: (st) => expect(st).toBe(400) },
-      { name: "obs-fold header", bytes: head("POST", create, `Content-Type: application/json\r\nX-Fuzz: a\r\n  folded ${MARK}\r\nContent-Length: 1\r\n`) + "\r\n{", expect: (st) => expect(st).toBeLessThan(500) },
-      { name: "header block over 16 KiB", bytes: head("POST", create, `X-Fuzz: ${"h".repeat(20_000)}\r\nContent-Type: application/json\r\nContent-Length: ${valid.length}\r\n`) + "\r\n" + valid, expect: (st) => expect(st).toBe(431) },
+      {
+        name: "two Content-Length headers",
+        bytes: head("POST", create, `Content-Type: application/json\r\nContent-Length: ${valid.length}\r\nContent-Length: 2\r\n`) + "\r\n" + valid,
+        expect: (st) => expect(st).toBe(400),
+      },
+      {
+        name: "Content-Length and Transfer-Encoding (smuggling shape)",
+        bytes: head("POST", create, `Content-Type: application/json\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n`) + `\r\n0\r\n\r\nPOST ${create} HTTP/1.1\r\n\r\n`,
+        expect: (st) => expect(st).toBe(400),
+      },
+      {
+        name: "obs-fold header",
+        bytes: head("POST", create, `Content-Type: application/json\r\nX-Fuzz: a\r\n  folded ${MARK}\r\nContent-Length: 1\r\n`) + "\r\n{",
+        expect: (st) => expect(st).toBeLessThan(500),
+      },
+      {
+        name: "header block over 16 KiB",
+        bytes: head("POST", create, `X-Fuzz: ${"h".repeat(20_000)}\r\nContent-Type: application/json\r\nContent-Length: ${valid.length}\r\n`) + "\r\n" + valid,
+        expect: (st) => expect(st).toBe(431),
+      },
       { name: "Content-Length over the body limit", bytes: head("POST", create, `Content-Type: application/json\r\nContent-Length: ${3 * 1024 * 1024}\r\n`) + "\r\n{", expect: tooLarge },
-      { name: "chunked body over the body limit", bytes: head("POST", create, "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n") + `\r\n${(3 * 1024 * 1024).toString(16)}\r\n{"template":"${"x".repeat(3 * 1024 * 1024 - 15)}"}\r\n0\r\n\r\n`, expect: tooLarge },
-      { name: "a body shorter than its Content-Length, then close", bytes: head("POST", create, `Content-Type: application/json\r\nContent-Length: ${valid.length + 10}\r\n`) + "\r\n" + valid, expect: (st) => expect(st).toBeLessThan(500) },
-      { name: "method override headers do not turn a GET into a DELETE", bytes: head("GET", `/api/v1/containers/${fx.cA}`, "X-HTTP-Method-Override: DELETE\r\nX-Method-Override: DELETE\r\n") + "\r\n", expect: (st) => expect(st).toBe(200) },
+      {
+        name: "chunked body over the body limit",
+        bytes:
+          head("POST", create, "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n") +
+          `\r\n${(3 * 1024 * 1024).toString(16)}\r\n{"template":"${"x".repeat(3 * 1024 * 1024 - 15)}"}\r\n0\r\n\r\n`,
+        expect: tooLarge,
+      },
+      {
+        name: "a body shorter than its Content-Length, then close",
+        bytes: head("POST", create, `Content-Type: application/json\r\nContent-Length: ${valid.length + 10}\r\n`) + "\r\n" + valid,
+        expect: (st) => expect(st).toBeLessThan(500),
+      },
+      {
+        name: "method override headers do not turn a GET into a DELETE",
+        bytes: head("GET", `/api/v1/containers/${fx.cA}`, "X-HTTP-Method-Override: DELETE\r\nX-Method-Override: DELETE\r\n") + "\r\n",
+        expect: (st) => expect(st).toBe(200),
+      },
       { name: "unknown method", bytes: head("PROPFIND", `/api/v1/containers/${fx.cA}`) + "\r\n", expect: (st) => expect(st).toBeLessThan(500) },
     ];
     for (const c of cases) {
@@ -425,7 +536,17 @@ describe("fuzzed framing: what Node's client would not send", () => {
   it("exec-script paths with traversal never run a file outside scripts/", async () => {
     batch = [];
     const before = await fingerprint(s);
-    const paths = ["/exec/..%2Fpackage", "/exec/%2e%2e/server/core/auth", "/exec/..%252f..%252fserver%252fhost%252fmain", "/exec/signup%00.ts", "/exec/.%2e/.%2e/bin/hoody", "/exec/signup/..%2F..%2Fserver%2Fhost%2Fmain", `/exec/${MARK}%3B%20id`, "/exec/_private", "/exec/.hidden"];
+    const paths = [
+      "/exec/..%2Fpackage",
+      "/exec/%2e%2e/server/core/auth",
+      "/exec/..%252f..%252fserver%252fhost%252fmain",
+      "/exec/signup%00.ts",
+      "/exec/.%2e/.%2e/bin/hoody",
+      "/exec/signup/..%2F..%2Fserver%2Fhost%2Fmain",
+      `/exec/${MARK}%3B%20id`,
+      "/exec/_private",
+      "/exec/.hidden",
+    ];
     for (const p of paths) {
       const a = await send(s.port, "POST", p, { "content-type": "application/json" }, "{}");
       expect(a.status, `${p} → ${a.status} ${a.text.slice(0, 200)}`).toBe(404);
@@ -454,7 +575,10 @@ describe("fuzzed framing: what Node's client would not send", () => {
       expectRefused(a, method, p, raw, /^(INVALID_ENV_KEY|VALIDATION_ERROR)$/);
     }
     // The dashboard's tRPC refuses them the same way (superjson and zod would drop the key silently).
-    for (const input of [{ id: fx.cA, environment_vars: { ["__proto__"]: "x" } }, { id: fx.cA, environment_vars: { PLAN: "x" }, ["__proto__"]: { polluted: "yes" } }]) {
+    for (const input of [
+      { id: fx.cA, environment_vars: { ["__proto__"]: "x" } },
+      { id: fx.cA, environment_vars: { PLAN: "x" }, ["__proto__"]: { polluted: "yes" } },
+    ]) {
       // A computed ["__proto__"] key is an own property, so JSON.stringify writes it.
       const raw = `{"json":${JSON.stringify(input)}}`;
       const a = await send(s.port, "POST", "/api/trpc/containers.update", { cookie, "content-type": "application/json", [SAME_ORIGIN_HEADER]: SAME_ORIGIN_VALUE }, raw);

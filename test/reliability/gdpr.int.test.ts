@@ -71,7 +71,11 @@ async function eraseAndSearch(claimed: boolean): Promise<void> {
   expect(await filesContaining(s.host.dir, needles)).toEqual([]);
   expect(await filesContaining(s.host.dir, [t.id, t.engine_name, `subject-${stamp}`]).then((f) => f.filter((p) => !p.endsWith("hoody.db") && !p.endsWith("hoody.db-wal")))).toEqual([]);
   // The services' own output: web, router, host daemon.
-  for (const [name, log] of [["web", s.webLog], ["router", s.routerLog], ["hostd", s.host.daemonLog]] as const) {
+  for (const [name, log] of [
+    ["web", s.webLog],
+    ["router", s.routerLog],
+    ["hostd", s.host.daemonLog],
+  ] as const) {
     for (const n of needles) expect(log.includes(n), `${name} log holds ${n}`).toBe(false);
   }
   // The database keeps the receipt and nothing else naming the tenant; the other tenant is untouched.
@@ -116,7 +120,10 @@ describe("GDPR delete after dedup", () => {
     // The same 8 MiB in both (one seeded generator), and a file of its own each: its marker between
     // random bytes, so compression cannot hide it from the byte search.
     const same = `/bin/busybox awk 'BEGIN { srand(1515); for (i = 0; i < 1048576; i++) printf "%08x", int(rand() * 4294967296) }' > /root/shared.bin`;
-    for (const [t, marker] of [[gone, markers.gone], [kept, markers.kept]] as const) {
+    for (const [t, marker] of [
+      [gone, markers.gone],
+      [kept, markers.kept],
+    ] as const) {
       await sh(t.id, `${same} && { head -c 65536 /dev/urandom; for i in $(seq 1 64); do echo ${marker}; done; head -c 65536 /dev/urandom; } > /root/own.bin && sync`);
     }
     const sum = (id: string) => sh(id, "/bin/busybox sha256sum /root/shared.bin").then((o) => o.split(" ")[0]);
@@ -125,10 +132,14 @@ describe("GDPR delete after dedup", () => {
 
     const run = await s.api("POST", "/dedup", { deadline_s: 600 });
     expect(run.status).toBe(202);
-    await waitFor(async () => {
-      const st = (await s.api("GET", "/dedup")).body.data;
-      return st.running === null && st.runs.find((r: any) => r.id === run.body.data.run.id)?.state === "completed";
-    }, 180_000, 250);
+    await waitFor(
+      async () => {
+        const st = (await s.api("GET", "/dedup")).body.data;
+        return st.running === null && st.runs.find((r: any) => r.id === run.body.data.run.id)?.state === "completed";
+      },
+      180_000,
+      250,
+    );
     // The dedup shared the file: neither container holds it alone. (btrfs counts bytes on disk: zstd
     // stores the 8 MiB of hex in about 4.7 MiB; each tenant's own file is 128 KiB of random bytes.)
     const acc = (await s.api("GET", "/dedup")).body.data.accounting;

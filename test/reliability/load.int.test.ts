@@ -70,7 +70,12 @@ describe("200 concurrent creates", () => {
     const count = (o: Outcome[], st: number) => o.filter((x) => x.status === st).length;
     console.log(
       `[load] burst of ${CLIENTS}: ${count(first, 201)} × 201, ${count(first, 429)} × 429, ${count(first, 503)} × 503, ` +
-        `other ${first.filter((x) => ![201, 429, 503].includes(x.status)).map((x) => `${x.status}:${x.code}`).join(",") || "none"}; ` +
+        `other ${
+          first
+            .filter((x) => ![201, 429, 503].includes(x.status))
+            .map((x) => `${x.status}:${x.code}`)
+            .join(",") || "none"
+        }; ` +
         `${Math.round(burstMs)} ms; slowest answer ${Math.round(Math.max(...first.map((x) => x.ms)))} ms`,
     );
     for (const o of first) {

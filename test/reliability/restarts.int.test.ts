@@ -10,7 +10,6 @@ import { TestHost, freePort, httpGet, waitFor } from "../../testkit/host-harness
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
-
 /** Each tenant's init pid per lxc-info (0 when stopped; LXC knows it by its engine name): a restarted tenant gets a new one. */
 async function initPids(h: TestHost, tenants: { id: string; engine_name: string }[]): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
@@ -86,7 +85,13 @@ describe("npm run up, run again", () => {
   beforeAll(async () => {
     h = await TestHost.prepare();
     // The test build npm test made, so up finds a current dashboard build instead of making .next.
-    env = { ...(process.env as Record<string, string>), ...h.env, HOODY_PORT: String(await freePort()), HOODY_ROUTER_PORT: String(await freePort()), HOODY_NEXT_DIST: process.env.HOODY_NEXT_DIST ?? ".next-test" };
+    env = {
+      ...(process.env as Record<string, string>),
+      ...h.env,
+      HOODY_PORT: String(await freePort()),
+      HOODY_ROUTER_PORT: String(await freePort()),
+      HOODY_NEXT_DIST: process.env.HOODY_NEXT_DIST ?? ".next-test",
+    };
   });
   afterAll(async () => {
     if (env) await upScript("hoody-down.ts");
@@ -99,11 +104,28 @@ describe("npm run up, run again", () => {
     expect(first.all).toContain("Hoody is up.");
     const token = (await fs.readFile(path.join(h.dir, "admin-token"), "utf8")).trim();
     const api = (method: string, p: string, body?: unknown) =>
-      fetch(`http://127.0.0.1:${env.HOODY_PORT}/api/v1${p}`, { method, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) }).then((r) => r.json() as Promise<any>);
+      fetch(`http://127.0.0.1:${env.HOODY_PORT}/api/v1${p}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      }).then((r) => r.json() as Promise<any>);
     const project = (await api("POST", "/projects", { alias: "up-again" })).data.id;
     const made: { id: string; engine_name: string; ip: string }[] = [];
     for (const template of ["mini", "starter"]) made.push((await api("POST", `/projects/${project}/containers`, { template })).data);
-    await waitFor(async () => (await Promise.all(made.map((c) => httpGet(`http://${c.ip}:8080/`).then((r) => r.status === 200, () => false)))).every(Boolean), 30_000);
+    await waitFor(
+      async () =>
+        (
+          await Promise.all(
+            made.map((c) =>
+              httpGet(`http://${c.ip}:8080/`).then(
+                (r) => r.status === 200,
+                () => false,
+              ),
+            ),
+          )
+        ).every(Boolean),
+      30_000,
+    );
     const before = await initPids(h, made);
     const servicePids = async () => Object.fromEntries(await Promise.all(["hostd", "web", "router"].map(async (n) => [n, await fs.readFile(path.join(h.dir, "run", `${n}.pid`), "utf8")])));
     const servicesBefore = await servicePids();

@@ -58,7 +58,10 @@ export function DedupCard() {
             )}
           </p>
           {a && a.orphan_qgroup_bytes > 0 && (
-            <p className="mt-1 text-xs text-neutral-500">{bytes(a.orphan_qgroup_bytes)} stay charged to quota groups of deleted subvolumes (erased tenants, filesystems a restore replaced, template builds) while others still share those extents.</p>
+            <p className="mt-1 text-xs text-neutral-500">
+              {bytes(a.orphan_qgroup_bytes)} stay charged to quota groups of deleted subvolumes (erased tenants, filesystems a restore replaced, template builds) while others still share those
+              extents.
+            </p>
           )}
         </>
       )}
@@ -74,8 +77,8 @@ export function DedupTable() {
   return (
     <Card title="Tenant bytes after sharing">
       <p className="mb-2 text-xs text-neutral-500">
-        Measured <When at={a.measured_at} /> with btrfs filesystem du. A quota group counts the extents its tenant wrote first, also once others share them;
-        &ldquo;erase frees&rdquo; is what only the tenant&apos;s live files reference (extents it shares only with its own snapshots come on top).
+        Measured <When at={a.measured_at} /> with btrfs filesystem du. A quota group counts the extents its tenant wrote first, also once others share them; &ldquo;erase frees&rdquo; is what only the
+        tenant&apos;s live files reference (extents it shares only with its own snapshots come on top).
       </p>
       <Table>
         <HeadRow cols={["Tenant", "Quota group counts", "References", "Shared", "Erase frees at least"]} />

@@ -152,7 +152,14 @@ function ReceiptsSection() {
       </h2>
       <p className="text-sm text-neutral-600">Written when a tenant is deleted: what was erased from the host and the database. The newest 500 are listed.</p>
       <Card bodyClassName="">
-        <QueryTable query={q} loading="Loading receipts…" isEmpty={(d) => d.length === 0} empty="No tenants have been erased yet." cols={["Receipt", "Erased", "Tenant", "Project", "Requested by"]} action="Download">
+        <QueryTable
+          query={q}
+          loading="Loading receipts…"
+          isEmpty={(d) => d.length === 0}
+          empty="No tenants have been erased yet."
+          cols={["Receipt", "Erased", "Tenant", "Project", "Requested by"]}
+          action="Download"
+        >
           {(receipts) =>
             receipts.map((r) => (
               <tr key={r.receipt_id}>
@@ -171,7 +178,8 @@ function ReceiptsSection() {
                   </Button>
                 </td>
               </tr>
-            ))}
+            ))
+          }
         </QueryTable>
       </Card>
     </section>

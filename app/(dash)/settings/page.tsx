@@ -59,10 +59,28 @@ export default function SettingsPage() {
           <Input type="password" autoComplete="current-password" required value={current} onChange={(e) => setCurrent(e.target.value)} disabled={change.isPending} />
         </Field>
         <Field label="New password" hint={`At least ${PASSWORD_MIN_LENGTH} characters.`} className="sm:col-span-2">
-          <Input type="password" autoComplete="new-password" required minLength={PASSWORD_MIN_LENGTH} maxLength={200} value={next} onChange={(e) => setNext(e.target.value)} disabled={change.isPending} />
+          <Input
+            type="password"
+            autoComplete="new-password"
+            required
+            minLength={PASSWORD_MIN_LENGTH}
+            maxLength={200}
+            value={next}
+            onChange={(e) => setNext(e.target.value)}
+            disabled={change.isPending}
+          />
         </Field>
         <Field label="Repeat password" className="sm:col-span-2">
-          <Input type="password" autoComplete="new-password" required minLength={PASSWORD_MIN_LENGTH} maxLength={200} value={repeat} onChange={(e) => setRepeat(e.target.value)} disabled={change.isPending} />
+          <Input
+            type="password"
+            autoComplete="new-password"
+            required
+            minLength={PASSWORD_MIN_LENGTH}
+            maxLength={200}
+            value={repeat}
+            onChange={(e) => setRepeat(e.target.value)}
+            disabled={change.isPending}
+          />
         </Field>
       </FormCard>
     </div>

@@ -130,7 +130,13 @@ export default function TemplatesPage() {
       <h1 className="text-xl font-semibold">Templates</h1>
 
       <Card title="All templates" bodyClassName="">
-        <QueryTable query={q} loading="Loading templates…" isEmpty={(d) => d.length === 0} empty="No templates yet. Build one from a recipe below." cols={["Name", "Recipe", { label: "Size", right: true }, { label: "Tenants", right: true }, { label: "App port", right: true }, "Shared paths", "KSM", "Idle timeout", "Created"]}>
+        <QueryTable
+          query={q}
+          loading="Loading templates…"
+          isEmpty={(d) => d.length === 0}
+          empty="No templates yet. Build one from a recipe below."
+          cols={["Name", "Recipe", { label: "Size", right: true }, { label: "Tenants", right: true }, { label: "App port", right: true }, "Shared paths", "KSM", "Idle timeout", "Created"]}
+        >
           {(templates) =>
             templates.map((t) => (
               <tr key={t.name}>
@@ -150,7 +156,8 @@ export default function TemplatesPage() {
                   <When at={t.created_at} />
                 </td>
               </tr>
-            ))}
+            ))
+          }
         </QueryTable>
       </Card>
 

@@ -40,7 +40,13 @@ export function WarmPoolCard() {
   const q = api.templates.pools.useQuery(undefined, { refetchInterval: 5_000 });
   return (
     <Card title="Warm pool" bodyClassName="">
-      <QueryTable query={q} loading="Loading warm pools…" isEmpty={(d) => d.length === 0} empty="No templates." cols={["Template", "Size", { label: "Ready", right: true }, { label: "Being made", right: true }, { label: "Memory", right: true }]}>
+      <QueryTable
+        query={q}
+        loading="Loading warm pools…"
+        isEmpty={(d) => d.length === 0}
+        empty="No templates."
+        cols={["Template", "Size", { label: "Ready", right: true }, { label: "Being made", right: true }, { label: "Memory", right: true }]}
+      >
         {(pools) =>
           pools.map((p) => (
             <tr key={p.template}>
@@ -55,7 +61,8 @@ export function WarmPoolCard() {
               <td className={`${td} text-right tabular-nums`}>{p.preparing}</td>
               <td className={`${td} text-right tabular-nums`}>{bytes(p.memory_bytes)}</td>
             </tr>
-          ))}
+          ))
+        }
       </QueryTable>
     </Card>
   );

@@ -108,9 +108,7 @@ function Tenants() {
       <div className="flex flex-wrap items-end justify-between gap-3">
         <div>
           <h1 className="text-xl font-semibold tracking-tight">Tenants</h1>
-          <p className="text-sm text-neutral-500">
-            One isolated tenant per customer.{pg ? ` ${pg.total.toLocaleString()} ${filtered ? "matching" : "in total"}.` : ""}
-          </p>
+          <p className="text-sm text-neutral-500">One isolated tenant per customer.{pg ? ` ${pg.total.toLocaleString()} ${filtered ? "matching" : "in total"}.` : ""}</p>
         </div>
         <Link href="/tenants/new" className={btn.primary}>
           New tenant
@@ -123,7 +121,12 @@ function Tenants() {
             <Input type="search" placeholder="e.g. acme" value={searchInput} maxLength={100} onChange={(e) => setSearchInput(e.target.value)} />
           </Field>
           <Field label="Project">
-            <Select value={projectId} onChange={(e) => setParams({ project: e.target.value })} empty="All projects" options={(projects.data?.projects ?? []).map((p) => ({ value: p.id, label: p.alias }))} />
+            <Select
+              value={projectId}
+              onChange={(e) => setParams({ project: e.target.value })}
+              empty="All projects"
+              options={(projects.data?.projects ?? []).map((p) => ({ value: p.id, label: p.alias }))}
+            />
           </Field>
           <Field label="Status">
             <Select value={status} onChange={(e) => setParams({ status: e.target.value })} empty="Any status" options={STATUSES} />
@@ -175,87 +178,81 @@ function Tenants() {
                 { label: "Created", sort: sort("created_at") },
               ]}
             />
-              <tbody className="divide-y divide-neutral-100">
-                {rows.length === 0 ? (
-                  <tr>
-                    <td colSpan={10} className="px-3 py-8 text-center text-sm text-neutral-500">
-                      {filtered ? "No tenants match these filters." : "No tenants on this page."}{" "}
-                      <button
-                        type="button"
-                        className="text-blue-700 underline"
-                        onClick={() => {
-                          setSearchInput("");
-                          window.history.replaceState(null, "", filtered ? pathname : `${pathname}?${new URLSearchParams({ ...Object.fromEntries(params), page: "1" }).toString()}`);
-                        }}
-                      >
-                        {filtered ? "Clear filters" : "Go to the first page"}
-                      </button>
-                    </td>
-                  </tr>
-                ) : (
-                  rows.map((c) => {
-                    const busy = pendingId === c.id;
-                    return (
-                      <tr key={c.id} className="group hover:bg-neutral-50" data-testid="tenant-row" data-id={c.id}>
-                        <td className="px-2 py-2 align-middle">
-                          {/* The color the API stores (Hoody's clients set it): a dot, decoration only. */}
-                          <span aria-hidden="true" className="mr-1.5 inline-block h-2 w-2 rounded-full align-middle" style={{ backgroundColor: c.color }} />
-                          <Link href={`/tenants/${c.id}`} className="font-medium text-neutral-900 hover:underline focus-visible:outline focus-visible:outline-2 focus-visible:outline-blue-600">
-                            {c.name}
+            <tbody className="divide-y divide-neutral-100">
+              {rows.length === 0 ? (
+                <tr>
+                  <td colSpan={10} className="px-3 py-8 text-center text-sm text-neutral-500">
+                    {filtered ? "No tenants match these filters." : "No tenants on this page."}{" "}
+                    <button
+                      type="button"
+                      className="text-blue-700 underline"
+                      onClick={() => {
+                        setSearchInput("");
+                        window.history.replaceState(null, "", filtered ? pathname : `${pathname}?${new URLSearchParams({ ...Object.fromEntries(params), page: "1" }).toString()}`);
+                      }}
+                    >
+                      {filtered ? "Clear filters" : "Go to the first page"}
+                    </button>
+                  </td>
+                </tr>
+              ) : (
+                rows.map((c) => {
+                  const busy = pendingId === c.id;
+                  return (
+                    <tr key={c.id} className="group hover:bg-neutral-50" data-testid="tenant-row" data-id={c.id}>
+                      <td className="px-2 py-2 align-middle">
+                        {/* The color the API stores (Hoody's clients set it): a dot, decoration only. */}
+                        <span aria-hidden="true" className="mr-1.5 inline-block h-2 w-2 rounded-full align-middle" style={{ backgroundColor: c.color }} />
+                        <Link href={`/tenants/${c.id}`} className="font-medium text-neutral-900 hover:underline focus-visible:outline focus-visible:outline-2 focus-visible:outline-blue-600">
+                          {c.name}
+                        </Link>
+                        {/* The whole URL, wrapping where it must: never cut off. */}
+                        <a href={c.url} target="_blank" rel="noreferrer" className="block break-all text-xs text-blue-700 hover:underline" data-testid="tenant-url-cell">
+                          {c.url.replace(/^https?:\/\//, "").replace(/\/$/, "")}
+                          <span className="sr-only"> (opens in a new tab)</span>
+                        </a>
+                      </td>
+                      <td className={`${tdCls} text-neutral-600`}>
+                        {alias.get(c.project_id) ?? <span className="font-mono text-xs">{c.project_id}</span>}
+                        <span className="block text-xs text-neutral-500">{c.template}</span>
+                      </td>
+                      <td className={tdCls}>
+                        <StatusBadge status={c.status} suspended={c.suspended} />
+                      </td>
+                      <td className={`${tdCls} text-right tabular-nums`}>{bytes(c.stats?.delta_disk_bytes)}</td>
+                      <td className={`${tdCls} text-right tabular-nums`}>{bytes(c.stats?.ksm_saved_bytes)}</td>
+                      <td className={`${tdCls} text-right tabular-nums`}>{bytes(c.stats?.memory_bytes)}</td>
+                      <td className={`${tdCls} text-right tabular-nums`}>{cpuSeconds(c.stats?.cpu_usage_ns)}</td>
+                      <td className={`${tdCls} text-neutral-600`}>
+                        <When at={c.last_request_at} />
+                      </td>
+                      <td className={`${tdCls} text-neutral-600`}>
+                        <When at={c.created_at} />
+                      </td>
+                      <td className={`${tdCls} ${pinned} bg-white text-right group-hover:bg-neutral-50`}>
+                        <div className="flex justify-end gap-0.5">
+                          <Link href={`/tenants/${c.id}`} className={btn.small} aria-label={`Open ${c.name}`}>
+                            Open
                           </Link>
-                          {/* The whole URL, wrapping where it must: never cut off. */}
-                          <a href={c.url} target="_blank" rel="noreferrer" className="block break-all text-xs text-blue-700 hover:underline" data-testid="tenant-url-cell">
-                            {c.url.replace(/^https?:\/\//, "").replace(/\/$/, "")}
-                            <span className="sr-only"> (opens in a new tab)</span>
-                          </a>
-                        </td>
-                        <td className={`${tdCls} text-neutral-600`}>
-                          {alias.get(c.project_id) ?? <span className="font-mono text-xs">{c.project_id}</span>}
-                          <span className="block text-xs text-neutral-500">{c.template}</span>
-                        </td>
-                        <td className={tdCls}>
-                          <StatusBadge status={c.status} suspended={c.suspended} />
-                        </td>
-                        <td className={`${tdCls} text-right tabular-nums`}>{bytes(c.stats?.delta_disk_bytes)}</td>
-                        <td className={`${tdCls} text-right tabular-nums`}>{bytes(c.stats?.ksm_saved_bytes)}</td>
-                        <td className={`${tdCls} text-right tabular-nums`}>{bytes(c.stats?.memory_bytes)}</td>
-                        <td className={`${tdCls} text-right tabular-nums`}>{cpuSeconds(c.stats?.cpu_usage_ns)}</td>
-                        <td className={`${tdCls} text-neutral-600`}>
-                          <When at={c.last_request_at} />
-                        </td>
-                        <td className={`${tdCls} text-neutral-600`}>
-                          <When at={c.created_at} />
-                        </td>
-                        <td className={`${tdCls} ${pinned} bg-white text-right group-hover:bg-neutral-50`}>
-                          <div className="flex justify-end gap-0.5">
-                            <Link href={`/tenants/${c.id}`} className={btn.small} aria-label={`Open ${c.name}`}>
-                              Open
-                            </Link>
-                            {c.status === "running" || c.status === "paused" ? (
-                              <button type="button" disabled={busy} className={btn.small} aria-label={`Stop ${c.name}`} onClick={() => op.mutate({ id: c.id, op: "stop" })}>
-                                {busy ? "Stopping…" : "Stop"}
-                              </button>
-                            ) : (
-                              <button
-                                type="button"
-                                disabled={busy || c.status !== "stopped"}
-                                className={btn.small}
-                                aria-label={`Start ${c.name}`}
-                                onClick={() => op.mutate({ id: c.id, op: "start" })}
-                              >
-                                {busy ? "Starting…" : "Start"}
-                              </button>
-                            )}
-                            <Link href={`/tenants/${c.id}?erase=1`} className={btn.smallDanger} aria-label={`Delete ${c.name}`}>
-                              Delete
-                            </Link>
-                          </div>
-                        </td>
-                      </tr>
-                    );
-                  })
-                )}
-              </tbody>
+                          {c.status === "running" || c.status === "paused" ? (
+                            <button type="button" disabled={busy} className={btn.small} aria-label={`Stop ${c.name}`} onClick={() => op.mutate({ id: c.id, op: "stop" })}>
+                              {busy ? "Stopping…" : "Stop"}
+                            </button>
+                          ) : (
+                            <button type="button" disabled={busy || c.status !== "stopped"} className={btn.small} aria-label={`Start ${c.name}`} onClick={() => op.mutate({ id: c.id, op: "start" })}>
+                              {busy ? "Starting…" : "Start"}
+                            </button>
+                          )}
+                          <Link href={`/tenants/${c.id}?erase=1`} className={btn.smallDanger} aria-label={`Delete ${c.name}`}>
+                            Delete
+                          </Link>
+                        </div>
+                      </td>
+                    </tr>
+                  );
+                })
+              )}
+            </tbody>
           </Table>
           {pg && (
             <Pager

@@ -85,14 +85,27 @@ function TokensSection({ projects }: { projects: { id: string; alias: string }[]
           <Input value={name} onChange={(e) => setName(e.target.value)} maxLength={100} required autoComplete="off" disabled={create.isPending} />
         </Field>
         <Field label="Scope">
-          <Select value={scope} onChange={(e) => setScope(e.target.value)} disabled={create.isPending} empty="admin (every project)" options={projects.map((p) => ({ value: p.id, label: `project ${p.alias} (${p.id})` }))} />
+          <Select
+            value={scope}
+            onChange={(e) => setScope(e.target.value)}
+            disabled={create.isPending}
+            empty="admin (every project)"
+            options={projects.map((p) => ({ value: p.id, label: `project ${p.alias} (${p.id})` }))}
+          />
         </Field>
       </FormCard>
 
       {created && <SecretBox name={created.name} secret={created.token} onDone={() => setCreated(null)} />}
 
       <Card title="Tokens" bodyClassName="">
-        <QueryTable query={tokens} loading="Loading tokens…" isEmpty={(d) => d.length === 0} empty="No tokens yet." cols={["Name", "Prefix", "Project", "Created", "Last used", "Revoked"]} action="Actions">
+        <QueryTable
+          query={tokens}
+          loading="Loading tokens…"
+          isEmpty={(d) => d.length === 0}
+          empty="No tokens yet."
+          cols={["Name", "Prefix", "Project", "Created", "Last used", "Revoked"]}
+          action="Actions"
+        >
           {(list) =>
             list.map((k) => (
               <tr key={k.id} className={k.revoked_at ? "text-neutral-400" : ""}>
@@ -142,7 +155,8 @@ function TokensSection({ projects }: { projects: { id: string; alias: string }[]
                   )}
                 </td>
               </tr>
-            ))}
+            ))
+          }
         </QueryTable>
         <ErrorText error={revoke.error} className="border-t border-neutral-200 px-4 py-3 text-sm" />
       </Card>
@@ -177,7 +191,13 @@ function ProjectsSection() {
         Projects
       </h2>
       <Card bodyClassName="">
-        <QueryTable query={query} loading="Loading projects…" isEmpty={(d) => d.projects.length === 0} empty="No projects yet." cols={["Alias", "ID", { label: "Tenants", right: true }, { label: "Max tenants", right: true }]}>
+        <QueryTable
+          query={query}
+          loading="Loading projects…"
+          isEmpty={(d) => d.projects.length === 0}
+          empty="No projects yet."
+          cols={["Alias", "ID", { label: "Tenants", right: true }, { label: "Max tenants", right: true }]}
+        >
           {(data) =>
             data.projects.map((p) => (
               <tr key={p.id}>
@@ -188,7 +208,8 @@ function ProjectsSection() {
                 <td className={`${td} text-right tabular-nums`}>{p.container_count}</td>
                 <td className={`${td} text-right tabular-nums`}>{p.max_containers ?? <span className="text-neutral-400">no limit</span>}</td>
               </tr>
-            ))}
+            ))
+          }
         </QueryTable>
       </Card>
 
@@ -199,7 +220,13 @@ function ProjectsSection() {
         pending={create.isPending}
         disabled={!alias.trim()}
         error={create.error}
-        status={create.isSuccess ? <span className="text-green-700">Created project {create.data.alias} ({create.data.id}).</span> : null}
+        status={
+          create.isSuccess ? (
+            <span className="text-green-700">
+              Created project {create.data.alias} ({create.data.id}).
+            </span>
+          ) : null
+        }
       >
         <Field label="Alias">
           <Input value={alias} onChange={(e) => setAlias(e.target.value)} maxLength={100} required autoComplete="off" disabled={create.isPending} />

@@ -2,7 +2,21 @@
 import { type ReactNode, useId } from "react";
 
 /** A titled section: the heading names the region; actions sit on the right of the title bar. */
-export function Card({ title, actions, children, className = "", bodyClassName = "p-4", id }: { title?: ReactNode; actions?: ReactNode; children: ReactNode; className?: string; bodyClassName?: string; id?: string }) {
+export function Card({
+  title,
+  actions,
+  children,
+  className = "",
+  bodyClassName = "p-4",
+  id,
+}: {
+  title?: ReactNode;
+  actions?: ReactNode;
+  children: ReactNode;
+  className?: string;
+  bodyClassName?: string;
+  id?: string;
+}) {
   const hid = useId();
   return (
     <section aria-labelledby={title ? hid : undefined} id={id} className={`min-w-0 rounded-lg border border-neutral-200 bg-white shadow-sm ${className}`}>

@@ -6,7 +6,19 @@ import { Button } from "./button";
 const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
 
 /** A modal dialog: role="dialog", aria-modal, labelled by its heading; Escape and the backdrop close it; Tab stays inside. */
-export function Dialog({ open, title, onClose, children, initialFocus }: { open: boolean; title: string; onClose: () => void; children: ReactNode; initialFocus?: React.RefObject<HTMLElement | null> }) {
+export function Dialog({
+  open,
+  title,
+  onClose,
+  children,
+  initialFocus,
+}: {
+  open: boolean;
+  title: string;
+  onClose: () => void;
+  children: ReactNode;
+  initialFocus?: React.RefObject<HTMLElement | null>;
+}) {
   const ref = useRef<HTMLDivElement>(null);
   const hid = useId();
   const closeRef = useRef(onClose);
@@ -67,7 +79,25 @@ export function Dialog({ open, title, onClose, children, initialFocus }: { open:
 }
 
 /** A Dialog asking to confirm one action: the text, the action's error, Cancel and the confirm button (busy while it runs). */
-export function ConfirmDialog({ open, title, onClose, onConfirm, busy, error, confirmLabel, children }: { open: boolean; title: string; onClose: () => void; onConfirm: () => void; busy: boolean; error: unknown; confirmLabel: string; children: ReactNode }) {
+export function ConfirmDialog({
+  open,
+  title,
+  onClose,
+  onConfirm,
+  busy,
+  error,
+  confirmLabel,
+  children,
+}: {
+  open: boolean;
+  title: string;
+  onClose: () => void;
+  onConfirm: () => void;
+  busy: boolean;
+  error: unknown;
+  confirmLabel: string;
+  children: ReactNode;
+}) {
   return (
     <Dialog open={open} title={title} onClose={() => !busy && onClose()}>
       <form

@@ -5,7 +5,31 @@ import { ErrorText } from "./alert";
 import { Button } from "./button";
 import { Card } from "./card";
 
-export function FormCard({ title, intro, onSubmit, submit, pending, disabled, status, error, className, noValidate, children }: { title: string; intro?: ReactNode; onSubmit: (e: FormEvent) => void; submit: string; pending: boolean; disabled?: boolean; status?: ReactNode; error?: unknown; className?: string; noValidate?: boolean; children: ReactNode }) {
+export function FormCard({
+  title,
+  intro,
+  onSubmit,
+  submit,
+  pending,
+  disabled,
+  status,
+  error,
+  className,
+  noValidate,
+  children,
+}: {
+  title: string;
+  intro?: ReactNode;
+  onSubmit: (e: FormEvent) => void;
+  submit: string;
+  pending: boolean;
+  disabled?: boolean;
+  status?: ReactNode;
+  error?: unknown;
+  className?: string;
+  noValidate?: boolean;
+  children: ReactNode;
+}) {
   return (
     <Card title={title} className={className}>
       <form onSubmit={onSubmit} aria-label={title} noValidate={noValidate} className="space-y-3">

@@ -19,7 +19,22 @@ export function Loaded<T>({ query, loading, empty, isEmpty, children }: { query:
 }
 
 /** A query's rows as a table (head from `cols`), or its loading, error or empty line. */
-export function QueryTable<T>({ cols, action, caption, children, ...loaded }: { query: QueryLike<T>; loading: string; empty: ReactNode; isEmpty: (data: T) => boolean; cols: Col[]; action?: string; caption?: string; children: (data: T) => ReactNode }) {
+export function QueryTable<T>({
+  cols,
+  action,
+  caption,
+  children,
+  ...loaded
+}: {
+  query: QueryLike<T>;
+  loading: string;
+  empty: ReactNode;
+  isEmpty: (data: T) => boolean;
+  cols: Col[];
+  action?: string;
+  caption?: string;
+  children: (data: T) => ReactNode;
+}) {
   return (
     <Loaded {...loaded}>
       {(data) => (

@@ -4,7 +4,21 @@ import type { ReactNode } from "react";
 import { Spinner } from "./spinner";
 import { btn, tableCls, thCls } from "./styles";
 
-export function Table({ caption, label, busy, className = "", boxClassName = "", children }: { caption?: string; label?: string; busy?: boolean; className?: string; boxClassName?: string; children: ReactNode }) {
+export function Table({
+  caption,
+  label,
+  busy,
+  className = "",
+  boxClassName = "",
+  children,
+}: {
+  caption?: string;
+  label?: string;
+  busy?: boolean;
+  className?: string;
+  boxClassName?: string;
+  children: ReactNode;
+}) {
   return (
     <div className={`relative overflow-x-auto ${boxClassName}`}>
       <table className={`${tableCls} ${className}`} aria-label={label} aria-busy={busy}>
@@ -45,7 +59,12 @@ export function HeadRow({ cols, action, cellClassName = thCls, actionClassName =
           const col = typeof c === "string" ? { label: c } : c;
           const sort = col.sort;
           return (
-            <th key={col.label} scope="col" className={`${cellClassName} ${col.right ? "text-right" : ""}`} aria-sort={sort ? (sort.active ? (sort.order === "asc" ? "ascending" : "descending") : "none") : undefined}>
+            <th
+              key={col.label}
+              scope="col"
+              className={`${cellClassName} ${col.right ? "text-right" : ""}`}
+              aria-sort={sort ? (sort.active ? (sort.order === "asc" ? "ascending" : "descending") : "none") : undefined}
+            >
               {sort ? <SortButton label={col.label} sort={sort} /> : col.label}
             </th>
           );
@@ -61,7 +80,25 @@ export function HeadRow({ cols, action, cellClassName = thCls, actionClassName =
 }
 
 /** Previous / "Page n of m" / Next, with a summary on the left and extra controls (page size) before the buttons. */
-export function Pager({ label, page, totalPages, summary, onPage, busy, disabled, children }: { label: string; page: number; totalPages: number; summary: ReactNode; onPage: (page: number) => void; busy?: boolean; disabled?: boolean; children?: ReactNode }) {
+export function Pager({
+  label,
+  page,
+  totalPages,
+  summary,
+  onPage,
+  busy,
+  disabled,
+  children,
+}: {
+  label: string;
+  page: number;
+  totalPages: number;
+  summary: ReactNode;
+  onPage: (page: number) => void;
+  busy?: boolean;
+  disabled?: boolean;
+  children?: ReactNode;
+}) {
   return (
     <nav aria-label={label} className="flex flex-wrap items-center justify-between gap-3 border-t border-neutral-200 px-4 py-3 text-sm text-neutral-600">
       <div className="flex items-center gap-3">

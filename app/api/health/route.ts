@@ -1,13 +1,13 @@
-import pkg from '~/package.json';
+import pkg from "~/package.json";
 
-export const dynamic = 'force-dynamic';
+export const dynamic = "force-dynamic";
 
 export function GET() {
   return Response.json({
     statusCode: 200,
-    message: 'ok',
+    message: "ok",
     data: {
-      status: 'ok',
+      status: "ok",
       version: pkg.version,
       uptime_s: Math.round(process.uptime()),
     },

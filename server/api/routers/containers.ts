@@ -61,12 +61,10 @@ export const containersRouter = createTRPCRouter({
     const { id, direction, ...rule } = input;
     return ctx.core.firewall.add(ctx.actor, id, direction, rule);
   }),
-  patchRule: adminProcedure
-    .input(FirewallRuleBody.partial().extend({ id: ContainerId, direction: Direction, index: z.number().int().min(0) }))
-    .mutation(({ ctx, input }) => {
-      const { id, direction, index, ...rule } = input;
-      return ctx.core.firewall.patch(ctx.actor, id, direction, index, rule);
-    }),
+  patchRule: adminProcedure.input(FirewallRuleBody.partial().extend({ id: ContainerId, direction: Direction, index: z.number().int().min(0) })).mutation(({ ctx, input }) => {
+    const { id, direction, index, ...rule } = input;
+    return ctx.core.firewall.patch(ctx.actor, id, direction, index, rule);
+  }),
   deleteRule: adminProcedure
     .input(Id.extend({ direction: Direction, index: z.number().int().min(0) }))
     .mutation(({ ctx, input }) => ctx.core.firewall.delete(ctx.actor, input.id, input.direction, input.index)),

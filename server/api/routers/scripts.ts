@@ -2,8 +2,17 @@ import { z } from "zod";
 import { listScripts } from "../../exec/files";
 import { adminProcedure, createTRPCRouter } from "../trpc";
 
-const ScriptName = z.string().regex(/^[A-Za-z0-9._\-/[\]]{1,200}$/).refine((v) => !v.split("/").some((s) => s === ".." || s === "." || s === ""));
-const Values = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,100}$/), z.string().max(16 * 1024).nullable());
+const ScriptName = z
+  .string()
+  .regex(/^[A-Za-z0-9._\-/[\]]{1,200}$/)
+  .refine((v) => !v.split("/").some((s) => s === ".." || s === "." || s === ""));
+const Values = z.record(
+  z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,100}$/),
+  z
+    .string()
+    .max(16 * 1024)
+    .nullable(),
+);
 
 export const scriptsRouter = createTRPCRouter({
   /** Script files with their settings, masked secrets and recent runs (with output). */

@@ -19,7 +19,15 @@ export const tokensRouter = createTRPCRouter({
 
 export const auditRouter = createTRPCRouter({
   list: adminProcedure
-    .input(z.object({ page: z.number().int().min(1).default(1), limit: z.number().int().min(1).max(100).default(50), action: z.string().max(100).optional(), target: z.string().max(200).optional(), actor: z.string().max(200).optional() }))
+    .input(
+      z.object({
+        page: z.number().int().min(1).default(1),
+        limit: z.number().int().min(1).max(100).default(50),
+        action: z.string().max(100).optional(),
+        target: z.string().max(200).optional(),
+        actor: z.string().max(200).optional(),
+      }),
+    )
     .query(({ ctx, input }) => ctx.core.audit.list(ctx.actor, input)),
   receipts: adminProcedure.query(({ ctx }) => ctx.core.erasure.receipts(ctx.actor)),
 });
@@ -37,13 +45,11 @@ export const hostRouter = createTRPCRouter({
 export const authRouter = createTRPCRouter({
   /** Whether this request carries an operator session (the UI's guard). */
   me: publicProcedure.query(({ ctx }) => ({ signedIn: ctx.actor !== null })),
-  changePassword: adminProcedure
-    .input(z.object({ current: z.string().min(1).max(200), next: z.string().min(12).max(200) }))
-    .mutation(({ ctx, input }) => {
-      ctx.auth.changePassword(input.current, input.next, ctx.sessionCookie);
-      ctx.core.audit.record(ctx.actor, "operator.password", null, "ok");
-      return { changed: true };
-    }),
+  changePassword: adminProcedure.input(z.object({ current: z.string().min(1).max(200), next: z.string().min(12).max(200) })).mutation(({ ctx, input }) => {
+    ctx.auth.changePassword(input.current, input.next, ctx.sessionCookie);
+    ctx.core.audit.record(ctx.actor, "operator.password", null, "ok");
+    return { changed: true };
+  }),
 });
 
 export const dedupRouter = createTRPCRouter({

@@ -69,7 +69,11 @@ export class FakeEngine implements Engine {
   /** Diffs the few files the fake keeps per tenant against its template's (or a snapshot's). */
   // Backups need btrfs send/receive: the fake has none (core's unit tests see them refused by name).
   readonly backups: EngineBackups = { create: noBackups, list: noBackups, delete: noBackups, restore: noBackups, import: noBackups, export: noBackups };
-  readonly deltas: DeltaBrowser = fakeDeltas((m, a, e) => this.script.run(m, a, e), (id) => this.tenant(id), (name) => this.getTemplate(name));
+  readonly deltas: DeltaBrowser = fakeDeltas(
+    (m, a, e) => this.script.run(m, a, e),
+    (id) => this.tenant(id),
+    (name) => this.getTemplate(name),
+  );
 
   constructor(opts: FakeEngineOptions = {}) {
     this.kind = opts.kind ?? "host";
@@ -174,7 +178,6 @@ export class FakeEngine implements Engine {
     });
   }
 
-
   private getTemplate(name: string): FakeTemplate {
     return this.templates.get(name) ?? fail("TEMPLATE_NOT_FOUND", `template ${name} not found`);
   }
@@ -219,7 +222,6 @@ export class FakeEngine implements Engine {
     });
   }
 
-
   listTenants(opts: { running?: boolean } = {}): Promise<TenantInfo[]> {
     return this.script.run("listTenants", [opts], () => [...this.tenants.values()].filter((t) => !opts.running || t.state === "running" || t.state === "paused").map((t) => tenantInfo(t)));
   }
@@ -236,7 +238,8 @@ export class FakeEngine implements Engine {
     const req = parseCreateTenant(input);
     const tpl = this.getTemplate(req.template);
     const source = req.sourceTenant ? this.tenant(req.sourceTenant) : null;
-    const snap = source && req.sourceSnapshot ? (source.snapshots.find((s) => s.name === req.sourceSnapshot) ?? fail("SNAPSHOT_NOT_FOUND", `snapshot ${req.sourceSnapshot} of ${source.id} not found`)) : null;
+    const snap =
+      source && req.sourceSnapshot ? (source.snapshots.find((s) => s.name === req.sourceSnapshot) ?? fail("SNAPSHOT_NOT_FOUND", `snapshot ${req.sourceSnapshot} of ${source.id} not found`)) : null;
     if (this.tenants.size + (this.warmPool?.members.size ?? 0) >= this.maxTenants) fail("EXHAUSTED", `no free address (fake limit of ${this.maxTenants} tenants)`);
     if (this.kind === "incus" && req.member && !this.places.some((p) => p.member === req.member)) fail("INVALID_INPUT", `no cluster member ${req.member}`);
     let id: string;
@@ -389,7 +392,6 @@ export class FakeEngine implements Engine {
   logs(id: string, maxBytes = 64 * 1024): Promise<string> {
     return this.script.run("logs", [id, maxBytes], () => this.tenant(id).log.slice(-maxBytes));
   }
-
 
   createSnapshot(id: string, name?: string): Promise<SnapshotInfo> {
     return this.script.run("createSnapshot", [id, name], () => {

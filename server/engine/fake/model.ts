@@ -1,15 +1,7 @@
 // The fake engine's model (server/engine/fake/engine.ts): what it holds for tenants, snapshots and
 // templates, its errors (the real engines' EngineError codes), and the engine's views of them.
 import type { EngineErrorCode } from "../../shared/errors";
-import {
-  TemplateSettingsSchema,
-  type ExecResult,
-  type SnapshotInfo,
-  type TemplateInfo,
-  type TemplateSettings,
-  type TenantInfo,
-  type TenantStats,
-} from "../../shared/protocol";
+import { TemplateSettingsSchema, type ExecResult, type SnapshotInfo, type TemplateInfo, type TemplateSettings, type TenantInfo, type TenantStats } from "../../shared/protocol";
 import type { Engine, EngineCapabilities, EngineServer } from "../types";
 
 /** What a failure looks like: an engine code (an EngineError), or "UNAVAILABLE" (the socket refused, as a dead daemon does). */
@@ -118,7 +110,19 @@ export function tenantStats(t: FakeTenant, detailed: boolean): TenantStats {
     cpuLimitMilli: t.limits.cpuMilli,
     diskLimitBytes: t.limits.diskMiB ? t.limits.diskMiB * MiB : null,
     network: up
-      ? { interface: "eth0", hostInterface: `hv${t.id.slice(1)}`, address: t.ip, bytesReceived: 0, bytesSent: 0, packetsReceived: 0, packetsSent: 0, errorsReceived: 0, errorsSent: 0, droppedInbound: 0, droppedOutbound: 0 }
+      ? {
+          interface: "eth0",
+          hostInterface: `hv${t.id.slice(1)}`,
+          address: t.ip,
+          bytesReceived: 0,
+          bytesSent: 0,
+          packetsReceived: 0,
+          packetsSent: 0,
+          errorsReceived: 0,
+          errorsSent: 0,
+          droppedInbound: 0,
+          droppedOutbound: 0,
+        }
       : null,
     startedAt: detailed && up ? t.createdAt : null,
   };

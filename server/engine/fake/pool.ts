@@ -25,9 +25,17 @@ export class FakeWarmPool implements EnginePool {
     // Picked before the script's await, as the daemon picks before its first await.
     const tpl = this.engine.templates.get(req.template);
     const limits = tpl ? LimitsSchema.parse({ ...tpl.settings.limits, ...req.limits }) : null;
-    const m = req.sourceTenant || !req.start || !tpl || !limits
-      ? undefined
-      : [...this.members.values()].find((x) => x.template === req.template && x.limits.memoryMiB === limits.memoryMiB && x.limits.cpuMilli === limits.cpuMilli && x.limits.pids === limits.pids && x.ksm === (req.ksm ?? tpl.settings.ksm));
+    const m =
+      req.sourceTenant || !req.start || !tpl || !limits
+        ? undefined
+        : [...this.members.values()].find(
+            (x) =>
+              x.template === req.template &&
+              x.limits.memoryMiB === limits.memoryMiB &&
+              x.limits.cpuMilli === limits.cpuMilli &&
+              x.limits.pids === limits.pids &&
+              x.ksm === (req.ksm ?? tpl.settings.ksm),
+          );
     if (m) this.members.delete(m.id);
     return this.engine.script.run("pool.claim", [structuredClone(input)], () => {
       if (!m || !tpl || !limits) return null;

@@ -45,9 +45,7 @@ export class IncusClient {
     if (!endpoint.socketPath && !endpoint.url) throw new Error("Incus endpoint: a socket path or an https URL is needed");
     this.project = endpoint.project ?? "default";
     this.tls = { cert: endpoint.cert, key: endpoint.key, ca: endpoint.ca };
-    this.agent = endpoint.url
-      ? new https.Agent({ keepAlive: true, maxSockets: 16, ...this.tls, rejectUnauthorized: true })
-      : new http.Agent({ keepAlive: true, maxSockets: 16 });
+    this.agent = endpoint.url ? new https.Agent({ keepAlive: true, maxSockets: 16, ...this.tls, rejectUnauthorized: true }) : new http.Agent({ keepAlive: true, maxSockets: 16 });
   }
 
   /** Reads the endpoint's PEM files (HOODY_INCUS_CERT / _KEY / _CA are paths). */
@@ -65,7 +63,11 @@ export class IncusClient {
   }
 
   /** One HTTP exchange; answers the parsed envelope (or raw text for non-JSON answers). */
-  raw(method: string, p: string, opts: { query?: Query; body?: unknown; stream?: Readable; headers?: Record<string, string>; timeoutMs?: number; project?: boolean } = {}): Promise<{ status: number; body: string }> {
+  raw(
+    method: string,
+    p: string,
+    opts: { query?: Query; body?: unknown; stream?: Readable; headers?: Record<string, string>; timeoutMs?: number; project?: boolean } = {},
+  ): Promise<{ status: number; body: string }> {
     const fullPath = this.path(p, opts.query, opts.project ?? true);
     const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
     const headers: Record<string, string> = { ...opts.headers };

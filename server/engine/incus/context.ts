@@ -83,10 +83,14 @@ export class IncusContext {
   /** Keeps the listing cache fresh from lifecycle events (re-subscribes if the stream drops). */
   watch(): void {
     if (this.events) return;
-    this.events = this.client.events(["lifecycle"], () => (this.cache = null), () => {
-      this.events = null;
-      this.cache = null;
-    });
+    this.events = this.client.events(
+      ["lifecycle"],
+      () => (this.cache = null),
+      () => {
+        this.events = null;
+        this.cache = null;
+      },
+    );
   }
 
   async instances(fresh = false): Promise<IncusInstanceFull[]> {
@@ -167,9 +171,7 @@ export class IncusContext {
   }
 
   async setState(id: string, action: "start" | "stop" | "restart" | "freeze" | "unfreeze", opts: { force?: boolean; timeoutS?: number } = {}): Promise<void> {
-    await this.client
-      .put(`/1.0/instances/${id}/state`, { action, timeout: opts.timeoutS ?? this.config.stopTimeoutS, force: opts.force ?? false })
-      .catch((e) => mapError(e, { tenant: id }));
+    await this.client.put(`/1.0/instances/${id}/state`, { action, timeout: opts.timeoutS ?? this.config.stopTimeoutS, force: opts.force ?? false }).catch((e) => mapError(e, { tenant: id }));
     this.invalidate();
   }
 

@@ -163,7 +163,12 @@ export class IncusEngine implements Engine {
 }
 
 function notOffered(): Promise<never> {
-  return Promise.reject(new EngineError("NOT_SUPPORTED", "backups, import and export are offered on the host engine only: on Incus use `incus export`/`incus import` (a whole-instance tarball, not sealed with Hoody's backup key)"));
+  return Promise.reject(
+    new EngineError(
+      "NOT_SUPPORTED",
+      "backups, import and export are offered on the host engine only: on Incus use `incus export`/`incus import` (a whole-instance tarball, not sealed with Hoody's backup key)",
+    ),
+  );
 }
 
 /** The engine from HOODY_INCUS_* settings (server/config.ts; server/core/instance.ts uses it when HOODY_ENGINE=incus). */

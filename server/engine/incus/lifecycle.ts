@@ -1,6 +1,6 @@
 // A tenant's run state and settings on Incus: start, stop, pause, update, delete, exec, logs.
 import { patchedEnv } from "../../shared/engine-input";
-import { isReservedEnvKey, } from "../../shared/env";
+import { isReservedEnvKey } from "../../shared/env";
 import { isEngineError } from "../../shared/errors";
 import { issuesText } from "../../shared/issues";
 import { LimitsSchema, type ExecResult, type Limits, type TenantInfo } from "../../shared/protocol";
@@ -104,7 +104,15 @@ export async function updateTenant(
       if (patch.autostart) delete config["boot.autostart"];
       else config["boot.autostart"] = "false";
       await cx.client
-        .put(`/1.0/instances/${id}`, { architecture: inst.architecture, config, devices: inst.devices, profiles: inst.profiles, ephemeral: inst.ephemeral, stateful: inst.stateful, description: inst.description })
+        .put(`/1.0/instances/${id}`, {
+          architecture: inst.architecture,
+          config,
+          devices: inst.devices,
+          profiles: inst.profiles,
+          ephemeral: inst.ephemeral,
+          stateful: inst.stateful,
+          description: inst.description,
+        })
         .catch((e) => mapError(e, { tenant: id }));
       cx.invalidate();
       if (patch.env === undefined && patch.limits === undefined && patch.ramdiskMiB === undefined) return { tenant: await getTenant(cx, id), restarted: false };
@@ -125,7 +133,15 @@ export async function updateTenant(
       config["raw.lxc"] = rawLxc({ initCmd: JSON.parse(inst.config[T.init] ?? "[]"), ip: info.ip, gateway: net.gateway, ramdiskMiB: patch.ramdiskMiB });
     }
     await cx.client
-      .put(`/1.0/instances/${id}`, { architecture: inst.architecture, config, devices: inst.devices, profiles: inst.profiles, ephemeral: inst.ephemeral, stateful: inst.stateful, description: inst.description })
+      .put(`/1.0/instances/${id}`, {
+        architecture: inst.architecture,
+        config,
+        devices: inst.devices,
+        profiles: inst.profiles,
+        ephemeral: inst.ephemeral,
+        stateful: inst.stateful,
+        description: inst.description,
+      })
       .catch((e) => mapError(e, { tenant: id }));
     cx.invalidate();
     const restart = inst.status === "Running" && patch.restart !== false;

@@ -32,7 +32,15 @@ export async function restoreSnapshot(cx: IncusContext, id: string, name: string
     const config: Record<string, string> = {};
     for (const [k, v] of Object.entries(now.config)) if (k.startsWith("volatile.")) config[k] = v;
     for (const [k, v] of Object.entries(inst.config)) if (!k.startsWith("volatile.")) config[k] = v;
-    await cx.client.put(`/1.0/instances/${id}`, { architecture: now.architecture, config, devices: inst.devices, profiles: now.profiles, ephemeral: now.ephemeral, stateful: now.stateful, description: now.description });
+    await cx.client.put(`/1.0/instances/${id}`, {
+      architecture: now.architecture,
+      config,
+      devices: inst.devices,
+      profiles: now.profiles,
+      ephemeral: now.ephemeral,
+      stateful: now.stateful,
+      description: now.description,
+    });
     if (wasRunning) await cx.setState(id, "start");
     cx.invalidate();
     return getTenant(cx, id);

@@ -28,15 +28,19 @@ export async function servers(cx: IncusContext): Promise<EngineServer[]> {
     const r = await cx.client
       .get<{ cpu?: { total?: number; sockets?: { name?: string }[] }; memory?: { total?: number } }>("/1.0/resources", member ? { target: member } : undefined)
       .catch(() => null);
-    const pool = await cx.client
-      .get<{ space?: { total?: number } }>(`/1.0/storage-pools/${cx.config.pool}/resources`, member ? { target: member } : undefined)
-      .catch(() => null);
+    const pool = await cx.client.get<{ space?: { total?: number } }>(`/1.0/storage-pools/${cx.config.pool}/resources`, member ? { target: member } : undefined).catch(() => null);
     return { cpuModel: r?.cpu?.sockets?.[0]?.name ?? null, cpuThreads: r?.cpu?.total ?? null, memoryBytes: r?.memory?.total ?? null, diskBytes: pool?.space?.total ?? null };
   };
   if (!server.environment.server_clustered) return [{ key: "incus", name: server.environment.server_name, member: null, online: true, specs: await specsOf(null) }];
   const members = await cx.client.get<IncusClusterMember[]>("/1.0/cluster/members", { recursion: 1 }).catch((e) => mapError(e));
   return Promise.all(
-    members.map(async (m) => ({ key: `incus:${m.server_name}`, name: m.server_name, member: m.server_name, online: m.status === "Online", specs: await specsOf(m.status === "Online" ? m.server_name : null) })),
+    members.map(async (m) => ({
+      key: `incus:${m.server_name}`,
+      name: m.server_name,
+      member: m.server_name,
+      online: m.status === "Online",
+      specs: await specsOf(m.status === "Online" ? m.server_name : null),
+    })),
   );
 }
 

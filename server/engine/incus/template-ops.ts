@@ -95,19 +95,23 @@ export async function promote(cx: IncusContext, id: string, name: string, settin
     try {
       for (const [i, member] of members.entries()) {
         const instance = templateInstanceName(name, member, i === 0);
-        await cx.client.post("/1.0/instances", {
-          name: instance,
-          source: { type: "copy", source: id, instance_only: true },
-          config: {
-            [K.kind]: "template",
-            [K.template]: name,
-            [K.settings]: JSON.stringify(merged),
-            [K.recipe]: "",
-            [K.created]: new Date().toISOString(),
-            ...(cx.config.uidBase !== undefined && { "security.idmap.base": String(cx.config.uidBase) }),
+        await cx.client.post(
+          "/1.0/instances",
+          {
+            name: instance,
+            source: { type: "copy", source: id, instance_only: true },
+            config: {
+              [K.kind]: "template",
+              [K.template]: name,
+              [K.settings]: JSON.stringify(merged),
+              [K.recipe]: "",
+              [K.created]: new Date().toISOString(),
+              ...(cx.config.uidBase !== undefined && { "security.idmap.base": String(cx.config.uidBase) }),
+            },
+            start: false,
           },
-          start: false,
-        }, member ? { target: member } : undefined);
+          member ? { target: member } : undefined,
+        );
         created.push(instance);
       }
     } catch (e) {
@@ -124,7 +128,14 @@ export async function deleteTemplate(cx: IncusContext, name: string): Promise<{ 
     const instances = await templateInstances(cx, name);
     if (!instances.length) return { existed: false };
     const users = (await cx.instances(true)).filter((i) => i.config[K.kind] === "tenant" && i.config[K.template] === name);
-    if (users.length) fail("TEMPLATE_IN_USE", `template ${name} is used by ${users.length} tenant(s): ${users.slice(0, 5).map((u) => u.name).join(", ")}`);
+    if (users.length)
+      fail(
+        "TEMPLATE_IN_USE",
+        `template ${name} is used by ${users.length} tenant(s): ${users
+          .slice(0, 5)
+          .map((u) => u.name)
+          .join(", ")}`,
+      );
     for (const i of instances) await cx.client.delete(`/1.0/instances/${i.name}`).catch((e) => mapError(e));
     cx.invalidate();
     return { existed: true };

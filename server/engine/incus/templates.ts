@@ -66,25 +66,29 @@ export async function createTemplateInstances(
   try {
     for (const [i, member] of members.entries()) {
       const instance = templateInstanceName(name, member, i === 0);
-      await client.post("/1.0/instances", {
-        name: instance,
-        type: "container",
-        start: false,
-        source: { type: "image", fingerprint },
-        config: {
-          [K.kind]: "template",
-          [K.template]: name,
-          [K.settings]: JSON.stringify(settings),
-          [K.recipe]: recipe ?? "",
-          [K.created]: new Date().toISOString(),
-          "security.idmap.isolated": "true",
-          ...(where.idmapBase !== undefined && { "security.idmap.base": String(where.idmapBase) }),
+      await client.post(
+        "/1.0/instances",
+        {
+          name: instance,
+          type: "container",
+          start: false,
+          source: { type: "image", fingerprint },
+          config: {
+            [K.kind]: "template",
+            [K.template]: name,
+            [K.settings]: JSON.stringify(settings),
+            [K.recipe]: recipe ?? "",
+            [K.created]: new Date().toISOString(),
+            "security.idmap.isolated": "true",
+            ...(where.idmapBase !== undefined && { "security.idmap.base": String(where.idmapBase) }),
+          },
+          devices: {
+            root: { type: "disk", path: "/", pool: where.pool },
+            eth0: { type: "nic", network: where.network, name: "eth0" },
+          },
         },
-        devices: {
-          root: { type: "disk", path: "/", pool: where.pool },
-          eth0: { type: "nic", network: where.network, name: "eth0" },
-        },
-      }, member ? { target: member } : undefined);
+        member ? { target: member } : undefined,
+      );
       created.push(instance);
     }
     return Promise.all(created.map((n) => client.get<IncusInstance>(`/1.0/instances/${n}`)));
@@ -93,4 +97,3 @@ export async function createTemplateInstances(
     throw e;
   }
 }
-

@@ -90,7 +90,10 @@ export async function createTenant(cx: IncusContext, input: CreateTenantInput): 
     const info = cx.tenantInfo(src);
     if (req.sourceSnapshot && !(src.snapshots ?? []).some((s) => s.name === req.sourceSnapshot)) fail("SNAPSHOT_NOT_FOUND", `snapshot ${req.sourceSnapshot} of ${src.name} not found`);
     const clustered = (await cx.serverInfo()).environment.server_clustered;
-    source = { source: req.sourceSnapshot ? `${src.name}/${req.sourceSnapshot}` : src.name, target: clustered ? (req.member ?? (src.location && src.location !== "none" ? src.location : undefined)) : undefined };
+    source = {
+      source: req.sourceSnapshot ? `${src.name}/${req.sourceSnapshot}` : src.name,
+      target: clustered ? (req.member ?? (src.location && src.location !== "none" ? src.location : undefined)) : undefined,
+    };
     base = { initCmd: JSON.parse(src.config[T.init] ?? "[]"), appPort: info.appPort, env: info.env, limits: info.limits, ramdiskMiB: info.ramdiskMiB, firewall: info.firewall };
   } else {
     source = await chooseSource(cx, req.template, list, req.member);

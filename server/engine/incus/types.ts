@@ -62,7 +62,16 @@ export interface IncusInstanceState {
       addresses: { family: string; address: string; netmask: string; scope: string }[];
       host_name: string;
       hwaddr: string;
-      counters?: { bytes_received: number; bytes_sent: number; packets_received: number; packets_sent: number; errors_received: number; errors_sent: number; packets_dropped_inbound: number; packets_dropped_outbound: number };
+      counters?: {
+        bytes_received: number;
+        bytes_sent: number;
+        packets_received: number;
+        packets_sent: number;
+        errors_received: number;
+        errors_sent: number;
+        packets_dropped_inbound: number;
+        packets_dropped_outbound: number;
+      };
     }
   > | null;
 }

@@ -24,10 +24,26 @@ const ManifestSchema = z.object({
   format: z.literal(1),
   backupId: z.string().regex(BACKUP_ID_RE),
   createdAt: z.string(),
-  tenant: TenantMetaSchema.pick({ id: true, name: true, initCmd: true, appPort: true, env: true, limits: true, ramdiskMiB: true, ksm: true, sharedPaths: true, firewall: true, autostart: true, labels: true }).extend({ initCmd: z.array(z.string()).min(1) }),
+  tenant: TenantMetaSchema.pick({
+    id: true,
+    name: true,
+    initCmd: true,
+    appPort: true,
+    env: true,
+    limits: true,
+    ramdiskMiB: true,
+    ksm: true,
+    sharedPaths: true,
+    firewall: true,
+    autostart: true,
+    labels: true,
+  }).extend({ initCmd: z.array(z.string()).min(1) }),
   template: z.object({ name: z.string(), recipe: z.string().nullable(), uuid: z.string(), fingerprint: z.string() }),
   /** In send order: snapshots oldest first, each against the one before (the first against the template), then the tenant's current state. */
-  parts: z.array(z.object({ snapshot: z.object({ name: z.string(), createdAt: z.string() }).nullable() })).min(1).max(1000),
+  parts: z
+    .array(z.object({ snapshot: z.object({ name: z.string(), createdAt: z.string() }).nullable() }))
+    .min(1)
+    .max(1000),
 });
 export type Manifest = z.infer<typeof ManifestSchema>;
 
@@ -135,7 +151,17 @@ export async function createBackup(h: HostState, id: string): Promise<BackupInfo
     await fh.sync();
     await fh.close();
     const stat = await fs.stat(partial);
-    const info: BackupInfo = { id: bid, tenant: id, name: meta.name, createdAt: manifest.createdAt, bytes: stat.size, template: tpl.name, snapshots: manifest.parts.flatMap((p) => (p.snapshot ? [p.snapshot.name] : [])), keyId: keyId(key), file };
+    const info: BackupInfo = {
+      id: bid,
+      tenant: id,
+      name: meta.name,
+      createdAt: manifest.createdAt,
+      bytes: stat.size,
+      template: tpl.name,
+      snapshots: manifest.parts.flatMap((p) => (p.snapshot ? [p.snapshot.name] : [])),
+      keyId: keyId(key),
+      file,
+    };
     await fs.rename(partial, file);
     revert.add("backup file", () => fs.rm(file, { force: true }));
     // The index holds no env and no data: listing needs no key.
@@ -151,15 +177,28 @@ export async function listBackups(h: HostState, id: string): Promise<BackupInfo[
   const out: BackupInfo[] = [];
   for (const n of names) {
     if (!n.endsWith(".json")) continue;
-    const info = await fs.readFile(path.join(dir, n), "utf8").then((t) => JSON.parse(t) as BackupInfo, () => null);
-    if (info && (await fs.stat(backupFile(h, id, info.id)).then(() => true, () => false))) out.push(info);
+    const info = await fs.readFile(path.join(dir, n), "utf8").then(
+      (t) => JSON.parse(t) as BackupInfo,
+      () => null,
+    );
+    if (
+      info &&
+      (await fs.stat(backupFile(h, id, info.id)).then(
+        () => true,
+        () => false,
+      ))
+    )
+      out.push(info);
   }
   return out.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
 }
 
 export async function deleteBackup(h: HostState, id: string, bid: string): Promise<{ existed: boolean }> {
   if (!BACKUP_ID_RE.test(bid)) return { existed: false };
-  const existed = await fs.stat(backupFile(h, id, bid)).then(() => true, () => false);
+  const existed = await fs.stat(backupFile(h, id, bid)).then(
+    () => true,
+    () => false,
+  );
   await fs.rm(backupFile(h, id, bid), { force: true });
   await fs.rm(indexFile(h, id, bid), { force: true });
   return { existed };
@@ -169,9 +208,17 @@ export async function deleteBackup(h: HostState, id: string, bid: string): Promi
 export async function eraseBackups(h: HostState, id: string): Promise<string[]> {
   const list = await listBackups(h, id);
   const dir = tenantDir(h, id);
-  if (!(await fs.stat(dir).then(() => true, () => false))) return [];
+  if (
+    !(await fs.stat(dir).then(
+      () => true,
+      () => false,
+    ))
+  )
+    return [];
   await fs.rm(dir, { recursive: true, force: true });
-  return [`${list.length} backup file(s) in ${h.config.backupDir} (deleted; a copy made of that directory outside Hoody, e.g. the far side of a mount's own snapshots or replication, is not reached from here)`];
+  return [
+    `${list.length} backup file(s) in ${h.config.backupDir} (deleted; a copy made of that directory outside Hoody, e.g. the far side of a mount's own snapshots or replication, is not reached from here)`,
+  ];
 }
 
 /** What a verified backup unpacked into the pool: read-only subvolumes per part, and its manifest. */
@@ -204,10 +251,11 @@ export async function receiveBackup(h: HostState, source: AsyncIterable<Buffer |
   };
   const feed = async (b: Buffer) => {
     const stdin = current!.recv.child.stdin!;
-    if (!stdin.write(b)) await new Promise<void>((resolve, reject) => {
-      stdin.once("drain", resolve);
-      current!.recv.done.catch(reject);
-    });
+    if (!stdin.write(b))
+      await new Promise<void>((resolve, reject) => {
+        stdin.once("drain", resolve);
+        current!.recv.done.catch(reject);
+      });
   };
   try {
     let expected = 0;
@@ -221,7 +269,10 @@ export async function receiveBackup(h: HostState, source: AsyncIterable<Buffer |
         if (!tpl) throw new EngineError("TEMPLATE_MISMATCH", `the backup needs template ${manifest.template.name}, which this box does not have: build it (same recipe) or copy it here first`);
         tplPath = h.pool.path("templates", tpl.name);
         if ((await templateFingerprint(tplPath, tpl.subvolumeId)) !== manifest.template.fingerprint) {
-          throw new EngineError("TEMPLATE_MISMATCH", `template ${tpl.name} here holds other files than the one the backup was made against (fingerprint differs): restore where the same template exists`);
+          throw new EngineError(
+            "TEMPLATE_MISMATCH",
+            `template ${tpl.name} here holds other files than the one the backup was made against (fingerprint differs): restore where the same template exists`,
+          );
         }
         continue;
       }

@@ -41,14 +41,16 @@ export async function exportTenant(h: HostState, id: string): Promise<{ stream: 
   const dir = h.pool.path("backup-work", `export-${randomBytes(6).toString("hex")}`);
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   const snap = path.join(dir, "root");
-  const tplName = await h.lock.run(id, async () => {
-    const m = h.getTenant(id);
-    await h.pool.snapshot(h.pool.path("tenants", id), snap, true);
-    return m.template;
-  }).catch(async (e) => {
-    await fs.rm(dir, { recursive: true, force: true });
-    throw e;
-  });
+  const tplName = await h.lock
+    .run(id, async () => {
+      const m = h.getTenant(id);
+      await h.pool.snapshot(h.pool.path("tenants", id), snap, true);
+      return m.template;
+    })
+    .catch(async (e) => {
+      await fs.rm(dir, { recursive: true, force: true });
+      throw e;
+    });
   const drop = () => dropWork(h, dir);
   try {
     const files = await ownFiles(snap, h.pool.path("templates", tplName));

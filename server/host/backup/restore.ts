@@ -32,7 +32,18 @@ export async function importBackup(h: HostState, source: AsyncIterable<Buffer | 
     const t = r.manifest.tenant;
     return await createTenant(
       h,
-      { template: r.manifest.template.name, name: opts.name ?? t.name, env: t.env, limits: t.limits, ramdiskMiB: t.ramdiskMiB, ksm: t.ksm, firewall: t.firewall, start: opts.start ?? true, autostart: t.autostart, labels: opts.labels ?? {} },
+      {
+        template: r.manifest.template.name,
+        name: opts.name ?? t.name,
+        env: t.env,
+        limits: t.limits,
+        ramdiskMiB: t.ramdiskMiB,
+        ksm: t.ksm,
+        firewall: t.firewall,
+        start: opts.start ?? true,
+        autostart: t.autostart,
+        labels: opts.labels ?? {},
+      },
       undefined,
       {
         path: r.parts.at(-1)!,
@@ -84,14 +95,28 @@ export async function restoreBackup(h: HostState, id: string, bid: string): Prom
         });
         await fs.rename(live, aside);
         revert.add("put live back", () => fs.rename(aside, live));
-        const hadSnaps = await fs.rename(snapDir, snapAside).then(() => true, () => false);
+        const hadSnaps = await fs.rename(snapDir, snapAside).then(
+          () => true,
+          () => false,
+        );
         if (hadSnaps) revert.add("put snapshots back", () => fs.rename(snapAside, snapDir));
         const subvolumeId = await h.pool.snapshot(r.parts.at(-1)!, live, false);
         revert.add("restored subvolume", () => h.pool.deleteSubvolume(live));
         revert.add("restored snapshots", () => dropDir(h, snapDir));
         const snapshots = await placeSnapshots(h, r, id, revert);
         const t = r.manifest.tenant;
-        Object.assign(m, { subvolumeId, snapshots, env: t.env, limits: t.limits, firewall: t.firewall, ramdiskMiB: t.ramdiskMiB, ksm: t.ksm, initCmd: t.initCmd, appPort: t.appPort, sharedPaths: t.sharedPaths });
+        Object.assign(m, {
+          subvolumeId,
+          snapshots,
+          env: t.env,
+          limits: t.limits,
+          firewall: t.firewall,
+          ramdiskMiB: t.ramdiskMiB,
+          ksm: t.ksm,
+          initCmd: t.initCmd,
+          appPort: t.appPort,
+          sharedPaths: t.sharedPaths,
+        });
         await h.writeLxcConfig(m);
         await applyFirewall(h, m);
         await h.applyDiskLimit(m);

@@ -133,7 +133,8 @@ export async function* unseal(key: Buffer, source: AsyncIterable<Buffer | Uint8A
     throw bad("header is not JSON");
   }
   if (h.format !== 1 || typeof h.noncePrefix !== "string" || !/^[0-9a-f]{8}$/.test(h.noncePrefix)) throw bad("unknown format");
-  if (h.keyId !== keyId(key)) throw new EngineError("BACKUP_INVALID", `this backup was sealed with another key (key id ${String(h.keyId).slice(0, 16)}; this box has ${keyId(key)}): install the operator's backup key first`);
+  if (h.keyId !== keyId(key))
+    throw new EngineError("BACKUP_INVALID", `this backup was sealed with another key (key id ${String(h.keyId).slice(0, 16)}; this box has ${keyId(key)}): install the operator's backup key first`);
   const headerHash = createHash("sha256").update(header).digest();
   const prefix = Buffer.from(h.noncePrefix, "hex");
   for (let index = 0n; ; index++) {

@@ -36,7 +36,10 @@ export class BtrfsPool {
     if (!(await isBtrfsMount(opts.mountPath))) {
       if (!opts.image) throw new Error(`${opts.mountPath} is not a mounted BTRFS filesystem`);
       await fs.mkdir(path.dirname(opts.image), { recursive: true });
-      const exists = await fs.stat(opts.image).then(() => true, () => false);
+      const exists = await fs.stat(opts.image).then(
+        () => true,
+        () => false,
+      );
       if (!exists) {
         const fh = await fs.open(opts.image, "wx", 0o600);
         try {
@@ -60,7 +63,11 @@ export class BtrfsPool {
     // and its snapshots are mounted by LXC's privileged side (an idmapped mount) and need nothing:
     // no other host user may reach them.
     await fs.chmod(opts.mountPath, 0o711);
-    for (const [dir, mode] of [["templates", 0o711], ["tenants", 0o700], ["snapshots", 0o700]] as const) {
+    for (const [dir, mode] of [
+      ["templates", 0o711],
+      ["tenants", 0o700],
+      ["snapshots", 0o700],
+    ] as const) {
       await fs.mkdir(path.join(opts.mountPath, dir), { recursive: true });
       await fs.chmod(path.join(opts.mountPath, dir), mode);
     }
@@ -87,7 +94,13 @@ export class BtrfsPool {
     // When it is unavailable or fails, the tool runs instead (and says why, if it fails too).
     if (!(await snapshotByIoctl(src, dst, readonly))) {
       // Given an existing dst the tool would snapshot into dst/<name of src>: never over something.
-      if (await fs.lstat(dst).then(() => true, () => false)) throw new Error(`cannot snapshot ${src} to ${dst}: it exists`);
+      if (
+        await fs.lstat(dst).then(
+          () => true,
+          () => false,
+        )
+      )
+        throw new Error(`cannot snapshot ${src} to ${dst}: it exists`);
       await run("btrfs", ["subvolume", "snapshot", ...(readonly ? ["-r"] : []), src, dst]);
     }
     return this.subvolumeId(dst);

@@ -38,9 +38,7 @@ describe("limitConfigLines", () => {
   });
 
   it("handles large memory limits exactly", () => {
-    expect(limitConfigLines("v2", { memoryMiB: 1024 * 1024, cpuMilli: 1000, pids: 8 })[0]).toBe(
-      "lxc.cgroup2.memory.max = 1099511627776",
-    );
+    expect(limitConfigLines("v2", { memoryMiB: 1024 * 1024, cpuMilli: 1000, pids: 8 })[0]).toBe("lxc.cgroup2.memory.max = 1099511627776");
   });
 });
 

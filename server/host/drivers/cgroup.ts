@@ -30,12 +30,7 @@ export function limitConfigLines(layout: CgroupLayout, limits: Limits): string[]
   const quota = Math.max(1000, Math.round((limits.cpuMilli / 1000) * period));
   const mem = limits.memoryMiB * 1024 * 1024;
   if (layout === "v2") {
-    return [
-      `lxc.cgroup2.memory.max = ${mem}`,
-      `lxc.cgroup2.memory.swap.max = 0`,
-      `lxc.cgroup2.pids.max = ${limits.pids}`,
-      `lxc.cgroup2.cpu.max = ${quota} ${period}`,
-    ];
+    return [`lxc.cgroup2.memory.max = ${mem}`, `lxc.cgroup2.memory.swap.max = 0`, `lxc.cgroup2.pids.max = ${limits.pids}`, `lxc.cgroup2.cpu.max = ${quota} ${period}`];
   }
   return [
     `lxc.cgroup.memory.limit_in_bytes = ${mem}`,
@@ -100,7 +95,8 @@ export class CgroupReader {
     const dir = `${ROOT}/memory/${TENANTS}/${name}`;
     mkdirSync(dir, { recursive: true });
     // Raising: the limit first; lowering: the TCP cap may not exceed it (and neither may be below use).
-    const [first, second] = Number(mem) >= readNum(`${dir}/memory.limit_in_bytes`) ? ["memory.limit_in_bytes", "memory.kmem.tcp.limit_in_bytes"] : ["memory.kmem.tcp.limit_in_bytes", "memory.limit_in_bytes"];
+    const [first, second] =
+      Number(mem) >= readNum(`${dir}/memory.limit_in_bytes`) ? ["memory.limit_in_bytes", "memory.kmem.tcp.limit_in_bytes"] : ["memory.kmem.tcp.limit_in_bytes", "memory.limit_in_bytes"];
     writeFileSync(`${dir}/${first}`, mem);
     tryWrite(`${dir}/${second}`, mem);
   }
@@ -113,9 +109,7 @@ export class CgroupReader {
   // memory.current / memory.usage_in_bytes, cpu.stat / cpuacct.usage and pids.current are
   // hierarchical: the tenant's own cgroup already counts its children's.
   memoryBytes(name: string): number {
-    return this.layout === "v2"
-      ? readNum(`${this.dir("memory", name)}/memory.current`)
-      : readNum(`${this.dir("memory", name)}/memory.usage_in_bytes`);
+    return this.layout === "v2" ? readNum(`${this.dir("memory", name)}/memory.current`) : readNum(`${this.dir("memory", name)}/memory.usage_in_bytes`);
   }
 
   /** The most the lasting cgroup held (v2 memory.peak needs Linux 5.19); null where the kernel does not say. */
@@ -155,12 +149,19 @@ export class CgroupReader {
     const h = this.hierarchy("pids");
     const list = (dir: string) => {
       try {
-        return readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+        return readdirSync(dir, { withFileTypes: true })
+          .filter((e) => e.isDirectory())
+          .map((e) => e.name);
       } catch {
         return [];
       }
     };
-    const candidates = [...list(`${h}/${TENANTS}`), ...list(h).filter((n) => n.startsWith("lxc.payload.")).map((n) => n.slice("lxc.payload.".length))];
+    const candidates = [
+      ...list(`${h}/${TENANTS}`),
+      ...list(h)
+        .filter((n) => n.startsWith("lxc.payload."))
+        .map((n) => n.slice("lxc.payload.".length)),
+    ];
     return new Set(candidates.filter((n) => this.running(n)));
   }
 
@@ -272,7 +273,9 @@ export class CgroupReader {
   private hierarchies(): string[] {
     if (this.layout === "v2") return [ROOT];
     try {
-      return readdirSync(ROOT, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => `${ROOT}/${e.name}`);
+      return readdirSync(ROOT, { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => `${ROOT}/${e.name}`);
     } catch {
       return [];
     }

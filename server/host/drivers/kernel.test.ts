@@ -29,7 +29,13 @@ describe("hostSysctlFloors", () => {
     expect(f["kernel/keys/maxkeys"]).toBe(2000);
     // The host limit covers every tenant's share of the user.* sysctls.
     for (const [key, share] of Object.entries(tenantUsernsSysctls(defaults))) {
-      const hostKey = { "user.max_inotify_instances": "fs/inotify/max_user_instances", "user.max_inotify_watches": "fs/inotify/max_user_watches", "user.max_fanotify_groups": "fs/fanotify/max_user_groups", "user.max_fanotify_marks": "fs/fanotify/max_user_marks" }[key] ?? key.replace(".", "/");
+      const hostKey =
+        {
+          "user.max_inotify_instances": "fs/inotify/max_user_instances",
+          "user.max_inotify_watches": "fs/inotify/max_user_watches",
+          "user.max_fanotify_groups": "fs/fanotify/max_user_groups",
+          "user.max_fanotify_marks": "fs/fanotify/max_user_marks",
+        }[key] ?? key.replace(".", "/");
       expect(f[hostKey], hostKey).toBeGreaterThan(100 * share);
     }
   });
@@ -71,7 +77,10 @@ describe("fitHostSysctls", () => {
     const given = Math.floor((96_365 - 10_000) / 1000);
     expect(fit.shares.tenantNamespaces).toBe(given);
     expect(10_000 + 1000 * given).toBeLessThanOrEqual(96_365);
-    expect(fit.lowered.map((l) => [l.key, l.given])).toEqual([["user/max_user_namespaces", given], ["user/max_net_namespaces", given]]);
+    expect(fit.lowered.map((l) => [l.key, l.given])).toEqual([
+      ["user/max_user_namespaces", given],
+      ["user/max_net_namespaces", given],
+    ]);
     // The other limits were still raised, and the refused one is as it was.
     expect(fit.shares.tenantInotifyInstances).toBe(c.tenantInotifyInstances);
     expect(Number(await fs.readFile(path.join(root, "user/max_net_namespaces"), "utf8"))).toBe(96_365);

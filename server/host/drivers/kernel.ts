@@ -74,7 +74,11 @@ export interface SysctlFit {
  * too small for even one of each tenant's share is an error naming it.
  */
 export async function fitHostSysctls(c: FloorConfig, write: (file: string, value: string) => Promise<void> = (f, v) => fs.writeFile(f, v), root = "/proc/sys"): Promise<SysctlFit> {
-  const fit: SysctlFit = { raised: [], lowered: [], shares: { tenantInotifyInstances: c.tenantInotifyInstances, tenantInotifyWatches: c.tenantInotifyWatches, tenantNamespaces: c.tenantNamespaces, tenantConntrackMax: c.tenantConntrackMax } };
+  const fit: SysctlFit = {
+    raised: [],
+    lowered: [],
+    shares: { tenantInotifyInstances: c.tenantInotifyInstances, tenantInotifyWatches: c.tenantInotifyWatches, tenantNamespaces: c.tenantNamespaces, tenantConntrackMax: c.tenantConntrackMax },
+  };
   for (const [key, floor] of Object.entries(hostSysctlFloors(c))) {
     const text = await fs.readFile(`${root}/${key}`, "utf8").catch(() => null);
     if (text === null) continue;
@@ -94,7 +98,10 @@ export async function fitHostSysctls(c: FloorConfig, write: (file: string, value
     const bound = SHARED_LIMITS[key];
     if (!bound) continue;
     const given = Math.floor((current - bound.reserve) / c.uidRanges);
-    if (given < 1) throw new Error(`/proc/sys/${key} is ${current} and this kernel refuses to raise it: too small for ${c.uidRanges} tenant ranges beside root's reserve of ${bound.reserve}; lower HOODY_UID_RANGES or raise the limit from outside`);
+    if (given < 1)
+      throw new Error(
+        `/proc/sys/${key} is ${current} and this kernel refuses to raise it: too small for ${c.uidRanges} tenant ranges beside root's reserve of ${bound.reserve}; lower HOODY_UID_RANGES or raise the limit from outside`,
+      );
     fit.lowered.push({ key, limit: current, floor, share: bound.share, asked: c[bound.share], given });
     fit.shares[bound.share] = Math.min(fit.shares[bound.share], given);
   }

@@ -148,7 +148,12 @@ export class Lxc {
     } catch (e) {
       // lxc-start itself only says "failed to start"; the reason is in the container's log.
       const log = await fs.readFile(path.join(this.dir(name), "lxc.log"), "utf8").catch(() => "");
-      if (e instanceof Error) e.message += `\nlxc.log:\n${log.split("\n").filter((l) => /ERROR/.test(l)).slice(-40).join("\n")}`;
+      if (e instanceof Error)
+        e.message += `\nlxc.log:\n${log
+          .split("\n")
+          .filter((l) => /ERROR/.test(l))
+          .slice(-40)
+          .join("\n")}`;
       throw e;
     }
   }
@@ -172,11 +177,7 @@ export class Lxc {
     return r.exitCode === 0 && pid > 0 ? pid : null;
   }
 
-  async exec(
-    name: string,
-    argv: string[],
-    opts: { timeoutMs: number; maxOutput?: number; ksm: boolean },
-  ): Promise<{ exitCode: number; stdout: string; stderr: string; timedOut: boolean }> {
+  async exec(name: string, argv: string[], opts: { timeoutMs: number; maxOutput?: number; ksm: boolean }): Promise<{ exitCode: number; stdout: string; stderr: string; timedOut: boolean }> {
     // The tenant's env reaches the command from its config's lxc.environment lines (lxc-attach
     // applies them after --clear-env), never through this argv: /proc/<pid>/cmdline is readable by
     // every user of the host, and the values are the customer's secrets.

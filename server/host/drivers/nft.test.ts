@@ -26,12 +26,9 @@ describe("portSet", () => {
     expect(portSet("0080")).toBe("80");
   });
 
-  it.each(["0", "70000", "65536", "90-80", "80-70000", "0-10", "", "80,", "abc"])(
-    "rejects %j with a RangeError",
-    (spec) => {
-      expect(() => portSet(spec)).toThrow(RangeError);
-    },
-  );
+  it.each(["0", "70000", "65536", "90-80", "80-70000", "0-10", "", "80,", "abc"])("rejects %j with a RangeError", (spec) => {
+    expect(() => portSet(spec)).toThrow(RangeError);
+  });
 
   it("relies on the schema for shape: extra range parts are ignored, not rejected", () => {
     // FirewallRuleSchema's regex never lets "80-90-100" through; portSet alone would render it as 80-90.
@@ -74,17 +71,13 @@ describe("ruleExpr", () => {
   });
 
   it("combines address, protocol and a port set", () => {
-    expect(
-      ruleExpr(
-        rule({ direction: "ingress", action: "allow", source: "10.9.0.0/24", protocol: "tcp", destination_port: "80,443,1000-2000" }),
-      ),
-    ).toBe("ip saddr 10.9.0.0/24 meta l4proto tcp tcp dport { 80, 443, 1000-2000 }");
+    expect(ruleExpr(rule({ direction: "ingress", action: "allow", source: "10.9.0.0/24", protocol: "tcp", destination_port: "80,443,1000-2000" }))).toBe(
+      "ip saddr 10.9.0.0/24 meta l4proto tcp tcp dport { 80, 443, 1000-2000 }",
+    );
   });
 
   it("uses the protocol name for the dport match", () => {
-    expect(ruleExpr(rule({ direction: "egress", action: "allow", protocol: "udp", destination_port: "53" }))).toBe(
-      "meta l4proto udp udp dport { 53 }",
-    );
+    expect(ruleExpr(rule({ direction: "egress", action: "allow", protocol: "udp", destination_port: "53" }))).toBe("meta l4proto udp udp dport { 53 }");
   });
 
   it("propagates an invalid port spec as a RangeError", () => {
@@ -117,8 +110,7 @@ describe("Firewall.baseScript", () => {
 describe("Firewall.tenantScript", () => {
   const fw = new Firewall("hoody_x", "hx", "10.9.0.0/24", false);
   const T = "inet hoody_x";
-  const script = (rules: FirewallRule[]) =>
-    fw.tenantScript({ id: "cabcdefghij", veth: "hxcabcdefghij", ip: "10.9.0.2", rules, conntrackMax: 4096 });
+  const script = (rules: FirewallRule[]) => fw.tenantScript({ id: "cabcdefghij", veth: "hxcabcdefghij", ip: "10.9.0.2", rules, conntrackMax: 4096 });
   const lines = (rules: FirewallRule[]) => {
     const s = script(rules);
     expect(s.endsWith("\n")).toBe(true);
@@ -189,22 +181,13 @@ describe("Firewall.tenantScript", () => {
   });
 
   it("does not validate disabled rules' ports (they are never rendered)", () => {
-    expect(() =>
-      script([rule({ direction: "ingress", action: "allow", protocol: "tcp", destination_port: "0", state: "disabled" })]),
-    ).not.toThrow();
+    expect(() => script([rule({ direction: "ingress", action: "allow", protocol: "tcp", destination_port: "0", state: "disabled" })])).not.toThrow();
   });
 
   it("keeps rule order and ends the ingress chain with drop after the tenant rules", () => {
-    const l = lines([
-      rule({ direction: "ingress", action: "allow", protocol: "tcp", destination_port: "80" }),
-      rule({ direction: "ingress", action: "drop", protocol: "tcp" }),
-    ]);
+    const l = lines([rule({ direction: "ingress", action: "allow", protocol: "tcp", destination_port: "80" }), rule({ direction: "ingress", action: "drop", protocol: "tcp" })]);
     const ingressRules = l.filter((x) => x.startsWith(`add rule ${T} in_cabcdefghij`));
-    expect(ingressRules).toEqual([
-      `add rule ${T} in_cabcdefghij meta l4proto tcp tcp dport { 80 } accept`,
-      `add rule ${T} in_cabcdefghij meta l4proto tcp drop`,
-      `add rule ${T} in_cabcdefghij drop`,
-    ]);
+    expect(ingressRules).toEqual([`add rule ${T} in_cabcdefghij meta l4proto tcp tcp dport { 80 } accept`, `add rule ${T} in_cabcdefghij meta l4proto tcp drop`, `add rule ${T} in_cabcdefghij drop`]);
     // The final ingress drop comes before the set and map elements, which are the last three lines.
     expect(l.indexOf(`add rule ${T} in_cabcdefghij drop`)).toBe(l.length - 4);
   });
@@ -218,9 +201,7 @@ describe("Firewall.tenantScript", () => {
   });
 
   it("throws before producing a script when an enabled rule has an invalid port", () => {
-    expect(() => script([rule({ direction: "ingress", action: "allow", protocol: "udp", destination_port: "90-80" })])).toThrow(
-      RangeError,
-    );
+    expect(() => script([rule({ direction: "ingress", action: "allow", protocol: "udp", destination_port: "90-80" })])).toThrow(RangeError);
   });
 });
 

@@ -70,10 +70,7 @@ export class Firewall {
       `flush chain ${t} output`,
       // Before any conntrack acceptance: a packet from a tenant carries that tenant's address, and
       // tenants have no IPv6 at all.
-      ...["forward", "input"].flatMap((chain) => [
-        `add rule ${t} ${chain} iifname ${p} meta nfproto ipv6 drop`,
-        `add rule ${t} ${chain} iifname ${p} iifname . ip saddr != @tenant_source drop`,
-      ]),
+      ...["forward", "input"].flatMap((chain) => [`add rule ${t} ${chain} iifname ${p} meta nfproto ipv6 drop`, `add rule ${t} ${chain} iifname ${p} iifname . ip saddr != @tenant_source drop`]),
       `add rule ${t} forward iifname ${p} ct state established,related accept`,
       `add rule ${t} forward oifname ${p} ct state established,related accept`,
       `add rule ${t} forward iifname vmap @tenant_egress`,
@@ -101,7 +98,13 @@ export class Firewall {
    * each cost a library call per tenant (10,000 at start on a full box).
    */
   async setTenants(tenants: NftTenant[], perTransaction = 250): Promise<void> {
-    for (let i = 0; i < tenants.length; i += perTransaction) await this.apply(tenants.slice(i, i + perTransaction).map((t) => this.tenantScript(t)).join(""));
+    for (let i = 0; i < tenants.length; i += perTransaction)
+      await this.apply(
+        tenants
+          .slice(i, i + perTransaction)
+          .map((t) => this.tenantScript(t))
+          .join(""),
+      );
   }
 
   tenantScript({ id, veth, ip, rules, conntrackMax }: NftTenant): string {

@@ -20,7 +20,6 @@ const MS_PRIVATE = 1 << 18;
 const MS_SHARED = 1 << 20;
 type MountFn = (source: string | null, target: string, fstype: string | null, flags: number, data: string | null) => number;
 
-
 export class TenantProcs {
   constructor(readonly dir: string) {}
 

@@ -24,7 +24,6 @@ async function mountTmpfs(target: string, flags: number, data: string): Promise<
   await run("mount", ["-t", "tmpfs", "-o", opts, "hoody-ramdisk", target]);
 }
 
-
 /**
  * Layout: <dir>/<id>/ is the tenant's gate, mode 0700 and owned by its root (its host uid), and the
  * tmpfs is mounted at <dir>/<id>/fs with /tmp's mode 1777 for the tenant's own users. The tenant's

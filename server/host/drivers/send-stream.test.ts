@@ -35,24 +35,59 @@ function stream(cmds: Buffer[]): Buffer {
 // What `btrfs send --no-data -p tpl snap` sent for: rm -r old; echo >> etc/a; mv etc/keep etc/kept;
 // mkdir -p new/sub; echo > new/sub/n.txt; ln -s /x link; truncate usr/big.
 const sample = stream([
-  cmd(CMD.RENAME, [[ATTR.PATH, "old"], [ATTR.PATH_TO, "o260-9-0"]]),
-  cmd(CMD.UPDATE_EXTENT, [[ATTR.PATH, "etc/a"], [ATTR.FILE_OFFSET, 0], [ATTR.SIZE, 14]]),
-  cmd(CMD.TRUNCATE, [[ATTR.PATH, "usr/big"], [ATTR.SIZE, 10]]),
+  cmd(CMD.RENAME, [
+    [ATTR.PATH, "old"],
+    [ATTR.PATH_TO, "o260-9-0"],
+  ]),
+  cmd(CMD.UPDATE_EXTENT, [
+    [ATTR.PATH, "etc/a"],
+    [ATTR.FILE_OFFSET, 0],
+    [ATTR.SIZE, 14],
+  ]),
+  cmd(CMD.TRUNCATE, [
+    [ATTR.PATH, "usr/big"],
+    [ATTR.SIZE, 10],
+  ]),
   cmd(CMD.UNLINK, [[ATTR.PATH, "o260-9-0/f1"]]),
   cmd(CMD.UNLINK, [[ATTR.PATH, "o260-9-0/f2"]]),
   cmd(CMD.RMDIR, [[ATTR.PATH, "o260-9-0"]]),
-  cmd(CMD.LINK, [[ATTR.PATH, "etc/kept"], [ATTR.PATH_LINK, "etc/keep"]]),
+  cmd(CMD.LINK, [
+    [ATTR.PATH, "etc/kept"],
+    [ATTR.PATH_LINK, "etc/keep"],
+  ]),
   cmd(CMD.UNLINK, [[ATTR.PATH, "etc/keep"]]),
   cmd(CMD.MKDIR, [[ATTR.PATH, "o266-11-0"]]),
-  cmd(CMD.RENAME, [[ATTR.PATH, "o266-11-0"], [ATTR.PATH_TO, "new"]]),
+  cmd(CMD.RENAME, [
+    [ATTR.PATH, "o266-11-0"],
+    [ATTR.PATH_TO, "new"],
+  ]),
   cmd(CMD.MKDIR, [[ATTR.PATH, "o267-11-0"]]),
-  cmd(CMD.RENAME, [[ATTR.PATH, "o267-11-0"], [ATTR.PATH_TO, "new/sub"]]),
+  cmd(CMD.RENAME, [
+    [ATTR.PATH, "o267-11-0"],
+    [ATTR.PATH_TO, "new/sub"],
+  ]),
   cmd(CMD.MKFILE, [[ATTR.PATH, "o268-11-0"]]),
-  cmd(CMD.RENAME, [[ATTR.PATH, "o268-11-0"], [ATTR.PATH_TO, "new/sub/n.txt"]]),
-  cmd(CMD.UPDATE_EXTENT, [[ATTR.PATH, "new/sub/n.txt"], [ATTR.FILE_OFFSET, 0], [ATTR.SIZE, 3]]),
-  cmd(CMD.SYMLINK, [[ATTR.PATH, "o270-11-0"], [ATTR.PATH_LINK, "/x"]]),
-  cmd(CMD.RENAME, [[ATTR.PATH, "o270-11-0"], [ATTR.PATH_TO, "link"]]),
-  cmd(CMD.RENAME, [[ATTR.PATH, "srv/moved-away"], [ATTR.PATH_TO, "srv/moved-here"]]),
+  cmd(CMD.RENAME, [
+    [ATTR.PATH, "o268-11-0"],
+    [ATTR.PATH_TO, "new/sub/n.txt"],
+  ]),
+  cmd(CMD.UPDATE_EXTENT, [
+    [ATTR.PATH, "new/sub/n.txt"],
+    [ATTR.FILE_OFFSET, 0],
+    [ATTR.SIZE, 3],
+  ]),
+  cmd(CMD.SYMLINK, [
+    [ATTR.PATH, "o270-11-0"],
+    [ATTR.PATH_LINK, "/x"],
+  ]),
+  cmd(CMD.RENAME, [
+    [ATTR.PATH, "o270-11-0"],
+    [ATTR.PATH_TO, "link"],
+  ]),
+  cmd(CMD.RENAME, [
+    [ATTR.PATH, "srv/moved-away"],
+    [ATTR.PATH_TO, "srv/moved-here"],
+  ]),
   cmd(CMD.UTIMES, [[ATTR.PATH, "etc"]]),
 ]);
 

@@ -14,8 +14,27 @@ const MAGIC = Buffer.from("btrfs-stream\0", "latin1");
 const CMD_HEADER = 10;
 
 const C = {
-  MKFILE: 3, MKDIR: 4, MKNOD: 5, MKFIFO: 6, MKSOCK: 7, SYMLINK: 8, RENAME: 9, LINK: 10, UNLINK: 11, RMDIR: 12,
-  SET_XATTR: 13, REMOVE_XATTR: 14, WRITE: 15, CLONE: 16, TRUNCATE: 17, CHMOD: 18, CHOWN: 19, UTIMES: 20, FALLOCATE: 23, FILEATTR: 24, ENCODED_WRITE: 25,
+  MKFILE: 3,
+  MKDIR: 4,
+  MKNOD: 5,
+  MKFIFO: 6,
+  MKSOCK: 7,
+  SYMLINK: 8,
+  RENAME: 9,
+  LINK: 10,
+  UNLINK: 11,
+  RMDIR: 12,
+  SET_XATTR: 13,
+  REMOVE_XATTR: 14,
+  WRITE: 15,
+  CLONE: 16,
+  TRUNCATE: 17,
+  CHMOD: 18,
+  CHOWN: 19,
+  UTIMES: 20,
+  FALLOCATE: 23,
+  FILEATTR: 24,
+  ENCODED_WRITE: 25,
 } as const;
 const A = { SIZE: 4, PATH: 15, PATH_TO: 16, PATH_LINK: 17, DATA: 19, CLONE_LEN: 24 } as const;
 const MAKES: Record<number, ChangeFileType> = { [C.MKFILE]: "file", [C.MKDIR]: "dir", [C.MKNOD]: "other", [C.MKFIFO]: "other", [C.MKSOCK]: "other", [C.SYMLINK]: "symlink" };
@@ -138,13 +157,14 @@ export class SendReplay {
       case C.WRITE:
       case C.ENCODED_WRITE:
       case C.CLONE:
-      case 22 /* UPDATE_EXTENT: what --no-data sends for a write */: {
-        const n = this.lookup(path);
-        n.written += len;
-        n.touched = true;
-        if (n.type === null) n.type = "file";
-        return;
-      }
+      case 22 /* UPDATE_EXTENT: what --no-data sends for a write */:
+        {
+          const n = this.lookup(path);
+          n.written += len;
+          n.touched = true;
+          if (n.type === null) n.type = "file";
+          return;
+        }
       case C.TRUNCATE:
       case C.FALLOCATE:
       case C.CHMOD:

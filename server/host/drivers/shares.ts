@@ -42,7 +42,6 @@ export interface Share {
   containerPath: string;
 }
 
-
 /** Layout: <dir>/<id>/<containerPath without its leading slash, '/' → '_'> is the host-side mount. */
 export class Shares {
   constructor(readonly dir: string) {}

@@ -113,7 +113,7 @@ describe("an environment too large to start is refused before anything changes (
     expect(ok.status).toBe(200);
     expect(ok.body.data.restarted ?? true).toBe(true);
     expect(await lxcState(c.id)).toBe("RUNNING");
-    const seen = await s.api("POST", `/containers/${c.id}/exec`, { command: ["/bin/sh", "-c", "printf %s \"$BIG_2\" | wc -c"] });
+    const seen = await s.api("POST", `/containers/${c.id}/exec`, { command: ["/bin/sh", "-c", 'printf %s "$BIG_2" | wc -c'] });
     expect(seen.body.data.stdout.trim()).toBe(String(30 * 1024));
   });
 });
@@ -199,7 +199,9 @@ describe("a tenant's ramdisk and socket buffers count against its own memory lim
     // What the ramdisk holds from earlier runs is part of this run's budget: 32 MiB more (in /tmp, the
     // run's own memory) do not fit beside 48 MiB in 64. Control: they fit in the large tenant.
     const more = async (id: string) =>
-      (await s.api("POST", `/containers/${id}/exec`, { command: ["/bin/sh", "-c", "dd if=/dev/zero of=/tmp/more bs=1M count=32 2>/dev/null; wc -c < /tmp/more"], timeout: 60 })).body.data?.stdout?.trim() ?? "";
+      (
+        await s.api("POST", `/containers/${id}/exec`, { command: ["/bin/sh", "-c", "dd if=/dev/zero of=/tmp/more bs=1M count=32 2>/dev/null; wc -c < /tmp/more"], timeout: 60 })
+      ).body.data?.stdout?.trim() ?? "";
     expect(await more(large.id)).toBe(String(32 * 1024 * 1024));
     expect(await more(small.id)).not.toBe(String(32 * 1024 * 1024));
     // The tenant's own cgroup (which outlives its runs) carries what its ramdisk holds.

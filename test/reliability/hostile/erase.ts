@@ -115,7 +115,8 @@ async function subvolumePaths(): Promise<string[]> {
 }
 
 /** A large marker: 2 MiB of random bytes (so compression leaves them as they are) around the marker. */
-const largeMarkerScript = (marker: string, file: string) => `dd if=/dev/urandom of=${file} bs=1M count=1 2>/dev/null; echo ${marker} >> ${file}; dd if=/dev/urandom bs=1M count=1 2>/dev/null >> ${file}; sync`;
+const largeMarkerScript = (marker: string, file: string) =>
+  `dd if=/dev/urandom of=${file} bs=1M count=1 2>/dev/null; echo ${marker} >> ${file}; dd if=/dev/urandom bs=1M count=1 2>/dev/null >> ${file}; sync`;
 
 describe("item 2: disk quota", () => {
   it("a tenant cannot make a subvolume or snapshot outside its qgroup, and its bytes count", async () => {

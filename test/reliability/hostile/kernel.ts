@@ -50,11 +50,7 @@ const holdUntilRefused = (setup: string, take: string, max = 5000) =>
   `import ctypes,errno,os,resource,sys\nlibc=ctypes.CDLL(None,use_errno=True)\nsoft,hard=resource.getrlimit(resource.RLIMIT_NOFILE)\nresource.setrlimit(resource.RLIMIT_NOFILE,(hard,hard))\n${setup}\nheld=[]\nerr="none"\nwhile len(held)<${max}:\n  fd=${take}\n  if fd<0:\n    err=errno.errorcode[ctypes.get_errno()]; break\n  held.append(fd)\nprint("HELD",len(held),err,"nofile",hard,flush=True)\nsys.stdin.read()`;
 const INOTIFY = holdUntilRefused("", "libc.inotify_init()");
 /** A new network namespace per round, kept alive by an open fd on it. */
-const NETNS = holdUntilRefused(
-  "def netns():\n  if libc.unshare(0x40000000)!=0: return -1\n  return os.open('/proc/thread-self/ns/net',os.O_RDONLY)",
-  "netns()",
-  1000,
-);
+const NETNS = holdUntilRefused("def netns():\n  if libc.unshare(0x40000000)!=0: return -1\n  return os.open('/proc/thread-self/ns/net',os.O_RDONLY)", "netns()", 1000);
 const ONE_INOTIFY = `import ctypes\nfd=ctypes.CDLL(None,use_errno=True).inotify_init()\nprint("FD",fd,ctypes.get_errno())`;
 const held = (out: string) => {
   const m = /HELD (\d+) (\w+)/.exec(out);

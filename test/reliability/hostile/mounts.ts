@@ -24,7 +24,15 @@ beforeAll(async () => {
   await h.client.buildTemplate("starter");
   mini = await h.client.call("tenants.create", { template: "mini", name: "mounts-mini", limits: { memoryMiB: MEMORY_MIB } });
   starter = await h.client.call("tenants.create", { template: "starter", name: "mounts-starter" });
-  for (const t of [mini, starter]) await waitFor(() => httpGet(`http://${t.ip}:8080/`).then((r) => r.status === 200, () => false), 30_000);
+  for (const t of [mini, starter])
+    await waitFor(
+      () =>
+        httpGet(`http://${t.ip}:8080/`).then(
+          (r) => r.status === 200,
+          () => false,
+        ),
+      30_000,
+    );
 });
 afterAll(async () => {
   await h?.stop();
@@ -81,7 +89,7 @@ describe("what a tenant sees of the host (item 17)", () => {
         "mkdir -p /mnt/p /mnt/b /mnt/t; mount -t proc proc /mnt/p; echo proc=$?; mount --bind /proc /mnt/b; echo bind=$?; " +
         "grep MemTotal /proc/meminfo; " +
         // proc:mixed's read-only /proc/sys: the tenant's root may unmount it, as before (item 1's test relies on that).
-        "grep -q \" /proc/sys ro,\" /proc/self/mountinfo && echo SYS_RO; umount -l /proc/sys && echo SYS_UNMOUNTED; " +
+        'grep -q " /proc/sys ro," /proc/self/mountinfo && echo SYS_RO; umount -l /proc/sys && echo SYS_UNMOUNTED; ' +
         // Even with the whole /proc detached, nothing is under it and no procfs may be mounted.
         "umount -l /proc; echo proc_umount=$?; ls /proc | wc -l; mount -t proc proc /mnt/p; echo proc_after=$?; " +
         // Control: this root may mount what is its own.
@@ -91,7 +99,10 @@ describe("what a tenant sees of the host (item 17)", () => {
     expect(r.stdout, r.out).toContain("TMPFS_OK");
     expect(r.stdout, r.out).toContain("SYS_RO");
     expect(r.stdout, r.out).toContain("SYS_UNMOUNTED");
-    expect(r.stdout.split("\n").filter((l) => l.startsWith("MemTotal")), r.out).toEqual([limit, limit]);
+    expect(
+      r.stdout.split("\n").filter((l) => l.startsWith("MemTotal")),
+      r.out,
+    ).toEqual([limit, limit]);
     for (const probe of ["umount", "umount_lazy", "proc", "bind", "proc_after"]) expect(r.stdout, r.out).toMatch(new RegExp(`^${probe}=[1-9]`, "m"));
     expect(r.stdout, r.out).toMatch(/^proc_umount=0\n0$/m);
   });
@@ -128,5 +139,3 @@ describe("what a tenant sees of the host (item 17)", () => {
     expect(r.out).not.toContain(`0_${starter.subvolumeId}`);
   });
 });
-
-

@@ -44,7 +44,10 @@ gate.server.on("request", (_req, res) => {
 beforeAll(async () => {
   await fs.mkdir(SCRIPTS, { recursive: true });
   await fs.writeFile(path.join(SCRIPTS, "echo.ts"), `export default async function (req: Request) {\n  return Response.json({ bytes: (await req.arrayBuffer()).byteLength });\n}\n`);
-  await fs.writeFile(path.join(SCRIPTS, "gate.ts"), `export default async function (_req: Request, ctx: { settings: Record<string, string> }) {\n  const r = await fetch("http://127.0.0.1:" + ctx.settings.GATE_PORT + "/");\n  return new Response(await r.text());\n}\n`);
+  await fs.writeFile(
+    path.join(SCRIPTS, "gate.ts"),
+    `export default async function (_req: Request, ctx: { settings: Record<string, string> }) {\n  const r = await fetch("http://127.0.0.1:" + ctx.settings.GATE_PORT + "/");\n  return new Response(await r.text());\n}\n`,
+  );
   await new Promise<void>((r) => gate.server.listen(0, "127.0.0.1", r));
   s = await TestStack.create({
     webEnv: {
@@ -211,7 +214,10 @@ describe("item 12: exec scripts run at most N at once, then a bounded queue, the
 
 function multipart(fields: Record<string, string>): { body: string; type: string } {
   const boundary = "----hoodyHostile7MA4YWxkTrZu0gW";
-  const body = Object.entries(fields).map(([k, v]) => `--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`).join("") + `--${boundary}--\r\n`;
+  const body =
+    Object.entries(fields)
+      .map(([k, v]) => `--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`)
+      .join("") + `--${boundary}--\r\n`;
   return { body, type: `multipart/form-data; boundary=${boundary}` };
 }
 const mutations = () =>
@@ -241,11 +247,23 @@ describe("item 13: tRPC mutations need proof of same origin", () => {
     }
     expect(await compareFingerprints(s, before, await fingerprint(s))).toEqual([]);
     // Control: the same input-less mutation as the dashboard sends it (its header, its own Origin) runs.
-    const own = await send(s.port, "POST", "/api/trpc/host.reconcile", { cookie, origin: s.url, "content-type": "application/json", [SAME_ORIGIN_HEADER]: SAME_ORIGIN_VALUE }, JSON.stringify({ json: null }));
+    const own = await send(
+      s.port,
+      "POST",
+      "/api/trpc/host.reconcile",
+      { cookie, origin: s.url, "content-type": "application/json", [SAME_ORIGIN_HEADER]: SAME_ORIGIN_VALUE },
+      JSON.stringify({ json: null }),
+    );
     expect(own.status, own.text).toBe(200);
     expect(own.json.result.data.json).toHaveProperty("removedOrphans");
     // … and so does one that changes state, which the refused attempts above did not.
-    const token = await send(s.port, "POST", "/api/trpc/tokens.create", { cookie, origin: s.url, "content-type": "application/json", [SAME_ORIGIN_HEADER]: SAME_ORIGIN_VALUE }, JSON.stringify({ json: { name: "hostile-web-control", project_id: null } }));
+    const token = await send(
+      s.port,
+      "POST",
+      "/api/trpc/tokens.create",
+      { cookie, origin: s.url, "content-type": "application/json", [SAME_ORIGIN_HEADER]: SAME_ORIGIN_VALUE },
+      JSON.stringify({ json: { name: "hostile-web-control", project_id: null } }),
+    );
     expect(token.status, token.text).toBe(200);
     expect(JSON.stringify((await s.api("GET", "/tokens")).body.data)).toContain("hostile-web-control");
   });
@@ -258,7 +276,10 @@ describe("item 14: security headers and served Host names", () => {
 
   it("answers other Host names (DNS rebinding) with 421 UNKNOWN_HOST; its own with the page", async () => {
     for (const p of paths) {
-      for (const headers of [{ host: "rebind.attacker.test" }, { host: `evil.example:${s.port}` }, { host: `127.0.0.1:${s.port}`, "x-forwarded-host": "rebind.attacker.test" }] as Record<string, string>[]) {
+      for (const headers of [{ host: "rebind.attacker.test" }, { host: `evil.example:${s.port}` }, { host: `127.0.0.1:${s.port}`, "x-forwarded-host": "rebind.attacker.test" }] as Record<
+        string,
+        string
+      >[]) {
         const a = await send(s.port, "GET", p, headers);
         const where = `${p} ${JSON.stringify(headers)} → ${a.status}`;
         expect(envelopeProblems(a), where).toEqual([]);
@@ -269,7 +290,10 @@ describe("item 14: security headers and served Host names", () => {
     }
     expect((await send(s.port, "GET", "/login", { host: `localhost:${s.port}` })).status).toBe(200);
     // A WebSocket upgrade for another name is refused the same way.
-    const up = await sendRaw(s.port, `GET /api/health HTTP/1.1\r\nHost: rebind.attacker.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
+    const up = await sendRaw(
+      s.port,
+      `GET /api/health HTTP/1.1\r\nHost: rebind.attacker.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+    );
     expect(up.status).toBe(421);
     expect(up.text).toContain("UNKNOWN_HOST");
   });
@@ -300,7 +324,8 @@ describe("item 15: the router sets its own forwarding headers", () => {
     expect(c.status, JSON.stringify(c.body)).toBe(201);
     // A CGI script in the tenant's httpd prints the request headers it was given (HTTP_*).
     // (mini links few applets: chmod and printf are called through busybox itself; Node wants CRLF headers.)
-    const cgi = "mkdir -p /tmp/www/cgi-bin && echo '#!/bin/sh' > /tmp/www/cgi-bin/env && echo '/bin/busybox printf \"Content-Type: text/plain\\r\\n\\r\\n\"; env' >> /tmp/www/cgi-bin/env && /bin/busybox chmod 755 /tmp/www/cgi-bin/env";
+    const cgi =
+      "mkdir -p /tmp/www/cgi-bin && echo '#!/bin/sh' > /tmp/www/cgi-bin/env && echo '/bin/busybox printf \"Content-Type: text/plain\\r\\n\\r\\n\"; env' >> /tmp/www/cgi-bin/env && /bin/busybox chmod 755 /tmp/www/cgi-bin/env";
     const ex = await s.api("POST", `/containers/${c.body.data.id}/exec`, { command: ["sh", "-c", cgi] });
     expect([ex.status, ex.body.data?.exit_code], JSON.stringify(ex.body)).toEqual([200, 0]);
     const forged = {
@@ -315,12 +340,20 @@ describe("item 15: the router sets its own forwarding headers", () => {
     let last = "";
     const r = await waitFor(async () => {
       const a = await s.viaRouter("hw-fwd", "/cgi-bin/env", { headers: forged });
-      last = `${a.status} ${a.body.replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").slice(0, 600)}`;
+      last = `${a.status} ${a.body
+        .replace(/<[^>]*>/g, " ")
+        .replace(/\s+/g, " ")
+        .slice(0, 600)}`;
       return a.status === 200 && a.body.includes("HTTP_X_PROBE") ? a : null;
     }, 30_000).catch((e) => {
       throw new Error(`${(e as Error).message}; last answer: ${last}`);
     });
-    const env = Object.fromEntries(r.body.split("\n").filter((l) => l.startsWith("HTTP_")).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+    const env = Object.fromEntries(
+      r.body
+        .split("\n")
+        .filter((l) => l.startsWith("HTTP_"))
+        .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+    );
     // Control: the tenant sees the request's headers (a client header passes through).
     expect(env.HTTP_X_PROBE).toBe("reaches-the-tenant");
     expect(env).toMatchObject({

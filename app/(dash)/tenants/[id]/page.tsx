@@ -201,7 +201,11 @@ function Header({ c, stale }: { c: Container; stale: boolean }) {
           </div>
           <p className="text-xs text-neutral-500">
             <span aria-hidden="true" className="mr-1 inline-block h-2 w-2 rounded-full align-middle" style={{ backgroundColor: c.color }} />
-            <span className="font-mono">{c.id}</span> · engine name <span className="font-mono" title="what LXC or Incus calls it (not an API id)">{c.engine_name}</span> · template {c.template} · {c.ip ?? "no IP"}
+            <span className="font-mono">{c.id}</span> · engine name{" "}
+            <span className="font-mono" title="what LXC or Incus calls it (not an API id)">
+              {c.engine_name}
+            </span>{" "}
+            · template {c.template} · {c.ip ?? "no IP"}
             {c.server_name && <span data-testid="tenant-server"> · server {c.server_name}</span>}
             {c.member && <span data-testid="tenant-member"> · member {c.member}</span>} · created <When at={c.created_at} />
             {c.source_container_id && (
@@ -230,7 +234,12 @@ function Header({ c, stale }: { c: Container; stale: boolean }) {
               Resume
             </Button>
           ) : (
-            <Button busy={pendingOp === "pause"} disabled={busy || !running} onClick={() => op.mutate({ id: c.id, op: "pause" })} title="Freeze its processes in place; its URL answers 503 until resumed">
+            <Button
+              busy={pendingOp === "pause"}
+              disabled={busy || !running}
+              onClick={() => op.mutate({ id: c.id, op: "pause" })}
+              title="Freeze its processes in place; its URL answers 503 until resumed"
+            >
               Pause
             </Button>
           )}

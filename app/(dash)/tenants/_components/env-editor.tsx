@@ -49,7 +49,16 @@ export function EnvEditor({ rows, onChange, disabled }: { rows: EnvRow[]; onChan
                 <div className="flex flex-col gap-2 sm:flex-row sm:items-end">
                   <label className="block sm:w-2/5">
                     <span className={label(i)}>Key</span>
-                    <Input mono value={r.key} disabled={disabled} aria-invalid={problem ? true : undefined} autoComplete="off" spellCheck={false} placeholder="DATABASE_URL" onChange={(e) => set(r.id, { key: e.target.value })} />
+                    <Input
+                      mono
+                      value={r.key}
+                      disabled={disabled}
+                      aria-invalid={problem ? true : undefined}
+                      autoComplete="off"
+                      spellCheck={false}
+                      placeholder="DATABASE_URL"
+                      onChange={(e) => set(r.id, { key: e.target.value })}
+                    />
                   </label>
                   <label className="block flex-1">
                     <span className={label(i)}>Value</span>

@@ -61,8 +61,7 @@ export default function NewTenantPage() {
   const nameProblem = name && !NAME_RE.test(name) ? "Use 3–100 letters, digits, - or _ (or leave it empty for a random name)." : null;
   const envIssues = envProblems(env);
   const serverPaths = errorPaths(create.error);
-  const serverNameError =
-    create.error && (errorCode(create.error) === "CONTAINER_NAME_TAKEN" || serverPaths.some((p) => p === "name")) ? errorText(create.error) : null;
+  const serverNameError = create.error && (errorCode(create.error) === "CONTAINER_NAME_TAKEN" || serverPaths.some((p) => p === "name")) ? errorText(create.error) : null;
   const busy = create.isPending || create.isSuccess;
 
   const submit = (e: React.FormEvent) => {
@@ -110,7 +109,9 @@ export default function NewTenantPage() {
               ) : projectList.length > 0 ? (
                 <Field
                   label="Project"
-                  hint={selectedProject && `${selectedProject.container_count} tenant(s)${selectedProject.max_containers !== null ? ` of at most ${selectedProject.max_containers}` : ""} in this project.`}
+                  hint={
+                    selectedProject && `${selectedProject.container_count} tenant(s)${selectedProject.max_containers !== null ? ` of at most ${selectedProject.max_containers}` : ""} in this project.`
+                  }
                 >
                   <Select value={projectId} onChange={(e) => setProjectId(e.target.value)} required options={projectList.map((p) => ({ value: p.id, label: p.alias }))} />
                 </Field>
@@ -150,7 +151,11 @@ export default function NewTenantPage() {
                 templates.isSuccess &&
                 templateList.length === 0 && (
                   <span className="text-amber-800">
-                    No templates are built yet. Build one on the <Link href="/templates" className="underline">Templates</Link> page first.
+                    No templates are built yet. Build one on the{" "}
+                    <Link href="/templates" className="underline">
+                      Templates
+                    </Link>{" "}
+                    page first.
                   </span>
                 )
               }

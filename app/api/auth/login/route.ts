@@ -37,7 +37,7 @@ export async function POST(req: Request) {
     // JSON only: a cross-site form (text/plain, urlencoded, multipart) cannot send it without a CORS preflight.
     if (!/^application\/json\s*(;|$)/i.test(req.headers.get("content-type") ?? "")) throw new CoreError(415, "UNSUPPORTED_MEDIA_TYPE", "send application/json");
     const body = SignIn.safeParse(parseJson(await readBody(req, BODY_LIMITS.signIn)));
-    if (!body.success) throw new CoreError(422, "VALIDATION_ERROR", "send {\"password\": \"…\"}");
+    if (!body.success) throw new CoreError(422, "VALIDATION_ERROR", 'send {"password": "…"}');
     const { cookie, expiresAt } = getAuth().signIn(body.data.password, clientKey(req));
     getCore().audit.record(OPERATOR, "operator.sign_in", null, "ok");
     const secure = new URL(req.url).protocol === "https:" || req.headers.get("x-forwarded-proto") === "https";

@@ -9,7 +9,14 @@ export function AuditSection({ id }: { id: string }) {
   const audit = api.audit.list.useQuery({ target: `container:${id}`, limit: 20 }, { refetchInterval: 15_000 });
   const entries = audit.data?.entries ?? [];
   return (
-    <Card title="Recent audit events" actions={<Link href="/audit" className="text-xs text-blue-700 hover:underline">Open audit log</Link>}>
+    <Card
+      title="Recent audit events"
+      actions={
+        <Link href="/audit" className="text-xs text-blue-700 hover:underline">
+          Open audit log
+        </Link>
+      }
+    >
       {audit.isError ? (
         <ErrorBox error={audit.error} title="Could not load audit events" onRetry={() => void audit.refetch()} />
       ) : audit.isPending ? (

@@ -63,7 +63,14 @@ export function BackupsSection({ c }: { c: Container }) {
         }}
       >
         <Field className="sm:w-40" label="Every (hours)">
-          <Input type="number" min={1} max={8760} placeholder={schedule.data?.every_hours ? String(schedule.data.every_hours) : "no schedule"} value={every} onChange={(e) => setEvery(e.target.value)} />
+          <Input
+            type="number"
+            min={1}
+            max={8760}
+            placeholder={schedule.data?.every_hours ? String(schedule.data.every_hours) : "no schedule"}
+            value={every}
+            onChange={(e) => setEvery(e.target.value)}
+          />
         </Field>
         <Field className="sm:w-40" label="Keep newest">
           <Input type="number" min={1} max={1000} placeholder={schedule.data?.keep ? String(schedule.data.keep) : "–"} value={keep} onChange={(e) => setKeep(e.target.value)} />
@@ -127,8 +134,8 @@ export function BackupsSection({ c }: { c: Container }) {
       >
         {restoring && (
           <p className="text-sm text-neutral-700">
-            Put <span className="font-medium">{c.name}</span> back as backup <span className="font-mono">{restoring.id}</span> has it ({fmtDate(restoring.created_at)}): its files, snapshots, env, limits and firewall. A running tenant
-            restarts. If anything fails, it stays as it is now.
+            Put <span className="font-medium">{c.name}</span> back as backup <span className="font-mono">{restoring.id}</span> has it ({fmtDate(restoring.created_at)}): its files, snapshots, env,
+            limits and firewall. A running tenant restarts. If anything fails, it stays as it is now.
           </p>
         )}
       </ConfirmDialog>

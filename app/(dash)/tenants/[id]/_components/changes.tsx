@@ -118,9 +118,7 @@ export function ChangesSection({ c }: { c: Container }) {
                 </td>
                 <td className={tdCls}>{e.change ? <Pill tone={TONE[e.change]}>{e.change}</Pill> : <span className="text-neutral-400">–</span>}</td>
                 <td className={`${tdCls} text-right tabular-nums`}>{bytes(e.size)}</td>
-                <td className={`${tdCls} text-xs text-neutral-600`}>
-                  {e.type === "dir" ? `+${e.totals.added} ~${e.totals.modified} −${e.totals.deleted}` : ""}
-                </td>
+                <td className={`${tdCls} text-xs text-neutral-600`}>{e.type === "dir" ? `+${e.totals.added} ~${e.totals.modified} −${e.totals.deleted}` : ""}</td>
                 <td className={`${tdCls} text-right`}>
                   {e.type === "file" && e.change !== "deleted" && e.size <= MAX_VIEW && (
                     <button type="button" className={btn.small} aria-label={`View ${e.path}`} onClick={() => setViewing(e.path)}>

@@ -10,7 +10,6 @@ type Direction = "ingress" | "egress";
 type Action = "allow" | "reject" | "drop";
 type Protocol = "" | "tcp" | "udp" | "icmp4";
 
-
 export function FirewallSection({ c }: { c: Container }) {
   const utils = api.useUtils();
   const fw = api.containers.firewall.useQuery({ id: c.id });
@@ -33,80 +32,82 @@ export function FirewallSection({ c }: { c: Container }) {
 
   const table = (direction: Direction, rules: Rule[]) => (
     <div>
-      <h3 className="mb-2 text-xs font-semibold uppercase tracking-wide text-neutral-500">
-        {direction === "ingress" ? "Ingress (traffic to the tenant)" : "Egress (traffic from the tenant)"}
-      </h3>
+      <h3 className="mb-2 text-xs font-semibold uppercase tracking-wide text-neutral-500">{direction === "ingress" ? "Ingress (traffic to the tenant)" : "Egress (traffic from the tenant)"}</h3>
       {rules.length === 0 ? (
         <p className="mb-2 text-sm text-neutral-500">No {direction} rules.</p>
       ) : (
         <Table boxClassName="-mx-4" label={`${direction} rules`}>
           <HeadRow cols={["#", "Action", "Protocol", "Port", direction === "ingress" ? "Source" : "Destination", "Description", "State"]} action="Actions" />
-            <tbody className="divide-y divide-neutral-100">
-              {rules.map((r) => {
-                const key = `${direction}:${r.index}`;
-                const enabled = r.state !== "disabled";
-                const peer = direction === "ingress" ? r.source : r.destination;
-                const label = r.description || `${direction} rule ${r.index + 1}`;
-                return (
-                  <tr key={key} data-testid={`rule-${direction}`} className={enabled ? "" : "text-neutral-400"}>
-                    <td className={`${tdCls} tabular-nums text-neutral-500`}>{r.index + 1}</td>
-                    <td className={tdCls}>
-                      <Pill tone={r.action === "allow" ? "good" : "bad"}>{r.action}</Pill>
-                    </td>
-                    <td className={tdCls}>{r.protocol ?? "any"}</td>
-                    <td className={`${tdCls} font-mono text-xs`}>
-                      {r.protocol === "icmp4" ? (
-                        r.icmp_type ? `type ${r.icmp_type}${r.icmp_code ? ` code ${r.icmp_code}` : ""}` : "any"
+          <tbody className="divide-y divide-neutral-100">
+            {rules.map((r) => {
+              const key = `${direction}:${r.index}`;
+              const enabled = r.state !== "disabled";
+              const peer = direction === "ingress" ? r.source : r.destination;
+              const label = r.description || `${direction} rule ${r.index + 1}`;
+              return (
+                <tr key={key} data-testid={`rule-${direction}`} className={enabled ? "" : "text-neutral-400"}>
+                  <td className={`${tdCls} tabular-nums text-neutral-500`}>{r.index + 1}</td>
+                  <td className={tdCls}>
+                    <Pill tone={r.action === "allow" ? "good" : "bad"}>{r.action}</Pill>
+                  </td>
+                  <td className={tdCls}>{r.protocol ?? "any"}</td>
+                  <td className={`${tdCls} font-mono text-xs`}>
+                    {r.protocol === "icmp4" ? (
+                      r.icmp_type ? (
+                        `type ${r.icmp_type}${r.icmp_code ? ` code ${r.icmp_code}` : ""}`
                       ) : (
-                        <>
-                          {r.destination_port ?? "any"}
-                          {r.source_port && <span className="block text-neutral-500">from port {r.source_port}</span>}
-                        </>
-                      )}
-                    </td>
-                    <td className={`${tdCls} font-mono text-xs`}>{peer ?? "any"}</td>
-                    <td className={`${tdCls} max-w-[16rem] truncate`} title={r.description}>
-                      {r.description ?? <span className="text-neutral-400">–</span>}
-                    </td>
-                    <td className={tdCls}>
-                      <button
-                        type="button"
-                        role="switch"
-                        aria-checked={enabled}
-                        aria-label={`${label}: enabled`}
-                        disabled={busyKey === key}
-                        onClick={() => {
-                          setBusyKey(key);
-                          setNotice(null);
-                          patch.mutate({ id: c.id, direction, index: r.index, state: enabled ? "disabled" : "enabled" });
-                        }}
-                        className="inline-flex items-center gap-2 rounded text-xs focus-visible:outline focus-visible:outline-2 focus-visible:outline-blue-600 disabled:opacity-50"
-                      >
-                        <span aria-hidden="true" className={`relative inline-block h-4 w-7 rounded-full transition-colors ${enabled ? "bg-green-600" : "bg-neutral-300"}`}>
-                          <span className={`absolute top-0.5 h-3 w-3 rounded-full bg-white shadow transition-all ${enabled ? "left-3.5" : "left-0.5"}`} />
-                        </span>
-                        <span className={enabled ? "text-neutral-800" : "text-neutral-500"}>{enabled ? "Enabled" : "Disabled"}</span>
-                      </button>
-                    </td>
-                    <td className={`${tdCls} text-right`}>
-                      <button
-                        type="button"
-                        className={btn.smallDanger}
-                        aria-label={`Remove ${label}`}
-                        disabled={busyKey === key}
-                        onClick={() => {
-                          setBusyKey(key);
-                          setNotice(null);
-                          remove.mutate({ id: c.id, direction, index: r.index });
-                        }}
-                      >
-                        Remove
-                      </button>
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
+                        "any"
+                      )
+                    ) : (
+                      <>
+                        {r.destination_port ?? "any"}
+                        {r.source_port && <span className="block text-neutral-500">from port {r.source_port}</span>}
+                      </>
+                    )}
+                  </td>
+                  <td className={`${tdCls} font-mono text-xs`}>{peer ?? "any"}</td>
+                  <td className={`${tdCls} max-w-[16rem] truncate`} title={r.description}>
+                    {r.description ?? <span className="text-neutral-400">–</span>}
+                  </td>
+                  <td className={tdCls}>
+                    <button
+                      type="button"
+                      role="switch"
+                      aria-checked={enabled}
+                      aria-label={`${label}: enabled`}
+                      disabled={busyKey === key}
+                      onClick={() => {
+                        setBusyKey(key);
+                        setNotice(null);
+                        patch.mutate({ id: c.id, direction, index: r.index, state: enabled ? "disabled" : "enabled" });
+                      }}
+                      className="inline-flex items-center gap-2 rounded text-xs focus-visible:outline focus-visible:outline-2 focus-visible:outline-blue-600 disabled:opacity-50"
+                    >
+                      <span aria-hidden="true" className={`relative inline-block h-4 w-7 rounded-full transition-colors ${enabled ? "bg-green-600" : "bg-neutral-300"}`}>
+                        <span className={`absolute top-0.5 h-3 w-3 rounded-full bg-white shadow transition-all ${enabled ? "left-3.5" : "left-0.5"}`} />
+                      </span>
+                      <span className={enabled ? "text-neutral-800" : "text-neutral-500"}>{enabled ? "Enabled" : "Disabled"}</span>
+                    </button>
+                  </td>
+                  <td className={`${tdCls} text-right`}>
+                    <button
+                      type="button"
+                      className={btn.smallDanger}
+                      aria-label={`Remove ${label}`}
+                      disabled={busyKey === key}
+                      onClick={() => {
+                        setBusyKey(key);
+                        setNotice(null);
+                        remove.mutate({ id: c.id, direction, index: r.index });
+                      }}
+                    >
+                      Remove
+                    </button>
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
         </Table>
       )}
     </div>
@@ -145,15 +146,18 @@ export function FirewallSection({ c }: { c: Container }) {
           {opError && <ErrorBox error={opError} title="The rule was not changed" />}
           {table("ingress", fw.data.ingress)}
           {table("egress", fw.data.egress)}
-          <AddRule id={c.id} full={fw.data.rule_count >= fw.data.max_rules} onAdded={(v) => {
-            // A repeat of an existing rule changes nothing; the API names the rule it repeats.
-            if ("duplicate" in v) return setNotice(`The same rule exists already (${v.duplicate_of.direction} #${v.duplicate_of.index + 1}); nothing was added.`);
-            done(v);
-            setNotice("Rule added.");
-          }} />
+          <AddRule
+            id={c.id}
+            full={fw.data.rule_count >= fw.data.max_rules}
+            onAdded={(v) => {
+              // A repeat of an existing rule changes nothing; the API names the rule it repeats.
+              if ("duplicate" in v) return setNotice(`The same rule exists already (${v.duplicate_of.direction} #${v.duplicate_of.index + 1}); nothing was added.`);
+              done(v);
+              setNotice("Rule added.");
+            }}
+          />
         </div>
       )}
-
     </Card>
   );
 }

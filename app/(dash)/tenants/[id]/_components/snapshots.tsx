@@ -7,7 +7,6 @@ import { api } from "~/app/_lib/trpc";
 import { isSnapshotAlias } from "~/server/shared/api-rules";
 import type { Container, Snapshot } from "../../_components/types";
 
-
 export function SnapshotsSection({ c }: { c: Container }) {
   const utils = api.useUtils();
   const snaps = api.containers.snapshots.useQuery({ id: c.id }, { refetchInterval: 30_000 });
@@ -78,9 +77,7 @@ export function SnapshotsSection({ c }: { c: Container }) {
       </form>
       {aliasBad && <p className="-mt-2 mb-3 text-xs text-red-700">Aliases use letters, digits, _ . and - only.</p>}
       {expiryBad && <p className="-mt-2 mb-3 text-xs text-red-700">Expiry is a whole number of days from 1 to 3650.</p>}
-      {alias && !aliasBad && list.some((s) => s.alias === alias) && (
-        <p className="-mt-2 mb-3 text-xs text-amber-800">The snapshot that has this alias now is replaced by the new one.</p>
-      )}
+      {alias && !aliasBad && list.some((s) => s.alias === alias) && <p className="-mt-2 mb-3 text-xs text-amber-800">The snapshot that has this alias now is replaced by the new one.</p>}
       <Notice className="mb-2 text-sm">{notice}</Notice>
       <ErrorBox error={create.error} className="mb-3" />
       <ErrorBox error={del.error} className="mb-3" />
@@ -94,32 +91,32 @@ export function SnapshotsSection({ c }: { c: Container }) {
       ) : (
         <Table boxClassName="-mx-4">
           <HeadRow cols={["Name", "Alias", "Created", { label: "Size", right: true }, "Expires"]} action="Actions" />
-            <tbody className="divide-y divide-neutral-100">
-              {list.map((s) => (
-                <tr key={s.name} data-testid="snapshot-row">
-                  <td className={`${tdCls} font-mono text-xs`}>{s.name}</td>
-                  <td className={tdCls}>{s.alias ?? <span className="text-neutral-400">–</span>}</td>
-                  <td className={`${tdCls} text-neutral-600`}>
-                    <When at={s.created_at} />
-                  </td>
-                  <td className={`${tdCls} text-right tabular-nums`}>{bytes(s.size)}</td>
-                  <td className={`${tdCls} text-neutral-600`}>
-                    <When at={s.expires_at} absolute />
-                  </td>
-                  <td className={`${tdCls} text-right`}>
-                    <RestoreDeleteActions
-                      label={s.alias ?? s.name}
-                      onRestore={() => {
-                        restore.reset();
-                        setRestoring(s);
-                      }}
-                      onDelete={() => del.mutate({ id: c.id, name: s.name })}
-                      deleting={deleting === s.name}
-                    />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
+          <tbody className="divide-y divide-neutral-100">
+            {list.map((s) => (
+              <tr key={s.name} data-testid="snapshot-row">
+                <td className={`${tdCls} font-mono text-xs`}>{s.name}</td>
+                <td className={tdCls}>{s.alias ?? <span className="text-neutral-400">–</span>}</td>
+                <td className={`${tdCls} text-neutral-600`}>
+                  <When at={s.created_at} />
+                </td>
+                <td className={`${tdCls} text-right tabular-nums`}>{bytes(s.size)}</td>
+                <td className={`${tdCls} text-neutral-600`}>
+                  <When at={s.expires_at} absolute />
+                </td>
+                <td className={`${tdCls} text-right`}>
+                  <RestoreDeleteActions
+                    label={s.alias ?? s.name}
+                    onRestore={() => {
+                      restore.reset();
+                      setRestoring(s);
+                    }}
+                    onDelete={() => del.mutate({ id: c.id, name: s.name })}
+                    deleting={deleting === s.name}
+                  />
+                </td>
+              </tr>
+            ))}
+          </tbody>
         </Table>
       )}
 
