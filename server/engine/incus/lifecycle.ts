@@ -103,17 +103,7 @@ export async function updateTenant(
       const config = { ...inst.config };
       if (patch.autostart) delete config["boot.autostart"];
       else config["boot.autostart"] = "false";
-      await cx.client
-        .put(`/1.0/instances/${id}`, {
-          architecture: inst.architecture,
-          config,
-          devices: inst.devices,
-          profiles: inst.profiles,
-          ephemeral: inst.ephemeral,
-          stateful: inst.stateful,
-          description: inst.description,
-        })
-        .catch((e) => mapError(e, { tenant: id }));
+      await putConfig(cx, id, inst, config);
       cx.invalidate();
       if (patch.env === undefined && patch.limits === undefined && patch.ramdiskMiB === undefined) return { tenant: await getTenant(cx, id), restarted: false };
       inst.config = config;
@@ -132,17 +122,7 @@ export async function updateTenant(
       config[T.ramdisk] = String(patch.ramdiskMiB);
       config["raw.lxc"] = rawLxc({ initCmd: JSON.parse(inst.config[T.init] ?? "[]"), ip: info.ip, gateway: net.gateway, ramdiskMiB: patch.ramdiskMiB });
     }
-    await cx.client
-      .put(`/1.0/instances/${id}`, {
-        architecture: inst.architecture,
-        config,
-        devices: inst.devices,
-        profiles: inst.profiles,
-        ephemeral: inst.ephemeral,
-        stateful: inst.stateful,
-        description: inst.description,
-      })
-      .catch((e) => mapError(e, { tenant: id }));
+    await putConfig(cx, id, inst, config);
     cx.invalidate();
     const restart = inst.status === "Running" && patch.restart !== false;
     if (restart) {
@@ -186,4 +166,10 @@ export async function logs(cx: IncusContext, id: string, maxBytes = 64 * 1024): 
   const r = await cx.client.raw("GET", `/1.0/instances/${id}/console`, { query: { type: "log" } });
   if (r.status !== 200) return "";
   return r.body.slice(-maxBytes);
+}
+
+/** Replaces an instance's config, keeping the rest of it as it is (PUT takes the whole instance). */
+async function putConfig(cx: IncusContext, id: string, inst: IncusInstanceFull, config: Record<string, string>): Promise<void> {
+  const { architecture, devices, profiles, ephemeral, stateful, description } = inst;
+  await cx.client.put(`/1.0/instances/${id}`, { architecture, config, devices, profiles, ephemeral, stateful, description }).catch((e) => mapError(e, { tenant: id }));
 }
