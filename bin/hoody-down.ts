@@ -15,7 +15,7 @@ async function main() {
     const detached = await stopService(s);
     return unit || detached ? `stopped${unit ? ` (${unitName(s)}, disabled)` : ""}` : "not running";
   };
-  console.log(`[down] caddy: ${(await stopService(caddy)) ? "stopped" : "not running"}`);
+  console.log(`[down] caddy: ${await stop(caddy)}`);
   console.log(`[down] tenant router: ${await stop(router)}`);
   console.log(`[down] dashboard: ${await stop(web)}`);
   if (all) {

@@ -7,7 +7,7 @@ import { dataDir, type Service, servicePid, startService, stopService, waitHealt
 import { caddySettings, ensureProxySecret, reloadCaddy, writeCaddyConfig } from "../server/caddy/caddy.js";
 import { dashboardHost, publicUrl } from "../server/config.js";
 import { behindCaddy, caddy, caddyFiles, config, domain, hostClient, hostd, router, routerPort, settings, unitSpecs, web, webPort } from "./stack.js";
-import { ENV_FILE, installUnits, startUnit, systemdIsPid1, UNIT_DIR, unitActive, unitName } from "./systemd.js";
+import { ENV_FILE, installUnits, startUnit, stopUnit, systemdIsPid1, UNIT_DIR, unitActive, unitName } from "./systemd.js";
 import { ensureWebBuild, sourceStamp, webStampFile } from "./web-build.js";
 
 const log = (msg: string) => console.log(`[up] ${msg}`);
@@ -65,7 +65,7 @@ async function main() {
   units = await systemdIsPid1();
   if (units) {
     unitsChanged = await installUnits(unitSpecs);
-    log(`service mode: systemd units (${UNIT_DIR}/hoody-{hostd,web,router}.service, enabled at boot; settings in ${ENV_FILE})`);
+    log(`service mode: systemd units (${UNIT_DIR}/hoody-{${unitSpecs.map((u) => u.service.name).join(",")}}.service, enabled at boot; settings in ${ENV_FILE})`);
   } else log("service mode: detached processes with pid files (systemd is not PID 1 here, so nothing starts them at boot)");
 
   log(`host daemon: ${await startCurrent(hostd, await sourceStamp(["server/host", "server/engine"]))}`);
@@ -90,7 +90,7 @@ async function main() {
 
   if (behindCaddy) log(`caddy: ${await startCaddy()}`);
   // Back to localhost (or HOODY_CADDY=off): a Caddy from an earlier run would still hold :80/:443.
-  else if (await stopService(caddy)) log("caddy: stopped (HOODY_DOMAIN is not a public domain, or HOODY_CADDY=off)");
+  else if ((units && (await stopUnit(caddy))) || (await stopService(caddy))) log("caddy: stopped (HOODY_DOMAIN is not a public domain, or HOODY_CADDY=off)");
   const { port: publicPort } = publicUrl(settings);
   const shownPort = publicPort === 443 ? "" : `:${publicPort}`;
 
@@ -113,13 +113,19 @@ Stop with: npm run down   (tenants keep running; npm run down -- --all stops the
 async function startCaddy(): Promise<string> {
   const text = writeCaddyConfig(caddySettings(settings, ensureProxySecret(settings.dataDir)), caddyFiles.configFile);
   const loaded = path.join(dataDir(), "run", "caddy.config");
-  if (await servicePid(caddy)) {
+  // A Caddy the detached mode started makes way for the unit (as the other services do).
+  if (units && (await servicePid(caddy))) await stopService(caddy);
+  if (units ? await unitActive(caddy) : await servicePid(caddy)) {
     if ((await fs.readFile(loaded, "utf8").catch(() => "")) === text) return "running";
     await reloadCaddy(caddyFiles.adminSocket, text);
     await fs.writeFile(loaded, text, { mode: 0o600 });
     return "running (configuration reloaded)";
   }
-  const r = await startService(caddy, 30_000);
+  let r: string;
+  if (units) {
+    r = `${await startUnit(caddy, false)} (${unitName(caddy)})`;
+    await waitHealthy(caddy, 30_000, () => unitActive(caddy));
+  } else r = await startService(caddy, 30_000);
   await fs.writeFile(loaded, text, { mode: 0o600 });
   return r;
 }

@@ -45,19 +45,11 @@ export const router: Service = {
   healthy: async () => (await fetch(`http://127.0.0.1:${routerPort}/.hoody/health`, { signal: AbortSignal.timeout(2000) })).ok,
 };
 
-/** The systemd units of these services, in start order (bin/systemd.ts). */
-export const unitSpecs: UnitSpec[] = [
-  { service: hostd, after: [], keepChildren: true },
-  { service: web, after: [hostd] },
-  // After the web server, which applies database migrations first.
-  { service: router, after: [hostd, web] },
-];
-
 export const caddyFiles = caddyPaths(settings.dataDir);
 
 /**
- * Caddy, when HOODY_DOMAIN is public. A detached process with a pid file in both service modes for
- * now (not a systemd unit): `npm run up` starts it after the router and reloads it in place.
+ * Caddy, when HOODY_DOMAIN is public: a unit after the router where systemd is PID 1, else a
+ * detached process; `npm run up` starts it and hands it a changed configuration in place.
  */
 export const caddy: Service = {
   name: "caddy",
@@ -65,3 +57,13 @@ export const caddy: Service = {
   ...caddyCommand(settings.dataDir),
   healthy: async () => (await caddyAdmin(caddyFiles.adminSocket, "GET", "/config/")).status === 200,
 };
+
+/** The systemd units of these services, in start order (bin/systemd.ts); Caddy's only while it is in front. */
+export const caddyUnit: UnitSpec = { service: caddy, after: [web, router] };
+export const unitSpecs: UnitSpec[] = [
+  { service: hostd, after: [], keepChildren: true },
+  { service: web, after: [hostd] },
+  // After the web server, which applies database migrations first.
+  { service: router, after: [hostd, web] },
+  ...(behindCaddy ? [caddyUnit] : []),
+];
