@@ -15,7 +15,8 @@ const verify = (...files: string[]) => execa("systemd-analyze", ["verify", "--ma
 beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), "hoody-units-"));
   // Caddy's unit is among them only with a public HOODY_DOMAIN; it is checked here either way.
-  for (const u of [...unitSpecs.filter((x) => x !== caddyUnit), caddyUnit]) await fs.writeFile(path.join(dir, unitName(u.service)), renderUnit(u, { envFile: path.join(dir, "hoody.env"), log: path.join(dir, `${u.service.name}.log`) }));
+  for (const u of [...unitSpecs.filter((x) => x !== caddyUnit), caddyUnit])
+    await fs.writeFile(path.join(dir, unitName(u.service)), renderUnit(u, { envFile: path.join(dir, "hoody.env"), log: path.join(dir, `${u.service.name}.log`) }));
   await fs.writeFile(path.join(dir, "hoody.env"), renderEnvFile({ HOODY_DATA_DIR: "/srv/hoody data", HOODY_DOMAIN: 'a"b', HOODY_TOKEN: "client-only", PATH: "/x" }), { mode: 0o600 });
 });
 afterAll(async () => {
