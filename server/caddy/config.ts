@@ -65,6 +65,9 @@ export function caddyConfig(s: CaddySettings): Record<string, unknown> {
       http: {
         http_port: s.httpPort,
         https_port: s.httpsPort,
+        // At a reload the old servers get this long to finish the requests they hold (Caddy's default
+        // is none: requests in flight at the swap were cancelled with a 502, "context canceled").
+        grace_period: "30s",
         servers: {
           https: {
             listen: [listen(s.httpsPort)],

@@ -34,6 +34,11 @@ interface Claim {
   claimed: boolean;
 }
 
+/** A key of the allowed shape, or 422 INVALID_IDEMPOTENCY_KEY (before anything else is said of it). */
+export function assertIdempotencyKey(key: string): void {
+  if (!KEY_RE.test(key)) throw new CoreError(422, "INVALID_IDEMPOTENCY_KEY", "Idempotency-Key must be 1-255 printable ASCII characters");
+}
+
 export class Idempotency {
   private readonly inflight = new Map<string, Promise<unknown>>();
   private readonly claims = new AsyncLocalStorage<Claim>();
@@ -65,7 +70,7 @@ export class Idempotency {
     answerFor: (resourceId: string) => Promise<StoredAnswer | null> = async () => null,
   ): Promise<StoredAnswer & { replayed: boolean }> {
     const db = this.db;
-    if (!KEY_RE.test(key)) throw new CoreError(422, "INVALID_IDEMPOTENCY_KEY", "Idempotency-Key must be 1-255 printable ASCII characters");
+    assertIdempotencyKey(key);
     const requestHash = sha256(requestBody);
     const slot = `${actorId}\0${key}`;
     while (this.inflight.has(slot)) await this.inflight.get(slot)!.catch(() => undefined);

@@ -49,6 +49,12 @@ export class WarmPoolService {
     return { size: recipe ? (this.ctx.settings.warmPoolDefault ?? 0) : 0, isDefault: true };
   }
 
+  /** The pools as an operator sees them (admin: they describe the whole box, not a project). */
+  listFor(actor: Actor): Promise<WarmPoolView[]> {
+    this.ctx.requireAdmin(actor);
+    return this.list();
+  }
+
   async list(): Promise<WarmPoolView[]> {
     const pool = this.ctx.engine.warmPool;
     const [templates, members] = await Promise.all([this.ctx.engine.listTemplates(), pool ? pool.list() : Promise.resolve([])]).catch((e) => Promise.reject(fromEngine(e)));

@@ -6,6 +6,7 @@ import type { Core } from "../core/core";
 import { readBody } from "../core/body";
 import { CoreError, fromEngine } from "../core/errors";
 import { findProtoKey } from "../core/input-guard";
+import { assertIdempotencyKey } from "../core/idempotency";
 import { BODY_LIMITS } from "../core/limits";
 import { ContainerId, EnvKey, ProjectId } from "../core/schemas";
 import { isReservedEnvKey } from "../shared/env";
@@ -181,7 +182,10 @@ async function dispatch(core: Core, req: Request, seen: Seen): Promise<Response>
     };
     const key = req.headers.get("idempotency-key");
     // A replay is keyed by the body; a streamed body is not kept, so a retry could not be told apart from another file.
-    if (route.streamBody && key !== null) throw new CoreError(422, "IDEMPOTENCY_KEY_NOT_ACCEPTED", "this route takes a streamed file and no Idempotency-Key");
+    if (route.streamBody && key !== null) {
+      assertIdempotencyKey(key);
+      throw new CoreError(422, "IDEMPOTENCY_KEY_NOT_ACCEPTED", "this route takes a streamed file and no Idempotency-Key");
+    }
     if (method === "POST" && key !== null) {
       // A create whose answer was lost to a crash: answer with the container it made.
       const answerFor = async (id: string) => {

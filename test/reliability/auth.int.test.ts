@@ -67,6 +67,7 @@ const idsOfA = (r: Route) => ({
   key: "PLAN",
   direction: "ingress",
   script: "stripe-webhook",
+  template: "mini",
 });
 
 /** A body the route accepts, aimed at project A. */
@@ -88,6 +89,12 @@ const ADMIN_ONLY = new Set([
   "PUT /scripts/{script}/secrets",
   "PUT /scripts/{script}/settings",
   "POST /reconcile",
+  "POST /projects/{id}/containers/import",
+  "GET /warm-pool",
+  "PUT /warm-pool/{template}",
+  "GET /capacity",
+  "GET /dedup",
+  "POST /dedup",
 ]);
 /** Reads a project token may make: answers scoped to its own project. */
 const SCOPED_LISTS = new Set(["GET /projects", "GET /containers", "GET /templates", "GET /erasure-receipts"]);

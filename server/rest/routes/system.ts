@@ -27,7 +27,7 @@ export const systemRoutes: Route[] = [
     summary: "Each template's warm pool: its size (set or default), members ready and being made, their memory",
     tag: "Templates",
     message: "Warm pools retrieved",
-    handler: async ({ core }) => ({ pools: await core.warmPool.list() }),
+    handler: async ({ core, actor }) => ({ pools: await core.warmPool.listFor(actor) }),
   }),
   route({
     method: "PUT",
