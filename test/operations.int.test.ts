@@ -46,6 +46,13 @@ describe("/metrics", () => {
     // Traffic for the API series: an answer and an error, on routes with ids in their paths.
     expect((await s.api("GET", `/containers/${ids[0]}`)).status).toBe(200);
     expect((await s.api("GET", "/containers/0123456789abcdef01234567")).status).toBe(404);
+    // A scrape serves the sampler's last sample: wait for one taken after the tenants were made.
+    await until(
+      "a sample with the running tenant",
+      async () => parseMetrics(await (await scrapeMetrics()).text()),
+      (m) => series(m, "hoody_tenant_memory_bytes", { id: ids[0]! }).length === 1,
+      45_000,
+    );
     const res = await scrapeMetrics();
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
