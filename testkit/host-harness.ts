@@ -82,7 +82,12 @@ export class TestHost {
 
   static async create(opts: Parameters<typeof TestHost.prepare>[0] = {}): Promise<TestHost> {
     const h = await TestHost.prepare(opts);
-    await h.startDaemon();
+    // A daemon that fails to start has already mounted its pool and made its table: a caller's
+    // afterAll never sees this host, so it is removed here.
+    await h.startDaemon().catch(async (e) => {
+      await h.stop().catch(() => undefined);
+      throw e;
+    });
     return h;
   }
 
