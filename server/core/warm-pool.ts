@@ -8,7 +8,7 @@ import { eq } from "drizzle-orm";
 import * as t from "../db/schema";
 import type { CreateTenantInput, TenantInfo } from "../shared/protocol";
 import type { Actor, CoreContext } from "./context";
-import { CoreError, fromEngine } from "./errors";
+import { CoreError, viaEngine } from "./errors";
 
 export const MAX_POOL_SIZE = 64;
 
@@ -57,7 +57,7 @@ export class WarmPoolService {
 
   async list(): Promise<WarmPoolView[]> {
     const pool = this.ctx.engine.warmPool;
-    const [templates, members] = await Promise.all([this.ctx.engine.listTemplates(), pool ? pool.list() : Promise.resolve([])]).catch((e) => Promise.reject(fromEngine(e)));
+    const [templates, members] = await viaEngine(Promise.all([this.ctx.engine.listTemplates(), pool ? pool.list() : Promise.resolve([])]));
     return templates.map((tpl) => {
       const s = this.sizeOf(tpl.name, tpl.recipe);
       const m = members.find((x) => x.template === tpl.name);
