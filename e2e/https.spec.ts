@@ -41,14 +41,26 @@ async function browser(trust: boolean): Promise<Browser> {
 
 /**
  * page.goto, again when chromium reports ERR_NETWORK_CHANGED: a tenant's veth appearing on the host
- * (this test's or another's) is a network change to chromium, which then aborts the navigation.
+ * (the warm pool refilling after this test's create, or another test's tenant) is a network change to
+ * chromium, which then aborts the navigation. Chromium reports it either in the error itself or by
+ * committing its error page first ("interrupted by another navigation to chrome-error://"), whose
+ * code the page shows; any other failure is thrown with that code.
  */
 async function goto(page: Page, url: string) {
   for (let i = 0; ; i++) {
     try {
       return await page.goto(url);
     } catch (e) {
-      if (i >= 5 || !String((e as Error).message).includes("ERR_NETWORK_CHANGED")) throw e;
+      let reason = String((e as Error).message);
+      if (reason.includes("chrome-error://")) {
+        await page.waitForURL(/^chrome-error:/, { timeout: 5_000 }).catch(() => undefined);
+        const code = await page
+          .locator(".error-code")
+          .textContent({ timeout: 5_000 })
+          .catch(() => "no error code shown");
+        reason = `${reason} (${code})`;
+      }
+      if (i >= 5 || !reason.includes("ERR_NETWORK_CHANGED")) throw new Error(reason);
     }
   }
 }

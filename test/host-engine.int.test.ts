@@ -47,6 +47,9 @@ describe("tenants from mini", () => {
       // The host side of its veth answers ARP for the tenant's neighbours, at once (no shared proxy queue).
       expect(await fs.readFile(`/proc/sys/net/ipv4/conf/${t.veth}/proxy_arp`, "utf8")).toBe("1\n");
       expect(await fs.readFile(`/proc/sys/net/ipv4/neigh/${t.veth}/proxy_delay`, "utf8")).toBe("0\n");
+      // No IPv6 on the host side: no link-local address for the tenant, no late address change.
+      expect(await fs.readFile(`/proc/sys/net/ipv6/conf/${t.veth}/disable_ipv6`, "utf8")).toBe("1\n");
+      expect((await execa("ip", ["-6", "addr", "show", "dev", t.veth])).stdout).toBe("");
     }
     // Addresses of the subnet without a running tenant never leave the box by the default route.
     const unreachable = await execa("ip", ["route", "show", "type", "unreachable"]);

@@ -18,16 +18,21 @@ export async function applyFirewall(h: HostState, m: TenantMeta): Promise<void> 
  * with the density benchmark's 500 tenants running beside the tests). Strict reverse-path
  * filtering drops a packet whose source address does not route back through this veth (a forged
  * one) in routing, before any filter chain or tenant sees it; nft's source check stands behind it.
+ * Tenants are IPv4-only (nft drops their IPv6), so the host side has no IPv6 at all: no link-local
+ * address a tenant could reach the host on, and no address appearing 1–2 s after every start (when
+ * duplicate address detection ends), which browsers on the host take as a network change and abort
+ * their requests over (ERR_NETWORK_CHANGED, seen in the HTTPS e2e test).
  */
 export function hostSideNetSysctls(m: TenantMeta): void {
   for (const [file, value] of [
-    [`conf/${m.veth}/rp_filter`, "1"],
-    [`conf/${m.veth}/proxy_arp`, "1"],
-    [`conf/${m.veth}/forwarding`, "1"],
-    [`neigh/${m.veth}/proxy_delay`, "0"],
+    [`ipv4/conf/${m.veth}/rp_filter`, "1"],
+    [`ipv4/conf/${m.veth}/proxy_arp`, "1"],
+    [`ipv4/conf/${m.veth}/forwarding`, "1"],
+    [`ipv4/neigh/${m.veth}/proxy_delay`, "0"],
+    [`ipv6/conf/${m.veth}/disable_ipv6`, "1"],
   ] as const) {
     try {
-      writeFileSync(`/proc/sys/net/ipv4/${file}`, value);
+      writeFileSync(`/proc/sys/net/${file}`, value);
     } catch {
       // The veth is gone if the tenant stopped meanwhile; nothing to set.
     }
