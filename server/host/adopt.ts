@@ -36,7 +36,7 @@ export async function openHost(config: HostConfig): Promise<HostState> {
   const lxcfs = await ensureLxcfs(path.join(config.dataDir, "lxcfs.log"));
   console.log(`hostd: ${lxcfs.message}`);
   const host = new HostState(config, pool, { lxc: lxcVersion, btrfs: pool.progsVersion }, lxcfs.serving);
-  await host.firewall.ensureBase();
+  await host.firewall.ensureBase(config.tenantConntrackMax);
   // After ensureBase: its conntrack rules load nf_conntrack, whose limit is one of these.
   const fit = await fitHostSysctls(config);
   for (const r of fit.raised) console.log(`hostd: raised ${r.key} from ${r.from} to ${r.to}`);
@@ -46,6 +46,7 @@ export async function openHost(config: HostConfig): Promise<HostState> {
     );
   // Before any tenant config is written (adoption rewrites them): tenants get the shares that fit.
   Object.assign(config, fit.shares);
+  await host.firewall.ensureBase(config.tenantConntrackMax);
   // Each running tenant has a /32 route to its veth. Without a route for the rest of the subnet, a
   // packet for a stopped or unknown tenant address (the router racing a stop) would follow the
   // default route off the box; "unreachable" answers it on the spot instead.
@@ -98,7 +99,7 @@ export async function adopt(h: HostState): Promise<void> {
     await removeStaleChangeSnapshots(h, meta.id);
     ready.push(meta);
   }
-  await h.firewall.setTenants(ready.map((m) => ({ id: m.id, veth: m.veth, ip: m.ip, rules: m.firewall, conntrackMax: h.config.tenantConntrackMax })));
+  await h.firewall.setTenants(ready.map((m) => ({ id: m.id, veth: m.veth, ip: m.ip, rules: m.firewall })));
   // A config written before a change of this daemon (e.g. new kernel shares) is current from the next start.
   await inChunks(ready, 16, (m) => h.writeLxcConfig(m));
   for (const meta of ready) {

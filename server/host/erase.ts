@@ -40,8 +40,8 @@ export async function deleteTenant(h: HostState, id: string): Promise<DeleteRepo
     if (await h.procs.remove(id)) erased.push("its /proc on the host (unmounted)");
     const mounted = await tenantMounts(h, id);
     if (mounted.length) throw new EngineError("SYSTEM_ERROR", `erase of ${id} stopped before its files: still mounted at ${mounted.join(", ")}`);
-    await h.firewall.removeTenant(id, m.veth, m.ip);
-    erased.push(`firewall chains eg_${id}, in_${id}`);
+    const fw = await h.firewall.removeTenant(id, m.veth, m.ip);
+    erased.push(`firewall entries of ${m.veth} and ${m.ip}, and its flow count${fw.chains.length ? ` (its rules' chains ${fw.chains.join(", ")} with it: no other tenant used them)` : ""}`);
     // Every snapshot on disk, also one a crash left out of the metadata.
     const snapshotDir = h.pool.path("snapshots", id);
     for (const name of await fs.readdir(snapshotDir).catch(() => [] as string[])) {
@@ -72,7 +72,7 @@ export async function deleteTenant(h: HostState, id: string): Promise<DeleteRepo
     if (await h.pool.discardFree()) erased.push("freed pool blocks discarded (fstrim)");
     const left = await erasureLeftovers(h, m);
     if (left.length) throw new EngineError("SYSTEM_ERROR", `erase of ${id} is incomplete, still present: ${left.join("; ")}`);
-    erased.push("verified gone: processes, cgroups, mounts, paths, subvolumes, firewall chains, veth");
+    erased.push("verified gone: processes, cgroups, mounts, paths, subvolumes, firewall entries, veth");
     await h.lxc.removeDir(id);
     if (
       await fs.lstat(h.lxc.dir(id)).then(
@@ -109,8 +109,7 @@ export async function erasureLeftovers(h: HostState, m: TenantMeta): Promise<str
   for (const subvolumeId of [m.subvolumeId, ...m.snapshots.map((s) => s.subvolumeId)]) {
     if (ids.has(subvolumeId)) left.push(`subvolume ${subvolumeId}`);
   }
-  const chains = await h.firewall.tenantChains();
-  left.push(...chains.filter((c) => c === `eg_${m.id}` || c === `in_${m.id}`).map((c) => `nft chain ${c}`));
+  left.push(...(await h.firewall.tenantLeftovers(m.veth, m.ip)));
   if (
     await fs.lstat(`/sys/class/net/${m.veth}`).then(
       () => true,

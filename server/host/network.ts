@@ -8,7 +8,7 @@ import type { TenantMeta } from "./meta.js";
 import type { HostState } from "./state.js";
 
 export async function applyFirewall(h: HostState, m: TenantMeta): Promise<void> {
-  await h.firewall.setTenant({ id: m.id, veth: m.veth, ip: m.ip, rules: m.firewall, conntrackMax: h.config.tenantConntrackMax });
+  await h.firewall.setTenant({ id: m.id, veth: m.veth, ip: m.ip, rules: m.firewall });
 }
 
 /**

@@ -162,7 +162,8 @@ export class FakeEngine implements Engine {
           pool: { sizeBytes: poolSize, usedBytes: used, quotaMode: "simple" as const },
           ksm: { run: this.caps.ksm, pagesShared: 0, pagesSharing: 0, savedBytes: 0, generalProfitBytes: 0 },
           memory: { totalBytes: 8 * 1024 * MiB, availableBytes: 6 * 1024 * MiB },
-          tenants: { total: all.length, running: all.filter((t) => t.state === "running" || t.state === "paused").length },
+          // As the daemon's: of the asked tenants when given ids.
+          tenants: { total: picked.length, running: picked.filter((t) => t.state === "running" || t.state === "paused").length },
           // As the daemon counts them: tenants and pool members each hold a uid range and an address.
           ...(this.kind === "host" && {
             capacity: (() => {
@@ -335,7 +336,7 @@ export class FakeEngine implements Engine {
       if (!t) return { id, existed: false, erased: [] };
       const erased: string[] = [];
       if (t.state === "running" || t.state === "paused") erased.push("processes (force-stopped)");
-      erased.push(`firewall chains eg_${id}, in_${id}`);
+      erased.push(`firewall entries of hv${id.slice(1)} and ${t.ip}, and its flow count`);
       for (const s of t.snapshots) erased.push(`snapshot ${s.name} (subvolume ${s.subvolumeId})`);
       erased.push(`filesystem (subvolume ${t.subvolumeId})`);
       erased.push("lxc config, console and lxc logs, metadata");

@@ -90,7 +90,7 @@ describe("ruleExpr", () => {
 });
 
 describe("Firewall.baseScript", () => {
-  const lines = (nat: boolean) => new Firewall("hoody_x", "hx", "10.9.0.0/24", nat).baseScript().trimEnd().split("\n");
+  const lines = (nat: boolean) => new Firewall("hoody_x", "hx", "10.9.0.0/24", nat).baseScript(4096).trimEnd().split("\n");
 
   it.each([false, true])("checks a tenant's source address before any conntrack acceptance (outbound NAT %s)", (nat) => {
     const l = lines(nat);
@@ -105,103 +105,150 @@ describe("Firewall.baseScript", () => {
     }
     expect(l).toContain(`add set inet hoody_x tenant_source { type ifname . ipv4_addr ; }`);
   });
+
+  it("caps each tenant's new flows by its (checked) source address, before any tenant rule can allow one", () => {
+    const l = lines(false);
+    for (const chain of ["forward", "input"]) {
+      const rules = l.filter((x) => x.startsWith(`add rule inet hoody_x ${chain} `));
+      expect(rules[2]).toBe(`add rule inet hoody_x ${chain} iifname "hx*" ct state new add @tenant_flows { ip saddr ct count over 4096 } drop`);
+      expect(rules.findIndex((x) => x.includes("vmap @tenant_egress"))).toBeGreaterThan(2);
+    }
+    expect(new Firewall("hoody_x", "hx", "10.9.0.0/24", false).baseScript(17)).toContain("ct count over 17 }");
+  });
 });
 
-describe("Firewall.tenantScript", () => {
-  const fw = new Firewall("hoody_x", "hx", "10.9.0.0/24", false);
+describe("Firewall rulesets", () => {
   const T = "inet hoody_x";
-  const script = (rules: FirewallRule[]) => fw.tenantScript({ id: "cabcdefghij", veth: "hxcabcdefghij", ip: "10.9.0.2", rules, conntrackMax: 4096 });
-  const lines = (rules: FirewallRule[]) => {
-    const s = script(rules);
-    expect(s.endsWith("\n")).toBe(true);
-    return s.slice(0, -1).split("\n");
+  /** A firewall whose scripts are recorded instead of run; `chains` is what a listing answers. */
+  const recorded = (chains: string[] = []) => {
+    const scripts: string[] = [];
+    const fw = new Firewall("hoody_x", "hx", "10.9.0.0/24", false, async (s) => {
+      if (s.startsWith("list chains")) return `table inet other {\n\tchain eg_rfeedfeedfeedfeed {\n\t}\n}\ntable inet hoody_x {\n${chains.map((c) => `\tchain ${c} {\n\t}`).join("\n")}\n}\n`;
+      scripts.push(s);
+      return "";
+    });
+    const last = () => scripts.at(-1)!.trimEnd().split("\n");
+    return { fw, scripts, last };
   };
+  const web = [rule({ direction: "ingress", action: "allow", source: "host", protocol: "tcp", destination_port: "8080" })];
+  const r = Firewall.ruleset(web);
 
-  it("builds the exact script for no rules", () => {
-    expect(lines([])).toEqual([
-      `add chain ${T} eg_cabcdefghij`,
-      `add chain ${T} in_cabcdefghij`,
-      `flush chain ${T} eg_cabcdefghij`,
-      `flush chain ${T} in_cabcdefghij`,
-      `add rule ${T} eg_cabcdefghij ct state new ct count over 4096 drop`,
-      `add rule ${T} in_cabcdefghij drop`,
-      `add element ${T} tenant_source { "hxcabcdefghij" . 10.9.0.2 }`,
-      `add element ${T} tenant_egress { "hxcabcdefghij" : jump eg_cabcdefghij }`,
-      `add element ${T} tenant_ingress { "hxcabcdefghij" : jump in_cabcdefghij }`,
+  it("builds a ruleset's chains, named by what they render to", () => {
+    const { fw } = recorded();
+    expect(r.name).toMatch(/^r[0-9a-f]{16}$/);
+    expect(fw.rulesetScript(r).trimEnd().split("\n")).toEqual([
+      `add chain ${T} eg_${r.name}`,
+      `add chain ${T} in_${r.name}`,
+      `flush chain ${T} eg_${r.name}`,
+      `flush chain ${T} in_${r.name}`,
+      `add rule ${T} in_${r.name} fib saddr type local meta l4proto tcp tcp dport { 8080 } accept`,
+      `add rule ${T} in_${r.name} drop`,
     ]);
+    // Same rendering, same chains; disabled rules render nothing; any change is another ruleset.
+    expect(Firewall.ruleset([...web, rule({ direction: "egress", action: "drop", destination: "1.2.3.4", state: "disabled" })]).name).toBe(r.name);
+    expect(Firewall.ruleset([]).name).not.toBe(r.name);
+    expect(Firewall.ruleset([rule({ ...web[0]!, destination_port: "8081" })]).name).not.toBe(r.name);
   });
 
-  it("caps the tenant's new flows first in its egress chain, before any tenant rule can allow one", () => {
-    const l = lines([rule({ direction: "egress", action: "allow", destination: "8.8.8.8" })]);
-    const cap = l.indexOf(`add rule ${T} eg_cabcdefghij ct state new ct count over 4096 drop`);
-    const user = l.indexOf(`add rule ${T} eg_cabcdefghij ip daddr 8.8.8.8 return`);
-    expect(cap).toBe(l.findIndex((x) => x.startsWith(`add rule ${T} eg_cabcdefghij`)));
-    expect(user).toBeGreaterThan(cap);
-    // The source check lives in the base chains (before conntrack acceptance), not here.
-    expect(l.filter((x) => x.includes("saddr !="))).toHaveLength(0);
-  });
-
-  it("renders each tenant's own conntrack cap", () => {
-    const s = fw.tenantScript({ id: "cabcdefghij", veth: "hxcabcdefghij", ip: "10.9.0.2", rules: [], conntrackMax: 17 });
-    expect(s).toContain(`add rule ${T} eg_cabcdefghij ct state new ct count over 17 drop`);
-  });
-
-  it("egress allow returns, ingress allow accepts", () => {
-    const l = lines([
+  it("egress allow returns, ingress allow accepts; drop and reject verdicts per protocol", () => {
+    const x = Firewall.ruleset([
       rule({ direction: "egress", action: "allow", protocol: "tcp", destination_port: "443" }),
-      rule({ direction: "ingress", action: "allow", source: "host", protocol: "tcp", destination_port: "8080" }),
-    ]);
-    expect(l).toContain(`add rule ${T} eg_cabcdefghij meta l4proto tcp tcp dport { 443 } return`);
-    expect(l).toContain(`add rule ${T} in_cabcdefghij fib saddr type local meta l4proto tcp tcp dport { 8080 } accept`);
-  });
-
-  it("renders drop and reject verdicts per protocol", () => {
-    const l = lines([
       rule({ direction: "egress", action: "reject", protocol: "tcp", destination_port: "25" }),
       rule({ direction: "egress", action: "reject", protocol: "udp", destination_port: "53" }),
       rule({ direction: "ingress", action: "reject", protocol: "icmp4" }),
       rule({ direction: "ingress", action: "drop", source: "10.9.0.0/24" }),
       rule({ direction: "egress", action: "reject" }),
     ]);
-    expect(l).toContain(`add rule ${T} eg_cabcdefghij meta l4proto tcp tcp dport { 25 } reject with tcp reset`);
-    expect(l).toContain(`add rule ${T} eg_cabcdefghij meta l4proto udp udp dport { 53 } reject`);
-    expect(l).toContain(`add rule ${T} in_cabcdefghij meta l4proto icmp reject`);
-    expect(l).toContain(`add rule ${T} in_cabcdefghij ip saddr 10.9.0.0/24 drop`);
-    expect(l).toContain(`add rule ${T} eg_cabcdefghij  reject`);
-    expect(l.filter((x) => x.endsWith("reject with tcp reset"))).toHaveLength(1);
+    expect(x.egress).toEqual(["meta l4proto tcp tcp dport { 443 } return", "meta l4proto tcp tcp dport { 25 } reject with tcp reset", "meta l4proto udp udp dport { 53 } reject", " reject"]);
+    // Rule order is kept and the ingress chain ends with drop after the tenant's rules.
+    expect(x.ingress).toEqual(["meta l4proto icmp reject", "ip saddr 10.9.0.0/24 drop", "drop"]);
   });
 
-  it("skips disabled rules", () => {
-    const enabled = lines([]);
-    const withDisabled = lines([
-      rule({ direction: "ingress", action: "allow", protocol: "tcp", destination_port: "22", state: "disabled" }),
-      rule({ direction: "egress", action: "drop", destination: "1.2.3.4", state: "disabled" }),
+  it("throws before producing a script when an enabled rule has an invalid port; a disabled one is never rendered", () => {
+    expect(() => Firewall.ruleset([rule({ direction: "ingress", action: "allow", protocol: "udp", destination_port: "90-80" })])).toThrow(RangeError);
+    expect(() => Firewall.ruleset([rule({ direction: "ingress", action: "allow", protocol: "tcp", destination_port: "0", state: "disabled" })])).not.toThrow();
+  });
+
+  it("makes a ruleset's chains for its first tenant only, and keys every element by the veth", async () => {
+    const { fw, last, scripts } = recorded();
+    await fw.setTenant({ id: "c0000000001", veth: "hxa", ip: "10.9.0.2", rules: web });
+    expect(last()).toEqual([
+      ...fw.rulesetScript(r).trimEnd().split("\n"),
+      `add element ${T} tenant_source { "hxa" . 10.9.0.2 }`,
+      `add element ${T} tenant_egress { "hxa" : jump eg_${r.name} }`,
+      `add element ${T} tenant_ingress { "hxa" : jump in_${r.name} }`,
     ]);
-    expect(withDisabled).toEqual(enabled);
+    await fw.setTenant({ id: "c0000000002", veth: "hxb", ip: "10.9.0.3", rules: web });
+    expect(last()).toEqual([
+      `add element ${T} tenant_source { "hxb" . 10.9.0.3 }`,
+      `add element ${T} tenant_egress { "hxb" : jump eg_${r.name} }`,
+      `add element ${T} tenant_ingress { "hxb" : jump in_${r.name} }`,
+    ]);
+    expect(scripts.join("")).not.toContain("c0000000002");
   });
 
-  it("does not validate disabled rules' ports (they are never rendered)", () => {
-    expect(() => script([rule({ direction: "ingress", action: "allow", protocol: "tcp", destination_port: "0", state: "disabled" })])).not.toThrow();
+  it("moves a tenant to another ruleset in one transaction, deleting chains only with their last user", async () => {
+    const { fw, last } = recorded();
+    const open = Firewall.ruleset([]);
+    await fw.setTenant({ id: "c1", veth: "hxa", ip: "10.9.0.2", rules: web });
+    await fw.setTenant({ id: "c2", veth: "hxb", ip: "10.9.0.3", rules: web });
+    await fw.setTenant({ id: "c1", veth: "hxa", ip: "10.9.0.2", rules: [] });
+    // c2 still jumps to the old chains: they stay.
+    expect(last()).toEqual([
+      ...fw.rulesetScript(open).trimEnd().split("\n"),
+      `delete element ${T} tenant_egress { "hxa" }`,
+      `delete element ${T} tenant_ingress { "hxa" }`,
+      `add element ${T} tenant_source { "hxa" . 10.9.0.2 }`,
+      `add element ${T} tenant_egress { "hxa" : jump eg_${open.name} }`,
+      `add element ${T} tenant_ingress { "hxa" : jump in_${open.name} }`,
+    ]);
+    await fw.setTenant({ id: "c2", veth: "hxb", ip: "10.9.0.3", rules: [] });
+    // The last user leaves: its elements go first, then the chains no one jumps to.
+    expect(last()).toEqual([
+      `delete element ${T} tenant_egress { "hxb" }`,
+      `delete element ${T} tenant_ingress { "hxb" }`,
+      `add element ${T} tenant_source { "hxb" . 10.9.0.3 }`,
+      `add element ${T} tenant_egress { "hxb" : jump eg_${open.name} }`,
+      `add element ${T} tenant_ingress { "hxb" : jump in_${open.name} }`,
+      `delete chain ${T} eg_${r.name}`,
+      `delete chain ${T} in_${r.name}`,
+    ]);
+    // The same rules again: nothing to delete, the elements re-added (a no-op when present).
+    await fw.setTenant({ id: "c2", veth: "hxb", ip: "10.9.0.3", rules: [] });
+    expect(last().every((l) => l.startsWith("add element"))).toBe(true);
   });
 
-  it("keeps rule order and ends the ingress chain with drop after the tenant rules", () => {
-    const l = lines([rule({ direction: "ingress", action: "allow", protocol: "tcp", destination_port: "80" }), rule({ direction: "ingress", action: "drop", protocol: "tcp" })]);
-    const ingressRules = l.filter((x) => x.startsWith(`add rule ${T} in_cabcdefghij`));
-    expect(ingressRules).toEqual([`add rule ${T} in_cabcdefghij meta l4proto tcp tcp dport { 80 } accept`, `add rule ${T} in_cabcdefghij meta l4proto tcp drop`, `add rule ${T} in_cabcdefghij drop`]);
-    // The final ingress drop comes before the set and map elements, which are the last three lines.
-    expect(l.indexOf(`add rule ${T} in_cabcdefghij drop`)).toBe(l.length - 4);
+  it("removes a tenant's elements and flow count, and its ruleset's chains with their last user", async () => {
+    const { fw, last } = recorded();
+    await fw.setTenant({ id: "c1", veth: "hxa", ip: "10.9.0.2", rules: web });
+    await fw.setTenant({ id: "c2", veth: "hxb", ip: "10.9.0.3", rules: web });
+    expect(await fw.removeTenant("c1", "hxa", "10.9.0.2")).toEqual({ chains: [] });
+    const flows = [`add element ${T} tenant_flows { 10.9.0.2 }`, `delete element ${T} tenant_flows { 10.9.0.2 }`];
+    expect(last()).toEqual([`delete element ${T} tenant_egress { "hxa" }`, `delete element ${T} tenant_ingress { "hxa" }`, `delete element ${T} tenant_source { "hxa" . 10.9.0.2 }`, ...flows]);
+    expect(await fw.removeTenant("c2", "hxb", "10.9.0.3")).toEqual({ chains: [`eg_${r.name}`, `in_${r.name}`] });
+    expect(last().slice(-4)).toEqual([
+      `delete chain ${T} eg_${r.name}`,
+      `delete chain ${T} in_${r.name}`,
+      `add element ${T} tenant_flows { 10.9.0.3 }`,
+      `delete element ${T} tenant_flows { 10.9.0.3 }`,
+    ]);
   });
 
-  it("keys the map elements by the veth name, not the tenant id", () => {
-    const s = fw.tenantScript({ id: "c0123456789", veth: "hxzz", ip: "10.9.0.5", rules: [], conntrackMax: 4096 });
-    expect(s).toContain(`add element ${T} tenant_egress { "hxzz" : jump eg_c0123456789 }`);
-    expect(s).toContain(`add element ${T} tenant_ingress { "hxzz" : jump in_c0123456789 }`);
-    expect(s).toContain(`add element ${T} tenant_source { "hxzz" . 10.9.0.5 }`);
-    expect(s).not.toContain(`"c0123456789"`);
-  });
-
-  it("throws before producing a script when an enabled rule has an invalid port", () => {
-    expect(() => script([rule({ direction: "ingress", action: "allow", protocol: "udp", destination_port: "90-80" })])).toThrow(RangeError);
+  it("rebuilds every tenant's entries in one transaction at start, deleting chains no one jumps to (an older version's per-tenant ones)", async () => {
+    const { fw, scripts } = recorded(["forward", "input", "output", "eg_cold0000001", "in_cold0000001", `eg_${r.name}`, `in_${r.name}`, "eg_rdeadbeefdeadbeef"]);
+    const tenants = Array.from({ length: 300 }, (_, i) => ({ id: `c${i}`, veth: `hx${i}`, ip: `10.9.${i >> 8}.${i & 255}`, rules: i % 2 ? web : [] }));
+    await fw.setTenants(tenants);
+    expect(scripts).toHaveLength(1);
+    const l = scripts[0]!.trimEnd().split("\n");
+    expect(l.filter((x) => x.startsWith("add chain"))).toHaveLength(4);
+    expect(l.filter((x) => x.startsWith("flush map") || x.startsWith("flush set"))).toEqual([`flush map ${T} tenant_egress`, `flush map ${T} tenant_ingress`, `flush set ${T} tenant_source`]);
+    expect(l.filter((x) => x.startsWith("add element"))).toHaveLength(6);
+    expect(l.join("\n")).toContain(`"hx299" : jump eg_${r.name}`);
+    expect(l.filter((x) => x.startsWith("delete chain"))).toEqual([`delete chain ${T} eg_cold0000001`, `delete chain ${T} in_cold0000001`, `delete chain ${T} eg_rdeadbeefdeadbeef`]);
+    expect(l.join("\n")).not.toContain("tenant_flows");
+    // What it recorded is what the next change builds on: the last user of a ruleset takes its chains.
+    for (const t of tenants.filter((x) => x.rules === web).slice(1)) await fw.removeTenant(t.id, t.veth, t.ip);
+    expect(await fw.removeTenant("c1", "hx1", "10.9.0.1")).toEqual({ chains: [`eg_${r.name}`, `in_${r.name}`] });
   });
 });
 

@@ -203,4 +203,20 @@ describe("conntrack (item 8): a tenant's new flows stop at its share; others' do
     expect(got).not.toContain("late-from-a");
     expect(got).toContain("from-c");
   });
+
+  it("A's count goes with its erasure: the tenant given A's address next opens new flows at once", async () => {
+    // A's entries are still in the conntrack table (an unreplied UDP flow lives 30 s), and so is its count.
+    const counted = async () => (await execa("nft", ["list", "set", "inet", h.env.HOODY_NFT_TABLE!, "tenant_flows"])).stdout.includes(`${A.ip}`);
+    expect(await counted()).toBe(true); // control: the probe sees A's count
+    await h.client.call("tenants.delete", { id: A.id });
+    expect(await counted()).toBe(false);
+    const heir = await h.client.call("tenants.create", { template: "mini", name: "heir" });
+    expect(heir.ip).toBe(A.ip);
+    await waitFor(() => appAnswers(heir).catch(() => false));
+    // B still allows A's address, now the heir's: its first new flow arrives, A's stale entries notwithstanding.
+    const rx = await udpReceiver(h, B, PORT, "end-heir", { seconds: 30 });
+    await udpSend(h, heir, B.ip, PORT, "from-heir");
+    await udpSend(h, C, B.ip, PORT, "end-heir");
+    expect((await rx.done).stdout).toContain("from-heir");
+  });
 });
