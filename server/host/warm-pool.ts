@@ -21,6 +21,7 @@ import { parseCreateTenant } from "../shared/engine-input.js";
 import { dnsLabel } from "../shared/names.js";
 import { run } from "../shared/sys.js";
 import { libcFunc } from "./ffi.js";
+import { setHostnameOf } from "./drivers/uts.js";
 import type { TenantMeta } from "./meta.js";
 import { CLAIM_DIR, type HostState } from "./state.js";
 import { createTenant } from "./tenants.js";
@@ -118,7 +119,9 @@ async function claimLocked(h: HostState, m: TenantMeta, req: ReturnType<typeof p
     createdAt: new Date().toISOString(),
     pooled: false,
   });
-  const work: Promise<unknown>[] = [h.writeLxcConfig(m), run("nsenter", ["--target", String(pid), "--uts", "--", "hostname", dnsLabel(name)])];
+  const label = dnsLabel(name);
+  const work: Promise<unknown>[] = [h.writeLxcConfig(m)];
+  if (!setHostnameOf(pid, label)) work.push(run("nsenter", ["--target", String(pid), "--uts", "--", "hostname", label]));
   if (JSON.stringify(prev.firewall) !== JSON.stringify(m.firewall)) work.push(applyFirewall(h, m));
   if (prev.limits.diskMiB !== m.limits.diskMiB) work.push(h.applyDiskLimit(m));
   if (ramdiskSizeMiB(prev) !== ramdiskSizeMiB(m)) work.push(h.ramdisks.ensure(m.id, ramdiskSizeMiB(m), m.uidBase));
