@@ -28,9 +28,16 @@ export async function stats(h: HostState, opts: { sync?: boolean; ids?: string[]
   // Pool members are no one's tenants yet (pool.list reports them).
   const metas = (opts.ids ? opts.ids.map((id) => h.tenants.get(id)).filter((m): m is TenantMeta => !!m) : [...h.tenants.values()]).filter((m) => !m.pooled);
   const net = netDevCounters();
-  // One listing says which run: a stopped tenant's processes are not probed (stats of 10,000 tenants).
-  const up = h.cgroups.runningNames();
-  const tenants = metas.map((m) => tenantStats(h, m, net, !!opts.ids, up));
+  // A full collection lists which run, with their pids, once: a stopped tenant's processes are not
+  // probed (10,000 tenants). A page of asked ones probes just those: its cost is the page's, not the fleet's.
+  const up = opts.ids ? undefined : h.cgroups.runningPids();
+  const tenants: TenantStats[] = [];
+  for (const [i, m] of metas.entries()) {
+    tenants.push(tenantStats(h, m, net, !!opts.ids, up));
+    // Other calls (a create, a page of the tenants table) run between slices of a large collection
+    // instead of waiting for all of it (10,000 tenants hold the daemon's loop for a few hundred ms).
+    if (i % STATS_SLICE === STATS_SLICE - 1) await new Promise((r) => setImmediate(r));
+  }
   const meminfo = await fs.readFile("/proc/meminfo", "utf8");
   const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, "m").exec(meminfo)?.[1] ?? 0) * 1024;
   const usage = await h.pool.usage();
@@ -40,24 +47,20 @@ export async function stats(h: HostState, opts: { sync?: boolean; ids?: string[]
       pool: { ...usage, quotaMode: h.pool.quotaMode },
       ksm: hostKsmStats(),
       memory: { totalBytes: kb("MemTotal"), availableBytes: kb("MemAvailable") },
-      tenants: opts.ids
-        ? {
-            total: [...h.tenants.values()].filter((m) => !m.pooled).length,
-            running: [...up].filter((id) => {
-              const m = h.tenants.get(id);
-              return !!m && !m.pooled;
-            }).length,
-          }
-        : { total: tenants.length, running: tenants.filter((t) => t.running).length },
+      // With ids, of the asked tenants only (counting the fleet would cost what asking for a page saves).
+      tenants: { total: tenants.length, running: tenants.filter((t) => t.running).length },
       capacity: { uidRanges: { total: h.config.uidRanges, used: h.tenants.size }, addresses: { total: usableAddresses(h.config.subnet), used: h.tenants.size } },
       collectedMs: performance.now() - t0,
     },
   };
 }
 
-/** `net`: /proc/net/dev read once for all; `withStart`: also read each process's start time (pages and single tenants only). */
-export function tenantStats(h: HostState, m: TenantMeta, net: Map<string, IfaceCounters> = netDevCounters(), withStart = false, up?: Set<string>): TenantStats {
-  const pids = !up || up.has(m.id) ? h.cgroups.pids(m.id) : [];
+/** Tenants whose stats are read between two turns of the daemon's event loop. */
+const STATS_SLICE = 250;
+
+/** `net`: /proc/net/dev read once for all; `withStart`: also read each process's start time (pages and single tenants only); `up`: runningPids(), read once for all. */
+export function tenantStats(h: HostState, m: TenantMeta, net: Map<string, IfaceCounters> = netDevCounters(), withStart = false, up?: Map<string, number[]>): TenantStats {
+  const pids = up ? (up.get(m.id) ?? []) : h.cgroups.pids(m.id);
   let ksmMergingPages = 0;
   let ksmProfitBytes = 0;
   for (const pid of pids) {
@@ -66,6 +69,7 @@ export function tenantStats(h: HostState, m: TenantMeta, net: Map<string, IfaceC
     ksmProfitBytes += k.profitBytes;
   }
   const running = pids.length > 0;
+  const memoryBytes = running ? h.cgroups.memoryBytes(m.id) : 0;
   const c = net.get(m.veth);
   const started = running && withStart ? oldestStartMs(pids) : null;
   return {
@@ -74,14 +78,14 @@ export function tenantStats(h: HostState, m: TenantMeta, net: Map<string, IfaceC
     paused: running && h.cgroups.frozen(m.id),
     deltaBytes: h.pool.subvolumeBytes(m.subvolumeId),
     snapshotBytes: m.snapshots.reduce((s, snap) => s + h.pool.subvolumeBytes(snap.subvolumeId), 0),
-    memoryBytes: running ? h.cgroups.memoryBytes(m.id) : 0,
+    memoryBytes,
     cpuUsageNs: running ? h.cgroups.cpuUsageNs(m.id) : 0,
     ksmMergingPages,
     ksmProfitBytes,
     pids: pids.length,
     memoryLimitBytes: m.limits.memoryMiB * 1024 * 1024,
     memoryPeakBytes: h.cgroups.memoryPeakBytes(m.id),
-    swapBytes: running ? h.cgroups.swapBytes(m.id) : 0,
+    swapBytes: running ? h.cgroups.swapBytes(m.id, memoryBytes) : 0,
     cpuLimitMilli: m.limits.cpuMilli,
     diskLimitBytes: m.limits.diskMiB ? m.limits.diskMiB * 1024 * 1024 : null,
     // The host side of the veth receives what the tenant sends.

@@ -271,6 +271,7 @@ export interface HostStats {
   pool: { sizeBytes: number; usedBytes: number; quotaMode: QuotaMode };
   ksm: { run: boolean; pagesShared: number; pagesSharing: number; savedBytes: number; generalProfitBytes: number };
   memory: { totalBytes: number; availableBytes: number };
+  /** Tenants and running ones: all of them, or of the asked ones when stats() is given ids. */
   tenants: { total: number; running: number };
   /** What is left to lease (the host engine): uid ranges and addresses, each tenant and pool member holding one. */
   capacity?: { uidRanges: { total: number; used: number }; addresses: { total: number; used: number } };

@@ -106,7 +106,8 @@ export async function stats(cx: IncusContext, opts: { sync?: boolean; ids?: stri
       pool: { sizeBytes: pool.space.total, usedBytes: pool.space.used, quotaMode: "none" },
       ksm: { run: false, pagesShared: 0, pagesSharing: 0, savedBytes: 0, generalProfitBytes: 0 },
       memory: { totalBytes: resources.memory.total, availableBytes: Math.max(0, resources.memory.total - resources.memory.used) },
-      tenants: { total: all.length, running: all.filter(isUp).length },
+      // As the host daemon's: of the asked tenants when given ids.
+      tenants: { total: picked.length, running: picked.filter(isUp).length },
       collectedMs: performance.now() - t0,
     },
   };

@@ -58,6 +58,8 @@ function readNum(file: string): number {
 }
 
 export class CgroupReader {
+  private unified: string | null | undefined;
+
   constructor(
     readonly layout: CgroupLayout,
     /** Which freezer pauses use; "auto" (the daemon's) is freezerKind()'s choice. Both are always read and thawed. */
@@ -118,9 +120,9 @@ export class CgroupReader {
     return t === null ? null : Number(t.trim()) || 0;
   }
 
-  /** Swap in use (tenants get swap.max 0, so this stays 0 unless an operator allowed swap). */
-  swapBytes(name: string): number {
-    return this.layout === "v2" ? readNum(`${this.dir("memory", name)}/memory.swap.current`) : Math.max(0, readNum(`${this.dir("memory", name)}/memory.memsw.usage_in_bytes`) - this.memoryBytes(name));
+  /** Swap in use (tenants get swap.max 0, so this stays 0 unless an operator allowed swap); `memoryBytes` when already read (v1 subtracts it). */
+  swapBytes(name: string, memoryBytes = this.memoryBytes(name)): number {
+    return this.layout === "v2" ? readNum(`${this.dir("memory", name)}/memory.swap.current`) : Math.max(0, readNum(`${this.dir("memory", name)}/memory.memsw.usage_in_bytes`) - memoryBytes);
   }
 
   cpuUsageNs(name: string): number {
@@ -146,6 +148,11 @@ export class CgroupReader {
    * v2 its lasting cgroup stays, and costs a read of an empty cgroup.procs).
    */
   runningNames(): Set<string> {
+    return new Set(this.runningPids().keys());
+  }
+
+  /** runningNames() with each one's pids (a stats collection reads them once, not twice). */
+  runningPids(): Map<string, number[]> {
     const h = this.hierarchy("pids");
     const list = (dir: string) => {
       try {
@@ -162,7 +169,12 @@ export class CgroupReader {
         .filter((n) => n.startsWith("lxc.payload."))
         .map((n) => n.slice("lxc.payload.".length)),
     ];
-    return new Set(candidates.filter((n) => this.running(n)));
+    const up = new Map<string, number[]>();
+    for (const n of candidates) {
+      const pids = this.pids(n);
+      if (pids.length) up.set(n, pids);
+    }
+    return up;
   }
 
   /**
@@ -207,8 +219,9 @@ export class CgroupReader {
 
   /** The unified tree: the whole of /sys/fs/cgroup on v2, /sys/fs/cgroup/unified on a hybrid host (if mounted). */
   private unifiedRoot(): string | null {
-    if (this.layout === "v2") return ROOT;
-    return existsSync(`${ROOT}/unified/cgroup.procs`) ? `${ROOT}/unified` : null;
+    // Asked per tenant per stats collection; the mounts do not change while the daemon runs.
+    if (this.unified === undefined) this.unified = this.layout === "v2" ? ROOT : existsSync(`${ROOT}/unified/cgroup.procs`) ? `${ROOT}/unified` : null;
+    return this.unified;
   }
 
   /**
