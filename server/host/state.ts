@@ -86,8 +86,8 @@ export class HostState {
     return m;
   }
 
-  tenantInfo(m: TenantMeta): TenantInfo {
-    const pids = this.cgroups.pids(m.id);
+  /** `pids`: the tenant's, when a listing already read them (runningPids). */
+  tenantInfo(m: TenantMeta, pids = this.cgroups.pids(m.id)): TenantInfo {
     return {
       id: m.id,
       name: m.name,

@@ -11,8 +11,15 @@ import { applyFirewall } from "./network.js";
 
 /** `running`: only those with processes (the idle sweep's question; at 10,000 tenants the full list is megabytes). */
 export function listTenants(h: HostState, opts: { running?: boolean } = {}): TenantInfo[] {
-  const up = opts.running ? h.cgroups.runningNames() : null;
-  return [...h.tenants.values()].filter((m) => !m.pooled && (!up || up.has(m.id))).map((m) => h.tenantInfo(m));
+  if (!opts.running) return [...h.tenants.values()].filter((m) => !m.pooled).map((m) => h.tenantInfo(m));
+  // One listing gives who runs and their pids (the idle sweep's question every few seconds): read once, not again per tenant.
+  const up = h.cgroups.runningPids();
+  const out: TenantInfo[] = [];
+  for (const [id, pids] of up) {
+    const m = h.tenants.get(id);
+    if (m && !m.pooled) out.push(h.tenantInfo(m, pids));
+  }
+  return out;
 }
 
 export function getTenantInfo(h: HostState, id: string): TenantInfo {
