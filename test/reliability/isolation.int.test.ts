@@ -100,6 +100,10 @@ beforeAll(async () => {
   await waitFor(async () => (await s.api("GET", "/warm-pool")).body.data.pools.find((p: any) => p.template === "mini")?.ready === 2, 30_000);
   A = await make("attacker");
   B = await make("victim");
+  // The pool refills behind the claims: two new members, neither of them A or B.
+  const members = async () => (await s.host.client.call("pool.list", {})).find((p) => p.template === "mini")?.ready ?? 0;
+  await waitFor(async () => (await members()) === 2, 60_000);
+  expect((await s.host.client.call("tenants.list", {})).map((t) => t.id)).toEqual(expect.arrayContaining([A.id, B.id]));
   expect((await s.api("PUT", "/warm-pool/mini", { size: 0 })).status).toBe(200);
   C = await make("bystander");
   for (const t of [A, B, C]) await waitFor(() => appAnswers(t).catch(() => false));
