@@ -350,6 +350,14 @@ export function renderMarkdown(r: Results, chartDir: string): string {
             ["router idle sweep (p50 / p99)", `${ms(c.idle_sweep_ms.median)} / ${ms(c.idle_sweep_ms.p99)}`],
             ["reconcile", ms(c.reconcile_ms)],
             ["host daemon start (adoption)", `${ms(c.daemon_start.wall_ms)} (${ms(c.daemon_start.adopt_ms)})`],
+            ...(c.npm_run_up
+              ? [
+                  [
+                    "`npm run up` on the full box (services stopped first; adoption)",
+                    c.npm_run_up.ok ? `${ms(c.npm_run_up.wall_ms)} (${ms(c.npm_run_up.adopt_ms)})` : `failed after ${ms(c.npm_run_up.wall_ms)}`,
+                  ],
+                ]
+              : []),
             ["disk per tenant (pool used / tenants; mean delta)", `${(c.disk.per_tenant_bytes / 1024).toFixed(0)} KiB; ${(c.disk.mean_delta_bytes / 1024).toFixed(0)} KiB`],
             ...Object.entries(c.not_measured).map(([k, v]) => [k, `not measured: ${v}`]),
           ],

@@ -196,6 +196,13 @@ export class TestStack {
     });
   }
 
+  /** Stops the router and the web server (the daemon and tenants stay): the stack's services make way for others. */
+  async stopServices(): Promise<void> {
+    await killGroup(this.routerProc);
+    this.routerProc = null;
+    await this.killWeb();
+  }
+
   /** kill -9 the web server's process group, as a crash would. */
   async killWeb(): Promise<void> {
     await killGroup(this.web);
