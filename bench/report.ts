@@ -21,6 +21,15 @@ export interface Meta {
   machine: { kernel: string; cpus: number; memory_gib: number; lxc: string; btrfs: string; incus: string | null };
   duration_s: number;
   errors: Record<string, string>;
+  /** Scenarios run again after this run (`--only … --out DIR`, their JSON copied in): scenario → when and why. */
+  reruns?: Record<string, string>;
+}
+
+/** "scale (…); dedup (…)" when some scenarios' numbers come from a later run, else "". */
+function reruns(m: Meta): string {
+  return Object.entries(m.reruns ?? {})
+    .map(([k, v]) => `${k} (${v})`)
+    .join("; ");
 }
 
 export interface Results {
@@ -231,7 +240,7 @@ export function renderMarkdown(r: Results, chartDir: string): string {
   const parts: string[] = [];
   const m = r.meta;
   parts.push(
-    `# Benchmark results\n\nRun ${m.date}${m.smoke ? " (SMOKE: tiny counts, numbers meaningless)" : ""} on ${m.machine.cpus} CPUs, ${m.machine.memory_gib} GiB, kernel ${m.machine.kernel}, ${m.machine.lxc}, ${m.machine.btrfs}${m.machine.incus ? `, Incus ${m.machine.incus}` : ""}; ${m.duration_s} s. Regenerate: \`npm run bench\`.\n`,
+    `# Benchmark results\n\nRun ${m.date}${m.smoke ? " (SMOKE: tiny counts, numbers meaningless)" : ""} on ${m.machine.cpus} CPUs, ${m.machine.memory_gib} GiB, kernel ${m.machine.kernel}, ${m.machine.lxc}, ${m.machine.btrfs}${m.machine.incus ? `, Incus ${m.machine.incus}` : ""}; ${m.duration_s} s.${reruns(m) ? ` Run again since: ${reruns(m)}.` : ""} Regenerate: \`npm run bench\`.\n`,
   );
   parts.push(
     `## Targets\n\n${table(
@@ -479,7 +488,7 @@ export async function writeReport(dir: string): Promise<string> {
 export function readmeSection(r: Results): string {
   const lines = [
     "<!-- bench:start (written by `npm run bench`; edit bench/report.ts instead) -->",
-    `Measured ${r.meta.date.slice(0, 10)} on this machine (${r.meta.machine.cpus} CPUs, ${r.meta.machine.memory_gib} GiB) in one run of \`npm run bench\`; every table is in [bench/results/RESULTS.md](bench/results/RESULTS.md), the raw numbers in \`bench/results/*.json\`.`,
+    `Measured ${r.meta.date.slice(0, 10)} on this machine (${r.meta.machine.cpus} CPUs, ${r.meta.machine.memory_gib} GiB) in one run of \`npm run bench\`${reruns(r.meta) ? ` (run again since: ${reruns(r.meta)})` : ""}; every table is in [bench/results/RESULTS.md](bench/results/RESULTS.md), the raw numbers in \`bench/results/*.json\`.`,
     "",
     table(
       ["target", "measured", "met"],
