@@ -161,7 +161,7 @@ describe("tenants from mini", () => {
     expect((await httpGet(`http://${b.ip}:8080/`)).status).toBe(200);
     const table = await execa("nft", ["list", "table", "inet", h.env.HOODY_NFT_TABLE!]);
     // Both jump to the chains of the template's ruleset (one pair for every tenant with the same rules).
-    const jump = (veth: string) => new RegExp(`"${veth}" : jump (in_r[0-9a-f]{16})`).exec(table.stdout)?.[1];
+    const jump = (veth: string) => new RegExp(`"${veth}" : jump (in_r[0-9a-f]{32})`).exec(table.stdout)?.[1];
     expect(jump(a.veth)).toMatch(/^in_r/);
     expect(jump(b.veth)).toBe(jump(a.veth));
     expect(table.stdout).toContain(`chain ${jump(a.veth)} {`);

@@ -16,7 +16,7 @@ afterAll(async () => {
 const listed = async () => (await execa("nft", ["list", "table", "inet", table])).stdout;
 
 /** The chain a tenant's veth jumps to in one direction, as the kernel lists the verdict map. */
-const jumpOf = (text: string, veth: string, dir: "eg" | "in") => new RegExp(`"${veth}" : jump (${dir}_r[0-9a-f]{16})`).exec(text)?.[1] ?? "";
+const jumpOf = (text: string, veth: string, dir: "eg" | "in") => new RegExp(`"${veth}" : jump (${dir}_r[0-9a-f]{32})`).exec(text)?.[1] ?? "";
 /** A chain's body: from its header to the closing brace at chain depth. */
 const chainBody = (name: string, all: string) => {
   const at = all.indexOf(`chain ${name} {`);
@@ -47,7 +47,7 @@ describe("firewall through libnftables", () => {
     expect(chains.size).toBe(4);
     expect((await fw.chains()).filter((c) => /^(eg|in)_/.test(c)).sort()).toEqual([...chains].sort());
     // Each tenant's flow cap is one rule of the base chains, keyed by its source address.
-    expect(chainBody("forward", text)).toContain("ct state new add @tenant_flows { ip saddr ct count over 64 } drop");
+    expect(chainBody("forward", text)).toContain("ct state new add @tenant_flows_64 { ip saddr ct count over 64 } drop");
     // Moving every port-9000 tenant back to the common rules leaves their chains unused: deleted.
     await Promise.all(ids.map((id, i) => (i % 3 ? null : fw.setTenant({ id, veth: `hdt${i}`, ip: `10.254.0.${i + 2}`, rules: [web] }))));
     expect((await fw.chains()).filter((c) => /^(eg|in)_/.test(c))).toHaveLength(2);
@@ -119,5 +119,16 @@ describe("firewall through libnftables", () => {
     await fw.setTenant({ id: "cgood", veth: "hdtgood", ip: "10.254.0.251", rules: [] });
     expect(jumpOf(await listed(), "hdtgood", "in")).toMatch(/^in_r/);
     await fw.removeTenant("cgood", "hdtgood", "10.254.0.251");
+  });
+
+  it("a new flow cap takes a new set: the old cap's set, with the caps its elements keep, goes", async () => {
+    await fw.ensureBase(64);
+    await execa("nft", ["add", "element", "inet", table, "tenant_flows_64", "{ 10.254.3.3 }"]);
+    await fw.ensureBase(32);
+    const text = await listed();
+    expect(text).toContain("set tenant_flows_32 {");
+    expect(text).not.toContain("tenant_flows_64");
+    expect(chainBody("forward", text)).toContain("add @tenant_flows_32 { ip saddr ct count over 32 } drop");
+    await fw.ensureBase(64);
   });
 });

@@ -120,8 +120,10 @@ async function claimLocked(h: HostState, m: TenantMeta, req: ReturnType<typeof p
     pooled: false,
   });
   const label = dnsLabel(name);
+  // Before any other step starts: a throw here leaves nothing in flight (the claim fails, the member goes).
+  const named = setHostnameOf(pid, label);
   const work: Promise<unknown>[] = [h.writeLxcConfig(m)];
-  if (!setHostnameOf(pid, label)) work.push(run("nsenter", ["--target", String(pid), "--uts", "--", "hostname", label]));
+  if (!named) work.push(run("nsenter", ["--target", String(pid), "--uts", "--", "hostname", label]));
   if (JSON.stringify(prev.firewall) !== JSON.stringify(m.firewall)) work.push(applyFirewall(h, m));
   if (prev.limits.diskMiB !== m.limits.diskMiB) work.push(h.applyDiskLimit(m));
   if (ramdiskSizeMiB(prev) !== ramdiskSizeMiB(m)) work.push(h.ramdisks.ensure(m.id, ramdiskSizeMiB(m), m.uidBase));

@@ -17,8 +17,13 @@ export interface Snapshot {
   otherSubvolumes: string[];
   metas: Map<string, { phase: string; ip: string; uidBase: number; veth: string } | null>;
   configs: Map<string, { ip: string | null; uidBase: number | null } | null>;
+  /** The tenant chains (eg_/in_), which belong to rulesets (eg_r<hash>) that tenants jump to. */
   chains: string[];
   mapKeys: { egress: string[]; ingress: string[] };
+  /** veth → the chain its map element jumps to, per direction. */
+  jumps: { egress: Map<string, string>; ingress: Map<string, string> };
+  /** Addresses with a flow count (the dynamic set's elements). */
+  flowCounts: string[];
   /** Elements of the source-address set, as "<veth> <ip>". */
   sources: string[];
   veths: string[];
@@ -65,11 +70,20 @@ export async function observe(host: TestHost): Promise<Snapshot> {
   const objs = nft.exitCode === 0 ? (JSON.parse(nft.stdout).nftables as any[]) : [];
   const chains = objs.map((o) => o.chain?.name).filter((n): n is string => typeof n === "string" && /^(eg|in)_/.test(n));
   const mapKeys = { egress: [] as string[], ingress: [] as string[] };
+  const jumps = { egress: new Map<string, string>(), ingress: new Map<string, string>() };
   for (const o of objs) {
     if (!o.map || !["tenant_egress", "tenant_ingress"].includes(o.map.name)) continue;
-    const keys = (o.map.elem ?? []).map((e: any) => (Array.isArray(e) ? e[0] : e));
-    mapKeys[o.map.name === "tenant_egress" ? "egress" : "ingress"] = keys.map(String);
+    const dir = o.map.name === "tenant_egress" ? "egress" : "ingress";
+    for (const e of o.map.elem ?? []) {
+      const key = String(Array.isArray(e) ? e[0] : e);
+      mapKeys[dir].push(key);
+      const target = Array.isArray(e) ? e[1]?.jump?.target : undefined;
+      if (typeof target === "string") jumps[dir].set(key, target);
+    }
   }
+  const flowCounts = objs
+    .filter((o) => typeof o.set?.name === "string" && o.set.name.startsWith("tenant_flows"))
+    .flatMap((o) => (o.set.elem ?? []).map((e: any) => String(typeof e === "object" && e?.elem ? e.elem.val : e)));
   const sources = objs.filter((o) => o.set?.name === "tenant_source").flatMap((o) => (o.set.elem ?? []).map((e: any) => (e.concat as string[]).join(" ")));
 
   const links = await execa("ip", ["-o", "link", "show"]);
@@ -91,7 +105,7 @@ export async function observe(host: TestHost): Promise<Snapshot> {
         () => null,
       )
     : null;
-  return { rows, tenantSubvolumes, otherSubvolumes, metas, configs, chains, mapKeys, sources, veths, active, daemon };
+  return { rows, tenantSubvolumes, otherSubvolumes, metas, configs, chains, mapKeys, jumps, flowCounts, sources, veths, active, daemon };
 }
 
 /**
@@ -118,8 +132,11 @@ export function problems(s: Snapshot, opts: { settled?: boolean; uidBase?: numbe
         const i = (meta.uidBase - opts.uidBase) / UID_RANGE;
         if (!Number.isInteger(i) || i < 0 || i >= opts.uidRanges) out.push(`row ${r.id}: uid base ${meta.uidBase} outside the host's ranges`);
       }
-      for (const c of [`eg_${r.engine}`, `in_${r.engine}`]) if (!s.chains.includes(c)) out.push(`row ${r.id}: nft chain ${c} missing`);
       if (!s.mapKeys.egress.includes(meta.veth) || !s.mapKeys.ingress.includes(meta.veth)) out.push(`row ${r.id}: veth ${meta.veth} not in the nft maps`);
+      for (const dir of ["egress", "ingress"] as const) {
+        const c = s.jumps[dir].get(meta.veth);
+        if (c && !s.chains.includes(c)) out.push(`row ${r.id}: its ${dir} jumps to a missing nft chain ${c}`);
+      }
       if (!s.sources.includes(`${meta.veth} ${meta.ip}`)) out.push(`row ${r.id}: ${meta.veth} ${meta.ip} not in the nft source set`);
     }
     if (r.status === "running") {
@@ -134,8 +151,12 @@ export function problems(s: Snapshot, opts: { settled?: boolean; uidBase?: numbe
     if (!owner || !rowIds.has(owner)) out.push(`unowned subvolume ${p}`);
   }
   for (const id of s.metas.keys()) if (!rowIds.has(id)) out.push(`unowned lxc dir ${id} (hoody.json: ${s.metas.get(id) ? s.metas.get(id)!.phase : "none"})`);
-  for (const c of s.chains) if (!rowIds.has(c.slice(3))) out.push(`unowned nft chain ${c}`);
   const ownedVeths = new Set([...s.rows].map((r) => s.metas.get(r.engine)?.veth).filter(Boolean));
+  // A chain belongs to its ruleset's tenants: one that no owned veth jumps to is left over.
+  const jumpedTo = new Set([...s.jumps.egress, ...s.jumps.ingress].filter(([v]) => ownedVeths.has(v)).map(([, c]) => c));
+  for (const c of s.chains) if (!jumpedTo.has(c)) out.push(`unowned nft chain ${c}`);
+  const ownedIps = new Set([...s.rows].map((r) => s.metas.get(r.engine)?.ip).filter(Boolean));
+  for (const ip of s.flowCounts) if (!ownedIps.has(ip)) out.push(`unowned nft flow count of ${ip}`);
   for (const v of new Set([...s.mapKeys.egress, ...s.mapKeys.ingress])) if (!ownedVeths.has(v)) out.push(`unowned nft map element ${v}`);
   for (const e of s.sources) if (!ownedVeths.has(e.split(" ")[0])) out.push(`unowned nft source element ${e}`);
   for (const v of s.veths) if (!ownedVeths.has(v)) out.push(`unowned veth ${v}`);

@@ -110,7 +110,7 @@ describe("Firewall.baseScript", () => {
     const l = lines(false);
     for (const chain of ["forward", "input"]) {
       const rules = l.filter((x) => x.startsWith(`add rule inet hoody_x ${chain} `));
-      expect(rules[2]).toBe(`add rule inet hoody_x ${chain} iifname "hx*" ct state new add @tenant_flows { ip saddr ct count over 4096 } drop`);
+      expect(rules[2]).toBe(`add rule inet hoody_x ${chain} iifname "hx*" ct state new add @tenant_flows_4096 { ip saddr ct count over 4096 } drop`);
       expect(rules.findIndex((x) => x.includes("vmap @tenant_egress"))).toBeGreaterThan(2);
     }
     expect(new Firewall("hoody_x", "hx", "10.9.0.0/24", false).baseScript(17)).toContain("ct count over 17 }");
@@ -135,7 +135,7 @@ describe("Firewall rulesets", () => {
 
   it("builds a ruleset's chains, named by what they render to", () => {
     const { fw } = recorded();
-    expect(r.name).toMatch(/^r[0-9a-f]{16}$/);
+    expect(r.name).toMatch(/^r[0-9a-f]{32}$/);
     expect(fw.rulesetScript(r).trimEnd().split("\n")).toEqual([
       `add chain ${T} eg_${r.name}`,
       `add chain ${T} in_${r.name}`,
@@ -223,14 +223,14 @@ describe("Firewall rulesets", () => {
     await fw.setTenant({ id: "c1", veth: "hxa", ip: "10.9.0.2", rules: web });
     await fw.setTenant({ id: "c2", veth: "hxb", ip: "10.9.0.3", rules: web });
     expect(await fw.removeTenant("c1", "hxa", "10.9.0.2")).toEqual({ chains: [] });
-    const flows = [`add element ${T} tenant_flows { 10.9.0.2 }`, `delete element ${T} tenant_flows { 10.9.0.2 }`];
+    const flows = [`add element ${T} tenant_flows_0 { 10.9.0.2 }`, `delete element ${T} tenant_flows_0 { 10.9.0.2 }`];
     expect(last()).toEqual([`delete element ${T} tenant_egress { "hxa" }`, `delete element ${T} tenant_ingress { "hxa" }`, `delete element ${T} tenant_source { "hxa" . 10.9.0.2 }`, ...flows]);
     expect(await fw.removeTenant("c2", "hxb", "10.9.0.3")).toEqual({ chains: [`eg_${r.name}`, `in_${r.name}`] });
     expect(last().slice(-4)).toEqual([
       `delete chain ${T} eg_${r.name}`,
       `delete chain ${T} in_${r.name}`,
-      `add element ${T} tenant_flows { 10.9.0.3 }`,
-      `delete element ${T} tenant_flows { 10.9.0.3 }`,
+      `add element ${T} tenant_flows_0 { 10.9.0.3 }`,
+      `delete element ${T} tenant_flows_0 { 10.9.0.3 }`,
     ]);
   });
 
@@ -343,5 +343,42 @@ describe("the SDK's rule fields", () => {
 
   it.each(["10.0.0.9-10.0.0.1", "10.0.0.1,", "10.0.0.1, 10.0.0.2", "10.0.0.1,host", "1.2.3.4-1.2.3.5/24"])("refuses the address list %j", (v) => {
     expect(ok({ direction: "ingress", action: "allow", source: v })).toBe(false);
+  });
+});
+
+describe("Firewall flow-count sets", () => {
+  it("names the set after its cap and deletes the sets of other caps once no rule refers to them", async () => {
+    const scripts: string[] = [];
+    let sets = ["tenant_source", "tenant_flows_4096", "tenant_flows"];
+    const fw = new Firewall("hoody_x", "hx", "10.9.0.0/24", false, async (s) => {
+      if (s.startsWith("list sets")) return `table inet hoody_x {\n${sets.map((x) => `\tset ${x} {\n\t\ttype ipv4_addr\n\t}`).join("\n")}\n}\n`;
+      scripts.push(s);
+      return "";
+    });
+    await fw.ensureBase(2048);
+    expect(scripts[0]).toContain(`add set inet hoody_x tenant_flows_2048 { type ipv4_addr ; size 65536 ; flags dynamic ; }`);
+    expect(scripts[0]).toContain("add @tenant_flows_2048 { ip saddr ct count over 2048 } drop");
+    expect(scripts[0]).not.toContain("@tenant_flows_4096");
+    // After the base chains point at the new set: the old cap's sets go (a legacy unsuffixed one too).
+    expect(scripts[1]!.trimEnd().split("\n")).toEqual(["delete set inet hoody_x tenant_flows_4096", "delete set inet hoody_x tenant_flows"]);
+    sets = ["tenant_source", "tenant_flows_2048"];
+    await fw.ensureBase(2048);
+    expect(scripts).toHaveLength(3);
+    await fw.removeTenant("c1", "hxa", "10.9.0.2");
+    expect(scripts.at(-1)).toContain("delete element inet hoody_x tenant_flows_2048 { 10.9.0.2 }");
+  });
+
+  it("names only the chains it could delete when a removal falls back to one piece at a time", async () => {
+    const web = [rule({ direction: "ingress", action: "allow", protocol: "tcp", destination_port: "80" })];
+    const r = Firewall.ruleset(web);
+    let refuse = false;
+    const fw = new Firewall("hoody_x", "hx", "10.9.0.0/24", false, async (s) => {
+      // The whole removal fails (something was missing), and so does the egress chain's delete alone.
+      if (refuse && (s.split("\n").filter(Boolean).length > 2 || s.includes(`delete chain inet hoody_x eg_${r.name}`))) throw new Error("refused");
+      return "";
+    });
+    await fw.setTenant({ id: "c1", veth: "hxa", ip: "10.9.0.2", rules: web });
+    refuse = true;
+    expect(await fw.removeTenant("c1", "hxa", "10.9.0.2")).toEqual({ chains: [`in_${r.name}`] });
   });
 });

@@ -46,6 +46,8 @@ export class Firewall {
   private readonly users = new Map<string, Set<string>>();
   /** Changes one at a time: each script is built from the state the previous one left. */
   private lock: Promise<unknown> = Promise.resolve();
+  /** The flow-count set in force (named after its cap, see baseScript). */
+  private flowSet = flowSetName(0);
 
   constructor(
     readonly table: string,
@@ -77,7 +79,13 @@ export class Firewall {
    * flows; tenant chains and elements are kept (and so are the flow counts).
    */
   async ensureBase(conntrackMax: number): Promise<void> {
-    await this.locked(() => this.apply(this.baseScript(conntrackMax)));
+    await this.locked(async () => {
+      await this.apply(this.baseScript(conntrackMax));
+      this.flowSet = flowSetName(conntrackMax);
+      // Sets of another cap: no rule refers to them any more (the base chains were just rewritten).
+      const stale = (await this.listed("sets")).filter((s) => /^tenant_flows/.test(s) && s !== this.flowSet);
+      if (stale.length) await this.apply(stale.map((s) => `delete set inet ${this.table} ${s}`).join("\n") + "\n");
+    });
     if (this.outboundNat) {
       const nat = `ip ${this.table}_nat`;
       const p = `"${this.vethPrefix}*"`;
@@ -97,14 +105,17 @@ export class Firewall {
     const t = `inet ${this.table}`;
     const p = `"${this.vethPrefix}*"`;
     // One count per tenant address: over the cap, its new flows are dropped before they are
-    // confirmed, so they never take a table entry; other tenants' flows are not counted here.
-    const cap = (chain: string) => `add rule ${t} ${chain} iifname ${p} ct state new add @tenant_flows { ip saddr ct count over ${conntrackMax} } drop`;
+    // confirmed, so they never take a table entry; other tenants' flows are not counted here. The
+    // kernel keeps the cap in each address's element, so a new cap needs a new set (named after it):
+    // in the old one, a tenant holding a flow open would keep its old cap for as long as it does.
+    const flows = flowSetName(conntrackMax);
+    const cap = (chain: string) => `add rule ${t} ${chain} iifname ${p} ct state new add @${flows} { ip saddr ct count over ${conntrackMax} } drop`;
     const lines = [
       `add table ${t}`,
       `add map ${t} tenant_egress { type ifname : verdict ; }`,
       `add map ${t} tenant_ingress { type ifname : verdict ; }`,
       `add set ${t} tenant_source { type ifname . ipv4_addr ; }`,
-      `add set ${t} tenant_flows { type ipv4_addr ; size ${FLOW_SET_SIZE} ; flags dynamic ; }`,
+      `add set ${t} ${flows} { type ipv4_addr ; size ${FLOW_SET_SIZE} ; flags dynamic ; }`,
       `add chain ${t} forward { type filter hook forward priority 0 ; policy accept ; }`,
       `add chain ${t} input { type filter hook input priority 0 ; policy accept ; }`,
       `add chain ${t} output { type filter hook output priority 0 ; policy accept ; }`,
@@ -149,7 +160,7 @@ export class Firewall {
     const name = `r${createHash("sha256")
       .update(JSON.stringify([egress, ingress]))
       .digest("hex")
-      .slice(0, 16)}`;
+      .slice(0, 32)}`;
     return { name, egress, ingress };
   }
 
@@ -265,14 +276,24 @@ export class Firewall {
       const known = this.entries.get(id);
       const release = this.releaseLines(id, known ?? { veth, ip, ruleset: "" });
       // Adding first makes the delete succeed whether or not the tenant had opened a flow.
-      const flows = `add element ${t} tenant_flows { ${ip} }\ndelete element ${t} tenant_flows { ${ip} }`;
-      const chains = known ? release.chains : [];
+      const flows = `add element ${t} ${this.flowSet} { ${ip} }\ndelete element ${t} ${this.flowSet} { ${ip} }`;
+      let chains = known ? release.chains : [];
       const lines = known ? release.lines : release.lines.filter((l) => !l.startsWith("delete chain"));
       try {
         await this.apply([...lines, flows].join("\n") + "\n");
       } catch {
-        // Something was not there (a create that failed half way, a table changed by hand): each piece alone.
-        for (const s of [...lines, flows]) await this.apply(s + "\n").catch(() => undefined);
+        // Something was not there (a create that failed half way, a table changed by hand): each
+        // piece alone; the answer names only the chains whose delete succeeded.
+        const gone: string[] = [];
+        for (const s of [...lines, flows]) {
+          const ok = await this.apply(s + "\n").then(
+            () => true,
+            () => false,
+          );
+          const chain = /^delete chain \S+ \S+ (\S+)$/.exec(s)?.[1];
+          if (ok && chain) gone.push(chain);
+        }
+        chains = gone;
       }
       this.record(id, null);
       return { chains };
@@ -280,16 +301,21 @@ export class Firewall {
   }
 
   /** The chains of the table (for the daemon's start and leak checks). */
-  async chains(): Promise<string[]> {
-    // nft 1.0.6 lists chains per family only; each table's come under its own header.
-    const text = await this.query("list chains inet").catch(() => "");
+  chains(): Promise<string[]> {
+    return this.listed("chains");
+  }
+
+  /** Names of the table's chains or sets; nft 1.0.6 lists them per family only, each table's under its own header. */
+  private async listed(kind: "chains" | "sets"): Promise<string[]> {
+    const text = await this.query(`list ${kind} inet`).catch(() => "");
+    const word = kind === "chains" ? "chain" : "set";
     const names: string[] = [];
     let ours = false;
     for (const line of text.split("\n")) {
       const table = /^table inet (\S+) \{/.exec(line);
       if (table) ours = table[1] === this.table;
-      const chain = /^\s+chain (\S+) \{/.exec(line);
-      if (ours && chain) names.push(chain[1]!);
+      const item = new RegExp(`^\\s+${word} (\\S+) \\{`).exec(line);
+      if (ours && item) names.push(item[1]!);
     }
     return names;
   }
@@ -299,7 +325,7 @@ export class Firewall {
     const ipRe = new RegExp(`(^|[^\\d.])${ip.replace(/\./g, "\\.")}([^\\d./]|$)`, "m");
     const left: string[] = [];
     // One listing per call: nft 1.0.6 fails a script of several (its cache filter fits the first).
-    for (const l of ["set tenant_source", "map tenant_egress", "map tenant_ingress", "set tenant_flows"]) {
+    for (const l of ["set tenant_source", "map tenant_egress", "map tenant_ingress", `set ${this.flowSet}`]) {
       const text = await this.query(`list ${l.replace(" ", ` inet ${this.table} `)}`);
       if (text.includes(`"${veth}"`) || ipRe.test(text)) left.push(`nft ${l} element of ${veth} / ${ip}`);
     }
@@ -315,6 +341,11 @@ export class Firewall {
 
 /** Elements the flow-count set can hold: one per tenant address of the largest subnet (a /16). */
 const FLOW_SET_SIZE = 65_536;
+
+/** The flow-count set of a cap: its elements keep the cap they were made with. */
+function flowSetName(conntrackMax: number): string {
+  return `tenant_flows_${conntrackMax}`;
+}
 
 /** One script through libnftables in this process where it loads, else `nft -f -`; answers its output. */
 async function nftScript(script: string): Promise<string> {

@@ -206,7 +206,7 @@ describe("conntrack (item 8): a tenant's new flows stop at its share; others' do
 
   it("A's count goes with its erasure: the tenant given A's address next opens new flows at once", async () => {
     // A's entries are still in the conntrack table (an unreplied UDP flow lives 30 s), and so is its count.
-    const counted = async () => (await execa("nft", ["list", "set", "inet", h.env.HOODY_NFT_TABLE!, "tenant_flows"])).stdout.includes(`${A.ip}`);
+    const counted = async () => (await execa("nft", ["list", "set", "inet", h.env.HOODY_NFT_TABLE!, `tenant_flows_${CONNTRACK_SHARE}`])).stdout.includes(`${A.ip}`);
     expect(await counted()).toBe(true); // control: the probe sees A's count
     await h.client.call("tenants.delete", { id: A.id });
     expect(await counted()).toBe(false);
