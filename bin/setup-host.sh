@@ -27,7 +27,8 @@ need_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok
 # duperemove: the host daemon's dedup (server/host/dedup.ts); util-linux brings ionice.
 # caddy: TLS in front of the router and dashboard (npm run up starts our own instance when
 # HOODY_DOMAIN is a public domain); libnss3-tools: certutil, for the e2e browser's trust store.
-for p in lxc lxcfs nftables uidmap mmdebstrap busybox-static iproute2 build-essential python3 curl ca-certificates procps chromium systemd duperemove util-linux caddy libnss3-tools; do
+# conntrack: an erase deletes the tenant address's connection-tracking entries (server/host/erase.ts).
+for p in lxc lxcfs nftables uidmap mmdebstrap busybox-static iproute2 build-essential python3 curl ca-certificates procps chromium systemd duperemove util-linux caddy libnss3-tools conntrack; do
   need_pkg "$p"
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -3,6 +3,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { UID_RANGE } from "./drivers/lxc.js";
 import { EngineError } from "../shared/errors.js";
+import { run } from "../shared/sys.js";
 import type { DeleteReport } from "../shared/protocol.js";
 import type { TenantMeta } from "./meta.js";
 import type { HostState } from "./state.js";
@@ -42,6 +43,10 @@ export async function deleteTenant(h: HostState, id: string): Promise<DeleteRepo
     if (mounted.length) throw new EngineError("SYSTEM_ERROR", `erase of ${id} stopped before its files: still mounted at ${mounted.join(", ")}`);
     const fw = await h.firewall.removeTenant(id, m.veth, m.ip);
     erased.push(`firewall entries of ${m.veth} and ${m.ip}, and its flow count${fw.chains.length ? ` (its rules' chains ${fw.chains.join(", ")} with it: no other tenant used them)` : ""}`);
+    // Its flows in the host-wide conntrack table: the address goes to the next tenant, which must not
+    // find them "established" (that would pass both tenants' rules) for as long as they would live.
+    const flows = await forgetFlows(m.ip);
+    if (flows) erased.push(`${flows} connection-tracking entr${flows === 1 ? "y" : "ies"} of ${m.ip}`);
     // Every snapshot on disk, also one a crash left out of the metadata.
     const snapshotDir = h.pool.path("snapshots", id);
     for (const name of await fs.readdir(snapshotDir).catch(() => [] as string[])) {
@@ -136,4 +141,18 @@ export async function tenantMounts(h: HostState, id: string): Promise<string[]> 
   const points = [h.ramdisks.path(id), ...tenantPoolPaths(h, id)];
   const roots = tenantPoolPaths(h, id).map((p) => "/" + path.relative(h.pool.mountPath, p));
   return rows.filter((r) => points.some((p) => under(r[4] ?? "", p)) || (r[2] === poolDev && roots.some((root) => under(r[3] ?? "", root)))).map((r) => r[4]!);
+}
+
+/**
+ * Deletes the connection-tracking entries to or from an address (conntrack's exit 1: there were
+ * none); answers how many went. A missing `conntrack` tool fails the erase loudly rather than let
+ * the entries pass to the address's next tenant.
+ */
+async function forgetFlows(ip: string): Promise<number> {
+  let n = 0;
+  for (const side of ["-s", "-d"]) {
+    const r = await run("conntrack", ["-D", side, ip], { okCodes: [1] });
+    n += Number(/(\d+) flow entries have been deleted/.exec(r.stderr)?.[1] ?? 0);
+  }
+  return n;
 }

@@ -208,8 +208,13 @@ describe("conntrack (item 8): a tenant's new flows stop at its share; others' do
     // A's entries are still in the conntrack table (an unreplied UDP flow lives 30 s), and so is its count.
     const counted = async () => (await execa("nft", ["list", "set", "inet", h.env.HOODY_NFT_TABLE!, `tenant_flows_${CONNTRACK_SHARE}`])).stdout.includes(`${A.ip}`);
     expect(await counted()).toBe(true); // control: the probe sees A's count
-    await h.client.call("tenants.delete", { id: A.id });
+    // And its flows in the host's conntrack table, which would pass as "established" for the next tenant on A's address.
+    const tracked = async () => (await execa("conntrack", ["-L", "-s", A.ip], { reject: false })).stdout.split("\n").filter((l) => l.includes(`src=${A.ip} `)).length;
+    expect(await tracked()).toBeGreaterThan(0);
+    const receipt = await h.client.call("tenants.delete", { id: A.id });
     expect(await counted()).toBe(false);
+    expect(await tracked()).toBe(0);
+    expect(receipt.erased.join("\n")).toMatch(new RegExp(`\\d+ connection-tracking entr(y|ies) of ${A.ip.replace(/\./g, "\\.")}`));
     const heir = await h.client.call("tenants.create", { template: "mini", name: "heir" });
     expect(heir.ip).toBe(A.ip);
     await waitFor(() => appAnswers(heir).catch(() => false));
