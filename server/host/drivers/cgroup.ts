@@ -145,13 +145,9 @@ export class CgroupReader {
    * The tenants that run, from one listing of the tenants' pids cgroups (and an older version's
    * lxc.payload.<id> beside them) instead of a probe per known tenant: a box with 10,000 tenants and
    * a few hundred running pays for those only (on v1 a stopped tenant has no pids cgroup at all; on
-   * v2 its lasting cgroup stays, and costs a read of an empty cgroup.procs).
+   * v2 its lasting cgroup stays, and costs a read of an empty cgroup.procs). Each with its pids, so
+   * a stats collection or the idle sweep's listing reads them once.
    */
-  runningNames(): Set<string> {
-    return new Set(this.runningPids().keys());
-  }
-
-  /** runningNames() with each one's pids (a stats collection reads them once, not twice). */
   runningPids(): Map<string, number[]> {
     const h = this.hierarchy("pids");
     const list = (dir: string) => {
