@@ -3,15 +3,14 @@
 // a peer that is not a trusted proxy are dropped before Next sees them (see forwarded.ts).
 // Usage: node --import tsx server/web/main.ts [-p PORT] [-H HOST]   (run from the project root)
 import http from "node:http";
-import type { Socket } from "node:net";
 import { parseArgs } from "node:util";
 import next from "next";
 import { dashboardHost, tlsOn, webConfig } from "../config";
 import { dropUntrustedForwarding, trustedProxies } from "./forwarded";
-import { UNREAD_BODY_DRAIN } from "../core/limits";
 import { isServedHost, SECURITY_HEADERS, servedHosts } from "./guards";
 import { serveMetrics } from "../metrics/http";
 import { withoutApiTrailingSlash } from "./paths";
+import { keepAnswersBeforeUnreadBodies } from "./unread-body";
 
 const settings = webConfig();
 const { values } = parseArgs({ options: { port: { type: "string", short: "p", default: String(settings.listenPort) }, hostname: { type: "string", short: "H", default: "0.0.0.0" } } });
@@ -22,6 +21,7 @@ const trusted = trustedProxies(settings.trustedProxies);
 const served = servedHosts({ ...settings, dashboardHost: tlsOn(settings) ? dashboardHost(settings) : undefined });
 
 const server = http.createServer();
+keepAnswersBeforeUnreadBodies(server);
 // A port in use must end the process (exit 1, as `next start` does), not leave it up with Next's
 // handlers only logging the error while something else answers the health check.
 server.on("error", (e) => {
@@ -39,28 +39,6 @@ const ready = app.prepare().then(
 );
 let stopping = false;
 
-/**
- * After the answer, what a route left of the body unread (a 413, or a route that ignores bodies) is
- * read and thrown away up to a bound, then no longer read (TCP makes the client wait) until the
- * connection is cut when the time bound ends. Closing at once would make the kernel reset the
- * connection under the answer (the client may lose it), and reading without a bound would let a
- * client stream forever. A body drained to its end leaves the connection usable (keep-alive).
- */
-function discardUnreadBody(req: http.IncomingMessage, socket: Socket): void {
-  if (req.complete || req.destroyed) return;
-  let left = UNREAD_BODY_DRAIN.bytes;
-  const timer = setTimeout(() => socket.destroy(), UNREAD_BODY_DRAIN.ms);
-  const stop = () => clearTimeout(timer);
-  req.once("end", stop).once("close", stop);
-  const drain = () => {
-    for (let chunk: Buffer | null = req.read(); chunk !== null; chunk = req.read()) {
-      left -= chunk.length;
-      if (left < 0) return void req.off("readable", drain);
-    }
-  };
-  req.on("readable", drain);
-}
-
 /** A request for a name this server does not serve: 421 in the error envelope, nothing else runs. */
 function misdirected(headers: http.IncomingHttpHeaders): string {
   const names = [headers.host ?? "", ...(headers["x-forwarded-host"] ? [String(headers["x-forwarded-host"])] : [])].map((n) => JSON.stringify(n.slice(0, 100)));
@@ -70,8 +48,6 @@ function misdirected(headers: http.IncomingHttpHeaders): string {
 
 server.on("request", (req, res) => {
   dropUntrustedForwarding(req.headers, req.socket.remoteAddress, trusted);
-  const socket = req.socket;
-  res.once("finish", () => discardUnreadBody(req, socket));
   for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
   if (!isServedHost(req.headers, served)) {
     res.writeHead(421, { "content-type": "application/json" }).end(misdirected(req.headers));
