@@ -160,9 +160,14 @@ export async function serve(host: Host, socketPath: string): Promise<http.Server
         if (!input.success) throw new EngineError("INVALID_INPUT", issuesText(input.error.issues));
         const { stream, done, files } = await host.backups.export(input.data.id);
         res.writeHead(200, { "content-type": "application/x-tar", "x-hoody-files": String(files) });
-        stream.pipe(res);
-        // A tar that fails midway ends the answer short; the client sees no clean end (no trailer).
-        done.catch(() => res.destroy());
+        // The answer ends once tar has exited and the export's snapshot is gone, so a client that read
+        // it whole leaves nothing of the tenant behind. A tar that fails midway (or a removal that
+        // fails) ends the answer short; the client sees no clean end (no trailer).
+        stream.pipe(res, { end: false });
+        done.then(
+          () => res.end(),
+          () => res.destroy(),
+        );
         return;
       }
       if (!Object.hasOwn(HOST_INPUTS, name)) return send(404, { error: { code: "INVALID_INPUT", message: `unknown method ${name}` } });
