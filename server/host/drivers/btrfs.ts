@@ -3,6 +3,7 @@
 // (/sys/fs/btrfs/<uuid>/qgroups/0_<id>/exclusive) so stats spawn nothing.
 import fs from "node:fs/promises";
 import { closeSync, openSync, readFileSync } from "node:fs";
+import { readKernelNumber } from "./kernfile.js";
 import path from "node:path";
 import { libcFunc } from "../ffi.js";
 import { run, SysError } from "../../shared/sys.js";
@@ -191,7 +192,7 @@ export class BtrfsPool {
 
   /** Bytes the pool's data block groups hold (sysfs), whatever shares them. */
   dataBytes(): number {
-    return readSysNumber(`/sys/fs/btrfs/${this.uuid}/allocation/data/bytes_used`) ?? 0;
+    return readKernelNumber(`/sys/fs/btrfs/${this.uuid}/allocation/data/bytes_used`) ?? 0;
   }
 
   /**
@@ -211,7 +212,7 @@ export class BtrfsPool {
   }
 
   qgroupExists(id: number): boolean {
-    return readSysNumber(this.qgroupFile(id, "exclusive")) !== null;
+    return readKernelNumber(this.qgroupFile(id, "exclusive")) !== null;
   }
 
   private qgroupFile(id: number, field: "exclusive" | "referenced"): string {
@@ -220,7 +221,7 @@ export class BtrfsPool {
 
   /** Bytes a subvolume owns: with simple quotas exactly what it wrote since it was made. */
   subvolumeBytes(id: number): number {
-    return readSysNumber(this.qgroupFile(id, "exclusive")) ?? 0;
+    return readKernelNumber(this.qgroupFile(id, "exclusive")) ?? 0;
   }
 
   /**
@@ -388,15 +389,6 @@ export function qgroupLimitByIoctl(p: string, bytes: number | null): boolean {
   args.writeBigUInt64LE(BTRFS_QGROUP_LIMIT_MAX_EXCL, 8);
   args.writeBigUInt64LE(bytes === null ? 0xffffffffffffffffn : BigInt(bytes), 24);
   return ioctlOnPath(p, BTRFS_IOC_QGROUP_LIMIT, args) === true;
-}
-
-function readSysNumber(file: string): number | null {
-  try {
-    const n = Number(readFileSync(file, "utf8").trim());
-    return Number.isFinite(n) ? n : null;
-  } catch {
-    return null;
-  }
 }
 
 /**

@@ -7,8 +7,9 @@
 // tmpfs that survives restarts), stays counted there; the tenant's memory limit is set on that cgroup
 // too, so its next run shares the limit with what the previous ones left instead of getting a fresh
 // one each restart. Tenants started by an older version sit in lxc.payload.<id> until their next start.
-import { type Dirent, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { type Dirent, existsSync, mkdirSync, readdirSync, rmdirSync, writeFileSync } from "node:fs";
 import type { Limits } from "../../shared/protocol.js";
+import { readKernelNumber, readKernelText as readText } from "./kernfile.js";
 
 export type CgroupLayout = "v1" | "v2";
 const ROOT = "/sys/fs/cgroup";
@@ -44,21 +45,18 @@ export function limitConfigLines(layout: CgroupLayout, limits: Limits): string[]
   ];
 }
 
-function readText(file: string): string | null {
-  try {
-    return readFileSync(file, "utf8");
-  } catch {
-    return null;
-  }
-}
-
 function readNum(file: string): number {
-  const t = readText(file);
-  return t === null ? 0 : Number(t.trim()) || 0;
+  return readKernelNumber(file) ?? 0;
 }
 
 export class CgroupReader {
   private unified: string | null | undefined;
+  /**
+   * Tenants an older version started, in lxc.payload.<id>: this version never makes such cgroups, so
+   * the set, listed once and again at each runningPids(), only shrinks. Every other tenant is read
+   * without a probe for one (a stats collection asks a dozen times per tenant).
+   */
+  private legacy: Set<string> | undefined;
 
   constructor(
     readonly layout: CgroupLayout,
@@ -74,8 +72,21 @@ export class CgroupReader {
   /** The tenant's lasting cgroup in a hierarchy, or where an older version's run still is. */
   private dir(controller: string, name: string): string {
     const h = this.hierarchy(controller);
-    const legacy = `${h}/lxc.payload.${name}`;
-    return existsSync(legacy) ? legacy : `${h}/${TENANTS}/${name}`;
+    return this.legacyDir(h, name) ?? `${h}/${TENANTS}/${name}`;
+  }
+
+  /** Where an older version's run of the tenant is in a hierarchy, if it still is. */
+  private legacyDir(hierarchy: string, name: string): string | null {
+    this.legacy ??= new Set(this.legacyNames());
+    const dir = `${hierarchy}/lxc.payload.${name}`;
+    return this.legacy.has(name) && existsSync(dir) ? dir : null;
+  }
+
+  /** Names of the older version's container cgroups, from the pids hierarchy's root. */
+  private legacyNames(): string[] {
+    return subdirs(this.hierarchy("pids"))
+      .filter((n) => n.startsWith("lxc.payload."))
+      .map((n) => n.slice("lxc.payload.".length));
   }
 
   /**
@@ -149,22 +160,9 @@ export class CgroupReader {
    * a stats collection or the idle sweep's listing reads them once.
    */
   runningPids(): Map<string, number[]> {
-    const h = this.hierarchy("pids");
-    const list = (dir: string) => {
-      try {
-        return readdirSync(dir, { withFileTypes: true })
-          .filter((e) => e.isDirectory())
-          .map((e) => e.name);
-      } catch {
-        return [];
-      }
-    };
-    const candidates = [
-      ...list(`${h}/${TENANTS}`),
-      ...list(h)
-        .filter((n) => n.startsWith("lxc.payload."))
-        .map((n) => n.slice("lxc.payload.".length)),
-    ];
+    const legacy = this.legacyNames();
+    this.legacy = new Set(legacy);
+    const candidates = [...subdirs(`${this.hierarchy("pids")}/${TENANTS}`), ...legacy];
     const up = new Map<string, number[]>();
     for (const n of candidates) {
       const pids = this.pids(n);
@@ -209,8 +207,7 @@ export class CgroupReader {
    * so a stop can never leave a frozen cgroup behind for the next run (the lasting one would).
    */
   private containerDir(hierarchy: string, name: string): string {
-    const legacy = `${hierarchy}/lxc.payload.${name}`;
-    return existsSync(legacy) ? legacy : `${hierarchy}/${TENANTS}/${name}/payload`;
+    return this.legacyDir(hierarchy, name) ?? `${hierarchy}/${TENANTS}/${name}/payload`;
   }
 
   /** The unified tree: the whole of /sys/fs/cgroup on v2, /sys/fs/cgroup/unified on a hybrid host (if mounted). */
@@ -280,14 +277,7 @@ export class CgroupReader {
 
   /** Every hierarchy this host mounts (v1: one per controller, plus the unified and named ones). */
   private hierarchies(): string[] {
-    if (this.layout === "v2") return [ROOT];
-    try {
-      return readdirSync(ROOT, { withFileTypes: true })
-        .filter((e) => e.isDirectory())
-        .map((e) => `${ROOT}/${e.name}`);
-    } catch {
-      return [];
-    }
+    return this.layout === "v2" ? [ROOT] : subdirs(ROOT).map((n) => `${ROOT}/${n}`);
   }
 
   /** Removes the tenant's (empty) cgroups in every hierarchy, deepest first; answers those still there. */
@@ -324,6 +314,17 @@ function cgroupTree(top: string): string[] {
   };
   walk(top);
   return dirs;
+}
+
+/** Names of the directories in `dir` (none when it cannot be listed). */
+function subdirs(dir: string): string[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name);
+  } catch {
+    return [];
+  }
 }
 
 function tryWrite(file: string, value: string): boolean {

@@ -3,6 +3,7 @@
 // process for exactly the synchronous spawn, then clear it, so the daemon's own heap is not scanned.
 import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import { libcFunc } from "../ffi.js";
+import { readKernelNumber, readKernelText } from "./kernfile.js";
 
 const PR_SET_MEMORY_MERGE = 67;
 const KSM_DIR = "/sys/kernel/mm/ksm";
@@ -37,11 +38,7 @@ export function spawnWithMemoryMerge<T>(merge: boolean, spawn: () => T): T {
 }
 
 function readNum(file: string): number {
-  try {
-    return Number(readFileSync(file, "utf8").trim()) || 0;
-  } catch {
-    return 0;
-  }
+  return readKernelNumber(file) ?? 0;
 }
 
 export function hostKsmStats() {
@@ -59,17 +56,13 @@ export function hostKsmStats() {
 
 /** Per-process KSM numbers from /proc/PID/ksm_stat (merging pages and the kernel's profit estimate). */
 export function processKsm(pid: number): { mergingPages: number; profitBytes: number } {
-  try {
-    const text = readFileSync(`/proc/${pid}/ksm_stat`, "utf8");
-    let mergingPages = 0;
-    let profitBytes = 0;
-    for (const line of text.split("\n")) {
-      const [k, v] = line.split(" ");
-      if (k === "ksm_merging_pages") mergingPages = Number(v) || 0;
-      else if (k === "ksm_process_profit") profitBytes = Number(v) || 0;
-    }
-    return { mergingPages, profitBytes };
-  } catch {
-    return { mergingPages: 0, profitBytes: 0 };
+  const text = readKernelText(`/proc/${pid}/ksm_stat`);
+  let mergingPages = 0;
+  let profitBytes = 0;
+  for (const line of (text ?? "").split("\n")) {
+    const [k, v] = line.split(" ");
+    if (k === "ksm_merging_pages") mergingPages = Number(v) || 0;
+    else if (k === "ksm_process_profit") profitBytes = Number(v) || 0;
   }
+  return { mergingPages, profitBytes };
 }
