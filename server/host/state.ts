@@ -188,7 +188,16 @@ export class HostState {
     // Before lxc-start: only mounts that exist when the tenant's mount namespace is made get locked read-only in it.
     await this.shares.ensure(m.id, m.uidBase, UID_RANGE, this.sharesOf(m));
     await this.procs.prepare(m.id);
-    await this.lxc.start(m.id, m.ksm);
+    // The host's copy of the /proc the hook built goes whether or not the start did; a start's own
+    // error is the one reported.
+    const failed = await this.lxc.start(m.id, m.ksm).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    await this.procs.detachHostCopy(m.id).catch((e: unknown) => {
+      if (!failed) throw e;
+    });
+    if (failed) throw failed;
     hostSideNetSysctls(m);
   }
 

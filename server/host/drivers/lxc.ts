@@ -7,7 +7,7 @@ import path from "node:path";
 import { run, SysError } from "../../shared/sys.js";
 import { spawnWithMemoryMerge } from "./ksm.js";
 import { limitConfigLines, placementConfigLines, type CgroupLayout } from "./cgroup.js";
-import { LXCFS_DIR, LXCFS_MOUNT_HOOK } from "./lxcfs.js";
+import { LXCFS_DIR } from "./lxcfs.js";
 import { TENANT_PROC_HOOK } from "./procfs.js";
 import type { Env, Limits } from "../../shared/protocol.js";
 
@@ -82,26 +82,19 @@ export class Lxc {
       "lxc.pty.max = 16",
       // sys_resource: with it the tenant's root could raise its own user.* shares (usernsSysctls).
       "lxc.cap.drop = sys_module sys_rawio sys_time mac_admin mac_override sys_boot sys_resource",
-      // The shares are written by host root into the tenant's user namespace after LXC made it and
-      // before the tenant's init runs, so they hold from its first instruction, and a failure fails
-      // the start. (lxc.sysctl writes from inside, where proc:mixed has made /proc/sys read-only.)
-      // Version 1 hooks get no arguments appended; LXC_PID is the tenant's init.
+      // One start-host hook (host root, after LXC made the tenant's namespaces, before its init runs):
+      // it writes the user.* shares into the tenant's user namespace, so they hold from its first
+      // instruction and a failure fails the start (lxc.sysctl writes from inside, where proc:mixed has
+      // made /proc/sys read-only), then builds the tenant's /proc (tenant-proc.hook.sh says how). One
+      // busybox shell with built-in applets, not a shell per hook running dynamically linked tools:
+      // each spawn is on every start's path. Version 1 hooks get no arguments appended; LXC_PID is
+      // the tenant's init.
       "lxc.hook.version = 1",
-      `lxc.hook.start-host = nsenter --target "$LXC_PID" --user -- sysctl -q -w ${Object.entries(c.usernsSysctls)
-        .map(([k, v]) => `${k}=${v}`)
-        .join(" ")}`,
-      `lxc.hook.start-host = ${TENANT_PROC_HOOK} ${c.procPoint} ${c.lxcfs ? LXCFS_DIR : "-"}`,
-      // LXC's lxcfs mount hook (00-lxcfs.conf; its post-stop reboot hook is left out: it only sleeps
-      // 0.5 s for a container reboot, which tenants never do). Of its binds only /sys/devices/system/cpu
-      // applies: at mount-hook time /proc is still empty, and the start-host hook lays the /proc files, locked.
-      ...(c.lxcfs
-        ? [
-            // The hook binds lxcfs's cpu directory onto /sys/devices/system/cpu unchecked; with no
-            // sysfs (above) the mount point is made here, in the tenant's own (empty) /sys directory.
-            `lxc.mount.entry = ${LXCFS_DIR}/sys/devices/system/cpu sys/devices/system/cpu none bind,create=dir 0 0`,
-            `lxc.hook.mount = ${LXCFS_MOUNT_HOOK}`,
-          ]
-        : []),
+      `lxc.hook.start-host = ${[TENANT_PROC_HOOK, c.procPoint, c.lxcfs ? LXCFS_DIR : "-", ...Object.entries(c.usernsSysctls).map(([k, v]) => `${k}=${v}`)].join(" ")}`,
+      // lxcfs's /sys/devices/system/cpu, bound by LXC itself. (LXC's lxcfs mount hook from
+      // 00-lxcfs.conf is left out: of its binds only this one applies, since at mount-hook time /proc
+      // is still empty and the start-host hook lays the /proc files, locked; it cost ten spawns a start.)
+      ...(c.lxcfs ? [`lxc.mount.entry = ${LXCFS_DIR}/sys/devices/system/cpu sys/devices/system/cpu none bind,create=dir 0 0`] : []),
       "lxc.apparmor.profile = unconfined",
       "lxc.apparmor.allow_nesting = 0",
       `lxc.seccomp.profile = ${path.join(this.dir(c.name), "seccomp")}`,

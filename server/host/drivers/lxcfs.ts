@@ -1,6 +1,6 @@
 // lxcfs: a FUSE filesystem whose /proc/{meminfo,cpuinfo,uptime,loadavg,stat,diskstats,swaps} and
 // /sys/devices/system/cpu answer for the cgroup of the process reading them. Laid over the tenant's
-// own /proc (tenant-proc.hook.sh) and /sys (LXC's lxcfs mount hook), they show a tenant its memory
+// own /proc (tenant-proc.hook.sh) and /sys/devices/system/cpu (a bind LXC makes), they show a tenant its memory
 // limit, its CPUs and its uptime instead of the host's (as Incus does). One lxcfs serves the whole host at
 // /var/lib/lxcfs: on Debian with systemd lxcfs.service runs it; where nothing does (no systemd as
 // PID 1), the daemon starts it, detached, so it outlives the daemon like the tenants it serves.
@@ -9,8 +9,8 @@ import fs from "node:fs/promises";
 import { haveCommand, run, startDetached } from "../../shared/sys.js";
 
 export const LXCFS_DIR = "/var/lib/lxcfs";
-/** LXC's hook (from the lxcfs package, as in /usr/share/lxc/config/common.conf.d/00-lxcfs.conf). */
-export const LXCFS_MOUNT_HOOK = "/usr/share/lxcfs/lxc.mount.hook";
+/** LXC's hook from the lxcfs package: not run (lxc.ts binds what it would), its presence says the package is whole. */
+const LXCFS_MOUNT_HOOK = "/usr/share/lxcfs/lxc.mount.hook";
 
 function lxcfsMounted(): boolean {
   // mountinfo: "… <mount point> … - <fstype> <source> …"

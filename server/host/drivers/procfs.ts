@@ -6,6 +6,7 @@
 // start-host hook (tenant-proc.hook.sh) builds the tenant's procfs with its covers on the host and
 // attaches it there in one piece: inside, the covers are locked, and the proc they sit on is not fully
 // visible, so the kernel refuses the tenant a new procfs.
+import { rmdirSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { libcFunc } from "../ffi.js";
@@ -16,9 +17,12 @@ export const TENANT_PROC_HOOK = path.join(import.meta.dirname, "tenant-proc.hook
 const MS_NOSUID = 2;
 const MS_NODEV = 4;
 const MS_NOEXEC = 8;
+const MS_REC = 1 << 14;
 const MS_PRIVATE = 1 << 18;
 const MS_SHARED = 1 << 20;
+const MNT_DETACH = 2;
 type MountFn = (source: string | null, target: string, fstype: string | null, flags: number, data: string | null) => number;
+type Umount2Fn = (target: string, flags: number) => number;
 
 export class TenantProcs {
   constructor(readonly dir: string) {}
@@ -44,6 +48,31 @@ export class TenantProcs {
     }
     if (under()) throw new Error(`cannot unmount the tenant's /proc at ${p}`);
     return was;
+  }
+
+  /**
+   * After lxc-start, started or not: the host's copy of the tenant's /proc (the procfs, its covers and
+   * the point's tmpfs, made private by the hook so that nothing of this reaches the tenant) and the
+   * hook's scratch mount are detached, in a few umount2 calls. umount(8) would read the whole mount
+   * table each time, and it grows with the tenants on the box; release() (which does) is left for
+   * what these calls could not detach.
+   */
+  async detachHostCopy(id: string): Promise<void> {
+    const p = this.point(id);
+    const mount = libcFunc<MountFn>("int mount(const char *, const char *, const char *, unsigned long, const char *)");
+    const umount2 = libcFunc<Umount2Fn>("int umount2(const char *, int)");
+    if (mount && umount2) {
+      if (isMountPoint(`${p}.stage`)) umount2(`${p}.stage`, MNT_DETACH);
+      // Private first (the hook did it; a hook that failed half-way may not have): the detach must not propagate.
+      if (isMountPoint(p)) mount(null, p, null, MS_REC | MS_PRIVATE, null);
+      for (let i = 0; i < 3 && isMountPoint(p); i++) umount2(p, MNT_DETACH);
+      try {
+        rmdirSync(`${p}.stage`);
+      } catch {
+        // Not there (the hook did not get as far), or still mounted: release() below.
+      }
+    }
+    await this.release(id);
   }
 
   /** A clean point before each start: the last start's procfs (of a pid namespace now gone) is unmounted. */

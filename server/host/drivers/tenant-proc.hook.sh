@@ -1,19 +1,24 @@
 #!/bin/busybox sh
 # LXC start-host hook (host root, host mount namespace, after the tenant's namespaces exist and before
-# its init runs): builds the tenant's /proc on the host and attaches it at the tenant's propagation
-# point, from where it propagates into the tenant's namespace (procfs.ts says why).
-# Usage: tenant-proc.hook.sh <point> <lxcfs dir or ->
-# Run by busybox's sh (busybox-static, installed by setup), which runs its own static mount, mkdir and
-# nsenter applets, far cheaper to start than util-linux's dynamically linked tools: the hook's ~25
-# commands are on every start's critical path (measured: create → running 112 → 93 ms median).
+# its init runs): writes the tenant's user.* kernel shares into its user namespace, then builds the
+# tenant's /proc on the host and attaches it at the tenant's propagation point, from where it
+# propagates into the tenant's namespace (procfs.ts says why). The daemon detaches the host's copy and
+# this hook's scratch mount once lxc-start returns (TenantProcs.detachHostCopy): by umount2(2), where
+# busybox's umount reads the whole mount table, which grows with the tenants on the box.
+# Usage: tenant-proc.hook.sh <point> <lxcfs dir or -> [user.KEY=VALUE ...]
+# Run by busybox's sh (busybox-static, installed by setup), which runs its own static mount, mkdir,
+# nsenter and sysctl applets, far cheaper to start than util-linux's and procps's dynamically linked
+# tools: the hook's ~25 commands are on every start's critical path (measured: create → running
+# 112 → 93 ms median).
 set -eu
-point="$1"; lxcfs="$2"
+point="$1"; lxcfs="$2"; shift 2
+# The shares: written from inside the tenant's user namespace, whose sysctls /proc/sys/user shows there.
+if [ $# -gt 0 ]; then nsenter --target "$LXC_PID" --user -- sysctl -q -w "$@"; fi
 # A private scratch mount: nothing built here propagates anywhere until it is attached at the point.
 stage="$point.stage"
 mkdir -p "$stage"
 mount -t tmpfs -o size=16k,mode=700 hoody-stage "$stage"
 mount --make-private "$stage"
-trap 'umount -l "$stage" 2>/dev/null; rmdir "$stage" 2>/dev/null' EXIT
 mkdir "$stage/proc" "$stage/sys" "$stage/net"
 # A procfs of the tenant's pid namespace (nsenter --pid forks into it), mounted in the host's namespace.
 nsenter --target "$LXC_PID" --pid -- mount -t proc -o nosuid,nodev,noexec proc "$stage/proc"
@@ -26,24 +31,23 @@ fi
 # files live on the scratch tmpfs, so the tenant's mountinfo names no host path.
 : > "$stage/cmdline"
 mount --bind "$stage/cmdline" "$stage/proc/cmdline"
-mount -o remount,bind,ro "$stage/proc/cmdline"
+# Remounts name the mount twice: given one, busybox looks it up in the whole mount table.
+mount -o remount,bind,ro "$stage/proc/cmdline" "$stage/proc/cmdline"
 cat /proc/sys/kernel/random/uuid > "$stage/boot_id"
 mount --bind "$stage/boot_id" "$stage/proc/sys/kernel/random/boot_id"
-mount -o remount,bind,ro "$stage/proc/sys/kernel/random/boot_id"
+mount -o remount,bind,ro "$stage/proc/sys/kernel/random/boot_id" "$stage/proc/sys/kernel/random/boot_id"
 # The whole tree in one copy: inside, every mount below its top arrives locked.
 mount --rbind "$stage/proc" "$point"
 # proc:mixed's read-only /proc/sys with its net part writable, each attached on its own: inside it is
 # the top of its propagation, so the tenant's root may unmount it as under LXC's proc:mixed (the
 # user.* shares in /proc/sys stay guarded by the missing CAP_SYS_RESOURCE), but not make it writable.
 mount --rbind "$point/sys" "$stage/sys"
-mount -o remount,bind,ro "$stage/sys"
+mount -o remount,bind,ro "$stage/sys" "$stage/sys"
 mount --move "$stage/sys" "$point/sys"
 mount --rbind "$point/sys/net" "$stage/net"
-mount -o remount,bind,rw "$stage/net"
+mount -o remount,bind,rw "$stage/net" "$stage/net"
 mount --move "$stage/net" "$point/sys/net"
-# Detach the host's copy: made private first, so its unmount does not propagate, the tenant keeps its
-# /proc and the host keeps no procfs of the tenant (nor its pid namespace alive) in the data dir.
-# (umount -l: one lazy detach takes a whole tree; umount -R trips over mounts its parents took along.)
+# Made private here, so that the daemon's detach of the host's copy (and of the stage) does not
+# propagate: the tenant keeps its /proc and the host keeps no procfs of the tenant (nor its pid
+# namespace alive) in the data dir.
 mount --make-rprivate "$point"
-umount -l "$point"
-umount -l "$point"
