@@ -78,6 +78,7 @@ const FULL = {
     curveEvery: 1000,
     fillConcurrency: 8,
     samples: 50,
+    listSamples: 500,
     poolSizeMiB: 65536,
   },
 };
@@ -92,7 +93,7 @@ const SMOKE: typeof FULL = {
   dedup: { template: "mini", n: 3, sharedMiB: 4, files: 4, ownMiB: 1, creates: 2 },
   backup: { template: "mini", dataMiB: 2 },
   stack: { poolSizeMiB: 4096, subnet16: false, uidRanges: 0 },
-  scale: { tenants: 20, running: 3, curveEvery: 10, fillConcurrency: 4, samples: 3, poolSizeMiB: 4096 },
+  scale: { tenants: 20, running: 3, curveEvery: 10, fillConcurrency: 4, samples: 3, listSamples: 3, poolSizeMiB: 4096 },
 };
 
 async function version(cmd: string, args: string[]): Promise<string | null> {
