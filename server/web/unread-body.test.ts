@@ -16,11 +16,12 @@ afterEach(async () => {
   server = undefined;
 });
 
-/** A server whose only route reads at most 1 KiB of the body and answers 413 (as sign-in does). */
-async function refusingServer(staged: boolean): Promise<number> {
+/** A server whose only route reads at most 1 KiB of the body and answers 413 (as sign-in does), or (`ignoring`) answers 404 without touching it. */
+async function refusingServer(staged: boolean, ignoring = false): Promise<number> {
   server = http.createServer();
   if (staged) keepAnswersBeforeUnreadBodies(server, BOUND);
   server.on("request", (req, res) => {
+    if (ignoring) return void res.writeHead(404, { "content-type": "application/json" }).end('{"code":"NOT_FOUND"}');
     let read = 0;
     const onData = (c: Buffer) => {
       read += c.length;
@@ -99,8 +100,11 @@ describe("an answer sent before the body was read whole, on a connection the cli
     expect(["EPIPE", "ECONNRESET"]).toContain(failed);
   });
 
-  it("a client that streams on past the drain bound is no longer read, then cut when the time bound ends", async () => {
-    const c = await rawClient(await refusingServer(true), closingHead);
+  it.each([
+    ["read 1 KiB of", false],
+    ["never touched", true],
+  ])("a client that streams on past the drain bound of a body the route %s is no longer read, then cut when the time bound ends", async (_, ignoring) => {
+    const c = await rawClient(await refusingServer(true, ignoring), closingHead);
     await c.write(chunk(16 * KB));
     await c.ended;
     // Writes without waiting: TCP stops them once the server stops reading and the buffers fill.
@@ -128,7 +132,7 @@ describe("on a kept-alive connection", () => {
       const check = () => (/HTTP\/1\.1 200 [\s\S]*small$/.test(c.received()) ? resolve() : c.socket.once("data", check));
       check();
     });
-    // Sent once the 413 is in: the server answers it on the same connection.
+    // Sent once the 413 is in: the server answers it on the same connection, and holds no listener per request.
     await new Promise<void>((resolve) => {
       const check = () => (c.received().includes("PAYLOAD_TOO_LARGE") ? resolve() : c.socket.once("data", check));
       check();
@@ -136,6 +140,25 @@ describe("on a kept-alive connection", () => {
     await c.write("POST /sign-in HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\nconnection: close\r\n\r\nhello");
     await next;
     expect(c.received().match(/HTTP\/1\.1 /g)).toHaveLength(2);
+    expect(c.error()).toBeUndefined();
+  });
+
+  it("many answers before their bodies on one connection leave no listeners behind", async () => {
+    const port = await refusingServer(true, true);
+    const sockets: net.Socket[] = [];
+    server!.on("connection", (s: net.Socket) => sockets.push(s));
+    const c = await rawClient(port, "");
+    for (let i = 0; i < 30; i++) {
+      const seen = (c.received().match(/HTTP\/1\.1 404/g) ?? []).length;
+      await c.write("POST /x HTTP/1.1\r\nhost: x\r\ncontent-length: 1\r\n\r\n");
+      await new Promise<void>((resolve) => {
+        const check = () => ((c.received().match(/HTTP\/1\.1 404/g) ?? []).length > seen ? resolve() : c.socket.once("data", check));
+        check();
+      });
+      await c.write("x");
+    }
+    expect(sockets).toHaveLength(1);
+    expect(sockets[0]!.listenerCount("close")).toBeLessThan(10);
     expect(c.error()).toBeUndefined();
   });
 });

@@ -35,13 +35,19 @@ export function keepAnswersBeforeUnreadBodies(server: http.Server, bound: Unread
   server.prependListener("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
     current.set(req.socket, req);
     const socket = req.socket;
-    res.once("finish", () => discardUnreadBody(req, socket, bound));
+    // At prefinish, before Node's own finish handler, which would otherwise dump an unread body
+    // (read it to its end, unbounded) for a route that never touched it.
+    res.once("prefinish", () => discardUnreadBody(req, socket, bound));
   });
 }
 
+/** Destroys the socket after `ms` unless stopped first; the listener goes with the stop (a kept-alive connection serves many requests). */
 function cutAfter(socket: Socket, ms: number): () => void {
   const timer = setTimeout(() => socket.destroy(), ms);
-  const stop = () => clearTimeout(timer);
+  const stop = () => {
+    clearTimeout(timer);
+    socket.off("close", stop);
+  };
   socket.once("close", stop);
   return stop;
 }
@@ -63,4 +69,6 @@ function discardUnreadBody(req: http.IncomingMessage, socket: Socket, bound: Unr
     }
   };
   req.on("readable", drain);
+  // A first read now marks the body as consumed, so Node does not dump it.
+  drain();
 }
