@@ -1,6 +1,6 @@
 // Reading the kernel's small files (sysfs attributes, cgroup files, /proc/PID/*): a stats collection
-// reads about fifteen per running tenant, so each read is one open, one read into a reused buffer
-// and one close (readFileSync adds an fstat, a fresh buffer and a decode of its own for every file).
+// reads about fifteen per running tenant, so each is one open, reads into a reused buffer and one
+// close (readFileSync adds an fstat, a fresh buffer and a decode of its own for every file).
 import { closeSync, openSync, readSync } from "node:fs";
 
 const buffer = Buffer.allocUnsafe(64 * 1024);
@@ -15,11 +15,12 @@ export function readKernelText(file: string): string | null {
   }
   try {
     let text = "";
-    // Files past the buffer (a cgroup.procs of thousands of pids) are read on, piece by piece.
+    // Read to the end (a read of 0): seq_file files (cgroup.procs, /proc/PID/*) answer at most a
+    // page per read, however large the buffer, so a short read is not the end of a long one.
     for (;;) {
       const n = readSync(fd, buffer, 0, buffer.length, null);
+      if (n === 0) return text;
       text += buffer.toString("latin1", 0, n);
-      if (n < buffer.length) return text;
     }
   } catch {
     return null;
