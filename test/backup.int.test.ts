@@ -131,6 +131,25 @@ describe("backup, restore, export, erase, import on another stack", () => {
     expect((await sh(a, container.engine_name, "md5sum /data/sub/b.bin")).stdout.split(" ")[0]).toBe(md5);
   });
 
+  it("an export whose client goes away stops, and its snapshot of the tenant's files goes at once", async () => {
+    const project = (await a.api("POST", "/projects", { alias: "bk-abort" })).body.data;
+    const big = (await a.api("POST", `/projects/${project.id}/containers`, { name: "bk-big", template: "mini" })).body.data;
+    // More than the pipes and sockets between tar and the client hold: tar must wait on a full pipe.
+    expect((await sh(a, big.engine_name, "head -c 50331648 /dev/urandom > /big.bin && sync")).exitCode).toBe(0);
+    const listExports = async () => (await execa("btrfs", ["subvolume", "list", a.host.poolPath])).stdout.split("\n").filter((l) => /backup-work\/export-/.test(l));
+    const abort = new AbortController();
+    const res = await fetch(`${a.url}/api/v1/containers/${big.id}/export`, { headers: { authorization: `Bearer ${a.adminToken}` }, signal: abort.signal });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    expect((await reader.read()).done).toBe(false);
+    // Live probe: mid-stream, the export's read-only snapshot is there.
+    expect(await listExports()).toHaveLength(1);
+    abort.abort();
+    await reader.cancel().catch(() => undefined);
+    await waitFor(async () => (await listExports()).length === 0, 15_000);
+    expect((await a.api("DELETE", `/containers/${big.id}`)).status).toBe(200);
+  });
+
   it("erasing the tenant erases its backups, and the receipt says so", async () => {
     const r = await a.api("DELETE", `/containers/${container.id}`);
     expect(r.status).toBe(200);

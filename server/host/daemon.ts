@@ -164,6 +164,12 @@ export async function serve(host: Host, socketPath: string): Promise<http.Server
         // it whole leaves nothing of the tenant behind. A tar that fails midway (or a removal that
         // fails) ends the answer short; the client sees no clean end (no trailer).
         stream.pipe(res, { end: false });
+        // A client that goes away stops the tar (its output closed, it ends on EPIPE), and with it
+        // the snapshot goes: otherwise tar would wait on a full pipe, holding the tenant's files, for
+        // as long as its timeout.
+        res.once("close", () => {
+          if (!res.writableFinished) stream.destroy();
+        });
         done.then(
           () => res.end(),
           () => res.destroy(),
