@@ -44,7 +44,7 @@ export class HostState {
     readonly config: HostConfig,
     readonly pool: BtrfsPool,
     readonly versions: { lxc: string; btrfs: string },
-    /** Whether an lxcfs serves /var/lib/lxcfs, so tenants' configs get its mount hook. */
+    /** Whether an lxcfs serves /var/lib/lxcfs, so tenants' configs bind its files (lxc.ts, tenant-proc.hook.sh). */
     readonly lxcfs: boolean,
   ) {
     this.tenants = new TenantMap(config);

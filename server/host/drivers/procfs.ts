@@ -96,6 +96,7 @@ export class TenantProcs {
   async remove(id: string): Promise<boolean> {
     const was = await this.release(id);
     await fs.rm(this.point(id), { recursive: true, force: true });
+    await fs.rm(`${this.point(id)}.stage`, { recursive: true, force: true });
     return was;
   }
 }
