@@ -30,12 +30,16 @@ export async function stats(h: HostState, opts: { sync?: boolean; ids?: string[]
   // Pool members are no one's tenants yet (pool.list reports them).
   const metas = (opts.ids ? opts.ids.map((id) => h.tenants.get(id)).filter((m): m is TenantMeta => !!m) : [...h.tenants.values()]).filter((m) => !m.pooled);
   const net = netDevCounters();
+  const meminfo = await fs.readFile("/proc/meminfo", "utf8");
+  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, "m").exec(meminfo)?.[1] ?? 0) * 1024;
   // A full collection lists which run, with their pids, once: a stopped tenant's processes are not
   // probed (10,000 tenants). A page of asked ones probes just those: its cost is the page's, not the fleet's.
   const up = opts.ids ? undefined : h.cgroups.runningPids();
+  // A host without swap has none in use: no tenant's swap counter needs reading.
+  const read: CollectionReads = { net, withStart: !!opts.ids, up, swap: kb("SwapTotal") > 0 };
   const tenants: TenantStats[] = [];
   for (const [i, m] of metas.entries()) {
-    tenants.push(tenantStats(h, m, net, !!opts.ids, up));
+    tenants.push(tenantStats(h, m, read));
     // Other calls (a create, a page of the tenants table) run between slices of a large collection
     // instead of waiting for all of it (10,000 tenants hold the daemon's loop for a few hundred ms).
     if (i % STATS_SLICE === STATS_SLICE - 1) {
@@ -44,8 +48,6 @@ export async function stats(h: HostState, opts: { sync?: boolean; ids?: string[]
       t0 = performance.now();
     }
   }
-  const meminfo = await fs.readFile("/proc/meminfo", "utf8");
-  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, "m").exec(meminfo)?.[1] ?? 0) * 1024;
   const usage = await h.pool.usage();
   return {
     tenants,
@@ -64,8 +66,19 @@ export async function stats(h: HostState, opts: { sync?: boolean; ids?: string[]
 /** Tenants whose stats are read between two turns of the daemon's event loop. */
 const STATS_SLICE = 250;
 
-/** `net`: /proc/net/dev read once for all; `withStart`: also read each process's start time (pages and single tenants only); `up`: runningPids(), read once for all. */
-export function tenantStats(h: HostState, m: TenantMeta, net: Map<string, IfaceCounters> = netDevCounters(), withStart = false, up?: Map<string, number[]>): TenantStats {
+/** What a collection reads once for all its tenants, and what it reads of each. */
+interface CollectionReads {
+  /** /proc/net/dev. */
+  net: Map<string, IfaceCounters>;
+  /** Also each process's start time (pages and single tenants only). */
+  withStart: boolean;
+  /** runningPids(), when the whole fleet is collected. */
+  up?: Map<string, number[]>;
+  /** Whether the host has swap (else no tenant's swap counter is read). */
+  swap: boolean;
+}
+
+export function tenantStats(h: HostState, m: TenantMeta, { net, withStart, up, swap }: CollectionReads): TenantStats {
   const pids = up ? (up.get(m.id) ?? []) : h.cgroups.pids(m.id);
   let ksmMergingPages = 0;
   let ksmProfitBytes = 0;
@@ -91,7 +104,7 @@ export function tenantStats(h: HostState, m: TenantMeta, net: Map<string, IfaceC
     pids: pids.length,
     memoryLimitBytes: m.limits.memoryMiB * 1024 * 1024,
     memoryPeakBytes: h.cgroups.memoryPeakBytes(m.id),
-    swapBytes: running ? h.cgroups.swapBytes(m.id, memoryBytes) : 0,
+    swapBytes: running && swap ? h.cgroups.swapBytes(m.id, memoryBytes) : 0,
     cpuLimitMilli: m.limits.cpuMilli,
     diskLimitBytes: m.limits.diskMiB ? m.limits.diskMiB * 1024 * 1024 : null,
     // The host side of the veth receives what the tenant sends.

@@ -7,7 +7,7 @@
 // tmpfs that survives restarts), stays counted there; the tenant's memory limit is set on that cgroup
 // too, so its next run shares the limit with what the previous ones left instead of getting a fresh
 // one each restart. Tenants started by an older version sit in lxc.payload.<id> until their next start.
-import { type Dirent, existsSync, mkdirSync, readdirSync, rmdirSync, writeFileSync } from "node:fs";
+import { type Dirent, existsSync, mkdirSync, readdirSync, rmdirSync, statSync, writeFileSync } from "node:fs";
 import type { Limits } from "../../shared/protocol.js";
 import { readKernelNumber, readKernelText as readText } from "./kernfile.js";
 
@@ -301,6 +301,13 @@ export class CgroupReader {
  * controller inside, mkdir, move its processes there) and must not hide in them.
  */
 function cgroupTree(top: string): string[] {
+  // kernfs gives a directory nlink 2 + its subdirectories: the usual shapes (a lasting cgroup with
+  // nothing below it, or with LXC's payload and nothing below that) are confirmed by a stat or two
+  // instead of listed (a listing costs three stats' time; a stats collection walks every running tenant).
+  const below = subdirCount(top);
+  if (below === null) return [];
+  if (below === 0) return [top];
+  if (below === 1 && subdirCount(`${top}/payload`) === 0) return [top, `${top}/payload`];
   const dirs: string[] = [];
   const walk = (dir: string) => {
     let entries: Dirent[];
@@ -314,6 +321,12 @@ function cgroupTree(top: string): string[] {
   };
   walk(top);
   return dirs;
+}
+
+/** How many directories a cgroup directory holds (from its link count), or null when it is not there. */
+function subdirCount(dir: string): number | null {
+  const st = statSync(dir, { throwIfNoEntry: false });
+  return st?.isDirectory() ? st.nlink - 2 : null;
 }
 
 /** Names of the directories in `dir` (none when it cannot be listed). */
