@@ -18,3 +18,12 @@ describe("readKernelText", () => {
     expect(readKernelNumber("/proc/self/status")).toBeNull();
   });
 });
+
+describe("readKernelText on files of many short records", () => {
+  it("reads a cgroup.procs-like seq_file of tens of KiB whole (/proc/self/maps of a process with many mappings)", () => {
+    const whole = readFileSync("/proc/self/maps", "latin1");
+    const text = readKernelText("/proc/self/maps")!;
+    expect(text.length).toBeGreaterThan(4096);
+    expect(text.split("\n").length).toBeGreaterThan(whole.split("\n").length / 2);
+  });
+});

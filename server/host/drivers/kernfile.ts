@@ -4,6 +4,8 @@
 import { closeSync, openSync, readSync } from "node:fs";
 
 const buffer = Buffer.allocUnsafe(64 * 1024);
+/** Half of a 4 KiB page: a seq_file read shorter than this is its last. */
+const LAST_READ_BELOW = 2048;
 
 /** The file's text, or null when it cannot be read (gone, not there on this kernel, no permission). */
 export function readKernelText(file: string): string | null {
@@ -15,12 +17,15 @@ export function readKernelText(file: string): string | null {
   }
   try {
     let text = "";
-    // Read to the end (a read of 0): seq_file files (cgroup.procs, /proc/PID/*) answer at most a
-    // page per read, however large the buffer, so a short read is not the end of a long one.
+    // seq_file files (cgroup.procs, /proc/PID/*) answer a page per read at most, however large the
+    // buffer: a short read is not the end of a long file. But each read is as many whole records as
+    // fill the page, and no record read here comes near half a page, so a read under half of the
+    // smallest page is the end; a longer one is followed to a read of 0. (Saves a read per file:
+    // a dozen per running tenant per collection.)
     for (;;) {
       const n = readSync(fd, buffer, 0, buffer.length, null);
-      if (n === 0) return text;
       text += buffer.toString("latin1", 0, n);
+      if (n < LAST_READ_BELOW) return text;
     }
   } catch {
     return null;
