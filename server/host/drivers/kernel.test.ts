@@ -1,7 +1,7 @@
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { hostConfigFromEnv } from "../config.js";
 import { fitHostSysctls, hostSysctlFloors, tenantUsernsSysctls } from "./kernel.js";
 
@@ -47,9 +47,14 @@ describe("hostSysctlFloors", () => {
 });
 
 describe("fitHostSysctls", () => {
-  /** A /proc/sys of files under a temp dir; `refuse` keys answer EACCES to a write, as a capped VM's do. */
+  const made: string[] = [];
+  afterAll(async () => {
+    for (const d of made) await fs.rm(d, { recursive: true, force: true });
+  });
+  /** A /proc/sys of files under a temp dir (removed after the tests); `refuse` keys answer EACCES to a write, as a capped VM's do. */
   async function fakeSys(values: Record<string, number>) {
     const root = await fs.mkdtemp(path.join(os.tmpdir(), "hoody-sysctl-"));
+    made.push(root);
     for (const [k, v] of Object.entries(values)) {
       await fs.mkdir(path.dirname(path.join(root, k)), { recursive: true });
       await fs.writeFile(path.join(root, k), `${v}\n`);
