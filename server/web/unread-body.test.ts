@@ -44,6 +44,8 @@ interface RawClient {
   /** The first error the socket met, if any. */
   error: () => NodeJS.ErrnoException | undefined;
   write: (b: Buffer | string) => Promise<void>;
+  /** Resolves once what the server sent satisfies `seen`. */
+  until: (seen: (text: string) => boolean) => Promise<void>;
 }
 
 async function rawClient(port: number, head: string): Promise<RawClient> {
@@ -61,7 +63,20 @@ async function rawClient(port: number, head: string): Promise<RawClient> {
   const ended = new Promise<void>((r) => socket.once("end", r));
   const write = (b: Buffer | string) => new Promise<void>((resolve, reject) => socket.write(b, (e) => (e ? reject(e) : resolve())));
   await write(head);
-  return { socket, received: () => text, ended, error: () => error, write };
+  const until = (seen: (t: string) => boolean) =>
+    new Promise<void>((resolve) => {
+      const check = () => (seen(text) ? resolve() : socket.once("data", check));
+      check();
+    });
+  return { socket, received: () => text, ended, error: () => error, write, until };
+}
+
+/** Writes the body in 16 KiB chunks, one after the other, until the answer and the server's FIN are in. */
+async function writeUntilAnswered(c: RawClient): Promise<void> {
+  let answered = false;
+  void c.ended.then(() => (answered = true));
+  for (let i = 0; i < 64 && !answered; i++) await c.write(chunk(16 * KB));
+  await c.ended;
 }
 
 const chunk = (size: number) => Buffer.concat([Buffer.from(`${size.toString(16)}\r\n`), Buffer.alloc(size, 0x61), Buffer.from("\r\n")]);
@@ -70,12 +85,9 @@ const closingHead = "POST /sign-in HTTP/1.1\r\nhost: x\r\nconnection: close\r\nt
 describe("an answer sent before the body was read whole, on a connection the client asked to close", () => {
   it("reaches the client still writing its body: the server closes its side first and reads on (no reset)", async () => {
     const c = await rawClient(await refusingServer(true), closingHead);
-    // Written one after the other until the answer and the server's FIN are in, then 1 MiB more:
-    // a server that closed at once would have reset the connection and these writes would fail.
-    let answered = false;
-    void c.ended.then(() => (answered = true));
-    for (let i = 0; i < 64 && !answered; i++) await c.write(chunk(16 * KB));
-    await c.ended;
+    // Until the answer and the server's FIN are in, then 1 MiB more: a server that closed at once
+    // would have reset the connection and these writes would fail.
+    await writeUntilAnswered(c);
     for (let i = 0; i < 16; i++) await c.write(chunk(64 * KB));
     expect(c.error()).toBeUndefined();
     expect(c.received()).toMatch(/^HTTP\/1\.1 413 [\s\S]*PAYLOAD_TOO_LARGE/);
@@ -87,10 +99,7 @@ describe("an answer sent before the body was read whole, on a connection the cli
 
   it("control: without the staged close the same client meets a reset after the answer", async () => {
     const c = await rawClient(await refusingServer(false), closingHead);
-    let answered = false;
-    void c.ended.then(() => (answered = true));
-    for (let i = 0; i < 64 && !answered; i++) await c.write(chunk(16 * KB));
-    await c.ended;
+    await writeUntilAnswered(c);
     const failed = await (async () => {
       for (let i = 0; i < 16; i++) await c.write(chunk(64 * KB));
     })().then(
@@ -128,15 +137,9 @@ describe("on a kept-alive connection", () => {
     const c = await rawClient(await refusingServer(true), "POST /sign-in HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n");
     await c.write(chunk(64 * KB));
     await c.write("0\r\n\r\n");
-    const next = new Promise<void>((resolve) => {
-      const check = () => (/HTTP\/1\.1 200 [\s\S]*small$/.test(c.received()) ? resolve() : c.socket.once("data", check));
-      check();
-    });
+    const next = c.until((t) => /HTTP\/1\.1 200 [\s\S]*small$/.test(t));
     // Sent once the 413 is in: the server answers it on the same connection, and holds no listener per request.
-    await new Promise<void>((resolve) => {
-      const check = () => (c.received().includes("PAYLOAD_TOO_LARGE") ? resolve() : c.socket.once("data", check));
-      check();
-    });
+    await c.until((t) => t.includes("PAYLOAD_TOO_LARGE"));
     await c.write("POST /sign-in HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\nconnection: close\r\n\r\nhello");
     await next;
     expect(c.received().match(/HTTP\/1\.1 /g)).toHaveLength(2);
@@ -148,13 +151,11 @@ describe("on a kept-alive connection", () => {
     const sockets: net.Socket[] = [];
     server!.on("connection", (s: net.Socket) => sockets.push(s));
     const c = await rawClient(port, "");
+    const answers = (t: string) => (t.match(/HTTP\/1\.1 404/g) ?? []).length;
     for (let i = 0; i < 30; i++) {
-      const seen = (c.received().match(/HTTP\/1\.1 404/g) ?? []).length;
+      const seen = answers(c.received());
       await c.write("POST /x HTTP/1.1\r\nhost: x\r\ncontent-length: 1\r\n\r\n");
-      await new Promise<void>((resolve) => {
-        const check = () => ((c.received().match(/HTTP\/1\.1 404/g) ?? []).length > seen ? resolve() : c.socket.once("data", check));
-        check();
-      });
+      await c.until((t) => answers(t) > seen);
       await c.write("x");
     }
     expect(sockets).toHaveLength(1);
