@@ -32,6 +32,11 @@ export class TenantProcs {
     return path.join(this.dir, id);
   }
 
+  /** Where the start hook builds the tenant's /proc before attaching it at the point (tenant-proc.hook.sh: "$point.stage"). */
+  stage(id: string): string {
+    return `${this.point(id)}.stage`;
+  }
+
   /**
    * Unmounts whatever is left at the point (the hook detaches the host's copy once the tenant has its
    * own; a start that failed half-way leaves it).
@@ -40,11 +45,12 @@ export class TenantProcs {
     const p = this.point(id);
     // Stat first: nothing mounted at the point or its stage (the usual case) needs no read of the
     // mount table, which grows with the tenants on the box. Mounts under the point come only with it.
-    const under = () => (isMountPoint(p) || isMountPoint(`${p}.stage`)) && [...mountPoints()].some((m) => m === p || m.startsWith(p + "/") || m.startsWith(p + ".stage"));
+    const stage = this.stage(id);
+    const under = () => (isMountPoint(p) || isMountPoint(stage)) && [...mountPoints()].some((m) => m === p || m.startsWith(p + "/") || m.startsWith(stage));
     const was = under();
     for (let i = 0; i < 8 && under(); i++) {
       // One lazy detach takes a whole tree (umount -R trips over mounts their parents took along).
-      for (const m of [...mountPoints()].filter((x) => x === p || x === p + ".stage")) await run("umount", ["-l", m]).catch(() => undefined);
+      for (const m of [...mountPoints()].filter((x) => x === p || x === stage)) await run("umount", ["-l", m]).catch(() => undefined);
     }
     if (under()) throw new Error(`cannot unmount the tenant's /proc at ${p}`);
     return was;
@@ -59,15 +65,16 @@ export class TenantProcs {
    */
   async detachHostCopy(id: string): Promise<void> {
     const p = this.point(id);
+    const stage = this.stage(id);
     const mount = libcFunc<MountFn>("int mount(const char *, const char *, const char *, unsigned long, const char *)");
     const umount2 = libcFunc<Umount2Fn>("int umount2(const char *, int)");
     if (mount && umount2) {
-      if (isMountPoint(`${p}.stage`)) umount2(`${p}.stage`, MNT_DETACH);
+      if (isMountPoint(stage)) umount2(stage, MNT_DETACH);
       // Private first (the hook did it; a hook that failed half-way may not have): the detach must not propagate.
       if (isMountPoint(p)) mount(null, p, null, MS_REC | MS_PRIVATE, null);
       for (let i = 0; i < 3 && isMountPoint(p); i++) umount2(p, MNT_DETACH);
       try {
-        rmdirSync(`${p}.stage`);
+        rmdirSync(stage);
       } catch {
         // Not there (the hook did not get as far), or still mounted: release() below.
       }
@@ -96,7 +103,7 @@ export class TenantProcs {
   async remove(id: string): Promise<boolean> {
     const was = await this.release(id);
     await fs.rm(this.point(id), { recursive: true, force: true });
-    await fs.rm(`${this.point(id)}.stage`, { recursive: true, force: true });
+    await fs.rm(this.stage(id), { recursive: true, force: true });
     return was;
   }
 }
