@@ -46,7 +46,7 @@ describe("Lxc.configText kernel shares", () => {
 
   it("writes the shares into the tenant's user namespace from the host before init runs", () => {
     expect(text).toContain("lxc.hook.version = 1\n");
-    // Passed to the one start-host hook, which writes them with nsenter --user and sysctl -w.
+    // Passed to the one start-host hook, which writes them from inside the tenant's user namespace.
     expect(text).toMatch(/^lxc\.hook\.start-host = \S+\/tenant-proc\.hook\.sh \S+ \S+ user\.max_inotify_instances=128 user\.max_net_namespaces=8$/m);
     expect(text.match(/^lxc\.hook\./gm)).toEqual(["lxc.hook.", "lxc.hook."]);
   });
