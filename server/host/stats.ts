@@ -2,7 +2,8 @@
 import fs from "node:fs/promises";
 import { usableAddresses } from "../shared/ip.js";
 import { hostKsmStats, ksmAvailable, processKsm } from "./drivers/ksm.js";
-import { netDevCounters, oldestStartMs, type IfaceCounters } from "./drivers/procinfo.js";
+import { heldKernelFiles } from "./drivers/kernfile.js";
+import { netDevCounters, ProcessStarts, type IfaceCounters } from "./drivers/procinfo.js";
 import type { HostInfo, HostStats, TenantStats } from "../shared/protocol.js";
 import type { TenantMeta } from "./meta.js";
 import type { HostState } from "./state.js";
@@ -48,6 +49,9 @@ export async function stats(h: HostState, opts: { sync?: boolean; ids?: string[]
       t0 = performance.now();
     }
   }
+  // Files of tenants that stopped and of processes that exited since are closed after a minute unread.
+  heldKernelFiles.release();
+  processStarts.prune();
   const usage = await h.pool.usage();
   return {
     tenants,
@@ -62,6 +66,12 @@ export async function stats(h: HostState, opts: { sync?: boolean; ids?: string[]
     },
   };
 }
+
+/**
+ * A running tenant's start is its oldest process's: each process's start is read once, while the
+ * ksm_stat the collection reads of it anyway stays held (the same process, ProcessStarts says why).
+ */
+const processStarts = new ProcessStarts((pid) => heldKernelFiles.openOf(`/proc/${pid}/ksm_stat`));
 
 /** Tenants whose stats are read between two turns of the daemon's event loop. */
 const STATS_SLICE = 250;
@@ -90,12 +100,12 @@ export function tenantStats(h: HostState, m: TenantMeta, { net, withStart, up, s
   const running = pids.length > 0;
   const memoryBytes = running ? h.cgroups.memoryBytes(m.id) : 0;
   const c = net.get(m.veth);
-  const started = running && withStart ? oldestStartMs(pids) : null;
+  const started = running && withStart ? processStarts.oldestMs(pids) : null;
   return {
     id: m.id,
     running,
     paused: running && h.cgroups.frozen(m.id),
-    deltaBytes: h.pool.subvolumeBytes(m.subvolumeId),
+    deltaBytes: h.pool.subvolumeBytes(m.subvolumeId, running),
     snapshotBytes: m.snapshots.reduce((s, snap) => s + h.pool.subvolumeBytes(snap.subvolumeId), 0),
     memoryBytes,
     cpuUsageNs: running ? h.cgroups.cpuUsageNs(m.id) : 0,

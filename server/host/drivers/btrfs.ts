@@ -3,7 +3,7 @@
 // (/sys/fs/btrfs/<uuid>/qgroups/0_<id>/exclusive) so stats spawn nothing.
 import fs from "node:fs/promises";
 import { closeSync, openSync, readFileSync } from "node:fs";
-import { readKernelNumber } from "./kernfile.js";
+import { heldKernelFiles, readKernelNumber } from "./kernfile.js";
 import path from "node:path";
 import { libcFunc } from "../ffi.js";
 import { run, SysError } from "../../shared/sys.js";
@@ -219,9 +219,13 @@ export class BtrfsPool {
     return `/sys/fs/btrfs/${this.uuid}/qgroups/0_${id}/${field}`;
   }
 
-  /** Bytes a subvolume owns: with simple quotas exactly what it wrote since it was made. */
-  subvolumeBytes(id: number): number {
-    return readKernelNumber(this.qgroupFile(id, "exclusive")) ?? 0;
+  /**
+   * Bytes a subvolume owns: with simple quotas exactly what it wrote since it was made. `held`: read
+   * at every stats collection (a running tenant's), so its file is held open (kernfile.ts).
+   */
+  subvolumeBytes(id: number, held = false): number {
+    const file = this.qgroupFile(id, "exclusive");
+    return (held ? heldKernelFiles.number(file) : readKernelNumber(file)) ?? 0;
   }
 
   /**

@@ -9,7 +9,7 @@
 // one each restart. Tenants started by an older version sit in lxc.payload.<id> until their next start.
 import { type Dirent, existsSync, mkdirSync, readdirSync, rmdirSync, statSync, writeFileSync } from "node:fs";
 import type { Limits } from "../../shared/protocol.js";
-import { readKernelNumber, readKernelText as readText } from "./kernfile.js";
+import { heldKernelFiles, readKernelNumber, readKernelText as readText } from "./kernfile.js";
 
 export type CgroupLayout = "v1" | "v2";
 const ROOT = "/sys/fs/cgroup";
@@ -49,6 +49,12 @@ function readNum(file: string): number {
   return readKernelNumber(file) ?? 0;
 }
 
+// A running tenant's values, read at every stats collection: held open (kernfile.ts says when that is right).
+function readHeldNum(file: string): number {
+  return heldKernelFiles.number(file) ?? 0;
+}
+const readHeld = (file: string) => heldKernelFiles.text(file);
+
 export class CgroupReader {
   private unified: string | null | undefined;
   /**
@@ -82,9 +88,9 @@ export class CgroupReader {
     return this.legacy.has(name) && existsSync(dir) ? dir : null;
   }
 
-  /** Names of the older version's container cgroups, from the pids hierarchy's root. */
+  /** Names of the older version's container cgroups, from the root of the tree processes are listed in. */
   private legacyNames(): string[] {
-    return subdirs(this.hierarchy("pids"))
+    return subdirs(this.procsHierarchy())
       .filter((n) => n.startsWith("lxc.payload."))
       .map((n) => n.slice("lxc.payload.".length));
   }
@@ -114,31 +120,45 @@ export class CgroupReader {
     tryWrite(`${dir}/${second}`, mem);
   }
 
+  /**
+   * Where processes are listed: the unified tree wherever there is one (on a hybrid host LXC places
+   * every container in it too), whose cgroup.procs lists anew at each read of an open file from offset
+   * 0, so a running tenant's are held open (kernfile.ts); v1's reuses its pid list for a second after
+   * a read on the same open file. v1's pids hierarchy where there is no unified tree.
+   */
+  private procsHierarchy(): string {
+    return this.unifiedRoot() ?? this.hierarchy("pids");
+  }
+
   /** Pids in the tenant's whole cgroup subtree. */
   pids(name: string): number[] {
-    return cgroupTree(this.dir("pids", name)).flatMap((d) => (readText(`${d}/cgroup.procs`) ?? "").split("\n").filter(Boolean).map(Number));
+    const h = this.procsHierarchy();
+    const dirs = cgroupTree(this.legacyDir(h, name) ?? `${h}/${TENANTS}/${name}`);
+    // A running tenant's own two cgroups (lasting and payload) are held; those it made below are read and closed.
+    const held = h === this.unifiedRoot() && dirs.length > 1 ? new Set(dirs.slice(0, 2)) : null;
+    return dirs.flatMap((d) => ((held?.has(d) ? readHeld : readText)(`${d}/cgroup.procs`) ?? "").split("\n").filter(Boolean).map(Number));
   }
 
   // memory.current / memory.usage_in_bytes, cpu.stat / cpuacct.usage and pids.current are
   // hierarchical: the tenant's own cgroup already counts its children's.
   memoryBytes(name: string): number {
-    return this.layout === "v2" ? readNum(`${this.dir("memory", name)}/memory.current`) : readNum(`${this.dir("memory", name)}/memory.usage_in_bytes`);
+    return readHeldNum(`${this.dir("memory", name)}/${this.layout === "v2" ? "memory.current" : "memory.usage_in_bytes"}`);
   }
 
   /** The most the lasting cgroup held (v2 memory.peak needs Linux 5.19); null where the kernel does not say. */
   memoryPeakBytes(name: string): number | null {
-    const t = readText(`${this.dir("memory", name)}/${this.layout === "v2" ? "memory.peak" : "memory.max_usage_in_bytes"}`);
+    const t = readHeld(`${this.dir("memory", name)}/${this.layout === "v2" ? "memory.peak" : "memory.max_usage_in_bytes"}`);
     return t === null ? null : Number(t.trim()) || 0;
   }
 
   /** Swap in use (tenants get swap.max 0, so this stays 0 unless an operator allowed swap); `memoryBytes` when already read (v1 subtracts it). */
   swapBytes(name: string, memoryBytes = this.memoryBytes(name)): number {
-    return this.layout === "v2" ? readNum(`${this.dir("memory", name)}/memory.swap.current`) : Math.max(0, readNum(`${this.dir("memory", name)}/memory.memsw.usage_in_bytes`) - memoryBytes);
+    return this.layout === "v2" ? readHeldNum(`${this.dir("memory", name)}/memory.swap.current`) : Math.max(0, readHeldNum(`${this.dir("memory", name)}/memory.memsw.usage_in_bytes`) - memoryBytes);
   }
 
   cpuUsageNs(name: string): number {
-    if (this.layout === "v1") return readNum(`${this.dir("cpuacct", name)}/cpuacct.usage`);
-    const stat = readText(`${this.dir("cpu", name)}/cpu.stat`) ?? "";
+    if (this.layout === "v1") return readHeldNum(`${this.dir("cpuacct", name)}/cpuacct.usage`);
+    const stat = readHeld(`${this.dir("cpu", name)}/cpu.stat`) ?? "";
     const m = /usage_usec (\d+)/.exec(stat);
     return m?.[1] ? Number(m[1]) * 1000 : 0;
   }
@@ -153,7 +173,7 @@ export class CgroupReader {
   }
 
   /**
-   * The tenants that run, from one listing of the tenants' pids cgroups (and an older version's
+   * The tenants that run, from one listing of the tenants' cgroups (and an older version's
    * lxc.payload.<id> beside them) instead of a probe per known tenant: a box with 10,000 tenants and
    * a few hundred running pays for those only (on v1 a stopped tenant has no pids cgroup at all; on
    * v2 its lasting cgroup stays, and costs a read of an empty cgroup.procs). Each with its pids, so
@@ -162,7 +182,7 @@ export class CgroupReader {
   runningPids(): Map<string, number[]> {
     const legacy = this.legacyNames();
     this.legacy = new Set(legacy);
-    const candidates = [...subdirs(`${this.hierarchy("pids")}/${TENANTS}`), ...legacy];
+    const candidates = [...subdirs(`${this.procsHierarchy()}/${TENANTS}`), ...legacy];
     const up = new Map<string, number[]>();
     for (const n of candidates) {
       const pids = this.pids(n);
@@ -235,8 +255,8 @@ export class CgroupReader {
    */
   frozen(name: string): boolean {
     const unified = this.unifiedRoot();
-    if (unified && readText(`${this.containerDir(unified, name)}/cgroup.freeze`)?.trim() === "1") return true;
-    return this.layout === "v1" && /^(FROZEN|FREEZING)$/.test(readText(`${this.containerDir(`${ROOT}/freezer`, name)}/freezer.state`)?.trim() ?? "");
+    if (unified && readHeld(`${this.containerDir(unified, name)}/cgroup.freeze`)?.trim() === "1") return true;
+    return this.layout === "v1" && /^(FROZEN|FREEZING)$/.test(readHeld(`${this.containerDir(`${ROOT}/freezer`, name)}/freezer.state`)?.trim() ?? "");
   }
 
   /** Whether the kernel has finished freezing (every task stopped) or thawing, by either freezer. */

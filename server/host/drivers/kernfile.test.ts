@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { readFileSync } from "node:fs";
-import { readKernelNumber, readKernelText } from "./kernfile";
+import { spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { HeldKernelFiles, heldFileBudget, readKernelNumber, readKernelText } from "./kernfile";
 
 describe("readKernelText", () => {
   it("reads a seq_file longer than a page whole (they answer a page per read: a short read is not the end)", () => {
@@ -25,5 +26,61 @@ describe("readKernelText on files of many short records", () => {
     const text = readKernelText("/proc/self/maps")!;
     expect(text.length).toBeGreaterThan(4096);
     expect(text.split("\n").length).toBeGreaterThan(whole.split("\n").length / 2);
+  });
+});
+
+describe("HeldKernelFiles", () => {
+  const openFds = () => readdirSync("/proc/self/fd").length;
+
+  it("reads a held file anew at each read (a value that changes between reads)", () => {
+    const files = new HeldKernelFiles(8);
+    try {
+      // This process's minor fault count grows with what it touches between two reads.
+      const faults = () => Number(files.text("/proc/self/stat")!.split(") ")[1]!.split(" ")[7]);
+      const first = faults();
+      Buffer.alloc(8 * 1024 * 1024).fill(1);
+      expect(files.size).toBe(1);
+      expect(faults()).toBeGreaterThan(first);
+      expect(files.size).toBe(1);
+    } finally {
+      files.closeAll();
+    }
+  });
+
+  it("never shows an exited process's value: its held file is dropped, the path opened anew (null when nothing is there)", async () => {
+    const files = new HeldKernelFiles(8);
+    const child = spawn("sleep", ["60"]);
+    try {
+      const file = `/proc/${child.pid}/stat`;
+      expect(files.text(file)).toContain("(sleep)");
+      expect(files.size).toBe(1);
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGKILL");
+      await exited;
+      expect(files.text(file)).toBeNull();
+      expect(files.size).toBe(0);
+    } finally {
+      child.kill("SIGKILL");
+      files.closeAll();
+    }
+  });
+
+  it("holds at most max files (the rest are read and closed) and closes those not read for the idle time", () => {
+    const before = openFds();
+    const files = new HeldKernelFiles(2);
+    for (const f of ["/proc/self/stat", "/proc/self/statm", "/proc/self/status"]) expect(files.text(f)).not.toBeNull();
+    expect(files.size).toBe(2);
+    expect(openFds()).toBe(before + 2);
+    expect(files.number("/proc/sys/kernel/pid_max")).toBe(Number(readFileSync("/proc/sys/kernel/pid_max", "utf8")));
+    files.release(0);
+    expect(files.size).toBe(0);
+    expect(openFds()).toBe(before);
+  });
+
+  it("budgets half the soft open-file limit, at most 16,384, none when unknown", () => {
+    expect(heldFileBudget("Max open files            20000                20000                files     ")).toBe(10_000);
+    expect(heldFileBudget("Max open files            1048576              1048576              files     ")).toBe(16_384);
+    expect(heldFileBudget("Max open files            unlimited            unlimited            files     ")).toBe(16_384);
+    expect(heldFileBudget("")).toBe(0);
   });
 });

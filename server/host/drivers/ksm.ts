@@ -3,7 +3,7 @@
 // process for exactly the synchronous spawn, then clear it, so the daemon's own heap is not scanned.
 import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import { libcFunc } from "../ffi.js";
-import { readKernelNumber, readKernelText } from "./kernfile.js";
+import { heldKernelFiles, readKernelNumber } from "./kernfile.js";
 
 const PR_SET_MEMORY_MERGE = 67;
 const KSM_DIR = "/sys/kernel/mm/ksm";
@@ -56,7 +56,7 @@ export function hostKsmStats() {
 
 /** Per-process KSM numbers from /proc/PID/ksm_stat (merging pages and the kernel's profit estimate). */
 export function processKsm(pid: number): { mergingPages: number; profitBytes: number } {
-  const text = readKernelText(`/proc/${pid}/ksm_stat`);
+  const text = heldKernelFiles.text(`/proc/${pid}/ksm_stat`);
   let mergingPages = 0;
   let profitBytes = 0;
   for (const line of (text ?? "").split("\n")) {

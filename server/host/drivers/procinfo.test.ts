@@ -1,5 +1,8 @@
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { parseNetDev, parseStartTicks } from "./procinfo.js";
+import { HeldKernelFiles } from "./kernfile.js";
+import { parseNetDev, parseStartTicks, ProcessStarts } from "./procinfo.js";
 
 describe("parseNetDev", () => {
   it("reads rx and tx counters per interface, skipping the two header lines", () => {
@@ -22,5 +25,55 @@ describe("parseStartTicks", () => {
     const rest = "S 1 1 1 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 994021 3133440 412";
     expect(parseStartTicks(`8337 (cat) ${rest}`)).toBe(994021);
     expect(parseStartTicks(`8337 (a (b) c) ${rest}`)).toBe(994021);
+  });
+});
+
+describe("ProcessStarts", () => {
+  const startOf = (pid: number) => parseStartTicks(readFileSync(`/proc/${pid}/stat`, "latin1"))!;
+
+  it("reads a process's start once while its identity holds, again when the identity changes", async () => {
+    const identity = new Map<number, number>();
+    const starts = new ProcessStarts((pid) => identity.get(pid) ?? null);
+    const child = spawn("sleep", ["60"]);
+    try {
+      const pid = child.pid!;
+      identity.set(pid, 1);
+      const first = starts.oldestMs([pid]);
+      expect(first).not.toBeNull();
+      // Older than this test's own process: the oldest of the two is this one.
+      expect(starts.oldestMs([pid, process.pid])).toBeLessThanOrEqual(first!);
+      expect(startOf(process.pid)).toBeLessThanOrEqual(startOf(pid));
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGKILL");
+      await exited;
+      // Same identity: the start known before, no read (the process is gone, a read would find nothing).
+      expect(starts.oldestMs([pid])).toBe(first);
+      // A new identity (a new process under the pid): read again, and nothing is there.
+      identity.set(pid, 2);
+      expect(starts.oldestMs([pid])).toBeNull();
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+
+  it("with held ksm_stat opens as identity, a process that exited is not taken for the pid's next one", async () => {
+    const files = new HeldKernelFiles(8);
+    const starts = new ProcessStarts((pid) => files.openOf(`/proc/${pid}/ksm_stat`));
+    const child = spawn("sleep", ["60"]);
+    try {
+      const pid = child.pid!;
+      expect(files.text(`/proc/${pid}/ksm_stat`)).not.toBeNull();
+      expect(starts.oldestMs([pid])).not.toBeNull();
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGKILL");
+      await exited;
+      // The collection reads ksm_stat first: the held file fails and is dropped, so the identity goes.
+      expect(files.text(`/proc/${pid}/ksm_stat`)).toBeNull();
+      expect(starts.oldestMs([pid])).toBeNull();
+      starts.prune();
+    } finally {
+      child.kill("SIGKILL");
+      files.closeAll();
+    }
   });
 });

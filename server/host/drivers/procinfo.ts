@@ -1,6 +1,7 @@
 // Host-wide /proc readers for tenant stats: one read of /proc/net/dev serves every tenant's veth
 // counters (instead of eight sysfs files each), and a process's start time from /proc/<pid>/stat.
 import { readFileSync } from "node:fs";
+import { readKernelText } from "./kernfile.js";
 
 /** Counters of an interface as the kernel counts them on the host side. */
 export interface IfaceCounters {
@@ -56,17 +57,40 @@ export function parseStartTicks(stat: string): number | null {
   return Number.isFinite(ticks) ? ticks : null;
 }
 
-/** When the oldest of these processes started (ms since the epoch), or null when none is readable. */
-export function oldestStartMs(pids: number[]): number | null {
-  let min: number | null = null;
-  for (const pid of pids) {
-    let ticks: number | null = null;
-    try {
-      ticks = parseStartTicks(readFileSync(`/proc/${pid}/stat`, "utf8"));
-    } catch {
-      continue; // exited meanwhile
+/**
+ * Start times of processes, each read once for as long as the process lasts (its start never changes).
+ * `identity(pid)` must stay the same exactly as long as the process does and change for a new process
+ * with a reused pid: the stats collection passes the open of the process's held ksm_stat (a held /proc
+ * file fails once its process exits and is opened anew, kernfile.ts). Without one (no KSM, no held
+ * files left) the start is read every time.
+ */
+export class ProcessStarts {
+  private readonly known = new Map<number, { identity: number; ticks: number }>();
+
+  constructor(private readonly identity: (pid: number) => number | null) {}
+
+  /** When the oldest of these processes started (ms since the epoch), or null when none is readable. */
+  oldestMs(pids: number[]): number | null {
+    let min: number | null = null;
+    for (const pid of pids) {
+      const ticks = this.ticks(pid);
+      if (ticks !== null && (min === null || ticks < min)) min = ticks;
     }
-    if (ticks !== null && (min === null || ticks < min)) min = ticks;
+    return min === null ? null : bootTimeMs() + (min * 1000) / TICKS_PER_S;
   }
-  return min === null ? null : bootTimeMs() + (min * 1000) / TICKS_PER_S;
+
+  /** Forgets the processes whose identity has gone (exited, or their held file closed). */
+  prune(): void {
+    for (const [pid, k] of this.known) if (this.identity(pid) !== k.identity) this.known.delete(pid);
+  }
+
+  private ticks(pid: number): number | null {
+    const identity = this.identity(pid);
+    const k = this.known.get(pid);
+    if (identity !== null && k?.identity === identity) return k.ticks;
+    const stat = readKernelText(`/proc/${pid}/stat`);
+    const ticks = stat === null ? null : parseStartTicks(stat); // null: exited meanwhile
+    if (ticks !== null && identity !== null) this.known.set(pid, { identity, ticks });
+    return ticks;
+  }
 }
