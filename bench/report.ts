@@ -172,7 +172,7 @@ export function targets(r: Results): Target[] {
     out.push({ target: `tenants table (page, search, sort) p99 ≤ 100 ms at ${n}`, measured: ms(listP99), met: full ? listP99 <= 100 : null });
     out.push({
       target: `stats for ${c.stats.running} running ≤ 50 ms`,
-      measured: `${ms(c.stats.running_only_collect_ms)} in the daemon (all ${c.stats.tenants}: ${ms(c.stats.all_collect_ms)})`,
+      measured: `${ms(c.stats.running_only_collect_ms)} in the daemon${c.stats.samples ? `, median of ${c.stats.samples} (first: ${ms(c.stats.running_only_first_collect_ms ?? 0)})` : ""} (all ${c.stats.tenants}: ${ms(c.stats.all_collect_ms)})`,
       met: c.stats.running >= 1000 ? c.stats.running_only_collect_ms <= 50 : null,
     });
     out.push({
@@ -355,7 +355,13 @@ export function renderMarkdown(r: Results, chartDir: string): string {
               `${c.run_starter.n} starter at once`,
               `${c.run_starter.wall_s} s, create p50 ${ms(c.run_starter.create_ms.median)}, ${(c.run_starter.memory_per_running_bytes / 1024 / 1024).toFixed(1)} MiB per running tenant (its cgroup; host MemAvailable Δ ${(c.run_starter.host_delta_per_running_bytes / 1024 / 1024).toFixed(1)} MiB)`,
             ],
-            ["stats collection: all / running only (in the daemon)", `${ms(c.stats.all_collect_ms)} / ${ms(c.stats.running_only_collect_ms)}`],
+            [
+              `stats collection: all / running only (in the daemon${c.stats.samples ? `, median of ${c.stats.samples}; first` : ""})`,
+              `${ms(c.stats.all_collect_ms)} / ${ms(c.stats.running_only_collect_ms)}${c.stats.samples ? `; ${ms(c.stats.all_first_collect_ms ?? 0)} / ${ms(c.stats.running_only_first_collect_ms ?? 0)}` : ""}`,
+            ],
+            ...(c.run_starter.apps_up_s === undefined
+              ? []
+              : [["every starter's app answering (before the probes)", `${c.run_starter.apps_up_s} s, ${c.run_starter.apps_not_answering} not answering`]]),
             ["router idle sweep (p50 / p99)", `${ms(c.idle_sweep_ms.median)} / ${ms(c.idle_sweep_ms.p99)}`],
             ["reconcile", ms(c.reconcile_ms)],
             ["host daemon start (adoption)", `${ms(c.daemon_start.wall_ms)} (${ms(c.daemon_start.adopt_ms)})`],
