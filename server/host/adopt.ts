@@ -16,6 +16,7 @@ import { HostState } from "./state.js";
 import { deleteTenant } from "./erase.js";
 import { hostSideNetSysctls } from "./network.js";
 import { removeStaleChangeSnapshots } from "./changes.js";
+import { isMountPoint } from "./mountinfo.js";
 
 /** Opens the pool, checks tools once, and adopts every template and tenant on disk. */
 export async function openHost(config: HostConfig): Promise<HostState> {
@@ -103,8 +104,14 @@ export async function adopt(h: HostState): Promise<void> {
   // A config written before a change of this daemon (e.g. new kernel shares) is current from the next start.
   await inChunks(ready, 16, (m) => h.writeLxcConfig(m));
   for (const meta of ready) {
-    if (h.cgroups.running(meta.id)) hostSideNetSysctls(meta);
-    else if (meta.wantRunning && meta.autostart) {
+    if (h.cgroups.running(meta.id)) {
+      hostSideNetSysctls(meta);
+      // A daemon that died between a start's hook and its detach left the host's copy of this
+      // tenant's /proc (and the hook's stage) mounted in the data dir: the tenant has its own by now.
+      if (isMountPoint(h.procs.point(meta.id)) || isMountPoint(h.procs.stage(meta.id))) {
+        await h.procs.detachHostCopy(meta.id).catch((e) => console.error(`hostd: could not detach ${meta.id}'s /proc copy: ${(e as Error).message}`));
+      }
+    } else if (meta.wantRunning && meta.autostart) {
       // Running when the host went down (reboot) and meant to come back: bring it back. A failure is logged, not fatal.
       await h.startLocked(meta).catch((e) => console.error(`hostd: could not restart ${meta.id}: ${(e as Error).message}`));
     }

@@ -66,6 +66,28 @@ describe("restarting the stack's parts", () => {
     await expectUnchanged(before);
   });
 
+  it("host daemon killed between a start's hook and its detach: the next one detaches the host's copy of the tenant's /proc", async () => {
+    const before = await initPids(s.host, made);
+    const engine = made[0]!.engine_name;
+    const point = path.join(s.host.dir, "proc", engine);
+    const stage = `${point}.stage`;
+    const mounted = async (p: string) => (await execa("findmnt", ["-rn", "-M", p], { reject: false })).exitCode === 0;
+    await s.host.killDaemon();
+    // What the hook leaves on the host until the daemon's detach: a procfs of the tenant's pid
+    // namespace at the point, and the hook's scratch tmpfs at the stage.
+    await fs.mkdir(stage, { recursive: true });
+    await execa("mount", ["-t", "tmpfs", "-o", "size=16k,mode=700", "hoody-stage", stage]);
+    await execa("nsenter", ["--target", String(before[made[0]!.id]), "--pid", "--", "mount", "-t", "proc", "proc", point]);
+    expect(await mounted(point)).toBe(true);
+    expect(await mounted(stage)).toBe(true);
+    await s.host.startDaemon();
+    expect(await mounted(point)).toBe(false);
+    expect(await mounted(stage)).toBe(false);
+    // The tenant keeps its own /proc (a copy, not the host's): its init is still pid 1 there.
+    expect((await s.host.lxc("lxc-attach", engine, "--", "cat", "/proc/1/cmdline")).stdout).toContain("init");
+    await expectUnchanged(before);
+  });
+
   it("web server: a kill -9 and a restart leave tenants running; the reconciler repairs nothing", async () => {
     const before = await initPids(s.host, made);
     await s.killWeb();
