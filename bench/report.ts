@@ -172,7 +172,7 @@ export function targets(r: Results): Target[] {
     out.push({ target: `tenants table (page, search, sort) p99 ≤ 100 ms at ${n}`, measured: ms(listP99), met: full ? listP99 <= 100 : null });
     out.push({
       target: `stats for ${c.stats.running} running ≤ 50 ms`,
-      measured: `${ms(c.stats.running_only_collect_ms)} in the daemon${c.stats.samples ? `, median of ${c.stats.samples} (first: ${ms(c.stats.running_only_first_collect_ms ?? 0)})` : ""} (all ${c.stats.tenants}: ${ms(c.stats.all_collect_ms)})`,
+      measured: `${ms(c.stats.running_only_collect_ms)} in the daemon${c.stats.samples ? `, median of ${c.stats.samples} (first, reading each process's start: ${ms(c.stats.running_only_first_collect_ms ?? 0)}; slowest ${ms(c.stats.running_only_collect_max_ms ?? 0)})` : ""} (all ${c.stats.tenants}: ${ms(c.stats.all_collect_ms)})`,
       met: c.stats.running >= 1000 ? c.stats.running_only_collect_ms <= 50 : null,
     });
     out.push({

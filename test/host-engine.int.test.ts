@@ -213,6 +213,25 @@ describe("tenants from mini", () => {
     expect((await waitFor(() => httpGet(`http://${a.ip}:8080/`).catch(() => null))).status).toBe(200);
   });
 
+  it("stats hold a running tenant's kernel files open, none of a stopped one (its lasting cgroup outlives its runs)", async () => {
+    const c = await h.client.call("tenants.create", { template: "mini", name: "tenant-held" });
+    await h.client.call("tenants.stop", { id: c.id });
+    // A fresh daemon holds nothing yet; two whole collections later it holds what it reads each time.
+    await h.killDaemon();
+    await h.startDaemon();
+    await h.client.call("host.stats", {});
+    await h.client.call("host.stats", {});
+    const heldUnder = async (id: string) => {
+      const fds = await fs.readdir(`/proc/${h.daemon!.pid}/fd`);
+      const targets = await Promise.all(fds.map((fd) => fs.readlink(`/proc/${h.daemon!.pid}/fd/${fd}`).catch(() => "")));
+      return targets.filter((t) => t.includes(`/hoody.tenants/${id}/`));
+    };
+    // The live control: a running tenant's values are held.
+    expect((await heldUnder(a.id)).length).toBeGreaterThan(3);
+    expect(await heldUnder(c.id)).toEqual([]);
+    await h.client.call("tenants.delete", { id: c.id });
+  });
+
   it("pauses with the cgroup freezer: the app stops answering, the other tenant does not; the pause outlives a daemon restart", async () => {
     const unified = existsSync("/sys/fs/cgroup/cgroup.controllers") ? "/sys/fs/cgroup" : "/sys/fs/cgroup/unified";
     const events = () => readFileSync(`${unified}/hoody.tenants/${a.id}/payload/cgroup.events`, "utf8");

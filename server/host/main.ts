@@ -1,6 +1,7 @@
 // Entry point of the privileged host daemon: `tsx server/host/main.ts` (npm run hostd).
 import { hostConfigFromEnv } from "./config.js";
 import { serve } from "./daemon.js";
+import { heldKernelFiles } from "./drivers/kernfile.js";
 import { Host } from "./host.js";
 
 async function main() {
@@ -12,6 +13,8 @@ async function main() {
   console.log(
     `hostd: pool ${config.poolPath} (quota ${host.pool.quotaMode}), ${t.length} tenants adopted (${t.filter((x) => x.state === "running").length} running), listening on ${config.socketPath}`,
   );
+  // Held kernel files (stats) of tenants that stopped are closed even where nobody collects stats.
+  setInterval(() => heldKernelFiles.release(), 60_000).unref();
   // Stopping the daemon never stops tenants: LXC monitors are their own processes.
   const stop = () => server.close(() => process.exit(0));
   process.on("SIGTERM", stop);

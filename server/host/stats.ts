@@ -25,6 +25,7 @@ export function hostInfo(h: HostState): HostInfo {
 /** Reads sysfs/procfs/cgroup files only: no process per tenant. `sync` commits BTRFS first (one spawn). */
 export async function stats(h: HostState, opts: { sync?: boolean; ids?: string[] } = {}): Promise<{ host: HostStats; tenants: TenantStats[] }> {
   if (opts.sync) await h.pool.sync();
+  const startedAt = Date.now();
   // The collection's own time: its slices, not the other calls that run between them.
   let own = 0;
   let t0 = performance.now();
@@ -49,8 +50,10 @@ export async function stats(h: HostState, opts: { sync?: boolean; ids?: string[]
       t0 = performance.now();
     }
   }
-  // Files of tenants that stopped and of processes that exited since are closed after a minute unread.
+  // Files of tenants that stopped and of processes that exited since are closed after a minute unread;
+  // after a collection of the whole fleet, the /proc files of processes it did not meet at once.
   heldKernelFiles.release();
+  if (!opts.ids) heldKernelFiles.closeUnread("/proc/", startedAt);
   processStarts.prune();
   const usage = await h.pool.usage();
   return {
@@ -113,7 +116,7 @@ export function tenantStats(h: HostState, m: TenantMeta, { net, withStart, up, s
     ksmProfitBytes,
     pids: pids.length,
     memoryLimitBytes: m.limits.memoryMiB * 1024 * 1024,
-    memoryPeakBytes: h.cgroups.memoryPeakBytes(m.id),
+    memoryPeakBytes: h.cgroups.memoryPeakBytes(m.id, running),
     swapBytes: running && swap ? h.cgroups.swapBytes(m.id, memoryBytes) : 0,
     cpuLimitMilli: m.limits.cpuMilli,
     diskLimitBytes: m.limits.diskMiB ? m.limits.diskMiB * 1024 * 1024 : null,

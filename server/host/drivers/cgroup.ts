@@ -145,9 +145,14 @@ export class CgroupReader {
     return readHeldNum(`${this.dir("memory", name)}/${this.layout === "v2" ? "memory.current" : "memory.usage_in_bytes"}`);
   }
 
-  /** The most the lasting cgroup held (v2 memory.peak needs Linux 5.19); null where the kernel does not say. */
-  memoryPeakBytes(name: string): number | null {
-    const t = readHeld(`${this.dir("memory", name)}/${this.layout === "v2" ? "memory.peak" : "memory.max_usage_in_bytes"}`);
+  /**
+   * The most the lasting cgroup held (v2 memory.peak needs Linux 5.19); null where the kernel does
+   * not say. `held` only for a running tenant: the lasting cgroup outlives its runs, and a stopped
+   * tenant's file would stay open for good (its payload's files go with the run).
+   */
+  memoryPeakBytes(name: string, held = false): number | null {
+    const file = `${this.dir("memory", name)}/${this.layout === "v2" ? "memory.peak" : "memory.max_usage_in_bytes"}`;
+    const t = held ? readHeld(file) : readText(file);
     return t === null ? null : Number(t.trim()) || 0;
   }
 

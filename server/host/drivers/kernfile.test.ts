@@ -77,6 +77,24 @@ describe("HeldKernelFiles", () => {
     expect(openFds()).toBe(before);
   });
 
+  it("closes the held files under a prefix not read since a moment (a process no collection met)", () => {
+    const files = new HeldKernelFiles(8);
+    try {
+      files.text("/proc/self/stat");
+      files.text("/proc/sys/kernel/pid_max");
+      const since = Date.now() + 1;
+      files.closeUnread("/proc/self/", since);
+      expect(files.openOf("/proc/self/stat")).toBeNull();
+      expect(files.openOf("/proc/sys/kernel/pid_max")).not.toBeNull();
+      // Read after the moment: kept.
+      files.text("/proc/self/statm");
+      files.closeUnread("/proc/self/", Date.now() - 60_000);
+      expect(files.openOf("/proc/self/statm")).not.toBeNull();
+    } finally {
+      files.closeAll();
+    }
+  });
+
   it("budgets half the soft open-file limit, at most 16,384, none when unknown", () => {
     expect(heldFileBudget("Max open files            20000                20000                files     ")).toBe(10_000);
     expect(heldFileBudget("Max open files            1048576              1048576              files     ")).toBe(16_384);

@@ -126,6 +126,15 @@ export class HeldKernelFiles {
     for (const [file, h] of this.held) if (now - h.readAt >= idleMs) this.drop(file);
   }
 
+  /**
+   * Closes the held files under `prefix` not read since `since` (ms since the epoch): a collection of
+   * every running tenant reads each running process's /proc files, so one it did not read is of a
+   * process gone from every tenant, whose held file would keep its pid and user namespaces alive.
+   */
+  closeUnread(prefix: string, since: number): void {
+    for (const [file, h] of this.held) if (file.startsWith(prefix) && h.readAt < since) this.drop(file);
+  }
+
   closeAll(): void {
     for (const file of [...this.held.keys()]) this.drop(file);
   }
