@@ -27,6 +27,7 @@ describe("hostConfigFromEnv", () => {
       tenantInotifyInstances: 128,
       tenantInotifyWatches: 65536,
       tenantNamespaces: 128,
+      statsThreadMin: 200,
     });
   });
 

@@ -2,8 +2,15 @@
 // reads about fifteen per running tenant, so each is one open, reads into a reused buffer and one
 // close (readFileSync adds an fstat, a fresh buffer and a decode of its own for every file).
 import { closeSync, openSync, readFileSync, readSync } from "node:fs";
+import { libcFunc } from "../ffi.js";
 
 const buffer = Buffer.allocUnsafe(64 * 1024);
+type Pread = (fd: number, into: Buffer, count: number, offset: number) => number;
+/**
+ * pread(2) straight from libc: a stats collection makes about ten thousand reads, and fs.readSync's
+ * own checks and binding cost as much again as the read (measured: 1.6-4 against 1-1.3 µs a read).
+ */
+const pread = libcFunc<Pread>("long pread(int, void *, size_t, long)");
 /** Half of a 4 KiB page: a seq_file read shorter than this is its last. */
 const LAST_READ_BELOW = 2048;
 
@@ -35,7 +42,8 @@ export function readKernelText(file: string): string | null {
 function readWhole(fd: number): string {
   let text = "";
   for (let at = 0; ; ) {
-    const n = readSync(fd, buffer, 0, buffer.length, at);
+    const n = pread ? pread(fd, buffer, buffer.length, at) : readSync(fd, buffer, 0, buffer.length, at);
+    if (n < 0) throw new Error(`cannot read fd ${fd}`);
     text += buffer.toString("latin1", 0, n);
     at += n;
     if (n < LAST_READ_BELOW) return text;
@@ -169,5 +177,5 @@ function readLimits(): string {
   }
 }
 
-/** The daemon's held files (stats collections). */
-export const heldKernelFiles = new HeldKernelFiles(heldFileBudget());
+/** This thread's held files (stats collections): half the budget, the stats thread holds the other half (stats-thread.ts). */
+export const heldKernelFiles = new HeldKernelFiles(Math.floor(heldFileBudget() / 2));
