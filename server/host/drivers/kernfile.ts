@@ -16,18 +16,23 @@ const LAST_READ_BELOW = 2048;
 
 /** The file's text, or null when it cannot be read (gone, not there on this kernel, no permission). */
 export function readKernelText(file: string): string | null {
-  let fd: number;
-  try {
-    fd = openSync(file, "r");
-  } catch {
-    return null;
-  }
+  const fd = openOrNull(file);
+  if (fd === null) return null;
   try {
     return readWhole(fd);
   } catch {
     return null;
   } finally {
     closeSync(fd);
+  }
+}
+
+/** An fd on the file (read-only), or null when it cannot be opened. */
+function openOrNull(file: string): number | null {
+  try {
+    return openSync(file, "r");
+  } catch {
+    return null;
   }
 }
 
@@ -98,12 +103,8 @@ export class HeldKernelFiles {
       }
     }
     if (this.held.size >= this.max) return readKernelText(file);
-    let fd: number;
-    try {
-      fd = openSync(file, "r");
-    } catch {
-      return null;
-    }
+    const fd = openOrNull(file);
+    if (fd === null) return null;
     try {
       const text = readWhole(fd);
       this.held.set(file, { fd, readAt: Date.now(), open: ++this.opens });
