@@ -3,7 +3,6 @@ import { hostConfigFromEnv } from "./config.js";
 import { serve } from "./daemon.js";
 import { heldKernelFiles } from "./drivers/kernfile.js";
 import { Host } from "./host.js";
-import { statsThread } from "./stats-thread.js";
 
 async function main() {
   if (process.getuid?.() !== 0) throw new Error("the host daemon must run as root");
@@ -14,7 +13,6 @@ async function main() {
   console.log(
     `hostd: pool ${config.poolPath} (quota ${host.pool.quotaMode}), ${t.length} tenants adopted (${t.filter((x) => x.state === "running").length} running), listening on ${config.socketPath}`,
   );
-  statsThread.prepare();
   // Held kernel files (stats) of tenants that stopped are closed even where nobody collects stats.
   setInterval(() => heldKernelFiles.release(), 60_000).unref();
   // Stopping the daemon never stops tenants: LXC monitors are their own processes.

@@ -7,14 +7,14 @@
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import type { CgroupLayout } from "./drivers/cgroup.js";
 import type { TenantStats } from "../shared/protocol.js";
-import type { TenantMeta } from "./meta.js";
-import type { CollectionReads } from "./stats.js";
+import type { CollectionReads, StatsMeta } from "./stats.js";
+import { heldFileBudget, heldKernelFiles } from "./drivers/kernfile.js";
 
 export interface StatsJob {
   layout: CgroupLayout;
   /** The pool's uuid: qgroup files are under /sys/fs/btrfs/<uuid>/. */
   uuid: string;
-  metas: TenantMeta[];
+  metas: StatsMeta[];
   read: CollectionReads;
   /** A collection of the whole fleet (after it, /proc files of processes it did not meet are closed). */
   full: boolean;
@@ -25,71 +25,88 @@ type Reply = { tenants: TenantStats[]; ms: number } | { error: string };
 
 const ROLE = "hoody-stats-thread";
 
-class StatsThread {
+type Done = (r: { tenants: TenantStats[]; ms: number } | null) => void;
+
+/** The thread's code: register tsx's loader (a thread does not inherit the daemon's), then load this module. */
+function defaultBoot(): string {
+  const tsxApi = import.meta.resolve("tsx/esm/api");
+  return `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(import.meta.url)}); });`;
+}
+
+export class StatsThread {
+  /** `boot`: the thread's code (tests give threads that fail). */
+  constructor(private readonly boot: () => string = defaultBoot) {}
+
   private worker: Worker | null = null;
   private broken = false;
   private served = false;
-  /** One job at a time, in order. */
-  private queue: Promise<unknown> = Promise.resolve();
+  /** Jobs posted and not answered yet, oldest first: the thread answers them in order. */
+  private readonly pending: Done[] = [];
 
   /** Whether the thread reads this tenant's stats (about half of the tenants, always the same ones). */
   takes(id: string): boolean {
     return !this.broken && (id.charCodeAt(id.length - 1) & 1) === 1;
   }
 
-  /** The job's tenants' stats in its order, with the thread's own reading time; null when the thread failed. */
+  /**
+   * Posts the job at once (the thread reads while the caller reads its own half) and answers with
+   * the job's tenants' stats in its order and the thread's own reading time; null when the thread
+   * failed (the caller reads them itself).
+   */
   collect(job: StatsJob): Promise<{ tenants: TenantStats[]; ms: number } | null> {
-    const next = this.queue.then(() => this.run(job));
-    this.queue = next.catch(() => undefined);
-    return next;
-  }
-
-  private run(job: StatsJob): Promise<{ tenants: TenantStats[]; ms: number } | null> {
     const w = this.start();
     if (!w) return Promise.resolve(null);
     return new Promise((resolve) => {
-      const done = (r: { tenants: TenantStats[]; ms: number } | null) => {
-        w.off("message", onMessage);
-        w.off("error", onError);
-        resolve(r);
-      };
-      const onMessage = (reply: Reply) => {
-        if ("error" in reply) console.error(`hostd: the stats thread could not read its tenants (the daemon's thread did): ${reply.error}`);
-        else if (!this.served) {
-          this.served = true;
-          console.log(`hostd: the stats thread read its first ${reply.tenants.length} tenant(s)`);
-        }
-        done("error" in reply ? null : reply);
-      };
-      const onError = (e: Error) => {
-        console.error(`hostd: the stats thread failed (its tenants are read by the daemon's thread from now on): ${e.message}`);
-        this.broken = true;
-        this.worker = null;
-        done(null);
-      };
-      w.on("message", onMessage);
-      w.on("error", onError);
-      w.postMessage(job);
+      this.pending.push(resolve);
+      try {
+        w.postMessage(job);
+      } catch (e) {
+        this.fail(e as Error);
+      }
     });
-  }
-
-  /** Starts the thread ahead of the first collection that shares (loading it takes about half a second). */
-  prepare(): void {
-    this.start();
   }
 
   private start(): Worker | null {
     if (this.broken) return null;
-    if (!this.worker) {
-      // The daemon runs its TypeScript through tsx, whose loader a thread does not inherit: the
-      // thread registers it, then loads this module.
-      const tsxApi = import.meta.resolve("tsx/esm/api");
-      const boot = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(import.meta.url)}); });`;
-      this.worker = new Worker(boot, { eval: true, workerData: { role: ROLE } });
+    if (this.worker) return this.worker;
+    try {
+      const w = new Worker(this.boot(), { eval: true, workerData: { role: ROLE } });
+      // For the thread's whole life, not per job: an 'error' nobody listens to would end the daemon.
+      w.on("message", (reply: Reply) => this.answer(reply));
+      w.on("error", (e) => this.fail(e));
+      w.on("exit", (code) => this.fail(new Error(`it exited (code ${code})`)));
       // Never what keeps the daemon running.
-      this.worker.unref();
+      w.unref();
+      this.worker = w;
+      // Two holders of kernel files from now on: the daemon's thread keeps half the budget.
+      heldKernelFiles.max = Math.floor(heldFileBudget() / 2);
+      return w;
+    } catch (e) {
+      this.fail(e as Error);
+      return null;
     }
-    return this.worker;
+  }
+
+  private answer(reply: Reply): void {
+    const done = this.pending.shift();
+    if ("error" in reply) console.error(`hostd: the stats thread could not read its tenants (the daemon's thread did): ${reply.error}`);
+    else if (!this.served) {
+      this.served = true;
+      console.log(`hostd: the stats thread read its first ${reply.tenants.length} tenant(s)`);
+    }
+    done?.("error" in reply ? null : reply);
+  }
+
+  /** The thread is gone for good: its jobs are answered null (their callers read them), the daemon's thread reads everything. */
+  private fail(e: Error): void {
+    if (this.broken) return;
+    console.error(`hostd: the stats thread failed (the daemon's thread reads every tenant from now on): ${e.message}`);
+    this.broken = true;
+    const w = this.worker;
+    this.worker = null;
+    heldKernelFiles.max = heldFileBudget();
+    for (const done of this.pending.splice(0)) done(null);
+    void w?.terminate().catch(() => undefined);
   }
 }
 

@@ -51,7 +51,7 @@ export async function stats(h: HostState, opts: { sync?: boolean; ids?: string[]
     ? statsThread.collect({
         layout: h.cgroups.layout,
         uuid: h.pool.uuid,
-        metas: theirs.map((i) => metas[i]!),
+        metas: theirs.map((i) => statsMeta(metas[i]!)),
         read: {
           ...read,
           up:
@@ -78,9 +78,10 @@ export async function stats(h: HostState, opts: { sync?: boolean; ids?: string[]
   }
   afterCollection(!opts.ids, startedAt);
   own += performance.now() - t0;
-  // The thread's half, or (it failed) this thread reads it now.
-  const got = away ? await away : null;
+  // The thread's half (the wait for it counts: the collection is not done before it), or, should
+  // the thread have failed, this thread reads it now.
   t0 = performance.now();
+  const got = away ? await away : null;
   for (const [k, i] of theirs.entries()) tenants[i] = got?.tenants[k] ?? tenantStats(readers, metas[i]!, read);
   const usage = await h.pool.usage();
   return {
@@ -92,8 +93,8 @@ export async function stats(h: HostState, opts: { sync?: boolean; ids?: string[]
       // With ids, of the asked tenants only (counting the fleet would cost what asking for a page saves).
       tenants: { total: tenants.length, running: tenants.filter((t) => t.running).length },
       capacity: { uidRanges: { total: h.config.uidRanges, used: h.tenants.size }, addresses: { total: usableAddresses(h.config.subnet), used: h.tenants.size } },
-      // The collection's own time: the longer of its two halves (each thread's own reading time).
-      collectedMs: Math.max(own, got?.ms ?? 0) + performance.now() - t0,
+      // The daemon's thread's own slices (handing the thread its half included), then the wait for that half.
+      collectedMs: own + performance.now() - t0,
     },
   };
 }
@@ -119,6 +120,13 @@ function subsetOf(up: Map<string, number[]>, ids: string[]): Map<string, number[
   return new Map(ids.flatMap((id) => (up.has(id) ? [[id, up.get(id)!] as const] : [])));
 }
 
+/** What tenantStats reads of a tenant's record: all the stats thread is sent of it (not its env). */
+export type StatsMeta = Pick<TenantMeta, "id" | "veth" | "ip" | "subvolumeId" | "limits"> & { snapshots: { subvolumeId: number }[] };
+
+function statsMeta(m: TenantMeta): StatsMeta {
+  return { id: m.id, veth: m.veth, ip: m.ip, subvolumeId: m.subvolumeId, limits: m.limits, snapshots: m.snapshots.map((x) => ({ subvolumeId: x.subvolumeId })) };
+}
+
 /** What a tenant's stats are read with: the daemon's, or the stats thread's own. */
 export interface StatsReaders {
   cgroups: CgroupReader;
@@ -137,7 +145,7 @@ export interface CollectionReads {
   swap: boolean;
 }
 
-export function tenantStats(h: StatsReaders, m: TenantMeta, { net, withStart, up, swap }: CollectionReads): TenantStats {
+export function tenantStats(h: StatsReaders, m: StatsMeta, { net, withStart, up, swap }: CollectionReads): TenantStats {
   const pids = up ? (up.get(m.id) ?? []) : h.cgroups.pids(m.id);
   let ksmMergingPages = 0;
   let ksmProfitBytes = 0;

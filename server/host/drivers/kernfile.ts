@@ -2,6 +2,7 @@
 // reads about fifteen per running tenant, so each is one open, reads into a reused buffer and one
 // close (readFileSync adds an fstat, a fresh buffer and a decode of its own for every file).
 import { closeSync, openSync, readFileSync, readSync } from "node:fs";
+import { isMainThread } from "node:worker_threads";
 import { libcFunc } from "../ffi.js";
 
 const buffer = Buffer.allocUnsafe(64 * 1024);
@@ -84,7 +85,8 @@ export class HeldKernelFiles {
   private releasedAt = 0;
   private opens = 0;
 
-  constructor(readonly max: number) {}
+  /** Set lower while a second thread holds files too (stats-thread.ts). */
+  constructor(public max: number) {}
 
   get size(): number {
     return this.held.size;
@@ -178,5 +180,8 @@ function readLimits(): string {
   }
 }
 
-/** This thread's held files (stats collections): half the budget, the stats thread holds the other half (stats-thread.ts). */
-export const heldKernelFiles = new HeldKernelFiles(Math.floor(heldFileBudget() / 2));
+/**
+ * This thread's held files (stats collections). The daemon's thread has the whole budget until its
+ * stats thread starts, then each has half (stats-thread.ts).
+ */
+export const heldKernelFiles = new HeldKernelFiles(isMainThread ? heldFileBudget() : Math.floor(heldFileBudget() / 2));
