@@ -27,7 +27,6 @@ describe("hostConfigFromEnv", () => {
       tenantInotifyInstances: 128,
       tenantInotifyWatches: 65536,
       tenantNamespaces: 128,
-      statsThreadMin: 200,
     });
   });
 

@@ -55,8 +55,6 @@ export const HostConfigSchema = z.object({
   tenantInotifyWatches: capFromEnv(65536),
   /** Of each kind: user, net, uts, ipc, mnt, pid, cgroup and time namespaces. */
   tenantNamespaces: capFromEnv(128),
-  /** Stats collections of at least this many tenants share the reading with the stats thread (stats-thread.ts); 0: never. */
-  statsThreadMin: intFromEnv(200),
 });
 export type HostConfig = z.infer<typeof HostConfigSchema>;
 
@@ -86,6 +84,5 @@ export function hostConfigFromEnv(env: Record<string, string | undefined> = proc
     tenantInotifyInstances: env.HOODY_TENANT_INOTIFY_INSTANCES,
     tenantInotifyWatches: env.HOODY_TENANT_INOTIFY_WATCHES,
     tenantNamespaces: env.HOODY_TENANT_NAMESPACES,
-    statsThreadMin: env.HOODY_STATS_THREAD_MIN,
   });
 }

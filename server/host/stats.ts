@@ -7,8 +7,6 @@ import { netDevCounters, ProcessStarts, type IfaceCounters } from "./drivers/pro
 import type { HostInfo, HostStats, TenantStats } from "../shared/protocol.js";
 import type { TenantMeta } from "./meta.js";
 import type { HostState } from "./state.js";
-import type { CgroupReader } from "./drivers/cgroup.js";
-import { statsThread } from "./stats-thread.js";
 
 export function hostInfo(h: HostState): HostInfo {
   return {
@@ -41,48 +39,22 @@ export async function stats(h: HostState, opts: { sync?: boolean; ids?: string[]
   const up = opts.ids ? undefined : h.cgroups.runningPids();
   // A host without swap has none in use: no tenant's swap counter needs reading.
   const read: CollectionReads = { net, withStart: !!opts.ids, up, swap: kb("SwapTotal") > 0 };
-  const readers: StatsReaders = { cgroups: h.cgroups, subvolumeBytes: (id, held) => h.pool.subvolumeBytes(id, held) };
-  // A large collection is split with the stats thread: its half is read on the other core meanwhile.
-  const mine: number[] = [];
-  const theirs: number[] = [];
-  const share = h.config.statsThreadMin > 0 && metas.length >= h.config.statsThreadMin;
-  for (const [i, m] of metas.entries()) (share && statsThread.takes(m.id) ? theirs : mine).push(i);
-  const away = theirs.length
-    ? statsThread.collect({
-        layout: h.cgroups.layout,
-        uuid: h.pool.uuid,
-        metas: theirs.map((i) => statsMeta(metas[i]!)),
-        read: {
-          ...read,
-          up:
-            up &&
-            subsetOf(
-              up,
-              theirs.map((i) => metas[i]!.id),
-            ),
-        },
-        full: !opts.ids,
-        startedAt,
-      })
-    : null;
-  const tenants: TenantStats[] = new Array(metas.length);
-  for (const [k, i] of mine.entries()) {
-    tenants[i] = tenantStats(readers, metas[i]!, read);
+  const tenants: TenantStats[] = [];
+  for (const [i, m] of metas.entries()) {
+    tenants.push(tenantStats(h, m, read));
     // Other calls (a create, a page of the tenants table) run between slices of a large collection
     // instead of waiting for all of it (10,000 tenants hold the daemon's loop for a few hundred ms).
-    if (k % STATS_SLICE === STATS_SLICE - 1) {
+    if (i % STATS_SLICE === STATS_SLICE - 1) {
       own += performance.now() - t0;
       await new Promise((r) => setImmediate(r));
       t0 = performance.now();
     }
   }
-  afterCollection(!opts.ids, startedAt);
-  own += performance.now() - t0;
-  // The thread's half (the wait for it counts: the collection is not done before it), or, should
-  // the thread have failed, this thread reads it now.
-  t0 = performance.now();
-  const got = away ? await away : null;
-  for (const [k, i] of theirs.entries()) tenants[i] = got?.tenants[k] ?? tenantStats(readers, metas[i]!, read);
+  // Files of tenants that stopped and of processes that exited since are closed after a minute unread;
+  // after a collection of the whole fleet, the /proc files of processes it did not meet at once.
+  heldKernelFiles.release();
+  if (!opts.ids) heldKernelFiles.closeUnread("/proc/", startedAt);
+  processStarts.prune();
   const usage = await h.pool.usage();
   return {
     tenants,
@@ -93,7 +65,6 @@ export async function stats(h: HostState, opts: { sync?: boolean; ids?: string[]
       // With ids, of the asked tenants only (counting the fleet would cost what asking for a page saves).
       tenants: { total: tenants.length, running: tenants.filter((t) => t.running).length },
       capacity: { uidRanges: { total: h.config.uidRanges, used: h.tenants.size }, addresses: { total: usableAddresses(h.config.subnet), used: h.tenants.size } },
-      // The daemon's thread's own slices (handing the thread its half included), then the wait for that half.
       collectedMs: own + performance.now() - t0,
     },
   };
@@ -108,33 +79,8 @@ const processStarts = new ProcessStarts((pid) => heldKernelFiles.openOf(`/proc/$
 /** Tenants whose stats are read between two turns of the daemon's event loop. */
 const STATS_SLICE = 250;
 
-/** After a collection, in each thread: files of tenants that stopped and processes that exited go. */
-export function afterCollection(full: boolean, startedAt: number): void {
-  // Unread for a minute; after a collection of the whole fleet, the /proc files of processes it did not meet.
-  heldKernelFiles.release();
-  if (full) heldKernelFiles.closeUnread("/proc/", startedAt);
-  processStarts.prune();
-}
-
-function subsetOf(up: Map<string, number[]>, ids: string[]): Map<string, number[]> {
-  return new Map(ids.flatMap((id) => (up.has(id) ? [[id, up.get(id)!] as const] : [])));
-}
-
-/** What tenantStats reads of a tenant's record: all the stats thread is sent of it (not its env). */
-export type StatsMeta = Pick<TenantMeta, "id" | "veth" | "ip" | "subvolumeId" | "limits"> & { snapshots: { subvolumeId: number }[] };
-
-function statsMeta(m: TenantMeta): StatsMeta {
-  return { id: m.id, veth: m.veth, ip: m.ip, subvolumeId: m.subvolumeId, limits: m.limits, snapshots: m.snapshots.map((x) => ({ subvolumeId: x.subvolumeId })) };
-}
-
-/** What a tenant's stats are read with: the daemon's, or the stats thread's own. */
-export interface StatsReaders {
-  cgroups: CgroupReader;
-  subvolumeBytes(id: number, held?: boolean): number;
-}
-
 /** What a collection reads once for all its tenants, and what it reads of each. */
-export interface CollectionReads {
+interface CollectionReads {
   /** /proc/net/dev. */
   net: Map<string, IfaceCounters>;
   /** Also each process's start time (pages and single tenants only). */
@@ -145,7 +91,7 @@ export interface CollectionReads {
   swap: boolean;
 }
 
-export function tenantStats(h: StatsReaders, m: StatsMeta, { net, withStart, up, swap }: CollectionReads): TenantStats {
+export function tenantStats(h: HostState, m: TenantMeta, { net, withStart, up, swap }: CollectionReads): TenantStats {
   const pids = up ? (up.get(m.id) ?? []) : h.cgroups.pids(m.id);
   let ksmMergingPages = 0;
   let ksmProfitBytes = 0;
@@ -162,8 +108,8 @@ export function tenantStats(h: StatsReaders, m: StatsMeta, { net, withStart, up,
     id: m.id,
     running,
     paused: running && h.cgroups.frozen(m.id),
-    deltaBytes: h.subvolumeBytes(m.subvolumeId, running),
-    snapshotBytes: m.snapshots.reduce((s, snap) => s + h.subvolumeBytes(snap.subvolumeId), 0),
+    deltaBytes: h.pool.subvolumeBytes(m.subvolumeId, running),
+    snapshotBytes: m.snapshots.reduce((s, snap) => s + h.pool.subvolumeBytes(snap.subvolumeId), 0),
     memoryBytes,
     cpuUsageNs: running ? h.cgroups.cpuUsageNs(m.id) : 0,
     ksmMergingPages,

@@ -224,7 +224,8 @@ export class BtrfsPool {
    * at every stats collection (a running tenant's), so its file is held open (kernfile.ts).
    */
   subvolumeBytes(id: number, held = false): number {
-    return subvolumeBytesOf(this.uuid, id, held);
+    const file = this.qgroupFile(id, "exclusive");
+    return (held ? heldKernelFiles.number(file) : readKernelNumber(file)) ?? 0;
   }
 
   /**
@@ -302,12 +303,6 @@ function ioctlOnPath(p: string, request: number, args: Buffer): boolean | null {
 
 // BTRFS_IOC_SYNC = _IO(0x94, 8): no argument.
 const BTRFS_IOC_SYNC = 0x9408;
-
-/** BtrfsPool.subvolumeBytes of a pool known by its uuid (the stats thread has no pool of its own). */
-export function subvolumeBytesOf(uuid: string, id: number, held = false): number {
-  const file = `/sys/fs/btrfs/${uuid}/qgroups/0_${id}/exclusive`;
-  return (held ? heldKernelFiles.number(file) : readKernelNumber(file)) ?? 0;
-}
 
 /** An ioctl on an fd of p on koffi's worker thread; false when unavailable or failed. */
 async function asyncIoctlOnPath(p: string, request: number, args: Buffer | null): Promise<boolean> {

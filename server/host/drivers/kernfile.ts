@@ -2,14 +2,14 @@
 // reads about fifteen per running tenant, so each is one open, reads into a reused buffer and one
 // close (readFileSync adds an fstat, a fresh buffer and a decode of its own for every file).
 import { closeSync, openSync, readFileSync, readSync } from "node:fs";
-import { isMainThread } from "node:worker_threads";
 import { libcFunc } from "../ffi.js";
 
 const buffer = Buffer.allocUnsafe(64 * 1024);
 type Pread = (fd: number, into: Buffer, count: number, offset: number) => number;
 /**
- * pread(2) straight from libc: a stats collection makes about ten thousand reads, and fs.readSync's
- * own checks and binding cost as much again as the read (measured: 1.6-4 against 1-1.3 µs a read).
+ * pread(2) straight from libc: a stats collection makes about ten thousand reads, and fs.readSync
+ * adds checks and a binding of its own to each (1-1.3 against 1.6-4 µs a read alone; in a whole
+ * collection the kernel's own work per file is most of the time).
  */
 const pread = libcFunc<Pread>("long pread(int, void *, size_t, long)");
 /** Half of a 4 KiB page: a seq_file read shorter than this is its last. */
@@ -85,8 +85,7 @@ export class HeldKernelFiles {
   private releasedAt = 0;
   private opens = 0;
 
-  /** Set lower while a second thread holds files too (stats-thread.ts). */
-  constructor(public max: number) {}
+  constructor(readonly max: number) {}
 
   get size(): number {
     return this.held.size;
@@ -180,8 +179,5 @@ function readLimits(): string {
   }
 }
 
-/**
- * This thread's held files (stats collections). The daemon's thread has the whole budget until its
- * stats thread starts, then each has half (stats-thread.ts).
- */
-export const heldKernelFiles = new HeldKernelFiles(isMainThread ? heldFileBudget() : Math.floor(heldFileBudget() / 2));
+/** The daemon's held files (stats collections). */
+export const heldKernelFiles = new HeldKernelFiles(heldFileBudget());
