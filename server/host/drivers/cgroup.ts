@@ -180,8 +180,8 @@ export class CgroupReader {
   /**
    * The tenants that run, from one listing of the tenants' cgroups (and an older version's
    * lxc.payload.<id> beside them) instead of a probe per known tenant: a box with 10,000 tenants and
-   * a few hundred running pays for those only (on v1 a stopped tenant has no pids cgroup at all; on
-   * v2 its lasting cgroup stays, and costs a read of an empty cgroup.procs). Each with its pids, so
+   * a few hundred running pays for those only (a tenant that never ran has no cgroup there; on v2
+   * the lasting cgroup of one that ran stays, and costs a read of an empty cgroup.procs). Each with its pids, so
    * a stats collection or the idle sweep's listing reads them once.
    */
   runningPids(): Map<string, number[]> {
