@@ -15,7 +15,7 @@ import { HostClient } from "../../server/engine/host-client.js";
 import { HostEngine } from "../../server/engine/host-engine.js";
 import { Core } from "../../server/core/core.js";
 import { TestStack } from "../../testkit/stack-harness.js";
-import { log, memoryNow, round, summarize, type Summary } from "../lib/util.js";
+import { log, memoryNow, round, sleep, summarize, type Summary } from "../lib/util.js";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
@@ -176,9 +176,9 @@ async function measure(stack: TestStack, opts: ScaleOptions): Promise<ScaleResul
   // do not answer yet are asked again until every one has, or APPS_UP_TIMEOUT_MS has passed.
   let notUp = running.map((r) => r.label);
   const u0 = performance.now();
-  for (let round = 0; notUp.length && performance.now() - u0 < APPS_UP_TIMEOUT_MS; round++) {
-    // A pause between rounds: the apps still booting need the two cores more than the asking does.
-    if (round) await new Promise((r) => setTimeout(r, 1000));
+  for (let pass = 0; notUp.length && performance.now() - u0 < APPS_UP_TIMEOUT_MS; pass++) {
+    // A pause between passes: the apps still booting need the two cores more than the asking does.
+    if (pass) await sleep(1000);
     const asked = notUp;
     notUp = [];
     let next = 0;
