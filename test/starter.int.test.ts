@@ -56,6 +56,31 @@ describe("starter tenants", () => {
     expect(r.stdout).not.toContain("rc=0");
   });
 
+  it("start from a launch namespace with no tenant's ramdisk or share left in it once started (the host and the tenant have them)", async () => {
+    const ours = (t: TenantInfo) => [path.join(h.dir, "ramdisk", t.id, "fs"), path.join(h.dir, "shares", t.id, "usr")];
+    const points = (mountinfo: string) => new Set(mountinfo.split("\n").map((l) => l.split(" ")[4] ?? ""));
+    // Control: the host's table has both tenants' mounts.
+    const host = points(await fs.readFile("/proc/self/mountinfo", "utf8"));
+    for (const p of [...ours(t1), ...ours(t2)]) expect(host).toContain(p);
+    for (const t of [t1, t2]) {
+      const init = (await h.lxc("lxc-info", t.id, "-pH")).stdout.trim();
+      const inside = points(await fs.readFile(`/proc/${init}/mountinfo`, "utf8"));
+      expect(inside).toContain("/ramdisk");
+      expect(inside).toContain("/usr");
+      // LXC's monitor (the container init's parent) stays in the namespace lxc-start ran in.
+      const monitor = (await execa("ps", ["-o", "ppid=", "-p", init])).stdout.trim();
+      expect(await fs.readFile(`/proc/${monitor}/cmdline`, "utf8")).toContain(`[lxc monitor] ${h.lxcPath} ${t.id}`);
+      expect(await fs.readlink(`/proc/${monitor}/ns/mnt`)).not.toBe(await fs.readlink("/proc/self/ns/mnt"));
+      const launch = await fs.readFile(`/proc/${monitor}/mountinfo`, "utf8");
+      // The host's other mounts are there (the probe reads a live table)...
+      expect(points(launch)).toContain(h.poolPath);
+      // ...no tenant's ramdisk or share (the other's were cut before the start, its own detached by
+      // the start hook once the tenant had its binds), nor the tenant's /proc.
+      expect([...points(launch)].filter((p) => p.startsWith(path.join(h.dir, "ramdisk") + "/") || p.startsWith(path.join(h.dir, "shares") + "/"))).toEqual([]);
+      expect(launch.split("\n").filter((l) => / - proc /.test(l) && l.includes(path.join(h.dir, "proc")))).toEqual([]);
+    }
+  });
+
   it("costs under 1 MiB of delta at creation", async () => {
     const fresh = await h.client.call("tenants.create", { template: "starter", start: false });
     const stats = await h.client.call("host.stats", { sync: true });

@@ -9,6 +9,7 @@ import { enableKsmd } from "./drivers/ksm.js";
 import { UID_RANGE } from "./drivers/lxc.js";
 import { fitHostSysctls } from "./drivers/kernel.js";
 import { ensureLxcfs } from "./drivers/lxcfs.js";
+import { detachableParent } from "./drivers/launch.js";
 import { run } from "../shared/sys.js";
 import { TENANT_ID_RE } from "../shared/protocol.js";
 import { META_FILE, TemplateMetaSchema, TenantMetaSchema, type TenantMeta } from "./meta.js";
@@ -26,6 +27,8 @@ export async function openHost(config: HostConfig): Promise<HostState> {
     // Every tenant start runs them (the LXC hook that writes its kernel shares).
     run("nsenter", ["--version"]),
     run("sysctl", ["--version"]),
+    // Every start runs lxc-start through launch.pl (perl-base is Essential on Debian).
+    run("perl", ["-e", "1"]),
   ]);
   await fs.mkdir(config.dataDir, { recursive: true, mode: 0o711 });
   await fs.chmod(config.dataDir, 0o711);
@@ -37,6 +40,11 @@ export async function openHost(config: HostConfig): Promise<HostState> {
   const lxcfs = await ensureLxcfs(path.join(config.dataDir, "lxcfs.log"));
   console.log(`hostd: ${lxcfs.message}`);
   const host = new HostState(config, pool, { lxc: lxcVersion, btrfs: pool.progsVersion }, lxcfs.serving);
+  // Before any tenant starts: the parents a start's launch namespace drops (launch.ts).
+  for (const dir of [host.ramdisks.dir, host.shares.dir]) {
+    await fs.mkdir(dir, { recursive: true, mode: 0o711 });
+    if (!detachableParent(dir)) console.warn(`hostd: ${dir} holds mounts made before it was a mount of its own: starts copy them until they are gone`);
+  }
   await host.firewall.ensureBase(config.tenantConntrackMax);
   // After ensureBase: its conntrack rules load nf_conntrack, whose limit is one of these.
   const fit = await fitHostSysctls(config);

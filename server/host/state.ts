@@ -190,10 +190,16 @@ export class HostState {
     await this.procs.prepare(m.id);
     // The host's copy of the /proc the hook built goes whether or not the start did; a start's own
     // error is the one reported.
-    const failed = await this.lxc.start(m.id, m.ksm).then(
-      () => null,
-      (e: unknown) => e,
-    );
+    const failed = await this.lxc
+      .start(m.id, m.ksm, {
+        carry: [this.ramdisks.path(m.id), ...this.sharesOf(m).map((s) => this.shares.path(m.id, s.containerPath))],
+        detach: [this.ramdisks.dir, this.shares.dir],
+        shared: [this.procs.point(m.id)],
+      })
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
     await this.procs.detachHostCopy(m.id).catch((e: unknown) => {
       if (!failed) throw e;
     });

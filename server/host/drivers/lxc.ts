@@ -5,7 +5,8 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { run, SysError } from "../../shared/sys.js";
-import { spawnWithMemoryMerge } from "./ksm.js";
+import { ksmAvailable, spawnWithMemoryMerge } from "./ksm.js";
+import { Launcher, type LaunchMounts } from "./launch.js";
 import { limitConfigLines, placementConfigLines, type CgroupLayout } from "./cgroup.js";
 import { LXCFS_DIR } from "./lxcfs.js";
 import { TENANT_PROC_HOOK } from "./procfs.js";
@@ -48,6 +49,8 @@ export interface LxcTenantConfig {
 }
 
 export class Lxc {
+  private readonly launcher = new Launcher();
+
   constructor(
     readonly lxcPath: string,
     readonly cgroupLayout: CgroupLayout,
@@ -132,23 +135,18 @@ export class Lxc {
     await fs.rename(tmp, path.join(dir, "config"));
   }
 
-  async start(name: string, ksm: boolean): Promise<void> {
-    try {
-      await run("lxc-start", ["-P", this.lxcPath, "-n", name, "-d"], {
-        timeoutMs: 60_000,
-        aroundSpawn: (spawn) => spawnWithMemoryMerge(ksm, spawn),
-      });
-    } catch (e) {
-      // lxc-start itself only says "failed to start"; the reason is in the container's log.
-      const log = await fs.readFile(path.join(this.dir(name), "lxc.log"), "utf8").catch(() => "");
-      if (e instanceof Error)
-        e.message += `\nlxc.log:\n${log
-          .split("\n")
-          .filter((l) => /ERROR/.test(l))
-          .slice(-40)
-          .join("\n")}`;
-      throw e;
-    }
+  /** Starts the tenant from a launch namespace of its own (launch.ts), which also gives it KSM's opt-in. */
+  async start(name: string, ksm: boolean, mounts: LaunchMounts): Promise<void> {
+    const r = await this.launcher.run(mounts, ksm && ksmAvailable(), ["lxc-start", "-P", this.lxcPath, "-n", name, "-d"]);
+    if (r.exitCode === 0) return;
+    // lxc-start itself only says "failed to start"; the reason is in the container's log.
+    const log = await fs.readFile(path.join(this.dir(name), "lxc.log"), "utf8").catch(() => "");
+    const errors = log
+      .split("\n")
+      .filter((l) => /ERROR/.test(l))
+      .slice(-40)
+      .join("\n");
+    throw new Error(`lxc-start ${name} ${r.signal ? `was killed (signal ${r.signal})` : `exited ${r.exitCode}`}: ${r.output.trim()}\nlxc.log:\n${errors}`);
   }
 
   /** Graceful stop (SIGTERM), forced after timeoutS; -k kills at once. Stopping a stopped tenant is fine. */

@@ -1,10 +1,10 @@
 #!/bin/busybox sh
-# LXC start-host hook (host root, host mount namespace, after the tenant's namespaces exist and before
-# its init runs): builds the tenant's /proc on the host, writes the tenant's user.* kernel shares into
-# its user namespace through it, and attaches it at the tenant's propagation point, from where it
-# propagates into the tenant's namespace (procfs.ts says why). The daemon detaches the host's copy and
-# this hook's scratch mount once lxc-start returns (TenantProcs.detachHostCopy): by umount2(2), where
-# busybox's umount reads the whole mount table, which grows with the tenants on the box.
+# LXC start-host hook (host root, in the launch mount namespace lxc-start runs in (launch.ts), after
+# the tenant's namespaces exist and before its init runs): builds the tenant's /proc outside it, writes
+# the tenant's user.* kernel shares into its user namespace through it, and attaches it at the tenant's
+# propagation point, from where it propagates into the tenant's namespace (procfs.ts says why). Then
+# it detaches its own copy and scratch mount (the launch namespace lives as long as LXC's monitor);
+# the daemon detaches the point on the host once lxc-start returns (TenantProcs.detachHostCopy).
 # Usage: tenant-proc.hook.sh <point> <lxcfs dir or -> [user.KEY=VALUE ...]
 # Run by busybox's sh (busybox-static, installed by setup), which runs its own static mount, mkdir
 # and nsenter applets, far cheaper to start than util-linux's dynamically linked
@@ -59,7 +59,16 @@ mount --move "$stage/sys" "$point/sys"
 mount --rbind "$point/sys/net" "$stage/net"
 mount -o remount,bind,rw "$stage/net" "$stage/net"
 mount --move "$stage/net" "$point/sys/net"
-# Made private here, so that the daemon's detach of the host's copy (and of the stage) does not
-# propagate: the tenant keeps its /proc and the host keeps no procfs of the tenant (nor its pid
-# namespace alive) in the data dir.
+# Made private here, so that the detach of this copy (and of the stage) does not propagate: the
+# tenant keeps its /proc and nothing outside it keeps a procfs of the tenant (nor its pid namespace
+# alive). busybox's umount reads the mount table: the launch namespace's is small.
 mount --make-rprivate "$point"
+umount -l "$point"
+umount -l "$stage"
+# The tenant's ramdisk and shares, which launch.pl carried here for LXC to bind: the tenant's binds
+# are made (LXC runs this hook after its setup), and LXC's monitor, which keeps this namespace while
+# the tenant runs, keeps none of its data (an erase frees the ramdisk's pages at once).
+data="${point%/proc/*}"
+for m in $(awk -v r="$data/ramdisk/$LXC_NAME/" -v s="$data/shares/$LXC_NAME/" 'index($5 "/", r) == 1 || index($5, s) == 1 { print $5 }' /proc/self/mountinfo); do
+  umount -l "$m"
+done

@@ -1,0 +1,98 @@
+// launch.pl through its client: what a tenant start relies on (a mount namespace of its own holding
+// only what was carried into it, KSM's opt-in, the command's status and output) and what must not
+// hang or mix the daemon's starts (a timeout, a process left holding the output, many at once, the
+// launcher's death). Real mounts in a scratch directory, removed after.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { execa } from "execa";
+import { detachableParent, Launcher, type LaunchMounts } from "../server/host/drivers/launch.js";
+
+let dir: string;
+const launcher = new Launcher(2);
+
+beforeAll(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), "hoody-launch-"));
+  await fs.mkdir(path.join(dir, "parent"));
+  await fs.mkdir(path.join(dir, "point"));
+  expect(detachableParent(path.join(dir, "parent"))).toBe(true);
+  for (const t of ["a", "b"]) {
+    await fs.mkdir(path.join(dir, "parent", t));
+    await execa("mount", ["-t", "tmpfs", "-o", "size=1m", `hoody-launch-${t}`, path.join(dir, "parent", t)]);
+    await fs.writeFile(path.join(dir, "parent", t, "file"), `content of ${t}\n`);
+  }
+  await execa("mount", ["-t", "tmpfs", "-o", "size=4k", "hoody-launch-point", path.join(dir, "point")]);
+});
+afterAll(async () => {
+  const mounts = (await fs.readFile("/proc/self/mountinfo", "utf8"))
+    .split("\n")
+    .map((l) => l.split(" ")[4] ?? "")
+    .filter((m) => dir && m.startsWith(`${dir}/`));
+  for (const m of mounts.sort((x, y) => y.length - x.length)) await execa("umount", [m], { reject: false });
+  if (dir) await fs.rm(dir, { recursive: true, force: true });
+});
+
+const none: LaunchMounts = { carry: [], detach: [], shared: [] };
+const sh = (script: string, mounts = none, ksm = false) => launcher.run(mounts, ksm, ["sh", "-c", script]);
+
+describe("launch.pl", () => {
+  it("runs the command in a mount namespace of its own, with what was carried and not what was detached", async () => {
+    const p = (...x: string[]) => path.join(dir, ...x);
+    const mounts = { carry: [p("parent", "b")], detach: [p("parent")], shared: [p("point")] };
+    const r = await sh(
+      `readlink /proc/self/ns/mnt; cat ${p("parent", "b", "file")}; ls ${p("parent", "a")} | wc -l; grep ' ${p()}/' /proc/self/mountinfo; grep merge_any /proc/self/ksm_stat`,
+      mounts,
+      true,
+    );
+    expect(r.exitCode).toBe(0);
+    const [ns, ...rest] = r.output.split("\n");
+    expect(ns).toMatch(/^mnt:\[\d+\]$/);
+    expect(ns).not.toBe(await fs.readlink("/proc/self/ns/mnt"));
+    const out = rest.join("\n");
+    expect(out).toContain("content of b");
+    // a's directory is there (the parent is a bind of itself), empty: its tmpfs was cut with the parent.
+    expect(out).toMatch(/^0$/m);
+    expect(out).toMatch(new RegExp(` ${p("parent", "b")} `));
+    expect(out).not.toMatch(new RegExp(` ${p("parent")} `));
+    expect(out).toMatch(new RegExp(` ${p("point")} \\S+ shared:`));
+    expect(out).toContain("ksm_merge_any: yes");
+    // Control: the host still has both, and nothing of the launch namespace propagated back.
+    const host = await fs.readFile("/proc/self/mountinfo", "utf8");
+    for (const t of ["a", "b"]) expect(host).toContain(` ${p("parent", t)} `);
+    expect(await fs.readFile(p("parent", "a", "file"), "utf8")).toBe("content of a\n");
+    expect((await sh("grep merge_any /proc/self/ksm_stat")).output).toContain("ksm_merge_any: no");
+  });
+
+  it("answers each command's exit code, signal and output", async () => {
+    expect(await sh("echo out; echo err >&2; exit 3")).toEqual({ exitCode: 3, signal: null, output: "out\nerr\n" });
+    expect(await sh("kill -9 $$")).toMatchObject({ exitCode: null, signal: 9 });
+    const bad = await launcher.run({ ...none, carry: ["relative/path"] }, false, ["true"]);
+    expect(bad.exitCode).toBe(255);
+    expect(bad.output).toContain("--carry needs an absolute path");
+    const missing = await launcher.run({ ...none, carry: [path.join(dir, "no-such-mount")] }, false, ["true"]);
+    expect(missing.exitCode).toBe(255);
+    expect(missing.output).toMatch(/open_tree .*no-such-mount/);
+  });
+
+  it("does not wait for what the command left running with its output open, and kills a command past its timeout", async () => {
+    const t0 = performance.now();
+    expect(await sh("(sleep 20 &); echo left")).toMatchObject({ exitCode: 0, output: "left\n" });
+    expect(performance.now() - t0).toBeLessThan(10_000);
+    expect(await sh("exec sleep 30")).toMatchObject({ exitCode: null, signal: 9 });
+  });
+
+  it("answers many starts at once, each its own", async () => {
+    const results = await Promise.all(Array.from({ length: 24 }, (_, i) => sh(`echo ${i}; exit ${i % 5}`)));
+    expect(results).toEqual(Array.from({ length: 24 }, (_, i) => ({ exitCode: i % 5, signal: null, output: `${i}\n` })));
+  });
+
+  it("fails the starts in flight when the launcher dies, and starts a new one for the next", async () => {
+    const inFlight = sh("exec sleep 1");
+    const pid = (launcher as unknown as { proc: { pid: number } }).proc.pid;
+    process.kill(pid, "SIGKILL");
+    await expect(inFlight).rejects.toThrow(/launcher exited/);
+    expect(await sh("echo again")).toMatchObject({ exitCode: 0, output: "again\n" });
+    expect((launcher as unknown as { proc: { pid: number } }).proc.pid).not.toBe(pid);
+  });
+});
