@@ -61,14 +61,11 @@ mount -o remount,bind,rw "$stage/net" "$stage/net"
 mount --move "$stage/net" "$point/sys/net"
 # Made private here, so that the detach of this copy (and of the stage) does not propagate: the
 # tenant keeps its /proc and nothing outside it keeps a procfs of the tenant (nor its pid namespace
-# alive). busybox's umount reads the mount table: the launch namespace's is small.
+# alive). With them go the tenant's ramdisk and shares, which launch.pl carried here for LXC to bind
+# (LXC runs this hook after its setup: the tenant's binds are made): LXC's monitor, which keeps this
+# namespace while the tenant runs, then keeps none of its data. One umount for all (each command is a
+# process on every start's path); a path that is no mount here (the ramdisk is at the gate or below
+# it, a share that is not mounted) is refused and ignored: whatever stayed goes with the monitor.
 mount --make-rprivate "$point"
-umount -l "$point"
-umount -l "$stage"
-# The tenant's ramdisk and shares, which launch.pl carried here for LXC to bind: the tenant's binds
-# are made (LXC runs this hook after its setup), and LXC's monitor, which keeps this namespace while
-# the tenant runs, keeps none of its data (an erase frees the ramdisk's pages at once).
 data="${point%/proc/*}"
-for m in $(awk -v r="$data/ramdisk/$LXC_NAME/" -v s="$data/shares/$LXC_NAME/" 'index($5 "/", r) == 1 || index($5, s) == 1 { print $5 }' /proc/self/mountinfo); do
-  umount -l "$m"
-done
+umount -l "$point" "$stage" "$data/ramdisk/$LXC_NAME/fs" "$data/ramdisk/$LXC_NAME" "$data/shares/$LXC_NAME"/* 2>/dev/null || true
