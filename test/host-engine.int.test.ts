@@ -229,6 +229,16 @@ describe("tenants from mini", () => {
     // The live control: a running tenant's values are held.
     expect((await heldUnder(a.id)).length).toBeGreaterThan(3);
     expect(await heldUnder(c.id)).toEqual([]);
+    // Seen running, its lasting cgroup's cgroup.stat is held (its shape is read from it, not stat'ed);
+    // stopped, the next collection closes it (10,000 stopped tenants would fill the budget).
+    const stat = (held: string[]) => held.filter((t) => t.endsWith(`/hoody.tenants/${c.id}/cgroup.stat`));
+    await h.client.call("tenants.start", { id: c.id });
+    await h.client.call("host.stats", {});
+    await h.client.call("host.stats", {});
+    expect(stat(await heldUnder(c.id))).toHaveLength(1);
+    await h.client.call("tenants.stop", { id: c.id });
+    await h.client.call("host.stats", {});
+    expect(stat(await heldUnder(c.id))).toEqual([]);
     await h.client.call("tenants.delete", { id: c.id });
   });
 

@@ -133,10 +133,16 @@ export class CgroupReader {
   /** Pids in the tenant's whole cgroup subtree. */
   pids(name: string): number[] {
     const h = this.procsHierarchy();
-    const dirs = cgroupTree(this.legacyDir(h, name) ?? `${h}/${TENANTS}/${name}`);
+    const top = this.legacyDir(h, name) ?? `${h}/${TENANTS}/${name}`;
+    const unified = h === this.unifiedRoot();
+    const usual = unified ? runningShapePids(top) : null;
+    if (usual) return usual;
+    const dirs = cgroupTree(top);
     // A running tenant's own two cgroups (lasting and payload) are held; those it made below are read and closed.
-    const held = h === this.unifiedRoot() && dirs.length > 1 ? new Set(dirs.slice(0, 2)) : null;
-    return dirs.flatMap((d) => ((held?.has(d) ? readHeld : readText)(`${d}/cgroup.procs`) ?? "").split("\n").filter(Boolean).map(Number));
+    const held = unified && dirs.length > 1 ? new Set(dirs.slice(0, 2)) : null;
+    // The usual running shape from now on: read as runningShapePids() says.
+    if (unified && dirs.length === 2 && dirs[1] === `${top}/payload`) readHeld(`${top}/cgroup.stat`);
+    return dirs.flatMap((d) => parsePids((held?.has(d) ? readHeld : readText)(`${d}/cgroup.procs`)));
   }
 
   // memory.current / memory.usage_in_bytes, cpu.stat / cpuacct.usage and pids.current are
@@ -319,6 +325,31 @@ export class CgroupReader {
     }
     return left;
   }
+}
+
+/**
+ * The pids of a tenant last seen running in the usual shape (its lasting cgroup with LXC's payload
+ * below it and nothing below that), from files held open since: the lasting cgroup's cgroup.stat says
+ * it has one descendant (so nothing below the payload; only the host's root makes cgroups beside it),
+ * then both cgroup.procs. A stats collection asks this of every running tenant: one held read instead
+ * of two stats (a stat in a collection costs twice a held read). Null when the tenant is not in that
+ * shape (stopped: the file is closed, so that no stopped tenant keeps one open; a deeper tree): the
+ * caller walks the tree.
+ */
+function runningShapePids(top: string): number[] | null {
+  const statFile = `${top}/cgroup.stat`;
+  const stat = heldKernelFiles.textIfHeld(statFile);
+  if (stat === undefined) return null;
+  const payload = /^nr_descendants 1$/m.test(stat ?? "") ? readHeld(`${top}/payload/cgroup.procs`) : null;
+  if (payload === null) {
+    heldKernelFiles.close(statFile);
+    return null;
+  }
+  return [...parsePids(readHeld(`${top}/cgroup.procs`)), ...parsePids(payload)];
+}
+
+function parsePids(text: string | null): number[] {
+  return (text ?? "").split("\n").filter(Boolean).map(Number);
 }
 
 /**

@@ -120,6 +120,16 @@ export class HeldKernelFiles {
     return asNumber(this.text(file));
   }
 
+  /** The file's text when it is held (as text() reads it), undefined when it is not: what was running is read so. */
+  textIfHeld(file: string): string | null | undefined {
+    return this.held.has(file) ? this.text(file) : undefined;
+  }
+
+  /** Closes the file if it is held. */
+  close(file: string): void {
+    if (this.held.has(file)) this.drop(file);
+  }
+
   /**
    * Which open of the file is held (a number never given to another), or null when it is not: the
    * same for as long as reads find the same object (the same process, the same cgroup).
