@@ -16,7 +16,7 @@ beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), "hoody-launch-"));
   await fs.mkdir(path.join(dir, "parent"));
   await fs.mkdir(path.join(dir, "point"));
-  expect(detachableParent(path.join(dir, "parent"))).toBe(true);
+  detachableParent(path.join(dir, "parent"));
   for (const t of ["a", "b"]) {
     await fs.mkdir(path.join(dir, "parent", t));
     await execa("mount", ["-t", "tmpfs", "-o", "size=1m", `hoody-launch-${t}`, path.join(dir, "parent", t)]);
@@ -62,6 +62,55 @@ describe("launch.pl", () => {
     for (const t of ["a", "b"]) expect(host).toContain(` ${p("parent", t)} `);
     expect(await fs.readFile(p("parent", "a", "file"), "utf8")).toBe("content of a\n");
     expect((await sh("grep merge_any /proc/self/ksm_stat")).output).toContain("ksm_merge_any: no");
+  });
+
+  it("makes a directory that already has mounts below it a mount of its own with them, none left below it", async () => {
+    const p = (...x: string[]) => path.join(dir, "legacy", ...x);
+    await fs.mkdir(p("x"), { recursive: true });
+    await fs.mkdir(p("y"));
+    for (const t of ["x", "y"]) {
+      await execa("mount", ["-t", "tmpfs", "-o", "size=1m", `hoody-legacy-${t}`, p(t)]);
+      await fs.writeFile(p(t, "file"), `legacy ${t}\n`);
+    }
+    const table = async () => (await fs.readFile("/proc/self/mountinfo", "utf8")).split("\n").filter((l) => l.includes(` ${p()}`));
+    expect(await table()).toHaveLength(2);
+    detachableParent(p());
+    // The parent and one of each below it (the clones), the originals gone: a launch namespace cuts all.
+    const after = await table();
+    expect(after.map((l) => l.split(" ")[4]).sort()).toEqual([p(), p("x"), p("y")]);
+    expect(await fs.readFile(p("y", "file"), "utf8")).toBe("legacy y\n");
+    const r = await sh(`cat ${p("x", "file")}; grep -c ' ${p()}' /proc/self/mountinfo`, { carry: [p("x")], detach: [p()], shared: [] });
+    expect(r).toMatchObject({ exitCode: 0, output: "legacy x\n1\n" });
+    // Again (a daemon restart): nothing changes.
+    detachableParent(p());
+    expect((await table()).length).toBe(3);
+  });
+
+  it("keeps the launch namespace a slave of the host's: what the host unmounts later goes from it too", async () => {
+    const p = (...x: string[]) => path.join(dir, "slave", ...x);
+    await fs.mkdir(p("disk"), { recursive: true });
+    // A shared parent, as / is on a systemd host (this VM's is private).
+    await execa("mount", ["-t", "tmpfs", "-o", "size=1m", "hoody-slave", p()]);
+    await execa("mount", ["--make-shared", p()]);
+    await fs.mkdir(p("disk"));
+    await execa("mount", ["-t", "tmpfs", "-o", "size=1m", "hoody-slave-disk", p("disk")]);
+    const r = await sh("sleep 30 >/dev/null 2>&1 & echo $!");
+    const pid = r.output.trim();
+    const inLaunch = async () => (await fs.readFile(`/proc/${pid}/mountinfo`, "utf8")).includes(` ${p("disk")} `);
+    try {
+      // Control: the launch namespace has the disk at first.
+      expect(await inLaunch()).toBe(true);
+      await execa("umount", [p("disk")]);
+      expect(await inLaunch()).toBe(false);
+    } finally {
+      process.kill(Number(pid), "SIGKILL");
+    }
+  });
+
+  it("refuses a parent to detach that is no mount", async () => {
+    const r = await launcher.run({ ...none, detach: [path.join(dir, "point", "..")] }, false, ["true"]);
+    expect(r.exitCode).toBe(255);
+    expect(r.output).toContain("launch.pl: detach");
   });
 
   it("answers each command's exit code, signal and output", async () => {

@@ -74,10 +74,11 @@ describe("starter tenants", () => {
       const launch = await fs.readFile(`/proc/${monitor}/mountinfo`, "utf8");
       // The host's other mounts are there (the probe reads a live table)...
       expect(points(launch)).toContain(h.poolPath);
-      // ...no tenant's ramdisk or share (the other's were cut before the start, its own detached by
-      // the start hook once the tenant had its binds), nor the tenant's /proc.
-      expect([...points(launch)].filter((p) => p.startsWith(path.join(h.dir, "ramdisk") + "/") || p.startsWith(path.join(h.dir, "shares") + "/"))).toEqual([]);
-      expect(launch.split("\n").filter((l) => / - proc /.test(l) && l.includes(path.join(h.dir, "proc")))).toEqual([]);
+      // ...no tenant's ramdisk, share or /proc point (the other's were cut before the start, its own
+      // detached by the start hook once the tenant had its binds), nor the tenant's procfs.
+      const tenantDirs = ["ramdisk", "shares", "proc"].map((d) => path.join(h.dir, d));
+      expect([...points(launch)].filter((p) => tenantDirs.some((d) => p === d || p.startsWith(`${d}/`)))).toEqual([]);
+      expect(launch.split("\n").filter((l) => / - proc /.test(l) && l.includes(h.dir))).toEqual([]);
     }
   });
 

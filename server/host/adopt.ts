@@ -41,9 +41,9 @@ export async function openHost(config: HostConfig): Promise<HostState> {
   console.log(`hostd: ${lxcfs.message}`);
   const host = new HostState(config, pool, { lxc: lxcVersion, btrfs: pool.progsVersion }, lxcfs.serving);
   // Before any tenant starts: the parents a start's launch namespace drops (launch.ts).
-  for (const dir of [host.ramdisks.dir, host.shares.dir]) {
+  for (const dir of host.launchParents()) {
     await fs.mkdir(dir, { recursive: true, mode: 0o711 });
-    if (!detachableParent(dir)) console.warn(`hostd: ${dir} holds mounts made before it was a mount of its own: starts copy them until they are gone`);
+    detachableParent(dir);
   }
   await host.firewall.ensureBase(config.tenantConntrackMax);
   // After ensureBase: its conntrack rules load nf_conntrack, whose limit is one of these.
@@ -114,8 +114,8 @@ export async function adopt(h: HostState): Promise<void> {
   for (const meta of ready) {
     if (h.cgroups.running(meta.id)) {
       hostSideNetSysctls(meta);
-      // A daemon that died between a start's hook and its detach left the host's copy of this
-      // tenant's /proc (and the hook's stage) mounted in the data dir: the tenant has its own by now.
+      // A daemon that died between a start and its detach left the point (and, before the launcher,
+      // the host's copy of the tenant's /proc and the hook's stage) mounted in the data dir.
       if (isMountPoint(h.procs.point(meta.id)) || isMountPoint(h.procs.stage(meta.id))) {
         await h.procs.detachHostCopy(meta.id).catch((e) => console.error(`hostd: could not detach ${meta.id}'s /proc copy: ${(e as Error).message}`));
       }

@@ -179,6 +179,14 @@ export class HostState {
     await this.pool.limitExclusive(this.pool.path("tenants", m.id), m.limits.diskMiB ? m.limits.diskMiB * 1024 * 1024 : null);
   }
 
+  /**
+   * The directories that hold every tenant's mounts (ramdisks, shares, /proc points): each a mount
+   * of its own (launch.ts), which a start's launch namespace detaches, keeping only its tenant's.
+   */
+  launchParents(): string[] {
+    return [this.ramdisks.dir, this.shares.dir, this.procs.dir];
+  }
+
   /** `beforeStart`: runs once the ramdisk is mounted (a pool member's claim FIFO goes there). */
   async startLocked(m: TenantMeta, beforeStart?: () => Promise<void>): Promise<void> {
     if (this.cgroups.running(m.id)) return;
@@ -188,12 +196,12 @@ export class HostState {
     // Before lxc-start: only mounts that exist when the tenant's mount namespace is made get locked read-only in it.
     await this.shares.ensure(m.id, m.uidBase, UID_RANGE, this.sharesOf(m));
     await this.procs.prepare(m.id);
-    // The host's copy of the /proc the hook built goes whether or not the start did; a start's own
-    // error is the one reported.
+    // The point's mount on the host goes whether or not the start did; a start's own error is the
+    // one reported.
     const failed = await this.lxc
       .start(m.id, m.ksm, {
-        carry: [this.ramdisks.path(m.id), ...this.sharesOf(m).map((s) => this.shares.path(m.id, s.containerPath))],
-        detach: [this.ramdisks.dir, this.shares.dir],
+        carry: [this.ramdisks.path(m.id), ...this.sharesOf(m).map((s) => this.shares.path(m.id, s.containerPath)), this.procs.point(m.id)],
+        detach: this.launchParents(),
         shared: [this.procs.point(m.id)],
       })
       .then(

@@ -13,7 +13,7 @@
 #       --carry PATH   a mount of this tenant (ramdisk, share), cloned before the copy is cut down and
 #                      attached at the same path in the launch namespace
 #       --detach DIR   a parent of every tenant's mounts of one kind, detached in the launch namespace
-#                      (its directories stay visible: it is a bind of itself)
+#                      (its directories stay visible: it is a bind of itself); not a mount fails
 #       --shared PATH  made a peer group of its own there (the tenant's /proc point: the start hook's
 #                      mounts on it must propagate into the tenant's namespace)
 #       --ksm          PR_SET_MEMORY_MERGE on the command, inherited by the tenant's processes
@@ -30,9 +30,9 @@ my %nr = (
 );
 # The same on every architecture (numbered after the tables were unified).
 my ($OPEN_TREE, $MOVE_MOUNT) = (428, 429);
-my ($CLONE_NEWNS, $MS_REC, $MS_PRIVATE, $MS_SHARED, $MNT_DETACH) = (0x20000, 0x4000, 0x40000, 0x100000, 2);
+my ($CLONE_NEWNS, $MS_REC, $MS_PRIVATE, $MS_SLAVE, $MS_SHARED, $MNT_DETACH) = (0x20000, 0x4000, 0x40000, 0x80000, 0x100000, 2);
 my ($AT_FDCWD, $AT_SYMLINK_NOFOLLOW, $OPEN_TREE_CLONE, $OPEN_TREE_CLOEXEC, $MOVE_MOUNT_F_EMPTY_PATH) = (-100, 0x100, 1, 0x80000, 4);
-my ($EINVAL, $WNOHANG, $PR_SET_MEMORY_MERGE, $MAX_OUTPUT) = (22, 1, 67, 1900);
+my ($WNOHANG, $PR_SET_MEMORY_MERGE, $MAX_OUTPUT, $DRAIN_S) = (1, 67, 1900, 1);
 
 my ($sys, $timeout) = (undef, 60);
 while (@ARGV) {
@@ -78,7 +78,7 @@ sub handle {
   alarm $timeout;
   # Read until the child has exited and the pipe is drained (whatever it left running, e.g. LXC's
   # monitor, is not waited for should it keep the pipe open).
-  my ($output, $status, $eof, $bits) = ('', undef, 0, '');
+  my ($output, $status, $eof, $exited, $bits) = ('', undef, 0, 0, '');
   vec($bits, fileno($r), 1) = 1;
   until ($eof && defined $status) {
     if (!$eof) {
@@ -87,14 +87,14 @@ sub handle {
         my $n = sysread($r, my $buf, 4096);
         if ($n) { $output .= $buf if length($output) < $MAX_OUTPUT; }
         elsif (defined $n) { $eof = 1; }
-        next;
       }
-      # Nothing left to read once the child has exited: what holds the pipe now is not waited for.
-      $eof = 1 if defined $status && $ready == 0;
+      # Nothing left to read once the child has exited, or a second passed since: what holds the
+      # pipe now (a process the command left behind) is not waited for.
+      $eof = 1 if defined $status && ($ready == 0 || time() > $exited + $DRAIN_S);
     }
     if (!defined $status) {
       if ($eof) { waitpid($child, 0); $status = $?; }
-      elsif (waitpid($child, $WNOHANG) == $child) { $status = $?; }
+      elsif (waitpid($child, $WNOHANG) == $child) { $status = $?; $exited = time(); }
     }
   }
   alarm 0;
@@ -126,13 +126,15 @@ sub launch {
     [$fd, $path];
   } @carry;
   syscall($sys->{unshare}, $CLONE_NEWNS) == 0 or fail("launch.pl: unshare: $!\n");
-  # Nothing done here reaches the host, and nothing the host mounts later arrives here.
-  syscall($sys->{mount}, 0, $root, 0, $MS_REC | $MS_PRIVATE, 0) == 0 or fail("launch.pl: private /: $!\n");
+  # A slave of the host's: nothing done here reaches the host, and what the host unmounts later (a
+  # disk, a pool) goes from here too, instead of staying alive as long as this tenant runs. (The
+  # parents below are private on the host: no tenant's mount propagates here.)
+  syscall($sys->{mount}, 0, $root, 0, $MS_REC | $MS_SLAVE, 0) == 0 or fail("launch.pl: slave /: $!\n");
   for my $dir (@detach) {
-    # Not a mount (a data dir from before, with ramdisks mounted below a plain directory): left
-    # whole, the start only gets no faster.
     next if syscall($sys->{umount2}, $dir, $MNT_DETACH) == 0;
-    $! == $EINVAL or fail("launch.pl: detach $dir: $!\n");
+    # Not a mount: the daemon makes each one at its start (launch.ts), so only an operator's unmount
+    # since; then this namespace would keep every tenant's mounts below it while its tenant runs.
+    fail("launch.pl: detach $dir: $!\n");
   }
   for my $c (@clones) {
     my ($fd, $path) = @$c;
@@ -140,6 +142,8 @@ sub launch {
     syscall($MOVE_MOUNT, $fd, $empty, $AT_FDCWD, $path, $MOVE_MOUNT_F_EMPTY_PATH) == 0 or fail("launch.pl: attach $path: $!\n");
   }
   for my $p (@shared) {
+    # Out of the host's peer group (a clone is in it), then a peer group of its own.
+    syscall($sys->{mount}, 0, $p, 0, $MS_PRIVATE, 0) == 0 or fail("launch.pl: private $p: $!\n");
     syscall($sys->{mount}, 0, $p, 0, $MS_SHARED, 0) == 0 or fail("launch.pl: shared $p: $!\n");
   }
   # Where the kernel has no PR_SET_MEMORY_MERGE, the tenant runs without KSM (as before this launcher).

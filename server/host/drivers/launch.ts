@@ -14,16 +14,13 @@
 //   per spawn at 1,000 tenants (more at 10,000); launch.pl's are small. It also sets KSM's opt-in on
 //   the tenant, where the daemon toggled its own around a spawn (a walk of its memory each time).
 import { type ChildProcessByStdio, spawn } from "node:child_process";
+import { realpathSync } from "node:fs";
 import type { Readable, Writable } from "node:stream";
 import path from "node:path";
-import { libcFunc } from "../ffi.js";
 import { mountPoints } from "../mountinfo.js";
+import { AT_RECURSIVE, closeFd, detach, MS_BIND, MS_PRIVATE, MS_REC, mount, moveMount, openTreeClone } from "./mount-api.js";
 
 const LAUNCHER = path.join(import.meta.dirname, "launch.pl");
-
-const MS_BIND = 4096;
-const MS_PRIVATE = 1 << 18;
-type MountFn = (source: string | null, target: string, fstype: string | null, flags: number, data: string | null) => number;
 
 /** What a start takes into its launch namespace. */
 export interface LaunchMounts {
@@ -41,6 +38,9 @@ export interface LaunchResult {
   signal: number | null;
   output: string;
 }
+
+/** How long past launch.pl's own timeout a start waits for its answer. */
+const ANSWER_GRACE_S = 15;
 
 /** The kernel's machine names (uname -m) of the architectures launch.pl knows the syscalls of. */
 const MACHINE: Partial<Record<NodeJS.Architecture, string>> = { x64: "x86_64", arm64: "aarch64" };
@@ -67,9 +67,22 @@ export class Launcher {
     if (args.some((a) => /[\0\n]/.test(a))) return Promise.reject(new Error("launch: an argument holds a NUL or a newline"));
     const id = String(++this.nextId);
     return new Promise((resolve, reject) => {
-      this.pending.set(id, (r) => (r instanceof Error ? reject(r) : resolve(r)));
+      // launch.pl kills a command past the timeout and answers; this is for a handler that died
+      // without answering (the outcome is unknown then, as when the launcher dies).
+      const timer = setTimeout(() => this.settle(id, new Error(`launch: no answer within ${this.timeoutS + ANSWER_GRACE_S} s`)), (this.timeoutS + ANSWER_GRACE_S) * 1000);
+      this.pending.set(id, (r) => {
+        clearTimeout(timer);
+        if (r instanceof Error) reject(r);
+        else resolve(r);
+      });
       this.process().stdin.write(`${[id, ...args].join("\0")}\n`);
     });
+  }
+
+  private settle(id: string, r: LaunchResult | Error): void {
+    const done = this.pending.get(id);
+    this.pending.delete(id);
+    done?.(r);
   }
 
   private process(): ChildProcessByStdio<Writable, Readable, null> {
@@ -83,18 +96,21 @@ export class Launcher {
       for (let nl = buffered.indexOf("\n"); nl >= 0; nl = buffered.indexOf("\n")) {
         const [id = "", status = "", hex = ""] = buffered.slice(0, nl).split("\0");
         buffered = buffered.slice(nl + 1);
+        if (!/^\d+$/.test(status)) {
+          this.settle(id, new Error(`launch: a malformed answer (status ${JSON.stringify(status)})`));
+          continue;
+        }
         const wait = Number(status);
-        this.pending.get(id)?.({ exitCode: wait & 0x7f ? null : wait >> 8, signal: wait & 0x7f || null, output: Buffer.from(hex, "hex").toString("utf8") });
-        this.pending.delete(id);
+        this.settle(id, { exitCode: wait & 0x7f ? null : wait >> 8, signal: wait & 0x7f || null, output: Buffer.from(hex, "hex").toString("utf8") });
       }
     });
     const ended = (why: string) => {
       if (this.proc !== proc) return;
       this.proc = null;
-      for (const done of this.pending.values()) done(new Error(`launch: the launcher ${why}`));
-      this.pending.clear();
+      for (const id of [...this.pending.keys()]) this.settle(id, new Error(`launch: the launcher ${why}`));
     };
-    proc.on("exit", (code, signal) => ended(`exited (${signal ?? code})`));
+    // "close", not "exit": answers it wrote before it ended are read first.
+    proc.on("close", (code, signal) => ended(`exited (${signal ?? code})`));
     proc.on("error", (e) => ended(`failed: ${e.message}`));
     proc.stdin.on("error", () => undefined);
     // The daemon exits without waiting for it: its stdin closes, and it ends after its last start.
@@ -107,17 +123,30 @@ export class Launcher {
 /**
  * Makes `dir` a mount of its own (a bind of itself, private: what is mounted below it propagates
  * nowhere), so that a launch namespace can drop everything below it in one detach and still see its
- * directories. Once per daemon start. A directory that already has mounts below it (a data dir from
- * before, with ramdisks mounted) is left a plain directory until they go (a reboot): binding it now
- * would leave them twice in the table. Says whether `dir` is a mount of its own.
+ * directories. Once per daemon start, before any start. A directory that already has mounts below it
+ * (a data dir from before this layout, with ramdisks and shares mounted) is made one with them: a
+ * recursive clone of it (the same ramdisks, the same shares) replaces them, so that none stays
+ * below it (running tenants keep their own copies). Without this, every launch namespace would hold
+ * a copy of every tenant's mounts for as long as its tenant ran.
  */
-export function detachableParent(dir: string): boolean {
+export function detachableParent(dir: string): void {
+  // mountinfo names real paths.
+  const real = realpathSync(dir);
   const points = mountPoints();
-  if (points.has(dir)) return true;
-  if ([...points].some((p) => p.startsWith(`${dir}/`))) return false;
-  const mount = libcFunc<MountFn>("int mount(const char *, const char *, const char *, unsigned long, const char *)");
-  if (!mount) return false;
-  if (mount(dir, dir, null, MS_BIND, null) !== 0) throw new Error(`cannot bind ${dir} onto itself`);
-  if (mount(null, dir, null, MS_PRIVATE, null) !== 0) throw new Error(`cannot make ${dir} private`);
-  return true;
+  if (points.has(real)) return;
+  const below = [...points].filter((p) => p.startsWith(`${real}/`));
+  if (!below.length) {
+    mount(real, real, null, MS_BIND);
+    mount(null, real, null, MS_PRIVATE);
+    return;
+  }
+  const fd = openTreeClone(real, AT_RECURSIVE);
+  try {
+    // Deepest first; a path with mounts stacked on it is listed once per mount.
+    for (const p of below.sort((a, b) => b.length - a.length)) while (detach(p));
+    moveMount(fd, real);
+  } finally {
+    closeFd(fd);
+  }
+  mount(null, real, null, MS_REC | MS_PRIVATE);
 }

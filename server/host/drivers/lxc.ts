@@ -137,8 +137,15 @@ export class Lxc {
 
   /** Starts the tenant from a launch namespace of its own (launch.ts), which also gives it KSM's opt-in. */
   async start(name: string, ksm: boolean, mounts: LaunchMounts): Promise<void> {
-    const r = await this.launcher.run(mounts, ksm && ksmAvailable(), ["lxc-start", "-P", this.lxcPath, "-n", name, "-d"]);
+    const r = await this.launcher.run(mounts, ksm && ksmAvailable(), ["lxc-start", "-P", this.lxcPath, "-n", name, "-d"]).catch(async (e: Error) => {
+      // No answer (the launcher died, a handler was killed): lxc-start may still bring the tenant
+      // up after the caller has rolled the create back; it is stopped first.
+      await this.stop(name, { force: true, timeoutS: 0 }).catch(() => undefined);
+      throw e;
+    });
     if (r.exitCode === 0) return;
+    // Killed (past the launcher's timeout): the tenant may be half up.
+    if (r.signal !== null) await this.stop(name, { force: true, timeoutS: 0 }).catch(() => undefined);
     // lxc-start itself only says "failed to start"; the reason is in the container's log.
     const log = await fs.readFile(path.join(this.dir(name), "lxc.log"), "utf8").catch(() => "");
     const errors = log

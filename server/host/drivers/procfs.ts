@@ -2,10 +2,11 @@
 // over it (lxcfs's files, a cover for /proc/cmdline) is the tenant's root's to unmount, and where a
 // proc with nothing locked on it lets that root mount a fresh, complete one. The kernel locks mounts
 // that propagate into a namespace of a less privileged user namespace (all but the top one). So each
-// tenant's /proc is bound from a shared mount point on the host (`point`), made before lxc-start, and a
-// start-host hook (tenant-proc.hook.sh) builds the tenant's procfs with its covers on the host and
-// attaches it there in one piece: inside, the covers are locked, and the proc they sit on is not fully
-// visible, so the kernel refuses the tenant a new procfs.
+// tenant's /proc is bound from a shared mount point (`point`, a tmpfs the daemon mounts on the host
+// before each start, which the start carries into its launch namespace: launch.ts), and a start-host
+// hook (tenant-proc.hook.sh) builds the tenant's procfs with its covers there, outside the tenant, and
+// attaches it at the point in one piece: inside, the covers are locked, and the proc they sit on is
+// not fully visible, so the kernel refuses the tenant a new procfs.
 import { rmdirSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
@@ -57,11 +58,11 @@ export class TenantProcs {
   }
 
   /**
-   * After lxc-start, started or not: the host's copy of the tenant's /proc (the procfs, its covers and
-   * the point's tmpfs, made private by the hook so that nothing of this reaches the tenant) and the
-   * hook's scratch mount are detached, in a few umount2 calls. umount(8) would read the whole mount
-   * table each time, and it grows with the tenants on the box; release() (which does) is left for
-   * what these calls could not detach.
+   * After lxc-start, started or not: what the host holds of the start (the point's tmpfs; the hook
+   * builds and detaches its procfs in the launch namespace, but a daemon before the launcher, or a
+   * hook run on the host, left it here) and the hook's scratch directory are detached, in a few
+   * umount2 calls. umount(8) would read the whole mount table each time, and it grows with the
+   * tenants on the box; release() (which does) is left for what these calls could not detach.
    */
   async detachHostCopy(id: string): Promise<void> {
     const p = this.point(id);

@@ -8,32 +8,9 @@
 // LXC's child then binds its inherited, locked copy (a plain bind, see Lxc.configText).
 import fs from "node:fs/promises";
 import path from "node:path";
-import koffi from "koffi";
-import { libcFunc } from "../ffi.js";
 import { run } from "../../shared/sys.js";
 import { isMountPoint, mountPoints } from "../mountinfo.js";
-
-const SYS_OPEN_TREE = 428;
-const SYS_MOVE_MOUNT = 429;
-const SYS_MOUNT_SETATTR = 442;
-const AT_FDCWD = -100;
-const AT_EMPTY_PATH = 0x1000;
-const AT_RECURSIVE = 0x8000;
-const OPEN_TREE_CLONE = 1;
-const OPEN_TREE_CLOEXEC = 0o2000000;
-const MOVE_MOUNT_F_EMPTY_PATH = 4;
-const MOUNT_ATTR_RDONLY = 0x1;
-const MOUNT_ATTR_NODEV = 0x4;
-const MOUNT_ATTR_IDMAP = 0x100000;
-
-koffi.struct("hoody_mount_attr", { attr_set: "uint64", attr_clr: "uint64", propagation: "uint64", userns_fd: "uint64" });
-type Syscall = (nr: number, ...typedArgs: unknown[]) => number;
-const syscall = () => {
-  const f = libcFunc<Syscall>("long syscall(long, ...)");
-  if (!f) throw new Error("libc.so.6 cannot be loaded: idmapped mounts are unavailable");
-  return f;
-};
-const errno = () => koffi.errno();
+import { AT_RECURSIVE, closeFd, MOUNT_ATTR_IDMAP, MOUNT_ATTR_NODEV, MOUNT_ATTR_RDONLY, mountSetattr, moveMount, openTreeClone } from "./mount-api.js";
 
 export interface Share {
   /** The template's directory on the host (its subvolume is read-only). */
@@ -85,24 +62,13 @@ export class Shares {
  * (the host's) mount namespace: open_tree + mount_setattr + move_mount.
  */
 function idmappedBind(source: string, target: string, usernsFd: number): void {
-  const sc = syscall();
-  const fd = sc(SYS_OPEN_TREE, "int", AT_FDCWD, "str", source, "uint", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
-  if (fd < 0) throw new Error(`open_tree ${source}: errno ${errno()}`);
+  const fd = openTreeClone(source, AT_RECURSIVE);
   try {
-    const attr = { attr_set: MOUNT_ATTR_IDMAP | MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV, attr_clr: 0, propagation: 0, userns_fd: usernsFd };
-    if (sc(SYS_MOUNT_SETATTR, "int", fd, "str", "", "uint", AT_EMPTY_PATH | AT_RECURSIVE, "hoody_mount_attr *", attr, "size_t", 32) !== 0) {
-      throw new Error(`mount_setattr (idmap, ro) on ${source}: errno ${errno()}`);
-    }
-    if (sc(SYS_MOVE_MOUNT, "int", fd, "str", "", "int", AT_FDCWD, "str", target, "uint", MOVE_MOUNT_F_EMPTY_PATH) !== 0) {
-      throw new Error(`move_mount ${source} → ${target}: errno ${errno()}`);
-    }
+    mountSetattr(fd, MOUNT_ATTR_IDMAP | MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV, usernsFd, AT_RECURSIVE);
+    moveMount(fd, target);
   } finally {
     closeFd(fd);
   }
-}
-
-function closeFd(fd: number): void {
-  libcFunc<(fd: number) => number>("int close(int)")?.(fd);
 }
 
 /**

@@ -3,8 +3,8 @@
 # the tenant's namespaces exist and before its init runs): builds the tenant's /proc outside it, writes
 # the tenant's user.* kernel shares into its user namespace through it, and attaches it at the tenant's
 # propagation point, from where it propagates into the tenant's namespace (procfs.ts says why). Then
-# it detaches its own copy and scratch mount (the launch namespace lives as long as LXC's monitor);
-# the daemon detaches the point on the host once lxc-start returns (TenantProcs.detachHostCopy).
+# it detaches, from the launch namespace (which LXC's monitor keeps while the tenant runs), that copy,
+# the point, its scratch mount and the tenant's carried ramdisk and shares.
 # Usage: tenant-proc.hook.sh <point> <lxcfs dir or -> [user.KEY=VALUE ...]
 # Run by busybox's sh (busybox-static, installed by setup), which runs its own static mount, mkdir
 # and nsenter applets, far cheaper to start than util-linux's dynamically linked
@@ -59,13 +59,13 @@ mount --move "$stage/sys" "$point/sys"
 mount --rbind "$point/sys/net" "$stage/net"
 mount -o remount,bind,rw "$stage/net" "$stage/net"
 mount --move "$stage/net" "$point/sys/net"
-# Made private here, so that the detach of this copy (and of the stage) does not propagate: the
-# tenant keeps its /proc and nothing outside it keeps a procfs of the tenant (nor its pid namespace
-# alive). With them go the tenant's ramdisk and shares, which launch.pl carried here for LXC to bind
-# (LXC runs this hook after its setup: the tenant's binds are made): LXC's monitor, which keeps this
-# namespace while the tenant runs, then keeps none of its data. One umount for all (each command is a
-# process on every start's path); a path that is no mount here (the ramdisk is at the gate or below
-# it, a share that is not mounted) is refused and ignored: whatever stayed goes with the monitor.
+# Made private here, so that the detach of this copy does not propagate into the tenant (whose /proc
+# came from it). Then one umount for all (each command is a process on every start's path): the copy,
+# the point's own tmpfs below it, the stage, and the ramdisk and shares launch.pl carried here for
+# LXC to bind (LXC runs this hook after its setup: the tenant's binds are made), so that LXC's
+# monitor keeps none of the tenant's data. The ramdisk's gate comes before the path below it: where
+# an older version mounted the ramdisk at the gate, the path below is inside the tenant's tmpfs (a
+# symlink there must not be followed). A path that is no mount here is refused and ignored.
 mount --make-rprivate "$point"
 data="${point%/proc/*}"
-umount -l "$point" "$stage" "$data/ramdisk/$LXC_NAME/fs" "$data/ramdisk/$LXC_NAME" "$data/shares/$LXC_NAME"/* 2>/dev/null || true
+umount -l "$point" "$point" "$stage" "$data/ramdisk/$LXC_NAME" "$data/ramdisk/$LXC_NAME/fs" "$data/shares/$LXC_NAME"/* 2>/dev/null || true
