@@ -136,12 +136,27 @@ describe("launch.pl", () => {
     expect(results).toEqual(Array.from({ length: 24 }, (_, i) => ({ exitCode: i % 5, signal: null, output: `${i}\n` })));
   });
 
-  it("fails the starts in flight when the launcher dies, and starts a new one for the next", async () => {
-    const inFlight = sh("exec sleep 1");
-    const pid = (launcher as unknown as { proc: { pid: number } }).proc.pid;
-    process.kill(pid, "SIGKILL");
-    await expect(inFlight).rejects.toThrow(/launcher exited/);
+  it("when the launcher dies: a start it had taken is still answered, one it had not is failed, the next goes to a new one", async () => {
+    const pidOf = () => (launcher as unknown as { proc: { pid: number } }).proc.pid;
+    await sh("true");
+    const first = pidOf();
+    // Taken: its handler runs (the file says so) when the launcher is killed; the handler answers.
+    const started = path.join(dir, "started");
+    const taken = sh(`touch ${started}; sleep 1.5; echo done`);
+    for (let i = 0; i < 200 && !(await fs.stat(started).catch(() => null)); i++) await new Promise((r) => setTimeout(r, 25));
+    process.kill(first, "SIGKILL");
+    // Once it has exited, while that handler still runs, starts go to a new launcher.
+    const current = () => (launcher as unknown as { proc: { pid: number } | null }).proc?.pid;
+    for (let i = 0; i < 100 && current() === first; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(current()).not.toBe(first);
     expect(await sh("echo again")).toMatchObject({ exitCode: 0, output: "again\n" });
-    expect((launcher as unknown as { proc: { pid: number } }).proc.pid).not.toBe(pid);
+    const second = pidOf();
+    expect(second).not.toBe(first);
+    expect(await taken).toEqual({ exitCode: 0, signal: null, output: "done\n" });
+    // Not taken: sent while the launcher is stopped, then it is killed; nobody will answer it.
+    process.kill(second, "SIGSTOP");
+    const lost = sh("echo never");
+    process.kill(second, "SIGKILL");
+    await expect(lost).rejects.toThrow(/launcher exited/);
   });
 });

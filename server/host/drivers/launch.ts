@@ -48,7 +48,8 @@ const MACHINE: Partial<Record<NodeJS.Architecture, string>> = { x64: "x86_64", a
 /** The daemon's one launcher process, started at the first launch and again if it ever ends. */
 export class Launcher {
   private proc: ChildProcessByStdio<Writable, Readable, null> | null = null;
-  private readonly pending = new Map<string, (r: LaunchResult | Error) => void>();
+  /** Starts sent and not answered yet: how to settle each, and which launcher process it went to. */
+  private readonly pending = new Map<string, { done: (r: LaunchResult | Error) => void; to: ChildProcessByStdio<Writable, Readable, null> }>();
   private nextId = 0;
 
   constructor(private readonly timeoutS = 60) {}
@@ -70,19 +71,23 @@ export class Launcher {
       // launch.pl kills a command past the timeout and answers; this is for a handler that died
       // without answering (the outcome is unknown then, as when the launcher dies).
       const timer = setTimeout(() => this.settle(id, new Error(`launch: no answer within ${this.timeoutS + ANSWER_GRACE_S} s`)), (this.timeoutS + ANSWER_GRACE_S) * 1000);
-      this.pending.set(id, (r) => {
-        clearTimeout(timer);
-        if (r instanceof Error) reject(r);
-        else resolve(r);
+      const to = this.process();
+      this.pending.set(id, {
+        done: (r) => {
+          clearTimeout(timer);
+          if (r instanceof Error) reject(r);
+          else resolve(r);
+        },
+        to,
       });
-      this.process().stdin.write(`${[id, ...args].join("\0")}\n`);
+      to.stdin.write(`${[id, ...args].join("\0")}\n`);
     });
   }
 
   private settle(id: string, r: LaunchResult | Error): void {
-    const done = this.pending.get(id);
+    const p = this.pending.get(id);
     this.pending.delete(id);
-    done?.(r);
+    p?.done(r);
   }
 
   private process(): ChildProcessByStdio<Writable, Readable, null> {
@@ -104,12 +109,16 @@ export class Launcher {
         this.settle(id, { exitCode: wait & 0x7f ? null : wait >> 8, signal: wait & 0x7f || null, output: Buffer.from(hex, "hex").toString("utf8") });
       }
     });
-    const ended = (why: string) => {
-      if (this.proc !== proc) return;
-      this.proc = null;
-      for (const id of [...this.pending.keys()]) this.settle(id, new Error(`launch: the launcher ${why}`));
+    // Once it has exited, starts go to a new launcher; those sent to this one are answered by the
+    // handlers it had forked (they hold its stdout) or fail when the last of them is gone ("close").
+    const retire = () => {
+      if (this.proc === proc) this.proc = null;
     };
-    // "close", not "exit": answers it wrote before it ended are read first.
+    const ended = (why: string) => {
+      retire();
+      for (const [id, p] of [...this.pending]) if (p.to === proc) this.settle(id, new Error(`launch: the launcher ${why}`));
+    };
+    proc.on("exit", retire);
     proc.on("close", (code, signal) => ended(`exited (${signal ?? code})`));
     proc.on("error", (e) => ended(`failed: ${e.message}`));
     proc.stdin.on("error", () => undefined);
