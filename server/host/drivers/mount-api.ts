@@ -1,6 +1,7 @@
 // The kernel's mount API (open_tree, move_mount, mount_setattr) and the classic mount(2)/umount2(2),
-// called from the daemon through libc (koffi): idmapped shares (shares.ts) and the parents that
-// launch namespaces cut (launch.ts). None of these needs a single-threaded caller.
+// called from the daemon through libc (koffi), not by spawning mount(8): idmapped shares (shares.ts),
+// ramdisks (ramdisk.ts), /proc points (procfs.ts) and the parents that launch namespaces cut
+// (launch.ts). None of these needs a single-threaded caller.
 import koffi from "koffi";
 import { libcFunc } from "../ffi.js";
 
@@ -16,9 +17,14 @@ const MOVE_MOUNT_F_EMPTY_PATH = 4;
 export const MOUNT_ATTR_RDONLY = 0x1;
 export const MOUNT_ATTR_NODEV = 0x4;
 export const MOUNT_ATTR_IDMAP = 0x100000;
+export const MS_NOSUID = 2;
+export const MS_NODEV = 4;
+export const MS_NOEXEC = 8;
+export const MS_REMOUNT = 32;
 export const MS_BIND = 4096;
 export const MS_REC = 1 << 14;
 export const MS_PRIVATE = 1 << 18;
+export const MS_SHARED = 1 << 20;
 export const MNT_DETACH = 2;
 
 koffi.struct("hoody_mount_attr", { attr_set: "uint64", attr_clr: "uint64", propagation: "uint64", userns_fd: "uint64" });

@@ -10,20 +10,11 @@
 import { rmdirSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
-import { libcFunc } from "../ffi.js";
 import { run } from "../../shared/sys.js";
 import { isMountPoint, mountPoints } from "../mountinfo.js";
+import { detach, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_REC, MS_SHARED, mount } from "./mount-api.js";
 
 export const TENANT_PROC_HOOK = path.join(import.meta.dirname, "tenant-proc.hook.sh");
-const MS_NOSUID = 2;
-const MS_NODEV = 4;
-const MS_NOEXEC = 8;
-const MS_REC = 1 << 14;
-const MS_PRIVATE = 1 << 18;
-const MS_SHARED = 1 << 20;
-const MNT_DETACH = 2;
-type MountFn = (source: string | null, target: string, fstype: string | null, flags: number, data: string | null) => number;
-type Umount2Fn = (target: string, flags: number) => number;
 
 export class TenantProcs {
   constructor(readonly dir: string) {}
@@ -67,18 +58,20 @@ export class TenantProcs {
   async detachHostCopy(id: string): Promise<void> {
     const p = this.point(id);
     const stage = this.stage(id);
-    const mount = libcFunc<MountFn>("int mount(const char *, const char *, const char *, unsigned long, const char *)");
-    const umount2 = libcFunc<Umount2Fn>("int umount2(const char *, int)");
-    if (mount && umount2) {
-      if (isMountPoint(stage)) umount2(stage, MNT_DETACH);
-      // Private first (the hook did it; a hook that failed half-way may not have): the detach must not propagate.
-      if (isMountPoint(p)) mount(null, p, null, MS_REC | MS_PRIVATE, null);
-      for (let i = 0; i < 3 && isMountPoint(p); i++) umount2(p, MNT_DETACH);
+    if (isMountPoint(stage)) detach(stage);
+    // Private first (the hook did it; a hook that failed half-way may not have): the detach must not propagate.
+    if (isMountPoint(p)) {
       try {
-        rmdirSync(stage);
+        mount(null, p, null, MS_REC | MS_PRIVATE);
       } catch {
-        // Not there (the hook did not get as far), or still mounted: release() below.
+        // Then release() below, by umount(8).
       }
+    }
+    for (let i = 0; i < 3 && isMountPoint(p); i++) detach(p);
+    try {
+      rmdirSync(stage);
+    } catch {
+      // Not there (the hook did not get as far), or still mounted: release() below.
     }
     await this.release(id);
   }
@@ -88,7 +81,6 @@ export class TenantProcs {
     const p = this.point(id);
     await this.release(id);
     await fs.mkdir(p, { recursive: true, mode: 0o711 });
-    const mount = libcFunc<MountFn>("int mount(const char *, const char *, const char *, unsigned long, const char *)");
     // An empty tmpfs (not a bind of this directory, whose host path the tenant's mountinfo would show),
     // in a peer group of its own: its copy in the tenant's namespace becomes its slave.
     for (const [src, type, flags, data] of [
@@ -96,7 +88,7 @@ export class TenantProcs {
       [null, null, MS_PRIVATE, null],
       [null, null, MS_SHARED, null],
     ] as const) {
-      if (mount?.(src, p, type, flags, data) !== 0) throw new Error(`mount (${type ?? "propagation"} ${flags}) on ${p} failed`);
+      mount(src, p, type, flags, data);
     }
   }
 

@@ -4,22 +4,20 @@
 // tenant's erasure. Its pages are charged to the memory cgroup of the tenant process that writes them.
 import fs from "node:fs/promises";
 import path from "node:path";
-import { libcFunc } from "../ffi.js";
 import { run } from "../../shared/sys.js";
 import { isMountPoint } from "../mountinfo.js";
-
-const MS_NOSUID = 2;
-const MS_NODEV = 4;
-const MS_REMOUNT = 32;
-type MountFn = (source: string, target: string, fstype: string, flags: number, data: string) => number;
+import { MS_NODEV, MS_NOSUID, MS_REMOUNT, mount } from "./mount-api.js";
 
 /**
  * mount(2) directly: every tenant start mounts (or resizes) its ramdisk, and a mount(8) process
  * would be one more spawn on the create path. On failure mount(8) runs the same thing, for its message.
  */
 async function mountTmpfs(target: string, flags: number, data: string): Promise<void> {
-  const mount = libcFunc<MountFn>("int mount(const char *, const char *, const char *, unsigned long, const char *)");
-  if (mount?.("hoody-ramdisk", target, "tmpfs", flags, data) === 0) return;
+  try {
+    return mount("hoody-ramdisk", target, "tmpfs", flags, data);
+  } catch {
+    // mount(8) below, for its message.
+  }
   const opts = [flags & MS_REMOUNT ? "remount" : null, "nosuid", "nodev", data].filter(Boolean).join(",");
   await run("mount", ["-t", "tmpfs", "-o", opts, "hoody-ramdisk", target]);
 }
