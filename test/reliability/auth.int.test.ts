@@ -285,8 +285,9 @@ describe("sign-in and the session cookie", () => {
         .map((x) => x.trim()),
     ).toContain("Secure");
     expect(cookieValue(https.setCookie)).not.toBe(value);
-    // The database keeps the session's hash, not the cookie.
-    const raw = await execa("grep", ["-c", "-a", value, path.join(s.host.dir, "hoody.db")], { reject: false });
+    // The database keeps the session's hash, not the cookie. (-e: a base64url value may begin with "-",
+    // which grep would take for an option: no count at all, one run in 64.)
+    const raw = await execa("grep", ["-c", "-a", "-e", value, path.join(s.host.dir, "hoody.db")], { reject: false });
     expect(raw.stdout.trim()).toBe("0");
   });
 
