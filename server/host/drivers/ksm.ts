@@ -1,6 +1,7 @@
 // KSM: ksmd merges identical anonymous pages, but only in memory that opted in. The tenant's
-// processes opt in by inheriting PR_SET_MEMORY_MERGE from the lxc-start we spawn: we set it on this
-// process for exactly the synchronous spawn, then clear it, so the daemon's own heap is not scanned.
+// processes opt in by inheriting PR_SET_MEMORY_MERGE: its init from the lxc-start the launcher
+// execs with it set (launch.pl), what is run inside it (lxc-attach) from a spawn of this process,
+// which sets it for exactly that synchronous spawn and clears it, so the daemon's own heap is not scanned.
 import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import { libcFunc } from "../ffi.js";
 import { heldKernelFiles, readKernelNumber } from "./kernfile.js";
