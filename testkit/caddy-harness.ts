@@ -4,7 +4,7 @@
 // loopback by the client (curl --resolve, chromium --host-resolver-rules); nothing touches
 // /etc/hosts or the system trust store. stop() ends Caddy (by its pid) and removes its files.
 import { spawn, type ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { randomBytes, X509Certificate } from "node:crypto";
 import fs from "node:fs/promises";
 import http from "node:http";
 import path from "node:path";
@@ -20,6 +20,8 @@ export interface CurlAnswer {
   body: string;
   stderr: string;
 }
+
+type CurlOptions = { headers?: Record<string, string>; method?: string; data?: string; cacert?: string | null };
 
 export class CaddyStack {
   private caddy: ChildProcess | null = null;
@@ -122,7 +124,26 @@ export class CaddyStack {
    * curl as a client on the internet would use it: the name resolved to loopback, Caddy's root as
    * the only trusted CA (unless `cacert: null`), no certificate check turned off.
    */
-  async curl(url: string, opts: { headers?: Record<string, string>; method?: string; data?: string; cacert?: string | null } = {}): Promise<CurlAnswer> {
+  async curl(url: string, opts: CurlOptions = {}): Promise<CurlAnswer> {
+    const first = await this.curlOnce(url, opts);
+    if (first.exitCode !== 60 || !first.stderr.includes("certificate is not yet valid")) return first;
+    // Caddy's internal CA starts a leaf at the instant it signs it (ACME CAs backdate theirs), and
+    // OpenSSL checks it against time(2), which is the clock as of the last tick: up to a few ms
+    // behind clock_gettime. A name's first request, which has Caddy issue the leaf during the
+    // handshake, therefore fails when the signing falls in the first ms of a second. Only that
+    // case is retried: the leaf on disk must be that fresh, and the retry waits until time(2) is
+    // past its start; any other "not yet valid" is returned as it came.
+    const host = new URL(url).hostname;
+    const pem = await fs.readFile(path.join(this.files.storageDir, "certificates", "local", host, `${host}.crt`), "utf8").catch(() => "");
+    const notBefore = pem ? new X509Certificate(pem).validFrom : "";
+    const startMs = notBefore ? Date.parse(notBefore) : Number.NaN;
+    if (!(Date.now() - startMs < 5_000)) return first;
+    await waitFor(() => Date.now() >= startMs + 50, 5_000, 10);
+    console.log(`[caddy] ${host}: the first request met a leaf that starts at ${notBefore} in the same tick (time(2) lags clock_gettime); asked again`);
+    return this.curlOnce(url, opts);
+  }
+
+  private async curlOnce(url: string, opts: CurlOptions): Promise<CurlAnswer> {
     const u = new URL(url);
     const port = u.port || (u.protocol === "https:" ? "443" : "80");
     const args = ["-sS", "--max-time", "30", "--resolve", `${u.hostname}:${port}:127.0.0.1`, "-D", "-", "-o", "-", "-w", "\n%{http_code}"];
