@@ -34,7 +34,8 @@ beforeAll(async () => {
     expect(r.status, JSON.stringify(r.body)).toBe(201);
     ids.push(r.body.data.id);
   }
-  await s.api("POST", `/containers/${ids[1]}/stop`);
+  const stopped = await s.api("POST", `/containers/${ids[1]}/stop`);
+  expect(stopped.status, JSON.stringify(stopped.body)).toBe(200);
 });
 
 afterAll(async () => {
@@ -46,11 +47,13 @@ describe("/metrics", () => {
     // Traffic for the API series: an answer and an error, on routes with ids in their paths.
     expect((await s.api("GET", `/containers/${ids[0]}`)).status).toBe(200);
     expect((await s.api("GET", "/containers/0123456789abcdef01234567")).status).toBe(404);
-    // A scrape serves the sampler's last sample: wait for one taken after the tenants were made.
+    // A scrape serves the sampler's last sample, and a tenant's state label is the engine's state in
+    // it: wait for one taken after the create and the stop (one begun before the stop shows ops-two
+    // running; an engine that never reports the stop fails here).
     await until(
-      "a sample with the running tenant",
+      "a sample with the running tenant, taken after the other one stopped",
       async () => parseMetrics(await (await scrapeMetrics()).text()),
-      (m) => series(m, "hoody_tenant_memory_bytes", { id: ids[0]! }).length === 1,
+      (m) => series(m, "hoody_tenant_memory_bytes", { id: ids[0]! }).length === 1 && series(m, "hoody_tenant_state", { id: ids[1]!, state: "stopped" }).length === 1,
       45_000,
     );
     const res = await scrapeMetrics();
@@ -63,7 +66,7 @@ describe("/metrics", () => {
       expect(series(m, "hoody_tenant_state", { id }), id).toHaveLength(1);
     }
     expect(series(m, "hoody_tenant_state", { id: ids[0]!, state: "running" })).toHaveLength(1);
-    expect(series(m, "hoody_tenant_state", { id: ids[1]!, state: "stopped" })).toHaveLength(1);
+    expect(series(m, "hoody_tenant_state", { id: ids[1]!, state: "stopped" }), JSON.stringify(series(m, "hoody_tenant_state", { id: ids[1]! }))).toHaveLength(1);
     expect(Number(series(m, "hoody_tenant_memory_bytes", { id: ids[0]! })[0]?.value)).toBeGreaterThan(0);
     expect(Number(series(m, "hoody_tenant_pids", { id: ids[0]! })[0]?.value)).toBeGreaterThan(0);
     // The pool's size as statfs(2) tells it (stat -f: blocks × block size).
