@@ -18,6 +18,20 @@ describe("parseNetDev", () => {
     expect(m.get("lo")?.txBytes).toBe(3765224818);
     expect(m.size).toBe(2);
   });
+
+  it("skips a line whose counters are not sixteen numbers, and reads the last line without a newline", () => {
+    const text = [
+      "Inter-|   Receive                                                |  Transmit",
+      " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed",
+      "  bad1:    1200      10    1    2    0     0          0         0     3400      20    3    4    0     0       0",
+      "  bad2:    1200      10    1    2    0     0          0         0     3400      20    3    4    0     0       0          0  9",
+      "  bad3:    1200      1x    1    2    0     0          0         0     3400      20    3    4    0     0       0          0",
+      "  eth0:       5       6    0    0    0     0          0         0        7       8    0    0    0     0       0          0",
+    ].join("\n");
+    const m = parseNetDev(text);
+    expect([...m.keys()]).toEqual(["eth0"]);
+    expect(m.get("eth0")).toEqual({ rxBytes: 5, rxPackets: 6, rxErrors: 0, rxDropped: 0, txBytes: 7, txPackets: 8, txErrors: 0, txDropped: 0 });
+  });
 });
 
 describe("parseStartTicks", () => {
