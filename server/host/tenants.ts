@@ -13,7 +13,7 @@ import { applyFirewall } from "./network.js";
 export function listTenants(h: HostState, opts: { running?: boolean } = {}): TenantInfo[] {
   if (!opts.running) return [...h.tenants.values()].filter((m) => !m.pooled).map((m) => h.tenantInfo(m));
   // One listing gives who runs and their pids (the idle sweep's question every few seconds): read once, not again per tenant.
-  const up = h.cgroups.runningPids();
+  const up = h.cgroups.runningPids((n) => h.tenants.has(n));
   const out: TenantInfo[] = [];
   for (const [id, pids] of up) {
     const m = h.tenants.get(id);

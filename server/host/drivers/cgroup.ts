@@ -188,14 +188,17 @@ export class CgroupReader {
    * lxc.payload.<id> beside them) instead of a probe per known tenant: a box with 10,000 tenants and
    * a few hundred running pays for those only (a tenant that never ran has no cgroup there; on v2
    * the lasting cgroup of one that ran stays, and costs a read of an empty cgroup.procs). Each with its pids, so
-   * a stats collection or the idle sweep's listing reads them once.
+   * a stats collection or the idle sweep's listing reads them once. `known`: the names worth a probe
+   * (the daemon's tenants: another daemon's on the same box, as in tests, or a deleted tenant's
+   * leftover cgroup cost a read of each cgroup.procs at every listing).
    */
-  runningPids(): Map<string, number[]> {
+  runningPids(known: (name: string) => boolean = () => true): Map<string, number[]> {
     const legacy = this.legacyNames();
     this.legacy = new Set(legacy);
     const candidates = [...subdirs(`${this.procsHierarchy()}/${TENANTS}`), ...legacy];
     const up = new Map<string, number[]>();
     for (const n of candidates) {
+      if (!known(n)) continue;
       const pids = this.pids(n);
       if (pids.length) up.set(n, pids);
     }
