@@ -95,8 +95,9 @@ describe("HeldKernelFiles", () => {
     }
   });
 
-  it("budgets half the soft open-file limit, at most 16,384, none when unknown", () => {
-    expect(heldFileBudget("Max open files            20000                20000                files     ")).toBe(10_000);
+  it("budgets the soft open-file limit less a reserve, at least half of it, at most 16,384, none when unknown", () => {
+    expect(heldFileBudget("Max open files            20000                20000                files     ")).toBe(15_904);
+    expect(heldFileBudget("Max open files            1024                 524288               files     ")).toBe(512);
     expect(heldFileBudget("Max open files            1048576              1048576              files     ")).toBe(16_384);
     expect(heldFileBudget("Max open files            unlimited            unlimited            files     ")).toBe(16_384);
     expect(heldFileBudget("")).toBe(0);

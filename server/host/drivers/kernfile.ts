@@ -2,6 +2,7 @@
 // reads about fifteen per running tenant, so each is one open, reads into a reused buffer and one
 // close (readFileSync adds an fstat, a fresh buffer and a decode of its own for every file).
 import { closeSync, openSync, readFileSync, readSync } from "node:fs";
+import { execa } from "execa";
 import { libcFunc } from "../ffi.js";
 
 const buffer = Buffer.allocUnsafe(64 * 1024);
@@ -85,7 +86,8 @@ export class HeldKernelFiles {
   private releasedAt = 0;
   private opens = 0;
 
-  constructor(readonly max: number) {}
+  /** `max`: how many it may hold (the daemon sets it once its open-file limit is raised, and splits it with the stats shard). */
+  constructor(public max: number) {}
 
   get size(): number {
     return this.held.size;
@@ -172,14 +174,21 @@ export class HeldKernelFiles {
 }
 
 /**
- * How many kernel files the daemon may hold open: half its open-file limit (Node raises the soft
- * limit to the hard one; systemd's default hard limit is 524,288), at most 16,384.
+ * How many kernel files the daemon may hold open: its open-file limit (Node raises the soft limit to
+ * the hard one; systemd's default hard limit is 524,288) less HELD_FILES_RESERVE for everything else
+ * it opens (sockets, pipes to its children, the files of a create), at least half of it, at most
+ * 16,384 (a page of kernel memory each: 64 MiB).
  */
 export function heldFileBudget(limits = readLimits()): number {
   const soft = /^Max open files\s+(\d+|unlimited)/m.exec(limits)?.[1];
   if (!soft) return 0;
-  return soft === "unlimited" ? 16_384 : Math.min(16_384, Math.floor(Number(soft) / 2));
+  if (soft === "unlimited") return 16_384;
+  const n = Number(soft);
+  return Math.min(16_384, Math.max(Math.floor(n / 2), n - HELD_FILES_RESERVE));
 }
+
+/** Open files the daemon keeps for its other work: a few hundred at its busiest. */
+const HELD_FILES_RESERVE = 4096;
 
 function readLimits(): string {
   try {
@@ -187,6 +196,21 @@ function readLimits(): string {
   } catch {
     return "";
   }
+}
+
+/**
+ * Raises the daemon's open-file limit, soft and hard, to `want` (within the kernel's fs.nr_open) when
+ * its hard limit is lower: a root daemon may, as HAProxy raises its own. The held files' budget comes
+ * from it, and 1,000 running tenants' collection reads about 11,000 files: those past the budget
+ * cost an open and a close each time.
+ */
+export async function raiseOpenFileLimit(want = 65_536): Promise<void> {
+  const hard = /^Max open files\s+\S+\s+(\d+|unlimited)/m.exec(readLimits())?.[1];
+  if (!hard || hard === "unlimited" || Number(hard) >= want) return;
+  const nrOpen = Number(readFileSync("/proc/sys/fs/nr_open", "latin1").trim()) || want;
+  const n = Math.min(want, nrOpen);
+  // Best effort: a container or VM may deny even root (this one's root lacks CAP_SYS_RESOURCE).
+  await execa("prlimit", ["--pid", String(process.pid), `--nofile=${n}:${n}`], { reject: false });
 }
 
 /** The daemon's held files (stats collections). */
