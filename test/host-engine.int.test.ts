@@ -7,6 +7,7 @@ import path from "node:path";
 import { execa } from "execa";
 import { existsSync, readFileSync } from "node:fs";
 import { CgroupReader, detectCgroupLayout } from "../server/host/drivers/cgroup.js";
+import { readByShard } from "../server/host/stats-shard.js";
 import { TestHost, httpGet, waitFor } from "../testkit/host-harness.js";
 import type { TenantInfo } from "../server/shared/protocol.js";
 
@@ -240,6 +241,39 @@ describe("tenants from mini", () => {
     await h.client.call("host.stats", {});
     expect(stat(await heldUnder(c.id))).toEqual([]);
     await h.client.call("tenants.delete", { id: c.id });
+  });
+
+  it("reads a collection on two threads alike: a tenant of the stats shard and one of the daemon's thread, paused or not", async () => {
+    // The live control that the shard runs: the daemon says how many threads read stats.
+    expect(h.daemonLog).toMatch(/stats on 2 threads/);
+    const made: TenantInfo[] = [];
+    const side = (shard: boolean) => [a, b, ...made].find((t) => readByShard(t.id) === shard);
+    while ((!side(true) || !side(false)) && made.length < 16) made.push(await h.client.call("tenants.create", { template: "mini", name: `tenant-side-${made.length}` }));
+    const pair = [side(true)!, side(false)!];
+    const cgroups = new CgroupReader(detectCgroupLayout());
+    for (const t of pair) expect((await httpGet(`http://${t.ip}:8080/`)).status).toBe(200);
+    await h.client.call("tenants.pause", { id: pair[0]!.id });
+    try {
+      for (const ids of [pair.map((t) => t.id), undefined]) {
+        const got = (await h.client.call("host.stats", ids ? { ids } : {})).tenants;
+        for (const [i, t] of pair.entries()) {
+          const s = got.find((x) => x.id === t.id)!;
+          expect(s).toMatchObject({ running: true, paused: i === 0, pids: cgroups.pids(t.id).length, memoryLimitBytes: t.limits.memoryMiB * 1024 * 1024 });
+          expect(s.pids).toBeGreaterThan(0);
+          expect(s.memoryBytes).toBeGreaterThan(0);
+          expect(s.cpuUsageNs).toBeGreaterThan(0);
+          // Its HTTP answer left through its veth (read by the daemon's thread for both).
+          expect(s.network).toMatchObject({ hostInterface: t.veth, address: t.ip });
+          expect(s.network!.bytesSent).toBeGreaterThan(0);
+          // A page's collection reads when its processes started; a whole one does not.
+          if (ids) expect(Date.now() - Date.parse(s.startedAt!)).toBeLessThan(30 * 60_000);
+          else expect(s.startedAt).toBeNull();
+        }
+      }
+    } finally {
+      await h.client.call("tenants.resume", { id: pair[0]!.id });
+    }
+    for (const t of made) await h.client.call("tenants.delete", { id: t.id });
   });
 
   it("pauses with the cgroup freezer: the app stops answering, the other tenant does not; the pause outlives a daemon restart", async () => {

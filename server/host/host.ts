@@ -14,6 +14,7 @@ import type { CreateTenantInput, FirewallRule, LimitsSchema, TemplateSettings } 
 import { openHost } from "./adopt.js";
 import type { HostState } from "./state.js";
 import { hostInfo, stats } from "./stats.js";
+import type { StatsShard } from "./stats-shard.js";
 import { buildTemplate, deleteTemplate, listTemplates, promoteTenant } from "./templates.js";
 import { createTenant, getTenantInfo, listTenants } from "./tenants.js";
 import { exec, initPid, logs, pauseTenant, restartTenant, resumeTenant, startTenant, stopTenant, updateTenant } from "./lifecycle.js";
@@ -48,6 +49,24 @@ export class Host {
 
   stats(opts: { sync?: boolean; ids?: string[] } = {}) {
     return stats(this.h, opts);
+  }
+
+  /**
+   * Has the shard read about half of the tenants of each stats collection on its own thread
+   * (stats-shard.ts), once it has started; one that cannot start leaves them all to this thread.
+   */
+  /** How many threads read a stats collection. */
+  get statsThreads(): number {
+    return this.h.statsShard?.ready ? 2 : 1;
+  }
+
+  async adoptStatsShard(shard: StatsShard): Promise<void> {
+    try {
+      await shard.started;
+      this.h.statsShard = shard;
+    } catch (e) {
+      console.error(`hostd: no stats shard, the daemon's thread reads every tenant: ${(e as Error).message}`);
+    }
   }
 
   listTemplates() {

@@ -24,6 +24,7 @@ import { TenantMap } from "./tenant-map.js";
 export const CLAIM_DIR = ".hoody-claim";
 const CLAIM_INIT = ["/bin/sh", `/ramdisk/${CLAIM_DIR}/go`];
 import { Dedup } from "./dedup.js";
+import type { StatsShard } from "./stats-shard.js";
 
 /** One per daemon: what the concern modules read and change, under `lock` per tenant or template. */
 export class HostState {
@@ -39,6 +40,8 @@ export class HostState {
   readonly shares: Shares;
   readonly procs: TenantProcs;
   readonly dedup: Dedup;
+  /** The stats shard's thread, once the daemon started it (stats.ts reads every tenant itself without one). */
+  statsShard: StatsShard | null = null;
 
   constructor(
     readonly config: HostConfig,

@@ -216,7 +216,7 @@ export class BtrfsPool {
   }
 
   private qgroupFile(id: number, field: "exclusive" | "referenced"): string {
-    return `/sys/fs/btrfs/${this.uuid}/qgroups/0_${id}/${field}`;
+    return qgroupFile(this.uuid, id, field);
   }
 
   /**
@@ -224,8 +224,7 @@ export class BtrfsPool {
    * at every stats collection (a running tenant's), so its file is held open (kernfile.ts).
    */
   subvolumeBytes(id: number, held = false): number {
-    const file = this.qgroupFile(id, "exclusive");
-    return (held ? heldKernelFiles.number(file) : readKernelNumber(file)) ?? 0;
+    return qgroupExclusiveBytes(this.uuid, id, held);
   }
 
   /**
@@ -454,4 +453,14 @@ function currentQuotaMode(uuid: string): QuotaMode {
   } catch {
     return "full";
   }
+}
+
+function qgroupFile(uuid: string, id: number, field: "exclusive" | "referenced"): string {
+  return `/sys/fs/btrfs/${uuid}/qgroups/0_${id}/${field}`;
+}
+
+/** A subvolume's exclusive bytes from its qgroup's sysfs file (BtrfsPool.subvolumeBytes; the stats shard has no pool). */
+export function qgroupExclusiveBytes(uuid: string, id: number, held = false): number {
+  const file = qgroupFile(uuid, id, "exclusive");
+  return (held ? heldKernelFiles.number(file) : readKernelNumber(file)) ?? 0;
 }
