@@ -27,7 +27,14 @@ describe("hostConfigFromEnv", () => {
       tenantInotifyInstances: 128,
       tenantInotifyWatches: 65536,
       tenantNamespaces: 128,
+      statsThreads: 2,
     });
+  });
+
+  it("reads stats on one or two threads, nothing else", () => {
+    expect(hostConfigFromEnv({ HOODY_STATS_THREADS: "1" }).statsThreads).toBe(1);
+    expect(() => hostConfigFromEnv({ HOODY_STATS_THREADS: "3" })).toThrow();
+    expect(() => hostConfigFromEnv({ HOODY_STATS_THREADS: "0" })).toThrow();
   });
 
   it("takes per-tenant kernel shares from the environment and refuses a share of 0", () => {

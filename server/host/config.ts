@@ -55,6 +55,8 @@ export const HostConfigSchema = z.object({
   tenantInotifyWatches: capFromEnv(65536),
   /** Of each kind: user, net, uts, ipc, mnt, pid, cgroup and time namespaces. */
   tenantNamespaces: capFromEnv(128),
+  /** Threads that read a stats collection: 2 (the stats shard beside the daemon's own, stats-shard.ts) or 1. */
+  statsThreads: z.coerce.number().int().min(1).max(2).default(2),
 });
 export type HostConfig = z.infer<typeof HostConfigSchema>;
 
@@ -84,5 +86,6 @@ export function hostConfigFromEnv(env: Record<string, string | undefined> = proc
     tenantInotifyInstances: env.HOODY_TENANT_INOTIFY_INSTANCES,
     tenantInotifyWatches: env.HOODY_TENANT_INOTIFY_WATCHES,
     tenantNamespaces: env.HOODY_TENANT_NAMESPACES,
+    statsThreads: env.HOODY_STATS_THREADS,
   });
 }

@@ -13,9 +13,9 @@ async function main() {
   await raiseOpenFileLimit();
   heldKernelFiles.max = heldFileBudget();
   // The stats shard's thread boots while the daemon adopts what is on disk.
-  const shard = StatsShard.start({ layout: detectCgroupLayout() });
+  const shard = config.statsThreads > 1 ? StatsShard.start({ layout: detectCgroupLayout() }) : null;
   const host = await Host.open(config);
-  await host.adoptStatsShard(shard);
+  if (shard) await host.adoptStatsShard(shard);
   const server = await serve(host, config.socketPath);
   const t = host.listTenants();
   console.log(
