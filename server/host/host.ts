@@ -51,22 +51,23 @@ export class Host {
     return stats(this.h, opts);
   }
 
-  /**
-   * Has the shard read about half of the tenants of each stats collection on its own thread
-   * (stats-shard.ts), once it has started; one that cannot start leaves them all to this thread.
-   */
   /** How many threads read a stats collection. */
   get statsThreads(): number {
     return this.h.statsShard?.ready ? 2 : 1;
   }
 
+  /**
+   * Has the shard read about half of the tenants of each stats collection on its own thread
+   * (stats-shard.ts), once it has started; one that cannot start leaves them all to this thread
+   * (it says why itself).
+   */
   async adoptStatsShard(shard: StatsShard): Promise<void> {
-    try {
-      await shard.started;
-      this.h.statsShard = shard;
-    } catch (e) {
-      console.error(`hostd: no stats shard, the daemon's thread reads every tenant: ${(e as Error).message}`);
-    }
+    await shard.started.then(
+      () => {
+        this.h.statsShard = shard;
+      },
+      () => undefined,
+    );
   }
 
   listTemplates() {

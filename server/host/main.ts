@@ -9,7 +9,7 @@ import { StatsShard } from "./stats-shard.js";
 async function main() {
   if (process.getuid?.() !== 0) throw new Error("the host daemon must run as root");
   const config = hostConfigFromEnv();
-  // Before anything is held: the held files' budget is half the open-file limit.
+  // Before anything is held: the held files' budget comes from the open-file limit (heldFileBudget).
   await raiseOpenFileLimit();
   heldKernelFiles.max = heldFileBudget();
   // The stats shard's thread boots while the daemon adopts what is on disk.

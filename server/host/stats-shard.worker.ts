@@ -10,6 +10,8 @@ import { PROBE_FIELDS, probeTenant, processStarts, type StatsSources } from "./s
 
 const setup = workerData as ShardSetup;
 heldKernelFiles.max = setup.heldBudget;
+// Files of tenants that stopped are closed after a minute unread even when no collection comes.
+setInterval(() => heldKernelFiles.release(), 60_000).unref();
 const sources: StatsSources = {
   cgroups: new CgroupReader(setup.layout),
   pool: { subvolumeBytes: (id, held) => qgroupExclusiveBytes(poolUuid, id, held) },

@@ -50,30 +50,33 @@ export async function stats(h: HostState, opts: { sync?: boolean; ids?: string[]
   const theirs = shard ? metas.filter((m) => shard.takes(m.id)) : [];
   const read: CollectionReads = { withStart: !!opts.ids, up, swap };
   const sharded = theirs.length
-    ? shard!.collect({ tenants: theirs.map(probeTenantOf), withStart: read.withStart, swap, up: up && theirs.map((m) => up.get(m.id) ?? []), startedAt, poolUuid: h.pool.uuid }).catch(() => null)
+    ? shard!.collect({ tenants: theirs.map(probeTenantOf), withStart: read.withStart, swap, up: up && theirs.map((m) => up.get(m.id) ?? []), startedAt, poolUuid: h.pool.uuid }).catch((e: Error) => {
+        console.error(`hostd: stats shard: ${e.message}; this collection reads its tenants on the daemon's thread`);
+        return null;
+      })
     : null;
   const net = netDevCounters();
-  const probes = new Float64Array(mine.length * PROBE_FIELDS);
-  for (const [i, m] of mine.entries()) {
-    probeTenant(h, probeTenantOf(m), read, probes, i * PROBE_FIELDS);
-    // Other calls (a create, a page of the tenants table) run between slices of a large collection
-    // instead of waiting for all of it (10,000 tenants hold the daemon's loop for a few hundred ms).
-    if (i % STATS_SLICE === STATS_SLICE - 1) {
-      own += performance.now() - t0;
-      await new Promise((r) => setImmediate(r));
-      t0 = performance.now();
+  // Other calls (a create, a page of the tenants table) run between slices of a large collection
+  // instead of waiting for all of it (10,000 tenants hold the daemon's loop for a few hundred ms).
+  const probeSliced = async (list: TenantMeta[]) => {
+    const out = new Float64Array(list.length * PROBE_FIELDS);
+    for (const [i, m] of list.entries()) {
+      probeTenant(h, probeTenantOf(m), read, out, i * PROBE_FIELDS);
+      if (i % STATS_SLICE === STATS_SLICE - 1) {
+        own += performance.now() - t0;
+        await new Promise((r) => setImmediate(r));
+        t0 = performance.now();
+      }
     }
-  }
+    return out;
+  };
+  const probes = await probeSliced(mine);
   const byId = new Map<string, TenantStats>();
   for (const [i, m] of mine.entries()) byId.set(m.id, assembleStats(m, probes, i * PROBE_FIELDS, net));
   if (sharded) {
-    // The wait counts as the collection's: it is its other half. A shard that failed (its thread
-    // died) leaves its tenants to this thread.
-    let answer = await sharded;
-    if (!answer) {
-      answer = new Float64Array(theirs.length * PROBE_FIELDS);
-      for (const [i, m] of theirs.entries()) probeTenant(h, probeTenantOf(m), read, answer, i * PROBE_FIELDS);
-    }
+    // The wait counts as the collection's: it is its other half. A shard that failed leaves its
+    // tenants to this thread.
+    const answer = (await sharded) ?? (await probeSliced(theirs));
     for (const [i, m] of theirs.entries()) byId.set(m.id, assembleStats(m, answer, i * PROBE_FIELDS, net));
   }
   const tenants = metas.map((m) => byId.get(m.id)!);

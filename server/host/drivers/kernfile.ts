@@ -180,11 +180,16 @@ export class HeldKernelFiles {
  * 16,384 (a page of kernel memory each: 64 MiB).
  */
 export function heldFileBudget(limits = readLimits()): number {
-  const soft = /^Max open files\s+(\d+|unlimited)/m.exec(limits)?.[1];
+  const soft = openFileLimit(limits);
   if (!soft) return 0;
   if (soft === "unlimited") return 16_384;
   const n = Number(soft);
   return Math.min(16_384, Math.max(Math.floor(n / 2), n - HELD_FILES_RESERVE));
+}
+
+/** The soft open-file limit, "unlimited", or undefined when unknown. */
+function openFileLimit(limits = readLimits()): string | undefined {
+  return /^Max open files\s+(\d+|unlimited)/m.exec(limits)?.[1];
 }
 
 /** Open files the daemon keeps for its other work: a few hundred at its busiest. */
@@ -207,7 +212,12 @@ function readLimits(): string {
 export async function raiseOpenFileLimit(want = 65_536): Promise<void> {
   const hard = /^Max open files\s+\S+\s+(\d+|unlimited)/m.exec(readLimits())?.[1];
   if (!hard || hard === "unlimited" || Number(hard) >= want) return;
-  const nrOpen = Number(readFileSync("/proc/sys/fs/nr_open", "latin1").trim()) || want;
+  let nrOpen = want;
+  try {
+    nrOpen = Number(readFileSync("/proc/sys/fs/nr_open", "latin1").trim()) || want;
+  } catch {
+    // No procfs view of it: ask for `want`, which the kernel refuses if it is above.
+  }
   const n = Math.min(want, nrOpen);
   // Best effort: a container or VM may deny even root (this one's root lacks CAP_SYS_RESOURCE).
   await execa("prlimit", ["--pid", String(process.pid), `--nofile=${n}:${n}`], { reject: false });
