@@ -1,4 +1,4 @@
-// The stats shard: a worker thread that reads half of the tenants' kernel files during a stats
+// The stats shard: a worker thread that reads about half of the tenants (9/16) during a stats
 // collection, on the box's other core. A collection of 1,000 running tenants is ten thousand reads of
 // cgroup, sysfs and /proc files (3–5 µs of kernel work each) and their parsing, all on the daemon's
 // one thread otherwise. Which thread reads a tenant is fixed by its id, so each thread holds its own
