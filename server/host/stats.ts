@@ -122,7 +122,7 @@ export interface ProbeTenant {
 }
 
 /** What a collection reads once for all its tenants, and what it reads of each. */
-export interface CollectionReads {
+interface CollectionReads {
   /** Also each process's start time (pages and single tenants only). */
   withStart: boolean;
   /** runningPids(), when the whole fleet is collected. */
@@ -176,7 +176,7 @@ const Probe = {
   swapBytes: 10,
   startedMs: 11,
 } as const;
-export const PROBE_FIELDS = 12;
+export const PROBE_FIELDS = Object.keys(Probe).length;
 
 /** A tenant's stats from its probe, its record and the collection's /proc/net/dev. */
 function assembleStats(m: TenantMeta, p: Float64Array, at: number, net: Map<string, IfaceCounters>): TenantStats {
