@@ -49,6 +49,33 @@ describe("starter tenants", () => {
     expect(df.stdout).toMatch(/^hoody-ramdisk\s+65536\s/m);
   });
 
+  it("sleeps while idle (no wakeups of its own) and still stops gracefully at once", async () => {
+    const t = await h.client.call("tenants.create", { template: "starter", name: "starter-idle" });
+    try {
+      await waitFor(() => httpGet(`http://${t.ip}:8080/healthz`).catch(() => null), 20_000);
+      const pid = Number((await h.lxc("lxc-info", t.id, "-pH")).stdout.trim());
+      // The app (PID 1 inside), every thread of it: each wakeup from a wait ends in a voluntary switch.
+      const switches = async () => {
+        let n = 0;
+        for (const task of await fs.readdir(`/proc/${pid}/task`)) n += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(await fs.readFile(`/proc/${pid}/task/${task}/status`, "utf8"))![1]);
+        return n;
+      };
+      // A window in which the old 0.5 s poll woke it 4 times. Idleness can only be seen over time.
+      const before = await switches();
+      await new Promise((r) => setTimeout(r, 2_000));
+      expect(await switches()).toBe(before);
+      // The probe is live: a request wakes the app.
+      expect((await httpGet(`http://${t.ip}:8080/healthz`)).status).toBe(200);
+      expect(await switches()).toBeGreaterThan(before);
+      // A stop with a long grace: it ends in the app's own shutdown (not a kill at the deadline).
+      await h.client.call("tenants.stop", { id: t.id, timeoutS: 60 });
+      const log = await h.client.call("tenants.logs", { id: t.id });
+      expect(log).toMatch(/received SIGTERM, shutting down\r?\n.*stopped after [\d.]+s\r?\n/);
+    } finally {
+      await h.client.call("tenants.delete", { id: t.id });
+    }
+  });
+
   it("mounts /usr read-only from the template", async () => {
     const r = await h.client.call("tenants.exec", { id: t1.id, command: ["/bin/sh", "-c", "grep ' /usr ' /proc/self/mountinfo; touch /usr/x 2>&1; echo rc=$?"] });
     expect(r.stdout).toMatch(/ \/usr ro,/);
