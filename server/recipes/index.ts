@@ -111,7 +111,9 @@ const starter: Recipe = {
   async build(rootfs, progress, cacheDir) {
     const dir = path.join(here, "starter");
     const hash = createHash("sha256");
-    for (const f of (await fs.readdir(dir)).sort()) hash.update(f).update(await fs.readFile(path.join(dir, f)));
+    // Files only: a __pycache__ left by a py_compile of app.py is no input of the build.
+    const inputs = (await fs.readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
+    for (const f of inputs.sort()) hash.update(f).update(await fs.readFile(path.join(dir, f)));
     const cache = path.join(cacheDir, `starter-${hash.digest("hex").slice(0, 16)}.tar`);
     if (
       await fs.stat(cache).then(
