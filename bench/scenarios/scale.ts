@@ -10,6 +10,9 @@
 // tenant (that alone would take hours at 10,000; the pool image goes whole).
 // Sizes: HOODY_BENCH_SCALE_TENANTS / HOODY_BENCH_SCALE_RUNNING (default 10,000 / 1,000), or
 // --set scale.tenants=… --set scale.running=….
+// HOODY_BENCH_SCALE_HOLD=<file>: once every tenant is present (before the probes), writes the stack's
+// API URL, admin token, project, data dir and daemon/web pids to <file> and waits until it is
+// removed, to look at a full box with other tools (profilers, lxc-start's trace log) by hand.
 import { openDb } from "../../server/db/client.js";
 import { HostClient } from "../../server/engine/host-client.js";
 import { HostEngine } from "../../server/engine/host-engine.js";
@@ -73,6 +76,22 @@ export interface ScaleResult {
   npm_run_up: { wall_ms: number; adopt_ms: number | null; ok: boolean };
   disk: { pool_used_bytes: number; per_tenant_bytes: number; mean_delta_bytes: number };
   not_measured: Record<string, string>;
+}
+
+/** HOODY_BENCH_SCALE_HOLD: the full box, held for a look by hand until the file named there goes. */
+async function holdIfAsked(stack: TestStack, project: string): Promise<void> {
+  const file = process.env.HOODY_BENCH_SCALE_HOLD;
+  if (!file) return;
+  const info = { url: stack.url, token: stack.adminToken, project, dir: stack.host.dir, hostPid: stack.host.daemon?.pid ?? 0, webPid: stack.webPid, routerPort: stack.routerPort };
+  await fs.writeFile(file, JSON.stringify(info, null, 1) + "\n", { mode: 0o600 });
+  log(`scale: held at the full box; remove ${file} to go on`);
+  while (
+    await fs.stat(file).then(
+      () => true,
+      () => false,
+    )
+  )
+    await sleep(1000);
 }
 
 async function timeN(n: number, fn: (i: number) => Promise<unknown>): Promise<Summary> {
@@ -196,6 +215,7 @@ async function measure(stack: TestStack, opts: ScaleOptions): Promise<ScaleResul
   log(`scale: every starter answered in ${appsUpS} s (${notUp.length} did not)`);
   const hostDeltaPer = Math.round((memBefore - memoryNow().availableBytes) / Math.max(1, running.length));
 
+  await holdIfAsked(stack, project);
   log("scale: probes with every tenant present");
   const atFull = await createRunning("b");
   const q = (query: string) => async () => {
