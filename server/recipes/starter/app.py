@@ -291,8 +291,13 @@ def write_scratch(path, n):
     return written
 
 
-class Stop(Exception):
-    """Raised by the signal handler in the main thread to end serve_forever."""
+class Stop(BaseException):
+    """Raised by the signal handler in the main thread to end serve_forever.
+
+    A BaseException: socketserver catches Exception around process_request (it logs the error and
+    serves on), and a signal that lands while the main thread starts a request's thread would be
+    lost there, leaving the app to be killed at the stop's deadline.
+    """
 
 
 class Server(ThreadingHTTPServer):
