@@ -1,0 +1,82 @@
+// The starter app's stop under load, run on the host (python3 is installed by setup): a SIGTERM
+// must end it cleanly whatever its main thread is doing. Its idleness and a stop inside a tenant
+// are in test/starter.int.test.ts.
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import fs from "node:fs/promises";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../../testkit/host-harness.js";
+
+const APP = path.join(import.meta.dirname, "app.py");
+/** Stops tried: the signal lands at a random point of the main thread's work each time. */
+const TRIALS = 20;
+
+let dir: string;
+beforeAll(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), "hoody-starter-app-"));
+});
+afterAll(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+/** Clients that connect and hang up in a loop: the app's main thread keeps accepting and starting request threads. */
+function flood(port: number, clients: number) {
+  let connects = 0;
+  let stopped = false;
+  const loop = () => {
+    if (stopped) return;
+    const s = net.connect(port, "127.0.0.1");
+    s.on("connect", () => {
+      connects++;
+      s.destroy();
+    });
+    s.on("error", () => undefined);
+    s.on("close", () => setImmediate(loop));
+  };
+  for (let i = 0; i < clients; i++) loop();
+  return {
+    connects: () => connects,
+    stop: () => {
+      stopped = true;
+    },
+  };
+}
+
+describe("starter app", () => {
+  it(
+    `stops cleanly on SIGTERM while accepting connections (${TRIALS} stops)`,
+    async () => {
+      for (let i = 0; i < TRIALS; i++) {
+        const port = await freePort();
+        const app = spawn("python3", [APP], { env: { PATH: process.env.PATH, PORT: String(port), APP_DB: path.join(dir, "app.sqlite"), APP_SCRATCH: path.join(dir, "scratch.bin") } });
+        let out = "";
+        let err = "";
+        app.stdout.on("data", (d) => (out += d));
+        app.stderr.on("data", (d) => (err += d));
+        const exited = once(app, "exit") as Promise<[number | null, NodeJS.Signals | null]>;
+        try {
+          // Bound: it says so once it listens.
+          while (!out.includes("listening on")) await Promise.race([once(app.stdout, "data"), exited]);
+          const load = flood(port, 6);
+          // Under load: it has accepted a few connections (a random number: the signal lands at a random point).
+          const until = 5 + Math.floor(Math.random() * 20);
+          while (load.connects() < until) await new Promise((r) => setImmediate(r));
+          app.kill("SIGTERM");
+          const timer = setTimeout(() => app.kill("SIGKILL"), 10_000);
+          const [code, signal] = await exited;
+          clearTimeout(timer);
+          load.stop();
+          // A swallowed signal leaves it serving until the SIGKILL above.
+          expect({ trial: i, code, signal, traceback: err.includes("Traceback") }).toEqual({ trial: i, code: 0, signal: null, traceback: false });
+          expect(out).toMatch(/stopped after [\d.]+s\n$/);
+        } finally {
+          if (app.exitCode === null && app.signalCode === null) app.kill("SIGKILL");
+        }
+      }
+    },
+    TRIALS * 15_000,
+  );
+});
