@@ -51,7 +51,7 @@ describe("starter app", () => {
     async () => {
       for (let i = 0; i < TRIALS; i++) {
         const port = await freePort();
-        const app = spawn("python3", [APP], { env: { PATH: process.env.PATH, PORT: String(port), APP_DB: path.join(dir, "app.sqlite"), APP_SCRATCH: path.join(dir, "scratch.bin") } });
+        const app = spawn("python3", [APP], { env: { ...process.env, PORT: String(port), APP_DB: path.join(dir, "app.sqlite"), APP_SCRATCH: path.join(dir, "scratch.bin") } });
         let out = "";
         let err = "";
         app.stdout.on("data", (d) => (out += d));
