@@ -59,7 +59,10 @@ describe("starter app", () => {
         const exited = once(app, "exit") as Promise<[number | null, NodeJS.Signals | null]>;
         try {
           // Bound: it says so once it listens.
-          while (!out.includes("listening on")) await Promise.race([once(app.stdout, "data"), exited]);
+          while (!out.includes("listening on")) {
+            if (app.exitCode !== null || app.signalCode !== null) throw new Error(`the app exited before listening: ${err}`);
+            await Promise.race([once(app.stdout, "data"), exited]);
+          }
           const load = flood(port, 6);
           // Under load: it has accepted a few connections (a random number: the signal lands at a random point).
           const until = 5 + Math.floor(Math.random() * 20);
