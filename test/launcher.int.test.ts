@@ -34,6 +34,12 @@ afterAll(async () => {
 });
 
 const none: LaunchMounts = { carry: [], detach: [], shared: [] };
+/** The mount namespaces a launcher holds an fd on (its base, launch.pl). */
+async function baseNamespaces(l: Launcher): Promise<string[]> {
+  const pid = (l as unknown as { proc: { pid: number } }).proc.pid;
+  const links = await Promise.all((await fs.readdir(`/proc/${pid}/fd`)).map((fd) => fs.readlink(`/proc/${pid}/fd/${fd}`).catch(() => "")));
+  return links.filter((l) => l.startsWith("mnt:"));
+}
 const sh = (script: string, mounts = none, ksm = false) => launcher.run(mounts, ksm, ["sh", "-c", script]);
 
 describe("launch.pl", () => {
@@ -105,6 +111,53 @@ describe("launch.pl", () => {
     } finally {
       process.kill(Number(pid), "SIGKILL");
     }
+  });
+
+  it("copies one base namespace while the host's table outside the parents is unchanged, and makes a new one when it changes", async () => {
+    const p = (...x: string[]) => path.join(dir, ...x);
+    const mounts = { carry: [p("parent", "b")], detach: [p("parent")], shared: [] };
+    const seen = (m: string) => `grep -c ' ${m} ' /proc/self/mountinfo; readlink /proc/self/ns/mnt`;
+    // A tenant's mount below a parent (as every start makes) keeps the base. (Any other mount on the
+    // host meanwhile, another stack's, rightly makes a new one: a few tries find a quiet moment.)
+    let first: string[] = [];
+    let kept = false;
+    for (let i = 0; i < 10 && !kept; i++) {
+      await sh("true", mounts);
+      first = await baseNamespaces(launcher);
+      expect(first).toHaveLength(1);
+      await fs.mkdir(p("parent", `c${i}`));
+      await execa("mount", ["-t", "tmpfs", "-o", "size=1m", `hoody-launch-c${i}`, p("parent", `c${i}`)]);
+      expect((await sh(seen(p("parent", `c${i}`)), mounts)).output.split("\n")[0]).toBe("0");
+      kept = (await baseNamespaces(launcher))[0] === first[0];
+    }
+    expect(kept).toBe(true);
+    // A mount elsewhere on the host (private, as / is on this VM: it reaches no copy by propagation)
+    // is in the next start's namespace, from a new base; then its unmount is too.
+    await fs.mkdir(p("elsewhere"));
+    await execa("mount", ["-t", "tmpfs", "-o", "size=1m", "hoody-launch-elsewhere", p("elsewhere")]);
+    const fresh = await sh(seen(p("elsewhere")), mounts);
+    expect(fresh.output.split("\n")[0]).toBe("1");
+    const second = await baseNamespaces(launcher);
+    expect(second).toHaveLength(1);
+    expect(second).not.toEqual(first);
+    await execa("umount", [p("elsewhere")]);
+    expect((await sh(seen(p("elsewhere")), mounts)).output.split("\n")[0]).toBe("0");
+    // Each start has a namespace of its own, copied from the base.
+    const [a, b] = await Promise.all([sh("readlink /proc/self/ns/mnt", mounts), sh("readlink /proc/self/ns/mnt", mounts)]);
+    expect(a!.output).not.toBe(b!.output);
+    expect([a!.output.trim(), b!.output.trim()]).not.toContain((await baseNamespaces(launcher))[0]);
+  });
+
+  it("drops its base after --base-idle seconds without a start", async () => {
+    const idle = new Launcher(2, 1);
+    await idle.run({ carry: [], detach: [path.join(dir, "parent")], shared: [] }, false, ["true"]);
+    // Control: it is held right after a start.
+    expect(await baseNamespaces(idle)).toHaveLength(1);
+    for (let i = 0; i < 100 && (await baseNamespaces(idle)).length; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await baseNamespaces(idle)).toEqual([]);
+    // And makes one again for the next.
+    expect(await idle.run({ carry: [], detach: [path.join(dir, "parent")], shared: [] }, false, ["true"])).toMatchObject({ exitCode: 0 });
+    expect(await baseNamespaces(idle)).toHaveLength(1);
   });
 
   it("refuses a parent to detach that is no mount", async () => {
