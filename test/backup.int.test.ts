@@ -46,7 +46,11 @@ async function importFile(s: TestStack, projectId: string, file: string, query =
 /** Subvolumes in a stack's pool and rows of its containers: what a refused import must not change. */
 async function footprint(s: TestStack) {
   // Ids and paths (generations move with any write).
-  const subvols = (await execa("btrfs", ["subvolume", "list", s.host.poolPath])).stdout.split("\n").map((l) => l.replace(/ gen \d+/, ""));
+  // (Templates' spares come and go after creates, in the background: not a request's footprint.)
+  const subvols = (await execa("btrfs", ["subvolume", "list", s.host.poolPath])).stdout
+    .split("\n")
+    .filter((l) => !/ path spares\//.test(l))
+    .map((l) => l.replace(/ gen \d+/, ""));
   const work = await fs.readdir(path.join(s.host.poolPath, "backup-work")).catch(() => []);
   return { subvols, work, containers: (await s.api("GET", "/containers")).body.data.pagination.total };
 }

@@ -76,6 +76,8 @@ export async function adopt(h: HostState): Promise<void> {
   for (const f of await fs.readdir(h.pool.path("templates"))) {
     if (f.startsWith(".build-")) await h.pool.deleteSubvolume(h.pool.path("templates", f));
   }
+  // Spares an earlier run made are never taken (their templates may have changed since): they go meanwhile.
+  void (await h.spares.dropLeftovers());
   // A backup, restore or export that died left read-only copies in backup-work: never a tenant's only copy.
   for (const f of await fs.readdir(h.pool.path("backup-work")).catch(() => [] as string[])) await dropWork(h, h.pool.path("backup-work", f));
   // At 10,000 tenants each step per tenant counts: records are read a few dozen at a time, firewall

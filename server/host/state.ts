@@ -24,6 +24,7 @@ import { TenantMap } from "./tenant-map.js";
 export const CLAIM_DIR = ".hoody-claim";
 const CLAIM_INIT = ["/bin/sh", `/ramdisk/${CLAIM_DIR}/go`];
 import { Dedup } from "./dedup.js";
+import { Spares } from "./spares.js";
 import type { StatsShard } from "./stats-shard.js";
 
 /** One per daemon: what the concern modules read and change, under `lock` per tenant or template. */
@@ -40,6 +41,8 @@ export class HostState {
   readonly shares: Shares;
   readonly procs: TenantProcs;
   readonly dedup: Dedup;
+  /** Snapshots of templates made ahead of the creates that take them (spares.ts). */
+  readonly spares: Spares;
   /** The stats shard's thread, once the daemon started it (stats.ts reads every tenant itself without one). */
   statsShard: StatsShard | null = null;
 
@@ -63,6 +66,7 @@ export class HostState {
       templates: [...this.templates.keys()],
     }));
     pool.aroundDelete = (fn) => this.dedup.around(fn);
+    this.spares = new Spares(pool, (name) => this.templates.get(name));
   }
 
   templateInfo(t: TemplateMeta): TemplateInfo {

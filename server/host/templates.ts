@@ -96,6 +96,8 @@ export async function deleteTemplate(h: HostState, name: string): Promise<{ exis
     const users = [...h.tenants.values()].filter((m) => m.template === name).map((m) => m.id);
     if (users.length) throw new EngineError("TEMPLATE_IN_USE", `template ${name} is used by ${users.length} tenant(s): ${users.slice(0, 5).join(", ")}`);
     h.templates.delete(name);
+    // Its spare is a copy of its tree (a promoted template's holds its tenant's files).
+    await h.spares.clear(name);
     await fs.rm(h.pool.path("templates", `${name}.json`), { force: true });
     await h.pool.deleteSubvolume(h.pool.path("templates", name));
     return { existed: true };

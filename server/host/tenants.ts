@@ -94,7 +94,10 @@ export async function createTenant(h: HostState, input: CreateTenantInput, pool?
     pooled: !!pool,
   };
   h.tenants.set(id, meta);
-  return h.lock.run(id, () =>
+  // From a template: its spare when there is one (spares.ts), and another made once this create is done.
+  const fromTemplate = !source && !from;
+  const snapshot = async (rootfs: string) => (fromTemplate ? await h.spares.take(tpl, rootfs) : null) ?? h.pool.snapshot(sourcePath, rootfs, false);
+  const created = h.lock.run(id, () =>
     Revert.run(async (revert) => {
       revert.add("lease", () => void h.tenants.delete(id));
       await fs.mkdir(h.lxc.dir(id), { mode: 0o711 });
@@ -104,7 +107,7 @@ export async function createTenant(h: HostState, input: CreateTenantInput, pool?
       // The snapshot, the LXC config and the firewall chains do not depend on each other: run
       // together (one after the other they added 20–40 ms to every create; bench/run.ts provision).
       // Whatever succeeded is registered for undo before the first failure is thrown.
-      const [snap, config, firewall] = await Promise.allSettled([h.pool.snapshot(sourcePath, rootfs, false), h.writeLxcConfig(meta), applyFirewall(h, meta)]);
+      const [snap, config, firewall] = await Promise.allSettled([snapshot(rootfs), h.writeLxcConfig(meta), applyFirewall(h, meta)]);
       if (snap.status === "fulfilled") {
         meta.subvolumeId = snap.value;
         revert.add("tenant subvolume", () => h.pool.deleteSubvolume(rootfs));
@@ -126,4 +129,6 @@ export async function createTenant(h: HostState, input: CreateTenantInput, pool?
       return h.tenantInfo(meta);
     }),
   );
+  if (fromTemplate) void created.then(() => h.spares.refill(tpl)).catch(() => undefined);
+  return created;
 }

@@ -47,7 +47,8 @@ export async function observe(host: TestHost): Promise<Snapshot> {
     .filter((p): p is string => !!p);
   const tenantSubvolumes = subPaths.filter((p) => /^tenants\/[^/]+$/.test(p)).map((p) => p.slice("tenants/".length));
   // Templates are the daemon's own (not tenants); everything else (snapshots, restore and build leftovers) is checked.
-  const otherSubvolumes = subPaths.filter((p) => !p.startsWith("tenants/") && !/^templates\/[a-z][a-z0-9-]*$/.test(p));
+  // So are templates' spares (server/host/spares.ts), named by template and its subvolume id.
+  const otherSubvolumes = subPaths.filter((p) => !p.startsWith("tenants/") && !/^templates\/[a-z][a-z0-9-]*$/.test(p) && !/^spares\/[a-z][a-z0-9-]*\.\d+\.[0-9a-f]{8}$/.test(p));
 
   const metas: Snapshot["metas"] = new Map();
   const configs: Snapshot["configs"] = new Map();
