@@ -63,6 +63,8 @@ describe("spare snapshots", () => {
     const ids = burst.map((t) => t.subvolumeId);
     expect(new Set(ids).size).toBe(4);
     expect(ids.filter((id) => id === spareId)).toHaveLength(1);
+    // And none tried to take one another had (its rename would fail, logged, and it would snapshot).
+    expect(h.daemonLog).not.toMatch(/hostd: spare/);
     const all = await subvolumes();
     for (const t of burst) expect(all.get(`tenants/${t.id}`)).toBe(t.subvolumeId);
     await oneSpare("mini");
@@ -82,15 +84,32 @@ describe("spare snapshots", () => {
   });
 
   it("is dropped at the daemon's start, never taken by the next run", async () => {
-    const [old] = await oneSpare("mini");
+    const [old, oldId] = await oneSpare("mini");
     await h.killDaemon();
     await h.startDaemon();
     const t = await h.client.call("tenants.create", { template: "mini", start: false });
     made.push(t);
     expect((await subvolumes()).get(`tenants/${t.id}`)).toBe(t.subvolumeId);
-    await waitFor(async () => !(await subvolumes()).has(old), 30_000);
+    expect(t.subvolumeId).not.toBe(oldId);
+    await waitFor(async () => ![...(await subvolumes()).values()].includes(oldId), 30_000);
     // This run's own spare is made after its first create.
     expect((await oneSpare("mini"))[0]).not.toBe(old);
+  });
+
+  it("gives a tenant back its filesystem found among the spares at the start (a rename the pool had not committed)", async () => {
+    const t = await h.client.call("tenants.create", { template: "mini" });
+    made.push(t);
+    await h.client.call("tenants.exec", { id: t.id, command: ["/bin/sh", "-c", "echo mine > /root/mark"] });
+    await h.client.call("tenants.stop", { id: t.id });
+    await h.killDaemon();
+    // As after a crash before the pool's commit: the tenant's record says ready, its tree is a spare again.
+    const tpl = (await subvolumes()).get("templates/mini")!;
+    await execa("mv", [path.join(h.poolPath, "tenants", t.id), path.join(h.poolPath, "spares", `mini.${tpl}.0badc0de`)]);
+    await h.startDaemon();
+    expect((await subvolumes()).get(`tenants/${t.id}`)).toBe(t.subvolumeId);
+    expect(h.daemonLog).toContain(`${t.id}'s filesystem was still a spare: given back`);
+    await h.client.call("tenants.start", { id: t.id });
+    expect((await h.client.call("tenants.exec", { id: t.id, command: ["/bin/cat", "/root/mark"] })).stdout).toBe("mine\n");
     for (const m of made) await h.client.call("tenants.delete", { id: m.id });
   });
 });

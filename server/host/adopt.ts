@@ -76,8 +76,6 @@ export async function adopt(h: HostState): Promise<void> {
   for (const f of await fs.readdir(h.pool.path("templates"))) {
     if (f.startsWith(".build-")) await h.pool.deleteSubvolume(h.pool.path("templates", f));
   }
-  // Spares an earlier run made are never taken (their templates may have changed since): they go meanwhile.
-  void (await h.spares.dropLeftovers());
   // A backup, restore or export that died left read-only copies in backup-work: never a tenant's only copy.
   for (const f of await fs.readdir(h.pool.path("backup-work")).catch(() => [] as string[])) await dropWork(h, h.pool.path("backup-work", f));
   // At 10,000 tenants each step per tenant counts: records are read a few dozen at a time, firewall
@@ -106,10 +104,16 @@ export async function adopt(h: HostState): Promise<void> {
       await deleteTenant(h, meta.id).catch(() => undefined);
       continue;
     }
+    // A create's rename of a spare that the pool had not committed when the host went down.
+    if (!(await h.pool.isSubvolume(h.pool.path("tenants", meta.id))) && (await h.spares.giveBack(meta.subvolumeId, h.pool.path("tenants", meta.id)))) {
+      console.log(`hostd: ${meta.id}'s filesystem was still a spare: given back`);
+    }
     await finishDeadRestore(h, meta);
     await removeStaleChangeSnapshots(h, meta.id);
     ready.push(meta);
   }
+  // Spares an earlier run made are never taken (their templates may have changed since): they go meanwhile.
+  void (await h.spares.dropLeftovers());
   await h.firewall.setTenants(ready.map((m) => ({ id: m.id, veth: m.veth, ip: m.ip, rules: m.firewall })));
   // A config written before a change of this daemon (e.g. new kernel shares) is current from the next start.
   await inChunks(ready, 16, (m) => h.writeLxcConfig(m));

@@ -54,14 +54,14 @@ export class Spares {
     }
     const src = path.join(this.dir, file);
     if (!file.startsWith(`${t.name}.${t.subvolumeId}.`)) {
-      void this.drop(src);
+      void this.dropLogged(src);
       return null;
     }
     try {
       await fs.rename(src, dst);
     } catch (e) {
       console.error(`hostd: spare ${file}: ${(e as Error).message}`);
-      void this.drop(src);
+      void this.dropLogged(src);
       return null;
     }
     return this.pool.subvolumeId(dst);
@@ -79,13 +79,13 @@ export class Spares {
         await this.pool.snapshot(this.pool.path("templates", t.name), p, false);
       } catch (e) {
         console.error(`hostd: spare of ${t.name}: ${(e as Error).message}`);
-        await this.drop(p);
+        await this.dropLogged(p);
         return null;
       } finally {
         this.making.delete(t.name);
       }
       if (this.current(t.name)?.subvolumeId !== t.subvolumeId) {
-        await this.drop(p);
+        await this.dropLogged(p);
         return null;
       }
       if (!entry.claimed) this.ready.set(t.name, file);
@@ -94,12 +94,33 @@ export class Spares {
     this.making.set(t.name, entry);
   }
 
-  /** Deletes the template's spare, made or being made (its template is going). */
+  /**
+   * Deletes the template's spare, made or being made (its template is going). Fails when it could
+   * not (a promoted template's spare holds its tenant's files: the template's deletion must not
+   * say done); the spare is then kept for the next call.
+   */
   async clear(name: string): Promise<void> {
     await this.making.get(name)?.done;
     const file = this.ready.get(name);
+    if (!file) return;
+    await this.drop(path.join(this.dir, file));
     this.ready.delete(name);
-    if (file) await this.drop(path.join(this.dir, file));
+  }
+
+  /**
+   * At the daemon's start: the tenant whose record says its filesystem is `id` and whose
+   * filesystem is not at `dst` gets its spare back from spares/ (a rename is durable only at the
+   * pool's next commit: a crash right after a create can find the spare there again). Whether it did.
+   */
+  async giveBack(id: number, dst: string): Promise<boolean> {
+    for (const f of await fs.readdir(this.dir).catch(() => [] as string[])) {
+      const p = path.join(this.dir, f);
+      if ((await this.pool.isSubvolume(p)) && (await this.pool.subvolumeId(p)) === id) {
+        await fs.rename(p, dst);
+        return true;
+      }
+    }
+    return false;
   }
 
   /**
@@ -109,12 +130,17 @@ export class Spares {
   async dropLeftovers(): Promise<Promise<void>> {
     const files = await fs.readdir(this.dir).catch(() => [] as string[]);
     return (async () => {
-      for (const f of files) await this.drop(path.join(this.dir, f)).catch((e: Error) => console.error(`hostd: spare ${f}: ${e.message}`));
+      for (const f of files) await this.dropLogged(path.join(this.dir, f));
     })();
   }
 
   private async drop(p: string): Promise<void> {
     if (!(await this.pool.isSubvolume(p))) return void (await fs.rm(p, { recursive: true, force: true }));
-    await this.pool.deleteSubvolume(p).catch((e: Error) => console.error(`hostd: spare ${path.basename(p)}: ${e.message}`));
+    await this.pool.deleteSubvolume(p);
+  }
+
+  /** drop() where nobody waits for it: a failure is logged (the spare goes at the next start). */
+  private dropLogged(p: string): Promise<void> {
+    return this.drop(p).catch((e: Error) => console.error(`hostd: spare ${path.basename(p)}: ${e.message}`));
   }
 }

@@ -47,8 +47,14 @@ export async function observe(host: TestHost): Promise<Snapshot> {
     .filter((p): p is string => !!p);
   const tenantSubvolumes = subPaths.filter((p) => /^tenants\/[^/]+$/.test(p)).map((p) => p.slice("tenants/".length));
   // Templates are the daemon's own (not tenants); everything else (snapshots, restore and build leftovers) is checked.
-  // So are templates' spares (server/host/spares.ts), named by template and its subvolume id.
-  const otherSubvolumes = subPaths.filter((p) => !p.startsWith("tenants/") && !/^templates\/[a-z][a-z0-9-]*$/.test(p) && !/^spares\/[a-z][a-z0-9-]*\.\d+\.[0-9a-f]{8}$/.test(p));
+  // So is a template's spare (server/host/spares.ts), named by the template and its subvolume id:
+  // one of a template that is gone, or was rebuilt, is checked like any leftover.
+  const idOf = new Map([...list.stdout.matchAll(/^ID (\d+) .*\spath (.+)$/gm)].map((m) => [m[2]!, m[1]!]));
+  const isSpare = (p: string) => {
+    const m = /^spares\/([a-z][a-z0-9-]*)\.(\d+)\.[0-9a-f]{8}$/.exec(p);
+    return !!m && idOf.get(`templates/${m[1]}`) === m[2];
+  };
+  const otherSubvolumes = subPaths.filter((p) => !p.startsWith("tenants/") && !/^templates\/[a-z][a-z0-9-]*$/.test(p) && !isSpare(p));
 
   const metas: Snapshot["metas"] = new Map();
   const configs: Snapshot["configs"] = new Map();

@@ -22,6 +22,7 @@
 # Each request is handled in a process of its own (many starts at once); a command still running
 # after TIMEOUT seconds is killed. The launcher exits when the daemon closes its stdin.
 # Usage: launch.pl --arch MACHINE (uname -m: the syscall numbers) [--timeout SECONDS] [--base-idle SECONDS]
+#        [--base-max-age SECONDS]
 use strict;
 
 my %nr = (
@@ -35,13 +36,15 @@ my ($CLONE_NEWNS, $MS_REC, $MS_PRIVATE, $MS_SLAVE, $MS_SHARED, $MNT_DETACH) = (0
 my ($AT_FDCWD, $AT_SYMLINK_NOFOLLOW, $OPEN_TREE_CLONE, $OPEN_TREE_CLOEXEC, $MOVE_MOUNT_F_EMPTY_PATH) = (-100, 0x100, 1, 0x80000, 4);
 my ($WNOHANG, $PR_SET_MEMORY_MERGE, $MAX_OUTPUT, $DRAIN_S) = (1, 67, 1900, 1);
 
-# A base kept --base-idle seconds without a start is dropped (it holds copies of the host's mounts).
-my ($sys, $timeout, $base_idle) = (undef, 60, 30);
+# A base kept --base-idle seconds without a start is dropped (it holds copies of the host's mounts);
+# one older than --base-max-age is made again at the next start.
+my ($sys, $timeout, $base_idle, $base_max_age) = (undef, 60, 30, 10);
 while (@ARGV) {
   my ($opt, $val) = splice(@ARGV, 0, 2);
   if ($opt eq '--arch') { $sys = $nr{$val} or die "launch.pl: no syscall numbers for $val\n"; }
   elsif ($opt eq '--timeout' && $val =~ /^\d+$/) { $timeout = $val; }
   elsif ($opt eq '--base-idle' && $val =~ /^\d+(\.\d+)?$/) { $base_idle = $val; }
+  elsif ($opt eq '--base-max-age' && $val =~ /^\d+(\.\d+)?$/) { $base_max_age = $val; }
   else { die "launch.pl: unknown option $opt\n"; }
 }
 $sys or die "launch.pl: --arch is missing\n";
@@ -50,7 +53,7 @@ $sys or die "launch.pl: --arch is missing\n";
 # (setns + unshare) for as long as the host's table outside those parents is what it was when the
 # base was made. A copy of the host's holds every tenant's ramdisk and share (2,070 mounts with 1,000
 # running): copying it and detaching them took 11-19 ms a start; the base holds a few dozen.
-my ($base, $base_key) = (undef, '');
+my ($base, $base_key, $base_made) = (undef, '', 0);
 
 $SIG{CHLD} = 'IGNORE';
 my ($pending, $eof) = ('', 0);
@@ -71,11 +74,18 @@ until ($eof && index($pending, "\n") < 0) {
   $pending = substr($pending, $nl + 1);
   my ($id, @args) = split /\0/, $line, -1;
   next unless defined $id && length $id;
-  my @detach = map { $args[$_ + 1] } grep { $args[$_] eq '--detach' } 0 .. $#args - 1;
+  # (Options end at '--': what follows is the command's.)
+  my ($end) = grep { $args[$_] eq '--' } 0 .. $#args;
+  my @detach = map { $args[$_ + 1] } grep { $args[$_] eq '--detach' } 0 .. ($end // @args) - 2;
   my $key = host_key(@detach);
   $key = defined $key ? join("\0", @detach, $key) : undef;
+  # Also made again when older than --base-max-age: the key sees mounts made and unmounted, not a
+  # mount moved or its flags or propagation changed on the host (an operator's remount).
   if (!defined $key) { ($base, $base_key) = (undef, ''); }
-  elsif (!defined $base || $key ne $base_key) { ($base, $base_key) = (make_base(@detach), $key); }
+  elsif ($key ne $base_key || (defined $base && time() - $base_made > $base_max_age)) {
+    # A base that could not be made is not tried again for the same key: those starts copy the host's.
+    ($base, $base_key, $base_made) = (make_base(@detach), $key, time());
+  }
   my $pid = fork();
   if (!defined $pid) { answer($id, 255 << 8, "launch.pl: fork: $!\n"); next; }
   if ($pid == 0) { handle($id, $base, @args); exit 0; }
@@ -162,6 +172,8 @@ sub handle {
     open(STDERR, '>&', $w);
     launch($base, @args);
   }
+  # Only the command's process needs the base: this one may wait for it up to TIMEOUT.
+  close $base if $base;
   close $w;
   local $SIG{ALRM} = sub { kill 'KILL', $child };
   alarm $timeout;

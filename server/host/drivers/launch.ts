@@ -15,7 +15,8 @@
 //   a base namespace it holds by an fd, and each start copies the base instead. The base is made
 //   again whenever the host's table outside the parents differs from when it was made (launch.pl
 //   compares it at each start, so a start never misses a host mount on a box whose / propagates
-//   nothing), and dropped after `baseIdleS` without a start (it holds copies of the host's mounts).
+//   nothing), made again when older than 10 s (a mount moved or remounted keeps its id: the check
+//   cannot see it), and dropped after `baseIdleS` without a start (it holds copies of the host's mounts).
 // - The process: a fork copies the forking process's page tables, 6-7 ms of the daemon's one thread
 //   per spawn at 1,000 tenants (more at 10,000); launch.pl's are small. It also sets KSM's opt-in on
 //   the tenant, where the daemon toggled its own around a spawn (a walk of its memory each time).
