@@ -84,6 +84,7 @@ export async function adopt(h: HostState): Promise<void> {
   const ids = await fs.readdir(h.config.lxcPath);
   const texts = await inChunks(ids, 64, (id) => fs.readFile(path.join(h.config.lxcPath, id, META_FILE), "utf8").catch(() => null));
   const ready: TenantMeta[] = [];
+  const spares = await h.spares.leftovers();
   for (const [i, id] of ids.entries()) {
     const text = texts[i];
     if (text === null || text === undefined) {
@@ -105,7 +106,7 @@ export async function adopt(h: HostState): Promise<void> {
       continue;
     }
     // A create's rename of a spare that the pool had not committed when the host went down.
-    if (!(await h.pool.isSubvolume(h.pool.path("tenants", meta.id))) && (await h.spares.giveBack(meta.subvolumeId, h.pool.path("tenants", meta.id)))) {
+    if (spares.has(meta.subvolumeId) && !(await h.pool.isSubvolume(h.pool.path("tenants", meta.id))) && (await h.spares.giveBack(spares, meta.subvolumeId, h.pool.path("tenants", meta.id)))) {
       console.log(`hostd: ${meta.id}'s filesystem was still a spare: given back`);
     }
     await finishDeadRestore(h, meta);
@@ -113,7 +114,7 @@ export async function adopt(h: HostState): Promise<void> {
     ready.push(meta);
   }
   // Spares an earlier run made are never taken (their templates may have changed since): they go meanwhile.
-  void (await h.spares.dropLeftovers());
+  void h.spares.dropLeftovers(spares);
   await h.firewall.setTenants(ready.map((m) => ({ id: m.id, veth: m.veth, ip: m.ip, rules: m.firewall })));
   // A config written before a change of this daemon (e.g. new kernel shares) is current from the next start.
   await inChunks(ready, 16, (m) => h.writeLxcConfig(m));

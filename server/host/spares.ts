@@ -108,29 +108,36 @@ export class Spares {
   }
 
   /**
-   * At the daemon's start: the tenant whose record says its filesystem is `id` and whose
-   * filesystem is not at `dst` gets its spare back from spares/ (a rename is durable only at the
-   * pool's next commit: a crash right after a create can find the spare there again). Whether it did.
+   * At the daemon's start, before any create: what an earlier run left in spares/, by subvolume id
+   * (a path that is no subvolume under a negative key of its own). Read once; giveBack and
+   * dropLeftovers take from it.
    */
-  async giveBack(id: number, dst: string): Promise<boolean> {
+  async leftovers(): Promise<Map<number, string>> {
+    const out = new Map<number, string>();
     for (const f of await fs.readdir(this.dir).catch(() => [] as string[])) {
       const p = path.join(this.dir, f);
-      if ((await this.pool.isSubvolume(p)) && (await this.pool.subvolumeId(p)) === id) {
-        await fs.rename(p, dst);
-        return true;
-      }
+      out.set((await this.pool.isSubvolume(p)) ? await this.pool.subvolumeId(p) : -1 - out.size, p);
     }
-    return false;
+    return out;
   }
 
   /**
-   * At the daemon's start, before any create: the spares an earlier run left are listed now and
-   * deleted in the background (the promise), none of them ever taken.
+   * The leftover whose subvolume is `id` goes back to its tenant at `dst` (a rename is durable only
+   * at the pool's next commit: a crash right after a create can find the tenant's tree among the
+   * spares again). Whether there was one.
    */
-  async dropLeftovers(): Promise<Promise<void>> {
-    const files = await fs.readdir(this.dir).catch(() => [] as string[]);
+  async giveBack(leftovers: Map<number, string>, id: number, dst: string): Promise<boolean> {
+    const p = leftovers.get(id);
+    if (!p) return false;
+    await fs.rename(p, dst);
+    leftovers.delete(id);
+    return true;
+  }
+
+  /** The leftovers no tenant took back, deleted in the background (the promise): none is ever handed out. */
+  dropLeftovers(leftovers: Map<number, string>): Promise<void> {
     return (async () => {
-      for (const f of files) await this.dropLogged(path.join(this.dir, f));
+      for (const p of leftovers.values()) await this.dropLogged(p);
     })();
   }
 
