@@ -95,6 +95,11 @@ export class CaddyStack {
     this.caddy = child;
     child.stdout!.on("data", (d) => (this.caddyLog += d));
     child.stderr!.on("data", (d) => (this.caddyLog += d));
+    // Caddy ends only at stop(): an exit before it is reported with its log, so a test that then
+    // fails on a refused connection says why (a signal, a panic) instead of only "ECONNREFUSED".
+    child.once("exit", (code, signal) => {
+      if (this.caddy === child) console.error(`[caddy] exited early (code ${code}, signal ${signal}); its log ends:\n${this.caddyLog.slice(-4000)}`);
+    });
     await waitFor(
       async () => {
         if (child.exitCode !== null) throw new Error(`caddy exited ${child.exitCode}: ${this.caddyLog}`);
@@ -184,12 +189,12 @@ export class CaddyStack {
 
   async stop(): Promise<void> {
     const child = this.caddy;
+    this.caddy = null; // before the kill: its exit is not an early one
     if (child && child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((r) => child.once("exit", r));
       process.kill(-child.pid!, "SIGTERM");
       await exited;
     }
-    this.caddy = null;
     try {
       await this.stack.stop();
     } finally {
