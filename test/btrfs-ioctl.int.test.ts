@@ -100,3 +100,45 @@ describe("BtrfsPool.snapshot", () => {
     await expect(fs.readdir(taken)).resolves.toEqual(["marker", "new"]); // untouched: no snapshot nested in it
   });
 });
+
+describe("BtrfsPool: a tree of subvolumes by the root tree's references", () => {
+  /** Makes a subvolume at the byte path parent/name (a name that is not UTF-8 cannot be an argument: the shell makes it). */
+  const createAt = (parent: string, nameHex: string) => execa("bash", ["-c", `btrfs subvolume create "$1/$(printf "$2")" >/dev/null`, "-", parent, nameHex]);
+  const listed = async () => Buffer.from((await execa("btrfs", ["subvolume", "list", pool.mountPath], { encoding: "buffer" })).stdout).toString("latin1");
+
+  it("lists every subvolume below one, children first, whatever their names; not its siblings", async () => {
+    const t = pool.path("tenants", "tree");
+    const id = await pool.createSubvolume(t);
+    await pool.createSubvolume(pool.path("tenants", "tree-sibling"));
+    await fs.mkdir(path.join(t, "data/deep"), { recursive: true });
+    await createAt(path.join(t, "data/deep"), "a\\xff\\xfe"); // not UTF-8
+    await createAt(t, "b\\nID 5 gen 1 top level 5 path tenants"); // a newline that forges a listing line
+    await createAt(path.join(t, "data/deep"), "a\\xff\\xfe/c");
+    const below = await pool.nestedSubvolumes(t);
+    const rel = below.map((s) => s.path.subarray(Buffer.byteLength(t)).toString("latin1"));
+    expect(rel).toEqual(expect.arrayContaining(["/data/deep/a\xff\xfe/c", "/data/deep/a\xff\xfe", "/b\nID 5 gen 1 top level 5 path tenants"]));
+    expect(rel.length).toBe(3);
+    // Children first, each a subvolume with the id listed (Node opens the byte path as it is).
+    expect(rel.indexOf("/data/deep/a\xff\xfe/c")).toBeLessThan(rel.indexOf("/data/deep/a\xff\xfe"));
+    for (const s of below) expect(subvolumeIdByIoctl(s.path)).toBe(s.id);
+    // The ids are the ones btrfs lists below the tree, and nothing else.
+    const cliIds = [...(await listed()).matchAll(/^ID (\d+) .*? path tenants\/tree\//gm)].map((m) => Number(m[1]));
+    expect(below.map((s) => s.id).sort()).toEqual(cliIds.sort());
+    expect(await pool.hasSubvolume(id)).toBe(true);
+  });
+
+  it("deletes the whole tree, read-only members and names that are not UTF-8 included, and it is gone from the root tree", async () => {
+    const t = pool.path("tenants", "tree");
+    const id = await pool.subvolumeId(t);
+    const ids = (await pool.nestedSubvolumes(t)).map((s) => s.id);
+    // A read-only parent refuses to lose the entry of a child: made writable first.
+    const roDir = `"$1/data/deep/$(printf 'a\\xff\\xfe')"`;
+    await execa("bash", ["-c", `btrfs property set -ts ${roDir} ro true`, "-", t]);
+    expect((await execa("bash", ["-c", `btrfs property get -ts ${roDir} ro`, "-", t])).stdout.trim()).toBe("ro=true");
+    await pool.deleteSubvolume(t);
+    for (const gone of [id, ...ids]) expect(await pool.hasSubvolume(gone), String(gone)).toBe(false);
+    expect(await listed()).not.toMatch(/path tenants\/tree\//);
+    expect(await listed()).toMatch(/path tenants\/tree-sibling$/m);
+    expect(await pool.hasSubvolume(await pool.subvolumeId(pool.path("tenants", "tree-sibling")))).toBe(true);
+  });
+});

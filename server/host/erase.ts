@@ -110,9 +110,8 @@ export async function erasureLeftovers(h: HostState, m: TenantMeta): Promise<str
       left.push(`path ${p}`);
   // Its subvolumes by id (a qgroup may rightly outlive them: with simple quotas a copy made from
   // the tenant keeps the extents it shares charged to the tenant's qgroup until they are freed).
-  const ids = await h.pool.subvolumeIds();
   for (const subvolumeId of [m.subvolumeId, ...m.snapshots.map((s) => s.subvolumeId)]) {
-    if (ids.has(subvolumeId)) left.push(`subvolume ${subvolumeId}`);
+    if (await h.pool.hasSubvolume(subvolumeId)) left.push(`subvolume ${subvolumeId}`);
   }
   left.push(...(await h.firewall.tenantLeftovers(m.veth, m.ip)));
   if (

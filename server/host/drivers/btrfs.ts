@@ -6,6 +6,7 @@ import { closeSync, openSync, readFileSync } from "node:fs";
 import { heldKernelFiles, readKernelNumber } from "./kernfile.js";
 import path from "node:path";
 import { libcFunc } from "../ffi.js";
+import { BTRFS_IOC_INO_LOOKUP, type Ioctl, ioctlOnPath, TOP_DIR_OBJECTID, type SubvolumeBelow, subvolumeExists, subvolumesBelow } from "./btrfs-tree.js";
 import { run, SysError } from "../../shared/sys.js";
 import type { QuotaMode } from "../../shared/protocol.js";
 
@@ -140,14 +141,18 @@ export class BtrfsPool {
       return;
     }
     await this.aroundDelete(async () => {
-      for (const nested of await this.nestedSubvolumes(p)) await this.deleteOneSubvolume(nested.path, nested.id);
-      await this.deleteOneSubvolume(p, await this.subvolumeId(p));
+      const id = await this.subvolumeId(p);
+      const nested = await this.nestedSubvolumes(p);
+      // A read-only subvolume refuses to lose an entry, so the whole tree is made writable first.
+      for (const s of [Buffer.from(p), ...nested.map((n) => n.path)]) clearReadonly(s);
+      // By id: a nested subvolume's name may be anything but a command-line argument (not UTF-8).
+      for (const n of nested) await this.deleteOneSubvolume(n.id);
+      await this.deleteOneSubvolume(id);
     });
   }
 
-  private async deleteOneSubvolume(p: string, id: number): Promise<void> {
-    await run("btrfs", ["property", "set", "-ts", p, "ro", "false"]).catch(() => undefined);
-    await run("btrfs", ["subvolume", "delete", "-c", p]);
+  private async deleteOneSubvolume(id: number): Promise<void> {
+    await run("btrfs", ["subvolume", "delete", "-c", "--subvolid", String(id), this.mountPath]);
     await run("btrfs", ["subvolume", "sync", this.mountPath, String(id)], { timeoutMs: SUBVOLUME_SYNC_TIMEOUT_MS });
     if (this.quotaMode !== "none" && this.qgroupExists(id)) {
       await run("btrfs", ["qgroup", "destroy", `0/${id}`, this.mountPath], { okCodes: [1] });
@@ -160,22 +165,30 @@ export class BtrfsPool {
     return new Set([...out.matchAll(/^ID (\d+) /gm)].map((m) => Number(m[1])));
   }
 
+  /** Whether the subvolume (or a deleted one the cleaner has not dropped yet) is still in the pool. */
+  async hasSubvolume(id: number): Promise<boolean> {
+    return subvolumeExists(this.mountPath, id) ?? (await this.subvolumeIds()).has(id);
+  }
+
   /**
-   * Subvolumes below p (a tenant could make them in its own tree), deepest first. Each listed path is
-   * checked against its id by ioctl: a subvolume name with a newline cannot forge a line of
-   * `btrfs subvolume list` that points us at someone else's subvolume.
+   * Subvolumes below p (a tenant could make them in its own tree), children before their parents:
+   * from the root tree's references of p's own subvolumes (an ioctl per subvolume below p, however
+   * many the pool holds). Without the ioctl, from `btrfs subvolume list`, each listed path checked
+   * against its id: a name with a newline cannot forge a line that points at another subvolume.
    */
-  async nestedSubvolumes(p: string): Promise<{ id: number; path: string }[]> {
+  async nestedSubvolumes(p: string): Promise<SubvolumeBelow[]> {
+    const below = subvolumesBelow(this.mountPath, p, await this.subvolumeId(p));
+    if (below) return below;
     const prefix = path.relative(this.mountPath, p) + "/";
     const out = (await run("btrfs", ["subvolume", "list", this.mountPath])).stdout;
-    const found: { id: number; path: string }[] = [];
+    const found: SubvolumeBelow[] = [];
     for (const line of out.split("\n")) {
       const m = /^ID (\d+) .*? path (.*)$/.exec(line);
       if (!m?.[2]?.startsWith(prefix)) continue;
       const abs = path.join(this.mountPath, m[2]);
-      if ((await this.isSubvolume(abs)) && subvolumeIdByIoctl(abs) === Number(m[1])) found.push({ id: Number(m[1]), path: abs });
+      if ((await this.isSubvolume(abs)) && subvolumeIdByIoctl(abs) === Number(m[1])) found.push({ id: Number(m[1]), path: Buffer.from(abs) });
     }
-    return found.sort((a, b) => b.path.split("/").length - a.path.split("/").length);
+    return found.sort((a, b) => b.path.toString().split("/").length - a.path.toString().split("/").length);
   }
 
   /**
@@ -273,33 +286,6 @@ export class BtrfsPool {
 /** How long an erase waits for the BTRFS cleaner per subvolume before it fails loudly. */
 const SUBVOLUME_SYNC_TIMEOUT_MS = 60_000;
 
-// BTRFS_IOC_INO_LOOKUP = _IOWR(0x94, 18, struct btrfs_ioctl_ino_lookup_args { u64 treeid; u64 objectid;
-// char name[4080]; }). Asked for objectid 256 (a subvolume's root directory) with treeid 0, the
-// kernel answers the id of the subvolume the fd is in, which is what `btrfs inspect-internal rootid` does.
-const BTRFS_IOC_INO_LOOKUP = 0xd0009412;
-const BTRFS_FIRST_FREE_OBJECTID = 256n;
-type Ioctl = (fd: number, request: number, arg: Buffer) => number;
-
-/**
- * ioctl(request, args) on an fd of p; null when libc or p cannot be opened, else whether it
- * succeeded (a non-negative answer: GET_SUBVOL_INFO answers 1 on success on this kernel).
- */
-function ioctlOnPath(p: string, request: number, args: Buffer): boolean | null {
-  const ioctl = libcFunc<Ioctl>("int ioctl(int, unsigned long, void *)");
-  if (!ioctl) return null;
-  let fd: number;
-  try {
-    fd = openSync(p, "r");
-  } catch {
-    return null;
-  }
-  try {
-    return ioctl(fd, request, args) >= 0;
-  } finally {
-    closeSync(fd);
-  }
-}
-
 // BTRFS_IOC_SYNC = _IO(0x94, 8): no argument.
 const BTRFS_IOC_SYNC = 0x9408;
 
@@ -358,10 +344,12 @@ export async function snapshotByIoctl(src: string, dst: string, readonly: boolea
 }
 
 /** The subvolume id of the directory p is in, or null when the ioctl is unavailable (then the CLI answers). */
-export function subvolumeIdByIoctl(p: string): number | null {
+export function subvolumeIdByIoctl(p: string | Buffer): number | null {
+  // INO_LOOKUP (btrfs-tree.ts) asked for a subvolume's top directory with treeid 0 answers the id of
+  // the subvolume the fd is in, which is what `btrfs inspect-internal rootid` does.
   const args = Buffer.alloc(4096);
   args.writeBigUInt64LE(0n, 0);
-  args.writeBigUInt64LE(BTRFS_FIRST_FREE_OBJECTID, 8);
+  args.writeBigUInt64LE(TOP_DIR_OBJECTID, 8);
   if (!ioctlOnPath(p, BTRFS_IOC_INO_LOOKUP, args)) return null;
   const id = Number(args.readBigUInt64LE(0));
   return Number.isInteger(id) && id > 0 ? id : null;
@@ -392,6 +380,20 @@ export function qgroupLimitByIoctl(p: string, bytes: number | null): boolean {
   args.writeBigUInt64LE(BTRFS_QGROUP_LIMIT_MAX_EXCL, 8);
   args.writeBigUInt64LE(bytes === null ? 0xffffffffffffffffn : BigInt(bytes), 24);
   return ioctlOnPath(p, BTRFS_IOC_QGROUP_LIMIT, args) === true;
+}
+
+// BTRFS_IOC_SUBVOL_GETFLAGS / SETFLAGS = _IOR / _IOW(0x94, 25 / 26, u64) on an fd of the subvolume.
+const BTRFS_IOC_SUBVOL_GETFLAGS = 0x80089419;
+const BTRFS_IOC_SUBVOL_SETFLAGS = 0x4008941a;
+
+/** Makes the subvolume at p writable if it is read-only (best effort: a delete that still fails says why). */
+function clearReadonly(p: Buffer): void {
+  const flags = Buffer.alloc(8);
+  if (!ioctlOnPath(p, BTRFS_IOC_SUBVOL_GETFLAGS, flags)) return;
+  const current = flags.readBigUInt64LE(0);
+  if (!(current & BTRFS_SUBVOL_RDONLY)) return;
+  flags.writeBigUInt64LE(current & ~BTRFS_SUBVOL_RDONLY, 0);
+  ioctlOnPath(p, BTRFS_IOC_SUBVOL_SETFLAGS, flags);
 }
 
 /**
