@@ -197,9 +197,12 @@ describe("conntrack (item 8): a tenant's new flows stop at its share; others' do
     await udpSend(h, C, B.ip, PORT, "end-of-test");
     const got = (await rx.done).stdout.split("\n");
     const flows = new Set(got.filter((l) => l.startsWith("flow-")));
-    // Control: A's flows up to its share arrived; none beyond it.
+    // Control: A's flows up to its share arrived; none beyond it but the kernel's own slack: nft's
+    // `ct count` (nf_conncount) evicts a counted flow it cannot look up while unconfirmed for over a
+    // jiffy, so a flow whose packet stalled between the count and its confirmation frees its place
+    // (seen once on this 2-core VM: 33 of a share of 32). Without the cap all 96 arrive.
     expect(flows.size).toBeGreaterThanOrEqual(CONNTRACK_SHARE - 2);
-    expect(flows.size).toBeLessThanOrEqual(CONNTRACK_SHARE);
+    expect(flows.size).toBeLessThanOrEqual(CONNTRACK_SHARE + 2);
     expect(got).not.toContain("late-from-a");
     expect(got).toContain("from-c");
   });
