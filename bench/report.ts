@@ -353,6 +353,14 @@ export function renderMarkdown(r: Results, chartDir: string): string {
                   ],
                 ]
               : []),
+            ...(c.erase_ms
+              ? [
+                  [
+                    "GDPR erase (DELETE of a running mini) p50 / p99 at 100 → at all",
+                    `${ms(c.erase_ms.at_100.median)} / ${ms(c.erase_ms.at_100.p99)} → ${ms(c.erase_ms.at_full.median)} / ${ms(c.erase_ms.at_full.p99)}`,
+                  ],
+                ]
+              : []),
             [
               "tenants table p50 / p99: first page, deep page, search, sort by name",
               [c.list_ms.page, c.list_ms.deep_page, c.list_ms.search, c.list_ms.sort_name].map((s) => `${ms(s.median)} / ${ms(s.p99)}`).join("; "),

@@ -78,6 +78,8 @@ export interface ScaleResult {
    * the 1,000 starters' apps answered, before that (what the target was measured on until 2026-12-03).
    */
   create_running_ms: { at_100: Summary; at_full: Summary; at_full_after_start: Summary; ratio_p50: number; settle: { at_100: Settled; at_full: Settled } };
+  /** The GDPR erase (DELETE) of each running probe tenant above, at 100 tenants and with all present. */
+  erase_ms?: { at_100: Summary; at_full: Summary };
   /** memory_per_running_bytes: the running tenants' cgroups, mean; host_delta_per_running_bytes: MemAvailable before − after, per tenant (noisy on a shared box). */
   run_starter: { n: number; wall_s: number; create_ms: Summary; memory_per_running_bytes: number; host_delta_per_running_bytes: number; apps_up_s?: number; apps_not_answering?: number };
   list_ms: { page: Summary; deep_page: Summary; search: Summary; sort_name: Summary };
@@ -182,17 +184,20 @@ async function measure(stack: TestStack, opts: ScaleOptions): Promise<ScaleResul
     };
     await Promise.all(Array.from({ length: opts.fillConcurrency }, worker));
   };
-  /** Running mini creates, timed, then deleted (untimed). */
+  /** Running mini creates, timed, then their erasures (DELETE, one at a time), timed too. */
   const createRunning = async (tag: string) => {
     const ids: string[] = [];
     const s = await timeN(opts.samples, async (i) => ids.push((await create({ template: "mini", name: `probe-${tag}-${i}` })).id));
-    for (const id of ids) await stack.api("DELETE", `/containers/${id}`);
-    return s;
+    const erase = await timeN(ids.length, async (i) => {
+      const r = await stack.api("DELETE", `/containers/${ids[i]}`);
+      if (r.status !== 200) throw new Error(`erase: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
+    });
+    return { create: s, erase };
   };
 
   await fill(Math.min(100, opts.tenants));
   const settledAt100 = await settle(stack.host.poolPath);
-  const at100 = await createRunning("a");
+  const { create: at100, erase: eraseAt100 } = await createRunning("a");
   await fill(opts.tenants);
   if (block.length) curve.push({ tenants: made, ...(({ median, p99 }) => ({ median_ms: median, p99_ms: p99 }))(summarize(block)) });
 
@@ -244,10 +249,10 @@ async function measure(stack: TestStack, opts: ScaleOptions): Promise<ScaleResul
 
   await holdIfAsked(stack, project);
   log("scale: probes with every tenant present");
-  const atFullAfterStart = await createRunning("s");
+  const { create: atFullAfterStart } = await createRunning("s");
   const settledAtFull = await settle(stack.host.poolPath);
   log(`scale: settled (${Math.round(settledAtFull.dirty_bytes / 1024)} KiB dirty or under writeback, ${settledAtFull.ms} ms)`);
-  const atFull = await createRunning("b");
+  const { create: atFull, erase: eraseAtFull } = await createRunning("b");
   const q = (query: string) => async () => {
     const r = await stack.api("GET", `/containers?${query}`);
     if (r.status !== 200) throw new Error(`list ${query}: ${r.status}`);
@@ -329,6 +334,7 @@ async function measure(stack: TestStack, opts: ScaleOptions): Promise<ScaleResul
       ratio_p50: round(atFull.median / at100.median, 2),
       settle: { at_100: settledAt100, at_full: settledAtFull },
     },
+    erase_ms: { at_100: eraseAt100, at_full: eraseAtFull },
     run_starter: {
       n: running.length,
       wall_s: round(wall),
