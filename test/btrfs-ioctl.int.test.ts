@@ -141,4 +141,15 @@ describe("BtrfsPool: a tree of subvolumes by the root tree's references", () => 
     expect(await listed()).toMatch(/path tenants\/tree-sibling$/m);
     expect(await pool.hasSubvolume(await pool.subvolumeId(pool.path("tenants", "tree-sibling")))).toBe(true);
   });
+
+  it("finds nothing below a path that is gone, and waits for the cleaner to drop a deleted subvolume", async () => {
+    expect(await pool.nestedSubvolumes(pool.path("tenants", "gone"))).toEqual([]);
+    const p = pool.path("tenants", "dropped");
+    const id = await pool.createSubvolume(p);
+    await execa("dd", ["if=/dev/urandom", `of=${path.join(p, "data")}`, "bs=1M", "count=8", "conv=fsync"]);
+    await execa("btrfs", ["subvolume", "delete", p]); // no commit, no wait: as a crash would leave it
+    expect(await pool.hasSubvolume(id)).toBe(true); // control: deleted, still in the pool
+    await pool.waitDropped([id]);
+    expect(await pool.hasSubvolume(id)).toBe(false);
+  });
 });

@@ -67,6 +67,7 @@ export async function deleteTenant(h: HostState, id: string): Promise<DeleteRepo
     }
     const nested = await h.pool.nestedSubvolumes(h.pool.path("tenants", id));
     await h.pool.deleteSubvolume(h.pool.path("tenants", id));
+    await h.pool.waitDropped([m.subvolumeId, ...m.snapshots.map((s) => s.subvolumeId)]);
     const qgroup = h.pool.qgroupExists(m.subvolumeId) ? "" : `, qgroup 0/${m.subvolumeId}`;
     erased.push(`filesystem (subvolume ${m.subvolumeId}${qgroup}${nested.length ? `, ${nested.length} nested subvolume(s)` : ""})`);
     // Its backups are its data too (GDPR): the receipt says where they were and what is out of reach.

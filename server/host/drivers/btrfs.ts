@@ -171,12 +171,28 @@ export class BtrfsPool {
   }
 
   /**
+   * Waits until the cleaner has dropped those of these subvolumes that are deleted but still in the
+   * pool: an erase resumed after a crash between a delete and its wait finds the path gone while
+   * the data is not, and must not discard free space or say "gone" before it is.
+   */
+  async waitDropped(ids: number[]): Promise<void> {
+    const pending: string[] = [];
+    for (const id of ids) if (await this.hasSubvolume(id)) pending.push(String(id));
+    if (!pending.length) return;
+    // The cleaner starts on a commit; without one it would wait for the next periodic one (30 s).
+    await this.commit();
+    await run("btrfs", ["subvolume", "sync", this.mountPath, ...pending], { timeoutMs: SUBVOLUME_SYNC_TIMEOUT_MS });
+  }
+
+  /**
    * Subvolumes below p (a tenant could make them in its own tree), children before their parents:
    * from the root tree's references of p's own subvolumes (an ioctl per subvolume below p, however
    * many the pool holds). Without the ioctl, from `btrfs subvolume list`, each listed path checked
    * against its id: a name with a newline cannot forge a line that points at another subvolume.
    */
   async nestedSubvolumes(p: string): Promise<SubvolumeBelow[]> {
+    // Gone already (an erase resumed after a crash): nothing below it.
+    if (!(await this.isSubvolume(p))) return [];
     const below = subvolumesBelow(this.mountPath, p, await this.subvolumeId(p));
     if (below) return below;
     const prefix = path.relative(this.mountPath, p) + "/";
