@@ -141,9 +141,9 @@ export class Spares {
     })();
   }
 
-  private async drop(p: string): Promise<void> {
-    if (!(await this.pool.isSubvolume(p))) return void (await fs.rm(p, { recursive: true, force: true }));
-    await this.pool.deleteSubvolume(p);
+  /** deleteSubvolume removes a path that is no subvolume as a plain directory, too. */
+  private drop(p: string): Promise<void> {
+    return this.pool.deleteSubvolume(p);
   }
 
   /** drop() where nobody waits for it: a failure is logged (the spare goes at the next start). */
