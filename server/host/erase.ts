@@ -75,7 +75,7 @@ export async function deleteTenant(h: HostState, id: string): Promise<DeleteRepo
     erased.push(...(await h.dedup.around(() => h.dedup.forget(id))));
     // Freed blocks still hold the bytes: discard them (on a loop image this punches holes, so the
     // data is gone from the image file; on SSDs it is the device's TRIM).
-    if (await h.pool.discardFree()) erased.push("freed pool blocks discarded (fstrim)");
+    if (await h.pool.discardFreed()) erased.push("freed pool blocks discarded (by the commit that freed them)");
     const left = await erasureLeftovers(h, m);
     if (left.length) throw new EngineError("SYSTEM_ERROR", `erase of ${id} is incomplete, still present: ${left.join("; ")}`);
     erased.push("verified gone: processes, cgroups, mounts, paths, subvolumes, firewall entries, veth");

@@ -101,10 +101,15 @@ async function probe(t: Tenant, ...args: string[]): Promise<string> {
 
 const lxcState = async (engineName: string) => (await s.host.lxc("lxc-info", engineName, "-sH")).stdout.trim();
 
-/** The needles the pool's raw image holds (committed first, so what is on disk is what is searched). */
-async function inPoolImage(needles: string[]): Promise<string[]> {
-  await execa("btrfs", ["filesystem", "sync", s.host.poolPath]);
-  await execa("sync");
+/**
+ * The needles the pool's raw image holds: committed first (so what is on disk is what is searched),
+ * unless `asLeft` (no commit and no sync(2), which commits too: what the erase itself left).
+ */
+async function inPoolImage(needles: string[], asLeft = false): Promise<string[]> {
+  if (!asLeft) {
+    await execa("btrfs", ["filesystem", "sync", s.host.poolPath]);
+    await execa("sync");
+  }
   const r = await execa("grep", ["-a", "-o", "-F", ...needles.flatMap((n) => ["-e", n]), path.join(s.host.dir, "pool.img")], { reject: false });
   return [...new Set(r.stdout.split("\n").filter(Boolean))];
 }
@@ -297,8 +302,12 @@ describe("items 3 and 20: erasure on a pool with history", () => {
     // More writes after the snapshot: the leaves holding the note are copied and the old ones freed.
     await inside(t.id, "for i in $(seq 1 40); do echo $i > /data/f$i; done; sync");
     expect((await inPoolImage([smallMarker, largeMarker])).sort()).toEqual([largeMarker, smallMarker].sort());
+    expect((await inPoolImage([smallMarker, largeMarker], true)).sort()).toEqual([largeMarker, smallMarker].sort());
     const del = await s.api("DELETE", `/containers/${t.id}`);
     expect(del.status, JSON.stringify(del.body)).toBe(200);
+    expect(del.body.data.erased.host.join("\n")).toMatch(/freed pool blocks discarded/);
+    // As the receipt leaves it, before any later commit could discard what the erase did not.
+    expect(await inPoolImage([smallMarker, largeMarker], true)).toEqual([]);
     expect(await inPoolImage([smallMarker, largeMarker])).toEqual([]);
   });
 });
