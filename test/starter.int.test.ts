@@ -2,6 +2,7 @@
 // from the template (one page cache for all tenants), and KSM merging across tenants.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fs from "node:fs/promises";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import { TestHost, httpGet, waitFor } from "../testkit/host-harness.js";
@@ -138,6 +139,23 @@ describe("starter tenants", () => {
     const pid = Number((await h.lxc("lxc-info", t1.id, "-pH")).stdout.trim());
     const stat = await fs.readFile(`/proc/${pid}/ksm_stat`, "utf8");
     expect(stat).toMatch(/ksm_merge_any: yes/);
+  });
+
+  it("an erase unmounts the tenant's ramdisk and shares on the host and removes their points", async () => {
+    const t = await h.client.call("tenants.create", { template: "starter" });
+    const mine = [path.join(h.dir, "ramdisk", t.id), path.join(h.dir, "shares", t.id)];
+    const mounted = async () =>
+      (await fs.readFile("/proc/self/mountinfo", "utf8"))
+        .split("\n")
+        .map((l) => l.split(" ")[4] ?? "")
+        .filter((p) => mine.some((d) => p.startsWith(`${d}/`)));
+    // Control: both are mounted while it runs.
+    expect((await mounted()).sort()).toEqual([path.join(mine[0]!, "fs"), path.join(mine[1]!, "usr")].sort());
+    const receipt = (await h.client.call("tenants.delete", { id: t.id })).erased.join("\n");
+    expect(receipt).toMatch(/ramdisk \(tmpfs unmounted\)/);
+    expect(receipt).toMatch(/shared read-only mounts \(unmounted\)/);
+    expect(await mounted()).toEqual([]);
+    for (const d of mine) expect(existsSync(d)).toBe(false);
   });
 
   it("opts a tenant out of KSM when asked", async () => {

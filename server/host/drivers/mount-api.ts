@@ -71,6 +71,11 @@ export function mount(source: string | null, target: string, fstype: string | nu
   if (f(source, target, fstype, flags, data) !== 0) throw new Error(`mount ${target} (flags ${flags}): errno ${koffi.errno()}`);
 }
 
+/** umount2(2), not lazy (a busy filesystem stays and says so); says whether it unmounted something. */
+export function unmount(target: string): boolean {
+  return libcFunc<Umount2Fn>("int umount2(const char *, int)")?.(target, 0) === 0;
+}
+
 /** umount2(2) with MNT_DETACH; says whether it detached something. */
 export function detach(target: string): boolean {
   return libcFunc<Umount2Fn>("int umount2(const char *, int)")?.(target, MNT_DETACH) === 0;

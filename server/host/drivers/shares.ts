@@ -10,7 +10,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { run } from "../../shared/sys.js";
 import { isMountPoint, mountPoints } from "../mountinfo.js";
-import { AT_RECURSIVE, closeFd, MOUNT_ATTR_IDMAP, MOUNT_ATTR_NODEV, MOUNT_ATTR_RDONLY, mountSetattr, moveMount, openTreeClone } from "./mount-api.js";
+import { AT_RECURSIVE, closeFd, MOUNT_ATTR_IDMAP, MOUNT_ATTR_NODEV, MOUNT_ATTR_RDONLY, mountSetattr, moveMount, openTreeClone, unmount } from "./mount-api.js";
 
 export interface Share {
   /** The template's directory on the host (its subvolume is read-only). */
@@ -49,11 +49,32 @@ export class Shares {
 
   /** Unmounts the tenant's shares and removes their mount points; says whether any was mounted. */
   async remove(id: string): Promise<boolean> {
-    const base = path.join(this.dir, id) + "/";
-    const ours = [...mountPoints()].filter((m) => m.startsWith(base));
-    for (const m of ours) await run("umount", [m]);
-    await fs.rm(path.join(this.dir, id), { recursive: true, force: true });
-    return ours.length > 0;
+    const dir = path.join(this.dir, id);
+    // Shares are mounted only on <dir>/<id>'s own entries (path()): each is checked by stat, unmounted
+    // by umount2(2) and its empty point removed, with no read of the mount table (it grows with the
+    // tenants on the box). A point that will not go (still mounted, or holding more) leaves the rest
+    // to umount(8) below, which says why it fails: the recursive rm must never walk into a mount.
+    let unmounted = false;
+    let clean = true;
+    for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
+      const p = path.join(dir, name);
+      for (let i = 0; i < 8 && isMountPoint(p) && unmount(p); i++) unmounted = true;
+      if (
+        !(await fs.rmdir(p).then(
+          () => true,
+          () => false,
+        ))
+      )
+        clean = false;
+    }
+    if (!clean) {
+      const base = dir + "/";
+      const left = [...mountPoints()].filter((m) => m.startsWith(base)).sort((a, b) => b.length - a.length);
+      for (const m of left) await run("umount", [m]);
+      unmounted ||= left.length > 0;
+    }
+    await fs.rm(dir, { recursive: true, force: true });
+    return unmounted;
   }
 }
 
