@@ -71,12 +71,17 @@ export function mount(source: string | null, target: string, fstype: string | nu
   if (f(source, target, fstype, flags, data) !== 0) throw new Error(`mount ${target} (flags ${flags}): errno ${koffi.errno()}`);
 }
 
-/** umount2(2), not lazy (a busy filesystem stays and says so); says whether it unmounted something. */
-export function unmount(target: string): boolean {
-  return libcFunc<Umount2Fn>("int umount2(const char *, int)")?.(target, 0) === 0;
+/** umount2(2); says whether it unmounted something. */
+function umount2(target: string, flags: number): boolean {
+  return libcFunc<Umount2Fn>("int umount2(const char *, int)")?.(target, flags) === 0;
 }
 
-/** umount2(2) with MNT_DETACH; says whether it detached something. */
+/** Not lazy: a busy filesystem stays mounted, and the call says so. */
+export function unmount(target: string): boolean {
+  return umount2(target, 0);
+}
+
+/** With MNT_DETACH: the mount leaves the tree now, the filesystem once nothing uses it. */
 export function detach(target: string): boolean {
-  return libcFunc<Umount2Fn>("int umount2(const char *, int)")?.(target, MNT_DETACH) === 0;
+  return umount2(target, MNT_DETACH);
 }
