@@ -82,4 +82,42 @@ describe("starter app", () => {
     },
     TRIALS * 15_000,
   );
+
+  it("speaks HTTP/1.1 itself: keep-alive, HEAD, a body by Content-Length, and errors that close", async () => {
+    const port = await freePort();
+    const app = spawn("python3", [APP], { env: { ...process.env, PORT: String(port), APP_DB: path.join(dir, "http.sqlite"), TENANT_NAME: "<b>" } });
+    let out = "";
+    app.stdout.on("data", (d) => (out += d));
+    try {
+      while (!out.includes("listening on")) await once(app.stdout, "data");
+      /** Sends raw bytes on one connection and answers all it got back once the app hangs up. */
+      const exchange = (raw: string) =>
+        new Promise<string>((resolve, reject) => {
+          let got = "";
+          const s = net.connect(port, "127.0.0.1", () => s.end(raw));
+          s.on("data", (d) => (got += d));
+          s.on("close", () => resolve(got));
+          s.on("error", reject);
+        });
+      // Three requests on one connection: each answered in order, the last (HTTP/1.0) closes it.
+      const note = "a note";
+      const kept = await exchange(
+        `GET / HTTP/1.1\r\nHost: t\r\n\r\nHEAD /healthz HTTP/1.1\r\nHost: t\r\n\r\nPOST /api/notes HTTP/1.1\r\ncontent-LENGTH: ${note.length}\r\n\r\n${note}GET /api/notes HTTP/1.0\r\n\r\n`,
+      );
+      const statuses = [...kept.matchAll(/^HTTP\/1\.1 (\d+)/gm)].map((m) => m[1]);
+      expect(statuses).toEqual(["200", "200", "201", "200"]);
+      expect(kept).toContain("Hello from &lt;b&gt;");
+      expect(kept).toContain('"body": "a note"');
+      // HEAD: the headers of the GET, no body (the next response follows its headers at once).
+      expect(kept).toMatch(/Content-Length: 2\r\nCache-Control: no-store\r\n\r\nHTTP\/1\.1 201/);
+      // A body over the limit and a bad request line are answered and the connection is closed.
+      const big = await exchange(`POST /api/notes HTTP/1.1\r\nContent-Length: ${2 * 1024 * 1024}\r\n\r\nxx`);
+      expect(big).toMatch(/^HTTP\/1\.1 413 /);
+      expect(big).toContain("Connection: close");
+      expect(await exchange("nonsense\r\n\r\n")).toMatch(/^HTTP\/1\.1 400 /);
+      expect(await exchange("DELETE /api/notes HTTP/1.1\r\n\r\n")).toMatch(/^HTTP\/1\.1 501 /);
+    } finally {
+      app.kill("SIGKILL");
+    }
+  });
 });
