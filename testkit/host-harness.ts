@@ -155,7 +155,11 @@ export class TestHost {
   /** kill -9 the daemon (by its pid), as a crash would. */
   async killDaemon(): Promise<void> {
     const d = this.daemon;
-    if (!d || d.exitCode !== null) return;
+    // Gone already (exited, or killed by a signal: exitCode stays null then): its exit has been emitted.
+    if (!d || d.exitCode !== null || d.signalCode !== null) {
+      this.daemon = null;
+      return;
+    }
     const exited = new Promise((r) => d.once("exit", r));
     d.kill("SIGKILL");
     await exited;
