@@ -163,12 +163,13 @@ class HTTPHandler(socketserver.StreamRequestHandler):
     def handle_one_request(self):
         self._out = []
         self.command = None
+        self.body_read = False
         line = self.rfile.readline(LINE_MAX + 1)
         if not line:
             return False
+        self.requestline = line[:200].decode("latin-1").rstrip("\r\n")
         if len(line) > LINE_MAX:
             return self._fail(414, "request line too long")
-        self.requestline = line.decode("latin-1").rstrip("\r\n")
         parts = self.requestline.split()
         if not parts:
             # A blank line between requests (some clients end a body with one): not a request.
@@ -176,17 +177,26 @@ class HTTPHandler(socketserver.StreamRequestHandler):
         if len(parts) != 3 or parts[2] not in ("HTTP/1.0", "HTTP/1.1"):
             return self._fail(400, "bad request line")
         self.command, self.path, self.request_version = parts
+        # Absolute form (a proxy's) and a fragment: the routes match the path alone.
+        if self.path.startswith(("http://", "https://")):
+            self.path = "/" + self.path.split("/", 3)[3] if self.path.count("/") >= 3 else "/"
+        self.path = self.path.partition("#")[0]
         self.headers = {}
-        while True:
+        for count in range(HEADERS_MAX + 1):
             h = self.rfile.readline(LINE_MAX + 1)
-            if len(h) > LINE_MAX or len(self.headers) >= HEADERS_MAX:
+            if len(h) > LINE_MAX or count == HEADERS_MAX:
                 return self._fail(431, "header too long or too many headers")
             if h in (b"\r\n", b"\n", b""):
                 break
             name, sep, value = h.decode("latin-1").partition(":")
-            if not sep or not name.strip():
+            # Strict framing (RFC 9112): no folded lines, no space before the colon, one
+            # Content-Length. A request read two ways is a request smuggled past a proxy.
+            if not sep or not name or name != name.strip() or h[:1] in (b" ", b"\t"):
                 return self._fail(400, "bad header line")
-            self.headers[name.strip().lower()] = value.strip()
+            name, value = name.lower(), value.strip()
+            if name == "content-length" and (not (value.isascii() and value.isdigit()) or self.headers.get(name, value) != value):
+                return self._fail(400, "bad Content-Length")
+            self.headers[name] = value
         conn = self.headers.get("connection", "").lower()
         self.close_connection = "keep-alive" not in conn if self.request_version == "HTTP/1.0" else "close" in conn
         if self.request_version == "HTTP/1.1" and self.headers.get("expect", "").lower() == "100-continue":
@@ -201,6 +211,7 @@ class HTTPHandler(socketserver.StreamRequestHandler):
 
     def _fail(self, status, message):
         self.close_connection = True
+        self.headers = {}
         self._json(status, {"error": message})
         return False
 
@@ -216,6 +227,9 @@ class HTTPHandler(socketserver.StreamRequestHandler):
             self.close_connection = True
 
     def end_headers(self, body=b""):
+        # A body the route did not read would be parsed as the next request on this connection.
+        if not self.body_read and (self.headers.get("transfer-encoding") or self.headers.get("content-length", "0") != "0"):
+            self.close_connection = True
         if self.close_connection:
             self._out.append("Connection: close\r\n")
         self._out.append("\r\n")
@@ -226,7 +240,7 @@ class HTTPHandler(socketserver.StreamRequestHandler):
         return self.client_address[0]
 
     def log_request(self, code):
-        self.log_message('"%s" %s -', self.requestline if self.command else "-", code)
+        self.log_message('"%s" %s -', self.requestline, code)
 
 
 class Handler(HTTPHandler):
@@ -249,9 +263,9 @@ class Handler(HTTPHandler):
 
     def _read_body(self, limit):
         length = self.headers.get("content-length")
+        if self.headers.get("transfer-encoding"):
+            return None, "chunked bodies not supported; send Content-Length"
         if length is None:
-            if self.headers.get("transfer-encoding"):
-                return None, "chunked bodies not supported; send Content-Length"
             return b"", None
         try:
             n = int(length)
@@ -259,6 +273,7 @@ class Handler(HTTPHandler):
             return None, "bad Content-Length"
         if n < 0 or n > limit:
             return None, "body too large (max %d bytes)" % limit
+        self.body_read = True
         return self.rfile.read(n), None
 
     def _websocket_echo(self):

@@ -116,6 +116,13 @@ describe("starter app", () => {
       expect(big).toContain("Connection: close");
       expect(await exchange("nonsense\r\n\r\n")).toMatch(/^HTTP\/1\.1 400 /);
       expect(await exchange("DELETE /api/notes HTTP/1.1\r\n\r\n")).toMatch(/^HTTP\/1\.1 501 /);
+      // Framing read one way only: a body a route does not read is never taken for the next request
+      // (one response, then the close), and two Content-Lengths that differ are refused.
+      const smuggled = "GET /api/notes HTTP/1.1\r\n\r\n";
+      const withBody = await exchange(`GET /healthz HTTP/1.1\r\nContent-Length: ${smuggled.length}\r\n\r\n${smuggled}`);
+      expect(withBody.match(/^HTTP\/1\.1 \d+/gm)).toEqual(["HTTP/1.1 200"]);
+      expect(withBody).toContain("Connection: close");
+      expect(await exchange(`POST /api/notes HTTP/1.1\r\nContent-Length: 0\r\nContent-Length: 3\r\n\r\nabc${smuggled}`)).toMatch(/^HTTP\/1\.1 400 [^]*Connection: close/);
     } finally {
       app.kill("SIGKILL");
     }

@@ -106,7 +106,7 @@ rm -f "$TARGET/etc/resolv.conf"
 : > "$TARGET/etc/resolv.conf"
 
 # Sanity check: the interpreter and the modules the app needs work in the rootfs.
-chroot "$TARGET" /usr/bin/python3 -c 'import sqlite3, http.server, json, html; sqlite3.connect(":memory:").execute("pragma journal_mode=wal")' \
+chroot "$TARGET" /usr/bin/python3 -c 'import sqlite3, socketserver, json; sqlite3.connect(":memory:").execute("pragma journal_mode=wal")' \
 	|| die "python3/sqlite3 sanity check failed in $TARGET"
 chroot "$TARGET" /usr/bin/python3 -m py_compile /opt/hoody-app/app.py \
 	|| die "app.py does not compile in $TARGET"
