@@ -123,6 +123,9 @@ const starter: Recipe = {
     ) {
       progress(50, `unpacking cached rootfs ${cache}`);
       await run("tar", ["-xpf", cache, "-C", rootfs, "--numeric-owner"], { timeoutMs: 600_000 });
+      // Its use is its age: pruning keeps the tarballs used last.
+      const now = new Date();
+      await fs.utimes(cache, now, now).catch(() => undefined);
       progress(100, "done (from cache)");
       return;
     }
@@ -142,8 +145,43 @@ const starter: Recipe = {
     const tmp = `${cache}.tmp-${process.pid}`;
     await run("tar", ["-cpf", tmp, "-C", rootfs, "--numeric-owner", "."], { timeoutMs: 600_000 });
     await fs.rename(tmp, cache);
+    await pruneCachedBuilds(cacheDir, "starter-", path.basename(cache));
     progress(100, "done");
   },
 };
 
 export const RECIPES: Record<string, Recipe> = { mini, starter };
+
+/** How many cached builds of a recipe are kept: the current one and the one before (a checkout switched back and forth rebuilds neither). */
+const CACHED_BUILDS_KEPT = 2;
+
+/**
+ * Removes a recipe's cached builds past the CACHED_BUILDS_KEPT used last (each starter tarball is
+ * about 120 MB, one per version of its files: they piled up), and temporary files of builds whose
+ * process is gone. `current` is always kept.
+ */
+export async function pruneCachedBuilds(cacheDir: string, prefix: string, current: string): Promise<string[]> {
+  const names = (await fs.readdir(cacheDir).catch(() => [] as string[])).filter((n) => n.startsWith(prefix));
+  const removed: string[] = [];
+  const remove = async (n: string) => {
+    await fs.rm(path.join(cacheDir, n), { force: true });
+    removed.push(n);
+  };
+  for (const n of names) {
+    const pid = /\.tmp-(\d+)$/.exec(n)?.[1];
+    if (pid && !processExists(Number(pid))) await remove(n);
+  }
+  const builds = await Promise.all(names.filter((n) => n.endsWith(".tar") && n !== current).map(async (n) => ({ n, usedAt: (await fs.stat(path.join(cacheDir, n)).catch(() => null))?.mtimeMs ?? 0 })));
+  builds.sort((a, b) => b.usedAt - a.usedAt);
+  for (const b of builds.slice(CACHED_BUILDS_KEPT - 1)) await remove(b.n);
+  return removed;
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
