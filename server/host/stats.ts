@@ -1,7 +1,7 @@
 // Host info and stats: sysfs, procfs and cgroup files only, no process per tenant.
 import { readFileSync } from "node:fs";
 import { usableAddresses } from "../shared/ip.js";
-import { hostKsmStats, ksmAvailable, processKsm } from "./drivers/ksm.js";
+import { hostKsmStats, ksmAvailable, ksmStatPath, processKsm } from "./drivers/ksm.js";
 import { heldKernelFiles } from "./drivers/kernfile.js";
 import { netDevCounters, ProcessStarts, type IfaceCounters } from "./drivers/procinfo.js";
 import type { HostInfo, HostStats, TenantStats } from "../shared/protocol.js";
@@ -55,7 +55,8 @@ export async function stats(h: HostState, opts: { sync?: boolean; ids?: string[]
         return null;
       })
     : null;
-  const net = netDevCounters();
+  // A page's or a tenant's interfaces are read one by one; a fleet's from /proc/net/dev at once.
+  const net = netDevCounters(opts.ids ? metas.map((m) => m.veth) : undefined);
   // Other calls (a create, a page of the tenants table) run between slices of a large collection
   // instead of waiting for all of it (10,000 tenants hold the daemon's loop for a few hundred ms).
   const probeSliced = async (list: TenantMeta[]) => {
@@ -103,7 +104,7 @@ export async function stats(h: HostState, opts: { sync?: boolean; ids?: string[]
  * A running tenant's start is its oldest process's: each process's start is read once, while the
  * ksm_stat the collection reads of it anyway stays held (the same process, ProcessStarts says why).
  */
-export const processStarts = new ProcessStarts((pid) => heldKernelFiles.openOf(`/proc/${pid}/ksm_stat`));
+export const processStarts = new ProcessStarts((pid) => heldKernelFiles.openOf(ksmStatPath(pid)));
 
 /** Tenants whose stats are read between two turns of the daemon's event loop. */
 const STATS_SLICE = 250;

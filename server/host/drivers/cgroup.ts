@@ -63,6 +63,12 @@ export class CgroupReader {
    * without a probe for one (a stats collection asks a dozen times per tenant).
    */
   private legacy: Set<string> | undefined;
+  /**
+   * Each tenant's files that a stats collection reads, as strings made once: the held files are
+   * keyed by path, and a string made anew at every read is hashed anew at every lookup (a dozen per
+   * running tenant per collection). Not for an older version's tenants (their cgroups may go).
+   */
+  private readonly files = new Map<string, TenantCgroupFiles>();
 
   constructor(
     readonly layout: CgroupLayout,
@@ -73,6 +79,30 @@ export class CgroupReader {
   /** The hierarchy a controller lives in: the one tree on v2, its own tree on v1. */
   private hierarchy(controller: string): string {
     return this.layout === "v2" ? ROOT : `${ROOT}/${controller}`;
+  }
+
+  /** The files of the tenant's lasting and container cgroups a collection reads (built once per tenant). */
+  private filesOf(name: string): TenantCgroupFiles {
+    // An older version's tenant is never cached, and the set of those only shrinks.
+    let f = this.files.get(name);
+    if (f) return f;
+    const unified = this.unifiedRoot();
+    const memory = this.dir("memory", name);
+    const procsTop = this.legacyDir(this.procsHierarchy(), name) ?? `${this.procsHierarchy()}/${TENANTS}/${name}`;
+    const v2 = this.layout === "v2";
+    f = {
+      procsTopStat: `${procsTop}/cgroup.stat`,
+      procsTopProcs: `${procsTop}/cgroup.procs`,
+      procsPayloadProcs: `${procsTop}/payload/cgroup.procs`,
+      memoryCurrent: `${memory}/${v2 ? "memory.current" : "memory.usage_in_bytes"}`,
+      memoryPeak: `${memory}/${v2 ? "memory.peak" : "memory.max_usage_in_bytes"}`,
+      swap: `${memory}/${v2 ? "memory.swap.current" : "memory.memsw.usage_in_bytes"}`,
+      cpu: v2 ? `${this.dir("cpu", name)}/cpu.stat` : `${this.dir("cpuacct", name)}/cpuacct.usage`,
+      freezeV2: unified ? `${this.containerDir(unified, name)}/cgroup.freeze` : null,
+      freezeV1: this.layout === "v1" ? `${this.containerDir(`${ROOT}/freezer`, name)}/freezer.state` : null,
+    };
+    if (!this.legacy?.has(name)) this.files.set(name, f);
+    return f;
   }
 
   /** The tenant's lasting cgroup in a hierarchy, or where an older version's run still is. */
@@ -133,22 +163,25 @@ export class CgroupReader {
   /** Pids in the tenant's whole cgroup subtree. */
   pids(name: string): number[] {
     const h = this.procsHierarchy();
-    const top = this.legacyDir(h, name) ?? `${h}/${TENANTS}/${name}`;
     const unified = h === this.unifiedRoot();
-    const usual = unified ? runningShapePids(top) : null;
+    // Names are kept for tenants seen running in the usual shape only, and forgotten once not.
+    const known = unified ? this.files.get(name) : undefined;
+    const usual = known ? runningShapePids(known) : null;
     if (usual) return usual;
+    if (known) this.files.delete(name);
+    const top = this.legacyDir(h, name) ?? `${h}/${TENANTS}/${name}`;
     const dirs = cgroupTree(top);
     // A running tenant's own two cgroups (lasting and payload) are held; those it made below are read and closed.
     const held = unified && dirs.length > 1 ? new Set(dirs.slice(0, 2)) : null;
     // The usual running shape from now on: read as runningShapePids() says.
-    if (unified && dirs.length === 2 && dirs[1] === `${top}/payload`) readHeld(`${top}/cgroup.stat`);
+    if (unified && dirs.length === 2 && dirs[1] === `${top}/payload`) readHeld(this.filesOf(name).procsTopStat);
     return dirs.flatMap((d) => parsePids((held?.has(d) ? readHeld : readText)(`${d}/cgroup.procs`)));
   }
 
   // memory.current / memory.usage_in_bytes, cpu.stat / cpuacct.usage and pids.current are
   // hierarchical: the tenant's own cgroup already counts its children's.
   memoryBytes(name: string): number {
-    return readHeldNum(`${this.dir("memory", name)}/${this.layout === "v2" ? "memory.current" : "memory.usage_in_bytes"}`);
+    return readHeldNum(this.filesOf(name).memoryCurrent);
   }
 
   /**
@@ -157,19 +190,21 @@ export class CgroupReader {
    * tenant's file would stay open for good (its payload's files go with the run).
    */
   memoryPeakBytes(name: string, held = false): number | null {
-    const file = `${this.dir("memory", name)}/${this.layout === "v2" ? "memory.peak" : "memory.max_usage_in_bytes"}`;
-    const t = held ? readHeld(file) : readText(file);
+    // A stopped tenant's names are not kept (10,000 of them would be megabytes of strings).
+    const t = held ? readHeld(this.filesOf(name).memoryPeak) : readText(`${this.dir("memory", name)}/${this.layout === "v2" ? "memory.peak" : "memory.max_usage_in_bytes"}`);
     return t === null ? null : Number(t.trim()) || 0;
   }
 
   /** Swap in use (tenants get swap.max 0, so this stays 0 unless an operator allowed swap); `memoryBytes` when already read (v1 subtracts it). */
   swapBytes(name: string, memoryBytes = this.memoryBytes(name)): number {
-    return this.layout === "v2" ? readHeldNum(`${this.dir("memory", name)}/memory.swap.current`) : Math.max(0, readHeldNum(`${this.dir("memory", name)}/memory.memsw.usage_in_bytes`) - memoryBytes);
+    const swap = readHeldNum(this.filesOf(name).swap);
+    return this.layout === "v2" ? swap : Math.max(0, swap - memoryBytes);
   }
 
   cpuUsageNs(name: string): number {
-    if (this.layout === "v1") return readHeldNum(`${this.dir("cpuacct", name)}/cpuacct.usage`);
-    const stat = readHeld(`${this.dir("cpu", name)}/cpu.stat`) ?? "";
+    const file = this.filesOf(name).cpu;
+    if (this.layout === "v1") return readHeldNum(file);
+    const stat = readHeld(file) ?? "";
     const m = /usage_usec (\d+)/.exec(stat);
     return m?.[1] ? Number(m[1]) * 1000 : 0;
   }
@@ -268,9 +303,9 @@ export class CgroupReader {
    * (seen once: a pause right after an exec answered "running"), so it only confirms a change.
    */
   frozen(name: string): boolean {
-    const unified = this.unifiedRoot();
-    if (unified && readHeld(`${this.containerDir(unified, name)}/cgroup.freeze`)?.trim() === "1") return true;
-    return this.layout === "v1" && /^(FROZEN|FREEZING)$/.test(readHeld(`${this.containerDir(`${ROOT}/freezer`, name)}/freezer.state`)?.trim() ?? "");
+    const { freezeV2, freezeV1 } = this.filesOf(name);
+    if (freezeV2 && readHeld(freezeV2)?.trim() === "1") return true;
+    return !!freezeV1 && /^(FROZEN|FREEZING)$/.test(readHeld(freezeV1)?.trim() ?? "");
   }
 
   /** Whether the kernel has finished freezing (every task stopped) or thawing, by either freezer. */
@@ -316,6 +351,7 @@ export class CgroupReader {
 
   /** Removes the tenant's (empty) cgroups in every hierarchy, deepest first; answers those still there. */
   removeAll(name: string): string[] {
+    this.files.delete(name);
     const left: string[] = [];
     for (const h of this.hierarchies()) {
       for (const d of [`${h}/lxc.payload.${name}`, `${h}/${TENANTS}/${name}`, `${h}/hoody.monitors/${name}`].flatMap((top) => cgroupTree(top).reverse())) {
@@ -339,16 +375,30 @@ export class CgroupReader {
  * shape (stopped: the file is closed, so that no stopped tenant keeps one open; a deeper tree): the
  * caller walks the tree.
  */
-function runningShapePids(top: string): number[] | null {
-  const statFile = `${top}/cgroup.stat`;
-  const stat = heldKernelFiles.textIfHeld(statFile);
+function runningShapePids(f: TenantCgroupFiles): number[] | null {
+  const stat = heldKernelFiles.textIfHeld(f.procsTopStat);
   if (stat === undefined) return null;
-  const payload = /^nr_descendants 1$/m.test(stat ?? "") ? readHeld(`${top}/payload/cgroup.procs`) : null;
+  const payload = /^nr_descendants 1$/m.test(stat ?? "") ? readHeld(f.procsPayloadProcs) : null;
   if (payload === null) {
-    heldKernelFiles.close(statFile);
+    heldKernelFiles.close(f.procsTopStat);
     return null;
   }
-  return [...parsePids(readHeld(`${top}/cgroup.procs`)), ...parsePids(payload)];
+  return [...parsePids(readHeld(f.procsTopProcs)), ...parsePids(payload)];
+}
+
+/** The files of a tenant's cgroups a stats collection reads, by name (CgroupReader.filesOf). */
+interface TenantCgroupFiles {
+  /** The files of the tenant's lasting cgroup in the tree processes are listed in, and its payload's. */
+  procsTopStat: string;
+  procsTopProcs: string;
+  procsPayloadProcs: string;
+  memoryCurrent: string;
+  memoryPeak: string;
+  swap: string;
+  cpu: string;
+  /** The container cgroup's freezers: v2 wherever there is a unified tree, v1 on a v1 or hybrid host. */
+  freezeV2: string | null;
+  freezeV1: string | null;
 }
 
 function parsePids(text: string | null): number[] {

@@ -55,15 +55,35 @@ export function hostKsmStats() {
   };
 }
 
+/**
+ * /proc/PID/ksm_stat by pid, as one string per pid while it is read: the held files are keyed by
+ * path, and a path made anew at each collection is hashed anew (a running tenant's few processes,
+ * every collection). Emptied once it holds more pids than a box runs.
+ */
+const ksmStatPaths = new Map<number, string>();
+export function ksmStatPath(pid: number): string {
+  let p = ksmStatPaths.get(pid);
+  if (p === undefined) {
+    if (ksmStatPaths.size >= 65_536) ksmStatPaths.clear();
+    p = `/proc/${pid}/ksm_stat`;
+    ksmStatPaths.set(pid, p);
+  }
+  return p;
+}
+
 /** Per-process KSM numbers from /proc/PID/ksm_stat (merging pages and the kernel's profit estimate). */
 export function processKsm(pid: number): { mergingPages: number; profitBytes: number } {
-  const text = heldKernelFiles.text(`/proc/${pid}/ksm_stat`);
-  let mergingPages = 0;
-  let profitBytes = 0;
-  for (const line of (text ?? "").split("\n")) {
-    const [k, v] = line.split(" ");
-    if (k === "ksm_merging_pages") mergingPages = Number(v) || 0;
-    else if (k === "ksm_process_profit") profitBytes = Number(v) || 0;
+  const text = heldKernelFiles.text(ksmStatPath(pid)) ?? "";
+  return { mergingPages: ksmField(text, "ksm_merging_pages "), profitBytes: ksmField(text, "ksm_process_profit ") };
+}
+
+/** The number after `key` at the start of a line of ksm_stat (the profit may be negative), or 0. */
+export function ksmField(text: string, key: string): number {
+  for (let at = 0; at < text.length; ) {
+    const eol = text.indexOf("\n", at);
+    const end = eol < 0 ? text.length : eol;
+    if (text.startsWith(key, at)) return Number(text.slice(at + key.length, end)) || 0;
+    at = end + 1;
   }
-  return { mergingPages, profitBytes };
+  return 0;
 }
