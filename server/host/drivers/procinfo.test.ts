@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { HeldKernelFiles } from "./kernfile.js";
-import { parseNetDev, parseStartTicks, ProcessStarts } from "./procinfo.js";
+import { netDevCounters, parseNetDev, parseStartTicks, ProcessStarts } from "./procinfo.js";
 
 describe("parseNetDev", () => {
   it("reads rx and tx counters per interface, skipping the two header lines", () => {
@@ -89,5 +89,19 @@ describe("ProcessStarts", () => {
       child.kill("SIGKILL");
       files.closeAll();
     }
+  });
+});
+
+describe("netDevCounters", () => {
+  it("reads a few interfaces from sysfs as /proc/net/dev shows them, and leaves out one that is not there", () => {
+    const fromSysfs = netDevCounters(["lo", "hoody-no-such-if"]);
+    const fromProc = netDevCounters();
+    expect([...fromSysfs.keys()]).toEqual(["lo"]);
+    // Loopback's counters move only when something on this host talks over it; the two reads are
+    // moments apart, so each counter of the later read (/proc) is at least the earlier's (sysfs).
+    const s = fromSysfs.get("lo")!;
+    const p = fromProc.get("lo")!;
+    for (const key of Object.keys(s) as (keyof typeof s)[]) expect(p[key]).toBeGreaterThanOrEqual(s[key]);
+    expect(p.rxBytes - s.rxBytes).toBeLessThan(1e9);
   });
 });

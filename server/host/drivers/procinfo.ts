@@ -1,7 +1,7 @@
 // Host-wide /proc readers for tenant stats: one read of /proc/net/dev serves every tenant's veth
 // counters (instead of eight sysfs files each), and a process's start time from /proc/<pid>/stat.
 import { readFileSync } from "node:fs";
-import { readKernelText } from "./kernfile.js";
+import { readKernelNumber, readKernelText } from "./kernfile.js";
 
 /** Counters of an interface as the kernel counts them on the host side. */
 export interface IfaceCounters {
@@ -49,12 +49,54 @@ export function parseNetDev(text: string): Map<string, IfaceCounters> {
   return out;
 }
 
-export function netDevCounters(): Map<string, IfaceCounters> {
+/**
+ * Counters of interfaces by name: for a few, each one's sysfs statistics (eight small files); for
+ * more, one read of /proc/net/dev. /proc/net/dev has a line per interface on the host, each a
+ * summing of the device's per-CPU counters (and its veth peer's): with 1,000 tenants running it
+ * costs milliseconds, which a single tenant's stats (its page, GET …/stats) would pay in full.
+ */
+export function netDevCounters(names?: string[]): Map<string, IfaceCounters> {
+  if (names && names.length <= SYSFS_BELOW) return sysfsCounters(names);
   try {
     return parseNetDev(readFileSync("/proc/net/dev", "utf8"));
   } catch {
     return new Map();
   }
+}
+
+/** Up to this many interfaces are read from sysfs (about 30 µs each; /proc/net/dev is 4–8 ms at 1,000 running). */
+const SYSFS_BELOW = 32;
+
+const SYSFS_COUNTERS: [keyof IfaceCounters, string][] = [
+  ["rxBytes", "rx_bytes"],
+  ["rxPackets", "rx_packets"],
+  ["rxErrors", "rx_errors"],
+  ["rxDropped", "rx_dropped"],
+  ["txBytes", "tx_bytes"],
+  ["txPackets", "tx_packets"],
+  ["txErrors", "tx_errors"],
+  ["txDropped", "tx_dropped"],
+];
+
+/** Each named interface's counters from /sys/class/net/<name>/statistics; one not there (stopped) is left out. */
+function sysfsCounters(names: string[]): Map<string, IfaceCounters> {
+  const out = new Map<string, IfaceCounters>();
+  for (const name of names) {
+    // A name that is not one (the tenant's record is trusted, but a path stays a path).
+    if (!name || name.includes("/") || name.startsWith(".")) continue;
+    const c = {} as IfaceCounters;
+    let present = true;
+    for (const [key, file] of SYSFS_COUNTERS) {
+      const v = readKernelNumber(`/sys/class/net/${name}/statistics/${file}`);
+      if (v === null) {
+        present = false;
+        break;
+      }
+      c[key] = v;
+    }
+    if (present) out.set(name, c);
+  }
+  return out;
 }
 
 /** USER_HZ: /proc's clock ticks per second, 100 on every Linux architecture Debian ships. */
