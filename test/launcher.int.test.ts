@@ -7,7 +7,7 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
-import { detachableParent, Launcher, type LaunchMounts } from "../server/host/drivers/launch.js";
+import { detachableParent, Launcher, type LaunchMounts, launchPath } from "../server/host/drivers/launch.js";
 
 let dir: string;
 const launcher = new Launcher(2);
@@ -178,6 +178,21 @@ describe("launch.pl", () => {
     const missing = await launcher.run({ ...none, carry: [path.join(dir, "no-such-mount")] }, false, ["true"]);
     expect(missing.exitCode).toBe(255);
     expect(missing.output).toMatch(/open_tree .*no-such-mount/);
+  });
+
+  it("runs a command with the PATH asked for, found on its own PATH first (lxc-start without newuidmap)", async () => {
+    // sh is found on the launcher's PATH; what it runs sees only the PATH given, where newuidmap is not.
+    const given = launchPath();
+    const r = await launcher.run(none, false, ["sh", "-c", 'echo "$PATH"; command -v newuidmap || echo none'], given);
+    expect(r).toEqual({ exitCode: 0, signal: null, output: `${given}\nnone\n` });
+    // A control: without a PATH of its own, the command finds newuidmap on the launcher's.
+    expect((await sh("command -v newuidmap")).output).toMatch(/\/newuidmap\n$/);
+    const relative = await launcher.run(none, false, ["true"], "/usr/sbin:sbin");
+    expect(relative.exitCode).toBe(255);
+    expect(relative.output).toContain("--path takes absolute directories");
+    const missing = await launcher.run(none, false, ["no-such-command-here"], given);
+    expect(missing.exitCode).toBe(255);
+    expect(missing.output).toContain("no-such-command-here is not on the PATH");
   });
 
   it("does not wait for what the command left running with its output open, and kills a command past its timeout", async () => {

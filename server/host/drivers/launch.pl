@@ -9,7 +9,7 @@
 #
 # Protocol (stdin → stdout, one line each, fields split by NUL):
 #   request:  ID NUL ARG NUL ARG ... LF, the ARGs being
-#     [--ksm] [--carry PATH]... [--detach DIR]... [--shared PATH]... -- COMMAND ARGS...
+#     [--ksm] [--path DIRS] [--carry PATH]... [--detach DIR]... [--shared PATH]... -- COMMAND ARGS...
 #       --carry PATH   a mount of this tenant (ramdisk, share), cloned before the copy is cut down and
 #                      attached at the same path in the launch namespace
 #       --detach DIR   a parent of every tenant's mounts of one kind, detached in the launch namespace
@@ -17,6 +17,7 @@
 #       --shared PATH  made a peer group of its own there (the tenant's /proc point: the start hook's
 #                      mounts on it must propagate into the tenant's namespace)
 #       --ksm          PR_SET_MEMORY_MERGE on the command, inherited by the tenant's processes
+#       --path DIRS    the command's PATH (it is looked up on the launcher's own first)
 #   answer:   ID NUL WAIT-STATUS NUL OUTPUT-IN-HEX LF (stdout and stderr, the first 1,900 bytes: an
 #             answer stays under PIPE_BUF, so answers written at once by several handlers never mix)
 # Each request is handled in a process of its own (many starts at once); a command still running
@@ -205,11 +206,16 @@ sub handle {
 # In the request's child: builds the launch namespace, then execs the command.
 sub launch {
   my $base = shift;
-  my (@carry, @detach, @shared, $ksm);
+  my (@carry, @detach, @shared, $ksm, $path);
   while (@_ && $_[0] ne '--') {
     my $opt = shift;
     if ($opt eq '--ksm') { $ksm = 1; next; }
     my $val = shift;
+    if ($opt eq '--path') {
+      defined $val && $val =~ m{^(/[^:]*)?(:/[^:]*)*$} or fail("launch.pl: --path takes absolute directories\n");
+      $path = $val;
+      next;
+    }
     defined $val && $val =~ m{^/} or fail("launch.pl: $opt needs an absolute path\n");
     if ($opt eq '--carry') { push @carry, $val; }
     elsif ($opt eq '--detach') { push @detach, $val; }
@@ -253,7 +259,16 @@ sub launch {
   }
   # Where the kernel has no PR_SET_MEMORY_MERGE, the tenant runs without KSM (as before this launcher).
   syscall($sys->{prctl}, $PR_SET_MEMORY_MERGE, 1, 0, 0, 0) if $ksm;
-  exec { $_[0] } @_ or fail("launch.pl: exec $_[0]: $!\n");
+  # The command's PATH when asked (set after the command itself was looked up on the launcher's).
+  my $program = $_[0];
+  if (defined $path) {
+    if ($program !~ m{/}) {
+      ($program) = grep { -f $_ && -x _ } map { "$_/$_[0]" } grep { m{^/} } split /:/, ($ENV{PATH} // '');
+      defined $program or fail("launch.pl: $_[0] is not on the PATH\n");
+    }
+    $ENV{PATH} = $path;
+  }
+  exec { $program } @_ or fail("launch.pl: exec $_[0]: $!\n");
 }
 
 # A failed request: its message, and 255 (die's status would be the last errno).

@@ -20,13 +20,13 @@
 // - The process: a fork copies the forking process's page tables, 6-7 ms of the daemon's one thread
 //   per spawn at 1,000 tenants (more at 10,000); launch.pl's are small. It also sets KSM's opt-in on
 //   the tenant, where the daemon toggled its own around a spawn (a walk of its memory each time).
-// - The PATH: lxc-start maps the tenant's ids through shadow's setuid newuidmap and newgidmap (two
-//   more processes per start) whenever it finds them on its PATH, root or not; root may write the
-//   maps itself, which LXC does when they are not there. The launcher's PATH leaves out the
-//   directories that hold them, so commands are given by absolute path. (Root's ranges stay reserved
-//   in /etc/subuid and /etc/subgid, which is what keeps shadow from handing them to a user.)
+// - The PATH: lxc-start maps the tenant's ids through shadow's setuid newuidmap and newgidmap (four
+//   more processes per start: an sh -c for each) whenever it finds them on its PATH, root or not;
+//   root may write the maps itself, which LXC does when they are not there. lxc-start gets a PATH
+//   without the directories holding them (launchPath). (Root's ranges stay reserved in /etc/subuid
+//   and /etc/subgid, which is what keeps shadow from handing them to a user.)
 import { type ChildProcessByStdio, spawn } from "node:child_process";
-import { accessSync, constants, existsSync, realpathSync, statSync } from "node:fs";
+import { existsSync, realpathSync } from "node:fs";
 import type { Readable, Writable } from "node:stream";
 import path from "node:path";
 import { mountPoints } from "../mountinfo.js";
@@ -70,10 +70,14 @@ export class Launcher {
     private readonly baseIdleS = 30,
   ) {}
 
-  /** Runs `argv` from a launch namespace made of `mounts` (with KSM's opt-in if `ksm`). */
-  run(mounts: LaunchMounts, ksm: boolean, argv: string[]): Promise<LaunchResult> {
+  /**
+   * Runs `argv` from a launch namespace made of `mounts` (with KSM's opt-in if `ksm`), with
+   * `commandPath` as its PATH if given (launch.pl looks the command up on its own PATH first).
+   */
+  run(mounts: LaunchMounts, ksm: boolean, argv: string[], commandPath?: string): Promise<LaunchResult> {
     const args = [
       ...(ksm ? ["--ksm"] : []),
+      ...(commandPath === undefined ? [] : ["--path", commandPath]),
       ...mounts.carry.flatMap((p) => ["--carry", p]),
       ...mounts.detach.flatMap((p) => ["--detach", p]),
       ...mounts.shared.flatMap((p) => ["--shared", p]),
@@ -82,9 +86,6 @@ export class Launcher {
     ];
     // The protocol's separators; none of the daemon's paths or arguments holds one.
     if (args.some((a) => /[\0\n]/.test(a))) return Promise.reject(new Error("launch: an argument holds a NUL or a newline"));
-    const command = argv[0] ? onPath(argv[0]) : null;
-    if (!command) return Promise.reject(new Error(`launch: ${argv[0] ?? "no command"} is not on the PATH`));
-    args[args.length - argv.length] = command;
     const id = String(++this.nextId);
     return new Promise((resolve, reject) => {
       // launch.pl kills a command past the timeout and answers; this is for a handler that died
@@ -111,10 +112,8 @@ export class Launcher {
 
   private process(): ChildProcessByStdio<Writable, Readable, null> {
     if (this.proc) return this.proc;
-    // By absolute path: spawn looks a bare name up on the PATH it gives the child, which is launchPath().
-    const proc = spawn(onPath("perl") ?? "perl", [LAUNCHER, "--arch", MACHINE[process.arch] ?? process.arch, "--timeout", String(this.timeoutS), "--base-idle", String(this.baseIdleS)], {
+    const proc = spawn("perl", [LAUNCHER, "--arch", MACHINE[process.arch] ?? process.arch, "--timeout", String(this.timeoutS), "--base-idle", String(this.baseIdleS)], {
       stdio: ["pipe", "pipe", "inherit"],
-      env: { ...process.env, PATH: launchPath() },
     });
     this.proc = proc;
     let buffered = "";
@@ -186,36 +185,10 @@ export function detachableParent(dir: string): void {
 /** The shadow tools lxc-start would map ids through (see the PATH, above). */
 const ID_MAP_TOOLS = ["newuidmap", "newgidmap"];
 
-/** The launcher's PATH: the daemon's, less the directories holding ID_MAP_TOOLS. */
+/** lxc-start's PATH: the daemon's, less relative entries and the directories holding ID_MAP_TOOLS. */
 export function launchPath(daemonPath = process.env.PATH ?? ""): string {
   return daemonPath
     .split(":")
-    .filter((dir) => dir && !ID_MAP_TOOLS.some((tool) => existsSync(path.join(dir, tool))))
+    .filter((dir) => path.isAbsolute(dir) && !ID_MAP_TOOLS.some((tool) => existsSync(path.join(dir, tool))))
     .join(":");
-}
-
-const resolved = new Map<string, string | null>();
-function executable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return statSync(file).isFile();
-  } catch {
-    return false;
-  }
-}
-
-/** A command by its absolute path: as given if absolute, else found on the daemon's PATH (once), or null. */
-export function onPath(command: string, daemonPath = process.env.PATH ?? ""): string | null {
-  if (path.isAbsolute(command)) return command;
-  const key = `${daemonPath}\0${command}`;
-  // Relative entries are skipped: they would name files under whatever the daemon's cwd is.
-  if (!resolved.has(key))
-    resolved.set(
-      key,
-      daemonPath
-        .split(":")
-        .map((dir) => path.join(dir, command))
-        .find((file) => path.isAbsolute(file) && executable(file)) ?? null,
-    );
-  return resolved.get(key)!;
 }

@@ -6,7 +6,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { run, SysError } from "../../shared/sys.js";
 import { ksmAvailable, spawnWithMemoryMerge } from "./ksm.js";
-import { Launcher, type LaunchMounts } from "./launch.js";
+import { Launcher, type LaunchMounts, launchPath } from "./launch.js";
 import { limitConfigLines, placementConfigLines, type CgroupLayout } from "./cgroup.js";
 import { LXCFS_DIR } from "./lxcfs.js";
 import { TENANT_PROC_HOOK } from "./procfs.js";
@@ -137,7 +137,7 @@ export class Lxc {
 
   /** Starts the tenant from a launch namespace of its own (launch.ts), which also gives it KSM's opt-in. */
   async start(name: string, ksm: boolean, mounts: LaunchMounts): Promise<void> {
-    const r = await this.launcher.run(mounts, ksm && ksmAvailable(), ["lxc-start", "-P", this.lxcPath, "-n", name, "-d"]).catch(async (e: Error) => {
+    const r = await this.launcher.run(mounts, ksm && ksmAvailable(), ["lxc-start", "-P", this.lxcPath, "-n", name, "-d"], launchPath()).catch(async (e: Error) => {
       // No answer (the launcher died, a handler was killed): lxc-start may still bring the tenant
       // up after the caller has rolled the create back; it is stopped first.
       await this.stop(name, { force: true, timeoutS: 0 }).catch(() => undefined);
