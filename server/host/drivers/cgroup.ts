@@ -16,6 +16,13 @@ const ROOT = "/sys/fs/cgroup";
 
 const TENANTS = "hoody.tenants";
 
+/** The memory controller's files of each figure, by layout (v1's memsw counts memory and swap together). */
+const MEMORY_FILES = {
+  current: { v2: "memory.current", v1: "memory.usage_in_bytes" },
+  peak: { v2: "memory.peak", v1: "memory.max_usage_in_bytes" },
+  swap: { v2: "memory.swap.current", v1: "memory.memsw.usage_in_bytes" },
+} as const;
+
 export function detectCgroupLayout(): CgroupLayout {
   return existsSync(`${ROOT}/cgroup.controllers`) ? "v2" : "v1";
 }
@@ -87,22 +94,27 @@ export class CgroupReader {
     let f = this.files.get(name);
     if (f) return f;
     const unified = this.unifiedRoot();
-    const memory = this.dir("memory", name);
-    const procsTop = this.legacyDir(this.procsHierarchy(), name) ?? `${this.procsHierarchy()}/${TENANTS}/${name}`;
+    const h = this.procsHierarchy();
+    const procsTop = this.legacyDir(h, name) ?? `${h}/${TENANTS}/${name}`;
     const v2 = this.layout === "v2";
     f = {
       procsTopStat: `${procsTop}/cgroup.stat`,
       procsTopProcs: `${procsTop}/cgroup.procs`,
       procsPayloadProcs: `${procsTop}/payload/cgroup.procs`,
-      memoryCurrent: `${memory}/${v2 ? "memory.current" : "memory.usage_in_bytes"}`,
-      memoryPeak: `${memory}/${v2 ? "memory.peak" : "memory.max_usage_in_bytes"}`,
-      swap: `${memory}/${v2 ? "memory.swap.current" : "memory.memsw.usage_in_bytes"}`,
+      memoryCurrent: this.memoryFile(name, "current"),
+      memoryPeak: this.memoryFile(name, "peak"),
+      swap: this.memoryFile(name, "swap"),
       cpu: v2 ? `${this.dir("cpu", name)}/cpu.stat` : `${this.dir("cpuacct", name)}/cpuacct.usage`,
       freezeV2: unified ? `${this.containerDir(unified, name)}/cgroup.freeze` : null,
       freezeV1: this.layout === "v1" ? `${this.containerDir(`${ROOT}/freezer`, name)}/freezer.state` : null,
     };
     if (!this.legacy?.has(name)) this.files.set(name, f);
     return f;
+  }
+
+  /** A memory figure's file in the tenant's lasting cgroup, by this host's layout. */
+  private memoryFile(name: string, figure: keyof typeof MEMORY_FILES): string {
+    return `${this.dir("memory", name)}/${MEMORY_FILES[figure][this.layout]}`;
   }
 
   /** The tenant's lasting cgroup in a hierarchy, or where an older version's run still is. */
@@ -191,7 +203,7 @@ export class CgroupReader {
    */
   memoryPeakBytes(name: string, held = false): number | null {
     // A stopped tenant's names are not kept (10,000 of them would be megabytes of strings).
-    const t = held ? readHeld(this.filesOf(name).memoryPeak) : readText(`${this.dir("memory", name)}/${this.layout === "v2" ? "memory.peak" : "memory.max_usage_in_bytes"}`);
+    const t = held ? readHeld(this.filesOf(name).memoryPeak) : readText(this.memoryFile(name, "peak"));
     return t === null ? null : Number(t.trim()) || 0;
   }
 

@@ -185,10 +185,19 @@ export function detachableParent(dir: string): void {
 /** The shadow tools lxc-start would map ids through (see the PATH, above). */
 const ID_MAP_TOOLS = ["newuidmap", "newgidmap"];
 
-/** lxc-start's PATH: the daemon's, less relative entries and the directories holding ID_MAP_TOOLS. */
+/**
+ * lxc-start's PATH: the daemon's, less relative entries and the directories holding ID_MAP_TOOLS.
+ * Worked out once per PATH (a dozen stats), not at every start.
+ */
 export function launchPath(daemonPath = process.env.PATH ?? ""): string {
-  return daemonPath
-    .split(":")
-    .filter((dir) => path.isAbsolute(dir) && !ID_MAP_TOOLS.some((tool) => existsSync(path.join(dir, tool))))
-    .join(":");
+  let p = launchPaths.get(daemonPath);
+  if (p === undefined) {
+    p = daemonPath
+      .split(":")
+      .filter((dir) => path.isAbsolute(dir) && !ID_MAP_TOOLS.some((tool) => existsSync(path.join(dir, tool))))
+      .join(":");
+    launchPaths.set(daemonPath, p);
+  }
+  return p;
 }
+const launchPaths = new Map<string, string>();
