@@ -50,7 +50,7 @@ export class HostState {
     readonly config: HostConfig,
     readonly pool: BtrfsPool,
     readonly versions: { lxc: string; btrfs: string },
-    /** Whether an lxcfs serves /var/lib/lxcfs, so tenants' configs bind its files (lxc.ts, tenant-proc.hook.sh). */
+    /** Whether an lxcfs serves /var/lib/lxcfs, so tenants' configs bind its files (lxc.ts, tenant-proc.hook). */
     readonly lxcfs: boolean,
   ) {
     this.tenants = new TenantMap(config);

@@ -30,14 +30,14 @@ describe("Lxc.configText mounts", () => {
     const text = new Lxc("/l", "v2").configText(base);
     expect(text).toContain("lxc.mount.auto = cgroup:mixed\n");
     expect(text).toContain("lxc.mount.entry = /d/proc/c1 proc none bind,create=dir 0 0\n");
-    expect(text).toMatch(/^lxc\.hook\.start-host = \S+\/tenant-proc\.hook\.sh \/d\/proc\/c1 \/var\/lib\/lxcfs( user\.\S+=\d+)*$/m);
+    expect(text).toMatch(/^lxc\.hook\.start-host = \S+\/tenant-proc\.hook \/d\/proc\/c1 \/var\/lib\/lxcfs( user\.\S+=\d+)*$/m);
   });
 
   it("binds lxcfs's cpu directory only where an lxcfs serves, without LXC's lxcfs mount hook", () => {
     expect(new Lxc("/l", "v2").configText(base)).toContain("lxc.mount.entry = /var/lib/lxcfs/sys/devices/system/cpu sys/devices/system/cpu none bind,create=dir 0 0\n");
     expect(new Lxc("/l", "v2").configText(base)).not.toContain("lxc.hook.mount");
     expect(new Lxc("/l", "v2").configText({ ...base, lxcfs: false })).not.toContain("lxcfs");
-    expect(new Lxc("/l", "v2").configText({ ...base, lxcfs: false })).toMatch(/tenant-proc\.hook\.sh \/d\/proc\/c1 -$/m);
+    expect(new Lxc("/l", "v2").configText({ ...base, lxcfs: false })).toMatch(/tenant-proc\.hook \/d\/proc\/c1 -$/m);
   });
 });
 
@@ -47,7 +47,7 @@ describe("Lxc.configText kernel shares", () => {
   it("writes the shares into the tenant's user namespace from the host before init runs", () => {
     expect(text).toContain("lxc.hook.version = 1\n");
     // Passed to the one start-host hook, which writes them from inside the tenant's user namespace.
-    expect(text).toMatch(/^lxc\.hook\.start-host = \S+\/tenant-proc\.hook\.sh \S+ \S+ user\.max_inotify_instances=128 user\.max_net_namespaces=8$/m);
+    expect(text).toMatch(/^lxc\.hook\.start-host = \S+\/tenant-proc\.hook \S+ \S+ user\.max_inotify_instances=128 user\.max_net_namespaces=8$/m);
     expect(text.match(/^lxc\.hook\./gm)).toEqual(["lxc.hook.", "lxc.hook."]);
   });
 

@@ -88,10 +88,9 @@ export class Lxc {
       // One start-host hook (host root, after LXC made the tenant's namespaces, before its init runs):
       // it writes the user.* shares into the tenant's user namespace, so they hold from its first
       // instruction and a failure fails the start (lxc.sysctl writes from inside, where proc:mixed has
-      // made /proc/sys read-only), then builds the tenant's /proc (tenant-proc.hook.sh says how). One
-      // busybox shell with built-in applets, not a shell per hook running dynamically linked tools:
-      // each spawn is on every start's path. Version 1 hooks get no arguments appended; LXC_PID is
-      // the tenant's init.
+      // made /proc/sys read-only), then builds the tenant's /proc (tenant-proc.hook says how). One
+      // perl process making its mounts by syscalls, not a process per mount: it is on every start's
+      // path. Version 1 hooks get no arguments appended; LXC_PID is the tenant's init.
       "lxc.hook.version = 1",
       `lxc.hook.start-host = ${[TENANT_PROC_HOOK, c.procPoint, c.lxcfs ? LXCFS_DIR : "-", ...Object.entries(c.usernsSysctls).map(([k, v]) => `${k}=${v}`)].join(" ")}`,
       // lxcfs's /sys/devices/system/cpu, bound by LXC itself. (LXC's lxcfs mount hook from

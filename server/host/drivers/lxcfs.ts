@@ -1,6 +1,6 @@
 // lxcfs: a FUSE filesystem whose /proc/{meminfo,cpuinfo,uptime,loadavg,stat,diskstats,swaps} and
 // /sys/devices/system/cpu answer for the cgroup of the process reading them. Laid over the tenant's
-// own /proc (tenant-proc.hook.sh) and /sys/devices/system/cpu (a bind LXC makes), they show a tenant its memory
+// own /proc (tenant-proc.hook) and /sys/devices/system/cpu (a bind LXC makes), they show a tenant its memory
 // limit, its CPUs and its uptime instead of the host's (as Incus does). One lxcfs serves the whole host at
 // /var/lib/lxcfs: on Debian with systemd lxcfs.service runs it; where nothing does (no systemd as
 // PID 1), the daemon starts it, detached, so it outlives the daemon like the tenants it serves.

@@ -4,7 +4,7 @@
 // that propagate into a namespace of a less privileged user namespace (all but the top one). So each
 // tenant's /proc is bound from a shared mount point (`point`, a tmpfs the daemon mounts on the host
 // before each start, which the start carries into its launch namespace: launch.ts), and a start-host
-// hook (tenant-proc.hook.sh) builds the tenant's procfs with its covers there, outside the tenant, and
+// hook (tenant-proc.hook) builds the tenant's procfs with its covers there, outside the tenant, and
 // attaches it at the point in one piece: inside, the covers are locked, and the proc they sit on is
 // not fully visible, so the kernel refuses the tenant a new procfs.
 import { rmdirSync } from "node:fs";
@@ -14,7 +14,7 @@ import { run } from "../../shared/sys.js";
 import { isMountPoint, mountPoints } from "../mountinfo.js";
 import { detach, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_REC, MS_SHARED, mount } from "./mount-api.js";
 
-export const TENANT_PROC_HOOK = path.join(import.meta.dirname, "tenant-proc.hook.sh");
+export const TENANT_PROC_HOOK = path.join(import.meta.dirname, "tenant-proc.hook");
 
 export class TenantProcs {
   constructor(readonly dir: string) {}
@@ -24,7 +24,7 @@ export class TenantProcs {
     return path.join(this.dir, id);
   }
 
-  /** Where the start hook builds the tenant's /proc before attaching it at the point (tenant-proc.hook.sh: "$point.stage"). */
+  /** Where the start hook builds the tenant's /proc before attaching it at the point (tenant-proc.hook: "$point.stage"). */
   stage(id: string): string {
     return `${this.point(id)}.stage`;
   }
