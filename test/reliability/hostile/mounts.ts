@@ -109,13 +109,25 @@ describe("what a tenant sees of the host (item 17)", () => {
 
   it("/proc/cmdline and the boot id are the tenant's, not the host's", async () => {
     const host = { cmdline: await fs.readFile("/proc/cmdline", "utf8"), bootId: await fs.readFile("/proc/sys/kernel/random/boot_id", "utf8") };
-    const r = await sh(mini, "echo cmdline=[$(cat /proc/cmdline)]; echo boot_id=$(cat /proc/sys/kernel/random/boot_id)");
+    const r = await sh(mini, "echo cmdline=[$(cat /proc/cmdline)]; echo boot_id=$(cat /proc/sys/kernel/random/boot_id); cat /proc/self/mountinfo");
     // Control: the host's boot line is not empty, and the tenant has a boot id.
     expect(host.cmdline.trim()).not.toBe("");
     expect(r.stdout, r.out).toContain("cmdline=[]");
     const bootId = /^boot_id=([0-9a-f-]{36})$/m.exec(r.stdout)?.[1];
     expect(bootId, r.out).toBeDefined();
     expect(bootId).not.toBe(host.bootId.trim());
+    // The start hook's remounts name procfs's nosuid, nodev and noexec again (a remount sets every
+    // per-mount flag): the read-only ones and /proc/sys/net keep them, as /proc itself has them.
+    const flagsAt = (p: string) =>
+      r.stdout
+        .split("\n")
+        .find((l) => l.split(" ")[4] === p)
+        ?.split(" ")[5];
+    for (const p of ["/proc", "/proc/cmdline", "/proc/sys", "/proc/sys/net", "/proc/sys/kernel/random/boot_id"]) {
+      expect(flagsAt(p)?.split(",") ?? [], `${p}: ${flagsAt(p)}`).toEqual(expect.arrayContaining(["nosuid", "nodev", "noexec"]));
+    }
+    expect(flagsAt("/proc/sys")?.split(",")).toContain("ro");
+    expect(flagsAt("/proc/sys/net")?.split(",")).toContain("rw");
   });
 
   it("other tenants' qgroups and the host's KSM counters: the tenant has no sysfs and may not mount one", async () => {
