@@ -176,7 +176,9 @@ describe("backup, restore, export, erase, import on another stack", () => {
     // In force, as nft shows it on the second box.
     const table = (await execa("nft", ["list", "table", "inet", b.host.env.HOODY_NFT_TABLE!])).stdout;
     const { veth } = await b.host.client.call("tenants.get", { id: moved.engine_name });
-    const jump = new RegExp(`"${veth}" : jump (in_r[0-9a-f]{32})`).exec(table)?.[1];
+    // Its veth's group is its ruleset's number, which the ingress map leads to the ruleset's chain.
+    const group = JSON.parse((await execa("ip", ["-j", "link", "show", "dev", veth])).stdout)[0].group as string;
+    const jump = new RegExp(`[{,\\s]${group} : jump (in_r[0-9a-f]{32})`).exec(table)?.[1];
     const chain = (await execa("nft", ["list", "chain", "inet", b.host.env.HOODY_NFT_TABLE!, String(jump)])).stdout;
     expect(chain).toContain("10.9.0.0/16");
     expect(chain).toContain("9000");

@@ -161,11 +161,42 @@ describe("tenants from mini", () => {
     }
     expect((await httpGet(`http://${b.ip}:8080/`)).status).toBe(200);
     const table = await execa("nft", ["list", "table", "inet", h.env.HOODY_NFT_TABLE!]);
-    // Both jump to the chains of the template's ruleset (one pair for every tenant with the same rules).
-    const jump = (veth: string) => new RegExp(`"${veth}" : jump (in_r[0-9a-f]{32})`).exec(table.stdout)?.[1];
-    expect(jump(a.veth)).toMatch(/^in_r/);
-    expect(jump(b.veth)).toBe(jump(a.veth));
-    expect(table.stdout).toContain(`chain ${jump(a.veth)} {`);
+    // Both reach the chains of the template's ruleset (one pair for every tenant with the same
+    // rules): their veths carry its number, which the ingress map leads to its chain.
+    const jump = async (veth: string) => {
+      const group = JSON.parse((await execa("ip", ["-j", "link", "show", "dev", veth])).stdout)[0].group as string;
+      return new RegExp(`[{,\\s]${group} : jump (in_r[0-9a-f]{32})`).exec(table.stdout)?.[1];
+    };
+    expect(await jump(a.veth)).toMatch(/^in_r/);
+    expect(await jump(b.veth)).toBe(await jump(a.veth));
+    expect(table.stdout).toContain(`chain ${await jump(a.veth)} {`);
+  });
+
+  it("a veth whose number is not live reaches nothing: its own egress rules are never skipped", async () => {
+    // B lets A in; A's own egress rules refuse B. A verdict map that misses falls through to the
+    // next rule, so without the live-number check a veth at group 0 (LXC's, before its start gives
+    // it a number) would skip A's egress chain and reach B's ingress, which allows it.
+    const group = async () => JSON.parse((await execa("ip", ["-j", "link", "show", "dev", a.veth])).stdout)[0].group as string;
+    await h.client.call("tenants.setFirewall", { id: b.id, rules: [...b.firewall, { direction: "ingress", action: "allow", protocol: "tcp", destination_port: "8080", source: `${a.ip}/32` }] });
+    try {
+      expect((await probe(a, b.ip)).stdout).toContain("REACHED");
+      await h.client.call("tenants.setFirewall", { id: a.id, rules: [...a.firewall, { direction: "egress", action: "drop", protocol: "tcp", destination_port: "8080", destination: `${b.ip}/32` }] });
+      expect((await probe(a, b.ip)).stdout).toContain("BLOCKED");
+      const own = await group();
+      expect(own).toMatch(/^[1-9]\d*$/);
+      await execa("ip", ["link", "set", "dev", a.veth, "group", "0"]);
+      try {
+        expect((await probe(a, b.ip)).stdout).toContain("BLOCKED");
+      } finally {
+        await execa("ip", ["link", "set", "dev", a.veth, "group", own]);
+      }
+    } finally {
+      await h.client.call("tenants.setFirewall", { id: a.id, rules: a.firewall });
+      await h.client.call("tenants.setFirewall", { id: b.id, rules: b.firewall });
+    }
+    // The control after the change back: A's number again, B's default rules again.
+    expect((await probe(a, b.ip)).stdout).toContain("BLOCKED");
+    expect((await httpGet(`http://${b.ip}:8080/`)).status).toBe(200);
   });
 
   it("applies a firewall change at once: allowing a port from tenant A into B, then taking it back", async () => {
@@ -363,7 +394,7 @@ describe("failure and bad input", () => {
     const dirs = await fs.readdir(h.lxcPath);
     expect(dirs.sort()).toEqual(list.map((t) => t.id).sort());
     const table = await execa("nft", ["list", "table", "inet", h.env.HOODY_NFT_TABLE!]);
-    const veths = [...table.stdout.matchAll(/"(\w+)" : jump in_r/g)].map((m) => m[1]);
+    const veths = [...table.stdout.matchAll(/"(\w+)" \. \d+\.\d+\.\d+\.\d+/g)].map((m) => m[1]);
     expect(new Set(veths)).toEqual(new Set(list.map((t) => t.veth)));
     // A template that tenants use cannot be deleted; an unused one can.
     await expect(h.client.call("templates.delete", { name: "mini" })).rejects.toThrow(/used by/);

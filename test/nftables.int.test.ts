@@ -1,22 +1,37 @@
 // The firewall driver changes the ruleset through libnftables in the daemon's process (no nft
 // process per create): on a table of the test's own, what it installs is what `nft list table`
 // shows, concurrent changes all land, and a script the kernel refuses fails with nft's own message.
+// Tenants reach their ruleset's chains by their veth's netdev group: most veths here are names
+// only (their groups are recorded), the "hdtv" ones are real links made and removed by the test.
 import { randomBytes } from "node:crypto";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
-import { Firewall, nftInProcess } from "../server/host/drivers/nft.js";
+import { type LinkGroups, netdevGroups } from "../server/host/drivers/netdev-group.js";
+import { Firewall } from "../server/host/drivers/nft.js";
+import { nftInProcess } from "../server/host/drivers/nft-script.js";
 
 const table = `hoodyt${randomBytes(3).toString("hex")}`;
-const fw = new Firewall(table, "hdt", "10.254.0.0/16", false);
+/** The group each veth was given; a real link's is written to the kernel too. */
+const given = new Map<string, number>();
+const links: LinkGroups = {
+  write: (veth, group) => {
+    given.set(veth, group);
+    return veth.startsWith("hdtv") ? netdevGroups.write(veth, group) : true;
+  },
+  read: (prefix) => new Map([...[...given].filter(([v]) => v.startsWith(prefix) && !v.startsWith("hdtv")), ...netdevGroups.read(prefix)]),
+};
+const fw = new Firewall(table, "hdt", "10.254.0.0/16", false, undefined, links);
+const madeLinks: string[] = [];
 
 afterAll(async () => {
+  for (const l of madeLinks) await execa("ip", ["link", "del", l], { reject: false });
   await execa("nft", ["delete", "table", "inet", table], { reject: false });
 });
 
 const listed = async () => (await execa("nft", ["list", "table", "inet", table])).stdout;
 
-/** The chain a tenant's veth jumps to in one direction, as the kernel lists the verdict map. */
-const jumpOf = (text: string, veth: string, dir: "eg" | "in") => new RegExp(`"${veth}" : jump (${dir}_r[0-9a-f]{32})`).exec(text)?.[1] ?? "";
+/** The chain a tenant's veth reaches in one direction: its group's element in the kernel's map. */
+const jumpOf = (text: string, veth: string, dir: "eg" | "in") => new RegExp(`[{,\\s]${given.get(veth)} : jump (${dir}_r[0-9a-f]{32})`).exec(text)?.[1] ?? "";
 /** A chain's body: from its header to the closing brace at chain depth. */
 const chainBody = (name: string, all: string) => {
   const at = all.indexOf(`chain ${name} {`);
@@ -51,11 +66,7 @@ describe("firewall through libnftables", () => {
     // Moving every port-9000 tenant back to the common rules leaves their chains unused: deleted.
     await Promise.all(ids.map((id, i) => (i % 3 ? null : fw.setTenant({ id, veth: `hdt${i}`, ip: `10.254.0.${i + 2}`, rules: [web] }))));
     expect((await fw.chains()).filter((c) => /^(eg|in)_/.test(c))).toHaveLength(2);
-    expect(await fw.tenantLeftovers("hdt5", "10.254.0.7")).toEqual([
-      "nft set tenant_source element of hdt5 / 10.254.0.7",
-      "nft map tenant_egress element of hdt5 / 10.254.0.7",
-      "nft map tenant_ingress element of hdt5 / 10.254.0.7",
-    ]);
+    expect(await fw.tenantLeftovers("hdt5", "10.254.0.7")).toEqual(["nft set tenant_source element of hdt5 / 10.254.0.7"]);
     // The probe (a delete the kernel checks and undoes) left them in place.
     expect(await listed()).toContain(`"hdt5" . 10.254.0.7`);
     expect(jumpOf(await listed(), "hdt5", "eg")).toBeTruthy();
@@ -68,12 +79,18 @@ describe("firewall through libnftables", () => {
 
   it("the daemon's start rebuilds every tenant in one transaction and deletes chains nobody jumps to", async () => {
     await fw.ensureBase(64);
-    // An older version's per-tenant chain, still jumped to: the rebuild moves the tenant to its ruleset's chains.
-    await execa("nft", ["-f", "-"], { input: `add chain inet ${table} eg_cold00000001\nadd element inet ${table} tenant_egress { "hdtold" : jump eg_cold00000001 }\n` });
+    // An older version's per-tenant chain, jumped to from its map keyed by veth name: the base
+    // stays until the rebuild, which drops the map and then the chain.
+    await execa("nft", ["-f", "-"], {
+      input: `add map inet ${table} tenant_egress { type ifname : verdict ; }\nadd chain inet ${table} eg_cold00000001\nadd element inet ${table} tenant_egress { "hdtold" : jump eg_cold00000001 }\n`,
+    });
+    await fw.ensureBase(64);
+    expect(await listed()).toContain("tenant_egress");
     const tenants = Array.from({ length: 600 }, (_, i) => ({ id: `c${i}`, veth: `hdr${i}`, ip: `10.254.${2 + (i >> 8)}.${i & 255}`, rules: [web] }));
     await fw.setTenants([...tenants, { id: "cold00000001", veth: "hdtold", ip: "10.254.1.9", rules: [web] }]);
     const text = await listed();
     expect(text).not.toContain("eg_cold00000001");
+    expect(text).not.toContain("tenant_egress");
     expect(jumpOf(text, "hdtold", "eg")).toBe(jumpOf(text, "hdr599", "eg"));
     expect(text).toContain(`"hdr599" . 10.254.4.87`);
     expect((await fw.chains()).filter((c) => /^(eg|in)_/.test(c))).toHaveLength(2);
@@ -133,5 +150,58 @@ describe("firewall through libnftables", () => {
     expect(text).not.toContain("tenant_flows_64");
     expect(chainBody("forward", text)).toContain("add @tenant_flows_32 { ip saddr ct count over 32 } drop");
     await fw.ensureBase(64);
+  });
+  it("a running tenant's veth carries its ruleset's number, which the kernel's maps lead to its chains; a move and the next start keep it right", async () => {
+    await fw.ensureBase(64);
+    const veth = `hdtv${randomBytes(3).toString("hex")}`;
+    const other = `hdtv${randomBytes(3).toString("hex")}`;
+    for (const l of [veth, other]) {
+      madeLinks.push(l);
+      await execa("ip", ["link", "add", l, "type", "veth", "peer", "name", `${l}p`]);
+    }
+    /** The group as `ip` lists it (0 is "default"). */
+    const groupOf = async (l: string) => JSON.parse((await execa("ip", ["-j", "link", "show", "dev", l])).stdout)[0].group as string;
+    /** The chain the kernel's map gives a group, per direction. */
+    const chainOfGroup = (text: string, group: string, dir: "eg" | "in") => new RegExp(`[{,\\s]${group} : jump (${dir}_r[0-9a-f]{32})`).exec(text)?.[1] ?? "";
+    // The control: a new link carries group 0, which no element of the maps names.
+    expect(await groupOf(veth)).toBe("default");
+    await fw.setTenant({ id: "cv1", veth, ip: "10.254.6.1", rules: [web] });
+    await fw.setTenant({ id: "cv2", veth: other, ip: "10.254.6.2", rules: [] });
+    const [g1, g2] = [await groupOf(veth), await groupOf(other)];
+    expect(g1).toMatch(/^[1-9]\d*$/);
+    expect(g2).toMatch(/^[1-9]\d*$/);
+    expect(g1).not.toBe(g2);
+    let text = await listed();
+    expect(chainBody(chainOfGroup(text, g1, "in"), text)).toContain("tcp dport 8080 accept");
+    expect(chainBody(chainOfGroup(text, g2, "in"), text)).not.toContain("8080");
+    // Moving cv1 to cv2's rules gives its veth cv2's number; cv1's old ruleset (no user left) goes.
+    await fw.setTenant({ id: "cv1", veth, ip: "10.254.6.1", rules: [] });
+    expect(await groupOf(veth)).toBe(g2);
+    text = await listed();
+    expect(chainOfGroup(text, g1, "in")).toBe("");
+    expect(text).not.toContain("tcp dport 8080");
+    // A link made again (a restarted tenant) starts at 0; its start gives the number back.
+    await execa("ip", ["link", "del", veth]);
+    await execa("ip", ["link", "add", veth, "type", "veth", "peer", "name", `${veth}p`]);
+    expect(await groupOf(veth)).toBe("default");
+    expect(fw.bindLink("cv1")).toBe(true);
+    expect(await groupOf(veth)).toBe(g2);
+    // The next start's rebuild: the number the veths carry stays theirs, a new ruleset's is above it.
+    await fw.setTenants([
+      { id: "cv1", veth, ip: "10.254.6.1", rules: [] },
+      { id: "cv2", veth: other, ip: "10.254.6.2", rules: [] },
+      { id: "cv3", veth: "hdtnolink", ip: "10.254.6.3", rules: [web] },
+    ]);
+    text = await listed();
+    expect(await groupOf(veth)).toBe(g2);
+    expect(chainBody(chainOfGroup(text, g2, "in"), text)).not.toContain("8080");
+    expect(given.get("hdtnolink")).toBeGreaterThan(Math.max(Number(g1), Number(g2)));
+    for (const [id, v, ip] of [
+      ["cv1", veth, "10.254.6.1"],
+      ["cv2", other, "10.254.6.2"],
+      ["cv3", "hdtnolink", "10.254.6.3"],
+    ] as const)
+      await fw.removeTenant(id, v, ip);
+    expect(await listed()).not.toMatch(/chain (eg|in)_r/);
   });
 });

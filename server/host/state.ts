@@ -220,6 +220,19 @@ export class HostState {
     });
     if (failed) throw failed;
     hostSideNetSysctls(m);
+    // LXC made the veth with group 0, which reaches no ruleset: the tenant's network opens here.
+    // Running without it, the tenant would have no network at all, so a failure stops it (false
+    // with the tenant gone already is an app that exited at once, which a start allows).
+    let bound: boolean | Error;
+    try {
+      bound = this.firewall.bindLink(m.id);
+    } catch (e) {
+      bound = e as Error;
+    }
+    if (bound !== true && this.cgroups.running(m.id)) {
+      await this.lxc.stop(m.id, { force: true, timeoutS: 0 }).catch(() => undefined);
+      throw new EngineError("START_FAILED", `tenant ${m.id}'s veth could not be given its firewall: ${bound === false ? "no veth or no firewall entry" : bound.message}`);
+    }
   }
 
   /**

@@ -6,6 +6,8 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { execa } from "execa";
+import { Firewall } from "../../server/host/drivers/nft.js";
+import type { FirewallRule } from "../../server/shared/protocol.js";
 import type { TestHost } from "../../testkit/host-harness.js";
 
 const UID_RANGE = 65536;
@@ -15,18 +17,19 @@ export interface Snapshot {
   rows: { id: string; engine: string; status: string; ip: string | null; name: string }[];
   tenantSubvolumes: string[];
   otherSubvolumes: string[];
-  metas: Map<string, { phase: string; ip: string; uidBase: number; veth: string } | null>;
+  metas: Map<string, { phase: string; ip: string; uidBase: number; veth: string; firewall: FirewallRule[] } | null>;
   configs: Map<string, { ip: string | null; uidBase: number | null } | null>;
   /** The tenant chains (eg_/in_), which belong to rulesets (eg_r<hash>) that tenants jump to. */
   chains: string[];
-  mapKeys: { egress: string[]; ingress: string[] };
-  /** veth → the chain its map element jumps to, per direction. */
-  jumps: { egress: Map<string, string>; ingress: Map<string, string> };
+  /** Ruleset number (a veth's netdev group) → the chain its map element jumps to, per direction. */
+  jumps: { egress: Map<number, string>; ingress: Map<number, string> };
   /** Addresses with a flow count (the dynamic set's elements). */
   flowCounts: string[];
   /** Elements of the source-address set, as "<veth> <ip>". */
   sources: string[];
   veths: string[];
+  /** Each veth's netdev group, as `ip -j link` lists it (0 for "default"). */
+  vethGroups: Map<string, number>;
   active: string[];
   daemon: { id: string; state: string }[] | null;
 }
@@ -60,7 +63,7 @@ export async function observe(host: TestHost): Promise<Snapshot> {
   const configs: Snapshot["configs"] = new Map();
   for (const id of await fs.readdir(host.lxcPath).catch(() => [] as string[])) {
     const metaText = await fs.readFile(path.join(host.lxcPath, id, "hoody.json"), "utf8").catch(() => null);
-    metas.set(id, metaText ? (JSON.parse(metaText) as { phase: string; ip: string; uidBase: number; veth: string }) : null);
+    metas.set(id, metaText ? (JSON.parse(metaText) as { phase: string; ip: string; uidBase: number; veth: string; firewall: FirewallRule[] }) : null);
     const cfg = await fs.readFile(path.join(host.lxcPath, id, "config"), "utf8").catch(() => null);
     configs.set(
       id,
@@ -76,29 +79,22 @@ export async function observe(host: TestHost): Promise<Snapshot> {
   const nft = await execa("nft", ["-j", "list", "table", "inet", env.HOODY_NFT_TABLE!], { reject: false });
   const objs = nft.exitCode === 0 ? (JSON.parse(nft.stdout).nftables as any[]) : [];
   const chains = objs.map((o) => o.chain?.name).filter((n): n is string => typeof n === "string" && /^(eg|in)_/.test(n));
-  const mapKeys = { egress: [] as string[], ingress: [] as string[] };
-  const jumps = { egress: new Map<string, string>(), ingress: new Map<string, string>() };
+  const jumps = { egress: new Map<number, string>(), ingress: new Map<number, string>() };
   for (const o of objs) {
-    if (!o.map || !["tenant_egress", "tenant_ingress"].includes(o.map.name)) continue;
-    const dir = o.map.name === "tenant_egress" ? "egress" : "ingress";
-    for (const e of o.map.elem ?? []) {
-      const key = String(Array.isArray(e) ? e[0] : e);
-      mapKeys[dir].push(key);
-      const target = Array.isArray(e) ? e[1]?.jump?.target : undefined;
-      if (typeof target === "string") jumps[dir].set(key, target);
-    }
+    if (!o.map || !["ruleset_egress", "ruleset_ingress"].includes(o.map.name)) continue;
+    const dir = o.map.name === "ruleset_egress" ? "egress" : "ingress";
+    for (const e of o.map.elem ?? []) jumps[dir].set(Number(e[0]), String(e[1]?.jump?.target));
   }
   const flowCounts = objs
     .filter((o) => typeof o.set?.name === "string" && o.set.name.startsWith("tenant_flows"))
     .flatMap((o) => (o.set.elem ?? []).map((e: any) => String(typeof e === "object" && e?.elem ? e.elem.val : e)));
   const sources = objs.filter((o) => o.set?.name === "tenant_source").flatMap((o) => (o.set.elem ?? []).map((e: any) => (e.concat as string[]).join(" ")));
 
-  const links = await execa("ip", ["-o", "link", "show"]);
+  const links = JSON.parse((await execa("ip", ["-j", "link", "show"])).stdout) as { ifname: string; group: string }[];
   const prefix = env.HOODY_VETH_PREFIX!;
-  const veths = links.stdout
-    .split("\n")
-    .map((l) => /^\d+:\s+([^:@\s]+)/.exec(l)?.[1])
-    .filter((n): n is string => !!n && n.startsWith(prefix));
+  const ours = links.filter((l) => l.ifname.startsWith(prefix));
+  const veths = ours.map((l) => l.ifname);
+  const vethGroups = new Map(ours.map((l) => [l.ifname, l.group === "default" ? 0 : Number(l.group)]));
 
   const ls = await execa("lxc-ls", ["-P", host.lxcPath, "--active", "-1"], { reject: false });
   const active = ls.stdout
@@ -112,7 +108,7 @@ export async function observe(host: TestHost): Promise<Snapshot> {
         () => null,
       )
     : null;
-  return { rows, tenantSubvolumes, otherSubvolumes, metas, configs, chains, mapKeys, jumps, flowCounts, sources, veths, active, daemon };
+  return { rows, tenantSubvolumes, otherSubvolumes, metas, configs, chains, jumps, flowCounts, sources, veths, vethGroups, active, daemon };
 }
 
 /**
@@ -139,10 +135,14 @@ export function problems(s: Snapshot, opts: { settled?: boolean; uidBase?: numbe
         const i = (meta.uidBase - opts.uidBase) / UID_RANGE;
         if (!Number.isInteger(i) || i < 0 || i >= opts.uidRanges) out.push(`row ${r.id}: uid base ${meta.uidBase} outside the host's ranges`);
       }
-      if (!s.mapKeys.egress.includes(meta.veth) || !s.mapKeys.ingress.includes(meta.veth)) out.push(`row ${r.id}: veth ${meta.veth} not in the nft maps`);
-      for (const dir of ["egress", "ingress"] as const) {
-        const c = s.jumps[dir].get(meta.veth);
-        if (c && !s.chains.includes(c)) out.push(`row ${r.id}: its ${dir} jumps to a missing nft chain ${c}`);
+      const ruleset = Firewall.ruleset(meta.firewall).name;
+      for (const c of [`eg_${ruleset}`, `in_${ruleset}`]) if (!s.chains.includes(c)) out.push(`row ${r.id}: its ruleset's nft chain ${c} is missing`);
+      // A running tenant reaches its chains by the number its veth carries.
+      const group = r.status === "running" ? s.vethGroups.get(meta.veth) : undefined;
+      if (group !== undefined && (s.jumps.egress.get(group) !== `eg_${ruleset}` || s.jumps.ingress.get(group) !== `in_${ruleset}`)) {
+        out.push(
+          `row ${r.id}: its veth ${meta.veth} carries group ${group}, which leads to ${s.jumps.egress.get(group) ?? "nothing"} and ${s.jumps.ingress.get(group) ?? "nothing"}, not its ruleset ${ruleset}`,
+        );
       }
       if (!s.sources.includes(`${meta.veth} ${meta.ip}`)) out.push(`row ${r.id}: ${meta.veth} ${meta.ip} not in the nft source set`);
     }
@@ -159,12 +159,19 @@ export function problems(s: Snapshot, opts: { settled?: boolean; uidBase?: numbe
   }
   for (const id of s.metas.keys()) if (!rowIds.has(id)) out.push(`unowned lxc dir ${id} (hoody.json: ${s.metas.get(id) ? s.metas.get(id)!.phase : "none"})`);
   const ownedVeths = new Set([...s.rows].map((r) => s.metas.get(r.engine)?.veth).filter(Boolean));
-  // A chain belongs to its ruleset's tenants: one that no owned veth jumps to is left over.
-  const jumpedTo = new Set([...s.jumps.egress, ...s.jumps.ingress].filter(([v]) => ownedVeths.has(v)).map(([, c]) => c));
-  for (const c of s.chains) if (!jumpedTo.has(c)) out.push(`unowned nft chain ${c}`);
+  // A chain belongs to its ruleset's tenants: one that no owned tenant's rules render to is left over.
+  const ownedChains = new Set(
+    s.rows.flatMap((r) => {
+      const m = s.metas.get(r.engine);
+      if (!m) return [];
+      const name = Firewall.ruleset(m.firewall).name;
+      return [`eg_${name}`, `in_${name}`];
+    }),
+  );
+  for (const c of s.chains) if (!ownedChains.has(c)) out.push(`unowned nft chain ${c}`);
   const ownedIps = new Set([...s.rows].map((r) => s.metas.get(r.engine)?.ip).filter(Boolean));
   for (const ip of s.flowCounts) if (!ownedIps.has(ip)) out.push(`unowned nft flow count of ${ip}`);
-  for (const v of new Set([...s.mapKeys.egress, ...s.mapKeys.ingress])) if (!ownedVeths.has(v)) out.push(`unowned nft map element ${v}`);
+  for (const dir of ["egress", "ingress"] as const) for (const [g, c] of s.jumps[dir]) if (!ownedChains.has(c)) out.push(`unowned nft ${dir} map element ${g} (to ${c})`);
   for (const e of s.sources) if (!ownedVeths.has(e.split(" ")[0])) out.push(`unowned nft source element ${e}`);
   for (const v of s.veths) if (!ownedVeths.has(v)) out.push(`unowned veth ${v}`);
   for (const a of s.active) if (!rowIds.has(a)) out.push(`unowned running container ${a}`);

@@ -1,93 +1,46 @@
 import { describe, expect, it } from "vitest";
-import { FirewallRuleSchema, type FirewallRule } from "../../shared/protocol.js";
-import { Firewall, portSet, ruleExpr } from "./nft.js";
+import type { FirewallRule } from "../../shared/protocol.js";
+import { Firewall } from "./nft.js";
 
 type RuleInput = Omit<FirewallRule, "state"> & { state?: FirewallRule["state"] };
 const rule = (r: RuleInput): FirewallRule => ({ state: "enabled", ...r });
 
-describe("portSet", () => {
-  it("renders a single port", () => {
-    expect(portSet("80")).toBe("80");
-  });
-
-  it("renders a range", () => {
-    expect(portSet("80-90")).toBe("80-90");
-  });
-
-  it("renders a list of ports and ranges as nft set elements", () => {
-    expect(portSet("80,443,1000-2000")).toBe("80, 443, 1000-2000");
-  });
-
-  it("accepts the port bounds 1 and 65535", () => {
-    expect(portSet("1,65535,1-65535")).toBe("1, 65535, 1-65535");
-  });
-
-  it("normalizes leading zeros", () => {
-    expect(portSet("0080")).toBe("80");
-  });
-
-  it.each(["0", "70000", "65536", "90-80", "80-70000", "0-10", "", "80,", "abc"])("rejects %j with a RangeError", (spec) => {
-    expect(() => portSet(spec)).toThrow(RangeError);
-  });
-
-  it("relies on the schema for shape: extra range parts are ignored, not rejected", () => {
-    // FirewallRuleSchema's regex never lets "80-90-100" through; portSet alone would render it as 80-90.
-    expect(portSet("80-90-100")).toBe("80-90");
-  });
-
-  it("names the whole spec in the error", () => {
-    expect(() => portSet("80,0")).toThrow("invalid port spec 80,0");
-  });
-});
-
-describe("ruleExpr", () => {
-  it('turns an ingress source "host" into a fib local-address match', () => {
-    expect(ruleExpr(rule({ direction: "ingress", action: "allow", source: "host" }))).toBe("fib saddr type local");
-  });
-
-  it("matches an ingress CIDR source on saddr", () => {
-    expect(ruleExpr(rule({ direction: "ingress", action: "allow", source: "10.0.0.0/8" }))).toBe("ip saddr 10.0.0.0/8");
-  });
-
-  it("matches an ingress single address on saddr", () => {
-    expect(ruleExpr(rule({ direction: "ingress", action: "drop", source: "192.168.1.7" }))).toBe("ip saddr 192.168.1.7");
-  });
-
-  it("matches an egress destination on daddr", () => {
-    expect(ruleExpr(rule({ direction: "egress", action: "drop", destination: "1.1.1.1/32" }))).toBe("ip daddr 1.1.1.1/32");
-  });
-
-  it("ignores the field that does not belong to the direction", () => {
-    expect(ruleExpr(rule({ direction: "egress", action: "drop", source: "10.0.0.1" }))).toBe("");
-    expect(ruleExpr(rule({ direction: "ingress", action: "drop", destination: "10.0.0.1" }))).toBe("");
-  });
-
-  it("matches icmp4 as l4proto icmp", () => {
-    expect(ruleExpr(rule({ direction: "ingress", action: "allow", protocol: "icmp4" }))).toBe("meta l4proto icmp");
-  });
-
-  it("matches a protocol without ports", () => {
-    expect(ruleExpr(rule({ direction: "egress", action: "drop", protocol: "udp" }))).toBe("meta l4proto udp");
-  });
-
-  it("combines address, protocol and a port set", () => {
-    expect(ruleExpr(rule({ direction: "ingress", action: "allow", source: "10.9.0.0/24", protocol: "tcp", destination_port: "80,443,1000-2000" }))).toBe(
-      "ip saddr 10.9.0.0/24 meta l4proto tcp tcp dport { 80, 443, 1000-2000 }",
-    );
-  });
-
-  it("uses the protocol name for the dport match", () => {
-    expect(ruleExpr(rule({ direction: "egress", action: "allow", protocol: "udp", destination_port: "53" }))).toBe("meta l4proto udp udp dport { 53 }");
-  });
-
-  it("propagates an invalid port spec as a RangeError", () => {
-    expect(() => ruleExpr(rule({ direction: "ingress", action: "allow", protocol: "tcp", destination_port: "0" }))).toThrow(RangeError);
-  });
-
-  it("is empty for a rule that matches everything", () => {
-    expect(ruleExpr(rule({ direction: "ingress", action: "drop" }))).toBe("");
-  });
-});
+/**
+ * A firewall whose scripts are recorded instead of run: listings answer `chains`, `sets` and `maps`;
+ * `veths` are the links that exist (name → group), whose group writes are recorded too; a script
+ * `refuse` picks fails as a killed nft would.
+ */
+function recorder(o: { chains?: string[]; sets?: () => string[]; maps?: () => string[]; veths?: Map<string, number>; refuse?: (script: string) => boolean }) {
+  const scripts: string[] = [];
+  const writes: string[] = [];
+  const veths = o.veths ?? new Map<string, number>();
+  const listed = (kind: string, names: string[]) => `table inet other {\n\t${kind} eg_rfeedfeedfeedfeed {\n\t}\n}\ntable inet hoody_x {\n${names.map((c) => `\t${kind} ${c} {\n\t}`).join("\n")}\n}\n`;
+  const fw = new Firewall(
+    "hoody_x",
+    "hx",
+    "10.9.0.0/24",
+    false,
+    async (s) => {
+      if (s.startsWith("list chains")) return listed("chain", o.chains ?? []);
+      if (s.startsWith("list sets")) return listed("set", o.sets?.() ?? []);
+      if (s.startsWith("list maps")) return listed("map", o.maps?.() ?? []);
+      if (o.refuse?.(s)) throw new Error("nft killed after it committed, perhaps");
+      scripts.push(s);
+      return "";
+    },
+    {
+      write: (veth, group) => {
+        writes.push(`${veth}=${group}`);
+        if (!veths.has(veth)) return false;
+        veths.set(veth, group);
+        return true;
+      },
+      read: (prefix) => new Map([...veths].filter(([v]) => v.startsWith(prefix))),
+    },
+  );
+  const last = () => scripts.at(-1)!.trimEnd().split("\n");
+  return { fw, scripts, last, writes, veths };
+}
 
 describe("Firewall.baseScript", () => {
   const lines = (nat: boolean) => new Firewall("hoody_x", "hx", "10.9.0.0/24", nat).baseScript(4096).trimEnd().split("\n");
@@ -111,7 +64,7 @@ describe("Firewall.baseScript", () => {
     for (const chain of ["forward", "input"]) {
       const rules = l.filter((x) => x.startsWith(`add rule inet hoody_x ${chain} `));
       expect(rules[2]).toBe(`add rule inet hoody_x ${chain} iifname "hx*" ct state new add @tenant_flows_4096 { ip saddr ct count over 4096 } drop`);
-      expect(rules.findIndex((x) => x.includes("vmap @tenant_egress"))).toBeGreaterThan(2);
+      expect(rules.findIndex((x) => x.includes("iifgroup vmap @ruleset_egress"))).toBeGreaterThan(2);
     }
     expect(new Firewall("hoody_x", "hx", "10.9.0.0/24", false).baseScript(17)).toContain("ct count over 17 }");
   });
@@ -119,17 +72,7 @@ describe("Firewall.baseScript", () => {
 
 describe("Firewall rulesets", () => {
   const T = "inet hoody_x";
-  /** A firewall whose scripts are recorded instead of run; `chains` is what a listing answers. */
-  const recorded = (chains: string[] = []) => {
-    const scripts: string[] = [];
-    const fw = new Firewall("hoody_x", "hx", "10.9.0.0/24", false, async (s) => {
-      if (s.startsWith("list chains")) return `table inet other {\n\tchain eg_rfeedfeedfeedfeed {\n\t}\n}\ntable inet hoody_x {\n${chains.map((c) => `\tchain ${c} {\n\t}`).join("\n")}\n}\n`;
-      scripts.push(s);
-      return "";
-    });
-    const last = () => scripts.at(-1)!.trimEnd().split("\n");
-    return { fw, scripts, last };
-  };
+  const recorded = (chains: string[] = [], veths = new Map<string, number>(), refuse?: (script: string) => boolean) => recorder({ chains, veths, refuse });
   const web = [rule({ direction: "ingress", action: "allow", source: "host", protocol: "tcp", destination_port: "8080" })];
   const r = Firewall.ruleset(web);
 
@@ -169,64 +112,90 @@ describe("Firewall rulesets", () => {
     expect(() => Firewall.ruleset([rule({ direction: "ingress", action: "allow", protocol: "tcp", destination_port: "0", state: "disabled" })])).not.toThrow();
   });
 
-  it("makes a ruleset's chains for its first tenant only, and keys every element by the veth", async () => {
-    const { fw, last, scripts } = recorded();
+  it("makes a ruleset's chains and number for its first tenant only; a tenant costs one source element and its veth's group", async () => {
+    const { fw, last, scripts, writes } = recorded();
     await fw.setTenant({ id: "c0000000001", veth: "hxa", ip: "10.9.0.2", rules: web });
     expect(last()).toEqual([
       ...fw.rulesetScript(r).trimEnd().split("\n"),
+      `add element ${T} ruleset_egress { 1 : jump eg_${r.name} }`,
+      `add element ${T} ruleset_ingress { 1 : jump in_${r.name} }`,
+      `add element ${T} ruleset_live { 1 }`,
       `add element ${T} tenant_source { "hxa" . 10.9.0.2 }`,
-      `add element ${T} tenant_egress { "hxa" : jump eg_${r.name} }`,
-      `add element ${T} tenant_ingress { "hxa" : jump in_${r.name} }`,
     ]);
     await fw.setTenant({ id: "c0000000002", veth: "hxb", ip: "10.9.0.3", rules: web });
-    expect(last()).toEqual([
-      `add element ${T} tenant_source { "hxb" . 10.9.0.3 }`,
-      `add element ${T} tenant_egress { "hxb" : jump eg_${r.name} }`,
-      `add element ${T} tenant_ingress { "hxb" : jump in_${r.name} }`,
-    ]);
+    expect(last()).toEqual([`add element ${T} tenant_source { "hxb" . 10.9.0.3 }`]);
     expect(scripts.join("")).not.toContain("c0000000002");
+    // Each veth is given its ruleset's number (neither exists here: the tenants are not running).
+    expect(writes).toEqual(["hxa=1", "hxb=1"]);
+    // A start gives the veth its number again; an unknown tenant has none.
+    expect(fw.bindLink("c0000000002")).toBe(false);
+    expect(writes.at(-1)).toBe("hxb=1");
+    expect(fw.bindLink("c9")).toBe(false);
+    expect(writes).toHaveLength(3);
   });
 
-  it("moves a tenant to another ruleset in one transaction, deleting chains only with their last user", async () => {
-    const { fw, last } = recorded();
+  it("moves a tenant to another ruleset: new chains first, then its veth, then the old chains with their last user", async () => {
+    const { fw, scripts, last, writes, veths } = recorded(
+      [],
+      new Map([
+        ["hxa", 0],
+        ["hxb", 0],
+      ]),
+    );
     const open = Firewall.ruleset([]);
     await fw.setTenant({ id: "c1", veth: "hxa", ip: "10.9.0.2", rules: web });
     await fw.setTenant({ id: "c2", veth: "hxb", ip: "10.9.0.3", rules: web });
+    expect([...veths]).toEqual([
+      ["hxa", 1],
+      ["hxb", 1],
+    ]);
+    const before = scripts.length;
     await fw.setTenant({ id: "c1", veth: "hxa", ip: "10.9.0.2", rules: [] });
-    // c2 still jumps to the old chains: they stay.
+    // c2 still uses the old chains: they stay, and the move is one transaction.
+    expect(scripts).toHaveLength(before + 1);
     expect(last()).toEqual([
       ...fw.rulesetScript(open).trimEnd().split("\n"),
-      `delete element ${T} tenant_egress { "hxa" }`,
-      `delete element ${T} tenant_ingress { "hxa" }`,
+      `add element ${T} ruleset_egress { 2 : jump eg_${open.name} }`,
+      `add element ${T} ruleset_ingress { 2 : jump in_${open.name} }`,
+      `add element ${T} ruleset_live { 2 }`,
       `add element ${T} tenant_source { "hxa" . 10.9.0.2 }`,
-      `add element ${T} tenant_egress { "hxa" : jump eg_${open.name} }`,
-      `add element ${T} tenant_ingress { "hxa" : jump in_${open.name} }`,
     ]);
+    expect(veths.get("hxa")).toBe(2);
     await fw.setTenant({ id: "c2", veth: "hxb", ip: "10.9.0.3", rules: [] });
-    // The last user leaves: its elements go first, then the chains no one jumps to.
-    expect(last()).toEqual([
-      `delete element ${T} tenant_egress { "hxb" }`,
-      `delete element ${T} tenant_ingress { "hxb" }`,
-      `add element ${T} tenant_source { "hxb" . 10.9.0.3 }`,
-      `add element ${T} tenant_egress { "hxb" : jump eg_${open.name} }`,
-      `add element ${T} tenant_ingress { "hxb" : jump in_${open.name} }`,
-      `delete chain ${T} eg_${r.name}`,
-      `delete chain ${T} in_${r.name}`,
+    // The last user leaves: its source stays, its veth moves, and only then the old ruleset goes.
+    expect(scripts.slice(before + 1).map((x) => x.trimEnd().split("\n"))).toEqual([
+      [`add element ${T} tenant_source { "hxb" . 10.9.0.3 }`],
+      [
+        `delete element ${T} ruleset_live { 1 }`,
+        `delete element ${T} ruleset_egress { 1 }`,
+        `delete element ${T} ruleset_ingress { 1 }`,
+        `delete chain ${T} eg_${r.name}`,
+        `delete chain ${T} in_${r.name}`,
+      ],
     ]);
-    // The same rules again: nothing to delete, the elements re-added (a no-op when present).
+    expect(writes).toEqual(["hxa=1", "hxb=1", "hxa=2", "hxb=2"]);
+    // The same rules again: the source re-added (a no-op when present), nothing deleted. Back to the
+    // first rules: they get a new number, never the one veths carried for them before.
     await fw.setTenant({ id: "c2", veth: "hxb", ip: "10.9.0.3", rules: [] });
-    expect(last().every((l) => l.startsWith("add element"))).toBe(true);
+    expect(last()).toEqual([`add element ${T} tenant_source { "hxb" . 10.9.0.3 }`]);
+    await fw.setTenant({ id: "c2", veth: "hxb", ip: "10.9.0.3", rules: web });
+    expect(last()).toContain(`add element ${T} ruleset_egress { 3 : jump eg_${r.name} }`);
+    expect(veths.get("hxb")).toBe(3);
   });
 
-  it("removes a tenant's elements and flow count, and its ruleset's chains with their last user", async () => {
+  it("removes a tenant's source and flow count, and its ruleset (elements, then chains) with its last user", async () => {
     const { fw, last } = recorded();
     await fw.setTenant({ id: "c1", veth: "hxa", ip: "10.9.0.2", rules: web });
     await fw.setTenant({ id: "c2", veth: "hxb", ip: "10.9.0.3", rules: web });
     expect(await fw.removeTenant("c1", "hxa", "10.9.0.2")).toEqual({ chains: [] });
     const flows = [`add element ${T} tenant_flows_0 { 10.9.0.2 }`, `delete element ${T} tenant_flows_0 { 10.9.0.2 }`];
-    expect(last()).toEqual([`delete element ${T} tenant_egress { "hxa" }`, `delete element ${T} tenant_ingress { "hxa" }`, `delete element ${T} tenant_source { "hxa" . 10.9.0.2 }`, ...flows]);
+    expect(last()).toEqual([`delete element ${T} tenant_source { "hxa" . 10.9.0.2 }`, ...flows]);
     expect(await fw.removeTenant("c2", "hxb", "10.9.0.3")).toEqual({ chains: [`eg_${r.name}`, `in_${r.name}`] });
-    expect(last().slice(-4)).toEqual([
+    expect(last()).toEqual([
+      `delete element ${T} tenant_source { "hxb" . 10.9.0.3 }`,
+      `delete element ${T} ruleset_live { 1 }`,
+      `delete element ${T} ruleset_egress { 1 }`,
+      `delete element ${T} ruleset_ingress { 1 }`,
       `delete chain ${T} eg_${r.name}`,
       `delete chain ${T} in_${r.name}`,
       `add element ${T} tenant_flows_0 { 10.9.0.3 }`,
@@ -234,127 +203,93 @@ describe("Firewall rulesets", () => {
     ]);
   });
 
-  it("rebuilds every tenant's entries in one transaction at start, deleting chains no one jumps to (an older version's per-tenant ones)", async () => {
-    const { fw, scripts } = recorded(["forward", "input", "output", "eg_cold0000001", "in_cold0000001", `eg_${r.name}`, `in_${r.name}`, "eg_rdeadbeefdeadbeef"]);
+  it("rebuilds every tenant in one transaction at start, keeping the numbers running veths carry and giving new ones above every carried number", async () => {
+    const open = Firewall.ruleset([]);
+    // hx1 (web) carries 7; hx2 (open) and an orphan veth of this prefix both carry 9; another prefix's 50 is not ours.
+    const veths = new Map([
+      ["hx1", 7],
+      ["hx2", 9],
+      ["hxorphan", 9],
+      ["hx3", 0],
+      ["other0", 50],
+    ]);
+    const { fw, scripts, writes } = recorded(["forward", "input", "output", "eg_cold0000001", "in_cold0000001", `eg_${r.name}`, `in_${r.name}`, "eg_rdeadbeefdeadbeef"], veths);
     const tenants = Array.from({ length: 300 }, (_, i) => ({ id: `c${i}`, veth: `hx${i}`, ip: `10.9.${i >> 8}.${i & 255}`, rules: i % 2 ? web : [] }));
     await fw.setTenants(tenants);
     expect(scripts).toHaveLength(1);
     const l = scripts[0]!.trimEnd().split("\n");
     expect(l.filter((x) => x.startsWith("add chain"))).toHaveLength(4);
-    expect(l.filter((x) => x.startsWith("flush map") || x.startsWith("flush set"))).toEqual([`flush map ${T} tenant_egress`, `flush map ${T} tenant_ingress`, `flush set ${T} tenant_source`]);
-    expect(l.filter((x) => x.startsWith("add element"))).toHaveLength(6);
-    expect(l.join("\n")).toContain(`"hx299" : jump eg_${r.name}`);
+    expect(l.filter((x) => x.startsWith("flush map") || x.startsWith("flush set"))).toEqual([
+      `flush map ${T} ruleset_egress`,
+      `flush map ${T} ruleset_ingress`,
+      `flush set ${T} ruleset_live`,
+      `flush set ${T} tenant_source`,
+    ]);
+    // web keeps 7; open's 9 is also the orphan's, so open gets 10 (above every carried number).
+    expect(l.filter((x) => x.includes("element") && x.includes("ruleset_")).sort()).toEqual(
+      [
+        `add element ${T} ruleset_egress { 7 : jump eg_${r.name} }`,
+        `add element ${T} ruleset_ingress { 7 : jump in_${r.name} }`,
+        `add element ${T} ruleset_egress { 10 : jump eg_${open.name} }`,
+        `add element ${T} ruleset_ingress { 10 : jump in_${open.name} }`,
+        `add element ${T} ruleset_live { 7 }`,
+        `add element ${T} ruleset_live { 10 }`,
+      ].sort(),
+    );
+    expect(l.filter((x) => x.startsWith("add element") && x.includes("tenant_source"))).toHaveLength(2);
+    expect(l.join("\n")).toContain(`"hx299" . 10.9.1.43`);
     expect(l.filter((x) => x.startsWith("delete chain"))).toEqual([`delete chain ${T} eg_cold0000001`, `delete chain ${T} in_cold0000001`, `delete chain ${T} eg_rdeadbeefdeadbeef`]);
     expect(l.join("\n")).not.toContain("tenant_flows");
-    // What it recorded is what the next change builds on: the last user of a ruleset takes its chains.
+    // Then every tenant's veth (those that exist took it), after the transaction.
+    expect(writes).toHaveLength(300);
+    expect([...veths]).toEqual([
+      ["hx1", 7],
+      ["hx2", 10],
+      ["hxorphan", 9],
+      ["hx3", 7],
+      ["other0", 50],
+    ]);
+    // What it recorded is what the next change builds on: a new ruleset's number follows, and the last user of a ruleset takes its chains.
+    await fw.setTenant({ id: "c0", veth: "hx0", ip: "10.9.0.0", rules: [{ ...web[0]!, destination_port: "9" }] });
+    expect(scripts.at(-1)).toContain("ruleset_egress { 11 : jump");
     for (const t of tenants.filter((x) => x.rules === web).slice(1)) await fw.removeTenant(t.id, t.veth, t.ip);
     expect(await fw.removeTenant("c1", "hx1", "10.9.0.1")).toEqual({ chains: [`eg_${r.name}`, `in_${r.name}`] });
-  });
-});
-
-describe("FirewallRuleSchema", () => {
-  const ok = (r: unknown) => FirewallRuleSchema.safeParse(r).success;
-
-  it("accepts valid rules and defaults state to enabled", () => {
-    const parsed = FirewallRuleSchema.parse({ direction: "ingress", action: "allow", protocol: "tcp", destination_port: "80,443,1000-2000", source: "host" });
-    expect(parsed).toEqual({
-      direction: "ingress",
-      action: "allow",
-      protocol: "tcp",
-      destination_port: "80,443,1000-2000",
-      source: "host",
-      state: "enabled",
-    });
-    expect(ok({ direction: "egress", action: "reject", protocol: "udp", destination_port: "53", destination: "10.0.0.0/8" })).toBe(true);
-    expect(ok({ direction: "ingress", action: "drop", protocol: "icmp4", source: "192.168.0.1", state: "disabled" })).toBe(true);
-    expect(ok({ direction: "egress", action: "drop", description: "x".repeat(255) })).toBe(true);
+    expect(scripts.at(-1)).toContain(`delete element ${T} ruleset_egress { 7 }`);
   });
 
-  it("rejects a destination_port without tcp or udp", () => {
-    const noProto = FirewallRuleSchema.safeParse({ direction: "ingress", action: "allow", destination_port: "80" });
-    expect(noProto.success).toBe(false);
-    expect(noProto.error?.issues[0]?.path).toEqual(["destination_port"]);
-    expect(ok({ direction: "ingress", action: "allow", protocol: "icmp4", destination_port: "80" })).toBe(false);
-  });
-
-  it.each([
-    ["source", "1.2.3.4; flush ruleset"],
-    ["source", "1.2.3.4 accept"],
-    ["source", "host\n"],
-    ["source", "1.2.3.4/24\nflush ruleset"],
-    ["destination", "1.2.3.4; flush ruleset"],
-    ["destination", "host"],
-    ["destination_port", "80 } accept; flush ruleset; {"],
-    ["destination_port", "80\n"],
-  ])("rejects injection in %s: %j", (field, value) => {
-    expect(ok({ direction: "ingress", action: "allow", protocol: "tcp", [field]: value })).toBe(false);
-  });
-
-  // Out-of-range ports must fail validation (INVALID_INPUT), not later inside nft (a 500).
-  it.each(["0", "70000", "90-80"])("rejects the out-of-range port spec %j", (port) => {
-    expect(ok({ direction: "ingress", action: "allow", protocol: "tcp", destination_port: port })).toBe(false);
-  });
-
-  it.each(["999.1.1.1", "10.0.0.0/40", "256.0.0.1/24"])("rejects the impossible address %j", (addr) => {
-    expect(ok({ direction: "ingress", action: "allow", source: addr })).toBe(false);
-    expect(ok({ direction: "egress", action: "allow", destination: addr })).toBe(false);
-  });
-
-  it("rejects a description longer than 255 chars", () => {
-    expect(ok({ direction: "egress", action: "drop", description: "x".repeat(256) })).toBe(false);
-  });
-
-  it("rejects unknown enums", () => {
-    expect(ok({ direction: "forward", action: "allow" })).toBe(false);
-    expect(ok({ direction: "ingress", action: "accept" })).toBe(false);
-    expect(ok({ direction: "ingress", action: "allow", protocol: "icmp6" })).toBe(false);
-    expect(ok({ direction: "ingress", action: "allow", state: "off" })).toBe(false);
-  });
-});
-
-describe("the SDK's rule fields", () => {
-  const ok = (r: unknown) => FirewallRuleSchema.safeParse(r).success;
-
-  it("renders a source port set before the destination ports", () => {
-    expect(ruleExpr(rule({ direction: "ingress", action: "allow", protocol: "udp", source_port: "53,1000-2000", destination_port: "5353" }))).toBe(
-      "meta l4proto udp udp sport { 53, 1000-2000 } udp dport { 5353 }",
-    );
-  });
-
-  it("renders icmp type and code as numbers", () => {
-    expect(ruleExpr(rule({ direction: "ingress", action: "drop", protocol: "icmp4", icmp_type: "8", icmp_code: "0" }))).toBe("meta l4proto icmp icmp type 8 icmp code 0");
-    expect(ruleExpr(rule({ direction: "egress", action: "allow", protocol: "icmp4", icmp_type: "0" }))).toBe("meta l4proto icmp icmp type 0");
-  });
-
-  it("renders address lists as a set and ranges as they are", () => {
-    expect(ruleExpr(rule({ direction: "ingress", action: "allow", source: "10.0.0.0/8,192.168.1.1-192.168.1.9" }))).toBe("ip saddr { 10.0.0.0/8, 192.168.1.1-192.168.1.9 }");
-    expect(ruleExpr(rule({ direction: "egress", action: "drop", destination: "1.1.1.1-1.1.1.3" }))).toBe("ip daddr 1.1.1.1-1.1.1.3");
-  });
-
-  it("refuses fields the protocol cannot honour", () => {
-    expect(ok({ direction: "ingress", action: "allow", protocol: "icmp4", source_port: "80" })).toBe(false);
-    expect(ok({ direction: "ingress", action: "allow", source_port: "80" })).toBe(false);
-    expect(ok({ direction: "ingress", action: "allow", protocol: "tcp", icmp_type: "8" })).toBe(false);
-    expect(ok({ direction: "ingress", action: "allow", protocol: "icmp4", icmp_code: "0" })).toBe(false);
-    expect(ok({ direction: "ingress", action: "allow", protocol: "icmp4", icmp_type: "256" })).toBe(false);
-    expect(ok({ direction: "ingress", action: "allow", protocol: "icmp4", icmp_type: "8; flush ruleset" })).toBe(false);
-    expect(ok({ direction: "ingress", action: "allow", protocol: "icmp4", icmp_type: "8", icmp_code: "3" })).toBe(true);
-  });
-
-  it.each(["10.0.0.9-10.0.0.1", "10.0.0.1,", "10.0.0.1, 10.0.0.2", "10.0.0.1,host", "1.2.3.4-1.2.3.5/24"])("refuses the address list %j", (v) => {
-    expect(ok({ direction: "ingress", action: "allow", source: v })).toBe(false);
+  it("never gives a number twice: not after a transaction that failed, not when veths of two rulesets carry it", async () => {
+    let refuse = true;
+    const veths = new Map([
+      ["hx1", 4],
+      ["hx2", 4],
+      ["hx3", 0],
+    ]);
+    const { fw, writes } = recorded([], veths, (script) => refuse && script.includes("add element"));
+    await expect(fw.setTenant({ id: "c1", veth: "hx1", ip: "10.9.0.2", rules: web })).rejects.toThrow(/killed/);
+    refuse = false;
+    // The failed one may have committed 1: the next ruleset takes 2, and no veth was given 1.
+    await fw.setTenant({ id: "c1", veth: "hx1", ip: "10.9.0.2", rules: web });
+    expect(writes).toEqual(["hx1=2"]);
+    // hx1 and hx2 are of two rulesets and both carry 4 (no run of this daemon does that): neither keeps it.
+    veths.set("hx1", 4);
+    await fw.setTenants([
+      { id: "c1", veth: "hx1", ip: "10.9.0.2", rules: web },
+      { id: "c2", veth: "hx2", ip: "10.9.0.3", rules: [] },
+      { id: "c3", veth: "hx3", ip: "10.9.0.4", rules: [] },
+    ]);
+    expect(writes.slice(1).sort()).toEqual(["hx1=5", "hx2=6", "hx3=6"]);
   });
 });
 
 describe("Firewall flow-count sets", () => {
+  const listing = (sets: () => string[], maps: () => string[]) => recorder({ sets, maps });
+
   it("names the set after its cap and deletes the sets of other caps once no rule refers to them", async () => {
-    const scripts: string[] = [];
     let sets = ["tenant_source", "tenant_flows_4096", "tenant_flows"];
-    const fw = new Firewall("hoody_x", "hx", "10.9.0.0/24", false, async (s) => {
-      if (s.startsWith("list sets")) return `table inet hoody_x {\n${sets.map((x) => `\tset ${x} {\n\t\ttype ipv4_addr\n\t}`).join("\n")}\n}\n`;
-      scripts.push(s);
-      return "";
-    });
+    const { fw, scripts } = listing(
+      () => sets,
+      () => ["ruleset_egress", "ruleset_ingress"],
+    );
     await fw.ensureBase(2048);
     expect(scripts[0]).toContain(`add set inet hoody_x tenant_flows_2048 { type ipv4_addr ; size 65536 ; flags dynamic ; }`);
     expect(scripts[0]).toContain("add @tenant_flows_2048 { ip saddr ct count over 2048 } drop");
@@ -368,15 +303,37 @@ describe("Firewall flow-count sets", () => {
     expect(scripts.at(-1)).toContain("delete element inet hoody_x tenant_flows_2048 { 10.9.0.2 }");
   });
 
+  it("leaves an older version's base (maps keyed by veth name) in force until the rebuild swaps it in one transaction", async () => {
+    let maps = ["tenant_egress", "tenant_ingress"];
+    const { fw, scripts } = listing(
+      () => ["tenant_source", "tenant_flows_4096", "tenant_flows_2048"],
+      () => maps,
+    );
+    await fw.ensureBase(4096);
+    await fw.ensureBase(2048);
+    expect(scripts).toEqual([]);
+    await fw.setTenants([{ id: "c1", veth: "hxa", ip: "10.9.0.2", rules: [] }]);
+    const l = scripts[0]!.trimEnd().split("\n");
+    // The base (with the last cap asked), the maps filled, the old maps gone, in that order.
+    const at = (x: string) => l.indexOf(x);
+    expect(at("flush chain inet hoody_x forward")).toBeGreaterThan(-1);
+    expect(l).toContain('add rule inet hoody_x forward iifname "hx*" ct state new add @tenant_flows_2048 { ip saddr ct count over 2048 } drop');
+    expect(at("flush chain inet hoody_x forward")).toBeLessThan(at("add element inet hoody_x ruleset_live { 1 }"));
+    expect(at("add element inet hoody_x ruleset_live { 1 }")).toBeLessThan(at("delete map inet hoody_x tenant_egress"));
+    expect(l.slice(-2)).toEqual(["delete map inet hoody_x tenant_egress", "delete map inet hoody_x tenant_ingress"]);
+    // Then the other cap's flow set, as a base of this version does.
+    expect(scripts[1]!.trimEnd()).toBe("delete set inet hoody_x tenant_flows_4096");
+    maps = ["ruleset_egress", "ruleset_ingress"];
+    await fw.ensureBase(2048);
+    expect(scripts[2]).toContain("flush chain inet hoody_x forward");
+  });
+
   it("names only the chains it could delete when a removal falls back to one piece at a time", async () => {
     const web = [rule({ direction: "ingress", action: "allow", protocol: "tcp", destination_port: "80" })];
     const r = Firewall.ruleset(web);
     let refuse = false;
-    const fw = new Firewall("hoody_x", "hx", "10.9.0.0/24", false, async (s) => {
-      // The whole removal fails (something was missing), and so does the egress chain's delete alone.
-      if (refuse && (s.split("\n").filter(Boolean).length > 2 || s.includes(`delete chain inet hoody_x eg_${r.name}`))) throw new Error("refused");
-      return "";
-    });
+    // The whole removal fails (something was missing), and so does the egress chain's delete alone.
+    const { fw } = recorder({ refuse: (s) => refuse && (s.split("\n").filter(Boolean).length > 2 || s.includes(`delete chain inet hoody_x eg_${r.name}`)) });
     await fw.setTenant({ id: "c1", veth: "hxa", ip: "10.9.0.2", rules: web });
     refuse = true;
     expect(await fw.removeTenant("c1", "hxa", "10.9.0.2")).toEqual({ chains: [`in_${r.name}`] });
