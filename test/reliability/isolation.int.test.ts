@@ -61,16 +61,16 @@ async function tenantProcesses(t: TenantInfo): Promise<{ pid: number; uid: numbe
   return rows.filter(([pid]) => inside.has(pid)).map(([pid, , uid]) => ({ pid, uid }));
 }
 
-/** The tenant's memory cgroup directory on the host (cgroup v1 memory controller or the v2 unified tree). */
-async function memoryCgroupDir(t: TenantInfo): Promise<{ dir: string; v2: boolean }> {
+/** The tenant's cgroup directory of a controller on the host (its cgroup v1 hierarchy, else the v2 unified tree), from its init's /proc/PID/cgroup. */
+async function cgroupDir(t: TenantInfo, controller: "memory" | "cpu" | "cpuacct"): Promise<{ dir: string; v2: boolean }> {
   const lines = (await fs.readFile(`/proc/${await initPid(t)}/cgroup`, "utf8")).trim().split("\n");
-  const v1 = lines.find((l) => /^\d+:memory:/.test(l));
-  if (v1) return { dir: path.join("/sys/fs/cgroup/memory", v1.split(":")[2]!), v2: false };
+  const v1 = lines.map((l) => l.split(":")).find(([, list]) => list?.split(",").includes(controller));
+  if (v1) return { dir: path.join("/sys/fs/cgroup", v1[1]!, v1[2]!), v2: false };
   const unified = lines.find((l) => l.startsWith("0::"))!.slice(3);
   return { dir: path.join("/sys/fs/cgroup", unified), v2: true };
 }
 async function oomKills(t: TenantInfo): Promise<number> {
-  const { dir, v2 } = await memoryCgroupDir(t);
+  const { dir, v2 } = await cgroupDir(t, "memory");
   // The container's init sits in a leaf below the tenant's cgroup; count at the tenant's level.
   for (let d = dir; d.length > "/sys/fs/cgroup".length; d = path.dirname(d)) {
     const text = await fs.readFile(path.join(d, v2 ? "memory.events" : "memory.oom_control"), "utf8").catch(() => null);
@@ -289,6 +289,31 @@ describe("resource isolation", () => {
     expect(await appAnswers(B)).toBe(true);
     await sh(A, 'for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = sleep ] && kill -9 ${p#/proc/}; done; true');
     await waitFor(async () => (await pidsOf(A.id)) < 5);
+  });
+
+  it("a CPU hog in A is held to A's quota (the kernel throttles it) while B keeps answering", async () => {
+    // The quota as the kernel holds it, a share of the default 100 ms period.
+    const cpu = await cgroupDir(A, "cpu");
+    const read = (f: string) => fs.readFile(path.join(cpu.dir, f), "utf8");
+    const want = Math.round((A.limits.cpuMilli / 1000) * 100_000);
+    if (cpu.v2) expect((await read("cpu.max")).trim()).toBe(`${want} 100000`);
+    else expect([(await read("cpu.cfs_quota_us")).trim(), (await read("cpu.cfs_period_us")).trim()]).toEqual([String(want), "100000"]);
+    // CPU time A used (µs) and the periods the kernel throttled it in.
+    const acct = await cgroupDir(A, "cpuacct");
+    const used = async () => (cpu.v2 ? Number(/usage_usec (\d+)/.exec(await read("cpu.stat"))![1]) : Number(await fs.readFile(path.join(acct.dir, "cpuacct.usage"), "utf8")) / 1000);
+    const throttled = async () => Number(/nr_throttled (\d+)/.exec(await read("cpu.stat"))![1]);
+    const [u0, th0, t0] = [await used(), await throttled(), performance.now()];
+    // Two busy loops: two CPUs' worth of demand (this box has 2) for two seconds.
+    const hog = sh(A, "for i in 1 2; do timeout 2 sh -c 'while :; do :; done' & done; wait; echo hogged", 30_000);
+    expect(await appAnswers(B)).toBe(true);
+    expect((await hog).out).toContain("hogged");
+    const ratio = ((await used()) - u0) / ((performance.now() - t0) * 1000);
+    console.log(`[isolation] a CPU hog in A used ${ratio.toFixed(2)} CPUs (its quota ${A.limits.cpuMilli / 1000}); throttled in ${(await throttled()) - th0} periods`);
+    // The control: the loops did run (well above nothing); the quota: never much above A's share.
+    expect(ratio).toBeGreaterThan(0.25);
+    expect(ratio).toBeLessThan((A.limits.cpuMilli / 1000) * 1.25);
+    expect(await throttled()).toBeGreaterThan(th0);
+    expect(await appAnswers(A)).toBe(true);
   });
 
   it("a memory hog in A is killed inside A's cgroup while A's app and B keep answering", async () => {

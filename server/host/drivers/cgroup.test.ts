@@ -11,12 +11,11 @@ describe("limitConfigLines", () => {
     ]);
   });
 
-  it("v1: limit_in_bytes, the TCP buffer cap (socket buffers counted), pids, cfs period and quota", () => {
+  it("v1: limit_in_bytes, the TCP buffer cap (socket buffers counted), pids and cfs quota (of the default period)", () => {
     expect(limitConfigLines("v1", { memoryMiB: 64, cpuMilli: 250, pids: 100 })).toEqual([
       "lxc.cgroup.memory.limit_in_bytes = 67108864",
       "lxc.cgroup.memory.kmem.tcp.limit_in_bytes = 67108864",
       "lxc.cgroup.pids.max = 100",
-      "lxc.cgroup.cpu.cfs_period_us = 100000",
       "lxc.cgroup.cpu.cfs_quota_us = 25000",
     ]);
   });

@@ -32,9 +32,12 @@ export function placementConfigLines(name: string): string[] {
   return [`lxc.cgroup.dir.container = ${TENANTS}/${name}/payload`, `lxc.cgroup.dir.monitor = hoody.monitors/${name}`];
 }
 
+/** The kernel's default CFS period, which a tenant's CPU quota is a share of. */
+const CFS_PERIOD_US = 100_000;
+
 /** LXC config lines that enforce a tenant's limits. */
 export function limitConfigLines(layout: CgroupLayout, limits: Limits): string[] {
-  const period = 100_000;
+  const period = CFS_PERIOD_US;
   const quota = Math.max(1000, Math.round((limits.cpuMilli / 1000) * period));
   const mem = limits.memoryMiB * 1024 * 1024;
   if (layout === "v2") {
@@ -47,7 +50,9 @@ export function limitConfigLines(layout: CgroupLayout, limits: Limits): string[]
     // memory.current.)
     `lxc.cgroup.memory.kmem.tcp.limit_in_bytes = ${mem}`,
     `lxc.cgroup.pids.max = ${limits.pids}`,
-    `lxc.cgroup.cpu.cfs_period_us = ${period}`,
+    // The period is the kernel's default (100 ms) in a new cgroup: not written. Each write to either
+    // file walks every CPU cgroup of the host (the kernel checks the whole tree's bandwidth): with
+    // 1,000 tenants running that was ~0.6 ms a write, on every start (perf, 2026-12-04).
     `lxc.cgroup.cpu.cfs_quota_us = ${quota}`,
   ];
 }
