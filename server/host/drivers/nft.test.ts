@@ -240,8 +240,8 @@ describe("Firewall rulesets", () => {
     expect(l.join("\n")).toContain(`"hx299" . 10.9.1.43`);
     expect(l.filter((x) => x.startsWith("delete chain"))).toEqual([`delete chain ${T} eg_cold0000001`, `delete chain ${T} in_cold0000001`, `delete chain ${T} eg_rdeadbeefdeadbeef`]);
     expect(l.join("\n")).not.toContain("tenant_flows");
-    // Then every tenant's veth (those that exist took it), after the transaction.
-    expect(writes).toHaveLength(300);
+    // Then the veths that exist and carry another number, after the transaction.
+    expect(writes).toEqual(["hx2=10", "hx3=7"]);
     expect([...veths]).toEqual([
       ["hx1", 7],
       ["hx2", 10],

@@ -307,9 +307,11 @@ export class Firewall {
         rulesets.set(r.name, r);
         next.set(x.id, { veth: x.veth, ip: x.ip, ruleset: r.name });
       }
-      const groups = this.keptGroups(next);
+      // Every veth of this prefix and the number it carries: read once, for both the numbers kept and the writes.
+      const carried = this.links.read(this.vethPrefix);
+      const groups = this.keptGroups(next, carried);
       // (A number past 2^31 on a veth, which this daemon never gives, would leave no room above it: it is kept by no one either.)
-      let top = Math.max(this.nextGroup - 1, ...[...this.links.read(this.vethPrefix).values()].filter((g) => g < 2 ** 31));
+      let top = Math.max(this.nextGroup - 1, ...[...carried.values()].filter((g) => g < 2 ** 31));
       for (const name of rulesets.keys()) if (!groups.has(name)) groups.set(name, ++top);
       const wanted = new Set([...rulesets.keys()].flatMap((n) => [`eg_${n}`, `in_${n}`]));
       const stale = (await this.chains()).filter((c) => /^(eg|in)_/.test(c) && !wanted.has(c));
@@ -340,7 +342,9 @@ export class Firewall {
       for (const [name, group] of groups) this.groups.set(name, group);
       this.nextGroup = top + 1;
       for (const [id, e] of next) this.record(id, e);
-      for (const e of all) this.links.write(e.veth, groups.get(e.ruleset)!);
+      // Only running tenants have a veth, and only one whose number changed needs a write (a stopped
+      // tenant's would fail with ENOENT: an exception each).
+      for (const e of all) if (carried.has(e.veth) && carried.get(e.veth) !== groups.get(e.ruleset)) this.links.write(e.veth, groups.get(e.ruleset)!);
     });
   }
 
@@ -348,8 +352,7 @@ export class Firewall {
    * The numbers running tenants' veths carry that can stay: each names one ruleset only. A number
    * carried by veths of two rulesets (which no run of this daemon makes) stays with neither.
    */
-  private keptGroups(next: Map<string, Entry>): Map<string, number> {
-    const carried = this.links.read(this.vethPrefix);
+  private keptGroups(next: Map<string, Entry>, carried: Map<string, number>): Map<string, number> {
     const rulesetOf = new Map<number, string | null>();
     for (const e of next.values()) {
       const group = carried.get(e.veth);
