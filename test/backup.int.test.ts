@@ -9,6 +9,7 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execa } from "execa";
+import { chainOfGroup, linkGroup } from "./nft-listing.js";
 import { TestStack } from "../testkit/stack-harness.js";
 import { waitFor } from "../testkit/host-harness.js";
 
@@ -177,8 +178,7 @@ describe("backup, restore, export, erase, import on another stack", () => {
     const table = (await execa("nft", ["list", "table", "inet", b.host.env.HOODY_NFT_TABLE!])).stdout;
     const { veth } = await b.host.client.call("tenants.get", { id: moved.engine_name });
     // Its veth's group is its ruleset's number, which the ingress map leads to the ruleset's chain.
-    const group = JSON.parse((await execa("ip", ["-j", "link", "show", "dev", veth])).stdout)[0].group as string;
-    const jump = new RegExp(`[{,\\s]${group} : jump (in_r[0-9a-f]{32})`).exec(table)?.[1];
+    const jump = chainOfGroup(table, await linkGroup(veth), "in");
     const chain = (await execa("nft", ["list", "chain", "inet", b.host.env.HOODY_NFT_TABLE!, String(jump)])).stdout;
     expect(chain).toContain("10.9.0.0/16");
     expect(chain).toContain("9000");

@@ -5,6 +5,7 @@ import fs from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import { execa } from "execa";
+import { chainOfGroup, linkGroup } from "./nft-listing.js";
 import { existsSync, readFileSync } from "node:fs";
 import { CgroupReader, detectCgroupLayout } from "../server/host/drivers/cgroup.js";
 import { readByShard } from "../server/host/stats-shard.js";
@@ -164,8 +165,7 @@ describe("tenants from mini", () => {
     // Both reach the chains of the template's ruleset (one pair for every tenant with the same
     // rules): their veths carry its number, which the ingress map leads to its chain.
     const jump = async (veth: string) => {
-      const group = JSON.parse((await execa("ip", ["-j", "link", "show", "dev", veth])).stdout)[0].group as string;
-      return new RegExp(`[{,\\s]${group} : jump (in_r[0-9a-f]{32})`).exec(table.stdout)?.[1];
+      return chainOfGroup(table.stdout, await linkGroup(veth), "in");
     };
     expect(await jump(a.veth)).toMatch(/^in_r/);
     expect(await jump(b.veth)).toBe(await jump(a.veth));
@@ -176,7 +176,7 @@ describe("tenants from mini", () => {
     // B lets A in; A's own egress rules refuse B. A verdict map that misses falls through to the
     // next rule, so without the live-number check a veth at group 0 (LXC's, before its start gives
     // it a number) would skip A's egress chain and reach B's ingress, which allows it.
-    const group = async () => JSON.parse((await execa("ip", ["-j", "link", "show", "dev", a.veth])).stdout)[0].group as string;
+    const group = () => linkGroup(a.veth);
     await h.client.call("tenants.setFirewall", { id: b.id, rules: [...b.firewall, { direction: "ingress", action: "allow", protocol: "tcp", destination_port: "8080", source: `${a.ip}/32` }] });
     try {
       expect((await probe(a, b.ip)).stdout).toContain("REACHED");

@@ -5,6 +5,7 @@
 // only (their groups are recorded), the "hdtv" ones are real links made and removed by the test.
 import { randomBytes } from "node:crypto";
 import { execa } from "execa";
+import { chainOfGroup, linkGroup } from "./nft-listing.js";
 import { afterAll, describe, expect, it } from "vitest";
 import { type LinkGroups, netdevGroups } from "../server/host/drivers/netdev-group.js";
 import { Firewall } from "../server/host/drivers/nft.js";
@@ -34,7 +35,7 @@ const listed = async () => (await execa("nft", ["list", "table", "inet", table])
 const jumpOf = (text: string, veth: string, dir: "eg" | "in") => {
   // A veth given no number would make two lookups equal by both finding nothing.
   if (!given.has(veth)) throw new Error(`${veth} was given no number`);
-  return new RegExp(`[{,\\s]${given.get(veth)} : jump (${dir}_r[0-9a-f]{32})`).exec(text)?.[1] ?? "";
+  return chainOfGroup(text, given.get(veth)!, dir);
 };
 /** A chain's body: from its header to the closing brace at chain depth. */
 const chainBody = (name: string, all: string) => {
@@ -166,15 +167,11 @@ describe("firewall through libnftables", () => {
       madeLinks.push(l);
       await execa("ip", ["link", "add", l, "type", "veth", "peer", "name", `${l}p`]);
     }
-    /** The group as `ip` lists it (0 is "default"). */
-    const groupOf = async (l: string) => JSON.parse((await execa("ip", ["-j", "link", "show", "dev", l])).stdout)[0].group as string;
-    /** The chain the kernel's map gives a group, per direction. */
-    const chainOfGroup = (text: string, group: string, dir: "eg" | "in") => new RegExp(`[{,\\s]${group} : jump (${dir}_r[0-9a-f]{32})`).exec(text)?.[1] ?? "";
     // The control: a new link carries group 0, which no element of the maps names.
-    expect(await groupOf(veth)).toBe("default");
+    expect(await linkGroup(veth)).toBe("default");
     await fw.setTenant({ id: "cv1", veth, ip: "10.254.6.1", rules: [web] });
     await fw.setTenant({ id: "cv2", veth: other, ip: "10.254.6.2", rules: [] });
-    const [g1, g2] = [await groupOf(veth), await groupOf(other)];
+    const [g1, g2] = [await linkGroup(veth), await linkGroup(other)];
     expect(g1).toMatch(/^[1-9]\d*$/);
     expect(g2).toMatch(/^[1-9]\d*$/);
     expect(g1).not.toBe(g2);
@@ -183,16 +180,16 @@ describe("firewall through libnftables", () => {
     expect(chainBody(chainOfGroup(text, g2, "in"), text)).not.toContain("8080");
     // Moving cv1 to cv2's rules gives its veth cv2's number; cv1's old ruleset (no user left) goes.
     await fw.setTenant({ id: "cv1", veth, ip: "10.254.6.1", rules: [] });
-    expect(await groupOf(veth)).toBe(g2);
+    expect(await linkGroup(veth)).toBe(g2);
     text = await listed();
     expect(chainOfGroup(text, g1, "in")).toBe("");
     expect(text).not.toContain("tcp dport 8080");
     // A link made again (a restarted tenant) starts at 0; its start gives the number back.
     await execa("ip", ["link", "del", veth]);
     await execa("ip", ["link", "add", veth, "type", "veth", "peer", "name", `${veth}p`]);
-    expect(await groupOf(veth)).toBe("default");
+    expect(await linkGroup(veth)).toBe("default");
     expect(fw.bindLink("cv1")).toBe(true);
-    expect(await groupOf(veth)).toBe(g2);
+    expect(await linkGroup(veth)).toBe(g2);
     // The next start's rebuild: the number the veths carry stays theirs, a new ruleset's is above it.
     await fw.setTenants([
       { id: "cv1", veth, ip: "10.254.6.1", rules: [] },
@@ -200,7 +197,7 @@ describe("firewall through libnftables", () => {
       { id: "cv3", veth: "hdtnolink", ip: "10.254.6.3", rules: [web] },
     ]);
     text = await listed();
-    expect(await groupOf(veth)).toBe(g2);
+    expect(await linkGroup(veth)).toBe(g2);
     expect(chainBody(chainOfGroup(text, g2, "in"), text)).not.toContain("8080");
     // (cv3 has no link, so nothing was written for it: its ruleset's number is the map's.)
     const numbers = [...text.matchAll(/(\d+) : jump in_(r[0-9a-f]{32})/g)].map((m) => ({ group: Number(m[1]), web: chainBody(`in_${m[2]}`, text).includes("8080") }));

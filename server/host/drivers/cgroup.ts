@@ -37,11 +37,10 @@ const CFS_PERIOD_US = 100_000;
 
 /** LXC config lines that enforce a tenant's limits. */
 export function limitConfigLines(layout: CgroupLayout, limits: Limits): string[] {
-  const period = CFS_PERIOD_US;
-  const quota = Math.max(1000, Math.round((limits.cpuMilli / 1000) * period));
+  const quota = Math.max(1000, Math.round((limits.cpuMilli / 1000) * CFS_PERIOD_US));
   const mem = limits.memoryMiB * 1024 * 1024;
   if (layout === "v2") {
-    return [`lxc.cgroup2.memory.max = ${mem}`, `lxc.cgroup2.memory.swap.max = 0`, `lxc.cgroup2.pids.max = ${limits.pids}`, `lxc.cgroup2.cpu.max = ${quota} ${period}`];
+    return [`lxc.cgroup2.memory.max = ${mem}`, `lxc.cgroup2.memory.swap.max = 0`, `lxc.cgroup2.pids.max = ${limits.pids}`, `lxc.cgroup2.cpu.max = ${quota} ${CFS_PERIOD_US}`];
   }
   return [
     `lxc.cgroup.memory.limit_in_bytes = ${mem}`,

@@ -75,7 +75,7 @@ export class Firewall {
     readonly outboundNat: boolean,
     /** Runs one nft script and answers what it printed; dryRun: checked by the kernel, then undone (unit tests pass a recorder). */
     private readonly runScript: (script: string, dryRun?: boolean) => Promise<string> = nftScript,
-    /** Writes a veth's netdev group; false when the veth does not exist (its tenant is not running). */
+    /** Reads and writes the veths' netdev groups (unit tests pass a recorder). */
     private readonly links: LinkGroups = netdevGroups,
   ) {}
 
@@ -310,7 +310,7 @@ export class Firewall {
       // Every veth of this prefix and the number it carries: read once, for both the numbers kept and the writes.
       const carried = this.links.read(this.vethPrefix);
       const groups = this.keptGroups(next, carried);
-      // (A number past 2^31 on a veth, which this daemon never gives, would leave no room above it: it is kept by no one either.)
+      // (A number past 2^31 on a veth, which this daemon never gives, is left out of the count: above it there would be no room.)
       let top = Math.max(this.nextGroup - 1, ...[...carried.values()].filter((g) => g < 2 ** 31));
       for (const name of rulesets.keys()) if (!groups.has(name)) groups.set(name, ++top);
       const wanted = new Set([...rulesets.keys()].flatMap((n) => [`eg_${n}`, `in_${n}`]));
